@@ -1,0 +1,290 @@
+//! Events: everything that happens to a lead, appended and never changed. A lead's state is
+//! what its events say.
+
+use crate::source::{json_kind, named_enum};
+use crate::validation::{FieldError, FieldErrors};
+use crate::values::{ExternalId, Text};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::fmt;
+use std::str::FromStr;
+
+named_enum!(
+    /// What kind of thing happened.
+    EventType, "event type" {
+        FormSubmitted => "form_submitted",
+        PageViewed => "page_viewed",
+        ContentDownloaded => "content_downloaded",
+        EmailOpened => "email_opened",
+        EmailClicked => "email_clicked",
+        WebinarAttended => "webinar_attended",
+        MeetingBooked => "meeting_booked",
+        CallLogged => "call_logged",
+        NoteAdded => "note_added",
+        FieldChanged => "field_changed",
+        StageChanged => "stage_changed",
+        OwnerAssigned => "owner_assigned",
+        OutcomeRecorded => "outcome_recorded",
+        Custom => "custom",
+    }
+);
+
+/// The largest payload one event may carry, serialised.
+pub const PAYLOAD_MAX_BYTES: usize = 32 * 1024;
+/// How far in the future an `occurred_at` may lie (clock skew), before it is refused.
+pub const MAX_CLOCK_SKEW_HOURS: i64 = 24;
+
+/// Which lead an incoming event is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LeadRef {
+    Id(i64),
+    External(ExternalId),
+}
+
+/// A validated event, ready to append.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventDraft {
+    pub event_type: EventType,
+    pub occurred_at: DateTime<Utc>,
+    pub source: Option<Text>,
+    pub actor: Option<Text>,
+    pub payload: Value,
+    pub idempotency_key: Option<String>,
+}
+
+impl EventDraft {
+    pub fn new(event_type: EventType, occurred_at: DateTime<Utc>, payload: Value) -> Self {
+        Self {
+            event_type,
+            occurred_at,
+            source: None,
+            actor: None,
+            payload,
+            idempotency_key: None,
+        }
+    }
+
+    pub fn with_actor(mut self, actor: &str) -> Self {
+        self.actor = Text::parse(actor, 200).ok();
+        self
+    }
+
+    /// Validates one item of an event batch: `{"lead_id" | "external_id", "type",
+    /// "occurred_at", "source", "payload", "idempotency_key"}`. `now` bounds `occurred_at`.
+    pub fn parse_item(
+        item: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<(LeadRef, EventDraft), FieldErrors> {
+        let Value::Object(map) = item else {
+            return Err(FieldError::new("", format!("must be an object, not {}", json_kind(item))).into());
+        };
+        let mut errors = FieldErrors::default();
+        for key in map.keys() {
+            if !matches!(
+                key.as_str(),
+                "lead_id" | "external_id" | "type" | "occurred_at" | "source" | "payload" | "idempotency_key"
+            ) {
+                errors.push(FieldError::new(key.clone(), "is not an event field"));
+            }
+        }
+        let lead = match (map.get("lead_id"), map.get("external_id")) {
+            (Some(Value::Number(n)), None) => match n.as_i64() {
+                Some(id) if id > 0 => Some(LeadRef::Id(id)),
+                _ => {
+                    errors.push(FieldError::new("lead_id", "must be a positive whole number"));
+                    None
+                }
+            },
+            (Some(other), None) => {
+                errors.push(FieldError::new("lead_id", format!("must be a number, not {}", json_kind(other))));
+                None
+            }
+            (None, Some(Value::String(s))) => match ExternalId::parse(s) {
+                Ok(id) => Some(LeadRef::External(id)),
+                Err(e) => {
+                    errors.push(FieldError::new("external_id", e.0));
+                    None
+                }
+            },
+            (None, Some(other)) => {
+                errors.push(FieldError::new("external_id", format!("must be a string, not {}", json_kind(other))));
+                None
+            }
+            (Some(_), Some(_)) => {
+                errors.push(FieldError::new("lead_id", "give lead_id or external_id, not both"));
+                None
+            }
+            (None, None) => {
+                errors.push(FieldError::new("lead_id", "is required (or external_id)"));
+                None
+            }
+        };
+        let event_type = match map.get("type") {
+            Some(Value::String(s)) => match EventType::from_str(s) {
+                Ok(t) => Some(t),
+                Err(reason) => {
+                    errors.push(FieldError::new("type", reason));
+                    None
+                }
+            },
+            Some(other) => {
+                errors.push(FieldError::new("type", format!("must be a string, not {}", json_kind(other))));
+                None
+            }
+            None => {
+                errors.push(FieldError::new("type", "is required"));
+                None
+            }
+        };
+        let occurred_at = match map.get("occurred_at") {
+            None | Some(Value::Null) => Some(now),
+            Some(Value::String(s)) => match DateTime::parse_from_rfc3339(s.trim()) {
+                Ok(t) if t.with_timezone(&Utc) > now + Duration::hours(MAX_CLOCK_SKEW_HOURS) => {
+                    errors.push(FieldError::new("occurred_at", "lies more than 24 hours in the future"));
+                    None
+                }
+                Ok(t) => Some(t.with_timezone(&Utc)),
+                Err(e) => {
+                    errors.push(FieldError::new(
+                        "occurred_at",
+                        format!("is not an RFC 3339 time such as 2026-05-03T14:00:00Z ({e})"),
+                    ));
+                    None
+                }
+            },
+            Some(other) => {
+                errors.push(FieldError::new("occurred_at", format!("must be a string, not {}", json_kind(other))));
+                None
+            }
+        };
+        let source = match map.get("source") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Text::parse(s, 200)
+                .map_err(|e| errors.push(FieldError::new("source", e.0)))
+                .ok(),
+            Some(other) => {
+                errors.push(FieldError::new("source", format!("must be a string, not {}", json_kind(other))));
+                None
+            }
+        };
+        let payload = match map.get("payload") {
+            None | Some(Value::Null) => Value::Object(Map::new()),
+            Some(Value::Object(p)) => {
+                let size = serde_json::to_string(p).map(|s| s.len()).unwrap_or(usize::MAX);
+                if size > PAYLOAD_MAX_BYTES {
+                    errors.push(FieldError::new(
+                        "payload",
+                        format!("is {size} bytes; at most {PAYLOAD_MAX_BYTES} are allowed"),
+                    ));
+                }
+                Value::Object(p.clone())
+            }
+            Some(other) => {
+                errors.push(FieldError::new("payload", format!("must be an object, not {}", json_kind(other))));
+                Value::Null
+            }
+        };
+        let idempotency_key = match map.get("idempotency_key") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if !s.is_empty() && s.len() <= 200 && !s.chars().any(char::is_control) => {
+                Some(s.clone())
+            }
+            Some(Value::String(_)) => {
+                errors.push(FieldError::new("idempotency_key", "must be 1 to 200 bytes without control characters"));
+                None
+            }
+            Some(other) => {
+                errors.push(FieldError::new(
+                    "idempotency_key",
+                    format!("must be a string, not {}", json_kind(other)),
+                ));
+                None
+            }
+        };
+        match (lead, event_type, occurred_at) {
+            (Some(lead), Some(event_type), Some(occurred_at)) if errors.is_empty() => Ok((
+                lead,
+                EventDraft {
+                    event_type,
+                    occurred_at,
+                    source,
+                    actor: None,
+                    payload,
+                    idempotency_key,
+                },
+            )),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn now() -> DateTime<Utc> {
+        "2026-05-03T12:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn a_full_item_parses() {
+        let (lead, event) = EventDraft::parse_item(
+            &json!({"lead_id": 7, "type": "webinar_attended", "occurred_at": "2026-05-03T10:00:00+02:00",
+                    "payload": {"webinar": "pricing 101"}, "idempotency_key": "k1", "source": "zoom"}),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(lead, LeadRef::Id(7));
+        assert_eq!(event.event_type, EventType::WebinarAttended);
+        assert_eq!(event.occurred_at, "2026-05-03T08:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        assert_eq!(event.idempotency_key.as_deref(), Some("k1"));
+    }
+
+    #[test]
+    fn defaults_fill_time_and_payload() {
+        let (lead, event) =
+            EventDraft::parse_item(&json!({"external_id": "crm-1", "type": "page_viewed"}), now()).unwrap();
+        assert_eq!(lead, LeadRef::External(ExternalId::parse("crm-1").unwrap()));
+        assert_eq!(event.occurred_at, now());
+        assert_eq!(event.payload, json!({}));
+    }
+
+    #[test]
+    fn bad_items_name_every_field() {
+        let errors = EventDraft::parse_item(
+            &json!({"type": "telepathy", "occurred_at": "yesterday", "payload": [1], "extra": 1}),
+            now(),
+        )
+        .unwrap_err();
+        let mut fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
+        fields.sort();
+        assert_eq!(fields, ["extra", "lead_id", "occurred_at", "payload", "type"]);
+    }
+
+    #[test]
+    fn far_future_times_are_refused() {
+        let errors = EventDraft::parse_item(
+            &json!({"lead_id": 1, "type": "page_viewed", "occurred_at": "2026-05-10T00:00:00Z"}),
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(errors.0[0].field, "occurred_at");
+    }
+
+    proptest! {
+        #[test]
+        fn every_event_type_parses_by_name(index in 0usize..EventType::ALL.len()) {
+            let t = EventType::ALL[index];
+            let (_, event) = EventDraft::parse_item(&json!({"lead_id": 1, "type": t.as_str()}), now()).unwrap();
+            prop_assert_eq!(event.event_type, t);
+        }
+
+        #[test]
+        fn arbitrary_items_never_panic(t in any::<String>(), at in any::<String>(), id in any::<i64>()) {
+            let _ = EventDraft::parse_item(&json!({"lead_id": id, "type": t, "occurred_at": at}), now());
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Leadgate's domain: the lead, the person and company behind it, where it came from, and the
+//! append-only events that happen to it. Pure: no IO, no async, no database.
+
+pub mod demo;
+pub mod event;
+pub mod lead;
+pub mod source;
+pub mod stage;
+pub mod validation;
+pub mod values;
+
+pub use event::{EventDraft, EventType};
+pub use lead::{FieldChange, Lead, LeadField, LeadPatch};
+pub use source::{Channel, Source, SourceClass};
+pub use stage::Stage;
+pub use validation::{FieldError, FieldErrors};
+pub use values::{Email, ExternalId, Phone, Text};

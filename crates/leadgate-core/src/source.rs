@@ -1,0 +1,272 @@
+//! Where a lead came from: the channel, the source class the seeds distinguish, and the
+//! campaign and UTM fields of one touch. A lead keeps its first and its last touch.
+
+use crate::validation::{FieldError, FieldErrors};
+use crate::values::Text;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! named_enum {
+    ($(#[$meta:meta])* $name:ident, $what:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                let wanted = s.trim().to_ascii_lowercase();
+                $name::ALL.iter().copied().find(|v| v.as_str() == wanted).ok_or_else(|| {
+                    let names: Vec<&str> = $name::ALL.iter().map(|v| v.as_str()).collect();
+                    format!("unknown {} '{}'; expected one of {}", $what, s, names.join(", "))
+                })
+            }
+        }
+    };
+}
+pub(crate) use named_enum;
+
+named_enum!(
+    /// The channel a lead arrived through.
+    Channel, "channel" {
+        WebForm => "web_form",
+        SearchAd => "search_ad",
+        Social => "social",
+        Email => "email",
+        Phone => "phone",
+        Event => "event",
+        Webinar => "webinar",
+        ContentDownload => "content_download",
+        Partner => "partner",
+        PurchasedList => "purchased_list",
+        Referral => "referral",
+        Import => "import",
+        Api => "api",
+        Other => "other",
+    }
+);
+
+named_enum!(
+    /// Internal (own website, existing customers), external (third parties, partners, bought
+    /// lists) or self-generated (the prospect reached out on their own).
+    SourceClass, "source class" {
+        Internal => "internal",
+        External => "external",
+        SelfGenerated => "self_generated",
+    }
+);
+
+impl Channel {
+    /// The source class a channel implies when the capture does not say.
+    pub fn default_class(self) -> SourceClass {
+        match self {
+            Channel::WebForm
+            | Channel::Email
+            | Channel::Webinar
+            | Channel::ContentDownload
+            | Channel::Import
+            | Channel::Api
+            | Channel::Other => SourceClass::Internal,
+            Channel::SearchAd
+            | Channel::Social
+            | Channel::Event
+            | Channel::Partner
+            | Channel::PurchasedList
+            | Channel::Referral => SourceClass::External,
+            Channel::Phone => SourceClass::SelfGenerated,
+        }
+    }
+}
+
+/// One touch: how a lead reached us at one moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    pub channel: Channel,
+    pub source_class: SourceClass,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_campaign: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_term: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_content: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landing_page: Option<Text>,
+}
+
+impl Source {
+    /// The JSON keys of a lead input that describe its source rather than the lead.
+    pub const KEYS: [&'static str; 10] = [
+        "channel",
+        "source_class",
+        "campaign",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "utm_term",
+        "utm_content",
+        "referrer",
+        "landing_page",
+    ];
+
+    pub fn new(channel: Channel) -> Self {
+        Self {
+            channel,
+            source_class: channel.default_class(),
+            campaign: None,
+            utm_source: None,
+            utm_medium: None,
+            utm_campaign: None,
+            utm_term: None,
+            utm_content: None,
+            referrer: None,
+            landing_page: None,
+        }
+    }
+
+    /// Takes the source keys out of a flat lead input. `None` when the input names no source.
+    pub fn take_from(
+        input: &mut Map<String, Value>,
+        default_channel: Channel,
+    ) -> Result<Option<Source>, FieldErrors> {
+        let mut raw: Vec<(&str, Value)> = Vec::new();
+        for key in Self::KEYS {
+            if let Some(value) = input.remove(key) {
+                if !value.is_null() {
+                    raw.push((key, value));
+                }
+            }
+        }
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        let mut errors = FieldErrors::default();
+        let mut texts: Vec<(&str, String)> = Vec::new();
+        for (key, value) in raw {
+            match value {
+                Value::String(s) => texts.push((key, s)),
+                other => errors.push(FieldError::new(
+                    key,
+                    format!("must be a string, not {}", json_kind(&other)),
+                )),
+            }
+        }
+        let channel = match texts.iter().find(|(k, _)| *k == "channel") {
+            Some((_, raw)) => match raw.parse::<Channel>() {
+                Ok(c) => c,
+                Err(reason) => {
+                    errors.push(FieldError::new("channel", reason));
+                    default_channel
+                }
+            },
+            None => default_channel,
+        };
+        let mut source = Source::new(channel);
+        for (key, raw) in &texts {
+            let max = if matches!(*key, "referrer" | "landing_page") {
+                2000
+            } else {
+                200
+            };
+            let slot = match *key {
+                "channel" => continue,
+                "source_class" => {
+                    match raw.parse::<SourceClass>() {
+                        Ok(c) => source.source_class = c,
+                        Err(reason) => errors.push(FieldError::new("source_class", reason)),
+                    }
+                    continue;
+                }
+                "campaign" => &mut source.campaign,
+                "utm_source" => &mut source.utm_source,
+                "utm_medium" => &mut source.utm_medium,
+                "utm_campaign" => &mut source.utm_campaign,
+                "utm_term" => &mut source.utm_term,
+                "utm_content" => &mut source.utm_content,
+                "referrer" => &mut source.referrer,
+                _ => &mut source.landing_page,
+            };
+            if raw.trim().is_empty() {
+                continue;
+            }
+            match Text::parse(raw, max) {
+                Ok(text) => *slot = Some(text),
+                Err(e) => errors.push(FieldError::new(*key, e.0)),
+            }
+        }
+        errors.into_result(Some(source))
+    }
+}
+
+/// "a string", "a number"...: how JSON values are named in error messages.
+pub fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn source_keys_are_taken_out_of_the_input() {
+        let mut input = map(json!({"email": "a@b.com", "channel": "search_ad", "utm_source": "google"}));
+        let source = Source::take_from(&mut input, Channel::Api)
+            .unwrap()
+            .unwrap();
+        assert_eq!(source.channel, Channel::SearchAd);
+        assert_eq!(source.source_class, SourceClass::External);
+        assert_eq!(source.utm_source.unwrap().as_str(), "google");
+        assert_eq!(input.len(), 1);
+    }
+
+    #[test]
+    fn no_source_keys_means_no_source() {
+        let mut input = map(json!({"email": "a@b.com"}));
+        assert_eq!(Source::take_from(&mut input, Channel::Api).unwrap(), None);
+    }
+
+    #[test]
+    fn bad_source_values_name_their_field() {
+        let mut input = map(json!({"channel": "carrier pigeon", "source_class": 3}));
+        let errors = Source::take_from(&mut input, Channel::Api).unwrap_err();
+        let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["source_class", "channel"]);
+        assert!(errors.0[1].reason.contains("web_form"));
+    }
+}

@@ -1,0 +1,217 @@
+//! The append-only event log: batched appends with idempotency keys, and timelines.
+
+use crate::leads::NewEvent;
+use crate::time::Ts;
+use crate::{on_read_pool, Result, Store, StoreError};
+use chrono::{DateTime, Utc};
+use leadgate_core::event::LeadRef;
+use leadgate_core::{EventDraft, FieldError, FieldErrors};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::types::Json;
+use std::collections::{HashMap, HashSet};
+
+/// What became of one item of an appended batch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum AppendOutcome {
+    Accepted { id: i64 },
+    /// An event with this idempotency key is already stored (or came earlier in the batch).
+    Duplicate,
+    Rejected { errors: Vec<FieldError> },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct StoredEvent {
+    pub id: i64,
+    pub lead_id: i64,
+    #[serde(rename = "type")]
+    #[sqlx(rename = "type")]
+    pub event_type: String,
+    #[serde(serialize_with = "serialize_ts")]
+    pub occurred_at: Ts,
+    #[serde(serialize_with = "serialize_ts")]
+    pub recorded_at: Ts,
+    pub source: Option<String>,
+    pub actor: Option<String>,
+    #[serde(serialize_with = "serialize_json")]
+    pub payload: Json<Value>,
+    pub idempotency_key: Option<String>,
+}
+
+fn serialize_ts<S: serde::Serializer>(ts: &Ts, s: S) -> Result<S::Ok, S::Error> {
+    ts.0.serialize(s)
+}
+
+fn serialize_json<S: serde::Serializer>(json: &Json<Value>, s: S) -> Result<S::Ok, S::Error> {
+    json.0.serialize(s)
+}
+
+impl StoredEvent {
+    pub fn occurred_at(&self) -> DateTime<Utc> {
+        self.occurred_at.0
+    }
+}
+
+/// Most items one append may carry.
+pub const MAX_BATCH: usize = 1000;
+
+impl Store {
+    /// Appends a batch in one transaction. Items that failed validation (`Err`) or name a
+    /// lead that does not exist are rejected one by one; the others are stored together.
+    pub async fn append_events(
+        &self,
+        items: Vec<Result<(LeadRef, EventDraft), FieldErrors>>,
+        actor: &str,
+    ) -> Result<Vec<AppendOutcome>> {
+        if items.len() > MAX_BATCH {
+            return Err(StoreError::Invalid(
+                FieldError::new("events", format!("has {} items; at most {MAX_BATCH} per batch", items.len())).into(),
+            ));
+        }
+        let mut ids: Vec<i64> = Vec::new();
+        let mut externals: Vec<String> = Vec::new();
+        for (lead, _) in items.iter().flatten() {
+            match lead {
+                LeadRef::Id(id) => ids.push(*id),
+                LeadRef::External(e) => externals.push(e.as_str().to_owned()),
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        externals.sort_unstable();
+        externals.dedup();
+
+        let mut tx = self.begin().await?;
+        let known_ids: HashSet<i64> = tx.existing_lead_ids(&ids).await?.into_iter().collect();
+        let by_external: HashMap<String, i64> = tx.lead_ids_by_external(&externals).await?.into_iter().collect();
+
+        let mut outcomes: Vec<Option<AppendOutcome>> = vec![None; items.len()];
+        let mut seen_keys: HashSet<&str> = HashSet::new();
+        let mut drafts: Vec<EventDraft> = Vec::new();
+        let mut rows: Vec<(usize, i64)> = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let (lead, draft) = match item {
+                Ok(ok) => ok,
+                Err(errors) => {
+                    outcomes[index] = Some(AppendOutcome::Rejected { errors: errors.0.clone() });
+                    continue;
+                }
+            };
+            let lead_id = match lead {
+                LeadRef::Id(id) if known_ids.contains(id) => *id,
+                LeadRef::Id(id) => {
+                    outcomes[index] = Some(AppendOutcome::Rejected {
+                        errors: vec![FieldError::new("lead_id", format!("lead {id} does not exist"))],
+                    });
+                    continue;
+                }
+                LeadRef::External(e) => match by_external.get(e.as_str()) {
+                    Some(id) => *id,
+                    None => {
+                        outcomes[index] = Some(AppendOutcome::Rejected {
+                            errors: vec![FieldError::new("external_id", format!("no lead has external_id '{}'", e.as_str()))],
+                        });
+                        continue;
+                    }
+                },
+            };
+            if let Some(key) = draft.idempotency_key.as_deref() {
+                if !seen_keys.insert(key) {
+                    outcomes[index] = Some(AppendOutcome::Duplicate);
+                    continue;
+                }
+            }
+            let mut draft = draft.clone();
+            if draft.actor.is_none() {
+                draft = draft.with_actor(actor);
+            }
+            drafts.push(draft);
+            rows.push((index, lead_id));
+        }
+        let new_events: Vec<NewEvent> = rows
+            .iter()
+            .zip(&drafts)
+            .map(|((_, lead_id), draft)| NewEvent { lead_id: *lead_id, draft })
+            .collect();
+        let mut inserted = tx.insert_events(&new_events, Ts(Utc::now())).await?;
+        tx.commit().await?;
+
+        // One INSERT assigns increasing ids in VALUES order; rows it skipped for a known key
+        // are the duplicates, and the remaining rows take the returned ids in order.
+        inserted.sort_unstable_by_key(|(id, _)| *id);
+        let inserted_keys: HashSet<&str> = inserted.iter().filter_map(|(_, k)| k.as_deref()).collect();
+        let mut ids = inserted.iter().map(|(id, _)| *id);
+        for ((index, _), draft) in rows.iter().zip(&drafts) {
+            let outcome = match draft.idempotency_key.as_deref() {
+                Some(key) if !inserted_keys.contains(key) => AppendOutcome::Duplicate,
+                _ => match ids.next() {
+                    Some(id) => AppendOutcome::Accepted { id },
+                    None => AppendOutcome::Duplicate,
+                },
+            };
+            outcomes[*index] = Some(outcome);
+        }
+        Ok(outcomes.into_iter().map(|o| o.unwrap_or(AppendOutcome::Duplicate)).collect())
+    }
+
+    /// A lead's events, newest first; `before` (an event id) continues an earlier page.
+    pub async fn timeline(&self, lead_id: i64, limit: u32, before: Option<i64>) -> Result<Vec<StoredEvent>> {
+        if !self.lead_exists(lead_id).await? {
+            return Err(StoreError::LeadNotFound(lead_id));
+        }
+        let limit = i64::from(limit.clamp(1, 1000));
+        let sql = "SELECT id, lead_id, type, occurred_at, recorded_at, source, actor, payload, idempotency_key
+                   FROM events WHERE lead_id = $1 AND id < $2 ORDER BY occurred_at DESC, id DESC LIMIT $3";
+        Ok(on_read_pool!(self, pool => sqlx::query_as(sql)
+            .bind(lead_id)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    pub async fn lead_exists(&self, lead_id: i64) -> Result<bool> {
+        let found: Option<i64> = on_read_pool!(self, pool => sqlx::query_scalar("SELECT id FROM leads WHERE id = $1")
+            .bind(lead_id)
+            .fetch_optional(pool)
+            .await)?;
+        Ok(found.is_some())
+    }
+
+    pub async fn count_events(&self) -> Result<i64> {
+        Ok(on_read_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(pool).await)?)
+    }
+}
+
+impl crate::Tx {
+    async fn existing_lead_ids(&mut self, ids: &[i64]) -> Result<Vec<i64>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(crate::on_tx!(self, conn => {
+            let mut b = sqlx::QueryBuilder::new("SELECT id FROM leads WHERE id IN (");
+            let mut list = b.separated(", ");
+            for id in ids {
+                list.push_bind(*id);
+            }
+            b.push(")");
+            b.build_query_scalar().fetch_all(conn).await
+        })?)
+    }
+
+    async fn lead_ids_by_external(&mut self, externals: &[String]) -> Result<Vec<(String, i64)>> {
+        if externals.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(crate::on_tx!(self, conn => {
+            let mut b = sqlx::QueryBuilder::new("SELECT external_id, id FROM leads WHERE external_id IN (");
+            let mut list = b.separated(", ");
+            for e in externals {
+                list.push_bind(e.clone());
+            }
+            b.push(")");
+            b.build_query_as().fetch_all(conn).await
+        })?)
+    }
+}

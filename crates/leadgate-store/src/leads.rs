@@ -1,0 +1,717 @@
+//! Leads with their person and company: capture (create or upsert), edit, read and list.
+//! Every write records what happened as events in the same transaction.
+
+use crate::time::Ts;
+use crate::{conflict_on, on_read_pool, on_tx, Engine, Result, Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
+use leadgate_core::event::EventDraft;
+use leadgate_core::lead::FieldChange;
+use leadgate_core::{
+    Channel, Email, EventType, ExternalId, FieldError, Lead, LeadField, LeadPatch, Phone, Source,
+    SourceClass, Stage, Text,
+};
+use serde_json::{json, Map, Value};
+use sqlx::types::Json;
+
+/// A stored lead: the domain lead plus its identity, touches and times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredLead {
+    pub id: i64,
+    pub person_id: i64,
+    pub company_id: Option<i64>,
+    pub lead: Lead,
+    pub first_touch: Source,
+    pub last_touch: Source,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl StoredLead {
+    /// The flat JSON shape the API documents.
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("id".into(), json!(self.id));
+        map.extend(self.lead.to_json_fields());
+        map.insert("channel".into(), json!(self.first_touch.channel));
+        map.insert("source_class".into(), json!(self.first_touch.source_class));
+        map.insert("campaign".into(), json!(self.first_touch.campaign));
+        map.insert("first_touch".into(), json!(self.first_touch));
+        map.insert("last_touch".into(), json!(self.last_touch));
+        map.insert("person_id".into(), json!(self.person_id));
+        map.insert("company_id".into(), json!(self.company_id));
+        map.insert("created_at".into(), json!(self.created_at));
+        map.insert("updated_at".into(), json!(self.updated_at));
+        Value::Object(map)
+    }
+}
+
+/// One arrival of a lead through some channel: create it, or update the one it matches.
+#[derive(Debug, Clone)]
+pub struct Capture {
+    pub patch: LeadPatch,
+    /// The touch; `None` keeps the lead's last touch (or uses `Channel::Api` for a new lead).
+    pub source: Option<Source>,
+    /// The input as submitted, kept in the `form_submitted` event.
+    pub raw: Value,
+    /// When the lead arrived: now, or the original time for imported history.
+    pub at: DateTime<Utc>,
+    pub actor: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CaptureOutcome {
+    pub lead: StoredLead,
+    pub created: bool,
+    pub changes: Vec<FieldChange>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortField {
+    CreatedAt,
+    UpdatedAt,
+    Id,
+}
+
+/// Order of a lead list: `created_at`, `-created_at` (newest first), `updated_at`, `id`...
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeadSort {
+    pub field: SortField,
+    pub descending: bool,
+}
+
+impl Default for LeadSort {
+    fn default() -> Self {
+        Self {
+            field: SortField::CreatedAt,
+            descending: true,
+        }
+    }
+}
+
+impl std::str::FromStr for LeadSort {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (descending, name) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let field = match name {
+            "created_at" => SortField::CreatedAt,
+            "updated_at" => SortField::UpdatedAt,
+            "id" => SortField::Id,
+            other => {
+                return Err(format!(
+                    "cannot sort by '{other}'; use created_at, updated_at or id, with '-' for descending"
+                ))
+            }
+        };
+        Ok(Self { field, descending })
+    }
+}
+
+/// Which leads to list. Every filter is optional; they combine with AND.
+#[derive(Debug, Clone, Default)]
+pub struct LeadFilter {
+    pub stage: Option<Stage>,
+    pub channel: Option<Channel>,
+    pub source_class: Option<SourceClass>,
+    pub campaign: Option<String>,
+    pub owner: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    /// Text matched anywhere in the name, email or company, case-insensitively.
+    pub q: Option<String>,
+    pub sort: LeadSort,
+    pub limit: u32,
+    /// An opaque cursor from the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LeadPage {
+    pub leads: Vec<StoredLead>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct LeadRow {
+    id: i64,
+    person_id: i64,
+    company_id: Option<i64>,
+    external_id: Option<String>,
+    stage: String,
+    owner: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    job_title: Option<String>,
+    country: Option<String>,
+    company: Option<String>,
+    industry: Option<String>,
+    company_size: Option<i64>,
+    website: Option<String>,
+    product_need: Option<String>,
+    budget: Option<f64>,
+    purchase_timeframe: Option<String>,
+    current_solution: Option<String>,
+    pains: Option<String>,
+    custom: Json<Map<String, Value>>,
+    first_touch: Json<Source>,
+    last_touch: Json<Source>,
+    created_at: Ts,
+    updated_at: Ts,
+}
+
+const SELECT_LEAD: &str = "SELECT l.id, l.person_id, l.company_id, l.external_id, l.stage, l.owner,
+    p.first_name, p.last_name, p.email, p.phone, p.job_title, p.country,
+    c.name AS company, c.industry, c.size AS company_size, c.website,
+    l.product_need, l.budget, l.purchase_timeframe, l.current_solution, l.pains, l.custom,
+    l.first_touch, l.last_touch, l.created_at, l.updated_at
+    FROM leads l JOIN people p ON p.id = l.person_id LEFT JOIN companies c ON c.id = l.company_id";
+
+fn stored_text(value: Option<String>) -> Option<Text> {
+    value.and_then(|v| Text::parse(&v, usize::MAX).ok())
+}
+
+impl TryFrom<LeadRow> for StoredLead {
+    type Error = StoreError;
+    fn try_from(row: LeadRow) -> Result<Self> {
+        let stage = row
+            .stage
+            .parse::<Stage>()
+            .map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))?;
+        Ok(StoredLead {
+            id: row.id,
+            person_id: row.person_id,
+            company_id: row.company_id,
+            lead: Lead {
+                external_id: row.external_id.and_then(|v| ExternalId::parse(&v).ok()),
+                stage,
+                owner: stored_text(row.owner),
+                first_name: stored_text(row.first_name),
+                last_name: stored_text(row.last_name),
+                email: row.email.and_then(|v| Email::parse(&v).ok()),
+                phone: row.phone.and_then(|v| Phone::parse(&v).ok()),
+                job_title: stored_text(row.job_title),
+                country: stored_text(row.country),
+                company: stored_text(row.company),
+                industry: stored_text(row.industry),
+                company_size: row.company_size,
+                website: stored_text(row.website),
+                product_need: stored_text(row.product_need),
+                budget: row.budget,
+                purchase_timeframe: stored_text(row.purchase_timeframe),
+                current_solution: stored_text(row.current_solution),
+                pains: stored_text(row.pains),
+                custom: row.custom.0,
+            },
+            first_touch: row.first_touch.0,
+            last_touch: row.last_touch.0,
+            created_at: row.created_at.0,
+            updated_at: row.updated_at.0,
+        })
+    }
+}
+
+fn text_of(value: &Option<Text>) -> Option<&str> {
+    value.as_ref().map(Text::as_str)
+}
+
+fn company_key(name: &Option<Text>) -> Option<String> {
+    name.as_ref().map(|n| n.as_str().to_lowercase())
+}
+
+/// A row to append to the event log.
+pub(crate) struct NewEvent<'a> {
+    pub lead_id: i64,
+    pub draft: &'a EventDraft,
+}
+
+impl Tx {
+    async fn lead(&mut self, id: i64, lock: bool) -> Result<Option<StoredLead>> {
+        let sql = if lock && self.engine() == Engine::Postgres {
+            format!("{SELECT_LEAD} WHERE l.id = $1 FOR UPDATE OF l")
+        } else {
+            format!("{SELECT_LEAD} WHERE l.id = $1")
+        };
+        let row: Option<LeadRow> =
+            on_tx!(self, conn => sqlx::query_as(&sql).bind(id).fetch_optional(conn).await)?;
+        row.map(StoredLead::try_from).transpose()
+    }
+
+    async fn lead_id_by_external(&mut self, external_id: &ExternalId) -> Result<Option<i64>> {
+        Ok(on_tx!(self, conn => sqlx::query_scalar("SELECT id FROM leads WHERE external_id = $1")
+            .bind(external_id.as_str())
+            .fetch_optional(conn)
+            .await)?)
+    }
+
+    /// The newest lead of the person with this email, preferring leads with no external id
+    /// when `only_unkeyed` (a keyed lead belongs to another record of the source system).
+    async fn lead_id_by_email(&mut self, email: &Email, only_unkeyed: bool) -> Result<Option<i64>> {
+        let sql = format!(
+            "SELECT l.id FROM leads l JOIN people p ON p.id = l.person_id WHERE p.email_key = $1 {} ORDER BY l.id DESC LIMIT 1",
+            if only_unkeyed { "AND l.external_id IS NULL" } else { "" }
+        );
+        Ok(on_tx!(self, conn => sqlx::query_scalar(&sql)
+            .bind(email.match_key())
+            .fetch_optional(conn)
+            .await)?)
+    }
+
+    /// Person fields of the person with this email, as a partial lead.
+    async fn person_by_email(&mut self, email: &Email) -> Result<Option<(i64, Lead)>> {
+        let row: Option<(i64, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>)> =
+            on_tx!(self, conn => sqlx::query_as(
+                "SELECT id, first_name, last_name, email, phone, job_title, country FROM people WHERE email_key = $1",
+            )
+            .bind(email.match_key())
+            .fetch_optional(conn)
+            .await)?;
+        Ok(row.map(|(id, first_name, last_name, email, phone, job_title, country)| {
+            (
+                id,
+                Lead {
+                    first_name: stored_text(first_name),
+                    last_name: stored_text(last_name),
+                    email: email.and_then(|v| Email::parse(&v).ok()),
+                    phone: phone.and_then(|v| Phone::parse(&v).ok()),
+                    job_title: stored_text(job_title),
+                    country: stored_text(country),
+                    ..Lead::default()
+                },
+            )
+        }))
+    }
+
+    async fn company_by_key(&mut self, key: &str) -> Result<Option<(i64, Lead)>> {
+        let row: Option<(i64, Option<String>, Option<String>, Option<i64>, Option<String>)> =
+            on_tx!(self, conn => sqlx::query_as(
+                "SELECT id, name, industry, size, website FROM companies WHERE name_key = $1 ORDER BY id LIMIT 1",
+            )
+            .bind(key)
+            .fetch_optional(conn)
+            .await)?;
+        Ok(row.map(|(id, name, industry, size, website)| {
+            (
+                id,
+                Lead {
+                    company: stored_text(name),
+                    industry: stored_text(industry),
+                    company_size: size,
+                    website: stored_text(website),
+                    ..Lead::default()
+                },
+            )
+        }))
+    }
+
+    async fn save_person(&mut self, id: Option<i64>, lead: &Lead, at: Ts) -> Result<i64> {
+        let email_key = lead.email.as_ref().map(Email::match_key);
+        let sql = match id {
+            Some(_) => "UPDATE people SET first_name = $1, last_name = $2, email = $3, email_key = $4, phone = $5,
+                        job_title = $6, country = $7, updated_at = $8 WHERE id = $9 RETURNING id",
+            None => "INSERT INTO people (first_name, last_name, email, email_key, phone, job_title, country, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+        };
+        on_tx!(self, conn => {
+            let mut query = sqlx::query_scalar(sql)
+                .bind(text_of(&lead.first_name))
+                .bind(text_of(&lead.last_name))
+                .bind(lead.email.as_ref().map(Email::as_str))
+                .bind(email_key)
+                .bind(lead.phone.as_ref().map(Phone::as_str))
+                .bind(text_of(&lead.job_title))
+                .bind(text_of(&lead.country))
+                .bind(at);
+            if let Some(id) = id {
+                query = query.bind(id);
+            }
+            query.fetch_one(conn).await
+        })
+        .map_err(|e| conflict_on(e, "email", "another person already has this email address"))
+    }
+
+    async fn save_company(&mut self, id: Option<i64>, lead: &Lead, at: Ts) -> Result<i64> {
+        let sql = match id {
+            Some(_) => "UPDATE companies SET name = $1, name_key = $2, industry = $3, size = $4, website = $5,
+                        updated_at = $6 WHERE id = $7 RETURNING id",
+            None => "INSERT INTO companies (name, name_key, industry, size, website, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+        };
+        Ok(on_tx!(self, conn => {
+            let mut query = sqlx::query_scalar(sql)
+                .bind(text_of(&lead.company))
+                .bind(company_key(&lead.company))
+                .bind(text_of(&lead.industry))
+                .bind(lead.company_size)
+                .bind(text_of(&lead.website))
+                .bind(at);
+            if let Some(id) = id {
+                query = query.bind(id);
+            }
+            query.fetch_one(conn).await
+        })?)
+    }
+
+    async fn save_lead(&mut self, stored: &StoredLead) -> Result<i64> {
+        let lead = &stored.lead;
+        let new = stored.id == 0;
+        let sql = if new {
+            "INSERT INTO leads (person_id, company_id, external_id, stage, owner, product_need, budget,
+                purchase_timeframe, current_solution, pains, custom, channel, source_class, campaign,
+                first_touch, last_touch, search_text, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+             RETURNING id"
+        } else {
+            "UPDATE leads SET person_id = $1, company_id = $2, external_id = $3, stage = $4, owner = $5,
+                product_need = $6, budget = $7, purchase_timeframe = $8, current_solution = $9, pains = $10,
+                custom = $11, channel = $12, source_class = $13, campaign = $14, first_touch = $15,
+                last_touch = $16, search_text = $17, created_at = $18, updated_at = $19
+             WHERE id = $20 RETURNING id"
+        };
+        on_tx!(self, conn => {
+            let mut query = sqlx::query_scalar(sql)
+                .bind(stored.person_id)
+                .bind(stored.company_id)
+                .bind(lead.external_id.as_ref().map(ExternalId::as_str))
+                .bind(lead.stage.as_str())
+                .bind(text_of(&lead.owner))
+                .bind(text_of(&lead.product_need))
+                .bind(lead.budget)
+                .bind(text_of(&lead.purchase_timeframe))
+                .bind(text_of(&lead.current_solution))
+                .bind(text_of(&lead.pains))
+                .bind(Json(&lead.custom))
+                .bind(stored.first_touch.channel.as_str())
+                .bind(stored.first_touch.source_class.as_str())
+                .bind(text_of(&stored.first_touch.campaign))
+                .bind(Json(&stored.first_touch))
+                .bind(Json(&stored.last_touch))
+                .bind(lead.search_text())
+                .bind(Ts(stored.created_at))
+                .bind(Ts(stored.updated_at));
+            if !new {
+                query = query.bind(stored.id);
+            }
+            query.fetch_one(conn).await
+        })
+        .map_err(|e| conflict_on(e, "external_id", "another lead already has this external_id"))
+    }
+
+    /// Appends events; rows whose idempotency key is already stored are skipped. Returns the
+    /// (id, key) of each row inserted.
+    pub(crate) async fn insert_events(&mut self, events: &[NewEvent<'_>], recorded_at: Ts) -> Result<Vec<(i64, Option<String>)>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(on_tx!(self, conn => {
+            let mut builder = sqlx::QueryBuilder::new(
+                "INSERT INTO events (lead_id, type, occurred_at, recorded_at, source, actor, payload, idempotency_key) ",
+            );
+            builder.push_values(events, |mut row, event| {
+                let draft = event.draft;
+                row.push_bind(event.lead_id)
+                    .push_bind(draft.event_type.as_str())
+                    .push_bind(Ts(draft.occurred_at))
+                    .push_bind(recorded_at)
+                    .push_bind(draft.source.as_ref().map(|s| s.as_str().to_owned()))
+                    .push_bind(draft.actor.as_ref().map(|s| s.as_str().to_owned()))
+                    .push_bind(Json(draft.payload.clone()))
+                    .push_bind(draft.idempotency_key.clone());
+            });
+            builder.push(" ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key");
+            builder.build_query_as().fetch_all(conn).await
+        })?)
+    }
+}
+
+impl Store {
+    pub async fn lead(&self, id: i64) -> Result<StoredLead> {
+        let sql = format!("{SELECT_LEAD} WHERE l.id = $1");
+        let row: Option<LeadRow> = on_read_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+        row.map(StoredLead::try_from)
+            .transpose()?
+            .ok_or(StoreError::LeadNotFound(id))
+    }
+
+    pub async fn lead_id_by_external(&self, external_id: &ExternalId) -> Result<Option<i64>> {
+        Ok(on_read_pool!(self, pool => sqlx::query_scalar("SELECT id FROM leads WHERE external_id = $1")
+            .bind(external_id.as_str())
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// Creates a lead, or updates the one it matches: first by external id, then by email.
+    /// Idempotent: the same capture twice changes nothing the second time but the last touch.
+    pub async fn capture(&self, capture: Capture) -> Result<CaptureOutcome> {
+        let mut outcomes = self.capture_many(vec![capture]).await?;
+        Ok(outcomes.remove(0))
+    }
+
+    /// Several captures in one transaction: all are stored, or (on error) none.
+    pub async fn capture_many(&self, captures: Vec<Capture>) -> Result<Vec<CaptureOutcome>> {
+        let mut tx = self.begin().await?;
+        let mut outcomes = Vec::with_capacity(captures.len());
+        for capture in captures {
+            outcomes.push(capture_in(&mut tx, capture).await?);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// Edits a lead. Each changed field becomes a `field_changed` event; an owner change an
+    /// `owner_assigned` event.
+    pub async fn update_lead(&self, id: i64, patch: &LeadPatch, actor: &str) -> Result<CaptureOutcome> {
+        let mut tx = self.begin().await?;
+        let mut stored = tx.lead(id, true).await?.ok_or(StoreError::LeadNotFound(id))?;
+        let now = Utc::now();
+        let changes = apply_and_save(&mut tx, &mut stored, patch, now).await?;
+        record_changes(&mut tx, stored.id, &changes, now, actor).await?;
+        tx.commit().await?;
+        Ok(CaptureOutcome {
+            lead: stored,
+            created: false,
+            changes,
+        })
+    }
+
+    pub async fn list_leads(&self, filter: &LeadFilter) -> Result<LeadPage> {
+        let limit = filter.limit.clamp(1, 1000) as i64;
+        let cursor = filter.cursor.as_deref().map(decode_cursor).transpose()?;
+        let (column, ts_sort) = match filter.sort.field {
+            SortField::CreatedAt => ("l.created_at", true),
+            SortField::UpdatedAt => ("l.updated_at", true),
+            SortField::Id => ("l.id", false),
+        };
+        let (cmp, dir) = if filter.sort.descending { ("<", "DESC") } else { (">", "ASC") };
+        let rows: Vec<LeadRow> = on_read_pool!(self, pool => {
+            let mut b = sqlx::QueryBuilder::new(SELECT_LEAD);
+            b.push(" WHERE 1 = 1");
+            if let Some(stage) = filter.stage {
+                b.push(" AND l.stage = ").push_bind(stage.as_str());
+            }
+            if let Some(channel) = filter.channel {
+                b.push(" AND l.channel = ").push_bind(channel.as_str());
+            }
+            if let Some(class) = filter.source_class {
+                b.push(" AND l.source_class = ").push_bind(class.as_str());
+            }
+            if let Some(campaign) = &filter.campaign {
+                b.push(" AND l.campaign = ").push_bind(campaign.clone());
+            }
+            if let Some(owner) = &filter.owner {
+                b.push(" AND l.owner = ").push_bind(owner.clone());
+            }
+            if let Some(from) = filter.created_from {
+                b.push(" AND l.created_at >= ").push_bind(Ts(from));
+            }
+            if let Some(to) = filter.created_to {
+                b.push(" AND l.created_at < ").push_bind(Ts(to));
+            }
+            if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+                let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                b.push(" AND l.search_text LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
+            }
+            if let Some((value, id)) = cursor {
+                b.push(format!(" AND ({column} {cmp} "));
+                if ts_sort {
+                    let at = DateTime::from_timestamp_micros(value).unwrap_or_default();
+                    b.push_bind(Ts(at)).push(format!(" OR ({column} = ")).push_bind(Ts(at));
+                } else {
+                    b.push_bind(value).push(format!(" OR ({column} = ")).push_bind(value);
+                }
+                b.push(format!(" AND l.id {cmp} ")).push_bind(id).push("))");
+            }
+            b.push(format!(" ORDER BY {column} {dir}, l.id {dir} LIMIT ")).push_bind(limit + 1);
+            b.build_query_as().fetch_all(pool).await
+        })?;
+        let mut leads = rows.into_iter().map(StoredLead::try_from).collect::<Result<Vec<_>>>()?;
+        let next_cursor = if leads.len() as i64 > limit {
+            leads.truncate(limit as usize);
+            leads.last().map(|last| {
+                let value = match filter.sort.field {
+                    SortField::CreatedAt => last.created_at.timestamp_micros(),
+                    SortField::UpdatedAt => last.updated_at.timestamp_micros(),
+                    SortField::Id => last.id,
+                };
+                encode_cursor(value, last.id)
+            })
+        } else {
+            None
+        };
+        Ok(LeadPage { leads, next_cursor })
+    }
+
+    pub async fn count_leads(&self) -> Result<i64> {
+        Ok(on_read_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM leads").fetch_one(pool).await)?)
+    }
+}
+
+fn encode_cursor(value: i64, id: i64) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{value}:{id}"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<(i64, i64)> {
+    use base64::Engine as _;
+    let bad = || StoreError::Invalid(FieldError::new("cursor", "is not a cursor this server gave out").into());
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (value, id) = text.split_once(':').ok_or_else(bad)?;
+    Ok((value.parse().map_err(|_| bad())?, id.parse().map_err(|_| bad())?))
+}
+
+async fn capture_in(tx: &mut Tx, capture: Capture) -> Result<CaptureOutcome> {
+    let existing = match (capture.patch.external_id(), capture.patch.email()) {
+        (Some(external_id), email) => match tx.lead_id_by_external(external_id).await? {
+            Some(id) => Some(id),
+            None => match email {
+                Some(email) => tx.lead_id_by_email(email, true).await?,
+                None => None,
+            },
+        },
+        (None, Some(email)) => tx.lead_id_by_email(email, false).await?,
+        (None, None) => None,
+    };
+    let existing = match existing {
+        Some(id) => tx.lead(id, true).await?,
+        None => None,
+    };
+    let created = existing.is_none();
+    let mut stored = existing.unwrap_or_else(|| {
+        let touch = capture.source.clone().unwrap_or_else(|| Source::new(Channel::Api));
+        StoredLead {
+            id: 0,
+            person_id: 0,
+            company_id: None,
+            lead: Lead::default(),
+            first_touch: touch.clone(),
+            last_touch: touch,
+            created_at: capture.at,
+            updated_at: capture.at,
+        }
+    });
+    if let Some(touch) = &capture.source {
+        stored.last_touch = touch.clone();
+    }
+    let changes = apply_and_save(tx, &mut stored, &capture.patch, capture.at).await?;
+    let mut submitted = EventDraft::new(
+        EventType::FormSubmitted,
+        capture.at,
+        json!({"input": capture.raw, "source": stored.last_touch, "created": created}),
+    )
+    .with_actor(&capture.actor);
+    submitted.source = Text::parse(stored.last_touch.channel.as_str(), 200).ok();
+    let mut events = vec![submitted];
+    events.extend(change_events(&changes, created, capture.at, &capture.actor));
+    let rows: Vec<NewEvent> = events.iter().map(|draft| NewEvent { lead_id: stored.id, draft }).collect();
+    tx.insert_events(&rows, Ts(Utc::now())).await?;
+    Ok(CaptureOutcome { lead: stored, created, changes })
+}
+
+/// Applies a patch and writes person, company and lead; a new lead (id 0) is inserted.
+async fn apply_and_save(tx: &mut Tx, stored: &mut StoredLead, patch: &LeadPatch, at: DateTime<Utc>) -> Result<Vec<FieldChange>> {
+    let before = stored.lead.clone();
+    patch.apply(&mut stored.lead).map_err(leadgate_core::FieldErrors::from)?;
+    let ts = Ts(at);
+    let untouched = |fields: &[LeadField]| -> Vec<LeadField> {
+        fields.iter().copied().filter(|f| !patch.touches(*f)).collect()
+    };
+
+    // Joining a person already known by this email: keep what we know of them unless the
+    // patch says otherwise.
+    let email_changed = stored.lead.email.as_ref().map(Email::match_key) != before.email.as_ref().map(Email::match_key);
+    if stored.id == 0 && email_changed {
+        if let Some(email) = stored.lead.email.clone() {
+            if let Some((person_id, known)) = tx.person_by_email(&email).await? {
+                stored.person_id = person_id;
+                stored.lead.copy_fields(&known, &untouched(&Lead::PERSON_FIELDS));
+            }
+        }
+    }
+    let person_id = (stored.person_id != 0).then_some(stored.person_id);
+    stored.person_id = tx.save_person(person_id, &stored.lead, ts).await?;
+
+    let company_fields_set = Lead::COMPANY_FIELDS.iter().any(|f| !stored.lead.get(*f).is_null());
+    let key_changed = company_key(&stored.lead.company) != company_key(&before.company);
+    if key_changed || stored.company_id.is_none() {
+        // The lead names another company (or none yet): link to a known one by name.
+        let known = match company_key(&stored.lead.company) {
+            Some(key) => tx.company_by_key(&key).await?,
+            None => None,
+        };
+        match known {
+            Some((id, known)) => {
+                stored.company_id = Some(id);
+                stored.lead.copy_fields(&known, &untouched(&Lead::COMPANY_FIELDS));
+            }
+            None => stored.company_id = None,
+        }
+    }
+    if company_fields_set {
+        stored.company_id = Some(tx.save_company(stored.company_id, &stored.lead, ts).await?);
+    } else {
+        stored.company_id = None;
+    }
+
+    let changes: Vec<FieldChange> = LeadField::ALL
+        .into_iter()
+        .filter_map(|f| {
+            let (old, new) = (before.get(f), stored.lead.get(f));
+            (old != new).then(|| FieldChange { field: f.name(), old, new })
+        })
+        .collect();
+    if stored.id == 0 || !changes.is_empty() || at > stored.updated_at {
+        stored.updated_at = stored.updated_at.max(at);
+    }
+    stored.id = tx.save_lead(stored).await?;
+    Ok(changes)
+}
+
+fn change_events(changes: &[FieldChange], created: bool, at: DateTime<Utc>, actor: &str) -> Vec<EventDraft> {
+    changes
+        .iter()
+        .filter_map(|change| {
+            if change.field == LeadField::Owner.name() {
+                Some(EventDraft::new(EventType::OwnerAssigned, at, json!({"from": change.old, "to": change.new})))
+            } else if created {
+                None // A new lead's values are in its form_submitted event.
+            } else {
+                Some(EventDraft::new(
+                    EventType::FieldChanged,
+                    at,
+                    json!({"field": change.field, "old": change.old, "new": change.new}),
+                ))
+            }
+        })
+        .map(|e| e.with_actor(actor))
+        .collect()
+}
+
+async fn record_changes(tx: &mut Tx, lead_id: i64, changes: &[FieldChange], at: DateTime<Utc>, actor: &str) -> Result<()> {
+    let events = change_events(changes, false, at, actor);
+    let rows: Vec<NewEvent> = events.iter().map(|draft| NewEvent { lead_id, draft }).collect();
+    tx.insert_events(&rows, Ts(Utc::now())).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        assert_eq!(decode_cursor(&encode_cursor(-5, 42)).unwrap(), (-5, 42));
+        assert!(decode_cursor("!!").is_err());
+        assert!(decode_cursor("bm9wZQ").is_err());
+    }
+
+    #[test]
+    fn sort_parses_direction_and_field() {
+        let sort: LeadSort = "-updated_at".parse().unwrap();
+        assert_eq!(sort, LeadSort { field: SortField::UpdatedAt, descending: true });
+        assert!("score".parse::<LeadSort>().is_err());
+    }
+}

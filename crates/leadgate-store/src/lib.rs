@@ -1,0 +1,231 @@
+//! Leadgate's persistence: one schema on SQLite (the embedded default) and PostgreSQL (scale),
+//! chosen by the database URL, with migrations for each run on connect.
+
+mod api_keys;
+mod events;
+mod leads;
+mod time;
+
+/// Throw-away stores for test suites, here so every crate's tests share one way to make them.
+pub mod testing;
+
+pub use api_keys::{ApiKey, NewApiKey};
+pub use events::{AppendOutcome, StoredEvent};
+pub use leads::{Capture, CaptureOutcome, LeadFilter, LeadPage, LeadSort, StoredLead};
+
+use leadgate_core::FieldErrors;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// What callers can act on when the store refuses or fails.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("lead {0} not found")]
+    LeadNotFound(i64),
+    #[error("{field}: {reason}")]
+    Conflict { field: String, reason: String },
+    #[error(transparent)]
+    Invalid(#[from] FieldErrors),
+    #[error("bad database URL '{url}': {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+enum Pool {
+    /// SQLite allows one writer at a time; a one-connection write pool queues writers in
+    /// the application instead of failing them with SQLITE_BUSY, and readers run beside it.
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// The lead store. Cheap to clone; clones share the connection pools.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool of this store's engine, so one query
+/// text serves both engines with native types. `$pool` is the write pool on SQLite.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::Pool::Sqlite { write: $pool, .. } => $body,
+            $crate::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+/// Like `on_pool!`, but with the SQLite read pool: for queries that only read.
+macro_rules! on_read_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::Pool::Sqlite { read: $pool, .. } => $body,
+            $crate::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use {on_pool, on_read_pool};
+
+/// A transaction on either engine. Each primitive query is a small method on `Tx` (written
+/// once, compiled per engine through `on_tx!`), so business logic above it is written once.
+pub(crate) enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::Tx::Sqlite(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+            $crate::Tx::Postgres(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_tx;
+
+impl Tx {
+    pub(crate) async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub(crate) fn engine(&self) -> Engine {
+        match self {
+            Tx::Sqlite(_) => Engine::Sqlite,
+            Tx::Postgres(_) => Engine::Postgres,
+        }
+    }
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Opens the store a URL names: `postgres://...` / `postgresql://...` for PostgreSQL;
+    /// `sqlite://PATH` or a plain file path for SQLite (created, with its folder, if missing).
+    /// Migrations run before this returns.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            POSTGRES_MIGRATIONS.run(&pool).await?;
+            Store { pool: Pool::Postgres(pool) }
+        } else {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url);
+            Self::open_sqlite(Path::new(path)).await?
+        };
+        Ok(store)
+    }
+
+    async fn open_sqlite(path: &Path) -> Result<Self> {
+        if path.as_os_str().is_empty() {
+            return Err(StoreError::BadUrl {
+                url: String::new(),
+                reason: "no database path given".into(),
+            });
+        }
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::BadUrl {
+                url: path.display().to_string(),
+                reason: format!("cannot create folder {}: {e}", parent.display()),
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode: durable across application crashes, one fsync per checkpoint.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        SQLITE_MIGRATIONS.run(&write).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Store {
+            pool: Pool::Sqlite { read, write },
+        })
+    }
+
+    /// Starts a write transaction (on SQLite, on the single writer connection).
+    pub(crate) async fn begin(&self) -> Result<Tx> {
+        Ok(match &self.pool {
+            Pool::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    pub fn engine(&self) -> Engine {
+        match self.pool {
+            Pool::Sqlite { .. } => Engine::Sqlite,
+            Pool::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<()> {
+        on_read_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// Turns a unique-constraint violation into a conflict naming the field; other errors pass.
+pub(crate) fn conflict_on(error: sqlx::Error, field: &str, reason: &str) -> StoreError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict {
+            field: field.to_owned(),
+            reason: reason.to_owned(),
+        },
+        _ => StoreError::Database(error),
+    }
+}

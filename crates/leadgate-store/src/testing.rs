@@ -1,0 +1,84 @@
+//! Fresh, throw-away stores for test suites: a temporary SQLite file,
+//! or a new PostgreSQL database on the local server, so tests can run in parallel.
+
+use crate::{Engine, Store};
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use sqlx::Connection;
+
+/// The PostgreSQL server tests use; override with `LEADGATE_TEST_POSTGRES`.
+pub fn postgres_admin_url() -> String {
+    std::env::var("LEADGATE_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A database that exists for one test. Call `cleanup` at the end to drop it.
+pub struct TestDatabase {
+    pub url: String,
+    pg_name: Option<String>,
+    _dir: Option<TempDir>,
+}
+
+/// A temporary folder removed on drop (kept small to avoid a dependency for one use).
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn random_suffix() -> String {
+    rand::thread_rng()
+        .sample_iter(Alphanumeric)
+        .take(12)
+        .map(|c| char::from(c).to_ascii_lowercase())
+        .collect()
+}
+
+impl TestDatabase {
+    pub async fn new(engine: Engine) -> Self {
+        match engine {
+            Engine::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("leadgate-test-{}", random_suffix()));
+                std::fs::create_dir_all(&dir).expect("create temp dir");
+                Self {
+                    url: format!("sqlite://{}", dir.join("leadgate.db").display()),
+                    pg_name: None,
+                    _dir: Some(TempDir(dir)),
+                }
+            }
+            Engine::Postgres => {
+                let admin = postgres_admin_url();
+                let name = format!("leadgate_test_{}", random_suffix());
+                let mut conn = sqlx::PgConnection::connect(&admin)
+                    .await
+                    .expect("PostgreSQL must run at 127.0.0.1:5432 (see README)");
+                sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+                Self {
+                    url: format!("{base}/{name}"),
+                    pg_name: Some(name),
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    pub async fn store(&self) -> Store {
+        Store::connect(&self.url).await.expect("open test store")
+    }
+
+    /// Drops the PostgreSQL database (the SQLite folder goes when this is dropped).
+    pub async fn cleanup(self) {
+        if let Some(name) = &self.pg_name {
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
+            }
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! The store against real databases: every test runs once on SQLite and once on PostgreSQL.
+
+use chrono::{Duration, Utc};
+use leadgate_core::event::LeadRef;
+use leadgate_core::lead::PatchMode;
+use leadgate_core::{Channel, EventDraft, EventType, LeadPatch, Source, Stage};
+use leadgate_store::testing::TestDatabase;
+use leadgate_store::{AppendOutcome, Capture, Engine, LeadFilter, Store, StoreError};
+use serde_json::{json, Value};
+
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $(
+            #[tokio::test]
+            async fn $name() {
+                let db = leadgate_store::testing::TestDatabase::new(leadgate_store::Engine::Sqlite).await;
+                super::$name(db.store().await).await;
+                db.cleanup().await;
+            }
+        )* }
+        mod postgres { $(
+            #[tokio::test]
+            async fn $name() {
+                let db = leadgate_store::testing::TestDatabase::new(leadgate_store::Engine::Postgres).await;
+                let store = db.store().await;
+                super::$name(store.clone()).await;
+                store.close().await;
+                db.cleanup().await;
+            }
+        )* }
+    };
+}
+
+on_both_engines!(
+    capture_creates_then_upserts_idempotently,
+    email_matches_the_same_person_and_external_ids_split_leads,
+    editing_records_each_change_as_an_event,
+    email_taken_by_another_person_is_a_conflict,
+    events_append_with_duplicates_and_rejections,
+    timeline_is_newest_first_and_paginates,
+    listing_filters_searches_and_pages,
+    api_keys_verify_until_revoked,
+);
+
+fn capture(input: Value) -> Capture {
+    let mut map = input.as_object().cloned().unwrap();
+    let source = Source::take_from(&mut map, Channel::Api).unwrap();
+    Capture {
+        patch: LeadPatch::parse(&map, PatchMode::Create).unwrap(),
+        source,
+        raw: input,
+        at: Utc::now(),
+        actor: "test".into(),
+    }
+}
+
+async fn capture_creates_then_upserts_idempotently(store: Store) {
+    let input = json!({"email": "Ana@Acme.io", "first_name": "Ana", "company": "Acme GmbH", "industry": "Software",
+                       "company_size": 120, "channel": "web_form", "utm_source": "google", "custom": {"plan": "pro"}});
+    let first = store.capture(capture(input.clone())).await.unwrap();
+    assert!(first.created);
+    assert_eq!(first.lead.lead.email.as_ref().unwrap().as_str(), "Ana@acme.io");
+    assert_eq!(first.lead.first_touch.channel, Channel::WebForm);
+    let again = store.capture(capture(input)).await.unwrap();
+    assert!(!again.created);
+    assert_eq!(again.lead.id, first.lead.id);
+    assert!(again.changes.is_empty());
+    assert_eq!(store.count_leads().await.unwrap(), 1);
+
+    let update = store
+        .capture(capture(json!({"email": "Ana@acme.io", "job_title": "CTO", "channel": "webinar"})))
+        .await
+        .unwrap();
+    assert_eq!(update.lead.id, first.lead.id);
+    assert_eq!(update.changes.len(), 1);
+    assert_eq!(update.lead.first_touch.channel, Channel::WebForm);
+    assert_eq!(update.lead.last_touch.channel, Channel::Webinar);
+    let read = store.lead(first.lead.id).await.unwrap();
+    assert_eq!(read, update.lead);
+    assert_eq!(read.lead.company.as_ref().unwrap().as_str(), "Acme GmbH");
+    assert_eq!(read.lead.custom["plan"], "pro");
+}
+
+async fn email_matches_the_same_person_and_external_ids_split_leads(store: Store) {
+    let a = store
+        .capture(capture(json!({"external_id": "crm-1", "email": "li@example.cn", "first_name": "伟", "last_name": "王", "phone": "+86 21 5555 0101"})))
+        .await
+        .unwrap();
+    // Same person, another record of the source system: a second lead for one person, who
+    // keeps the phone the second capture did not mention.
+    let b = store
+        .capture(capture(json!({"external_id": "crm-2", "email": "LI@example.cn", "product_need": "second product"})))
+        .await
+        .unwrap();
+    assert!(b.created);
+    assert_ne!(a.lead.id, b.lead.id);
+    assert_eq!(a.lead.person_id, b.lead.person_id);
+    assert_eq!(b.lead.lead.phone.as_ref().unwrap().as_str(), "+86 21 5555 0101");
+    assert_eq!(b.lead.lead.first_name.as_ref().unwrap().as_str(), "伟");
+    // The same external id is the same lead, whatever the email says now.
+    let c = store
+        .capture(capture(json!({"external_id": "crm-1", "country": "China"})))
+        .await
+        .unwrap();
+    assert_eq!(c.lead.id, a.lead.id);
+    // Companies are shared by name.
+    let x = store.capture(capture(json!({"email": "a@x.com", "company": "Tianhe Machinery", "industry": "Manufacturing"}))).await.unwrap();
+    let y = store.capture(capture(json!({"email": "b@x.com", "company": "tianhe machinery"}))).await.unwrap();
+    assert_eq!(x.lead.company_id, y.lead.company_id);
+    assert_eq!(y.lead.lead.industry.as_ref().unwrap().as_str(), "Manufacturing");
+}
+
+async fn editing_records_each_change_as_an_event(store: Store) {
+    let created = store.capture(capture(json!({"email": "sara@pars.ir", "first_name": "سارا"}))).await.unwrap();
+    let patch = LeadPatch::parse(
+        json!({"last_name": "رضایی", "owner": "m.nguyen", "budget": 15000}).as_object().unwrap(),
+        PatchMode::Update,
+    )
+    .unwrap();
+    let updated = store.update_lead(created.lead.id, &patch, "alice").await.unwrap();
+    assert_eq!(updated.changes.len(), 3);
+    let timeline = store.timeline(created.lead.id, 100, None).await.unwrap();
+    let types: Vec<&str> = timeline.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types.iter().filter(|t| **t == "field_changed").count(), 2);
+    assert_eq!(types.iter().filter(|t| **t == "owner_assigned").count(), 1);
+    assert!(types.contains(&"form_submitted"));
+    let change = timeline.iter().find(|e| e.event_type == "field_changed" && e.payload.0["field"] == "last_name").unwrap();
+    assert_eq!(change.payload.0["new"], "رضایی");
+    assert_eq!(change.actor.as_deref(), Some("alice"));
+    assert!(matches!(store.update_lead(999_999, &patch, "alice").await, Err(StoreError::LeadNotFound(999_999))));
+}
+
+async fn email_taken_by_another_person_is_a_conflict(store: Store) {
+    store.capture(capture(json!({"email": "one@x.io"}))).await.unwrap();
+    let two = store.capture(capture(json!({"email": "two@x.io"}))).await.unwrap();
+    let patch = LeadPatch::parse(json!({"email": "ONE@x.io"}).as_object().unwrap(), PatchMode::Update).unwrap();
+    match store.update_lead(two.lead.id, &patch, "t").await {
+        Err(StoreError::Conflict { field, .. }) => assert_eq!(field, "email"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    // Nothing was half-written.
+    assert_eq!(store.lead(two.lead.id).await.unwrap().lead.email.unwrap().as_str(), "two@x.io");
+    assert_eq!(store.timeline(two.lead.id, 10, None).await.unwrap().len(), 1);
+}
+
+fn event(key: Option<&str>) -> EventDraft {
+    let mut e = EventDraft::new(EventType::PageViewed, Utc::now() - Duration::minutes(5), json!({"page": "/pricing"}));
+    e.idempotency_key = key.map(str::to_owned);
+    e
+}
+
+async fn events_append_with_duplicates_and_rejections(store: Store) {
+    let lead = store.capture(capture(json!({"email": "e@x.io", "external_id": "ext-9"}))).await.unwrap().lead;
+    let items = vec![
+        Ok((LeadRef::Id(lead.id), event(Some("k1")))),
+        Ok((LeadRef::External(leadgate_core::ExternalId::parse("ext-9").unwrap()), event(None))),
+        Ok((LeadRef::Id(lead.id), event(Some("k1")))),
+        Ok((LeadRef::Id(424242), event(Some("k2")))),
+        Err(leadgate_core::FieldError::new("type", "is required").into()),
+        Ok((LeadRef::Id(lead.id), event(None))),
+    ];
+    let outcomes = store.append_events(items.clone(), "api").await.unwrap();
+    assert!(matches!(outcomes[0], AppendOutcome::Accepted { .. }));
+    assert!(matches!(outcomes[1], AppendOutcome::Accepted { .. }));
+    assert_eq!(outcomes[2], AppendOutcome::Duplicate);
+    assert!(matches!(&outcomes[3], AppendOutcome::Rejected { errors } if errors[0].field == "lead_id"));
+    assert!(matches!(&outcomes[4], AppendOutcome::Rejected { errors } if errors[0].field == "type"));
+    let ids: Vec<i64> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            AppendOutcome::Accepted { id } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids.len(), 3);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    let before = store.count_events().await.unwrap();
+    // Replaying the batch stores only the un-keyed events again.
+    let replay = store.append_events(items, "api").await.unwrap();
+    assert_eq!(replay[0], AppendOutcome::Duplicate);
+    assert_eq!(store.count_events().await.unwrap(), before + 2);
+    // Ids returned are the ids stored, with their keys.
+    let timeline = store.timeline(lead.id, 100, None).await.unwrap();
+    let first_id = ids[0];
+    assert_eq!(timeline.iter().find(|e| e.id == first_id).unwrap().idempotency_key.as_deref(), Some("k1"));
+}
+
+async fn timeline_is_newest_first_and_paginates(store: Store) {
+    let lead = store.capture(capture(json!({"email": "t@x.io"}))).await.unwrap().lead;
+    let now = Utc::now();
+    let items = (0..25)
+        .map(|i| Ok((LeadRef::Id(lead.id), EventDraft::new(EventType::EmailOpened, now - Duration::hours(i), json!({"n": i})))))
+        .collect();
+    store.append_events(items, "api").await.unwrap();
+    let page1 = store.timeline(lead.id, 10, None).await.unwrap();
+    assert_eq!(page1.len(), 10);
+    assert!(page1.windows(2).all(|w| w[0].occurred_at() >= w[1].occurred_at()));
+    assert!(matches!(store.timeline(777_777, 10, None).await, Err(StoreError::LeadNotFound(_))));
+}
+
+async fn listing_filters_searches_and_pages(store: Store) {
+    let leads = leadgate_core::demo::generate(11, 60, Utc::now());
+    for demo in &leads {
+        let fields: serde_json::Map<String, Value> = demo
+            .lead
+            .to_json_fields()
+            .into_iter()
+            .filter(|(k, v)| k != "stage" && !v.is_null())
+            .collect();
+        let patch = LeadPatch::parse(&fields, PatchMode::Create).unwrap();
+        store
+            .capture(Capture {
+                patch,
+                source: Some(demo.source.clone()),
+                raw: Value::Null,
+                at: demo.created_at,
+                actor: "demo".into(),
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.count_leads().await.unwrap(), 60);
+    // Pages walk the whole set exactly once, newest first.
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.list_leads(&LeadFilter { limit: 7, cursor: cursor.clone(), ..Default::default() }).await.unwrap();
+        seen.extend(page.leads.iter().map(|l| (l.created_at, l.id)));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 60);
+    assert!(seen.windows(2).all(|w| w[0] > w[1]));
+    // Filters.
+    let ads = store.list_leads(&LeadFilter { channel: Some(Channel::SearchAd), limit: 100, ..Default::default() }).await.unwrap();
+    let expected = leads.iter().filter(|l| l.source.channel == Channel::SearchAd).count();
+    assert_eq!(ads.leads.len(), expected);
+    let stage = store.list_leads(&LeadFilter { stage: Some(Stage::Lead), limit: 100, ..Default::default() }).await.unwrap();
+    assert!(stage.leads.iter().all(|l| l.lead.stage == Stage::Lead));
+    // Text search is case-insensitive and finds any script.
+    let target = &leads[5].lead;
+    let needle = target.company.as_ref().unwrap().as_str().to_uppercase();
+    let found = store.list_leads(&LeadFilter { q: Some(needle), limit: 100, ..Default::default() }).await.unwrap();
+    assert!(found.leads.iter().any(|l| l.lead.email == target.email));
+    let pct = store.list_leads(&LeadFilter { q: Some("%".into()), limit: 100, ..Default::default() }).await.unwrap();
+    assert!(pct.leads.is_empty(), "% must match literally");
+    let cutoff = Utc::now() - Duration::days(30);
+    let recent = store.list_leads(&LeadFilter { created_from: Some(cutoff), limit: 1000, ..Default::default() }).await.unwrap();
+    assert_eq!(recent.leads.len(), leads.iter().filter(|l| l.created_at >= cutoff).count());
+    assert!(store.list_leads(&LeadFilter { cursor: Some("garbage".into()), limit: 5, ..Default::default() }).await.is_err());
+}
+
+async fn api_keys_verify_until_revoked(store: Store) {
+    let made = store.create_api_key("zapier").await.unwrap();
+    assert!(made.secret.starts_with("lg_"));
+    let found = store.verify_api_key(&made.secret).await.unwrap().unwrap();
+    assert_eq!(found.name, "zapier");
+    let mut wrong = made.secret.clone();
+    wrong.pop();
+    wrong.push('#');
+    assert!(store.verify_api_key(&wrong).await.unwrap().is_none());
+    assert!(store.revoke_api_key(&made.key.prefix).await.unwrap());
+    assert!(store.verify_api_key(&made.secret).await.unwrap().is_none());
+    assert!(!store.revoke_api_key(&made.key.prefix).await.unwrap());
+    assert_eq!(store.list_api_keys().await.unwrap()[0].revoked_at().is_some(), true);
+}
+
+/// The log is append-only in the database itself, not only by the code's good manners.
+#[tokio::test]
+async fn events_cannot_be_rewritten_on_either_engine() {
+    use sqlx::Connection;
+    for engine in [Engine::Sqlite, Engine::Postgres] {
+        let db = TestDatabase::new(engine).await;
+        let store = db.store().await;
+        let lead = store.capture(capture(json!({"email": "a@b.io"}))).await.unwrap().lead;
+        assert_eq!(store.timeline(lead.id, 10, None).await.unwrap().len(), 1);
+        store.close().await;
+        let (update, delete) = match engine {
+            Engine::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+                (
+                    sqlx::query("UPDATE events SET payload = '{}'").execute(&mut conn).await.is_err(),
+                    sqlx::query("DELETE FROM events").execute(&mut conn).await.is_err(),
+                )
+            }
+            Engine::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+                (
+                    sqlx::query("UPDATE events SET payload = '{}'").execute(&mut conn).await.is_err(),
+                    sqlx::query("DELETE FROM events").execute(&mut conn).await.is_err(),
+                )
+            }
+        };
+        assert!(update && delete, "{engine:?}: events must be append-only");
+        db.cleanup().await;
+    }
+}
