@@ -1,7 +1,7 @@
 //! Leads with their person and company: capture (create or upsert), edit, read and list.
 //! Every write records what happened as events in the same transaction.
 
-use crate::time::Ts;
+use crate::time::{to_micros, Ts};
 use crate::{conflict_on, on_read_pool, on_tx, Engine, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::event::EventDraft;
@@ -466,7 +466,7 @@ impl Store {
     pub async fn update_lead(&self, id: i64, patch: &LeadPatch, actor: &str) -> Result<CaptureOutcome> {
         let mut tx = self.begin().await?;
         let mut stored = tx.lead(id, true).await?.ok_or(StoreError::LeadNotFound(id))?;
-        let now = Utc::now();
+        let now = to_micros(Utc::now());
         let changes = apply_and_save(&mut tx, &mut stored, patch, now).await?;
         record_changes(&mut tx, stored.id, &changes, now, actor).await?;
         tx.commit().await?;
@@ -563,7 +563,8 @@ fn decode_cursor(cursor: &str) -> Result<(i64, i64)> {
     Ok((value.parse().map_err(|_| bad())?, id.parse().map_err(|_| bad())?))
 }
 
-async fn capture_in(tx: &mut Tx, capture: Capture) -> Result<CaptureOutcome> {
+async fn capture_in(tx: &mut Tx, mut capture: Capture) -> Result<CaptureOutcome> {
+    capture.at = to_micros(capture.at);
     let existing = match (capture.patch.external_id(), capture.patch.email()) {
         (Some(external_id), email) => match tx.lead_id_by_external(external_id).await? {
             Some(id) => Some(id),
