@@ -230,7 +230,7 @@ fn one_lead(
     let local = if market.latin {
         format!("{}.{}", ascii_fold(first), ascii_fold(last))
     } else {
-        format!("contact{index}")
+        "contact".to_owned()
     };
     let email = if free_mail {
         format!("{local}{}@{}", index, ["gmail.com", "outlook.com", "qq.com", "yahoo.com"][index % 4])
@@ -296,10 +296,7 @@ fn one_lead(
     let mut events = Vec::new();
     let age_seconds = (now - created_at).num_seconds().max(1);
     let at = |rng: &mut ChaCha8Rng| created_at + Duration::seconds(rng.gen_range(0..age_seconds));
-    events.push(
-        EventDraft::new(EventType::FormSubmitted, created_at, json!({"form": channel.as_str(), "campaign": source.campaign}))
-            .with_actor("demo"),
-    );
+    // The arrival itself is recorded as form_submitted when the lead is stored.
     let activity = (propensity * 14.0 * rng.gen_range(0.3..1.5)) as usize;
     for _ in 0..activity {
         let roll: f64 = rng.gen();
@@ -337,8 +334,8 @@ fn one_lead(
                 .with_actor(if next == Stage::Mql { "policy" } else { owner }),
         );
         if next == Stage::Sal {
+            // The assignment itself is recorded when the lead is stored with its owner.
             lead.owner = text(owner);
-            events.push(EventDraft::new(EventType::OwnerAssigned, when, json!({"owner": owner})).with_actor("routing"));
             events.push(
                 EventDraft::new(EventType::CallLogged, step(rng, when), json!({"outcome": "connected", "minutes": rng.gen_range(3..40)}))
                     .with_actor(owner),

@@ -183,11 +183,13 @@ pub struct FieldChange {
     pub new: Value,
 }
 
-/// Whether a patch creates a lead or edits one: a few fields are only settable on creation.
+/// Whether a patch creates a lead, edits one, or carries history from another system: the
+/// stage is set only on creation (prospect or lead) or on import (any stage, as recorded there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PatchMode {
     Create,
     Update,
+    Import,
 }
 
 /// A validated set of changes to a lead.
@@ -348,7 +350,7 @@ fn parse_setting(field: LeadField, value: &Value, mode: PatchMode) -> Result<Set
             }
             let raw = text(value)?.ok_or("must not be empty")?;
             let stage: Stage = raw.parse().map_err(|e: crate::stage::UnknownStage| e.to_string())?;
-            if !stage.is_entry() {
+            if mode == PatchMode::Create && !stage.is_entry() {
                 return Err(format!(
                     "a new lead starts as prospect or lead, not {stage}; later stages are reached by qualification"
                 ));
@@ -580,6 +582,14 @@ mod tests {
         assert!(reason("stage").contains("prospect or lead"));
         assert!(reason("id").contains("read-only"));
         assert!(reason("last_name").contains("at most 100"));
+    }
+
+    #[test]
+    fn imports_carry_any_stage() {
+        let patch = LeadPatch::parse(&obj(json!({"stage": "customer"})), PatchMode::Import).unwrap();
+        let mut lead = Lead::default();
+        patch.apply(&mut lead).unwrap();
+        assert_eq!(lead.stage, Stage::Customer);
     }
 
     #[test]

@@ -53,6 +53,13 @@ impl StoredEvent {
     }
 }
 
+/// One page of a lead's timeline.
+#[derive(Debug, Clone)]
+pub struct Timeline {
+    pub events: Vec<StoredEvent>,
+    pub next_cursor: Option<String>,
+}
+
 /// Most items one append may carry.
 pub const MAX_BATCH: usize = 1000;
 
@@ -155,20 +162,34 @@ impl Store {
         Ok(outcomes.into_iter().map(|o| o.unwrap_or(AppendOutcome::Duplicate)).collect())
     }
 
-    /// A lead's events, newest first; `before` (an event id) continues an earlier page.
-    pub async fn timeline(&self, lead_id: i64, limit: u32, before: Option<i64>) -> Result<Vec<StoredEvent>> {
+    /// A lead's events, newest first; `cursor` (a page's `next_cursor`) continues a listing.
+    pub async fn timeline(&self, lead_id: i64, limit: u32, cursor: Option<&str>) -> Result<Timeline> {
+        let after = cursor.map(crate::leads::decode_cursor).transpose()?;
         if !self.lead_exists(lead_id).await? {
             return Err(StoreError::LeadNotFound(lead_id));
         }
         let limit = i64::from(limit.clamp(1, 1000));
+        let (at, id) = match after {
+            Some((micros, id)) => (DateTime::from_timestamp_micros(micros).unwrap_or_default(), id),
+            None => (DateTime::<Utc>::MAX_UTC, i64::MAX),
+        };
         let sql = "SELECT id, lead_id, type, occurred_at, recorded_at, source, actor, payload, idempotency_key
-                   FROM events WHERE lead_id = $1 AND id < $2 ORDER BY occurred_at DESC, id DESC LIMIT $3";
-        Ok(on_read_pool!(self, pool => sqlx::query_as(sql)
+                   FROM events WHERE lead_id = $1 AND (occurred_at < $2 OR (occurred_at = $2 AND id < $3))
+                   ORDER BY occurred_at DESC, id DESC LIMIT $4";
+        let mut events: Vec<StoredEvent> = on_read_pool!(self, pool => sqlx::query_as(sql)
             .bind(lead_id)
-            .bind(before.unwrap_or(i64::MAX))
-            .bind(limit)
+            .bind(Ts(at))
+            .bind(id)
+            .bind(limit + 1)
             .fetch_all(pool)
-            .await)?)
+            .await)?;
+        let next_cursor = if events.len() as i64 > limit {
+            events.truncate(limit as usize);
+            events.last().map(|e| crate::leads::encode_cursor(e.occurred_at.0.timestamp_micros(), e.id))
+        } else {
+            None
+        };
+        Ok(Timeline { events, next_cursor })
     }
 
     pub async fn lead_exists(&self, lead_id: i64) -> Result<bool> {

@@ -549,12 +549,12 @@ impl Store {
     }
 }
 
-fn encode_cursor(value: i64, id: i64) -> String {
+pub(crate) fn encode_cursor(value: i64, id: i64) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{value}:{id}"))
 }
 
-fn decode_cursor(cursor: &str) -> Result<(i64, i64)> {
+pub(crate) fn decode_cursor(cursor: &str) -> Result<(i64, i64)> {
     use base64::Engine as _;
     let bad = || StoreError::Invalid(FieldError::new("cursor", "is not a cursor this server gave out").into());
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;

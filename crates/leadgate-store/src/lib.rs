@@ -10,7 +10,8 @@ mod time;
 pub mod testing;
 
 pub use api_keys::{ApiKey, NewApiKey};
-pub use events::{AppendOutcome, StoredEvent};
+pub use events::{AppendOutcome, StoredEvent, Timeline, MAX_BATCH};
+pub use time::Ts;
 pub use leads::{Capture, CaptureOutcome, LeadFilter, LeadPage, LeadSort, StoredLead};
 
 use leadgate_core::FieldErrors;

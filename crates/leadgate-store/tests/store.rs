@@ -119,7 +119,7 @@ async fn editing_records_each_change_as_an_event(store: Store) {
     .unwrap();
     let updated = store.update_lead(created.lead.id, &patch, "alice").await.unwrap();
     assert_eq!(updated.changes.len(), 3);
-    let timeline = store.timeline(created.lead.id, 100, None).await.unwrap();
+    let timeline = store.timeline(created.lead.id, 100, None).await.unwrap().events;
     let types: Vec<&str> = timeline.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(types.iter().filter(|t| **t == "field_changed").count(), 2);
     assert_eq!(types.iter().filter(|t| **t == "owner_assigned").count(), 1);
@@ -140,7 +140,7 @@ async fn email_taken_by_another_person_is_a_conflict(store: Store) {
     }
     // Nothing was half-written.
     assert_eq!(store.lead(two.lead.id).await.unwrap().lead.email.unwrap().as_str(), "two@x.io");
-    assert_eq!(store.timeline(two.lead.id, 10, None).await.unwrap().len(), 1);
+    assert_eq!(store.timeline(two.lead.id, 10, None).await.unwrap().events.len(), 1);
 }
 
 fn event(key: Option<&str>) -> EventDraft {
@@ -180,7 +180,7 @@ async fn events_append_with_duplicates_and_rejections(store: Store) {
     assert_eq!(replay[0], AppendOutcome::Duplicate);
     assert_eq!(store.count_events().await.unwrap(), before + 2);
     // Ids returned are the ids stored, with their keys.
-    let timeline = store.timeline(lead.id, 100, None).await.unwrap();
+    let timeline = store.timeline(lead.id, 100, None).await.unwrap().events;
     let first_id = ids[0];
     assert_eq!(timeline.iter().find(|e| e.id == first_id).unwrap().idempotency_key.as_deref(), Some("k1"));
 }
@@ -192,9 +192,22 @@ async fn timeline_is_newest_first_and_paginates(store: Store) {
         .map(|i| Ok((LeadRef::Id(lead.id), EventDraft::new(EventType::EmailOpened, now - Duration::hours(i), json!({"n": i})))))
         .collect();
     store.append_events(items, "api").await.unwrap();
-    let page1 = store.timeline(lead.id, 10, None).await.unwrap();
-    assert_eq!(page1.len(), 10);
-    assert!(page1.windows(2).all(|w| w[0].occurred_at() >= w[1].occurred_at()));
+    // 25 appended plus the capture, newest first, in pages that neither skip nor repeat.
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store.timeline(lead.id, 10, cursor.as_deref()).await.unwrap();
+        assert!(page.events.len() <= 10);
+        all.extend(page.events);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(all.len(), 26);
+    assert!(all.windows(2).all(|w| w[0].occurred_at() >= w[1].occurred_at()));
+    let ids: std::collections::HashSet<i64> = all.iter().map(|e| e.id).collect();
+    assert_eq!(ids.len(), 26);
     assert!(matches!(store.timeline(777_777, 10, None).await, Err(StoreError::LeadNotFound(_))));
 }
 
@@ -275,7 +288,7 @@ async fn events_cannot_be_rewritten_on_either_engine() {
         let db = TestDatabase::new(engine).await;
         let store = db.store().await;
         let lead = store.capture(capture(json!({"email": "a@b.io"}))).await.unwrap().lead;
-        assert_eq!(store.timeline(lead.id, 10, None).await.unwrap().len(), 1);
+        assert_eq!(store.timeline(lead.id, 10, None).await.unwrap().events.len(), 1);
         store.close().await;
         let (update, delete) = match engine {
             Engine::Sqlite => {

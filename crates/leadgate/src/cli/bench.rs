@@ -1,0 +1,2 @@
+pub async fn run(_a: BenchArgs) -> anyhow::Result<()> { Ok(()) }
+#[derive(Debug, clap::Args)] pub struct BenchArgs {}

@@ -1,0 +1,101 @@
+//! `leadgate demo`: a fresh store full of realistic synthetic leads, served at once.
+
+use super::BindArgs;
+use anyhow::Context;
+use chrono::Utc;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use leadgate_core::demo::DemoLead;
+use leadgate_core::event::LeadRef;
+use leadgate_core::lead::PatchMode;
+use leadgate_core::LeadPatch;
+use leadgate_store::{Capture, Store};
+use serde_json::{Map, Value};
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    bind: BindArgs,
+    /// Where the demo's SQLite file goes; an existing demo store there is replaced.
+    #[arg(long, default_value = "./leadgate-data/demo.db")]
+    path: PathBuf,
+    /// How many leads to make.
+    #[arg(long, default_value_t = 3000)]
+    leads: usize,
+    /// The same seed makes the same data.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = args.path.clone().into_os_string();
+        file.push(suffix);
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot replace the old demo store {}", args.path.display())),
+        }
+    }
+    let store = Store::connect(&args.path.to_string_lossy()).await?;
+    let leads = leadgate_core::demo::generate(args.seed, args.leads, Utc::now());
+    let progress = ProgressBar::new(leads.len() as u64).with_style(
+        ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} leads ({per_sec})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    progress.set_message("making demo data");
+    let ids = load(&store, &leads, |n| progress.inc(n as u64)).await?;
+    progress.finish_and_clear();
+    let events = store.count_events().await?;
+    let key = store.create_api_key("demo").await?;
+    let listener = tokio::net::TcpListener::bind(args.bind.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind.bind))?;
+    let address = listener.local_addr()?;
+    println!("Leadgate demo: {} leads with {events} events in {}", ids.len(), args.path.display());
+    println!("  URL:          http://{address}/");
+    println!("  API key:      {}", key.secret);
+    println!("  Try:          curl -H 'Authorization: Bearer {}' 'http://{address}/api/v1/leads?stage=customer&limit=5'", key.secret);
+    println!("Press Ctrl-C to stop.");
+    crate::http::serve(store.clone(), listener, super::shutdown_signal()).await?;
+    store.close().await;
+    Ok(())
+}
+
+/// Stores generated leads with their histories; returns their ids in order. `progress`
+/// hears how many leads were stored after each chunk.
+pub async fn load(store: &Store, leads: &[DemoLead], mut progress: impl FnMut(usize)) -> anyhow::Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(leads.len());
+    for chunk in leads.chunks(250) {
+        let captures = chunk
+            .iter()
+            .map(|demo| {
+                let fields: Map<String, Value> =
+                    demo.lead.to_json_fields().into_iter().filter(|(_, v)| !v.is_null()).collect();
+                let patch = LeadPatch::parse(&fields, PatchMode::Import)
+                    .map_err(|e| anyhow::anyhow!("demo lead does not validate: {e}"))?;
+                Ok(Capture {
+                    patch,
+                    source: Some(demo.source.clone()),
+                    raw: Value::Object(fields),
+                    at: demo.created_at,
+                    actor: "demo".into(),
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let outcomes = store.capture_many(captures).await?;
+        let chunk_ids: Vec<i64> = outcomes.iter().map(|o| o.lead.id).collect();
+        let events: Vec<_> = chunk
+            .iter()
+            .zip(&chunk_ids)
+            .flat_map(|(demo, id)| demo.events.iter().map(move |e| Ok((LeadRef::Id(*id), e.clone()))))
+            .collect();
+        for batch in events.chunks(leadgate_store::MAX_BATCH) {
+            store.append_events(batch.to_vec(), "demo").await?;
+        }
+        ids.extend(chunk_ids);
+        progress(chunk.len());
+    }
+    Ok(ids)
+}

@@ -1,0 +1,123 @@
+//! The command line: one enum of subcommands, each a small function.
+
+mod apikey;
+pub mod bench;
+pub mod demo;
+mod serve;
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Parser)]
+#[command(name = "leadgate", version, about = "Self-hosted lead qualification engine")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API on the store.
+    Serve(serve::ServeArgs),
+    /// Make a fresh demo store full of realistic leads, print a demo API key, and serve it.
+    Demo(demo::DemoArgs),
+    /// Make, list and revoke API keys.
+    Apikey(apikey::ApikeyArgs),
+    /// Measure performance (see BENCHMARKS.md).
+    Bench(bench::BenchArgs),
+}
+
+/// Where the store is: a SQLite file by default, PostgreSQL for a postgres:// URL.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// `postgres://...` for PostgreSQL; a file path or `sqlite://PATH` for SQLite.
+    #[arg(long, env = "DATABASE_URL", default_value = "./leadgate-data/leadgate.db")]
+    pub database_url: String,
+}
+
+impl StoreArgs {
+    pub async fn open(&self) -> anyhow::Result<leadgate_store::Store> {
+        leadgate_store::Store::connect(&self.database_url)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the store at {}: {e}", redact(&self.database_url)))
+    }
+}
+
+/// Where to listen.
+#[derive(Debug, Clone, Args)]
+pub struct BindArgs {
+    #[arg(long, env = "LEADGATE_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
+        Command::Apikey(args) => apikey::run(args).await,
+        Command::Bench(args) => bench::run(args).await,
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_not_printed() {
+        assert_eq!(redact("postgres://u:secret@db:5432/x"), "postgres://u:***@db:5432/x");
+        assert_eq!(redact("postgres://u@db/x"), "postgres://u@db/x");
+        assert_eq!(redact("./leadgate-data/leadgate.db"), "./leadgate-data/leadgate.db");
+    }
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,429 @@
+//! Lead endpoints: capture (create or upsert), read, edit, list, timeline.
+
+use crate::http::body::JsonObject;
+use crate::http::error::{ApiError, Problem};
+use crate::http::{Actor, AppState};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use chrono::{DateTime, Utc};
+use leadgate_core::lead::PatchMode;
+use leadgate_core::{Channel, FieldError, FieldErrors, LeadPatch, Source, SourceClass, Stage};
+use leadgate_store::{Capture, LeadFilter, StoredEvent, StoredLead};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/leads", get(list_leads).post(create_lead))
+        .route("/leads/{id}", get(get_lead).patch(update_lead))
+        .route("/leads/{id}/timeline", get(timeline))
+}
+
+/// A lead as the API returns it: `id` and flat fields.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeadView {
+    pub id: i64,
+    pub external_id: Option<String>,
+    /// prospect, lead, mql, sal, sql, opportunity, customer, disqualified or recycled.
+    pub stage: String,
+    pub owner: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub job_title: Option<String>,
+    pub country: Option<String>,
+    pub company: Option<String>,
+    pub industry: Option<String>,
+    /// Number of employees.
+    pub company_size: Option<i64>,
+    pub website: Option<String>,
+    pub product_need: Option<String>,
+    pub budget: Option<f64>,
+    pub purchase_timeframe: Option<String>,
+    pub current_solution: Option<String>,
+    pub pains: Option<String>,
+    /// Your own fields.
+    #[schema(value_type = Object)]
+    pub custom: Map<String, Value>,
+    /// Channel of the first touch.
+    pub channel: String,
+    pub source_class: String,
+    pub campaign: Option<String>,
+    /// The first touch: channel, source_class, campaign, utm_*, referrer, landing_page.
+    #[schema(value_type = Object)]
+    pub first_touch: Value,
+    /// The latest touch, same shape as `first_touch`.
+    #[schema(value_type = Object)]
+    pub last_touch: Value,
+    pub person_id: i64,
+    pub company_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&StoredLead> for LeadView {
+    fn from(stored: &StoredLead) -> Self {
+        let lead = &stored.lead;
+        let text = |t: &Option<leadgate_core::Text>| t.as_ref().map(|t| t.as_str().to_owned());
+        LeadView {
+            id: stored.id,
+            external_id: lead.external_id.as_ref().map(|e| e.as_str().to_owned()),
+            stage: lead.stage.as_str().to_owned(),
+            owner: text(&lead.owner),
+            first_name: text(&lead.first_name),
+            last_name: text(&lead.last_name),
+            email: lead.email.as_ref().map(|e| e.as_str().to_owned()),
+            phone: lead.phone.as_ref().map(|p| p.as_str().to_owned()),
+            job_title: text(&lead.job_title),
+            country: text(&lead.country),
+            company: text(&lead.company),
+            industry: text(&lead.industry),
+            company_size: lead.company_size,
+            website: text(&lead.website),
+            product_need: text(&lead.product_need),
+            budget: lead.budget,
+            purchase_timeframe: text(&lead.purchase_timeframe),
+            current_solution: text(&lead.current_solution),
+            pains: text(&lead.pains),
+            custom: lead.custom.clone(),
+            channel: stored.first_touch.channel.as_str().to_owned(),
+            source_class: stored.first_touch.source_class.as_str().to_owned(),
+            campaign: text(&stored.first_touch.campaign),
+            first_touch: serde_json::to_value(&stored.first_touch).unwrap_or_default(),
+            last_touch: serde_json::to_value(&stored.last_touch).unwrap_or_default(),
+            person_id: stored.person_id,
+            company_id: stored.company_id,
+            created_at: stored.created_at,
+            updated_at: stored.updated_at,
+        }
+    }
+}
+
+/// The body of `POST /leads` and `PATCH /leads/{id}`: any of these fields. On `PATCH`, a
+/// field set to null (or "") is cleared, `custom` is merged key by key, and the source
+/// fields and `stage` cannot be changed.
+#[allow(dead_code)] // Documents the body; it is validated field by field by `LeadPatch`.
+#[derive(ToSchema)]
+pub struct LeadInput {
+    /// Your id for the lead: a second POST with the same external_id updates it.
+    external_id: Option<String>,
+    /// prospect or lead (the default); later stages are reached by qualification.
+    stage: Option<String>,
+    owner: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    /// Without an external_id, a POST whose email matches an existing lead updates it.
+    email: Option<String>,
+    phone: Option<String>,
+    job_title: Option<String>,
+    country: Option<String>,
+    company: Option<String>,
+    industry: Option<String>,
+    company_size: Option<i64>,
+    website: Option<String>,
+    product_need: Option<String>,
+    budget: Option<f64>,
+    purchase_timeframe: Option<String>,
+    current_solution: Option<String>,
+    pains: Option<String>,
+    #[schema(value_type = Object)]
+    custom: Option<Value>,
+    /// web_form, search_ad, social, email, phone, event, webinar, content_download, partner,
+    /// purchased_list, referral, import, api (the default) or other. POST only.
+    channel: Option<String>,
+    /// internal, external or self_generated; derived from the channel when absent. POST only.
+    source_class: Option<String>,
+    campaign: Option<String>,
+    utm_source: Option<String>,
+    utm_medium: Option<String>,
+    utm_campaign: Option<String>,
+    utm_term: Option<String>,
+    utm_content: Option<String>,
+    referrer: Option<String>,
+    landing_page: Option<String>,
+}
+
+/// Fields of which a new lead needs at least one, so it can be told apart.
+const IDENTIFYING: [&str; 6] = ["email", "phone", "external_id", "first_name", "last_name", "company"];
+
+#[utoipa::path(post, path = "/api/v1/leads", tag = "leads",
+    request_body = LeadInput,
+    responses(
+        (status = 201, description = "Created", body = LeadView),
+        (status = 200, description = "Matched an existing lead by external_id or email, and updated it", body = LeadView),
+        (status = 400, description = "Malformed JSON", body = Problem),
+        (status = 401, description = "No valid API key", body = Problem),
+        (status = 409, description = "Conflicts with another lead", body = Problem),
+        (status = 413, description = "Body too large", body = Problem),
+        (status = 422, description = "Invalid values", body = Problem),
+    ),
+    security(("api_key" = [])))]
+async fn create_lead(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    JsonObject(mut input): JsonObject,
+) -> Result<(StatusCode, HeaderMap, Json<LeadView>), ApiError> {
+    let raw = Value::Object(input.clone());
+    let mut errors = FieldErrors::default();
+    let source = Source::take_from(&mut input, Channel::Api).unwrap_or_else(|e| {
+        errors.0.extend(e.0);
+        None
+    });
+    if !IDENTIFYING.iter().any(|f| input.get(*f).is_some_and(|v| !v.is_null() && v != "")) {
+        errors.push(FieldError::new(
+            "email",
+            "a new lead needs at least one of email, phone, external_id, first_name, last_name or company",
+        ));
+    }
+    let patch = LeadPatch::parse(&input, PatchMode::Create).unwrap_or_else(|e| {
+        errors.0.extend(e.0);
+        LeadPatch::default()
+    });
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    let outcome = state
+        .store
+        .capture(Capture { patch, source, raw, at: Utc::now(), actor: actor.0 })
+        .await?;
+    let mut headers = HeaderMap::new();
+    let status = if outcome.created {
+        if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/leads/{}", outcome.lead.id)) {
+            headers.insert(header::LOCATION, location);
+        }
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, headers, Json(LeadView::from(&outcome.lead))))
+}
+
+fn parse_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::NotFound(format!("no lead has id '{raw}'; ids are positive whole numbers")))
+}
+
+#[utoipa::path(get, path = "/api/v1/leads/{id}", tag = "leads",
+    params(("id" = i64, Path, description = "Lead id")),
+    responses((status = 200, body = LeadView), (status = 401, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+async fn get_lead(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<LeadView>, ApiError> {
+    let lead = state.store.lead(parse_id(&id)?).await?;
+    Ok(Json(LeadView::from(&lead)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/leads/{id}", tag = "leads",
+    params(("id" = i64, Path, description = "Lead id")),
+    request_body = LeadInput,
+    responses(
+        (status = 200, description = "Updated; each change is a field_changed event", body = LeadView),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem),
+    ),
+    security(("api_key" = [])))]
+async fn update_lead(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    JsonObject(input): JsonObject,
+) -> Result<Json<LeadView>, ApiError> {
+    let id = parse_id(&id)?;
+    let mut errors = FieldErrors::default();
+    for key in Source::KEYS {
+        if input.contains_key(key) {
+            errors.push(FieldError::new(key, "is where the lead came from; it is set by capture, not edited"));
+        }
+    }
+    let rest: Map<String, Value> = input.into_iter().filter(|(k, _)| !Source::KEYS.contains(&k.as_str())).collect();
+    let patch = LeadPatch::parse(&rest, PatchMode::Update).unwrap_or_else(|e| {
+        errors.0.extend(e.0);
+        LeadPatch::default()
+    });
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    let outcome = state.store.update_lead(id, &patch, &actor.0).await?;
+    Ok(Json(LeadView::from(&outcome.lead)))
+}
+
+/// Filters, order and page of `GET /leads`.
+#[allow(dead_code)] // Documents the query; parsed by `lead_filter` for field-level errors.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LeadQuery {
+    /// Only leads in this stage.
+    stage: Option<String>,
+    /// Only leads whose first touch came through this channel (same as `channel`).
+    source: Option<String>,
+    channel: Option<String>,
+    source_class: Option<String>,
+    campaign: Option<String>,
+    owner: Option<String>,
+    /// Created at or after this RFC 3339 time.
+    created_from: Option<String>,
+    /// Created before this RFC 3339 time.
+    created_to: Option<String>,
+    /// Text found in the name, email or company (case-insensitive).
+    q: Option<String>,
+    /// created_at, updated_at or id; prefix '-' for descending. Default -created_at.
+    sort: Option<String>,
+    /// Page size, 1 to 1000 (default 50).
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LeadList {
+    pub leads: Vec<LeadView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+fn parse_time(name: &str, raw: &str, errors: &mut FieldErrors) -> Option<DateTime<Utc>> {
+    match DateTime::parse_from_rfc3339(raw) {
+        Ok(t) => Some(t.with_timezone(&Utc)),
+        Err(_) => {
+            errors.push(FieldError::new(name, "is not an RFC 3339 time such as 2026-05-01T00:00:00Z"));
+            None
+        }
+    }
+}
+
+fn lead_filter(params: Vec<(String, String)>) -> Result<LeadFilter, ApiError> {
+    let mut filter = LeadFilter { limit: 50, ..LeadFilter::default() };
+    let mut errors = FieldErrors::default();
+    for (name, value) in params {
+        let mut bad = |reason: String| errors.push(FieldError::new(name.clone(), reason));
+        match name.as_str() {
+            "stage" => match value.parse::<Stage>() {
+                Ok(s) => filter.stage = Some(s),
+                Err(e) => bad(e.to_string()),
+            },
+            "source" | "channel" => match value.parse::<Channel>() {
+                Ok(c) => filter.channel = Some(c),
+                Err(e) => bad(e),
+            },
+            "source_class" => match value.parse::<SourceClass>() {
+                Ok(c) => filter.source_class = Some(c),
+                Err(e) => bad(e),
+            },
+            "campaign" => filter.campaign = Some(value),
+            "owner" => filter.owner = Some(value),
+            "q" => filter.q = Some(value),
+            "created_from" => filter.created_from = parse_time("created_from", &value, &mut errors),
+            "created_to" => filter.created_to = parse_time("created_to", &value, &mut errors),
+            "sort" => match value.parse() {
+                Ok(s) => filter.sort = s,
+                Err(e) => bad(e),
+            },
+            "limit" => match value.parse::<u32>() {
+                Ok(n) if (1..=1000).contains(&n) => filter.limit = n,
+                _ => bad("must be a whole number from 1 to 1000".into()),
+            },
+            "cursor" => filter.cursor = Some(value),
+            _ => bad("is not a filter of this list".into()),
+        }
+    }
+    errors.into_result(filter).map_err(ApiError::BadQuery)
+}
+
+#[utoipa::path(get, path = "/api/v1/leads", tag = "leads",
+    params(LeadQuery),
+    responses((status = 200, body = LeadList), (status = 400, description = "Bad filter", body = Problem), (status = 401, body = Problem)),
+    security(("api_key" = [])))]
+async fn list_leads(
+    State(state): State<AppState>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Json<LeadList>, ApiError> {
+    let filter = lead_filter(params)?;
+    let page = state.store.list_leads(&filter).await.map_err(|e| match e {
+        leadgate_store::StoreError::Invalid(errors) => ApiError::BadQuery(errors),
+        other => other.into(),
+    })?;
+    Ok(Json(LeadList {
+        leads: page.leads.iter().map(LeadView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// One event as stored.
+#[derive(Serialize, ToSchema)]
+pub struct EventView {
+    pub id: i64,
+    pub lead_id: i64,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub occurred_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+    pub source: Option<String>,
+    pub actor: Option<String>,
+    #[schema(value_type = Object)]
+    pub payload: Value,
+    pub idempotency_key: Option<String>,
+}
+
+impl From<StoredEvent> for EventView {
+    fn from(e: StoredEvent) -> Self {
+        EventView {
+            id: e.id,
+            lead_id: e.lead_id,
+            event_type: e.event_type,
+            occurred_at: e.occurred_at.0,
+            recorded_at: e.recorded_at.0,
+            source: e.source,
+            actor: e.actor,
+            payload: e.payload.0,
+            idempotency_key: e.idempotency_key,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TimelineView {
+    /// Newest first.
+    pub events: Vec<EventView>,
+    pub next_cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/leads/{id}/timeline", tag = "leads",
+    params(("id" = i64, Path, description = "Lead id"),
+           ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)"),
+           ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+    responses((status = 200, body = TimelineView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+async fn timeline(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Json<TimelineView>, ApiError> {
+    let id = parse_id(&id)?;
+    let mut limit = 100;
+    let mut cursor = None;
+    let mut errors = FieldErrors::default();
+    for (name, value) in params {
+        match name.as_str() {
+            "limit" => match value.parse::<u32>() {
+                Ok(n) if (1..=1000).contains(&n) => limit = n,
+                _ => errors.push(FieldError::new("limit", "must be a whole number from 1 to 1000")),
+            },
+            "cursor" => cursor = Some(value),
+            _ => errors.push(FieldError::new(name, "is not a parameter of the timeline")),
+        }
+    }
+    errors.into_result(()).map_err(ApiError::BadQuery)?;
+    let page = state.store.timeline(id, limit, cursor.as_deref()).await.map_err(|e| match e {
+        leadgate_store::StoreError::Invalid(errors) => ApiError::BadQuery(errors),
+        other => other.into(),
+    })?;
+    Ok(Json(TimelineView {
+        events: page.events.into_iter().map(EventView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}

@@ -1,0 +1,93 @@
+//! The HTTP surface: the JSON API under `/api/v1` (API keys required), its OpenAPI
+//! description, health and readiness probes, and Prometheus metrics.
+
+pub mod body;
+pub mod error;
+mod events;
+mod leads;
+mod observe;
+mod openapi;
+
+use crate::http::error::ApiError;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use leadgate_store::Store;
+use std::future::Future;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+}
+
+/// Who is calling: the name of the API key the request carried.
+#[derive(Debug, Clone)]
+pub struct Actor(pub String);
+
+/// The whole application as a router, ready to serve.
+pub fn app(store: Store) -> Router {
+    let state = AppState { store };
+    let metrics = observe::metrics_handle();
+    let api = Router::new()
+        .merge(leads::routes())
+        .merge(events::routes())
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/api/v1/openapi.json", get(openapi::spec))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route(
+            "/metrics",
+            get(move || {
+                let metrics = metrics.clone();
+                async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render()) }
+            }),
+        )
+        .route("/", get(index))
+        .route_layer(middleware::from_fn(observe::track_requests))
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .layer(DefaultBodyLimit::max(body::DEFAULT_LIMIT))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(store: Store, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    observe::start_upkeep();
+    axum::serve(listener, app(store)).with_graceful_shutdown(shutdown).await
+}
+
+async fn require_api_key(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let secret = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim);
+    let Some(secret) = secret else {
+        return ApiError::Unauthorized.into_response();
+    };
+    match state.store.verify_api_key(secret).await {
+        Ok(Some(key)) => {
+            request.extensions_mut().insert(Actor(format!("apikey:{}", key.name)));
+            next.run(request).await
+        }
+        Ok(None) => ApiError::Unauthorized.into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+async fn ready(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state.store.ping().await.map_err(|_| ApiError::Unavailable)?;
+    Ok("ready")
+}
+
+async fn index() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("index.html"))
+}

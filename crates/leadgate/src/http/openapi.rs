@@ -1,0 +1,42 @@
+//! The OpenAPI document of `/api/v1`, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Leadgate API", description = "Capture leads and their events; read, edit and list them."),
+    paths(
+        super::leads::create_lead,
+        super::leads::get_lead,
+        super::leads::update_lead,
+        super::leads::list_leads,
+        super::leads::timeline,
+        super::events::append_events,
+    ),
+    modifiers(&ApiKeyAuth),
+    tags((name = "leads", description = "Leads and their timelines"), (name = "events", description = "The event log"))
+)]
+pub struct ApiDoc;
+
+struct ApiKeyAuth;
+
+impl Modify for ApiKeyAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A key made with `leadgate apikey create NAME`"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub async fn spec() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

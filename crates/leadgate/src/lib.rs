@@ -1,0 +1,4 @@
+//! The Leadgate binary's library: the CLI and the HTTP server, wiring the domain and the store.
+
+pub mod cli;
+pub mod http;
