@@ -36,24 +36,53 @@ const MARKETS: &[Market] = &[
     Market {
         country: "United States",
         phone_prefix: "+1 415",
-        first_names: &["James", "Maria", "Robert", "Jennifer", "Michael", "Linda", "David", "Sarah", "Daniel", "Emily"],
-        last_names: &["Smith", "Johnson", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez", "Wilson", "Anderson", "Lee"],
+        first_names: &[
+            "James", "Maria", "Robert", "Jennifer", "Michael", "Linda", "David", "Sarah", "Daniel",
+            "Emily",
+        ],
+        last_names: &[
+            "Smith",
+            "Johnson",
+            "Garcia",
+            "Miller",
+            "Davis",
+            "Rodriguez",
+            "Martinez",
+            "Wilson",
+            "Anderson",
+            "Lee",
+        ],
         latin: true,
         weight: 30,
     },
     Market {
         country: "United Kingdom",
         phone_prefix: "+44 20",
-        first_names: &["Oliver", "Amelia", "Harry", "Isla", "George", "Ava", "Noah", "Grace"],
-        last_names: &["Taylor", "Brown", "Evans", "Thomas", "Roberts", "Walker", "Wright", "Hughes"],
+        first_names: &[
+            "Oliver", "Amelia", "Harry", "Isla", "George", "Ava", "Noah", "Grace",
+        ],
+        last_names: &[
+            "Taylor", "Brown", "Evans", "Thomas", "Roberts", "Walker", "Wright", "Hughes",
+        ],
         latin: true,
         weight: 10,
     },
     Market {
         country: "Germany",
         phone_prefix: "+49 30",
-        first_names: &["Lukas", "Anna", "Jonas", "Lea", "Felix", "Marie", "Paul", "Sophie"],
-        last_names: &["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker"],
+        first_names: &[
+            "Lukas", "Anna", "Jonas", "Lea", "Felix", "Marie", "Paul", "Sophie",
+        ],
+        last_names: &[
+            "Müller",
+            "Schmidt",
+            "Schneider",
+            "Fischer",
+            "Weber",
+            "Meyer",
+            "Wagner",
+            "Becker",
+        ],
         latin: true,
         weight: 10,
     },
@@ -69,14 +98,32 @@ const MARKETS: &[Market] = &[
         country: "Iran",
         phone_prefix: "+98 21",
         first_names: &["سارا", "علی", "مریم", "رضا", "زهرا", "محمد", "نگار", "حسین"],
-        last_names: &["رضایی", "محمدی", "حسینی", "کریمی", "احمدی", "موسوی", "جعفری", "کاظمی"],
+        last_names: &[
+            "رضایی",
+            "محمدی",
+            "حسینی",
+            "کریمی",
+            "احمدی",
+            "موسوی",
+            "جعفری",
+            "کاظمی",
+        ],
         latin: false,
         weight: 8,
     },
     Market {
         country: "Vietnam",
         phone_prefix: "+84 28",
-        first_names: &["Minh Anh", "Thu Trang", "Quốc Bảo", "Ngọc Lan", "Đức Huy", "Thanh Hà", "Văn Nam", "Hải Yến"],
+        first_names: &[
+            "Minh Anh",
+            "Thu Trang",
+            "Quốc Bảo",
+            "Ngọc Lan",
+            "Đức Huy",
+            "Thanh Hà",
+            "Văn Nam",
+            "Hải Yến",
+        ],
         last_names: &["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi"],
         latin: false,
         weight: 12,
@@ -84,16 +131,24 @@ const MARKETS: &[Market] = &[
     Market {
         country: "Brazil",
         phone_prefix: "+55 11",
-        first_names: &["João", "Ana", "Pedro", "Beatriz", "Lucas", "Camila", "Rafael", "Júlia"],
-        last_names: &["Silva", "Santos", "Oliveira", "Souza", "Pereira", "Costa", "Almeida", "Lima"],
+        first_names: &[
+            "João", "Ana", "Pedro", "Beatriz", "Lucas", "Camila", "Rafael", "Júlia",
+        ],
+        last_names: &[
+            "Silva", "Santos", "Oliveira", "Souza", "Pereira", "Costa", "Almeida", "Lima",
+        ],
         latin: true,
         weight: 8,
     },
     Market {
         country: "India",
         phone_prefix: "+91 80",
-        first_names: &["Aarav", "Priya", "Rohan", "Ananya", "Vikram", "Divya", "Arjun", "Neha"],
-        last_names: &["Sharma", "Patel", "Iyer", "Reddy", "Gupta", "Nair", "Singh", "Rao"],
+        first_names: &[
+            "Aarav", "Priya", "Rohan", "Ananya", "Vikram", "Divya", "Arjun", "Neha",
+        ],
+        last_names: &[
+            "Sharma", "Patel", "Iyer", "Reddy", "Gupta", "Nair", "Singh", "Rao",
+        ],
         latin: true,
         weight: 7,
     },
@@ -101,14 +156,94 @@ const MARKETS: &[Market] = &[
 
 /// (industry, how well it fits the product from 0 to 1, company name stems)
 const INDUSTRIES: &[(&str, f64, &[&str])] = &[
-    ("Software", 0.9, &["Cloudline", "Bytewise", "Stackhouse", "Nimbus Labs", "Codeforge", "Datapoint"]),
-    ("Financial Services", 0.8, &["Harbor Capital", "Meridian Bank", "Northwind Finance", "Ledgerly", "Summit Trust"]),
-    ("Manufacturing", 0.6, &["Steelbridge", "Precision Works", "Apex Components", "Ironvale", "Tianhe Machinery"]),
-    ("Healthcare", 0.7, &["CareFirst Clinics", "Medisphere", "Vitalis Health", "Bệnh viện Hòa Bình", "Sina Medical"]),
-    ("Retail", 0.5, &["Urban Basket", "Shoplane", "Mercado Verde", "Pars Bazaar", "Bright Mart"]),
-    ("Education", 0.4, &["Brightpath Academy", "Lumen Learning", "EduNova", "Trường Việt Mỹ", "Scholarly"]),
-    ("Logistics", 0.6, &["Swift Freight", "Cargolink", "Bluewave Shipping", "Saigon Express", "Transora"]),
-    ("Consulting", 0.5, &["Keystone Advisors", "Clearview Partners", "Atlas Consulting", "Pinnacle Group"]),
+    (
+        "Software",
+        0.9,
+        &[
+            "Cloudline",
+            "Bytewise",
+            "Stackhouse",
+            "Nimbus Labs",
+            "Codeforge",
+            "Datapoint",
+        ],
+    ),
+    (
+        "Financial Services",
+        0.8,
+        &[
+            "Harbor Capital",
+            "Meridian Bank",
+            "Northwind Finance",
+            "Ledgerly",
+            "Summit Trust",
+        ],
+    ),
+    (
+        "Manufacturing",
+        0.6,
+        &[
+            "Steelbridge",
+            "Precision Works",
+            "Apex Components",
+            "Ironvale",
+            "Tianhe Machinery",
+        ],
+    ),
+    (
+        "Healthcare",
+        0.7,
+        &[
+            "CareFirst Clinics",
+            "Medisphere",
+            "Vitalis Health",
+            "Bệnh viện Hòa Bình",
+            "Sina Medical",
+        ],
+    ),
+    (
+        "Retail",
+        0.5,
+        &[
+            "Urban Basket",
+            "Shoplane",
+            "Mercado Verde",
+            "Pars Bazaar",
+            "Bright Mart",
+        ],
+    ),
+    (
+        "Education",
+        0.4,
+        &[
+            "Brightpath Academy",
+            "Lumen Learning",
+            "EduNova",
+            "Trường Việt Mỹ",
+            "Scholarly",
+        ],
+    ),
+    (
+        "Logistics",
+        0.6,
+        &[
+            "Swift Freight",
+            "Cargolink",
+            "Bluewave Shipping",
+            "Saigon Express",
+            "Transora",
+        ],
+    ),
+    (
+        "Consulting",
+        0.5,
+        &[
+            "Keystone Advisors",
+            "Clearview Partners",
+            "Atlas Consulting",
+            "Pinnacle Group",
+        ],
+    ),
 ];
 
 const LEGAL_SUFFIXES: &[&str] = &["Inc.", "Ltd", "GmbH", "LLC", "S.A.", "Co., Ltd", "JSC", ""];
@@ -137,9 +272,22 @@ const NEEDS: &[&str] = &[
     "Consolidate leads from trade shows and partners",
 ];
 
-const TIMEFRAMES: &[&str] = &["within 1 month", "within 3 months", "within 6 months", "next year", "no plan yet"];
+const TIMEFRAMES: &[&str] = &[
+    "within 1 month",
+    "within 3 months",
+    "within 6 months",
+    "next year",
+    "no plan yet",
+];
 
-const SOLUTIONS: &[&str] = &["Spreadsheets", "Salesforce", "HubSpot", "In-house tool", "Zoho CRM", "None"];
+const SOLUTIONS: &[&str] = &[
+    "Spreadsheets",
+    "Salesforce",
+    "HubSpot",
+    "In-house tool",
+    "Zoho CRM",
+    "None",
+];
 
 const PAINS: &[&str] = &[
     "Reps waste time on leads that never buy",
@@ -151,24 +299,83 @@ const PAINS: &[&str] = &[
 
 /// (channel, weight, campaigns)
 const CHANNELS: &[(Channel, u32, &[&str])] = &[
-    (Channel::WebForm, 22, &["spring-demo-request", "pricing-page"]),
-    (Channel::SearchAd, 16, &["brand-search", "competitor-keywords", "lead-scoring-software"]),
-    (Channel::Social, 12, &["linkedin-abm", "wechat-launch", "zalo-ads"]),
-    (Channel::ContentDownload, 12, &["whitepaper-lead-quality", "ebook-mql-to-sql"]),
-    (Channel::Webinar, 8, &["webinar-bant-in-practice", "webinar-closed-loop"]),
+    (
+        Channel::WebForm,
+        22,
+        &["spring-demo-request", "pricing-page"],
+    ),
+    (
+        Channel::SearchAd,
+        16,
+        &[
+            "brand-search",
+            "competitor-keywords",
+            "lead-scoring-software",
+        ],
+    ),
+    (
+        Channel::Social,
+        12,
+        &["linkedin-abm", "wechat-launch", "zalo-ads"],
+    ),
+    (
+        Channel::ContentDownload,
+        12,
+        &["whitepaper-lead-quality", "ebook-mql-to-sql"],
+    ),
+    (
+        Channel::Webinar,
+        8,
+        &["webinar-bant-in-practice", "webinar-closed-loop"],
+    ),
     (Channel::Email, 6, &["newsletter-q2", "nurture-sequence"]),
-    (Channel::Event, 7, &["saastr-booth", "canton-fair", "techfest-hcm"]),
+    (
+        Channel::Event,
+        7,
+        &["saastr-booth", "canton-fair", "techfest-hcm"],
+    ),
     (Channel::Referral, 5, &["customer-referral"]),
     (Channel::Partner, 5, &["reseller-emea", "reseller-apac"]),
     (Channel::PurchasedList, 4, &["list-fortune-5000"]),
     (Channel::Phone, 3, &["inbound-call"]),
 ];
 
-const PAGES: &[&str] = &["/", "/pricing", "/features", "/features/scoring", "/customers", "/blog/what-is-an-mql", "/docs/api", "/contact"];
-const CONTENT: &[&str] = &["Lead quality whitepaper", "MQL to SQL e-book", "BANT checklist", "Closed-loop ROI calculator"];
-const WEBINARS: &[&str] = &["BANT in practice", "Closing the loop", "Scoring that sales trusts"];
-const DISQUALIFY_REASONS: &[&str] = &["no budget", "not a decision maker", "competitor", "no need", "unreachable"];
-const REPS: &[&str] = &["li.na", "j.miller", "m.nguyen", "s.rezaei", "a.schmidt", "r.silva"];
+const PAGES: &[&str] = &[
+    "/",
+    "/pricing",
+    "/features",
+    "/features/scoring",
+    "/customers",
+    "/blog/what-is-an-mql",
+    "/docs/api",
+    "/contact",
+];
+const CONTENT: &[&str] = &[
+    "Lead quality whitepaper",
+    "MQL to SQL e-book",
+    "BANT checklist",
+    "Closed-loop ROI calculator",
+];
+const WEBINARS: &[&str] = &[
+    "BANT in practice",
+    "Closing the loop",
+    "Scoring that sales trusts",
+];
+const DISQUALIFY_REASONS: &[&str] = &[
+    "no budget",
+    "not a decision maker",
+    "competitor",
+    "no need",
+    "unreachable",
+];
+const REPS: &[&str] = &[
+    "li.na",
+    "j.miller",
+    "m.nguyen",
+    "s.rezaei",
+    "a.schmidt",
+    "r.silva",
+];
 
 /// Builds `count` leads created over the 90 days before `now`. Same `seed`, same leads.
 pub fn generate(seed: u64, count: usize, now: DateTime<Utc>) -> Vec<DemoLead> {
@@ -186,7 +393,12 @@ pub fn generate(seed: u64, count: usize, now: DateTime<Utc>) -> Vec<DemoLead> {
     leads
 }
 
-fn pick_weighted<'a, T>(rng: &mut ChaCha8Rng, items: &'a [T], total: u32, weight: impl Fn(&T) -> u32) -> &'a T {
+fn pick_weighted<'a, T>(
+    rng: &mut ChaCha8Rng,
+    items: &'a [T],
+    total: u32,
+    weight: impl Fn(&T) -> u32,
+) -> &'a T {
     let mut roll = rng.gen_range(0..total);
     for item in items {
         let w = weight(item);
@@ -219,13 +431,21 @@ fn one_lead(
     let last = pick(rng, market.last_names);
     let stem = pick(rng, stems);
     let suffix = pick(rng, LEGAL_SUFFIXES);
-    let company = if suffix.is_empty() { stem.to_owned() } else { format!("{stem} {suffix}") };
+    let company = if suffix.is_empty() {
+        stem.to_owned()
+    } else {
+        format!("{stem} {suffix}")
+    };
     let domain: String = stem
         .to_ascii_lowercase()
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .collect::<String>();
-    let domain = if domain.len() < 3 { format!("company{}", index % 97) } else { domain };
+    let domain = if domain.len() < 3 {
+        format!("company{}", index % 97)
+    } else {
+        domain
+    };
     let free_mail = rng.gen_bool(0.15);
     let local = if market.latin {
         format!("{}.{}", ascii_fold(first), ascii_fold(last))
@@ -233,17 +453,26 @@ fn one_lead(
         "contact".to_owned()
     };
     let email = if free_mail {
-        format!("{local}{}@{}", index, ["gmail.com", "outlook.com", "qq.com", "yahoo.com"][index % 4])
+        format!(
+            "{local}{}@{}",
+            index,
+            ["gmail.com", "outlook.com", "qq.com", "yahoo.com"][index % 4]
+        )
     } else {
         format!("{local}.{index}@{domain}.com")
     };
     let size_band = [5, 20, 80, 250, 900, 4000, 20000];
     let company_size = size_band[rng.gen_range(0..size_band.len())] + rng.gen_range(0..10);
-    let size_fit = if (50..5000).contains(&company_size) { 1.0 } else { 0.4 };
+    let size_fit = if (50..5000).contains(&company_size) {
+        1.0
+    } else {
+        0.4
+    };
 
     let created_at = now - Duration::seconds(rng.gen_range(0..90 * 24 * 3600));
     // A hidden propensity drives both behaviour and the outcome, so the data has real signal.
-    let propensity: f64 = (0.45 * industry_fit + 0.35 * seniority + 0.2 * size_fit) * rng.gen_range(0.4..1.3);
+    let propensity: f64 =
+        (0.45 * industry_fit + 0.35 * seniority + 0.2 * size_fit) * rng.gen_range(0.4..1.3);
 
     let mut source = Source::new(*channel);
     if *channel == Channel::WebForm && rng.gen_bool(0.3) {
@@ -255,7 +484,11 @@ fn one_lead(
             Channel::SearchAd => pick(rng, &["google", "bing", "baidu"]),
             _ => pick(rng, &["linkedin", "wechat", "facebook", "zalo"]),
         });
-        source.utm_medium = text(if *channel == Channel::SearchAd { "cpc" } else { "paid_social" });
+        source.utm_medium = text(if *channel == Channel::SearchAd {
+            "cpc"
+        } else {
+            "paid_social"
+        });
         source.utm_campaign = source.campaign.clone();
         source.landing_page = text("https://leadgate.example/pricing");
     }
@@ -263,12 +496,21 @@ fn one_lead(
     let informative = rng.gen_bool(0.6);
     let mut lead = Lead {
         external_id: ExternalId::parse(&format!("demo-{index:06}")).ok(),
-        stage: if *channel == Channel::PurchasedList { Stage::Prospect } else { Stage::Lead },
+        stage: if *channel == Channel::PurchasedList {
+            Stage::Prospect
+        } else {
+            Stage::Lead
+        },
         first_name: text(first),
         last_name: text(last),
         email: Email::parse(&email).ok(),
         phone: if rng.gen_bool(0.7) {
-            Phone::parse(&format!("{} {:07}", market.phone_prefix, rng.gen_range(0..10_000_000))).ok()
+            Phone::parse(&format!(
+                "{} {:07}",
+                market.phone_prefix,
+                rng.gen_range(0..10_000_000)
+            ))
+            .ok()
         } else {
             None
         },
@@ -278,15 +520,31 @@ fn one_lead(
         industry: text(industry),
         company_size: Some(company_size),
         website: text(&format!("https://{domain}.com")),
-        product_need: if informative { text(pick(rng, NEEDS)) } else { None },
+        product_need: if informative {
+            text(pick(rng, NEEDS))
+        } else {
+            None
+        },
         budget: if informative && rng.gen_bool(0.5) {
             Some((rng.gen_range(2..60) * 1000) as f64)
         } else {
             None
         },
-        purchase_timeframe: if informative { text(pick(rng, TIMEFRAMES)) } else { None },
-        current_solution: if informative { text(pick(rng, SOLUTIONS)) } else { None },
-        pains: if informative && rng.gen_bool(0.5) { text(pick(rng, PAINS)) } else { None },
+        purchase_timeframe: if informative {
+            text(pick(rng, TIMEFRAMES))
+        } else {
+            None
+        },
+        current_solution: if informative {
+            text(pick(rng, SOLUTIONS))
+        } else {
+            None
+        },
+        pains: if informative && rng.gen_bool(0.5) {
+            text(pick(rng, PAINS))
+        } else {
+            None
+        },
         ..Lead::default()
     };
     if rng.gen_bool(0.3) {
@@ -301,22 +559,48 @@ fn one_lead(
     for _ in 0..activity {
         let roll: f64 = rng.gen();
         let event = if roll < 0.5 {
-            EventDraft::new(EventType::PageViewed, at(rng), json!({"page": pick(rng, PAGES), "seconds": rng.gen_range(5..400)}))
+            EventDraft::new(
+                EventType::PageViewed,
+                at(rng),
+                json!({"page": pick(rng, PAGES), "seconds": rng.gen_range(5..400)}),
+            )
         } else if roll < 0.7 {
-            EventDraft::new(EventType::EmailOpened, at(rng), json!({"email": "nurture-step"}))
+            EventDraft::new(
+                EventType::EmailOpened,
+                at(rng),
+                json!({"email": "nurture-step"}),
+            )
         } else if roll < 0.82 {
-            EventDraft::new(EventType::EmailClicked, at(rng), json!({"link": pick(rng, PAGES)}))
+            EventDraft::new(
+                EventType::EmailClicked,
+                at(rng),
+                json!({"link": pick(rng, PAGES)}),
+            )
         } else if roll < 0.93 {
-            EventDraft::new(EventType::ContentDownloaded, at(rng), json!({"content": pick(rng, CONTENT)}))
+            EventDraft::new(
+                EventType::ContentDownloaded,
+                at(rng),
+                json!({"content": pick(rng, CONTENT)}),
+            )
         } else {
-            EventDraft::new(EventType::WebinarAttended, at(rng), json!({"webinar": pick(rng, WEBINARS)}))
+            EventDraft::new(
+                EventType::WebinarAttended,
+                at(rng),
+                json!({"webinar": pick(rng, WEBINARS)}),
+            )
         };
         events.push(event.with_actor("demo"));
     }
     events.sort_by_key(|e| e.occurred_at);
 
     // Walk the funnel as far as the propensity carries the lead.
-    let path = [Stage::Mql, Stage::Sal, Stage::Sql, Stage::Opportunity, Stage::Customer];
+    let path = [
+        Stage::Mql,
+        Stage::Sal,
+        Stage::Sql,
+        Stage::Opportunity,
+        Stage::Customer,
+    ];
     let mut stage = lead.stage;
     let mut when = events.last().map(|e| e.occurred_at).unwrap_or(created_at);
     let owner = pick(rng, REPS);
@@ -330,39 +614,70 @@ fn one_lead(
         }
         when = step(rng, when);
         events.push(
-            EventDraft::new(EventType::StageChanged, when, json!({"from": stage.as_str(), "to": next.as_str(), "reason": "demo history"}))
-                .with_actor(if next == Stage::Mql { "policy" } else { owner }),
+            EventDraft::new(
+                EventType::StageChanged,
+                when,
+                json!({"from": stage.as_str(), "to": next.as_str(), "reason": "demo history"}),
+            )
+            .with_actor(if next == Stage::Mql { "policy" } else { owner }),
         );
         if next == Stage::Sal {
             // The assignment itself is recorded when the lead is stored with its owner.
             lead.owner = text(owner);
             events.push(
-                EventDraft::new(EventType::CallLogged, step(rng, when), json!({"outcome": "connected", "minutes": rng.gen_range(3..40)}))
-                    .with_actor(owner),
+                EventDraft::new(
+                    EventType::CallLogged,
+                    step(rng, when),
+                    json!({"outcome": "connected", "minutes": rng.gen_range(3..40)}),
+                )
+                .with_actor(owner),
             );
         }
         if next == Stage::Sql {
-            events.push(EventDraft::new(EventType::MeetingBooked, step(rng, when), json!({"with": owner})).with_actor(owner));
+            events.push(
+                EventDraft::new(
+                    EventType::MeetingBooked,
+                    step(rng, when),
+                    json!({"with": owner}),
+                )
+                .with_actor(owner),
+            );
         }
         stage = next;
     }
     let value = (lead.company_size.unwrap_or(10) as f64).sqrt().round() * 400.0 + 2000.0;
     match stage {
         Stage::Customer => events.push(
-            EventDraft::new(EventType::OutcomeRecorded, step(rng, when), json!({"outcome": "won", "value": value, "currency": "USD"}))
-                .with_actor(owner),
+            EventDraft::new(
+                EventType::OutcomeRecorded,
+                step(rng, when),
+                json!({"outcome": "won", "value": value, "currency": "USD"}),
+            )
+            .with_actor(owner),
         ),
         Stage::Sql | Stage::Opportunity | Stage::Sal if rng.gen_bool(0.35) => {
             let reason = pick(rng, DISQUALIFY_REASONS);
             let closed = step(rng, when);
             events.push(
-                EventDraft::new(EventType::OutcomeRecorded, closed, json!({"outcome": "lost", "reason": reason}))
-                    .with_actor(owner),
+                EventDraft::new(
+                    EventType::OutcomeRecorded,
+                    closed,
+                    json!({"outcome": "lost", "reason": reason}),
+                )
+                .with_actor(owner),
             );
-            let next = if rng.gen_bool(0.5) { Stage::Disqualified } else { Stage::Recycled };
+            let next = if rng.gen_bool(0.5) {
+                Stage::Disqualified
+            } else {
+                Stage::Recycled
+            };
             events.push(
-                EventDraft::new(EventType::StageChanged, closed, json!({"from": stage.as_str(), "to": next.as_str(), "reason": reason}))
-                    .with_actor(owner),
+                EventDraft::new(
+                    EventType::StageChanged,
+                    closed,
+                    json!({"from": stage.as_str(), "to": next.as_str(), "reason": reason}),
+                )
+                .with_actor(owner),
             );
             stage = next;
         }
@@ -374,7 +689,12 @@ fn one_lead(
         event.source = text(source.channel.as_str());
         event.idempotency_key = Some(format!("demo-{index:06}-{n}"));
     }
-    DemoLead { lead, source, created_at, events }
+    DemoLead {
+        lead,
+        source,
+        created_at,
+        events,
+    }
 }
 
 /// "Müller" -> "muller": the ASCII letters an email local part would use.
@@ -394,11 +714,18 @@ fn ascii_fold(name: &str) -> String {
 }
 
 /// Events for benchmarks: `count` page views spread over `lead_ids`, with unique keys.
-pub fn page_views(seed: u64, lead_ids: &[i64], count: usize, now: DateTime<Utc>) -> Vec<(i64, EventDraft)> {
+pub fn page_views(
+    seed: u64,
+    lead_ids: &[i64],
+    count: usize,
+    now: DateTime<Utc>,
+) -> Vec<(i64, EventDraft)> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     (0..count)
         .map(|i| {
-            let lead = lead_ids[rng.gen_range(0..lead_ids.len().max(1)).min(lead_ids.len().saturating_sub(1))];
+            let lead = lead_ids[rng
+                .gen_range(0..lead_ids.len().max(1))
+                .min(lead_ids.len().saturating_sub(1))];
             let mut event = EventDraft::new(
                 EventType::PageViewed,
                 now - Duration::seconds(rng.gen_range(0..30 * 24 * 3600)),
@@ -444,27 +771,43 @@ mod tests {
     fn data_is_spread_and_plausible() {
         let leads = generate(1, 3000, now());
         let start = now() - Duration::days(90);
-        assert!(leads.iter().all(|l| l.created_at >= start && l.created_at <= now()));
-        assert!(leads.iter().all(|l| l.events.iter().all(|e| e.occurred_at <= now() && e.occurred_at >= l.created_at)));
+        assert!(leads
+            .iter()
+            .all(|l| l.created_at >= start && l.created_at <= now()));
+        assert!(leads.iter().all(|l| l
+            .events
+            .iter()
+            .all(|e| e.occurred_at <= now() && e.occurred_at >= l.created_at)));
         assert!(leads.iter().all(|l| l.lead.email.is_some()));
-        let channels: std::collections::HashSet<_> = leads.iter().map(|l| l.source.channel).collect();
+        let channels: std::collections::HashSet<_> =
+            leads.iter().map(|l| l.source.channel).collect();
         assert!(channels.len() >= 10);
-        let classes: std::collections::HashSet<_> = leads.iter().map(|l| l.source.source_class).collect();
+        let classes: std::collections::HashSet<_> =
+            leads.iter().map(|l| l.source.source_class).collect();
         assert_eq!(classes.len(), 3);
-        let won = leads.iter().filter(|l| l.lead.stage == Stage::Customer).count();
+        let won = leads
+            .iter()
+            .filter(|l| l.lead.stage == Stage::Customer)
+            .count();
         let lost = leads
             .iter()
             .filter(|l| l.events.iter().any(|e| e.payload["outcome"] == "lost"))
             .count();
         assert!(won > 30 && lost > 30, "won {won}, lost {lost}");
-        let mqls = leads.iter().filter(|l| l.lead.stage != Stage::Lead && l.lead.stage != Stage::Prospect).count();
+        let mqls = leads
+            .iter()
+            .filter(|l| l.lead.stage != Stage::Lead && l.lead.stage != Stage::Prospect)
+            .count();
         assert!(mqls > 300 && mqls < 2500, "{mqls} leads past lead");
     }
 
     #[test]
     fn bench_events_are_unique_and_reference_given_leads() {
         let events = page_views(3, &[10, 11, 12], 500, now());
-        let keys: std::collections::HashSet<_> = events.iter().map(|(_, e)| e.idempotency_key.clone()).collect();
+        let keys: std::collections::HashSet<_> = events
+            .iter()
+            .map(|(_, e)| e.idempotency_key.clone())
+            .collect();
         assert_eq!(keys.len(), 500);
         assert!(events.iter().all(|(id, _)| (10..=12).contains(id)));
     }

@@ -77,13 +77,21 @@ impl EventDraft {
         now: DateTime<Utc>,
     ) -> Result<(LeadRef, EventDraft), FieldErrors> {
         let Value::Object(map) = item else {
-            return Err(FieldError::new("", format!("must be an object, not {}", json_kind(item))).into());
+            return Err(
+                FieldError::new("", format!("must be an object, not {}", json_kind(item))).into(),
+            );
         };
         let mut errors = FieldErrors::default();
         for key in map.keys() {
             if !matches!(
                 key.as_str(),
-                "lead_id" | "external_id" | "type" | "occurred_at" | "source" | "payload" | "idempotency_key"
+                "lead_id"
+                    | "external_id"
+                    | "type"
+                    | "occurred_at"
+                    | "source"
+                    | "payload"
+                    | "idempotency_key"
             ) {
                 errors.push(FieldError::new(key.clone(), "is not an event field"));
             }
@@ -92,12 +100,18 @@ impl EventDraft {
             (Some(Value::Number(n)), None) => match n.as_i64() {
                 Some(id) if id > 0 => Some(LeadRef::Id(id)),
                 _ => {
-                    errors.push(FieldError::new("lead_id", "must be a positive whole number"));
+                    errors.push(FieldError::new(
+                        "lead_id",
+                        "must be a positive whole number",
+                    ));
                     None
                 }
             },
             (Some(other), None) => {
-                errors.push(FieldError::new("lead_id", format!("must be a number, not {}", json_kind(other))));
+                errors.push(FieldError::new(
+                    "lead_id",
+                    format!("must be a number, not {}", json_kind(other)),
+                ));
                 None
             }
             (None, Some(Value::String(s))) => match ExternalId::parse(s) {
@@ -108,11 +122,17 @@ impl EventDraft {
                 }
             },
             (None, Some(other)) => {
-                errors.push(FieldError::new("external_id", format!("must be a string, not {}", json_kind(other))));
+                errors.push(FieldError::new(
+                    "external_id",
+                    format!("must be a string, not {}", json_kind(other)),
+                ));
                 None
             }
             (Some(_), Some(_)) => {
-                errors.push(FieldError::new("lead_id", "give lead_id or external_id, not both"));
+                errors.push(FieldError::new(
+                    "lead_id",
+                    "give lead_id or external_id, not both",
+                ));
                 None
             }
             (None, None) => {
@@ -129,7 +149,10 @@ impl EventDraft {
                 }
             },
             Some(other) => {
-                errors.push(FieldError::new("type", format!("must be a string, not {}", json_kind(other))));
+                errors.push(FieldError::new(
+                    "type",
+                    format!("must be a string, not {}", json_kind(other)),
+                ));
                 None
             }
             None => {
@@ -141,7 +164,10 @@ impl EventDraft {
             None | Some(Value::Null) => Some(now),
             Some(Value::String(s)) => match DateTime::parse_from_rfc3339(s.trim()) {
                 Ok(t) if t.with_timezone(&Utc) > now + Duration::hours(MAX_CLOCK_SKEW_HOURS) => {
-                    errors.push(FieldError::new("occurred_at", "lies more than 24 hours in the future"));
+                    errors.push(FieldError::new(
+                        "occurred_at",
+                        "lies more than 24 hours in the future",
+                    ));
                     None
                 }
                 Ok(t) => Some(t.with_timezone(&Utc)),
@@ -154,7 +180,10 @@ impl EventDraft {
                 }
             },
             Some(other) => {
-                errors.push(FieldError::new("occurred_at", format!("must be a string, not {}", json_kind(other))));
+                errors.push(FieldError::new(
+                    "occurred_at",
+                    format!("must be a string, not {}", json_kind(other)),
+                ));
                 None
             }
         };
@@ -164,14 +193,19 @@ impl EventDraft {
                 .map_err(|e| errors.push(FieldError::new("source", e.0)))
                 .ok(),
             Some(other) => {
-                errors.push(FieldError::new("source", format!("must be a string, not {}", json_kind(other))));
+                errors.push(FieldError::new(
+                    "source",
+                    format!("must be a string, not {}", json_kind(other)),
+                ));
                 None
             }
         };
         let payload = match map.get("payload") {
             None | Some(Value::Null) => Value::Object(Map::new()),
             Some(Value::Object(p)) => {
-                let size = serde_json::to_string(p).map(|s| s.len()).unwrap_or(usize::MAX);
+                let size = serde_json::to_string(p)
+                    .map(|s| s.len())
+                    .unwrap_or(usize::MAX);
                 if size > PAYLOAD_MAX_BYTES {
                     errors.push(FieldError::new(
                         "payload",
@@ -181,17 +215,25 @@ impl EventDraft {
                 Value::Object(p.clone())
             }
             Some(other) => {
-                errors.push(FieldError::new("payload", format!("must be an object, not {}", json_kind(other))));
+                errors.push(FieldError::new(
+                    "payload",
+                    format!("must be an object, not {}", json_kind(other)),
+                ));
                 Value::Null
             }
         };
         let idempotency_key = match map.get("idempotency_key") {
             None | Some(Value::Null) => None,
-            Some(Value::String(s)) if !s.is_empty() && s.len() <= 200 && !s.chars().any(char::is_control) => {
+            Some(Value::String(s))
+                if !s.is_empty() && s.len() <= 200 && !s.chars().any(char::is_control) =>
+            {
                 Some(s.clone())
             }
             Some(Value::String(_)) => {
-                errors.push(FieldError::new("idempotency_key", "must be 1 to 200 bytes without control characters"));
+                errors.push(FieldError::new(
+                    "idempotency_key",
+                    "must be 1 to 200 bytes without control characters",
+                ));
                 None
             }
             Some(other) => {
@@ -239,14 +281,20 @@ mod tests {
         .unwrap();
         assert_eq!(lead, LeadRef::Id(7));
         assert_eq!(event.event_type, EventType::WebinarAttended);
-        assert_eq!(event.occurred_at, "2026-05-03T08:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        assert_eq!(
+            event.occurred_at,
+            "2026-05-03T08:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
         assert_eq!(event.idempotency_key.as_deref(), Some("k1"));
     }
 
     #[test]
     fn defaults_fill_time_and_payload() {
-        let (lead, event) =
-            EventDraft::parse_item(&json!({"external_id": "crm-1", "type": "page_viewed"}), now()).unwrap();
+        let (lead, event) = EventDraft::parse_item(
+            &json!({"external_id": "crm-1", "type": "page_viewed"}),
+            now(),
+        )
+        .unwrap();
         assert_eq!(lead, LeadRef::External(ExternalId::parse("crm-1").unwrap()));
         assert_eq!(event.occurred_at, now());
         assert_eq!(event.payload, json!({}));
@@ -261,7 +309,10 @@ mod tests {
         .unwrap_err();
         let mut fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
         fields.sort();
-        assert_eq!(fields, ["extra", "lead_id", "occurred_at", "payload", "type"]);
+        assert_eq!(
+            fields,
+            ["extra", "lead_id", "occurred_at", "payload", "type"]
+        );
     }
 
     #[test]

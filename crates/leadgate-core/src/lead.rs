@@ -149,7 +149,10 @@ impl LeadField {
     /// Longest text a text field accepts, in characters.
     fn text_limit(self) -> usize {
         match self {
-            LeadField::FirstName | LeadField::LastName | LeadField::Country | LeadField::Industry => 100,
+            LeadField::FirstName
+            | LeadField::LastName
+            | LeadField::Country
+            | LeadField::Industry => 100,
             LeadField::Website => 500,
             LeadField::ProductNeed | LeadField::CurrentSolution => 2000,
             LeadField::Pains => 4000,
@@ -296,14 +299,19 @@ impl LeadPatch {
                     if size > CUSTOM_MAX_BYTES {
                         return Err(FieldError::new(
                             "custom",
-                            format!("would be {size} bytes; at most {CUSTOM_MAX_BYTES} are allowed"),
+                            format!(
+                                "would be {size} bytes; at most {CUSTOM_MAX_BYTES} are allowed"
+                            ),
                         ));
                     }
                 }
             }
             let new = lead.get(field);
             if old != new {
-                match changes.iter_mut().find(|c: &&mut FieldChange| c.field == field.name()) {
+                match changes
+                    .iter_mut()
+                    .find(|c: &&mut FieldChange| c.field == field.name())
+                {
                     Some(change) => change.new = new,
                     None => changes.push(FieldChange {
                         field: field.name(),
@@ -349,7 +357,9 @@ fn parse_setting(field: LeadField, value: &Value, mode: PatchMode) -> Result<Set
                 return Err("is changed through the lifecycle, not by editing the lead".into());
             }
             let raw = text(value)?.ok_or("must not be empty")?;
-            let stage: Stage = raw.parse().map_err(|e: crate::stage::UnknownStage| e.to_string())?;
+            let stage: Stage = raw
+                .parse()
+                .map_err(|e: crate::stage::UnknownStage| e.to_string())?;
             if mode == PatchMode::Create && !stage.is_entry() {
                 return Err(format!(
                     "a new lead starts as prospect or lead, not {stage}; later stages are reached by qualification"
@@ -381,7 +391,12 @@ fn parse_setting(field: LeadField, value: &Value, mode: PatchMode) -> Result<Set
                 Some(n) if (1..=10_000_000).contains(&n) => Some(n),
                 _ => return Err("must be a whole number of employees from 1 to 10000000".into()),
             },
-            other => return Err(format!("must be a number of employees, not {}", json_kind(other))),
+            other => {
+                return Err(format!(
+                    "must be a number of employees, not {}",
+                    json_kind(other)
+                ))
+            }
         }),
         LeadField::Budget => Setting::Budget(match value {
             Value::Null => None,
@@ -394,7 +409,10 @@ fn parse_setting(field: LeadField, value: &Value, mode: PatchMode) -> Result<Set
         LeadField::Custom => match value {
             Value::Object(map) => {
                 if let Some(key) = map.keys().find(|k| k.is_empty() || k.chars().count() > 100) {
-                    return Err(format!("has a key of {} characters; keys have 1 to 100", key.chars().count()));
+                    return Err(format!(
+                        "has a key of {} characters; keys have 1 to 100",
+                        key.chars().count()
+                    ));
                 }
                 Setting::Custom(map.clone())
             }
@@ -576,9 +594,25 @@ mod tests {
         fields.sort();
         assert_eq!(
             fields,
-            ["company_size", "email", "favourite_colour", "first_name", "id", "last_name", "stage"]
+            [
+                "company_size",
+                "email",
+                "favourite_colour",
+                "first_name",
+                "id",
+                "last_name",
+                "stage"
+            ]
         );
-        let reason = |f: &str| errors.0.iter().find(|e| e.field == f).unwrap().reason.clone();
+        let reason = |f: &str| {
+            errors
+                .0
+                .iter()
+                .find(|e| e.field == f)
+                .unwrap()
+                .reason
+                .clone()
+        };
         assert!(reason("stage").contains("prospect or lead"));
         assert!(reason("id").contains("read-only"));
         assert!(reason("last_name").contains("at most 100"));
@@ -586,7 +620,8 @@ mod tests {
 
     #[test]
     fn imports_carry_any_stage() {
-        let patch = LeadPatch::parse(&obj(json!({"stage": "customer"})), PatchMode::Import).unwrap();
+        let patch =
+            LeadPatch::parse(&obj(json!({"stage": "customer"})), PatchMode::Import).unwrap();
         let mut lead = Lead::default();
         patch.apply(&mut lead).unwrap();
         assert_eq!(lead.stage, Stage::Customer);
@@ -602,14 +637,20 @@ mod tests {
     #[test]
     fn null_or_blank_clears_and_custom_merges() {
         let mut lead = Lead::default();
-        LeadPatch::parse(&obj(json!({"phone": "+1 555 0100 200", "custom": {"a": 1, "b": 2}})), PatchMode::Create)
-            .unwrap()
-            .apply(&mut lead)
-            .unwrap();
-        let changes = LeadPatch::parse(&obj(json!({"phone": "", "custom": {"a": null, "c": 3}})), PatchMode::Update)
-            .unwrap()
-            .apply(&mut lead)
-            .unwrap();
+        LeadPatch::parse(
+            &obj(json!({"phone": "+1 555 0100 200", "custom": {"a": 1, "b": 2}})),
+            PatchMode::Create,
+        )
+        .unwrap()
+        .apply(&mut lead)
+        .unwrap();
+        let changes = LeadPatch::parse(
+            &obj(json!({"phone": "", "custom": {"a": null, "c": 3}})),
+            PatchMode::Update,
+        )
+        .unwrap()
+        .apply(&mut lead)
+        .unwrap();
         assert_eq!(lead.phone, None);
         assert_eq!(Value::Object(lead.custom.clone()), json!({"b": 2, "c": 3}));
         assert_eq!(changes.len(), 2);
@@ -618,7 +659,8 @@ mod tests {
     #[test]
     fn custom_has_a_size_limit() {
         let big = "x".repeat(CUSTOM_MAX_BYTES);
-        let patch = LeadPatch::parse(&obj(json!({"custom": {"notes": big}})), PatchMode::Create).unwrap();
+        let patch =
+            LeadPatch::parse(&obj(json!({"custom": {"notes": big}})), PatchMode::Create).unwrap();
         let err = patch.apply(&mut Lead::default()).unwrap_err();
         assert_eq!(err.field, "custom");
     }

@@ -245,7 +245,8 @@ mod tests {
 
     #[test]
     fn source_keys_are_taken_out_of_the_input() {
-        let mut input = map(json!({"email": "a@b.com", "channel": "search_ad", "utm_source": "google"}));
+        let mut input =
+            map(json!({"email": "a@b.com", "channel": "search_ad", "utm_source": "google"}));
         let source = Source::take_from(&mut input, Channel::Api)
             .unwrap()
             .unwrap();

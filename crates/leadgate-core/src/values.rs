@@ -253,7 +253,12 @@ mod tests {
 
     #[test]
     fn phone_accepts_common_formats_and_refuses_letters() {
-        for good in ["+49 30 1234567", "(555) 010-0199", "0912.345.6789", "+84 912 345 678"] {
+        for good in [
+            "+49 30 1234567",
+            "(555) 010-0199",
+            "0912.345.6789",
+            "+84 912 345 678",
+        ] {
             assert!(Phone::parse(good).is_ok(), "{good:?} was refused");
         }
         for bad in ["call me", "12", "+1 555 0100 ext 2", "1+555123456"] {

@@ -54,15 +54,25 @@ impl Store {
     pub async fn create_api_key(&self, name: &str) -> Result<NewApiKey> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(leadgate_core::FieldErrors::from(leadgate_core::FieldError::new(
-                "name",
-                "must be 1 to 100 characters",
-            ))
-            .into());
+            return Err(
+                leadgate_core::FieldErrors::from(leadgate_core::FieldError::new(
+                    "name",
+                    "must be 1 to 100 characters",
+                ))
+                .into(),
+            );
         }
         let mut rng = rand::thread_rng();
-        let prefix: String = (&mut rng).sample_iter(Alphanumeric).take(8).map(char::from).collect();
-        let random: String = (&mut rng).sample_iter(Alphanumeric).take(32).map(char::from).collect();
+        let prefix: String = (&mut rng)
+            .sample_iter(Alphanumeric)
+            .take(8)
+            .map(char::from)
+            .collect();
+        let random: String = (&mut rng)
+            .sample_iter(Alphanumeric)
+            .take(32)
+            .map(char::from)
+            .collect();
         let secret = format!("lg_{prefix}_{random}");
         let key_hash = hash(&secret);
         let now = Ts(Utc::now());
@@ -114,10 +124,18 @@ impl Store {
         .bind(prefix)
         .fetch_optional(pool)
         .await)?;
-        Ok(row.and_then(|(id, name, prefix, created, revoked, key_hash)| {
-            // Compare hashes, not secrets: the comparison time then reveals nothing useful.
-            (key_hash == hash(secret)).then_some(ApiKey { id, name, prefix, created, revoked })
-        }))
+        Ok(
+            row.and_then(|(id, name, prefix, created, revoked, key_hash)| {
+                // Compare hashes, not secrets: the comparison time then reveals nothing useful.
+                (key_hash == hash(secret)).then_some(ApiKey {
+                    id,
+                    name,
+                    prefix,
+                    created,
+                    revoked,
+                })
+            }),
+        )
     }
 }
 
@@ -127,7 +145,10 @@ mod tests {
 
     #[test]
     fn prefix_needs_the_full_shape() {
-        assert_eq!(prefix_of("lg_abcdefgh_0123456789abcdef0123456789abcdef"), Some("abcdefgh"));
+        assert_eq!(
+            prefix_of("lg_abcdefgh_0123456789abcdef0123456789abcdef"),
+            Some("abcdefgh")
+        );
         assert_eq!(prefix_of("lg_abcdefgh_short"), None);
         assert_eq!(prefix_of("Bearer x"), None);
         assert_eq!(prefix_of(""), None);

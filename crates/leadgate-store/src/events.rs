@@ -15,10 +15,14 @@ use std::collections::{HashMap, HashSet};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum AppendOutcome {
-    Accepted { id: i64 },
+    Accepted {
+        id: i64,
+    },
     /// An event with this idempotency key is already stored (or came earlier in the batch).
     Duplicate,
-    Rejected { errors: Vec<FieldError> },
+    Rejected {
+        errors: Vec<FieldError>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -73,7 +77,11 @@ impl Store {
     ) -> Result<Vec<AppendOutcome>> {
         if items.len() > MAX_BATCH {
             return Err(StoreError::Invalid(
-                FieldError::new("events", format!("has {} items; at most {MAX_BATCH} per batch", items.len())).into(),
+                FieldError::new(
+                    "events",
+                    format!("has {} items; at most {MAX_BATCH} per batch", items.len()),
+                )
+                .into(),
             ));
         }
         let mut ids: Vec<i64> = Vec::new();
@@ -91,7 +99,11 @@ impl Store {
 
         let mut tx = self.begin().await?;
         let known_ids: HashSet<i64> = tx.existing_lead_ids(&ids).await?.into_iter().collect();
-        let by_external: HashMap<String, i64> = tx.lead_ids_by_external(&externals).await?.into_iter().collect();
+        let by_external: HashMap<String, i64> = tx
+            .lead_ids_by_external(&externals)
+            .await?
+            .into_iter()
+            .collect();
 
         let mut outcomes: Vec<Option<AppendOutcome>> = vec![None; items.len()];
         let mut seen_keys: HashSet<&str> = HashSet::new();
@@ -101,7 +113,9 @@ impl Store {
             let (lead, draft) = match item {
                 Ok(ok) => ok,
                 Err(errors) => {
-                    outcomes[index] = Some(AppendOutcome::Rejected { errors: errors.0.clone() });
+                    outcomes[index] = Some(AppendOutcome::Rejected {
+                        errors: errors.0.clone(),
+                    });
                     continue;
                 }
             };
@@ -109,7 +123,10 @@ impl Store {
                 LeadRef::Id(id) if known_ids.contains(id) => *id,
                 LeadRef::Id(id) => {
                     outcomes[index] = Some(AppendOutcome::Rejected {
-                        errors: vec![FieldError::new("lead_id", format!("lead {id} does not exist"))],
+                        errors: vec![FieldError::new(
+                            "lead_id",
+                            format!("lead {id} does not exist"),
+                        )],
                     });
                     continue;
                 }
@@ -117,7 +134,10 @@ impl Store {
                     Some(id) => *id,
                     None => {
                         outcomes[index] = Some(AppendOutcome::Rejected {
-                            errors: vec![FieldError::new("external_id", format!("no lead has external_id '{}'", e.as_str()))],
+                            errors: vec![FieldError::new(
+                                "external_id",
+                                format!("no lead has external_id '{}'", e.as_str()),
+                            )],
                         });
                         continue;
                     }
@@ -139,7 +159,10 @@ impl Store {
         let new_events: Vec<NewEvent> = rows
             .iter()
             .zip(&drafts)
-            .map(|((_, lead_id), draft)| NewEvent { lead_id: *lead_id, draft })
+            .map(|((_, lead_id), draft)| NewEvent {
+                lead_id: *lead_id,
+                draft,
+            })
             .collect();
         let mut inserted = tx.insert_events(&new_events, Ts(Utc::now())).await?;
         tx.commit().await?;
@@ -147,7 +170,8 @@ impl Store {
         // One INSERT assigns increasing ids in VALUES order; rows it skipped for a known key
         // are the duplicates, and the remaining rows take the returned ids in order.
         inserted.sort_unstable_by_key(|(id, _)| *id);
-        let inserted_keys: HashSet<&str> = inserted.iter().filter_map(|(_, k)| k.as_deref()).collect();
+        let inserted_keys: HashSet<&str> =
+            inserted.iter().filter_map(|(_, k)| k.as_deref()).collect();
         let mut ids = inserted.iter().map(|(id, _)| *id);
         for ((index, _), draft) in rows.iter().zip(&drafts) {
             let outcome = match draft.idempotency_key.as_deref() {
@@ -159,18 +183,29 @@ impl Store {
             };
             outcomes[*index] = Some(outcome);
         }
-        Ok(outcomes.into_iter().map(|o| o.unwrap_or(AppendOutcome::Duplicate)).collect())
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or(AppendOutcome::Duplicate))
+            .collect())
     }
 
     /// A lead's events, newest first; `cursor` (a page's `next_cursor`) continues a listing.
-    pub async fn timeline(&self, lead_id: i64, limit: u32, cursor: Option<&str>) -> Result<Timeline> {
+    pub async fn timeline(
+        &self,
+        lead_id: i64,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Timeline> {
         let after = cursor.map(crate::leads::decode_cursor).transpose()?;
         if !self.lead_exists(lead_id).await? {
             return Err(StoreError::LeadNotFound(lead_id));
         }
         let limit = i64::from(limit.clamp(1, 1000));
         let (at, id) = match after {
-            Some((micros, id)) => (DateTime::from_timestamp_micros(micros).unwrap_or_default(), id),
+            Some((micros, id)) => (
+                DateTime::from_timestamp_micros(micros).unwrap_or_default(),
+                id,
+            ),
             None => (DateTime::<Utc>::MAX_UTC, i64::MAX),
         };
         let sql = "SELECT id, lead_id, type, occurred_at, recorded_at, source, actor, payload, idempotency_key
@@ -185,11 +220,16 @@ impl Store {
             .await)?;
         let next_cursor = if events.len() as i64 > limit {
             events.truncate(limit as usize);
-            events.last().map(|e| crate::leads::encode_cursor(e.occurred_at.0.timestamp_micros(), e.id))
+            events
+                .last()
+                .map(|e| crate::leads::encode_cursor(e.occurred_at.0.timestamp_micros(), e.id))
         } else {
             None
         };
-        Ok(Timeline { events, next_cursor })
+        Ok(Timeline {
+            events,
+            next_cursor,
+        })
     }
 
     pub async fn lead_exists(&self, lead_id: i64) -> Result<bool> {
@@ -201,7 +241,9 @@ impl Store {
     }
 
     pub async fn count_events(&self) -> Result<i64> {
-        Ok(on_read_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(pool).await)?)
+        Ok(
+            on_read_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(pool).await)?,
+        )
     }
 }
 

@@ -241,10 +241,12 @@ impl Tx {
     }
 
     async fn lead_id_by_external(&mut self, external_id: &ExternalId) -> Result<Option<i64>> {
-        Ok(on_tx!(self, conn => sqlx::query_scalar("SELECT id FROM leads WHERE external_id = $1")
+        Ok(
+            on_tx!(self, conn => sqlx::query_scalar("SELECT id FROM leads WHERE external_id = $1")
             .bind(external_id.as_str())
             .fetch_optional(conn)
-            .await)?)
+            .await)?,
+        )
     }
 
     /// The newest lead of the person with this email, preferring leads with no external id
@@ -260,51 +262,24 @@ impl Tx {
             .await)?)
     }
 
-    /// Person fields of the person with this email, as a partial lead.
-    async fn person_by_email(&mut self, email: &Email) -> Result<Option<(i64, Lead)>> {
-        let row: Option<(i64, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>)> =
-            on_tx!(self, conn => sqlx::query_as(
-                "SELECT id, first_name, last_name, email, phone, job_title, country FROM people WHERE email_key = $1",
-            )
-            .bind(email.match_key())
-            .fetch_optional(conn)
-            .await)?;
-        Ok(row.map(|(id, first_name, last_name, email, phone, job_title, country)| {
-            (
-                id,
-                Lead {
-                    first_name: stored_text(first_name),
-                    last_name: stored_text(last_name),
-                    email: email.and_then(|v| Email::parse(&v).ok()),
-                    phone: phone.and_then(|v| Phone::parse(&v).ok()),
-                    job_title: stored_text(job_title),
-                    country: stored_text(country),
-                    ..Lead::default()
-                },
-            )
-        }))
+    /// A lead of the person with this email: where to read what is known of them. (Every
+    /// person and company is stored with a lead, so a lead is always there to read.)
+    async fn lead_of_person(&mut self, email: &Email) -> Result<Option<StoredLead>> {
+        self.lead_where("p.email_key = $1 ORDER BY l.id DESC", &email.match_key())
+            .await
     }
 
-    async fn company_by_key(&mut self, key: &str) -> Result<Option<(i64, Lead)>> {
-        let row: Option<(i64, Option<String>, Option<String>, Option<i64>, Option<String>)> =
-            on_tx!(self, conn => sqlx::query_as(
-                "SELECT id, name, industry, size, website FROM companies WHERE name_key = $1 ORDER BY id LIMIT 1",
-            )
-            .bind(key)
-            .fetch_optional(conn)
-            .await)?;
-        Ok(row.map(|(id, name, industry, size, website)| {
-            (
-                id,
-                Lead {
-                    company: stored_text(name),
-                    industry: stored_text(industry),
-                    company_size: size,
-                    website: stored_text(website),
-                    ..Lead::default()
-                },
-            )
-        }))
+    /// A lead of the company with this name key.
+    async fn lead_of_company(&mut self, key: &str) -> Result<Option<StoredLead>> {
+        self.lead_where("c.name_key = $1 ORDER BY c.id, l.id", key)
+            .await
+    }
+
+    async fn lead_where(&mut self, condition: &str, value: &str) -> Result<Option<StoredLead>> {
+        let sql = format!("{SELECT_LEAD} WHERE {condition} LIMIT 1");
+        let row: Option<LeadRow> =
+            on_tx!(self, conn => sqlx::query_as(&sql).bind(value).fetch_optional(conn).await)?;
+        row.map(StoredLead::try_from).transpose()
     }
 
     async fn save_person(&mut self, id: Option<i64>, lead: &Lead, at: Ts) -> Result<i64> {
@@ -397,12 +372,22 @@ impl Tx {
             }
             query.fetch_one(conn).await
         })
-        .map_err(|e| conflict_on(e, "external_id", "another lead already has this external_id"))
+        .map_err(|e| {
+            conflict_on(
+                e,
+                "external_id",
+                "another lead already has this external_id",
+            )
+        })
     }
 
     /// Appends events; rows whose idempotency key is already stored are skipped. Returns the
     /// (id, key) of each row inserted.
-    pub(crate) async fn insert_events(&mut self, events: &[NewEvent<'_>], recorded_at: Ts) -> Result<Vec<(i64, Option<String>)>> {
+    pub(crate) async fn insert_events(
+        &mut self,
+        events: &[NewEvent<'_>],
+        recorded_at: Ts,
+    ) -> Result<Vec<(i64, Option<String>)>> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
@@ -430,17 +415,20 @@ impl Tx {
 impl Store {
     pub async fn lead(&self, id: i64) -> Result<StoredLead> {
         let sql = format!("{SELECT_LEAD} WHERE l.id = $1");
-        let row: Option<LeadRow> = on_read_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+        let row: Option<LeadRow> =
+            on_read_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
         row.map(StoredLead::try_from)
             .transpose()?
             .ok_or(StoreError::LeadNotFound(id))
     }
 
     pub async fn lead_id_by_external(&self, external_id: &ExternalId) -> Result<Option<i64>> {
-        Ok(on_read_pool!(self, pool => sqlx::query_scalar("SELECT id FROM leads WHERE external_id = $1")
+        Ok(
+            on_read_pool!(self, pool => sqlx::query_scalar("SELECT id FROM leads WHERE external_id = $1")
             .bind(external_id.as_str())
             .fetch_optional(pool)
-            .await)?)
+            .await)?,
+        )
     }
 
     /// Creates a lead, or updates the one it matches: first by external id, then by email.
@@ -463,9 +451,17 @@ impl Store {
 
     /// Edits a lead. Each changed field becomes a `field_changed` event; an owner change an
     /// `owner_assigned` event.
-    pub async fn update_lead(&self, id: i64, patch: &LeadPatch, actor: &str) -> Result<CaptureOutcome> {
+    pub async fn update_lead(
+        &self,
+        id: i64,
+        patch: &LeadPatch,
+        actor: &str,
+    ) -> Result<CaptureOutcome> {
         let mut tx = self.begin().await?;
-        let mut stored = tx.lead(id, true).await?.ok_or(StoreError::LeadNotFound(id))?;
+        let mut stored = tx
+            .lead(id, true)
+            .await?
+            .ok_or(StoreError::LeadNotFound(id))?;
         let now = to_micros(Utc::now());
         let changes = apply_and_save(&mut tx, &mut stored, patch, now).await?;
         record_changes(&mut tx, stored.id, &changes, now, actor).await?;
@@ -485,7 +481,11 @@ impl Store {
             SortField::UpdatedAt => ("l.updated_at", true),
             SortField::Id => ("l.id", false),
         };
-        let (cmp, dir) = if filter.sort.descending { ("<", "DESC") } else { (">", "ASC") };
+        let (cmp, dir) = if filter.sort.descending {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
         let rows: Vec<LeadRow> = on_read_pool!(self, pool => {
             let mut b = sqlx::QueryBuilder::new(SELECT_LEAD);
             b.push(" WHERE 1 = 1");
@@ -527,7 +527,10 @@ impl Store {
             b.push(format!(" ORDER BY {column} {dir}, l.id {dir} LIMIT ")).push_bind(limit + 1);
             b.build_query_as().fetch_all(pool).await
         })?;
-        let mut leads = rows.into_iter().map(StoredLead::try_from).collect::<Result<Vec<_>>>()?;
+        let mut leads = rows
+            .into_iter()
+            .map(StoredLead::try_from)
+            .collect::<Result<Vec<_>>>()?;
         let next_cursor = if leads.len() as i64 > limit {
             leads.truncate(limit as usize);
             leads.last().map(|last| {
@@ -545,7 +548,9 @@ impl Store {
     }
 
     pub async fn count_leads(&self) -> Result<i64> {
-        Ok(on_read_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM leads").fetch_one(pool).await)?)
+        Ok(
+            on_read_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM leads").fetch_one(pool).await)?,
+        )
     }
 }
 
@@ -556,11 +561,20 @@ pub(crate) fn encode_cursor(value: i64, id: i64) -> String {
 
 pub(crate) fn decode_cursor(cursor: &str) -> Result<(i64, i64)> {
     use base64::Engine as _;
-    let bad = || StoreError::Invalid(FieldError::new("cursor", "is not a cursor this server gave out").into());
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let bad = || {
+        StoreError::Invalid(
+            FieldError::new("cursor", "is not a cursor this server gave out").into(),
+        )
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let (value, id) = text.split_once(':').ok_or_else(bad)?;
-    Ok((value.parse().map_err(|_| bad())?, id.parse().map_err(|_| bad())?))
+    Ok((
+        value.parse().map_err(|_| bad())?,
+        id.parse().map_err(|_| bad())?,
+    ))
 }
 
 async fn capture_in(tx: &mut Tx, mut capture: Capture) -> Result<CaptureOutcome> {
@@ -582,7 +596,10 @@ async fn capture_in(tx: &mut Tx, mut capture: Capture) -> Result<CaptureOutcome>
     };
     let created = existing.is_none();
     let mut stored = existing.unwrap_or_else(|| {
-        let touch = capture.source.clone().unwrap_or_else(|| Source::new(Channel::Api));
+        let touch = capture
+            .source
+            .clone()
+            .unwrap_or_else(|| Source::new(Channel::Api));
         StoredLead {
             id: 0,
             person_id: 0,
@@ -607,50 +624,78 @@ async fn capture_in(tx: &mut Tx, mut capture: Capture) -> Result<CaptureOutcome>
     submitted.source = Text::parse(stored.last_touch.channel.as_str(), 200).ok();
     let mut events = vec![submitted];
     events.extend(change_events(&changes, created, capture.at, &capture.actor));
-    let rows: Vec<NewEvent> = events.iter().map(|draft| NewEvent { lead_id: stored.id, draft }).collect();
+    let rows: Vec<NewEvent> = events
+        .iter()
+        .map(|draft| NewEvent {
+            lead_id: stored.id,
+            draft,
+        })
+        .collect();
     tx.insert_events(&rows, Ts(Utc::now())).await?;
-    Ok(CaptureOutcome { lead: stored, created, changes })
+    Ok(CaptureOutcome {
+        lead: stored,
+        created,
+        changes,
+    })
 }
 
 /// Applies a patch and writes person, company and lead; a new lead (id 0) is inserted.
-async fn apply_and_save(tx: &mut Tx, stored: &mut StoredLead, patch: &LeadPatch, at: DateTime<Utc>) -> Result<Vec<FieldChange>> {
+async fn apply_and_save(
+    tx: &mut Tx,
+    stored: &mut StoredLead,
+    patch: &LeadPatch,
+    at: DateTime<Utc>,
+) -> Result<Vec<FieldChange>> {
     let before = stored.lead.clone();
-    patch.apply(&mut stored.lead).map_err(leadgate_core::FieldErrors::from)?;
+    patch
+        .apply(&mut stored.lead)
+        .map_err(leadgate_core::FieldErrors::from)?;
     let ts = Ts(at);
     let untouched = |fields: &[LeadField]| -> Vec<LeadField> {
-        fields.iter().copied().filter(|f| !patch.touches(*f)).collect()
+        fields
+            .iter()
+            .copied()
+            .filter(|f| !patch.touches(*f))
+            .collect()
     };
 
     // Joining a person already known by this email: keep what we know of them unless the
     // patch says otherwise.
-    let email_changed = stored.lead.email.as_ref().map(Email::match_key) != before.email.as_ref().map(Email::match_key);
+    let email_changed = stored.lead.email.as_ref().map(Email::match_key)
+        != before.email.as_ref().map(Email::match_key);
     if stored.id == 0 && email_changed {
         if let Some(email) = stored.lead.email.clone() {
-            if let Some((person_id, known)) = tx.person_by_email(&email).await? {
-                stored.person_id = person_id;
-                stored.lead.copy_fields(&known, &untouched(&Lead::PERSON_FIELDS));
+            if let Some(known) = tx.lead_of_person(&email).await? {
+                stored.person_id = known.person_id;
+                stored
+                    .lead
+                    .copy_fields(&known.lead, &untouched(&Lead::PERSON_FIELDS));
             }
         }
     }
     let person_id = (stored.person_id != 0).then_some(stored.person_id);
     stored.person_id = tx.save_person(person_id, &stored.lead, ts).await?;
 
-    let company_fields_set = Lead::COMPANY_FIELDS.iter().any(|f| !stored.lead.get(*f).is_null());
     let key_changed = company_key(&stored.lead.company) != company_key(&before.company);
     if key_changed || stored.company_id.is_none() {
         // The lead names another company (or none yet): link to a known one by name.
         let known = match company_key(&stored.lead.company) {
-            Some(key) => tx.company_by_key(&key).await?,
+            Some(key) => tx.lead_of_company(&key).await?,
             None => None,
         };
         match known {
-            Some((id, known)) => {
-                stored.company_id = Some(id);
-                stored.lead.copy_fields(&known, &untouched(&Lead::COMPANY_FIELDS));
+            Some(known) => {
+                stored.company_id = known.company_id;
+                stored
+                    .lead
+                    .copy_fields(&known.lead, &untouched(&Lead::COMPANY_FIELDS));
             }
             None => stored.company_id = None,
         }
     }
+    let company_fields_set = Lead::COMPANY_FIELDS
+        .iter()
+        .any(|f| !stored.lead.get(*f).is_null());
     if company_fields_set {
         stored.company_id = Some(tx.save_company(stored.company_id, &stored.lead, ts).await?);
     } else {
@@ -661,7 +706,11 @@ async fn apply_and_save(tx: &mut Tx, stored: &mut StoredLead, patch: &LeadPatch,
         .into_iter()
         .filter_map(|f| {
             let (old, new) = (before.get(f), stored.lead.get(f));
-            (old != new).then(|| FieldChange { field: f.name(), old, new })
+            (old != new).then(|| FieldChange {
+                field: f.name(),
+                old,
+                new,
+            })
         })
         .collect();
     if stored.id == 0 || !changes.is_empty() || at > stored.updated_at {
@@ -671,12 +720,21 @@ async fn apply_and_save(tx: &mut Tx, stored: &mut StoredLead, patch: &LeadPatch,
     Ok(changes)
 }
 
-fn change_events(changes: &[FieldChange], created: bool, at: DateTime<Utc>, actor: &str) -> Vec<EventDraft> {
+fn change_events(
+    changes: &[FieldChange],
+    created: bool,
+    at: DateTime<Utc>,
+    actor: &str,
+) -> Vec<EventDraft> {
     changes
         .iter()
         .filter_map(|change| {
             if change.field == LeadField::Owner.name() {
-                Some(EventDraft::new(EventType::OwnerAssigned, at, json!({"from": change.old, "to": change.new})))
+                Some(EventDraft::new(
+                    EventType::OwnerAssigned,
+                    at,
+                    json!({"from": change.old, "to": change.new}),
+                ))
             } else if created {
                 None // A new lead's values are in its form_submitted event.
             } else {
@@ -691,9 +749,18 @@ fn change_events(changes: &[FieldChange], created: bool, at: DateTime<Utc>, acto
         .collect()
 }
 
-async fn record_changes(tx: &mut Tx, lead_id: i64, changes: &[FieldChange], at: DateTime<Utc>, actor: &str) -> Result<()> {
+async fn record_changes(
+    tx: &mut Tx,
+    lead_id: i64,
+    changes: &[FieldChange],
+    at: DateTime<Utc>,
+    actor: &str,
+) -> Result<()> {
     let events = change_events(changes, false, at, actor);
-    let rows: Vec<NewEvent> = events.iter().map(|draft| NewEvent { lead_id, draft }).collect();
+    let rows: Vec<NewEvent> = events
+        .iter()
+        .map(|draft| NewEvent { lead_id, draft })
+        .collect();
     tx.insert_events(&rows, Ts(Utc::now())).await?;
     Ok(())
 }
@@ -712,7 +779,13 @@ mod tests {
     #[test]
     fn sort_parses_direction_and_field() {
         let sort: LeadSort = "-updated_at".parse().unwrap();
-        assert_eq!(sort, LeadSort { field: SortField::UpdatedAt, descending: true });
+        assert_eq!(
+            sort,
+            LeadSort {
+                field: SortField::UpdatedAt,
+                descending: true
+            }
+        );
         assert!("score".parse::<LeadSort>().is_err());
     }
 }

@@ -11,8 +11,8 @@ pub mod testing;
 
 pub use api_keys::{ApiKey, NewApiKey};
 pub use events::{AppendOutcome, StoredEvent, Timeline, MAX_BATCH};
-pub use time::Ts;
 pub use leads::{Capture, CaptureOutcome, LeadFilter, LeadPage, LeadSort, StoredLead};
+pub use time::Ts;
 
 use leadgate_core::FieldErrors;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -52,7 +52,10 @@ pub enum Engine {
 enum Pool {
     /// SQLite allows one writer at a time; a one-connection write pool queues writers in
     /// the application instead of failing them with SQLITE_BUSY, and readers run beside it.
-    Sqlite { read: SqlitePool, write: SqlitePool },
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
@@ -142,7 +145,9 @@ impl Store {
                 .connect_with(options)
                 .await?;
             POSTGRES_MIGRATIONS.run(&pool).await?;
-            Store { pool: Pool::Postgres(pool) }
+            Store {
+                pool: Pool::Postgres(pool),
+            }
         } else {
             let path = url
                 .strip_prefix("sqlite://")

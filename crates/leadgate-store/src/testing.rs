@@ -8,7 +8,8 @@ use sqlx::Connection;
 
 /// The PostgreSQL server tests use; override with `LEADGATE_TEST_POSTGRES`.
 pub fn postgres_admin_url() -> String {
-    std::env::var("LEADGATE_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("LEADGATE_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// A database that exists for one test. Call `cleanup` at the end to drop it.

@@ -45,7 +45,10 @@ impl Type<Postgres> for Ts {
 }
 
 impl<'q> Encode<'q, Postgres> for Ts {
-    fn encode_by_ref(&self, buf: &mut sqlx::postgres::PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<IsNull, BoxDynError> {
         <DateTime<Utc> as Encode<'q, Postgres>>::encode_by_ref(&self.0, buf)
     }
 }

@@ -59,7 +59,10 @@ async fn capture_creates_then_upserts_idempotently(store: Store) {
                        "company_size": 120, "channel": "web_form", "utm_source": "google", "custom": {"plan": "pro"}});
     let first = store.capture(capture(input.clone())).await.unwrap();
     assert!(first.created);
-    assert_eq!(first.lead.lead.email.as_ref().unwrap().as_str(), "Ana@acme.io");
+    assert_eq!(
+        first.lead.lead.email.as_ref().unwrap().as_str(),
+        "Ana@acme.io"
+    );
     assert_eq!(first.lead.first_touch.channel, Channel::WebForm);
     let again = store.capture(capture(input)).await.unwrap();
     assert!(!again.created);
@@ -68,7 +71,9 @@ async fn capture_creates_then_upserts_idempotently(store: Store) {
     assert_eq!(store.count_leads().await.unwrap(), 1);
 
     let update = store
-        .capture(capture(json!({"email": "Ana@acme.io", "job_title": "CTO", "channel": "webinar"})))
+        .capture(capture(
+            json!({"email": "Ana@acme.io", "job_title": "CTO", "channel": "webinar"}),
+        ))
         .await
         .unwrap();
     assert_eq!(update.lead.id, first.lead.id);
@@ -95,7 +100,10 @@ async fn email_matches_the_same_person_and_external_ids_split_leads(store: Store
     assert!(b.created);
     assert_ne!(a.lead.id, b.lead.id);
     assert_eq!(a.lead.person_id, b.lead.person_id);
-    assert_eq!(b.lead.lead.phone.as_ref().unwrap().as_str(), "+86 21 5555 0101");
+    assert_eq!(
+        b.lead.lead.phone.as_ref().unwrap().as_str(),
+        "+86 21 5555 0101"
+    );
     assert_eq!(b.lead.lead.first_name.as_ref().unwrap().as_str(), "伟");
     // The same external id is the same lead, whatever the email says now.
     let c = store
@@ -104,56 +112,128 @@ async fn email_matches_the_same_person_and_external_ids_split_leads(store: Store
         .unwrap();
     assert_eq!(c.lead.id, a.lead.id);
     // Companies are shared by name.
-    let x = store.capture(capture(json!({"email": "a@x.com", "company": "Tianhe Machinery", "industry": "Manufacturing"}))).await.unwrap();
-    let y = store.capture(capture(json!({"email": "b@x.com", "company": "tianhe machinery"}))).await.unwrap();
+    let x = store
+        .capture(capture(
+            json!({"email": "a@x.com", "company": "Tianhe Machinery", "industry": "Manufacturing"}),
+        ))
+        .await
+        .unwrap();
+    let y = store
+        .capture(capture(
+            json!({"email": "b@x.com", "company": "tianhe machinery"}),
+        ))
+        .await
+        .unwrap();
     assert_eq!(x.lead.company_id, y.lead.company_id);
-    assert_eq!(y.lead.lead.industry.as_ref().unwrap().as_str(), "Manufacturing");
+    assert_eq!(
+        y.lead.lead.industry.as_ref().unwrap().as_str(),
+        "Manufacturing"
+    );
 }
 
 async fn editing_records_each_change_as_an_event(store: Store) {
-    let created = store.capture(capture(json!({"email": "sara@pars.ir", "first_name": "سارا"}))).await.unwrap();
+    let created = store
+        .capture(capture(
+            json!({"email": "sara@pars.ir", "first_name": "سارا"}),
+        ))
+        .await
+        .unwrap();
     let patch = LeadPatch::parse(
-        json!({"last_name": "رضایی", "owner": "m.nguyen", "budget": 15000}).as_object().unwrap(),
+        json!({"last_name": "رضایی", "owner": "m.nguyen", "budget": 15000})
+            .as_object()
+            .unwrap(),
         PatchMode::Update,
     )
     .unwrap();
-    let updated = store.update_lead(created.lead.id, &patch, "alice").await.unwrap();
+    let updated = store
+        .update_lead(created.lead.id, &patch, "alice")
+        .await
+        .unwrap();
     assert_eq!(updated.changes.len(), 3);
-    let timeline = store.timeline(created.lead.id, 100, None).await.unwrap().events;
+    let timeline = store
+        .timeline(created.lead.id, 100, None)
+        .await
+        .unwrap()
+        .events;
     let types: Vec<&str> = timeline.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(types.iter().filter(|t| **t == "field_changed").count(), 2);
     assert_eq!(types.iter().filter(|t| **t == "owner_assigned").count(), 1);
     assert!(types.contains(&"form_submitted"));
-    let change = timeline.iter().find(|e| e.event_type == "field_changed" && e.payload.0["field"] == "last_name").unwrap();
+    let change = timeline
+        .iter()
+        .find(|e| e.event_type == "field_changed" && e.payload.0["field"] == "last_name")
+        .unwrap();
     assert_eq!(change.payload.0["new"], "رضایی");
     assert_eq!(change.actor.as_deref(), Some("alice"));
-    assert!(matches!(store.update_lead(999_999, &patch, "alice").await, Err(StoreError::LeadNotFound(999_999))));
+    assert!(matches!(
+        store.update_lead(999_999, &patch, "alice").await,
+        Err(StoreError::LeadNotFound(999_999))
+    ));
 }
 
 async fn email_taken_by_another_person_is_a_conflict(store: Store) {
-    store.capture(capture(json!({"email": "one@x.io"}))).await.unwrap();
-    let two = store.capture(capture(json!({"email": "two@x.io"}))).await.unwrap();
-    let patch = LeadPatch::parse(json!({"email": "ONE@x.io"}).as_object().unwrap(), PatchMode::Update).unwrap();
+    store
+        .capture(capture(json!({"email": "one@x.io"})))
+        .await
+        .unwrap();
+    let two = store
+        .capture(capture(json!({"email": "two@x.io"})))
+        .await
+        .unwrap();
+    let patch = LeadPatch::parse(
+        json!({"email": "ONE@x.io"}).as_object().unwrap(),
+        PatchMode::Update,
+    )
+    .unwrap();
     match store.update_lead(two.lead.id, &patch, "t").await {
         Err(StoreError::Conflict { field, .. }) => assert_eq!(field, "email"),
         other => panic!("expected a conflict, got {other:?}"),
     }
     // Nothing was half-written.
-    assert_eq!(store.lead(two.lead.id).await.unwrap().lead.email.unwrap().as_str(), "two@x.io");
-    assert_eq!(store.timeline(two.lead.id, 10, None).await.unwrap().events.len(), 1);
+    assert_eq!(
+        store
+            .lead(two.lead.id)
+            .await
+            .unwrap()
+            .lead
+            .email
+            .unwrap()
+            .as_str(),
+        "two@x.io"
+    );
+    assert_eq!(
+        store
+            .timeline(two.lead.id, 10, None)
+            .await
+            .unwrap()
+            .events
+            .len(),
+        1
+    );
 }
 
 fn event(key: Option<&str>) -> EventDraft {
-    let mut e = EventDraft::new(EventType::PageViewed, Utc::now() - Duration::minutes(5), json!({"page": "/pricing"}));
+    let mut e = EventDraft::new(
+        EventType::PageViewed,
+        Utc::now() - Duration::minutes(5),
+        json!({"page": "/pricing"}),
+    );
     e.idempotency_key = key.map(str::to_owned);
     e
 }
 
 async fn events_append_with_duplicates_and_rejections(store: Store) {
-    let lead = store.capture(capture(json!({"email": "e@x.io", "external_id": "ext-9"}))).await.unwrap().lead;
+    let lead = store
+        .capture(capture(json!({"email": "e@x.io", "external_id": "ext-9"})))
+        .await
+        .unwrap()
+        .lead;
     let items = vec![
         Ok((LeadRef::Id(lead.id), event(Some("k1")))),
-        Ok((LeadRef::External(leadgate_core::ExternalId::parse("ext-9").unwrap()), event(None))),
+        Ok((
+            LeadRef::External(leadgate_core::ExternalId::parse("ext-9").unwrap()),
+            event(None),
+        )),
         Ok((LeadRef::Id(lead.id), event(Some("k1")))),
         Ok((LeadRef::Id(424242), event(Some("k2")))),
         Err(leadgate_core::FieldError::new("type", "is required").into()),
@@ -163,8 +243,12 @@ async fn events_append_with_duplicates_and_rejections(store: Store) {
     assert!(matches!(outcomes[0], AppendOutcome::Accepted { .. }));
     assert!(matches!(outcomes[1], AppendOutcome::Accepted { .. }));
     assert_eq!(outcomes[2], AppendOutcome::Duplicate);
-    assert!(matches!(&outcomes[3], AppendOutcome::Rejected { errors } if errors[0].field == "lead_id"));
-    assert!(matches!(&outcomes[4], AppendOutcome::Rejected { errors } if errors[0].field == "type"));
+    assert!(
+        matches!(&outcomes[3], AppendOutcome::Rejected { errors } if errors[0].field == "lead_id")
+    );
+    assert!(
+        matches!(&outcomes[4], AppendOutcome::Rejected { errors } if errors[0].field == "type")
+    );
     let ids: Vec<i64> = outcomes
         .iter()
         .filter_map(|o| match o {
@@ -182,21 +266,45 @@ async fn events_append_with_duplicates_and_rejections(store: Store) {
     // Ids returned are the ids stored, with their keys.
     let timeline = store.timeline(lead.id, 100, None).await.unwrap().events;
     let first_id = ids[0];
-    assert_eq!(timeline.iter().find(|e| e.id == first_id).unwrap().idempotency_key.as_deref(), Some("k1"));
+    assert_eq!(
+        timeline
+            .iter()
+            .find(|e| e.id == first_id)
+            .unwrap()
+            .idempotency_key
+            .as_deref(),
+        Some("k1")
+    );
 }
 
 async fn timeline_is_newest_first_and_paginates(store: Store) {
-    let lead = store.capture(capture(json!({"email": "t@x.io"}))).await.unwrap().lead;
+    let lead = store
+        .capture(capture(json!({"email": "t@x.io"})))
+        .await
+        .unwrap()
+        .lead;
     let now = Utc::now();
     let items = (0..25)
-        .map(|i| Ok((LeadRef::Id(lead.id), EventDraft::new(EventType::EmailOpened, now - Duration::hours(i), json!({"n": i})))))
+        .map(|i| {
+            Ok((
+                LeadRef::Id(lead.id),
+                EventDraft::new(
+                    EventType::EmailOpened,
+                    now - Duration::hours(i),
+                    json!({"n": i}),
+                ),
+            ))
+        })
         .collect();
     store.append_events(items, "api").await.unwrap();
     // 25 appended plus the capture, newest first, in pages that neither skip nor repeat.
     let mut all = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let page = store.timeline(lead.id, 10, cursor.as_deref()).await.unwrap();
+        let page = store
+            .timeline(lead.id, 10, cursor.as_deref())
+            .await
+            .unwrap();
         assert!(page.events.len() <= 10);
         all.extend(page.events);
         match page.next_cursor {
@@ -205,10 +313,15 @@ async fn timeline_is_newest_first_and_paginates(store: Store) {
         }
     }
     assert_eq!(all.len(), 26);
-    assert!(all.windows(2).all(|w| w[0].occurred_at() >= w[1].occurred_at()));
+    assert!(all
+        .windows(2)
+        .all(|w| w[0].occurred_at() >= w[1].occurred_at()));
     let ids: std::collections::HashSet<i64> = all.iter().map(|e| e.id).collect();
     assert_eq!(ids.len(), 26);
-    assert!(matches!(store.timeline(777_777, 10, None).await, Err(StoreError::LeadNotFound(_))));
+    assert!(matches!(
+        store.timeline(777_777, 10, None).await,
+        Err(StoreError::LeadNotFound(_))
+    ));
 }
 
 async fn listing_filters_searches_and_pages(store: Store) {
@@ -237,7 +350,14 @@ async fn listing_filters_searches_and_pages(store: Store) {
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
-        let page = store.list_leads(&LeadFilter { limit: 7, cursor: cursor.clone(), ..Default::default() }).await.unwrap();
+        let page = store
+            .list_leads(&LeadFilter {
+                limit: 7,
+                cursor: cursor.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
         seen.extend(page.leads.iter().map(|l| (l.created_at, l.id)));
         match page.next_cursor {
             Some(next) => cursor = Some(next),
@@ -247,22 +367,70 @@ async fn listing_filters_searches_and_pages(store: Store) {
     assert_eq!(seen.len(), 60);
     assert!(seen.windows(2).all(|w| w[0] > w[1]));
     // Filters.
-    let ads = store.list_leads(&LeadFilter { channel: Some(Channel::SearchAd), limit: 100, ..Default::default() }).await.unwrap();
-    let expected = leads.iter().filter(|l| l.source.channel == Channel::SearchAd).count();
+    let ads = store
+        .list_leads(&LeadFilter {
+            channel: Some(Channel::SearchAd),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let expected = leads
+        .iter()
+        .filter(|l| l.source.channel == Channel::SearchAd)
+        .count();
     assert_eq!(ads.leads.len(), expected);
-    let stage = store.list_leads(&LeadFilter { stage: Some(Stage::Lead), limit: 100, ..Default::default() }).await.unwrap();
+    let stage = store
+        .list_leads(&LeadFilter {
+            stage: Some(Stage::Lead),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert!(stage.leads.iter().all(|l| l.lead.stage == Stage::Lead));
     // Text search is case-insensitive and finds any script.
     let target = &leads[5].lead;
     let needle = target.company.as_ref().unwrap().as_str().to_uppercase();
-    let found = store.list_leads(&LeadFilter { q: Some(needle), limit: 100, ..Default::default() }).await.unwrap();
+    let found = store
+        .list_leads(&LeadFilter {
+            q: Some(needle),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert!(found.leads.iter().any(|l| l.lead.email == target.email));
-    let pct = store.list_leads(&LeadFilter { q: Some("%".into()), limit: 100, ..Default::default() }).await.unwrap();
+    let pct = store
+        .list_leads(&LeadFilter {
+            q: Some("%".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert!(pct.leads.is_empty(), "% must match literally");
     let cutoff = Utc::now() - Duration::days(30);
-    let recent = store.list_leads(&LeadFilter { created_from: Some(cutoff), limit: 1000, ..Default::default() }).await.unwrap();
-    assert_eq!(recent.leads.len(), leads.iter().filter(|l| l.created_at >= cutoff).count());
-    assert!(store.list_leads(&LeadFilter { cursor: Some("garbage".into()), limit: 5, ..Default::default() }).await.is_err());
+    let recent = store
+        .list_leads(&LeadFilter {
+            created_from: Some(cutoff),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        recent.leads.len(),
+        leads.iter().filter(|l| l.created_at >= cutoff).count()
+    );
+    assert!(store
+        .list_leads(&LeadFilter {
+            cursor: Some("garbage".into()),
+            limit: 5,
+            ..Default::default()
+        })
+        .await
+        .is_err());
 }
 
 async fn api_keys_verify_until_revoked(store: Store) {
@@ -277,7 +445,9 @@ async fn api_keys_verify_until_revoked(store: Store) {
     assert!(store.revoke_api_key(&made.key.prefix).await.unwrap());
     assert!(store.verify_api_key(&made.secret).await.unwrap().is_none());
     assert!(!store.revoke_api_key(&made.key.prefix).await.unwrap());
-    assert_eq!(store.list_api_keys().await.unwrap()[0].revoked_at().is_some(), true);
+    assert!(store.list_api_keys().await.unwrap()[0]
+        .revoked_at()
+        .is_some());
 }
 
 /// The log is append-only in the database itself, not only by the code's good manners.
@@ -287,22 +457,46 @@ async fn events_cannot_be_rewritten_on_either_engine() {
     for engine in [Engine::Sqlite, Engine::Postgres] {
         let db = TestDatabase::new(engine).await;
         let store = db.store().await;
-        let lead = store.capture(capture(json!({"email": "a@b.io"}))).await.unwrap().lead;
-        assert_eq!(store.timeline(lead.id, 10, None).await.unwrap().events.len(), 1);
+        let lead = store
+            .capture(capture(json!({"email": "a@b.io"})))
+            .await
+            .unwrap()
+            .lead;
+        assert_eq!(
+            store
+                .timeline(lead.id, 10, None)
+                .await
+                .unwrap()
+                .events
+                .len(),
+            1
+        );
         store.close().await;
         let (update, delete) = match engine {
             Engine::Sqlite => {
                 let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
                 (
-                    sqlx::query("UPDATE events SET payload = '{}'").execute(&mut conn).await.is_err(),
-                    sqlx::query("DELETE FROM events").execute(&mut conn).await.is_err(),
+                    sqlx::query("UPDATE events SET payload = '{}'")
+                        .execute(&mut conn)
+                        .await
+                        .is_err(),
+                    sqlx::query("DELETE FROM events")
+                        .execute(&mut conn)
+                        .await
+                        .is_err(),
                 )
             }
             Engine::Postgres => {
                 let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
                 (
-                    sqlx::query("UPDATE events SET payload = '{}'").execute(&mut conn).await.is_err(),
-                    sqlx::query("DELETE FROM events").execute(&mut conn).await.is_err(),
+                    sqlx::query("UPDATE events SET payload = '{}'")
+                        .execute(&mut conn)
+                        .await
+                        .is_err(),
+                    sqlx::query("DELETE FROM events")
+                        .execute(&mut conn)
+                        .await
+                        .is_err(),
                 )
             }
         };

@@ -26,11 +26,17 @@ pub async fn run(args: ApikeyArgs) -> anyhow::Result<()> {
     match args.action {
         Action::Create { name } => {
             let made = store.create_api_key(&name).await?;
-            eprintln!("API key '{}' (id {}, prefix {}). Keep it now: it is not shown again.", made.key.name, made.key.id, made.key.prefix);
+            eprintln!(
+                "API key '{}' (id {}, prefix {}). Keep it now: it is not shown again.",
+                made.key.name, made.key.id, made.key.prefix
+            );
             println!("{}", made.secret);
         }
         Action::List => {
-            println!("{:>4}  {:<8}  {:<20}  {:<25}  status", "id", "prefix", "name", "created");
+            println!(
+                "{:>4}  {:<8}  {:<20}  {:<25}  status",
+                "id", "prefix", "name", "created"
+            );
             for key in store.list_api_keys().await? {
                 let status = match key.revoked_at() {
                     Some(at) => format!("revoked {}", at.format("%Y-%m-%d %H:%M")),
@@ -49,7 +55,9 @@ pub async fn run(args: ApikeyArgs) -> anyhow::Result<()> {
             if store.revoke_api_key(&key).await? {
                 println!("revoked {key}");
             } else {
-                anyhow::bail!("no active API key has id or prefix '{key}' (see `leadgate apikey list`)");
+                anyhow::bail!(
+                    "no active API key has id or prefix '{key}' (see `leadgate apikey list`)"
+                );
             }
         }
     }

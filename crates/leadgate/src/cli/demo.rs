@@ -35,7 +35,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         match std::fs::remove_file(&file) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot replace the old demo store {}", args.path.display())),
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!("cannot replace the old demo store {}", args.path.display())
+                })
+            }
         }
     }
     let store = Store::connect(&args.path.to_string_lossy()).await?;
@@ -53,7 +57,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.bind.bind))?;
     let address = listener.local_addr()?;
-    println!("Leadgate demo: {} leads with {events} events in {}", ids.len(), args.path.display());
+    println!(
+        "Leadgate demo: {} leads with {events} events in {}",
+        ids.len(),
+        args.path.display()
+    );
     println!("  URL:          http://{address}/");
     println!("  API key:      {}", key.secret);
     println!("  Try:          curl -H 'Authorization: Bearer {}' 'http://{address}/api/v1/leads?stage=customer&limit=5'", key.secret);
@@ -65,14 +73,22 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
 /// Stores generated leads with their histories; returns their ids in order. `progress`
 /// hears how many leads were stored after each chunk.
-pub async fn load(store: &Store, leads: &[DemoLead], mut progress: impl FnMut(usize)) -> anyhow::Result<Vec<i64>> {
+pub async fn load(
+    store: &Store,
+    leads: &[DemoLead],
+    mut progress: impl FnMut(usize),
+) -> anyhow::Result<Vec<i64>> {
     let mut ids = Vec::with_capacity(leads.len());
     for chunk in leads.chunks(250) {
         let captures = chunk
             .iter()
             .map(|demo| {
-                let fields: Map<String, Value> =
-                    demo.lead.to_json_fields().into_iter().filter(|(_, v)| !v.is_null()).collect();
+                let fields: Map<String, Value> = demo
+                    .lead
+                    .to_json_fields()
+                    .into_iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .collect();
                 let patch = LeadPatch::parse(&fields, PatchMode::Import)
                     .map_err(|e| anyhow::anyhow!("demo lead does not validate: {e}"))?;
                 Ok(Capture {
@@ -89,7 +105,11 @@ pub async fn load(store: &Store, leads: &[DemoLead], mut progress: impl FnMut(us
         let events: Vec<_> = chunk
             .iter()
             .zip(&chunk_ids)
-            .flat_map(|(demo, id)| demo.events.iter().map(move |e| Ok((LeadRef::Id(*id), e.clone()))))
+            .flat_map(|(demo, id)| {
+                demo.events
+                    .iter()
+                    .map(move |e| Ok((LeadRef::Id(*id), e.clone())))
+            })
             .collect();
         for batch in events.chunks(leadgate_store::MAX_BATCH) {
             store.append_events(batch.to_vec(), "demo").await?;

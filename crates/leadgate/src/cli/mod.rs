@@ -10,7 +10,11 @@ use std::net::SocketAddr;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
-#[command(name = "leadgate", version, about = "Self-hosted lead qualification engine")]
+#[command(
+    name = "leadgate",
+    version,
+    about = "Self-hosted lead qualification engine"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,7 +36,11 @@ enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
     /// `postgres://...` for PostgreSQL; a file path or `sqlite://PATH` for SQLite.
-    #[arg(long, env = "DATABASE_URL", default_value = "./leadgate-data/leadgate.db")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "./leadgate-data/leadgate.db"
+    )]
     pub database_url: String,
 }
 
@@ -40,7 +48,12 @@ impl StoreArgs {
     pub async fn open(&self) -> anyhow::Result<leadgate_store::Store> {
         leadgate_store::Store::connect(&self.database_url)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot open the store at {}: {e}", redact(&self.database_url)))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot open the store at {}: {e}",
+                    redact(&self.database_url)
+                )
+            })
     }
 }
 
@@ -69,7 +82,8 @@ pub async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn")),
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -110,9 +124,15 @@ mod tests {
 
     #[test]
     fn passwords_are_not_printed() {
-        assert_eq!(redact("postgres://u:secret@db:5432/x"), "postgres://u:***@db:5432/x");
+        assert_eq!(
+            redact("postgres://u:secret@db:5432/x"),
+            "postgres://u:***@db:5432/x"
+        );
         assert_eq!(redact("postgres://u@db/x"), "postgres://u@db/x");
-        assert_eq!(redact("./leadgate-data/leadgate.db"), "./leadgate-data/leadgate.db");
+        assert_eq!(
+            redact("./leadgate-data/leadgate.db"),
+            "./leadgate-data/leadgate.db"
+        );
     }
 
     #[test]

@@ -24,13 +24,18 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             .and_then(|v| v.split(';').next())
             .map(|mime| {
                 let mime = mime.trim().to_ascii_lowercase();
-                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+                mime == "application/json"
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
             })
             .unwrap_or(false);
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let limit = req.extensions().get::<BodyLimit>().map(|l| l.0).unwrap_or(DEFAULT_LIMIT);
+        let limit = req
+            .extensions()
+            .get::<BodyLimit>()
+            .map(|l| l.0)
+            .unwrap_or(DEFAULT_LIMIT);
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::TooLarge(limit)
@@ -52,7 +57,10 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
             Value::Object(map) => Ok(JsonObject(map)),
             other => Err(ApiError::invalid(
                 "",
-                format!("the body must be a JSON object, not {}", leadgate_core::source::json_kind(&other)),
+                format!(
+                    "the body must be a JSON object, not {}",
+                    leadgate_core::source::json_kind(&other)
+                ),
             )),
         }
     }

@@ -76,14 +76,20 @@ impl ApiError {
         let (kind, errors) = match self {
             ApiError::Invalid(errors) => ("/problems/invalid-fields", errors.0.clone()),
             ApiError::BadQuery(errors) => ("/problems/bad-query", errors.0.clone()),
-            ApiError::Conflict { field, reason } => ("/problems/conflict", vec![FieldError::new(field, reason)]),
+            ApiError::Conflict { field, reason } => {
+                ("/problems/conflict", vec![FieldError::new(field, reason)])
+            }
             ApiError::MalformedJson(_) => ("/problems/malformed-json", Vec::new()),
             _ => ("about:blank", Vec::new()),
         };
         let detail = if errors.is_empty() {
             self.to_string()
         } else {
-            errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
         };
         Problem {
             kind: kind.to_owned(),
@@ -92,7 +98,10 @@ impl ApiError {
             detail,
             errors: errors
                 .into_iter()
-                .map(|e| ProblemField { field: e.field, reason: e.reason })
+                .map(|e| ProblemField {
+                    field: e.field,
+                    reason: e.reason,
+                })
                 .collect(),
         }
     }
@@ -119,7 +128,10 @@ impl IntoResponse for ApiError {
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

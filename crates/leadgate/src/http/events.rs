@@ -22,11 +22,15 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/events", post(append_events))
         .layer(DefaultBodyLimit::max(EVENTS_BODY_LIMIT))
-        .layer(middleware::from_fn(|mut request: Request, next: Next| async move {
-            request.extensions_mut().insert(BodyLimit(EVENTS_BODY_LIMIT));
-            let response: Response = next.run(request).await;
-            response
-        }))
+        .layer(middleware::from_fn(
+            |mut request: Request, next: Next| async move {
+                request
+                    .extensions_mut()
+                    .insert(BodyLimit(EVENTS_BODY_LIMIT));
+                let response: Response = next.run(request).await;
+                response
+            },
+        ))
 }
 
 /// `{"events": [...]}`.
@@ -94,14 +98,20 @@ async fn append_events(
     JsonObject(mut body): JsonObject,
 ) -> Result<Json<BatchResult>, ApiError> {
     if let Some(key) = body.keys().find(|k| *k != "events") {
-        return Err(ApiError::invalid(key, "is not part of an event batch; send {\"events\": [...]}"));
+        return Err(ApiError::invalid(
+            key,
+            "is not part of an event batch; send {\"events\": [...]}",
+        ));
     }
     let events = match body.remove("events") {
         Some(Value::Array(events)) => events,
         Some(other) => {
             return Err(ApiError::invalid(
                 "events",
-                format!("must be an array, not {}", leadgate_core::source::json_kind(&other)),
+                format!(
+                    "must be an array, not {}",
+                    leadgate_core::source::json_kind(&other)
+                ),
             ))
         }
         None => return Err(ApiError::invalid("events", "is required")),
@@ -113,22 +123,45 @@ async fn append_events(
         ));
     }
     let now = Utc::now();
-    let items = events.iter().map(|item| EventDraft::parse_item(item, now)).collect();
+    let items = events
+        .iter()
+        .map(|item| EventDraft::parse_item(item, now))
+        .collect();
     let outcomes = state.store.append_events(items, &actor.0).await?;
-    let mut result = BatchResult { accepted: 0, duplicates: 0, rejected: 0, results: Vec::with_capacity(outcomes.len()) };
+    let mut result = BatchResult {
+        accepted: 0,
+        duplicates: 0,
+        rejected: 0,
+        results: Vec::with_capacity(outcomes.len()),
+    };
     for (index, outcome) in outcomes.into_iter().enumerate() {
         let item = match outcome {
             AppendOutcome::Accepted { id } => {
                 result.accepted += 1;
-                ItemResult { index, status: "accepted", id: Some(id), errors: None }
+                ItemResult {
+                    index,
+                    status: "accepted",
+                    id: Some(id),
+                    errors: None,
+                }
             }
             AppendOutcome::Duplicate => {
                 result.duplicates += 1;
-                ItemResult { index, status: "duplicate", id: None, errors: None }
+                ItemResult {
+                    index,
+                    status: "duplicate",
+                    id: None,
+                    errors: None,
+                }
             }
             AppendOutcome::Rejected { errors } => {
                 result.rejected += 1;
-                ItemResult { index, status: "rejected", id: None, errors: Some(errors.into_iter().map(named(index)).collect()) }
+                ItemResult {
+                    index,
+                    status: "rejected",
+                    id: None,
+                    errors: Some(errors.into_iter().map(named(index)).collect()),
+                }
             }
         };
         result.results.push(item);
@@ -142,7 +175,14 @@ async fn append_events(
 /// `type` of item 3 becomes `events[3].type`, so the client knows which item it is.
 fn named(index: usize) -> impl Fn(FieldError) -> crate::http::error::ProblemField {
     move |e| {
-        let field = if e.field.is_empty() { format!("events[{index}]") } else { format!("events[{index}].{}", e.field) };
-        crate::http::error::ProblemField { field, reason: e.reason }
+        let field = if e.field.is_empty() {
+            format!("events[{index}]")
+        } else {
+            format!("events[{index}].{}", e.field)
+        };
+        crate::http::error::ProblemField {
+            field,
+            reason: e.reason,
+        }
     }
 }

@@ -148,7 +148,14 @@ pub struct LeadInput {
 }
 
 /// Fields of which a new lead needs at least one, so it can be told apart.
-const IDENTIFYING: [&str; 6] = ["email", "phone", "external_id", "first_name", "last_name", "company"];
+const IDENTIFYING: [&str; 6] = [
+    "email",
+    "phone",
+    "external_id",
+    "first_name",
+    "last_name",
+    "company",
+];
 
 #[utoipa::path(post, path = "/api/v1/leads", tag = "leads",
     request_body = LeadInput,
@@ -173,7 +180,10 @@ async fn create_lead(
         errors.0.extend(e.0);
         None
     });
-    if !IDENTIFYING.iter().any(|f| input.get(*f).is_some_and(|v| !v.is_null() && v != "")) {
+    if !IDENTIFYING
+        .iter()
+        .any(|f| input.get(*f).is_some_and(|v| !v.is_null() && v != ""))
+    {
         errors.push(FieldError::new(
             "email",
             "a new lead needs at least one of email, phone, external_id, first_name, last_name or company",
@@ -188,7 +198,13 @@ async fn create_lead(
     }
     let outcome = state
         .store
-        .capture(Capture { patch, source, raw, at: Utc::now(), actor: actor.0 })
+        .capture(Capture {
+            patch,
+            source,
+            raw,
+            at: Utc::now(),
+            actor: actor.0,
+        })
         .await?;
     let mut headers = HeaderMap::new();
     let status = if outcome.created {
@@ -203,17 +219,21 @@ async fn create_lead(
 }
 
 fn parse_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::NotFound(format!("no lead has id '{raw}'; ids are positive whole numbers")))
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no lead has id '{raw}'; ids are positive whole numbers"
+        ))
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/leads/{id}", tag = "leads",
     params(("id" = i64, Path, description = "Lead id")),
     responses((status = 200, body = LeadView), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("api_key" = [])))]
-async fn get_lead(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<LeadView>, ApiError> {
+async fn get_lead(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<LeadView>, ApiError> {
     let lead = state.store.lead(parse_id(&id)?).await?;
     Ok(Json(LeadView::from(&lead)))
 }
@@ -237,10 +257,16 @@ async fn update_lead(
     let mut errors = FieldErrors::default();
     for key in Source::KEYS {
         if input.contains_key(key) {
-            errors.push(FieldError::new(key, "is where the lead came from; it is set by capture, not edited"));
+            errors.push(FieldError::new(
+                key,
+                "is where the lead came from; it is set by capture, not edited",
+            ));
         }
     }
-    let rest: Map<String, Value> = input.into_iter().filter(|(k, _)| !Source::KEYS.contains(&k.as_str())).collect();
+    let rest: Map<String, Value> = input
+        .into_iter()
+        .filter(|(k, _)| !Source::KEYS.contains(&k.as_str()))
+        .collect();
     let patch = LeadPatch::parse(&rest, PatchMode::Update).unwrap_or_else(|e| {
         errors.0.extend(e.0);
         LeadPatch::default()
@@ -290,14 +316,20 @@ fn parse_time(name: &str, raw: &str, errors: &mut FieldErrors) -> Option<DateTim
     match DateTime::parse_from_rfc3339(raw) {
         Ok(t) => Some(t.with_timezone(&Utc)),
         Err(_) => {
-            errors.push(FieldError::new(name, "is not an RFC 3339 time such as 2026-05-01T00:00:00Z"));
+            errors.push(FieldError::new(
+                name,
+                "is not an RFC 3339 time such as 2026-05-01T00:00:00Z",
+            ));
             None
         }
     }
 }
 
 fn lead_filter(params: Vec<(String, String)>) -> Result<LeadFilter, ApiError> {
-    let mut filter = LeadFilter { limit: 50, ..LeadFilter::default() };
+    let mut filter = LeadFilter {
+        limit: 50,
+        ..LeadFilter::default()
+    };
     let mut errors = FieldErrors::default();
     for (name, value) in params {
         let mut bad = |reason: String| errors.push(FieldError::new(name.clone(), reason));
@@ -411,17 +443,24 @@ async fn timeline(
         match name.as_str() {
             "limit" => match value.parse::<u32>() {
                 Ok(n) if (1..=1000).contains(&n) => limit = n,
-                _ => errors.push(FieldError::new("limit", "must be a whole number from 1 to 1000")),
+                _ => errors.push(FieldError::new(
+                    "limit",
+                    "must be a whole number from 1 to 1000",
+                )),
             },
             "cursor" => cursor = Some(value),
             _ => errors.push(FieldError::new(name, "is not a parameter of the timeline")),
         }
     }
     errors.into_result(()).map_err(ApiError::BadQuery)?;
-    let page = state.store.timeline(id, limit, cursor.as_deref()).await.map_err(|e| match e {
-        leadgate_store::StoreError::Invalid(errors) => ApiError::BadQuery(errors),
-        other => other.into(),
-    })?;
+    let page = state
+        .store
+        .timeline(id, limit, cursor.as_deref())
+        .await
+        .map_err(|e| match e {
+            leadgate_store::StoreError::Invalid(errors) => ApiError::BadQuery(errors),
+            other => other.into(),
+        })?;
     Ok(Json(TimelineView {
         events: page.events.into_iter().map(EventView::from).collect(),
         next_cursor: page.next_cursor,

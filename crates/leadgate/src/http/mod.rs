@@ -32,23 +32,19 @@ pub struct Actor(pub String);
 /// The whole application as a router, ready to serve.
 pub fn app(store: Store) -> Router {
     let state = AppState { store };
-    let metrics = observe::metrics_handle();
     let api = Router::new()
         .merge(leads::routes())
         .merge(events::routes())
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key));
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_api_key,
+        ));
     Router::new()
         .nest("/api/v1", api)
         .route("/api/v1/openapi.json", get(openapi::spec))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(ready))
-        .route(
-            "/metrics",
-            get(move || {
-                let metrics = metrics.clone();
-                async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render()) }
-            }),
-        )
+        .route("/metrics", get(metrics))
         .route("/", get(index))
         .route_layer(middleware::from_fn(observe::track_requests))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
@@ -58,24 +54,39 @@ pub fn app(store: Store) -> Router {
 }
 
 /// Serves until `shutdown` completes, then finishes the requests in flight.
-pub async fn serve(store: Store, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    store: Store,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     observe::start_upkeep();
-    axum::serve(listener, app(store)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app(store))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
-async fn require_api_key(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+async fn require_api_key(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let secret = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim);
     let Some(secret) = secret else {
         return ApiError::Unauthorized.into_response();
     };
     match state.store.verify_api_key(secret).await {
         Ok(Some(key)) => {
-            request.extensions_mut().insert(Actor(format!("apikey:{}", key.name)));
+            request
+                .extensions_mut()
+                .insert(Actor(format!("apikey:{}", key.name)));
             next.run(request).await
         }
         Ok(None) => ApiError::Unauthorized.into_response(),
@@ -83,9 +94,32 @@ async fn require_api_key(State(state): State<AppState>, mut request: Request, ne
     }
 }
 
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Alive", body = String)))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the store answers too.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "Ready", body = String), (status = 503, description = "The store is unreachable", body = error::Problem)))]
 async fn ready(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    state.store.ping().await.map_err(|_| ApiError::Unavailable)?;
+    state
+        .store
+        .ping()
+        .await
+        .map_err(|_| ApiError::Unavailable)?;
     Ok("ready")
+}
+
+/// Prometheus metrics: requests, latencies, events ingested.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
+async fn metrics() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        observe::metrics_handle().render(),
+    )
 }
 
 async fn index() -> axum::response::Html<&'static str> {

@@ -13,9 +13,14 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 pub fn metrics_handle() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
-            let buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+            let buckets = [
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ];
             PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Full("http_request_duration_seconds".into()), &buckets)
+                .set_buckets_for_metric(
+                    Matcher::Full("http_request_duration_seconds".into()),
+                    &buckets,
+                )
                 .and_then(|b| b.install_recorder())
                 .unwrap_or_else(|e| panic!("cannot install the metrics recorder: {e}"))
         })

@@ -14,9 +14,14 @@ use utoipa::{Modify, OpenApi};
         super::leads::list_leads,
         super::leads::timeline,
         super::events::append_events,
+        super::healthz,
+        super::ready,
+        super::metrics,
+        spec,
     ),
     modifiers(&ApiKeyAuth),
-    tags((name = "leads", description = "Leads and their timelines"), (name = "events", description = "The event log"))
+    tags((name = "leads", description = "Leads and their timelines"), (name = "events", description = "The event log"),
+           (name = "operations", description = "Probes, metrics and this description"))
 )]
 pub struct ApiDoc;
 
@@ -37,6 +42,9 @@ impl Modify for ApiKeyAuth {
     }
 }
 
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI 3.1 description of the API", content_type = "application/json")))]
 pub async fn spec() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
