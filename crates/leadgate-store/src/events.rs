@@ -164,12 +164,11 @@ impl Store {
                 draft,
             })
             .collect();
-        let mut inserted = tx.insert_events(&new_events, Ts(Utc::now())).await?;
+        let inserted = tx.insert_events(&new_events, Ts(Utc::now())).await?;
         tx.commit().await?;
 
         // One INSERT assigns increasing ids in VALUES order; rows it skipped for a known key
-        // are the duplicates, and the remaining rows take the returned ids in order.
-        inserted.sort_unstable_by_key(|(id, _)| *id);
+        // are the duplicates, and the remaining rows take the ids in order.
         let inserted_keys: HashSet<&str> =
             inserted.iter().filter_map(|(_, k)| k.as_deref()).collect();
         let mut ids = inserted.iter().map(|(id, _)| *id);
@@ -248,9 +247,128 @@ impl Store {
 }
 
 impl crate::Tx {
+    /// Appends events; rows whose idempotency key is already stored are skipped. Returns the
+    /// (id, key) of each row inserted, in insertion order. Callers pass distinct keys.
+    pub(crate) async fn insert_events(
+        &mut self,
+        events: &[NewEvent<'_>],
+        recorded_at: Ts,
+    ) -> Result<Vec<(i64, Option<String>)>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        fn values<'a, DB: sqlx::Database>(
+            builder: &mut sqlx::QueryBuilder<'a, DB>,
+            events: &[&'a NewEvent<'a>],
+            recorded_at: Ts,
+        ) where
+            i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+            &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+            Option<&'a str>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+            Ts: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+            Json<&'a Value>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+        {
+            builder.push_values(events, |mut row, event| {
+                let draft = event.draft;
+                row.push_bind(event.lead_id)
+                    .push_bind(draft.event_type.as_str())
+                    .push_bind(Ts(draft.occurred_at))
+                    .push_bind(recorded_at)
+                    .push_bind(draft.source.as_ref().map(|s| s.as_str()))
+                    .push_bind(draft.actor.as_ref().map(|s| s.as_str()))
+                    .push_bind(Json(&draft.payload))
+                    .push_bind(draft.idempotency_key.as_deref());
+            });
+        }
+        const INSERT: &str =
+            "INSERT INTO events (lead_id, type, occurred_at, recorded_at, source, actor, payload, idempotency_key) ";
+        match self {
+            crate::Tx::Postgres(tx) => {
+                let all: Vec<&NewEvent> = events.iter().collect();
+                let mut builder = sqlx::QueryBuilder::new(INSERT);
+                values(&mut builder, &all, recorded_at);
+                builder.push(
+                    " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key",
+                );
+                let mut rows: Vec<(i64, Option<String>)> =
+                    builder.build_query_as().fetch_all(&mut **tx).await?;
+                rows.sort_unstable_by_key(|(id, _)| *id);
+                Ok(rows)
+            }
+            crate::Tx::Sqlite(tx) => {
+                // Rows come back from the SQLite worker one message each; returning a
+                // thousand ids costs more than the insert. So look up the (usually absent)
+                // known keys, insert the rest, and count the ids: one INSERT by the only
+                // writer takes consecutive rowids.
+                let keys: Vec<&str> = events
+                    .iter()
+                    .filter_map(|e| e.draft.idempotency_key.as_deref())
+                    .collect();
+                let known: HashSet<String> = if keys.is_empty() {
+                    HashSet::new()
+                } else {
+                    let mut b = sqlx::QueryBuilder::new(
+                        "SELECT idempotency_key FROM events WHERE idempotency_key IN (",
+                    );
+                    let mut list = b.separated(", ");
+                    for key in &keys {
+                        list.push_bind(*key);
+                    }
+                    b.push(")");
+                    b.build_query_scalar()
+                        .fetch_all(&mut **tx)
+                        .await?
+                        .into_iter()
+                        .collect()
+                };
+                let fresh: Vec<&NewEvent> = events
+                    .iter()
+                    .filter(|e| {
+                        e.draft
+                            .idempotency_key
+                            .as_ref()
+                            .is_none_or(|k| !known.contains(k))
+                    })
+                    .collect();
+                if fresh.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut builder = sqlx::QueryBuilder::new(INSERT);
+                values(&mut builder, &fresh, recorded_at);
+                let done = builder.build().execute(&mut **tx).await?;
+                let count = fresh.len() as i64;
+                if done.rows_affected() != count as u64 {
+                    return Err(StoreError::Database(sqlx::Error::Protocol(format!(
+                        "inserted {} events of {count}",
+                        done.rows_affected()
+                    ))));
+                }
+                let first = done.last_insert_rowid() - count + 1;
+                Ok(fresh
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (first + i as i64, e.draft.idempotency_key.clone()))
+                    .collect())
+            }
+        }
+    }
+
     async fn existing_lead_ids(&mut self, ids: &[i64]) -> Result<Vec<i64>> {
         if ids.is_empty() {
             return Ok(Vec::new());
+        }
+        // Usually every lead exists: one counted row answers that without listing them.
+        let found: i64 = crate::on_tx!(self, conn => {
+            let mut b = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM leads WHERE id IN (");
+            let mut list = b.separated(", ");
+            for id in ids {
+                list.push_bind(*id);
+            }
+            b.push(")");
+            b.build_query_scalar().fetch_one(conn).await
+        })?;
+        if found == ids.len() as i64 {
+            return Ok(ids.to_vec());
         }
         Ok(crate::on_tx!(self, conn => {
             let mut b = sqlx::QueryBuilder::new("SELECT id FROM leads WHERE id IN (");

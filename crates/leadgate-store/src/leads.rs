@@ -380,36 +380,6 @@ impl Tx {
             )
         })
     }
-
-    /// Appends events; rows whose idempotency key is already stored are skipped. Returns the
-    /// (id, key) of each row inserted.
-    pub(crate) async fn insert_events(
-        &mut self,
-        events: &[NewEvent<'_>],
-        recorded_at: Ts,
-    ) -> Result<Vec<(i64, Option<String>)>> {
-        if events.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(on_tx!(self, conn => {
-            let mut builder = sqlx::QueryBuilder::new(
-                "INSERT INTO events (lead_id, type, occurred_at, recorded_at, source, actor, payload, idempotency_key) ",
-            );
-            builder.push_values(events, |mut row, event| {
-                let draft = event.draft;
-                row.push_bind(event.lead_id)
-                    .push_bind(draft.event_type.as_str())
-                    .push_bind(Ts(draft.occurred_at))
-                    .push_bind(recorded_at)
-                    .push_bind(draft.source.as_ref().map(|s| s.as_str().to_owned()))
-                    .push_bind(draft.actor.as_ref().map(|s| s.as_str().to_owned()))
-                    .push_bind(Json(draft.payload.clone()))
-                    .push_bind(draft.idempotency_key.clone());
-            });
-            builder.push(" ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key");
-            builder.build_query_as().fetch_all(conn).await
-        })?)
-    }
 }
 
 impl Store {
@@ -440,10 +410,22 @@ impl Store {
 
     /// Several captures in one transaction: all are stored, or (on error) none.
     pub async fn capture_many(&self, captures: Vec<Capture>) -> Result<Vec<CaptureOutcome>> {
+        // Two servers capturing the same new person at once both find no match and both
+        // insert; the loser hits the unique email or external id. Run again, it finds the
+        // winner's lead and updates it, as if the captures had come one after the other.
+        match self.capture_once(&captures).await {
+            Err(StoreError::Conflict { .. }) if self.engine() == Engine::Postgres => {
+                self.capture_once(&captures).await
+            }
+            other => other,
+        }
+    }
+
+    async fn capture_once(&self, captures: &[Capture]) -> Result<Vec<CaptureOutcome>> {
         let mut tx = self.begin().await?;
         let mut outcomes = Vec::with_capacity(captures.len());
         for capture in captures {
-            outcomes.push(capture_in(&mut tx, capture).await?);
+            outcomes.push(capture_in(&mut tx, capture.clone()).await?);
         }
         tx.commit().await?;
         Ok(outcomes)

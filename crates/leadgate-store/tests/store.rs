@@ -40,6 +40,7 @@ on_both_engines!(
     timeline_is_newest_first_and_paginates,
     listing_filters_searches_and_pages,
     api_keys_verify_until_revoked,
+    concurrent_captures_of_one_new_person_make_one_lead,
 );
 
 fn capture(input: Value) -> Capture {
@@ -503,4 +504,24 @@ async fn events_cannot_be_rewritten_on_either_engine() {
         assert!(update && delete, "{engine:?}: events must be append-only");
         db.cleanup().await;
     }
+}
+
+async fn concurrent_captures_of_one_new_person_make_one_lead(store: Store) {
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .capture(capture(json!({"email": "race@x.io", "custom": {"n": i}})))
+                    .await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        let outcome = task.await.unwrap().expect("every capture succeeds");
+        created += usize::from(outcome.created);
+    }
+    assert_eq!(created, 1);
+    assert_eq!(store.count_leads().await.unwrap(), 1);
 }
