@@ -92,6 +92,7 @@ pub struct BatchResult {
         (status = 413, body = Problem), (status = 422, description = "Not a batch, or over 1,000 events", body = Problem),
     ),
     security(("api_key" = [])))]
+#[tracing::instrument(skip_all, fields(actor = %actor.0))]
 async fn append_events(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,

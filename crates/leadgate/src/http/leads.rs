@@ -169,6 +169,7 @@ const IDENTIFYING: [&str; 6] = [
         (status = 422, description = "Invalid values", body = Problem),
     ),
     security(("api_key" = [])))]
+#[tracing::instrument(skip_all, fields(actor = %actor.0))]
 async fn create_lead(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -247,6 +248,7 @@ async fn get_lead(
         (status = 409, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem),
     ),
     security(("api_key" = [])))]
+#[tracing::instrument(skip_all, fields(actor = %actor.0, lead = %id))]
 async fn update_lead(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
