@@ -17,7 +17,7 @@ pub use time::Ts;
 use leadgate_core::FieldErrors;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::{Connection, PgPool, SqlitePool};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -139,6 +139,12 @@ impl Store {
                 url: url.to_owned(),
                 reason: e.to_string(),
             })?;
+            // One direct connection first: a wrong host or password fails at once with the
+            // server's reason, instead of after the pool's retries time out.
+            sqlx::PgConnection::connect_with(&options)
+                .await?
+                .close()
+                .await?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
