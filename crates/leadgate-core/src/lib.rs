@@ -4,6 +4,8 @@
 pub mod demo;
 pub mod event;
 pub mod lead;
+pub mod policy;
+pub mod scoring;
 pub mod source;
 pub mod stage;
 pub mod validation;

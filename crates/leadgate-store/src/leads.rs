@@ -240,6 +240,16 @@ impl Tx {
         row.map(StoredLead::try_from).transpose()
     }
 
+    async fn lock_identity(&mut self, key: &str) -> Result<()> {
+        if let Tx::Postgres(tx) = self {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(key)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn lead_id_by_external(&mut self, external_id: &ExternalId) -> Result<Option<i64>> {
         Ok(
             on_tx!(self, conn => sqlx::query_scalar("SELECT id FROM leads WHERE external_id = $1")
@@ -561,6 +571,25 @@ pub(crate) fn decode_cursor(cursor: &str) -> Result<(i64, i64)> {
 
 async fn capture_in(tx: &mut Tx, mut capture: Capture) -> Result<CaptureOutcome> {
     capture.at = to_micros(capture.at);
+    // Finding the match and inserting must be one step per identity: on PostgreSQL, hold a
+    // transaction lock on each key (in a fixed order, so two captures cannot deadlock).
+    // SQLite has one writer, so there it already is one step.
+    let mut keys: Vec<String> = capture
+        .patch
+        .external_id()
+        .map(|e| format!("external:{}", e.as_str()))
+        .into_iter()
+        .chain(
+            capture
+                .patch
+                .email()
+                .map(|e| format!("email:{}", e.match_key())),
+        )
+        .collect();
+    keys.sort();
+    for key in &keys {
+        tx.lock_identity(key).await?;
+    }
     let existing = match (capture.patch.external_id(), capture.patch.email()) {
         (Some(external_id), email) => match tx.lead_id_by_external(external_id).await? {
             Some(id) => Some(id),

@@ -1,0 +1,922 @@
+//! The written definition of a qualified lead, as a TOML document both teams read: fit and
+//! behaviour rules with points, BANT, grades, the MQL rule and the lifecycle's reasons.
+//! Parsing checks it whole and names the line of every mistake; `docs/policy.md` is the guide.
+
+use crate::event::EventType;
+use crate::lead::LeadField;
+use regex::Regex;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use toml::Spanned;
+
+/// A mistake in a policy document, with the line it is on (1-based; 0 when it concerns the
+/// document as a whole).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct PolicyError {
+    pub line: usize,
+    pub message: String,
+}
+
+/// Every mistake found in one document.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+pub struct PolicyErrors(pub Vec<PolicyError>);
+
+/// A parsed, checked policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub name: String,
+    /// The product line whose leads this policy scores (`custom.product` of a lead), or
+    /// "default".
+    pub product: String,
+    pub description: Option<String>,
+    pub fit: Vec<FitRule>,
+    pub behaviour: Vec<BehaviourRule>,
+    pub bant: Bant,
+    pub grades: Grades,
+    pub mql: MqlRule,
+    pub stages: StageRules,
+}
+
+/// Where a rule reads its value from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldRef {
+    Lead(LeadField),
+    /// A key of the lead's `custom` object.
+    Custom(String),
+    /// The domain of the lead's email.
+    EmailDomain,
+}
+
+impl FieldRef {
+    fn parse(raw: &str) -> Result<Self, String> {
+        if let Some(key) = raw.strip_prefix("custom.") {
+            if key.is_empty() {
+                return Err("'custom.' needs a key, as in custom.plan".into());
+            }
+            return Ok(FieldRef::Custom(key.to_owned()));
+        }
+        if raw == "email_domain" {
+            return Ok(FieldRef::EmailDomain);
+        }
+        LeadField::from_name(raw)
+            .map(FieldRef::Lead)
+            .ok_or_else(|| {
+                let names: Vec<&str> = LeadField::ALL.iter().map(|f| f.name()).collect();
+                format!(
+                    "unknown field '{raw}'; use one of {}, email_domain or custom.<key>",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// A test on one value.
+#[derive(Debug, Clone)]
+pub enum Condition {
+    /// Equal (case-insensitively, for text) to one of these.
+    In(Vec<String>),
+    NotIn(Vec<String>),
+    /// A number within [min, max].
+    Between(f64, f64),
+    AtLeast(f64),
+    AtMost(f64),
+    /// Text matching any of these regular expressions (case-insensitive).
+    Matches(Vec<Regex>),
+    /// The value is there (true) or missing (false).
+    Present(bool),
+    /// The email is at a free-mail provider (true) or a business domain (false).
+    FreeMail(bool),
+}
+
+#[derive(Debug, Clone)]
+pub struct FitRule {
+    pub name: String,
+    pub field: FieldRef,
+    pub condition: Condition,
+    pub points: f64,
+}
+
+/// How the worth of an event fades with age.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Decay {
+    None,
+    /// Worth halves every `days`.
+    HalfLife(f64),
+    /// Only events of the last `days` count, at full worth.
+    Window(f64),
+}
+
+#[derive(Debug, Clone)]
+pub struct BehaviourRule {
+    pub name: String,
+    pub event: EventType,
+    /// Payload keys and the values (any of) they must have, compared case-insensitively.
+    pub conditions: BTreeMap<String, Vec<String>>,
+    pub points: f64,
+    /// Most points (by magnitude) the rule gives in all.
+    pub cap: Option<f64>,
+    /// Most events per lead and calendar day (UTC) that count.
+    pub per_day: Option<u32>,
+    pub decay: Decay,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BantPart {
+    Budget,
+    Authority,
+    Need,
+    Timeline,
+}
+
+impl BantPart {
+    pub const ALL: [BantPart; 4] = [
+        BantPart::Budget,
+        BantPart::Authority,
+        BantPart::Need,
+        BantPart::Timeline,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BantPart::Budget => "budget",
+            BantPart::Authority => "authority",
+            BantPart::Need => "need",
+            BantPart::Timeline => "timeline",
+        }
+    }
+
+    pub fn from_name(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == raw)
+    }
+}
+
+/// What BANT means in this policy, and what a SQL needs of it.
+#[derive(Debug, Clone, Default)]
+pub struct Bant {
+    /// Each part, as a condition on a lead field. A part without a condition is met only
+    /// when a rep confirms it.
+    pub criteria: BTreeMap<BantPart, (FieldRef, Condition)>,
+    /// Parts a SQL must meet.
+    pub sql_requires: Vec<BantPart>,
+    /// How many parts in all a SQL must meet.
+    pub sql_at_least: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FitGrade {
+    A,
+    B,
+    C,
+    D,
+}
+
+impl FitGrade {
+    pub fn letter(self) -> char {
+        match self {
+            FitGrade::A => 'A',
+            FitGrade::B => 'B',
+            FitGrade::C => 'C',
+            FitGrade::D => 'D',
+        }
+    }
+}
+
+impl FromStr for FitGrade {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "A" => Ok(FitGrade::A),
+            "B" => Ok(FitGrade::B),
+            "C" => Ok(FitGrade::C),
+            "D" => Ok(FitGrade::D),
+            other => Err(format!(
+                "unknown fit grade '{other}'; grades are A, B, C and D"
+            )),
+        }
+    }
+}
+
+/// Points needed for each fit grade and engagement level; the grade matrix's temperatures.
+#[derive(Debug, Clone)]
+pub struct Grades {
+    /// Fit points for A, B and C (D below C).
+    pub fit: [f64; 3],
+    /// Behaviour points for engagement levels 1, 2 and 3 (4 below 3).
+    pub engagement: [f64; 3],
+    /// Grades such as "A1" that are hot, and warm; the rest are cold.
+    pub hot: Vec<String>,
+    pub warm: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MqlRule {
+    pub min_score: f64,
+    pub min_fit: Option<FitGrade>,
+}
+
+/// Which moves are automatic and which reasons people may give.
+#[derive(Debug, Clone)]
+pub struct StageRules {
+    /// Move lead -> MQL (and back when the rule stops holding before sales touched it) on
+    /// scoring.
+    pub auto_mql: bool,
+    pub sal_reject_reasons: Vec<String>,
+    pub disqualify_reasons: Vec<String>,
+    pub recycle_reasons: Vec<String>,
+}
+
+// ---- the document as written -------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Doc {
+    policy: MetaDoc,
+    #[serde(default)]
+    fit: Vec<Spanned<FitDoc>>,
+    #[serde(default)]
+    behaviour: Vec<Spanned<BehaviourDoc>>,
+    #[serde(default)]
+    bant: Option<Spanned<BantDoc>>,
+    grades: Spanned<GradesDoc>,
+    mql: Spanned<MqlDoc>,
+    #[serde(default)]
+    stages: Option<Spanned<StagesDoc>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetaDoc {
+    name: String,
+    #[serde(default)]
+    product: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ConditionDoc {
+    #[serde(default, rename = "in")]
+    in_: Option<Vec<String>>,
+    #[serde(default)]
+    not_in: Option<Vec<String>>,
+    #[serde(default)]
+    between: Option<[f64; 2]>,
+    #[serde(default)]
+    at_least: Option<f64>,
+    #[serde(default)]
+    at_most: Option<f64>,
+    #[serde(default)]
+    matches: Option<Vec<String>>,
+    #[serde(default)]
+    present: Option<bool>,
+    #[serde(default)]
+    free_mail: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FitDoc {
+    name: String,
+    field: Spanned<String>,
+    points: f64,
+    #[serde(flatten)]
+    condition: ConditionDoc,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BehaviourDoc {
+    name: String,
+    event: Spanned<String>,
+    points: f64,
+    #[serde(default, rename = "where")]
+    conditions: BTreeMap<String, StringOrList>,
+    #[serde(default)]
+    cap: Option<f64>,
+    #[serde(default)]
+    per_day: Option<u32>,
+    #[serde(default)]
+    half_life_days: Option<f64>,
+    #[serde(default)]
+    window_days: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StringOrList {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CriterionDoc {
+    field: String,
+    #[serde(flatten)]
+    condition: ConditionDoc,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BantDoc {
+    #[serde(default)]
+    budget: Option<CriterionDoc>,
+    #[serde(default)]
+    authority: Option<CriterionDoc>,
+    #[serde(default)]
+    need: Option<CriterionDoc>,
+    #[serde(default)]
+    timeline: Option<CriterionDoc>,
+    #[serde(default)]
+    sql_requires: Vec<String>,
+    #[serde(default)]
+    sql_at_least: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FitThresholds {
+    #[serde(rename = "A")]
+    a: f64,
+    #[serde(rename = "B")]
+    b: f64,
+    #[serde(rename = "C")]
+    c: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EngagementThresholds {
+    #[serde(rename = "1")]
+    one: f64,
+    #[serde(rename = "2")]
+    two: f64,
+    #[serde(rename = "3")]
+    three: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GradesDoc {
+    fit: FitThresholds,
+    engagement: EngagementThresholds,
+    #[serde(default)]
+    hot: Option<Vec<String>>,
+    #[serde(default)]
+    warm: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MqlDoc {
+    min_score: f64,
+    #[serde(default)]
+    min_fit: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StagesDoc {
+    #[serde(default = "yes")]
+    auto_mql: bool,
+    #[serde(default)]
+    sal_reject_reasons: Vec<String>,
+    #[serde(default)]
+    disqualify_reasons: Vec<String>,
+    #[serde(default)]
+    recycle_reasons: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+const DEFAULT_SAL_REJECT: [&str; 4] = ["not a fit", "no budget", "wrong contact", "duplicate"];
+const DEFAULT_DISQUALIFY: [&str; 5] = ["no budget", "no need", "competitor", "unreachable", "junk"];
+const DEFAULT_RECYCLE: [&str; 3] = ["not ready yet", "no response", "timing"];
+
+/// Turns a byte offset into a 1-based line number.
+fn line_of(source: &str, offset: usize) -> usize {
+    source[..offset.min(source.len())].matches('\n').count() + 1
+}
+
+struct Checker<'a> {
+    source: &'a str,
+    errors: Vec<PolicyError>,
+}
+
+impl Checker<'_> {
+    fn at(&mut self, span: &std::ops::Range<usize>, message: impl Into<String>) {
+        self.errors.push(PolicyError {
+            line: line_of(self.source, span.start),
+            message: message.into(),
+        });
+    }
+
+    fn condition(
+        &mut self,
+        span: &std::ops::Range<usize>,
+        what: &str,
+        doc: ConditionDoc,
+        field: &FieldRef,
+    ) -> Option<Condition> {
+        let mut found = Vec::new();
+        if let Some(list) = doc.in_ {
+            found.push(Condition::In(list));
+        }
+        if let Some(list) = doc.not_in {
+            found.push(Condition::NotIn(list));
+        }
+        if let Some([min, max]) = doc.between {
+            if min > max {
+                self.at(span, format!("{what}: between = [{min}, {max}] can never hold: the first bound must not exceed the second"));
+                return None;
+            }
+            found.push(Condition::Between(min, max));
+        }
+        if let Some(n) = doc.at_least {
+            found.push(Condition::AtLeast(n));
+        }
+        if let Some(n) = doc.at_most {
+            found.push(Condition::AtMost(n));
+        }
+        if let Some(patterns) = doc.matches {
+            let mut compiled = Vec::new();
+            for pattern in patterns {
+                match Regex::new(&format!("(?i){pattern}")) {
+                    Ok(re) => compiled.push(re),
+                    Err(e) => {
+                        self.at(
+                            span,
+                            format!("{what}: '{pattern}' is not a valid pattern: {e}"),
+                        );
+                        return None;
+                    }
+                }
+            }
+            found.push(Condition::Matches(compiled));
+        }
+        if let Some(b) = doc.present {
+            found.push(Condition::Present(b));
+        }
+        if let Some(b) = doc.free_mail {
+            if !matches!(
+                field,
+                FieldRef::Lead(LeadField::Email) | FieldRef::EmailDomain
+            ) {
+                self.at(
+                    span,
+                    format!("{what}: free_mail applies to the email or email_domain field only"),
+                );
+                return None;
+            }
+            found.push(Condition::FreeMail(b));
+        }
+        match found.len() {
+            1 => found.pop(),
+            0 => {
+                self.at(span, format!("{what}: needs a condition: one of in, not_in, between, at_least, at_most, matches, present, free_mail"));
+                None
+            }
+            _ => {
+                self.at(span, format!("{what}: has {} conditions; give exactly one (write two rules to combine them)", found.len()));
+                None
+            }
+        }
+    }
+
+    fn field(&mut self, span: &std::ops::Range<usize>, what: &str, raw: &str) -> Option<FieldRef> {
+        FieldRef::parse(raw)
+            .map_err(|e| self.at(span, format!("{what}: {e}")))
+            .ok()
+    }
+
+    fn reasons(
+        &mut self,
+        span: &std::ops::Range<usize>,
+        key: &str,
+        list: Vec<String>,
+        default: &[&str],
+    ) -> Vec<String> {
+        if list.is_empty() {
+            return default.iter().map(|s| s.to_string()).collect();
+        }
+        let mut seen = std::collections::HashSet::new();
+        for reason in &list {
+            if reason.trim().is_empty() {
+                self.at(span, format!("stages.{key}: a reason must not be blank"));
+            } else if !seen.insert(reason.to_lowercase()) {
+                self.at(span, format!("stages.{key}: '{reason}' is listed twice"));
+            }
+        }
+        list
+    }
+}
+
+impl Policy {
+    /// Parses and checks a policy document; all mistakes are reported together.
+    pub fn parse(source: &str) -> Result<Policy, PolicyErrors> {
+        let doc: Doc = toml::from_str(source).map_err(|e| {
+            let line = e.span().map(|s| line_of(source, s.start)).unwrap_or(0);
+            PolicyErrors(vec![PolicyError {
+                line,
+                message: e.message().trim().to_owned(),
+            }])
+        })?;
+        let mut check = Checker {
+            source,
+            errors: Vec::new(),
+        };
+
+        let mut fit = Vec::new();
+        let mut names = std::collections::HashSet::new();
+        for rule in doc.fit {
+            let span = rule.span();
+            let rule = rule.into_inner();
+            let what = format!("fit rule '{}'", rule.name);
+            if !names.insert(format!("fit:{}", rule.name)) {
+                check.at(&span, format!("{what} is defined twice"));
+            }
+            if rule.points == 0.0 || !rule.points.is_finite() {
+                check.at(&span, format!("{what}: points must be a non-zero number"));
+            }
+            let Some(field) = check.field(&rule.field.span(), &what, rule.field.get_ref()) else {
+                continue;
+            };
+            if let Some(condition) = check.condition(&span, &what, rule.condition, &field) {
+                fit.push(FitRule {
+                    name: rule.name,
+                    field,
+                    condition,
+                    points: rule.points,
+                });
+            }
+        }
+
+        let mut behaviour = Vec::new();
+        for rule in doc.behaviour {
+            let span = rule.span();
+            let rule = rule.into_inner();
+            let what = format!("behaviour rule '{}'", rule.name);
+            if !names.insert(format!("behaviour:{}", rule.name)) {
+                check.at(&span, format!("{what} is defined twice"));
+            }
+            let event = match EventType::from_str(rule.event.get_ref()) {
+                Ok(e) => Some(e),
+                Err(reason) => {
+                    check.at(&rule.event.span(), format!("{what}: {reason}"));
+                    None
+                }
+            };
+            if rule.points == 0.0 || !rule.points.is_finite() {
+                check.at(&span, format!("{what}: points must be a non-zero number"));
+            }
+            if let Some(cap) = rule.cap {
+                if cap <= 0.0 {
+                    check.at(
+                        &span,
+                        format!(
+                            "{what}: cap is the most points in all, by size; it must be above 0"
+                        ),
+                    );
+                } else if cap < rule.points.abs() {
+                    check.at(&span, format!("{what}: cap {cap} is below the {} points of a single event, so the rule could never give its points", rule.points));
+                }
+            }
+            if rule.per_day == Some(0) {
+                check.at(
+                    &span,
+                    format!("{what}: per_day = 0 would make the rule count nothing"),
+                );
+            }
+            let decay = match (rule.half_life_days, rule.window_days) {
+                (Some(_), Some(_)) => {
+                    check.at(
+                        &span,
+                        format!("{what}: give half_life_days or window_days, not both"),
+                    );
+                    Decay::None
+                }
+                (Some(d), None) | (None, Some(d)) if d <= 0.0 || !d.is_finite() => {
+                    check.at(&span, format!("{what}: decay days must be above 0"));
+                    Decay::None
+                }
+                (Some(d), None) => Decay::HalfLife(d),
+                (None, Some(d)) => Decay::Window(d),
+                (None, None) => Decay::None,
+            };
+            let conditions = rule
+                .conditions
+                .into_iter()
+                .map(|(k, v)| {
+                    let values = match v {
+                        StringOrList::One(s) => vec![s],
+                        StringOrList::Many(list) => list,
+                    };
+                    (k, values)
+                })
+                .collect();
+            if let Some(event) = event {
+                behaviour.push(BehaviourRule {
+                    name: rule.name,
+                    event,
+                    conditions,
+                    points: rule.points,
+                    cap: rule.cap,
+                    per_day: rule.per_day,
+                    decay,
+                });
+            }
+        }
+
+        let mut bant = Bant {
+            criteria: BTreeMap::new(),
+            sql_requires: Vec::new(),
+            sql_at_least: 0,
+        };
+        if let Some(doc_bant) = doc.bant {
+            let span = doc_bant.span();
+            let b = doc_bant.into_inner();
+            for (part, criterion) in [
+                (BantPart::Budget, b.budget),
+                (BantPart::Authority, b.authority),
+                (BantPart::Need, b.need),
+                (BantPart::Timeline, b.timeline),
+            ] {
+                if let Some(c) = criterion {
+                    let what = format!("bant.{}", part.name());
+                    if let Some(field) = check.field(&span, &what, &c.field) {
+                        if let Some(condition) = check.condition(&span, &what, c.condition, &field)
+                        {
+                            bant.criteria.insert(part, (field, condition));
+                        }
+                    }
+                }
+            }
+            for raw in &b.sql_requires {
+                match BantPart::from_name(raw) {
+                    Some(part) if !bant.sql_requires.contains(&part) => bant.sql_requires.push(part),
+                    Some(_) => check.at(&span, format!("bant.sql_requires lists '{raw}' twice")),
+                    None => check.at(&span, format!("bant.sql_requires: unknown part '{raw}'; BANT parts are budget, authority, need, timeline")),
+                }
+            }
+            bant.sql_at_least = b.sql_at_least.unwrap_or(bant.sql_requires.len());
+            if bant.sql_at_least > 4 {
+                check.at(
+                    &span,
+                    format!(
+                        "bant.sql_at_least = {} can never hold: BANT has four parts",
+                        bant.sql_at_least
+                    ),
+                );
+            } else if bant.sql_at_least < bant.sql_requires.len() {
+                check.at(
+                    &span,
+                    format!(
+                        "bant.sql_at_least = {} is fewer than the {} parts sql_requires names",
+                        bant.sql_at_least,
+                        bant.sql_requires.len()
+                    ),
+                );
+            }
+        }
+
+        let grades_span = doc.grades.span();
+        let g = doc.grades.into_inner();
+        if !(g.fit.a > g.fit.b && g.fit.b > g.fit.c) {
+            check.at(
+                &grades_span,
+                format!(
+                    "grades.fit: A ({}) must need more points than B ({}), and B more than C ({})",
+                    g.fit.a, g.fit.b, g.fit.c
+                ),
+            );
+        }
+        if !(g.engagement.one > g.engagement.two && g.engagement.two > g.engagement.three) {
+            check.at(&grades_span, format!(
+                "grades.engagement: level 1 ({}) must need more points than 2 ({}), and 2 more than 3 ({})",
+                g.engagement.one, g.engagement.two, g.engagement.three
+            ));
+        }
+        let all_grades: Vec<String> = "ABCD"
+            .chars()
+            .flat_map(|f| (1..=4).map(move |e| format!("{f}{e}")))
+            .collect();
+        let hot = g
+            .hot
+            .unwrap_or_else(|| ["A1", "A2", "B1"].map(String::from).to_vec());
+        let warm = g
+            .warm
+            .unwrap_or_else(|| ["A3", "B2", "C1", "C2", "B3"].map(String::from).to_vec());
+        for grade in hot.iter().chain(&warm) {
+            if !all_grades.contains(grade) {
+                check.at(&grades_span, format!("grades: '{grade}' is not a grade; grades are a fit letter A-D and an engagement level 1-4, as in A1"));
+            }
+        }
+        if let Some(both) = hot.iter().find(|g| warm.contains(g)) {
+            check.at(
+                &grades_span,
+                format!("grades: '{both}' is both hot and warm"),
+            );
+        }
+        let grades = Grades {
+            fit: [g.fit.a, g.fit.b, g.fit.c],
+            engagement: [g.engagement.one, g.engagement.two, g.engagement.three],
+            hot,
+            warm,
+        };
+
+        let mql_span = doc.mql.span();
+        let m = doc.mql.into_inner();
+        let min_fit = m.min_fit.and_then(|raw| {
+            raw.parse::<FitGrade>()
+                .map_err(|e| check.at(&mql_span, format!("mql.min_fit: {e}")))
+                .ok()
+        });
+        // (+ 0.0: an empty f64 sum is -0.0, which would print as "-0".)
+        let max_fit: f64 = fit.iter().map(|r| r.points.max(0.0)).sum::<f64>() + 0.0;
+        let unbounded = behaviour.iter().any(|r| r.points > 0.0 && r.cap.is_none());
+        let max_behaviour: f64 = behaviour
+            .iter()
+            .filter(|r| r.points > 0.0)
+            .filter_map(|r| r.cap)
+            .sum();
+        if !unbounded && m.min_score > max_fit + max_behaviour {
+            check.at(
+                &mql_span,
+                format!(
+                    "mql.min_score = {} cannot be reached: the rules give at most {} points",
+                    m.min_score,
+                    max_fit + max_behaviour
+                ),
+            );
+        }
+        if let Some(grade) = min_fit {
+            let needed = match grade {
+                FitGrade::A => grades.fit[0],
+                FitGrade::B => grades.fit[1],
+                FitGrade::C => grades.fit[2],
+                FitGrade::D => f64::NEG_INFINITY,
+            };
+            if needed > max_fit {
+                check.at(&mql_span, format!(
+                    "mql.min_fit = {} cannot be reached: it needs {needed} fit points and the fit rules give at most {max_fit}",
+                    grade.letter()
+                ));
+            }
+        }
+        let mql = MqlRule {
+            min_score: m.min_score,
+            min_fit,
+        };
+
+        let stages = match doc.stages {
+            Some(s) => {
+                let span = s.span();
+                let s = s.into_inner();
+                StageRules {
+                    auto_mql: s.auto_mql,
+                    sal_reject_reasons: check.reasons(
+                        &span,
+                        "sal_reject_reasons",
+                        s.sal_reject_reasons,
+                        &DEFAULT_SAL_REJECT,
+                    ),
+                    disqualify_reasons: check.reasons(
+                        &span,
+                        "disqualify_reasons",
+                        s.disqualify_reasons,
+                        &DEFAULT_DISQUALIFY,
+                    ),
+                    recycle_reasons: check.reasons(
+                        &span,
+                        "recycle_reasons",
+                        s.recycle_reasons,
+                        &DEFAULT_RECYCLE,
+                    ),
+                }
+            }
+            None => StageRules {
+                auto_mql: true,
+                sal_reject_reasons: DEFAULT_SAL_REJECT.map(String::from).to_vec(),
+                disqualify_reasons: DEFAULT_DISQUALIFY.map(String::from).to_vec(),
+                recycle_reasons: DEFAULT_RECYCLE.map(String::from).to_vec(),
+            },
+        };
+
+        if !check.errors.is_empty() {
+            check.errors.sort_by_key(|e| e.line);
+            return Err(PolicyErrors(check.errors));
+        }
+        Ok(Policy {
+            name: doc.policy.name,
+            product: doc.policy.product.unwrap_or_else(|| "default".into()),
+            description: doc.policy.description,
+            fit,
+            behaviour,
+            bant,
+            grades,
+            mql,
+            stages,
+        })
+    }
+
+    /// The starter policy `leadgate policy init` writes: a sensible B2B definition to edit.
+    pub const STARTER: &'static str = include_str!("starter_policy.toml");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_starter_policy_parses() {
+        let policy = Policy::parse(Policy::STARTER).unwrap();
+        assert!(policy.fit.len() >= 5);
+        assert!(policy.behaviour.len() >= 5);
+        assert_eq!(policy.bant.criteria.len(), 4);
+        assert_eq!(policy.product, "default");
+    }
+
+    fn errors(source: &str) -> Vec<PolicyError> {
+        Policy::parse(source).unwrap_err().0
+    }
+
+    const MINIMAL: &str = r#"
+[policy]
+name = "t"
+
+[grades]
+fit = { A = 30, B = 20, C = 10 }
+engagement = { 1 = 30, 2 = 20, 3 = 10 }
+
+[mql]
+min_score = 20
+
+[[behaviour]]
+name = "any page"
+event = "page_viewed"
+points = 1
+"#;
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let e = errors("[policy]\nname = \"x\"\n[grades\n");
+        assert_eq!(e[0].line, 3, "{e:?}");
+    }
+
+    #[test]
+    fn unknown_keys_fields_and_events_are_named_with_their_line() {
+        let source = format!(
+            "{MINIMAL}\n[[fit]]\nname = \"a\"\nfield = \"shoe_size\"\nat_least = 3\npoints = 5\n\n[[behaviour]]\nname = \"b\"\nevent = \"page_view\"\npoints = 2\n"
+        );
+        let e = errors(&source);
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(e[0].message.contains("unknown field 'shoe_size'"));
+        assert_eq!(e[0].line, 19);
+        assert!(e[1].message.contains("unknown event type 'page_view'"));
+        assert_eq!(e[1].line, 25);
+        let typo = errors(&format!(
+            "{MINIMAL}\n[[fit]]\nname = \"a\"\nfield = \"industry\"\ninn = [\"x\"]\npoints = 5\n"
+        ));
+        assert!(typo[0].message.contains("inn"), "{typo:?}");
+    }
+
+    #[test]
+    fn unreachable_thresholds_are_refused() {
+        let source = MINIMAL.replace("min_score = 20", "min_score = 500").replace("points = 1\n", "points = 1\ncap = 3\n")
+            + "\n[[fit]]\nname = \"a\"\nfield = \"industry\"\nin = [\"Software\"]\npoints = 10\n\n[[behaviour]]\nname = \"b\"\nevent = \"page_viewed\"\npoints = 2\ncap = 20\n";
+        let e = errors(&source);
+        assert!(
+            e[0].message
+                .contains("cannot be reached: the rules give at most 33 points"),
+            "{e:?}"
+        );
+        let fit = MINIMAL.replace("min_score = 20", "min_score = 20\nmin_fit = \"A\"");
+        assert!(errors(&fit)[0]
+            .message
+            .contains("min_fit = A cannot be reached"));
+    }
+
+    #[test]
+    fn contradictions_are_refused() {
+        let source = MINIMAL.replace("A = 30, B = 20", "A = 10, B = 20")
+            + "\n[[fit]]\nname = \"a\"\nfield = \"company_size\"\nbetween = [500, 50]\npoints = 10\n\n[[behaviour]]\nname = \"b\"\nevent = \"page_viewed\"\npoints = 5\ncap = 2\nhalf_life_days = 7\nwindow_days = 30\n";
+        let messages: Vec<String> = errors(&source).into_iter().map(|e| e.message).collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("between = [500, 50] can never hold")),
+            "{messages:?}"
+        );
+        assert!(messages.iter().any(|m| m.contains("cap 2 is below")));
+        assert!(messages.iter().any(|m| m.contains("not both")));
+        assert!(messages
+            .iter()
+            .any(|m| m.contains("A (10) must need more points than B (20)")));
+    }
+}
