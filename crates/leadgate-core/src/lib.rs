@@ -4,6 +4,7 @@
 pub mod demo;
 pub mod event;
 pub mod lead;
+pub mod lifecycle;
 pub mod policy;
 pub mod scoring;
 pub mod source;
