@@ -481,6 +481,17 @@ impl Lead {
         }
     }
 
+    /// The product line the lead is for (`custom.product`, lower-cased), which picks the
+    /// policy that scores it; "default" when unset.
+    pub fn product_line(&self) -> String {
+        self.custom
+            .get("product")
+            .and_then(Value::as_str)
+            .map(|s| s.trim().to_lowercase())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "default".to_owned())
+    }
+
     /// "Ana Silva", or whichever part is known.
     pub fn display_name(&self) -> String {
         [&self.first_name, &self.last_name]

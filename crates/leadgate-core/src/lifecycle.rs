@@ -81,7 +81,8 @@ pub fn check(request: &MoveRequest, bant: &BantStatus, policy: &Policy) -> Resul
     if from == to {
         return Err(refuse(format!("the lead is already {from}")));
     }
-    if !is_open(from) && !(from == Disqualified && to == Lead) {
+    let reopening = from == Disqualified && to == Lead;
+    if !is_open(from) && !reopening {
         return Err(refuse(format!(
             "{from} is final{}",
             if from == Disqualified {

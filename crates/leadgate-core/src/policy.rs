@@ -814,7 +814,12 @@ impl Policy {
         }
         Ok(Policy {
             name: doc.policy.name,
-            product: doc.policy.product.unwrap_or_else(|| "default".into()),
+            product: doc
+                .policy
+                .product
+                .map(|p| p.trim().to_lowercase())
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| "default".into()),
             description: doc.policy.description,
             fit,
             behaviour,

@@ -6,12 +6,14 @@ use crate::{conflict_on, on_read_pool, on_tx, Engine, Result, Store, StoreError,
 use chrono::{DateTime, Utc};
 use leadgate_core::event::EventDraft;
 use leadgate_core::lead::FieldChange;
+use leadgate_core::policy::BantPart;
 use leadgate_core::{
     Channel, Email, EventType, ExternalId, FieldError, Lead, LeadField, LeadPatch, Phone, Source,
     SourceClass, Stage, Text,
 };
 use serde_json::{json, Map, Value};
 use sqlx::types::Json;
+use std::collections::BTreeSet;
 
 /// A stored lead: the domain lead plus its identity, touches and times.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,25 +26,20 @@ pub struct StoredLead {
     pub last_touch: Source,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// BANT parts a rep confirmed.
+    pub bant_confirmed: BTreeSet<BantPart>,
+    /// The latest stored score (the score endpoint computes a current one).
+    pub snapshot: Option<ScoreSnapshot>,
 }
 
-impl StoredLead {
-    /// The flat JSON shape the API documents.
-    pub fn to_json(&self) -> Value {
-        let mut map = Map::new();
-        map.insert("id".into(), json!(self.id));
-        map.extend(self.lead.to_json_fields());
-        map.insert("channel".into(), json!(self.first_touch.channel));
-        map.insert("source_class".into(), json!(self.first_touch.source_class));
-        map.insert("campaign".into(), json!(self.first_touch.campaign));
-        map.insert("first_touch".into(), json!(self.first_touch));
-        map.insert("last_touch".into(), json!(self.last_touch));
-        map.insert("person_id".into(), json!(self.person_id));
-        map.insert("company_id".into(), json!(self.company_id));
-        map.insert("created_at".into(), json!(self.created_at));
-        map.insert("updated_at".into(), json!(self.updated_at));
-        Value::Object(map)
-    }
+/// A lead's score as last computed and stored, for lists, filters and sorting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreSnapshot {
+    pub score: f64,
+    pub grade: String,
+    pub temperature: String,
+    pub policy_version: i64,
+    pub scored_at: DateTime<Utc>,
 }
 
 /// One arrival of a lead through some channel: create it, or update the one it matches.
@@ -161,13 +158,20 @@ struct LeadRow {
     last_touch: Json<Source>,
     created_at: Ts,
     updated_at: Ts,
+    bant_confirmed: Json<Vec<String>>,
+    score: Option<f64>,
+    grade: Option<String>,
+    temperature: Option<String>,
+    policy_version: Option<i64>,
+    scored_at: Option<Ts>,
 }
 
 const SELECT_LEAD: &str = "SELECT l.id, l.person_id, l.company_id, l.external_id, l.stage, l.owner,
     p.first_name, p.last_name, p.email, p.phone, p.job_title, p.country,
     c.name AS company, c.industry, c.size AS company_size, c.website,
     l.product_need, l.budget, l.purchase_timeframe, l.current_solution, l.pains, l.custom,
-    l.first_touch, l.last_touch, l.created_at, l.updated_at
+    l.first_touch, l.last_touch, l.created_at, l.updated_at,
+    l.bant_confirmed, l.score, l.grade, l.temperature, l.policy_version, l.scored_at
     FROM leads l JOIN people p ON p.id = l.person_id LEFT JOIN companies c ON c.id = l.company_id";
 
 fn stored_text(value: Option<String>) -> Option<Text> {
@@ -210,6 +214,34 @@ impl TryFrom<LeadRow> for StoredLead {
             last_touch: row.last_touch.0,
             created_at: row.created_at.0,
             updated_at: row.updated_at.0,
+            bant_confirmed: row
+                .bant_confirmed
+                .0
+                .iter()
+                .filter_map(|p| BantPart::from_name(p))
+                .collect(),
+            snapshot: match (
+                row.score,
+                row.grade,
+                row.temperature,
+                row.policy_version,
+                row.scored_at,
+            ) {
+                (
+                    Some(score),
+                    Some(grade),
+                    Some(temperature),
+                    Some(policy_version),
+                    Some(scored_at),
+                ) => Some(ScoreSnapshot {
+                    score,
+                    grade,
+                    temperature,
+                    policy_version,
+                    scored_at: scored_at.0,
+                }),
+                _ => None,
+            },
         })
     }
 }
@@ -229,7 +261,7 @@ pub(crate) struct NewEvent<'a> {
 }
 
 impl Tx {
-    async fn lead(&mut self, id: i64, lock: bool) -> Result<Option<StoredLead>> {
+    pub(crate) async fn lead(&mut self, id: i64, lock: bool) -> Result<Option<StoredLead>> {
         let sql = if lock && self.engine() == Engine::Postgres {
             format!("{SELECT_LEAD} WHERE l.id = $1 FOR UPDATE OF l")
         } else {
@@ -238,6 +270,24 @@ impl Tx {
         let row: Option<LeadRow> =
             on_tx!(self, conn => sqlx::query_as(&sql).bind(id).fetch_optional(conn).await)?;
         row.map(StoredLead::try_from).transpose()
+    }
+
+    /// A page of a product's leads by id, for passes over the whole store.
+    pub(crate) async fn leads_of_product(
+        &mut self,
+        product: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredLead>> {
+        let sql =
+            format!("{SELECT_LEAD} WHERE l.product = $1 AND l.id > $2 ORDER BY l.id LIMIT $3");
+        let rows: Vec<LeadRow> = on_tx!(self, conn => sqlx::query_as(&sql)
+            .bind(product)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(conn)
+            .await)?;
+        rows.into_iter().map(StoredLead::try_from).collect()
     }
 
     async fn lock_identity(&mut self, key: &str) -> Result<()> {
@@ -346,15 +396,16 @@ impl Tx {
         let sql = if new {
             "INSERT INTO leads (person_id, company_id, external_id, stage, owner, product_need, budget,
                 purchase_timeframe, current_solution, pains, custom, channel, source_class, campaign,
-                first_touch, last_touch, search_text, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+                first_touch, last_touch, search_text, created_at, updated_at, product, bant_confirmed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
              RETURNING id"
         } else {
             "UPDATE leads SET person_id = $1, company_id = $2, external_id = $3, stage = $4, owner = $5,
                 product_need = $6, budget = $7, purchase_timeframe = $8, current_solution = $9, pains = $10,
                 custom = $11, channel = $12, source_class = $13, campaign = $14, first_touch = $15,
-                last_touch = $16, search_text = $17, created_at = $18, updated_at = $19
-             WHERE id = $20 RETURNING id"
+                last_touch = $16, search_text = $17, created_at = $18, updated_at = $19, product = $20,
+                bant_confirmed = $21
+             WHERE id = $22 RETURNING id"
         };
         on_tx!(self, conn => {
             let mut query = sqlx::query_scalar(sql)
@@ -376,7 +427,9 @@ impl Tx {
                 .bind(Json(&stored.last_touch))
                 .bind(lead.search_text())
                 .bind(Ts(stored.created_at))
-                .bind(Ts(stored.updated_at));
+                .bind(Ts(stored.updated_at))
+                .bind(lead.product_line())
+                .bind(Json(stored.bant_confirmed.iter().map(|p| p.name()).collect::<Vec<_>>()));
             if !new {
                 query = query.bind(stored.id);
             }
@@ -620,6 +673,8 @@ async fn capture_in(tx: &mut Tx, mut capture: Capture) -> Result<CaptureOutcome>
             last_touch: touch,
             created_at: capture.at,
             updated_at: capture.at,
+            bant_confirmed: BTreeSet::new(),
+            snapshot: None,
         }
     });
     if let Some(touch) = &capture.source {

@@ -4,6 +4,8 @@
 mod api_keys;
 mod events;
 mod leads;
+mod policies;
+mod qualification;
 mod time;
 
 /// Throw-away stores for test suites, here so every crate's tests share one way to make them.
@@ -11,7 +13,11 @@ pub mod testing;
 
 pub use api_keys::{ApiKey, NewApiKey};
 pub use events::{AppendOutcome, StoredEvent, Timeline, MAX_BATCH};
-pub use leads::{Capture, CaptureOutcome, LeadFilter, LeadPage, LeadSort, StoredLead};
+pub use leads::{
+    Capture, CaptureOutcome, LeadFilter, LeadPage, LeadSort, ScoreSnapshot, StoredLead,
+};
+pub use policies::{ActivePolicy, PolicyVersion};
+pub use qualification::{LeadScore, RescoreSummary};
 pub use time::Ts;
 
 use leadgate_core::FieldErrors;
@@ -27,6 +33,12 @@ use std::time::Duration;
 pub enum StoreError {
     #[error("lead {0} not found")]
     LeadNotFound(i64),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("the policy has mistakes:\n{0}")]
+    Policy(leadgate_core::policy::PolicyErrors),
+    #[error(transparent)]
+    Refused(#[from] leadgate_core::lifecycle::MoveRefused),
     #[error("{field}: {reason}")]
     Conflict { field: String, reason: String },
     #[error(transparent)]

@@ -1,145 +1,13 @@
 //! The API over real HTTP: the server runs on a real port against a fresh database, once on
 //! SQLite and once on PostgreSQL for every test.
 
+#[macro_use]
+mod common;
+
 use chrono::{Duration, Utc};
-use leadgate_store::testing::TestDatabase;
-use leadgate_store::{Engine, Store};
-use reqwest::{Client, Response, StatusCode};
+use common::{fields, problem, TestApp};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-struct TestApp {
-    base: String,
-    key: String,
-    client: Client,
-    store: Store,
-    db: Option<TestDatabase>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl TestApp {
-    async fn spawn(engine: Engine) -> Self {
-        let db = TestDatabase::new(engine).await;
-        let store = db.store().await;
-        let key = store.create_api_key("tests").await.unwrap().secret;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let server_store = store.clone();
-        let server = tokio::spawn(async move {
-            leadgate::http::serve(server_store, listener, std::future::pending())
-                .await
-                .unwrap();
-        });
-        TestApp {
-            base,
-            key,
-            client: Client::new(),
-            store,
-            db: Some(db),
-            server,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn get(&self, path: &str) -> Response {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(&self.key)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> Response {
-        self.client
-            .post(self.url(path))
-            .bearer_auth(&self.key)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Over-size bodies go on a connection of their own: the server answers 413 before
-    /// reading the whole body and then closes that connection.
-    async fn post_oversize(&self, path: &str, body: &Value) -> Response {
-        Client::new()
-            .post(self.url(path))
-            .bearer_auth(&self.key)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn patch(&self, path: &str, body: &Value) -> Response {
-        self.client
-            .patch(self.url(path))
-            .bearer_auth(&self.key)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn finish(mut self) {
-        self.server.abort();
-        self.store.close().await;
-        if let Some(db) = self.db.take() {
-            db.cleanup().await;
-        }
-    }
-}
-
-/// Asserts a problem+json answer with this status, and returns the problem.
-async fn problem(response: Response, status: StatusCode) -> Value {
-    assert_eq!(response.status(), status);
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(content_type, "application/problem+json");
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["status"], status.as_u16());
-    body
-}
-
-fn fields(problem: &Value) -> Vec<String> {
-    let mut fields: Vec<String> = problem["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .map(|e| e["field"].as_str().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    fields.sort();
-    fields
-}
-
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let app = super::TestApp::spawn(leadgate_store::Engine::Sqlite).await;
-                super::$name(&app).await;
-                app.finish().await;
-            }
-        )* }
-        mod postgres { $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let app = super::TestApp::spawn(leadgate_store::Engine::Postgres).await;
-                super::$name(&app).await;
-                app.finish().await;
-            }
-        )* }
-    };
-}
 
 on_both_engines!(
     leads_are_created_read_edited_and_upserted,
@@ -839,6 +707,11 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
         ("/healthz", &["get"][..]),
         ("/readyz", &["get"][..]),
         ("/metrics", &["get"][..]),
+        ("/api/v1/leads/{id}/score", &["get"][..]),
+        ("/api/v1/leads/{id}/transitions", &["post"][..]),
+        ("/api/v1/leads/{id}/bant", &["put"][..]),
+        ("/api/v1/policies", &["get", "post"][..]),
+        ("/api/v1/policies/{product}/{version}", &["get"][..]),
     ] {
         for method in methods {
             assert!(
@@ -849,7 +722,7 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
     }
     assert_eq!(
         paths.len(),
-        8,
+        13,
         "every route, and only those: {:?}",
         paths.keys().collect::<Vec<_>>()
     );

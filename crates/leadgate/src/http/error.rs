@@ -111,6 +111,18 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::LeadNotFound(id) => ApiError::NotFound(format!("lead {id} does not exist")),
+            StoreError::NotFound(what) => ApiError::NotFound(what),
+            StoreError::Policy(errors) => ApiError::Invalid(FieldErrors(
+                errors
+                    .0
+                    .into_iter()
+                    .map(|e| FieldError::new(format!("document:{}", e.line), e.message))
+                    .collect(),
+            )),
+            StoreError::Refused(refused) => ApiError::Conflict {
+                field: "to".into(),
+                reason: refused.to_string(),
+            },
             StoreError::Conflict { field, reason } => ApiError::Conflict { field, reason },
             StoreError::Invalid(errors) => ApiError::Invalid(errors),
             StoreError::Database(sqlx::Error::PoolTimedOut) => ApiError::Unavailable,

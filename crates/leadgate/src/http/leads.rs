@@ -63,6 +63,14 @@ pub struct LeadView {
     pub company_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The latest stored score (GET /leads/{id}/score gives the current one with reasons).
+    pub score: Option<f64>,
+    /// Fit grade and engagement level, e.g. "A1".
+    pub grade: Option<String>,
+    /// hot, warm or cold.
+    pub temperature: Option<String>,
+    /// BANT parts a rep confirmed.
+    pub bant_confirmed: Vec<String>,
 }
 
 impl From<&StoredLead> for LeadView {
@@ -99,6 +107,17 @@ impl From<&StoredLead> for LeadView {
             company_id: stored.company_id,
             created_at: stored.created_at,
             updated_at: stored.updated_at,
+            score: stored
+                .snapshot
+                .as_ref()
+                .map(|s| (s.score * 10.0).round() / 10.0),
+            grade: stored.snapshot.as_ref().map(|s| s.grade.clone()),
+            temperature: stored.snapshot.as_ref().map(|s| s.temperature.clone()),
+            bant_confirmed: stored
+                .bant_confirmed
+                .iter()
+                .map(|p| p.name().to_owned())
+                .collect(),
         }
     }
 }
@@ -219,7 +238,7 @@ async fn create_lead(
     Ok((status, headers, Json(LeadView::from(&outcome.lead))))
 }
 
-fn parse_id(raw: &str) -> Result<i64, ApiError> {
+pub fn parse_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
         ApiError::NotFound(format!(
             "no lead has id '{raw}'; ids are positive whole numbers"

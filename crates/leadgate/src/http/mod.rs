@@ -7,6 +7,7 @@ mod events;
 mod leads;
 mod observe;
 mod openapi;
+mod qualification;
 
 use crate::http::error::ApiError;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -35,6 +36,7 @@ pub fn app(store: Store) -> Router {
     let api = Router::new()
         .merge(leads::routes())
         .merge(events::routes())
+        .merge(qualification::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             require_api_key,

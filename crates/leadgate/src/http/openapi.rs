@@ -14,6 +14,12 @@ use utoipa::{Modify, OpenApi};
         super::leads::list_leads,
         super::leads::timeline,
         super::events::append_events,
+        super::qualification::lead_score,
+        super::qualification::transition,
+        super::qualification::confirm_bant,
+        super::qualification::list_policies,
+        super::qualification::get_policy,
+        super::qualification::apply_policy,
         super::healthz,
         super::ready,
         super::metrics,
@@ -21,6 +27,7 @@ use utoipa::{Modify, OpenApi};
     ),
     modifiers(&ApiKeyAuth),
     tags((name = "leads", description = "Leads and their timelines"), (name = "events", description = "The event log"),
+           (name = "qualification", description = "Scores, lifecycle moves, BANT and the versioned policy"),
            (name = "operations", description = "Probes, metrics and this description"))
 )]
 pub struct ApiDoc;

@@ -1,0 +1,111 @@
+//! Versioned policies: every applied document is kept with its author and message; the
+//! newest version of a product's policy is the one in force.
+
+use crate::time::Ts;
+use crate::{on_pool, on_read_pool, Result, Store, StoreError};
+use chrono::{DateTime, Utc};
+use leadgate_core::policy::Policy;
+
+/// One stored version of a product's policy.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct PolicyVersion {
+    pub id: i64,
+    pub product: String,
+    pub version: i64,
+    pub name: String,
+    pub document: String,
+    pub author: String,
+    pub message: String,
+    #[sqlx(rename = "created_at")]
+    created: Ts,
+}
+
+impl PolicyVersion {
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.created.0
+    }
+}
+
+/// The policy in force for a product: a stored version, or the starter policy (version 0)
+/// until one is applied.
+#[derive(Debug, Clone)]
+pub struct ActivePolicy {
+    pub version: i64,
+    pub policy: Policy,
+}
+
+const COLUMNS: &str = "id, product, version, name, document, author, message, created_at";
+
+impl Store {
+    /// Checks a document and stores it as the next version of its product's policy. A
+    /// document with mistakes is refused and the policy in force stays as it was.
+    pub async fn apply_policy(
+        &self,
+        document: &str,
+        author: &str,
+        message: &str,
+    ) -> Result<PolicyVersion> {
+        let policy = Policy::parse(document).map_err(StoreError::Policy)?;
+        if message.trim().is_empty() {
+            return Err(StoreError::Invalid(
+                leadgate_core::FieldError::new("message", "say why the policy changes").into(),
+            ));
+        }
+        let sql = format!(
+            "INSERT INTO policies (product, version, name, document, author, message, created_at)
+             SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5, $6 FROM policies WHERE product = $1
+             RETURNING {COLUMNS}"
+        );
+        let stored: PolicyVersion = on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(&policy.product)
+            .bind(&policy.name)
+            .bind(document)
+            .bind(author)
+            .bind(message.trim())
+            .bind(Ts(Utc::now()))
+            .fetch_one(pool)
+            .await)
+        .map_err(|e| {
+            crate::conflict_on(
+                e,
+                "policy",
+                "another version was applied at the same moment; apply again",
+            )
+        })?;
+        Ok(stored)
+    }
+
+    /// The policy in force for a product.
+    pub async fn active_policy(&self, product: &str) -> Result<ActivePolicy> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM policies WHERE product = $1 ORDER BY version DESC LIMIT 1"
+        );
+        let row: Option<PolicyVersion> = on_read_pool!(self, pool => sqlx::query_as(&sql).bind(product).fetch_optional(pool).await)?;
+        match row {
+            Some(stored) => Ok(ActivePolicy {
+                version: stored.version,
+                policy: Policy::parse(&stored.document).map_err(StoreError::Policy)?,
+            }),
+            None => Ok(ActivePolicy {
+                version: 0,
+                policy: Policy::parse(Policy::STARTER).map_err(StoreError::Policy)?,
+            }),
+        }
+    }
+
+    /// Every stored version, newest first; of one product if given.
+    pub async fn policy_versions(&self, product: Option<&str>) -> Result<Vec<PolicyVersion>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM policies WHERE ($1 IS NULL OR product = $1) ORDER BY product, version DESC"
+        );
+        Ok(on_read_pool!(self, pool => sqlx::query_as(&sql).bind(product).fetch_all(pool).await)?)
+    }
+
+    pub async fn policy_version(&self, product: &str, version: i64) -> Result<PolicyVersion> {
+        let sql = format!("SELECT {COLUMNS} FROM policies WHERE product = $1 AND version = $2");
+        let row: Option<PolicyVersion> = on_read_pool!(self, pool => sqlx::query_as(&sql).bind(product).bind(version).fetch_optional(pool).await)?;
+        row.ok_or_else(|| {
+            StoreError::NotFound(format!("policy '{product}' has no version {version}"))
+        })
+    }
+}

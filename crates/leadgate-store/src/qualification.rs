@@ -1,0 +1,399 @@
+//! Qualification on stored leads: scores computed from the event log under the policy in
+//! force, lifecycle moves checked by the state machine, BANT confirmations, and rescoring.
+
+use crate::leads::{NewEvent, StoredLead};
+use crate::time::{to_micros, Ts};
+use crate::{on_read_pool, on_tx, Result, Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
+use leadgate_core::event::EventDraft;
+use leadgate_core::lifecycle::{self, MoveRequest, Mover};
+use leadgate_core::policy::{BantPart, Policy};
+use leadgate_core::scoring::{self, EventFact, Score};
+use leadgate_core::{EventType, Stage};
+use serde_json::{json, Value};
+use sqlx::types::Json;
+use std::collections::{BTreeSet, HashMap};
+use std::str::FromStr;
+
+/// A lead's current score under the policy in force.
+#[derive(Debug, Clone)]
+pub struct LeadScore {
+    pub lead_id: i64,
+    pub product: String,
+    pub policy_version: i64,
+    pub score: Score,
+}
+
+/// What a rescoring pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RescoreSummary {
+    pub scored: usize,
+    pub became_mql: usize,
+    pub left_mql: usize,
+}
+
+/// A lead's events as scoring reads them.
+struct OwnedEvent {
+    id: i64,
+    event_type: EventType,
+    occurred_at: DateTime<Utc>,
+    payload: Value,
+}
+
+fn facts(events: &[OwnedEvent]) -> Vec<EventFact<'_>> {
+    events
+        .iter()
+        .map(|e| EventFact {
+            id: e.id,
+            event_type: e.event_type,
+            occurred_at: e.occurred_at,
+            payload: &e.payload,
+        })
+        .collect()
+}
+
+fn group_events(rows: Vec<(i64, i64, String, Ts, Json<Value>)>) -> HashMap<i64, Vec<OwnedEvent>> {
+    let mut by_lead: HashMap<i64, Vec<OwnedEvent>> = HashMap::new();
+    for (lead_id, id, kind, at, payload) in rows {
+        // Types this version does not know (written by a newer one) do not score.
+        if let Ok(event_type) = EventType::from_str(&kind) {
+            by_lead.entry(lead_id).or_default().push(OwnedEvent {
+                id,
+                event_type,
+                occurred_at: at.0,
+                payload: payload.0,
+            });
+        }
+    }
+    by_lead
+}
+
+const EVENTS_OF: &str =
+    "SELECT lead_id, id, type, occurred_at, payload FROM events WHERE lead_id IN (";
+
+impl Tx {
+    async fn events_of(&mut self, ids: &[i64]) -> Result<HashMap<i64, Vec<OwnedEvent>>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = on_tx!(self, conn => {
+            let mut b = sqlx::QueryBuilder::new(EVENTS_OF);
+            let mut list = b.separated(", ");
+            for id in ids {
+                list.push_bind(*id);
+            }
+            b.push(") ORDER BY lead_id, occurred_at, id");
+            b.build_query_as().fetch_all(conn).await
+        })?;
+        Ok(group_events(rows))
+    }
+
+    async fn save_score(
+        &mut self,
+        lead_id: i64,
+        score: &Score,
+        version: i64,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let temperature = serde_json::to_value(score.temperature)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        on_tx!(self, conn => sqlx::query(
+            "UPDATE leads SET score = $1, grade = $2, temperature = $3, policy_version = $4, scored_at = $5 WHERE id = $6",
+        )
+        .bind(score.score)
+        .bind(&score.grade)
+        .bind(temperature)
+        .bind(version)
+        .bind(Ts(at))
+        .bind(lead_id)
+        .execute(conn)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    async fn set_stage(&mut self, lead_id: i64, stage: Stage, at: DateTime<Utc>) -> Result<()> {
+        on_tx!(self, conn => sqlx::query("UPDATE leads SET stage = $1, updated_at = $2 WHERE id = $3")
+            .bind(stage.as_str())
+            .bind(Ts(at))
+            .bind(lead_id)
+            .execute(conn)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    async fn set_bant(
+        &mut self,
+        lead_id: i64,
+        confirmed: &BTreeSet<BantPart>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let names: Vec<&str> = confirmed.iter().map(|p| p.name()).collect();
+        on_tx!(self, conn => sqlx::query("UPDATE leads SET bant_confirmed = $1, updated_at = $2 WHERE id = $3")
+            .bind(Json(names))
+            .bind(Ts(at))
+            .bind(lead_id)
+            .execute(conn)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Moves a lead and records the move; the caller has checked it.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_move(
+        &mut self,
+        lead: &StoredLead,
+        to: Stage,
+        reason: &str,
+        version: i64,
+        override_bant: bool,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.set_stage(lead.id, to, at).await?;
+        let mut payload =
+            json!({"from": lead.lead.stage, "to": to, "reason": reason, "policy_version": version});
+        if override_bant {
+            payload["override_bant"] = json!(true);
+        }
+        let draft = EventDraft::new(EventType::StageChanged, at, payload).with_actor(actor);
+        self.insert_events(
+            &[NewEvent {
+                lead_id: lead.id,
+                draft: &draft,
+            }],
+            Ts(Utc::now()),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+fn mql_reason(score: &Score, policy: &Policy) -> String {
+    let fit = policy
+        .mql
+        .min_fit
+        .map(|g| {
+            format!(
+                " and fit grade {} (at least {})",
+                score.fit_grade,
+                g.letter()
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "MQL rule holds: score {:.1} (at least {}){fit}",
+        score.score, policy.mql.min_score
+    )
+}
+
+impl Store {
+    /// The lead's score now, computed from its events under its product's policy.
+    pub async fn score_lead(&self, id: i64, now: DateTime<Utc>) -> Result<LeadScore> {
+        let lead = self.lead(id).await?;
+        let product = lead.lead.product_line();
+        let active = self.active_policy(&product).await?;
+        let rows = on_read_pool!(self, pool => sqlx::query_as(&format!("{EVENTS_OF}$1) ORDER BY lead_id, occurred_at, id"))
+            .bind(id)
+            .fetch_all(pool)
+            .await)?;
+        let events = group_events(rows).remove(&id).unwrap_or_default();
+        let score = scoring::score(
+            &lead.lead,
+            &facts(&events),
+            &lead.bant_confirmed,
+            &active.policy,
+            now,
+        );
+        Ok(LeadScore {
+            lead_id: id,
+            product,
+            policy_version: active.version,
+            score,
+        })
+    }
+
+    /// Moves a lead to `to` if the lifecycle and the policy allow it; the move is a
+    /// `stage_changed` event with the actor, the reason and the policy version.
+    pub async fn transition(
+        &self,
+        id: i64,
+        to: Stage,
+        reason: Option<&str>,
+        override_bant: bool,
+        actor: &str,
+    ) -> Result<StoredLead> {
+        let now = to_micros(Utc::now());
+        let lead = self.lead(id).await?;
+        let active = self.active_policy(&lead.lead.product_line()).await?;
+        let mut tx = self.begin().await?;
+        let lead = tx
+            .lead(id, true)
+            .await?
+            .ok_or(StoreError::LeadNotFound(id))?;
+        let events = tx.events_of(&[id]).await?.remove(&id).unwrap_or_default();
+        let score = scoring::score(
+            &lead.lead,
+            &facts(&events),
+            &lead.bant_confirmed,
+            &active.policy,
+            now,
+        );
+        let request = MoveRequest {
+            from: lead.lead.stage,
+            to,
+            reason,
+            override_bant,
+            mover: Mover::Person,
+            mql_rule_holds: score.mql,
+        };
+        lifecycle::check(&request, &score.bant, &active.policy)?;
+        let reason = reason
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                if to == Stage::Mql {
+                    mql_reason(&score, &active.policy)
+                } else {
+                    format!("moved by {actor}")
+                }
+            });
+        tx.record_move(
+            &lead,
+            to,
+            &reason,
+            active.version,
+            override_bant,
+            actor,
+            now,
+        )
+        .await?;
+        tx.save_score(id, &score, active.version, now).await?;
+        tx.commit().await?;
+        self.lead(id).await
+    }
+
+    /// Records which BANT parts a rep confirmed (`true`) or withdrew (`false`); each change
+    /// is a `field_changed` event.
+    pub async fn confirm_bant(
+        &self,
+        id: i64,
+        changes: &[(BantPart, bool)],
+        actor: &str,
+    ) -> Result<StoredLead> {
+        let now = to_micros(Utc::now());
+        let mut tx = self.begin().await?;
+        let lead = tx
+            .lead(id, true)
+            .await?
+            .ok_or(StoreError::LeadNotFound(id))?;
+        let mut confirmed = lead.bant_confirmed.clone();
+        let mut drafts = Vec::new();
+        for (part, wanted) in changes {
+            let had = confirmed.contains(part);
+            if had != *wanted {
+                if *wanted {
+                    confirmed.insert(*part);
+                } else {
+                    confirmed.remove(part);
+                }
+                drafts.push(
+                    EventDraft::new(
+                        EventType::FieldChanged,
+                        now,
+                        json!({"field": format!("bant.{}", part.name()), "old": had, "new": wanted}),
+                    )
+                    .with_actor(actor),
+                );
+            }
+        }
+        if !drafts.is_empty() {
+            tx.set_bant(id, &confirmed, now).await?;
+            let rows: Vec<NewEvent> = drafts
+                .iter()
+                .map(|draft| NewEvent { lead_id: id, draft })
+                .collect();
+            tx.insert_events(&rows, Ts(Utc::now())).await?;
+        }
+        tx.commit().await?;
+        self.lead(id).await
+    }
+
+    /// Rescores every lead of a product under the policy in force, stores the scores, and
+    /// moves leads whose MQL status changed (when the policy moves MQLs automatically).
+    /// `progress` hears how many leads were done after each page.
+    pub async fn rescore(
+        &self,
+        product: &str,
+        now: DateTime<Utc>,
+        mut progress: impl FnMut(usize),
+    ) -> Result<RescoreSummary> {
+        let now = to_micros(now);
+        let active = self.active_policy(product).await?;
+        let actor = format!("policy:v{}", active.version);
+        let mut summary = RescoreSummary::default();
+        let mut after = 0i64;
+        loop {
+            let mut tx = self.begin().await?;
+            let page = tx.leads_of_product(product, after, 500).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            let ids: Vec<i64> = page.iter().map(|l| l.id).collect();
+            let mut events = tx.events_of(&ids).await?;
+            for lead in &page {
+                let own = events.remove(&lead.id).unwrap_or_default();
+                let score = scoring::score(
+                    &lead.lead,
+                    &facts(&own),
+                    &lead.bant_confirmed,
+                    &active.policy,
+                    now,
+                );
+                tx.save_score(lead.id, &score, active.version, now).await?;
+                summary.scored += 1;
+                let stage = lead.lead.stage;
+                let target = match stage {
+                    Stage::Prospect | Stage::Lead | Stage::Recycled
+                        if score.mql && active.policy.stages.auto_mql =>
+                    {
+                        Some(Stage::Mql)
+                    }
+                    Stage::Mql if !score.mql && active.policy.stages.auto_mql => Some(Stage::Lead),
+                    _ => None,
+                };
+                if let Some(to) = target {
+                    let request = MoveRequest {
+                        from: stage,
+                        to,
+                        reason: None,
+                        override_bant: false,
+                        mover: Mover::Policy,
+                        mql_rule_holds: score.mql,
+                    };
+                    if lifecycle::check(&request, &score.bant, &active.policy).is_ok() {
+                        let reason = if to == Stage::Mql {
+                            summary.became_mql += 1;
+                            mql_reason(&score, &active.policy)
+                        } else {
+                            summary.left_mql += 1;
+                            format!(
+                                "MQL rule no longer holds under policy version {}: score {:.1}",
+                                active.version, score.score
+                            )
+                        };
+                        tx.record_move(lead, to, &reason, active.version, false, &actor, now)
+                            .await?;
+                    }
+                }
+            }
+            tx.commit().await?;
+            progress(page.len());
+        }
+        Ok(summary)
+    }
+}

@@ -1,0 +1,495 @@
+//! Scoring, lifecycle moves, BANT and policy versions over real HTTP, on both engines.
+
+#[macro_use]
+mod common;
+
+use chrono::{Duration, Utc};
+use common::{fields, problem, TestApp};
+use leadgate_core::policy::Policy;
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+
+on_both_engines!(
+    scores_explain_themselves_and_moves_follow_the_lifecycle,
+    bant_gates_sql_unless_overridden,
+    bad_moves_and_bad_input_are_refused,
+    policies_are_versioned_and_applying_one_rescores,
+);
+
+async fn put(app: &TestApp, path: &str, body: &Value) -> Response {
+    app.client
+        .put(app.url(path))
+        .bearer_auth(&app.key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn lead(app: &TestApp, body: Value) -> i64 {
+    let response = app.post("/api/v1/leads", &body).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn move_to(app: &TestApp, id: i64, body: Value) -> Response {
+    app.post(&format!("/api/v1/leads/{id}/transitions"), &body)
+        .await
+}
+
+fn good_lead() -> Value {
+    json!({"email": "li.wei@cloudline.cn", "first_name": "伟", "last_name": "李", "job_title": "CTO",
+           "industry": "Software", "company_size": 240, "product_need": "lead routing", "budget": 25000,
+           "purchase_timeframe": "within 3 months"})
+}
+
+async fn engage(app: &TestApp, id: i64) {
+    let recent = |hours: i64| (Utc::now() - Duration::hours(hours)).to_rfc3339();
+    let batch = json!({"events": [
+        {"lead_id": id, "type": "webinar_attended", "occurred_at": recent(48), "payload": {"webinar": "BANT in practice"}},
+        {"lead_id": id, "type": "page_viewed", "occurred_at": recent(3), "payload": {"page": "/pricing"}},
+        {"lead_id": id, "type": "meeting_booked", "occurred_at": recent(1)},
+    ]});
+    let result: Value = app
+        .post("/api/v1/events", &batch)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(result["accepted"], 3);
+}
+
+async fn scores_explain_themselves_and_moves_follow_the_lifecycle(app: &TestApp) {
+    let id = lead(app, good_lead()).await;
+    let cold: Value = app
+        .get(&format!("/api/v1/leads/{id}/score"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        cold["policy_version"], 0,
+        "the starter policy is in force until one is applied"
+    );
+    assert_eq!(cold["fit_points"], 60.0);
+    assert_eq!(cold["fit_grade"], "A");
+    assert_eq!(cold["mql"], false);
+    let rules: Vec<&str> = cold["explanation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules.contains(&"Decision maker") && rules.contains(&"Core industry"),
+        "{rules:?}"
+    );
+
+    engage(app, id).await;
+    let warm: Value = app
+        .get(&format!("/api/v1/leads/{id}/score"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(warm["mql"], true);
+    assert_eq!(warm["temperature"], "hot");
+    let webinar = warm["explanation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["rule"] == "Attended a webinar")
+        .unwrap();
+    assert!(
+        webinar["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("+15 webinar attended"),
+        "{webinar}"
+    );
+    assert!(
+        webinar["points"].as_f64().unwrap() < 15.0,
+        "two days of decay"
+    );
+    assert_eq!(warm["bant"]["sql_ready"], true);
+
+    let skipped = problem(
+        move_to(app, id, json!({"to": "sql"})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(
+        skipped["detail"]
+            .as_str()
+            .unwrap()
+            .contains("cannot move from lead to sql"),
+        "{skipped}"
+    );
+
+    for stage in ["mql", "sal", "sql", "opportunity"] {
+        let moved = move_to(app, id, json!({"to": stage})).await;
+        assert_eq!(moved.status(), StatusCode::OK, "to {stage}");
+        let body: Value = moved.json().await.unwrap();
+        assert_eq!(body["stage"], stage);
+    }
+    let body: Value = app
+        .get(&format!("/api/v1/leads/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["grade"], "A1");
+    assert_eq!(body["temperature"], "hot");
+
+    let timeline: Value = app
+        .get(&format!("/api/v1/leads/{id}/timeline"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let moves: Vec<&Value> = timeline["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "stage_changed")
+        .collect();
+    assert_eq!(moves.len(), 4);
+    let to_mql = moves.iter().find(|e| e["payload"]["to"] == "mql").unwrap();
+    assert_eq!(to_mql["payload"]["from"], "lead");
+    assert_eq!(to_mql["payload"]["policy_version"], 0);
+    assert!(to_mql["payload"]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("MQL rule holds"));
+    assert_eq!(to_mql["actor"], "apikey:tests");
+
+    let lost = move_to(
+        app,
+        id,
+        json!({"to": "disqualified", "reason": "lost to competitor"}),
+    )
+    .await;
+    assert_eq!(lost.status(), StatusCode::OK);
+    let final_move = problem(
+        move_to(app, id, json!({"to": "customer"})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(final_move["detail"]
+        .as_str()
+        .unwrap()
+        .contains("disqualified is final"));
+}
+
+async fn bant_gates_sql_unless_overridden(app: &TestApp) {
+    let id = lead(app, json!({"email": "ops@steelbridge.de", "job_title": "Operations Manager", "industry": "Manufacturing"})).await;
+    let refused = problem(
+        move_to(app, id, json!({"to": "mql"})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("needs a reason"),
+        "{refused}"
+    );
+    assert_eq!(
+        move_to(
+            app,
+            id,
+            json!({"to": "mql", "reason": "asked for a demo at the booth"})
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        move_to(app, id, json!({"to": "sal"})).await.status(),
+        StatusCode::OK
+    );
+    let no_bant = problem(
+        move_to(app, id, json!({"to": "sql"})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(
+        no_bant["detail"]
+            .as_str()
+            .unwrap()
+            .contains("missing: authority, budget, need, timeline"),
+        "{no_bant}"
+    );
+
+    let confirmed = put(
+        app,
+        &format!("/api/v1/leads/{id}/bant"),
+        &json!({"need": true, "timeline": true}),
+    )
+    .await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    let body: Value = confirmed.json().await.unwrap();
+    assert_eq!(body["bant_confirmed"], json!(["need", "timeline"]));
+    let still = problem(
+        move_to(app, id, json!({"to": "sql"})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(
+        still["detail"]
+            .as_str()
+            .unwrap()
+            .contains("missing: authority, budget"),
+        "three parts are needed: {still}"
+    );
+
+    let without_reason = problem(
+        move_to(app, id, json!({"to": "sql", "override_bant": true})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(without_reason["detail"]
+        .as_str()
+        .unwrap()
+        .contains("needs a reason"));
+    let overridden = move_to(
+        app,
+        id,
+        json!({"to": "sql", "override_bant": true, "reason": "plant manager holds the budget"}),
+    )
+    .await;
+    assert_eq!(overridden.status(), StatusCode::OK);
+    let timeline: Value = app
+        .get(&format!("/api/v1/leads/{id}/timeline"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let events = timeline["events"].as_array().unwrap();
+    let sql = events.iter().find(|e| e["payload"]["to"] == "sql").unwrap();
+    assert_eq!(sql["payload"]["override_bant"], true);
+    assert_eq!(sql["payload"]["reason"], "plant manager holds the budget");
+    let bant_events = events
+        .iter()
+        .filter(|e| {
+            e["type"] == "field_changed"
+                && e["payload"]["field"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("bant.")
+        })
+        .count();
+    assert_eq!(bant_events, 2);
+
+    let bad = problem(
+        put(
+            app,
+            &format!("/api/v1/leads/{id}/bant"),
+            &json!({"budget": "yes", "money": true}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&bad), ["budget", "money"]);
+}
+
+async fn bad_moves_and_bad_input_are_refused(app: &TestApp) {
+    let id = lead(app, good_lead()).await;
+    let body = problem(
+        move_to(app, id, json!({"to": "won", "reason": 3, "extra": 1})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&body), ["extra", "reason", "to"]);
+    let body = problem(
+        move_to(app, id, json!({})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&body), ["to"]);
+    problem(
+        move_to(app, 99_999, json!({"to": "mql"})).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    problem(
+        app.get("/api/v1/leads/99999/score").await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+
+    let no_reason = problem(
+        move_to(app, id, json!({"to": "recycled"})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(no_reason["detail"]
+        .as_str()
+        .unwrap()
+        .contains("recycling needs a reason, one of"));
+    let wrong = problem(
+        move_to(
+            app,
+            id,
+            json!({"to": "disqualified", "reason": "bad vibes"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(wrong["detail"]
+        .as_str()
+        .unwrap()
+        .contains("'bad vibes' is not a reason the policy allows"));
+    let timeline: Value = app
+        .get(&format!("/api/v1/leads/{id}/timeline"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        timeline["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["type"] != "stage_changed"),
+        "refused moves record nothing"
+    );
+}
+
+async fn policies_are_versioned_and_applying_one_rescores(app: &TestApp) {
+    let engaged = lead(app, good_lead()).await;
+    engage(app, engaged).await;
+    let plain = lead(
+        app,
+        json!({"email": "someone@gmail.com", "job_title": "Analyst"}),
+    )
+    .await;
+
+    let broken = Policy::STARTER.replace("event = \"webinar_attended\"", "event = \"webinar\"");
+    let refused = problem(
+        app.post(
+            "/api/v1/policies",
+            &json!({"document": broken, "message": "typo"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let field = refused["errors"][0]["field"].as_str().unwrap();
+    let line = Policy::STARTER
+        .lines()
+        .position(|l| l.contains("event = \"webinar_attended\""))
+        .unwrap()
+        + 1;
+    assert_eq!(field, format!("document:{line}"));
+    assert!(refused["errors"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("unknown event type 'webinar'"));
+    let listed: Value = app.get("/api/v1/policies").await.json().await.unwrap();
+    assert_eq!(
+        listed["policies"].as_array().unwrap().len(),
+        0,
+        "a refused policy leaves nothing behind"
+    );
+    let missing = problem(
+        app.post("/api/v1/policies", &json!({"document": Policy::STARTER}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&missing), ["message"]);
+
+    let applied = app
+        .post(
+            "/api/v1/policies",
+            &json!({"document": Policy::STARTER, "message": "agreed at the Q3 SLA review"}),
+        )
+        .await;
+    assert_eq!(applied.status(), StatusCode::CREATED);
+    let applied: Value = applied.json().await.unwrap();
+    assert_eq!(applied["policy"]["version"], 1);
+    assert_eq!(applied["policy"]["author"], "apikey:tests");
+    assert_eq!(applied["scored"], 2);
+    assert_eq!(applied["became_mql"], 1);
+    let engaged_now: Value = app
+        .get(&format!("/api/v1/leads/{engaged}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(engaged_now["stage"], "mql");
+    assert_eq!(engaged_now["grade"], "A1");
+    let plain_now: Value = app
+        .get(&format!("/api/v1/leads/{plain}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(plain_now["stage"], "lead");
+    assert!(plain_now["score"].as_f64().unwrap() < 0.0);
+
+    let stricter = Policy::STARTER.replace("min_score = 70", "min_score = 150");
+    let applied: Value = app
+        .post(
+            "/api/v1/policies",
+            &json!({"document": stricter, "message": "sales is drowning"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(applied["policy"]["version"], 2);
+    assert_eq!(applied["left_mql"], 1);
+    let back: Value = app
+        .get(&format!("/api/v1/leads/{engaged}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(back["stage"], "lead");
+    let timeline: Value = app
+        .get(&format!("/api/v1/leads/{engaged}/timeline"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let moved_back = timeline["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["payload"]["to"] == "lead")
+        .unwrap();
+    assert_eq!(moved_back["actor"], "policy:v2");
+    assert!(moved_back["payload"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("no longer holds under policy version 2"));
+
+    let listed: Value = app.get("/api/v1/policies").await.json().await.unwrap();
+    let versions: Vec<i64> = listed["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(versions, [2, 1]);
+    let first: Value = app
+        .get("/api/v1/policies/default/1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["message"], "agreed at the Q3 SLA review");
+    assert_eq!(first["document"], Policy::STARTER);
+    problem(
+        app.get("/api/v1/policies/default/9").await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
