@@ -70,3 +70,83 @@ fn bad_arguments_are_named() {
     assert!(!bench.status.success());
     assert!(text(&bench.stderr).contains("--batch"));
 }
+
+#[test]
+fn the_policy_is_written_checked_applied_listed_and_diffed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("leadgate.db");
+    let db = db.to_str().unwrap();
+    let file = dir.path().join("policy.toml");
+    let file_arg = file.to_str().unwrap();
+
+    let init = leadgate(&["policy", "init", file_arg], db);
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    assert!(
+        !leadgate(&["policy", "init", file_arg], db).status.success(),
+        "no silent overwrite"
+    );
+    let check = leadgate(&["policy", "check", file_arg], db);
+    assert!(
+        text(&check.stdout).contains("is valid"),
+        "{}",
+        text(&check.stderr)
+    );
+
+    let starter = std::fs::read_to_string(&file).unwrap();
+    let broken = starter.replacen("field = \"industry\"", "field = \"industri\"", 1);
+    let line = broken
+        .lines()
+        .position(|l| l.contains("\"industri\""))
+        .unwrap()
+        + 1;
+    let bad_file = dir.path().join("bad.toml");
+    std::fs::write(&bad_file, &broken).unwrap();
+    let refused = leadgate(
+        &["policy", "apply", bad_file.to_str().unwrap(), "-m", "typo"],
+        db,
+    );
+    assert!(!refused.status.success());
+    let message = text(&refused.stderr);
+    assert!(
+        message.contains(&format!(
+            "bad.toml:{line}: fit rule 'Core industry': unknown field 'industri'"
+        )),
+        "{message}"
+    );
+    assert!(message.contains("unchanged"));
+
+    let applied = leadgate(
+        &["policy", "apply", file_arg, "-m", "first agreed definition"],
+        db,
+    );
+    assert!(applied.status.success(), "{}", text(&applied.stderr));
+    assert!(text(&applied.stdout).contains("as version 1"));
+    std::fs::write(&file, starter.replace("min_score = 70", "min_score = 80")).unwrap();
+    assert!(leadgate(
+        &["policy", "apply", file_arg, "-m", "fewer, better MQLs"],
+        db
+    )
+    .status
+    .success());
+
+    let versions = text(&leadgate(&["policy", "versions"], db).stdout);
+    assert!(
+        versions.contains("v2")
+            && versions.contains("fewer, better MQLs")
+            && versions.contains("v1"),
+        "{versions}"
+    );
+    let shown = text(&leadgate(&["policy", "show"], db).stdout);
+    assert!(shown.contains("min_score = 80"));
+    let diff = text(&leadgate(&["policy", "diff", "1", "2"], db).stdout);
+    assert!(
+        diff.contains("-min_score = 70") && diff.contains("+min_score = 80"),
+        "{diff}"
+    );
+    let scored = leadgate(&["score"], db);
+    assert!(
+        text(&scored.stdout).contains("rescored 0 'default' leads"),
+        "{}",
+        text(&scored.stdout)
+    );
+}

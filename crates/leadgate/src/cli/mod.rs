@@ -3,6 +3,7 @@
 mod apikey;
 pub mod bench;
 pub mod demo;
+mod policy;
 mod serve;
 
 use clap::{Args, Parser, Subcommand};
@@ -28,6 +29,10 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Make, list and revoke API keys.
     Apikey(apikey::ApikeyArgs),
+    /// The qualification policy: init, check, apply, show, versions, diff.
+    Policy(policy::PolicyArgs),
+    /// Rescore every lead of a product under the policy in force.
+    Score(policy::ScoreArgs),
     /// Measure performance (see BENCHMARKS.md).
     Bench(bench::BenchArgs),
 }
@@ -91,6 +96,8 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Apikey(args) => apikey::run(args).await,
+        Command::Policy(args) => policy::run(args).await,
+        Command::Score(args) => policy::score(args).await,
         Command::Bench(args) => bench::run(args).await,
     }
 }

@@ -1,0 +1,240 @@
+//! `leadgate policy init|check|apply|show|versions|diff` and `leadgate score`: the shared
+//! definition of a qualified lead, from the terminal.
+
+use super::StoreArgs;
+use anyhow::{bail, Context};
+use chrono::Utc;
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use leadgate_core::policy::{Policy, PolicyErrors};
+use leadgate_store::{Store, StoreError};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(Debug, Subcommand)]
+enum Action {
+    /// Write the starter policy to FILE, to edit.
+    Init {
+        #[arg(default_value = "policy.toml")]
+        file: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check FILE without applying it.
+    Check { file: PathBuf },
+    /// Store FILE as the next version of its product's policy and rescore that product's leads.
+    Apply {
+        file: PathBuf,
+        /// Why the definition changes (kept with the version).
+        #[arg(long, short)]
+        message: String,
+        /// Who changes it.
+        #[arg(long, env = "USER", default_value = "cli")]
+        author: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Print the policy in force (or a version).
+    Show {
+        #[arg(long, default_value = "default")]
+        product: String,
+        #[arg(long)]
+        version: Option<i64>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List stored versions.
+    Versions {
+        #[arg(long)]
+        product: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Show what changed between two versions.
+    Diff {
+        from: i64,
+        to: i64,
+        #[arg(long, default_value = "default")]
+        product: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `leadgate score`: rescore every lead of a product now.
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    #[arg(long, default_value = "default")]
+    product: String,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+fn read(file: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
+}
+
+/// "policy.toml:12: fit rule 'x': unknown field 'y'", one line per mistake.
+fn located(file: &Path, errors: &PolicyErrors) -> String {
+    errors
+        .0
+        .iter()
+        .map(|e| format!("{}:{}: {}", file.display(), e.line, e.message))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn rescore(store: &Store, product: &str) -> anyhow::Result<()> {
+    let total = store.count_leads().await? as u64;
+    let bar = ProgressBar::new(total).with_style(
+        ProgressStyle::with_template("rescoring {bar:40} {pos}/{len} leads ({per_sec})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let started = std::time::Instant::now();
+    let summary = store
+        .rescore(product, Utc::now(), |n| bar.inc(n as u64))
+        .await?;
+    bar.finish_and_clear();
+    println!(
+        "rescored {} '{product}' leads in {:.1}s: {} became MQL, {} left MQL",
+        summary.scored,
+        started.elapsed().as_secs_f64(),
+        summary.became_mql,
+        summary.left_mql
+    );
+    Ok(())
+}
+
+pub async fn run(args: PolicyArgs) -> anyhow::Result<()> {
+    match args.action {
+        Action::Init { file, force } => {
+            if file.exists() && !force {
+                bail!("{} exists; pass --force to replace it", file.display());
+            }
+            std::fs::write(&file, Policy::STARTER)
+                .with_context(|| format!("cannot write {}", file.display()))?;
+            println!("wrote the starter policy to {}; edit it, then `leadgate policy apply {} -m \"why\"`", file.display(), file.display());
+        }
+        Action::Check { file } => {
+            let policy = Policy::parse(&read(&file)?)
+                .map_err(|e| anyhow::anyhow!("{}", located(&file, &e)))?;
+            println!(
+                "{}: policy '{}' for product '{}' is valid: {} fit rules, {} behaviour rules, MQL at {} points",
+                file.display(),
+                policy.name,
+                policy.product,
+                policy.fit.len(),
+                policy.behaviour.len(),
+                policy.mql.min_score
+            );
+        }
+        Action::Apply {
+            file,
+            message,
+            author,
+            store,
+        } => {
+            let document = read(&file)?;
+            let store = store.open().await?;
+            let stored = match store.apply_policy(&document, &author, &message).await {
+                Ok(stored) => stored,
+                Err(StoreError::Policy(errors)) => bail!(
+                    "{}\nThe policy in force is unchanged.",
+                    located(&file, &errors)
+                ),
+                Err(e) => return Err(e.into()),
+            };
+            println!(
+                "applied '{}' as version {} of product '{}'",
+                stored.name, stored.version, stored.product
+            );
+            rescore(&store, &stored.product).await?;
+            store.close().await;
+        }
+        Action::Show {
+            product,
+            version,
+            store,
+        } => {
+            let store = store.open().await?;
+            let document = match version {
+                Some(v) => store.policy_version(&product, v).await?.document,
+                None => match store
+                    .policy_versions(Some(&product))
+                    .await?
+                    .into_iter()
+                    .next()
+                {
+                    Some(latest) => latest.document,
+                    None => {
+                        eprintln!("no policy applied for '{product}' yet; the starter policy (version 0) is in force:");
+                        Policy::STARTER.to_owned()
+                    }
+                },
+            };
+            print!("{document}");
+            store.close().await;
+        }
+        Action::Versions { product, store } => {
+            let store = store.open().await?;
+            let versions = store.policy_versions(product.as_deref()).await?;
+            if versions.is_empty() {
+                println!("no policy applied yet; the starter policy (version 0) is in force");
+            }
+            for v in versions {
+                println!(
+                    "{:<12} v{:<4} {}  {:<16} {}  ({})",
+                    v.product,
+                    v.version,
+                    v.created_at().format("%Y-%m-%d %H:%M"),
+                    v.author,
+                    v.message,
+                    v.name
+                );
+            }
+            store.close().await;
+        }
+        Action::Diff {
+            from,
+            to,
+            product,
+            store,
+        } => {
+            let store = store.open().await?;
+            let document = |v: i64| {
+                let store = store.clone();
+                let product = product.clone();
+                async move {
+                    if v == 0 {
+                        Ok(Policy::STARTER.to_owned())
+                    } else {
+                        store.policy_version(&product, v).await.map(|p| p.document)
+                    }
+                }
+            };
+            let (old, new) = (document(from).await?, document(to).await?);
+            let diff = similar::TextDiff::from_lines(&old, &new);
+            print!(
+                "{}",
+                diff.unified_diff()
+                    .context_radius(3)
+                    .header(&format!("{product} v{from}"), &format!("{product} v{to}"))
+            );
+            store.close().await;
+        }
+    }
+    Ok(())
+}
+
+pub async fn score(args: ScoreArgs) -> anyhow::Result<()> {
+    let store = args.store.open().await?;
+    rescore(&store, &args.product).await?;
+    store.close().await;
+    Ok(())
+}
