@@ -67,6 +67,8 @@ pub enum SortField {
     CreatedAt,
     UpdatedAt,
     Id,
+    /// The stored score; leads never scored come last.
+    Score,
 }
 
 /// Order of a lead list: `created_at`, `-created_at` (newest first), `updated_at`, `id`...
@@ -96,9 +98,10 @@ impl std::str::FromStr for LeadSort {
             "created_at" => SortField::CreatedAt,
             "updated_at" => SortField::UpdatedAt,
             "id" => SortField::Id,
+            "score" => SortField::Score,
             other => {
                 return Err(format!(
-                    "cannot sort by '{other}'; use created_at, updated_at or id, with '-' for descending"
+                    "cannot sort by '{other}'; use created_at, updated_at, id or score, with '-' for descending"
                 ))
             }
         };
@@ -118,6 +121,12 @@ pub struct LeadFilter {
     pub created_to: Option<DateTime<Utc>>,
     /// Text matched anywhere in the name, email or company, case-insensitively.
     pub q: Option<String>,
+    /// A grade such as "A1", or a fit grade letter such as "A" (any engagement).
+    pub grade: Option<String>,
+    /// hot, warm or cold.
+    pub temperature: Option<String>,
+    /// Stored score at least this.
+    pub min_score: Option<f64>,
     pub sort: LeadSort,
     pub limit: u32,
     /// An opaque cursor from the previous page's `next_cursor`.
@@ -521,10 +530,11 @@ impl Store {
     pub async fn list_leads(&self, filter: &LeadFilter) -> Result<LeadPage> {
         let limit = filter.limit.clamp(1, 1000) as i64;
         let cursor = filter.cursor.as_deref().map(decode_cursor).transpose()?;
-        let (column, ts_sort) = match filter.sort.field {
-            SortField::CreatedAt => ("l.created_at", true),
-            SortField::UpdatedAt => ("l.updated_at", true),
-            SortField::Id => ("l.id", false),
+        let column = match filter.sort.field {
+            SortField::CreatedAt => "l.created_at",
+            SortField::UpdatedAt => "l.updated_at",
+            SortField::Id => "l.id",
+            SortField::Score => "COALESCE(l.score, -1e15)",
         };
         let (cmp, dir) = if filter.sort.descending {
             ("<", "DESC")
@@ -559,13 +569,33 @@ impl Store {
                 let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
                 b.push(" AND l.search_text LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
             }
+            if let Some(grade) = filter.grade.as_deref() {
+                if grade.len() == 1 {
+                    b.push(" AND l.grade LIKE ").push_bind(format!("{grade}%"));
+                } else {
+                    b.push(" AND l.grade = ").push_bind(grade.to_owned());
+                }
+            }
+            if let Some(temperature) = &filter.temperature {
+                b.push(" AND l.temperature = ").push_bind(temperature.clone());
+            }
+            if let Some(min) = filter.min_score {
+                b.push(" AND l.score >= ").push_bind(min);
+            }
             if let Some((value, id)) = cursor {
                 b.push(format!(" AND ({column} {cmp} "));
-                if ts_sort {
-                    let at = DateTime::from_timestamp_micros(value).unwrap_or_default();
-                    b.push_bind(Ts(at)).push(format!(" OR ({column} = ")).push_bind(Ts(at));
-                } else {
-                    b.push_bind(value).push(format!(" OR ({column} = ")).push_bind(value);
+                match filter.sort.field {
+                    SortField::CreatedAt | SortField::UpdatedAt => {
+                        let at = Ts(DateTime::from_timestamp_micros(value).unwrap_or_default());
+                        b.push_bind(at).push(format!(" OR ({column} = ")).push_bind(at);
+                    }
+                    SortField::Id => {
+                        b.push_bind(value).push(format!(" OR ({column} = ")).push_bind(value);
+                    }
+                    SortField::Score => {
+                        let score = f64::from_bits(value as u64);
+                        b.push_bind(score).push(format!(" OR ({column} = ")).push_bind(score);
+                    }
                 }
                 b.push(format!(" AND l.id {cmp} ")).push_bind(id).push("))");
             }
@@ -583,6 +613,9 @@ impl Store {
                     SortField::CreatedAt => last.created_at.timestamp_micros(),
                     SortField::UpdatedAt => last.updated_at.timestamp_micros(),
                     SortField::Id => last.id,
+                    SortField::Score => {
+                        last.snapshot.as_ref().map_or(-1e15, |s| s.score).to_bits() as i64
+                    }
                 };
                 encode_cursor(value, last.id)
             })

@@ -14,6 +14,7 @@ on_both_engines!(
     bant_gates_sql_unless_overridden,
     bad_moves_and_bad_input_are_refused,
     policies_are_versioned_and_applying_one_rescores,
+    leads_list_by_score_grade_and_temperature,
 );
 
 async fn put(app: &TestApp, path: &str, body: &Value) -> Response {
@@ -492,4 +493,78 @@ async fn policies_are_versioned_and_applying_one_rescores(app: &TestApp) {
         StatusCode::NOT_FOUND,
     )
     .await;
+}
+
+async fn leads_list_by_score_grade_and_temperature(app: &TestApp) {
+    let demo = leadgate_core::demo::generate(21, 90, Utc::now());
+    leadgate::cli::demo::load(&app.store, &demo, |_| {})
+        .await
+        .unwrap();
+    let applied: Value = app
+        .post(
+            "/api/v1/policies",
+            &json!({"document": Policy::STARTER, "message": "start"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(applied["scored"], 90);
+
+    let mut scores = Vec::new();
+    let mut url = "/api/v1/leads?sort=-score&limit=16".to_owned();
+    loop {
+        let page: Value = app.get(&url).await.json().await.unwrap();
+        scores.extend(
+            page["leads"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["score"].as_f64().unwrap()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(cursor) => url = format!("/api/v1/leads?sort=-score&limit=16&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(scores.len(), 90);
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+
+    let hot: Value = app
+        .get("/api/v1/leads?temperature=hot&limit=1000")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(hot["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["temperature"] == "hot"));
+    let fit_a: Value = app
+        .get("/api/v1/leads?grade=A&limit=1000")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(fit_a["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["grade"].as_str().unwrap().starts_with('A')));
+    let high: Value = app
+        .get("/api/v1/leads?min_score=40&limit=1000")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let expected = scores.iter().filter(|s| **s >= 40.0 - 0.05).count();
+    assert!((high["leads"].as_array().unwrap().len() as i64 - expected as i64).abs() <= 1);
+    let bad = problem(
+        app.get("/api/v1/leads?grade=E9&temperature=lukewarm&min_score=lots")
+            .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(fields(&bad), ["grade", "min_score", "temperature"]);
 }

@@ -318,7 +318,13 @@ pub struct LeadQuery {
     created_to: Option<String>,
     /// Text found in the name, email or company (case-insensitive).
     q: Option<String>,
-    /// created_at, updated_at or id; prefix '-' for descending. Default -created_at.
+    /// A grade such as A1, or a fit grade letter such as A.
+    grade: Option<String>,
+    /// hot, warm or cold.
+    temperature: Option<String>,
+    /// Stored score at least this.
+    min_score: Option<f64>,
+    /// created_at, updated_at, id or score; prefix '-' for descending. Default -created_at.
     sort: Option<String>,
     /// Page size, 1 to 1000 (default 50).
     limit: Option<u32>,
@@ -370,6 +376,27 @@ fn lead_filter(params: Vec<(String, String)>) -> Result<LeadFilter, ApiError> {
             "campaign" => filter.campaign = Some(value),
             "owner" => filter.owner = Some(value),
             "q" => filter.q = Some(value),
+            "grade" => {
+                let valid = value.len() <= 2
+                    && value.chars().next().is_some_and(|c| "ABCD".contains(c))
+                    && value.chars().nth(1).is_none_or(|c| "1234".contains(c));
+                if valid {
+                    filter.grade = Some(value);
+                } else {
+                    bad(
+                        "is a grade such as A1 (fit A-D, engagement 1-4) or a fit grade such as A"
+                            .into(),
+                    );
+                }
+            }
+            "temperature" => match value.as_str() {
+                "hot" | "warm" | "cold" => filter.temperature = Some(value),
+                _ => bad("is hot, warm or cold".into()),
+            },
+            "min_score" => match value.parse::<f64>() {
+                Ok(n) if n.is_finite() => filter.min_score = Some(n),
+                _ => bad("must be a number".into()),
+            },
             "created_from" => filter.created_from = parse_time("created_from", &value, &mut errors),
             "created_to" => filter.created_to = parse_time("created_to", &value, &mut errors),
             "sort" => match value.parse() {
