@@ -847,6 +847,15 @@ mod tests {
         assert_eq!(policy.product, "default");
     }
 
+    #[test]
+    fn the_guide_shows_the_starter_policy_as_it_is() {
+        let guide = include_str!("../../../docs/policy.md");
+        assert!(
+            guide.contains(Policy::STARTER),
+            "docs/policy.md must embed the current starter policy"
+        );
+    }
+
     fn errors(source: &str) -> Vec<PolicyError> {
         Policy::parse(source).unwrap_err().0
     }
