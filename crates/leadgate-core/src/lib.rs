@@ -1,6 +1,7 @@
 //! Leadgate's domain: the lead, the person and company behind it, where it came from, and the
 //! append-only events that happen to it. Pure: no IO, no async, no database.
 
+pub mod backtest;
 pub mod demo;
 pub mod event;
 pub mod lead;

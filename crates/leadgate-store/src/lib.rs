@@ -225,6 +225,15 @@ impl Store {
         })
     }
 
+    /// Starts a transaction for reading only: a consistent snapshot for long passes, which
+    /// on SQLite does not hold up the writer.
+    pub(crate) async fn begin_read(&self) -> Result<Tx> {
+        Ok(match &self.pool {
+            Pool::Sqlite { read, .. } => Tx::Sqlite(read.begin().await?),
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
     pub fn engine(&self) -> Engine {
         match self.pool {
             Pool::Sqlite { .. } => Engine::Sqlite,

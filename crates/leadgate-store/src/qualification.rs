@@ -5,6 +5,7 @@ use crate::leads::{NewEvent, StoredLead};
 use crate::time::{to_micros, Ts};
 use crate::{on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
+use leadgate_core::backtest::{Backtest, BacktestReport, History};
 use leadgate_core::event::EventDraft;
 use leadgate_core::lifecycle::{self, MoveRequest, Mover};
 use leadgate_core::policy::{BantPart, Policy};
@@ -395,5 +396,43 @@ impl Store {
             progress(page.len());
         }
         Ok(summary)
+    }
+}
+
+impl Store {
+    /// Replays every lead of the candidate's product under it and under the policy in force.
+    /// `capacity_per_week` asks for the threshold that fits sales capacity.
+    pub async fn backtest(
+        &self,
+        candidate: &Policy,
+        capacity_per_week: Option<f64>,
+        now: DateTime<Utc>,
+        mut progress: impl FnMut(usize),
+    ) -> Result<BacktestReport> {
+        let active = self.active_policy(&candidate.product).await?;
+        let mut backtest = Backtest::new(&active.policy, candidate, now);
+        let mut tx = self.begin_read().await?;
+        let mut after = 0i64;
+        loop {
+            let page = tx.leads_of_product(&candidate.product, after, 1000).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            let ids: Vec<i64> = page.iter().map(|l| l.id).collect();
+            let mut events = tx.events_of(&ids).await?;
+            for lead in &page {
+                let own = events.remove(&lead.id).unwrap_or_default();
+                let facts = facts(&own);
+                backtest.add(&History {
+                    lead: &lead.lead,
+                    events: &facts,
+                    confirmed: &lead.bant_confirmed,
+                    channel: lead.first_touch.channel,
+                    source_class: lead.first_touch.source_class,
+                    created_at: lead.created_at,
+                });
+            }
+            progress(page.len());
+        }
+        Ok(backtest.report(capacity_per_week))
     }
 }

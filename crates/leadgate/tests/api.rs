@@ -422,7 +422,7 @@ async fn leads_list_with_filters_and_keyset_pages(app: &TestApp) {
     assert!(!page["leads"].as_array().unwrap().is_empty());
 
     let bad = problem(
-        app.get("/api/v1/leads?stage=hot&limit=0&sort=score&color=red&created_from=yesterday")
+        app.get("/api/v1/leads?stage=hot&limit=0&sort=favourite&color=red&created_from=yesterday")
             .await,
         StatusCode::BAD_REQUEST,
     )
@@ -712,6 +712,7 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
         ("/api/v1/leads/{id}/bant", &["put"][..]),
         ("/api/v1/policies", &["get", "post"][..]),
         ("/api/v1/policies/{product}/{version}", &["get"][..]),
+        ("/api/v1/policies/backtest", &["post"][..]),
     ] {
         for method in methods {
             assert!(
@@ -722,7 +723,7 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
     }
     assert_eq!(
         paths.len(),
-        13,
+        14,
         "every route, and only those: {:?}",
         paths.keys().collect::<Vec<_>>()
     );

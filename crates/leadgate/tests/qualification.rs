@@ -15,6 +15,7 @@ on_both_engines!(
     bad_moves_and_bad_input_are_refused,
     policies_are_versioned_and_applying_one_rescores,
     leads_list_by_score_grade_and_temperature,
+    backtests_compare_a_candidate_with_the_policy_in_force,
 );
 
 async fn put(app: &TestApp, path: &str, body: &Value) -> Response {
@@ -567,4 +568,77 @@ async fn leads_list_by_score_grade_and_temperature(app: &TestApp) {
     )
     .await;
     assert_eq!(fields(&bad), ["grade", "min_score", "temperature"]);
+}
+
+async fn backtests_compare_a_candidate_with_the_policy_in_force(app: &TestApp) {
+    let demo = leadgate_core::demo::generate(33, 400, Utc::now());
+    leadgate::cli::demo::load(&app.store, &demo, |_| {})
+        .await
+        .unwrap();
+    let same: Value = app
+        .post(
+            "/api/v1/policies/backtest",
+            &json!({"document": Policy::STARTER}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(same["leads"], 400);
+    assert_eq!(same["current"], same["candidate"]);
+    assert_eq!(
+        (same["became_mql"].as_u64(), same["stopped_mql"].as_u64()),
+        (Some(0), Some(0))
+    );
+    let won = demo
+        .iter()
+        .filter(|d| d.lead.stage == leadgate_core::Stage::Customer)
+        .count();
+    assert_eq!(same["won"], won);
+
+    let stricter = Policy::STARTER.replace("min_score = 70", "min_score = 90");
+    let report: Value = app
+        .post(
+            "/api/v1/policies/backtest",
+            &json!({"document": stricter, "capacity_per_week": 3}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (now, new) = (
+        report["current"]["mqls"].as_u64().unwrap(),
+        report["candidate"]["mqls"].as_u64().unwrap(),
+    );
+    assert!(new <= now);
+    assert_eq!(report["stopped_mql"].as_u64().unwrap(), now - new);
+    assert!(report["by_channel"].as_array().unwrap().len() >= 10);
+    assert!(report["best_f1"]["min_score"].is_number());
+    assert!(report["for_capacity"]["mqls_per_week"].as_f64().unwrap() <= 3.0);
+    let listed: Value = app.get("/api/v1/policies").await.json().await.unwrap();
+    assert!(
+        listed["policies"].as_array().unwrap().is_empty(),
+        "a backtest applies nothing"
+    );
+
+    let bad = problem(
+        app.post(
+            "/api/v1/policies/backtest",
+            &json!({"document": "[policy]", "capacity_per_week": -1}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&bad), ["capacity_per_week"]);
+    let bad = problem(
+        app.post(
+            "/api/v1/policies/backtest",
+            &json!({"document": "[policy]"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(fields(&bad)[0].starts_with("document:"), "{bad}");
 }

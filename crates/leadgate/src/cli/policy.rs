@@ -56,6 +56,18 @@ enum Action {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Replay the stored history under FILE and under the policy in force, side by side.
+    Backtest {
+        file: PathBuf,
+        /// Sales capacity in MQLs per week: suggest the threshold that fits it.
+        #[arg(long)]
+        capacity: Option<f64>,
+        /// table (for people) or json.
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Show what changed between two versions.
     Diff {
         from: i64,
@@ -200,6 +212,32 @@ pub async fn run(args: PolicyArgs) -> anyhow::Result<()> {
             }
             store.close().await;
         }
+        Action::Backtest {
+            file,
+            capacity,
+            format,
+            store,
+        } => {
+            let candidate = Policy::parse(&read(&file)?)
+                .map_err(|e| anyhow::anyhow!("{}", located(&file, &e)))?;
+            let store = store.open().await?;
+            let total = store.count_leads().await? as u64;
+            let bar = ProgressBar::new(total).with_style(
+                ProgressStyle::with_template("replaying {bar:40} {pos}/{len} leads ({per_sec})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            let started = std::time::Instant::now();
+            let report = store
+                .backtest(&candidate, capacity, Utc::now(), |n| bar.inc(n as u64))
+                .await?;
+            bar.finish_and_clear();
+            if format == "json" {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_backtest(&report, started.elapsed());
+            }
+            store.close().await;
+        }
         Action::Diff {
             from,
             to,
@@ -237,4 +275,91 @@ pub async fn score(args: ScoreArgs) -> anyhow::Result<()> {
     rescore(&store, &args.product).await?;
     store.close().await;
     Ok(())
+}
+
+fn pct(rate: Option<f64>) -> String {
+    rate.map(|r| format!("{:.1}%", r * 100.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn print_backtest(report: &leadgate_core::backtest::BacktestReport, took: std::time::Duration) {
+    println!(
+        "{} leads replayed in {:.1}s ({} closed, {} won, over {:.1} weeks)\n",
+        report.leads,
+        took.as_secs_f64(),
+        report.closed,
+        report.won,
+        report.weeks
+    );
+    println!("{:<22} {:>12} {:>12}", "", "in force", "candidate");
+    let rows = [
+        (
+            "MQLs",
+            report.current.mqls.to_string(),
+            report.candidate.mqls.to_string(),
+        ),
+        (
+            "MQL -> SQL",
+            pct(report.current.mql_to_sql_rate),
+            pct(report.candidate.mql_to_sql_rate),
+        ),
+        (
+            "MQL -> won",
+            pct(report.current.mql_to_won_rate),
+            pct(report.candidate.mql_to_won_rate),
+        ),
+        (
+            "precision (won)",
+            pct(report.current.precision),
+            pct(report.candidate.precision),
+        ),
+        (
+            "recall (won)",
+            pct(report.current.recall),
+            pct(report.candidate.recall),
+        ),
+        ("F1", pct(report.current.f1), pct(report.candidate.f1)),
+    ];
+    for (name, a, b) in rows {
+        println!("{name:<22} {a:>12} {b:>12}");
+    }
+    println!(
+        "\n{} leads would become MQL, {} would stop being MQL\n",
+        report.became_mql, report.stopped_mql
+    );
+    println!(
+        "{:<18} {:>7} {:>10} {:>10} {:>12} {:>12}",
+        "channel", "leads", "MQLs now", "MQLs new", "won now", "won new"
+    );
+    for row in report.by_channel.iter().chain(&report.by_source_class) {
+        println!(
+            "{:<18} {:>7} {:>10} {:>10} {:>12} {:>12}",
+            row.source,
+            row.leads,
+            row.current.mqls,
+            row.candidate.mqls,
+            pct(row.current.mql_to_won_rate),
+            pct(row.candidate.mql_to_won_rate)
+        );
+    }
+    if let Some(best) = &report.best_f1 {
+        println!(
+            "\nbest F1: min_score = {} gives {} MQLs ({:.1}/week), precision {}, recall {}, F1 {}",
+            best.min_score,
+            best.mqls,
+            best.mqls_per_week,
+            pct(best.precision),
+            pct(best.recall),
+            pct(best.f1)
+        );
+    }
+    if let Some(fit) = &report.for_capacity {
+        println!(
+            "for your capacity: min_score = {} gives {:.1} MQLs/week (precision {}, recall {})",
+            fit.min_score,
+            fit.mqls_per_week,
+            pct(fit.precision),
+            pct(fit.recall)
+        );
+    }
 }

@@ -20,6 +20,7 @@ use utoipa::{Modify, OpenApi};
         super::qualification::list_policies,
         super::qualification::get_policy,
         super::qualification::apply_policy,
+        super::qualification::backtest,
         super::healthz,
         super::ready,
         super::metrics,

@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/leads/{id}/transitions", post(transition))
         .route("/leads/{id}/bant", put(confirm_bant))
         .route("/policies", get(list_policies).post(apply_policy))
+        .route("/policies/backtest", post(backtest))
         .route("/policies/{product}/{version}", get(get_policy))
 }
 
@@ -323,5 +324,61 @@ async fn apply_policy(
             became_mql: summary.became_mql,
             left_mql: summary.left_mql,
         }),
+    ))
+}
+
+/// `{"document": "<TOML>", "capacity_per_week": 50}`.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct BacktestInput {
+    /// The candidate policy.
+    document: String,
+    /// Sales capacity in MQLs per week: the report then suggests the threshold that fits it.
+    capacity_per_week: Option<f64>,
+}
+
+#[utoipa::path(post, path = "/api/v1/policies/backtest", tag = "qualification",
+    request_body = BacktestInput,
+    responses((status = 200, description = "The candidate and the policy in force side by side: MQLs, MQL->SQL and MQL->won rates, precision and recall against outcomes, per channel and source class, leads that change status, and suggested thresholds", body = Object),
+              (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 422, description = "Mistakes in the document, each as `document:LINE`", body = Problem)),
+    security(("api_key" = [])))]
+async fn backtest(
+    State(state): State<AppState>,
+    JsonObject(input): JsonObject,
+) -> Result<Json<Value>, ApiError> {
+    let mut errors = FieldErrors::default();
+    let document = text_field(&input, "document", &mut errors);
+    let capacity = match input.get("capacity_per_week") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) if n.as_f64().is_some_and(|c| c > 0.0) => n.as_f64(),
+        Some(_) => {
+            errors.push(FieldError::new(
+                "capacity_per_week",
+                "must be a number of MQLs per week above 0",
+            ));
+            None
+        }
+    };
+    for key in input
+        .keys()
+        .filter(|k| !matches!(k.as_str(), "document" | "capacity_per_week"))
+    {
+        errors.push(FieldError::new(key.clone(), "is not part of a backtest"));
+    }
+    if document.is_none() && !errors.0.iter().any(|e| e.field == "document") {
+        errors.push(FieldError::new("document", "is required"));
+    }
+    let Some(document) = document.filter(|_| errors.is_empty()) else {
+        return Err(ApiError::Invalid(errors));
+    };
+    let candidate = leadgate_core::policy::Policy::parse(document)
+        .map_err(|e| ApiError::from(leadgate_store::StoreError::Policy(e)))?;
+    let report = state
+        .store
+        .backtest(&candidate, capacity, Utc::now(), |_| {})
+        .await?;
+    Ok(Json(
+        serde_json::to_value(report).map_err(|e| ApiError::Internal(Box::new(e)))?,
     ))
 }
