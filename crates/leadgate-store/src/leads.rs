@@ -885,6 +885,7 @@ mod tests {
                 descending: true
             }
         );
-        assert!("score".parse::<LeadSort>().is_err());
+        assert_eq!("score".parse::<LeadSort>().unwrap().field, SortField::Score);
+        assert!("favourite".parse::<LeadSort>().is_err());
     }
 }
