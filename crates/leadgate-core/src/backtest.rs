@@ -240,8 +240,8 @@ impl<'p> Backtest<'p> {
             .copied()
             .collect();
         let at = replay.decision_at;
-        let old = scoring::score(history.lead, &known, history.confirmed, self.current, at);
-        let new = scoring::score(history.lead, &known, history.confirmed, self.candidate, at);
+        let old = scoring::score_quick(history.lead, &known, history.confirmed, self.current, at);
+        let new = scoring::score_quick(history.lead, &known, history.confirmed, self.candidate, at);
         self.totals.0.add(old.mql, &replay);
         self.totals.1.add(new.mql, &replay);
         for (map, key) in [

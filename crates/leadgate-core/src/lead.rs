@@ -481,6 +481,27 @@ impl Lead {
         }
     }
 
+    /// A text-like field's value, borrowed (None for numbers, custom, and missing values).
+    pub fn text_value(&self, field: LeadField) -> Option<&str> {
+        match field {
+            LeadField::ExternalId => self.external_id.as_ref().map(ExternalId::as_str),
+            LeadField::Stage => Some(self.stage.as_str()),
+            LeadField::Email => self.email.as_ref().map(Email::as_str),
+            LeadField::Phone => self.phone.as_ref().map(Phone::as_str),
+            LeadField::CompanySize | LeadField::Budget | LeadField::Custom => None,
+            text => self.text(text).as_ref().map(Text::as_str),
+        }
+    }
+
+    /// A number field's value (company_size, budget).
+    pub fn number_value(&self, field: LeadField) -> Option<f64> {
+        match field {
+            LeadField::CompanySize => self.company_size.map(|n| n as f64),
+            LeadField::Budget => self.budget,
+            _ => None,
+        }
+    }
+
     /// The product line the lead is for (`custom.product`, lower-cased), which picks the
     /// policy that scores it; "default" when unset.
     pub fn product_line(&self) -> String {

@@ -144,12 +144,7 @@ pub fn check(request: &MoveRequest, bant: &BantStatus, policy: &Policy) -> Resul
             } else if request.override_bant {
                 free_reason(request.reason, "qualifying as SQL without BANT").map_err(refuse)
             } else {
-                let missing: Vec<&str> = bant
-                    .parts
-                    .iter()
-                    .filter(|(_, e)| **e == crate::scoring::BantEvidence::Missing)
-                    .map(|(p, _)| *p)
-                    .collect();
+                let missing: Vec<&str> = bant.missing().map(|p| p.name()).collect();
                 Err(refuse(format!(
                     "BANT does not satisfy the policy (missing: {}); confirm it, or override with a reason",
                     missing.join(", ")
@@ -174,29 +169,19 @@ mod tests {
     use super::*;
     use crate::scoring::BantEvidence;
     use proptest::prelude::*;
-    use std::collections::BTreeMap;
 
     fn policy() -> Policy {
         Policy::parse(Policy::STARTER).unwrap()
     }
 
     fn bant(ready: bool) -> BantStatus {
-        let parts: BTreeMap<&'static str, BantEvidence> =
-            ["authority", "budget", "need", "timeline"]
-                .into_iter()
-                .map(|p| {
-                    (
-                        p,
-                        if ready {
-                            BantEvidence::Fields
-                        } else {
-                            BantEvidence::Missing
-                        },
-                    )
-                })
-                .collect();
+        let evidence = if ready {
+            BantEvidence::Fields
+        } else {
+            BantEvidence::Missing
+        };
         BantStatus {
-            parts,
+            parts: [evidence; 4],
             sql_ready: ready,
         }
     }
@@ -294,7 +279,7 @@ mod tests {
         let err = check(&ask(Stage::Sal, Stage::Sql, None), &bant(false), &p).unwrap_err();
         assert!(
             err.rule
-                .contains("missing: authority, budget, need, timeline"),
+                .contains("missing: budget, authority, need, timeline"),
             "{}",
             err.rule
         );

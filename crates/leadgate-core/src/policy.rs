@@ -38,6 +38,56 @@ pub struct Policy {
     pub grades: Grades,
     pub mql: MqlRule,
     pub stages: StageRules,
+    /// Which behaviour rules an event can feed, found without trying every rule.
+    pub(crate) behaviour_index: BehaviourIndex,
+}
+
+/// Behaviour rules by event type; rules conditioned on one payload key are found by a hash
+/// lookup of that key's (lower-cased) value, the rest are tried one by one. (Fx hashing: the
+/// keys are the policy's own, so hash flooding is no concern, and it is the hot path.)
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BehaviourIndex {
+    pub by_type: rustc_hash::FxHashMap<EventType, TypeIndex>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TypeIndex {
+    /// key -> folded value -> rule indices.
+    pub keyed: Vec<(String, rustc_hash::FxHashMap<String, Vec<usize>>)>,
+    /// Rules with no condition, or several keys: tried against each event.
+    pub other: Vec<usize>,
+}
+
+impl BehaviourIndex {
+    fn build(rules: &[BehaviourRule]) -> Self {
+        let mut index = BehaviourIndex::default();
+        for (i, rule) in rules.iter().enumerate() {
+            let entry = index.by_type.entry(rule.event).or_default();
+            let single = (rule.conditions.len() == 1)
+                .then(|| rule.conditions.iter().next())
+                .flatten();
+            if let Some((key, values)) = single {
+                let key = key.clone();
+                let slot = match entry.keyed.iter().position(|(k, _)| *k == key) {
+                    Some(p) => p,
+                    None => {
+                        entry.keyed.push((key, Default::default()));
+                        entry.keyed.len() - 1
+                    }
+                };
+                for value in values {
+                    entry.keyed[slot]
+                        .1
+                        .entry(value.clone())
+                        .or_default()
+                        .push(i);
+                }
+            } else {
+                entry.other.push(i);
+            }
+        }
+        index
+    }
 }
 
 /// Where a rule reads its value from.
@@ -76,7 +126,7 @@ impl FieldRef {
 /// A test on one value.
 #[derive(Debug, Clone)]
 pub enum Condition {
-    /// Equal (case-insensitively, for text) to one of these.
+    /// Equal (case-insensitively, for text) to one of these (held trimmed and lower-cased).
     In(Vec<String>),
     NotIn(Vec<String>),
     /// A number within [min, max].
@@ -113,7 +163,8 @@ pub enum Decay {
 pub struct BehaviourRule {
     pub name: String,
     pub event: EventType,
-    /// Payload keys and the values (any of) they must have, compared case-insensitively.
+    /// Payload keys and the values (any of) they must have, compared case-insensitively
+    /// (held trimmed and lower-cased).
     pub conditions: BTreeMap<String, Vec<String>>,
     pub points: f64,
     /// Most points (by magnitude) the rule gives in all.
@@ -425,11 +476,16 @@ impl Checker<'_> {
         field: &FieldRef,
     ) -> Option<Condition> {
         let mut found = Vec::new();
+        let fold = |list: Vec<String>| {
+            list.into_iter()
+                .map(|v| v.trim().to_lowercase())
+                .collect::<Vec<_>>()
+        };
         if let Some(list) = doc.in_ {
-            found.push(Condition::In(list));
+            found.push(Condition::In(fold(list)));
         }
         if let Some(list) = doc.not_in {
-            found.push(Condition::NotIn(list));
+            found.push(Condition::NotIn(fold(list)));
         }
         if let Some([min, max]) = doc.between {
             if min > max {
@@ -617,6 +673,10 @@ impl Policy {
                         StringOrList::One(s) => vec![s],
                         StringOrList::Many(list) => list,
                     };
+                    let values = values
+                        .into_iter()
+                        .map(|v| v.trim().to_lowercase())
+                        .collect();
                     (k, values)
                 })
                 .collect();
@@ -822,6 +882,7 @@ impl Policy {
                 .unwrap_or_else(|| "default".into()),
             description: doc.policy.description,
             fit,
+            behaviour_index: BehaviourIndex::build(&behaviour),
             behaviour,
             bant,
             grades,

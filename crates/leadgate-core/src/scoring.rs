@@ -5,10 +5,10 @@
 use crate::event::EventType;
 use crate::lead::{Lead, LeadField};
 use crate::policy::{BantPart, BehaviourRule, Condition, Decay, FieldRef, FitGrade, Policy};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One event as scoring sees it.
 #[derive(Debug, Clone, Copy)]
@@ -76,18 +76,43 @@ pub enum BantEvidence {
     Missing,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// BANT of one lead: each part's evidence, in the order budget, authority, need, timeline
+/// (a fixed array: scoring a million leads should not build a map for each).
+#[derive(Debug, Clone, PartialEq)]
 pub struct BantStatus {
-    pub parts: BTreeMap<&'static str, BantEvidence>,
+    pub parts: [BantEvidence; 4],
     /// Whether BANT is enough for SQL under the policy.
     pub sql_ready: bool,
 }
 
 impl BantStatus {
+    pub fn evidence(&self, part: BantPart) -> BantEvidence {
+        let index = BantPart::ALL.iter().position(|p| *p == part).unwrap_or(0);
+        self.parts[index]
+    }
+
     pub fn met(&self, part: BantPart) -> bool {
-        self.parts
-            .get(part.name())
-            .is_some_and(|e| *e != BantEvidence::Missing)
+        self.evidence(part) != BantEvidence::Missing
+    }
+
+    /// The parts not met, in BANT order.
+    pub fn missing(&self) -> impl Iterator<Item = BantPart> + '_ {
+        BantPart::ALL.into_iter().filter(|p| !self.met(*p))
+    }
+}
+
+/// As JSON: `{"parts": {"budget": "fields", ...}, "sql_ready": true}`.
+impl Serialize for BantStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let parts: BTreeMap<&str, BantEvidence> = BantPart::ALL
+            .into_iter()
+            .map(|p| (p.name(), self.evidence(p)))
+            .collect();
+        let mut out = serializer.serialize_struct("BantStatus", 2)?;
+        out.serialize_field("parts", &parts)?;
+        out.serialize_field("sql_ready", &self.sql_ready)?;
+        out.end()
     }
 }
 
@@ -157,42 +182,70 @@ pub fn is_free_mail(domain: &str) -> bool {
     FREE_MAIL.contains(&domain.to_ascii_lowercase().as_str())
 }
 
-fn field_value(lead: &Lead, field: &FieldRef) -> Value {
+/// A field's value as rules read it, borrowed: scoring a million leads must not allocate
+/// per rule.
+enum Val<'a> {
+    Missing,
+    Text(&'a str),
+    Number(f64),
+    Json(&'a Value),
+}
+
+fn from_json(value: Option<&Value>) -> Val<'_> {
+    match value {
+        None | Some(Value::Null) => Val::Missing,
+        Some(Value::String(s)) => Val::Text(s),
+        Some(Value::Number(n)) => n.as_f64().map_or(Val::Missing, Val::Number),
+        Some(other) => Val::Json(other),
+    }
+}
+
+fn field_value<'a>(lead: &'a Lead, field: &FieldRef) -> Val<'a> {
     match field {
-        FieldRef::Lead(f) => lead.get(*f),
-        FieldRef::Custom(key) => lead.custom.get(key).cloned().unwrap_or(Value::Null),
+        FieldRef::Lead(LeadField::Custom) => Val::Json(&Value::Null),
+        FieldRef::Lead(f) => match (lead.text_value(*f), lead.number_value(*f)) {
+            (Some(text), _) => Val::Text(text),
+            (None, Some(n)) => Val::Number(n),
+            _ => Val::Missing,
+        },
+        FieldRef::Custom(key) => from_json(lead.custom.get(key)),
         FieldRef::EmailDomain => lead
             .email
             .as_ref()
-            .map(|e| Value::String(e.domain().to_owned()))
-            .unwrap_or(Value::Null),
+            .map_or(Val::Missing, |e| Val::Text(e.domain())),
     }
 }
 
-fn as_text(value: &Value) -> Option<String> {
+/// `text` equals `folded` (already trimmed and lower-cased), ignoring case and surrounding
+/// space, without allocating.
+fn same_folded(text: &str, folded: &str) -> bool {
+    let text = text.trim();
+    if text.is_ascii() && folded.is_ascii() {
+        return text.eq_ignore_ascii_case(folded);
+    }
+    text.chars().flat_map(char::to_lowercase).eq(folded.chars())
+}
+
+fn val_equals(value: &Val, folded: &str) -> bool {
     match value {
-        Value::String(s) => Some(s.trim().to_lowercase()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        Val::Text(s) => same_folded(s, folded),
+        Val::Number(n) => n.to_string() == folded,
+        Val::Json(Value::Bool(b)) => {
+            if *b {
+                folded == "true"
+            } else {
+                folded == "false"
+            }
+        }
+        _ => false,
+    }
+}
+
+fn val_number(value: &Val) -> Option<f64> {
+    match value {
+        Val::Number(n) => Some(*n),
+        Val::Text(s) => s.trim().parse().ok(),
         _ => None,
-    }
-}
-
-fn as_number(value: &Value) -> Option<f64> {
-    match value {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn present(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::String(s) => !s.trim().is_empty(),
-        Value::Object(m) => !m.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        _ => true,
     }
 }
 
@@ -201,38 +254,45 @@ fn present(value: &Value) -> bool {
 pub fn holds(condition: &Condition, lead: &Lead, field: &FieldRef) -> bool {
     let value = field_value(lead, field);
     match condition {
-        Condition::In(list) => {
-            as_text(&value).is_some_and(|v| list.iter().any(|x| x.trim().to_lowercase() == v))
-        }
+        Condition::In(list) => list.iter().any(|x| val_equals(&value, x)),
         Condition::NotIn(list) => {
-            as_text(&value).is_some_and(|v| !list.iter().any(|x| x.trim().to_lowercase() == v))
+            !matches!(value, Val::Missing) && !list.iter().any(|x| val_equals(&value, x))
         }
-        Condition::Between(min, max) => as_number(&value).is_some_and(|n| n >= *min && n <= *max),
-        Condition::AtLeast(min) => as_number(&value).is_some_and(|n| n >= *min),
-        Condition::AtMost(max) => as_number(&value).is_some_and(|n| n <= *max),
-        Condition::Matches(patterns) => match &value {
-            Value::String(s) => patterns.iter().any(|re| re.is_match(s)),
+        Condition::Between(min, max) => val_number(&value).is_some_and(|n| n >= *min && n <= *max),
+        Condition::AtLeast(min) => val_number(&value).is_some_and(|n| n >= *min),
+        Condition::AtMost(max) => val_number(&value).is_some_and(|n| n <= *max),
+        Condition::Matches(patterns) => match value {
+            Val::Text(s) => patterns.iter().any(|re| re.is_match(s)),
             _ => false,
         },
-        Condition::Present(wanted) => present(&value) == *wanted,
+        Condition::Present(wanted) => {
+            let there = match value {
+                Val::Missing => false,
+                Val::Text(s) => !s.trim().is_empty(),
+                Val::Json(Value::Object(m)) => !m.is_empty(),
+                Val::Json(Value::Array(a)) => !a.is_empty(),
+                Val::Json(Value::Null) => false,
+                _ => true,
+            };
+            there == *wanted
+        }
         Condition::FreeMail(wanted) => {
             let domain = match field {
-                FieldRef::Lead(LeadField::Email) => {
-                    lead.email.as_ref().map(|e| e.domain().to_owned())
-                }
-                _ => as_text(&value),
+                FieldRef::Lead(LeadField::Email) => lead.email.as_ref().map(|e| e.domain()),
+                _ => match value {
+                    Val::Text(s) => Some(s),
+                    _ => None,
+                },
             };
-            domain.is_some_and(|d| is_free_mail(&d) == *wanted)
+            domain.is_some_and(|d| is_free_mail(d) == *wanted)
         }
     }
 }
 
 fn payload_matches(rule: &BehaviourRule, payload: &Value) -> bool {
     rule.conditions.iter().all(|(key, wanted)| {
-        payload
-            .get(key)
-            .and_then(as_text)
-            .is_some_and(|v| wanted.iter().any(|w| w.trim().to_lowercase() == v))
+        let value = from_json(payload.get(key));
+        wanted.iter().any(|w| val_equals(&value, w))
     })
 }
 
@@ -240,17 +300,7 @@ fn payload_matches(rule: &BehaviourRule, payload: &Value) -> bool {
 /// at any earlier `now`.
 pub fn decayed(points: f64, decay: Decay, occurred_at: DateTime<Utc>, now: DateTime<Utc>) -> f64 {
     let age_days = ((now - occurred_at).num_milliseconds() as f64 / 86_400_000.0).max(0.0);
-    match decay {
-        Decay::None => points,
-        Decay::HalfLife(days) => points * 0.5f64.powf(age_days / days),
-        Decay::Window(days) => {
-            if age_days <= days {
-                points
-            } else {
-                0.0
-            }
-        }
-    }
+    points * decay_factor(decay, age_days)
 }
 
 fn signed(points: f64) -> String {
@@ -262,112 +312,182 @@ fn signed(points: f64) -> String {
     }
 }
 
-fn behaviour_points(
-    rule: &BehaviourRule,
-    events: &[&EventFact],
-    now: DateTime<Utc>,
-) -> Option<Contribution> {
-    let mut worth: Vec<(&EventFact, f64)> = events
-        .iter()
-        .filter(|e| payload_matches(rule, e.payload))
-        .map(|e| (*e, decayed(rule.points, rule.decay, e.occurred_at, now)))
-        .collect();
-    if worth.is_empty() {
-        return None;
-    }
-    if let Some(limit) = rule.per_day {
-        // Of each day's events, the ones worth most count: so a further event can only add.
-        let mut by_day: HashMap<NaiveDate, Vec<(&EventFact, f64)>> = HashMap::new();
-        for item in worth {
-            by_day
-                .entry(item.0.occurred_at.date_naive())
-                .or_default()
-                .push(item);
+/// The factor decay leaves of an event's points after `age_days`.
+fn decay_factor(decay: Decay, age_days: f64) -> f64 {
+    match decay {
+        Decay::None => 1.0,
+        Decay::HalfLife(days) => 0.5f64.powf(age_days / days),
+        Decay::Window(days) => {
+            if age_days <= days {
+                1.0
+            } else {
+                0.0
+            }
         }
-        worth = by_day
-            .into_values()
-            .flat_map(|mut day| {
-                day.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.id.cmp(&b.0.id)));
-                day.truncate(limit as usize);
-                day
-            })
-            .collect();
     }
-    worth.sort_by(|a, b| {
-        b.0.occurred_at
-            .cmp(&a.0.occurred_at)
-            .then(b.0.id.cmp(&a.0.id))
-    });
-    let total: f64 = worth.iter().map(|(_, w)| w).sum();
+}
+
+/// An event's share of one rule, before per-day limits and caps.
+struct Hit<'e, 'a> {
+    rule: usize,
+    day: i64,
+    worth: f64,
+    event: &'e EventFact<'a>,
+}
+
+/// The rules each event feeds, found through the policy's index, with what it is worth.
+fn hits<'e, 'a>(
+    policy: &Policy,
+    events: &'e [EventFact<'a>],
+    now: DateTime<Utc>,
+) -> Vec<Hit<'e, 'a>> {
+    let mut hits = Vec::with_capacity(events.len() * 2);
+    let mut buffer = [0u8; 64];
+    for event in events {
+        let Some(index) = policy.behaviour_index.by_type.get(&event.event_type) else {
+            continue;
+        };
+        let age_days =
+            ((now - event.occurred_at).num_milliseconds() as f64 / 86_400_000.0).max(0.0);
+        let day = event.occurred_at.timestamp().div_euclid(86_400);
+        let mut push = |rule: usize| {
+            let r = &policy.behaviour[rule];
+            hits.push(Hit {
+                rule,
+                day,
+                worth: r.points * decay_factor(r.decay, age_days),
+                event,
+            });
+        };
+        for (key, by_value) in &index.keyed {
+            let rules = match event.payload.get(key) {
+                Some(Value::String(s)) => {
+                    let s = s.trim();
+                    // Lower-case short ASCII values on the stack; the rest the slow way.
+                    if s.is_ascii() && s.len() <= buffer.len() {
+                        let lowered = &mut buffer[..s.len()];
+                        lowered.copy_from_slice(s.as_bytes());
+                        lowered.make_ascii_lowercase();
+                        std::str::from_utf8(lowered)
+                            .ok()
+                            .and_then(|k| by_value.get(k))
+                    } else {
+                        by_value.get(&s.to_lowercase())
+                    }
+                }
+                Some(Value::Number(n)) => by_value.get(&n.to_string()),
+                Some(Value::Bool(b)) => by_value.get(if *b { "true" } else { "false" }),
+                _ => None,
+            };
+            for rule in rules.into_iter().flatten() {
+                push(*rule);
+            }
+        }
+        for rule in &index.other {
+            if payload_matches(&policy.behaviour[*rule], event.payload) {
+                push(*rule);
+            }
+        }
+    }
+    hits
+}
+
+/// One behaviour rule's points from its hits (sorted by day, worth first), and (when
+/// `explain`) what gave them.
+fn rule_points(rule: &BehaviourRule, hits: &[Hit], explain: bool) -> (f64, Option<Contribution>) {
+    let mut kept: Vec<&Hit> = Vec::new();
+    let mut total = 0.0;
+    let mut day = None;
+    let mut today = 0usize;
+    for hit in hits {
+        if day != Some(hit.day) {
+            day = Some(hit.day);
+            today = 0;
+        }
+        today += 1;
+        // Of each day's events, the ones worth most count: so a further event can only add.
+        if rule.per_day.is_none_or(|limit| today <= limit as usize) {
+            total += hit.worth;
+            if explain {
+                kept.push(hit);
+            }
+        }
+    }
     let points = match rule.cap {
         Some(cap) if total.abs() > cap => cap.copysign(total),
         _ => total,
     };
-    let newest = worth[0].0.occurred_at.format("%Y-%m-%d");
+    if !explain || kept.is_empty() {
+        return (points, None);
+    }
+    kept.sort_by(|a, b| {
+        b.event
+            .occurred_at
+            .cmp(&a.event.occurred_at)
+            .then(b.event.id.cmp(&a.event.id))
+    });
+    let newest = kept[0].event.occurred_at.format("%Y-%m-%d");
     let label = rule.event.as_str().replace('_', " ");
-    let mut detail = if worth.len() == 1 {
+    let mut detail = if kept.len() == 1 {
         format!("{} {label} {newest}", signed(rule.points))
     } else {
         format!(
             "{} x{} {label}, latest {newest}",
             signed(rule.points),
-            worth.len()
+            kept.len()
         )
     };
-    if (total - rule.points * worth.len() as f64).abs() > 0.05 {
+    if (total - rule.points * kept.len() as f64).abs() > 0.05 {
         detail.push_str(&format!(", decayed to {}", signed(total)));
     }
     if (points - total).abs() > 1e-9 {
         detail.push_str(&format!(", capped at {}", signed(points)));
     }
-    Some(Contribution {
+    let contribution = Contribution {
         rule: rule.name.clone(),
         kind: RuleKind::Behaviour,
         points,
         detail,
-        events: worth
+        events: kept
             .into_iter()
-            .map(|(e, w)| EventPoints {
-                event_id: e.id,
-                occurred_at: e.occurred_at,
+            .map(|h| EventPoints {
+                event_id: h.event.id,
+                occurred_at: h.event.occurred_at,
                 full: rule.points,
-                now: w,
+                now: h.worth,
             })
             .collect(),
-    })
+    };
+    (points, Some(contribution))
 }
 
 /// BANT as the policy defines it, with the parts a rep confirmed.
 pub fn bant(lead: &Lead, confirmed: &BTreeSet<BantPart>, policy: &Policy) -> BantStatus {
-    let parts: BTreeMap<&'static str, BantEvidence> = BantPart::ALL
-        .into_iter()
-        .map(|part| {
-            let evidence = if confirmed.contains(&part) {
-                BantEvidence::Confirmed
-            } else if policy
-                .bant
-                .criteria
-                .get(&part)
-                .is_some_and(|(field, condition)| holds(condition, lead, field))
-            {
-                BantEvidence::Fields
-            } else {
-                BantEvidence::Missing
-            };
-            (part.name(), evidence)
-        })
-        .collect();
-    let met = |p: &BantPart| {
-        parts
-            .get(p.name())
-            .is_some_and(|e| *e != BantEvidence::Missing)
+    let parts = BantPart::ALL.map(|part| {
+        if confirmed.contains(&part) {
+            BantEvidence::Confirmed
+        } else if policy
+            .bant
+            .criteria
+            .get(&part)
+            .is_some_and(|(field, condition)| holds(condition, lead, field))
+        {
+            BantEvidence::Fields
+        } else {
+            BantEvidence::Missing
+        }
+    });
+    let status = BantStatus {
+        parts,
+        sql_ready: false,
     };
+    let met = |p: &BantPart| status.met(*p);
     let count = BantPart::ALL.iter().filter(|p| met(p)).count();
     let sql_ready = policy.bant.sql_requires.iter().all(met) && count >= policy.bant.sql_at_least;
     BantStatus { parts, sql_ready }
 }
 
-/// Scores a lead under a policy at `now`.
+/// Scores a lead under a policy at `now`, with the explanation.
 pub fn score(
     lead: &Lead,
     events: &[EventFact],
@@ -375,37 +495,71 @@ pub fn score(
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Score {
+    evaluate(lead, events, confirmed, policy, now, true)
+}
+
+/// The same score without the explanation, for passes over many leads (rescoring,
+/// backtests) that keep only the numbers.
+pub fn score_quick(
+    lead: &Lead,
+    events: &[EventFact],
+    confirmed: &BTreeSet<BantPart>,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Score {
+    evaluate(lead, events, confirmed, policy, now, false)
+}
+
+fn shown(value: Val) -> String {
+    match value {
+        Val::Text(s) => s.to_owned(),
+        Val::Number(n) => n.to_string(),
+        Val::Json(v) => v.to_string(),
+        Val::Missing => "missing".into(),
+    }
+}
+
+fn evaluate(
+    lead: &Lead,
+    events: &[EventFact],
+    confirmed: &BTreeSet<BantPart>,
+    policy: &Policy,
+    now: DateTime<Utc>,
+    explain: bool,
+) -> Score {
     let mut explanation = Vec::new();
     let mut fit_points = 0.0;
     for rule in &policy.fit {
         if holds(&rule.condition, lead, &rule.field) {
             fit_points += rule.points;
-            let shown = match field_value(lead, &rule.field) {
-                Value::String(s) => s,
-                Value::Null => "missing".into(),
-                other => other.to_string(),
-            };
-            explanation.push(Contribution {
-                rule: rule.name.clone(),
-                kind: RuleKind::Fit,
-                points: rule.points,
-                detail: format!("{} {}: {shown}", signed(rule.points), rule.name),
-                events: Vec::new(),
-            });
-        }
-    }
-    let mut by_type: HashMap<EventType, Vec<&EventFact>> = HashMap::new();
-    for event in events {
-        by_type.entry(event.event_type).or_default().push(event);
-    }
-    let mut behaviour_total = 0.0;
-    for rule in &policy.behaviour {
-        if let Some(events) = by_type.get(&rule.event) {
-            if let Some(contribution) = behaviour_points(rule, events, now) {
-                behaviour_total += contribution.points;
-                explanation.push(contribution);
+            if explain {
+                explanation.push(Contribution {
+                    rule: rule.name.clone(),
+                    kind: RuleKind::Fit,
+                    points: rule.points,
+                    detail: format!(
+                        "{} {}: {}",
+                        signed(rule.points),
+                        rule.name,
+                        shown(field_value(lead, &rule.field))
+                    ),
+                    events: Vec::new(),
+                });
             }
         }
+    }
+    let mut behaviour_total = 0.0;
+    let mut hits = hits(policy, events, now);
+    hits.sort_unstable_by(|a, b| {
+        (a.rule, a.day)
+            .cmp(&(b.rule, b.day))
+            .then(b.worth.abs().total_cmp(&a.worth.abs()))
+            .then(a.event.id.cmp(&b.event.id))
+    });
+    for group in hits.chunk_by(|a, b| a.rule == b.rule) {
+        let (points, contribution) = rule_points(&policy.behaviour[group[0].rule], group, explain);
+        behaviour_total += points;
+        explanation.extend(contribution);
     }
     let [a, b, c] = policy.grades.fit;
     let fit_grade = if fit_points >= a {
@@ -540,7 +694,7 @@ mod tests {
             webinar.detail
         );
         assert!(s.bant.sql_ready);
-        assert_eq!(s.bant.parts["authority"], BantEvidence::Fields);
+        assert_eq!(s.bant.evidence(BantPart::Authority), BantEvidence::Fields);
     }
 
     #[test]
@@ -647,6 +801,16 @@ mod tests {
         }
 
         #[test]
+        fn the_quick_score_is_the_full_score(raw in arb_events()) {
+            let payloads = [json!({"page": "/blog"}), json!({"page": "/pricing"})];
+            let events = facts(&raw, &payloads);
+            let p = policy();
+            let full = score(&good_lead(), &events, &BTreeSet::new(), &p, now());
+            let quick = score_quick(&good_lead(), &events, &BTreeSet::new(), &p, now());
+            prop_assert_eq!(Score { explanation: Vec::new(), ..full }, quick);
+        }
+
+        #[test]
         fn caps_hold(raw in arb_events()) {
             let payloads = [json!({"page": "/blog"}), json!({"page": "/pricing"})];
             let events = facts(&raw, &payloads);
@@ -658,7 +822,7 @@ mod tests {
                     prop_assert!(c.points.abs() <= cap + 1e-9);
                 }
                 if let Some(limit) = rule.per_day {
-                    let mut days: HashMap<NaiveDate, u32> = HashMap::new();
+                    let mut days: std::collections::HashMap<chrono::NaiveDate, u32> = std::collections::HashMap::new();
                     for e in &c.events {
                         *days.entry(e.occurred_at.date_naive()).or_default() += 1;
                     }

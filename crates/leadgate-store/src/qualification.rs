@@ -237,7 +237,7 @@ impl Store {
             .await?
             .ok_or(StoreError::LeadNotFound(id))?;
         let events = tx.events_of(&[id]).await?.remove(&id).unwrap_or_default();
-        let score = scoring::score(
+        let score = scoring::score_quick(
             &lead.lead,
             &facts(&events),
             &lead.bant_confirmed,
@@ -348,7 +348,7 @@ impl Store {
             let mut events = tx.events_of(&ids).await?;
             for lead in &page {
                 let own = events.remove(&lead.id).unwrap_or_default();
-                let score = scoring::score(
+                let score = scoring::score_quick(
                     &lead.lead,
                     &facts(&own),
                     &lead.bant_confirmed,

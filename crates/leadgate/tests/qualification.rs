@@ -222,7 +222,7 @@ async fn bant_gates_sql_unless_overridden(app: &TestApp) {
         no_bant["detail"]
             .as_str()
             .unwrap()
-            .contains("missing: authority, budget, need, timeline"),
+            .contains("missing: budget, authority, need, timeline"),
         "{no_bant}"
     );
 
@@ -244,7 +244,7 @@ async fn bant_gates_sql_unless_overridden(app: &TestApp) {
         still["detail"]
             .as_str()
             .unwrap()
-            .contains("missing: authority, budget"),
+            .contains("missing: budget, authority"),
         "three parts are needed: {still}"
     );
 

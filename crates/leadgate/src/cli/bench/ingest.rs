@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use chrono::Utc;
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use leadgate_core::event::LeadRef;
 use leadgate_core::EventDraft;
@@ -14,27 +14,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
-#[derive(Debug, Args)]
-pub struct BenchArgs {
-    #[command(subcommand)]
-    what: Bench,
-}
-
-#[derive(Debug, Subcommand)]
-enum Bench {
-    /// Events/s through `POST /api/v1/events` against direct inserts into the same engine.
-    Ingest(IngestArgs),
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum EngineChoice {
+pub enum EngineChoice {
     Sqlite,
     Postgres,
     Both,
 }
 
 #[derive(Debug, Args)]
-struct IngestArgs {
+pub struct IngestArgs {
     /// Which engine(s) to measure. PostgreSQL uses a fresh database on the server named by
     /// LEADGATE_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432/test).
     #[arg(long, value_enum, default_value = "both")]
@@ -53,19 +41,13 @@ struct IngestArgs {
     leads: usize,
 }
 
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    match args.what {
-        Bench::Ingest(args) => ingest(args).await,
-    }
-}
-
 struct Measured {
     engine: Engine,
     direct: f64,
     http: f64,
 }
 
-async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
+pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     let engines = match args.engine {
         EngineChoice::Sqlite => vec![Engine::Sqlite],
         EngineChoice::Postgres => vec![Engine::Postgres],
@@ -115,7 +97,7 @@ async fn measure(engine: Engine, args: &IngestArgs, side: Side) -> anyhow::Resul
     for lead in &mut plain {
         lead.events.clear();
     }
-    let lead_ids = super::demo::load(&store, &plain, |_| {}).await?;
+    let lead_ids = crate::cli::demo::load(&store, &plain, |_| {}).await?;
     let events = leadgate_core::demo::page_views(11, &lead_ids, args.events, Utc::now());
     let batches: Vec<Vec<(i64, EventDraft)>> = events
         .chunks(args.batch as usize)

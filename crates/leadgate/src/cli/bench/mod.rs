@@ -1,0 +1,28 @@
+//! `leadgate bench`: performance measured side by side with a peer in one run (BENCHMARKS.md).
+
+mod ingest;
+mod scoring;
+
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    what: Bench,
+}
+
+#[derive(Debug, Subcommand)]
+enum Bench {
+    /// Events/s through `POST /api/v1/events` against direct inserts into the same engine.
+    Ingest(ingest::IngestArgs),
+    /// Scoring a million leads in memory, against the same scoring in pandas; rescoring and
+    /// backtesting a store of that size.
+    Scoring(scoring::ScoringArgs),
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.what {
+        Bench::Ingest(args) => ingest::run(args).await,
+        Bench::Scoring(args) => scoring::run(args).await,
+    }
+}
