@@ -21,12 +21,20 @@ def main(folder: Path) -> None:
 
     started = time.perf_counter()
     score = np.zeros(len(leads))
+    # Normalise each column once, not once per rule, as a careful analyst would.
+    lowered = {}
+
+    def lower(field):
+        if field not in lowered:
+            lowered[field] = leads[field].astype(str).str.strip().str.lower().where(leads[field].notna())
+        return lowered[field]
+
     for rule in rules["fit"]:
         column = leads[rule["field"]]
         kind = rule["kind"]
         if kind == "in":
             wanted = {v.strip().lower() for v in rule["values"]}
-            mask = column.astype(str).str.strip().str.lower().isin(wanted) & column.notna()
+            mask = lower(rule["field"]).isin(wanted)
         elif kind == "between":
             mask = column.between(rule["min"], rule["max"])
         elif kind == "matches":
@@ -42,10 +50,16 @@ def main(folder: Path) -> None:
 
     age_days = ((now - events["occurred_at"]) / 86400.0).clip(lower=0.0)
     day = np.floor(events["occurred_at"] / 86400.0).astype(np.int64)
+    by_type = {}
+    payload = {}
     for rule in rules["behaviour"]:
-        mask = events["type"] == rule["event"]
+        if rule["event"] not in by_type:
+            by_type[rule["event"]] = (events["type"] == rule["event"]).to_numpy()
+        mask = by_type[rule["event"]]
         if rule["key"]:
-            mask &= events[rule["key"]].fillna("").str.lower() == rule["value"].lower()
+            if rule["key"] not in payload:
+                payload[rule["key"]] = events[rule["key"]].fillna("").str.strip().str.lower().to_numpy()
+            mask = mask & (payload[rule["key"]] == rule["value"].lower())
         chosen = pd.DataFrame(
             {
                 "lead_id": events["lead_id"][mask],

@@ -16,6 +16,7 @@ on_both_engines!(
     policies_are_versioned_and_applying_one_rescores,
     leads_list_by_score_grade_and_temperature,
     backtests_compare_a_candidate_with_the_policy_in_force,
+    each_product_line_is_scored_under_its_own_policy,
 );
 
 async fn put(app: &TestApp, path: &str, body: &Value) -> Response {
@@ -641,4 +642,73 @@ async fn backtests_compare_a_candidate_with_the_policy_in_force(app: &TestApp) {
     )
     .await;
     assert!(fields(&bad)[0].starts_with("document:"), "{bad}");
+}
+
+async fn each_product_line_is_scored_under_its_own_policy(app: &TestApp) {
+    let enterprise = Policy::STARTER
+        .replace("product = \"default\"", "product = \"Enterprise\"")
+        .replace("name = \"B2B default\"", "name = \"Enterprise\"")
+        .replace("min_score = 70", "min_score = 40");
+    let applied: Value = app
+        .post(
+            "/api/v1/policies",
+            &json!({"document": enterprise, "message": "enterprise line"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(applied["policy"]["product"], "enterprise");
+    assert_eq!(applied["policy"]["version"], 1);
+
+    let mut big = good_lead();
+    big["email"] = json!("cfo@bigbank.com");
+    big["custom"] = json!({"product": "Enterprise"});
+    let big = lead(app, big).await;
+    let small = lead(app, good_lead()).await;
+    let big_score: Value = app
+        .get(&format!("/api/v1/leads/{big}/score"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let small_score: Value = app
+        .get(&format!("/api/v1/leads/{small}/score"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            big_score["product"].as_str(),
+            big_score["policy_version"].as_i64()
+        ),
+        (Some("enterprise"), Some(1))
+    );
+    assert_eq!(
+        (
+            small_score["product"].as_str(),
+            small_score["policy_version"].as_i64()
+        ),
+        (Some("default"), Some(0))
+    );
+    assert_eq!(
+        big_score["mql"], true,
+        "60 fit points pass the enterprise line's 40"
+    );
+    assert_eq!(small_score["mql"], false, "but not the default line's 70");
+    let rescored: Value = app
+        .post(
+            "/api/v1/policies",
+            &json!({"document": enterprise, "message": "again"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        rescored["scored"], 1,
+        "applying rescores only its own product's leads"
+    );
+    assert_eq!(rescored["became_mql"], 1);
 }
