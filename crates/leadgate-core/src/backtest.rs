@@ -349,6 +349,19 @@ mod tests {
     use crate::demo;
     use crate::scoring::EventFact;
 
+    fn facts_of(lead: &demo::DemoLead) -> Vec<EventFact<'_>> {
+        lead.events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| EventFact {
+                id: i as i64,
+                event_type: e.event_type,
+                occurred_at: e.occurred_at,
+                payload: &e.payload,
+            })
+            .collect()
+    }
+
     fn run(candidate: &Policy, capacity: Option<f64>) -> BacktestReport {
         let now: DateTime<Utc> = "2026-06-01T00:00:00Z".parse().unwrap();
         let current = Policy::parse(Policy::STARTER).unwrap();
@@ -356,17 +369,7 @@ mod tests {
         let mut backtest = Backtest::new(&current, candidate, now);
         let none = BTreeSet::new();
         for l in &leads {
-            let facts: Vec<EventFact> = l
-                .events
-                .iter()
-                .enumerate()
-                .map(|(i, e)| EventFact {
-                    id: i as i64,
-                    event_type: e.event_type,
-                    occurred_at: e.occurred_at,
-                    payload: &e.payload,
-                })
-                .collect();
+            let facts = facts_of(l);
             backtest.add(&History {
                 lead: &l.lead,
                 events: &facts,
@@ -420,17 +423,7 @@ mod tests {
             .filter(|l| l.lead.stage == Stage::Customer)
             .take(20)
         {
-            let facts: Vec<EventFact> = l
-                .events
-                .iter()
-                .enumerate()
-                .map(|(i, e)| EventFact {
-                    id: i as i64,
-                    event_type: e.event_type,
-                    occurred_at: e.occurred_at,
-                    payload: &e.payload,
-                })
-                .collect();
+            let facts = facts_of(l);
             let none = BTreeSet::new();
             let history = History {
                 lead: &l.lead,
