@@ -115,15 +115,26 @@ impl Tx {
         Ok(())
     }
 
-    async fn set_stage(&mut self, lead_id: i64, stage: Stage, at: DateTime<Utc>) -> Result<()> {
-        on_tx!(self, conn => sqlx::query("UPDATE leads SET stage = $1, updated_at = $2 WHERE id = $3")
-            .bind(stage.as_str())
+    /// Moves the lead from `from` to `to`; `false` when it is no longer in `from` (someone
+    /// moved it since it was read), so a move is never made on a stale reading.
+    async fn set_stage(
+        &mut self,
+        lead_id: i64,
+        from: Stage,
+        to: Stage,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let changed = on_tx!(self, conn => sqlx::query(
+            "UPDATE leads SET stage = $1, updated_at = $2 WHERE id = $3 AND stage = $4",
+        )
+            .bind(to.as_str())
             .bind(Ts(at))
             .bind(lead_id)
+            .bind(from.as_str())
             .execute(conn)
             .await
-            .map(|_| ()))?;
-        Ok(())
+            .map(|r| r.rows_affected()))?;
+        Ok(changed == 1)
     }
 
     async fn set_bant(
@@ -155,7 +166,15 @@ impl Tx {
         actor: &str,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        self.set_stage(lead.id, to, at).await?;
+        if !self.set_stage(lead.id, lead.lead.stage, to, at).await? {
+            return Err(StoreError::Conflict {
+                field: "stage".into(),
+                reason: format!(
+                    "lead {} was moved by someone else meanwhile; read it again",
+                    lead.id
+                ),
+            });
+        }
         let mut payload =
             json!({"from": lead.lead.stage, "to": to, "reason": reason, "policy_version": version});
         if override_bant {
@@ -378,17 +397,23 @@ impl Store {
                     };
                     if lifecycle::check(&request, &score.bant, &active.policy).is_ok() {
                         let reason = if to == Stage::Mql {
-                            summary.became_mql += 1;
                             mql_reason(&score, &active.policy)
                         } else {
-                            summary.left_mql += 1;
                             format!(
                                 "MQL rule no longer holds under policy version {}: score {:.1}",
                                 active.version, score.score
                             )
                         };
-                        tx.record_move(lead, to, &reason, active.version, false, &actor, now)
-                            .await?;
+                        match tx
+                            .record_move(lead, to, &reason, active.version, false, &actor, now)
+                            .await
+                        {
+                            Ok(()) if to == Stage::Mql => summary.became_mql += 1,
+                            Ok(()) => summary.left_mql += 1,
+                            // Moved by a person since this page was read: theirs stands.
+                            Err(StoreError::Conflict { .. }) => {}
+                            Err(e) => return Err(e),
+                        }
                     }
                 }
             }
