@@ -3,7 +3,7 @@
 
 use crate::leads::{NewEvent, StoredLead};
 use crate::time::{to_micros, Ts};
-use crate::{on_read_pool, on_tx, Result, Store, StoreError, Tx};
+use crate::{on_read_pool, on_tx, ActivePolicy, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::backtest::{Backtest, BacktestReport, History};
 use leadgate_core::event::EventDraft;
@@ -193,6 +193,57 @@ impl Tx {
     }
 }
 
+impl Tx {
+    /// Stores a lead's new score and, when the policy moves MQLs by itself, moves the lead
+    /// whose MQL status changed. Returns the stage it moved to, if it moved.
+    async fn settle(
+        &mut self,
+        lead: &StoredLead,
+        score: &Score,
+        active: &ActivePolicy,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Stage>> {
+        self.save_score(lead.id, score, active.version, now).await?;
+        if !active.policy.stages.auto_mql {
+            return Ok(None);
+        }
+        let to = match lead.lead.stage {
+            Stage::Prospect | Stage::Lead | Stage::Recycled if score.mql => Stage::Mql,
+            Stage::Mql if !score.mql => Stage::Lead,
+            _ => return Ok(None),
+        };
+        let request = MoveRequest {
+            from: lead.lead.stage,
+            to,
+            reason: None,
+            override_bant: false,
+            mover: Mover::Policy,
+            mql_rule_holds: score.mql,
+        };
+        if lifecycle::check(&request, &score.bant, &active.policy).is_err() {
+            return Ok(None);
+        }
+        let reason = if to == Stage::Mql {
+            mql_reason(score, &active.policy)
+        } else {
+            format!(
+                "MQL rule no longer holds under policy version {}: score {:.1}",
+                active.version, score.score
+            )
+        };
+        let actor = format!("policy:v{}", active.version);
+        match self
+            .record_move(lead, to, &reason, active.version, false, &actor, now)
+            .await
+        {
+            Ok(()) => Ok(Some(to)),
+            // Moved by a person since it was read: theirs stands.
+            Err(StoreError::Conflict { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 fn mql_reason(score: &Score, policy: &Policy) -> String {
     let fit = policy
         .mql
@@ -235,6 +286,30 @@ impl Store {
             policy_version: active.version,
             score,
         })
+    }
+
+    /// Rescores one lead now, stores the score, and moves it if its MQL status changed (a
+    /// lead that arrives or is edited into the MQL rule becomes an MQL at once).
+    pub async fn refresh_lead(&self, id: i64, now: DateTime<Utc>) -> Result<StoredLead> {
+        let now = to_micros(now);
+        let product = self.lead(id).await?.lead.product_line();
+        let active = self.active_policy(&product).await?;
+        let mut tx = self.begin().await?;
+        let lead = tx
+            .lead(id, true)
+            .await?
+            .ok_or(StoreError::LeadNotFound(id))?;
+        let events = tx.events_of(&[id]).await?.remove(&id).unwrap_or_default();
+        let score = scoring::score_quick(
+            &lead.lead,
+            &facts(&events),
+            &lead.bant_confirmed,
+            &active.policy,
+            now,
+        );
+        tx.settle(&lead, &score, &active, now).await?;
+        tx.commit().await?;
+        self.lead(id).await
     }
 
     /// Moves a lead to `to` if the lifecycle and the policy allow it; the move is a
@@ -355,7 +430,6 @@ impl Store {
     ) -> Result<RescoreSummary> {
         let now = to_micros(now);
         let active = self.active_policy(product).await?;
-        let actor = format!("policy:v{}", active.version);
         let mut summary = RescoreSummary::default();
         let mut after = 0i64;
         loop {
@@ -374,47 +448,11 @@ impl Store {
                     &active.policy,
                     now,
                 );
-                tx.save_score(lead.id, &score, active.version, now).await?;
                 summary.scored += 1;
-                let stage = lead.lead.stage;
-                let target = match stage {
-                    Stage::Prospect | Stage::Lead | Stage::Recycled
-                        if score.mql && active.policy.stages.auto_mql =>
-                    {
-                        Some(Stage::Mql)
-                    }
-                    Stage::Mql if !score.mql && active.policy.stages.auto_mql => Some(Stage::Lead),
-                    _ => None,
-                };
-                if let Some(to) = target {
-                    let request = MoveRequest {
-                        from: stage,
-                        to,
-                        reason: None,
-                        override_bant: false,
-                        mover: Mover::Policy,
-                        mql_rule_holds: score.mql,
-                    };
-                    if lifecycle::check(&request, &score.bant, &active.policy).is_ok() {
-                        let reason = if to == Stage::Mql {
-                            mql_reason(&score, &active.policy)
-                        } else {
-                            format!(
-                                "MQL rule no longer holds under policy version {}: score {:.1}",
-                                active.version, score.score
-                            )
-                        };
-                        match tx
-                            .record_move(lead, to, &reason, active.version, false, &actor, now)
-                            .await
-                        {
-                            Ok(()) if to == Stage::Mql => summary.became_mql += 1,
-                            Ok(()) => summary.left_mql += 1,
-                            // Moved by a person since this page was read: theirs stands.
-                            Err(StoreError::Conflict { .. }) => {}
-                            Err(e) => return Err(e),
-                        }
-                    }
+                match tx.settle(lead, &score, &active, now).await? {
+                    Some(Stage::Mql) => summary.became_mql += 1,
+                    Some(_) => summary.left_mql += 1,
+                    None => {}
                 }
             }
             tx.commit().await?;

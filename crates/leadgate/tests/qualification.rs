@@ -697,10 +697,39 @@ async fn each_product_line_is_scored_under_its_own_policy(app: &TestApp) {
         "60 fit points pass the enterprise line's 40"
     );
     assert_eq!(small_score["mql"], false, "but not the default line's 70");
+    // Scored on arrival: the enterprise lead arrived inside its policy's MQL rule.
+    let big_lead: Value = app
+        .get(&format!("/api/v1/leads/{big}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(big_lead["stage"], "mql");
+    let small_lead: Value = app
+        .get(&format!("/api/v1/leads/{small}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(small_lead["stage"], "lead");
+    let timeline: Value = app
+        .get(&format!("/api/v1/leads/{big}/timeline"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let moved = timeline["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "stage_changed")
+        .unwrap();
+    assert_eq!(moved["actor"], "policy:v1");
+    let stricter = enterprise.replace("min_score = 40", "min_score = 65");
     let rescored: Value = app
         .post(
             "/api/v1/policies",
-            &json!({"document": enterprise, "message": "again"}),
+            &json!({"document": stricter, "message": "stricter"}),
         )
         .await
         .json()
@@ -710,5 +739,5 @@ async fn each_product_line_is_scored_under_its_own_policy(app: &TestApp) {
         rescored["scored"], 1,
         "applying rescores only its own product's leads"
     );
-    assert_eq!(rescored["became_mql"], 1);
+    assert_eq!(rescored["left_mql"], 1);
 }

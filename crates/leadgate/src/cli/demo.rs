@@ -51,6 +51,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     progress.set_message("making demo data");
     let ids = load(&store, &leads, |n| progress.inc(n as u64)).await?;
     progress.finish_and_clear();
+    // Score everything under the starter policy, as `policy apply` would.
+    let scored = store.rescore("default", Utc::now(), |_| {}).await?;
     let events = store.count_events().await?;
     let key = store.create_api_key("demo").await?;
     let listener = tokio::net::TcpListener::bind(args.bind.bind)
@@ -58,9 +60,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.bind.bind))?;
     let address = listener.local_addr()?;
     println!(
-        "Leadgate demo: {} leads with {events} events in {}",
+        "Leadgate demo: {} leads with {events} events in {}; scored, {} moved to MQL by the starter policy",
         ids.len(),
-        args.path.display()
+        args.path.display(),
+        scored.became_mql
     );
     println!("  URL:          http://{address}/");
     println!("  API key:      {}", key.secret);

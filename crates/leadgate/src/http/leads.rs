@@ -226,6 +226,11 @@ async fn create_lead(
             actor: actor.0,
         })
         .await?;
+    // Scored at once: a lead that arrives inside the MQL rule is an MQL straight away.
+    let lead = state
+        .store
+        .refresh_lead(outcome.lead.id, Utc::now())
+        .await?;
     let mut headers = HeaderMap::new();
     let status = if outcome.created {
         if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/leads/{}", outcome.lead.id)) {
@@ -235,7 +240,7 @@ async fn create_lead(
     } else {
         StatusCode::OK
     };
-    Ok((status, headers, Json(LeadView::from(&outcome.lead))))
+    Ok((status, headers, Json(LeadView::from(&lead))))
 }
 
 pub fn parse_id(raw: &str) -> Result<i64, ApiError> {
@@ -295,8 +300,9 @@ async fn update_lead(
     if !errors.is_empty() {
         return Err(ApiError::Invalid(errors));
     }
-    let outcome = state.store.update_lead(id, &patch, &actor.0).await?;
-    Ok(Json(LeadView::from(&outcome.lead)))
+    state.store.update_lead(id, &patch, &actor.0).await?;
+    let lead = state.store.refresh_lead(id, Utc::now()).await?;
+    Ok(Json(LeadView::from(&lead)))
 }
 
 /// Filters, order and page of `GET /leads`.

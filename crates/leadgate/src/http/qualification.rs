@@ -195,7 +195,8 @@ async fn confirm_bant(
         ));
     }
     errors.into_result(()).map_err(ApiError::Invalid)?;
-    let lead = state.store.confirm_bant(id, &changes, &actor.0).await?;
+    state.store.confirm_bant(id, &changes, &actor.0).await?;
+    let lead = state.store.refresh_lead(id, Utc::now()).await?;
     Ok(Json(LeadView::from(&lead)))
 }
 
