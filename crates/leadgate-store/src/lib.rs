@@ -75,6 +75,13 @@ enum Pool {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// Parsed policies by (product, version): versions never change once stored, and parsing
+    /// (regexes included) should not happen on every capture.
+    parsed_policies: std::sync::Arc<
+        std::sync::Mutex<
+            std::collections::HashMap<(String, i64), std::sync::Arc<leadgate_core::policy::Policy>>,
+        >,
+    >,
 }
 
 /// Runs `$body` with `$pool` bound to the concrete pool of this store's engine, so one query
@@ -165,6 +172,7 @@ impl Store {
             POSTGRES_MIGRATIONS.run(&pool).await?;
             Store {
                 pool: Pool::Postgres(pool),
+                parsed_policies: Default::default(),
             }
         } else {
             let path = url
@@ -214,6 +222,7 @@ impl Store {
             .await?;
         Ok(Store {
             pool: Pool::Sqlite { read, write },
+            parsed_policies: Default::default(),
         })
     }
 

@@ -5,6 +5,7 @@ use crate::time::Ts;
 use crate::{on_pool, on_read_pool, Result, Store, StoreError};
 use chrono::{DateTime, Utc};
 use leadgate_core::policy::Policy;
+use std::sync::Arc;
 
 /// One stored version of a product's policy.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -31,7 +32,7 @@ impl PolicyVersion {
 #[derive(Debug, Clone)]
 pub struct ActivePolicy {
     pub version: i64,
-    pub policy: Policy,
+    pub policy: Arc<Policy>,
 }
 
 const COLUMNS: &str = "id, product, version, name, document, author, message, created_at";
@@ -81,16 +82,27 @@ impl Store {
             "SELECT {COLUMNS} FROM policies WHERE product = $1 ORDER BY version DESC LIMIT 1"
         );
         let row: Option<PolicyVersion> = on_read_pool!(self, pool => sqlx::query_as(&sql).bind(product).fetch_optional(pool).await)?;
-        match row {
-            Some(stored) => Ok(ActivePolicy {
-                version: stored.version,
-                policy: Policy::parse(&stored.document).map_err(StoreError::Policy)?,
-            }),
-            None => Ok(ActivePolicy {
-                version: 0,
-                policy: Policy::parse(Policy::STARTER).map_err(StoreError::Policy)?,
-            }),
-        }
+        let (version, document) = match &row {
+            Some(stored) => (stored.version, stored.document.as_str()),
+            None => (0, Policy::STARTER),
+        };
+        let key = (product.to_owned(), version);
+        let cached = self
+            .parsed_policies
+            .lock()
+            .ok()
+            .and_then(|cache| cache.get(&key).cloned());
+        let policy = match cached {
+            Some(policy) => policy,
+            None => {
+                let parsed = Arc::new(Policy::parse(document).map_err(StoreError::Policy)?);
+                if let Ok(mut cache) = self.parsed_policies.lock() {
+                    cache.insert(key, parsed.clone());
+                }
+                parsed
+            }
+        };
+        Ok(ActivePolicy { version, policy })
     }
 
     /// Every stored version, newest first; of one product if given.
