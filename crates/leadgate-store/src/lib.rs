@@ -71,17 +71,19 @@ enum Pool {
     Postgres(PgPool),
 }
 
+/// Parsed policies by (product, version): versions never change once stored, and parsing
+/// (regexes included) should not happen on every capture.
+type PolicyCache = std::sync::Arc<
+    std::sync::Mutex<
+        std::collections::HashMap<(String, i64), std::sync::Arc<leadgate_core::policy::Policy>>,
+    >,
+>;
+
 /// The lead store. Cheap to clone; clones share the connection pools.
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
-    /// Parsed policies by (product, version): versions never change once stored, and parsing
-    /// (regexes included) should not happen on every capture.
-    parsed_policies: std::sync::Arc<
-        std::sync::Mutex<
-            std::collections::HashMap<(String, i64), std::sync::Arc<leadgate_core::policy::Policy>>,
-        >,
-    >,
+    parsed_policies: PolicyCache,
 }
 
 /// Runs `$body` with `$pool` bound to the concrete pool of this store's engine, so one query
