@@ -328,26 +328,22 @@ fn decay_factor(decay: Decay, age_days: f64) -> f64 {
 }
 
 /// An event's share of one rule, before per-day limits and caps.
-#[derive(Clone, Copy)]
-struct Hit {
+struct Hit<'e, 'a> {
     rule: usize,
     day: i64,
     worth: f64,
-    /// Index into the lead's events.
-    event: usize,
-}
-
-thread_local! {
-    /// Each thread's hit buffer, reused from lead to lead: scoring a million leads should not
-    /// allocate one per lead.
-    static HITS: std::cell::RefCell<Vec<Hit>> = const { std::cell::RefCell::new(Vec::new()) };
+    event: &'e EventFact<'a>,
 }
 
 /// The rules each event feeds, found through the policy's index, with what it is worth.
-fn find_hits(policy: &Policy, events: &[EventFact], now: DateTime<Utc>, hits: &mut Vec<Hit>) {
-    hits.clear();
+fn hits<'e, 'a>(
+    policy: &Policy,
+    events: &'e [EventFact<'a>],
+    now: DateTime<Utc>,
+) -> Vec<Hit<'e, 'a>> {
+    let mut hits = Vec::with_capacity(events.len() * 2);
     let mut buffer = [0u8; 64];
-    for (position, event) in events.iter().enumerate() {
+    for event in events {
         let Some(index) = policy.behaviour_index.by_type.get(&event.event_type) else {
             continue;
         };
@@ -360,7 +356,7 @@ fn find_hits(policy: &Policy, events: &[EventFact], now: DateTime<Utc>, hits: &m
                 rule,
                 day,
                 worth: r.points * decay_factor(r.decay, age_days),
-                event: position,
+                event,
             });
         };
         for (key, by_value) in &index.keyed {
@@ -393,17 +389,13 @@ fn find_hits(policy: &Policy, events: &[EventFact], now: DateTime<Utc>, hits: &m
             }
         }
     }
+    hits
 }
 
 /// One behaviour rule's points from its hits (sorted by day, worth first), and (when
 /// `explain`) what gave them.
-fn rule_points(
-    rule: &BehaviourRule,
-    hits: &[Hit],
-    events: &[EventFact],
-    explain: bool,
-) -> (f64, Option<Contribution>) {
-    let mut kept: Vec<(&EventFact, f64)> = Vec::new();
+fn rule_points(rule: &BehaviourRule, hits: &[Hit], explain: bool) -> (f64, Option<Contribution>) {
+    let mut kept: Vec<&Hit> = Vec::new();
     let mut total = 0.0;
     let mut day = None;
     let mut today = 0usize;
@@ -417,7 +409,7 @@ fn rule_points(
         if rule.per_day.is_none_or(|limit| today <= limit as usize) {
             total += hit.worth;
             if explain {
-                kept.push((&events[hit.event], hit.worth));
+                kept.push(hit);
             }
         }
     }
@@ -428,8 +420,13 @@ fn rule_points(
     if !explain || kept.is_empty() {
         return (points, None);
     }
-    kept.sort_by(|(a, _), (b, _)| b.occurred_at.cmp(&a.occurred_at).then(b.id.cmp(&a.id)));
-    let newest = kept[0].0.occurred_at.format("%Y-%m-%d");
+    kept.sort_by(|a, b| {
+        b.event
+            .occurred_at
+            .cmp(&a.event.occurred_at)
+            .then(b.event.id.cmp(&a.event.id))
+    });
+    let newest = kept[0].event.occurred_at.format("%Y-%m-%d");
     let label = rule.event.as_str().replace('_', " ");
     let mut detail = if kept.len() == 1 {
         format!("{} {label} {newest}", signed(rule.points))
@@ -453,11 +450,11 @@ fn rule_points(
         detail,
         events: kept
             .into_iter()
-            .map(|(event, worth)| EventPoints {
-                event_id: event.id,
-                occurred_at: event.occurred_at,
+            .map(|h| EventPoints {
+                event_id: h.event.id,
+                occurred_at: h.event.occurred_at,
                 full: rule.points,
-                now: worth,
+                now: h.worth,
             })
             .collect(),
     };
@@ -552,21 +549,18 @@ fn evaluate(
         }
     }
     let mut behaviour_total = 0.0;
-    let mut hits = HITS.with(|buffer| std::mem::take(&mut *buffer.borrow_mut()));
-    find_hits(policy, events, now, &mut hits);
+    let mut hits = hits(policy, events, now);
     hits.sort_unstable_by(|a, b| {
         (a.rule, a.day)
             .cmp(&(b.rule, b.day))
             .then(b.worth.abs().total_cmp(&a.worth.abs()))
-            .then(events[a.event].id.cmp(&events[b.event].id))
+            .then(a.event.id.cmp(&b.event.id))
     });
     for group in hits.chunk_by(|a, b| a.rule == b.rule) {
-        let (points, contribution) =
-            rule_points(&policy.behaviour[group[0].rule], group, events, explain);
+        let (points, contribution) = rule_points(&policy.behaviour[group[0].rule], group, explain);
         behaviour_total += points;
         explanation.extend(contribution);
     }
-    HITS.with(|buffer| *buffer.borrow_mut() = hits);
     let [a, b, c] = policy.grades.fit;
     let fit_grade = if fit_points >= a {
         FitGrade::A
