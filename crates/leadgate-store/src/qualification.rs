@@ -292,6 +292,19 @@ impl Store {
     /// lead that arrives or is edited into the MQL rule becomes an MQL at once).
     pub async fn refresh_lead(&self, id: i64, now: DateTime<Utc>) -> Result<StoredLead> {
         let now = to_micros(now);
+        let (mut tx, lead, score, active) = self.lock_and_score(id, now).await?;
+        tx.settle(&lead, &score, &active, now).await?;
+        tx.commit().await?;
+        self.lead(id).await
+    }
+
+    /// Opens a write transaction holding the lead, and scores it at `now` under its product's
+    /// policy.
+    async fn lock_and_score(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(Tx, StoredLead, Score, ActivePolicy)> {
         let product = self.lead(id).await?.lead.product_line();
         let active = self.active_policy(&product).await?;
         let mut tx = self.begin().await?;
@@ -307,9 +320,7 @@ impl Store {
             &active.policy,
             now,
         );
-        tx.settle(&lead, &score, &active, now).await?;
-        tx.commit().await?;
-        self.lead(id).await
+        Ok((tx, lead, score, active))
     }
 
     /// Moves a lead to `to` if the lifecycle and the policy allow it; the move is a
@@ -323,21 +334,7 @@ impl Store {
         actor: &str,
     ) -> Result<StoredLead> {
         let now = to_micros(Utc::now());
-        let lead = self.lead(id).await?;
-        let active = self.active_policy(&lead.lead.product_line()).await?;
-        let mut tx = self.begin().await?;
-        let lead = tx
-            .lead(id, true)
-            .await?
-            .ok_or(StoreError::LeadNotFound(id))?;
-        let events = tx.events_of(&[id]).await?.remove(&id).unwrap_or_default();
-        let score = scoring::score_quick(
-            &lead.lead,
-            &facts(&events),
-            &lead.bant_confirmed,
-            &active.policy,
-            now,
-        );
+        let (mut tx, lead, score, active) = self.lock_and_score(id, now).await?;
         let request = MoveRequest {
             from: lead.lead.stage,
             to,
