@@ -42,6 +42,11 @@ pub enum RuleKind {
     Behaviour,
 }
 
+/// Points as people read them: to a tenth (the full value is kept for decisions).
+fn tenths<S: serde::Serializer>(points: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64((points * 10.0).round() / 10.0)
+}
+
 /// One event's share of a behaviour rule's points.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EventPoints {
@@ -50,6 +55,7 @@ pub struct EventPoints {
     /// The rule's points for this event before decay.
     pub full: f64,
     /// What it is worth now.
+    #[serde(serialize_with = "tenths")]
     pub now: f64,
 }
 
@@ -58,6 +64,7 @@ pub struct EventPoints {
 pub struct Contribution {
     pub rule: String,
     pub kind: RuleKind,
+    #[serde(serialize_with = "tenths")]
     pub points: f64,
     /// In words, e.g. "+15 webinar attended 2026-05-03, decayed to +9".
     pub detail: String,
@@ -118,8 +125,11 @@ impl Serialize for BantStatus {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Score {
+    #[serde(serialize_with = "tenths")]
     pub score: f64,
+    #[serde(serialize_with = "tenths")]
     pub fit_points: f64,
+    #[serde(serialize_with = "tenths")]
     pub behaviour_points: f64,
     pub fit_grade: char,
     /// 1 (most engaged) to 4.
