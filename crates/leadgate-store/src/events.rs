@@ -165,6 +165,12 @@ impl Store {
             })
             .collect();
         let inserted = tx.insert_events(&new_events, Ts(Utc::now())).await?;
+        // Their scores are now stale: flag them for the background rescoring pass, in the same
+        // transaction, so no stored event is ever left unscored.
+        let mut touched: Vec<i64> = rows.iter().map(|(_, lead_id)| *lead_id).collect();
+        touched.sort_unstable();
+        touched.dedup();
+        tx.flag_rescore(&touched).await?;
         tx.commit().await?;
 
         // One INSERT assigns increasing ids in VALUES order; rows it skipped for a known key
@@ -351,6 +357,23 @@ impl crate::Tx {
                     .collect())
             }
         }
+    }
+
+    /// Marks leads as due for rescoring (rows already marked are left alone).
+    pub(crate) async fn flag_rescore(&mut self, ids: &[i64]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        crate::on_tx!(self, conn => {
+            let mut b = sqlx::QueryBuilder::new("UPDATE leads SET rescore_due = TRUE WHERE rescore_due = FALSE AND id IN (");
+            let mut list = b.separated(", ");
+            for id in ids {
+                list.push_bind(*id);
+            }
+            b.push(")");
+            b.build().execute(conn).await.map(|_| ())
+        })?;
+        Ok(())
     }
 
     async fn existing_lead_ids(&mut self, ids: &[i64]) -> Result<Vec<i64>> {

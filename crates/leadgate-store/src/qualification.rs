@@ -452,6 +452,7 @@ impl Store {
                     None => {}
                 }
             }
+            tx.clear_rescore(&ids).await?;
             tx.commit().await?;
             progress(page.len());
         }
@@ -459,7 +460,83 @@ impl Store {
     }
 }
 
+impl Tx {
+    /// Up to `limit` leads due for rescoring, held so that two servers take different ones.
+    async fn due_leads(&mut self, limit: i64) -> Result<Vec<StoredLead>> {
+        let ids: Vec<i64> = match self {
+            Tx::Postgres(tx) => {
+                sqlx::query_scalar(
+                    "SELECT id FROM leads WHERE rescore_due = TRUE ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                )
+                .bind(limit)
+                .fetch_all(&mut **tx)
+                .await?
+            }
+            Tx::Sqlite(tx) => {
+                sqlx::query_scalar("SELECT id FROM leads WHERE rescore_due = TRUE ORDER BY id LIMIT $1")
+                    .bind(limit)
+                    .fetch_all(&mut **tx)
+                    .await?
+            }
+        };
+        let mut leads = Vec::with_capacity(ids.len());
+        for id in ids {
+            leads.extend(self.lead(id, false).await?);
+        }
+        Ok(leads)
+    }
+
+    async fn clear_rescore(&mut self, ids: &[i64]) -> Result<()> {
+        on_tx!(self, conn => {
+            let mut b = sqlx::QueryBuilder::new("UPDATE leads SET rescore_due = FALSE WHERE id IN (");
+            let mut list = b.separated(", ");
+            for id in ids {
+                list.push_bind(*id);
+            }
+            b.push(")");
+            b.build().execute(conn).await.map(|_| ())
+        })?;
+        Ok(())
+    }
+}
+
 impl Store {
+    /// Rescores up to `limit` leads whose events arrived since they were last scored, and
+    /// moves those whose MQL status changed. Returns how many were rescored (0: none due).
+    pub async fn rescore_due(&self, limit: i64, now: DateTime<Utc>) -> Result<usize> {
+        let now = to_micros(now);
+        let mut tx = self.begin().await?;
+        let leads = tx.due_leads(limit).await?;
+        if leads.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<i64> = leads.iter().map(|l| l.id).collect();
+        let mut events = tx.events_of(&ids).await?;
+        let mut policies: HashMap<String, ActivePolicy> = HashMap::new();
+        for lead in &leads {
+            let product = lead.lead.product_line();
+            if !policies.contains_key(&product) {
+                let active = self.active_policy(&product).await?;
+                policies.insert(product.clone(), active);
+            }
+            let Some(active) = policies.get(&product) else {
+                continue;
+            };
+            let own = events.remove(&lead.id).unwrap_or_default();
+            let score = scoring::score_quick(
+                &lead.lead,
+                &facts(&own),
+                &lead.bant_confirmed,
+                &active.policy,
+                now,
+            );
+            tx.settle(lead, &score, active, now).await?;
+        }
+        tx.clear_rescore(&ids).await?;
+        tx.commit().await?;
+        Ok(ids.len())
+    }
+
     /// Replays every lead of the candidate's product under it and under the policy in force.
     /// `capacity_per_week` asks for the threshold that fits sales capacity.
     pub async fn backtest(

@@ -41,6 +41,7 @@ on_both_engines!(
     listing_filters_searches_and_pages,
     api_keys_verify_until_revoked,
     concurrent_captures_of_one_new_person_make_one_lead,
+    new_events_make_leads_due_and_a_pass_rescores_them_once,
 );
 
 fn capture(input: Value) -> Capture {
@@ -524,4 +525,66 @@ async fn concurrent_captures_of_one_new_person_make_one_lead(store: Store) {
     }
     assert_eq!(created, 1);
     assert_eq!(store.count_leads().await.unwrap(), 1);
+}
+
+async fn new_events_make_leads_due_and_a_pass_rescores_them_once(store: Store) {
+    let good = json!({"job_title": "CTO", "industry": "Software", "company_size": 300, "product_need": "routing"});
+    let mut ids = Vec::new();
+    for i in 0..50 {
+        let mut input = good.clone();
+        input["email"] = json!(format!("cto{i}@acme.io"));
+        ids.push(store.capture(capture(input)).await.unwrap().lead.id);
+    }
+    assert_eq!(
+        store.rescore_due(100, Utc::now()).await.unwrap(),
+        0,
+        "captures alone are not due"
+    );
+    let items = ids
+        .iter()
+        .flat_map(|id| {
+            [
+                Ok((
+                    LeadRef::Id(*id),
+                    EventDraft::new(
+                        EventType::WebinarAttended,
+                        Utc::now() - Duration::hours(2),
+                        json!({}),
+                    ),
+                )),
+                Ok((
+                    LeadRef::Id(*id),
+                    EventDraft::new(
+                        EventType::MeetingBooked,
+                        Utc::now() - Duration::hours(1),
+                        json!({}),
+                    ),
+                )),
+            ]
+        })
+        .collect();
+    store.append_events(items, "api").await.unwrap();
+    // Two passes at once (two servers): together they take every due lead exactly once.
+    let (a, b) = tokio::join!(
+        store.rescore_due(30, Utc::now()),
+        store.rescore_due(30, Utc::now())
+    );
+    let first = a.unwrap() + b.unwrap();
+    let rest = store.rescore_due(100, Utc::now()).await.unwrap();
+    assert_eq!(first + rest, 50);
+    assert_eq!(store.rescore_due(100, Utc::now()).await.unwrap(), 0);
+    for id in ids {
+        let lead = store.lead(id).await.unwrap();
+        assert_eq!(lead.lead.stage, Stage::Mql, "lead {id}");
+        assert!(lead.snapshot.unwrap().score >= 70.0);
+        let moves = store
+            .timeline(id, 100, None)
+            .await
+            .unwrap()
+            .events
+            .into_iter()
+            .filter(|e| e.event_type == "stage_changed")
+            .count();
+        assert_eq!(moves, 1, "moved once");
+    }
 }

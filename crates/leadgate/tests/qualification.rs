@@ -17,6 +17,7 @@ on_both_engines!(
     leads_list_by_score_grade_and_temperature,
     backtests_compare_a_candidate_with_the_policy_in_force,
     each_product_line_is_scored_under_its_own_policy,
+    events_arriving_move_a_lead_to_mql_in_the_background,
 );
 
 async fn put(app: &TestApp, path: &str, body: &Value) -> Response {
@@ -740,4 +741,46 @@ async fn each_product_line_is_scored_under_its_own_policy(app: &TestApp) {
         "applying rescores only its own product's leads"
     );
     assert_eq!(rescored["left_mql"], 1);
+}
+
+async fn events_arriving_move_a_lead_to_mql_in_the_background(app: &TestApp) {
+    let worker = tokio::spawn(leadgate::jobs::rescore_due_leads(app.store.clone()));
+    let id = lead(app, good_lead()).await;
+    let before: Value = app
+        .get(&format!("/api/v1/leads/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(before["stage"], "lead");
+    engage(app, id).await;
+    let mut stage = Value::Null;
+    for _ in 0..100 {
+        let now: Value = app
+            .get(&format!("/api/v1/leads/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        stage = now["stage"].clone();
+        if stage == "mql" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    worker.abort();
+    assert_eq!(stage, "mql", "the background pass moves it within seconds");
+    let timeline: Value = app
+        .get(&format!("/api/v1/leads/{id}/timeline"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let moved = timeline["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "stage_changed")
+        .unwrap();
+    assert_eq!(moved["actor"], "policy:v0");
 }

@@ -69,7 +69,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("  API key:      {}", key.secret);
     println!("  Try:          curl -H 'Authorization: Bearer {}' 'http://{address}/api/v1/leads?stage=customer&limit=5'", key.secret);
     println!("Press Ctrl-C to stop.");
+    let rescoring = tokio::spawn(crate::jobs::rescore_due_leads(store.clone()));
     crate::http::serve(store.clone(), listener, super::shutdown_signal()).await?;
+    rescoring.abort();
     store.close().await;
     Ok(())
 }

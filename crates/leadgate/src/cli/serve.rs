@@ -18,7 +18,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.bind.bind))?;
     tracing::info!(address = %listener.local_addr()?, engine = ?store.engine(), "serving");
+    let rescoring = tokio::spawn(crate::jobs::rescore_due_leads(store.clone()));
     crate::http::serve(store.clone(), listener, super::shutdown_signal()).await?;
+    rescoring.abort();
     store.close().await;
     Ok(())
 }
