@@ -537,6 +537,18 @@ impl Store {
         Ok(ids.len())
     }
 
+    /// Marks leads scored before `before` (or never) as due, so that decay and the passing of
+    /// time move leads out of (or into) MQL without a nightly job. Returns how many.
+    pub async fn flag_stale_scores(&self, before: DateTime<Utc>) -> Result<u64> {
+        Ok(crate::on_pool!(self, pool => sqlx::query(
+            "UPDATE leads SET rescore_due = TRUE WHERE rescore_due = FALSE AND (scored_at IS NULL OR scored_at < $1)",
+        )
+        .bind(Ts(before))
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
+    }
+
     /// Replays every lead of the candidate's product under it and under the policy in force.
     /// `capacity_per_week` asks for the threshold that fits sales capacity.
     pub async fn backtest(
