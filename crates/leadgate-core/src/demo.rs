@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map};
 
 /// One generated lead with its history, oldest event first.
 #[derive(Debug, Clone)]
@@ -735,16 +735,6 @@ pub fn page_views(
             (lead, event)
         })
         .collect()
-}
-
-/// A whole demo as JSON lines, for inspection (`leadgate demo --dump`).
-pub fn describe(lead: &DemoLead) -> Value {
-    json!({
-        "lead": lead.lead.to_json_fields(),
-        "source": lead.source,
-        "created_at": lead.created_at,
-        "events": lead.events.len(),
-    })
 }
 
 #[cfg(test)]

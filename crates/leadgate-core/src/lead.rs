@@ -247,30 +247,6 @@ impl LeadPatch {
         })
     }
 
-    /// Sets a text field in code (demo data, imports), with the same checks as input.
-    pub fn set_text(&mut self, field: LeadField, raw: &str) -> Result<(), FieldError> {
-        let setting = parse_setting(field, &Value::String(raw.to_owned()), PatchMode::Create)
-            .map_err(|reason| FieldError::new(field.name(), reason))?;
-        self.settings.push(setting);
-        Ok(())
-    }
-
-    pub fn set_number(&mut self, field: LeadField, value: f64) -> Result<(), FieldError> {
-        let json = serde_json::Number::from_f64(value)
-            .map(Value::Number)
-            .unwrap_or(Value::Null);
-        let setting = parse_setting(field, &json, PatchMode::Create)
-            .map_err(|reason| FieldError::new(field.name(), reason))?;
-        self.settings.push(setting);
-        Ok(())
-    }
-
-    pub fn set_custom(&mut self, key: &str, value: Value) {
-        let mut map = Map::new();
-        map.insert(key.to_owned(), value);
-        self.settings.push(Setting::Custom(map));
-    }
-
     /// Applies the patch and returns what actually changed (setting a field to its current
     /// value is not a change). An owner change is reported too; callers record it as an
     /// assignment rather than an edit.
@@ -511,16 +487,6 @@ impl Lead {
             .map(|s| s.trim().to_lowercase())
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "default".to_owned())
-    }
-
-    /// "Ana Silva", or whichever part is known.
-    pub fn display_name(&self) -> String {
-        [&self.first_name, &self.last_name]
-            .into_iter()
-            .flatten()
-            .map(Text::as_str)
-            .collect::<Vec<_>>()
-            .join(" ")
     }
 
     pub const PERSON_FIELDS: [LeadField; 6] = [

@@ -16,14 +16,6 @@ impl FieldError {
             reason: reason.into(),
         }
     }
-
-    /// The same error for a field nested under `prefix` (e.g. `events[3].type`).
-    pub fn under(self, prefix: &str) -> Self {
-        Self {
-            field: format!("{prefix}.{}", self.field),
-            reason: self.reason,
-        }
-    }
 }
 
 impl std::fmt::Display for FieldError {

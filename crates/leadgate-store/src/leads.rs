@@ -464,15 +464,6 @@ impl Store {
             .ok_or(StoreError::LeadNotFound(id))
     }
 
-    pub async fn lead_id_by_external(&self, external_id: &ExternalId) -> Result<Option<i64>> {
-        Ok(
-            on_read_pool!(self, pool => sqlx::query_scalar("SELECT id FROM leads WHERE external_id = $1")
-            .bind(external_id.as_str())
-            .fetch_optional(pool)
-            .await)?,
-        )
-    }
-
     /// Creates a lead, or updates the one it matches: first by external id, then by email.
     /// Idempotent: the same capture twice changes nothing the second time but the last touch.
     pub async fn capture(&self, capture: Capture) -> Result<CaptureOutcome> {
