@@ -520,9 +520,10 @@ impl Lead {
         }
     }
 
-    /// Lower-cased name, email and company: what text search matches against.
+    /// Name, email and company folded without case or diacritics (`normalize::fold_loose`):
+    /// what text search matches against, so "nguyen" finds "Nguyễn" and "علي" finds "علی".
     pub fn search_text(&self) -> String {
-        [
+        let joined = [
             self.first_name.as_ref().map(Text::as_str),
             self.last_name.as_ref().map(Text::as_str),
             self.email.as_ref().map(Email::as_str),
@@ -531,8 +532,8 @@ impl Lead {
         .into_iter()
         .flatten()
         .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+        .join(" ");
+        crate::normalize::fold_loose(&joined)
     }
 
     /// Every field as flat JSON, the shape the API returns.

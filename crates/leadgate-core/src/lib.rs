@@ -6,6 +6,7 @@ pub mod demo;
 pub mod event;
 pub mod lead;
 pub mod lifecycle;
+pub mod normalize;
 pub mod policy;
 pub mod scoring;
 pub mod source;

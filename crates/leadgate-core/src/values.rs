@@ -101,9 +101,13 @@ impl Email {
         self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
     }
 
-    /// The key two addresses of one mailbox share: fully lower-cased.
+    /// The key two addresses of one mailbox share: lower-cased, the domain in its ASCII
+    /// form (so "a@bücher.de" and "a@xn--bcher-kva.de" are one).
     pub fn match_key(&self) -> String {
-        self.0.to_lowercase()
+        let (local, domain) = self.0.rsplit_once('@').unwrap_or((&self.0, ""));
+        let domain =
+            crate::normalize::domain_ascii(domain).unwrap_or_else(|_| domain.to_lowercase());
+        format!("{}@{domain}", local.to_lowercase())
     }
 }
 
@@ -228,6 +232,10 @@ mod tests {
         assert_eq!(email.as_str(), "Ana.Silva@example.com");
         assert_eq!(email.domain(), "example.com");
         assert_eq!(email.match_key(), "ana.silva@example.com");
+        assert_eq!(
+            Email::parse("Jo@Bücher.de").unwrap().match_key(),
+            Email::parse("jo@xn--bcher-kva.de").unwrap().match_key()
+        );
     }
 
     #[test]

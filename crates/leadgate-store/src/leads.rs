@@ -260,7 +260,8 @@ fn text_of(value: &Option<Text>) -> Option<&str> {
 }
 
 fn company_key(name: &Option<Text>) -> Option<String> {
-    name.as_ref().map(|n| n.as_str().to_lowercase())
+    name.as_ref()
+        .map(|n| leadgate_core::normalize::company_key(n.as_str()))
 }
 
 /// A row to append to the event log.
@@ -557,7 +558,7 @@ impl Store {
                 b.push(" AND l.created_at < ").push_bind(Ts(to));
             }
             if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-                let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                let escaped = leadgate_core::normalize::fold_loose(q).replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
                 b.push(" AND l.search_text LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
             }
             if let Some(grade) = filter.grade.as_deref() {

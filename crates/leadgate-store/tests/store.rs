@@ -42,6 +42,7 @@ on_both_engines!(
     api_keys_verify_until_revoked,
     concurrent_captures_of_one_new_person_make_one_lead,
     new_events_make_leads_due_and_a_pass_rescores_them_once,
+    search_and_company_matching_work_in_every_script,
 );
 
 fn capture(input: Value) -> Capture {
@@ -614,4 +615,66 @@ async fn new_events_make_leads_due_and_a_pass_rescores_them_once(store: Store) {
             .count();
         assert_eq!(moves, 2, "in once, out once");
     }
+}
+
+async fn search_and_company_matching_work_in_every_script(store: Store) {
+    let vn = store
+        .capture(capture(json!({"email": "nam@saigonexpress.vn", "first_name": "Văn Nam", "last_name": "Nguyễn", "company": "Công ty TNHH Saigon Express"})))
+        .await
+        .unwrap()
+        .lead;
+    let vn2 = store
+        .capture(capture(json!({"email": "lan@saigonexpress.vn", "first_name": "Ngọc Lan", "last_name": "Trần", "company": "SAIGON EXPRESS JSC"})))
+        .await
+        .unwrap()
+        .lead;
+    assert_eq!(
+        vn.company_id, vn2.company_id,
+        "one company however it is written"
+    );
+    let ir = store
+        .capture(capture(json!({"email": "ali@pars.ir", "first_name": "علي", "last_name": "كريمي", "company": "شركت پارس"})))
+        .await
+        .unwrap()
+        .lead;
+    let cn = store
+        .capture(capture(json!({"email": "wei@tianhe.cn", "first_name": "伟", "last_name": "王", "company": "天河机械有限公司"})))
+        .await
+        .unwrap()
+        .lead;
+    let cn2 = store
+        .capture(capture(json!({"email": "fang@tianhe.cn", "first_name": "芳", "last_name": "李", "company": "天河机械"})))
+        .await
+        .unwrap()
+        .lead;
+    assert_eq!(cn.company_id, cn2.company_id);
+    let find = |q: &str| {
+        let store = store.clone();
+        let q = q.to_owned();
+        async move {
+            store
+                .list_leads(&LeadFilter {
+                    q: Some(q),
+                    limit: 100,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .leads
+                .into_iter()
+                .map(|l| l.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(find("nguyen").await, [vn.id], "without diacritics");
+    assert_eq!(find("Nguyễn").await, [vn.id], "with them");
+    assert_eq!(find("saigon express").await.len(), 2);
+    assert_eq!(
+        find("علی").await,
+        [ir.id],
+        "Persian yeh finds the Arabic one"
+    );
+    assert_eq!(find("کریمی").await, [ir.id]);
+    assert_eq!(find("伟").await, [cn.id], "Chinese without spaces");
+    assert_eq!(find("天河").await.len(), 2);
 }

@@ -1,0 +1,306 @@
+//! Normalisation for matching and search: text in any script folded to one comparable form
+//! (Unicode NFKC, case folding, Persian/Arabic letter variants, optionally without
+//! diacritics), company names without legal forms, email domains in ASCII, phones in E.164.
+
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+/// One comparable form of `text`: NFKC, lower-cased, Arabic letter variants written the
+/// Persian way (ي -> ی, ى -> ی, ك -> ک), tatweel and zero-width joiners removed, runs of
+/// space collapsed. Diacritics stay: "Lê" and "Le" differ.
+pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    for c in text.nfkc().flat_map(char::to_lowercase) {
+        let c = match c {
+            '\u{064A}' | '\u{0649}' => '\u{06CC}',
+            '\u{0643}' => '\u{06A9}',
+            '\u{0640}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' => continue,
+            other => other,
+        };
+        if c.is_whitespace() {
+            space = !out.is_empty();
+            continue;
+        }
+        if space {
+            out.push(' ');
+            space = false;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `fold` without diacritics, for matching what people type without them: "Nguyễn" and
+/// "nguyen", "Đặng" and "dang", "Müller" and "muller" become the same.
+pub fn fold_loose(text: &str) -> String {
+    fold(text)
+        .replace('ß', "ss")
+        .nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .map(|c| match c {
+            'đ' => 'd',
+            'ø' => 'o',
+            'ł' => 'l',
+            other => other,
+        })
+        .nfc()
+        .collect()
+}
+
+/// Legal forms removed from company names before matching, in `fold_loose` form, longest
+/// first within each language.
+const LEGAL_FORMS: &[&str] = &[
+    "gmbh & co kg",
+    "gmbh & co. kg",
+    "co., ltd",
+    "co ltd",
+    "pte ltd",
+    "pty ltd",
+    "sp z o o",
+    "s a s",
+    "s a",
+    "s r l",
+    "incorporated",
+    "corporation",
+    "limited",
+    "company",
+    "gmbh",
+    "inc",
+    "ltd",
+    "llc",
+    "plc",
+    "corp",
+    "co",
+    "ag",
+    "kg",
+    "sa",
+    "sas",
+    "sarl",
+    "srl",
+    "spa",
+    "bv",
+    "nv",
+    "ab",
+    "as",
+    "oy",
+    "kk",
+    "jsc",
+    "pjsc",
+    "llp",
+    "lp",
+    "股份有限公司",
+    "有限责任公司",
+    "有限公司",
+    "株式会社",
+    "cong ty co phan",
+    "cong ty tnhh",
+    "ctcp",
+    "tnhh",
+    "cong ty",
+    "سهامی خاص",
+    "سهامی عام",
+    "با مسئولیت محدود",
+    "شرکت",
+];
+
+/// The key under which two spellings of one company match: folded without diacritics,
+/// punctuation dropped, legal forms (Inc, Ltd, GmbH, S.A., 有限公司, Công ty TNHH, شرکت ...)
+/// removed from either end.
+pub fn company_key(name: &str) -> String {
+    let loose = fold_loose(name);
+    let cleaned: String = loose
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '&' || c.is_whitespace() {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    let mut key = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    loop {
+        let before = key.len();
+        for form in LEGAL_FORMS {
+            let form_clean: String = form
+                .chars()
+                .map(|c| {
+                    if c.is_alphanumeric() || c == '&' || c.is_whitespace() {
+                        c
+                    } else {
+                        ' '
+                    }
+                })
+                .collect::<String>()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let spaced = !form_clean.chars().next().is_some_and(is_cjk);
+            if let Some(rest) = key.strip_suffix(form_clean.as_str()) {
+                if !spaced || rest.is_empty() || rest.ends_with(' ') {
+                    key = rest.trim_end().to_owned();
+                }
+            }
+            if let Some(rest) = key.strip_prefix(form_clean.as_str()) {
+                if !spaced || rest.is_empty() || rest.starts_with(' ') {
+                    key = rest.trim_start().to_owned();
+                }
+            }
+        }
+        if key.len() == before || key.is_empty() {
+            break;
+        }
+    }
+    if key.is_empty() {
+        // A name that is only a legal form keeps its folded self.
+        return cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    }
+    key
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xAC00..=0xD7AF)
+}
+
+/// An email domain in its ASCII (punycode) form, lower-cased: "Bücher.de" -> "xn--bcher-kva.de".
+pub fn domain_ascii(domain: &str) -> Result<String, String> {
+    idna::domain_to_ascii(domain.trim())
+        .map_err(|e| format!("'{domain}' is not a valid domain ({e})"))
+}
+
+/// A phone number in E.164 ("+49301234567"). Numbers without a country code are read in
+/// `default_region` (ISO 3166 alpha-2, e.g. "DE"); numbers that cannot exist are refused.
+pub fn phone_e164(raw: &str, default_region: Option<&str>) -> Result<String, String> {
+    let region = match default_region {
+        Some(code) => Some(
+            code.trim()
+                .to_ascii_uppercase()
+                .parse::<phonenumber::country::Id>()
+                .map_err(|_| format!("'{code}' is not a region code such as DE or VN"))?,
+        ),
+        None => None,
+    };
+    let number = phonenumber::parse(region, raw.trim())
+        .map_err(|e| format!("'{raw}' is not a phone number ({e})"))?;
+    if !phonenumber::is_valid(&number) {
+        return Err(format!("'{raw}' is not a valid phone number in its region"));
+    }
+    Ok(number.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn latin_text_folds_case_width_and_composition() {
+        assert_eq!(fold("  Ana   SILVA "), "ana silva");
+        assert_eq!(fold("ＡＢＣ Corp"), "abc corp");
+        assert_eq!(
+            fold("Cafe\u{0301}"),
+            fold("Café"),
+            "decomposed and composed é are one"
+        );
+        assert_eq!(fold_loose("Müller"), "muller");
+        assert_eq!(fold_loose("Straße"), "strasse");
+    }
+
+    #[test]
+    fn chinese_names_keep_their_characters() {
+        assert_eq!(fold("王伟"), "王伟");
+        assert_eq!(fold_loose("王伟"), "王伟");
+        assert!(fold("张伟 王芳").contains("王芳"));
+    }
+
+    #[test]
+    fn persian_and_arabic_letter_variants_match() {
+        assert_eq!(fold("علي"), fold("علی"));
+        assert_eq!(fold("كريمي"), fold("کریمی"));
+        assert_eq!(fold("مـــریم"), "مریم", "tatweel is not a letter");
+        assert_eq!(fold("می\u{200C}خواهم"), "میخواهم");
+        assert_eq!(fold_loose("مُحَمَّد"), "محمد", "harakat are diacritics");
+    }
+
+    #[test]
+    fn vietnamese_matches_with_and_without_diacritics() {
+        assert_eq!(fold_loose("Nguyễn Thị Minh Khai"), "nguyen thi minh khai");
+        assert_eq!(fold_loose("Đặng Văn Lâm"), "dang van lam");
+        assert_ne!(fold("Lê"), fold("Le"), "the strict form keeps them apart");
+        assert_eq!(fold_loose("Lê"), fold_loose("Le"));
+    }
+
+    #[test]
+    fn company_names_lose_their_legal_form() {
+        assert_eq!(company_key("Acme, Inc."), "acme");
+        assert_eq!(company_key("ACME Inc"), "acme");
+        assert_eq!(
+            company_key("Tianhe Machinery Co., Ltd."),
+            "tianhe machinery"
+        );
+        assert_eq!(company_key("Siemens AG"), "siemens");
+        assert_eq!(company_key("Banco do Brasil S.A."), "banco do brasil");
+        assert_eq!(company_key("天河机械有限公司"), "天河机械");
+        assert_eq!(company_key("华为技术股份有限公司"), "华为技术");
+        assert_eq!(company_key("Công ty TNHH Saigon Express"), "saigon express");
+        assert_eq!(company_key("CÔNG TY CỔ PHẦN Hòa Bình"), "hoa binh");
+        assert_eq!(
+            company_key("شرکت پارس بازار"),
+            company_key("شركت پارس بازار")
+        );
+        assert_eq!(company_key("شرکت پارس بازار"), "پارس بازار");
+        assert_eq!(
+            company_key("Cohesity"),
+            "cohesity",
+            "a name that starts like a legal form keeps it"
+        );
+        assert_eq!(
+            company_key("Inc."),
+            "inc",
+            "a name that is only a legal form keeps it"
+        );
+    }
+
+    #[test]
+    fn domains_and_phones() {
+        assert_eq!(domain_ascii("Bücher.de").unwrap(), "xn--bcher-kva.de");
+        assert_eq!(domain_ascii("例子.中国").unwrap(), "xn--fsqu00a.xn--fiqs8s");
+        assert_eq!(
+            phone_e164("030 1234567", Some("de")).unwrap(),
+            "+49301234567"
+        );
+        assert_eq!(
+            phone_e164("+84 28 3822 1111", None).unwrap(),
+            "+842838221111"
+        );
+        assert_eq!(
+            phone_e164("(415) 555-2671", Some("US")).unwrap(),
+            "+14155552671"
+        );
+        assert!(phone_e164("12", Some("DE")).is_err());
+        assert!(
+            phone_e164("030 1234567", None).is_err(),
+            "no region, no country code"
+        );
+        assert!(phone_e164("030 1234567", Some("XX"))
+            .unwrap_err()
+            .contains("region code"));
+    }
+
+    proptest! {
+        #[test]
+        fn folding_is_idempotent(text in "\\PC{0,40}") {
+            let once = fold(&text);
+            prop_assert_eq!(fold(&once), once.clone());
+            let loose = fold_loose(&text);
+            prop_assert_eq!(fold_loose(&loose), loose);
+        }
+
+        #[test]
+        fn company_keys_never_panic_and_are_stable(name in "\\PC{0,40}") {
+            let key = company_key(&name);
+            prop_assert_eq!(company_key(&key), key.clone());
+        }
+    }
+}
