@@ -63,15 +63,27 @@ impl TestApp {
     }
 
     /// Over-size bodies go on a connection of their own: the server answers 413 before
-    /// reading the whole body and then closes that connection.
+    /// reading the whole body and then closes that connection. When it closes while the
+    /// client is still writing, the client sees a broken pipe instead of the answer; then
+    /// it sends again (the server stored nothing either way).
     pub async fn post_oversize(&self, path: &str, body: &Value) -> Response {
-        Client::new()
-            .post(self.url(path))
-            .bearer_auth(&self.key)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        let bytes = serde_json::to_vec(body).unwrap();
+        let mut last_error = None;
+        for _ in 0..10 {
+            let sent = Client::new()
+                .post(self.url(path))
+                .bearer_auth(&self.key)
+                .header("content-type", "application/json")
+                .body(bytes.clone())
+                .send()
+                .await;
+            match sent {
+                Ok(response) => return response,
+                Err(e) if e.is_request() => last_error = Some(e),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        panic!("the server never answered the over-size request: {last_error:?}")
     }
 
     pub async fn patch(&self, path: &str, body: &Value) -> Response {
