@@ -170,7 +170,7 @@ impl Store {
         let mut touched: Vec<i64> = rows.iter().map(|(_, lead_id)| *lead_id).collect();
         touched.sort_unstable();
         touched.dedup();
-        tx.flag_rescore(&touched).await?;
+        tx.set_rescore_due(&touched, true).await?;
         tx.commit().await?;
 
         // One INSERT assigns increasing ids in VALUES order; rows it skipped for a known key
@@ -359,13 +359,14 @@ impl crate::Tx {
         }
     }
 
-    /// Marks leads as due for rescoring (rows already marked are left alone).
-    pub(crate) async fn flag_rescore(&mut self, ids: &[i64]) -> Result<()> {
+    /// Marks leads as due for rescoring, or not; rows already so are left alone.
+    pub(crate) async fn set_rescore_due(&mut self, ids: &[i64], due: bool) -> Result<()> {
         if ids.is_empty() {
             return Ok(());
         }
         crate::on_tx!(self, conn => {
-            let mut b = sqlx::QueryBuilder::new("UPDATE leads SET rescore_due = TRUE WHERE rescore_due = FALSE AND id IN (");
+            let mut b = sqlx::QueryBuilder::new("UPDATE leads SET rescore_due = ");
+            b.push_bind(due).push(" WHERE rescore_due <> ").push_bind(due).push(" AND id IN (");
             let mut list = b.separated(", ");
             for id in ids {
                 list.push_bind(*id);

@@ -452,7 +452,7 @@ impl Store {
                     None => {}
                 }
             }
-            tx.clear_rescore(&ids).await?;
+            tx.set_rescore_due(&ids, false).await?;
             tx.commit().await?;
             progress(page.len());
         }
@@ -484,19 +484,6 @@ impl Tx {
             leads.extend(self.lead(id, false).await?);
         }
         Ok(leads)
-    }
-
-    async fn clear_rescore(&mut self, ids: &[i64]) -> Result<()> {
-        on_tx!(self, conn => {
-            let mut b = sqlx::QueryBuilder::new("UPDATE leads SET rescore_due = FALSE WHERE id IN (");
-            let mut list = b.separated(", ");
-            for id in ids {
-                list.push_bind(*id);
-            }
-            b.push(")");
-            b.build().execute(conn).await.map(|_| ())
-        })?;
-        Ok(())
     }
 }
 
@@ -532,7 +519,7 @@ impl Store {
             );
             tx.settle(lead, &score, active, now).await?;
         }
-        tx.clear_rescore(&ids).await?;
+        tx.set_rescore_due(&ids, false).await?;
         tx.commit().await?;
         Ok(ids.len())
     }
