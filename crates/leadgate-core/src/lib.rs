@@ -4,6 +4,8 @@
 pub mod backtest;
 pub mod demo;
 pub mod event;
+pub mod export;
+pub mod import;
 pub mod lead;
 pub mod lifecycle;
 pub mod normalize;

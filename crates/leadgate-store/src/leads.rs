@@ -489,7 +489,7 @@ impl Store {
         let mut tx = self.begin().await?;
         let mut outcomes = Vec::with_capacity(captures.len());
         for capture in captures {
-            outcomes.push(capture_in(&mut tx, capture.clone()).await?);
+            outcomes.push(capture_in(&mut tx, capture.clone(), false).await?);
         }
         tx.commit().await?;
         Ok(outcomes)
@@ -647,7 +647,13 @@ pub(crate) fn decode_cursor(cursor: &str) -> Result<(i64, i64)> {
     ))
 }
 
-async fn capture_in(tx: &mut Tx, mut capture: Capture) -> Result<CaptureOutcome> {
+/// Captures one lead inside `tx`. A `replay` (a row of an import seen before) that changes
+/// nothing and brings the same touch is not a new arrival: nothing is written.
+pub(crate) async fn capture_in(
+    tx: &mut Tx,
+    mut capture: Capture,
+    replay: bool,
+) -> Result<CaptureOutcome> {
     capture.at = to_micros(capture.at);
     // Finding the match and inserting must be one step per identity: on PostgreSQL, hold a
     // transaction lock on each key (in a fixed order, so two captures cannot deadlock).
@@ -702,6 +708,21 @@ async fn capture_in(tx: &mut Tx, mut capture: Capture) -> Result<CaptureOutcome>
             snapshot: None,
         }
     });
+    if replay && !created {
+        let mut probe = stored.lead.clone();
+        let unchanged = capture
+            .patch
+            .apply(&mut probe)
+            .map_err(leadgate_core::FieldErrors::from)?
+            .is_empty();
+        if unchanged && capture.source.as_ref().is_none_or(|s| *s == stored.last_touch) {
+            return Ok(CaptureOutcome {
+                lead: stored,
+                created,
+                changes: Vec::new(),
+            });
+        }
+    }
     if let Some(touch) = &capture.source {
         stored.last_touch = touch.clone();
     }

@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod events;
+mod imports;
 mod leads;
 mod policies;
 mod qualification;
@@ -13,6 +14,7 @@ pub mod testing;
 
 pub use api_keys::{ApiKey, NewApiKey};
 pub use events::{AppendOutcome, StoredEvent, Timeline, MAX_BATCH};
+pub use imports::{BatchRow, ImportRecord, ImportStart, Reject};
 pub use leads::{
     Capture, CaptureOutcome, LeadFilter, LeadPage, LeadSort, ScoreSnapshot, StoredLead,
 };

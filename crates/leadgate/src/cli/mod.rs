@@ -3,6 +3,7 @@
 mod apikey;
 pub mod bench;
 pub mod demo;
+mod import;
 mod policy;
 mod serve;
 
@@ -31,6 +32,10 @@ enum Command {
     Apikey(apikey::ApikeyArgs),
     /// The qualification policy: init, check, apply, show, versions, diff.
     Policy(policy::PolicyArgs),
+    /// Import leads from a CSV file (mapping given or guessed; idempotent and resumable).
+    Import(import::ImportArgs),
+    /// Write leads as CSV, safe to open in a spreadsheet.
+    Export(import::ExportArgs),
     /// Rescore every lead of a product under the policy in force.
     Score(policy::ScoreArgs),
     /// Measure performance (see BENCHMARKS.md).
@@ -97,6 +102,8 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args).await,
         Command::Apikey(args) => apikey::run(args).await,
         Command::Policy(args) => policy::run(args).await,
+        Command::Import(args) => import::run(args).await,
+        Command::Export(args) => import::export(args).await,
         Command::Score(args) => policy::score(args).await,
         Command::Bench(args) => bench::run(args).await,
     }

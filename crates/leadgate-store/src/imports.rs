@@ -1,0 +1,343 @@
+//! CSV imports as the store sees them: a record per file with its progress, rows stored in
+//! batches that each commit with the progress mark (so a killed import resumes without
+//! duplicates), outcomes as events, and the refused rows kept for the rejects report.
+
+use crate::leads::{capture_in, Capture, NewEvent};
+use crate::time::{to_micros, Ts};
+use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
+use leadgate_core::import::{ImportRow, RowError};
+use leadgate_core::{EventDraft, EventType};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// One import of one file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportRecord {
+    pub id: i64,
+    pub file_name: String,
+    pub file_sha256: String,
+    #[serde(skip)]
+    pub mapping: String,
+    pub actor: String,
+    /// running, finished.
+    pub status: String,
+    /// Data rows handled so far (stored or refused); a resumed import skips these.
+    pub rows_done: i64,
+    pub inserted: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub rejected: i64,
+    /// Won or lost outcomes recorded.
+    pub outcomes: i64,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ImportRecordRow {
+    id: i64,
+    file_name: String,
+    file_sha256: String,
+    mapping: String,
+    actor: String,
+    status: String,
+    rows_done: i64,
+    inserted: i64,
+    updated: i64,
+    unchanged: i64,
+    rejected: i64,
+    outcomes: i64,
+    started_at: Ts,
+    finished_at: Option<Ts>,
+}
+
+impl From<ImportRecordRow> for ImportRecord {
+    fn from(r: ImportRecordRow) -> Self {
+        Self {
+            id: r.id,
+            file_name: r.file_name,
+            file_sha256: r.file_sha256,
+            mapping: r.mapping,
+            actor: r.actor,
+            status: r.status,
+            rows_done: r.rows_done,
+            inserted: r.inserted,
+            updated: r.updated,
+            unchanged: r.unchanged,
+            rejected: r.rejected,
+            outcomes: r.outcomes,
+            started_at: r.started_at.0,
+            finished_at: r.finished_at.map(|t| t.0),
+        }
+    }
+}
+
+/// What `start_import` found.
+#[derive(Debug, Clone)]
+pub enum ImportStart {
+    New(ImportRecord),
+    /// An earlier run of this file with this mapping stopped part-way; go on from `rows_done`.
+    Resume(ImportRecord),
+    /// This file was imported with this mapping before.
+    AlreadyDone(ImportRecord),
+}
+
+/// One data row of the file, read or refused. `row` is its spreadsheet row number (the
+/// header is row 1).
+#[derive(Debug, Clone)]
+pub struct BatchRow {
+    pub row: i64,
+    pub read: std::result::Result<ImportRow, Vec<RowError>>,
+}
+
+/// A refused row's cell, as the rejects report lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Reject {
+    pub row_number: i64,
+    #[sqlx(rename = "col")]
+    pub column: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    inserted: i64,
+    updated: i64,
+    unchanged: i64,
+    rejected: i64,
+    outcomes: i64,
+}
+
+const SELECT_IMPORT: &str = "SELECT id, file_name, file_sha256, mapping, actor, status, rows_done, inserted, updated,
+    unchanged, rejected, outcomes, started_at, finished_at FROM imports";
+
+impl Store {
+    /// Begins (or picks up) the import of a file, known by its content hash and mapping.
+    /// `again` starts a new import of a file imported before.
+    pub async fn start_import(
+        &self,
+        file_name: &str,
+        file_sha256: &str,
+        mapping: &str,
+        actor: &str,
+        again: bool,
+    ) -> Result<ImportStart> {
+        let sql = format!(
+            "{SELECT_IMPORT} WHERE file_sha256 = $1 AND mapping = $2 ORDER BY id DESC LIMIT 1"
+        );
+        let last: Option<ImportRecordRow> = on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(file_sha256)
+            .bind(mapping)
+            .fetch_optional(pool)
+            .await)?;
+        let last = last.map(ImportRecord::from);
+        match last {
+            Some(last) if last.status == "running" => return Ok(ImportStart::Resume(last)),
+            Some(last) if !again => return Ok(ImportStart::AlreadyDone(last)),
+            _ => {}
+        }
+        let id: i64 = on_pool!(self, pool => sqlx::query_scalar(
+            "INSERT INTO imports (file_name, file_sha256, mapping, actor, status, started_at)
+             VALUES ($1, $2, $3, $4, 'running', $5) RETURNING id",
+        )
+        .bind(file_name)
+        .bind(file_sha256)
+        .bind(mapping)
+        .bind(actor)
+        .bind(Ts(to_micros(Utc::now())))
+        .fetch_one(pool)
+        .await)?;
+        Ok(ImportStart::New(self.import(id).await?))
+    }
+
+    pub async fn import(&self, id: i64) -> Result<ImportRecord> {
+        let sql = format!("{SELECT_IMPORT} WHERE id = $1");
+        let row: Option<ImportRecordRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+        row.map(ImportRecord::from)
+            .ok_or_else(|| StoreError::NotFound(format!("import {id} not found")))
+    }
+
+    /// The newest imports first.
+    pub async fn imports(&self, limit: i64) -> Result<Vec<ImportRecord>> {
+        let sql = format!("{SELECT_IMPORT} ORDER BY id DESC LIMIT $1");
+        let rows: Vec<ImportRecordRow> =
+            on_read_pool!(self, pool => sqlx::query_as(&sql).bind(limit).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(ImportRecord::from).collect())
+    }
+
+    pub async fn import_rejects(&self, id: i64) -> Result<Vec<Reject>> {
+        Ok(on_read_pool!(self, pool => sqlx::query_as(
+            "SELECT row_number, col, reason FROM import_rejects WHERE import_id = $1 ORDER BY row_number, col",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// Stores a batch of consecutive rows and moves the import's progress past them, in one
+    /// transaction. A row the store itself refuses (say, an email another lead has) does not
+    /// sink the batch: the batch is then stored row by row and that row is reported.
+    pub async fn import_batch(&self, import_id: i64, rows: &[BatchRow]) -> Result<ImportRecord> {
+        let Some(last) = rows.last() else {
+            return self.import(import_id).await;
+        };
+        let mut tx = self.begin().await?;
+        match store_rows(&mut tx, import_id, rows).await {
+            Ok(counts) => {
+                tx.advance_import(import_id, last.row - 1, counts).await?;
+                tx.commit().await?;
+            }
+            Err(StoreError::Invalid(_) | StoreError::Conflict { .. }) => {
+                drop(tx);
+                for row in rows {
+                    let mut tx = self.begin().await?;
+                    let counts = match store_rows(&mut tx, import_id, std::slice::from_ref(row))
+                        .await
+                    {
+                        Ok(counts) => counts,
+                        Err(StoreError::Invalid(errors)) => {
+                            drop(tx);
+                            tx = self.begin().await?;
+                            let errors: Vec<RowError> = errors
+                                .0
+                                .into_iter()
+                                .map(|e| RowError::new(e.field, e.reason))
+                                .collect();
+                            tx.reject(import_id, row.row, &errors).await?
+                        }
+                        Err(StoreError::Conflict { field, reason }) => {
+                            drop(tx);
+                            tx = self.begin().await?;
+                            tx.reject(import_id, row.row, &[RowError::new(field, reason)])
+                                .await?
+                        }
+                        Err(other) => return Err(other),
+                    };
+                    tx.advance_import(import_id, row.row - 1, counts).await?;
+                    tx.commit().await?;
+                }
+            }
+            Err(other) => return Err(other),
+        }
+        self.import(import_id).await
+    }
+
+    pub async fn finish_import(&self, import_id: i64) -> Result<ImportRecord> {
+        on_pool!(self, pool => sqlx::query("UPDATE imports SET status = 'finished', finished_at = $1 WHERE id = $2")
+            .bind(Ts(to_micros(Utc::now())))
+            .bind(import_id)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        self.import(import_id).await
+    }
+}
+
+async fn store_rows(tx: &mut Tx, import_id: i64, rows: &[BatchRow]) -> Result<Counts> {
+    let mut counts = Counts::default();
+    let mut touched = Vec::new();
+    let actor = format!("import:{import_id}");
+    let now = to_micros(Utc::now());
+    for row in rows {
+        let read = match &row.read {
+            Ok(read) => read,
+            Err(errors) => {
+                let c = tx.reject(import_id, row.row, errors).await?;
+                counts.rejected += c.rejected;
+                continue;
+            }
+        };
+        let at = read.created_at.map(to_micros).unwrap_or(now);
+        let captured = capture_in(
+            tx,
+            Capture {
+                patch: read.patch.clone(),
+                source: Some(read.source.clone()),
+                raw: json!({"import": import_id, "row": row.row, "cells": read.raw}),
+                at,
+                actor: actor.clone(),
+            },
+            true,
+        )
+        .await?;
+        let lead_id = captured.lead.id;
+        let changed = captured.created || !captured.changes.is_empty();
+        if changed {
+            touched.push(lead_id);
+        }
+        if captured.created {
+            counts.inserted += 1;
+        } else if captured.changes.is_empty() {
+            counts.unchanged += 1;
+        } else {
+            counts.updated += 1;
+        }
+        if let Some(outcome) = read.outcome {
+            let name = if outcome.won { "won" } else { "lost" };
+            let mut payload = json!({"outcome": name, "import": import_id, "row": row.row});
+            if let Some(value) = outcome.value {
+                payload["value"] = Value::from(value);
+            }
+            // One outcome of each kind per lead however often the file is imported.
+            let mut draft =
+                EventDraft::new(EventType::OutcomeRecorded, at, payload).with_actor(&actor);
+            draft.idempotency_key = Some(format!("import-outcome:{lead_id}:{name}"));
+            let inserted = tx
+                .insert_events(&[NewEvent { lead_id, draft: &draft }], Ts(now))
+                .await?;
+            if !inserted.is_empty() {
+                counts.outcomes += 1;
+                if !changed {
+                    counts.unchanged -= 1;
+                    counts.updated += 1;
+                    touched.push(lead_id);
+                }
+            }
+        }
+    }
+    touched.sort_unstable();
+    touched.dedup();
+    tx.set_rescore_due(&touched, true).await?;
+    Ok(counts)
+}
+
+impl Tx {
+    async fn reject(&mut self, import_id: i64, row: i64, errors: &[RowError]) -> Result<Counts> {
+        for error in errors {
+            on_tx!(self, conn => sqlx::query(
+                "INSERT INTO import_rejects (import_id, row_number, col, reason) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(import_id)
+            .bind(row)
+            .bind(&error.column)
+            .bind(&error.reason)
+            .execute(conn)
+            .await
+            .map(|_| ()))?;
+        }
+        Ok(Counts {
+            rejected: 1,
+            ..Counts::default()
+        })
+    }
+
+    async fn advance_import(&mut self, import_id: i64, rows_done: i64, c: Counts) -> Result<()> {
+        on_tx!(self, conn => sqlx::query(
+            "UPDATE imports SET rows_done = $1, inserted = inserted + $2, updated = updated + $3,
+             unchanged = unchanged + $4, rejected = rejected + $5, outcomes = outcomes + $6 WHERE id = $7",
+        )
+        .bind(rows_done)
+        .bind(c.inserted)
+        .bind(c.updated)
+        .bind(c.unchanged)
+        .bind(c.rejected)
+        .bind(c.outcomes)
+        .bind(import_id)
+        .execute(conn)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,363 @@
+//! `leadgate import FILE` and `leadgate export`: leads in from a CSV file, out to one.
+
+use super::StoreArgs;
+use crate::import::{self, ImportError, ImportOptions};
+use anyhow::Context;
+use chrono::Utc;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use leadgate_core::export::safe_cell;
+use leadgate_core::LeadField;
+use leadgate_store::{LeadFilter, LeadSort, Store};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The CSV file (UTF-8, with a header row; the delimiter is detected).
+    file: PathBuf,
+    /// A mapping file (TOML); without one, the mapping is guessed from the header and printed.
+    #[arg(long, short)]
+    mapping: Option<PathBuf>,
+    /// Check every row and write the rejects report, storing nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Import a file that was imported with the same mapping before.
+    #[arg(long)]
+    again: bool,
+    /// Write the rejects report here (default: FILE's name with .rejects.csv, beside it, or
+    /// in the current folder if that one is read-only).
+    #[arg(long)]
+    rejects: Option<PathBuf>,
+    /// Write the mapping used (guessed or given) here, to edit and reuse.
+    #[arg(long)]
+    save_mapping: Option<PathBuf>,
+    /// Recorded as the actor of every change.
+    #[arg(long, env = "USER", default_value = "cli")]
+    actor: String,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
+    let mapping = args
+        .mapping
+        .as_ref()
+        .map(|p| {
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+        })
+        .transpose()?;
+    let store = args.store.open().await?;
+    let rejects_path = args
+        .rejects
+        .clone()
+        .unwrap_or_else(|| default_rejects_path(&args.file));
+    let mut rejects = BufWriter::new(
+        File::create(&rejects_path)
+            .with_context(|| format!("cannot write {}", rejects_path.display()))?,
+    );
+    let total = std::fs::metadata(&args.file)
+        .map(|m| m.len())
+        .unwrap_or(0);
+    let bar = ProgressBar::new(total).with_style(
+        ProgressStyle::with_template("{prefix} {bar:40} {percent:>3}% {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_prefix(if args.dry_run { "checking" } else { "importing" });
+    let started = Instant::now();
+    let options = ImportOptions {
+        mapping,
+        dry_run: args.dry_run,
+        again: args.again,
+        actor: format!("cli:{}", args.actor),
+        file_name: args.file.display().to_string(),
+    };
+    let result = import::run(
+        &store,
+        &args.file,
+        &options,
+        |rows, bytes| {
+            bar.set_position(bytes);
+            let rate = rows as f64 / started.elapsed().as_secs_f64().max(1e-3);
+            bar.set_message(format!("{rows} rows, {rate:.0} rows/s"));
+        },
+        Some(&mut rejects),
+    )
+    .await;
+    bar.finish_and_clear();
+    drop(rejects);
+    let report = match result {
+        Ok(report) => report,
+        Err(e) => {
+            let _ = std::fs::remove_file(&rejects_path);
+            return Err(match e {
+                ImportError::Mapping(_) | ImportError::MappingSyntax(_) => {
+                    let which = args
+                        .mapping
+                        .as_ref()
+                        .map_or("the guessed mapping".to_owned(), |p| p.display().to_string());
+                    anyhow::anyhow!("{which}: {e}")
+                }
+                other => anyhow::anyhow!("{}: {other}", args.file.display()),
+            });
+        }
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    if report.guessed {
+        println!("# The mapping guessed from the header (save it with --save-mapping, edit, and pass it with --mapping):");
+        println!("{}", report.mapping);
+    }
+    if let Some(path) = &args.save_mapping {
+        std::fs::write(path, &report.mapping)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("mapping saved to {}", path.display());
+    }
+    if !report.ignored_columns.is_empty() {
+        println!(
+            "columns not imported: {}",
+            report
+                .ignored_columns
+                .iter()
+                .map(|c| format!("\"{c}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let rate = report.rows as f64 / elapsed.max(1e-3);
+    match &report.import {
+        None => println!(
+            "dry run: {} rows, {} valid, {} rejected ({:.1} s, {rate:.0} rows/s); nothing stored",
+            report.rows, report.valid, report.rejected, elapsed
+        ),
+        Some(import) => {
+            if report.resumed {
+                println!("resumed import {} where it had stopped", import.id);
+            }
+            println!(
+                "import {}: {} rows: {} inserted, {} updated, {} unchanged, {} rejected; {} outcomes recorded ({elapsed:.1} s, {rate:.0} rows/s)",
+                import.id, report.rows, import.inserted, import.updated, import.unchanged, import.rejected, import.outcomes
+            );
+            let scored = rescore_imported(&store).await?;
+            if scored > 0 {
+                println!("scored {scored} leads under the policy in force");
+            }
+        }
+    }
+    if report.rejected > 0 {
+        println!(
+            "rejected rows are listed in {} (row, column, reason)",
+            rejects_path.display()
+        );
+    } else {
+        let _ = std::fs::remove_file(&rejects_path);
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// Scores the leads the import touched (flagged as due in its transactions), so the store is
+/// qualified when the command returns; a running server would do it in the background.
+async fn rescore_imported(store: &Store) -> anyhow::Result<usize> {
+    let mut total = 0;
+    loop {
+        let n = store.rescore_due(1000, Utc::now()).await?;
+        if n == 0 {
+            return Ok(total);
+        }
+        total += n;
+    }
+}
+
+/// `leads.csv` -> `leads.rejects.csv` beside it, or in the current folder when that folder
+/// cannot be written.
+fn default_rejects_path(file: &Path) -> PathBuf {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "import".into());
+    let name = format!("{stem}.rejects.csv");
+    let beside = file.with_file_name(&name);
+    let dir = beside
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let writable = std::fs::metadata(dir).is_ok_and(|m| !m.permissions().readonly())
+        && tempfile_probe(dir);
+    if writable {
+        beside
+    } else {
+        PathBuf::from(name)
+    }
+}
+
+/// Whether a file can be made in `dir` (permission bits do not tell for root or read-only
+/// mounts).
+fn tempfile_probe(dir: &Path) -> bool {
+    let probe = dir.join(format!(".leadgate-probe-{}", std::process::id()));
+    let ok = File::create(&probe).is_ok();
+    let _ = std::fs::remove_file(&probe);
+    ok
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Where to write (default: standard output).
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+    /// Only leads at this stage.
+    #[arg(long)]
+    stage: Option<String>,
+    /// Only leads whose first touch came through this channel.
+    #[arg(long)]
+    channel: Option<String>,
+    /// Only leads whose name, email or company contain this text.
+    #[arg(long)]
+    q: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
+    let filter = LeadFilter {
+        stage: args
+            .stage
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--stage: {e}"))?,
+        channel: args
+            .channel
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e: String| anyhow::anyhow!("--channel: {e}"))?,
+        q: args.q.clone(),
+        ..LeadFilter::default()
+    };
+    let store = args.store.open().await?;
+    let out: Box<dyn Write> = match &args.out {
+        Some(path) => Box::new(
+            File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let count = write_csv(&store, filter, BufWriter::new(out)).await?;
+    if let Some(path) = &args.out {
+        eprintln!("exported {count} leads to {}", path.display());
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// The columns of an export: the lead's fields, its source, its stored score, its times.
+pub const EXPORT_COLUMNS: [&str; 30] = [
+    "id",
+    "external_id",
+    "stage",
+    "owner",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "job_title",
+    "country",
+    "company",
+    "industry",
+    "company_size",
+    "website",
+    "product_need",
+    "budget",
+    "purchase_timeframe",
+    "current_solution",
+    "pains",
+    "channel",
+    "source_class",
+    "campaign",
+    "utm_source",
+    "score",
+    "grade",
+    "temperature",
+    "created_at",
+    "updated_at",
+    "person_id",
+    "custom",
+];
+
+/// Writes every lead the filter selects as CSV, page by page (constant memory), with cells a
+/// spreadsheet will not run as formulas. Returns how many were written.
+pub async fn write_csv<W: Write>(
+    store: &Store,
+    mut filter: LeadFilter,
+    out: W,
+) -> anyhow::Result<u64> {
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(EXPORT_COLUMNS)?;
+    filter.sort = "id".parse::<LeadSort>().map_err(anyhow::Error::msg)?;
+    filter.limit = 1000;
+    let mut count = 0;
+    loop {
+        let page = store.list_leads(&filter).await?;
+        for stored in &page.leads {
+            let lead = &stored.lead;
+            let text = |f: LeadField| lead.text_value(f).unwrap_or_default().to_owned();
+            let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+            let snapshot = stored.snapshot.as_ref();
+            let record: Vec<String> = vec![
+                stored.id.to_string(),
+                text(LeadField::ExternalId),
+                text(LeadField::Stage),
+                text(LeadField::Owner),
+                text(LeadField::FirstName),
+                text(LeadField::LastName),
+                text(LeadField::Email),
+                text(LeadField::Phone),
+                text(LeadField::JobTitle),
+                text(LeadField::Country),
+                text(LeadField::Company),
+                text(LeadField::Industry),
+                number(lead.number_value(LeadField::CompanySize)),
+                text(LeadField::Website),
+                text(LeadField::ProductNeed),
+                number(lead.budget),
+                text(LeadField::PurchaseTimeframe),
+                text(LeadField::CurrentSolution),
+                text(LeadField::Pains),
+                stored.first_touch.channel.as_str().to_owned(),
+                stored.first_touch.source_class.as_str().to_owned(),
+                stored
+                    .first_touch
+                    .campaign
+                    .as_ref()
+                    .map(|c| c.as_str().to_owned())
+                    .unwrap_or_default(),
+                stored
+                    .first_touch
+                    .utm_source
+                    .as_ref()
+                    .map(|c| c.as_str().to_owned())
+                    .unwrap_or_default(),
+                number(snapshot.map(|s| s.score)),
+                snapshot.map(|s| s.grade.clone()).unwrap_or_default(),
+                snapshot.map(|s| s.temperature.clone()).unwrap_or_default(),
+                stored.created_at.to_rfc3339(),
+                stored.updated_at.to_rfc3339(),
+                stored.person_id.to_string(),
+                if lead.custom.is_empty() {
+                    String::new()
+                } else {
+                    serde_json::Value::Object(lead.custom.clone()).to_string()
+                },
+            ];
+            writer.write_record(record.iter().map(|cell| safe_cell(cell).into_owned()))?;
+            count += 1;
+        }
+        match page.next_cursor {
+            Some(cursor) => filter.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    writer.flush()?;
+    Ok(count)
+}

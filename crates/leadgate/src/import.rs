@@ -1,0 +1,421 @@
+//! The CSV import pipeline shared by `leadgate import` and `POST /api/v1/imports`: look at the
+//! file (encoding, delimiter, header), bind or guess the mapping, then stream the rows to the
+//! store in batches that each commit with the import's progress.
+
+use leadgate_core::export::safe_cell;
+use leadgate_core::import::{guess, BoundMapping, Mapping, RowError};
+use leadgate_core::FieldErrors;
+use leadgate_store::{BatchRow, ImportRecord, ImportStart, Store, StoreError};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::Path;
+
+/// Rows per transaction: large enough to amortise the commit, small enough that a crash
+/// loses little work and a resumed import redoes little.
+pub const BATCH_ROWS: usize = 500;
+/// Rows sampled to guess the types of unmapped columns.
+const GUESS_SAMPLE_ROWS: usize = 2000;
+/// Bytes looked at to detect the encoding and the delimiter.
+const SNIFF_BYTES: usize = 64 * 1024;
+
+/// Why a file cannot be imported at all (a bad row never stops an import: it is a reject).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the file is empty")]
+    Empty,
+    #[error("the file has a header but no rows")]
+    NoRows,
+    #[error("the file is UTF-16; save it as UTF-8 (CSV UTF-8 in Excel) and import that")]
+    Utf16,
+    #[error("the file is not UTF-8 text (line {line} has the byte 0x{byte:02X}); save it as UTF-8 and import that")]
+    NotUtf8 { line: u64, byte: u8 },
+    #[error("the header is not readable as CSV: {0}")]
+    Header(String),
+    #[error("the mapping is not valid TOML: {0}")]
+    MappingSyntax(String),
+    #[error("the mapping does not fit the file:\n{}", .0.0.iter().map(|e| format!("  {}: {}", e.field, e.reason)).collect::<Vec<_>>().join("\n"))]
+    Mapping(FieldErrors),
+    #[error("this file was imported with this mapping before (import {}, {} rows, finished {}); pass --again to import it once more", .0.id, .0.rows_done, .0.finished_at.map(|t| t.to_rfc3339()).unwrap_or_default())]
+    AlreadyDone(Box<ImportRecord>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What an import did, for the summary line and the API.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    /// The stored import (`None` for a dry run).
+    pub import: Option<ImportRecord>,
+    /// Data rows in the file.
+    pub rows: i64,
+    /// Rows a dry run found valid.
+    pub valid: i64,
+    pub rejected: i64,
+    /// The import picked up where an earlier, interrupted run stopped.
+    pub resumed: bool,
+    /// The mapping used, as TOML (the guessed one when none was given).
+    pub mapping: String,
+    pub guessed: bool,
+    /// Columns of the file the mapping does not use.
+    pub ignored_columns: Vec<String>,
+    pub delimiter: char,
+}
+
+/// How to run an import.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// The mapping document; guessed from the header when `None`.
+    pub mapping: Option<String>,
+    pub dry_run: bool,
+    /// Import a file again although it was imported with this mapping before.
+    pub again: bool,
+    pub actor: String,
+    /// The name to record (the uploaded file's name, or the path).
+    pub file_name: String,
+}
+
+/// A CSV file looked at before it is read: its delimiter, header and fingerprint.
+pub struct CsvFile {
+    pub delimiter: u8,
+    pub header: Vec<String>,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+impl CsvFile {
+    /// Reads the file once to fingerprint it, and its start to find the encoding, the
+    /// delimiter (unless given) and the header.
+    pub fn inspect(path: &Path, delimiter: Option<u8>) -> Result<Self, ImportError> {
+        let io = |source| ImportError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut file = BufReader::new(File::open(path).map_err(io)?);
+        let mut hasher = Sha256::new();
+        let mut start = Vec::with_capacity(SNIFF_BYTES);
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut bytes = 0u64;
+        loop {
+            let n = file.read(&mut buf).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            if start.len() < SNIFF_BYTES {
+                let take = n.min(SNIFF_BYTES - start.len());
+                start.extend_from_slice(&buf[..take]);
+            }
+            hasher.update(&buf[..n]);
+            bytes += n as u64;
+        }
+        let sha256 = format!("{:x}", hasher.finalize());
+        if start.starts_with(&[0xFF, 0xFE]) || start.starts_with(&[0xFE, 0xFF]) {
+            return Err(ImportError::Utf16);
+        }
+        let text = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&start);
+        if text.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err(ImportError::Empty);
+        }
+        // The sample may end inside a character: only what comes before that must be valid.
+        if let Err(e) = std::str::from_utf8(text) {
+            if e.error_len().is_some() {
+                let at = e.valid_up_to();
+                let line = 1 + text[..at].iter().filter(|b| **b == b'\n').count() as u64;
+                return Err(ImportError::NotUtf8 {
+                    line,
+                    byte: text[at],
+                });
+            }
+        }
+        let delimiter = delimiter.unwrap_or_else(|| sniff_delimiter(text));
+        let mut reader = csv_reader(text, delimiter);
+        let mut record = csv::ByteRecord::new();
+        let header = match reader.read_byte_record(&mut record) {
+            Ok(true) => record
+                .iter()
+                .map(|cell| String::from_utf8_lossy(cell).trim().to_owned())
+                .collect(),
+            Ok(false) => return Err(ImportError::Empty),
+            Err(e) => return Err(ImportError::Header(e.to_string())),
+        };
+        Ok(CsvFile {
+            delimiter,
+            header,
+            sha256,
+            bytes,
+        })
+    }
+
+    /// The data rows, streamed: (spreadsheet row number, byte offset after the row, cells or
+    /// why the row cannot be read).
+    pub fn rows(
+        &self,
+        path: &Path,
+    ) -> Result<impl Iterator<Item = (i64, u64, Result<Vec<String>, RowError>)>, ImportError> {
+        let file = File::open(path).map_err(|source| ImportError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let mut reader = csv_reader(BufReader::with_capacity(256 * 1024, file), self.delimiter);
+        let width = self.header.len();
+        let mut record = csv::ByteRecord::new();
+        let mut row = 1i64;
+        let mut header_skipped = false;
+        Ok(std::iter::from_fn(move || loop {
+            let read = reader.read_byte_record(&mut record);
+            let offset = reader.position().byte();
+            match read {
+                Ok(false) => return None,
+                Err(e) => {
+                    if !header_skipped {
+                        return None;
+                    }
+                    row += 1;
+                    return Some((row, offset, Err(RowError::new("", format!("is not valid CSV: {e}")))));
+                }
+                Ok(true) if !header_skipped => {
+                    header_skipped = true;
+                    continue;
+                }
+                Ok(true) => {
+                    row += 1;
+                    if record.len() == 1 && record[0].trim_ascii().is_empty() && width > 1 {
+                        continue; // A blank line.
+                    }
+                    return Some((row, offset, cells(&record, width)));
+                }
+            }
+        }))
+    }
+}
+
+fn csv_reader<R: Read>(input: R, delimiter: u8) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(input)
+}
+
+/// The cells of a record as text, or why the row is refused.
+fn cells(record: &csv::ByteRecord, width: usize) -> Result<Vec<String>, RowError> {
+    if record.len() != width {
+        let hint = if record.iter().any(|c| c.contains(&b'\n')) {
+            " (a quote left open runs on into the lines after it)"
+        } else {
+            ""
+        };
+        return Err(RowError::new(
+            "",
+            format!(
+                "has {} cells; the header has {width}{hint}",
+                record.len()
+            ),
+        ));
+    }
+    let mut out = Vec::with_capacity(width);
+    for cell in record.iter() {
+        let cell = cell.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(cell);
+        match std::str::from_utf8(cell) {
+            Ok(text) => out.push(text.to_owned()),
+            Err(_) => {
+                return Err(RowError::new(
+                    "",
+                    "is not UTF-8 text; save the file as UTF-8",
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The candidate separator that splits the sample's lines most consistently.
+fn sniff_delimiter(sample: &[u8]) -> u8 {
+    let lines: Vec<&[u8]> = sample.split(|b| *b == b'\n').take(20).collect();
+    // The last line of a sample may be cut short.
+    let lines = if lines.len() > 2 {
+        &lines[..lines.len() - 1]
+    } else {
+        &lines[..]
+    };
+    let count = |line: &[u8], d: u8| -> usize {
+        let mut quoted = false;
+        line.iter()
+            .filter(|b| {
+                if **b == b'"' {
+                    quoted = !quoted;
+                }
+                !quoted && **b == d
+            })
+            .count()
+    };
+    [b',', b';', b'\t', b'|']
+        .into_iter()
+        .map(|d| {
+            let counts: Vec<usize> = lines.iter().map(|l| count(l, d)).collect();
+            let first = counts.first().copied().unwrap_or(0);
+            let consistent = counts.iter().filter(|c| **c == first).count();
+            (d, first > 0, consistent, first)
+        })
+        .filter(|(_, present, _, _)| *present)
+        .max_by_key(|(_, _, consistent, first)| (*consistent, *first))
+        .map_or(b',', |(d, ..)| d)
+}
+
+/// The mapping to import with: the one given, or one guessed from the header and a sample.
+pub fn resolve_mapping(
+    path: &Path,
+    file: &CsvFile,
+    given: Option<&str>,
+) -> Result<(Mapping, BoundMapping, bool), ImportError> {
+    let (mapping, guessed) = match given {
+        Some(text) => (Mapping::parse(text).map_err(ImportError::MappingSyntax)?, false),
+        None => {
+            let sample: Vec<Vec<String>> = file
+                .rows(path)?
+                .take(GUESS_SAMPLE_ROWS)
+                .filter_map(|(_, _, cells)| cells.ok())
+                .collect();
+            (guess(&file.header, &sample), true)
+        }
+    };
+    let bound = mapping.bind(&file.header).map_err(ImportError::Mapping)?;
+    Ok((mapping, bound, guessed))
+}
+
+/// Imports (or, dry, checks) a file. `progress` hears (rows done, bytes read) now and then;
+/// `rejects` (when given) receives the rejects report as CSV: row, column, reason.
+pub async fn run(
+    store: &Store,
+    path: &Path,
+    options: &ImportOptions,
+    mut progress: impl FnMut(i64, u64),
+    rejects: Option<&mut dyn Write>,
+) -> Result<ImportReport, ImportError> {
+    let given_delimiter = match &options.mapping {
+        Some(text) => Mapping::parse(text)
+            .map_err(ImportError::MappingSyntax)?
+            .delimiter_byte()
+            .map_err(|e| ImportError::Mapping(e.into()))?,
+        None => None,
+    };
+    let file = CsvFile::inspect(path, given_delimiter)?;
+    let (mapping, bound, guessed) = resolve_mapping(path, &file, options.mapping.as_deref())?;
+    let mapping_text = mapping.to_toml();
+    let mut report = ImportReport {
+        import: None,
+        rows: 0,
+        valid: 0,
+        rejected: 0,
+        resumed: false,
+        mapping: mapping_text.clone(),
+        guessed,
+        ignored_columns: bound.ignored.clone(),
+        delimiter: file.delimiter as char,
+    };
+    let mut rejects = rejects.map(csv::Writer::from_writer);
+    if let Some(w) = rejects.as_mut() {
+        let _ = w.write_record(["row", "column", "reason"]);
+    }
+    let mut write_reject = |row: i64, error: &RowError| {
+        if let Some(w) = rejects.as_mut() {
+            let _ = w.write_record([
+                row.to_string().as_str(),
+                &safe_cell(&error.column),
+                &safe_cell(&error.reason),
+            ]);
+        }
+    };
+
+    let (import, skip) = if options.dry_run {
+        (None, 0)
+    } else {
+        match store
+            .start_import(
+                &options.file_name,
+                &file.sha256,
+                &mapping_text,
+                &options.actor,
+                options.again,
+            )
+            .await?
+        {
+            ImportStart::New(record) => (Some(record), 0),
+            ImportStart::Resume(record) => {
+                report.resumed = true;
+                let skip = record.rows_done;
+                (Some(record), skip)
+            }
+            ImportStart::AlreadyDone(record) => return Err(ImportError::AlreadyDone(Box::new(record))),
+        }
+    };
+
+    let mut batch: Vec<BatchRow> = Vec::with_capacity(BATCH_ROWS);
+    let mut seen = 0i64;
+    let mut last_offset = 0u64;
+    for (row, offset, cells) in file.rows(path)? {
+        seen += 1;
+        last_offset = offset;
+        if seen <= skip {
+            continue;
+        }
+        let read = cells
+            .map_err(|e| vec![e])
+            .and_then(|cells| {
+                let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
+                bound.read_row(&refs)
+            });
+        if options.dry_run {
+            match &read {
+                Ok(_) => report.valid += 1,
+                Err(errors) => {
+                    report.rejected += 1;
+                    for e in errors {
+                        write_reject(row, e);
+                    }
+                }
+            }
+            if seen % BATCH_ROWS as i64 == 0 {
+                progress(seen, offset);
+            }
+            continue;
+        }
+        batch.push(BatchRow { row, read });
+        if batch.len() == BATCH_ROWS {
+            if let Some(import) = &import {
+                store.import_batch(import.id, &batch).await?;
+            }
+            batch.clear();
+            progress(seen, offset);
+        }
+    }
+    report.rows = seen;
+    if seen == 0 {
+        return Err(ImportError::NoRows);
+    }
+    if let Some(import) = &import {
+        store.import_batch(import.id, &batch).await?;
+        progress(seen, last_offset);
+        let finished = store.finish_import(import.id).await?;
+        report.rejected = finished.rejected;
+        report.valid = finished.rows_done - finished.rejected;
+        for reject in store.import_rejects(import.id).await? {
+            write_reject(
+                reject.row_number,
+                &RowError::new(reject.column, reject.reason),
+            );
+        }
+        report.import = Some(finished);
+    }
+    drop(write_reject);
+    if let Some(mut w) = rejects {
+        let _ = w.flush();
+    }
+    Ok(report)
+}
