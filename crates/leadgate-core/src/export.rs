@@ -22,7 +22,10 @@ mod tests {
 
     #[test]
     fn formulas_are_defused_and_numbers_kept() {
-        assert_eq!(safe_cell("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
+        assert_eq!(
+            safe_cell("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
         assert_eq!(safe_cell("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(safe_cell("+1 555 0100"), "'+1 555 0100");
         assert_eq!(safe_cell("\tcmd"), "'\tcmd");

@@ -109,7 +109,8 @@ struct Counts {
     outcomes: i64,
 }
 
-const SELECT_IMPORT: &str = "SELECT id, file_name, file_sha256, mapping, actor, status, rows_done, inserted, updated,
+const SELECT_IMPORT: &str =
+    "SELECT id, file_name, file_sha256, mapping, actor, status, rows_done, inserted, updated,
     unchanged, rejected, outcomes, started_at, finished_at FROM imports";
 
 impl Store {
@@ -169,7 +170,7 @@ impl Store {
 
     pub async fn import_rejects(&self, id: i64) -> Result<Vec<Reject>> {
         Ok(on_read_pool!(self, pool => sqlx::query_as(
-            "SELECT row_number, col, reason FROM import_rejects WHERE import_id = $1 ORDER BY row_number, col",
+            "SELECT row_number, col, reason FROM import_rejects WHERE import_id = $1 ORDER BY row_number, id",
         )
         .bind(id)
         .fetch_all(pool)
@@ -193,28 +194,27 @@ impl Store {
                 drop(tx);
                 for row in rows {
                     let mut tx = self.begin().await?;
-                    let counts = match store_rows(&mut tx, import_id, std::slice::from_ref(row))
-                        .await
-                    {
-                        Ok(counts) => counts,
-                        Err(StoreError::Invalid(errors)) => {
-                            drop(tx);
-                            tx = self.begin().await?;
-                            let errors: Vec<RowError> = errors
-                                .0
-                                .into_iter()
-                                .map(|e| RowError::new(e.field, e.reason))
-                                .collect();
-                            tx.reject(import_id, row.row, &errors).await?
-                        }
-                        Err(StoreError::Conflict { field, reason }) => {
-                            drop(tx);
-                            tx = self.begin().await?;
-                            tx.reject(import_id, row.row, &[RowError::new(field, reason)])
-                                .await?
-                        }
-                        Err(other) => return Err(other),
-                    };
+                    let counts =
+                        match store_rows(&mut tx, import_id, std::slice::from_ref(row)).await {
+                            Ok(counts) => counts,
+                            Err(StoreError::Invalid(errors)) => {
+                                drop(tx);
+                                tx = self.begin().await?;
+                                let errors: Vec<RowError> = errors
+                                    .0
+                                    .into_iter()
+                                    .map(|e| RowError::new(e.field, e.reason))
+                                    .collect();
+                                tx.reject(import_id, row.row, &errors).await?
+                            }
+                            Err(StoreError::Conflict { field, reason }) => {
+                                drop(tx);
+                                tx = self.begin().await?;
+                                tx.reject(import_id, row.row, &[RowError::new(field, reason)])
+                                    .await?
+                            }
+                            Err(other) => return Err(other),
+                        };
                     tx.advance_import(import_id, row.row - 1, counts).await?;
                     tx.commit().await?;
                 }
@@ -285,7 +285,13 @@ async fn store_rows(tx: &mut Tx, import_id: i64, rows: &[BatchRow]) -> Result<Co
                 EventDraft::new(EventType::OutcomeRecorded, at, payload).with_actor(&actor);
             draft.idempotency_key = Some(format!("import-outcome:{lead_id}:{name}"));
             let inserted = tx
-                .insert_events(&[NewEvent { lead_id, draft: &draft }], Ts(now))
+                .insert_events(
+                    &[NewEvent {
+                        lead_id,
+                        draft: &draft,
+                    }],
+                    Ts(now),
+                )
                 .await?;
             if !inserted.is_empty() {
                 counts.outcomes += 1;

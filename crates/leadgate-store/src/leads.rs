@@ -715,7 +715,12 @@ pub(crate) async fn capture_in(
             .apply(&mut probe)
             .map_err(leadgate_core::FieldErrors::from)?
             .is_empty();
-        if unchanged && capture.source.as_ref().is_none_or(|s| *s == stored.last_touch) {
+        if unchanged
+            && capture
+                .source
+                .as_ref()
+                .is_none_or(|s| *s == stored.last_touch)
+        {
             return Ok(CaptureOutcome {
                 lead: stored,
                 created,

@@ -83,3 +83,10 @@ impl TestDatabase {
         }
     }
 }
+
+/// The single number a query such as `SELECT COUNT(*) ...` returns: for tests that check
+/// what was stored.
+pub async fn count(store: &Store, sql: &str) -> i64 {
+    crate::on_read_pool!(store, pool => sqlx::query_scalar(sql).fetch_one(pool).await)
+        .expect("count query")
+}

@@ -152,12 +152,8 @@ impl CsvFile {
         })
     }
 
-    /// The data rows, streamed: (spreadsheet row number, byte offset after the row, cells or
-    /// why the row cannot be read).
-    pub fn rows(
-        &self,
-        path: &Path,
-    ) -> Result<impl Iterator<Item = (i64, u64, Result<Vec<String>, RowError>)>, ImportError> {
+    /// The data rows, streamed.
+    pub fn rows(&self, path: &Path) -> Result<impl Iterator<Item = CsvRow>, ImportError> {
         let file = File::open(path).map_err(|source| ImportError::Io {
             path: path.display().to_string(),
             source,
@@ -177,7 +173,11 @@ impl CsvFile {
                         return None;
                     }
                     row += 1;
-                    return Some((row, offset, Err(RowError::new("", format!("is not valid CSV: {e}")))));
+                    return Some(CsvRow {
+                        row,
+                        offset,
+                        cells: Err(RowError::new("", format!("is not valid CSV: {e}"))),
+                    });
                 }
                 Ok(true) if !header_skipped => {
                     header_skipped = true;
@@ -188,11 +188,25 @@ impl CsvFile {
                     if record.len() == 1 && record[0].trim_ascii().is_empty() && width > 1 {
                         continue; // A blank line.
                     }
-                    return Some((row, offset, cells(&record, width)));
+                    return Some(CsvRow {
+                        row,
+                        offset,
+                        cells: cells(&record, width),
+                    });
                 }
             }
         }))
     }
+}
+
+/// One data row of a file.
+pub struct CsvRow {
+    /// Its spreadsheet row number (the header is row 1).
+    pub row: i64,
+    /// Bytes of the file read up to the end of this row.
+    pub offset: u64,
+    /// The cells, or why the row cannot be read.
+    pub cells: Result<Vec<String>, RowError>,
 }
 
 fn csv_reader<R: Read>(input: R, delimiter: u8) -> csv::Reader<R> {
@@ -213,10 +227,7 @@ fn cells(record: &csv::ByteRecord, width: usize) -> Result<Vec<String>, RowError
         };
         return Err(RowError::new(
             "",
-            format!(
-                "has {} cells; the header has {width}{hint}",
-                record.len()
-            ),
+            format!("has {} cells; the header has {width}{hint}", record.len()),
         ));
     }
     let mut out = Vec::with_capacity(width);
@@ -275,12 +286,15 @@ pub fn resolve_mapping(
     given: Option<&str>,
 ) -> Result<(Mapping, BoundMapping, bool), ImportError> {
     let (mapping, guessed) = match given {
-        Some(text) => (Mapping::parse(text).map_err(ImportError::MappingSyntax)?, false),
+        Some(text) => (
+            Mapping::parse(text).map_err(ImportError::MappingSyntax)?,
+            false,
+        ),
         None => {
             let sample: Vec<Vec<String>> = file
                 .rows(path)?
                 .take(GUESS_SAMPLE_ROWS)
-                .filter_map(|(_, _, cells)| cells.ok())
+                .filter_map(|r| r.cells.ok())
                 .collect();
             (guess(&file.header, &sample), true)
         }
@@ -333,6 +347,9 @@ pub async fn run(
         }
     };
 
+    if file.rows(path)?.next().is_none() {
+        return Err(ImportError::NoRows);
+    }
     let (import, skip) = if options.dry_run {
         (None, 0)
     } else {
@@ -352,25 +369,25 @@ pub async fn run(
                 let skip = record.rows_done;
                 (Some(record), skip)
             }
-            ImportStart::AlreadyDone(record) => return Err(ImportError::AlreadyDone(Box::new(record))),
+            ImportStart::AlreadyDone(record) => {
+                return Err(ImportError::AlreadyDone(Box::new(record)))
+            }
         }
     };
 
     let mut batch: Vec<BatchRow> = Vec::with_capacity(BATCH_ROWS);
     let mut seen = 0i64;
     let mut last_offset = 0u64;
-    for (row, offset, cells) in file.rows(path)? {
+    for CsvRow { row, offset, cells } in file.rows(path)? {
         seen += 1;
         last_offset = offset;
         if seen <= skip {
             continue;
         }
-        let read = cells
-            .map_err(|e| vec![e])
-            .and_then(|cells| {
-                let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
-                bound.read_row(&refs)
-            });
+        let read = cells.map_err(|e| vec![e]).and_then(|cells| {
+            let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
+            bound.read_row(&refs)
+        });
         if options.dry_run {
             match &read {
                 Ok(_) => report.valid += 1,
@@ -396,9 +413,6 @@ pub async fn run(
         }
     }
     report.rows = seen;
-    if seen == 0 {
-        return Err(ImportError::NoRows);
-    }
     if let Some(import) = &import {
         store.import_batch(import.id, &batch).await?;
         progress(seen, last_offset);
@@ -413,7 +427,6 @@ pub async fn run(
         }
         report.import = Some(finished);
     }
-    drop(write_reject);
     if let Some(mut w) = rejects {
         let _ = w.flush();
     }

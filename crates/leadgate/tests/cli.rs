@@ -150,3 +150,162 @@ fn the_policy_is_written_checked_applied_listed_and_diffed() {
         text(&scored.stdout)
     );
 }
+
+fn xeducation_args<'a>(root: &'a str, extra: &[&'a str]) -> Vec<String> {
+    let mut args = vec![
+        "import".to_owned(),
+        format!("{root}/../shared/data/xeducation_leads.csv"),
+        "--mapping".to_owned(),
+        format!("{root}/examples/xeducation.mapping.toml"),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+#[tokio::test]
+async fn the_x_education_import_survives_a_kill_and_resumes_without_duplicates() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("leadgate.db");
+    let db = db.to_str().unwrap();
+    let rejects = dir.path().join("xe.rejects.csv");
+    let rejects = rejects.to_str().unwrap();
+
+    let dry = leadgate(
+        &xeducation_args(root, &["--dry-run", "--rejects", rejects])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        db,
+    );
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    assert!(
+        text(&dry.stdout).contains("dry run: 9240 rows, 9240 valid, 0 rejected"),
+        "{}",
+        text(&dry.stdout)
+    );
+
+    // Kill -9 the import once it has committed a batch or two.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leadgate"))
+        .args(xeducation_args(root, &["--rejects", rejects]))
+        .env("DATABASE_URL", db)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut done_before_kill = 0;
+    for _ in 0..2000 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        if !std::path::Path::new(db).exists() {
+            continue;
+        }
+        let Ok(store) = leadgate_store::Store::connect(db).await else {
+            continue;
+        };
+        let imports = store.imports(1).await.unwrap_or_default();
+        store.close().await;
+        if let Some(import) = imports.first().filter(|i| i.rows_done > 0) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            done_before_kill = import.rows_done;
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        done_before_kill > 0 && done_before_kill < 9240,
+        "killed part-way: {done_before_kill}"
+    );
+
+    let resumed = leadgate(
+        &xeducation_args(root, &["--rejects", rejects])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        db,
+    );
+    let out = text(&resumed.stdout);
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+    assert!(out.contains("resumed import 1"), "{out}");
+    assert!(
+        out.contains("9240 rows: 9240 inserted, 0 updated, 0 unchanged, 0 rejected; 9240 outcomes"),
+        "{out}"
+    );
+    let store = leadgate_store::Store::connect(db).await.unwrap();
+    assert_eq!(store.count_leads().await.unwrap(), 9240);
+    assert_eq!(
+        leadgate_store::testing::count(
+            &store,
+            "SELECT COUNT(*) FROM events WHERE type = 'form_submitted'"
+        )
+        .await,
+        9240
+    );
+    store.close().await;
+
+    let export = dir.path().join("out.csv");
+    let exported = leadgate(&["export", "--out", export.to_str().unwrap()], db);
+    assert!(text(&exported.stderr).contains("exported 9240 leads"));
+    assert_eq!(
+        std::fs::read_to_string(&export).unwrap().lines().count(),
+        9241
+    );
+}
+
+#[test]
+fn a_guessed_mapping_is_printed_and_saved_for_reuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("leadgate.db");
+    let db = db.to_str().unwrap();
+    let file = dir.path().join("list.csv");
+    std::fs::write(
+        &file,
+        "Email,Full Budget,Notes\nana@acme.io,1200,hi\nbo@,x,\n",
+    )
+    .unwrap();
+    let saved = dir.path().join("list.mapping.toml");
+    let out = leadgate(
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--save-mapping",
+            saved.to_str().unwrap(),
+        ],
+        db,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("name = \"Email\"\nfield = \"email\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1 inserted") && stdout.contains("1 rejected"),
+        "{stdout}"
+    );
+    let rejects = std::fs::read_to_string(dir.path().join("list.rejects.csv")).unwrap();
+    assert!(
+        rejects.starts_with("row,column,reason\n3,Email,"),
+        "{rejects}"
+    );
+    // The saved mapping is a valid mapping for the same file.
+    let reuse = leadgate(
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--mapping",
+            saved.to_str().unwrap(),
+            "--dry-run",
+        ],
+        db,
+    );
+    assert!(reuse.status.success(), "{}", text(&reuse.stderr));
+
+    let bad = leadgate(
+        &["import", dir.path().join("none.csv").to_str().unwrap()],
+        db,
+    );
+    assert!(!bad.status.success());
+    assert!(text(&bad.stderr).contains("none.csv: cannot read"));
+}

@@ -7,24 +7,128 @@ use crate::normalize::fold_loose;
 
 /// Header names (folded, with separators removed) and the field each means.
 const SYNONYMS: &[(&str, &[&str])] = &[
-    ("external_id", &["id", "externalid", "leadid", "recordid", "prospectid", "crmid", "contactid"]),
-    ("first_name", &["firstname", "givenname", "first", "forename", "名"]),
-    ("last_name", &["lastname", "surname", "familyname", "last", "姓"]),
-    ("email", &["email", "emailaddress", "mail", "e-mail", "emailaddr", "邮箱", "电子邮件", "ایمیل"]),
-    ("phone", &["phone", "phonenumber", "telephone", "tel", "mobile", "cell", "mobilephone", "电话", "手机", "تلفن"]),
-    ("job_title", &["title", "jobtitle", "position", "role", "职位", "chucvu"]),
-    ("country", &["country", "countryname", "nation", "国家", "quocgia", "کشور"]),
-    ("company", &["company", "companyname", "organisation", "organization", "account", "accountname", "公司", "congty", "شرکت"]),
+    (
+        "external_id",
+        &[
+            "id",
+            "externalid",
+            "leadid",
+            "recordid",
+            "prospectid",
+            "crmid",
+            "contactid",
+        ],
+    ),
+    (
+        "first_name",
+        &["firstname", "givenname", "first", "forename", "名"],
+    ),
+    (
+        "last_name",
+        &["lastname", "surname", "familyname", "last", "姓"],
+    ),
+    (
+        "email",
+        &[
+            "email",
+            "emailaddress",
+            "mail",
+            "e-mail",
+            "emailaddr",
+            "邮箱",
+            "电子邮件",
+            "ایمیل",
+        ],
+    ),
+    (
+        "phone",
+        &[
+            "phone",
+            "phonenumber",
+            "telephone",
+            "tel",
+            "mobile",
+            "cell",
+            "mobilephone",
+            "电话",
+            "手机",
+            "تلفن",
+        ],
+    ),
+    (
+        "job_title",
+        &["title", "jobtitle", "position", "role", "职位", "chucvu"],
+    ),
+    (
+        "country",
+        &[
+            "country",
+            "countryname",
+            "nation",
+            "国家",
+            "quocgia",
+            "کشور",
+        ],
+    ),
+    (
+        "company",
+        &[
+            "company",
+            "companyname",
+            "organisation",
+            "organization",
+            "account",
+            "accountname",
+            "公司",
+            "congty",
+            "شرکت",
+        ],
+    ),
     ("industry", &["industry", "sector", "行业"]),
-    ("company_size", &["companysize", "employees", "headcount", "numberofemployees", "size"]),
+    (
+        "company_size",
+        &[
+            "companysize",
+            "employees",
+            "headcount",
+            "numberofemployees",
+            "size",
+        ],
+    ),
     ("website", &["website", "url", "web", "homepage", "domain"]),
-    ("product_need", &["need", "productneed", "interest", "product", "productinterest"]),
+    (
+        "product_need",
+        &[
+            "need",
+            "productneed",
+            "interest",
+            "product",
+            "productinterest",
+        ],
+    ),
     ("budget", &["budget", "预算"]),
-    ("purchase_timeframe", &["timeframe", "timeline", "purchasetimeframe", "purchasetimeline"]),
-    ("current_solution", &["currentsolution", "currenttool", "incumbent"]),
+    (
+        "purchase_timeframe",
+        &[
+            "timeframe",
+            "timeline",
+            "purchasetimeframe",
+            "purchasetimeline",
+        ],
+    ),
+    (
+        "current_solution",
+        &["currentsolution", "currenttool", "incumbent"],
+    ),
     ("pains", &["pain", "pains", "painpoints", "challenges"]),
-    ("owner", &["owner", "leadowner", "assignedto", "rep", "salesrep"]),
-    ("stage", &["stage", "lifecyclestage", "leadstatus", "status"]),
+    (
+        "owner",
+        &["owner", "leadowner", "assignedto", "rep", "salesrep"],
+    ),
+    (
+        "stage",
+        &["stage", "lifecyclestage", "leadstatus", "status"],
+    ),
     ("channel", &["channel", "leadchannel"]),
     ("campaign", &["campaign", "campaignname"]),
     ("utm_source", &["utmsource", "leadsource", "source"]),
@@ -34,9 +138,25 @@ const SYNONYMS: &[(&str, &[&str])] = &[
     ("utm_content", &["utmcontent"]),
     ("referrer", &["referrer", "referer", "referringurl"]),
     ("landing_page", &["landingpage", "landingurl"]),
-    ("outcome", &["outcome", "converted", "won", "result", "closedwon"]),
-    ("outcome_value", &["dealvalue", "amount", "revenue", "wonvalue"]),
-    ("created_at", &["createdat", "created", "createddate", "createdon", "date", "leaddate"]),
+    (
+        "outcome",
+        &["outcome", "converted", "won", "result", "closedwon"],
+    ),
+    (
+        "outcome_value",
+        &["dealvalue", "amount", "revenue", "wonvalue"],
+    ),
+    (
+        "created_at",
+        &[
+            "createdat",
+            "created",
+            "createddate",
+            "createdon",
+            "date",
+            "leaddate",
+        ],
+    ),
 ];
 
 /// What a header means with separators and case removed: "E-Mail Address" -> "emailaddress".
@@ -156,8 +276,32 @@ mod tests {
             "Lead Source",
         ]);
         let sample = vec![
-            strings(&["a@b.io", "Ana", "Acme", "3", "No", "2.5", "2026-01-02", "hi", "", "+1 555", "Google"]),
-            strings(&["c@d.io", "Bo", "", "", "Yes", "1", "2026-02-03", "", "", "", "Direct"]),
+            strings(&[
+                "a@b.io",
+                "Ana",
+                "Acme",
+                "3",
+                "No",
+                "2.5",
+                "2026-01-02",
+                "hi",
+                "",
+                "+1 555",
+                "Google",
+            ]),
+            strings(&[
+                "c@d.io",
+                "Bo",
+                "",
+                "",
+                "Yes",
+                "1",
+                "2026-02-03",
+                "",
+                "",
+                "",
+                "Direct",
+            ]),
         ];
         let mapping = guess(&header, &sample);
         let fields: Vec<(&str, Option<ValueKind>)> = mapping
@@ -190,6 +334,9 @@ mod tests {
         let mapping = guess(&strings(&["邮箱", "公司", "Công ty", "ایمیل"]), &[]);
         let fields: Vec<&str> = mapping.columns.iter().map(|c| c.field.as_str()).collect();
         // A field is guessed once; a second column for it stays custom.
-        assert_eq!(fields, ["email", "company", "custom.cong_ty", "custom.ایمیل"]);
+        assert_eq!(
+            fields,
+            ["email", "company", "custom.cong_ty", "custom.ایمیل"]
+        );
     }
 }

@@ -90,7 +90,10 @@ impl Target {
                     "'{field}' needs a key of 1 to 100 characters after 'custom.'"
                 ));
             }
-            return Ok(Target::Custom(key.to_owned(), kind.unwrap_or(ValueKind::Text)));
+            return Ok(Target::Custom(
+                key.to_owned(),
+                kind.unwrap_or(ValueKind::Text),
+            ));
         }
         let target = match field {
             "outcome" => Target::Outcome,
@@ -165,7 +168,9 @@ impl Mapping {
         match self.delimiter.as_deref() {
             None => Ok(None),
             Some("\\t") | Some("\t") | Some("tab") => Ok(Some(b'\t')),
-            Some(d) if d.len() == 1 && matches!(d, "," | ";" | "|" | ":") => Ok(Some(d.as_bytes()[0])),
+            Some(d) if d.len() == 1 && matches!(d, "," | ";" | "|" | ":") => {
+                Ok(Some(d.as_bytes()[0]))
+            }
             Some(other) => Err(FieldError::new(
                 "delimiter",
                 format!("'{other}' is not a delimiter; use \",\", \";\", \"|\" or \"\\t\""),
@@ -185,7 +190,10 @@ impl Mapping {
             if !Source::KEYS.contains(&key.as_str()) {
                 errors.push(FieldError::new(
                     format!("source.{key}"),
-                    format!("is not a source key; use one of {}", Source::KEYS.join(", ")),
+                    format!(
+                        "is not a source key; use one of {}",
+                        Source::KEYS.join(", ")
+                    ),
                 ));
             } else if key == "channel" {
                 if let Err(e) = value.parse::<Channel>() {
@@ -198,12 +206,15 @@ impl Mapping {
             }
         }
         let find = |name: &str| -> Option<usize> {
-            header.iter().position(|h| h.trim() == name.trim()).or_else(|| {
-                let wanted = crate::normalize::fold(name.trim());
-                header
-                    .iter()
-                    .position(|h| crate::normalize::fold(h.trim()) == wanted)
-            })
+            header
+                .iter()
+                .position(|h| h.trim() == name.trim())
+                .or_else(|| {
+                    let wanted = crate::normalize::fold(name.trim());
+                    header
+                        .iter()
+                        .position(|h| crate::normalize::fold(h.trim()) == wanted)
+                })
         };
         let mut columns = Vec::new();
         let mut used = vec![false; header.len()];

@@ -289,7 +289,8 @@ pub fn parse_date(raw: &str, format: Option<&str>) -> Result<DateTime<Utc>, Stri
         return NaiveDateTime::parse_from_str(raw, format)
             .map(|d| d.and_utc())
             .or_else(|_| {
-                NaiveDate::parse_from_str(raw, format).map(|d| d.and_time(Default::default()).and_utc())
+                NaiveDate::parse_from_str(raw, format)
+                    .map(|d| d.and_time(Default::default()).and_utc())
             })
             .or_else(|_| DateTime::parse_from_str(raw, format).map(|d| d.with_timezone(&Utc)))
             .map_err(|_| bad());

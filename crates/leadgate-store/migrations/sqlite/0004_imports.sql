@@ -19,6 +19,7 @@ CREATE TABLE imports (
 CREATE INDEX imports_file ON imports (file_sha256, id);
 
 CREATE TABLE import_rejects (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
     import_id   INTEGER NOT NULL REFERENCES imports (id),
     row_number  INTEGER NOT NULL,
     col         TEXT NOT NULL,

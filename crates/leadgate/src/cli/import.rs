@@ -6,9 +6,7 @@ use anyhow::Context;
 use chrono::Utc;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use leadgate_core::export::safe_cell;
-use leadgate_core::LeadField;
-use leadgate_store::{LeadFilter, LeadSort, Store};
+use leadgate_store::{LeadFilter, Store};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -45,9 +43,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     let mapping = args
         .mapping
         .as_ref()
-        .map(|p| {
-            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
-        })
+        .map(|p| std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display())))
         .transpose()?;
     let store = args.store.open().await?;
     let rejects_path = args
@@ -58,14 +54,16 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         File::create(&rejects_path)
             .with_context(|| format!("cannot write {}", rejects_path.display()))?,
     );
-    let total = std::fs::metadata(&args.file)
-        .map(|m| m.len())
-        .unwrap_or(0);
+    let total = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let bar = ProgressBar::new(total).with_style(
         ProgressStyle::with_template("{prefix} {bar:40} {percent:>3}% {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    bar.set_prefix(if args.dry_run { "checking" } else { "importing" });
+    bar.set_prefix(if args.dry_run {
+        "checking"
+    } else {
+        "importing"
+    });
     let started = Instant::now();
     let options = ImportOptions {
         mapping,
@@ -97,7 +95,9 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
                     let which = args
                         .mapping
                         .as_ref()
-                        .map_or("the guessed mapping".to_owned(), |p| p.display().to_string());
+                        .map_or("the guessed mapping".to_owned(), |p| {
+                            p.display().to_string()
+                        });
                     anyhow::anyhow!("{which}: {e}")
                 }
                 other => anyhow::anyhow!("{}: {other}", args.file.display()),
@@ -183,8 +183,8 @@ fn default_rejects_path(file: &Path) -> PathBuf {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let writable = std::fs::metadata(dir).is_ok_and(|m| !m.permissions().readonly())
-        && tempfile_probe(dir);
+    let writable =
+        std::fs::metadata(dir).is_ok_and(|m| !m.permissions().readonly()) && tempfile_probe(dir);
     if writable {
         beside
     } else {
@@ -243,121 +243,10 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
         ),
         None => Box::new(std::io::stdout().lock()),
     };
-    let count = write_csv(&store, filter, BufWriter::new(out)).await?;
+    let count = crate::export::write_csv(&store, filter, BufWriter::new(out)).await?;
     if let Some(path) = &args.out {
         eprintln!("exported {count} leads to {}", path.display());
     }
     store.close().await;
     Ok(())
-}
-
-/// The columns of an export: the lead's fields, its source, its stored score, its times.
-pub const EXPORT_COLUMNS: [&str; 30] = [
-    "id",
-    "external_id",
-    "stage",
-    "owner",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "job_title",
-    "country",
-    "company",
-    "industry",
-    "company_size",
-    "website",
-    "product_need",
-    "budget",
-    "purchase_timeframe",
-    "current_solution",
-    "pains",
-    "channel",
-    "source_class",
-    "campaign",
-    "utm_source",
-    "score",
-    "grade",
-    "temperature",
-    "created_at",
-    "updated_at",
-    "person_id",
-    "custom",
-];
-
-/// Writes every lead the filter selects as CSV, page by page (constant memory), with cells a
-/// spreadsheet will not run as formulas. Returns how many were written.
-pub async fn write_csv<W: Write>(
-    store: &Store,
-    mut filter: LeadFilter,
-    out: W,
-) -> anyhow::Result<u64> {
-    let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(EXPORT_COLUMNS)?;
-    filter.sort = "id".parse::<LeadSort>().map_err(anyhow::Error::msg)?;
-    filter.limit = 1000;
-    let mut count = 0;
-    loop {
-        let page = store.list_leads(&filter).await?;
-        for stored in &page.leads {
-            let lead = &stored.lead;
-            let text = |f: LeadField| lead.text_value(f).unwrap_or_default().to_owned();
-            let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-            let snapshot = stored.snapshot.as_ref();
-            let record: Vec<String> = vec![
-                stored.id.to_string(),
-                text(LeadField::ExternalId),
-                text(LeadField::Stage),
-                text(LeadField::Owner),
-                text(LeadField::FirstName),
-                text(LeadField::LastName),
-                text(LeadField::Email),
-                text(LeadField::Phone),
-                text(LeadField::JobTitle),
-                text(LeadField::Country),
-                text(LeadField::Company),
-                text(LeadField::Industry),
-                number(lead.number_value(LeadField::CompanySize)),
-                text(LeadField::Website),
-                text(LeadField::ProductNeed),
-                number(lead.budget),
-                text(LeadField::PurchaseTimeframe),
-                text(LeadField::CurrentSolution),
-                text(LeadField::Pains),
-                stored.first_touch.channel.as_str().to_owned(),
-                stored.first_touch.source_class.as_str().to_owned(),
-                stored
-                    .first_touch
-                    .campaign
-                    .as_ref()
-                    .map(|c| c.as_str().to_owned())
-                    .unwrap_or_default(),
-                stored
-                    .first_touch
-                    .utm_source
-                    .as_ref()
-                    .map(|c| c.as_str().to_owned())
-                    .unwrap_or_default(),
-                number(snapshot.map(|s| s.score)),
-                snapshot.map(|s| s.grade.clone()).unwrap_or_default(),
-                snapshot.map(|s| s.temperature.clone()).unwrap_or_default(),
-                stored.created_at.to_rfc3339(),
-                stored.updated_at.to_rfc3339(),
-                stored.person_id.to_string(),
-                if lead.custom.is_empty() {
-                    String::new()
-                } else {
-                    serde_json::Value::Object(lead.custom.clone()).to_string()
-                },
-            ];
-            writer.write_record(record.iter().map(|cell| safe_cell(cell).into_owned()))?;
-            count += 1;
-        }
-        match page.next_cursor {
-            Some(cursor) => filter.cursor = Some(cursor),
-            None => break,
-        }
-    }
-    writer.flush()?;
-    Ok(count)
 }

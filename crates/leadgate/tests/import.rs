@@ -1,0 +1,373 @@
+//! CSV import and export against real databases: every test runs on SQLite and PostgreSQL.
+
+use leadgate::import::{self, ImportError, ImportOptions, ImportReport};
+use leadgate_store::{LeadFilter, Store};
+use std::path::{Path, PathBuf};
+
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $(
+            #[tokio::test]
+            async fn $name() {
+                let db = leadgate_store::testing::TestDatabase::new(leadgate_store::Engine::Sqlite).await;
+                super::$name(db.store().await).await;
+                db.cleanup().await;
+            }
+        )* }
+        mod postgres { $(
+            #[tokio::test]
+            async fn $name() {
+                let db = leadgate_store::testing::TestDatabase::new(leadgate_store::Engine::Postgres).await;
+                let store = db.store().await;
+                super::$name(store.clone()).await;
+                store.close().await;
+                db.cleanup().await;
+            }
+        )* }
+    };
+}
+
+on_both_engines!(
+    the_x_education_file_imports_whole_and_again_changes_nothing,
+    bad_rows_are_reported_and_never_stop_the_import,
+    bad_files_are_refused_with_a_reason_and_store_nothing,
+    a_guessed_mapping_matches_people_by_email_on_the_next_file,
+    an_interrupted_import_resumes_without_duplicates,
+    exports_are_safe_to_open_in_a_spreadsheet,
+);
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn xeducation() -> (PathBuf, String) {
+    let root = repo_root();
+    let file = root.join("../shared/data/xeducation_leads.csv");
+    let mapping = std::fs::read_to_string(root.join("examples/xeducation.mapping.toml")).unwrap();
+    (file, mapping)
+}
+
+fn options(mapping: Option<&str>) -> ImportOptions {
+    ImportOptions {
+        mapping: mapping.map(str::to_owned),
+        actor: "test".into(),
+        file_name: "test.csv".into(),
+        ..ImportOptions::default()
+    }
+}
+
+async fn import_file(
+    store: &Store,
+    path: &Path,
+    options: &ImportOptions,
+) -> (Result<ImportReport, ImportError>, String) {
+    let mut rejects = Vec::new();
+    let result = import::run(store, path, options, |_, _| {}, Some(&mut rejects)).await;
+    (result, String::from_utf8(rejects).unwrap())
+}
+
+async fn count(store: &Store, sql: &str) -> i64 {
+    leadgate_store::testing::count(store, sql).await
+}
+
+fn write(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    path
+}
+
+async fn the_x_education_file_imports_whole_and_again_changes_nothing(store: Store) {
+    let (file, mapping) = xeducation();
+    let (report, rejects) = import_file(&store, &file, &options(Some(&mapping))).await;
+    let report = report.unwrap();
+    let import = report.import.clone().unwrap();
+    assert_eq!(report.rows, 9240);
+    assert_eq!(import.inserted, 9240, "{rejects}");
+    assert_eq!(import.rejected, 0, "{rejects}");
+    assert_eq!(import.outcomes, 9240);
+    assert_eq!(report.ignored_columns, Vec::<String>::new());
+    assert_eq!(store.count_leads().await.unwrap(), 9240);
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM events WHERE type = 'outcome_recorded' AND payload->>'outcome' = 'won'").await,
+        3561
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM leads WHERE channel = 'search_ad'"
+        )
+        .await,
+        2880,
+        "Google (both spellings), bing and pay-per-click"
+    );
+    let events = count(&store, "SELECT COUNT(*) FROM events").await;
+
+    // The same file again: refused as done, and with --again nothing changes.
+    let (again, _) = import_file(&store, &file, &options(Some(&mapping))).await;
+    assert!(
+        matches!(again, Err(ImportError::AlreadyDone(_))),
+        "{again:?}"
+    );
+    let forced = ImportOptions {
+        again: true,
+        ..options(Some(&mapping))
+    };
+    let (report, _) = import_file(&store, &file, &forced).await;
+    let import = report.unwrap().import.unwrap();
+    assert_eq!(
+        (import.inserted, import.updated, import.unchanged),
+        (0, 0, 9240)
+    );
+    assert_eq!(import.outcomes, 0);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM events").await, events);
+    assert_eq!(store.count_leads().await.unwrap(), 9240);
+}
+
+async fn bad_rows_are_reported_and_never_stop_the_import(store: Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut content = b"id;email;employees;Signed up\n".to_vec();
+    content.extend_from_slice(b"a1;ana@acme.io;12;2026-01-05\n");
+    content.extend_from_slice(b"a2;not-an-email;many;yesterday\n"); // three bad cells
+    content.extend_from_slice(b"a3;bo@acme.io\n"); // ragged
+                                                   // A cell past the 64 KiB the encoding is detected from, then a row in Latin-1.
+    content
+        .extend_from_slice(format!("a4;x@acme.io;{};2026-01-05\n", "9".repeat(70_000)).as_bytes());
+    content.extend_from_slice(b"a5;\xE9t\xE9@acme.io;3;2026-01-05\n");
+    content.extend_from_slice(b"a6;cy@acme.io;7;2026-02-01\n");
+    let file = write(dir.path(), "people.csv", &content);
+    let mapping = r#"
+        [[column]]
+        name = "id"
+        field = "external_id"
+        [[column]]
+        name = "email"
+        field = "email"
+        [[column]]
+        name = "employees"
+        field = "company_size"
+        [[column]]
+        name = "Signed up"
+        field = "created_at"
+    "#;
+    let (report, rejects) = import_file(&store, &file, &options(Some(mapping))).await;
+    let report = report.unwrap();
+    assert_eq!(report.delimiter, ';');
+    let import = report.import.unwrap();
+    assert_eq!((import.inserted, import.rejected), (2, 4), "{rejects}");
+    let lines: Vec<&str> = rejects.lines().collect();
+    assert_eq!(lines[0], "row,column,reason");
+    assert!(lines[1].starts_with("3,email,"), "{rejects}");
+    assert!(
+        lines[2].starts_with("3,employees,'many' is not a whole number"),
+        "{rejects}"
+    );
+    assert!(lines[3].starts_with("3,Signed up,"), "{rejects}");
+    assert!(
+        lines[4].starts_with("4,,has 2 cells; the header has 4"),
+        "{rejects}"
+    );
+    assert!(
+        lines[5].starts_with("5,employees,is 70000 bytes long"),
+        "{rejects}"
+    );
+    assert!(lines[6].starts_with("6,,is not UTF-8"), "{rejects}");
+    assert_eq!(lines.len(), 7);
+    // The file's date is kept as the lead's arrival.
+    let all = LeadFilter {
+        limit: 100,
+        ..LeadFilter::default()
+    };
+    let leads = store.list_leads(&all).await.unwrap().leads;
+    let ana = leads
+        .iter()
+        .find(|l| l.lead.external_id.as_ref().unwrap().as_str() == "a1")
+        .unwrap();
+    assert_eq!(ana.created_at.to_rfc3339(), "2026-01-05T00:00:00+00:00");
+}
+
+async fn bad_files_are_refused_with_a_reason_and_store_nothing(store: Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: Vec<(&str, Vec<u8>, Option<&str>, &str)> = vec![
+        ("empty.csv", Vec::new(), None, "the file is empty"),
+        (
+            "blank.csv",
+            b"\xEF\xBB\xBF\n\n".to_vec(),
+            None,
+            "the file is empty",
+        ),
+        (
+            "header.csv",
+            b"email,name\n".to_vec(),
+            None,
+            "a header but no rows",
+        ),
+        ("utf16.csv", b"\xFF\xFEe\0m\0".to_vec(), None, "UTF-16"),
+        (
+            "latin1.csv",
+            b"email,name\na@b.io,Ren\xE9\n".to_vec(),
+            None,
+            "line 2 has the byte 0xE9",
+        ),
+        (
+            "unknown.csv",
+            b"email,colour\na@b.io,red\n".to_vec(),
+            Some("[[column]]\nname = \"colour\"\nfield = \"favourite_colour\"\n"),
+            "column \"colour\": 'favourite_colour' is not a lead field",
+        ),
+        (
+            "missing.csv",
+            b"email\na@b.io\n".to_vec(),
+            Some("[[column]]\nname = \"E-mail\"\nfield = \"email\"\n"),
+            "column \"E-mail\": is not in the file; its columns are \"email\"",
+        ),
+        (
+            "syntax.csv",
+            b"email\na@b.io\n".to_vec(),
+            Some("[[column]\nname = 1"),
+            "not valid TOML",
+        ),
+    ];
+    for (name, content, mapping, expected) in cases {
+        let file = write(dir.path(), name, &content);
+        let (result, _) = import_file(&store, &file, &options(mapping)).await;
+        let message = result.expect_err(name).to_string();
+        assert!(message.contains(expected), "{name}: {message}");
+    }
+    let (result, _) = import_file(&store, &dir.path().join("nope.csv"), &options(None)).await;
+    assert!(result.unwrap_err().to_string().contains("cannot read"));
+    assert_eq!(store.count_leads().await.unwrap(), 0);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM imports").await, 0);
+}
+
+async fn a_guessed_mapping_matches_people_by_email_on_the_next_file(store: Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let first = write(
+        dir.path(),
+        "webinar.csv",
+        "\u{feff}First Name,Last Name,E-mail Address,Company Name,Visits\nMinh Anh,Nguyễn,minh@saigonexpress.vn,Saigon Express JSC,3\nعلی,رضایی,ali@parsian.ir,شرکت پارسیان,1\n".as_bytes(),
+    );
+    let (report, _) = import_file(&store, &first, &options(None)).await;
+    let report = report.unwrap();
+    assert!(report.guessed);
+    assert!(
+        report.mapping.contains("field = \"email\""),
+        "{}",
+        report.mapping
+    );
+    assert!(
+        report
+            .mapping
+            .contains("field = \"custom.visits\"\ntype = \"integer\""),
+        "{}",
+        report.mapping
+    );
+    assert_eq!(report.import.unwrap().inserted, 2);
+
+    // Another list with one of them again, the email written differently: an update.
+    let second = write(
+        dir.path(),
+        "trade-show.csv",
+        "email\tjob title\tcompany\nMinh@SAIGONEXPRESS.vn\tGiám đốc\tSaigon Express\nwei@tianhe.cn\t经理\t天河机械有限公司\n".as_bytes(),
+    );
+    let (report, _) = import_file(&store, &second, &options(None)).await;
+    let import = report.unwrap().import.unwrap();
+    assert_eq!((import.inserted, import.updated), (1, 1));
+    assert_eq!(store.count_leads().await.unwrap(), 3);
+    let page = store
+        .list_leads(&LeadFilter {
+            q: Some("nguyen".into()),
+            ..LeadFilter::default()
+        })
+        .await
+        .unwrap();
+    let minh = &page.leads[0].lead;
+    assert_eq!(minh.job_title.as_ref().unwrap().as_str(), "Giám đốc");
+    assert_eq!(minh.custom["visits"], 3);
+}
+
+async fn an_interrupted_import_resumes_without_duplicates(store: Store) {
+    // Build a file of three batches and store only the first, as a run killed after its
+    // first commit would have; the next run picks up from there.
+    let dir = tempfile::tempdir().unwrap();
+    let rows = import::BATCH_ROWS * 2 + 17;
+    let mut content = String::from("id,email,won\n");
+    for i in 0..rows {
+        content.push_str(&format!("r{i},person{i}@example.com,{}\n", i % 2));
+    }
+    let file = write(dir.path(), "big.csv", content.as_bytes());
+    let mapping = "[[column]]\nname = \"id\"\nfield = \"external_id\"\n[[column]]\nname = \"email\"\nfield = \"email\"\n[[column]]\nname = \"won\"\nfield = \"outcome\"\n";
+    let csv = import::CsvFile::inspect(&file, None).unwrap();
+    let (mapping_doc, bound, _) = import::resolve_mapping(&file, &csv, Some(mapping)).unwrap();
+    let started = store
+        .start_import(
+            "big.csv",
+            &csv.sha256,
+            &mapping_doc.to_toml(),
+            "test",
+            false,
+        )
+        .await
+        .unwrap();
+    let leadgate_store::ImportStart::New(record) = started else {
+        panic!("a new import")
+    };
+    let first_batch: Vec<leadgate_store::BatchRow> = csv
+        .rows(&file)
+        .unwrap()
+        .take(import::BATCH_ROWS)
+        .map(|csv_row| {
+            let row = csv_row.row;
+            let cells = csv_row.cells.unwrap();
+            let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
+            leadgate_store::BatchRow {
+                row,
+                read: bound.read_row(&refs),
+            }
+        })
+        .collect();
+    store.import_batch(record.id, &first_batch).await.unwrap();
+
+    let (report, _) = import_file(&store, &file, &options(Some(mapping))).await;
+    let report = report.unwrap();
+    assert!(report.resumed);
+    let import = report.import.unwrap();
+    assert_eq!(import.id, record.id);
+    assert_eq!(import.inserted, rows as i64);
+    assert_eq!(import.rows_done, rows as i64);
+    assert_eq!(import.outcomes, rows as i64);
+    assert_eq!(store.count_leads().await.unwrap(), rows as i64);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM events WHERE type = 'form_submitted'"
+        )
+        .await,
+        rows as i64
+    );
+}
+
+async fn exports_are_safe_to_open_in_a_spreadsheet(store: Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "evil.csv",
+        b"first name,email,company\n=HYPERLINK(\"http://evil\"),a@b.io,@SUM(1)\nAna,ana@acme.io,\"Acme, Inc.\"\n",
+    );
+    import_file(&store, &file, &options(None)).await.0.unwrap();
+    let mut out = Vec::new();
+    let written = leadgate::export::write_csv(&store, LeadFilter::default(), &mut out)
+        .await
+        .unwrap();
+    assert_eq!(written, 2);
+    let mut reader = csv::Reader::from_reader(out.as_slice());
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(
+        &records[0][column("first_name")],
+        "'=HYPERLINK(\"http://evil\")"
+    );
+    assert_eq!(&records[0][column("company")], "'@SUM(1)");
+    assert_eq!(&records[1][column("company")], "Acme, Inc.");
+    assert_eq!(&records[1][column("channel")], "import");
+}
