@@ -16,7 +16,7 @@ pub use api_keys::{ApiKey, NewApiKey};
 pub use events::{AppendOutcome, StoredEvent, Timeline, MAX_BATCH};
 pub use imports::{BatchRow, ImportRecord, ImportStart, Reject};
 pub use leads::{
-    Capture, CaptureOutcome, LeadFilter, LeadPage, LeadSort, ScoreSnapshot, StoredLead,
+    Capture, CaptureOutcome, LeadFilter, LeadPage, LeadSort, ScoreSnapshot, SortField, StoredLead,
 };
 pub use policies::{ActivePolicy, PolicyVersion};
 pub use qualification::{LeadScore, RescoreSummary};

@@ -39,20 +39,56 @@ pub const EXPORT_COLUMNS: [&str; 30] = [
     "custom",
 ];
 
-/// Writes every lead the filter selects as CSV, page by page (constant memory), with cells a
-/// spreadsheet will not run as formulas. Returns how many were written.
-pub async fn write_csv<W: Write>(
-    store: &Store,
-    mut filter: LeadFilter,
-    out: W,
-) -> anyhow::Result<u64> {
-    let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(EXPORT_COLUMNS)?;
-    filter.sort = "id".parse::<LeadSort>().map_err(anyhow::Error::msg)?;
-    filter.limit = 1000;
-    let mut count = 0;
-    loop {
-        let page = store.list_leads(&filter).await?;
+/// Why an export stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Store(#[from] leadgate_store::StoreError),
+    #[error("cannot write the export: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("cannot write the export: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// An export in progress: the CSV file of the leads a filter selects, made a page at a time
+/// so that memory stays flat and an HTTP response can stream it.
+pub struct CsvExport {
+    store: Store,
+    filter: LeadFilter,
+    started: bool,
+    finished: bool,
+    /// Leads written so far.
+    pub count: u64,
+}
+
+impl CsvExport {
+    pub fn new(store: Store, mut filter: LeadFilter) -> Self {
+        filter.sort = LeadSort {
+            field: leadgate_store::SortField::Id,
+            descending: false,
+        };
+        filter.limit = 1000;
+        filter.cursor = None;
+        Self {
+            store,
+            filter,
+            started: false,
+            finished: false,
+            count: 0,
+        }
+    }
+
+    /// The next part of the file (the header first, then a page of leads); `None` at the end.
+    pub async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, ExportError> {
+        if self.finished {
+            return Ok(None);
+        }
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        if !self.started {
+            self.started = true;
+            writer.write_record(EXPORT_COLUMNS)?;
+        }
+        let page = self.store.list_leads(&self.filter).await?;
         for stored in &page.leads {
             let lead = &stored.lead;
             let text = |f: LeadField| lead.text_value(f).unwrap_or_default().to_owned();
@@ -105,13 +141,29 @@ pub async fn write_csv<W: Write>(
                 },
             ];
             writer.write_record(record.iter().map(|cell| safe_cell(cell).into_owned()))?;
-            count += 1;
+            self.count += 1;
         }
         match page.next_cursor {
-            Some(cursor) => filter.cursor = Some(cursor),
-            None => break,
+            Some(cursor) => self.filter.cursor = Some(cursor),
+            None => self.finished = true,
         }
+        writer
+            .into_inner()
+            .map(Some)
+            .map_err(|e| ExportError::Io(e.into_error()))
     }
-    writer.flush()?;
-    Ok(count)
+}
+
+/// Writes every lead the filter selects to `out`. Returns how many were written.
+pub async fn write_csv<W: Write>(
+    store: &Store,
+    filter: LeadFilter,
+    mut out: W,
+) -> Result<u64, ExportError> {
+    let mut export = CsvExport::new(store.clone(), filter);
+    while let Some(chunk) = export.next_chunk().await? {
+        out.write_all(&chunk)?;
+    }
+    out.flush()?;
+    Ok(export.count)
 }

@@ -310,7 +310,7 @@ pub async fn run(
     path: &Path,
     options: &ImportOptions,
     mut progress: impl FnMut(i64, u64),
-    rejects: Option<&mut dyn Write>,
+    rejects: Option<&mut (dyn Write + Send)>,
 ) -> Result<ImportReport, ImportError> {
     let given_delimiter = match &options.mapping {
         Some(text) => Mapping::parse(text)

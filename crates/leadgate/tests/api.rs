@@ -713,6 +713,10 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
         ("/api/v1/policies", &["get", "post"][..]),
         ("/api/v1/policies/{product}/{version}", &["get"][..]),
         ("/api/v1/policies/backtest", &["post"][..]),
+        ("/api/v1/imports", &["get", "post"][..]),
+        ("/api/v1/imports/{id}", &["get"][..]),
+        ("/api/v1/imports/{id}/rejects", &["get"][..]),
+        ("/api/v1/leads/export", &["get"][..]),
     ] {
         for method in methods {
             assert!(
@@ -723,7 +727,7 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
     }
     assert_eq!(
         paths.len(),
-        14,
+        18,
         "every route, and only those: {:?}",
         paths.keys().collect::<Vec<_>>()
     );

@@ -29,7 +29,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             })
             .unwrap_or(false);
         if !is_json {
-            return Err(ApiError::UnsupportedMediaType);
+            return Err(ApiError::UnsupportedMediaType(
+                "JSON (Content-Type: application/json)",
+            ));
         }
         let limit = req
             .extensions()

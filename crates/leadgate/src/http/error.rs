@@ -14,8 +14,9 @@ pub enum ApiError {
     MalformedJson(String),
     #[error("bad query parameters")]
     BadQuery(FieldErrors),
-    #[error("the body must be JSON (Content-Type: application/json)")]
-    UnsupportedMediaType,
+    /// The body's Content-Type is not one the route reads; says which it reads.
+    #[error("the body must be {0}")]
+    UnsupportedMediaType(&'static str),
     #[error("the body is larger than the {0}-byte limit")]
     TooLarge(usize),
     #[error("invalid values")]
@@ -60,7 +61,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::MalformedJson(_) | ApiError::BadQuery(_) => StatusCode::BAD_REQUEST,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,

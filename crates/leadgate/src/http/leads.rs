@@ -358,7 +358,7 @@ fn parse_time(name: &str, raw: &str, errors: &mut FieldErrors) -> Option<DateTim
     }
 }
 
-fn lead_filter(params: Vec<(String, String)>) -> Result<LeadFilter, ApiError> {
+pub(crate) fn lead_filter(params: Vec<(String, String)>) -> Result<LeadFilter, ApiError> {
     let mut filter = LeadFilter {
         limit: 50,
         ..LeadFilter::default()

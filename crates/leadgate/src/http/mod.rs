@@ -4,6 +4,7 @@
 pub mod body;
 pub mod error;
 mod events;
+mod imports;
 mod leads;
 mod observe;
 mod openapi;
@@ -36,6 +37,7 @@ pub fn app(store: Store) -> Router {
     let api = Router::new()
         .merge(leads::routes())
         .merge(events::routes())
+        .merge(imports::routes())
         .merge(qualification::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -14,6 +14,11 @@ use utoipa::{Modify, OpenApi};
         super::leads::list_leads,
         super::leads::timeline,
         super::events::append_events,
+        super::imports::create_import,
+        super::imports::list_imports,
+        super::imports::get_import,
+        super::imports::import_rejects,
+        super::imports::export_leads,
         super::qualification::lead_score,
         super::qualification::transition,
         super::qualification::confirm_bant,
@@ -28,6 +33,7 @@ use utoipa::{Modify, OpenApi};
     ),
     modifiers(&ApiKeyAuth),
     tags((name = "leads", description = "Leads and their timelines"), (name = "events", description = "The event log"),
+           (name = "imports", description = "CSV imports and their rejects reports"),
            (name = "qualification", description = "Scores, lifecycle moves, BANT and the versioned policy"),
            (name = "operations", description = "Probes, metrics and this description"))
 )]
