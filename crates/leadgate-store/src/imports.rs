@@ -238,6 +238,9 @@ impl Store {
 async fn store_rows(tx: &mut Tx, import_id: i64, rows: &[BatchRow]) -> Result<Counts> {
     let mut counts = Counts::default();
     let mut touched = Vec::new();
+    // Leads whose only news is an outcome: counted as updated if the outcome is new.
+    let mut outcome_only = Vec::new();
+    let mut events: Vec<(i64, EventDraft)> = Vec::new();
     let actor = format!("import:{import_id}");
     let now = to_micros(Utc::now());
     for row in rows {
@@ -260,19 +263,22 @@ async fn store_rows(tx: &mut Tx, import_id: i64, rows: &[BatchRow]) -> Result<Co
                 actor: actor.clone(),
             },
             true,
+            Some(&mut events),
         )
         .await?;
         let lead_id = captured.lead.id;
         let changed = captured.created || !captured.changes.is_empty();
-        if changed {
-            touched.push(lead_id);
-        }
         if captured.created {
             counts.inserted += 1;
-        } else if captured.changes.is_empty() {
-            counts.unchanged += 1;
-        } else {
+        } else if changed {
             counts.updated += 1;
+        } else if read.outcome.is_some() {
+            outcome_only.push(lead_id);
+        } else {
+            counts.unchanged += 1;
+        }
+        if changed {
+            touched.push(lead_id);
         }
         if let Some(outcome) = read.outcome {
             let name = if outcome.won { "won" } else { "lost" };
@@ -283,24 +289,44 @@ async fn store_rows(tx: &mut Tx, import_id: i64, rows: &[BatchRow]) -> Result<Co
             // One outcome of each kind per lead however often the file is imported.
             let mut draft =
                 EventDraft::new(EventType::OutcomeRecorded, at, payload).with_actor(&actor);
-            draft.idempotency_key = Some(format!("import-outcome:{lead_id}:{name}"));
-            let inserted = tx
-                .insert_events(
-                    &[NewEvent {
-                        lead_id,
-                        draft: &draft,
-                    }],
-                    Ts(now),
-                )
-                .await?;
-            if !inserted.is_empty() {
+            draft.idempotency_key = Some(format!("{OUTCOME_KEY}{lead_id}:{name}"));
+            events.push((lead_id, draft));
+        }
+    }
+    // A file may carry one lead twice: its outcome is stored once.
+    let mut keys = std::collections::HashSet::new();
+    events.retain(|(_, e)| {
+        e.idempotency_key
+            .as_ref()
+            .is_none_or(|k| keys.insert(k.clone()))
+    });
+    let mut new_outcomes = std::collections::HashSet::new();
+    for chunk in events.chunks(1000) {
+        let rows: Vec<NewEvent> = chunk
+            .iter()
+            .map(|(lead_id, draft)| NewEvent {
+                lead_id: *lead_id,
+                draft,
+            })
+            .collect();
+        for (_, key) in tx.insert_events(&rows, Ts(now)).await? {
+            if let Some(lead_id) = key
+                .as_deref()
+                .and_then(|k| k.strip_prefix(OUTCOME_KEY))
+                .and_then(|k| k.split(':').next())
+                .and_then(|id| id.parse::<i64>().ok())
+            {
                 counts.outcomes += 1;
-                if !changed {
-                    counts.unchanged -= 1;
-                    counts.updated += 1;
-                    touched.push(lead_id);
-                }
+                new_outcomes.insert(lead_id);
             }
+        }
+    }
+    for lead_id in outcome_only {
+        if new_outcomes.contains(&lead_id) {
+            counts.updated += 1;
+            touched.push(lead_id);
+        } else {
+            counts.unchanged += 1;
         }
     }
     touched.sort_unstable();
@@ -308,6 +334,9 @@ async fn store_rows(tx: &mut Tx, import_id: i64, rows: &[BatchRow]) -> Result<Co
     tx.set_rescore_due(&touched, true).await?;
     Ok(counts)
 }
+
+/// The idempotency key prefix of imported outcomes.
+const OUTCOME_KEY: &str = "import-outcome:";
 
 impl Tx {
     async fn reject(&mut self, import_id: i64, row: i64, errors: &[RowError]) -> Result<Counts> {

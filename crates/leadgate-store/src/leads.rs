@@ -319,15 +319,33 @@ impl Tx {
         )
     }
 
-    /// The newest lead of the person with this email, preferring leads with no external id
+    /// The person with this email. (Looked up on its own: joined to leads and ordered with a
+    /// LIMIT, PostgreSQL may walk all leads by id to find that nobody has the email.)
+    async fn person_id_by_email(&mut self, email: &Email) -> Result<Option<i64>> {
+        Ok(
+            on_tx!(self, conn => sqlx::query_scalar("SELECT id FROM people WHERE email_key = $1")
+            .bind(email.match_key())
+            .fetch_optional(conn)
+            .await)?,
+        )
+    }
+
+    /// The newest lead of the person with this email, only among leads with no external id
     /// when `only_unkeyed` (a keyed lead belongs to another record of the source system).
     async fn lead_id_by_email(&mut self, email: &Email, only_unkeyed: bool) -> Result<Option<i64>> {
+        let Some(person_id) = self.person_id_by_email(email).await? else {
+            return Ok(None);
+        };
         let sql = format!(
-            "SELECT l.id FROM leads l JOIN people p ON p.id = l.person_id WHERE p.email_key = $1 {} ORDER BY l.id DESC LIMIT 1",
-            if only_unkeyed { "AND l.external_id IS NULL" } else { "" }
+            "SELECT id FROM leads WHERE person_id = $1 {} ORDER BY id DESC LIMIT 1",
+            if only_unkeyed {
+                "AND external_id IS NULL"
+            } else {
+                ""
+            }
         );
         Ok(on_tx!(self, conn => sqlx::query_scalar(&sql)
-            .bind(email.match_key())
+            .bind(person_id)
             .fetch_optional(conn)
             .await)?)
     }
@@ -335,17 +353,30 @@ impl Tx {
     /// A lead of the person with this email: where to read what is known of them. (Every
     /// person and company is stored with a lead, so a lead is always there to read.)
     async fn lead_of_person(&mut self, email: &Email) -> Result<Option<StoredLead>> {
-        self.lead_where("p.email_key = $1 ORDER BY l.id DESC", &email.match_key())
-            .await
+        match self.person_id_by_email(email).await? {
+            Some(person_id) => {
+                self.lead_where("l.person_id = $1 ORDER BY l.id DESC", person_id)
+                    .await
+            }
+            None => Ok(None),
+        }
     }
 
-    /// A lead of the company with this name key.
+    /// A lead of the (first) company with this name key.
     async fn lead_of_company(&mut self, key: &str) -> Result<Option<StoredLead>> {
-        self.lead_where("c.name_key = $1 ORDER BY c.id, l.id", key)
-            .await
+        let company_id: Option<i64> = on_tx!(self, conn => sqlx::query_scalar(
+            "SELECT id FROM companies WHERE name_key = $1 ORDER BY id LIMIT 1",
+        )
+        .bind(key)
+        .fetch_optional(conn)
+        .await)?;
+        match company_id {
+            Some(id) => self.lead_where("l.company_id = $1 ORDER BY l.id", id).await,
+            None => Ok(None),
+        }
     }
 
-    async fn lead_where(&mut self, condition: &str, value: &str) -> Result<Option<StoredLead>> {
+    async fn lead_where(&mut self, condition: &str, value: i64) -> Result<Option<StoredLead>> {
         let sql = format!("{SELECT_LEAD} WHERE {condition} LIMIT 1");
         let row: Option<LeadRow> =
             on_tx!(self, conn => sqlx::query_as(&sql).bind(value).fetch_optional(conn).await)?;
@@ -489,7 +520,7 @@ impl Store {
         let mut tx = self.begin().await?;
         let mut outcomes = Vec::with_capacity(captures.len());
         for capture in captures {
-            outcomes.push(capture_in(&mut tx, capture.clone(), false).await?);
+            outcomes.push(capture_in(&mut tx, capture.clone(), false, None).await?);
         }
         tx.commit().await?;
         Ok(outcomes)
@@ -648,11 +679,13 @@ pub(crate) fn decode_cursor(cursor: &str) -> Result<(i64, i64)> {
 }
 
 /// Captures one lead inside `tx`. A `replay` (a row of an import seen before) that changes
-/// nothing and brings the same touch is not a new arrival: nothing is written.
+/// nothing and brings the same touch is not a new arrival: nothing is written. The capture's
+/// events go into `deferred` when given (to be inserted with others in one statement).
 pub(crate) async fn capture_in(
     tx: &mut Tx,
     mut capture: Capture,
     replay: bool,
+    deferred: Option<&mut Vec<(i64, EventDraft)>>,
 ) -> Result<CaptureOutcome> {
     capture.at = to_micros(capture.at);
     // Finding the match and inserting must be one step per identity: on PostgreSQL, hold a
@@ -741,14 +774,19 @@ pub(crate) async fn capture_in(
     submitted.source = Text::parse(stored.last_touch.channel.as_str(), 200).ok();
     let mut events = vec![submitted];
     events.extend(change_events(&changes, created, capture.at, &capture.actor));
-    let rows: Vec<NewEvent> = events
-        .iter()
-        .map(|draft| NewEvent {
-            lead_id: stored.id,
-            draft,
-        })
-        .collect();
-    tx.insert_events(&rows, Ts(Utc::now())).await?;
+    match deferred {
+        Some(deferred) => deferred.extend(events.into_iter().map(|e| (stored.id, e))),
+        None => {
+            let rows: Vec<NewEvent> = events
+                .iter()
+                .map(|draft| NewEvent {
+                    lead_id: stored.id,
+                    draft,
+                })
+                .collect();
+            tx.insert_events(&rows, Ts(Utc::now())).await?;
+        }
+    }
     Ok(CaptureOutcome {
         lead: stored,
         created,

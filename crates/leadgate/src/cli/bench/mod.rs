@@ -1,5 +1,6 @@
 //! `leadgate bench`: performance measured side by side with a peer in one run (BENCHMARKS.md).
 
+mod import;
 mod ingest;
 mod scoring;
 
@@ -18,11 +19,15 @@ enum Bench {
     /// Scoring a million leads in memory, against the same scoring in pandas; rescoring and
     /// backtesting a store of that size.
     Scoring(scoring::ScoringArgs),
+    /// Importing a generated CSV file (validation, normalisation, matching) against
+    /// `psql \copy` loading the same file into a plain table.
+    Import(import::ImportBenchArgs),
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         Bench::Ingest(args) => ingest::run(args).await,
         Bench::Scoring(args) => scoring::run(args).await,
+        Bench::Import(args) => import::run(args).await,
     }
 }

@@ -1,0 +1,259 @@
+//! `leadgate bench import`: a generated CSV file imported with validation, normalisation and
+//! matching, against `psql \copy` loading the same file into a plain table, in one run.
+
+use super::ingest::EngineChoice;
+use crate::import::{self, ImportOptions};
+use anyhow::{bail, Context};
+use clap::Args;
+use leadgate_store::testing::{postgres_admin_url, TestDatabase};
+use leadgate_store::Engine;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::time::Instant;
+
+#[derive(Debug, Args)]
+pub struct ImportBenchArgs {
+    /// Rows in the generated file.
+    #[arg(long, default_value_t = 1_000_000)]
+    rows: usize,
+    /// Which engine(s) to import into (psql \copy always loads PostgreSQL).
+    #[arg(long, value_enum, default_value = "both")]
+    engine: EngineChoice,
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+}
+
+const MAPPING: &str = r#"
+[[column]]
+name = "Lead ID"
+field = "external_id"
+[[column]]
+name = "First Name"
+field = "first_name"
+[[column]]
+name = "Last Name"
+field = "last_name"
+[[column]]
+name = "Email"
+field = "email"
+[[column]]
+name = "Phone"
+field = "phone"
+[[column]]
+name = "Company"
+field = "company"
+[[column]]
+name = "Job Title"
+field = "job_title"
+[[column]]
+name = "Country"
+field = "country"
+[[column]]
+name = "Lead Source"
+field = "channel"
+[[column]]
+name = "Converted"
+field = "outcome"
+"#;
+
+pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("leads.csv");
+    let started = Instant::now();
+    write_file(&file, args.rows, args.seed)?;
+    let bytes = std::fs::metadata(&file)?.len();
+    println!(
+        "leadgate bench import: {} rows ({:.1} MB) generated in {:.1} s; 1 in 10 people appear twice (another lead id, the email in other case)",
+        args.rows,
+        bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+
+    let copy = psql_copy(&file).await?;
+    println!("psql \\copy into a plain table: {copy:.2} s");
+
+    let engines = match args.engine {
+        EngineChoice::Sqlite => vec![Engine::Sqlite],
+        EngineChoice::Postgres => vec![Engine::Postgres],
+        EngineChoice::Both => vec![Engine::Sqlite, Engine::Postgres],
+    };
+    let mut results = Vec::new();
+    for engine in engines {
+        let db = TestDatabase::new(engine).await;
+        let store = db.store().await;
+        let options = ImportOptions {
+            mapping: Some(MAPPING.to_owned()),
+            actor: "bench".into(),
+            file_name: "leads.csv".into(),
+            ..ImportOptions::default()
+        };
+        let started = Instant::now();
+        let mut last_print = Instant::now();
+        let report = import::run(
+            &store,
+            &file,
+            &options,
+            |rows, _| {
+                if last_print.elapsed().as_secs() >= 10 {
+                    last_print = Instant::now();
+                    eprintln!(
+                        "  {engine:?}: {rows} rows, {:.0} rows/s",
+                        rows as f64 / started.elapsed().as_secs_f64()
+                    );
+                }
+            },
+            None,
+        )
+        .await?;
+        let seconds = started.elapsed().as_secs_f64();
+        let import = report.import.context("an import record")?;
+        println!(
+            "{engine:?}: {} inserted, {} updated, {} rejected, {} leads, {} people in {seconds:.1} s",
+            import.inserted,
+            import.updated,
+            import.rejected,
+            store.count_leads().await?,
+            leadgate_store::testing::count(&store, "SELECT COUNT(*) FROM people").await
+        );
+        results.push((engine, seconds));
+        store.close().await;
+        db.cleanup().await;
+    }
+    println!();
+    println!("| engine | leadgate import (s) | rows/s | psql \\copy (s) | import / copy |");
+    println!("|---|---:|---:|---:|---:|");
+    for (engine, seconds) in results {
+        println!(
+            "| {engine:?} | {seconds:.1} | {:.0} | {copy:.2} | {:.1}x |",
+            args.rows as f64 / seconds,
+            seconds / copy
+        );
+    }
+    Ok(())
+}
+
+/// Loads the file into a plain table of text columns in a fresh database, with psql.
+async fn psql_copy(file: &Path) -> anyhow::Result<f64> {
+    let db = TestDatabase::new(Engine::Postgres).await;
+    let store = db.store().await;
+    store.close().await;
+    let create = "CREATE TABLE plain (lead_id text, first_name text, last_name text, email text, phone text, company text, job_title text, country text, lead_source text, converted text)";
+    let status = std::process::Command::new("psql")
+        .args([db.url.as_str(), "-q", "-c", create])
+        .status()
+        .context("psql must be installed (it comes with PostgreSQL)")?;
+    if !status.success() {
+        bail!(
+            "psql could not create the table at {}",
+            postgres_admin_url()
+        );
+    }
+    let started = Instant::now();
+    let status = std::process::Command::new("psql")
+        .args([
+            db.url.as_str(),
+            "-q",
+            "-c",
+            &format!(
+                "\\copy plain FROM '{}' WITH (FORMAT csv, HEADER true)",
+                file.display()
+            ),
+        ])
+        .status()?;
+    let seconds = started.elapsed().as_secs_f64();
+    db.cleanup().await;
+    if !status.success() {
+        bail!("psql \\copy failed");
+    }
+    Ok(seconds)
+}
+
+/// Seeded leads in several scripts; one person in ten arrives twice.
+fn write_file(path: &Path, rows: usize, seed: u64) -> anyhow::Result<()> {
+    const FIRST: [&str; 12] = [
+        "Ana",
+        "Minh Anh",
+        "Wei",
+        "علی",
+        "Sara",
+        "Thảo",
+        "Lukas",
+        "María",
+        "Jun",
+        "فاطمه",
+        "John",
+        "Hùng",
+    ];
+    const LAST: [&str; 12] = [
+        "Silva",
+        "Nguyễn",
+        "王",
+        "رضایی",
+        "Müller",
+        "Trần",
+        "Smith",
+        "García",
+        "李",
+        "Kim",
+        "محمدی",
+        "Lê",
+    ];
+    const COMPANIES: [&str; 8] = [
+        "Acme Inc",
+        "Saigon Express JSC",
+        "天河机械有限公司",
+        "شرکت پارسیان",
+        "Müller GmbH",
+        "Globex S.A.",
+        "Công ty TNHH Hòa Bình",
+        "Initech Ltd",
+    ];
+    const TITLES: [&str; 5] = ["CEO", "Marketing Manager", "经理", "Giám đốc", "مدیر فروش"];
+    const COUNTRIES: [&str; 6] = [
+        "Vietnam",
+        "China",
+        "Iran",
+        "Germany",
+        "Brazil",
+        "United States",
+    ];
+    const SOURCES: [&str; 5] = ["web_form", "search_ad", "webinar", "referral", "event"];
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut out = BufWriter::new(std::fs::File::create(path)?);
+    writeln!(
+        out,
+        "Lead ID,First Name,Last Name,Email,Phone,Company,Job Title,Country,Lead Source,Converted"
+    )?;
+    for i in 0..rows {
+        // Every tenth row is an earlier person again, under another lead id.
+        let person = if i % 10 == 9 { rng.gen_range(0..i) } else { i };
+        let company = COMPANIES.choose(&mut rng).copied().unwrap_or("Acme Inc");
+        let email = format!("person{person}@example{}.com", person % 1000);
+        let email = if person == i {
+            email
+        } else {
+            email.to_uppercase()
+        };
+        let converted = match rng.gen_range(0..10) {
+            0 => "1",
+            1..=3 => "0",
+            _ => "",
+        };
+        writeln!(
+            out,
+            "L{i},{},{},{email},+1 555 {:07},\"{company} {}\",{},{},{},{converted}",
+            FIRST[person % FIRST.len()],
+            LAST[(person / 7) % LAST.len()],
+            person % 10_000_000,
+            person % 5000,
+            TITLES.choose(&mut rng).copied().unwrap_or("CEO"),
+            COUNTRIES.choose(&mut rng).copied().unwrap_or("Vietnam"),
+            SOURCES.choose(&mut rng).copied().unwrap_or("web_form"),
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
