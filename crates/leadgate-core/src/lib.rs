@@ -10,6 +10,7 @@ pub mod lead;
 pub mod lifecycle;
 pub mod normalize;
 pub mod policy;
+pub mod quality;
 pub mod scoring;
 pub mod source;
 pub mod stage;

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use leadgate_core::event::EventDraft;
 use leadgate_core::lead::FieldChange;
 use leadgate_core::policy::BantPart;
+use leadgate_core::quality::JunkReason;
 use leadgate_core::{
     Channel, Email, EventType, ExternalId, FieldError, Lead, LeadField, LeadPatch, Phone, Source,
     SourceClass, Stage, Text,
@@ -28,6 +29,11 @@ pub struct StoredLead {
     pub updated_at: DateTime<Utc>,
     /// BANT parts a rep confirmed.
     pub bant_confirmed: BTreeSet<BantPart>,
+    /// Why the lead looks like junk (empty: it looks real). Junk is kept, never scored into
+    /// MQL.
+    pub junk: Vec<JunkReason>,
+    /// A person decided whether it is junk; automatic checks leave the flag alone since.
+    pub junk_reviewed: bool,
     /// The latest stored score (the score endpoint computes a current one).
     pub snapshot: Option<ScoreSnapshot>,
 }
@@ -127,6 +133,8 @@ pub struct LeadFilter {
     pub temperature: Option<String>,
     /// Stored score at least this.
     pub min_score: Option<f64>,
+    /// Only junk (true) or only leads that look real (false).
+    pub junk: Option<bool>,
     pub sort: LeadSort,
     pub limit: u32,
     /// An opaque cursor from the previous page's `next_cursor`.
@@ -168,6 +176,8 @@ struct LeadRow {
     created_at: Ts,
     updated_at: Ts,
     bant_confirmed: Json<Vec<String>>,
+    junk: String,
+    junk_reviewed: bool,
     score: Option<f64>,
     grade: Option<String>,
     temperature: Option<String>,
@@ -180,7 +190,7 @@ const SELECT_LEAD: &str = "SELECT l.id, l.person_id, l.company_id, l.external_id
     c.name AS company, c.industry, c.size AS company_size, c.website,
     l.product_need, l.budget, l.purchase_timeframe, l.current_solution, l.pains, l.custom,
     l.first_touch, l.last_touch, l.created_at, l.updated_at,
-    l.bant_confirmed, l.score, l.grade, l.temperature, l.policy_version, l.scored_at
+    l.bant_confirmed, l.junk, l.junk_reviewed, l.score, l.grade, l.temperature, l.policy_version, l.scored_at
     FROM leads l JOIN people p ON p.id = l.person_id LEFT JOIN companies c ON c.id = l.company_id";
 
 fn stored_text(value: Option<String>) -> Option<Text> {
@@ -229,6 +239,12 @@ impl TryFrom<LeadRow> for StoredLead {
                 .iter()
                 .filter_map(|p| BantPart::from_name(p))
                 .collect(),
+            junk: row
+                .junk
+                .split(',')
+                .filter_map(JunkReason::from_name)
+                .collect(),
+            junk_reviewed: row.junk_reviewed,
             snapshot: match (
                 row.score,
                 row.grade,
@@ -253,6 +269,15 @@ impl TryFrom<LeadRow> for StoredLead {
             },
         })
     }
+}
+
+/// Junk reasons as stored: comma-separated codes, '' for none.
+pub(crate) fn junk_text(reasons: &[JunkReason]) -> String {
+    reasons
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn text_of(value: &Option<Text>) -> Option<&str> {
@@ -437,16 +462,17 @@ impl Tx {
         let sql = if new {
             "INSERT INTO leads (person_id, company_id, external_id, stage, owner, product_need, budget,
                 purchase_timeframe, current_solution, pains, custom, channel, source_class, campaign,
-                first_touch, last_touch, search_text, created_at, updated_at, product, bant_confirmed)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+                first_touch, last_touch, search_text, created_at, updated_at, product, bant_confirmed,
+                junk, junk_reviewed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
              RETURNING id"
         } else {
             "UPDATE leads SET person_id = $1, company_id = $2, external_id = $3, stage = $4, owner = $5,
                 product_need = $6, budget = $7, purchase_timeframe = $8, current_solution = $9, pains = $10,
                 custom = $11, channel = $12, source_class = $13, campaign = $14, first_touch = $15,
                 last_touch = $16, search_text = $17, created_at = $18, updated_at = $19, product = $20,
-                bant_confirmed = $21
-             WHERE id = $22 RETURNING id"
+                bant_confirmed = $21, junk = $22, junk_reviewed = $23
+             WHERE id = $24 RETURNING id"
         };
         on_tx!(self, conn => {
             let mut query = sqlx::query_scalar(sql)
@@ -470,7 +496,9 @@ impl Tx {
                 .bind(Ts(stored.created_at))
                 .bind(Ts(stored.updated_at))
                 .bind(lead.product_line())
-                .bind(Json(stored.bant_confirmed.iter().map(|p| p.name()).collect::<Vec<_>>()));
+                .bind(Json(stored.bant_confirmed.iter().map(|p| p.name()).collect::<Vec<_>>()))
+                .bind(junk_text(&stored.junk))
+                .bind(stored.junk_reviewed);
             if !new {
                 query = query.bind(stored.id);
             }
@@ -550,6 +578,49 @@ impl Store {
         })
     }
 
+    /// A person's verdict on whether a lead is junk: `junk` flags it (reason `manual`),
+    /// otherwise the flags are cleared. Either way automatic checks leave it alone since,
+    /// and the verdict is a `field_changed` event with the reason.
+    pub async fn review_junk(
+        &self,
+        id: i64,
+        junk: bool,
+        reason: &str,
+        actor: &str,
+    ) -> Result<StoredLead> {
+        let mut tx = self.begin().await?;
+        let mut stored = tx
+            .lead(id, true)
+            .await?
+            .ok_or(StoreError::LeadNotFound(id))?;
+        let old = junk_text(&stored.junk);
+        stored.junk = if junk {
+            vec![JunkReason::Manual]
+        } else {
+            Vec::new()
+        };
+        stored.junk_reviewed = true;
+        let now = to_micros(Utc::now());
+        stored.updated_at = now;
+        tx.save_lead(&stored).await?;
+        let draft = EventDraft::new(
+            EventType::FieldChanged,
+            now,
+            json!({"field": "junk", "old": old, "new": junk_text(&stored.junk), "reason": reason}),
+        )
+        .with_actor(actor);
+        tx.insert_events(
+            &[NewEvent {
+                lead_id: id,
+                draft: &draft,
+            }],
+            Ts(now),
+        )
+        .await?;
+        tx.commit().await?;
+        self.refresh_lead(id, now).await
+    }
+
     pub async fn list_leads(&self, filter: &LeadFilter) -> Result<LeadPage> {
         let limit = filter.limit.clamp(1, 1000) as i64;
         let cursor = filter.cursor.as_deref().map(decode_cursor).transpose()?;
@@ -604,6 +675,11 @@ impl Store {
             }
             if let Some(min) = filter.min_score {
                 b.push(" AND l.score >= ").push_bind(min);
+            }
+            match filter.junk {
+                Some(true) => { b.push(" AND l.junk <> ''"); }
+                Some(false) => { b.push(" AND l.junk = ''"); }
+                None => {}
             }
             if let Some((value, id)) = cursor {
                 b.push(format!(" AND ({column} {cmp} "));
@@ -738,6 +814,8 @@ pub(crate) async fn capture_in(
             created_at: capture.at,
             updated_at: capture.at,
             bant_confirmed: BTreeSet::new(),
+            junk: Vec::new(),
+            junk_reviewed: false,
             snapshot: None,
         }
     });
@@ -870,6 +948,19 @@ async fn apply_and_save(
         .collect();
     if stored.id == 0 || !changes.is_empty() || at > stored.updated_at {
         stored.updated_at = stored.updated_at.max(at);
+    }
+    if !stored.junk_reviewed {
+        // Signals from outside the fields (a bot-like form post) stay until a person decides.
+        let mut junk = leadgate_core::quality::assess(&stored.lead);
+        junk.extend(
+            stored
+                .junk
+                .iter()
+                .filter(|r| **r == JunkReason::BotSubmission),
+        );
+        junk.sort_unstable();
+        junk.dedup();
+        stored.junk = junk;
     }
     stored.id = tx.save_lead(stored).await?;
     Ok(changes)

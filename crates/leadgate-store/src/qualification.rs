@@ -207,9 +207,11 @@ impl Tx {
         if !active.policy.stages.auto_mql {
             return Ok(None);
         }
+        // Junk is kept and scored, but never qualifies.
+        let mql = score.mql && lead.junk.is_empty();
         let to = match lead.lead.stage {
-            Stage::Prospect | Stage::Lead | Stage::Recycled if score.mql => Stage::Mql,
-            Stage::Mql if !score.mql => Stage::Lead,
+            Stage::Prospect | Stage::Lead | Stage::Recycled if mql => Stage::Mql,
+            Stage::Mql if !mql => Stage::Lead,
             _ => return Ok(None),
         };
         let request = MoveRequest {
@@ -218,13 +220,18 @@ impl Tx {
             reason: None,
             override_bant: false,
             mover: Mover::Policy,
-            mql_rule_holds: score.mql,
+            mql_rule_holds: mql,
         };
         if lifecycle::check(&request, &score.bant, &active.policy).is_err() {
             return Ok(None);
         }
         let reason = if to == Stage::Mql {
             mql_reason(score, &active.policy)
+        } else if score.mql {
+            format!(
+                "flagged as junk ({})",
+                crate::leads::junk_text(&lead.junk).replace(',', ", ")
+            )
         } else {
             format!(
                 "MQL rule no longer holds under policy version {}: score {:.1}",

@@ -710,6 +710,7 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
         ("/api/v1/leads/{id}/score", &["get"][..]),
         ("/api/v1/leads/{id}/transitions", &["post"][..]),
         ("/api/v1/leads/{id}/bant", &["put"][..]),
+        ("/api/v1/leads/{id}/junk", &["put"][..]),
         ("/api/v1/policies", &["get", "post"][..]),
         ("/api/v1/policies/{product}/{version}", &["get"][..]),
         ("/api/v1/policies/backtest", &["post"][..]),
@@ -727,7 +728,7 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
     }
     assert_eq!(
         paths.len(),
-        18,
+        19,
         "every route, and only those: {:?}",
         paths.keys().collect::<Vec<_>>()
     );

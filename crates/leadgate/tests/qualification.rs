@@ -18,6 +18,7 @@ on_both_engines!(
     backtests_compare_a_candidate_with_the_policy_in_force,
     each_product_line_is_scored_under_its_own_policy,
     events_arriving_move_a_lead_to_mql_in_the_background,
+    junk_is_flagged_kept_out_of_mql_and_reviewed_by_a_person,
 );
 
 async fn put(app: &TestApp, path: &str, body: &Value) -> Response {
@@ -783,4 +784,133 @@ async fn events_arriving_move_a_lead_to_mql_in_the_background(app: &TestApp) {
         .find(|e| e["type"] == "stage_changed")
         .unwrap();
     assert_eq!(moved["actor"], "policy:v0");
+}
+
+async fn junk_is_flagged_kept_out_of_mql_and_reviewed_by_a_person(app: &TestApp) {
+    // A qualifying lead from a throw-away address: flagged, scored, but never an MQL.
+    let mut body = good_lead();
+    body["email"] = json!("li.wei@mailinator.com");
+    let id = lead(app, body).await;
+    engage(app, id).await;
+    let junk: Value = app
+        .get(&format!("/api/v1/leads/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(junk["junk"], json!(["disposable_email"]));
+    assert_eq!(
+        junk["completeness"]["percent"], 75,
+        "{}",
+        junk["completeness"]
+    );
+    assert_eq!(junk["completeness"]["missing"], json!(["company", "phone"]));
+    let score: Value = app
+        .get(&format!("/api/v1/leads/{id}/score"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(score["mql"], true, "the rule holds");
+    let moved = move_to(app, id, json!({"to": "mql"})).await;
+    assert_eq!(moved.status(), StatusCode::OK, "a person may still move it");
+    let back = put(
+        app,
+        &format!("/api/v1/leads/{id}/bant"),
+        &json!({"need": true}),
+    )
+    .await;
+    let back: Value = back.json().await.unwrap();
+    assert_eq!(back["stage"], "lead", "rescoring takes junk out of MQL");
+
+    let real = lead(app, json!({"email": "ana@acme.io", "first_name": "Ana"})).await;
+    let only_junk: Value = app
+        .get("/api/v1/leads?junk=true")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<i64> = only_junk["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [id]);
+    let only_real: Value = app
+        .get("/api/v1/leads?junk=false")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(only_real["leads"][0]["id"], real);
+
+    // A person clears it: the verdict stands, and the lead qualifies.
+    let cleared = put(
+        app,
+        &format!("/api/v1/leads/{id}/junk"),
+        &json!({"junk": false, "reason": "a real buyer testing us with a spare inbox"}),
+    )
+    .await;
+    assert_eq!(cleared.status(), StatusCode::OK);
+    let cleared: Value = cleared.json().await.unwrap();
+    assert_eq!(cleared["junk"], json!([]));
+    assert_eq!(cleared["junk_reviewed"], true);
+    assert_eq!(cleared["stage"], "mql");
+    let edited = app
+        .patch(&format!("/api/v1/leads/{id}"), &json!({"job_title": "CEO"}))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(
+        edited["junk"],
+        json!([]),
+        "automatic checks leave a verdict alone"
+    );
+
+    let flagged: Value = put(
+        app,
+        &format!("/api/v1/leads/{id}/junk"),
+        &json!({"junk": true, "reason": "competitor research"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(flagged["junk"], json!(["manual"]));
+    assert_eq!(flagged["stage"], "lead");
+    let timeline: Value = app
+        .get(&format!("/api/v1/leads/{id}/timeline"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let verdicts: Vec<&Value> = timeline["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["payload"]["field"] == "junk")
+        .collect();
+    assert_eq!(verdicts[0]["payload"]["reason"], "competitor research");
+    assert_eq!(verdicts[0]["actor"], "apikey:tests");
+    let left = timeline["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "stage_changed" && e["payload"]["to"] == "lead")
+        .unwrap();
+    assert!(
+        left["payload"]["reason"].as_str().unwrap().contains("junk"),
+        "{left}"
+    );
+
+    let bad = put(
+        app,
+        &format!("/api/v1/leads/{id}/junk"),
+        &json!({"junk": "no", "why": 1}),
+    )
+    .await;
+    let bad = problem(bad, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(fields(&bad), ["junk", "reason", "why"]);
 }

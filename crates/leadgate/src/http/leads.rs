@@ -71,6 +71,15 @@ pub struct LeadView {
     pub temperature: Option<String>,
     /// BANT parts a rep confirmed.
     pub bant_confirmed: Vec<String>,
+    /// Why the lead looks like junk: disposable_email, role_account, test_name,
+    /// keyboard_mash, invalid_phone, bot_submission, manual. Empty when it looks real.
+    pub junk: Vec<String>,
+    /// A person decided (PUT /leads/{id}/junk); automatic checks leave the flag alone.
+    pub junk_reviewed: bool,
+    /// Which key details are known: name, job_title, company, email, phone, product_need,
+    /// budget, purchase_timeframe.
+    #[schema(value_type = Object)]
+    pub completeness: leadgate_core::quality::Completeness,
 }
 
 impl From<&StoredLead> for LeadView {
@@ -118,6 +127,9 @@ impl From<&StoredLead> for LeadView {
                 .iter()
                 .map(|p| p.name().to_owned())
                 .collect(),
+            junk: stored.junk.iter().map(|r| r.as_str().to_owned()).collect(),
+            junk_reviewed: stored.junk_reviewed,
+            completeness: leadgate_core::quality::completeness(&stored.lead),
         }
     }
 }
@@ -330,6 +342,8 @@ pub struct LeadQuery {
     temperature: Option<String>,
     /// Stored score at least this.
     min_score: Option<f64>,
+    /// true: only leads flagged as junk; false: only leads that look real.
+    junk: Option<bool>,
     /// created_at, updated_at, id or score; prefix '-' for descending. Default -created_at.
     sort: Option<String>,
     /// Page size, 1 to 1000 (default 50).
@@ -395,6 +409,11 @@ pub(crate) fn lead_filter(params: Vec<(String, String)>) -> Result<LeadFilter, A
                     );
                 }
             }
+            "junk" => match value.as_str() {
+                "true" => filter.junk = Some(true),
+                "false" => filter.junk = Some(false),
+                _ => bad("is true or false".into()),
+            },
             "temperature" => match value.as_str() {
                 "hot" | "warm" | "cold" => filter.temperature = Some(value),
                 _ => bad("is hot, warm or cold".into()),

@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         super::qualification::lead_score,
         super::qualification::transition,
         super::qualification::confirm_bant,
+        super::qualification::review_junk,
         super::qualification::list_policies,
         super::qualification::get_policy,
         super::qualification::apply_policy,

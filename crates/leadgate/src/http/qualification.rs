@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/leads/{id}/score", get(lead_score))
         .route("/leads/{id}/transitions", post(transition))
         .route("/leads/{id}/bant", put(confirm_bant))
+        .route("/leads/{id}/junk", put(review_junk))
         .route("/policies", get(list_policies).post(apply_policy))
         .route("/policies/backtest", post(backtest))
         .route("/policies/{product}/{version}", get(get_policy))
@@ -147,6 +148,70 @@ async fn transition(
         .store
         .transition(id, to, reason, override_bant, &actor.0)
         .await?;
+    Ok(Json(LeadView::from(&lead)))
+}
+
+/// `{"junk": false, "reason": "real customer, shared inbox"}`: a person's verdict.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct JunkInput {
+    /// true flags the lead as junk (reason code `manual`); false clears every flag.
+    junk: bool,
+    /// Why, 1 to 500 characters; kept in the event.
+    reason: String,
+}
+
+/// Flag a lead as junk or clear its flags, by a person's decision. Junk never becomes an MQL
+/// (an MQL flagged as junk moves back to lead); cleared leads are qualified as usual.
+#[utoipa::path(put, path = "/api/v1/leads/{id}/junk", tag = "qualification",
+    params(("id" = i64, Path, description = "Lead id")),
+    request_body = JunkInput,
+    responses((status = 200, description = "Recorded as a field_changed event", body = LeadView),
+              (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+async fn review_junk(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    JsonObject(input): JsonObject,
+) -> Result<Json<LeadView>, ApiError> {
+    let id = parse_id(&id)?;
+    let mut errors = FieldErrors::default();
+    let junk = match input.get("junk") {
+        Some(Value::Bool(b)) => Some(*b),
+        Some(other) => {
+            errors.push(FieldError::new(
+                "junk",
+                format!("must be true or false, not {}", json_kind(other)),
+            ));
+            None
+        }
+        None => {
+            errors.push(FieldError::new("junk", "is required: true or false"));
+            None
+        }
+    };
+    let reason = match input.get("reason").and_then(Value::as_str).map(str::trim) {
+        Some(r) if !r.is_empty() && r.chars().count() <= 500 => Some(r.to_owned()),
+        _ => {
+            errors.push(FieldError::new(
+                "reason",
+                "is required: why, in 1 to 500 characters",
+            ));
+            None
+        }
+    };
+    for key in input.keys().filter(|k| *k != "junk" && *k != "reason") {
+        errors.push(FieldError::new(
+            key.clone(),
+            "is not a field of a junk verdict",
+        ));
+    }
+    errors.into_result(()).map_err(ApiError::Invalid)?;
+    let (Some(junk), Some(reason)) = (junk, reason) else {
+        return Err(ApiError::invalid("junk", "is required"));
+    };
+    let lead = state.store.review_junk(id, junk, &reason, &actor.0).await?;
     Ok(Json(LeadView::from(&lead)))
 }
 
