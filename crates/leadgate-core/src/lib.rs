@@ -5,6 +5,7 @@ pub mod backtest;
 pub mod demo;
 pub mod event;
 pub mod export;
+pub mod form;
 pub mod import;
 pub mod lead;
 pub mod lifecycle;

@@ -261,6 +261,7 @@ async fn store_rows(tx: &mut Tx, import_id: i64, rows: &[BatchRow]) -> Result<Co
                 raw: json!({"import": import_id, "row": row.row, "cells": read.raw}),
                 at,
                 actor: actor.clone(),
+                bot: false,
             },
             true,
             Some(&mut events),

@@ -59,6 +59,9 @@ pub struct Capture {
     /// When the lead arrived: now, or the original time for imported history.
     pub at: DateTime<Utc>,
     pub actor: String,
+    /// The submission looked like a bot's (a web form's honeypot or speed): the lead is
+    /// flagged `bot_submission`.
+    pub bot: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -841,6 +844,9 @@ pub(crate) async fn capture_in(
     }
     if let Some(touch) = &capture.source {
         stored.last_touch = touch.clone();
+    }
+    if capture.bot && !stored.junk_reviewed {
+        stored.junk.push(JunkReason::BotSubmission);
     }
     let changes = apply_and_save(tx, &mut stored, &capture.patch, capture.at).await?;
     let mut submitted = EventDraft::new(

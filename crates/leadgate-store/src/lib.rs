@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod events;
+mod forms;
 mod imports;
 mod leads;
 mod policies;
@@ -14,6 +15,7 @@ pub mod testing;
 
 pub use api_keys::{ApiKey, NewApiKey};
 pub use events::{AppendOutcome, StoredEvent, Timeline, MAX_BATCH};
+pub use forms::StoredForm;
 pub use imports::{BatchRow, ImportRecord, ImportStart, Reject};
 pub use leads::{
     Capture, CaptureOutcome, LeadFilter, LeadPage, LeadSort, ScoreSnapshot, SortField, StoredLead,

@@ -54,6 +54,7 @@ fn capture(input: Value) -> Capture {
         raw: input,
         at: Utc::now(),
         actor: "test".into(),
+        bot: false,
     }
 }
 
@@ -344,6 +345,7 @@ async fn listing_filters_searches_and_pages(store: Store) {
                 raw: Value::Null,
                 at: demo.created_at,
                 actor: "demo".into(),
+                bot: false,
             })
             .await
             .unwrap();

@@ -718,6 +718,10 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
         ("/api/v1/imports/{id}", &["get"][..]),
         ("/api/v1/imports/{id}/rejects", &["get"][..]),
         ("/api/v1/leads/export", &["get"][..]),
+        ("/api/v1/forms", &["get"][..]),
+        ("/api/v1/forms/{key}", &["get", "put"][..]),
+        ("/f/{key}", &["post"][..]),
+        ("/f/{key}/embed", &["get"][..]),
     ] {
         for method in methods {
             assert!(
@@ -728,7 +732,7 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
     }
     assert_eq!(
         paths.len(),
-        19,
+        23,
         "every route, and only those: {:?}",
         paths.keys().collect::<Vec<_>>()
     );

@@ -309,3 +309,46 @@ fn a_guessed_mapping_is_printed_and_saved_for_reuse() {
     assert!(!bad.status.success());
     assert!(text(&bad.stderr).contains("none.csv: cannot read"));
 }
+
+#[test]
+fn forms_are_put_listed_and_embedded() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("leadgate.db");
+    let db = db.to_str().unwrap();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/demo-form.json");
+    let put = leadgate(&["form", "put", "demo", example], db);
+    assert!(put.status.success(), "{}", text(&put.stderr));
+    assert!(text(&put.stdout).contains("form 'demo' created"));
+    assert!(text(&leadgate(&["form", "list"], db).stdout).contains("Request a demo"));
+    let embed = text(
+        &leadgate(
+            &[
+                "form",
+                "embed",
+                "demo",
+                "--base-url",
+                "https://leads.example.com/",
+            ],
+            db,
+        )
+        .stdout,
+    );
+    assert!(
+        embed.contains("action=\"https://leads.example.com/f/demo\""),
+        "{embed}"
+    );
+
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"title": "x", "fields": [{"name": "favourite", "label": "?"}]}"#,
+    )
+    .unwrap();
+    let refused = leadgate(&["form", "put", "demo", bad.to_str().unwrap()], db);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("fields[0].name: 'favourite' is not a lead field"),
+        "{}",
+        text(&refused.stderr)
+    );
+}

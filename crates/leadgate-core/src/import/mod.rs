@@ -7,4 +7,4 @@ mod row;
 
 pub use guess::guess;
 pub use mapping::{BoundMapping, ColumnSpec, Mapping, Target, ValueKind};
-pub use row::{ImportRow, RowError, RowOutcome, MAX_CELL_BYTES};
+pub use row::{parse_integer, parse_number, ImportRow, RowError, RowOutcome, MAX_CELL_BYTES};

@@ -102,6 +102,7 @@ pub async fn load(
                     raw: Value::Object(fields),
                     at: demo.created_at,
                     actor: "demo".into(),
+                    bot: false,
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;

@@ -3,6 +3,7 @@
 mod apikey;
 pub mod bench;
 pub mod demo;
+mod form;
 mod import;
 mod policy;
 mod serve;
@@ -32,6 +33,8 @@ enum Command {
     Apikey(apikey::ApikeyArgs),
     /// The qualification policy: init, check, apply, show, versions, diff.
     Policy(policy::PolicyArgs),
+    /// Web-to-lead forms: put (create or replace), list, embed.
+    Form(form::FormArgs),
     /// Import leads from a CSV file (mapping given or guessed; idempotent and resumable).
     Import(import::ImportArgs),
     /// Write leads as CSV, safe to open in a spreadsheet.
@@ -102,6 +105,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args).await,
         Command::Apikey(args) => apikey::run(args).await,
         Command::Policy(args) => policy::run(args).await,
+        Command::Form(args) => form::run(args).await,
         Command::Import(args) => import::run(args).await,
         Command::Export(args) => import::export(args).await,
         Command::Score(args) => policy::score(args).await,

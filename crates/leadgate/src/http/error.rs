@@ -27,6 +27,9 @@ pub enum ApiError {
     Conflict { field: String, reason: String },
     #[error("a valid API key is required (Authorization: Bearer <key>)")]
     Unauthorized,
+    /// Too many requests from one address; try again after this many seconds.
+    #[error("too many submissions from this address; try again in {0} seconds")]
+    TooManyRequests(u64),
     #[error("the database is not reachable")]
     Unavailable,
     #[error("internal error")]
@@ -68,6 +71,7 @@ impl ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

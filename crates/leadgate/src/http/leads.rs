@@ -188,6 +188,21 @@ const IDENTIFYING: [&str; 6] = [
     "company",
 ];
 
+/// A new lead must be told apart from others: it needs one identifying field.
+pub(crate) fn require_identity(input: &Map<String, Value>) -> Result<(), FieldErrors> {
+    if IDENTIFYING
+        .iter()
+        .any(|f| input.get(*f).is_some_and(|v| !v.is_null() && v != ""))
+    {
+        return Ok(());
+    }
+    Err(FieldError::new(
+        "email",
+        "a new lead needs at least one of email, phone, external_id, first_name, last_name or company",
+    )
+    .into())
+}
+
 #[utoipa::path(post, path = "/api/v1/leads", tag = "leads",
     request_body = LeadInput,
     responses(
@@ -212,14 +227,8 @@ async fn create_lead(
         errors.0.extend(e.0);
         None
     });
-    if !IDENTIFYING
-        .iter()
-        .any(|f| input.get(*f).is_some_and(|v| !v.is_null() && v != ""))
-    {
-        errors.push(FieldError::new(
-            "email",
-            "a new lead needs at least one of email, phone, external_id, first_name, last_name or company",
-        ));
+    if let Err(e) = require_identity(&input) {
+        errors.0.extend(e.0);
     }
     let patch = LeadPatch::parse(&input, PatchMode::Create).unwrap_or_else(|e| {
         errors.0.extend(e.0);
@@ -236,6 +245,7 @@ async fn create_lead(
             raw,
             at: Utc::now(),
             actor: actor.0,
+            bot: false,
         })
         .await?;
     // Scored at once: a lead that arrives inside the MQL rule is an MQL straight away.

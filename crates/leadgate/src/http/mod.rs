@@ -4,6 +4,7 @@
 pub mod body;
 pub mod error;
 mod events;
+mod forms;
 mod imports;
 mod leads;
 mod observe;
@@ -25,6 +26,8 @@ use tower_http::trace::TraceLayer;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// Web-form submissions per client address, for the rate limit.
+    pub submissions: std::sync::Arc<forms::SubmissionLimit>,
 }
 
 /// Who is calling: the name of the API key the request carried.
@@ -33,11 +36,15 @@ pub struct Actor(pub String);
 
 /// The whole application as a router, ready to serve.
 pub fn app(store: Store) -> Router {
-    let state = AppState { store };
+    let state = AppState {
+        store,
+        submissions: Default::default(),
+    };
     let api = Router::new()
         .merge(leads::routes())
         .merge(events::routes())
         .merge(imports::routes())
+        .merge(forms::api_routes())
         .merge(qualification::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -45,6 +52,7 @@ pub fn app(store: Store) -> Router {
         ));
     Router::new()
         .nest("/api/v1", api)
+        .merge(forms::public_routes())
         .route("/api/v1/openapi.json", get(openapi::spec))
         .route("/healthz", get(healthz))
         .route("/readyz", get(ready))
@@ -64,9 +72,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     observe::start_upkeep();
-    axum::serve(listener, app(store))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app(store).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 async fn require_api_key(

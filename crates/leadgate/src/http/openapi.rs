@@ -14,6 +14,11 @@ use utoipa::{Modify, OpenApi};
         super::leads::list_leads,
         super::leads::timeline,
         super::events::append_events,
+        super::forms::save_form,
+        super::forms::list_forms,
+        super::forms::get_form,
+        super::forms::submit,
+        super::forms::embed,
         super::imports::create_import,
         super::imports::list_imports,
         super::imports::get_import,
@@ -35,6 +40,7 @@ use utoipa::{Modify, OpenApi};
     modifiers(&ApiKeyAuth),
     tags((name = "leads", description = "Leads and their timelines"), (name = "events", description = "The event log"),
            (name = "imports", description = "CSV imports and their rejects reports"),
+           (name = "forms", description = "Web-to-lead forms: definitions, the public submit endpoint, the embed snippet"),
            (name = "qualification", description = "Scores, lifecycle moves, BANT and the versioned policy"),
            (name = "operations", description = "Probes, metrics and this description"))
 )]

@@ -628,6 +628,7 @@ async fn store_timings(
                     raw: Value::Null,
                     at: now - Duration::days(90),
                     actor: "bench".into(),
+                    bot: false,
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;

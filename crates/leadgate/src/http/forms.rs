@@ -1,0 +1,324 @@
+//! Web-to-lead forms: definitions managed under `/api/v1/forms`, and the public side a
+//! website talks to: `POST /f/{key}` (url-encoded or JSON; honeypot, fill time, per-IP rate
+//! limit, size limit) and `GET /f/{key}/embed` (the HTML snippet to paste).
+
+use crate::http::body::JsonObject;
+use crate::http::error::{ApiError, Problem};
+use crate::http::leads::require_identity;
+use crate::http::AppState;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, put};
+use axum::{Extension, Json, Router};
+use chrono::{DateTime, Utc};
+use leadgate_core::form::{self, FormDefinition};
+use leadgate_core::lead::PatchMode;
+use leadgate_core::{FieldErrors, LeadPatch, Text};
+use leadgate_store::{Capture, StoredForm};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use utoipa::ToSchema;
+
+/// Largest form post: forms carry a few fields, not files.
+pub const FORM_BODY_LIMIT: usize = 64 * 1024;
+/// Submissions one address may make per window, across all forms.
+pub const SUBMISSIONS_PER_WINDOW: u32 = 20;
+pub const WINDOW: Duration = Duration::from_secs(60);
+
+/// Counts of recent submissions per client address (one process's view).
+#[derive(Default)]
+pub struct SubmissionLimit {
+    seen: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+impl SubmissionLimit {
+    /// `Err(seconds to wait)` when `ip` has used up its window.
+    fn check(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() > 100_000 {
+            seen.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+        }
+        let entry = seen.entry(ip).or_insert((now, 0));
+        if now.duration_since(entry.0) >= WINDOW {
+            *entry = (now, 0);
+        }
+        if entry.1 >= SUBMISSIONS_PER_WINDOW {
+            let wait = WINDOW.saturating_sub(now.duration_since(entry.0));
+            return Err(wait.as_secs().max(1));
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+}
+
+/// Routes under `/api/v1` (API key required).
+pub fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/forms", get(list_forms))
+        .route("/forms/{key}", put(save_form).get(get_form))
+}
+
+/// The public routes a website uses (no API key).
+pub fn public_routes() -> Router<AppState> {
+    Router::new()
+        .route("/f/{key}", axum::routing::post(submit))
+        .route("/f/{key}/embed", get(embed))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FormView {
+    key: String,
+    /// title, fields [{name, label, required}], consent_text, redirect_url, source,
+    /// min_fill_seconds.
+    #[schema(value_type = Object)]
+    definition: FormDefinition,
+    /// Where the form posts.
+    submit_path: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<StoredForm> for FormView {
+    fn from(f: StoredForm) -> Self {
+        FormView {
+            submit_path: format!("/f/{}", f.key),
+            key: f.key,
+            definition: f.definition,
+            created_at: f.created_at,
+            updated_at: f.updated_at,
+        }
+    }
+}
+
+/// Create or replace a form.
+#[utoipa::path(put, path = "/api/v1/forms/{key}", tag = "forms",
+    params(("key" = String, Path, description = "lower-case letters, digits, dashes")),
+    request_body(content = Object, description = "title, fields [{name, label, required}], consent_text, redirect_url, source {channel, campaign, utm_*}, min_fill_seconds"),
+    responses((status = 201, body = FormView), (status = 200, body = FormView), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+async fn save_form(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    JsonObject(input): JsonObject,
+) -> Result<(StatusCode, Json<FormView>), ApiError> {
+    form::check_key(&key).map_err(|e| ApiError::Invalid(e.into()))?;
+    let definition = FormDefinition::parse(&Value::Object(input)).map_err(ApiError::Invalid)?;
+    let created = state.store.save_form(&key, &definition).await?;
+    let stored = state.store.form(&key).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(stored.into())))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FormList {
+    forms: Vec<FormView>,
+}
+
+#[utoipa::path(get, path = "/api/v1/forms", tag = "forms",
+    responses((status = 200, body = FormList)), security(("api_key" = [])))]
+async fn list_forms(State(state): State<AppState>) -> Result<Json<FormList>, ApiError> {
+    let forms = state.store.forms().await?;
+    Ok(Json(FormList {
+        forms: forms.into_iter().map(FormView::from).collect(),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/forms/{key}", tag = "forms",
+    params(("key" = String, Path)),
+    responses((status = 200, body = FormView), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+async fn get_form(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Json<FormView>, ApiError> {
+    Ok(Json(state.store.form(&key).await?.into()))
+}
+
+/// The HTML snippet to paste into a web page: the form's fields, consent box, honeypot and
+/// the script that records when it was shown, where the visitor landed and the UTM tags.
+#[utoipa::path(get, path = "/f/{key}/embed", tag = "forms",
+    params(("key" = String, Path)),
+    responses((status = 200, description = "HTML", body = String, content_type = "text/html"), (status = 404, body = Problem)))]
+async fn embed(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let stored = state.store.form(&key).await?;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
+    let html = stored
+        .definition
+        .embed(&format!("{scheme}://{host}/f/{}", stored.key));
+    Ok(Html(html).into_response())
+}
+
+/// A visitor sends a form. Url-encoded (a browser) or JSON. A bot-like submission (honeypot
+/// filled, sent faster than the form's minimum fill time) is answered like any other and
+/// stored flagged as junk (`bot_submission`), so bots learn nothing.
+#[utoipa::path(post, path = "/f/{key}", tag = "forms",
+    params(("key" = String, Path)),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded", description = "The form's fields, consent, _hp, _ts, utm_*, referrer, landing_page"),
+    responses(
+        (status = 201, description = "Received (JSON)", body = Object),
+        (status = 303, description = "Received; the browser goes to the thank-you page"),
+        (status = 404, description = "No such form", body = Problem),
+        (status = 413, description = "Over 64 KiB", body = Problem),
+        (status = 415, description = "Neither url-encoded nor JSON", body = Problem),
+        (status = 422, description = "A required field or consent is missing, or a value is invalid", body = Problem),
+        (status = 429, description = "Too many submissions from this address; see Retry-After", body = Problem),
+    ))]
+#[tracing::instrument(skip_all, fields(form = %key))]
+async fn submit(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let ip = connect.map(|Extension(ConnectInfo(addr))| addr.ip());
+    if let Some(ip) = ip {
+        if let Err(wait) = state.submissions.check(ip, Instant::now()) {
+            return Ok(too_many(wait));
+        }
+    }
+    let stored = state.store.form(&key).await?;
+    let headers = request.headers().clone();
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let bytes: Bytes = axum::body::to_bytes(request.into_body(), FORM_BODY_LIMIT)
+        .await
+        .map_err(|_| ApiError::TooLarge(FORM_BODY_LIMIT))?;
+    let input: Map<String, Value> = if content_type.starts_with("application/x-www-form-urlencoded")
+    {
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .map_err(|e| ApiError::invalid("body", format!("is not url-encoded: {e}")))?
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect()
+    } else if content_type.starts_with("application/json") {
+        match serde_json::from_slice(&bytes) {
+            Ok(Value::Object(map)) => map,
+            Ok(_) => return Err(ApiError::invalid("", "the body must be a JSON object")),
+            Err(e) => return Err(ApiError::MalformedJson(e.to_string())),
+        }
+    } else {
+        return Err(ApiError::UnsupportedMediaType(
+            "a form post (application/x-www-form-urlencoded) or JSON",
+        ));
+    };
+    let answer_error = |e: FieldErrors| -> Result<Response, ApiError> {
+        if wants_html {
+            Ok(error_page(&stored.definition.title, &e))
+        } else {
+            Err(ApiError::Invalid(e))
+        }
+    };
+    let now = Utc::now();
+    let submission = match stored.definition.read(&input, now.timestamp_millis()) {
+        Ok(s) => s,
+        Err(e) => return answer_error(e),
+    };
+    if let Err(e) = require_identity(&submission.lead) {
+        return answer_error(e);
+    }
+    let patch = match LeadPatch::parse(&submission.lead, PatchMode::Create) {
+        Ok(p) => p,
+        Err(e) => return answer_error(e),
+    };
+    let mut source = submission.source;
+    if source.referrer.is_none() {
+        source.referrer = headers
+            .get(header::REFERER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| Text::parse(v, 2000).ok());
+    }
+    let consent = submission.consent.map(|given| {
+        json!({"given": given, "text": stored.definition.consent_text, "at": now, "form": key,
+               "ip": ip.map(|i| i.to_string())})
+    });
+    let mut raw = input.clone();
+    raw.remove(form::HONEYPOT);
+    let outcome = state
+        .store
+        .capture(Capture {
+            patch,
+            source: Some(source),
+            raw: json!({"form": key, "fields": raw, "consent": consent, "bot_signals": submission.bot_signals}),
+            at: now,
+            actor: format!("form:{key}"),
+            bot: !submission.bot_signals.is_empty(),
+        })
+        .await?;
+    state
+        .store
+        .refresh_lead(outcome.lead.id, Utc::now())
+        .await?;
+    if wants_html || content_type.starts_with("application/x-www-form-urlencoded") {
+        if let Some(url) = &stored.definition.redirect_url {
+            return Ok(Redirect::to(url).into_response());
+        }
+        if wants_html {
+            return Ok(Html(format!(
+                "<!doctype html><meta charset=\"utf-8\"><title>{0}</title><p>Thank you. We received your request ({0}).</p>",
+                form::escape(&stored.definition.title)
+            ))
+            .into_response());
+        }
+    }
+    Ok((StatusCode::CREATED, Json(json!({"ok": true}))).into_response())
+}
+
+fn too_many(wait: u64) -> Response {
+    let mut response = ApiError::TooManyRequests(wait).into_response();
+    if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+/// A page a browser shows when a submission is refused: what is missing, escaped.
+fn error_page(title: &str, errors: &FieldErrors) -> Response {
+    let items: String = errors
+        .0
+        .iter()
+        .map(|e| {
+            format!(
+                "<li>{}: {}</li>",
+                form::escape(&e.field),
+                form::escape(&e.reason)
+            )
+        })
+        .collect();
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Html(format!(
+            "<!doctype html><meta charset=\"utf-8\"><title>{0}</title><p>Please check the form:</p><ul>{items}</ul><p><a href=\"javascript:history.back()\">Back</a></p>",
+            form::escape(title)
+        )),
+    )
+        .into_response()
+}
