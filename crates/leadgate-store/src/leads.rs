@@ -34,6 +34,9 @@ pub struct StoredLead {
     pub junk: Vec<JunkReason>,
     /// A person decided whether it is junk; automatic checks leave the flag alone since.
     pub junk_reviewed: bool,
+    /// The person refused email or calls (consent purposes `email`, `call`).
+    pub do_not_email: bool,
+    pub do_not_call: bool,
     /// The latest stored score (the score endpoint computes a current one).
     pub snapshot: Option<ScoreSnapshot>,
 }
@@ -181,6 +184,8 @@ struct LeadRow {
     bant_confirmed: Json<Vec<String>>,
     junk: String,
     junk_reviewed: bool,
+    do_not_email: bool,
+    do_not_call: bool,
     score: Option<f64>,
     grade: Option<String>,
     temperature: Option<String>,
@@ -193,7 +198,7 @@ const SELECT_LEAD: &str = "SELECT l.id, l.person_id, l.company_id, l.external_id
     c.name AS company, c.industry, c.size AS company_size, c.website,
     l.product_need, l.budget, l.purchase_timeframe, l.current_solution, l.pains, l.custom,
     l.first_touch, l.last_touch, l.created_at, l.updated_at,
-    l.bant_confirmed, l.junk, l.junk_reviewed, l.score, l.grade, l.temperature, l.policy_version, l.scored_at
+    l.bant_confirmed, l.junk, l.junk_reviewed, p.do_not_email, p.do_not_call, l.score, l.grade, l.temperature, l.policy_version, l.scored_at
     FROM leads l JOIN people p ON p.id = l.person_id LEFT JOIN companies c ON c.id = l.company_id";
 
 fn stored_text(value: Option<String>) -> Option<Text> {
@@ -248,6 +253,8 @@ impl TryFrom<LeadRow> for StoredLead {
                 .filter_map(JunkReason::from_name)
                 .collect(),
             junk_reviewed: row.junk_reviewed,
+            do_not_email: row.do_not_email,
+            do_not_call: row.do_not_call,
             snapshot: match (
                 row.score,
                 row.grade,
@@ -459,7 +466,7 @@ impl Tx {
         })?)
     }
 
-    async fn save_lead(&mut self, stored: &StoredLead) -> Result<i64> {
+    pub(crate) async fn save_lead(&mut self, stored: &StoredLead) -> Result<i64> {
         let lead = &stored.lead;
         let new = stored.id == 0;
         let sql = if new {
@@ -819,6 +826,8 @@ pub(crate) async fn capture_in(
             bant_confirmed: BTreeSet::new(),
             junk: Vec::new(),
             junk_reviewed: false,
+            do_not_email: false,
+            do_not_call: false,
             snapshot: None,
         }
     });

@@ -7,6 +7,7 @@ mod forms;
 mod imports;
 mod leads;
 mod policies;
+mod privacy;
 mod qualification;
 mod time;
 
@@ -21,6 +22,7 @@ pub use leads::{
     Capture, CaptureOutcome, LeadFilter, LeadPage, LeadSort, ScoreSnapshot, SortField, StoredLead,
 };
 pub use policies::{ActivePolicy, PolicyVersion};
+pub use privacy::{check_purpose as privacy_purpose, Consent, Consents, Erasure, NewConsent};
 pub use qualification::{LeadScore, RescoreSummary};
 pub use time::Ts;
 

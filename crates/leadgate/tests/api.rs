@@ -722,6 +722,9 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
         ("/api/v1/forms/{key}", &["get", "put"][..]),
         ("/f/{key}", &["post"][..]),
         ("/f/{key}/embed", &["get"][..]),
+        ("/api/v1/leads/{id}/consents", &["get", "post"][..]),
+        ("/api/v1/gdpr/export", &["post"][..]),
+        ("/api/v1/gdpr/erase", &["post"][..]),
     ] {
         for method in methods {
             assert!(
@@ -732,7 +735,7 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
     }
     assert_eq!(
         paths.len(),
-        23,
+        26,
         "every route, and only those: {:?}",
         paths.keys().collect::<Vec<_>>()
     );

@@ -352,3 +352,43 @@ fn forms_are_put_listed_and_embedded() {
         text(&refused.stderr)
     );
 }
+
+#[test]
+fn a_person_is_exported_and_erased_from_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("leadgate.db");
+    let db = db.to_str().unwrap();
+    let file = dir.path().join("people.csv");
+    std::fs::write(
+        &file,
+        "email,first name,notes\nwei@tianhe.cn,王伟,call after 6pm\nana@acme.io,Ana,\n",
+    )
+    .unwrap();
+    assert!(leadgate(&["import", file.to_str().unwrap()], db)
+        .status
+        .success());
+
+    let export = leadgate(&["gdpr", "export", "WEI@tianhe.cn"], db);
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    let document: serde_json::Value = serde_json::from_slice(&export.stdout).unwrap();
+    assert_eq!(document["person"]["first_name"], "王伟");
+    assert_eq!(document["leads"][0]["custom"]["notes"], "call after 6pm");
+
+    let unconfirmed = leadgate(&["gdpr", "erase", "wei@tianhe.cn"], db);
+    assert!(!unconfirmed.status.success());
+    assert!(text(&unconfirmed.stderr).contains("--yes"));
+    let erased = leadgate(&["gdpr", "erase", "wei@tianhe.cn", "--yes"], db);
+    assert!(erased.status.success(), "{}", text(&erased.stderr));
+    assert!(text(&erased.stdout).contains("1 leads"));
+    let gone = leadgate(&["gdpr", "export", "wei@tianhe.cn"], db);
+    assert!(!gone.status.success());
+    assert!(text(&gone.stderr).contains("no person has the email"));
+    let exported = leadgate(&["export"], db);
+    let csv = text(&exported.stdout);
+    assert!(!csv.contains("王伟") && !csv.contains("6pm"), "{csv}");
+    assert!(csv.contains("ana@acme.io"));
+    let log = text(&leadgate(&["gdpr", "log"], db).stdout);
+    assert!(log.contains("erase") && log.contains("export"), "{log}");
+    let bad = leadgate(&["gdpr", "export", "lead:x"], db);
+    assert!(text(&bad.stderr).contains("lead:ID needs a number"));
+}

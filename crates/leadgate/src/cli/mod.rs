@@ -4,6 +4,7 @@ mod apikey;
 pub mod bench;
 pub mod demo;
 mod form;
+mod gdpr;
 mod import;
 mod policy;
 mod serve;
@@ -35,6 +36,8 @@ enum Command {
     Policy(policy::PolicyArgs),
     /// Web-to-lead forms: put (create or replace), list, embed.
     Form(form::FormArgs),
+    /// A person's data: export as JSON, or erase everywhere (GDPR).
+    Gdpr(gdpr::GdprArgs),
     /// Import leads from a CSV file (mapping given or guessed; idempotent and resumable).
     Import(import::ImportArgs),
     /// Write leads as CSV, safe to open in a spreadsheet.
@@ -106,6 +109,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Apikey(args) => apikey::run(args).await,
         Command::Policy(args) => policy::run(args).await,
         Command::Form(args) => form::run(args).await,
+        Command::Gdpr(args) => gdpr::run(args).await,
         Command::Import(args) => import::run(args).await,
         Command::Export(args) => import::export(args).await,
         Command::Score(args) => policy::score(args).await,

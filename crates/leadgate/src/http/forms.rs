@@ -273,6 +273,22 @@ async fn submit(
             bot: !submission.bot_signals.is_empty(),
         })
         .await?;
+    if let (Some(true), Some(wording)) = (submission.consent, &stored.definition.consent_text) {
+        state
+            .store
+            .record_consent(
+                outcome.lead.id,
+                &leadgate_store::NewConsent {
+                    purpose: "contact".into(),
+                    granted: true,
+                    wording: Some(wording.clone()),
+                    source: format!("form:{key}"),
+                    ip: ip.map(|i| i.to_string()),
+                },
+                &format!("form:{key}"),
+            )
+            .await?;
+    }
     state
         .store
         .refresh_lead(outcome.lead.id, Utc::now())

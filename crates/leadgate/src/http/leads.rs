@@ -76,6 +76,9 @@ pub struct LeadView {
     pub junk: Vec<String>,
     /// A person decided (PUT /leads/{id}/junk); automatic checks leave the flag alone.
     pub junk_reviewed: bool,
+    /// The person refused email (consent purpose `email`) or calls (`call`).
+    pub do_not_email: bool,
+    pub do_not_call: bool,
     /// Which key details are known: name, job_title, company, email, phone, product_need,
     /// budget, purchase_timeframe.
     #[schema(value_type = Object)]
@@ -129,6 +132,8 @@ impl From<&StoredLead> for LeadView {
                 .collect(),
             junk: stored.junk.iter().map(|r| r.as_str().to_owned()).collect(),
             junk_reviewed: stored.junk_reviewed,
+            do_not_email: stored.do_not_email,
+            do_not_call: stored.do_not_call,
             completeness: leadgate_core::quality::completeness(&stored.lead),
         }
     }

@@ -9,6 +9,7 @@ mod imports;
 mod leads;
 mod observe;
 mod openapi;
+mod privacy;
 mod qualification;
 
 use crate::http::error::ApiError;
@@ -45,6 +46,7 @@ pub fn app(store: Store) -> Router {
         .merge(events::routes())
         .merge(imports::routes())
         .merge(forms::api_routes())
+        .merge(privacy::routes())
         .merge(qualification::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -14,6 +14,10 @@ use utoipa::{Modify, OpenApi};
         super::leads::list_leads,
         super::leads::timeline,
         super::events::append_events,
+        super::privacy::consents,
+        super::privacy::record_consent,
+        super::privacy::gdpr_export,
+        super::privacy::gdpr_erase,
         super::forms::save_form,
         super::forms::list_forms,
         super::forms::get_form,
@@ -40,6 +44,7 @@ use utoipa::{Modify, OpenApi};
     modifiers(&ApiKeyAuth),
     tags((name = "leads", description = "Leads and their timelines"), (name = "events", description = "The event log"),
            (name = "imports", description = "CSV imports and their rejects reports"),
+           (name = "privacy", description = "Consent per purpose, Do Not Email / Call, GDPR export and erasure"),
            (name = "forms", description = "Web-to-lead forms: definitions, the public submit endpoint, the embed snippet"),
            (name = "qualification", description = "Scores, lifecycle moves, BANT and the versioned policy"),
            (name = "operations", description = "Probes, metrics and this description"))

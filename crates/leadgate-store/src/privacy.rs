@@ -1,0 +1,441 @@
+//! Consent and privacy: consent per purpose, Do Not Email / Do Not Call, and the GDPR
+//! requests of a person (export all their data; erase it everywhere, event payloads included,
+//! keeping anonymous counts), each audited.
+
+use crate::events::StoredEvent;
+use crate::leads::NewEvent;
+use crate::time::{to_micros, Ts};
+use crate::{on_read_pool, on_tx, Result, Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
+use leadgate_core::{EventDraft, EventType, FieldError};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use sqlx::types::Json;
+
+/// Consent purposes that switch contact off when refused: `email` is Do Not Email, `call`
+/// Do Not Call.
+pub const EMAIL: &str = "email";
+pub const CALL: &str = "call";
+
+/// One consent given or withdrawn.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Consent {
+    pub purpose: String,
+    pub granted: bool,
+    /// The text the person agreed to.
+    pub wording: Option<String>,
+    /// Where: `form:demo`, `api`, `import:3`...
+    pub source: String,
+    pub ip: Option<String>,
+    pub actor: String,
+    #[serde(serialize_with = "serialize_ts")]
+    pub recorded_at: Ts,
+}
+
+fn serialize_ts<S: serde::Serializer>(ts: &Ts, s: S) -> std::result::Result<S::Ok, S::Error> {
+    ts.0.serialize(s)
+}
+
+/// A person's consents: the one in force per purpose, and every change.
+#[derive(Debug, Clone, Serialize)]
+pub struct Consents {
+    pub person_id: i64,
+    pub do_not_email: bool,
+    pub do_not_call: bool,
+    pub current: Vec<Consent>,
+    pub history: Vec<Consent>,
+}
+
+/// A new consent record.
+#[derive(Debug, Clone)]
+pub struct NewConsent {
+    pub purpose: String,
+    pub granted: bool,
+    pub wording: Option<String>,
+    pub source: String,
+    pub ip: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PersonRow {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    job_title: Option<String>,
+    country: Option<String>,
+    created_at: Ts,
+}
+
+/// What an erasure removed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Erasure {
+    pub person_id: i64,
+    pub leads: usize,
+    pub events: usize,
+    pub consents: usize,
+    pub at: DateTime<Utc>,
+}
+
+/// Payload keys that carry no personal data and keep the counts (outcomes, values, moves)
+/// true after an erasure.
+const ANONYMOUS_KEYS: [&str; 8] = [
+    "outcome",
+    "value",
+    "currency",
+    "from",
+    "to",
+    "policy_version",
+    "field",
+    "created",
+];
+
+/// Checks a purpose name: lower-case letters, digits and underscores.
+pub fn check_purpose(purpose: &str) -> std::result::Result<(), FieldError> {
+    let ok = (1..=64).contains(&purpose.len())
+        && purpose
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            "purpose",
+            "must be 1 to 64 lower-case letters, digits or underscores (email and call switch contact off when refused)",
+        ))
+    }
+}
+
+impl Store {
+    /// The person behind a lead.
+    pub async fn person_of_lead(&self, lead_id: i64) -> Result<i64> {
+        on_read_pool!(self, pool => sqlx::query_scalar("SELECT person_id FROM leads WHERE id = $1")
+            .bind(lead_id)
+            .fetch_optional(pool)
+            .await)?
+        .ok_or(StoreError::LeadNotFound(lead_id))
+    }
+
+    /// The person with this email (any case), if any.
+    pub async fn person_by_email(&self, email: &leadgate_core::Email) -> Result<i64> {
+        on_read_pool!(self, pool => sqlx::query_scalar("SELECT id FROM people WHERE email_key = $1")
+            .bind(email.match_key())
+            .fetch_optional(pool)
+            .await)?
+        .ok_or_else(|| StoreError::NotFound(format!("no person has the email {}", email.as_str())))
+    }
+
+    /// Records a consent for the person behind `lead_id`; refusing `email` or `call` sets
+    /// Do Not Email or Do Not Call (granting it again clears it). Each lead of the person
+    /// gets a `field_changed` event.
+    pub async fn record_consent(
+        &self,
+        lead_id: i64,
+        consent: &NewConsent,
+        actor: &str,
+    ) -> Result<Consents> {
+        check_purpose(&consent.purpose).map_err(leadgate_core::FieldErrors::from)?;
+        let person_id = self.person_of_lead(lead_id).await?;
+        let now = to_micros(Utc::now());
+        let mut tx = self.begin().await?;
+        on_tx!(&mut tx, conn => sqlx::query(
+            "INSERT INTO consents (person_id, purpose, granted, wording, source, ip, actor, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(person_id)
+        .bind(&consent.purpose)
+        .bind(consent.granted)
+        .bind(&consent.wording)
+        .bind(&consent.source)
+        .bind(&consent.ip)
+        .bind(actor)
+        .bind(Ts(now))
+        .execute(conn)
+        .await
+        .map(|_| ()))?;
+        let column = match consent.purpose.as_str() {
+            EMAIL => Some("do_not_email"),
+            CALL => Some("do_not_call"),
+            _ => None,
+        };
+        if let Some(column) = column {
+            on_tx!(&mut tx, conn => sqlx::query(&format!("UPDATE people SET {column} = $1 WHERE id = $2"))
+                .bind(!consent.granted)
+                .bind(person_id)
+                .execute(conn)
+                .await
+                .map(|_| ()))?;
+        }
+        let draft = EventDraft::new(
+            EventType::FieldChanged,
+            now,
+            json!({"field": format!("consent.{}", consent.purpose), "new": consent.granted,
+                   "source": consent.source}),
+        )
+        .with_actor(actor);
+        let leads = tx.leads_of_person(person_id).await?;
+        let rows: Vec<NewEvent> = leads
+            .iter()
+            .map(|lead_id| NewEvent {
+                lead_id: *lead_id,
+                draft: &draft,
+            })
+            .collect();
+        tx.insert_events(&rows, Ts(now)).await?;
+        tx.commit().await?;
+        self.consents(person_id).await
+    }
+
+    /// A person's consents and contact flags.
+    pub async fn consents(&self, person_id: i64) -> Result<Consents> {
+        let history: Vec<Consent> = on_read_pool!(self, pool => sqlx::query_as(
+            "SELECT purpose, granted, wording, source, ip, actor, recorded_at FROM consents
+             WHERE person_id = $1 ORDER BY id",
+        )
+        .bind(person_id)
+        .fetch_all(pool)
+        .await)?;
+        let flags: Option<(bool, bool)> = on_read_pool!(self, pool => sqlx::query_as(
+            "SELECT do_not_email, do_not_call FROM people WHERE id = $1",
+        )
+        .bind(person_id)
+        .fetch_optional(pool)
+        .await)?;
+        let (do_not_email, do_not_call) =
+            flags.ok_or_else(|| StoreError::NotFound(format!("person {person_id} not found")))?;
+        let mut current: Vec<Consent> = Vec::new();
+        for consent in history.iter().rev() {
+            if !current.iter().any(|c| c.purpose == consent.purpose) {
+                current.push(consent.clone());
+            }
+        }
+        current.sort_by(|a, b| a.purpose.cmp(&b.purpose));
+        Ok(Consents {
+            person_id,
+            do_not_email,
+            do_not_call,
+            current,
+            history,
+        })
+    }
+
+    /// Everything stored about a person, as one JSON document (GDPR access request). The
+    /// export itself is audited.
+    pub async fn gdpr_export(&self, person_id: i64, actor: &str) -> Result<Value> {
+        let person: Option<PersonRow> = on_read_pool!(self, pool => sqlx::query_as(
+            "SELECT first_name, last_name, email, phone, job_title, country, created_at FROM people WHERE id = $1",
+        )
+        .bind(person_id)
+        .fetch_optional(pool)
+        .await)?;
+        let person =
+            person.ok_or_else(|| StoreError::NotFound(format!("person {person_id} not found")))?;
+        let mut tx = self.begin_read().await?;
+        let lead_ids = tx.leads_of_person(person_id).await?;
+        let mut leads = Vec::new();
+        for id in &lead_ids {
+            if let Some(stored) = tx.lead(*id, false).await? {
+                let mut fields = stored.lead.to_json_fields();
+                fields.insert("id".into(), json!(stored.id));
+                fields.insert("first_touch".into(), json!(stored.first_touch));
+                fields.insert("last_touch".into(), json!(stored.last_touch));
+                fields.insert("created_at".into(), json!(stored.created_at));
+                leads.push(Value::Object(fields));
+            }
+        }
+        let events = tx.all_events_of(&lead_ids).await?;
+        drop(tx);
+        let consents = self.consents(person_id).await?;
+        let document = json!({
+            "person": {"id": person_id, "first_name": person.first_name, "last_name": person.last_name,
+                       "email": person.email, "phone": person.phone, "job_title": person.job_title,
+                       "country": person.country, "created_at": person.created_at.0},
+            "consents": consents,
+            "leads": leads,
+            "events": events,
+            "exported_at": Utc::now(),
+        });
+        self.audit(
+            "export",
+            person_id,
+            actor,
+            &json!({"leads": lead_ids.len(), "events": events.len()}),
+        )
+        .await?;
+        Ok(document)
+    }
+
+    /// Erases a person's data everywhere (GDPR erasure): the person's fields, their leads'
+    /// own fields, identifiers and free text, the personal parts of their touches, and every
+    /// event payload but its anonymous keys (outcomes, values, stage moves). Rows stay, so
+    /// counts and conversion figures stay true. One transaction; audited.
+    pub async fn gdpr_erase(&self, person_id: i64, actor: &str) -> Result<Erasure> {
+        let now = to_micros(Utc::now());
+        let mut tx = self.begin().await?;
+        let exists: Option<i64> = on_tx!(&mut tx, conn => sqlx::query_scalar("SELECT id FROM people WHERE id = $1")
+            .bind(person_id)
+            .fetch_optional(conn)
+            .await)?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound(format!(
+                "person {person_id} not found"
+            )));
+        }
+        // Lets this transaction, and only it, rewrite event payloads.
+        on_tx!(&mut tx, conn => sqlx::query("INSERT INTO erasing (person_id) VALUES ($1)")
+            .bind(person_id)
+            .execute(conn)
+            .await
+            .map(|_| ()))?;
+        let lead_ids = tx.leads_of_person(person_id).await?;
+        let events = tx.all_events_of(&lead_ids).await?;
+        for event in &events {
+            let kept: Map<String, Value> = event
+                .payload
+                .0
+                .as_object()
+                .map(|payload| {
+                    payload
+                        .iter()
+                        .filter(|(k, _)| ANONYMOUS_KEYS.contains(&k.as_str()))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut kept = kept;
+            kept.insert("erased".into(), Value::Bool(true));
+            on_tx!(&mut tx, conn => sqlx::query("UPDATE events SET payload = $1, idempotency_key = NULL WHERE id = $2")
+                .bind(Json(Value::Object(kept)))
+                .bind(event.id)
+                .execute(conn)
+                .await
+                .map(|_| ()))?;
+        }
+        for id in &lead_ids {
+            let Some(mut stored) = tx.lead(*id, true).await? else {
+                continue;
+            };
+            let lead = &mut stored.lead;
+            lead.external_id = None;
+            lead.first_name = None;
+            lead.last_name = None;
+            lead.email = None;
+            lead.phone = None;
+            lead.job_title = None;
+            lead.country = None;
+            lead.product_need = None;
+            lead.purchase_timeframe = None;
+            lead.current_solution = None;
+            lead.pains = None;
+            lead.custom = Map::new();
+            for touch in [&mut stored.first_touch, &mut stored.last_touch] {
+                touch.utm_term = None;
+                touch.utm_content = None;
+                touch.referrer = None;
+                touch.landing_page = None;
+            }
+            stored.updated_at = now;
+            tx.save_lead(&stored).await?;
+        }
+        on_tx!(&mut tx, conn => sqlx::query(
+            "UPDATE people SET first_name = NULL, last_name = NULL, email = NULL, email_key = NULL, phone = NULL,
+             job_title = NULL, country = NULL, erased_at = $1, updated_at = $1 WHERE id = $2",
+        )
+        .bind(Ts(now))
+        .bind(person_id)
+        .execute(conn)
+        .await
+        .map(|_| ()))?;
+        let consents = on_tx!(&mut tx, conn => sqlx::query("UPDATE consents SET ip = NULL, wording = NULL WHERE person_id = $1")
+            .bind(person_id)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))? as usize;
+        on_tx!(&mut tx, conn => sqlx::query("DELETE FROM erasing WHERE person_id = $1")
+            .bind(person_id)
+            .execute(conn)
+            .await
+            .map(|_| ()))?;
+        let erasure = Erasure {
+            person_id,
+            leads: lead_ids.len(),
+            events: events.len(),
+            consents,
+            at: now,
+        };
+        tx.audit("erase", person_id, actor, &json!(erasure), now)
+            .await?;
+        tx.commit().await?;
+        Ok(erasure)
+    }
+
+    async fn audit(&self, kind: &str, person_id: i64, actor: &str, summary: &Value) -> Result<()> {
+        let mut tx = self.begin().await?;
+        tx.audit(kind, person_id, actor, summary, to_micros(Utc::now()))
+            .await?;
+        tx.commit().await
+    }
+
+    /// The audit trail of GDPR requests: (kind, person, actor, summary, when), newest first.
+    pub async fn gdpr_requests(&self) -> Result<Vec<(String, i64, String, String, DateTime<Utc>)>> {
+        let rows: Vec<(String, i64, String, String, Ts)> = on_read_pool!(self, pool => sqlx::query_as(
+            "SELECT kind, person_id, actor, summary, at FROM gdpr_requests ORDER BY id DESC",
+        )
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(k, p, a, s, at)| (k, p, a, s, at.0))
+            .collect())
+    }
+}
+
+impl Tx {
+    async fn leads_of_person(&mut self, person_id: i64) -> Result<Vec<i64>> {
+        Ok(
+            on_tx!(self, conn => sqlx::query_scalar("SELECT id FROM leads WHERE person_id = $1 ORDER BY id")
+            .bind(person_id)
+            .fetch_all(conn)
+            .await)?,
+        )
+    }
+
+    async fn all_events_of(&mut self, lead_ids: &[i64]) -> Result<Vec<StoredEvent>> {
+        if lead_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(on_tx!(self, conn => {
+            let mut b = sqlx::QueryBuilder::new(
+                "SELECT id, lead_id, type, occurred_at, recorded_at, source, actor, payload, idempotency_key FROM events WHERE lead_id IN (",
+            );
+            let mut list = b.separated(", ");
+            for id in lead_ids {
+                list.push_bind(*id);
+            }
+            b.push(") ORDER BY lead_id, id");
+            b.build_query_as().fetch_all(conn).await
+        })?)
+    }
+
+    async fn audit(
+        &mut self,
+        kind: &str,
+        person_id: i64,
+        actor: &str,
+        summary: &Value,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        on_tx!(self, conn => sqlx::query(
+            "INSERT INTO gdpr_requests (kind, person_id, actor, summary, at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(kind)
+        .bind(person_id)
+        .bind(actor)
+        .bind(summary.to_string())
+        .bind(Ts(at))
+        .execute(conn)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+}

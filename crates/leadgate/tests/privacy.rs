@@ -1,0 +1,257 @@
+//! Consent, Do Not Email / Call, and GDPR export and erasure over real HTTP, on both engines.
+
+#[macro_use]
+mod common;
+
+use common::{fields, problem, TestApp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+on_both_engines!(
+    consent_is_kept_per_purpose_and_refusals_stop_contact,
+    a_person_is_exported_then_erased_everywhere_with_counts_kept,
+);
+
+async fn new_lead(app: &TestApp, body: Value) -> i64 {
+    let response = app.post("/api/v1/leads", &body).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn consent_is_kept_per_purpose_and_refusals_stop_contact(app: &TestApp) {
+    // A form with consent wording records the consent.
+    let form = json!({"title": "Newsletter", "fields": [{"name": "email", "label": "Email", "required": true}],
+                      "consent_text": "Send me the monthly newsletter."});
+    let put = app
+        .client
+        .put(app.url("/api/v1/forms/news"))
+        .bearer_auth(&app.key)
+        .json(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::CREATED);
+    let sent = app
+        .client
+        .post(app.url("/f/news"))
+        .json(&json!({"email": "lan@hanoi.vn", "consent": "on"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::CREATED);
+    let list: Value = app.get("/api/v1/leads?q=lan").await.json().await.unwrap();
+    let id = list["leads"][0]["id"].as_i64().unwrap();
+    let consents: Value = app
+        .get(&format!("/api/v1/leads/{id}/consents"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let contact = &consents["current"][0];
+    assert!(contact.is_object(), "{consents}");
+    assert_eq!(contact["purpose"], "contact");
+    assert_eq!(contact["granted"], true);
+    assert_eq!(contact["wording"], "Send me the monthly newsletter.");
+    assert_eq!(contact["source"], "form:news");
+    assert_eq!(contact["ip"], "127.0.0.1");
+
+    // Refusing email is Do Not Email; granting it again lifts it.
+    let refused = app
+        .post(
+            &format!("/api/v1/leads/{id}/consents"),
+            &json!({"purpose": "email", "granted": false, "source": "unsubscribe link"}),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::CREATED);
+    let refused: Value = refused.json().await.unwrap();
+    assert_eq!(refused["do_not_email"], true);
+    assert_eq!(refused["do_not_call"], false);
+    let lead: Value = app
+        .get(&format!("/api/v1/leads/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(lead["do_not_email"], true);
+    app.post(
+        &format!("/api/v1/leads/{id}/consents"),
+        &json!({"purpose": "call", "granted": false}),
+    )
+    .await;
+    let again: Value = app
+        .post(
+            &format!("/api/v1/leads/{id}/consents"),
+            &json!({"purpose": "email", "granted": true, "wording": "Yes, email me again."}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["do_not_email"], false);
+    assert_eq!(again["do_not_call"], true);
+    assert_eq!(again["history"].as_array().unwrap().len(), 4);
+    assert_eq!(again["current"].as_array().unwrap().len(), 3);
+
+    let bad = app
+        .post(
+            &format!("/api/v1/leads/{id}/consents"),
+            &json!({"purpose": "Marketing Emails!", "granted": "yes", "colour": 1}),
+        )
+        .await;
+    let bad = problem(bad, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(fields(&bad), ["colour", "granted", "purpose"]);
+    problem(
+        app.get("/api/v1/leads/999/consents").await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
+
+async fn a_person_is_exported_then_erased_everywhere_with_counts_kept(app: &TestApp) {
+    let id = new_lead(
+        app,
+        json!({"email": "Minh.Anh@saigonexpress.vn", "first_name": "Minh Anh", "last_name": "Nguyễn",
+               "phone": "+84 28 3822 1111", "company": "Saigon Express JSC", "pains": "my boss",
+               "custom": {"note": "personal"}, "channel": "webinar", "referrer": "https://mail.example/u/minh",
+               "external_id": "crm-1"}),
+    )
+    .await;
+    let other = new_lead(
+        app,
+        json!({"email": "ana@acme.io", "company": "Saigon Express"}),
+    )
+    .await;
+    let batch = json!({"events": [
+        {"lead_id": id, "type": "page_viewed", "payload": {"page": "/pricing?email=minh.anh@saigonexpress.vn"}},
+        {"lead_id": id, "type": "outcome_recorded", "payload": {"outcome": "won", "value": 12000, "note": "Minh signed"},
+         "idempotency_key": "deal-minh"},
+    ]});
+    app.post("/api/v1/events", &batch).await;
+
+    let export = app
+        .post(
+            "/api/v1/gdpr/export",
+            &json!({"email": "minh.anh@SAIGONEXPRESS.vn"}),
+        )
+        .await;
+    assert_eq!(export.status(), StatusCode::OK);
+    let export: Value = export.json().await.unwrap();
+    assert_eq!(export["person"]["first_name"], "Minh Anh");
+    assert_eq!(export["leads"][0]["id"], id);
+    assert!(export["events"].as_array().unwrap().len() >= 3);
+
+    let unconfirmed = app
+        .post("/api/v1/gdpr/erase", &json!({"lead_id": id}))
+        .await;
+    let body = problem(unconfirmed, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(fields(&body), ["confirm"]);
+    let events_before: Value = app
+        .get(&format!("/api/v1/leads/{id}/timeline?limit=1000"))
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let erased = app
+        .post(
+            "/api/v1/gdpr/erase",
+            &json!({"lead_id": id, "confirm": true}),
+        )
+        .await;
+    assert_eq!(erased.status(), StatusCode::OK);
+    let erased: Value = erased.json().await.unwrap();
+    assert_eq!(erased["leads"], 1);
+
+    let lead: Value = app
+        .get(&format!("/api/v1/leads/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    for field in [
+        "email",
+        "first_name",
+        "last_name",
+        "phone",
+        "external_id",
+        "pains",
+    ] {
+        assert_eq!(lead[field], Value::Null, "{field}");
+    }
+    assert_eq!(lead["custom"], json!({}));
+    assert!(lead["company"].is_string(), "the company is not the person");
+    assert_eq!(lead["channel"], "webinar", "source counts stay");
+    assert_eq!(lead["first_touch"]["referrer"], Value::Null);
+    let text = serde_json::to_string(
+        &app.get(&format!("/api/v1/leads/{id}/timeline?limit=1000"))
+            .await
+            .json::<Value>()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    for trace in [
+        "Minh",
+        "minh",
+        "Nguy",
+        "3822",
+        "crm-1",
+        "boss",
+        "personal",
+        "mail.example",
+    ] {
+        assert!(!text.contains(trace), "{trace} left in {text}");
+    }
+    let after: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        after["events"].as_array().unwrap().len(),
+        events_before["events"].as_array().unwrap().len(),
+        "every event row stays"
+    );
+    let outcome = after["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "outcome_recorded")
+        .unwrap();
+    assert_eq!(outcome["payload"]["outcome"], "won");
+    assert_eq!(outcome["payload"]["value"], 12000);
+    assert_eq!(outcome["payload"]["erased"], true);
+
+    let found: Value = app
+        .get("/api/v1/leads?q=nguyen")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["leads"].as_array().unwrap().len(), 0);
+    let still: Value = app
+        .get(&format!("/api/v1/leads/{other}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(still["email"], "ana@acme.io", "others are untouched");
+    // The address is free again: the same person arriving later is a new record.
+    let back = app
+        .post(
+            "/api/v1/leads",
+            &json!({"email": "minh.anh@saigonexpress.vn"}),
+        )
+        .await;
+    assert_eq!(back.status(), StatusCode::CREATED);
+    problem(
+        app.post(
+            "/api/v1/gdpr/export",
+            &json!({"email": "nobody@nowhere.io"}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let audit =
+        leadgate_store::testing::count(&app.store, "SELECT COUNT(*) FROM gdpr_requests").await;
+    assert_eq!(audit, 2, "the export and the erasure are audited");
+}
