@@ -26,6 +26,7 @@ named_enum!(
         StageChanged => "stage_changed",
         OwnerAssigned => "owner_assigned",
         OutcomeRecorded => "outcome_recorded",
+        PersonMerged => "person_merged",
         Custom => "custom",
     }
 );
