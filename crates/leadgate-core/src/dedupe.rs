@@ -183,7 +183,7 @@ pub fn find_matches(people: &[PersonKeys]) -> Vec<Match> {
             }
         }
     }
-    matches.sort_by(|x, y| (x.a, x.b).cmp(&(y.a, y.b)));
+    matches.sort_by_key(|m| (m.a, m.b));
     matches
 }
 
