@@ -358,7 +358,7 @@ impl Tx {
     /// LIMIT, PostgreSQL may walk all leads by id to find that nobody has the email.)
     async fn person_id_by_email(&mut self, email: &Email) -> Result<Option<i64>> {
         Ok(
-            on_tx!(self, conn => sqlx::query_scalar("SELECT id FROM people WHERE email_key = $1")
+            on_tx!(self, conn => sqlx::query_scalar("SELECT COALESCE(merged_into, id) FROM people WHERE email_key = $1")
             .bind(email.match_key())
             .fetch_optional(conn)
             .await)?,
@@ -918,6 +918,14 @@ async fn apply_and_save(
                 stored
                     .lead
                     .copy_fields(&known.lead, &untouched(&Lead::PERSON_FIELDS));
+            }
+        }
+    }
+    // An email of a person merged into this one is theirs already: the kept address stays.
+    if stored.id != 0 && email_changed {
+        if let Some(email) = &stored.lead.email {
+            if tx.person_id_by_email(email).await? == Some(stored.person_id) {
+                stored.lead.email = before.email.clone();
             }
         }
     }

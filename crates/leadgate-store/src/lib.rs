@@ -6,6 +6,7 @@ mod events;
 mod forms;
 mod imports;
 mod leads;
+mod merges;
 mod policies;
 mod privacy;
 mod qualification;
@@ -21,6 +22,7 @@ pub use imports::{BatchRow, ImportRecord, ImportStart, Reject};
 pub use leads::{
     Capture, CaptureOutcome, LeadFilter, LeadPage, LeadSort, ScoreSnapshot, SortField, StoredLead,
 };
+pub use merges::{DedupeSummary, MergeRecord};
 pub use policies::{ActivePolicy, PolicyVersion};
 pub use privacy::{check_purpose as privacy_purpose, Consent, Consents, Erasure, NewConsent};
 pub use qualification::{LeadScore, RescoreSummary};

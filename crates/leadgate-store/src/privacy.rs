@@ -118,7 +118,7 @@ impl Store {
 
     /// The person with this email (any case), if any.
     pub async fn person_by_email(&self, email: &leadgate_core::Email) -> Result<i64> {
-        on_read_pool!(self, pool => sqlx::query_scalar("SELECT id FROM people WHERE email_key = $1")
+        on_read_pool!(self, pool => sqlx::query_scalar("SELECT COALESCE(merged_into, id) FROM people WHERE email_key = $1")
             .bind(email.match_key())
             .fetch_optional(pool)
             .await)?

@@ -725,6 +725,9 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
         ("/api/v1/leads/{id}/consents", &["get", "post"][..]),
         ("/api/v1/gdpr/export", &["post"][..]),
         ("/api/v1/gdpr/erase", &["post"][..]),
+        ("/api/v1/dedupe", &["post"][..]),
+        ("/api/v1/merges", &["get"][..]),
+        ("/api/v1/merges/{id}/{decision}", &["post"][..]),
     ] {
         for method in methods {
             assert!(
@@ -735,7 +738,7 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
     }
     assert_eq!(
         paths.len(),
-        26,
+        29,
         "every route, and only those: {:?}",
         paths.keys().collect::<Vec<_>>()
     );

@@ -2,6 +2,7 @@
 
 mod apikey;
 pub mod bench;
+mod dedupe;
 pub mod demo;
 mod form;
 mod gdpr;
@@ -36,6 +37,10 @@ enum Command {
     Policy(policy::PolicyArgs),
     /// Web-to-lead forms: put (create or replace), list, embed.
     Form(form::FormArgs),
+    /// Find duplicate people over the whole store: merge the sure ones, suggest the likely.
+    Dedupe(dedupe::DedupeArgs),
+    /// Review merges: list, apply, reject, undo.
+    Merges(dedupe::MergesArgs),
     /// A person's data: export as JSON, or erase everywhere (GDPR).
     Gdpr(gdpr::GdprArgs),
     /// Import leads from a CSV file (mapping given or guessed; idempotent and resumable).
@@ -110,6 +115,8 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Policy(args) => policy::run(args).await,
         Command::Form(args) => form::run(args).await,
         Command::Gdpr(args) => gdpr::run(args).await,
+        Command::Dedupe(args) => dedupe::run(args).await,
+        Command::Merges(args) => dedupe::merges(args).await,
         Command::Import(args) => import::run(args).await,
         Command::Export(args) => import::export(args).await,
         Command::Score(args) => policy::score(args).await,

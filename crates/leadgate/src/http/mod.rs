@@ -7,6 +7,7 @@ mod events;
 mod forms;
 mod imports;
 mod leads;
+mod merges;
 mod observe;
 mod openapi;
 mod privacy;
@@ -47,6 +48,7 @@ pub fn app(store: Store) -> Router {
         .merge(imports::routes())
         .merge(forms::api_routes())
         .merge(privacy::routes())
+        .merge(merges::routes())
         .merge(qualification::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
