@@ -4,6 +4,8 @@
 
 use crate::normalize::{company_key, fold_loose, phone_e164};
 use crate::scoring::is_free_mail;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
@@ -218,22 +220,112 @@ pub fn merge_plan(matches: &[Match]) -> Vec<(i64, i64)> {
     plan
 }
 
+/// A seeded population with known duplicate pairs, for measuring precision and recall: typos,
+/// swapped names, other emails of one person, and namesakes at other companies (not
+/// duplicates).
+fn person(id: i64, first: &str, last: &str, email: &str, company: &str) -> PersonKeys {
+    PersonKeys::new(
+        id,
+        Some(first),
+        Some(last),
+        (!email.is_empty()).then_some(email),
+        None,
+        (!company.is_empty()).then_some(company),
+    )
+}
+
+pub fn population(n: usize, seed: u64) -> (Vec<PersonKeys>, HashSet<(i64, i64)>) {
+    const FIRST: [&str; 16] = [
+        "Ana", "Minh Anh", "Wei", "Ali", "Sara", "Thao", "Lukas", "Maria", "Jun", "Fatemeh",
+        "John", "Hung", "Priya", "Omar", "Elena", "Kenji",
+    ];
+    const LAST: [&str; 16] = [
+        "Silva",
+        "Nguyen",
+        "Wang",
+        "Rezaei",
+        "Muller",
+        "Tran",
+        "Smith",
+        "Garcia",
+        "Li",
+        "Kim",
+        "Mohammadi",
+        "Le",
+        "Patel",
+        "Haddad",
+        "Rossi",
+        "Sato",
+    ];
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut people = Vec::new();
+    let mut truth = HashSet::new();
+    let mut id = 0;
+    for i in 0..n {
+        let first = FIRST[rng.gen_range(0..16)];
+        let last = format!(
+            "{}{}",
+            LAST[rng.gen_range(0..16)],
+            ["", "son", "ez", "ova", "i", "ke"][i % 6]
+        );
+        let company = format!("Company {}", i / 3);
+        id += 1;
+        let original = id;
+        people.push(person(
+            id,
+            first,
+            &last,
+            &format!("p{i}@company{}.com", i / 3),
+            &company,
+        ));
+        let kind = rng.gen_range(0..10);
+        let dup = match kind {
+            0 => Some(person(
+                id + 1,
+                first,
+                &last,
+                &format!("p{i}@gmail.com"),
+                &company,
+            )),
+            1 => Some(person(id + 1, &last, first, "", &company)),
+            2 => {
+                let mut chars: Vec<char> = last.chars().collect();
+                if chars.len() >= 4 {
+                    let at = rng.gen_range(1..chars.len() - 2);
+                    chars.swap(at, at + 1);
+                } else {
+                    chars.push('h');
+                }
+                let typo: String = chars.into_iter().collect();
+                Some(person(id + 1, first, &typo, "", &company))
+            }
+            3 => Some(person(
+                id + 1,
+                "",
+                "",
+                &format!("P{i}@Company{}.com", i / 3),
+                "",
+            )),
+            // A namesake elsewhere: not a duplicate.
+            4 => {
+                people.push(person(id + 1, first, &last, "", &format!("Other {i}")));
+                id += 1;
+                None
+            }
+            _ => None,
+        };
+        if let Some(dup) = dup {
+            id += 1;
+            truth.insert((original, dup.id));
+            people.push(dup);
+        }
+    }
+    (people, truth)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{Rng, SeedableRng};
-    use rand_chacha::ChaCha8Rng;
-
-    fn person(id: i64, first: &str, last: &str, email: &str, company: &str) -> PersonKeys {
-        PersonKeys::new(
-            id,
-            Some(first),
-            Some(last),
-            (!email.is_empty()).then_some(email),
-            None,
-            (!company.is_empty()).then_some(company),
-        )
-    }
 
     #[test]
     fn each_kind_of_duplicate_is_recognised() {
@@ -288,100 +380,9 @@ mod tests {
         assert_eq!(plan, [(3, 7), (3, 9)]);
     }
 
-    /// A seeded population with known duplicates, as the issue asks: typos, swapped names,
-    /// other emails of one person, and namesakes at other companies.
-    pub fn generated(n: usize, seed: u64) -> (Vec<PersonKeys>, HashSet<(i64, i64)>) {
-        const FIRST: [&str; 16] = [
-            "Ana", "Minh Anh", "Wei", "Ali", "Sara", "Thao", "Lukas", "Maria", "Jun", "Fatemeh",
-            "John", "Hung", "Priya", "Omar", "Elena", "Kenji",
-        ];
-        const LAST: [&str; 16] = [
-            "Silva",
-            "Nguyen",
-            "Wang",
-            "Rezaei",
-            "Muller",
-            "Tran",
-            "Smith",
-            "Garcia",
-            "Li",
-            "Kim",
-            "Mohammadi",
-            "Le",
-            "Patel",
-            "Haddad",
-            "Rossi",
-            "Sato",
-        ];
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut people = Vec::new();
-        let mut truth = HashSet::new();
-        let mut id = 0;
-        for i in 0..n {
-            let first = FIRST[rng.gen_range(0..16)];
-            let last = format!(
-                "{}{}",
-                LAST[rng.gen_range(0..16)],
-                ["", "son", "ez", "ova", "i", "ke"][i % 6]
-            );
-            let company = format!("Company {}", i / 3);
-            id += 1;
-            let original = id;
-            people.push(person(
-                id,
-                first,
-                &last,
-                &format!("p{i}@company{}.com", i / 3),
-                &company,
-            ));
-            let kind = rng.gen_range(0..10);
-            let dup = match kind {
-                0 => Some(person(
-                    id + 1,
-                    first,
-                    &last,
-                    &format!("p{i}@gmail.com"),
-                    &company,
-                )),
-                1 => Some(person(id + 1, &last, first, "", &company)),
-                2 => {
-                    let mut chars: Vec<char> = last.chars().collect();
-                    if chars.len() >= 4 {
-                        let at = rng.gen_range(1..chars.len() - 2);
-                        chars.swap(at, at + 1);
-                    } else {
-                        chars.push('h');
-                    }
-                    let typo: String = chars.into_iter().collect();
-                    Some(person(id + 1, first, &typo, "", &company))
-                }
-                3 => Some(person(
-                    id + 1,
-                    "",
-                    "",
-                    &format!("P{i}@Company{}.com", i / 3),
-                    "",
-                )),
-                // A namesake elsewhere: not a duplicate.
-                4 => {
-                    people.push(person(id + 1, first, &last, "", &format!("Other {i}")));
-                    id += 1;
-                    None
-                }
-                _ => None,
-            };
-            if let Some(dup) = dup {
-                id += 1;
-                truth.insert((original, dup.id));
-                people.push(dup);
-            }
-        }
-        (people, truth)
-    }
-
     #[test]
     fn precision_and_recall_on_a_generated_set() {
-        let (people, truth) = generated(3000, 11);
+        let (people, truth) = population(3000, 11);
         let matches = find_matches(&people);
         let measure = |threshold: f64| {
             let found: HashSet<(i64, i64)> = matches

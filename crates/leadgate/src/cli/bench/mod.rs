@@ -1,5 +1,6 @@
 //! `leadgate bench`: performance measured side by side with a peer in one run (BENCHMARKS.md).
 
+mod dedupe;
 mod import;
 mod ingest;
 mod scoring;
@@ -22,6 +23,8 @@ enum Bench {
     /// Importing a generated CSV file (validation, normalisation, matching) against
     /// `psql \copy` loading the same file into a plain table.
     Import(import::ImportBenchArgs),
+    /// Matching a million generated people with known duplicates: time, precision, recall.
+    Dedupe(dedupe::DedupeBenchArgs),
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -29,5 +32,6 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Bench::Ingest(args) => ingest::run(args).await,
         Bench::Scoring(args) => scoring::run(args).await,
         Bench::Import(args) => import::run(args).await,
+        Bench::Dedupe(args) => dedupe::run(args).await,
     }
 }
