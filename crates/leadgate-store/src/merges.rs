@@ -196,6 +196,18 @@ impl Store {
         Ok(rows.into_iter().map(MergeRecord::from).collect())
     }
 
+    /// The merge, if it is in `status`; otherwise a conflict saying what `only` allows.
+    async fn merge_in(&self, id: i64, status: &str, only: &str) -> Result<MergeRecord> {
+        let record = self.merge(id).await?;
+        if record.status != status {
+            return Err(StoreError::Conflict {
+                field: "status".into(),
+                reason: format!("merge {id} is {}; only {only}", record.status),
+            });
+        }
+        Ok(record)
+    }
+
     pub async fn merge(&self, id: i64) -> Result<MergeRecord> {
         let sql = format!("{SELECT_MERGE} WHERE id = $1");
         let row: Option<MergeRow> =
@@ -209,16 +221,9 @@ impl Store {
     /// of whichever was updated last; the email stays the kept person's), and every lead
     /// involved gets a `person_merged` event. Undo restores all of it.
     pub async fn apply_merge(&self, id: i64, actor: &str) -> Result<MergeRecord> {
-        let record = self.merge(id).await?;
-        if record.status != "suggested" {
-            return Err(StoreError::Conflict {
-                field: "status".into(),
-                reason: format!(
-                    "merge {id} is {}; only a suggested merge can be applied",
-                    record.status
-                ),
-            });
-        }
+        let record = self
+            .merge_in(id, "suggested", "a suggested merge can be applied")
+            .await?;
         let (kept, gone) = (record.kept_person, record.merged_person);
         let now = to_micros(Utc::now());
         let mut tx = self.begin().await?;
@@ -275,16 +280,9 @@ impl Store {
     /// Undoes a merge: the moved leads go back to their person, the kept person's fields are
     /// as before, and the leads get a `person_merged` event saying so.
     pub async fn undo_merge(&self, id: i64, actor: &str) -> Result<MergeRecord> {
-        let record = self.merge(id).await?;
-        if record.status != "merged" {
-            return Err(StoreError::Conflict {
-                field: "status".into(),
-                reason: format!(
-                    "merge {id} is {}; only a done merge can be undone",
-                    record.status
-                ),
-            });
-        }
+        let record = self
+            .merge_in(id, "merged", "a done merge can be undone")
+            .await?;
         let before: Option<String> = on_pool!(self, pool => sqlx::query_scalar("SELECT kept_before FROM merges WHERE id = $1")
             .bind(id)
             .fetch_one(pool)
@@ -327,16 +325,8 @@ impl Store {
 
     /// A person decided two suggested records are different people.
     pub async fn reject_merge(&self, id: i64, actor: &str) -> Result<MergeRecord> {
-        let record = self.merge(id).await?;
-        if record.status != "suggested" {
-            return Err(StoreError::Conflict {
-                field: "status".into(),
-                reason: format!(
-                    "merge {id} is {}; only a suggestion can be rejected",
-                    record.status
-                ),
-            });
-        }
+        self.merge_in(id, "suggested", "a suggestion can be rejected")
+            .await?;
         on_pool!(self, pool => sqlx::query("UPDATE merges SET status = 'rejected', decided_at = $1, actor = $2 WHERE id = $3")
             .bind(Ts(to_micros(Utc::now())))
             .bind(actor)
