@@ -505,11 +505,33 @@ fn one_lead(
         last_name: text(last),
         email: Email::parse(&email).ok(),
         phone: if rng.gen_bool(0.7) {
-            Phone::parse(&format!(
-                "{} {:07}",
-                market.phone_prefix,
-                rng.gen_range(0..10_000_000)
-            ))
+            // A number the region could have issued: seven digits behind a North American
+            // area code, eight behind these city codes; drawn again until it is valid there.
+            Phone::parse(&{
+                let draw = |rng: &mut ChaCha8Rng| {
+                    if market.phone_prefix.starts_with("+1 ") {
+                        format!(
+                            "{} {}",
+                            market.phone_prefix,
+                            rng.gen_range(2_000_000..10_000_000)
+                        )
+                    } else {
+                        format!(
+                            "{} {}",
+                            market.phone_prefix,
+                            rng.gen_range(20_000_000..100_000_000)
+                        )
+                    }
+                };
+                let mut number = draw(rng);
+                for _ in 0..20 {
+                    if crate::normalize::phone_e164(&number, None).is_ok() {
+                        break;
+                    }
+                    number = draw(rng);
+                }
+                number
+            })
             .ok()
         } else {
             None

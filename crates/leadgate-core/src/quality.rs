@@ -18,7 +18,7 @@ pub enum JunkReason {
     TestName,
     /// Random key runs such as "sdfghj" or "xxxxx".
     KeyboardMash,
-    /// A phone number no region has.
+    /// A phone number no region has, and no email beside it.
     InvalidPhone,
     /// A form submission a bot would make (honeypot filled, sent too fast).
     BotSubmission,
@@ -191,8 +191,10 @@ pub fn assess(lead: &Lead) -> Vec<JunkReason> {
     {
         reasons.push(JunkReason::KeyboardMash);
     }
-    if let Some(phone) = &lead.phone {
-        // Without a country code the region is unknown, and the number cannot be judged.
+    if let (Some(phone), None) = (&lead.phone, &lead.email) {
+        // Only when the phone is the one way to reach them: a mistyped number beside a good
+        // email is a data-quality slip, not junk. Without a country code the region is
+        // unknown, and the number cannot be judged.
         if phone.as_str().trim_start().starts_with('+')
             && crate::normalize::phone_e164(phone.as_str(), None).is_err()
         {
@@ -313,6 +315,19 @@ mod tests {
         ];
         for (value, reason) in cases {
             assert_eq!(assess(&lead(value.clone())), [reason], "{value}");
+        }
+    }
+
+    #[test]
+    fn demo_people_look_real_and_their_phones_are_valid() {
+        for demo in crate::demo::generate(5, 500, chrono::Utc::now()) {
+            assert_eq!(assess(&demo.lead), [], "{:?}", demo.lead);
+            if let Some(phone) = &demo.lead.phone {
+                assert!(
+                    crate::normalize::phone_e164(phone.as_str(), None).is_ok(),
+                    "{phone:?}"
+                );
+            }
         }
     }
 
