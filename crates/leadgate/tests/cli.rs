@@ -154,7 +154,7 @@ fn the_policy_is_written_checked_applied_listed_and_diffed() {
 fn xeducation_args<'a>(root: &'a str, extra: &[&'a str]) -> Vec<String> {
     let mut args = vec![
         "import".to_owned(),
-        format!("{root}/../shared/data/xeducation_leads.csv"),
+        format!("{root}/examples/xeducation_leads.csv"),
         "--mapping".to_owned(),
         format!("{root}/examples/xeducation.mapping.toml"),
     ];

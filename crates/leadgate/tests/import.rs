@@ -42,7 +42,7 @@ fn repo_root() -> PathBuf {
 
 fn xeducation() -> (PathBuf, String) {
     let root = repo_root();
-    let file = root.join("../shared/data/xeducation_leads.csv");
+    let file = root.join("examples/xeducation_leads.csv");
     let mapping = std::fs::read_to_string(root.join("examples/xeducation.mapping.toml")).unwrap();
     (file, mapping)
 }
