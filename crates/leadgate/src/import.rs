@@ -285,11 +285,21 @@ pub fn resolve_mapping(
     file: &CsvFile,
     given: Option<&str>,
 ) -> Result<(Mapping, BoundMapping, bool), ImportError> {
+    let given = given
+        .map(Mapping::parse)
+        .transpose()
+        .map_err(ImportError::MappingSyntax)?;
+    bind_mapping(path, file, given)
+}
+
+/// Binds a parsed mapping, or one guessed from the header and a sample of rows.
+fn bind_mapping(
+    path: &Path,
+    file: &CsvFile,
+    given: Option<Mapping>,
+) -> Result<(Mapping, BoundMapping, bool), ImportError> {
     let (mapping, guessed) = match given {
-        Some(text) => (
-            Mapping::parse(text).map_err(ImportError::MappingSyntax)?,
-            false,
-        ),
+        Some(mapping) => (mapping, false),
         None => {
             let sample: Vec<Vec<String>> = file
                 .rows(path)?
@@ -312,15 +322,21 @@ pub async fn run(
     mut progress: impl FnMut(i64, u64),
     rejects: Option<&mut (dyn Write + Send)>,
 ) -> Result<ImportReport, ImportError> {
-    let given_delimiter = match &options.mapping {
-        Some(text) => Mapping::parse(text)
-            .map_err(ImportError::MappingSyntax)?
+    // Parsed once: the delimiter it may set is needed before the file can be read.
+    let given = options
+        .mapping
+        .as_deref()
+        .map(Mapping::parse)
+        .transpose()
+        .map_err(ImportError::MappingSyntax)?;
+    let given_delimiter = match &given {
+        Some(mapping) => mapping
             .delimiter_byte()
             .map_err(|e| ImportError::Mapping(e.into()))?,
         None => None,
     };
     let file = CsvFile::inspect(path, given_delimiter)?;
-    let (mapping, bound, guessed) = resolve_mapping(path, &file, options.mapping.as_deref())?;
+    let (mapping, bound, guessed) = bind_mapping(path, &file, given)?;
     let mapping_text = mapping.to_toml();
     let mut report = ImportReport {
         import: None,
