@@ -3,8 +3,10 @@
 
 mod api_keys;
 mod events;
+mod followup;
 mod forms;
 mod imports;
+mod jobs;
 mod leads;
 mod merges;
 mod policies;
@@ -17,8 +19,10 @@ pub mod testing;
 
 pub use api_keys::{ApiKey, NewApiKey};
 pub use events::{AppendOutcome, StoredEvent, Timeline, MAX_BATCH};
+pub use followup::{LoggedInteraction, Notification, Task, TaskFilter};
 pub use forms::StoredForm;
 pub use imports::{BatchRow, ImportRecord, ImportStart, Reject};
+pub use jobs::{ClaimedJob, Job, JobRun, NewJob};
 pub use leads::{
     Capture, CaptureOutcome, LeadFilter, LeadPage, LeadSort, ScoreSnapshot, SortField, StoredLead,
 };

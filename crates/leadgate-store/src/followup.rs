@@ -1,0 +1,363 @@
+//! Follow-up: tasks on leads (each with a reminder job at its due time), interactions logged
+//! as events, and the notifications people see in their list.
+
+use crate::jobs::{ClaimedJob, NewJob};
+use crate::leads::NewEvent;
+use crate::time::{to_micros, Ts};
+use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
+use leadgate_core::followup::{Interaction, NewTask, TaskState};
+use leadgate_core::job::JobKind;
+use leadgate_core::{EventDraft, EventType};
+use serde::Serialize;
+use serde_json::json;
+
+/// A follow-up task as stored.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Task {
+    pub id: i64,
+    pub lead_id: i64,
+    #[sqlx(rename = "type")]
+    #[serde(rename = "type")]
+    pub task_type: String,
+    pub title: String,
+    pub notes: Option<String>,
+    pub owner: Option<String>,
+    pub due_at: Ts,
+    pub state: String,
+    pub created_by: String,
+    pub created_at: Ts,
+    pub reminded_at: Option<Ts>,
+    pub completed_at: Option<Ts>,
+    pub completed_by: Option<String>,
+}
+
+/// Which tasks to list.
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    pub owner: Option<String>,
+    pub lead_id: Option<i64>,
+    pub state: Option<TaskState>,
+    /// Only tasks due before this time (overdue ones, given now).
+    pub due_before: Option<DateTime<Utc>>,
+    pub limit: i64,
+}
+
+/// Something a person is told in the product.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Notification {
+    pub id: i64,
+    pub recipient: String,
+    pub kind: String,
+    pub lead_id: Option<i64>,
+    pub task_id: Option<i64>,
+    pub message: String,
+    pub created_at: Ts,
+    pub read_at: Option<Ts>,
+}
+
+/// A logged interaction: the event that records it and the next-step task, if one was set.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoggedInteraction {
+    pub event_id: i64,
+    pub next_step: Option<Task>,
+}
+
+const TASK_COLUMNS: &str = "id, lead_id, type, title, notes, owner, due_at, state, created_by, \
+                            created_at, reminded_at, completed_at, completed_by";
+
+impl Tx {
+    async fn task(&mut self, id: i64) -> Result<Task> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1");
+        let task: Option<Task> =
+            on_tx!(self, conn => sqlx::query_as(&sql).bind(id).fetch_optional(conn).await)?;
+        task.ok_or_else(|| StoreError::NotFound(format!("no task has id {id}")))
+    }
+
+    /// Stores a task on a lead (owned by the lead's owner unless it names one), records
+    /// `task_created`, and enqueues its reminder for the due time.
+    pub(crate) async fn create_task(
+        &mut self,
+        lead_id: i64,
+        task: &NewTask,
+        actor: &str,
+        now: Ts,
+    ) -> Result<Task> {
+        let lead = self
+            .lead(lead_id, true)
+            .await?
+            .ok_or(StoreError::LeadNotFound(lead_id))?;
+        let owner = task
+            .owner
+            .as_ref()
+            .or(lead.lead.owner.as_ref())
+            .map(|o| o.as_str().to_owned());
+        let id: i64 = on_tx!(self, conn => sqlx::query_scalar(
+            "INSERT INTO tasks (lead_id, type, title, notes, owner, due_at, state, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8) RETURNING id",
+        )
+        .bind(lead_id)
+        .bind(task.task_type.as_str())
+        .bind(task.title.as_str())
+        .bind(task.notes.as_ref().map(|n| n.as_str()))
+        .bind(&owner)
+        .bind(Ts(to_micros(task.due_at)))
+        .bind(actor)
+        .bind(now)
+        .fetch_one(conn)
+        .await)?;
+        let event = EventDraft::new(
+            EventType::TaskCreated,
+            now.0,
+            json!({"task_id": id, "type": task.task_type, "title": task.title.as_str(),
+                   "due_at": task.due_at, "owner": owner}),
+        )
+        .with_actor(actor);
+        self.insert_events(
+            &[NewEvent {
+                lead_id,
+                draft: &event,
+            }],
+            now,
+        )
+        .await?;
+        self.enqueue_job(
+            &NewJob::new(JobKind::TaskReminder, json!({"task_id": id}), task.due_at)
+                .keyed(format!("task-reminder:{id}")),
+        )
+        .await?;
+        self.task(id).await
+    }
+
+    /// Sends a task's reminder: the owner (or, with none, the lead's owner) finds it in their
+    /// notifications. A task done or cancelled meanwhile needs no reminder.
+    async fn remind(&mut self, task_id: i64, now: Ts) -> Result<()> {
+        let task = match self.task(task_id).await {
+            Ok(task) => task,
+            // Erased with its lead's person, or never stored: nothing to remind of.
+            Err(StoreError::NotFound(_)) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if task.state != TaskState::Open.as_str() || task.reminded_at.is_some() {
+            return Ok(());
+        }
+        on_tx!(self, conn => sqlx::query("UPDATE tasks SET reminded_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(task_id)
+            .execute(conn)
+            .await.map(|r| r.rows_affected()))?;
+        let recipient = task.owner.clone().unwrap_or_else(|| "unassigned".into());
+        on_tx!(self, conn => sqlx::query(
+            "INSERT INTO notifications (recipient, kind, lead_id, task_id, message, created_at)
+             VALUES ($1, 'task_due', $2, $3, $4, $5)",
+        )
+        .bind(&recipient)
+        .bind(task.lead_id)
+        .bind(task.id)
+        .bind(format!("{} ({}) on lead {} is due", task.title, task.task_type, task.lead_id))
+        .bind(now)
+        .execute(conn)
+        .await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+}
+
+impl Store {
+    pub async fn create_task(
+        &self,
+        lead_id: i64,
+        task: &NewTask,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Task> {
+        let mut tx = self.begin().await?;
+        let task = tx
+            .create_task(lead_id, task, actor, Ts(to_micros(now)))
+            .await?;
+        tx.commit().await?;
+        Ok(task)
+    }
+
+    pub async fn task(&self, id: i64) -> Result<Task> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1");
+        let task: Option<Task> =
+            on_read_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+        task.ok_or_else(|| StoreError::NotFound(format!("no task has id {id}")))
+    }
+
+    /// Closes an open task as done or cancelled, recorded as `task_completed` on its lead.
+    pub async fn close_task(
+        &self,
+        id: i64,
+        state: TaskState,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Task> {
+        if state == TaskState::Open {
+            return Err(StoreError::Conflict {
+                field: "state".into(),
+                reason: "a task is closed as done or cancelled".into(),
+            });
+        }
+        let now = Ts(to_micros(now));
+        let mut tx = self.begin().await?;
+        let task = tx.task(id).await?;
+        let closed = on_tx!(&mut tx, conn => sqlx::query(
+            "UPDATE tasks SET state = $1, completed_at = $2, completed_by = $3
+             WHERE id = $4 AND state = 'open'",
+        )
+        .bind(state.as_str())
+        .bind(now)
+        .bind(actor)
+        .bind(id)
+        .execute(conn)
+        .await.map(|r| r.rows_affected()))?;
+        if closed == 0 {
+            return Err(StoreError::Conflict {
+                field: "state".into(),
+                reason: format!("task {id} is already {}", task.state),
+            });
+        }
+        let event = EventDraft::new(
+            EventType::TaskCompleted,
+            now.0,
+            json!({"task_id": id, "type": task.task_type, "state": state}),
+        )
+        .with_actor(actor);
+        tx.insert_events(
+            &[NewEvent {
+                lead_id: task.lead_id,
+                draft: &event,
+            }],
+            now,
+        )
+        .await?;
+        let task = tx.task(id).await?;
+        tx.commit().await?;
+        Ok(task)
+    }
+
+    /// Tasks by due time (the most overdue first).
+    pub async fn tasks(&self, filter: &TaskFilter) -> Result<Vec<Task>> {
+        let sql = format!(
+            "SELECT {TASK_COLUMNS} FROM tasks
+             WHERE ($1 IS NULL OR owner = $1) AND ($2 IS NULL OR lead_id = $2)
+               AND ($3 IS NULL OR state = $3) AND ($4 IS NULL OR due_at < $4)
+             ORDER BY due_at, id LIMIT $5"
+        );
+        let rows = on_read_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(filter.owner.as_deref())
+            .bind(filter.lead_id)
+            .bind(filter.state.map(TaskState::as_str))
+            .bind(filter.due_before.map(|t| Ts(to_micros(t))))
+            .bind(filter.limit.clamp(1, 1000))
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows)
+    }
+
+    /// Logs a call, email, meeting or note as an event on the lead, and its next step as a
+    /// task, in one transaction.
+    pub async fn log_interaction(
+        &self,
+        lead_id: i64,
+        interaction: &Interaction,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<LoggedInteraction> {
+        let now = Ts(to_micros(now));
+        let mut tx = self.begin().await?;
+        if tx.lead(lead_id, true).await?.is_none() {
+            return Err(StoreError::LeadNotFound(lead_id));
+        }
+        let event = interaction.event(actor);
+        let inserted = tx
+            .insert_events(
+                &[NewEvent {
+                    lead_id,
+                    draft: &event,
+                }],
+                now,
+            )
+            .await?;
+        tx.set_rescore_due(&[lead_id], true).await?;
+        let next_step = match &interaction.next_step {
+            Some(step) => Some(tx.create_task(lead_id, step, actor, now).await?),
+            None => None,
+        };
+        tx.commit().await?;
+        Ok(LoggedInteraction {
+            event_id: inserted.first().map(|(id, _)| *id).unwrap_or_default(),
+            next_step,
+        })
+    }
+
+    /// A person's notifications, newest first.
+    pub async fn notifications(
+        &self,
+        recipient: &str,
+        unread_only: bool,
+        limit: i64,
+    ) -> Result<Vec<Notification>> {
+        let rows = on_read_pool!(self, pool => sqlx::query_as(
+            "SELECT id, recipient, kind, lead_id, task_id, message, created_at, read_at
+             FROM notifications WHERE recipient = $1 AND (NOT $2 OR read_at IS NULL)
+             ORDER BY id DESC LIMIT $3",
+        )
+        .bind(recipient)
+        .bind(unread_only)
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows)
+    }
+
+    /// Marks a notification read. False when it was already read.
+    pub async fn read_notification(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+        let changed = on_pool!(self, pool => sqlx::query(
+            "UPDATE notifications SET read_at = $1 WHERE id = $2 AND read_at IS NULL",
+        )
+        .bind(Ts(to_micros(now)))
+        .bind(id)
+        .execute(pool)
+        .await.map(|r| r.rows_affected()))?;
+        if changed == 0 {
+            let exists: Option<i64> = on_read_pool!(self, pool => sqlx::query_scalar(
+                "SELECT id FROM notifications WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?;
+            exists.ok_or_else(|| StoreError::NotFound(format!("no notification has id {id}")))?;
+        }
+        Ok(changed == 1)
+    }
+
+    /// Runs a job whose effects all lie in the store, in one transaction with marking it done.
+    /// Returns false when another worker had taken the job over (nothing is stored then).
+    pub async fn perform_job(&self, job: &ClaimedJob, now: DateTime<Utc>) -> Result<bool> {
+        let kind = job.kind().map_err(|reason| StoreError::Conflict {
+            field: "kind".into(),
+            reason,
+        })?;
+        let now = Ts(to_micros(now));
+        let mut tx = self.begin().await?;
+        if !tx.finish_claim(job, now).await? {
+            return Ok(false);
+        }
+        match kind {
+            JobKind::TaskReminder => {
+                let task_id =
+                    job.payload["task_id"]
+                        .as_i64()
+                        .ok_or_else(|| StoreError::Conflict {
+                            field: "payload.task_id".into(),
+                            reason: "a task reminder names its task".into(),
+                        })?;
+                tx.remind(task_id, now).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+}

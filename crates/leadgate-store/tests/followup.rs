@@ -1,0 +1,381 @@
+//! The job queue and follow-up (tasks, reminders, interactions) against real databases: every
+//! test runs once on SQLite and once on PostgreSQL.
+
+use chrono::{DateTime, Duration, Utc};
+use leadgate_core::followup::{Interaction, NewTask, TaskState};
+use leadgate_core::job::{JobKind, JobState};
+use leadgate_core::lead::PatchMode;
+use leadgate_core::{Channel, LeadPatch, Source};
+use leadgate_store::testing::count;
+use leadgate_store::{Capture, NewJob, Store, StoreError, TaskFilter};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $(
+            #[tokio::test]
+            async fn $name() {
+                let db = leadgate_store::testing::TestDatabase::new(leadgate_store::Engine::Sqlite).await;
+                super::$name(db.store().await).await;
+                db.cleanup().await;
+            }
+        )* }
+        mod postgres { $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let db = leadgate_store::testing::TestDatabase::new(leadgate_store::Engine::Postgres).await;
+                let store = db.store().await;
+                super::$name(store.clone()).await;
+                store.close().await;
+                db.cleanup().await;
+            }
+        )* }
+    };
+}
+
+on_both_engines!(
+    a_failing_job_backs_off_then_goes_dead_and_can_be_retried,
+    a_job_whose_worker_stopped_is_taken_over_and_finished_once,
+    concurrent_workers_never_claim_the_same_job,
+    a_task_reminds_its_owner_once_when_due,
+    an_interaction_is_an_event_and_sets_the_next_step,
+);
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+async fn lead(store: &Store, input: Value) -> i64 {
+    let mut map = input.as_object().cloned().unwrap();
+    let source = Source::take_from(&mut map, Channel::Api).unwrap();
+    store
+        .capture(Capture {
+            patch: LeadPatch::parse(&map, PatchMode::Create).unwrap(),
+            source,
+            raw: input,
+            at: Utc::now(),
+            actor: "test".into(),
+            bot: false,
+        })
+        .await
+        .unwrap()
+        .lead
+        .id
+}
+
+fn reminder(task: i64, due: DateTime<Utc>) -> NewJob {
+    NewJob::new(JobKind::TaskReminder, json!({"task_id": task}), due)
+}
+
+async fn a_failing_job_backs_off_then_goes_dead_and_can_be_retried(store: Store) {
+    let t0 = at("2026-05-04T10:00:00Z");
+    let mut job = reminder(1, t0).keyed("k1");
+    job.max_attempts = 2;
+    let id = store.enqueue_job(&job).await.unwrap().unwrap();
+    assert_eq!(
+        store.enqueue_job(&job).await.unwrap(),
+        None,
+        "one job per key"
+    );
+
+    let lease = Duration::seconds(60);
+    let early = store
+        .claim_jobs("w1", 10, lease, t0 - Duration::seconds(1))
+        .await
+        .unwrap();
+    assert!(early.is_empty(), "not due yet");
+    let claimed = store.claim_jobs("w1", 10, lease, t0).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!((claimed[0].id, claimed[0].attempt), (id, 1));
+    assert!(store
+        .claim_jobs("w2", 10, lease, t0)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let state = store
+        .fail_job(&claimed[0], "receiver said 500", t0)
+        .await
+        .unwrap();
+    assert_eq!(state, Some(JobState::Queued));
+    let stored = store.job(id).await.unwrap();
+    let wait = stored.due_at.0 - t0;
+    assert!(
+        wait >= Duration::seconds(10) && wait <= Duration::seconds(12),
+        "{wait}"
+    );
+    assert_eq!(stored.last_error.as_deref(), Some("receiver said 500"));
+    assert!(store
+        .claim_jobs("w1", 10, lease, t0 + Duration::seconds(5))
+        .await
+        .unwrap()
+        .is_empty());
+
+    let again = store
+        .claim_jobs("w1", 10, lease, t0 + Duration::seconds(13))
+        .await
+        .unwrap();
+    assert_eq!(again[0].attempt, 2);
+    let state = store.fail_job(&again[0], "still 500", t0).await.unwrap();
+    assert_eq!(state, Some(JobState::Dead));
+    let dead = store.jobs(Some(JobState::Dead), None, 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(store
+        .claim_jobs("w1", 10, lease, t0 + Duration::days(1))
+        .await
+        .unwrap()
+        .is_empty());
+    let runs = store.job_runs(id).await.unwrap();
+    let outcomes: Vec<&str> = runs.iter().map(|r| r.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["failed", "dead"]);
+
+    let retried = store.retry_job(id, t0 + Duration::days(1)).await.unwrap();
+    assert_eq!((retried.state.as_str(), retried.attempts), ("queued", 0));
+    assert!(matches!(
+        store.retry_job(id, t0).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert!(matches!(
+        store.retry_job(999, t0).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let last = store
+        .claim_jobs("w1", 10, lease, t0 + Duration::days(1))
+        .await
+        .unwrap();
+    assert!(store
+        .finish_job(&last[0], t0 + Duration::days(1))
+        .await
+        .unwrap());
+    assert_eq!(store.job(id).await.unwrap().state, "done");
+    assert!(
+        !store.finish_job(&last[0], t0).await.unwrap(),
+        "finished once"
+    );
+}
+
+async fn a_job_whose_worker_stopped_is_taken_over_and_finished_once(store: Store) {
+    let owner = lead(&store, json!({"email": "ana@acme.io", "owner": "ana"})).await;
+    let t0 = Utc::now();
+    let task = store
+        .create_task(
+            owner,
+            &NewTask::parse(&json!({"type": "call", "due_at": t0.to_rfc3339()}), "").unwrap(),
+            "test",
+            t0,
+        )
+        .await
+        .unwrap();
+    let lease = Duration::seconds(30);
+    let first = store.claim_jobs("dying", 10, lease, t0).await.unwrap();
+    assert_eq!(first.len(), 1);
+    // Before the lease runs out nobody else may take it; after, another worker does.
+    assert!(store
+        .claim_jobs("other", 10, lease, t0 + Duration::seconds(29))
+        .await
+        .unwrap()
+        .is_empty());
+    let second = store
+        .claim_jobs("other", 10, lease, t0 + Duration::seconds(31))
+        .await
+        .unwrap();
+    assert_eq!(second[0].attempt, 2);
+    let taken_over = store.job(second[0].id).await.unwrap();
+    assert!(taken_over.last_error.unwrap().contains("dying"));
+
+    // The first worker wakes up late: its finish stores nothing.
+    assert!(!store.perform_job(&first[0], t0).await.unwrap());
+    assert_eq!(store.fail_job(&first[0], "late", t0).await.unwrap(), None);
+    assert!(store.perform_job(&second[0], t0).await.unwrap());
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM notifications").await, 1);
+    assert!(store.task(task.id).await.unwrap().reminded_at.is_some());
+    let runs = store.job_runs(second[0].id).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        (runs[0].worker.as_str(), runs[0].outcome.as_str()),
+        ("other", "done")
+    );
+}
+
+async fn concurrent_workers_never_claim_the_same_job(store: Store) {
+    let t0 = Utc::now();
+    for n in 0..300 {
+        store.enqueue_job(&reminder(n, t0)).await.unwrap();
+    }
+    let worker = |name: &'static str| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let jobs = store
+                    .claim_jobs(name, 7, Duration::seconds(60), t0)
+                    .await
+                    .unwrap();
+                if jobs.is_empty() {
+                    return mine;
+                }
+                for job in jobs {
+                    assert!(store.finish_job(&job, t0).await.unwrap());
+                    mine.push(job.id);
+                }
+            }
+        })
+    };
+    let (a, b, c) = tokio::join!(worker("a"), worker("b"), worker("c"));
+    let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
+    let all: HashSet<i64> = a.iter().chain(&b).chain(&c).copied().collect();
+    assert_eq!(a.len() + b.len() + c.len(), 300, "each job claimed once");
+    assert_eq!(all.len(), 300);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM job_runs WHERE outcome = 'done'"
+        )
+        .await,
+        300
+    );
+}
+
+async fn a_task_reminds_its_owner_once_when_due(store: Store) {
+    let id = lead(&store, json!({"email": "bo@acme.io", "owner": "bo"})).await;
+    let now = Utc::now();
+    let due = now + Duration::hours(2);
+    let mine = store
+        .create_task(
+            id,
+            &NewTask::parse(
+                &json!({"type": "email", "title": "Send the pricing", "due_at": due.to_rfc3339()}),
+                "",
+            )
+            .unwrap(),
+            "manager",
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        mine.owner.as_deref(),
+        Some("bo"),
+        "the lead's owner by default"
+    );
+    let theirs = store
+        .create_task(
+            id,
+            &NewTask::parse(&json!({"type": "call", "owner": "cy", "due_at": (now - Duration::hours(1)).to_rfc3339()}), "")
+                .unwrap(),
+            "manager",
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .create_task(
+                999,
+                &NewTask::parse(&json!({"type": "call", "due_at": due.to_rfc3339()}), "").unwrap(),
+                "m",
+                now
+            )
+            .await,
+        Err(StoreError::LeadNotFound(999))
+    ));
+    let overdue = store
+        .tasks(&TaskFilter {
+            state: Some(TaskState::Open),
+            due_before: Some(now),
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        overdue.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [theirs.id]
+    );
+
+    // Only the overdue task's reminder is due now.
+    let jobs = store
+        .claim_jobs("w", 10, Duration::seconds(60), now)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert!(store.perform_job(&jobs[0], now).await.unwrap());
+    let cy = store.notifications("cy", true, 10).await.unwrap();
+    assert_eq!(cy.len(), 1);
+    assert_eq!(cy[0].task_id, Some(theirs.id));
+    assert!(store.read_notification(cy[0].id, now).await.unwrap());
+    assert!(!store.read_notification(cy[0].id, now).await.unwrap());
+    assert!(store
+        .notifications("cy", true, 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A task done before its due time sends no reminder.
+    let done = store
+        .close_task(mine.id, TaskState::Done, "bo", now)
+        .await
+        .unwrap();
+    assert_eq!(done.state, "done");
+    assert!(matches!(
+        store
+            .close_task(mine.id, TaskState::Cancelled, "bo", now)
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let later = store
+        .claim_jobs("w", 10, Duration::seconds(60), due)
+        .await
+        .unwrap();
+    assert!(store.perform_job(&later[0], due).await.unwrap());
+    assert!(store
+        .notifications("bo", false, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM events WHERE type IN ('task_created', 'task_completed')"
+        )
+        .await,
+        3
+    );
+}
+
+async fn an_interaction_is_an_event_and_sets_the_next_step(store: Store) {
+    let id = lead(&store, json!({"email": "dai@acme.vn", "owner": "dai"})).await;
+    let now = Utc::now();
+    let call = Interaction::parse(
+        &json!({"type": "call", "outcome": "connected", "notes": "Wants a demo next week",
+                "next_step": {"type": "meeting", "title": "Demo", "due_at": (now + Duration::days(3)).to_rfc3339()}}),
+        now,
+    )
+    .unwrap();
+    let logged = store
+        .log_interaction(id, &call, "rep:dai", now)
+        .await
+        .unwrap();
+    assert!(logged.event_id > 0);
+    let step = logged.next_step.unwrap();
+    assert_eq!(
+        (step.title.as_str(), step.owner.as_deref()),
+        ("Demo", Some("dai"))
+    );
+    let timeline = store.timeline(id, 50, None).await.unwrap();
+    let types: Vec<&str> = timeline
+        .events
+        .iter()
+        .map(|e| e.event_type.as_str())
+        .collect();
+    assert!(
+        types.contains(&"call_logged") && types.contains(&"task_created"),
+        "{types:?}"
+    );
+    assert!(matches!(
+        store.log_interaction(999, &call, "x", now).await,
+        Err(StoreError::LeadNotFound(999))
+    ));
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM jobs").await, 1);
+}
