@@ -728,6 +728,16 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
         ("/api/v1/dedupe", &["post"][..]),
         ("/api/v1/merges", &["get"][..]),
         ("/api/v1/merges/{id}/{decision}", &["post"][..]),
+        ("/api/v1/leads/{id}/tasks", &["post"][..]),
+        ("/api/v1/leads/{id}/interactions", &["post"][..]),
+        ("/api/v1/tasks", &["get"][..]),
+        ("/api/v1/tasks/{id}", &["get"][..]),
+        ("/api/v1/tasks/{id}/{action}", &["post"][..]),
+        ("/api/v1/notifications", &["get"][..]),
+        ("/api/v1/notifications/{id}/read", &["post"][..]),
+        ("/api/v1/jobs", &["get"][..]),
+        ("/api/v1/jobs/{id}", &["get"][..]),
+        ("/api/v1/jobs/{id}/retry", &["post"][..]),
     ] {
         for method in methods {
             assert!(
@@ -738,7 +748,7 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
     }
     assert_eq!(
         paths.len(),
-        29,
+        39,
         "every route, and only those: {:?}",
         paths.keys().collect::<Vec<_>>()
     );

@@ -69,9 +69,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("  API key:      {}", key.secret);
     println!("  Try:          curl -H 'Authorization: Bearer {}' 'http://{address}/api/v1/leads?stage=customer&limit=5'", key.secret);
     println!("Press Ctrl-C to stop.");
-    let rescoring = tokio::spawn(crate::jobs::rescore_due_leads(store.clone()));
+    let background = crate::jobs::start(
+        &store,
+        chrono::Duration::seconds(crate::jobs::DEFAULT_LEASE_SECS.into()),
+    );
     crate::http::serve(store.clone(), listener, super::shutdown_signal()).await?;
-    rescoring.abort();
+    drop(background);
     store.close().await;
     Ok(())
 }

@@ -10,6 +10,10 @@ pub struct ServeArgs {
     bind: BindArgs,
     #[command(flatten)]
     store: StoreArgs,
+    /// How long a claimed job stays this server's; if the server dies, another takes the job
+    /// over after this many seconds.
+    #[arg(long, env = "LEADGATE_JOB_LEASE_SECS", default_value_t = crate::jobs::DEFAULT_LEASE_SECS, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    job_lease_secs: u32,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -18,9 +22,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.bind.bind))?;
     tracing::info!(address = %listener.local_addr()?, engine = ?store.engine(), "serving");
-    let rescoring = tokio::spawn(crate::jobs::rescore_due_leads(store.clone()));
+    let background = crate::jobs::start(
+        &store,
+        chrono::Duration::seconds(args.job_lease_secs.into()),
+    );
     crate::http::serve(store.clone(), listener, super::shutdown_signal()).await?;
-    rescoring.abort();
+    drop(background);
     store.close().await;
     Ok(())
 }

@@ -4,6 +4,7 @@
 pub mod body;
 pub mod error;
 mod events;
+mod followup;
 mod forms;
 mod imports;
 mod leads;
@@ -49,6 +50,7 @@ pub fn app(store: Store) -> Router {
         .merge(forms::api_routes())
         .merge(privacy::routes())
         .merge(merges::routes())
+        .merge(followup::routes())
         .merge(qualification::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -1,13 +1,101 @@
 //! Background work a server does beside answering requests.
 //!
+//! Durable jobs: every server runs a worker that claims due jobs from the store under a
+//! lease, performs them and marks them done in the transaction that stores their effects, or
+//! records the failure (retried with backoff, then dead). A server that dies holding jobs
+//! loses its lease and another server takes them over.
+//!
 //! Rescoring: events arrive in batches and flag their leads as due (in the same transaction
 //! as the events, so the flag survives a crash); this loop rescores due leads and moves
 //! those whose MQL status changed. Several servers on one PostgreSQL database share the due
 //! leads without taking the same one twice. Leads whose stored score is a day old are
 //! marked due now and then, so decay alone moves them too.
 
-use leadgate_store::Store;
+use leadgate_store::{ClaimedJob, Store};
 use std::time::Duration;
+
+/// The background work of one server: stopped when dropped.
+pub struct Background(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
+/// Starts the rescoring loop and the job worker; `lease` as for `run_jobs`.
+pub fn start(store: &Store, lease: chrono::Duration) -> Background {
+    let worker = worker_name();
+    tracing::info!(worker, "running due jobs");
+    Background(vec![
+        tokio::spawn(rescore_due_leads(store.clone())),
+        tokio::spawn(run_jobs(store.clone(), worker, lease)),
+    ])
+}
+
+/// How long a claimed job stays a worker's unless configured.
+pub const DEFAULT_LEASE_SECS: u32 = 120;
+
+/// How many due jobs one claim takes.
+const CLAIM: i64 = 20;
+
+/// A name for this process in the job log: host and process id.
+pub fn worker_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{}", std::process::id())
+}
+
+/// Runs until the task is dropped: claims due jobs, performs each, rests a second when none
+/// are due. `lease` is how long a claimed job is this worker's before another may take it.
+async fn run_jobs(store: Store, worker: String, lease: chrono::Duration) {
+    loop {
+        let claimed = match store
+            .claim_jobs(&worker, CLAIM, lease, chrono::Utc::now())
+            .await
+        {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot claim jobs; retrying in 5 s");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                continue;
+            }
+        };
+        if claimed.is_empty() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        for job in claimed {
+            perform(&store, &job).await;
+        }
+    }
+}
+
+async fn perform(store: &Store, job: &ClaimedJob) {
+    match store.perform_job(job, chrono::Utc::now()).await {
+        Ok(true) => {
+            metrics::counter!("leadgate_jobs_done_total", "kind" => job.kind.clone()).increment(1)
+        }
+        Ok(false) => tracing::info!(job = job.id, "another worker took this job over"),
+        Err(e) => {
+            tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempt, error = %e, "job failed");
+            metrics::counter!("leadgate_jobs_failed_total", "kind" => job.kind.clone())
+                .increment(1);
+            if let Err(e) = store
+                .fail_job(job, &e.to_string(), chrono::Utc::now())
+                .await
+            {
+                // The lease runs out and the job is tried again.
+                tracing::warn!(job = job.id, error = %e, "cannot record the failure");
+            }
+        }
+    }
+}
 
 /// How many due leads one pass takes.
 const PASS: i64 = 500;
