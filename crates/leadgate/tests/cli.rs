@@ -392,3 +392,76 @@ fn a_person_is_exported_and_erased_from_the_terminal() {
     let bad = leadgate(&["gdpr", "export", "lead:x"], db);
     assert!(text(&bad.stderr).contains("lead:ID needs a number"));
 }
+
+#[test]
+fn tasks_interactions_and_jobs_from_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("leadgate.db");
+    let db = db.to_str().unwrap();
+    let file = dir.path().join("people.csv");
+    std::fs::write(&file, "email,owner\nlinh@saigon.vn,minh\n").unwrap();
+    assert!(leadgate(&["import", file.to_str().unwrap()], db)
+        .status
+        .success());
+
+    let added = leadgate(
+        &[
+            "task",
+            "add",
+            "1",
+            "--type",
+            "email",
+            "--due",
+            "+2h",
+            "--title",
+            "Send the deck",
+        ],
+        db,
+    );
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    assert!(text(&added.stdout).contains("Send the deck (email) for minh"));
+    let late = leadgate(&["task", "add", "1", "--due", "+3w"], db);
+    assert!(text(&late.stderr).contains("use m, h or d"));
+    let bad_type = leadgate(&["task", "add", "1", "--type", "fax", "--due", "now"], db);
+    assert!(text(&bad_type.stderr).contains("type: unknown task type 'fax'"));
+
+    let logged = leadgate(
+        &[
+            "log",
+            "1",
+            "call",
+            "--outcome",
+            "connected",
+            "--notes",
+            "Cần báo giá",
+            "--next",
+            "meeting@+2d",
+        ],
+        db,
+    );
+    assert!(logged.status.success(), "{}", text(&logged.stderr));
+    assert!(text(&logged.stdout).contains("next step: task 2 meeting"));
+    let wrong = leadgate(&["log", "1", "call", "--outcome", "held"], db);
+    assert!(!wrong.status.success());
+    assert!(text(&wrong.stderr).contains("outcome: 'held' is not an outcome of a call"));
+
+    let list = text(&leadgate(&["task", "list", "--owner", "minh"], db).stdout);
+    assert!(
+        list.contains("Send the deck") && list.contains("Meet the lead"),
+        "{list}"
+    );
+    assert!(leadgate(&["task", "done", "1"], db).status.success());
+    let twice = leadgate(&["task", "done", "1"], db);
+    assert!(text(&twice.stderr).contains("already done"));
+    let open = text(&leadgate(&["task", "list"], db).stdout);
+    assert!(!open.contains("Send the deck"), "{open}");
+
+    let jobs = text(&leadgate(&["jobs", "list", "--state", "queued"], db).stdout);
+    assert_eq!(jobs.matches("task_reminder").count(), 2, "{jobs}");
+    let shown = text(&leadgate(&["jobs", "show", "1"], db).stdout);
+    assert!(shown.contains("\"task_id\": 1"), "{shown}");
+    let retry = leadgate(&["jobs", "retry", "1"], db);
+    assert!(text(&retry.stderr).contains("only a dead job can be retried"));
+    let bad_state = leadgate(&["jobs", "list", "--state", "stuck"], db);
+    assert!(text(&bad_state.stderr).contains("--state: unknown job state 'stuck'"));
+}

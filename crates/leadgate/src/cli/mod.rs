@@ -4,6 +4,7 @@ mod apikey;
 pub mod bench;
 mod dedupe;
 pub mod demo;
+mod followup;
 mod form;
 mod gdpr;
 mod import;
@@ -41,6 +42,12 @@ enum Command {
     Dedupe(dedupe::DedupeArgs),
     /// Review merges: list, apply, reject, undo.
     Merges(dedupe::MergesArgs),
+    /// Follow-up tasks: add, list, done, cancel.
+    Task(followup::TaskArgs),
+    /// Log a call, email, meeting or note on a lead (with an optional next step).
+    Log(followup::LogArgs),
+    /// The durable job queue: list, show, retry dead jobs.
+    Jobs(followup::JobsArgs),
     /// A person's data: export as JSON, or erase everywhere (GDPR).
     Gdpr(gdpr::GdprArgs),
     /// Import leads from a CSV file (mapping given or guessed; idempotent and resumable).
@@ -115,6 +122,9 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Policy(args) => policy::run(args).await,
         Command::Form(args) => form::run(args).await,
         Command::Gdpr(args) => gdpr::run(args).await,
+        Command::Task(args) => followup::task(args).await,
+        Command::Log(args) => followup::log(args).await,
+        Command::Jobs(args) => followup::jobs(args).await,
         Command::Dedupe(args) => dedupe::run(args).await,
         Command::Merges(args) => dedupe::merges(args).await,
         Command::Import(args) => import::run(args).await,
