@@ -336,6 +336,21 @@ impl Store {
             }
             stored.updated_at = now;
             tx.save_lead(&stored).await?;
+            // Reps write names and circumstances into task titles, notes and reminders.
+            on_tx!(&mut tx, conn => sqlx::query(
+                "UPDATE tasks SET title = '(erased)', notes = NULL WHERE lead_id = $1",
+            )
+            .bind(id)
+            .execute(conn)
+            .await
+            .map(|_| ()))?;
+            on_tx!(&mut tx, conn => sqlx::query(
+                "UPDATE notifications SET message = '(erased)' WHERE lead_id = $1",
+            )
+            .bind(id)
+            .execute(conn)
+            .await
+            .map(|_| ()))?;
         }
         on_tx!(&mut tx, conn => sqlx::query(
             "UPDATE people SET first_name = NULL, last_name = NULL, email = NULL, email_key = NULL, phone = NULL,

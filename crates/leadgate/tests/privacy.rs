@@ -129,6 +129,14 @@ async fn a_person_is_exported_then_erased_everywhere_with_counts_kept(app: &Test
          "idempotency_key": "deal-minh"},
     ]});
     app.post("/api/v1/events", &batch).await;
+    let task = app
+        .post(
+            &format!("/api/v1/leads/{id}/tasks"),
+            &json!({"type": "call", "title": "Call Minh Anh back", "notes": "mobile 3822 1111",
+                    "owner": "lan", "due_at": "2026-01-05T09:00:00Z"}),
+        )
+        .await;
+    assert_eq!(task.status(), StatusCode::CREATED);
 
     let export = app
         .post(
@@ -181,6 +189,14 @@ async fn a_person_is_exported_then_erased_everywhere_with_counts_kept(app: &Test
         assert_eq!(lead[field], Value::Null, "{field}");
     }
     assert_eq!(lead["custom"], json!({}));
+    let tasks: Value = app
+        .get(&format!("/api/v1/tasks?lead_id={id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tasks["tasks"][0]["title"], "(erased)");
+    assert_eq!(tasks["tasks"][0]["notes"], Value::Null);
     assert!(lead["company"].is_string(), "the company is not the person");
     assert_eq!(lead["channel"], "webinar", "source counts stay");
     assert_eq!(lead["first_touch"]["referrer"], Value::Null);
