@@ -2,6 +2,7 @@
 //! append-only events that happen to it. Pure: no IO, no async, no database.
 
 pub mod backtest;
+pub mod calendar;
 pub mod dedupe;
 pub mod demo;
 pub mod event;
