@@ -88,16 +88,18 @@ impl BusinessCalendar {
         }
         let timezone = match map.get("timezone") {
             None | Some(Value::Null) => Some(Tz::UTC),
-            Some(Value::String(s)) => match s.trim().parse::<Tz>() {
-                Ok(tz) => Some(tz),
-                Err(_) => {
-                    errors.push(FieldError::new(
+            Some(Value::String(s)) => {
+                match s.trim().parse::<Tz>() {
+                    Ok(tz) => Some(tz),
+                    Err(_) => {
+                        errors.push(FieldError::new(
                         field("timezone"),
                         format!("'{s}' is not an IANA time zone such as Europe/Berlin or Asia/Tehran"),
                     ));
-                    None
+                        None
+                    }
                 }
-            },
+            }
             Some(other) => {
                 errors.push(FieldError::new(
                     field("timezone"),
@@ -111,7 +113,10 @@ impl BusinessCalendar {
             Some(Value::Object(days)) => {
                 read_hours(days, &field("hours"), &mut hours, &mut errors);
                 if hours.iter().all(Vec::is_empty) && errors.is_empty() {
-                    errors.push(FieldError::new(field("hours"), "has no working hours at all"));
+                    errors.push(FieldError::new(
+                        field("hours"),
+                        "has no working hours at all",
+                    ));
                 }
             }
             None | Some(Value::Null) => {
@@ -440,10 +445,13 @@ mod tests {
                 "calendar.holidays[0]"
             ]
         );
-        assert!(errors.0[3].reason.contains("09:00-13:00 overlaps 12:00-17:00"));
+        assert!(errors.0[3]
+            .reason
+            .contains("09:00-13:00 overlaps 12:00-17:00"));
         let empty = BusinessCalendar::parse(&json!({"hours": {"mon": []}}), "").unwrap_err();
         assert!(empty.0[0].reason.contains("no working hours"));
-        let full = BusinessCalendar::parse(&json!({"hours": {"sun": ["00:00-24:00"]}}), "").unwrap();
+        let full =
+            BusinessCalendar::parse(&json!({"hours": {"sun": ["00:00-24:00"]}}), "").unwrap();
         assert_eq!(
             full.between(utc("2026-05-10T00:00:00Z"), utc("2026-05-11T00:00:00Z")),
             Duration::hours(24)

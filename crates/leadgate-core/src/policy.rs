@@ -4,6 +4,7 @@
 
 use crate::event::EventType;
 use crate::lead::LeadField;
+use crate::Stage;
 use regex::Regex;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -38,6 +39,10 @@ pub struct Policy {
     pub grades: Grades,
     pub mql: MqlRule,
     pub stages: StageRules,
+    /// Response deadlines per stage and temperature, in order (the first that applies).
+    pub sla: Vec<crate::sla::SlaRule>,
+    /// Assignment rules, in order (the first that holds names the team).
+    pub routing: Vec<crate::routing::RoutingRule>,
     /// Which behaviour rules an event can feed, found without trying every rule.
     pub(crate) behaviour_index: BehaviourIndex,
 }
@@ -295,6 +300,48 @@ struct Doc {
     mql: Spanned<MqlDoc>,
     #[serde(default)]
     stages: Option<Spanned<StagesDoc>>,
+    #[serde(default)]
+    sla: Vec<Spanned<SlaDoc>>,
+    #[serde(default)]
+    routing: Vec<Spanned<RoutingDoc>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlaDoc {
+    name: String,
+    stage: String,
+    #[serde(default)]
+    temperature: Vec<String>,
+    within: String,
+    until: crate::sla::Until,
+    #[serde(default)]
+    on_breach: Vec<crate::sla::Escalation>,
+    #[serde(default)]
+    recycle_after_days: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoutingDoc {
+    name: String,
+    #[serde(default)]
+    country: Vec<String>,
+    #[serde(default)]
+    channel: Vec<String>,
+    #[serde(default)]
+    product: Vec<String>,
+    #[serde(default)]
+    industry: Vec<String>,
+    #[serde(default)]
+    grade: Vec<String>,
+    #[serde(default)]
+    temperature: Vec<String>,
+    #[serde(default)]
+    company_size: Option<[i64; 2]>,
+    team: String,
+    #[serde(default)]
+    method: crate::routing::Method,
 }
 
 #[derive(Deserialize)]
@@ -570,6 +617,21 @@ impl Checker<'_> {
             }
         }
         list
+    }
+
+    fn temperatures(
+        &mut self,
+        span: &std::ops::Range<usize>,
+        what: &str,
+        list: &[String],
+    ) -> Vec<crate::scoring::Temperature> {
+        list.iter()
+            .filter_map(|t| {
+                t.parse()
+                    .map_err(|e| self.at(span, format!("{what}: temperature: {e}")))
+                    .ok()
+            })
+            .collect()
     }
 }
 
@@ -868,6 +930,95 @@ impl Policy {
             },
         };
 
+        let mut sla = Vec::new();
+        for rule in doc.sla {
+            let span = rule.span();
+            let rule = rule.into_inner();
+            let what = format!("sla '{}'", rule.name);
+            if !names.insert(format!("sla:{}", rule.name)) {
+                check.at(&span, format!("{what} is defined twice"));
+            }
+            let stage = Stage::from_str(&rule.stage)
+                .map_err(|e| check.at(&span, format!("{what}: stage: {e}")))
+                .ok();
+            if matches!(stage, Some(Stage::Customer | Stage::Disqualified)) {
+                check.at(
+                    &span,
+                    format!("{what}: a {} lead has no clock to run", rule.stage),
+                );
+            }
+            let within = rule
+                .within
+                .parse::<crate::sla::Within>()
+                .map_err(|e| check.at(&span, format!("{what}: within: {e}")))
+                .ok();
+            let temperatures = check.temperatures(&span, &what, &rule.temperature);
+            if rule.recycle_after_days == Some(0) {
+                check.at(
+                    &span,
+                    format!("{what}: recycle_after_days must be at least 1"),
+                );
+            }
+            if let (Some(stage), Some(within)) = (stage, within) {
+                sla.push(crate::sla::SlaRule {
+                    name: rule.name,
+                    stage,
+                    temperatures,
+                    within,
+                    until: rule.until,
+                    on_breach: rule.on_breach,
+                    recycle_after_days: rule.recycle_after_days,
+                });
+            }
+        }
+
+        let mut routing = Vec::new();
+        for rule in doc.routing {
+            let span = rule.span();
+            let rule = rule.into_inner();
+            let what = format!("routing '{}'", rule.name);
+            if !names.insert(format!("routing:{}", rule.name)) {
+                check.at(&span, format!("{what} is defined twice"));
+            }
+            for channel in &rule.channel {
+                if let Err(e) = crate::Channel::from_str(channel) {
+                    check.at(&span, format!("{what}: channel: {e}"));
+                }
+            }
+            for grade in &rule.grade {
+                if !all_grades.contains(&grade.trim().to_uppercase()) {
+                    check.at(
+                        &span,
+                        format!("{what}: '{grade}' is not a grade such as A1"),
+                    );
+                }
+            }
+            if let Some([min, max]) = rule.company_size {
+                if min > max {
+                    check.at(
+                        &span,
+                        format!("{what}: company_size [{min}, {max}] is empty"),
+                    );
+                }
+            }
+            if rule.team.trim().is_empty() {
+                check.at(&span, format!("{what}: team must name a team"));
+            }
+            let temperatures = check.temperatures(&span, &what, &rule.temperature);
+            routing.push(crate::routing::RoutingRule {
+                name: rule.name,
+                countries: rule.country,
+                channels: rule.channel,
+                products: rule.product,
+                industries: rule.industry,
+                grades: rule.grade.iter().map(|g| g.trim().to_uppercase()).collect(),
+                temperatures,
+                company_size: rule.company_size.map(|[a, b]| (a, b)),
+                team: rule.team.trim().to_owned(),
+                method: rule.method,
+            });
+        }
+
         if !check.errors.is_empty() {
             check.errors.sort_by_key(|e| e.line);
             return Err(PolicyErrors(check.errors));
@@ -888,6 +1039,8 @@ impl Policy {
             grades,
             mql,
             stages,
+            sla,
+            routing,
         })
     }
 
@@ -937,6 +1090,41 @@ name = "any page"
 event = "page_viewed"
 points = 1
 "#;
+
+    #[test]
+    fn service_levels_and_routing_are_read_and_checked() {
+        let policy = Policy::parse(Policy::STARTER).unwrap();
+        assert_eq!(policy.sla.len(), 4);
+        assert_eq!(
+            policy.sla[0].temperatures,
+            [crate::scoring::Temperature::Hot]
+        );
+        assert_eq!(policy.sla[2].until, crate::sla::Until::Contacted);
+        let good = format!(
+            "{MINIMAL}\n[[routing]]\nname = \"VN\"\ncountry = [\"Vietnam\"]\ngrade = [\"a1\"]\ncompany_size = [10, 500]\nteam = \"vn\"\nmethod = \"weighted\"\n"
+        );
+        let routing = Policy::parse(&good).unwrap().routing;
+        assert_eq!(routing[0].grades, ["A1"]);
+        assert_eq!(routing[0].method, crate::routing::Method::Weighted);
+        let bad = format!(
+            "{MINIMAL}\n[[sla]]\nname = \"s\"\nstage = \"mgl\"\ntemperature = [\"lukewarm\"]\nwithin = \"4 weeks\"\nuntil = \"left_stage\"\n\n[[routing]]\nname = \"r\"\nchannel = [\"fax\"]\ngrade = [\"Z9\"]\ncompany_size = [500, 10]\nteam = \" \"\n"
+        );
+        let e: Vec<String> = errors(&bad).into_iter().map(|e| e.message).collect();
+        assert_eq!(e.len(), 7, "{e:?}");
+        for part in [
+            "unknown stage 'mgl'",
+            "lukewarm",
+            "'4 weeks'",
+            "fax",
+            "'Z9'",
+            "[500, 10] is empty",
+            "team must name",
+        ] {
+            assert!(e.iter().any(|m| m.contains(part)), "{part}: {e:?}");
+        }
+        let until = errors(&format!("{MINIMAL}\n[[sla]]\nname = \"s\"\nstage = \"sal\"\nwithin = \"4h\"\nuntil = \"lunch\"\n"));
+        assert!(until[0].message.contains("left_stage"), "{until:?}");
+    }
 
     #[test]
     fn syntax_errors_name_the_line() {
