@@ -11,6 +11,10 @@ named_enum!(
     JobKind, "job kind" {
         /// Tell a task's owner that the task is due.
         TaskReminder => "task_reminder",
+        /// At an SLA clock's deadline: breach it if unanswered, and escalate.
+        SlaCheck => "sla_check",
+        /// Some days after a breach: recycle the lead if nobody has touched it.
+        SlaRecycle => "sla_recycle",
     }
 );
 

@@ -44,6 +44,17 @@ impl FromStr for Within {
     }
 }
 
+impl std::fmt::Display for Within {
+    /// As written in a policy: `30m`, `4h`, `2d`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Within::Work(d) if d.num_minutes() % 60 == 0 => write!(f, "{}h", d.num_hours()),
+            Within::Work(d) => write!(f, "{}m", d.num_minutes()),
+            Within::WorkingDays(n) => write!(f, "{n}d"),
+        }
+    }
+}
+
 impl Within {
     /// The deadline for a clock started at `start` on `calendar`.
     pub fn deadline(
@@ -148,6 +159,9 @@ mod tests {
             Ok(Within::Work(Duration::hours(4)))
         );
         assert_eq!("2d".parse::<Within>(), Ok(Within::WorkingDays(2)));
+        for written in ["90m", "4h", "2d"] {
+            assert_eq!(written.parse::<Within>().unwrap().to_string(), written);
+        }
         for bad in ["", "h", "4w", "0h", "-1h", "1.5h", "4小时"] {
             assert!(bad.parse::<Within>().is_err(), "{bad}");
         }

@@ -8,6 +8,7 @@ use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::followup::{Interaction, NewTask, TaskState};
 use leadgate_core::job::JobKind;
+use leadgate_core::sla::Until;
 use leadgate_core::{EventDraft, EventType};
 use serde::Serialize;
 use serde_json::json;
@@ -126,6 +127,7 @@ impl Tx {
                 .keyed(format!("task-reminder:{id}")),
         )
         .await?;
+        self.answer_clocks(lead_id, Until::NextStep, now.0).await?;
         self.task(id).await
     }
 
@@ -147,18 +149,19 @@ impl Tx {
             .execute(conn)
             .await.map(|r| r.rows_affected()))?;
         let recipient = task.owner.clone().unwrap_or_else(|| "unassigned".into());
-        on_tx!(self, conn => sqlx::query(
-            "INSERT INTO notifications (recipient, kind, lead_id, task_id, message, created_at)
-             VALUES ($1, 'task_due', $2, $3, $4, $5)",
+        let message = format!(
+            "{} ({}) on lead {} is due",
+            task.title, task.task_type, task.lead_id
+        );
+        self.notify(
+            &recipient,
+            "task_due",
+            Some(task.lead_id),
+            Some(task.id),
+            &message,
+            now.0,
         )
-        .bind(&recipient)
-        .bind(task.lead_id)
-        .bind(task.id)
-        .bind(format!("{} ({}) on lead {} is due", task.title, task.task_type, task.lead_id))
-        .bind(now)
-        .execute(conn)
-        .await.map(|r| r.rows_affected()))?;
-        Ok(())
+        .await
     }
 }
 
@@ -281,6 +284,10 @@ impl Store {
             )
             .await?;
         tx.set_rescore_due(&[lead_id], true).await?;
+        if interaction.is_contact() {
+            tx.answer_clocks(lead_id, Until::Contacted, interaction.occurred_at)
+                .await?;
+        }
         let next_step = match &interaction.next_step {
             Some(step) => Some(tx.create_task(lead_id, step, actor, now).await?),
             None => None,
@@ -340,12 +347,32 @@ impl Store {
             field: "kind".into(),
             reason,
         })?;
+        let id_in = |key: &str| {
+            job.payload[key]
+                .as_i64()
+                .ok_or_else(|| StoreError::Conflict {
+                    field: format!("payload.{key}"),
+                    reason: format!("a {kind} job names its {}", key.trim_end_matches("_id")),
+                })
+        };
+        // Read before the write transaction: the policy a recycle is judged by.
+        let active = match kind {
+            JobKind::SlaRecycle => self.policy_of_clock(id_in("clock_id")?).await?,
+            _ => None,
+        };
         let now = Ts(to_micros(now));
         let mut tx = self.begin().await?;
         if !tx.finish_claim(job, now).await? {
             return Ok(false);
         }
         match kind {
+            JobKind::SlaCheck => tx.check_clock(id_in("clock_id")?, now.0).await?,
+            JobKind::SlaRecycle => {
+                if let Some(active) = &active {
+                    tx.recycle_untouched(id_in("clock_id")?, active, now.0)
+                        .await?;
+                }
+            }
             JobKind::TaskReminder => {
                 let task_id =
                     job.payload["task_id"]

@@ -12,6 +12,8 @@ mod merges;
 mod policies;
 mod privacy;
 mod qualification;
+mod routing;
+mod sla;
 mod time;
 
 /// Throw-away stores for test suites, here so every crate's tests share one way to make them.
@@ -30,6 +32,8 @@ pub use merges::{DedupeSummary, MergeRecord};
 pub use policies::{ActivePolicy, PolicyVersion};
 pub use privacy::{check_purpose as privacy_purpose, Consent, Consents, Erasure, NewConsent};
 pub use qualification::{LeadScore, RescoreSummary};
+pub use routing::{Assignment, Rep, RepInput, Team};
+pub use sla::{Compliance, SlaClock, COMPLIANCE_GROUPS};
 pub use time::Ts;
 
 use leadgate_core::FieldErrors;
@@ -61,6 +65,12 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<leadgate_core::FieldError> for StoreError {
+    fn from(error: leadgate_core::FieldError) -> Self {
+        StoreError::Invalid(error.into())
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -52,6 +52,7 @@ impl Store {
                 leadgate_core::FieldError::new("message", "say why the policy changes").into(),
             ));
         }
+        self.check_routing_teams(&policy).await?;
         let sql = format!(
             "INSERT INTO policies (product, version, name, document, author, message, created_at)
              SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5, $6 FROM policies WHERE product = $1

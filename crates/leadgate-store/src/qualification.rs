@@ -156,7 +156,7 @@ impl Tx {
 
     /// Moves a lead and records the move; the caller has checked it.
     #[allow(clippy::too_many_arguments)]
-    async fn record_move(
+    pub(crate) async fn record_move(
         &mut self,
         lead: &StoredLead,
         to: Stage,
@@ -243,7 +243,10 @@ impl Tx {
             .record_move(lead, to, &reason, active.version, false, &actor, now)
             .await
         {
-            Ok(()) => Ok(Some(to)),
+            Ok(()) => {
+                self.after_move(lead, to, active, score, now).await?;
+                Ok(Some(to))
+            }
             // Moved by a person since it was read: theirs stands.
             Err(StoreError::Conflict { .. }) => Ok(None),
             Err(e) => Err(e),
@@ -372,6 +375,7 @@ impl Store {
             now,
         )
         .await?;
+        tx.after_move(&lead, to, &active, &score, now).await?;
         tx.save_score(id, &score, active.version, now).await?;
         tx.commit().await?;
         self.lead(id).await

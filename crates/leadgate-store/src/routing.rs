@@ -1,0 +1,452 @@
+//! Sales teams (calendar, manager) and reps (weight, daily cap, away), and assigning leads:
+//! by the policy's routing rules, or by hand with a reason. Every assignment is an
+//! `owner_assigned` event.
+
+use crate::leads::{NewEvent, StoredLead};
+use crate::time::{to_micros, Ts};
+use crate::{on_read_pool, on_tx, Result, Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
+use leadgate_core::calendar::BusinessCalendar;
+use leadgate_core::routing::{self, Method, RepLoad, RoutingFacts};
+use leadgate_core::{EventDraft, EventType, FieldError};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// A sales team.
+#[derive(Debug, Clone, Serialize)]
+pub struct Team {
+    pub name: String,
+    pub calendar: BusinessCalendar,
+    pub manager: Option<String>,
+}
+
+/// A sales rep.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Rep {
+    pub name: String,
+    pub team: String,
+    pub email: Option<String>,
+    pub weight: f64,
+    pub daily_cap: Option<i32>,
+    pub away: bool,
+    pub assigned_today: i32,
+    pub last_assigned_at: Option<Ts>,
+}
+
+/// A rep to create or change.
+#[derive(Debug, Clone)]
+pub struct RepInput {
+    pub team: String,
+    pub email: Option<String>,
+    pub weight: f64,
+    pub daily_cap: Option<i32>,
+    pub away: bool,
+}
+
+/// Who got a lead, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Assignment {
+    pub lead_id: i64,
+    pub owner: Option<String>,
+    pub team: Option<String>,
+    pub rule: Option<String>,
+    pub reason: String,
+}
+
+/// A rep with their day's count and open leads, as read for routing.
+#[derive(sqlx::FromRow)]
+struct LoadRow(
+    String,
+    f64,
+    Option<i32>,
+    bool,
+    Option<String>,
+    i32,
+    Option<Ts>,
+    i64,
+);
+
+const REP_COLUMNS: &str =
+    "name, team, email, weight, daily_cap, away, assigned_today, last_assigned_at";
+
+fn check_name(field: &str, name: &str) -> Result<()> {
+    let ok = !name.trim().is_empty()
+        && name.chars().count() <= 100
+        && !name.chars().any(char::is_control);
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            field,
+            "must be 1 to 100 characters without control characters",
+        )
+        .into())
+    }
+}
+
+fn parse_calendar(text: &str) -> Result<BusinessCalendar> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))?;
+    Ok(BusinessCalendar::parse(&value, "calendar.")?)
+}
+
+impl Tx {
+    pub(crate) async fn team(&mut self, name: &str) -> Result<Option<Team>> {
+        let row: Option<(String, String, Option<String>)> = on_tx!(self, conn => sqlx::query_as(
+            "SELECT name, calendar, manager FROM teams WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(conn)
+        .await)?;
+        row.map(|(name, calendar, manager)| {
+            Ok(Team {
+                name,
+                calendar: parse_calendar(&calendar)?,
+                manager,
+            })
+        })
+        .transpose()
+    }
+
+    /// The team of a rep (None for an owner who is not a rep).
+    pub(crate) async fn team_of(&mut self, owner: Option<&str>) -> Result<Option<Team>> {
+        let Some(owner) = owner else { return Ok(None) };
+        let team: Option<String> = on_tx!(self, conn => sqlx::query_scalar(
+            "SELECT team FROM reps WHERE name = $1",
+        )
+        .bind(owner)
+        .fetch_optional(conn)
+        .await)?;
+        match team {
+            Some(team) => self.team(&team).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The reps of a team as routing weighs them, at `now` in the team's time zone.
+    async fn loads(&mut self, team: &Team, now: DateTime<Utc>) -> Result<Vec<RepLoad>> {
+        let today = now
+            .with_timezone(&team.calendar.timezone)
+            .date_naive()
+            .to_string();
+        let rows: Vec<LoadRow> = on_tx!(self, conn => sqlx::query_as(
+                "SELECT r.name, r.weight, r.daily_cap, r.away, r.assigned_day, r.assigned_today, r.last_assigned_at,
+                        (SELECT COUNT(*) FROM leads l WHERE l.owner = r.name
+                           AND l.stage NOT IN ('customer', 'disqualified', 'recycled'))
+                 FROM reps r WHERE r.team = $1 ORDER BY r.name",
+            )
+            .bind(&team.name)
+            .fetch_all(conn)
+            .await)?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |LoadRow(name, weight, cap, away, day, today_count, last, open)| RepLoad {
+                    name,
+                    weight,
+                    daily_cap: cap.map(|c| c.max(0) as u32),
+                    away,
+                    assigned_today: if day.as_deref() == Some(today.as_str()) {
+                        today_count.max(0) as u32
+                    } else {
+                        0
+                    },
+                    open_leads: open.max(0) as u32,
+                    last_assigned_at: last.map(|t| t.0),
+                },
+            )
+            .collect())
+    }
+
+    /// Makes `owner` the lead's owner and records it (`owner_assigned` with the reason and,
+    /// for routing, the rule and team). Counts the assignment against the rep's day.
+    pub(crate) async fn assign(
+        &mut self,
+        lead: &StoredLead,
+        owner: &str,
+        reason: &str,
+        detail: Value,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let at = Ts(to_micros(now));
+        on_tx!(self, conn => sqlx::query("UPDATE leads SET owner = $1, updated_at = $2 WHERE id = $3")
+            .bind(owner)
+            .bind(at)
+            .bind(lead.id)
+            .execute(conn)
+            .await
+            .map(|_| ()))?;
+        if let Some(team) = self.team_of(Some(owner)).await? {
+            let today = now
+                .with_timezone(&team.calendar.timezone)
+                .date_naive()
+                .to_string();
+            on_tx!(self, conn => sqlx::query(
+                "UPDATE reps SET assigned_today = CASE WHEN assigned_day = $1 THEN assigned_today + 1 ELSE 1 END,
+                        assigned_day = $1, last_assigned_at = $2 WHERE name = $3",
+            )
+            .bind(&today)
+            .bind(at)
+            .bind(owner)
+            .execute(conn)
+            .await
+            .map(|_| ()))?;
+        }
+        let mut payload = json!({"from": lead.lead.owner.as_ref().map(|o| o.as_str()), "to": owner, "reason": reason});
+        if let (Value::Object(payload), Value::Object(detail)) = (&mut payload, detail) {
+            payload.extend(detail);
+        }
+        let event = EventDraft::new(EventType::OwnerAssigned, at.0, payload).with_actor(actor);
+        self.insert_events(
+            &[NewEvent {
+                lead_id: lead.id,
+                draft: &event,
+            }],
+            at,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Routes a lead by the policy's rules: the first rule that holds names the team, and
+    /// the team's method picks the rep (never `except`). Returns who got it; nobody when no
+    /// rule holds, the team does not exist, or all its reps are away or at their cap (then
+    /// the team's manager is told).
+    pub(crate) async fn route(
+        &mut self,
+        lead: &StoredLead,
+        rules: &[routing::RoutingRule],
+        facts: RoutingFacts<'_>,
+        except: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Assignment> {
+        let unassigned = |team: Option<&str>, rule: Option<&str>, reason: String| Assignment {
+            lead_id: lead.id,
+            owner: None,
+            team: team.map(str::to_owned),
+            rule: rule.map(str::to_owned),
+            reason,
+        };
+        let Some(rule) = routing::rule_for(rules, &lead.lead, facts) else {
+            return Ok(unassigned(None, None, "no routing rule holds".into()));
+        };
+        let Some(team) = self.team(&rule.team).await? else {
+            tracing::warn!(team = %rule.team, rule = %rule.name, "routing names a team that does not exist");
+            return Ok(unassigned(
+                Some(&rule.team),
+                Some(&rule.name),
+                format!("team '{}' does not exist", rule.team),
+            ));
+        };
+        let loads = self.loads(&team, now).await?;
+        let Some(rep) = routing::pick(rule.method, &loads, except) else {
+            let reason = format!(
+                "every rep of team '{}' is away or at their daily cap",
+                team.name
+            );
+            if let Some(manager) = &team.manager {
+                self.notify(
+                    manager,
+                    "unassigned",
+                    Some(lead.id),
+                    None,
+                    &format!("Lead {} could not be routed: {reason}", lead.id),
+                    now,
+                )
+                .await?;
+            }
+            return Ok(unassigned(Some(&team.name), Some(&rule.name), reason));
+        };
+        let method = match rule.method {
+            Method::RoundRobin => "round_robin",
+            Method::LeastLoaded => "least_loaded",
+            Method::Weighted => "weighted",
+        };
+        let reason = format!(
+            "routing rule '{}' to team {} ({method})",
+            rule.name, team.name
+        );
+        self.assign(
+            lead,
+            &rep.name,
+            &reason,
+            json!({"team": team.name, "rule": rule.name}),
+            "routing",
+            now,
+        )
+        .await?;
+        Ok(Assignment {
+            lead_id: lead.id,
+            owner: Some(rep.name.clone()),
+            team: Some(team.name),
+            rule: Some(rule.name.clone()),
+            reason,
+        })
+    }
+
+    /// Puts a message in a person's notifications.
+    pub(crate) async fn notify(
+        &mut self,
+        recipient: &str,
+        kind: &str,
+        lead_id: Option<i64>,
+        task_id: Option<i64>,
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        on_tx!(self, conn => sqlx::query(
+            "INSERT INTO notifications (recipient, kind, lead_id, task_id, message, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(recipient)
+        .bind(kind)
+        .bind(lead_id)
+        .bind(task_id)
+        .bind(message)
+        .bind(Ts(to_micros(now)))
+        .execute(conn)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Creates or replaces a team. Returns whether it is new.
+    pub async fn put_team(
+        &self,
+        name: &str,
+        calendar: &BusinessCalendar,
+        manager: Option<&str>,
+    ) -> Result<bool> {
+        check_name("name", name)?;
+        if let Some(manager) = manager {
+            check_name("manager", manager)?;
+        }
+        let text = serde_json::to_string(calendar)
+            .map_err(|e| StoreError::Database(sqlx::Error::Encode(Box::new(e))))?;
+        let now = Ts(to_micros(Utc::now()));
+        let created: bool = crate::on_pool!(self, pool => sqlx::query_scalar(
+            "INSERT INTO teams (name, calendar, manager, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+             ON CONFLICT (name) DO UPDATE SET calendar = excluded.calendar, manager = excluded.manager,
+                 updated_at = excluded.updated_at
+             RETURNING created_at = updated_at",
+        )
+        .bind(name.trim())
+        .bind(text)
+        .bind(manager.map(str::trim))
+        .bind(now)
+        .fetch_one(pool)
+        .await)?;
+        Ok(created)
+    }
+
+    pub async fn teams(&self) -> Result<Vec<Team>> {
+        let rows: Vec<(String, String, Option<String>)> = on_read_pool!(self, pool => sqlx::query_as(
+            "SELECT name, calendar, manager FROM teams ORDER BY name",
+        )
+        .fetch_all(pool)
+        .await)?;
+        rows.into_iter()
+            .map(|(name, calendar, manager)| {
+                Ok(Team {
+                    name,
+                    calendar: parse_calendar(&calendar)?,
+                    manager,
+                })
+            })
+            .collect()
+    }
+
+    /// Creates or changes a rep of an existing team. Returns whether it is new.
+    pub async fn put_rep(&self, name: &str, rep: &RepInput) -> Result<bool> {
+        check_name("name", name)?;
+        if !(rep.weight.is_finite() && rep.weight >= 0.0 && rep.weight <= 1000.0) {
+            return Err(FieldError::new("weight", "must be a number from 0 to 1000").into());
+        }
+        if rep.daily_cap.is_some_and(|c| c < 0) {
+            return Err(FieldError::new("daily_cap", "must not be negative").into());
+        }
+        let mut tx = self.begin().await?;
+        if tx.team(&rep.team).await?.is_none() {
+            return Err(FieldError::new("team", format!("no team is named '{}'", rep.team)).into());
+        }
+        let now = Ts(to_micros(Utc::now()));
+        let created: bool = on_tx!(&mut tx, conn => sqlx::query_scalar(
+            "INSERT INTO reps (name, team, email, weight, daily_cap, away, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+             ON CONFLICT (name) DO UPDATE SET team = excluded.team, email = excluded.email,
+                 weight = excluded.weight, daily_cap = excluded.daily_cap, away = excluded.away,
+                 updated_at = excluded.updated_at
+             RETURNING created_at = updated_at",
+        )
+        .bind(name.trim())
+        .bind(&rep.team)
+        .bind(&rep.email)
+        .bind(rep.weight)
+        .bind(rep.daily_cap)
+        .bind(rep.away)
+        .bind(now)
+        .fetch_one(conn)
+        .await)?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    pub async fn reps(&self, team: Option<&str>) -> Result<Vec<Rep>> {
+        let sql = format!(
+            "SELECT {REP_COLUMNS} FROM reps WHERE ($1 IS NULL OR team = $1) ORDER BY team, name"
+        );
+        Ok(on_read_pool!(self, pool => sqlx::query_as(&sql).bind(team).fetch_all(pool).await)?)
+    }
+
+    /// Gives a lead to `owner` by hand; the reason is required and recorded.
+    pub async fn reassign(
+        &self,
+        lead_id: i64,
+        owner: &str,
+        reason: &str,
+        actor: &str,
+    ) -> Result<StoredLead> {
+        check_name("owner", owner)?;
+        if reason.trim().is_empty() {
+            return Err(FieldError::new("reason", "is required for a reassignment").into());
+        }
+        let now = to_micros(Utc::now());
+        let mut tx = self.begin().await?;
+        let lead = tx
+            .lead(lead_id, true)
+            .await?
+            .ok_or(StoreError::LeadNotFound(lead_id))?;
+        if lead.lead.owner.as_ref().map(|o| o.as_str()) == Some(owner.trim()) {
+            return Err(StoreError::Conflict {
+                field: "owner".into(),
+                reason: format!("lead {lead_id} is already {owner}'s"),
+            });
+        }
+        tx.assign(&lead, owner.trim(), reason.trim(), json!({}), actor, now)
+            .await?;
+        tx.restart_clocks(&lead, owner.trim(), now).await?;
+        tx.commit().await?;
+        self.lead(lead_id).await
+    }
+
+    /// Checks that every team the policy routes to exists.
+    pub async fn check_routing_teams(&self, policy: &leadgate_core::policy::Policy) -> Result<()> {
+        let known: Vec<String> = self.teams().await?.into_iter().map(|t| t.name).collect();
+        let mut errors = leadgate_core::FieldErrors::default();
+        for rule in &policy.routing {
+            if !known.contains(&rule.team) {
+                errors.push(FieldError::new(
+                    format!("routing '{}'", rule.name),
+                    format!(
+                        "no team is named '{}'; create it first (leadgate team put)",
+                        rule.team
+                    ),
+                ));
+            }
+        }
+        errors.into_result(()).map_err(StoreError::Invalid)
+    }
+}

@@ -1,0 +1,475 @@
+//! Routing and SLA clocks against real databases, on SQLite and PostgreSQL: teams, reps,
+//! routing new MQLs, clocks started, met, breached, escalated, recycled, and compliance.
+
+use chrono::{DateTime, Duration, Utc};
+use leadgate_core::calendar::BusinessCalendar;
+use leadgate_core::followup::Interaction;
+use leadgate_core::lead::PatchMode;
+use leadgate_core::policy::Policy;
+use leadgate_core::{Channel, LeadPatch, Source, Stage};
+use leadgate_store::testing::count;
+use leadgate_store::{Capture, RepInput, Store, StoreError};
+use serde_json::{json, Value};
+
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $(
+            #[tokio::test]
+            async fn $name() {
+                let db = leadgate_store::testing::TestDatabase::new(leadgate_store::Engine::Sqlite).await;
+                super::$name(db.store().await).await;
+                db.cleanup().await;
+            }
+        )* }
+        mod postgres { $(
+            #[tokio::test]
+            async fn $name() {
+                let db = leadgate_store::testing::TestDatabase::new(leadgate_store::Engine::Postgres).await;
+                let store = db.store().await;
+                super::$name(store.clone()).await;
+                store.close().await;
+                db.cleanup().await;
+            }
+        )* }
+    };
+}
+
+on_both_engines!(
+    new_mqls_are_routed_by_the_policy,
+    clocks_start_are_met_and_breached_with_escalation,
+    a_breached_untouched_lead_is_recycled,
+    manual_reassignment_needs_a_reason_and_restarts_the_clock,
+    a_breach_can_hand_the_lead_to_another_rep,
+);
+
+async fn lead(store: &Store, input: Value) -> i64 {
+    let mut map = input.as_object().cloned().unwrap();
+    let source = Source::take_from(&mut map, Channel::Api).unwrap();
+    store
+        .capture(Capture {
+            patch: LeadPatch::parse(&map, PatchMode::Create).unwrap(),
+            source,
+            raw: input,
+            at: Utc::now(),
+            actor: "test".into(),
+            bot: false,
+        })
+        .await
+        .unwrap()
+        .lead
+        .id
+}
+
+fn workweek(tz: &str) -> BusinessCalendar {
+    let day = json!(["08:00-12:00", "13:00-18:00"]);
+    BusinessCalendar::parse(
+        &json!({"timezone": tz, "hours": {"mon": day, "tue": day, "wed": day, "thu": day, "fri": day}}),
+        "",
+    )
+    .unwrap()
+}
+
+fn rep(team: &str) -> RepInput {
+    RepInput {
+        team: team.into(),
+        email: None,
+        weight: 1.0,
+        daily_cap: None,
+        away: false,
+    }
+}
+
+async fn teams(store: &Store) {
+    assert!(store
+        .put_team("vn", &workweek("Asia/Ho_Chi_Minh"), Some("lan"))
+        .await
+        .unwrap());
+    store
+        .put_team("global", &BusinessCalendar::always(), Some("max"))
+        .await
+        .unwrap();
+    for name in ["an", "binh"] {
+        store.put_rep(name, &rep("vn")).await.unwrap();
+    }
+    store
+        .put_rep(
+            "cy",
+            &RepInput {
+                weight: 2.0,
+                ..rep("global")
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .put_rep(
+            "dan",
+            &RepInput {
+                away: true,
+                ..rep("global")
+            },
+        )
+        .await
+        .unwrap();
+}
+
+const ROUTING: &str = r#"
+[[routing]]
+name = "Vietnam"
+country = ["Việt Nam"]
+team = "vn"
+
+[[routing]]
+name = "Everyone else"
+team = "global"
+method = "weighted"
+"#;
+
+async fn mql(store: &Store, id: i64) {
+    store
+        .transition(
+            id,
+            Stage::Mql,
+            Some("asked for a quote by phone"),
+            false,
+            "marketing",
+        )
+        .await
+        .unwrap();
+}
+
+async fn new_mqls_are_routed_by_the_policy(store: Store) {
+    let with_routing = format!("{}{ROUTING}", Policy::STARTER);
+    let refused = store.apply_policy(&with_routing, "ops", "routing").await;
+    assert!(
+        matches!(&refused, Err(StoreError::Invalid(e)) if e.0[0].reason.contains("no team is named 'vn'")),
+        "{refused:?}"
+    );
+    teams(&store).await;
+    store
+        .apply_policy(&with_routing, "ops", "routing")
+        .await
+        .unwrap();
+    let bad_rep = store.put_rep("eve", &rep("nowhere")).await;
+    assert!(matches!(bad_rep, Err(StoreError::Invalid(_))));
+
+    let mut owners = Vec::new();
+    for n in 0..4 {
+        let id = lead(
+            &store,
+            json!({"email": format!("k{n}@hanoi.vn"), "country": "Viet Nam"}),
+        )
+        .await;
+        mql(&store, id).await;
+        owners.push(
+            store
+                .lead(id)
+                .await
+                .unwrap()
+                .lead
+                .owner
+                .unwrap()
+                .as_str()
+                .to_owned(),
+        );
+    }
+    assert_eq!(
+        owners,
+        ["an", "binh", "an", "binh"],
+        "round robin within the team"
+    );
+    let abroad = lead(
+        &store,
+        json!({"email": "mo@berlin.de", "country": "Germany"}),
+    )
+    .await;
+    mql(&store, abroad).await;
+    assert_eq!(
+        store
+            .lead(abroad)
+            .await
+            .unwrap()
+            .lead
+            .owner
+            .unwrap()
+            .as_str(),
+        "cy",
+        "dan is away"
+    );
+    // An owner already set is kept.
+    let owned = lead(
+        &store,
+        json!({"email": "x@hanoi.vn", "country": "Vietnam", "owner": "binh"}),
+    )
+    .await;
+    mql(&store, owned).await;
+    assert_eq!(
+        store
+            .lead(owned)
+            .await
+            .unwrap()
+            .lead
+            .owner
+            .unwrap()
+            .as_str(),
+        "binh"
+    );
+    let reasons = count(
+        &store,
+        "SELECT COUNT(*) FROM events WHERE type = 'owner_assigned' AND actor = 'routing'",
+    )
+    .await;
+    assert_eq!(reasons, 5);
+    let reps = store.reps(Some("vn")).await.unwrap();
+    assert_eq!(reps.iter().map(|r| r.assigned_today).sum::<i32>(), 4);
+
+    // Everyone away: the lead waits, and the manager hears of it.
+    store
+        .put_rep(
+            "cy",
+            &RepInput {
+                away: true,
+                ..rep("global")
+            },
+        )
+        .await
+        .unwrap();
+    let stuck = lead(&store, json!({"email": "jo@paris.fr"})).await;
+    mql(&store, stuck).await;
+    assert!(store.lead(stuck).await.unwrap().lead.owner.is_none());
+    let max = store.notifications("max", true, 10).await.unwrap();
+    assert!(
+        max[0].message.contains("away or at their daily cap"),
+        "{max:?}"
+    );
+}
+
+async fn clocks_start_are_met_and_breached_with_escalation(store: Store) {
+    teams(&store).await;
+    let met = lead(&store, json!({"email": "a@hanoi.vn", "owner": "an"})).await;
+    let started = Utc::now();
+    mql(&store, met).await;
+    let clocks = store.lead_clocks(met, Utc::now()).await.unwrap();
+    assert_eq!(clocks.len(), 1);
+    let clock = &clocks[0];
+    assert_eq!(
+        (clock.rule.as_str(), clock.state.as_str()),
+        ("MQL accepted or rejected", "running")
+    );
+    assert_eq!(clock.team.as_deref(), Some("vn"));
+    let expected = workweek("Asia/Ho_Chi_Minh")
+        .add(started, Duration::hours(8))
+        .unwrap();
+    assert!(
+        (clock.due_at.0 - expected).num_seconds().abs() <= 5,
+        "{:?} vs {expected}",
+        clock.due_at
+    );
+    assert!(clock.minutes_left.unwrap() > 470);
+
+    // Accepting it meets the MQL clock and starts the SAL one; a call meets that.
+    store
+        .transition(met, Stage::Sal, None, false, "an")
+        .await
+        .unwrap();
+    let call =
+        Interaction::parse(&json!({"type": "call", "outcome": "connected"}), Utc::now()).unwrap();
+    store
+        .log_interaction(met, &call, "an", Utc::now())
+        .await
+        .unwrap();
+    let clocks = store.lead_clocks(met, Utc::now()).await.unwrap();
+    let states: Vec<(&str, &str)> = clocks
+        .iter()
+        .map(|c| (c.stage.as_str(), c.state.as_str()))
+        .collect();
+    assert_eq!(states, [("sal", "met"), ("mql", "met")]);
+
+    // Nobody answers this one: at the deadline it is breached; owner and manager are told.
+    let late = lead(&store, json!({"email": "b@hanoi.vn", "owner": "binh"})).await;
+    mql(&store, late).await;
+    let due = store.lead_clocks(late, Utc::now()).await.unwrap()[0]
+        .due_at
+        .0;
+    run_due_jobs(&store, due - Duration::seconds(1)).await;
+    assert_eq!(
+        store.lead_clocks(late, Utc::now()).await.unwrap()[0].state,
+        "running",
+        "not yet"
+    );
+    run_due_jobs(&store, due + Duration::seconds(1)).await;
+    let clock = &store
+        .lead_clocks(late, due + Duration::seconds(1))
+        .await
+        .unwrap()[0];
+    assert_eq!(clock.state, "breached");
+    assert!(clock.breached_at.is_some());
+    for who in ["binh", "lan"] {
+        let told = store.notifications(who, true, 10).await.unwrap();
+        assert!(
+            told.iter()
+                .any(|n| n.kind == "sla_breached" && n.lead_id == Some(late)),
+            "{who}: {told:?}"
+        );
+    }
+    // Answered late, it stays breached.
+    store
+        .transition(late, Stage::Sal, None, false, "binh")
+        .await
+        .unwrap();
+    let clocks = store.lead_clocks(late, Utc::now()).await.unwrap();
+    assert_eq!(clocks[1].state, "breached");
+    assert!(clocks[1].met_at.is_some());
+
+    let by_owner = store.sla_compliance("owner", None, None).await.unwrap();
+    let an = by_owner
+        .iter()
+        .find(|c| c.key.as_deref() == Some("an"))
+        .unwrap();
+    assert_eq!((an.met, an.breached, an.compliance), (2, 0, Some(1.0)));
+    let binh = by_owner
+        .iter()
+        .find(|c| c.key.as_deref() == Some("binh"))
+        .unwrap();
+    assert_eq!(
+        (binh.met, binh.breached, binh.running, binh.compliance),
+        (0, 1, 1, Some(0.0))
+    );
+    let by_stage = store.sla_compliance("stage", None, None).await.unwrap();
+    assert_eq!(by_stage.len(), 2);
+    assert!(matches!(
+        store.sla_compliance("colour", None, None).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let future = store
+        .sla_compliance("owner", Some(Utc::now() + Duration::days(1)), None)
+        .await
+        .unwrap();
+    assert!(future.is_empty());
+}
+
+async fn run_due_jobs(store: &Store, now: DateTime<Utc>) {
+    for job in store
+        .claim_jobs("test", 100, Duration::seconds(60), now)
+        .await
+        .unwrap()
+    {
+        assert!(store.perform_job(&job, now).await.unwrap());
+    }
+}
+
+async fn a_breached_untouched_lead_is_recycled(store: Store) {
+    teams(&store).await;
+    let id = lead(&store, json!({"email": "c@hanoi.vn", "owner": "an"})).await;
+    mql(&store, id).await;
+    store
+        .transition(id, Stage::Sal, None, false, "an")
+        .await
+        .unwrap();
+    let sal = store.lead_clocks(id, Utc::now()).await.unwrap()[0].clone();
+    assert_eq!(sal.rule, "SAL contacted");
+    // Breach the SAL clock (and the MQL one is met already); 30 days later nobody touched it.
+    run_due_jobs(&store, sal.due_at.0 + Duration::seconds(1)).await;
+    run_due_jobs(&store, sal.due_at.0 + Duration::days(29)).await;
+    assert_eq!(store.lead(id).await.unwrap().lead.stage, Stage::Sal);
+    run_due_jobs(&store, sal.due_at.0 + Duration::days(31)).await;
+    assert_eq!(store.lead(id).await.unwrap().lead.stage, Stage::Recycled);
+    let moved = count(
+        &store,
+        "SELECT COUNT(*) FROM events WHERE type = 'stage_changed' AND actor = 'sla:SAL contacted'",
+    )
+    .await;
+    assert_eq!(moved, 1);
+
+    // A lead someone called after the breach is left alone.
+    let called = lead(&store, json!({"email": "d@hanoi.vn", "owner": "an"})).await;
+    mql(&store, called).await;
+    store
+        .transition(called, Stage::Sal, None, false, "an")
+        .await
+        .unwrap();
+    let due = store.lead_clocks(called, Utc::now()).await.unwrap()[0]
+        .due_at
+        .0;
+    run_due_jobs(&store, due + Duration::seconds(1)).await;
+    let call =
+        Interaction::parse(&json!({"type": "call", "outcome": "no_answer"}), Utc::now()).unwrap();
+    store
+        .log_interaction(called, &call, "an", Utc::now())
+        .await
+        .unwrap();
+    run_due_jobs(&store, due + Duration::days(31)).await;
+    assert_eq!(store.lead(called).await.unwrap().lead.stage, Stage::Sal);
+}
+
+async fn manual_reassignment_needs_a_reason_and_restarts_the_clock(store: Store) {
+    teams(&store).await;
+    let id = lead(&store, json!({"email": "e@hanoi.vn", "owner": "an"})).await;
+    mql(&store, id).await;
+    assert!(matches!(
+        store.reassign(id, "binh", " ", "manager").await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store.reassign(id, "an", "again", "manager").await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let moved = store
+        .reassign(id, "binh", "an is on leave", "lan")
+        .await
+        .unwrap();
+    assert_eq!(moved.lead.owner.unwrap().as_str(), "binh");
+    let clocks = store.lead_clocks(id, Utc::now()).await.unwrap();
+    let states: Vec<(&str, Option<&str>)> = clocks
+        .iter()
+        .map(|c| (c.state.as_str(), c.owner.as_deref()))
+        .collect();
+    assert_eq!(
+        states,
+        [("running", Some("binh")), ("reassigned", Some("an"))]
+    );
+    let timeline = store.timeline(id, 50, None).await.unwrap();
+    let assigned = timeline
+        .events
+        .iter()
+        .find(|e| e.event_type == "owner_assigned")
+        .unwrap();
+    assert_eq!(assigned.payload.0["reason"], "an is on leave");
+    assert_eq!(assigned.payload.0["from"], "an");
+    assert!(matches!(
+        store.reassign(999, "binh", "x", "lan").await,
+        Err(StoreError::LeadNotFound(999))
+    ));
+}
+
+async fn a_breach_can_hand_the_lead_to_another_rep(store: Store) {
+    teams(&store).await;
+    let written = "within = \"8h\"\nuntil = \"left_stage\"\non_breach = [\"notify_owner\", \"notify_manager\"]";
+    assert!(Policy::STARTER.contains(written));
+    let policy = Policy::STARTER.replace(
+        written,
+        "within = \"8h\"\nuntil = \"left_stage\"\non_breach = [\"reassign\"]",
+    );
+    store
+        .apply_policy(&policy, "ops", "reassign slow MQLs")
+        .await
+        .unwrap();
+    let id = lead(&store, json!({"email": "f@hanoi.vn", "owner": "an"})).await;
+    mql(&store, id).await;
+    let due = store.lead_clocks(id, Utc::now()).await.unwrap()[0].due_at.0;
+    run_due_jobs(&store, due + Duration::seconds(1)).await;
+    assert_eq!(
+        store.lead(id).await.unwrap().lead.owner.unwrap().as_str(),
+        "binh"
+    );
+    let clocks = store.lead_clocks(id, due).await.unwrap();
+    let states: Vec<(&str, Option<&str>)> = clocks
+        .iter()
+        .map(|c| (c.state.as_str(), c.owner.as_deref()))
+        .collect();
+    assert_eq!(
+        states,
+        [("running", Some("binh")), ("breached", Some("an"))]
+    );
+    assert!(clocks[0].due_at.0 > due);
+}
