@@ -738,6 +738,14 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
         ("/api/v1/jobs", &["get"][..]),
         ("/api/v1/jobs/{id}", &["get"][..]),
         ("/api/v1/jobs/{id}/retry", &["post"][..]),
+        ("/api/v1/teams", &["get"][..]),
+        ("/api/v1/teams/{name}", &["put"][..]),
+        ("/api/v1/reps", &["get"][..]),
+        ("/api/v1/reps/{name}", &["put"][..]),
+        ("/api/v1/leads/{id}/assign", &["post"][..]),
+        ("/api/v1/leads/{id}/clocks", &["get"][..]),
+        ("/api/v1/sla/clocks", &["get"][..]),
+        ("/api/v1/sla/compliance", &["get"][..]),
     ] {
         for method in methods {
             assert!(
@@ -748,7 +756,7 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
     }
     assert_eq!(
         paths.len(),
-        39,
+        47,
         "every route, and only those: {:?}",
         paths.keys().collect::<Vec<_>>()
     );

@@ -13,6 +13,7 @@ mod observe;
 mod openapi;
 mod privacy;
 mod qualification;
+mod routing;
 
 use crate::http::error::ApiError;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -51,6 +52,7 @@ pub fn app(store: Store) -> Router {
         .merge(privacy::routes())
         .merge(merges::routes())
         .merge(followup::routes())
+        .merge(routing::routes())
         .merge(qualification::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -86,6 +86,16 @@ impl TestApp {
         panic!("the server never answered the over-size request: {last_error:?}")
     }
 
+    pub async fn put(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .put(self.url(path))
+            .bearer_auth(&self.key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn patch(&self, path: &str, body: &Value) -> Response {
         self.client
             .patch(self.url(path))
