@@ -465,3 +465,71 @@ fn tasks_interactions_and_jobs_from_the_terminal() {
     let bad_state = leadgate(&["jobs", "list", "--state", "stuck"], db);
     assert!(text(&bad_state.stderr).contains("--state: unknown job state 'stuck'"));
 }
+
+#[test]
+fn teams_reps_assignment_and_sla_from_the_terminal() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("leadgate.db");
+    let db = db.to_str().unwrap();
+    let calendar = format!("{root}/examples/team-hcmc.calendar.json");
+    let team = leadgate(
+        &[
+            "team",
+            "put",
+            "hcmc",
+            "--calendar",
+            &calendar,
+            "--manager",
+            "lan",
+        ],
+        db,
+    );
+    assert!(team.status.success(), "{}", text(&team.stderr));
+    assert!(text(&team.stdout).contains("team 'hcmc' created (Asia/Ho_Chi_Minh)"));
+    let broken = dir.path().join("broken.json");
+    std::fs::write(
+        &broken,
+        r#"{"timezone": "Asia/Hanoi City", "hours": {"mon": ["17:00-09:00"]}}"#,
+    )
+    .unwrap();
+    let bad = leadgate(
+        &["team", "put", "x", "--calendar", broken.to_str().unwrap()],
+        db,
+    );
+    let err = text(&bad.stderr);
+    assert!(
+        err.contains("timezone: 'Asia/Hanoi City' is not an IANA time zone"),
+        "{err}"
+    );
+    assert!(err.contains("hours.mon[0]"), "{err}");
+
+    for name in ["an", "binh"] {
+        assert!(leadgate(&["rep", "put", name, "--team", "hcmc"], db)
+            .status
+            .success());
+    }
+    let nowhere = leadgate(&["rep", "put", "chi", "--team", "mars"], db);
+    assert!(text(&nowhere.stderr).contains("no team is named 'mars'"));
+    assert!(text(&leadgate(&["rep", "list"], db).stdout).contains("binh"));
+
+    let file = dir.path().join("people.csv");
+    std::fs::write(&file, "email,owner\nlinh@saigon.vn,an\n").unwrap();
+    assert!(leadgate(&["import", file.to_str().unwrap()], db)
+        .status
+        .success());
+    let unreasoned = leadgate(&["assign", "1", "binh", "--reason", " "], db);
+    assert!(text(&unreasoned.stderr).contains("reason: is required"));
+    let assigned = leadgate(&["assign", "1", "binh", "--reason", "an is on leave"], db);
+    assert!(
+        text(&assigned.stdout).contains("lead 1 is now binh's"),
+        "{}",
+        text(&assigned.stderr)
+    );
+
+    let report = leadgate(&["sla", "report", "--by", "team"], db);
+    assert!(report.status.success(), "{}", text(&report.stderr));
+    let wrong = leadgate(&["sla", "report", "--by", "colour"], db);
+    assert!(text(&wrong.stderr).contains("by: is one of owner, team"));
+    assert!(leadgate(&["sla", "clocks"], db).status.success());
+}

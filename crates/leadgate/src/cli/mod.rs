@@ -9,6 +9,7 @@ mod form;
 mod gdpr;
 mod import;
 mod policy;
+mod routing;
 mod serve;
 
 use clap::{Args, Parser, Subcommand};
@@ -42,6 +43,14 @@ enum Command {
     Dedupe(dedupe::DedupeArgs),
     /// Review merges: list, apply, reject, undo.
     Merges(dedupe::MergesArgs),
+    /// Sales teams and their business hours: put, list.
+    Team(routing::TeamArgs),
+    /// Sales reps: put (team, weight, daily cap, away), list.
+    Rep(routing::RepArgs),
+    /// Give a lead to another rep, with a reason.
+    Assign(routing::AssignArgs),
+    /// Service levels: compliance report, running clocks.
+    Sla(routing::SlaArgs),
     /// Follow-up tasks: add, list, done, cancel.
     Task(followup::TaskArgs),
     /// Log a call, email, meeting or note on a lead (with an optional next step).
@@ -122,6 +131,10 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Policy(args) => policy::run(args).await,
         Command::Form(args) => form::run(args).await,
         Command::Gdpr(args) => gdpr::run(args).await,
+        Command::Team(args) => routing::team(args).await,
+        Command::Rep(args) => routing::rep(args).await,
+        Command::Assign(args) => routing::assign(args).await,
+        Command::Sla(args) => routing::sla(args).await,
         Command::Task(args) => followup::task(args).await,
         Command::Log(args) => followup::log(args).await,
         Command::Jobs(args) => followup::jobs(args).await,
