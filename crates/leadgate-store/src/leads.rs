@@ -335,6 +335,24 @@ impl Tx {
         rows.into_iter().map(StoredLead::try_from).collect()
     }
 
+    /// A page of MQLs nobody owns, by id, locked for routing.
+    pub(crate) async fn unowned_mqls(&mut self, after: i64, limit: i64) -> Result<Vec<StoredLead>> {
+        let lock = if self.engine() == Engine::Postgres {
+            " FOR UPDATE OF l SKIP LOCKED"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "{SELECT_LEAD} WHERE l.stage = 'mql' AND l.owner IS NULL AND l.id > $1 ORDER BY l.id LIMIT $2{lock}"
+        );
+        let rows: Vec<LeadRow> = on_tx!(self, conn => sqlx::query_as(&sql)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(conn)
+            .await)?;
+        rows.into_iter().map(StoredLead::try_from).collect()
+    }
+
     async fn lock_identity(&mut self, key: &str) -> Result<()> {
         if let Tx::Postgres(tx) = self {
             sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")

@@ -432,6 +432,47 @@ impl Store {
         self.lead(lead_id).await
     }
 
+    /// Routes every MQL that has no owner (after teams were created, or reps came back),
+    /// a page at a time, under the policy of each lead's product. Returns (routed, left).
+    pub async fn route_waiting(&self, now: DateTime<Utc>) -> Result<(usize, usize)> {
+        let (mut routed, mut left, mut after) = (0, 0, 0);
+        let mut policies: std::collections::HashMap<String, crate::ActivePolicy> =
+            Default::default();
+        loop {
+            let mut tx = self.begin().await?;
+            let page = tx.unowned_mqls(after, 500).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            for lead in &page {
+                let product = lead.lead.product_line();
+                if !policies.contains_key(&product) {
+                    policies.insert(product.clone(), self.active_policy(&product).await?);
+                }
+                let active = &policies[&product];
+                let snapshot = lead.snapshot.as_ref();
+                let facts = RoutingFacts {
+                    channel: lead.first_touch.channel.as_str(),
+                    grade: snapshot.map_or("", |s| s.grade.as_str()),
+                    temperature: snapshot
+                        .and_then(|s| s.temperature.parse().ok())
+                        .unwrap_or(leadgate_core::scoring::Temperature::Cold),
+                };
+                let assignment = tx
+                    .route(lead, &active.policy.routing, facts, None, now)
+                    .await?;
+                match assignment.owner {
+                    Some(owner) => {
+                        routed += 1;
+                        tx.restart_clocks(lead, &owner, now).await?;
+                    }
+                    None => left += 1,
+                }
+            }
+            tx.commit().await?;
+        }
+        Ok((routed, left))
+    }
+
     /// Checks that every team the policy routes to exists.
     pub async fn check_routing_teams(&self, policy: &leadgate_core::policy::Policy) -> Result<()> {
         let known: Vec<String> = self.teams().await?.into_iter().map(|t| t.name).collect();

@@ -47,6 +47,8 @@ enum Command {
     Team(routing::TeamArgs),
     /// Sales reps: put (team, weight, daily cap, away), list.
     Rep(routing::RepArgs),
+    /// Route every MQL that has no owner by the policy's routing rules.
+    Route(routing::RouteArgs),
     /// Give a lead to another rep, with a reason.
     Assign(routing::AssignArgs),
     /// Service levels: compliance report, running clocks.
@@ -134,6 +136,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Team(args) => routing::team(args).await,
         Command::Rep(args) => routing::rep(args).await,
         Command::Assign(args) => routing::assign(args).await,
+        Command::Route(args) => routing::route(args).await,
         Command::Sla(args) => routing::sla(args).await,
         Command::Task(args) => followup::task(args).await,
         Command::Log(args) => followup::log(args).await,

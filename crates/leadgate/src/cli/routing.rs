@@ -80,6 +80,12 @@ pub struct AssignArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct RouteArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct SlaArgs {
     #[command(subcommand)]
     action: SlaAction,
@@ -214,6 +220,17 @@ pub async fn assign(args: AssignArgs) -> anyhow::Result<()> {
         "lead {} is now {}'s",
         lead.id,
         lead.lead.owner.as_ref().map_or("nobody", |o| o.as_str())
+    );
+    Ok(())
+}
+
+pub async fn route(args: RouteArgs) -> anyhow::Result<()> {
+    let store = args.store.open().await?;
+    let started = std::time::Instant::now();
+    let (routed, left) = store.route_waiting(Utc::now()).await?;
+    println!(
+        "routed {routed} MQLs without an owner in {:.1} s; {left} still wait (no rule holds, or no rep is available)",
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }
