@@ -75,11 +75,7 @@ pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
     let copy = psql_copy(&file).await?;
     println!("psql \\copy into a plain table: {copy:.2} s");
 
-    let engines = match args.engine {
-        EngineChoice::Sqlite => vec![Engine::Sqlite],
-        EngineChoice::Postgres => vec![Engine::Postgres],
-        EngineChoice::Both => vec![Engine::Sqlite, Engine::Postgres],
-    };
+    let engines = args.engine.engines();
     let mut results = Vec::new();
     for engine in engines {
         let db = TestDatabase::new(engine).await;

@@ -21,6 +21,16 @@ pub enum EngineChoice {
     Both,
 }
 
+impl EngineChoice {
+    pub fn engines(self) -> Vec<Engine> {
+        match self {
+            EngineChoice::Sqlite => vec![Engine::Sqlite],
+            EngineChoice::Postgres => vec![Engine::Postgres],
+            EngineChoice::Both => vec![Engine::Sqlite, Engine::Postgres],
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct IngestArgs {
     /// Which engine(s) to measure. PostgreSQL uses a fresh database on the server named by
@@ -48,11 +58,7 @@ struct Measured {
 }
 
 pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
-    let engines = match args.engine {
-        EngineChoice::Sqlite => vec![Engine::Sqlite],
-        EngineChoice::Postgres => vec![Engine::Postgres],
-        EngineChoice::Both => vec![Engine::Sqlite, Engine::Postgres],
-    };
+    let engines = args.engine.engines();
     println!(
         "leadgate bench ingest: {} events per side, batches of {}, {} in flight, over {} leads",
         args.events, args.batch, args.concurrency, args.leads

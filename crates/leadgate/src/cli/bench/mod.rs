@@ -1,6 +1,7 @@
 //! `leadgate bench`: performance measured side by side with a peer in one run (BENCHMARKS.md).
 
 mod dedupe;
+mod followup;
 mod import;
 mod ingest;
 mod scoring;
@@ -25,6 +26,12 @@ enum Bench {
     Import(import::ImportBenchArgs),
     /// Matching a million generated people with known duplicates: time, precision, recall.
     Dedupe(dedupe::DedupeBenchArgs),
+    /// Task reminders run by two workers on PostgreSQL, against a bare SKIP LOCKED queue.
+    Jobs(followup::JobsBenchArgs),
+    /// Deadlines and standings of a million SLA clocks in business hours.
+    Sla(followup::SlaBenchArgs),
+    /// Routing a store's waiting MQLs to a team's reps.
+    Routing(followup::RoutingBenchArgs),
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -33,5 +40,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Bench::Scoring(args) => scoring::run(args).await,
         Bench::Import(args) => import::run(args).await,
         Bench::Dedupe(args) => dedupe::run(args).await,
+        Bench::Jobs(args) => followup::jobs(args).await,
+        Bench::Sla(args) => followup::sla(args).await,
+        Bench::Routing(args) => followup::routing(args).await,
     }
 }
