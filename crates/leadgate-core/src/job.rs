@@ -15,6 +15,8 @@ named_enum!(
         SlaCheck => "sla_check",
         /// Some days after a breach: recycle the lead if nobody has touched it.
         SlaRecycle => "sla_recycle",
+        /// Send one event to one webhook subscription.
+        WebhookDelivery => "webhook_delivery",
     }
 );
 

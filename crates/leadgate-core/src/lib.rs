@@ -23,6 +23,7 @@ pub mod source;
 pub mod stage;
 pub mod validation;
 pub mod values;
+pub mod webhook;
 
 pub use event::{EventDraft, EventType};
 pub use lead::{FieldChange, Lead, LeadField, LeadPatch};

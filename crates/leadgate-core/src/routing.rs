@@ -5,7 +5,6 @@
 use crate::normalize::fold_loose;
 use crate::scoring::Temperature;
 use crate::Lead;
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// How a team shares its leads.
@@ -93,7 +92,9 @@ pub struct RepLoad {
     pub assigned_today: u32,
     /// Open leads they own.
     pub open_leads: u32,
-    pub last_assigned_at: Option<DateTime<Utc>>,
+    /// When they last got a lead, as a place in the team's sequence of assignments (higher:
+    /// more recent; None: never).
+    pub last_turn: Option<i64>,
 }
 
 impl RepLoad {
@@ -108,7 +109,7 @@ impl RepLoad {
 /// `except` is skipped (the owner a lead is being taken from). Ties go to the rep given a
 /// lead longest ago, then by name, so the choice is deterministic.
 pub fn pick<'a>(method: Method, reps: &'a [RepLoad], except: Option<&str>) -> Option<&'a RepLoad> {
-    let turn = |r: &RepLoad| (r.last_assigned_at, r.name.clone());
+    let turn = |r: &RepLoad| (r.last_turn, r.name.clone());
     let candidates = reps
         .iter()
         .filter(|r| r.available() && Some(r.name.as_str()) != except);
@@ -130,7 +131,6 @@ mod tests {
     use super::*;
     use crate::lead::PatchMode;
     use crate::LeadPatch;
-    use chrono::Duration;
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -142,7 +142,7 @@ mod tests {
             away: false,
             assigned_today: 0,
             open_leads: 0,
-            last_assigned_at: None,
+            last_turn: None,
         }
     }
 
@@ -202,13 +202,11 @@ mod tests {
 
     #[test]
     fn round_robin_least_loaded_and_weighted_skip_away_and_capped_reps() {
-        let t = |h: i64| {
-            Some(DateTime::<Utc>::from_timestamp(1_780_000_000, 0).unwrap() + Duration::hours(h))
-        };
+        let t = Some;
         let mut reps = vec![rep("an"), rep("binh"), rep("chi"), rep("dung")];
-        reps[0].last_assigned_at = t(3);
-        reps[1].last_assigned_at = t(1);
-        reps[2].last_assigned_at = t(2);
+        reps[0].last_turn = t(3);
+        reps[1].last_turn = t(1);
+        reps[2].last_turn = t(2);
         reps[3].away = true;
         assert_eq!(pick(Method::RoundRobin, &reps, None).unwrap().name, "binh");
         assert_eq!(
@@ -242,7 +240,7 @@ mod tests {
                 let name = pick(Method::Weighted, &reps, None).unwrap().name.clone();
                 let r = reps.iter_mut().find(|r| r.name == name).unwrap();
                 r.assigned_today += 1;
-                r.last_assigned_at = DateTime::from_timestamp(1_780_000_000 + n as i64, 0);
+                r.last_turn = Some(n.into());
             }
             let total: f64 = weights.iter().map(|w| *w as f64).sum();
             for r in &reps {

@@ -255,7 +255,19 @@ impl Store {
 impl crate::Tx {
     /// Appends events; rows whose idempotency key is already stored are skipped. Returns the
     /// (id, key) of each row inserted, in insertion order. Callers pass distinct keys.
+    /// Webhook subscriptions that want them get delivery jobs in the same transaction.
     pub(crate) async fn insert_events(
+        &mut self,
+        events: &[NewEvent<'_>],
+        recorded_at: Ts,
+    ) -> Result<Vec<(i64, Option<String>)>> {
+        let inserted = self.insert_rows(events, recorded_at).await?;
+        let ids: Vec<i64> = inserted.iter().map(|(id, _)| *id).collect();
+        self.fan_out(&ids).await?;
+        Ok(inserted)
+    }
+
+    async fn insert_rows(
         &mut self,
         events: &[NewEvent<'_>],
         recorded_at: Ts,

@@ -355,6 +355,12 @@ impl Store {
                     reason: format!("a {kind} job names its {}", key.trim_end_matches("_id")),
                 })
         };
+        if kind == JobKind::WebhookDelivery {
+            return Err(StoreError::Conflict {
+                field: "kind".into(),
+                reason: "webhook deliveries are sent by the server's worker".into(),
+            });
+        }
         // Read before the write transaction: the policy a recycle is judged by.
         let active = match kind {
             JobKind::SlaRecycle => self.policy_of_clock(id_in("clock_id")?).await?,
@@ -373,16 +379,8 @@ impl Store {
                         .await?;
                 }
             }
-            JobKind::TaskReminder => {
-                let task_id =
-                    job.payload["task_id"]
-                        .as_i64()
-                        .ok_or_else(|| StoreError::Conflict {
-                            field: "payload.task_id".into(),
-                            reason: "a task reminder names its task".into(),
-                        })?;
-                tx.remind(task_id, now).await?;
-            }
+            JobKind::TaskReminder => tx.remind(id_in("task_id")?, now).await?,
+            JobKind::WebhookDelivery => unreachable!("refused above"),
         }
         tx.commit().await?;
         Ok(true)

@@ -15,6 +15,7 @@ mod qualification;
 mod routing;
 mod sla;
 mod time;
+mod webhooks;
 
 /// Throw-away stores for test suites, here so every crate's tests share one way to make them.
 pub mod testing;
@@ -35,6 +36,7 @@ pub use qualification::{LeadScore, RescoreSummary};
 pub use routing::{Assignment, Rep, RepInput, Team};
 pub use sla::{Compliance, SlaClock, COMPLIANCE_GROUPS};
 pub use time::Ts;
+pub use webhooks::{Delivery, DeliveryOutcome, Webhook};
 
 use leadgate_core::FieldErrors;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

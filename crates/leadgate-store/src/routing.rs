@@ -62,7 +62,7 @@ struct LoadRow(
     bool,
     Option<String>,
     i32,
-    Option<Ts>,
+    Option<i64>,
     i64,
 );
 
@@ -123,18 +123,30 @@ impl Tx {
         }
     }
 
-    /// The reps of a team as routing weighs them, at `now` in the team's time zone.
-    async fn loads(&mut self, team: &Team, now: DateTime<Utc>) -> Result<Vec<RepLoad>> {
+    /// The reps of a team as routing weighs them, at `now` in the team's time zone. Open
+    /// leads are counted only when `method` needs them (least-loaded).
+    async fn loads(
+        &mut self,
+        team: &Team,
+        method: Method,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RepLoad>> {
         let today = now
             .with_timezone(&team.calendar.timezone)
             .date_naive()
             .to_string();
-        let rows: Vec<LoadRow> = on_tx!(self, conn => sqlx::query_as(
-                "SELECT r.name, r.weight, r.daily_cap, r.away, r.assigned_day, r.assigned_today, r.last_assigned_at,
-                        (SELECT COUNT(*) FROM leads l WHERE l.owner = r.name
-                           AND l.stage NOT IN ('customer', 'disqualified', 'recycled'))
-                 FROM reps r WHERE r.team = $1 ORDER BY r.name",
-            )
+        let open = if method == Method::LeastLoaded {
+            "(SELECT COUNT(*) FROM leads l WHERE l.owner = r.name
+                AND l.stage NOT IN ('customer', 'disqualified', 'recycled'))"
+        } else {
+            "0"
+        };
+        let sql = format!(
+            "SELECT r.name, r.weight, r.daily_cap, r.away, r.assigned_day, r.assigned_today,
+                    CASE WHEN r.turn > 0 THEN r.turn END, CAST({open} AS BIGINT)
+             FROM reps r WHERE r.team = $1 ORDER BY r.name"
+        );
+        let rows: Vec<LoadRow> = on_tx!(self, conn => sqlx::query_as(&sql)
             .bind(&team.name)
             .fetch_all(conn)
             .await)?;
@@ -152,7 +164,7 @@ impl Tx {
                         0
                     },
                     open_leads: open.max(0) as u32,
-                    last_assigned_at: last.map(|t| t.0),
+                    last_turn: last,
                 },
             )
             .collect())
@@ -184,11 +196,14 @@ impl Tx {
                 .to_string();
             on_tx!(self, conn => sqlx::query(
                 "UPDATE reps SET assigned_today = CASE WHEN assigned_day = $1 THEN assigned_today + 1 ELSE 1 END,
-                        assigned_day = $1, last_assigned_at = $2 WHERE name = $3",
+                        assigned_day = $1, last_assigned_at = $2,
+                        turn = (SELECT COALESCE(MAX(turn), 0) + 1 FROM reps WHERE team = $4)
+                 WHERE name = $3",
             )
             .bind(&today)
             .bind(at)
             .bind(owner)
+            .bind(&team.name)
             .execute(conn)
             .await
             .map(|_| ()))?;
@@ -239,7 +254,7 @@ impl Tx {
                 format!("team '{}' does not exist", rule.team),
             ));
         };
-        let loads = self.loads(&team, now).await?;
+        let loads = self.loads(&team, rule.method, now).await?;
         let Some(rep) = routing::pick(rule.method, &loads, except) else {
             let reason = format!(
                 "every rep of team '{}' is away or at their daily cap",

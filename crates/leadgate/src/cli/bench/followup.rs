@@ -273,7 +273,10 @@ pub async fn routing(args: RoutingBenchArgs) -> anyhow::Result<()> {
             "{}\n[[routing]]\nname = \"Everyone\"\nteam = \"sales\"\n",
             leadgate_core::policy::Policy::STARTER
         );
-        store.apply_policy(&policy, "bench", "route to sales").await?;
+        store
+            .apply_policy(&policy, "bench", "route to sales")
+            .await?;
+        let setup = Instant::now();
         for chunk in (0..args.leads).collect::<Vec<_>>().chunks(1000) {
             let captures = chunk
                 .iter()
@@ -295,6 +298,11 @@ pub async fn routing(args: RoutingBenchArgs) -> anyhow::Result<()> {
         }
         // Set-up only: make them MQLs nobody owns, as if scoring had just qualified them.
         mark_all_mql(&db.url, engine).await?;
+        eprintln!(
+            "{engine:?}: {} leads stored in {:.1} s",
+            args.leads,
+            setup.elapsed().as_secs_f64()
+        );
         let started = Instant::now();
         let (routed, left) = store.route_waiting(Utc::now()).await?;
         let seconds = started.elapsed().as_secs_f64();
