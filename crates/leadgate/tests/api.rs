@@ -746,6 +746,10 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
         ("/api/v1/leads/{id}/clocks", &["get"][..]),
         ("/api/v1/sla/clocks", &["get"][..]),
         ("/api/v1/sla/compliance", &["get"][..]),
+        ("/api/v1/webhooks", &["get", "post"][..]),
+        ("/api/v1/webhooks/{id}/{action}", &["post"][..]),
+        ("/api/v1/webhooks/{id}/deliveries", &["get"][..]),
+        ("/api/v1/webhooks/{id}/replay", &["post"][..]),
     ] {
         for method in methods {
             assert!(
@@ -756,7 +760,7 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
     }
     assert_eq!(
         paths.len(),
-        47,
+        51,
         "every route, and only those: {:?}",
         paths.keys().collect::<Vec<_>>()
     );

@@ -183,7 +183,7 @@ async fn a_due_task_reminds_its_owner_through_the_job_worker(app: &TestApp) {
         StatusCode::BAD_REQUEST,
     )
     .await;
-    let _worker = leadgate::jobs::start(&app.store, Duration::seconds(30));
+    let _worker = leadgate::jobs::start(&app.store, Duration::seconds(30), Default::default());
     let mut notifications = Value::Null;
     for _ in 0..100 {
         notifications = app

@@ -72,6 +72,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let background = crate::jobs::start(
         &store,
         chrono::Duration::seconds(crate::jobs::DEFAULT_LEASE_SECS.into()),
+        Default::default(),
     );
     crate::http::serve(store.clone(), listener, super::shutdown_signal()).await?;
     drop(background);

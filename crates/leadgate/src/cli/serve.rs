@@ -14,6 +14,9 @@ pub struct ServeArgs {
     /// over after this many seconds.
     #[arg(long, env = "LEADGATE_JOB_LEASE_SECS", default_value_t = crate::jobs::DEFAULT_LEASE_SECS, value_parser = clap::value_parser!(u32).range(1..=86_400))]
     job_lease_secs: u32,
+    /// Let webhooks reach loopback and private network addresses (refused by default).
+    #[arg(long, env = "LEADGATE_WEBHOOK_ALLOW_PRIVATE")]
+    webhook_allow_private: bool,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -22,11 +25,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.bind.bind))?;
     tracing::info!(address = %listener.local_addr()?, engine = ?store.engine(), "serving");
+    let delivery = crate::jobs::DeliverySettings {
+        allow_private: args.webhook_allow_private,
+        ..Default::default()
+    };
     let background = crate::jobs::start(
         &store,
         chrono::Duration::seconds(args.job_lease_secs.into()),
+        delivery.clone(),
     );
-    crate::http::serve(store.clone(), listener, super::shutdown_signal()).await?;
+    crate::http::serve_with(store.clone(), listener, delivery, super::shutdown_signal()).await?;
     drop(background);
     store.close().await;
     Ok(())

@@ -14,8 +14,10 @@ mod openapi;
 mod privacy;
 mod qualification;
 mod routing;
+mod webhooks;
 
 use crate::http::error::ApiError;
+use crate::jobs::DeliverySettings;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::header;
 use axum::middleware::{self, Next};
@@ -32,6 +34,8 @@ pub struct AppState {
     pub store: Store,
     /// Web-form submissions per client address, for the rate limit.
     pub submissions: std::sync::Arc<forms::SubmissionLimit>,
+    /// Whether webhooks may target private addresses.
+    pub webhook_allow_private: bool,
 }
 
 /// Who is calling: the name of the API key the request carried.
@@ -40,9 +44,15 @@ pub struct Actor(pub String);
 
 /// The whole application as a router, ready to serve.
 pub fn app(store: Store) -> Router {
+    app_with(store, &DeliverySettings::default())
+}
+
+/// The application with webhook settings.
+pub fn app_with(store: Store, delivery: &DeliverySettings) -> Router {
     let state = AppState {
         store,
         submissions: Default::default(),
+        webhook_allow_private: delivery.allow_private,
     };
     let api = Router::new()
         .merge(leads::routes())
@@ -53,6 +63,7 @@ pub fn app(store: Store) -> Router {
         .merge(merges::routes())
         .merge(followup::routes())
         .merge(routing::routes())
+        .merge(webhooks::routes())
         .merge(qualification::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -79,10 +90,20 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(store, listener, DeliverySettings::default(), shutdown).await
+}
+
+/// `serve` with webhook settings.
+pub async fn serve_with(
+    store: Store,
+    listener: TcpListener,
+    delivery: DeliverySettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     observe::start_upkeep();
     axum::serve(
         listener,
-        app(store).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        app_with(store, &delivery).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await

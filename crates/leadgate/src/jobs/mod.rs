@@ -11,8 +11,13 @@
 //! leads without taking the same one twice. Leads whose stored score is a day old are
 //! marked due now and then, so decay alone moves them too.
 
+use leadgate_core::job::JobKind;
 use leadgate_store::{ClaimedJob, Store};
 use std::time::Duration;
+
+pub mod webhook;
+
+pub use webhook::DeliverySettings;
 
 /// The background work of one server: stopped when dropped.
 pub struct Background(Vec<tokio::task::JoinHandle<()>>);
@@ -26,12 +31,12 @@ impl Drop for Background {
 }
 
 /// Starts the rescoring loop and the job worker; `lease` as for `run_jobs`.
-pub fn start(store: &Store, lease: chrono::Duration) -> Background {
+pub fn start(store: &Store, lease: chrono::Duration, delivery: DeliverySettings) -> Background {
     let worker = worker_name();
     tracing::info!(worker, "running due jobs");
     Background(vec![
         tokio::spawn(rescore_due_leads(store.clone())),
-        tokio::spawn(run_jobs(store.clone(), worker, lease)),
+        tokio::spawn(run_jobs(store.clone(), worker, lease, delivery)),
     ])
 }
 
@@ -53,7 +58,12 @@ pub fn worker_name() -> String {
 
 /// Runs until the task is dropped: claims due jobs, performs each, rests a second when none
 /// are due. `lease` is how long a claimed job is this worker's before another may take it.
-async fn run_jobs(store: Store, worker: String, lease: chrono::Duration) {
+async fn run_jobs(
+    store: Store,
+    worker: String,
+    lease: chrono::Duration,
+    delivery: DeliverySettings,
+) {
     loop {
         let claimed = match store
             .claim_jobs(&worker, CLAIM, lease, chrono::Utc::now())
@@ -71,7 +81,11 @@ async fn run_jobs(store: Store, worker: String, lease: chrono::Duration) {
             continue;
         }
         for job in claimed {
-            perform(&store, &job).await;
+            if job.kind().ok() == Some(JobKind::WebhookDelivery) {
+                webhook::deliver(&store, &job, &delivery).await;
+            } else {
+                perform(&store, &job).await;
+            }
         }
     }
 }

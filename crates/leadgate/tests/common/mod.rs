@@ -18,6 +18,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(engine: Engine) -> Self {
+        Self::spawn_with(engine, leadgate::jobs::DeliverySettings::default()).await
+    }
+
+    /// A server whose webhooks may reach this machine (the tests' receivers listen on it).
+    pub async fn spawn_with(engine: Engine, delivery: leadgate::jobs::DeliverySettings) -> Self {
         let db = TestDatabase::new(engine).await;
         let store = db.store().await;
         let key = store.create_api_key("tests").await.unwrap().secret;
@@ -25,7 +30,7 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let server_store = store.clone();
         let server = tokio::spawn(async move {
-            leadgate::http::serve(server_store, listener, std::future::pending())
+            leadgate::http::serve_with(server_store, listener, delivery, std::future::pending())
                 .await
                 .unwrap();
         });
