@@ -26,6 +26,7 @@ named_enum!(
         NoteAdded => "note_added",
         TaskCreated => "task_created",
         TaskCompleted => "task_completed",
+        SlaBreached => "sla_breached",
         FieldChanged => "field_changed",
         StageChanged => "stage_changed",
         OwnerAssigned => "owner_assigned",

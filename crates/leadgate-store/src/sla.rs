@@ -298,6 +298,21 @@ impl Tx {
         let Some(lead) = self.lead(clock.lead_id, true).await? else {
             return Ok(());
         };
+        let event = leadgate_core::EventDraft::new(
+            leadgate_core::EventType::SlaBreached,
+            now,
+            json!({"clock_id": clock.id, "rule": clock.rule, "stage": clock.stage, "owner": clock.owner,
+                   "team": clock.team, "due_at": clock.due_at}),
+        )
+        .with_actor("sla");
+        self.insert_events(
+            &[crate::leads::NewEvent {
+                lead_id: lead.id,
+                draft: &event,
+            }],
+            Ts(to_micros(now)),
+        )
+        .await?;
         let message = format!(
             "SLA '{}' breached on lead {}: due {}",
             clock.rule,

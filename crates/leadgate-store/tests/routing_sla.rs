@@ -304,6 +304,17 @@ async fn clocks_start_are_met_and_breached_with_escalation(store: Store) {
         .unwrap()[0];
     assert_eq!(clock.state, "breached");
     assert!(clock.breached_at.is_some());
+    assert_eq!(
+        count(
+            &store,
+            &format!(
+                "SELECT COUNT(*) FROM events WHERE type = 'sla_breached' AND lead_id = {late}"
+            )
+        )
+        .await,
+        1,
+        "the breach is on the lead's timeline"
+    );
     for who in ["binh", "lan"] {
         let told = store.notifications(who, true, 10).await.unwrap();
         assert!(

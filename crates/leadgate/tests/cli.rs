@@ -533,3 +533,56 @@ fn teams_reps_assignment_and_sla_from_the_terminal() {
     assert!(text(&wrong.stderr).contains("by: is one of owner, team"));
     assert!(leadgate(&["sla", "clocks"], db).status.success());
 }
+
+#[test]
+fn webhooks_from_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("leadgate.db");
+    let db = db.to_str().unwrap();
+    let private = leadgate(&["webhook", "add", "http://127.0.0.1:9/hook"], db);
+    assert!(!private.status.success());
+    assert!(
+        text(&private.stderr).contains("private address"),
+        "{}",
+        text(&private.stderr)
+    );
+    let bad = leadgate(
+        &[
+            "webhook",
+            "add",
+            "https://hooks.example.com/x",
+            "--events",
+            "stage_changed,lunch",
+        ],
+        db,
+    );
+    assert!(
+        text(&bad.stderr).contains("events[1]: unknown event type 'lunch'"),
+        "{}",
+        text(&bad.stderr)
+    );
+    let added = leadgate(
+        &[
+            "webhook",
+            "add",
+            "http://127.0.0.1:9/hook",
+            "--events",
+            "stage_changed,sla_breached",
+            "--allow-private",
+        ],
+        db,
+    );
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let out = text(&added.stdout);
+    assert!(
+        out.contains("webhook 1 sends sla_breached, stage_changed"),
+        "{out}"
+    );
+    assert!(out.contains("signing secret (shown once): whsec_"), "{out}");
+    assert!(leadgate(&["webhook", "pause", "1"], db).status.success());
+    assert!(text(&leadgate(&["webhook", "list"], db).stdout).contains("paused"));
+    let missing = leadgate(&["webhook", "replay", "1", "42"], db);
+    assert!(text(&missing.stderr).contains("no event has id 42"));
+    let none = leadgate(&["webhook", "deliveries", "9"], db);
+    assert!(text(&none.stderr).contains("no webhook has id 9"));
+}

@@ -11,6 +11,7 @@ mod import;
 mod policy;
 mod routing;
 mod serve;
+mod webhook;
 
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
@@ -53,6 +54,8 @@ enum Command {
     Assign(routing::AssignArgs),
     /// Service levels: compliance report, running clocks.
     Sla(routing::SlaArgs),
+    /// Webhook subscriptions: add, list, pause, resume, deliveries, replay.
+    Webhook(webhook::WebhookArgs),
     /// Follow-up tasks: add, list, done, cancel.
     Task(followup::TaskArgs),
     /// Log a call, email, meeting or note on a lead (with an optional next step).
@@ -138,6 +141,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Assign(args) => routing::assign(args).await,
         Command::Route(args) => routing::route(args).await,
         Command::Sla(args) => routing::sla(args).await,
+        Command::Webhook(args) => webhook::run(args).await,
         Command::Task(args) => followup::task(args).await,
         Command::Log(args) => followup::log(args).await,
         Command::Jobs(args) => followup::jobs(args).await,
