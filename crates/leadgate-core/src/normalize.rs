@@ -9,6 +9,24 @@ use unicode_normalization::UnicodeNormalization;
 /// Persian way (ي -> ی, ى -> ی, ك -> ک), tatweel and zero-width joiners removed, runs of
 /// space collapsed. Diacritics stay: "Lê" and "Le" differ.
 pub fn fold(text: &str) -> String {
+    // Dropping a tatweel or lower-casing can leave marks out of canonical order, which the
+    // next normalisation would change: fold until nothing changes (once or twice in practice).
+    let mut out = fold_once(text);
+    if unicode_normalization::is_nfkc_quick(out.chars()) == unicode_normalization::IsNormalized::Yes
+    {
+        return out;
+    }
+    for _ in 0..3 {
+        let again = fold_once(&out);
+        if again == out {
+            break;
+        }
+        out = again;
+    }
+    out
+}
+
+fn fold_once(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut space = false;
     for c in text.nfkc().flat_map(char::to_lowercase) {

@@ -43,6 +43,8 @@ pub struct Policy {
     pub sla: Vec<crate::sla::SlaRule>,
     /// Assignment rules, in order (the first that holds names the team).
     pub routing: Vec<crate::routing::RoutingRule>,
+    /// What happens by itself when events arrive.
+    pub automation: Vec<crate::automation::AutomationRule>,
     /// Which behaviour rules an event can feed, found without trying every rule.
     pub(crate) behaviour_index: BehaviourIndex,
 }
@@ -304,6 +306,23 @@ struct Doc {
     sla: Vec<Spanned<SlaDoc>>,
     #[serde(default)]
     routing: Vec<Spanned<RoutingDoc>>,
+    #[serde(default)]
+    automation: Vec<Spanned<AutomationDoc>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AutomationDoc {
+    name: String,
+    on: String,
+    #[serde(default, rename = "where")]
+    when: BTreeMap<String, StringOrList>,
+    #[serde(default)]
+    stage: Vec<String>,
+    #[serde(default, rename = "if")]
+    conditions: Vec<CriterionDoc>,
+    #[serde(rename = "do")]
+    actions: Vec<toml::Table>,
 }
 
 #[derive(Deserialize)]
@@ -1019,6 +1038,80 @@ impl Policy {
             });
         }
 
+        let mut automation = Vec::new();
+        for rule in doc.automation {
+            let span = rule.span();
+            let rule = rule.into_inner();
+            let what = format!("automation '{}'", rule.name);
+            if !names.insert(format!("automation:{}", rule.name)) {
+                check.at(&span, format!("{what} is defined twice"));
+            }
+            let on = EventType::from_str(&rule.on)
+                .map_err(|e| check.at(&span, format!("{what}: on: {e}")))
+                .ok();
+            let stages: Vec<Stage> = rule
+                .stage
+                .iter()
+                .filter_map(|s| {
+                    Stage::from_str(s)
+                        .map_err(|e| check.at(&span, format!("{what}: stage: {e}")))
+                        .ok()
+                })
+                .collect();
+            let mut conditions = Vec::new();
+            for criterion in rule.conditions {
+                if let Some(field) = check.field(&span, &what, &criterion.field) {
+                    if let Some(condition) =
+                        check.condition(&span, &what, criterion.condition, &field)
+                    {
+                        conditions.push((field, condition));
+                    }
+                }
+            }
+            let when = rule
+                .when
+                .into_iter()
+                .map(|(k, v)| {
+                    let values = match v {
+                        StringOrList::One(s) => vec![s],
+                        StringOrList::Many(list) => list,
+                    };
+                    (
+                        k,
+                        values
+                            .into_iter()
+                            .map(|v| v.trim().to_lowercase())
+                            .collect(),
+                    )
+                })
+                .collect();
+            if rule.actions.is_empty() {
+                check.at(
+                    &span,
+                    format!("{what} does nothing: give at least one action in do"),
+                );
+            }
+            let actions: Vec<_> = rule
+                .actions
+                .iter()
+                .filter_map(|table| {
+                    crate::automation_doc::action(table)
+                        .map_err(|e| check.at(&span, format!("{what}: {e}")))
+                        .ok()
+                })
+                .collect();
+            if let Some(on) = on {
+                automation.push(crate::automation::AutomationRule {
+                    name: rule.name,
+                    on,
+                    when,
+                    stages,
+                    conditions,
+                    actions,
+                });
+            }
+        }
+
         if !check.errors.is_empty() {
             check.errors.sort_by_key(|e| e.line);
             return Err(PolicyErrors(check.errors));
@@ -1041,6 +1134,7 @@ impl Policy {
             stages,
             sla,
             routing,
+            automation,
         })
     }
 

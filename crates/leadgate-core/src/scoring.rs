@@ -322,7 +322,15 @@ pub fn holds(condition: &Condition, lead: &Lead, field: &FieldRef) -> bool {
 }
 
 fn payload_matches(rule: &BehaviourRule, payload: &Value) -> bool {
-    rule.conditions.iter().all(|(key, wanted)| {
+    payload_has(&rule.conditions, payload)
+}
+
+/// Whether an event payload has, for every key, one of the wanted (folded) values.
+pub fn payload_has(
+    conditions: &std::collections::BTreeMap<String, Vec<String>>,
+    payload: &Value,
+) -> bool {
+    conditions.iter().all(|(key, wanted)| {
         let value = from_json(payload.get(key));
         wanted.iter().any(|w| val_equals(&value, w))
     })
