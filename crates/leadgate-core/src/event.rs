@@ -27,6 +27,7 @@ named_enum!(
         TaskCreated => "task_created",
         TaskCompleted => "task_completed",
         SlaBreached => "sla_breached",
+        AutomationFired => "automation_fired",
         FieldChanged => "field_changed",
         StageChanged => "stage_changed",
         OwnerAssigned => "owner_assigned",

@@ -17,6 +17,8 @@ named_enum!(
         SlaRecycle => "sla_recycle",
         /// Send one event to one webhook subscription.
         WebhookDelivery => "webhook_delivery",
+        /// Run the policy's automation rules on one stored event.
+        Automation => "automation",
     }
 );
 

@@ -364,6 +364,7 @@ impl Store {
         // Read before the write transaction: the policy a recycle is judged by.
         let active = match kind {
             JobKind::SlaRecycle => self.policy_of_clock(id_in("clock_id")?).await?,
+            JobKind::Automation => self.policy_of_event(id_in("event_id")?).await?,
             _ => None,
         };
         let now = Ts(to_micros(now));
@@ -381,6 +382,11 @@ impl Store {
             }
             JobKind::TaskReminder => tx.remind(id_in("task_id")?, now).await?,
             JobKind::WebhookDelivery => unreachable!("refused above"),
+            JobKind::Automation => {
+                if let Some(active) = &active {
+                    tx.run_automation(id_in("event_id")?, active, now.0).await?;
+                }
+            }
         }
         tx.commit().await?;
         Ok(true)

@@ -2,6 +2,7 @@
 //! chosen by the database URL, with migrations for each run on connect.
 
 mod api_keys;
+mod automation;
 mod events;
 mod followup;
 mod forms;
@@ -21,6 +22,7 @@ mod webhooks;
 pub mod testing;
 
 pub use api_keys::{ApiKey, NewApiKey};
+pub use automation::{DryRun, DryRunHit};
 pub use events::{AppendOutcome, StoredEvent, Timeline, MAX_BATCH};
 pub use followup::{LoggedInteraction, Notification, Task, TaskFilter};
 pub use forms::StoredForm;

@@ -2,7 +2,7 @@
 //! newest version of a product's policy is the one in force.
 
 use crate::time::Ts;
-use crate::{on_pool, on_read_pool, Result, Store, StoreError};
+use crate::{on_read_pool, Result, Store, StoreError};
 use chrono::{DateTime, Utc};
 use leadgate_core::policy::Policy;
 use std::sync::Arc;
@@ -58,14 +58,15 @@ impl Store {
              SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5, $6 FROM policies WHERE product = $1
              RETURNING {COLUMNS}"
         );
-        let stored: PolicyVersion = on_pool!(self, pool => sqlx::query_as(&sql)
+        let mut tx = self.begin().await?;
+        let stored: PolicyVersion = crate::on_tx!(&mut tx, conn => sqlx::query_as(&sql)
             .bind(&policy.product)
             .bind(&policy.name)
             .bind(document)
             .bind(author)
             .bind(message.trim())
             .bind(Ts(Utc::now()))
-            .fetch_one(pool)
+            .fetch_one(conn)
             .await)
         .map_err(|e| {
             crate::conflict_on(
@@ -74,6 +75,24 @@ impl Store {
                 "another version was applied at the same moment; apply again",
             )
         })?;
+        // Which event types start automation for this product now.
+        crate::on_tx!(&mut tx, conn => sqlx::query("DELETE FROM automation_triggers WHERE product = $1")
+            .bind(&policy.product)
+            .execute(conn)
+            .await
+            .map(|_| ()))?;
+        let mut triggers: Vec<&str> = policy.automation.iter().map(|r| r.on.as_str()).collect();
+        triggers.sort_unstable();
+        triggers.dedup();
+        for event_type in triggers {
+            crate::on_tx!(&mut tx, conn => sqlx::query("INSERT INTO automation_triggers (product, event_type) VALUES ($1, $2)")
+                .bind(&policy.product)
+                .bind(event_type)
+                .execute(conn)
+                .await
+                .map(|_| ()))?;
+        }
+        tx.commit().await?;
         Ok(stored)
     }
 

@@ -34,14 +34,14 @@ pub struct RescoreSummary {
 }
 
 /// A lead's events as scoring reads them.
-struct OwnedEvent {
+pub(crate) struct OwnedEvent {
     id: i64,
     event_type: EventType,
     occurred_at: DateTime<Utc>,
     payload: Value,
 }
 
-fn facts(events: &[OwnedEvent]) -> Vec<EventFact<'_>> {
+pub(crate) fn facts(events: &[OwnedEvent]) -> Vec<EventFact<'_>> {
     events
         .iter()
         .map(|e| EventFact {
@@ -73,7 +73,7 @@ const EVENTS_OF: &str =
     "SELECT lead_id, id, type, occurred_at, payload FROM events WHERE lead_id IN (";
 
 impl Tx {
-    async fn events_of(&mut self, ids: &[i64]) -> Result<HashMap<i64, Vec<OwnedEvent>>> {
+    pub(crate) async fn events_of(&mut self, ids: &[i64]) -> Result<HashMap<i64, Vec<OwnedEvent>>> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }

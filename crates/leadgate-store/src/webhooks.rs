@@ -5,6 +5,7 @@ use crate::jobs::{ClaimedJob, NewJob};
 use crate::time::{to_micros, Ts};
 use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
+use leadgate_core::automation;
 use leadgate_core::job::JobKind;
 use leadgate_core::webhook::WebhookInput;
 use rand::distributions::Alphanumeric;
@@ -83,7 +84,9 @@ pub struct DeliveryOutcome {
 const WEBHOOK_COLUMNS: &str = "id, url, events, secret, description, active, created_at";
 
 impl Tx {
-    /// Enqueues a delivery of each event to each active subscription that wants its type.
+    /// Enqueues a delivery of each event to each active subscription that wants its type,
+    /// and an automation run for each event of a type that starts a rule (unless it was
+    /// made by a chain of rules already `MAX_DEPTH` deep).
     pub(crate) async fn fan_out(&mut self, event_ids: &[i64]) -> Result<()> {
         if event_ids.is_empty() {
             return Ok(());
@@ -93,7 +96,12 @@ impl Tx {
         )
         .fetch_all(conn)
         .await)?;
-        if hooks.is_empty() {
+        let triggers: Vec<String> = on_tx!(self, conn => sqlx::query_scalar(
+            "SELECT DISTINCT event_type FROM automation_triggers",
+        )
+        .fetch_all(conn)
+        .await)?;
+        if hooks.is_empty() && triggers.is_empty() {
             return Ok(());
         }
         let hooks: Vec<(i64, Vec<String>)> = hooks
@@ -106,13 +114,13 @@ impl Tx {
             .map(i64::to_string)
             .collect::<Vec<_>>()
             .join(",");
-        let events: Vec<(i64, String)> = on_tx!(self, conn => sqlx::query_as(
-            &format!("SELECT id, type FROM events WHERE id IN ({list})"),
+        let events: Vec<(i64, String, Option<String>)> = on_tx!(self, conn => sqlx::query_as(
+            &format!("SELECT id, type, actor FROM events WHERE id IN ({list})"),
         )
         .fetch_all(conn)
         .await)?;
         let now = Utc::now();
-        for (event_id, event_type) in &events {
+        for (event_id, event_type, actor) in &events {
             for (hook, wanted) in &hooks {
                 if WebhookInput::wants(wanted, event_type) {
                     self.enqueue_job(
@@ -125,6 +133,15 @@ impl Tx {
                     )
                     .await?;
                 }
+            }
+            let too_deep = automation::origin(actor.as_deref())
+                .is_some_and(|(depth, _)| depth >= automation::MAX_DEPTH);
+            if triggers.contains(event_type) && !too_deep {
+                self.enqueue_job(
+                    &NewJob::new(JobKind::Automation, json!({"event_id": event_id}), now)
+                        .keyed(format!("automation:{event_id}")),
+                )
+                .await?;
             }
         }
         Ok(())

@@ -1,0 +1,385 @@
+//! Running the policy's automation rules on a stored event (inside the job's transaction,
+//! each rule's doing recorded as an `automation_fired` event), and the dry run that shows
+//! what rules would have done over past events.
+
+use crate::leads::{NewEvent, StoredLead};
+use crate::qualification::facts;
+use crate::time::{to_micros, Ts};
+use crate::{on_read_pool, on_tx, ActivePolicy, Result, Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
+use leadgate_core::automation::{self, Action, Assignee, AutomationRule, Recipient};
+use leadgate_core::followup::NewTask;
+use leadgate_core::job::JobKind;
+use leadgate_core::lifecycle::{self, MoveRequest, Mover};
+use leadgate_core::policy::Policy;
+use leadgate_core::routing::RoutingFacts;
+use leadgate_core::{scoring, EventDraft, EventType, Text};
+use serde::Serialize;
+use serde_json::{json, Value};
+use sqlx::types::Json;
+use std::collections::HashMap;
+use std::str::FromStr;
+
+/// A stored event as rules read it.
+#[derive(sqlx::FromRow)]
+struct TriggerRow {
+    id: i64,
+    lead_id: i64,
+    #[sqlx(rename = "type")]
+    event_type: String,
+    payload: Json<Value>,
+    actor: Option<String>,
+    occurred_at: Ts,
+}
+
+/// What a rule would have done for one past event.
+#[derive(Debug, Clone, Serialize)]
+pub struct DryRunHit {
+    pub rule: String,
+    pub event_id: i64,
+    pub lead_id: i64,
+    pub occurred_at: Ts,
+    pub actions: Vec<String>,
+}
+
+/// A dry run over past events.
+#[derive(Debug, Clone, Serialize)]
+pub struct DryRun {
+    pub since: Ts,
+    pub events_scanned: usize,
+    /// Per rule, how many times it would have fired.
+    pub fired: Vec<(String, usize)>,
+    /// The first hits, oldest first.
+    pub hits: Vec<DryRunHit>,
+}
+
+impl Tx {
+    async fn trigger(&mut self, event_id: i64) -> Result<Option<TriggerRow>> {
+        Ok(on_tx!(self, conn => sqlx::query_as(
+            "SELECT id, lead_id, type, payload, actor, occurred_at FROM events WHERE id = $1",
+        )
+        .bind(event_id)
+        .fetch_optional(conn)
+        .await)?)
+    }
+
+    /// Runs every rule of `active` that fires on the event, in order; the lead is read
+    /// afresh after each rule, so a later rule sees what an earlier one did.
+    pub(crate) async fn run_automation(
+        &mut self,
+        event_id: i64,
+        active: &ActivePolicy,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let Some(trigger) = self.trigger(event_id).await? else {
+            return Ok(());
+        };
+        let Ok(event_type) = EventType::from_str(&trigger.event_type) else {
+            return Ok(());
+        };
+        let depth = automation::origin(trigger.actor.as_deref()).map_or(1, |(d, _)| d + 1);
+        for rule in &active.policy.automation {
+            let Some(lead) = self.lead(trigger.lead_id, true).await? else {
+                return Ok(());
+            };
+            if !rule.fires(
+                event_type,
+                &trigger.payload.0,
+                trigger.actor.as_deref(),
+                &lead.lead,
+            ) {
+                continue;
+            }
+            let actor = automation::actor(&rule.name, depth);
+            let mut done = Vec::new();
+            for action in &rule.actions {
+                // Each action sees what the one before it did (a move, an owner).
+                let Some(current) = self.lead(lead.id, true).await? else {
+                    break;
+                };
+                let outcome = self
+                    .act(action, &current, rule, active, &trigger, &actor, now)
+                    .await?;
+                done.push(json!({"action": action.describe(), "outcome": outcome}));
+            }
+            let fired = EventDraft::new(
+                EventType::AutomationFired,
+                now,
+                json!({"rule": rule.name, "trigger_event": trigger.id, "trigger_type": trigger.event_type,
+                       "actions": done}),
+            )
+            .with_actor(&actor);
+            self.insert_events(
+                &[NewEvent {
+                    lead_id: lead.id,
+                    draft: &fired,
+                }],
+                Ts(to_micros(now)),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Does one action; returns what came of it in words ("done", or why not).
+    #[allow(clippy::too_many_arguments)]
+    async fn act(
+        &mut self,
+        action: &Action,
+        lead: &StoredLead,
+        rule: &AutomationRule,
+        active: &ActivePolicy,
+        trigger: &TriggerRow,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String> {
+        let owner = lead.lead.owner.as_ref().map(|o| o.as_str().to_owned());
+        Ok(match action {
+            Action::CreateTask {
+                task_type,
+                title,
+                due_in,
+            } => {
+                let task = NewTask {
+                    task_type: *task_type,
+                    title: Text::parse(title, 200)
+                        .map_err(|e| leadgate_core::FieldError::new("title", e.0))?,
+                    due_at: now + *due_in,
+                    owner: None,
+                    notes: None,
+                };
+                let task = self
+                    .create_task(lead.id, &task, actor, Ts(to_micros(now)))
+                    .await?;
+                format!("task {}", task.id)
+            }
+            Action::AddTag(tag) => {
+                let mut stored = lead.clone();
+                let tags = stored
+                    .lead
+                    .custom
+                    .entry("tags")
+                    .or_insert_with(|| json!([]));
+                if !tags.is_array() {
+                    *tags = json!([]);
+                }
+                let list = tags.as_array_mut().expect("made an array above");
+                if list.iter().any(|t| t.as_str() == Some(tag)) {
+                    return Ok("already tagged".into());
+                }
+                let old = json!(list.clone());
+                list.push(json!(tag));
+                let new = json!(list.clone());
+                stored.updated_at = now;
+                self.save_lead(&stored).await?;
+                let change = EventDraft::new(
+                    EventType::FieldChanged,
+                    now,
+                    json!({"field": "custom.tags", "old": old, "new": new}),
+                )
+                .with_actor(actor);
+                self.insert_events(
+                    &[NewEvent {
+                        lead_id: lead.id,
+                        draft: &change,
+                    }],
+                    Ts(to_micros(now)),
+                )
+                .await?;
+                "done".into()
+            }
+            Action::Notify { to, message } => {
+                let recipient = match to {
+                    Recipient::Owner => owner.clone(),
+                    Recipient::Manager => self
+                        .team_of(owner.as_deref())
+                        .await?
+                        .and_then(|t| t.manager),
+                    Recipient::Named(name) => Some(name.clone()),
+                };
+                match recipient {
+                    Some(who) => {
+                        self.notify(&who, "automation", Some(lead.id), None, message, now)
+                            .await?;
+                        format!("told {who}")
+                    }
+                    None => "nobody to tell".into(),
+                }
+            }
+            Action::MoveTo { stage, reason } => {
+                let events = self
+                    .events_of(&[lead.id])
+                    .await?
+                    .remove(&lead.id)
+                    .unwrap_or_default();
+                let score = scoring::score_quick(
+                    &lead.lead,
+                    &facts(&events),
+                    &lead.bant_confirmed,
+                    &active.policy,
+                    now,
+                );
+                let request = MoveRequest {
+                    from: lead.lead.stage,
+                    to: *stage,
+                    reason: Some(reason),
+                    override_bant: false,
+                    mover: Mover::Person,
+                    mql_rule_holds: score.mql,
+                };
+                match lifecycle::check(&request, &score.bant, &active.policy) {
+                    Ok(()) => {
+                        self.record_move(lead, *stage, reason, active.version, false, actor, now)
+                            .await?;
+                        self.after_move(lead, *stage, active, &score, now).await?;
+                        "done".into()
+                    }
+                    Err(refused) => format!("refused: {refused}"),
+                }
+            }
+            Action::Assign(Assignee::Route) => {
+                let snapshot = lead.snapshot.as_ref();
+                let facts = RoutingFacts {
+                    channel: lead.first_touch.channel.as_str(),
+                    grade: snapshot.map_or("", |s| s.grade.as_str()),
+                    temperature: snapshot
+                        .and_then(|s| s.temperature.parse().ok())
+                        .unwrap_or(scoring::Temperature::Cold),
+                };
+                let assignment = self
+                    .route(lead, &active.policy.routing, facts, None, now)
+                    .await?;
+                match assignment.owner {
+                    Some(rep) => {
+                        self.restart_clocks(lead, &rep, now).await?;
+                        format!("assigned to {rep}")
+                    }
+                    None => assignment.reason,
+                }
+            }
+            Action::Assign(Assignee::Rep(rep)) => {
+                if owner.as_deref() == Some(rep.as_str()) {
+                    return Ok(format!("already {rep}'s"));
+                }
+                let reason = format!("automation rule '{}'", rule.name);
+                self.assign(lead, rep, &reason, json!({}), actor, now)
+                    .await?;
+                self.restart_clocks(lead, rep, now).await?;
+                format!("assigned to {rep}")
+            }
+            Action::Webhook(id) => {
+                let exists: Option<i64> = on_tx!(self, conn => sqlx::query_scalar("SELECT id FROM webhooks WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(conn)
+                    .await)?;
+                if exists.is_none() {
+                    return Ok(format!("no webhook has id {id}"));
+                }
+                self.enqueue_job(
+                    &crate::NewJob::new(
+                        JobKind::WebhookDelivery,
+                        json!({"webhook_id": id, "event_id": trigger.id}),
+                        now,
+                    )
+                    .keyed(format!("webhook:{id}:{}", trigger.id)),
+                )
+                .await?;
+                format!("queued for webhook {id}")
+            }
+        })
+    }
+}
+
+impl Store {
+    /// The policy in force for the lead an event is about (read before a job's transaction).
+    pub(crate) async fn policy_of_event(&self, event_id: i64) -> Result<Option<ActivePolicy>> {
+        let lead: Option<i64> = on_read_pool!(self, pool => sqlx::query_scalar(
+            "SELECT lead_id FROM events WHERE id = $1",
+        )
+        .bind(event_id)
+        .fetch_optional(pool)
+        .await)?;
+        match lead {
+            Some(lead) => {
+                let product = self.lead(lead).await?.lead.product_line();
+                Ok(Some(self.active_policy(&product).await?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// What `policy`'s automation rules would have done on the events since `since` (at most
+    /// `limit` events of the types they start on), judged on each lead as it is now. Writes
+    /// nothing.
+    pub async fn automation_dry_run(
+        &self,
+        policy: &Policy,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<DryRun> {
+        let mut types: Vec<&str> = policy.automation.iter().map(|r| r.on.as_str()).collect();
+        types.sort_unstable();
+        types.dedup();
+        let since = Ts(to_micros(since));
+        let mut dry = DryRun {
+            since,
+            events_scanned: 0,
+            fired: policy
+                .automation
+                .iter()
+                .map(|r| (r.name.clone(), 0))
+                .collect(),
+            hits: Vec::new(),
+        };
+        if types.is_empty() {
+            return Ok(dry);
+        }
+        let list = types
+            .iter()
+            .map(|t| format!("'{t}'")) // event type names are [a-z_] only
+            .collect::<Vec<_>>()
+            .join(",");
+        let sql = format!(
+            "SELECT id, lead_id, type, payload, actor, occurred_at FROM events
+             WHERE type IN ({list}) AND occurred_at >= $1 ORDER BY occurred_at, id LIMIT $2"
+        );
+        let rows: Vec<TriggerRow> = on_read_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(since)
+            .bind(limit.clamp(1, 1_000_000))
+            .fetch_all(pool)
+            .await)?;
+        dry.events_scanned = rows.len();
+        let mut leads: HashMap<i64, Option<StoredLead>> = HashMap::new();
+        for row in &rows {
+            if !leads.contains_key(&row.lead_id) {
+                let lead = match self.lead(row.lead_id).await {
+                    Ok(lead) => Some(lead),
+                    Err(StoreError::LeadNotFound(_)) => None,
+                    Err(e) => return Err(e),
+                };
+                leads.insert(row.lead_id, lead);
+            }
+            let Some(Some(lead)) = leads.get(&row.lead_id) else {
+                continue;
+            };
+            let Ok(event_type) = EventType::from_str(&row.event_type) else {
+                continue;
+            };
+            for (i, rule) in policy.automation.iter().enumerate() {
+                if rule.fires(event_type, &row.payload.0, row.actor.as_deref(), &lead.lead) {
+                    dry.fired[i].1 += 1;
+                    if dry.hits.len() < 1000 {
+                        dry.hits.push(DryRunHit {
+                            rule: rule.name.clone(),
+                            event_id: row.id,
+                            lead_id: row.lead_id,
+                            occurred_at: row.occurred_at,
+                            actions: rule.actions.iter().map(Action::describe).collect(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(dry)
+    }
+}

@@ -1,0 +1,239 @@
+//! Automation rules against real databases, on SQLite and PostgreSQL: rules fire on stored
+//! events and act (tasks, tags, notifications, moves), chains stop at the depth limit, and a
+//! dry run shows what rules would have done without doing it.
+
+use chrono::{Duration, Utc};
+use leadgate_core::event::LeadRef;
+use leadgate_core::lead::PatchMode;
+use leadgate_core::policy::Policy;
+use leadgate_core::{Channel, EventDraft, EventType, LeadPatch, Source, Stage};
+use leadgate_store::testing::count;
+use leadgate_store::{Capture, Store};
+use serde_json::{json, Value};
+
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $(
+            #[tokio::test]
+            async fn $name() {
+                let db = leadgate_store::testing::TestDatabase::new(leadgate_store::Engine::Sqlite).await;
+                super::$name(db.store().await).await;
+                db.cleanup().await;
+            }
+        )* }
+        mod postgres { $(
+            #[tokio::test]
+            async fn $name() {
+                let db = leadgate_store::testing::TestDatabase::new(leadgate_store::Engine::Postgres).await;
+                let store = db.store().await;
+                super::$name(store.clone()).await;
+                store.close().await;
+                db.cleanup().await;
+            }
+        )* }
+    };
+}
+
+on_both_engines!(
+    rules_act_on_events_and_chains_stop_at_the_depth_limit,
+    a_dry_run_counts_what_rules_would_have_done,
+);
+
+const RULES: &str = r#"
+[[automation]]
+name = "Call webinar attendees"
+on = "webinar_attended"
+where = { webinar = "pricing-101" }
+do = [
+  { create_task = "call", title = "Call after the webinar", due_in = "4h" },
+  { notify = "owner", message = "Your lead attended the pricing webinar" },
+]
+
+[[automation]]
+name = "Tag followed-up leads"
+on = "task_created"
+do = [{ add_tag = "followed" }]
+
+[[automation]]
+name = "Check tagged leads"
+on = "field_changed"
+where = { field = "custom.tags" }
+do = [{ create_task = "todo", title = "Check the tags" }]
+
+[[automation]]
+name = "Meetings make MQLs"
+on = "meeting_booked"
+stage = ["lead"]
+do = [{ move_to = "mql", reason = "booked a meeting" }, { add_tag = "meeting" }]
+"#;
+
+async fn lead(store: &Store, input: Value) -> i64 {
+    let mut map = input.as_object().cloned().unwrap();
+    let source = Source::take_from(&mut map, Channel::Api).unwrap();
+    store
+        .capture(Capture {
+            patch: LeadPatch::parse(&map, PatchMode::Create).unwrap(),
+            source,
+            raw: input,
+            at: Utc::now(),
+            actor: "test".into(),
+            bot: false,
+        })
+        .await
+        .unwrap()
+        .lead
+        .id
+}
+
+async fn event(store: &Store, lead: i64, event_type: EventType, payload: Value) {
+    let draft = EventDraft::new(event_type, Utc::now(), payload);
+    let outcome = store
+        .append_events(vec![Ok((LeadRef::Id(lead), draft))], "apikey:site")
+        .await
+        .unwrap();
+    assert!(matches!(
+        outcome[0],
+        leadgate_store::AppendOutcome::Accepted { .. }
+    ));
+}
+
+/// Runs due jobs until none is left (rules' actions queue more).
+async fn settle(store: &Store) -> usize {
+    let mut runs = 0;
+    for _ in 0..20 {
+        let now = Utc::now();
+        let jobs = store
+            .claim_jobs("test", 100, Duration::seconds(60), now)
+            .await
+            .unwrap();
+        if jobs.is_empty() {
+            return runs;
+        }
+        for job in jobs {
+            assert!(store.perform_job(&job, now).await.unwrap());
+            runs += 1;
+        }
+    }
+    panic!("jobs kept coming: a loop");
+}
+
+async fn rules_act_on_events_and_chains_stop_at_the_depth_limit(store: Store) {
+    store
+        .apply_policy(&format!("{}{RULES}", Policy::STARTER), "ops", "automation")
+        .await
+        .unwrap();
+    let id = lead(&store, json!({"email": "an@hanoi.vn", "owner": "minh"})).await;
+    event(
+        &store,
+        id,
+        EventType::WebinarAttended,
+        json!({"webinar": "Pricing-101"}),
+    )
+    .await;
+    settle(&store).await;
+
+    // webinar -> task (rule 1) -> tag (rule 2) -> task (rule 3) -> rule 2 would fire again,
+    // but the chain is three rules deep: it stops.
+    let fired = |rule: &str| {
+        format!("SELECT COUNT(*) FROM events WHERE type = 'automation_fired' AND lead_id = {id} AND actor LIKE '%{rule}'")
+    };
+    assert_eq!(count(&store, &fired("Call webinar attendees")).await, 1);
+    assert_eq!(count(&store, &fired("Tag followed-up leads")).await, 1);
+    assert_eq!(count(&store, &fired("Check tagged leads")).await, 1);
+    assert_eq!(
+        count(
+            &store,
+            &format!("SELECT COUNT(*) FROM tasks WHERE lead_id = {id}")
+        )
+        .await,
+        2
+    );
+    let stored = store.lead(id).await.unwrap();
+    assert_eq!(stored.lead.custom["tags"], json!(["followed"]));
+    let told = store.notifications("minh", true, 10).await.unwrap();
+    assert!(
+        told.iter().any(
+            |n| n.kind == "automation" && n.message == "Your lead attended the pricing webinar"
+        ),
+        "{told:?}"
+    );
+    let task_actor = count(
+        &store,
+        &format!("SELECT COUNT(*) FROM tasks WHERE lead_id = {id} AND created_by = 'automation:1:Call webinar attendees'"),
+    )
+    .await;
+    assert_eq!(task_actor, 1, "what a rule does is recorded as its doing");
+
+    // Another webinar: payload condition not met, nothing fires.
+    event(
+        &store,
+        id,
+        EventType::WebinarAttended,
+        json!({"webinar": "intro"}),
+    )
+    .await;
+    settle(&store).await;
+    assert_eq!(count(&store, &fired("Call webinar attendees")).await, 1);
+
+    // A move by a rule goes through the lifecycle with its reason.
+    let other = lead(&store, json!({"email": "binh@hanoi.vn"})).await;
+    event(&store, other, EventType::MeetingBooked, json!({})).await;
+    settle(&store).await;
+    let moved = store.lead(other).await.unwrap();
+    assert_eq!(moved.lead.stage, Stage::Mql);
+    // The tag set off the tagging chain too (check task, then "followed").
+    assert_eq!(moved.lead.custom["tags"], json!(["meeting", "followed"]));
+    let timeline = store.timeline(other, 50, None).await.unwrap();
+    let change = timeline
+        .events
+        .iter()
+        .find(|e| e.event_type == "stage_changed")
+        .unwrap();
+    assert_eq!(change.payload.0["reason"], "booked a meeting");
+    assert_eq!(
+        change.actor.as_deref(),
+        Some("automation:1:Meetings make MQLs")
+    );
+    // Booked again as an MQL: the stage condition keeps the rule quiet.
+    event(&store, other, EventType::MeetingBooked, json!({})).await;
+    settle(&store).await;
+    let meetings = format!(
+        "SELECT COUNT(*) FROM events WHERE type = 'automation_fired' AND lead_id = {other} AND actor LIKE '%Meetings make MQLs'"
+    );
+    assert_eq!(count(&store, &meetings).await, 1);
+}
+
+async fn a_dry_run_counts_what_rules_would_have_done(store: Store) {
+    let a = lead(&store, json!({"email": "a@hanoi.vn"})).await;
+    let b = lead(&store, json!({"email": "b@hanoi.vn"})).await;
+    for (id, webinar) in [(a, "pricing-101"), (b, "pricing-101"), (b, "intro")] {
+        event(
+            &store,
+            id,
+            EventType::WebinarAttended,
+            json!({"webinar": webinar}),
+        )
+        .await;
+    }
+    let candidate = Policy::parse(&format!("{}{RULES}", Policy::STARTER)).unwrap();
+    let jobs_before = count(&store, "SELECT COUNT(*) FROM jobs").await;
+    let dry = store
+        .automation_dry_run(&candidate, Utc::now() - Duration::days(30), 10_000)
+        .await
+        .unwrap();
+    assert_eq!(dry.events_scanned, 3);
+    assert_eq!(dry.fired[0], ("Call webinar attendees".to_owned(), 2));
+    assert_eq!(dry.hits.len(), 2);
+    assert!(dry.hits[0].actions[0].starts_with("create a call task"));
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM jobs").await,
+        jobs_before,
+        "a dry run writes nothing"
+    );
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM tasks").await, 0);
+    let later = store
+        .automation_dry_run(&candidate, Utc::now() + Duration::days(1), 10_000)
+        .await
+        .unwrap();
+    assert_eq!(later.events_scanned, 0);
+}
