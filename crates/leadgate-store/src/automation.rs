@@ -351,13 +351,12 @@ impl Store {
         dry.events_scanned = rows.len();
         let mut leads: HashMap<i64, Option<StoredLead>> = HashMap::new();
         for row in &rows {
-            if !leads.contains_key(&row.lead_id) {
-                let lead = match self.lead(row.lead_id).await {
+            if let std::collections::hash_map::Entry::Vacant(slot) = leads.entry(row.lead_id) {
+                slot.insert(match self.lead(row.lead_id).await {
                     Ok(lead) => Some(lead),
                     Err(StoreError::LeadNotFound(_)) => None,
                     Err(e) => return Err(e),
-                };
-                leads.insert(row.lead_id, lead);
+                });
             }
             let Some(Some(lead)) = leads.get(&row.lead_id) else {
                 continue;
