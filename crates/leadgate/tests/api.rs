@@ -750,6 +750,7 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
         ("/api/v1/webhooks/{id}/{action}", &["post"][..]),
         ("/api/v1/webhooks/{id}/deliveries", &["get"][..]),
         ("/api/v1/webhooks/{id}/replay", &["post"][..]),
+        ("/api/v1/policies/automation-dry-run", &["post"][..]),
     ] {
         for method in methods {
             assert!(
@@ -760,7 +761,7 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
     }
     assert_eq!(
         paths.len(),
-        51,
+        52,
         "every route, and only those: {:?}",
         paths.keys().collect::<Vec<_>>()
     );

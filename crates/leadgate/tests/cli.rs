@@ -586,3 +586,45 @@ fn webhooks_from_the_terminal() {
     let none = leadgate(&["webhook", "deliveries", "9"], db);
     assert!(text(&none.stderr).contains("no webhook has id 9"));
 }
+
+#[test]
+fn an_automation_dry_run_from_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("leadgate.db");
+    let db = db.to_str().unwrap();
+    let policy = dir.path().join("policy.toml");
+    let document = format!(
+        "{}\n[[automation]]\nname = \"Tag imports\"\non = \"form_submitted\"\ndo = [{{ add_tag = \"imported\" }}]\n",
+        leadgate_core::policy::Policy::STARTER
+    );
+    std::fs::write(&policy, &document).unwrap();
+    let file = dir.path().join("people.csv");
+    std::fs::write(&file, "email\nlinh@saigon.vn\nan@hanoi.vn\n").unwrap();
+    assert!(leadgate(&["import", file.to_str().unwrap()], db)
+        .status
+        .success());
+    let dry = leadgate(
+        &[
+            "policy",
+            "automation-dry-run",
+            policy.to_str().unwrap(),
+            "--days",
+            "7",
+        ],
+        db,
+    );
+    let out = text(&dry.stdout);
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    assert!(out.contains("2 events scanned"), "{out}");
+    assert!(out.contains("      2  Tag imports"), "{out}");
+    std::fs::write(&policy, document.replace("add_tag", "add_tags")).unwrap();
+    let broken = leadgate(
+        &["policy", "automation-dry-run", policy.to_str().unwrap()],
+        db,
+    );
+    assert!(
+        text(&broken.stderr).contains("'add_tags' is not an action"),
+        "{}",
+        text(&broken.stderr)
+    );
+}

@@ -56,6 +56,17 @@ enum Action {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// What the automation rules of FILE (or of the policy in force) would have done on the
+    /// events of the last days; changes nothing.
+    AutomationDryRun {
+        file: Option<PathBuf>,
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        #[arg(long, default_value = "default")]
+        product: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Replay the stored history under FILE and under the policy in force, side by side.
     Backtest {
         file: PathBuf,
@@ -208,6 +219,44 @@ pub async fn run(args: PolicyArgs) -> anyhow::Result<()> {
                     v.author,
                     v.message,
                     v.name
+                );
+            }
+            store.close().await;
+        }
+        Action::AutomationDryRun {
+            file,
+            days,
+            product,
+            store,
+        } => {
+            if !(1..=365).contains(&days) {
+                anyhow::bail!("--days must be from 1 to 365");
+            }
+            let store = store.open().await?;
+            let policy = match &file {
+                Some(file) => std::sync::Arc::new(
+                    Policy::parse(&read(file)?)
+                        .map_err(|e| anyhow::anyhow!("{}", located(file, &e)))?,
+                ),
+                None => store.active_policy(&product).await?.policy,
+            };
+            let dry = store
+                .automation_dry_run(&policy, Utc::now() - chrono::Duration::days(days), 100_000)
+                .await?;
+            println!(
+                "automation dry run over the last {days} days: {} events scanned",
+                dry.events_scanned
+            );
+            for (rule, n) in &dry.fired {
+                println!("  {n:>7}  {rule}");
+            }
+            for hit in dry.hits.iter().take(20) {
+                println!(
+                    "  {}  lead {:<7} {}: {}",
+                    hit.occurred_at.0.format("%Y-%m-%d %H:%M"),
+                    hit.lead_id,
+                    hit.rule,
+                    hit.actions.join("; ")
                 );
             }
             store.close().await;

@@ -39,6 +39,7 @@ use utoipa::{Modify, OpenApi};
         super::qualification::get_policy,
         super::qualification::apply_policy,
         super::qualification::backtest,
+        super::qualification::automation_dry_run,
         super::followup::create_task,
         super::followup::log_interaction,
         super::followup::list_tasks,

@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/leads/{id}/junk", put(review_junk))
         .route("/policies", get(list_policies).post(apply_policy))
         .route("/policies/backtest", post(backtest))
+        .route("/policies/automation-dry-run", post(automation_dry_run))
         .route("/policies/{product}/{version}", get(get_policy))
 }
 
@@ -446,5 +447,56 @@ async fn backtest(
         .await?;
     Ok(Json(
         serde_json::to_value(report).map_err(|e| ApiError::Internal(Box::new(e)))?,
+    ))
+}
+
+/// `{"document": "...", "days": 30}`: what the automation rules of a candidate policy (or,
+/// without a document, of the policy in force for `product`) would have done on the events
+/// of the last `days` days, judged on each lead as it is now. Changes nothing.
+#[utoipa::path(post, path = "/api/v1/policies/automation-dry-run", tag = "qualification",
+    request_body(content = Object, description = "document (optional), product, days (1-365, default 30)"),
+    responses((status = 200, description = "events_scanned, fired per rule, hits", body = Object),
+              (status = 422, description = "Mistakes in the document or the fields", body = Problem)),
+    security(("api_key" = [])))]
+async fn automation_dry_run(
+    State(state): State<AppState>,
+    JsonObject(input): JsonObject,
+) -> Result<Json<Value>, ApiError> {
+    let mut errors = FieldErrors::default();
+    let document = text_field(&input, "document", &mut errors);
+    let product = text_field(&input, "product", &mut errors).unwrap_or("default");
+    let days = match input.get("days") {
+        None | Some(Value::Null) => 30,
+        Some(Value::Number(n)) if n.as_i64().is_some_and(|d| (1..=365).contains(&d)) => {
+            n.as_i64().unwrap_or(30)
+        }
+        Some(_) => {
+            errors.push(FieldError::new(
+                "days",
+                "must be a whole number from 1 to 365",
+            ));
+            30
+        }
+    };
+    for key in input
+        .keys()
+        .filter(|k| !matches!(k.as_str(), "document" | "product" | "days"))
+    {
+        errors.push(FieldError::new(key.clone(), "is not part of a dry run"));
+    }
+    errors.into_result(()).map_err(ApiError::Invalid)?;
+    let policy = match document {
+        Some(document) => std::sync::Arc::new(
+            leadgate_core::policy::Policy::parse(document)
+                .map_err(|e| ApiError::from(leadgate_store::StoreError::Policy(e)))?,
+        ),
+        None => state.store.active_policy(product).await?.policy,
+    };
+    let dry = state
+        .store
+        .automation_dry_run(&policy, Utc::now() - chrono::Duration::days(days), 100_000)
+        .await?;
+    Ok(Json(
+        serde_json::to_value(dry).map_err(|e| ApiError::Internal(Box::new(e)))?,
     ))
 }
