@@ -368,6 +368,7 @@ const DISQUALIFY_REASONS: &[&str] = &[
     "no need",
     "unreachable",
 ];
+/// The demo sales reps (`leadgate demo` puts them in regional teams by these names).
 const REPS: &[&str] = &[
     "li.na",
     "j.miller",

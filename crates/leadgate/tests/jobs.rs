@@ -71,31 +71,38 @@ async fn two_servers_share_jobs_and_survive_a_kill(engine: Engine) {
     let doomed_name = worker_of(&doomed);
     let survivor_name = worker_of(&survivor);
 
-    // Kill the first server while it holds claimed jobs it has not finished.
+    // Kill the first server while it holds claimed jobs it has not finished: freeze it
+    // (SIGSTOP) when it seems to, look again while it cannot move, and kill it (-9) if it
+    // does; otherwise let it go on and try again.
+    let held_by_doomed = format!(
+        "SELECT COUNT(*) FROM jobs WHERE state = 'running' AND claimed_by = '{doomed_name}'"
+    );
+    let signal = |sig: &str, child: &Child| {
+        let sent = Command::new("kill")
+            .args([sig, &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill {sig}");
+    };
     let started = Instant::now();
     let mut held_at_kill = 0;
     while started.elapsed() < Duration::from_secs(60) {
-        let held = count(
-            &store,
-            &format!("SELECT COUNT(*) FROM jobs WHERE state = 'running' AND claimed_by = '{doomed_name}'"),
-        )
-        .await;
         let done = count(
             &store,
             &format!("SELECT COUNT(*) FROM job_runs WHERE worker = '{doomed_name}'"),
         )
         .await;
-        if held > 0 && done > 0 {
-            doomed.kill().unwrap();
-            doomed.wait().unwrap();
-            held_at_kill = count(
-                &store,
-                &format!("SELECT COUNT(*) FROM jobs WHERE state = 'running' AND claimed_by = '{doomed_name}'"),
-            )
-            .await;
-            break;
+        if done > 0 && count(&store, &held_by_doomed).await > 0 {
+            signal("-STOP", &doomed);
+            held_at_kill = count(&store, &held_by_doomed).await;
+            if held_at_kill > 0 {
+                doomed.kill().unwrap();
+                doomed.wait().unwrap();
+                break;
+            }
+            signal("-CONT", &doomed);
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let _ = doomed.kill();
     let _ = doomed.wait();

@@ -51,6 +51,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     progress.set_message("making demo data");
     let ids = load(&store, &leads, |n| progress.inc(n as u64)).await?;
     progress.finish_and_clear();
+    demo_teams(&store).await?;
     // Score everything under the starter policy, as `policy apply` would.
     let scored = store.rescore("default", Utc::now(), |_| {}).await?;
     let events = store.count_events().await?;
@@ -77,6 +78,54 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     crate::http::serve(store.clone(), listener, super::shutdown_signal()).await?;
     drop(background);
     store.close().await;
+    Ok(())
+}
+
+/// Three regional teams with their office hours and managers, holding the demo's reps, so
+/// SLA clocks run in business hours.
+async fn demo_teams(store: &Store) -> anyhow::Result<()> {
+    let weekdays = |hours: &str| serde_json::json!({"mon": [hours], "tue": [hours], "wed": [hours], "thu": [hours], "fri": [hours]});
+    let teams = [
+        (
+            "apac",
+            "Asia/Singapore",
+            "09:00-18:00",
+            "w.chen",
+            ["li.na", "m.nguyen"],
+        ),
+        (
+            "emea",
+            "Europe/Berlin",
+            "08:30-17:30",
+            "k.weber",
+            ["s.rezaei", "a.schmidt"],
+        ),
+        (
+            "americas",
+            "America/New_York",
+            "09:00-17:00",
+            "d.jones",
+            ["j.miller", "r.silva"],
+        ),
+    ];
+    for (team, zone, hours, manager, reps) in teams {
+        let calendar = leadgate_core::calendar::BusinessCalendar::parse(
+            &serde_json::json!({"timezone": zone, "hours": weekdays(hours)}),
+            "calendar.",
+        )
+        .map_err(|e| anyhow::anyhow!("demo calendar: {e:?}"))?;
+        store.put_team(team, &calendar, Some(manager)).await?;
+        for rep in reps {
+            let input = leadgate_store::RepInput {
+                team: team.into(),
+                email: Some(format!("{rep}@demo.leadgate.dev")),
+                weight: 1.0,
+                daily_cap: None,
+                away: false,
+            };
+            store.put_rep(rep, &input).await?;
+        }
+    }
     Ok(())
 }
 
