@@ -52,7 +52,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let ids = load(&store, &leads, |n| progress.inc(n as u64)).await?;
     progress.finish_and_clear();
     demo_teams(&store).await?;
-    // Score everything under the starter policy, as `policy apply` would.
+    // The starter policy with routing by region, so new MQLs find a rep.
+    let policy = format!("{}{DEMO_ROUTING}", leadgate_core::policy::Policy::STARTER);
+    store
+        .apply_policy(&policy, "demo", "starter policy with routing by region")
+        .await?;
+    // Score everything under the policy, as `policy apply` does.
     let scored = store.rescore("default", Utc::now(), |_| {}).await?;
     let events = store.count_events().await?;
     let key = store.create_api_key("demo").await?;
@@ -80,6 +85,23 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     store.close().await;
     Ok(())
 }
+
+const DEMO_ROUTING: &str = r#"
+[[routing]]
+name = "Asia-Pacific"
+country = ["China", "Vietnam", "India"]
+team = "apac"
+
+[[routing]]
+name = "Europe and the Middle East"
+country = ["United Kingdom", "Germany", "Iran"]
+team = "emea"
+method = "least_loaded"
+
+[[routing]]
+name = "The Americas and everyone else"
+team = "americas"
+"#;
 
 /// Three regional teams with their office hours and managers, holding the demo's reps, so
 /// SLA clocks run in business hours.
