@@ -57,6 +57,8 @@ pub enum Action {
     Assign(Assignee),
     /// Send the triggering event to this webhook subscription.
     Webhook(i64),
+    /// Email the lead from this template (never a person who refused email).
+    SendEmail(String),
 }
 
 fn minutes<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -85,6 +87,7 @@ impl Action {
             Action::Assign(Assignee::Route) => "route to a rep".into(),
             Action::Assign(Assignee::Rep(rep)) => format!("assign to {rep}"),
             Action::Webhook(id) => format!("send to webhook {id}"),
+            Action::SendEmail(template) => format!("email template '{template}'"),
         }
     }
 }

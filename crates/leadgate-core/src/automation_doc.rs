@@ -8,7 +8,7 @@ use crate::Stage;
 use chrono::Duration;
 use toml::{Table, Value};
 
-const ACTIONS: &str = "create_task, add_tag, notify, move_to, assign, webhook";
+const ACTIONS: &str = "create_task, add_tag, notify, move_to, assign, webhook, send_email";
 
 fn text<'a>(table: &'a Table, key: &str) -> Option<&'a str> {
     table
@@ -114,6 +114,11 @@ pub(crate) fn action(table: &Table) -> Result<Action, String> {
                 Some(id) if id > 0 => Ok(Action::Webhook(id)),
                 _ => Err("webhook names a subscription by its id (a positive number)".into()),
             }
+        }
+        "send_email" => {
+            only(table, kind, &[])?;
+            let template = text(table, kind).ok_or("send_email names a template")?;
+            Ok(Action::SendEmail(template.to_owned()))
         }
         _ => unreachable!("one of ACTIONS"),
     }

@@ -28,6 +28,7 @@ named_enum!(
         TaskCompleted => "task_completed",
         SlaBreached => "sla_breached",
         AutomationFired => "automation_fired",
+        EmailSent => "email_sent",
         FieldChanged => "field_changed",
         StageChanged => "stage_changed",
         OwnerAssigned => "owner_assigned",

@@ -19,6 +19,8 @@ named_enum!(
         WebhookDelivery => "webhook_delivery",
         /// Run the policy's automation rules on one stored event.
         Automation => "automation",
+        /// Send one email from the outbox.
+        SendEmail => "send_email",
     }
 );
 

@@ -7,6 +7,7 @@ pub mod backtest;
 pub mod calendar;
 pub mod dedupe;
 pub mod demo;
+pub mod email;
 pub mod event;
 pub mod export;
 pub mod followup;

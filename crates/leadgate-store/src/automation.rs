@@ -267,6 +267,14 @@ impl Tx {
                 self.restart_clocks(lead, rep, now).await?;
                 format!("assigned to {rep}")
             }
+            Action::SendEmail(template) => {
+                match self.queue_email(lead.id, template, actor, now).await {
+                    Ok(email) => format!("email {} queued", email.id),
+                    Err(StoreError::Conflict { reason, .. }) => format!("not sent: {reason}"),
+                    Err(StoreError::NotFound(reason)) => format!("not sent: {reason}"),
+                    Err(e) => return Err(e),
+                }
+            }
             Action::Webhook(id) => {
                 let exists: Option<i64> = on_tx!(self, conn => sqlx::query_scalar("SELECT id FROM webhooks WHERE id = $1")
                     .bind(id)

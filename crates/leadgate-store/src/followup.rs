@@ -355,10 +355,10 @@ impl Store {
                     reason: format!("a {kind} job names its {}", key.trim_end_matches("_id")),
                 })
         };
-        if kind == JobKind::WebhookDelivery {
+        if matches!(kind, JobKind::WebhookDelivery | JobKind::SendEmail) {
             return Err(StoreError::Conflict {
                 field: "kind".into(),
-                reason: "webhook deliveries are sent by the server's worker".into(),
+                reason: format!("{kind} jobs are sent by the server's worker"),
             });
         }
         // Read before the write transaction: the policy a recycle is judged by.
@@ -381,7 +381,7 @@ impl Store {
                 }
             }
             JobKind::TaskReminder => tx.remind(id_in("task_id")?, now).await?,
-            JobKind::WebhookDelivery => unreachable!("refused above"),
+            JobKind::WebhookDelivery | JobKind::SendEmail => unreachable!("refused above"),
             JobKind::Automation => {
                 if let Some(active) = &active {
                     tx.run_automation(id_in("event_id")?, active, now.0).await?;

@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod automation;
+mod email;
 mod events;
 mod followup;
 mod forms;
@@ -23,6 +24,7 @@ pub mod testing;
 
 pub use api_keys::{ApiKey, NewApiKey};
 pub use automation::{DryRun, DryRunHit};
+pub use email::{Email, Sending};
 pub use events::{AppendOutcome, StoredEvent, Timeline, MAX_BATCH};
 pub use followup::{LoggedInteraction, Notification, Task, TaskFilter};
 pub use forms::StoredForm;

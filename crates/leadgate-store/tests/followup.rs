@@ -40,6 +40,7 @@ on_both_engines!(
     concurrent_workers_never_claim_the_same_job,
     a_task_reminds_its_owner_once_when_due,
     an_interaction_is_an_event_and_sets_the_next_step,
+    an_email_left_sending_by_a_crash_is_not_sent_again,
 );
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -378,4 +379,57 @@ async fn an_interaction_is_an_event_and_sets_the_next_step(store: Store) {
         Err(StoreError::LeadNotFound(999))
     ));
     assert_eq!(count(&store, "SELECT COUNT(*) FROM jobs").await, 1);
+}
+
+async fn an_email_left_sending_by_a_crash_is_not_sent_again(store: Store) {
+    let template = leadgate_core::email::EmailTemplate::parse(
+        &json!({"subject": "Hello {{first_name}}", "body": "Hi"}),
+    )
+    .unwrap();
+    assert!(store.put_email_template("hello", &template).await.unwrap());
+    assert!(!store.put_email_template("hello", &template).await.unwrap());
+    let id = lead(&store, json!({"email": "mai@hue.vn", "first_name": "Mai"})).await;
+    let email = store.queue_email(id, "hello", "test").await.unwrap();
+    assert_eq!(
+        (email.state.as_str(), email.subject.as_str()),
+        ("queued", "Hello Mai")
+    );
+    let t0 = Utc::now();
+    let lease = Duration::seconds(30);
+    let first = store.claim_jobs("w1", 10, lease, t0).await.unwrap();
+    let leadgate_store::Sending::Send(taken) = store.begin_send(&first[0], t0).await.unwrap()
+    else {
+        panic!("the email should go out")
+    };
+    assert_eq!(taken.state, "sending");
+    // The worker dies here, between sending and recording it. The next attempt does not send.
+    let second = store
+        .claim_jobs("w2", 10, lease, t0 + Duration::seconds(31))
+        .await
+        .unwrap();
+    let outcome = store.begin_send(&second[0], t0).await.unwrap();
+    assert!(
+        matches!(outcome, leadgate_store::Sending::Nothing(ref r) if r.contains("uncertain")),
+        "{outcome:?}"
+    );
+    let stored = &store.emails(Some(id), 10).await.unwrap()[0];
+    assert_eq!(stored.state, "uncertain");
+    assert!(stored
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("check the mailbox"));
+    // A person checked: it did not arrive. Resent, it goes out once.
+    assert_eq!(store.resend_email(email.id).await.unwrap().state, "queued");
+    let third = store.claim_jobs("w1", 10, lease, Utc::now()).await.unwrap();
+    assert!(matches!(
+        store.begin_send(&third[0], t0).await.unwrap(),
+        leadgate_store::Sending::Send(_)
+    ));
+    store.email_sent(&third[0], Utc::now()).await.unwrap();
+    assert_eq!(store.emails(Some(id), 10).await.unwrap()[0].state, "sent");
+    assert!(matches!(
+        store.resend_email(email.id).await,
+        Err(StoreError::Conflict { .. })
+    ));
 }

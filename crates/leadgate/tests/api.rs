@@ -751,6 +751,11 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
         ("/api/v1/webhooks/{id}/deliveries", &["get"][..]),
         ("/api/v1/webhooks/{id}/replay", &["post"][..]),
         ("/api/v1/policies/automation-dry-run", &["post"][..]),
+        ("/api/v1/email-templates", &["get"][..]),
+        ("/api/v1/email-templates/{name}", &["put"][..]),
+        ("/api/v1/leads/{id}/emails", &["post"][..]),
+        ("/api/v1/emails", &["get"][..]),
+        ("/api/v1/emails/{id}/resend", &["post"][..]),
     ] {
         for method in methods {
             assert!(
@@ -761,7 +766,7 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
     }
     assert_eq!(
         paths.len(),
-        52,
+        57,
         "every route, and only those: {:?}",
         paths.keys().collect::<Vec<_>>()
     );

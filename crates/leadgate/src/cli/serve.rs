@@ -17,6 +17,17 @@ pub struct ServeArgs {
     /// Let webhooks reach loopback and private network addresses (refused by default).
     #[arg(long, env = "LEADGATE_WEBHOOK_ALLOW_PRIVATE")]
     webhook_allow_private: bool,
+    /// The SMTP server emails go through: smtp://host:port (smtps://... or ?tls=required for
+    /// TLS; smtp://user:password@host for a login).
+    #[arg(long, env = "LEADGATE_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// The sender of every email.
+    #[arg(
+        long,
+        env = "LEADGATE_MAIL_FROM",
+        default_value = "Leadgate <leadgate@localhost>"
+    )]
+    mail_from: String,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -27,6 +38,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(address = %listener.local_addr()?, engine = ?store.engine(), "serving");
     let delivery = crate::jobs::DeliverySettings {
         allow_private: args.webhook_allow_private,
+        smtp_url: args.smtp_url,
+        mail_from: args.mail_from,
         ..Default::default()
     };
     let background = crate::jobs::start(

@@ -2,6 +2,7 @@
 //! description, health and readiness probes, and Prometheus metrics.
 
 pub mod body;
+mod email;
 pub mod error;
 mod events;
 mod followup;
@@ -64,6 +65,7 @@ pub fn app_with(store: Store, delivery: &DeliverySettings) -> Router {
         .merge(followup::routes())
         .merge(routing::routes())
         .merge(webhooks::routes())
+        .merge(email::routes())
         .merge(qualification::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

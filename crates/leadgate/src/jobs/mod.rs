@@ -15,6 +15,7 @@ use leadgate_core::job::JobKind;
 use leadgate_store::{ClaimedJob, Store};
 use std::time::Duration;
 
+pub mod email;
 pub mod webhook;
 
 pub use webhook::DeliverySettings;
@@ -81,10 +82,10 @@ async fn run_jobs(
             continue;
         }
         for job in claimed {
-            if job.kind().ok() == Some(JobKind::WebhookDelivery) {
-                webhook::deliver(&store, &job, &delivery).await;
-            } else {
-                perform(&store, &job).await;
+            match job.kind().ok() {
+                Some(JobKind::WebhookDelivery) => webhook::deliver(&store, &job, &delivery).await,
+                Some(JobKind::SendEmail) => email::send(&store, &job, &delivery).await,
+                _ => perform(&store, &job).await,
             }
         }
     }

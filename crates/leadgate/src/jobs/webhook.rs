@@ -6,14 +6,18 @@ use leadgate_store::{ClaimedJob, DeliveryOutcome, Store};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-/// How deliveries go out.
+/// How deliveries (webhooks and email) go out.
 #[derive(Debug, Clone)]
 pub struct DeliverySettings {
     /// Let webhooks reach loopback and private networks (off: a webhook must not be a way
     /// into the server's own network).
     pub allow_private: bool,
-    /// How long a receiver may take to answer.
+    /// How long a receiver or mail server may take to answer.
     pub timeout: Duration,
+    /// The SMTP server, as `smtp://host:port` (`smtps://` or `?tls=required` for TLS).
+    pub smtp_url: Option<String>,
+    /// The sender of every email.
+    pub mail_from: String,
 }
 
 impl Default for DeliverySettings {
@@ -21,6 +25,8 @@ impl Default for DeliverySettings {
         DeliverySettings {
             allow_private: false,
             timeout: Duration::from_secs(10),
+            smtp_url: None,
+            mail_from: "Leadgate <leadgate@localhost>".into(),
         }
     }
 }

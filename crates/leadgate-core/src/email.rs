@@ -1,0 +1,185 @@
+//! Email templates: a subject and a plain-text body with `{{placeholders}}` filled from the
+//! lead (checked when the template is saved, so sending never meets an unknown one).
+
+use crate::source::json_kind;
+use crate::validation::{FieldError, FieldErrors};
+use crate::Lead;
+use serde::Serialize;
+use serde_json::Value;
+
+/// What a template may use.
+pub const PLACEHOLDERS: [&str; 7] = [
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "email",
+    "owner",
+    "lead_id",
+];
+
+/// A template as saved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmailTemplate {
+    pub subject: String,
+    pub body: String,
+}
+
+/// The placeholders of a text, or the first mistake (an unclosed or unknown one).
+fn placeholders(text: &str) -> Result<Vec<&str>, String> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| "has a {{ without its }}".to_owned())?;
+        let name = after[..end].trim();
+        if !PLACEHOLDERS.contains(&name) {
+            return Err(format!(
+                "{{{{{name}}}}} is not a placeholder; use {}",
+                PLACEHOLDERS.join(", ")
+            ));
+        }
+        found.push(name);
+        rest = &after[end + 2..];
+    }
+    Ok(found)
+}
+
+impl EmailTemplate {
+    /// Reads `{"subject": "...", "body": "..."}`.
+    pub fn parse(value: &Value) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let Value::Object(map) = value else {
+            return Err(FieldError::new(
+                "",
+                format!("must be an object, not {}", json_kind(value)),
+            )
+            .into());
+        };
+        for key in map.keys() {
+            if key != "subject" && key != "body" {
+                errors.push(FieldError::new(
+                    key.clone(),
+                    "is not a template field; use subject, body",
+                ));
+            }
+        }
+        let mut text = |key: &str, max: usize| -> String {
+            match map.get(key) {
+                Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= max => {
+                    if let Err(reason) = placeholders(s) {
+                        errors.push(FieldError::new(key, reason));
+                    }
+                    if key == "subject" && s.contains(['\r', '\n']) {
+                        errors.push(FieldError::new(key, "must be one line"));
+                    }
+                    s.trim().to_owned()
+                }
+                _ => {
+                    errors.push(FieldError::new(
+                        key,
+                        format!("is required: text of 1 to {max} characters"),
+                    ));
+                    String::new()
+                }
+            }
+        };
+        let subject = text("subject", 200);
+        let body = text("body", 20_000);
+        errors.into_result(EmailTemplate { subject, body })
+    }
+
+    /// The subject and body for a lead, its owner's name given.
+    pub fn render(&self, lead: &Lead, lead_id: i64, owner: Option<&str>) -> (String, String) {
+        let value = |name: &str| -> String {
+            let text = |t: &Option<crate::Text>| {
+                t.as_ref()
+                    .map(|t| t.as_str().to_owned())
+                    .unwrap_or_default()
+            };
+            match name {
+                "first_name" => text(&lead.first_name),
+                "last_name" => text(&lead.last_name),
+                "company" => text(&lead.company),
+                "job_title" => text(&lead.job_title),
+                "email" => lead
+                    .email
+                    .as_ref()
+                    .map(|e| e.as_str().to_owned())
+                    .unwrap_or_default(),
+                "owner" => owner.unwrap_or_default().to_owned(),
+                "lead_id" => lead_id.to_string(),
+                _ => String::new(),
+            }
+        };
+        let fill = |text: &str| {
+            let mut out = String::with_capacity(text.len());
+            let mut rest = text;
+            while let Some(start) = rest.find("{{") {
+                out.push_str(&rest[..start]);
+                let after = &rest[start + 2..];
+                match after.find("}}") {
+                    Some(end) => {
+                        out.push_str(&value(after[..end].trim()));
+                        rest = &after[end + 2..];
+                    }
+                    None => {
+                        out.push_str(&rest[start..]);
+                        rest = "";
+                    }
+                }
+            }
+            out.push_str(rest);
+            out
+        };
+        // A value with a line break must not add header lines to the subject.
+        let subject = fill(&self.subject).replace(['\r', '\n'], " ");
+        (subject, fill(&self.body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lead::PatchMode;
+    use crate::LeadPatch;
+    use serde_json::json;
+
+    #[test]
+    fn templates_are_checked_and_filled() {
+        let template = EmailTemplate::parse(&json!({
+            "subject": "{{ first_name }}, your demo of Leadgate",
+            "body": "Xin chào {{first_name}} {{last_name}},\nI am {{owner}} and will call {{company}} soon."
+        }))
+        .unwrap();
+        let mut lead = Lead::default();
+        LeadPatch::parse(
+            json!({"first_name": "Lan", "last_name": "Nguyễn", "company": "Saigon Express"})
+                .as_object()
+                .unwrap(),
+            PatchMode::Create,
+        )
+        .unwrap()
+        .apply(&mut lead)
+        .unwrap();
+        let (subject, body) = template.render(&lead, 7, Some("minh"));
+        assert_eq!(subject, "Lan, your demo of Leadgate");
+        assert_eq!(
+            body,
+            "Xin chào Lan Nguyễn,\nI am minh and will call Saigon Express soon."
+        );
+
+        let errors = EmailTemplate::parse(
+            &json!({"subject": "Hi {{nickname}}\nBcc: x", "body": "{{first_name", "cc": 1}),
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["cc", "subject", "subject", "body"]);
+        assert!(errors.0[1]
+            .reason
+            .contains("{{nickname}} is not a placeholder"));
+        assert!(EmailTemplate::parse(&json!({"subject": "x"})).is_err());
+    }
+}
