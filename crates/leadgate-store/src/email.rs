@@ -37,7 +37,7 @@ pub struct Email {
 #[derive(Debug, Clone)]
 pub enum Sending {
     /// Send it (it is marked `sending` now).
-    Send(Email),
+    Send(Box<Email>),
     /// Nothing: it was sent, or an earlier attempt may have sent it (now `uncertain`).
     Nothing(String),
 }
@@ -230,10 +230,10 @@ impl Store {
             .await
             .map(|_| ()))?;
         tx.commit().await?;
-        Ok(Sending::Send(Email {
+        Ok(Sending::Send(Box::new(Email {
             state: "sending".into(),
             ..email
-        }))
+        })))
     }
 
     /// The SMTP server took the email: it is sent (an `email_sent` event on the lead), and
