@@ -74,6 +74,7 @@ async fn deliveries_are_signed_failures_logged_and_replayed(engine: leadgate_sto
     let settings = DeliverySettings {
         allow_private: true,
         timeout: Duration::from_secs(5),
+        ..Default::default()
     };
     let app = TestApp::spawn_with(engine, settings.clone()).await;
     let (url, received) = receiver(vec![500, 200], Duration::ZERO).await;
@@ -198,6 +199,7 @@ async fn a_hanging_receiver_times_out(engine: leadgate_store::Engine) {
     let settings = DeliverySettings {
         allow_private: true,
         timeout: Duration::from_secs(1),
+        ..Default::default()
     };
     let app = TestApp::spawn_with(engine, settings.clone()).await;
     let (url, _received) = receiver(vec![200], Duration::from_secs(5)).await;
