@@ -26,6 +26,7 @@ named_enum!(
         NoteAdded => "note_added",
         TaskCreated => "task_created",
         TaskCompleted => "task_completed",
+        TaskDue => "task_due",
         SlaBreached => "sla_breached",
         AutomationFired => "automation_fired",
         EmailSent => "email_sent",

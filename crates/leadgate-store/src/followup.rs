@@ -161,7 +161,24 @@ impl Tx {
             &message,
             now.0,
         )
-        .await
+        .await?;
+        // On the lead's timeline too, so webhooks subscribed to task_due carry the reminder.
+        let due = EventDraft::new(
+            EventType::TaskDue,
+            now.0,
+            json!({"task_id": task.id, "type": task.task_type, "title": task.title,
+                   "owner": task.owner, "due_at": task.due_at}),
+        )
+        .with_actor("reminder");
+        self.insert_events(
+            &[NewEvent {
+                lead_id: task.lead_id,
+                draft: &due,
+            }],
+            now,
+        )
+        .await?;
+        Ok(())
     }
 }
 

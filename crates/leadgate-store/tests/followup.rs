@@ -305,6 +305,15 @@ async fn a_task_reminds_its_owner_once_when_due(store: Store) {
     let cy = store.notifications("cy", true, 10).await.unwrap();
     assert_eq!(cy.len(), 1);
     assert_eq!(cy[0].task_id, Some(theirs.id));
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM events WHERE type = 'task_due'"
+        )
+        .await,
+        1,
+        "the reminder is on the lead's timeline, for webhooks"
+    );
     assert!(store.read_notification(cy[0].id, now).await.unwrap());
     assert!(!store.read_notification(cy[0].id, now).await.unwrap());
     assert!(store
