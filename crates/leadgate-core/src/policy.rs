@@ -332,6 +332,8 @@ struct SlaDoc {
     stage: String,
     #[serde(default)]
     temperature: Vec<String>,
+    #[serde(default)]
+    grade: Vec<String>,
     within: String,
     until: crate::sla::Until,
     #[serde(default)]
@@ -972,6 +974,15 @@ impl Policy {
                 .map_err(|e| check.at(&span, format!("{what}: within: {e}")))
                 .ok();
             let temperatures = check.temperatures(&span, &what, &rule.temperature);
+            let grades: Vec<String> = rule.grade.iter().map(|g| g.trim().to_uppercase()).collect();
+            for grade in &grades {
+                if !all_grades.contains(grade) {
+                    check.at(
+                        &span,
+                        format!("{what}: '{grade}' is not a grade such as A1"),
+                    );
+                }
+            }
             if rule.recycle_after_days == Some(0) {
                 check.at(
                     &span,
@@ -983,6 +994,7 @@ impl Policy {
                     name: rule.name,
                     stage,
                     temperatures,
+                    grades,
                     within,
                     until: rule.until,
                     on_breach: rule.on_breach,
@@ -1216,6 +1228,15 @@ points = 1
         ] {
             assert!(e.iter().any(|m| m.contains(part)), "{part}: {e:?}");
         }
+        let graded = Policy::parse(&format!("{MINIMAL}\n[[sla]]\nname = \"s\"\nstage = \"mql\"\ngrade = [\"a1\", \"B1\"]\nwithin = \"30m\"\nuntil = \"left_stage\"\n")).unwrap();
+        assert_eq!(graded.sla[0].grades, ["A1", "B1"]);
+        assert!(graded.sla[0].applies(Stage::Mql, crate::scoring::Temperature::Cold, "B1"));
+        assert!(!graded.sla[0].applies(Stage::Mql, crate::scoring::Temperature::Hot, "C1"));
+        let bad_grade = errors(&format!("{MINIMAL}\n[[sla]]\nname = \"s\"\nstage = \"mql\"\ngrade = [\"Z9\"]\nwithin = \"30m\"\nuntil = \"left_stage\"\n"));
+        assert!(
+            bad_grade[0].message.contains("'Z9' is not a grade"),
+            "{bad_grade:?}"
+        );
         let until = errors(&format!("{MINIMAL}\n[[sla]]\nname = \"s\"\nstage = \"sal\"\nwithin = \"4h\"\nuntil = \"lunch\"\n"));
         assert!(until[0].message.contains("left_stage"), "{until:?}");
     }

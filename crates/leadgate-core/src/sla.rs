@@ -99,6 +99,8 @@ pub struct SlaRule {
     pub stage: Stage,
     /// Only for leads this hot when they enter it (empty: all).
     pub temperatures: Vec<Temperature>,
+    /// Only for leads of these grades (A1-D4) when they enter it (empty: all).
+    pub grades: Vec<String>,
     pub within: Within,
     pub until: Until,
     pub on_breach: Vec<Escalation>,
@@ -108,15 +110,22 @@ pub struct SlaRule {
 }
 
 impl SlaRule {
-    pub fn applies(&self, stage: Stage, temperature: Temperature) -> bool {
+    pub fn applies(&self, stage: Stage, temperature: Temperature, grade: &str) -> bool {
         self.stage == stage
             && (self.temperatures.is_empty() || self.temperatures.contains(&temperature))
+            && (self.grades.is_empty() || self.grades.iter().any(|g| g == grade))
     }
 }
 
-/// The rule that times a lead entering `stage` at `temperature`: the first that applies.
-pub fn rule_for(rules: &[SlaRule], stage: Stage, temperature: Temperature) -> Option<&SlaRule> {
-    rules.iter().find(|r| r.applies(stage, temperature))
+/// The rule that times a lead entering `stage` at `temperature` and `grade`: the first that
+/// applies.
+pub fn rule_for<'r>(
+    rules: &'r [SlaRule],
+    stage: Stage,
+    temperature: Temperature,
+    grade: &str,
+) -> Option<&'r SlaRule> {
+    rules.iter().find(|r| r.applies(stage, temperature, grade))
 }
 
 /// A clock's standing: running until its deadline, met, or breached.

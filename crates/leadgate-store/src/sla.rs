@@ -56,13 +56,14 @@ struct ClockRow {
     state: String,
     within: String,
     temperature: Option<String>,
+    grade: Option<String>,
     policy_version: i64,
 }
 
 const CLOCK_COLUMNS: &str =
     "id, lead_id, rule, stage, until_event, on_breach, recycle_after_days, \
                              owner, team, started_at, due_at, met_at, breached_at, state, within, \
-                             temperature, policy_version";
+                             temperature, grade, policy_version";
 
 /// Compliance of one group of clocks (one owner, team, stage, rule, channel or temperature).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -77,8 +78,15 @@ pub struct Compliance {
 }
 
 /// What compliance can be grouped by.
-pub const COMPLIANCE_GROUPS: [&str; 6] =
-    ["owner", "team", "stage", "rule", "channel", "temperature"];
+pub const COMPLIANCE_GROUPS: [&str; 7] = [
+    "owner",
+    "team",
+    "stage",
+    "rule",
+    "channel",
+    "temperature",
+    "grade",
+];
 
 impl Tx {
     async fn calendar_of(
@@ -91,13 +99,14 @@ impl Tx {
         })
     }
 
-    /// Starts the clock `rule` for a lead owned by `owner`, from `at`, with its check job.
+    /// Starts the clock `rule` for a lead owned by `owner`, from `at`, with its check job;
+    /// `(temperature, grade)` as the lead was when it entered the stage, for reports.
     async fn start_clock(
         &mut self,
         lead: &StoredLead,
         rule: &SlaRule,
         owner: Option<&str>,
-        temperature: Option<Temperature>,
+        (temperature, grade): (Option<Temperature>, Option<&str>),
         version: i64,
         at: DateTime<Utc>,
     ) -> Result<()> {
@@ -109,8 +118,8 @@ impl Tx {
         let until = serde_json::to_value(rule.until).unwrap_or_default();
         let id: i64 = on_tx!(self, conn => sqlx::query_scalar(
             "INSERT INTO sla_clocks (lead_id, rule, stage, until_event, on_breach, recycle_after_days, owner, team,
-                                     temperature, channel, policy_version, started_at, due_at, within, state)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'running') RETURNING id",
+                                     temperature, channel, policy_version, started_at, due_at, within, grade, state)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'running') RETURNING id",
         )
         .bind(lead.id)
         .bind(&rule.name)
@@ -126,6 +135,7 @@ impl Tx {
         .bind(Ts(to_micros(at)))
         .bind(Ts(to_micros(due)))
         .bind(rule.within.to_string())
+        .bind(grade)
         .fetch_one(conn)
         .await)?;
         self.enqueue_job(
@@ -202,12 +212,12 @@ impl Tx {
                 .await?
                 .owner;
         }
-        if let Some(rule) = sla::rule_for(&policy.sla, to, score.temperature) {
+        if let Some(rule) = sla::rule_for(&policy.sla, to, score.temperature, &score.grade) {
             self.start_clock(
                 lead,
                 rule,
                 owner.as_deref(),
-                Some(score.temperature),
+                (Some(score.temperature), Some(&score.grade)),
                 active.version,
                 at,
             )
@@ -258,6 +268,7 @@ impl Tx {
                 .parse()
                 .map_err(|e: leadgate_core::stage::UnknownStage| corrupt("stage", e.to_string()))?,
             temperatures: Vec::new(),
+            grades: Vec::new(),
             within: clock.within.parse().map_err(|e| corrupt("within", e))?,
             until: serde_json::from_value(json!(clock.until_event))
                 .map_err(|e| corrupt("until_event", e.to_string()))?,
@@ -269,7 +280,7 @@ impl Tx {
             lead,
             &rule,
             Some(owner),
-            temperature,
+            (temperature, clock.grade.as_deref()),
             clock.policy_version,
             at,
         )

@@ -348,6 +348,9 @@ async fn clocks_start_are_met_and_breached_with_escalation(store: Store) {
     );
     let by_stage = store.sla_compliance("stage", None, None).await.unwrap();
     assert_eq!(by_stage.len(), 2);
+    let by_grade = store.sla_compliance("grade", None, None).await.unwrap();
+    assert_eq!(by_grade.iter().map(|g| g.clocks).sum::<i64>(), 4);
+    assert!(by_grade.iter().all(|g| g.key.is_some()), "{by_grade:?}");
     assert!(matches!(
         store.sla_compliance("colour", None, None).await,
         Err(StoreError::Invalid(_))
