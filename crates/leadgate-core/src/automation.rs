@@ -92,11 +92,34 @@ impl Action {
     }
 }
 
+/// What sets a rule off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// An event of this type is stored.
+    Event(EventType),
+    /// A lead has had no activity (events other than automation's and reminders') for this
+    /// many days; checked every few minutes.
+    Inactive { days: u32 },
+}
+
+impl Trigger {
+    /// As written after `on =`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Trigger::Event(t) => t.as_str(),
+            Trigger::Inactive { .. } => "inactive",
+        }
+    }
+}
+
+/// Events that are not a lead's activity: what automation, reminders and clocks record.
+pub const NOT_ACTIVITY: [&str; 3] = ["automation_fired", "task_due", "sla_breached"];
+
 /// One automation rule.
 #[derive(Debug, Clone)]
 pub struct AutomationRule {
     pub name: String,
-    pub on: EventType,
+    pub on: Trigger,
     /// Payload key -> accepted values (folded), all keys must match.
     pub when: BTreeMap<String, Vec<String>>,
     /// Only leads in these stages (empty: any).
@@ -127,7 +150,7 @@ impl AutomationRule {
         by: Option<&str>,
         lead: &Lead,
     ) -> bool {
-        if event_type != self.on {
+        if self.on != Trigger::Event(event_type) {
             return false;
         }
         if let Some((depth, rule)) = origin(by) {
@@ -135,8 +158,12 @@ impl AutomationRule {
                 return false;
             }
         }
-        payload_has(&self.when, payload)
-            && (self.stages.is_empty() || self.stages.contains(&lead.stage))
+        payload_has(&self.when, payload) && self.holds_for(lead)
+    }
+
+    /// Whether the lead is one the rule acts on (its stages and field conditions).
+    pub fn holds_for(&self, lead: &Lead) -> bool {
+        (self.stages.is_empty() || self.stages.contains(&lead.stage))
             && self
                 .conditions
                 .iter()
@@ -232,6 +259,31 @@ do = [
         ));
         assert_eq!(origin(Some("automation:2:a:b")), Some((2, "a:b")));
         assert_eq!(origin(Some("apikey:zapier")), None);
+    }
+
+    #[test]
+    fn an_inactivity_rule_names_its_days() {
+        let policy = policy(
+            "[[automation]]\nname = \"Nudge\"\non = \"inactive\"\ndays = 14\nstage = [\"sal\"]\ndo = [{ create_task = \"call\" }]\n",
+        )
+        .unwrap();
+        assert_eq!(policy.automation[0].on, Trigger::Inactive { days: 14 });
+        assert!(!policy.automation[0].fires(
+            EventType::PageViewed,
+            &json!({}),
+            None,
+            &Lead::default()
+        ));
+        let no_days = policy_errors(
+            "[[automation]]\nname = \"N\"\non = \"inactive\"\ndo = [{ add_tag = \"x\" }]\n",
+        );
+        assert!(no_days[0].contains("days"), "{no_days:?}");
+        let stray = policy_errors("[[automation]]\nname = \"N\"\non = \"page_viewed\"\ndays = 3\ndo = [{ add_tag = \"x\" }]\n");
+        assert!(stray[0].contains("days"), "{stray:?}");
+    }
+
+    fn policy_errors(rules: &str) -> Vec<String> {
+        policy(rules).unwrap_err()
     }
 
     #[test]

@@ -315,6 +315,8 @@ struct Doc {
 struct AutomationDoc {
     name: String,
     on: String,
+    #[serde(default)]
+    days: Option<u32>,
     #[serde(default, rename = "where")]
     when: BTreeMap<String, StringOrList>,
     #[serde(default)]
@@ -1058,9 +1060,34 @@ impl Policy {
             if !names.insert(format!("automation:{}", rule.name)) {
                 check.at(&span, format!("{what} is defined twice"));
             }
-            let on = EventType::from_str(&rule.on)
-                .map_err(|e| check.at(&span, format!("{what}: on: {e}")))
-                .ok();
+            let on = match (rule.on.trim(), rule.days) {
+                ("inactive", Some(days)) if (1..=3650).contains(&days) => {
+                    Some(crate::automation::Trigger::Inactive { days })
+                }
+                ("inactive", _) => {
+                    check.at(
+                        &span,
+                        format!("{what}: on = \"inactive\" needs days = 1 to 3650"),
+                    );
+                    None
+                }
+                (_, Some(_)) => {
+                    check.at(
+                        &span,
+                        format!("{what}: days goes only with on = \"inactive\""),
+                    );
+                    None
+                }
+                (name, None) => EventType::from_str(name)
+                    .map(crate::automation::Trigger::Event)
+                    .map_err(|e| {
+                        check.at(
+                            &span,
+                            format!("{what}: on: {e} (or \"inactive\" with days)"),
+                        )
+                    })
+                    .ok(),
+            };
             let stages: Vec<Stage> = rule
                 .stage
                 .iter()

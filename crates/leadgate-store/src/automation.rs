@@ -98,7 +98,15 @@ impl Tx {
                     break;
                 };
                 let outcome = self
-                    .act(action, &current, rule, active, &trigger, &actor, now)
+                    .act(
+                        action,
+                        &current,
+                        rule,
+                        active,
+                        Some(trigger.id),
+                        &actor,
+                        now,
+                    )
                     .await?;
                 done.push(json!({"action": action.describe(), "outcome": outcome}));
             }
@@ -129,7 +137,7 @@ impl Tx {
         lead: &StoredLead,
         rule: &AutomationRule,
         active: &ActivePolicy,
-        trigger: &TriggerRow,
+        trigger: Option<i64>,
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<String> {
@@ -276,6 +284,9 @@ impl Tx {
                 }
             }
             Action::Webhook(id) => {
+                let Some(event_id) = trigger else {
+                    return Ok("no event to send (the rule fires on inactivity)".into());
+                };
                 let exists: Option<i64> = on_tx!(self, conn => sqlx::query_scalar("SELECT id FROM webhooks WHERE id = $1")
                     .bind(id)
                     .fetch_optional(conn)
@@ -286,10 +297,10 @@ impl Tx {
                 self.enqueue_job(
                     &crate::NewJob::new(
                         JobKind::WebhookDelivery,
-                        json!({"webhook_id": id, "event_id": trigger.id}),
+                        json!({"webhook_id": id, "event_id": event_id}),
                         now,
                     )
-                    .keyed(format!("webhook:{id}:{}", trigger.id)),
+                    .keyed(format!("webhook:{id}:{event_id}")),
                 )
                 .await?;
                 format!("queued for webhook {id}")
@@ -299,6 +310,110 @@ impl Tx {
 }
 
 impl Store {
+    /// Runs the rules that fire on inactivity: every lead of their product (in their stages,
+    /// meeting their conditions) with no activity for their days, and no firing of the rule
+    /// since, gets the rule's actions. Returns how many times rules fired.
+    pub async fn run_inactivity(&self, now: DateTime<Utc>) -> Result<usize> {
+        let products: Vec<String> = on_read_pool!(self, pool => sqlx::query_scalar(
+            "SELECT DISTINCT product FROM automation_triggers WHERE event_type = 'inactive'",
+        )
+        .fetch_all(pool)
+        .await)?;
+        let quiet = automation::NOT_ACTIVITY
+            .iter()
+            .map(|t| format!("'{t}'"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut fired = 0;
+        for product in products {
+            let active = self.active_policy(&product).await?;
+            for rule in &active.policy.automation {
+                let automation::Trigger::Inactive { days } = rule.on else {
+                    continue;
+                };
+                let cutoff = Ts(to_micros(now - chrono::Duration::days(days.into())));
+                let actor = automation::actor(&rule.name, 1);
+                let stages = if rule.stages.is_empty() {
+                    String::new()
+                } else {
+                    let names: Vec<String> = rule
+                        .stages
+                        .iter()
+                        .map(|s| format!("'{}'", s.as_str()))
+                        .collect();
+                    format!("AND l.stage IN ({})", names.join(","))
+                };
+                let sql = format!(
+                    "SELECT l.id FROM leads l
+                     WHERE l.product = $1 AND l.id > $4 {stages}
+                       AND COALESCE((SELECT MAX(e.occurred_at) FROM events e
+                                     WHERE e.lead_id = l.id AND e.type NOT IN ({quiet})), l.created_at) < $2
+                       AND NOT EXISTS (SELECT 1 FROM events f WHERE f.lead_id = l.id
+                                       AND f.type = 'automation_fired' AND f.actor = $3 AND f.occurred_at >= $2)
+                     ORDER BY l.id LIMIT 200"
+                );
+                let mut after = 0_i64;
+                loop {
+                    let ids: Vec<i64> = on_read_pool!(self, pool => sqlx::query_scalar(&sql)
+                        .bind(&product)
+                        .bind(cutoff)
+                        .bind(&actor)
+                        .bind(after)
+                        .fetch_all(pool)
+                        .await)?;
+                    let Some(last) = ids.last() else { break };
+                    after = *last;
+                    for id in ids {
+                        let mut tx = self.begin().await?;
+                        let Some(lead) = tx.lead(id, true).await? else {
+                            continue;
+                        };
+                        // Another server may have fired it while this one waited for the lock.
+                        let fired_since: i64 = on_tx!(&mut tx, conn => sqlx::query_scalar(
+                            "SELECT COUNT(*) FROM events WHERE lead_id = $1 AND type = 'automation_fired'
+                               AND actor = $2 AND occurred_at >= $3",
+                        )
+                        .bind(id)
+                        .bind(&actor)
+                        .bind(cutoff)
+                        .fetch_one(conn)
+                        .await)?;
+                        if fired_since > 0 || !rule.holds_for(&lead.lead) {
+                            continue;
+                        }
+                        let mut done = Vec::new();
+                        for action in &rule.actions {
+                            let Some(current) = tx.lead(id, true).await? else {
+                                break;
+                            };
+                            let outcome = tx
+                                .act(action, &current, rule, &active, None, &actor, now)
+                                .await?;
+                            done.push(json!({"action": action.describe(), "outcome": outcome}));
+                        }
+                        let event = EventDraft::new(
+                            EventType::AutomationFired,
+                            now,
+                            json!({"rule": rule.name, "trigger_type": "inactive", "days": days, "actions": done}),
+                        )
+                        .with_actor(&actor);
+                        tx.insert_events(
+                            &[NewEvent {
+                                lead_id: id,
+                                draft: &event,
+                            }],
+                            Ts(to_micros(now)),
+                        )
+                        .await?;
+                        tx.commit().await?;
+                        fired += 1;
+                    }
+                }
+            }
+        }
+        Ok(fired)
+    }
+
     /// The policy in force for the lead an event is about (read before a job's transaction).
     pub(crate) async fn policy_of_event(&self, event_id: i64) -> Result<Option<ActivePolicy>> {
         let lead: Option<i64> = on_read_pool!(self, pool => sqlx::query_scalar(
@@ -325,7 +440,7 @@ impl Store {
         since: DateTime<Utc>,
         limit: i64,
     ) -> Result<DryRun> {
-        let mut types: Vec<&str> = policy.automation.iter().map(|r| r.on.as_str()).collect();
+        let mut types: Vec<&str> = policy.automation.iter().map(|r| r.on.name()).collect();
         types.sort_unstable();
         types.dedup();
         let since = Ts(to_micros(since));

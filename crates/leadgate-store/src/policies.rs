@@ -81,7 +81,7 @@ impl Store {
             .execute(conn)
             .await
             .map(|_| ()))?;
-        let mut triggers: Vec<&str> = policy.automation.iter().map(|r| r.on.as_str()).collect();
+        let mut triggers: Vec<&str> = policy.automation.iter().map(|r| r.on.name()).collect();
         triggers.sort_unstable();
         triggers.dedup();
         for event_type in triggers {

@@ -37,6 +37,7 @@ macro_rules! on_both_engines {
 on_both_engines!(
     rules_act_on_events_and_chains_stop_at_the_depth_limit,
     a_dry_run_counts_what_rules_would_have_done,
+    quiet_leads_are_nudged_once_per_quiet_spell,
 );
 
 const RULES: &str = r#"
@@ -236,4 +237,63 @@ async fn a_dry_run_counts_what_rules_would_have_done(store: Store) {
         .await
         .unwrap();
     assert_eq!(later.events_scanned, 0);
+}
+
+async fn quiet_leads_are_nudged_once_per_quiet_spell(store: Store) {
+    let rule = "[[automation]]\nname = \"Nudge quiet leads\"\non = \"inactive\"\ndays = 14\nstage = [\"lead\"]\ndo = [{ create_task = \"call\", title = \"Wake them up\" }]\n";
+    store
+        .apply_policy(&format!("{}{rule}", Policy::STARTER), "ops", "nudge")
+        .await
+        .unwrap();
+    let quiet = lead(&store, json!({"email": "quiet@hanoi.vn", "owner": "lan"})).await;
+    let customer = lead(&store, json!({"email": "done@hanoi.vn"})).await;
+    store
+        .transition(customer, Stage::Mql, Some("called us"), false, "x")
+        .await
+        .unwrap();
+    let now = Utc::now();
+    assert_eq!(
+        store
+            .run_inactivity(now + Duration::days(13))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .run_inactivity(now + Duration::days(15))
+            .await
+            .unwrap(),
+        1,
+        "only the quiet lead in stage lead"
+    );
+    let tasks = count(
+        &store,
+        &format!("SELECT COUNT(*) FROM tasks WHERE lead_id = {quiet} AND title = 'Wake them up'"),
+    )
+    .await;
+    assert_eq!(tasks, 1);
+    // The nudge (a task) is activity: quiet again only 14 days later.
+    assert_eq!(
+        store
+            .run_inactivity(now + Duration::days(16))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .run_inactivity(now + Duration::days(30))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM events WHERE type = 'automation_fired'"
+        )
+        .await,
+        2
+    );
 }

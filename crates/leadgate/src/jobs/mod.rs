@@ -38,6 +38,7 @@ pub fn start(store: &Store, lease: chrono::Duration, delivery: DeliverySettings)
     Background(vec![
         tokio::spawn(rescore_due_leads(store.clone())),
         tokio::spawn(run_jobs(store.clone(), worker, lease, delivery)),
+        tokio::spawn(check_inactivity(store.clone())),
     ])
 }
 
@@ -109,6 +110,21 @@ async fn perform(store: &Store, job: &ClaimedJob) {
                 tracing::warn!(job = job.id, error = %e, "cannot record the failure");
             }
         }
+    }
+}
+
+/// How often leads are checked for the policy's inactivity rules.
+const INACTIVITY_CHECK: Duration = Duration::from_secs(300);
+
+/// Runs until dropped: every few minutes, the automation rules that fire on inactivity.
+async fn check_inactivity(store: Store) {
+    loop {
+        match store.run_inactivity(chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(fired = n, "inactivity rules fired"),
+            Err(e) => tracing::warn!(error = %e, "cannot check for inactive leads"),
+        }
+        tokio::time::sleep(INACTIVITY_CHECK).await;
     }
 }
 
