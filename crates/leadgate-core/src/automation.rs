@@ -112,8 +112,14 @@ impl Trigger {
     }
 }
 
-/// Events that are not a lead's activity: what automation, reminders and clocks record.
-pub const NOT_ACTIVITY: [&str; 3] = ["automation_fired", "task_due", "sla_breached"];
+/// Events that are not a lead's activity: what automation, reminders, clocks and scoring
+/// record.
+pub const NOT_ACTIVITY: [&str; 4] = [
+    "automation_fired",
+    "task_due",
+    "sla_breached",
+    "grade_changed",
+];
 
 /// One automation rule.
 #[derive(Debug, Clone)]

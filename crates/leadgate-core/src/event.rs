@@ -28,6 +28,7 @@ named_enum!(
         TaskCompleted => "task_completed",
         TaskDue => "task_due",
         SlaBreached => "sla_breached",
+        GradeChanged => "grade_changed",
         AutomationFired => "automation_fired",
         EmailSent => "email_sent",
         FieldChanged => "field_changed",

@@ -89,17 +89,37 @@ impl Tx {
         Ok(group_events(rows))
     }
 
+    /// Stores a lead's score; when its grade or temperature changed from the one stored
+    /// before, records `grade_changed` (automation can start on a lead turning hot).
     async fn save_score(
         &mut self,
-        lead_id: i64,
+        lead: &StoredLead,
         score: &Score,
         version: i64,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        let temperature = serde_json::to_value(score.temperature)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let lead_id = lead.id;
+        let temperature = score.temperature.as_str();
+        if let Some(before) = &lead.snapshot {
+            if before.grade != score.grade || before.temperature != temperature {
+                let event = EventDraft::new(
+                    EventType::GradeChanged,
+                    at,
+                    json!({"from_grade": before.grade, "to_grade": score.grade,
+                           "from_temperature": before.temperature, "temperature": temperature,
+                           "score": (score.score * 10.0).round() / 10.0, "policy_version": version}),
+                )
+                .with_actor("scoring");
+                self.insert_events(
+                    &[NewEvent {
+                        lead_id,
+                        draft: &event,
+                    }],
+                    Ts(at),
+                )
+                .await?;
+            }
+        }
         on_tx!(self, conn => sqlx::query(
             "UPDATE leads SET score = $1, grade = $2, temperature = $3, policy_version = $4, scored_at = $5 WHERE id = $6",
         )
@@ -203,7 +223,7 @@ impl Tx {
         active: &ActivePolicy,
         now: DateTime<Utc>,
     ) -> Result<Option<Stage>> {
-        self.save_score(lead.id, score, active.version, now).await?;
+        self.save_score(lead, score, active.version, now).await?;
         if !active.policy.stages.auto_mql {
             return Ok(None);
         }
@@ -376,7 +396,7 @@ impl Store {
         )
         .await?;
         tx.after_move(&lead, to, &active, &score, now).await?;
-        tx.save_score(id, &score, active.version, now).await?;
+        tx.save_score(&lead, &score, active.version, now).await?;
         tx.commit().await?;
         self.lead(id).await
     }

@@ -38,6 +38,7 @@ on_both_engines!(
     rules_act_on_events_and_chains_stop_at_the_depth_limit,
     a_dry_run_counts_what_rules_would_have_done,
     quiet_leads_are_nudged_once_per_quiet_spell,
+    a_lead_turning_hot_sets_off_its_rule,
 );
 
 const RULES: &str = r#"
@@ -295,5 +296,62 @@ async fn quiet_leads_are_nudged_once_per_quiet_spell(store: Store) {
         )
         .await,
         2
+    );
+}
+
+async fn a_lead_turning_hot_sets_off_its_rule(store: Store) {
+    let rule = "[[automation]]\nname = \"Call hot leads\"\non = \"grade_changed\"\nwhere = { temperature = \"hot\", from_temperature = [\"warm\", \"cold\"] }\ndo = [{ create_task = \"call\", title = \"It turned hot\" }]\n";
+    store
+        .apply_policy(&format!("{}{rule}", Policy::STARTER), "ops", "hot leads")
+        .await
+        .unwrap();
+    let id = lead(
+        &store,
+        json!({"email": "li.wei@cloudline.cn", "job_title": "CTO", "industry": "Software",
+               "company_size": 240, "product_need": "lead routing", "owner": "li.na"}),
+    )
+    .await;
+    store.refresh_lead(id, Utc::now()).await.unwrap();
+    let before = store.lead(id).await.unwrap().snapshot.unwrap();
+    assert_ne!(before.temperature, "hot");
+    event(&store, id, EventType::MeetingBooked, json!({})).await;
+    event(
+        &store,
+        id,
+        EventType::WebinarAttended,
+        json!({"webinar": "pricing-101"}),
+    )
+    .await;
+    event(
+        &store,
+        id,
+        EventType::WebinarAttended,
+        json!({"webinar": "roadmap"}),
+    )
+    .await;
+    store.rescore_due(500, Utc::now()).await.unwrap();
+    let changed = count(
+        &store,
+        &format!("SELECT COUNT(*) FROM events WHERE type = 'grade_changed' AND lead_id = {id}"),
+    )
+    .await;
+    assert_eq!(changed, 1);
+    settle(&store).await;
+    let tasks = count(
+        &store,
+        &format!("SELECT COUNT(*) FROM tasks WHERE lead_id = {id} AND title = 'It turned hot'"),
+    )
+    .await;
+    assert_eq!(tasks, 1);
+    // Rescoring again changes nothing: no new grade_changed, no second task.
+    store.refresh_lead(id, Utc::now()).await.unwrap();
+    settle(&store).await;
+    assert_eq!(
+        count(
+            &store,
+            &format!("SELECT COUNT(*) FROM events WHERE type = 'grade_changed' AND lead_id = {id}")
+        )
+        .await,
+        1
     );
 }
