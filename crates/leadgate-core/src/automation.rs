@@ -59,6 +59,36 @@ pub enum Action {
     Webhook(i64),
     /// Email the lead from this template (never a person who refused email).
     SendEmail(String),
+    /// Start this nurture sequence for the lead.
+    Enrol(String),
+}
+
+/// A nurture sequence: timed steps, each an action, run one after the other from the
+/// enrolment; it stops when the lead replies (a call connected, a meeting, an email received)
+/// or is no longer being nurtured (SQL and beyond, disqualified, recycled).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sequence {
+    pub name: String,
+    /// (wait after the step before, or after enrolling, action)
+    pub steps: Vec<(Duration, Action)>,
+}
+
+/// Whether an event is the lead answering.
+pub fn is_reply(event_type: &str, payload: &Value) -> bool {
+    match event_type {
+        "meeting_logged" | "meeting_booked" => true,
+        "call_logged" => payload["outcome"] == "connected",
+        "email_logged" => payload["outcome"] == "received",
+        _ => false,
+    }
+}
+
+/// Whether a lead in this stage is still nurtured.
+pub fn nurtured(stage: Stage) -> bool {
+    matches!(
+        stage,
+        Stage::Prospect | Stage::Lead | Stage::Mql | Stage::Sal
+    )
 }
 
 fn minutes<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -88,6 +118,7 @@ impl Action {
             Action::Assign(Assignee::Rep(rep)) => format!("assign to {rep}"),
             Action::Webhook(id) => format!("send to webhook {id}"),
             Action::SendEmail(template) => format!("email template '{template}'"),
+            Action::Enrol(sequence) => format!("enrol in sequence '{sequence}'"),
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::Stage;
 use chrono::Duration;
 use toml::{Table, Value};
 
-const ACTIONS: &str = "create_task, add_tag, notify, move_to, assign, webhook, send_email";
+const ACTIONS: &str = "create_task, add_tag, notify, move_to, assign, webhook, send_email, enrol";
 
 fn text<'a>(table: &'a Table, key: &str) -> Option<&'a str> {
     table
@@ -120,6 +120,31 @@ pub(crate) fn action(table: &Table) -> Result<Action, String> {
             let template = text(table, kind).ok_or("send_email names a template")?;
             Ok(Action::SendEmail(template.to_owned()))
         }
+        "enrol" => {
+            only(table, kind, &[])?;
+            let sequence = text(table, kind).ok_or("enrol names a sequence")?;
+            Ok(Action::Enrol(sequence.to_owned()))
+        }
         _ => unreachable!("one of ACTIONS"),
     }
+}
+
+/// One step of a sequence: `{ after = "2d", send_email = "welcome" }`.
+pub(crate) fn step(table: &Table) -> Result<(Duration, Action), String> {
+    let after = match text(table, "after") {
+        None => {
+            return Err("a step says when it runs: after = \"2d\" (after the step before)".into())
+        }
+        Some(raw) => match raw.parse::<Within>().map_err(|e| format!("after: {e}"))? {
+            Within::Work(d) => d,
+            Within::WorkingDays(n) => Duration::days(n.into()),
+        },
+    };
+    let mut rest = table.clone();
+    rest.remove("after");
+    let action = action(&rest)?;
+    if matches!(action, Action::Enrol(_)) {
+        return Err("a step cannot enrol in a sequence".into());
+    }
+    Ok((after, action))
 }

@@ -21,6 +21,8 @@ named_enum!(
         Automation => "automation",
         /// Send one email from the outbox.
         SendEmail => "send_email",
+        /// Run the next step of a lead's nurture sequence.
+        SequenceStep => "sequence_step",
     }
 );
 

@@ -45,6 +45,8 @@ pub struct Policy {
     pub routing: Vec<crate::routing::RoutingRule>,
     /// What happens by itself when events arrive.
     pub automation: Vec<crate::automation::AutomationRule>,
+    /// Nurture sequences automation rules enrol leads in.
+    pub sequences: Vec<crate::automation::Sequence>,
     /// Which behaviour rules an event can feed, found without trying every rule.
     pub(crate) behaviour_index: BehaviourIndex,
 }
@@ -308,6 +310,15 @@ struct Doc {
     routing: Vec<Spanned<RoutingDoc>>,
     #[serde(default)]
     automation: Vec<Spanned<AutomationDoc>>,
+    #[serde(default)]
+    sequence: Vec<Spanned<SequenceDoc>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SequenceDoc {
+    name: String,
+    steps: Vec<toml::Table>,
 }
 
 #[derive(Deserialize)]
@@ -1151,6 +1162,48 @@ impl Policy {
             }
         }
 
+        let mut sequences = Vec::new();
+        for sequence in doc.sequence {
+            let span = sequence.span();
+            let sequence = sequence.into_inner();
+            let what = format!("sequence '{}'", sequence.name);
+            if !names.insert(format!("sequence:{}", sequence.name)) {
+                check.at(&span, format!("{what} is defined twice"));
+            }
+            if sequence.steps.is_empty() {
+                check.at(&span, format!("{what} has no steps"));
+            }
+            let steps = sequence
+                .steps
+                .iter()
+                .enumerate()
+                .filter_map(|(i, table)| {
+                    crate::automation_doc::step(table)
+                        .map_err(|e| check.at(&span, format!("{what}: step {}: {e}", i + 1)))
+                        .ok()
+                })
+                .collect();
+            sequences.push(crate::automation::Sequence {
+                name: sequence.name,
+                steps,
+            });
+        }
+        for rule in &automation {
+            for action in &rule.actions {
+                if let crate::automation::Action::Enrol(name) = action {
+                    if !sequences.iter().any(|s| &s.name == name) {
+                        check.errors.push(PolicyError {
+                            line: 0,
+                            message: format!(
+                                "automation '{}': enrol names sequence '{name}', which this policy does not define",
+                                rule.name
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+
         if !check.errors.is_empty() {
             check.errors.sort_by_key(|e| e.line);
             return Err(PolicyErrors(check.errors));
@@ -1174,6 +1227,7 @@ impl Policy {
             sla,
             routing,
             automation,
+            sequences,
         })
     }
 

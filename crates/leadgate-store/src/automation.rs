@@ -275,6 +275,7 @@ impl Tx {
                 self.restart_clocks(lead, rep, now).await?;
                 format!("assigned to {rep}")
             }
+            Action::Enrol(sequence) => self.enrol(lead.id, sequence, active, now).await?,
             Action::SendEmail(template) => {
                 match self.queue_email(lead.id, template, actor, now).await {
                     Ok(email) => format!("email {} queued", email.id),
@@ -306,6 +307,198 @@ impl Tx {
                 format!("queued for webhook {id}")
             }
         })
+    }
+}
+
+/// An enrolment as a step reads it.
+#[derive(sqlx::FromRow)]
+struct EnrolmentRow {
+    id: i64,
+    lead_id: i64,
+    sequence: String,
+    next_step: i32,
+    state: String,
+    enrolled_at: Ts,
+}
+
+impl Tx {
+    /// Enrols a lead in a sequence of the policy, its first step due after its wait. A lead
+    /// already in it stays where it is.
+    async fn enrol(
+        &mut self,
+        lead_id: i64,
+        name: &str,
+        active: &ActivePolicy,
+        now: DateTime<Utc>,
+    ) -> Result<String> {
+        let Some(sequence) = active.policy.sequences.iter().find(|s| s.name == name) else {
+            return Ok(format!("no sequence is named '{name}'"));
+        };
+        let active_already: i64 = on_tx!(self, conn => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sequence_enrolments WHERE lead_id = $1 AND sequence = $2 AND state = 'active'",
+        )
+        .bind(lead_id)
+        .bind(name)
+        .fetch_one(conn)
+        .await)?;
+        if active_already > 0 {
+            return Ok("already enrolled".into());
+        }
+        let at = Ts(to_micros(now));
+        let id: i64 = on_tx!(self, conn => sqlx::query_scalar(
+            "INSERT INTO sequence_enrolments (lead_id, sequence, next_step, state, enrolled_at, updated_at)
+             VALUES ($1, $2, 0, 'active', $3, $3) RETURNING id",
+        )
+        .bind(lead_id)
+        .bind(name)
+        .bind(at)
+        .fetch_one(conn)
+        .await)?;
+        self.schedule_step(id, lead_id, 0, now + sequence.steps[0].0)
+            .await?;
+        Ok(format!("enrolled ({} steps)", sequence.steps.len()))
+    }
+
+    async fn schedule_step(
+        &mut self,
+        enrolment: i64,
+        lead_id: i64,
+        step: usize,
+        due: DateTime<Utc>,
+    ) -> Result<()> {
+        self.enqueue_job(
+            &crate::NewJob::new(
+                JobKind::SequenceStep,
+                json!({"enrolment_id": enrolment, "lead_id": lead_id, "step": step}),
+                due,
+            )
+            .keyed(format!("sequence:{enrolment}:{step}")),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn end_enrolment(
+        &mut self,
+        id: i64,
+        state: &str,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        on_tx!(self, conn => sqlx::query(
+            "UPDATE sequence_enrolments SET state = $1, stopped_reason = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(state)
+        .bind(reason)
+        .bind(Ts(to_micros(now)))
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Runs step `step` of an enrolment, unless the lead replied since enrolling or is no
+    /// longer nurtured (then the sequence stops), and schedules the next.
+    pub(crate) async fn run_step(
+        &mut self,
+        enrolment: i64,
+        step: usize,
+        active: &ActivePolicy,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let row: Option<EnrolmentRow> = on_tx!(self, conn => sqlx::query_as(
+            "SELECT id, lead_id, sequence, next_step, state, enrolled_at FROM sequence_enrolments WHERE id = $1",
+        )
+        .bind(enrolment)
+        .fetch_optional(conn)
+        .await)?;
+        let Some(row) = row.filter(|r| r.state == "active" && r.next_step as usize == step) else {
+            return Ok(());
+        };
+        let Some(lead) = self.lead(row.lead_id, true).await? else {
+            return Ok(());
+        };
+        let Some(sequence) = active
+            .policy
+            .sequences
+            .iter()
+            .find(|s| s.name == row.sequence)
+        else {
+            return self
+                .end_enrolment(
+                    row.id,
+                    "stopped",
+                    Some("the sequence is no longer in the policy"),
+                    now,
+                )
+                .await;
+        };
+        if !automation::nurtured(lead.lead.stage) {
+            let reason = format!("the lead is {}", lead.lead.stage);
+            return self
+                .end_enrolment(row.id, "stopped", Some(&reason), now)
+                .await;
+        }
+        let answers: Vec<(String, Json<Value>)> = on_tx!(self, conn => sqlx::query_as(
+            "SELECT type, payload FROM events WHERE lead_id = $1 AND occurred_at >= $2
+               AND type IN ('call_logged', 'email_logged', 'meeting_logged', 'meeting_booked')",
+        )
+        .bind(row.lead_id)
+        .bind(row.enrolled_at)
+        .fetch_all(conn)
+        .await)?;
+        if answers.iter().any(|(t, p)| automation::is_reply(t, &p.0)) {
+            return self
+                .end_enrolment(row.id, "stopped", Some("the lead replied"), now)
+                .await;
+        }
+        let Some((_, action)) = sequence.steps.get(step) else {
+            return self.end_enrolment(row.id, "finished", None, now).await;
+        };
+        let actor = automation::actor(&sequence.name, 1);
+        let placeholder = AutomationRule {
+            name: sequence.name.clone(),
+            on: automation::Trigger::Inactive { days: 1 },
+            when: Default::default(),
+            stages: Vec::new(),
+            conditions: Vec::new(),
+            actions: Vec::new(),
+        };
+        let outcome = self
+            .act(action, &lead, &placeholder, active, None, &actor, now)
+            .await?;
+        let event = EventDraft::new(
+            EventType::AutomationFired,
+            now,
+            json!({"sequence": sequence.name, "step": step + 1, "of": sequence.steps.len(),
+                   "actions": [{"action": action.describe(), "outcome": outcome}]}),
+        )
+        .with_actor(&actor);
+        self.insert_events(
+            &[NewEvent {
+                lead_id: lead.id,
+                draft: &event,
+            }],
+            Ts(to_micros(now)),
+        )
+        .await?;
+        match sequence.steps.get(step + 1) {
+            Some((wait, _)) => {
+                on_tx!(self, conn => sqlx::query(
+                    "UPDATE sequence_enrolments SET next_step = $1, updated_at = $2 WHERE id = $3",
+                )
+                .bind((step + 1) as i32)
+                .bind(Ts(to_micros(now)))
+                .bind(row.id)
+                .execute(conn)
+                .await
+                .map(|_| ()))?;
+                self.schedule_step(row.id, lead.id, step + 1, now + *wait)
+                    .await
+            }
+            None => self.end_enrolment(row.id, "finished", None, now).await,
+        }
     }
 }
 
@@ -412,6 +605,15 @@ impl Store {
             }
         }
         Ok(fired)
+    }
+
+    /// The policy in force for a lead (read before a job's transaction).
+    pub(crate) async fn policy_of_lead(&self, lead_id: i64) -> Result<Option<ActivePolicy>> {
+        match self.lead(lead_id).await {
+            Ok(lead) => Ok(Some(self.active_policy(&lead.lead.product_line()).await?)),
+            Err(StoreError::LeadNotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The policy in force for the lead an event is about (read before a job's transaction).

@@ -382,6 +382,7 @@ impl Store {
         let active = match kind {
             JobKind::SlaRecycle => self.policy_of_clock(id_in("clock_id")?).await?,
             JobKind::Automation => self.policy_of_event(id_in("event_id")?).await?,
+            JobKind::SequenceStep => self.policy_of_lead(id_in("lead_id")?).await?,
             _ => None,
         };
         let now = Ts(to_micros(now));
@@ -402,6 +403,13 @@ impl Store {
             JobKind::Automation => {
                 if let Some(active) = &active {
                     tx.run_automation(id_in("event_id")?, active, now.0).await?;
+                }
+            }
+            JobKind::SequenceStep => {
+                if let Some(active) = &active {
+                    let step = id_in("step")? as usize;
+                    tx.run_step(id_in("enrolment_id")?, step, active, now.0)
+                        .await?;
                 }
             }
         }

@@ -39,6 +39,7 @@ on_both_engines!(
     a_dry_run_counts_what_rules_would_have_done,
     quiet_leads_are_nudged_once_per_quiet_spell,
     a_lead_turning_hot_sets_off_its_rule,
+    a_sequence_runs_its_steps_and_stops_when_the_lead_replies,
 );
 
 const RULES: &str = r#"
@@ -354,4 +355,104 @@ async fn a_lead_turning_hot_sets_off_its_rule(store: Store) {
         .await,
         1
     );
+}
+
+async fn run_at(store: &Store, now: chrono::DateTime<Utc>) {
+    for _ in 0..20 {
+        let jobs = store
+            .claim_jobs("test", 100, Duration::seconds(60), now)
+            .await
+            .unwrap();
+        if jobs.is_empty() {
+            return;
+        }
+        for job in jobs {
+            assert!(store.perform_job(&job, now).await.unwrap());
+        }
+    }
+    panic!("jobs kept coming");
+}
+
+async fn a_sequence_runs_its_steps_and_stops_when_the_lead_replies(store: Store) {
+    let rules = r#"
+[[sequence]]
+name = "Welcome"
+steps = [
+  { after = "1d", add_tag = "welcomed" },
+  { after = "3d", create_task = "call", title = "Check in" },
+]
+
+[[automation]]
+name = "Welcome new leads"
+on = "form_submitted"
+do = [{ enrol = "Welcome" }]
+"#;
+    store
+        .apply_policy(
+            &format!("{}{rules}", Policy::STARTER),
+            "ops",
+            "welcome sequence",
+        )
+        .await
+        .unwrap();
+    let broken = Policy::parse(&format!(
+        "{}{}",
+        Policy::STARTER,
+        rules.replace("enrol = \"Welcome\"", "enrol = \"Hello\"")
+    ))
+    .unwrap_err();
+    assert!(
+        broken.0[0].message.contains("sequence 'Hello'"),
+        "{broken:?}"
+    );
+
+    let quiet = lead(&store, json!({"email": "q@hanoi.vn"})).await;
+    let talker = lead(&store, json!({"email": "t@hanoi.vn"})).await;
+    let t0 = Utc::now();
+    run_at(&store, t0).await; // the rule enrols both
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM sequence_enrolments WHERE state = 'active'"
+        )
+        .await,
+        2
+    );
+    // The talker answers a call before the first step.
+    let call = leadgate_core::followup::Interaction::parse(
+        &json!({"type": "call", "outcome": "connected"}),
+        Utc::now(),
+    )
+    .unwrap();
+    store
+        .log_interaction(talker, &call, "rep", Utc::now())
+        .await
+        .unwrap();
+
+    run_at(&store, t0 + Duration::hours(25)).await;
+    assert_eq!(
+        store.lead(quiet).await.unwrap().lead.custom["tags"],
+        json!(["welcomed"])
+    );
+    assert!(store
+        .lead(talker)
+        .await
+        .unwrap()
+        .lead
+        .custom
+        .get("tags")
+        .is_none());
+    let stopped = count(&store, &format!("SELECT COUNT(*) FROM sequence_enrolments WHERE lead_id = {talker} AND state = 'stopped' AND stopped_reason = 'the lead replied'")).await;
+    assert_eq!(stopped, 1);
+
+    run_at(&store, t0 + Duration::hours(25 + 73)).await;
+    assert_eq!(
+        count(
+            &store,
+            &format!("SELECT COUNT(*) FROM tasks WHERE lead_id = {quiet} AND title = 'Check in'")
+        )
+        .await,
+        1
+    );
+    assert_eq!(count(&store, &format!("SELECT COUNT(*) FROM sequence_enrolments WHERE lead_id = {quiet} AND state = 'finished'")).await, 1);
 }
