@@ -90,3 +90,17 @@ pub async fn count(store: &Store, sql: &str) -> i64 {
     crate::on_read_pool!(store, pool => sqlx::query_scalar(sql).fetch_one(pool).await)
         .expect("count query")
 }
+
+/// The numbers a query such as `SELECT id FROM ...` returns, one per row.
+pub async fn numbers(store: &Store, sql: &str) -> Vec<i64> {
+    crate::on_read_pool!(store, pool => sqlx::query_scalar(sql).fetch_all(pool).await)
+        .expect("numbers query")
+}
+
+/// The texts a query returns, one per row (NULL as empty).
+pub async fn texts(store: &Store, sql: &str) -> Vec<String> {
+    let rows: Vec<Option<String>> =
+        crate::on_read_pool!(store, pool => sqlx::query_scalar(sql).fetch_all(pool).await)
+            .expect("texts query");
+    rows.into_iter().map(Option::unwrap_or_default).collect()
+}

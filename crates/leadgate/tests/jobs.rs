@@ -6,7 +6,7 @@ use chrono::Utc;
 use leadgate_core::followup::NewTask;
 use leadgate_core::lead::PatchMode;
 use leadgate_core::{Channel, LeadPatch, Source};
-use leadgate_store::testing::{count, TestDatabase};
+use leadgate_store::testing::{count, numbers, texts, TestDatabase};
 use leadgate_store::{Capture, Engine, Store};
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
@@ -86,6 +86,7 @@ async fn two_servers_share_jobs_and_survive_a_kill(engine: Engine) {
     };
     let started = Instant::now();
     let mut held_at_kill = 0;
+    let mut held_ids: Vec<i64> = Vec::new();
     while started.elapsed() < Duration::from_secs(60) {
         let done = count(
             &store,
@@ -94,7 +95,14 @@ async fn two_servers_share_jobs_and_survive_a_kill(engine: Engine) {
         .await;
         if done > 0 && count(&store, &held_by_doomed).await > 0 {
             signal("-STOP", &doomed);
-            held_at_kill = count(&store, &held_by_doomed).await;
+            held_ids = numbers(
+                &store,
+                &format!(
+                    "SELECT id FROM jobs WHERE state = 'running' AND claimed_by = '{doomed_name}'"
+                ),
+            )
+            .await;
+            held_at_kill = held_ids.len();
             if held_at_kill > 0 {
                 doomed.kill().unwrap();
                 doomed.wait().unwrap();
@@ -147,16 +155,33 @@ async fn two_servers_share_jobs_and_survive_a_kill(engine: Engine) {
         .await,
         TASKS
     );
-    // The jobs the killed server held were taken over, and say so.
-    let taken_over = count(
+    // The jobs the killed server held were taken over: each finished once, by the survivor,
+    // after a later attempt than the killed server's.
+    let list = held_ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let finished_by = texts(
         &store,
-        &format!("SELECT COUNT(*) FROM jobs WHERE last_error LIKE '%{doomed_name} stopped before finishing%'"),
+        &format!("SELECT worker FROM job_runs WHERE outcome = 'done' AND job_id IN ({list}) ORDER BY job_id"),
     )
     .await;
-    assert!(
-        taken_over >= held_at_kill,
-        "{taken_over} taken over, {held_at_kill} held"
+    assert_eq!(
+        finished_by.len(),
+        held_ids.len(),
+        "each held job finished once"
     );
+    assert!(
+        finished_by.iter().all(|w| *w == survivor_name),
+        "finished by {finished_by:?}, not all by {survivor_name}"
+    );
+    let later = count(
+        &store,
+        &format!("SELECT COUNT(*) FROM jobs WHERE id IN ({list}) AND attempts >= 2"),
+    )
+    .await;
+    assert_eq!(later as usize, held_ids.len());
     store.close().await;
     db.cleanup().await;
 }
