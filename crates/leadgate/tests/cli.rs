@@ -628,3 +628,49 @@ fn an_automation_dry_run_from_the_terminal() {
         text(&broken.stderr)
     );
 }
+
+#[test]
+fn email_templates_and_the_outbox_from_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("leadgate.db");
+    let db = db.to_str().unwrap();
+    let file = dir.path().join("people.csv");
+    std::fs::write(&file, "email,first name\nlinh@saigon.vn,Linh\n").unwrap();
+    assert!(leadgate(&["import", file.to_str().unwrap()], db)
+        .status
+        .success());
+    let template = dir.path().join("welcome.txt");
+    std::fs::write(
+        &template,
+        "Welcome, {{first_name}}\n\nChào {{first_name}},\nthanks for your interest.\n",
+    )
+    .unwrap();
+    let put = leadgate(
+        &["email", "template", "welcome", template.to_str().unwrap()],
+        db,
+    );
+    assert!(put.status.success(), "{}", text(&put.stderr));
+    assert!(text(&put.stdout).contains("template 'welcome' created"));
+    std::fs::write(&template, "Hi {{nick}}\n\nbody").unwrap();
+    let bad = leadgate(
+        &["email", "template", "welcome", template.to_str().unwrap()],
+        db,
+    );
+    assert!(
+        text(&bad.stderr).contains("{{nick}} is not a placeholder"),
+        "{}",
+        text(&bad.stderr)
+    );
+    let sent = leadgate(&["email", "send", "1", "welcome"], db);
+    assert!(
+        text(&sent.stdout).contains("to linh@saigon.vn queued: Welcome, Linh"),
+        "{}",
+        text(&sent.stderr)
+    );
+    let listed = text(&leadgate(&["email", "list"], db).stdout);
+    assert!(listed.contains("queued"), "{listed}");
+    let resend = leadgate(&["email", "resend", "1"], db);
+    assert!(text(&resend.stderr).contains("only failed or uncertain emails are resent"));
+    let missing = leadgate(&["email", "send", "1", "nope"], db);
+    assert!(text(&missing.stderr).contains("no email template is named 'nope'"));
+}

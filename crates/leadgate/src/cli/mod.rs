@@ -4,6 +4,7 @@ mod apikey;
 pub mod bench;
 mod dedupe;
 pub mod demo;
+mod email;
 mod followup;
 mod form;
 mod gdpr;
@@ -54,6 +55,8 @@ enum Command {
     Assign(routing::AssignArgs),
     /// Service levels: compliance report, running clocks.
     Sla(routing::SlaArgs),
+    /// Email templates and the outbox: template, send, list, resend.
+    Email(email::EmailArgs),
     /// Webhook subscriptions: add, list, pause, resume, deliveries, replay.
     Webhook(webhook::WebhookArgs),
     /// Follow-up tasks: add, list, done, cancel.
@@ -142,6 +145,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Route(args) => routing::route(args).await,
         Command::Sla(args) => routing::sla(args).await,
         Command::Webhook(args) => webhook::run(args).await,
+        Command::Email(args) => email::run(args).await,
         Command::Task(args) => followup::task(args).await,
         Command::Log(args) => followup::log(args).await,
         Command::Jobs(args) => followup::jobs(args).await,
