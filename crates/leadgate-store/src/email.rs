@@ -92,6 +92,23 @@ impl Tx {
             lead.id,
             lead.lead.owner.as_ref().map(|o| o.as_str()),
         );
+        self.outbox(lead_id, Some(name), &to, &subject, &body, actor, now)
+            .await
+    }
+
+    /// Puts an email in the outbox with its send job: to the lead, or (reminders) to a rep
+    /// about the lead.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn outbox(
+        &mut self,
+        lead_id: i64,
+        template: Option<&str>,
+        to: &str,
+        subject: &str,
+        body: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Email> {
         let message_id = format!(
             "{}.{}@leadgate",
             lead_id,
@@ -106,10 +123,10 @@ impl Tx {
              VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8) RETURNING id",
         )
         .bind(lead_id)
-        .bind(name)
-        .bind(&to)
-        .bind(&subject)
-        .bind(&body)
+        .bind(template)
+        .bind(to)
+        .bind(subject)
+        .bind(body)
         .bind(&message_id)
         .bind(actor)
         .bind(Ts(to_micros(now)))

@@ -162,6 +162,34 @@ impl Tx {
             now.0,
         )
         .await?;
+        // By email too, to a rep whose address is known.
+        let address: Option<String> = on_tx!(self, conn => sqlx::query_scalar(
+            "SELECT email FROM reps WHERE name = $1 AND email IS NOT NULL",
+        )
+        .bind(&recipient)
+        .fetch_optional(conn)
+        .await)?;
+        if let Some(address) = address {
+            let subject = format!("Reminder: {} (lead {})", task.title, task.lead_id);
+            let body = format!(
+                "{}\n\nThe {} task \"{}\" on lead {} was due at {}.\n",
+                subject,
+                task.task_type,
+                task.title,
+                task.lead_id,
+                task.due_at.0.format("%Y-%m-%d %H:%M UTC")
+            );
+            self.outbox(
+                task.lead_id,
+                None,
+                &address,
+                &subject,
+                &body,
+                "reminder",
+                now.0,
+            )
+            .await?;
+        }
         // On the lead's timeline too, so webhooks subscribed to task_due carry the reminder.
         let due = EventDraft::new(
             EventType::TaskDue,

@@ -41,6 +41,7 @@ on_both_engines!(
     a_task_reminds_its_owner_once_when_due,
     an_interaction_is_an_event_and_sets_the_next_step,
     an_email_left_sending_by_a_crash_is_not_sent_again,
+    a_reminder_is_emailed_to_a_rep_with_an_address,
 );
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -441,4 +442,59 @@ async fn an_email_left_sending_by_a_crash_is_not_sent_again(store: Store) {
         store.resend_email(email.id).await,
         Err(StoreError::Conflict { .. })
     ));
+}
+
+async fn a_reminder_is_emailed_to_a_rep_with_an_address(store: Store) {
+    store
+        .put_team(
+            "hue",
+            &leadgate_core::calendar::BusinessCalendar::always(),
+            None,
+        )
+        .await
+        .unwrap();
+    let rep = leadgate_store::RepInput {
+        team: "hue".into(),
+        email: Some("ha@sales.example".into()),
+        weight: 1.0,
+        daily_cap: None,
+        away: false,
+    };
+    store.put_rep("ha", &rep).await.unwrap();
+    let id = lead(&store, json!({"email": "khach@hue.vn", "owner": "ha"})).await;
+    let now = Utc::now();
+    store
+        .create_task(
+            id,
+            &NewTask::parse(
+                &json!({"type": "call", "title": "Call back", "due_at": now.to_rfc3339()}),
+                "",
+            )
+            .unwrap(),
+            "test",
+            now,
+        )
+        .await
+        .unwrap();
+    let jobs = store
+        .claim_jobs("w", 10, Duration::seconds(60), now)
+        .await
+        .unwrap();
+    assert!(store.perform_job(&jobs[0], now).await.unwrap());
+    let outbox = store.emails(Some(id), 10).await.unwrap();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].to_address, "ha@sales.example");
+    assert!(
+        outbox[0].subject.starts_with("Reminder: Call back"),
+        "{}",
+        outbox[0].subject
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'send_email'"
+        )
+        .await,
+        1
+    );
 }
