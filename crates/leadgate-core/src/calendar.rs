@@ -242,6 +242,11 @@ impl BusinessCalendar {
         None
     }
 
+    /// Whether `at` falls in working hours.
+    pub fn is_open(&self, at: DateTime<Utc>) -> bool {
+        self.between(at, at + Duration::seconds(1)) > Duration::zero()
+    }
+
     /// Working time between two instants (zero when `to` is not after `from`).
     pub fn between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
         let mut total = Duration::zero();
@@ -392,6 +397,9 @@ mod tests {
             cal.add(utc("2026-02-14T06:00:00Z"), Duration::minutes(30)),
             Some(utc("2026-02-19T02:00:00Z"))
         );
+        assert!(cal.is_open(utc("2026-05-08T04:30:00Z")));
+        assert!(!cal.is_open(utc("2026-05-08T05:30:00Z")), "lunch");
+        assert!(!cal.is_open(utc("2026-02-17T03:00:00Z")), "Tết");
         // In the evening the clock has not started.
         assert_eq!(
             cal.between(utc("2026-05-08T12:00:00Z"), utc("2026-05-08T20:00:00Z")),

@@ -376,6 +376,8 @@ struct RoutingDoc {
     team: String,
     #[serde(default)]
     method: crate::routing::Method,
+    #[serde(default)]
+    when_open: bool,
 }
 
 #[derive(Deserialize)]
@@ -1060,6 +1062,7 @@ impl Policy {
                 company_size: rule.company_size.map(|[a, b]| (a, b)),
                 team: rule.team.trim().to_owned(),
                 method: rule.method,
+                when_open: rule.when_open,
             });
         }
 

@@ -35,6 +35,8 @@ pub struct RoutingRule {
     pub company_size: Option<(i64, i64)>,
     pub team: String,
     pub method: Method,
+    /// Only while the team is in its working hours; otherwise the next rule is tried.
+    pub when_open: bool,
 }
 
 /// What routing looks at besides the lead's fields.

@@ -243,16 +243,26 @@ impl Tx {
             rule: rule.map(str::to_owned),
             reason,
         };
-        let Some(rule) = routing::rule_for(rules, &lead.lead, facts) else {
+        // The first rule that holds, skipping rules for teams outside their working hours
+        // when the rule says so (follow the sun).
+        let mut chosen = None;
+        for rule in rules.iter().filter(|r| r.holds(&lead.lead, facts)) {
+            let Some(team) = self.team(&rule.team).await? else {
+                tracing::warn!(team = %rule.team, rule = %rule.name, "routing names a team that does not exist");
+                return Ok(unassigned(
+                    Some(&rule.team),
+                    Some(&rule.name),
+                    format!("team '{}' does not exist", rule.team),
+                ));
+            };
+            if rule.when_open && !team.calendar.is_open(now) {
+                continue;
+            }
+            chosen = Some((rule, team));
+            break;
+        }
+        let Some((rule, team)) = chosen else {
             return Ok(unassigned(None, None, "no routing rule holds".into()));
-        };
-        let Some(team) = self.team(&rule.team).await? else {
-            tracing::warn!(team = %rule.team, rule = %rule.name, "routing names a team that does not exist");
-            return Ok(unassigned(
-                Some(&rule.team),
-                Some(&rule.name),
-                format!("team '{}' does not exist", rule.team),
-            ));
         };
         let loads = self.loads(&team, rule.method, now).await?;
         let Some(rep) = routing::pick(rule.method, &loads, except) else {

@@ -40,6 +40,7 @@ on_both_engines!(
     a_breached_untouched_lead_is_recycled,
     manual_reassignment_needs_a_reason_and_restarts_the_clock,
     a_breach_can_hand_the_lead_to_another_rep,
+    a_team_off_work_passes_leads_to_the_next_rule,
 );
 
 async fn lead(store: &Store, input: Value) -> i64 {
@@ -486,4 +487,34 @@ async fn a_breach_can_hand_the_lead_to_another_rep(store: Store) {
         [("running", Some("binh")), ("breached", Some("an"))]
     );
     assert!(clocks[0].due_at.0 > due);
+}
+
+async fn a_team_off_work_passes_leads_to_the_next_rule(store: Store) {
+    teams(&store).await;
+    // A team whose office is closed today and tomorrow (holidays), whatever the hour.
+    let today = Utc::now().date_naive();
+    let day = json!(["00:00-24:00"]);
+    let closed = BusinessCalendar::parse(
+        &json!({"timezone": "UTC",
+                "hours": {"mon": day, "tue": day, "wed": day, "thu": day, "fri": day, "sat": day, "sun": day},
+                "holidays": [today.to_string(), today.succ_opt().unwrap().to_string()]}),
+        "",
+    )
+    .unwrap();
+    store.put_team("closed", &closed, None).await.unwrap();
+    store.put_rep("zed", &rep("closed")).await.unwrap();
+    let policy = format!(
+        "{}\n[[routing]]\nname = \"Closed office\"\nteam = \"closed\"\nwhen_open = true\n\n[[routing]]\nname = \"Always\"\nteam = \"global\"\n",
+        Policy::STARTER
+    );
+    store
+        .apply_policy(&policy, "ops", "follow the sun")
+        .await
+        .unwrap();
+    let id = lead(&store, json!({"email": "night@hanoi.vn"})).await;
+    mql(&store, id).await;
+    assert_eq!(
+        store.lead(id).await.unwrap().lead.owner.unwrap().as_str(),
+        "cy"
+    );
 }
