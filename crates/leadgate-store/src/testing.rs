@@ -104,3 +104,50 @@ pub async fn texts(store: &Store, sql: &str) -> Vec<String> {
             .expect("texts query");
     rows.into_iter().map(Option::unwrap_or_default).collect()
 }
+
+/// Stores a lead from flat JSON (as the API takes it) and returns its id: set-up for tests.
+pub async fn capture(store: &Store, input: serde_json::Value) -> i64 {
+    use leadgate_core::lead::PatchMode;
+    let mut map = input.as_object().cloned().expect("a JSON object");
+    let source = leadgate_core::Source::take_from(&mut map, leadgate_core::Channel::Api)
+        .expect("a valid source");
+    store
+        .capture(crate::Capture {
+            patch: leadgate_core::LeadPatch::parse(&map, PatchMode::Create).expect("valid fields"),
+            source,
+            raw: input,
+            at: chrono::Utc::now(),
+            actor: "test".into(),
+            bot: false,
+        })
+        .await
+        .expect("capture")
+        .lead
+        .id
+}
+
+/// Runs each named `async fn(Store)` twice, on a fresh SQLite store and on a fresh
+/// PostgreSQL database, as `sqlite::name` and `postgres::name` tests.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let db = $crate::testing::TestDatabase::new($crate::Engine::Sqlite).await;
+                super::$name(db.store().await).await;
+                db.cleanup().await;
+            }
+        )* }
+        mod postgres { $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let db = $crate::testing::TestDatabase::new($crate::Engine::Postgres).await;
+                let store = db.store().await;
+                super::$name(store.clone()).await;
+                store.close().await;
+                db.cleanup().await;
+            }
+        )* }
+    };
+}

@@ -4,37 +4,14 @@
 
 use chrono::{Duration, Utc};
 use leadgate_core::event::LeadRef;
-use leadgate_core::lead::PatchMode;
 use leadgate_core::policy::Policy;
-use leadgate_core::{Channel, EventDraft, EventType, LeadPatch, Source, Stage};
+use leadgate_core::{EventDraft, EventType, Stage};
+use leadgate_store::testing::capture as lead;
 use leadgate_store::testing::count;
-use leadgate_store::{Capture, Store};
+use leadgate_store::Store;
 use serde_json::{json, Value};
 
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $(
-            #[tokio::test]
-            async fn $name() {
-                let db = leadgate_store::testing::TestDatabase::new(leadgate_store::Engine::Sqlite).await;
-                super::$name(db.store().await).await;
-                db.cleanup().await;
-            }
-        )* }
-        mod postgres { $(
-            #[tokio::test]
-            async fn $name() {
-                let db = leadgate_store::testing::TestDatabase::new(leadgate_store::Engine::Postgres).await;
-                let store = db.store().await;
-                super::$name(store.clone()).await;
-                store.close().await;
-                db.cleanup().await;
-            }
-        )* }
-    };
-}
-
-on_both_engines!(
+leadgate_store::on_both_engines!(
     rules_act_on_events_and_chains_stop_at_the_depth_limit,
     a_dry_run_counts_what_rules_would_have_done,
     quiet_leads_are_nudged_once_per_quiet_spell,
@@ -69,24 +46,6 @@ on = "meeting_booked"
 stage = ["lead"]
 do = [{ move_to = "mql", reason = "booked a meeting" }, { add_tag = "meeting" }]
 "#;
-
-async fn lead(store: &Store, input: Value) -> i64 {
-    let mut map = input.as_object().cloned().unwrap();
-    let source = Source::take_from(&mut map, Channel::Api).unwrap();
-    store
-        .capture(Capture {
-            patch: LeadPatch::parse(&map, PatchMode::Create).unwrap(),
-            source,
-            raw: input,
-            at: Utc::now(),
-            actor: "test".into(),
-            bot: false,
-        })
-        .await
-        .unwrap()
-        .lead
-        .id
-}
 
 async fn event(store: &Store, lead: i64, event_type: EventType, payload: Value) {
     let draft = EventDraft::new(event_type, Utc::now(), payload);

@@ -4,37 +4,12 @@
 use chrono::{DateTime, Duration, Utc};
 use leadgate_core::followup::{Interaction, NewTask, TaskState};
 use leadgate_core::job::{JobKind, JobState};
-use leadgate_core::lead::PatchMode;
-use leadgate_core::{Channel, LeadPatch, Source};
-use leadgate_store::testing::count;
-use leadgate_store::{Capture, NewJob, Store, StoreError, TaskFilter};
-use serde_json::{json, Value};
+use leadgate_store::testing::{capture as lead, count};
+use leadgate_store::{NewJob, Store, StoreError, TaskFilter};
+use serde_json::json;
 use std::collections::HashSet;
 
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $(
-            #[tokio::test]
-            async fn $name() {
-                let db = leadgate_store::testing::TestDatabase::new(leadgate_store::Engine::Sqlite).await;
-                super::$name(db.store().await).await;
-                db.cleanup().await;
-            }
-        )* }
-        mod postgres { $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let db = leadgate_store::testing::TestDatabase::new(leadgate_store::Engine::Postgres).await;
-                let store = db.store().await;
-                super::$name(store.clone()).await;
-                store.close().await;
-                db.cleanup().await;
-            }
-        )* }
-    };
-}
-
-on_both_engines!(
+leadgate_store::on_both_engines!(
     a_failing_job_backs_off_then_goes_dead_and_can_be_retried,
     a_job_whose_worker_stopped_is_taken_over_and_finished_once,
     concurrent_workers_never_claim_the_same_job,
@@ -46,24 +21,6 @@ on_both_engines!(
 
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
-}
-
-async fn lead(store: &Store, input: Value) -> i64 {
-    let mut map = input.as_object().cloned().unwrap();
-    let source = Source::take_from(&mut map, Channel::Api).unwrap();
-    store
-        .capture(Capture {
-            patch: LeadPatch::parse(&map, PatchMode::Create).unwrap(),
-            source,
-            raw: input,
-            at: Utc::now(),
-            actor: "test".into(),
-            bot: false,
-        })
-        .await
-        .unwrap()
-        .lead
-        .id
 }
 
 fn reminder(task: i64, due: DateTime<Utc>) -> NewJob {

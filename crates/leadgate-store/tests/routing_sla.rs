@@ -4,37 +4,13 @@
 use chrono::{DateTime, Duration, Utc};
 use leadgate_core::calendar::BusinessCalendar;
 use leadgate_core::followup::Interaction;
-use leadgate_core::lead::PatchMode;
 use leadgate_core::policy::Policy;
-use leadgate_core::{Channel, LeadPatch, Source, Stage};
-use leadgate_store::testing::count;
-use leadgate_store::{Capture, RepInput, Store, StoreError};
-use serde_json::{json, Value};
+use leadgate_core::Stage;
+use leadgate_store::testing::{capture as lead, count};
+use leadgate_store::{RepInput, Store, StoreError};
+use serde_json::json;
 
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $(
-            #[tokio::test]
-            async fn $name() {
-                let db = leadgate_store::testing::TestDatabase::new(leadgate_store::Engine::Sqlite).await;
-                super::$name(db.store().await).await;
-                db.cleanup().await;
-            }
-        )* }
-        mod postgres { $(
-            #[tokio::test]
-            async fn $name() {
-                let db = leadgate_store::testing::TestDatabase::new(leadgate_store::Engine::Postgres).await;
-                let store = db.store().await;
-                super::$name(store.clone()).await;
-                store.close().await;
-                db.cleanup().await;
-            }
-        )* }
-    };
-}
-
-on_both_engines!(
+leadgate_store::on_both_engines!(
     new_mqls_are_routed_by_the_policy,
     clocks_start_are_met_and_breached_with_escalation,
     a_breached_untouched_lead_is_recycled,
@@ -42,24 +18,6 @@ on_both_engines!(
     a_breach_can_hand_the_lead_to_another_rep,
     a_team_off_work_passes_leads_to_the_next_rule,
 );
-
-async fn lead(store: &Store, input: Value) -> i64 {
-    let mut map = input.as_object().cloned().unwrap();
-    let source = Source::take_from(&mut map, Channel::Api).unwrap();
-    store
-        .capture(Capture {
-            patch: LeadPatch::parse(&map, PatchMode::Create).unwrap(),
-            source,
-            raw: input,
-            at: Utc::now(),
-            actor: "test".into(),
-            bot: false,
-        })
-        .await
-        .unwrap()
-        .lead
-        .id
-}
 
 fn workweek(tz: &str) -> BusinessCalendar {
     let day = json!(["08:00-12:00", "13:00-18:00"]);

@@ -8,30 +8,7 @@ use leadgate_store::testing::TestDatabase;
 use leadgate_store::{AppendOutcome, Capture, Engine, LeadFilter, Store, StoreError};
 use serde_json::{json, Value};
 
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $(
-            #[tokio::test]
-            async fn $name() {
-                let db = leadgate_store::testing::TestDatabase::new(leadgate_store::Engine::Sqlite).await;
-                super::$name(db.store().await).await;
-                db.cleanup().await;
-            }
-        )* }
-        mod postgres { $(
-            #[tokio::test]
-            async fn $name() {
-                let db = leadgate_store::testing::TestDatabase::new(leadgate_store::Engine::Postgres).await;
-                let store = db.store().await;
-                super::$name(store.clone()).await;
-                store.close().await;
-                db.cleanup().await;
-            }
-        )* }
-    };
-}
-
-on_both_engines!(
+leadgate_store::on_both_engines!(
     capture_creates_then_upserts_idempotently,
     email_matches_the_same_person_and_external_ids_split_leads,
     editing_records_each_change_as_an_event,
