@@ -91,6 +91,16 @@ impl Tx {
         if event_ids.is_empty() {
             return Ok(());
         }
+        // Most stores have neither: one cheap probe on the hot path of every append.
+        let wanted: bool = on_tx!(self, conn => sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM webhooks WHERE active = TRUE)
+                 OR EXISTS (SELECT 1 FROM automation_triggers)",
+        )
+        .fetch_one(conn)
+        .await)?;
+        if !wanted {
+            return Ok(());
+        }
         let hooks: Vec<(i64, String)> = on_tx!(self, conn => sqlx::query_as(
             "SELECT id, events FROM webhooks WHERE active = TRUE",
         )
