@@ -345,6 +345,13 @@ impl Store {
             .await
             .map(|_| ()))?;
             on_tx!(&mut tx, conn => sqlx::query(
+                "UPDATE emails SET to_address = '(erased)', subject = '(erased)', body = '' WHERE lead_id = $1",
+            )
+            .bind(id)
+            .execute(conn)
+            .await
+            .map(|_| ()))?;
+            on_tx!(&mut tx, conn => sqlx::query(
                 "UPDATE notifications SET message = '(erased)' WHERE lead_id = $1",
             )
             .bind(id)

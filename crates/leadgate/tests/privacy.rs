@@ -137,6 +137,18 @@ async fn a_person_is_exported_then_erased_everywhere_with_counts_kept(app: &Test
         )
         .await;
     assert_eq!(task.status(), StatusCode::CREATED);
+    app.put(
+        "/api/v1/email-templates/hello",
+        &json!({"subject": "Hello {{first_name}}", "body": "Dear {{first_name}} {{last_name}}"}),
+    )
+    .await;
+    let email = app
+        .post(
+            &format!("/api/v1/leads/{id}/emails"),
+            &json!({"template": "hello"}),
+        )
+        .await;
+    assert_eq!(email.status(), StatusCode::ACCEPTED);
 
     let export = app
         .post(
@@ -197,6 +209,14 @@ async fn a_person_is_exported_then_erased_everywhere_with_counts_kept(app: &Test
         .unwrap();
     assert_eq!(tasks["tasks"][0]["title"], "(erased)");
     assert_eq!(tasks["tasks"][0]["notes"], Value::Null);
+    let emails: Value = app
+        .get(&format!("/api/v1/emails?lead_id={id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(emails["emails"][0]["subject"], "(erased)");
+    assert_eq!(emails["emails"][0]["to_address"], "(erased)");
     assert!(lead["company"].is_string(), "the company is not the person");
     assert_eq!(lead["channel"], "webinar", "source counts stay");
     assert_eq!(lead["first_touch"]["referrer"], Value::Null);
