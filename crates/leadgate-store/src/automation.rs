@@ -616,19 +616,17 @@ impl Store {
         }
     }
 
-    /// The policy in force for the lead an event is about (read before a job's transaction).
-    pub(crate) async fn policy_of_event(&self, event_id: i64) -> Result<Option<ActivePolicy>> {
+    /// The policy in force for the lead a row of `table` (events, sla_clocks) belongs to,
+    /// read before a job's transaction.
+    pub(crate) async fn policy_of_row(&self, table: &str, id: i64) -> Result<Option<ActivePolicy>> {
         let lead: Option<i64> = on_read_pool!(self, pool => sqlx::query_scalar(
-            "SELECT lead_id FROM events WHERE id = $1",
+            &format!("SELECT lead_id FROM {table} WHERE id = $1"),
         )
-        .bind(event_id)
+        .bind(id)
         .fetch_optional(pool)
         .await)?;
         match lead {
-            Some(lead) => {
-                let product = self.lead(lead).await?.lead.product_line();
-                Ok(Some(self.active_policy(&product).await?))
-            }
+            Some(lead) => self.policy_of_lead(lead).await,
             None => Ok(None),
         }
     }

@@ -408,8 +408,8 @@ impl Store {
         }
         // Read before the write transaction: the policy a recycle is judged by.
         let active = match kind {
-            JobKind::SlaRecycle => self.policy_of_clock(id_in("clock_id")?).await?,
-            JobKind::Automation => self.policy_of_event(id_in("event_id")?).await?,
+            JobKind::SlaRecycle => self.policy_of_row("sla_clocks", id_in("clock_id")?).await?,
+            JobKind::Automation => self.policy_of_row("events", id_in("event_id")?).await?,
             JobKind::SequenceStep => self.policy_of_lead(id_in("lead_id")?).await?,
             _ => None,
         };

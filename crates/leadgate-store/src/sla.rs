@@ -489,23 +489,6 @@ fn view(row: ClockRow, calendar: &BusinessCalendar, now: DateTime<Utc>) -> SlaCl
 }
 
 impl Store {
-    /// The policy in force for the lead a clock times (read before a job's transaction).
-    pub(crate) async fn policy_of_clock(&self, id: i64) -> Result<Option<ActivePolicy>> {
-        let lead: Option<i64> = on_read_pool!(self, pool => sqlx::query_scalar(
-            "SELECT lead_id FROM sla_clocks WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(pool)
-        .await)?;
-        match lead {
-            Some(lead) => {
-                let product = self.lead(lead).await?.lead.product_line();
-                Ok(Some(self.active_policy(&product).await?))
-            }
-            None => Ok(None),
-        }
-    }
-
     /// A lead's clocks, newest first, with working time left on running ones.
     pub async fn lead_clocks(&self, lead_id: i64, now: DateTime<Utc>) -> Result<Vec<SlaClock>> {
         let sql =

@@ -52,18 +52,7 @@ pub async fn run(args: EmailArgs) -> anyhow::Result<()> {
             })?;
             let template =
                 EmailTemplate::parse(&serde_json::json!({"subject": subject.trim(), "body": body}))
-                    .map_err(|errors| {
-                        anyhow::anyhow!(
-                            "{}:\n{}",
-                            file.display(),
-                            errors
-                                .0
-                                .iter()
-                                .map(|e| format!("  {}: {}", e.field, e.reason))
-                                .collect::<Vec<_>>()
-                                .join("\n")
-                        )
-                    })?;
+                    .map_err(|errors| super::field_errors(Some(&file), errors))?;
             let new = store.put_email_template(&name, &template).await?;
             println!(
                 "template '{name}' {}",

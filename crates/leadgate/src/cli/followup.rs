@@ -7,7 +7,6 @@ use chrono::{DateTime, Duration, Utc};
 use clap::{Args, Subcommand};
 use leadgate_core::followup::{Interaction, NewTask, TaskState};
 use leadgate_core::job::{JobKind, JobState};
-use leadgate_core::FieldErrors;
 use leadgate_store::TaskFilter;
 use serde_json::{json, Map, Value};
 
@@ -141,18 +140,6 @@ fn parse_when(raw: &str, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
         .with_context(|| format!("'{raw}' is neither an RFC 3339 time nor an offset like +4h"))
 }
 
-fn field_errors(errors: FieldErrors) -> anyhow::Error {
-    anyhow::anyhow!(
-        "{}",
-        errors
-            .0
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.reason))
-            .collect::<Vec<_>>()
-            .join("\n")
-    )
-}
-
 /// The task as the API would receive it, so the CLI and the API check it alike.
 fn task_json(
     task_type: &str,
@@ -186,7 +173,7 @@ pub async fn task(args: TaskArgs) -> anyhow::Result<()> {
         } => {
             let due = parse_when(&due, now)?;
             let task = NewTask::parse(&task_json(&task_type, due, title, owner, notes), "")
-                .map_err(field_errors)?;
+                .map_err(|errors| super::field_errors(None, errors))?;
             let task = store.create_task(lead, &task, "cli", now).await?;
             println!(
                 "task {} on lead {lead}: {} ({}) for {}, due {}",
@@ -268,7 +255,8 @@ pub async fn log(args: LogArgs) -> anyhow::Result<()> {
             task_json(task_type, parse_when(when, now)?, None, None, None),
         );
     }
-    let interaction = Interaction::parse(&Value::Object(map), now).map_err(field_errors)?;
+    let interaction = Interaction::parse(&Value::Object(map), now)
+        .map_err(|errors| super::field_errors(None, errors))?;
     let store = args.store.open().await?;
     let logged = store
         .log_interaction(args.lead, &interaction, &args.by, now)

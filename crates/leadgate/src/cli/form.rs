@@ -36,18 +36,8 @@ pub async fn run(args: FormArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let value: serde_json::Value = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not JSON", file.display()))?;
-            let definition = FormDefinition::parse(&value).map_err(|errors| {
-                anyhow::anyhow!(
-                    "{}:\n{}",
-                    file.display(),
-                    errors
-                        .0
-                        .iter()
-                        .map(|e| format!("  {}: {}", e.field, e.reason))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                )
-            })?;
+            let definition = FormDefinition::parse(&value)
+                .map_err(|errors| super::field_errors(Some(&file), errors))?;
             let created = store.save_form(&key, &definition).await?;
             println!(
                 "form '{key}' {}; it posts to /f/{key}, and `leadgate form embed {key}` prints its snippet",

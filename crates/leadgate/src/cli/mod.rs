@@ -109,6 +109,29 @@ pub struct BindArgs {
     pub bind: SocketAddr,
 }
 
+/// Every bad field, one per line, under the file that held them (if any).
+pub(crate) fn field_errors(
+    file: Option<&std::path::Path>,
+    errors: leadgate_core::FieldErrors,
+) -> anyhow::Error {
+    let lines: Vec<String> = errors
+        .0
+        .iter()
+        .map(|e| {
+            format!(
+                "{}{}: {}",
+                if file.is_some() { "  " } else { "" },
+                e.field,
+                e.reason
+            )
+        })
+        .collect();
+    match file {
+        Some(file) => anyhow::anyhow!("{}:\n{}", file.display(), lines.join("\n")),
+        None => anyhow::anyhow!("{}", lines.join("\n")),
+    }
+}
+
 /// A database URL without its password, for messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

@@ -135,18 +135,8 @@ pub async fn team(args: TeamArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot read {}", calendar.display()))?;
             let value: serde_json::Value = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not JSON", calendar.display()))?;
-            let parsed = BusinessCalendar::parse(&value, "").map_err(|errors| {
-                anyhow::anyhow!(
-                    "{}:\n{}",
-                    calendar.display(),
-                    errors
-                        .0
-                        .iter()
-                        .map(|e| format!("  {}: {}", e.field, e.reason))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                )
-            })?;
+            let parsed = BusinessCalendar::parse(&value, "")
+                .map_err(|errors| super::field_errors(Some(&calendar), errors))?;
             let new = store.put_team(&name, &parsed, manager.as_deref()).await?;
             println!(
                 "team '{name}' {} ({})",

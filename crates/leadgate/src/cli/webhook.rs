@@ -56,17 +56,7 @@ pub async fn run(args: WebhookArgs) -> anyhow::Result<()> {
             let input = WebhookInput::parse(
                 &json!({"url": url, "events": events, "description": description}),
             )
-            .map_err(|errors| {
-                anyhow::anyhow!(
-                    "{}",
-                    errors
-                        .0
-                        .iter()
-                        .map(|e| format!("{}: {}", e.field, e.reason))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                )
-            })?;
+            .map_err(|errors| super::field_errors(None, errors))?;
             if let Some(reason) =
                 crate::jobs::webhook::refused_target(&input.url, allow_private).await
             {

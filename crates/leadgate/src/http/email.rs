@@ -4,7 +4,7 @@
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, Problem};
 use crate::http::leads::parse_id;
-use crate::http::{Actor, AppState};
+use crate::http::{path_id, Actor, AppState};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
@@ -122,8 +122,7 @@ async fn resend(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Email>, ApiError> {
-    let id = id
-        .parse::<i64>()
-        .map_err(|_| ApiError::NotFound(format!("no email has id '{id}'")))?;
-    Ok(Json(state.store.resend_email(id).await?))
+    Ok(Json(
+        state.store.resend_email(path_id(&id, "email")?).await?,
+    ))
 }

@@ -4,7 +4,7 @@
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, Problem};
 use crate::http::leads::parse_id;
-use crate::http::{Actor, AppState};
+use crate::http::{path_id, Actor, AppState};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -29,14 +29,6 @@ pub fn routes() -> Router<AppState> {
         .route("/jobs", get(list_jobs))
         .route("/jobs/{id}", get(get_job))
         .route("/jobs/{id}/retry", post(retry_job))
-}
-
-/// A path id that is not a positive whole number names nothing.
-fn id_of(raw: &str, what: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::NotFound(format!("no {what} has id '{raw}'")))
 }
 
 /// `{"type": "call|email|meeting|todo", "title", "due_at", "owner", "notes"}`; the owner is
@@ -152,7 +144,7 @@ async fn get_task(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Task>, ApiError> {
-    Ok(Json(state.store.task(id_of(&id, "task")?).await?))
+    Ok(Json(state.store.task(path_id(&id, "task")?).await?))
 }
 
 /// `complete` or `cancel` an open task.
@@ -165,7 +157,7 @@ async fn close_task(
     Extension(actor): Extension<Actor>,
     Path((id, action)): Path<(String, String)>,
 ) -> Result<Json<Task>, ApiError> {
-    let id = id_of(&id, "task")?;
+    let id = path_id(&id, "task")?;
     let closed = match action.as_str() {
         "complete" => TaskState::Done,
         "cancel" => TaskState::Cancelled,
@@ -229,7 +221,7 @@ async fn read_notification(
 ) -> Result<StatusCode, ApiError> {
     state
         .store
-        .read_notification(id_of(&id, "notification")?, Utc::now())
+        .read_notification(path_id(&id, "notification")?, Utc::now())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -303,7 +295,7 @@ async fn get_job(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
-    let id = id_of(&id, "job")?;
+    let id = path_id(&id, "job")?;
     Ok(Json(JobView {
         job: state.store.job(id).await?,
         runs: state.store.job_runs(id).await?,
@@ -322,7 +314,7 @@ async fn retry_job(
     Ok(Json(
         state
             .store
-            .retry_job(id_of(&id, "job")?, Utc::now())
+            .retry_job(path_id(&id, "job")?, Utc::now())
             .await?,
     ))
 }

@@ -39,6 +39,14 @@ pub struct AppState {
     pub webhook_allow_private: bool,
 }
 
+/// A path id that is not a positive whole number names nothing: 404 naming what.
+pub(crate) fn path_id(raw: &str, what: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::NotFound(format!("no {what} has id '{raw}'")))
+}
+
 /// Who is calling: the name of the API key the request carried.
 #[derive(Debug, Clone)]
 pub struct Actor(pub String);

@@ -3,7 +3,7 @@
 
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, Problem};
-use crate::http::AppState;
+use crate::http::{path_id, AppState};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -20,13 +20,6 @@ pub fn routes() -> Router<AppState> {
         .route("/webhooks/{id}/{action}", post(set_active))
         .route("/webhooks/{id}/deliveries", get(deliveries))
         .route("/webhooks/{id}/replay", post(replay))
-}
-
-fn id_of(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::NotFound(format!("no webhook has id '{raw}'")))
 }
 
 /// `{"url": "https://...", "events": ["stage_changed", "sla_breached"], "description": "..."}`
@@ -84,7 +77,10 @@ async fn set_active(
         }
     };
     Ok(Json(
-        state.store.set_webhook_active(id_of(&id)?, active).await?,
+        state
+            .store
+            .set_webhook_active(path_id(&id, "webhook")?, active)
+            .await?,
     ))
 }
 
@@ -110,7 +106,7 @@ async fn deliveries(
     Path(id): Path<String>,
     Query(query): Query<DeliveryQuery>,
 ) -> Result<Json<DeliveryList>, ApiError> {
-    let id = id_of(&id)?;
+    let id = path_id(&id, "webhook")?;
     state.store.webhook(id).await?;
     Ok(Json(DeliveryList {
         deliveries: state
@@ -131,7 +127,7 @@ async fn replay(
     Path(id): Path<String>,
     JsonBody(input): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let id = id_of(&id)?;
+    let id = path_id(&id, "webhook")?;
     let event_id = input["event_id"]
         .as_i64()
         .filter(|e| *e > 0)
