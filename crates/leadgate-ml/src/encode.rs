@@ -1,0 +1,432 @@
+//! Turning observations into numbers: which features are used (and why others are not),
+//! categories as smoothed won rates, missing values as NaN for the trees.
+
+use crate::features::{Observation, Raw};
+use crate::metrics::roc_auc;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// A category seen fewer times than this shares the "other" rate.
+pub const MIN_CATEGORY_COUNT: usize = 10;
+/// Pseudo-count pulling a category's won rate towards the overall rate.
+const SMOOTHING: f64 = 10.0;
+/// The most categories one column keeps by name; the rest are "other".
+const MAX_CATEGORIES: usize = 200;
+/// A feature known for fewer leads than this is not used.
+pub const MIN_KNOWN: usize = 5;
+/// Alone, a feature that separates won from lost this well was almost surely filled in
+/// after the outcome: it is left out and reported.
+pub const LEAK_AUC: f64 = 0.97;
+/// Folds for out-of-fold category rates on training rows (a row's own outcome never feeds
+/// the rate it is given).
+const FOLDS: usize = 5;
+
+/// How one used feature is turned into a number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ColumnKind {
+    Numeric,
+    /// Won rate per category (smoothed); rare and unseen categories get `other`.
+    Category {
+        rates: BTreeMap<String, f64>,
+        other: f64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    #[serde(flatten)]
+    pub kind: ColumnKind,
+}
+
+/// A feature left out of the model, with the reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dropped {
+    pub name: String,
+    pub reason: String,
+}
+
+/// The fitted encoding: the columns a model reads, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Encoder {
+    pub columns: Vec<Column>,
+}
+
+/// Encoded rows in column-major order (the layout the trees read), NaN where unknown.
+#[derive(Debug, Clone)]
+pub struct Matrix {
+    pub rows: usize,
+    pub cols: usize,
+    pub data: Vec<f64>,
+}
+
+impl Matrix {
+    pub fn get(&self, row: usize, col: usize) -> f64 {
+        self.data[col * self.rows + row]
+    }
+
+    pub fn column(&self, col: usize) -> &[f64] {
+        &self.data[col * self.rows..(col + 1) * self.rows]
+    }
+
+    /// The given rows, in that order.
+    pub fn select(&self, rows: &[usize]) -> Matrix {
+        let mut data = Vec::with_capacity(rows.len() * self.cols);
+        for col in 0..self.cols {
+            let column = self.column(col);
+            data.extend(rows.iter().map(|&r| column[r]));
+        }
+        Matrix {
+            rows: rows.len(),
+            cols: self.cols,
+            data,
+        }
+    }
+}
+
+/// What fitting found: the encoder, the training rows encoded (categories out of fold),
+/// and the features left out.
+pub struct Fitted {
+    pub encoder: Encoder,
+    pub train: Matrix,
+    pub dropped: Vec<Dropped>,
+}
+
+#[derive(Default)]
+struct Census {
+    known: usize,
+    texts: usize,
+    first: Option<Raw>,
+    varies: bool,
+}
+
+impl Encoder {
+    /// Chooses and fits the columns on training observations with their outcomes.
+    pub fn fit(observations: &[&Observation], won: &[bool], seed: u64) -> Fitted {
+        let n = observations.len();
+        let mut census: BTreeMap<&str, Census> = BTreeMap::new();
+        for obs in observations {
+            for (name, raw) in obs.iter() {
+                let c = census.entry(name.as_str()).or_default();
+                c.known += 1;
+                c.texts += usize::from(matches!(raw, Raw::Text(_)));
+                match &c.first {
+                    None => c.first = Some(raw.clone()),
+                    Some(first) if first != raw => c.varies = true,
+                    Some(_) => {}
+                }
+            }
+        }
+        let mut dropped = Vec::new();
+        let mut candidates = Vec::new();
+        for (name, c) in &census {
+            if c.known < MIN_KNOWN {
+                dropped.push(Dropped {
+                    name: (*name).to_owned(),
+                    reason: format!("known for only {} of {n} leads", c.known),
+                });
+            } else if !c.varies && c.known == n {
+                dropped.push(Dropped {
+                    name: (*name).to_owned(),
+                    reason: "the same value for every lead".to_owned(),
+                });
+            } else {
+                candidates.push((*name, c.texts > 0));
+            }
+        }
+        let prior = won.iter().filter(|w| **w).count() as f64 / n.max(1) as f64;
+        let folds = fold_of(n, seed);
+        let mut columns = Vec::new();
+        let mut data = Vec::new();
+        for (name, categorical) in candidates {
+            let (kind, values) = if categorical {
+                fit_category(name, observations, won, prior, &folds)
+            } else {
+                let values = observations
+                    .iter()
+                    .map(|o| match o.get(name) {
+                        Some(Raw::Num(v)) => *v,
+                        _ => f64::NAN,
+                    })
+                    .collect();
+                (ColumnKind::Numeric, values)
+            };
+            if let Some(auc) = leak_auc(&values, won) {
+                dropped.push(Dropped {
+                    name: name.to_owned(),
+                    reason: format!(
+                        "on its own it tells won from lost almost perfectly (ROC-AUC {auc:.3}): it was probably filled in after the outcome"
+                    ),
+                });
+                continue;
+            }
+            columns.push(Column {
+                name: name.to_owned(),
+                kind,
+            });
+            data.extend(values);
+        }
+        let cols = columns.len();
+        Fitted {
+            encoder: Encoder { columns },
+            train: Matrix {
+                rows: n,
+                cols,
+                data,
+            },
+            dropped,
+        }
+    }
+
+    /// Encodes observations with the fitted rates (for rows the encoder was not fitted on).
+    pub fn transform(&self, observations: &[&Observation]) -> Matrix {
+        let rows = observations.len();
+        let mut data = Vec::with_capacity(rows * self.columns.len());
+        for column in &self.columns {
+            data.extend(
+                observations
+                    .iter()
+                    .map(|o| column.encode(o.get(&column.name))),
+            );
+        }
+        Matrix {
+            rows,
+            cols: self.columns.len(),
+            data,
+        }
+    }
+}
+
+impl Column {
+    pub fn encode(&self, raw: Option<&Raw>) -> f64 {
+        match (&self.kind, raw) {
+            (_, None) => f64::NAN,
+            (ColumnKind::Numeric, Some(Raw::Num(v))) => *v,
+            (ColumnKind::Numeric, Some(Raw::Text(_))) => f64::NAN,
+            (ColumnKind::Category { rates, other }, Some(raw)) => {
+                rates.get(&category_text(raw)).copied().unwrap_or(*other)
+            }
+        }
+    }
+}
+
+/// The text a value is filed under in a category column (numbers mixed into a text column
+/// count as their text).
+pub fn category_text(raw: &Raw) -> String {
+    match raw {
+        Raw::Text(s) => s.to_lowercase(),
+        Raw::Num(v) => v.to_string(),
+    }
+}
+
+fn fold_of(n: usize, seed: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_f01d));
+    let mut fold = vec![0; n];
+    for (i, row) in order.into_iter().enumerate() {
+        fold[row] = i % FOLDS;
+    }
+    fold
+}
+
+fn smoothed(won: f64, count: f64, prior: f64) -> f64 {
+    (won + SMOOTHING * prior) / (count + SMOOTHING)
+}
+
+/// A category column's rates on all training rows, and each training row's rate computed
+/// without its own fold.
+fn fit_category(
+    name: &str,
+    observations: &[&Observation],
+    won: &[bool],
+    prior: f64,
+    folds: &[usize],
+) -> (ColumnKind, Vec<f64>) {
+    let texts: Vec<Option<String>> = observations
+        .iter()
+        .map(|o| o.get(name).map(category_text))
+        .collect();
+    // Per category: [won, count] overall and per fold.
+    let mut stats: HashMap<&str, ([f64; 2], [[f64; 2]; FOLDS])> = HashMap::new();
+    for ((text, &w), &fold) in texts.iter().zip(won).zip(folds) {
+        if let Some(t) = text {
+            let s = stats.entry(t.as_str()).or_default();
+            s.0[0] += f64::from(u8::from(w));
+            s.0[1] += 1.0;
+            s.1[fold][0] += f64::from(u8::from(w));
+            s.1[fold][1] += 1.0;
+        }
+    }
+    let mut by_count: Vec<(&str, f64)> = stats.iter().map(|(k, s)| (*k, s.0[1])).collect();
+    by_count.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    let named: Vec<&str> = by_count
+        .iter()
+        .filter(|(_, c)| *c >= MIN_CATEGORY_COUNT as f64)
+        .take(MAX_CATEGORIES)
+        .map(|(k, _)| *k)
+        .collect();
+    // Everything not named pools into "other", overall and per fold.
+    let mut other = ([0.0; 2], [[0.0; 2]; FOLDS]);
+    for (k, s) in &stats {
+        if !named.contains(k) {
+            for i in 0..2 {
+                other.0[i] += s.0[i];
+                for f in 0..FOLDS {
+                    other.1[f][i] += s.1[f][i];
+                }
+            }
+        }
+    }
+    let rates: BTreeMap<String, f64> = named
+        .iter()
+        .map(|k| {
+            let s = &stats[k].0;
+            ((*k).to_owned(), smoothed(s[0], s[1], prior))
+        })
+        .collect();
+    let other_rate = smoothed(other.0[0], other.0[1], prior);
+    let values = texts
+        .iter()
+        .zip(folds)
+        .map(|(text, &fold)| {
+            let Some(t) = text else { return f64::NAN };
+            let s = if named.contains(&t.as_str()) {
+                stats[t.as_str()]
+            } else {
+                other
+            };
+            smoothed(s.0[0] - s.1[fold][0], s.0[1] - s.1[fold][1], prior)
+        })
+        .collect();
+    (
+        ColumnKind::Category {
+            rates,
+            other: other_rate,
+        },
+        values,
+    )
+}
+
+/// The single-feature ROC-AUC when it is near perfect, either way round; missing values
+/// are tried both as the lowest value and left out, so that a field filled in only for
+/// won leads is caught too.
+fn leak_auc(values: &[f64], won: &[bool]) -> Option<f64> {
+    let present: Vec<(f64, bool)> = values
+        .iter()
+        .zip(won)
+        .filter(|(v, _)| !v.is_nan())
+        .map(|(v, w)| (*v, *w))
+        .collect();
+    let (scores, labels): (Vec<f64>, Vec<bool>) = present.into_iter().unzip();
+    let low = values
+        .iter()
+        .filter(|v| !v.is_nan())
+        .fold(f64::INFINITY, |a, b| a.min(*b))
+        - 1.0;
+    let filled: Vec<f64> = values
+        .iter()
+        .map(|v| if v.is_nan() { low } else { *v })
+        .collect();
+    [roc_auc(&scores, &labels), roc_auc(&filled, won)]
+        .into_iter()
+        .flatten()
+        .map(|a| a.max(1.0 - a))
+        .filter(|a| *a >= LEAK_AUC)
+        .reduce(f64::max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs(pairs: &[(&str, Raw)]) -> Observation {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn constant_rare_and_leaking_features_are_dropped_with_reasons() {
+        let mut rows = Vec::new();
+        let mut won = Vec::new();
+        for i in 0..200 {
+            let w = i % 3 == 0;
+            let mut pairs = vec![
+                ("constant", Raw::Num(1.0)),
+                ("visits", Raw::Num((i % 7) as f64)),
+                (
+                    "tag",
+                    Raw::Text(if w { "closed" } else { "ringing" }.into()),
+                ),
+                ("city", Raw::Text(["a", "b", "c"][i % 3].into())),
+            ];
+            if i < 3 {
+                pairs.push(("rare", Raw::Num(i as f64)));
+            }
+            rows.push(obs(&pairs));
+            won.push(w);
+        }
+        let refs: Vec<&Observation> = rows.iter().collect();
+        let fitted = Encoder::fit(&refs, &won, 7);
+        let used: Vec<&str> = fitted
+            .encoder
+            .columns
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(used, ["visits"]);
+        let reasons: BTreeMap<&str, &str> = fitted
+            .dropped
+            .iter()
+            .map(|d| (d.name.as_str(), d.reason.as_str()))
+            .collect();
+        assert!(reasons["constant"].contains("same value"));
+        assert!(reasons["rare"].contains("only 3 of 200"));
+        assert!(reasons["tag"].contains("after the outcome"), "{reasons:?}");
+        // `city` is a perfect proxy too (i % 3 == 0 is city "a").
+        assert!(reasons["city"].contains("after the outcome"));
+        assert_eq!(fitted.train.cols, 1);
+        assert_eq!(fitted.train.get(5, 0), 5.0);
+    }
+
+    #[test]
+    fn categories_become_smoothed_won_rates_and_unseen_ones_the_other_rate() {
+        let mut rows = Vec::new();
+        let mut won = Vec::new();
+        for i in 0..400 {
+            let city = if i < 395 {
+                ["Hanoi", "Tehran"][i % 2]
+            } else {
+                "Lyon"
+            };
+            // Hanoi wins 3 in 4, Tehran 1 in 4.
+            let w = if i % 2 == 0 { i % 8 != 0 } else { i % 8 == 1 };
+            rows.push(obs(&[("city", Raw::Text(city.into()))]));
+            won.push(w);
+        }
+        let refs: Vec<&Observation> = rows.iter().collect();
+        let fitted = Encoder::fit(&refs, &won, 1);
+        let column = &fitted.encoder.columns[0];
+        let hanoi = column.encode(Some(&Raw::Text("HANOI".into())));
+        let tehran = column.encode(Some(&Raw::Text("Tehran".into())));
+        let unseen = column.encode(Some(&Raw::Text("Shanghai".into())));
+        assert!(hanoi > 0.7 && hanoi < 0.76, "{hanoi}");
+        assert!(tehran > 0.24 && tehran < 0.3, "{tehran}");
+        let ColumnKind::Category { other, .. } = &column.kind else {
+            panic!("not a category")
+        };
+        assert_eq!(unseen, *other);
+        assert!(column.encode(None).is_nan());
+        // Out of fold: training rows of one city do not all get the same rate.
+        let train_rates: std::collections::BTreeSet<u64> = (0..400)
+            .step_by(2)
+            .map(|r| fitted.train.get(r, 0).to_bits())
+            .collect();
+        assert!(train_rates.len() > 1);
+    }
+}
