@@ -75,7 +75,11 @@ fn isotonic(scores: &[f64], won: &[bool]) -> Calibrator {
         // Half a win of prior keeps the ends off exactly 0 and 1 (log-loss would be
         // infinite on the first surprise).
         let x = s / n;
-        let y = (w + 0.5) / (n + 1.0);
+        // The prior can lift a small early block above a larger later one: keep the
+        // running maximum so the map never decreases.
+        let y = ys.last().map_or((w + 0.5) / (n + 1.0), |last: &f64| {
+            last.max((w + 0.5) / (n + 1.0))
+        });
         if xs.last().is_some_and(|last: &f64| *last >= x) {
             continue;
         }

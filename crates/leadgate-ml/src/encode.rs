@@ -140,21 +140,44 @@ impl Encoder {
         }
         let prior = won.iter().filter(|w| **w).count() as f64 / n.max(1) as f64;
         let folds = fold_of(n, seed);
+        // One pass over the observations (row by row is what memory likes), cells by column.
+        let index: HashMap<&str, usize> = candidates
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| (*name, i))
+            .collect();
+        let mut cells: Vec<Vec<Option<&Raw>>> = vec![vec![None; n]; candidates.len()];
+        for (row, obs) in observations.iter().enumerate() {
+            for (name, raw) in obs.iter() {
+                if let Some(&col) = index.get(name.as_str()) {
+                    cells[col][row] = Some(raw);
+                }
+            }
+        }
         let mut columns = Vec::new();
         let mut data = Vec::new();
-        for (name, categorical) in candidates {
+        for ((name, categorical), cells) in candidates.into_iter().zip(cells) {
             let (kind, values) = if categorical {
-                fit_category(name, observations, won, prior, &folds)
+                fit_category(&cells, won, prior, &folds)
             } else {
-                let values = observations
+                let values = cells
                     .iter()
-                    .map(|o| match o.get(name) {
+                    .map(|c| match c {
                         Some(Raw::Num(v)) => *v,
                         _ => f64::NAN,
                     })
                     .collect();
                 (ColumnKind::Numeric, values)
             };
+            if !categorical && looks_like_identifier(&values) {
+                dropped.push(Dropped {
+                    name: name.to_owned(),
+                    reason:
+                        "a different whole number for almost every lead: an identifier, not a trait"
+                            .to_owned(),
+                });
+                continue;
+            }
             if let Some(auc) = leak_auc(&values, won) {
                 dropped.push(Dropped {
                     name: name.to_owned(),
@@ -207,6 +230,11 @@ impl Column {
             (_, None) => f64::NAN,
             (ColumnKind::Numeric, Some(Raw::Num(v))) => *v,
             (ColumnKind::Numeric, Some(Raw::Text(_))) => f64::NAN,
+            (ColumnKind::Category { rates, other }, Some(Raw::Text(t)))
+                if !t.chars().any(char::is_uppercase) =>
+            {
+                rates.get(t.as_str()).copied().unwrap_or(*other)
+            }
             (ColumnKind::Category { rates, other }, Some(raw)) => {
                 rates.get(&category_text(raw)).copied().unwrap_or(*other)
             }
@@ -240,16 +268,12 @@ fn smoothed(won: f64, count: f64, prior: f64) -> f64 {
 /// A category column's rates on all training rows, and each training row's rate computed
 /// without its own fold.
 fn fit_category(
-    name: &str,
-    observations: &[&Observation],
+    cells: &[Option<&Raw>],
     won: &[bool],
     prior: f64,
     folds: &[usize],
 ) -> (ColumnKind, Vec<f64>) {
-    let texts: Vec<Option<String>> = observations
-        .iter()
-        .map(|o| o.get(name).map(category_text))
-        .collect();
+    let texts: Vec<Option<String>> = cells.iter().map(|c| c.map(category_text)).collect();
     // Per category: [won, count] overall and per fold.
     let mut stats: HashMap<&str, ([f64; 2], [[f64; 2]; FOLDS])> = HashMap::new();
     for ((text, &w), &fold) in texts.iter().zip(won).zip(folds) {
@@ -263,7 +287,7 @@ fn fit_category(
     }
     let mut by_count: Vec<(&str, f64)> = stats.iter().map(|(k, s)| (*k, s.0[1])).collect();
     by_count.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-    let named: Vec<&str> = by_count
+    let named: std::collections::HashSet<&str> = by_count
         .iter()
         .filter(|(_, c)| *c >= MIN_CATEGORY_COUNT as f64)
         .take(MAX_CATEGORIES)
@@ -309,6 +333,18 @@ fn fit_category(
         },
         values,
     )
+}
+
+/// Whole numbers, (nearly) all different: a record number, which would only teach the model
+/// when leads happened to be numbered.
+fn looks_like_identifier(values: &[f64]) -> bool {
+    let mut known: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+    if known.len() < 50 || known.iter().any(|v| v.fract() != 0.0) {
+        return false;
+    }
+    known.sort_by(f64::total_cmp);
+    known.dedup();
+    known.len() as f64 >= 0.9 * values.len() as f64
 }
 
 /// The single-feature ROC-AUC when it is near perfect, either way round; missing values
@@ -368,6 +404,7 @@ mod tests {
             if i < 3 {
                 pairs.push(("rare", Raw::Num(i as f64)));
             }
+            pairs.push(("lead_number", Raw::Num(660_000.0 + i as f64)));
             rows.push(obs(&pairs));
             won.push(w);
         }
@@ -387,6 +424,7 @@ mod tests {
             .collect();
         assert!(reasons["constant"].contains("same value"));
         assert!(reasons["rare"].contains("only 3 of 200"));
+        assert!(reasons["lead_number"].contains("identifier"));
         assert!(reasons["tag"].contains("after the outcome"), "{reasons:?}");
         // `city` is a perfect proxy too (i % 3 == 0 is city "a").
         assert!(reasons["city"].contains("after the outcome"));

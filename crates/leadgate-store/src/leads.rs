@@ -39,6 +39,19 @@ pub struct StoredLead {
     pub do_not_call: bool,
     /// The latest stored score (the score endpoint computes a current one).
     pub snapshot: Option<ScoreSnapshot>,
+    /// The conversion model's latest prediction for the lead, while it is open.
+    pub prediction: Option<PredictionSnapshot>,
+}
+
+/// A lead's latest conversion prediction as stored, for lists sorted by priority.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PredictionSnapshot {
+    pub probability: f64,
+    pub expected_value: f64,
+    /// probability x expected value.
+    pub priority: f64,
+    pub model_id: i64,
+    pub predicted_at: DateTime<Utc>,
 }
 
 /// A lead's score as last computed and stored, for lists, filters and sorting.
@@ -81,6 +94,8 @@ pub enum SortField {
     Id,
     /// The stored score; leads never scored come last.
     Score,
+    /// Won probability x expected deal value; leads never predicted come last.
+    Priority,
 }
 
 /// Order of a lead list: `created_at`, `-created_at` (newest first), `updated_at`, `id`...
@@ -111,9 +126,10 @@ impl std::str::FromStr for LeadSort {
             "updated_at" => SortField::UpdatedAt,
             "id" => SortField::Id,
             "score" => SortField::Score,
+            "priority" => SortField::Priority,
             other => {
                 return Err(format!(
-                    "cannot sort by '{other}'; use created_at, updated_at, id or score, with '-' for descending"
+                    "cannot sort by '{other}'; use created_at, updated_at, id, score or priority, with '-' for descending"
                 ))
             }
         };
@@ -191,6 +207,11 @@ struct LeadRow {
     temperature: Option<String>,
     policy_version: Option<i64>,
     scored_at: Option<Ts>,
+    probability: Option<f64>,
+    expected_value: Option<f64>,
+    priority: Option<f64>,
+    model_id: Option<i64>,
+    predicted_at: Option<Ts>,
 }
 
 const SELECT_LEAD: &str = "SELECT l.id, l.person_id, l.company_id, l.external_id, l.stage, l.owner,
@@ -198,7 +219,8 @@ const SELECT_LEAD: &str = "SELECT l.id, l.person_id, l.company_id, l.external_id
     c.name AS company, c.industry, c.size AS company_size, c.website,
     l.product_need, l.budget, l.purchase_timeframe, l.current_solution, l.pains, l.custom,
     l.first_touch, l.last_touch, l.created_at, l.updated_at,
-    l.bant_confirmed, l.junk, l.junk_reviewed, p.do_not_email, p.do_not_call, l.score, l.grade, l.temperature, l.policy_version, l.scored_at
+    l.bant_confirmed, l.junk, l.junk_reviewed, p.do_not_email, p.do_not_call, l.score, l.grade, l.temperature, l.policy_version, l.scored_at,
+    l.probability, l.expected_value, l.priority, l.model_id, l.predicted_at
     FROM leads l JOIN people p ON p.id = l.person_id LEFT JOIN companies c ON c.id = l.company_id";
 
 fn stored_text(value: Option<String>) -> Option<Text> {
@@ -274,6 +296,28 @@ impl TryFrom<LeadRow> for StoredLead {
                     temperature,
                     policy_version,
                     scored_at: scored_at.0,
+                }),
+                _ => None,
+            },
+            prediction: match (
+                row.probability,
+                row.expected_value,
+                row.priority,
+                row.model_id,
+                row.predicted_at,
+            ) {
+                (
+                    Some(probability),
+                    Some(expected_value),
+                    Some(priority),
+                    Some(model_id),
+                    Some(at),
+                ) => Some(PredictionSnapshot {
+                    probability,
+                    expected_value,
+                    priority,
+                    model_id,
+                    predicted_at: at.0,
                 }),
                 _ => None,
             },
@@ -657,6 +701,7 @@ impl Store {
             SortField::UpdatedAt => "l.updated_at",
             SortField::Id => "l.id",
             SortField::Score => "COALESCE(l.score, -1e15)",
+            SortField::Priority => "COALESCE(l.priority, -1e15)",
         };
         let (cmp, dir) = if filter.sort.descending {
             ("<", "DESC")
@@ -719,7 +764,7 @@ impl Store {
                     SortField::Id => {
                         b.push_bind(value).push(format!(" OR ({column} = ")).push_bind(value);
                     }
-                    SortField::Score => {
+                    SortField::Score | SortField::Priority => {
                         let score = f64::from_bits(value as u64);
                         b.push_bind(score).push(format!(" OR ({column} = ")).push_bind(score);
                     }
@@ -743,6 +788,11 @@ impl Store {
                     SortField::Score => {
                         last.snapshot.as_ref().map_or(-1e15, |s| s.score).to_bits() as i64
                     }
+                    SortField::Priority => last
+                        .prediction
+                        .as_ref()
+                        .map_or(-1e15, |p| p.priority)
+                        .to_bits() as i64,
                 };
                 encode_cursor(value, last.id)
             })
@@ -847,6 +897,7 @@ pub(crate) async fn capture_in(
             do_not_email: false,
             do_not_call: false,
             snapshot: None,
+            prediction: None,
         }
     });
     if replay && !created {

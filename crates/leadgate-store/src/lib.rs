@@ -11,6 +11,7 @@ mod imports;
 mod jobs;
 mod leads;
 mod merges;
+mod models;
 mod policies;
 mod privacy;
 mod qualification;
@@ -31,9 +32,11 @@ pub use forms::StoredForm;
 pub use imports::{BatchRow, ImportRecord, ImportStart, Reject};
 pub use jobs::{ClaimedJob, Job, JobRun, NewJob};
 pub use leads::{
-    Capture, CaptureOutcome, LeadFilter, LeadPage, LeadSort, ScoreSnapshot, SortField, StoredLead,
+    Capture, CaptureOutcome, LeadFilter, LeadPage, LeadSort, PredictionSnapshot, ScoreSnapshot,
+    SortField, StoredLead,
 };
 pub use merges::{DedupeSummary, MergeRecord};
+pub use models::{LeadPrediction, ModelRecord, TrainingSet};
 pub use policies::{ActivePolicy, PolicyVersion};
 pub use privacy::{check_purpose as privacy_purpose, Consent, Consents, Erasure, NewConsent};
 pub use qualification::{LeadScore, RescoreSummary};
@@ -71,6 +74,8 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Model(leadgate_ml::MlError),
 }
 
 impl From<leadgate_core::FieldError> for StoreError {
@@ -112,6 +117,7 @@ type PolicyCache = std::sync::Arc<
 pub struct Store {
     pool: Pool,
     parsed_policies: PolicyCache,
+    models: models::ModelCache,
 }
 
 /// Runs `$body` with `$pool` bound to the concrete pool of this store's engine, so one query
@@ -203,6 +209,7 @@ impl Store {
             Store {
                 pool: Pool::Postgres(pool),
                 parsed_policies: Default::default(),
+                models: Default::default(),
             }
         } else {
             let path = url
@@ -253,6 +260,7 @@ impl Store {
         Ok(Store {
             pool: Pool::Sqlite { read, write },
             parsed_policies: Default::default(),
+            models: Default::default(),
         })
     }
 

@@ -325,6 +325,14 @@ impl Store {
         let (mut tx, lead, score, active) = self.lock_and_score(id, now).await?;
         tx.settle(&lead, &score, &active, now).await?;
         tx.commit().await?;
+        // A new or changed lead is predicted on arrival when its product has a model.
+        if self
+            .active_model(&lead.lead.product_line())
+            .await?
+            .is_some()
+        {
+            self.predict_lead(id, now).await?;
+        }
         self.lead(id).await
     }
 

@@ -379,7 +379,13 @@ pub async fn run(
             )
             .await?
         {
-            ImportStart::New(record) => (Some(record), 0),
+            ImportStart::New(record) => {
+                // The model must never learn from what sales filled in after the outcome.
+                store
+                    .declare_after_outcome(&bound.after_outcome, &format!("import {}", record.id))
+                    .await?;
+                (Some(record), 0)
+            }
             ImportStart::Resume(record) => {
                 report.resumed = true;
                 let skip = record.rows_done;

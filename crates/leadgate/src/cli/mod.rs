@@ -9,6 +9,7 @@ mod followup;
 mod form;
 mod gdpr;
 mod import;
+mod model;
 mod policy;
 mod routing;
 mod serve;
@@ -71,8 +72,17 @@ enum Command {
     Import(import::ImportArgs),
     /// Write leads as CSV, safe to open in a spreadsheet.
     Export(import::ExportArgs),
-    /// Rescore every lead of a product under the policy in force.
+    /// Rescore every lead of a product under the policy in force, and predict its open
+    /// leads with the conversion model when it has one.
     Score(policy::ScoreArgs),
+    /// Train the conversion model on the store's won and lost leads and make it active.
+    Train(model::TrainArgs),
+    /// Measure the conversion model honestly on leads it never saw (text, JSON, HTML report).
+    Evaluate(model::EvaluateArgs),
+    /// A lead's conversion probability and the features that pushed it up and down.
+    Explain(model::ExplainArgs),
+    /// Conversion models: list, show, activate, export, import.
+    Model(model::ModelArgs),
     /// Measure performance (see BENCHMARKS.md).
     Bench(bench::BenchArgs),
 }
@@ -177,6 +187,10 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Import(args) => import::run(args).await,
         Command::Export(args) => import::export(args).await,
         Command::Score(args) => policy::score(args).await,
+        Command::Train(args) => model::train(args).await,
+        Command::Evaluate(args) => model::evaluate(args).await,
+        Command::Explain(args) => model::explain(args).await,
+        Command::Model(args) => model::model(args).await,
         Command::Bench(args) => bench::run(args).await,
     }
 }

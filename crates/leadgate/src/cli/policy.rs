@@ -322,6 +322,7 @@ pub async fn run(args: PolicyArgs) -> anyhow::Result<()> {
 pub async fn score(args: ScoreArgs) -> anyhow::Result<()> {
     let store = args.store.open().await?;
     rescore(&store, &args.product).await?;
+    super::model::predict_all(&store, &args.product).await?;
     store.close().await;
     Ok(())
 }

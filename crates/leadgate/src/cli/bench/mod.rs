@@ -4,6 +4,7 @@ mod dedupe;
 mod followup;
 mod import;
 mod ingest;
+mod model;
 mod scoring;
 
 use clap::{Args, Subcommand};
@@ -32,6 +33,8 @@ enum Bench {
     Sla(followup::SlaBenchArgs),
     /// Routing a store's waiting MQLs to a team's reps.
     Routing(followup::RoutingBenchArgs),
+    /// The conversion model trained and scored on a CSV file (for bench/model_vs_lightgbm.sh).
+    Model(model::ModelBenchArgs),
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -43,5 +46,6 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Bench::Jobs(args) => followup::jobs(args).await,
         Bench::Sla(args) => followup::sla(args).await,
         Bench::Routing(args) => followup::routing(args).await,
+        Bench::Model(args) => model::run(args).await,
     }
 }

@@ -1,0 +1,158 @@
+"""Leadgate's conversion model and LightGBM on the same rows and the same split.
+
+Leadgate splits (seeded, stratified when the leads' times carry no meaning) and writes the
+test rows' keys; LightGBM (default parameters, 2 threads) trains on the other rows. Both
+report ROC-AUC, Brier score, lift in the top decile, training time and the time to score
+every row. Run through model_vs_lightgbm.sh.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+import time
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.metrics import brier_score_loss, roc_auc_score
+
+# Filled in by the sales team after contact (see ../shared/data/README.md), and the ids.
+LEAKY = [
+    "Tags", "Lead Quality", "Lead Profile", "Asymmetrique Activity Index",
+    "Asymmetrique Profile Index", "Asymmetrique Activity Score", "Asymmetrique Profile Score",
+    "Last Activity", "Last Notable Activity",
+]
+
+
+def lift_top_decile(p, y):
+    order = np.argsort(-p, kind="stable")
+    top = y[order[: len(y) // 10]]
+    return top.mean() / y.mean()
+
+
+def lightgbm(frame, label, test_keys, key):
+    x = frame.drop(columns=[label, key])
+    for c in x.columns:
+        if x[c].dtype == object:
+            x[c] = x[c].astype("category")
+    y = frame[label].astype(int).to_numpy()
+    test = frame[key].astype(str).isin(test_keys).to_numpy()
+    model = lgb.LGBMClassifier(n_jobs=2, verbose=-1)
+    started = time.perf_counter()
+    model.fit(x[~test], y[~test])
+    train_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    every = model.predict_proba(x)[:, 1]
+    score_all_seconds = time.perf_counter() - started
+    p = every[test]
+    return {
+        "roc_auc": roc_auc_score(y[test], p),
+        "brier": brier_score_loss(y[test], p),
+        "lift_top_decile": lift_top_decile(p, y[test]),
+        "train_seconds": train_seconds,
+        "score_all_seconds": score_all_seconds,
+        "test_rows": int(test.sum()),
+    }
+
+
+def leadgate_row(e):
+    return {
+        "roc_auc": e["model"]["roc_auc"],
+        "brier": e["model"]["brier"],
+        "lift_top_decile": e["model"]["lift_top_decile"],
+        "train_seconds": e["train_seconds"],
+        "score_all_seconds": e["score_all_seconds"],
+        "test_rows": e["test_leads"],
+    }
+
+
+def show(title, ours, theirs):
+    print(f"\n{title}")
+    print(f"  {'':22}{'Leadgate':>12}{'LightGBM':>12}{'ratio':>10}")
+    for name, fmt in [("roc_auc", ".4f"), ("brier", ".4f"), ("lift_top_decile", ".2f"),
+                      ("train_seconds", ".3f"), ("score_all_seconds", ".3f")]:
+        a, b = ours[name], theirs[name]
+        print(f"  {name:22}{a:>12{fmt}}{b:>12{fmt}}{a / b:>10.2f}")
+    print(f"  test rows: {ours['test_rows']} / {theirs['test_rows']}")
+
+
+def xeducation(args, work):
+    csv = os.path.join(args.root, "..", "shared", "data", "xeducation_leads.csv")
+    db = os.path.join(work, "x.db")
+    keys = os.path.join(work, "keys.txt")
+    mapping = os.path.join(args.root, "examples", "xeducation.mapping.toml")
+    subprocess.run([args.leadgate, "import", csv, "--mapping", mapping, "--database-url", db],
+                   check=True, capture_output=True)
+    out = subprocess.run([args.leadgate, "evaluate", "--database-url", db, "--format", "json",
+                          "--test-keys", keys], check=True, capture_output=True, text=True)
+    ours = leadgate_row(json.loads(out.stdout))
+    test_keys = set(open(keys).read().split())
+    frame = pd.read_csv(csv).drop(columns=LEAKY + ["Lead Number"])
+    frame = frame.loc[:, ~frame.columns.str.startswith("Unnamed")]
+    frame = frame.replace("Select", np.nan)
+    theirs = lightgbm(frame, "Converted", test_keys, "Prospect ID")
+    show("X Education (9,240 leads, leaky columns left out), through the store", ours, theirs)
+
+
+def synthetic(rows, seed=7):
+    """Leads with 20 features: numbers, yes/no flags, categories (a rare-heavy one), gaps."""
+    rng = np.random.default_rng(seed)
+    n = rows
+    f = {}
+    for i in range(8):
+        f[f"num_{i}"] = rng.gamma(2.0, 2.0 + i, n).round(2)
+    for i in range(4):
+        f[f"flag_{i}"] = rng.random(n) < 0.2 + 0.1 * i
+    f["industry"] = rng.choice([f"ind_{i}" for i in range(12)], n)
+    f["country"] = rng.choice([f"c_{i}" for i in range(40)], n, p=np.r_[np.full(10, 0.07), np.full(30, 0.3 / 30)])
+    f["title"] = np.array([f"t_{i}" for i in rng.zipf(1.6, n) % 500])
+    f["channel"] = rng.choice(["web", "ads", "referral", "event", "partner"], n)
+    for i in range(4):
+        f[f"visits_{i}"] = rng.poisson(1 + i, n).astype(float)
+    frame = pd.DataFrame(f)
+    ind = frame["industry"].str[4:].astype(int)
+    logit = (-1.2 + 0.25 * frame["num_0"] - 0.1 * frame["num_1"] + 0.8 * frame["flag_0"]
+             + 0.5 * np.sin(ind) + 0.3 * frame["visits_2"] - 0.05 * frame["visits_2"] ** 2
+             + np.where(frame["channel"] == "referral", 1.0, 0.0)
+             + 0.4 * (frame["num_2"] > 6) * frame["flag_1"])
+    frame["won"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    # Gaps: a fifth of two numbers and one category unknown.
+    for c in ["num_3", "num_4"]:
+        frame.loc[rng.random(n) < 0.2, c] = np.nan
+    frame.loc[rng.random(n) < 0.2, "country"] = None
+    frame.insert(0, "id", np.arange(n))
+    return frame
+
+
+def synthetic_runs(args, work):
+    for rows in [int(r) for r in args.synthetic_rows.split(",") if r]:
+        frame = synthetic(rows)
+        csv = os.path.join(work, f"synthetic_{rows}.csv")
+        frame.to_csv(csv, index=False)
+        keys = os.path.join(work, f"keys_{rows}.txt")
+        out = subprocess.run([args.leadgate, "bench", "model", "--csv", csv, "--label", "won",
+                              "--key", "id", "--test-keys", keys],
+                             check=True, capture_output=True, text=True)
+        ours = leadgate_row(json.loads(out.stdout))
+        test_keys = set(open(keys).read().split())
+        frame["id"] = frame["id"].astype(str)
+        theirs = lightgbm(frame, "won", test_keys, "id")
+        show(f"Synthetic, {rows:,} leads x 20 features", ours, theirs)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--leadgate", required=True)
+    parser.add_argument("--root", required=True)
+    parser.add_argument("--synthetic-rows", default="10000,100000")
+    args = parser.parse_args()
+    print(f"lightgbm {lgb.__version__}, 2 threads; Leadgate: forust trees, 2 threads")
+    with tempfile.TemporaryDirectory() as work:
+        xeducation(args, work)
+        synthetic_runs(args, work)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Leadgate's conversion model against LightGBM (default parameters, 2 threads) on the same
+# split, in one run: X Education without its leaky columns, through the store (import, then
+# `leadgate evaluate`), and synthetic sets of growing size (`leadgate bench model`).
+# Usage: bench/model_vs_lightgbm.sh [--synthetic-rows 10000,100000,1000000]
+# Installs what it needs into bench/.venv on first use; builds leadgate in release mode.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+if [ ! -x "$here/.venv/bin/python" ] || ! "$here/.venv/bin/python" -c "import lightgbm, sklearn" 2>/dev/null; then
+  python3 -m venv "$here/.venv" >&2
+  "$here/.venv/bin/pip" install --quiet -r "$here/requirements.txt" >&2
+fi
+(cd "$root" && cargo build --release --locked --quiet -p leadgate)
+exec "$here/.venv/bin/python" "$here/model_vs_lightgbm.py" --leadgate "$root/target/release/leadgate" --root "$root" "$@"
