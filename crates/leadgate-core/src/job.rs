@@ -23,6 +23,10 @@ named_enum!(
         SendEmail => "send_email",
         /// Run the next step of a lead's nurture sequence.
         SequenceStep => "sequence_step",
+        /// Train a product's conversion model on its closed leads, then predict its open ones.
+        TrainModel => "train_model",
+        /// Predict a product's open leads with its active conversion model.
+        PredictLeads => "predict_leads",
     }
 );
 

@@ -102,19 +102,23 @@ pub fn split(examples: &[Example], seed: u64) -> Split {
         order.sort_by_key(|&i| (examples[i].at, i));
         let cut = ((examples.len() as f64) * (1.0 - HOLDOUT)).round() as usize;
         let test = order.split_off(cut);
-        Split {
-            kind: SplitKind::Time,
-            train: order,
-            test,
+        // Recent decisions can lean to one side (wins take longer to close than losses):
+        // a test set without enough of both says nothing, so the split falls back.
+        let wins = test.iter().filter(|&&i| examples[i].won).count();
+        if wins >= MIN_PER_CLASS / 2 && test.len() - wins >= MIN_PER_CLASS / 2 {
+            return Split {
+                kind: SplitKind::Time,
+                train: order,
+                test,
+            };
         }
-    } else {
-        let won: Vec<bool> = examples.iter().map(|e| e.won).collect();
-        let (train, test) = stratified(&won, HOLDOUT, seed);
-        Split {
-            kind: SplitKind::Stratified,
-            train,
-            test,
-        }
+    }
+    let won: Vec<bool> = examples.iter().map(|e| e.won).collect();
+    let (train, test) = stratified(&won, HOLDOUT, seed);
+    Split {
+        kind: SplitKind::Stratified,
+        train,
+        test,
     }
 }
 

@@ -400,7 +400,13 @@ impl Store {
                     reason: format!("a {kind} job names its {}", key.trim_end_matches("_id")),
                 })
         };
-        if matches!(kind, JobKind::WebhookDelivery | JobKind::SendEmail) {
+        if matches!(
+            kind,
+            JobKind::WebhookDelivery
+                | JobKind::SendEmail
+                | JobKind::TrainModel
+                | JobKind::PredictLeads
+        ) {
             return Err(StoreError::Conflict {
                 field: "kind".into(),
                 reason: format!("{kind} jobs are sent by the server's worker"),
@@ -427,7 +433,10 @@ impl Store {
                 }
             }
             JobKind::TaskReminder => tx.remind(id_in("task_id")?, now).await?,
-            JobKind::WebhookDelivery | JobKind::SendEmail => unreachable!("refused above"),
+            JobKind::WebhookDelivery
+            | JobKind::SendEmail
+            | JobKind::TrainModel
+            | JobKind::PredictLeads => unreachable!("refused above"),
             JobKind::Automation => {
                 if let Some(active) = &active {
                     tx.run_automation(id_in("event_id")?, active, now.0).await?;

@@ -314,6 +314,16 @@ impl Store {
         body.ok_or_else(|| StoreError::NotFound(format!("no model has id {id}")))
     }
 
+    /// Products whose active model was made before `before` (due for retraining).
+    pub async fn models_older_than(&self, before: DateTime<Utc>) -> Result<Vec<String>> {
+        Ok(on_read_pool!(self, pool => sqlx::query_scalar(
+            "SELECT DISTINCT product FROM models WHERE status = 'active' AND created_at < $1 ORDER BY product",
+        )
+        .bind(Ts(before))
+        .fetch_all(pool)
+        .await)?)
+    }
+
     /// Makes an earlier model the active one again, once it loads.
     pub async fn activate_model(&self, id: i64) -> Result<ModelRecord> {
         let record = self.model(id).await?;

@@ -766,7 +766,7 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
     }
     assert_eq!(
         paths.len(),
-        57,
+        64,
         "every route, and only those: {:?}",
         paths.keys().collect::<Vec<_>>()
     );

@@ -131,6 +131,14 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { field, reason } => ApiError::Conflict { field, reason },
             StoreError::Invalid(errors) => ApiError::Invalid(errors),
             StoreError::Database(sqlx::Error::PoolTimedOut) => ApiError::Unavailable,
+            StoreError::Model(
+                e @ (leadgate_ml::MlError::BadModel(_)
+                | leadgate_ml::MlError::IncompatibleModel { .. }),
+            ) => ApiError::Invalid(FieldErrors::from(FieldError::new("model", e.to_string()))),
+            StoreError::Model(e) => ApiError::Conflict {
+                field: "outcomes".into(),
+                reason: e.to_string(),
+            },
             other => ApiError::Internal(Box::new(other)),
         }
     }

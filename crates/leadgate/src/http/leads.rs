@@ -69,6 +69,12 @@ pub struct LeadView {
     pub grade: Option<String>,
     /// hot, warm or cold.
     pub temperature: Option<String>,
+    /// The conversion model's won probability for the open lead (none without a model).
+    pub probability: Option<f64>,
+    /// Expected deal value: its budget, else the average won deal of its segment.
+    pub expected_value: Option<f64>,
+    /// probability x expected value: `sort=-priority` lists the most valuable work first.
+    pub priority: Option<f64>,
     /// BANT parts a rep confirmed.
     pub bant_confirmed: Vec<String>,
     /// Why the lead looks like junk: disposable_email, role_account, test_name,
@@ -125,6 +131,9 @@ impl From<&StoredLead> for LeadView {
                 .map(|s| (s.score * 10.0).round() / 10.0),
             grade: stored.snapshot.as_ref().map(|s| s.grade.clone()),
             temperature: stored.snapshot.as_ref().map(|s| s.temperature.clone()),
+            probability: stored.prediction.as_ref().map(|p| p.probability),
+            expected_value: stored.prediction.as_ref().map(|p| p.expected_value),
+            priority: stored.prediction.as_ref().map(|p| p.priority),
             bant_confirmed: stored
                 .bant_confirmed
                 .iter()

@@ -10,6 +10,7 @@ mod forms;
 mod imports;
 mod leads;
 mod merges;
+mod models;
 mod observe;
 mod openapi;
 mod privacy;
@@ -74,6 +75,7 @@ pub fn app_with(store: Store, delivery: &DeliverySettings) -> Router {
         .merge(routing::routes())
         .merge(webhooks::routes())
         .merge(email::routes())
+        .merge(models::routes())
         .merge(qualification::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

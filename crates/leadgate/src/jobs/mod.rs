@@ -16,6 +16,7 @@ use leadgate_store::{ClaimedJob, Store};
 use std::time::Duration;
 
 pub mod email;
+pub mod model;
 pub mod webhook;
 
 pub use webhook::DeliverySettings;
@@ -39,8 +40,15 @@ pub fn start(store: &Store, lease: chrono::Duration, delivery: DeliverySettings)
         tokio::spawn(rescore_due_leads(store.clone())),
         tokio::spawn(run_jobs(store.clone(), worker, lease, delivery)),
         tokio::spawn(check_inactivity(store.clone())),
+        tokio::spawn(model::retrain_when_due(
+            store.clone(),
+            chrono::Duration::days(RETRAIN_AFTER_DAYS),
+        )),
     ])
 }
+
+/// An active conversion model older than this is retrained on the outcomes recorded since.
+const RETRAIN_AFTER_DAYS: i64 = 7;
 
 /// How long a claimed job stays a worker's unless configured.
 pub const DEFAULT_LEASE_SECS: u32 = 120;
@@ -86,6 +94,9 @@ async fn run_jobs(
             match job.kind().ok() {
                 Some(JobKind::WebhookDelivery) => webhook::deliver(&store, &job, &delivery).await,
                 Some(JobKind::SendEmail) => email::send(&store, &job, &delivery).await,
+                Some(JobKind::TrainModel | JobKind::PredictLeads) => {
+                    model::perform(&store, &job).await
+                }
                 _ => perform(&store, &job).await,
             }
         }
