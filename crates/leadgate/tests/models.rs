@@ -62,7 +62,7 @@ async fn trains_predicts_and_explains_over_the_api(app: &TestApp) {
     // X Education data below).
     let auc = model["evaluation"]["roc_auc"]
         .as_f64()
-        .expect(&models.to_string());
+        .unwrap_or_else(|| panic!("{models}"));
     assert!((0.0..=1.0).contains(&auc));
     assert!(model["evaluation"]["test_leads"].as_u64().unwrap() >= 30);
     let id = model["id"].as_i64().unwrap();
