@@ -6,6 +6,10 @@ use crate::features::Raw;
 pub fn describe(feature: &str, raw: Option<&Raw>) -> String {
     let label = label(feature);
     let Some(raw) = raw else {
+        // Pages are counted only where viewed: no count is no visit.
+        if let Some(page) = feature.strip_prefix("pages.") {
+            return format!("did not view {page}");
+        }
         return format!("{label}: unknown");
     };
     let value = match raw {
