@@ -79,7 +79,7 @@ def show(title, ours, theirs):
 
 
 def xeducation(args, work):
-    csv = os.path.join(args.root, "..", "shared", "data", "xeducation_leads.csv")
+    csv = os.path.join(args.root, "examples", "xeducation_leads.csv")  # a copy of ../shared/data/
     db = os.path.join(work, "x.db")
     keys = os.path.join(work, "keys.txt")
     mapping = os.path.join(args.root, "examples", "xeducation.mapping.toml")

@@ -174,7 +174,7 @@ fn real_data_from_the_cli_with_leaks_left_out_and_bad_input_refused() {
     let db = dir.path().join("x.db");
     let db = db.to_str().unwrap();
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let csv = format!("{root}/../shared/data/xeducation_leads.csv");
+    let csv = format!("{root}/examples/xeducation_leads.csv");
     let mapping = format!("{root}/examples/xeducation.mapping.toml");
 
     // Nothing to learn from yet.
