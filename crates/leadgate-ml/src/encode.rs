@@ -6,8 +6,10 @@ use crate::metrics::roc_auc;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 /// A category seen fewer times than this shares the "other" rate.
 pub const MIN_CATEGORY_COUNT: usize = 10;
@@ -96,64 +98,55 @@ pub struct Fitted {
     pub dropped: Vec<Dropped>,
 }
 
-#[derive(Default)]
-struct Census {
-    known: usize,
-    texts: usize,
-    first: Option<Raw>,
-    varies: bool,
-}
-
 impl Encoder {
     /// Chooses and fits the columns on training observations with their outcomes.
     pub fn fit(observations: &[&Observation], won: &[bool], seed: u64) -> Fitted {
         let n = observations.len();
-        let mut census: BTreeMap<&str, Census> = BTreeMap::new();
-        for obs in observations {
+        // One pass over the observations (row by row is what memory likes), cells by column
+        // in order of first appearance.
+        let mut index: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut names: Vec<&str> = Vec::new();
+        let mut all_cells: Vec<Vec<Option<&Raw>>> = Vec::new();
+        for (row, obs) in observations.iter().enumerate() {
             for (name, raw) in obs.iter() {
-                let c = census.entry(name.as_str()).or_default();
-                c.known += 1;
-                c.texts += usize::from(matches!(raw, Raw::Text(_)));
-                match &c.first {
-                    None => c.first = Some(raw.clone()),
-                    Some(first) if first != raw => c.varies = true,
-                    Some(_) => {}
-                }
+                let col = *index.entry(name.as_str()).or_insert_with(|| {
+                    names.push(name.as_str());
+                    all_cells.push(vec![None; n]);
+                    names.len() - 1
+                });
+                all_cells[col][row] = Some(raw);
             }
         }
+        let mut order: Vec<usize> = (0..names.len()).collect();
+        order.sort_by_key(|&c| names[c]);
         let mut dropped = Vec::new();
         let mut candidates = Vec::new();
-        for (name, c) in &census {
-            if c.known < MIN_KNOWN {
+        let mut cells = Vec::new();
+        for c in order {
+            let name = names[c];
+            let column = std::mem::take(&mut all_cells[c]);
+            let known = column.iter().flatten().count();
+            let mut present = column.iter().flatten();
+            let first = present.next();
+            let varies = present.any(|raw| Some(raw) != first);
+            if known < MIN_KNOWN {
                 dropped.push(Dropped {
-                    name: (*name).to_owned(),
-                    reason: format!("known for only {} of {n} leads", c.known),
+                    name: name.to_owned(),
+                    reason: format!("known for only {known} of {n} leads"),
                 });
-            } else if !c.varies && c.known == n {
+            } else if !varies && known == n {
                 dropped.push(Dropped {
-                    name: (*name).to_owned(),
+                    name: name.to_owned(),
                     reason: "the same value for every lead".to_owned(),
                 });
             } else {
-                candidates.push((*name, c.texts > 0));
+                let texts = column.iter().flatten().any(|r| matches!(r, Raw::Text(_)));
+                candidates.push((name, texts));
+                cells.push(column);
             }
         }
         let prior = won.iter().filter(|w| **w).count() as f64 / n.max(1) as f64;
         let folds = fold_of(n, seed);
-        // One pass over the observations (row by row is what memory likes), cells by column.
-        let index: HashMap<&str, usize> = candidates
-            .iter()
-            .enumerate()
-            .map(|(i, (name, _))| (*name, i))
-            .collect();
-        let mut cells: Vec<Vec<Option<&Raw>>> = vec![vec![None; n]; candidates.len()];
-        for (row, obs) in observations.iter().enumerate() {
-            for (name, raw) in obs.iter() {
-                if let Some(&col) = index.get(name.as_str()) {
-                    cells[col][row] = Some(raw);
-                }
-            }
-        }
         let mut columns = Vec::new();
         let mut data = Vec::new();
         for ((name, categorical), cells) in candidates.into_iter().zip(cells) {
@@ -208,13 +201,39 @@ impl Encoder {
     /// Encodes observations with the fitted rates (for rows the encoder was not fitted on).
     pub fn transform(&self, observations: &[&Observation]) -> Matrix {
         let rows = observations.len();
-        let mut data = Vec::with_capacity(rows * self.columns.len());
-        for column in &self.columns {
-            data.extend(
-                observations
-                    .iter()
-                    .map(|o| column.encode(o.get(&column.name))),
-            );
+        let index: FxHashMap<&str, usize> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.as_str(), i))
+            .collect();
+        // Hashed copies of the category rates: a lookup per cell is the hot path.
+        let rates: Vec<Option<(FxHashMap<&str, f64>, f64)>> = self
+            .columns
+            .iter()
+            .map(|c| match &c.kind {
+                ColumnKind::Numeric => None,
+                ColumnKind::Category { rates, other } => Some((
+                    rates.iter().map(|(k, v)| (k.as_str(), *v)).collect(),
+                    *other,
+                )),
+            })
+            .collect();
+        let mut data = vec![f64::NAN; rows * self.columns.len()];
+        for (row, obs) in observations.iter().enumerate() {
+            for (name, raw) in obs.iter() {
+                let Some(&col) = index.get(name.as_str()) else {
+                    continue;
+                };
+                data[col * rows + row] = match (&rates[col], raw) {
+                    (None, Raw::Num(v)) => *v,
+                    (None, Raw::Text(_)) => f64::NAN,
+                    (Some((map, other)), raw) => map
+                        .get(category_key(raw).as_ref())
+                        .copied()
+                        .unwrap_or(*other),
+                };
+            }
         }
         Matrix {
             rows,
@@ -230,24 +249,22 @@ impl Column {
             (_, None) => f64::NAN,
             (ColumnKind::Numeric, Some(Raw::Num(v))) => *v,
             (ColumnKind::Numeric, Some(Raw::Text(_))) => f64::NAN,
-            (ColumnKind::Category { rates, other }, Some(Raw::Text(t)))
-                if !t.chars().any(char::is_uppercase) =>
-            {
-                rates.get(t.as_str()).copied().unwrap_or(*other)
-            }
-            (ColumnKind::Category { rates, other }, Some(raw)) => {
-                rates.get(&category_text(raw)).copied().unwrap_or(*other)
-            }
+            (ColumnKind::Category { rates, other }, Some(raw)) => rates
+                .get(category_key(raw).as_ref())
+                .copied()
+                .unwrap_or(*other),
         }
     }
 }
 
 /// The text a value is filed under in a category column (numbers mixed into a text column
 /// count as their text).
-pub fn category_text(raw: &Raw) -> String {
+/// Borrowed when the value is already lower case.
+fn category_key(raw: &Raw) -> Cow<'_, str> {
     match raw {
-        Raw::Text(s) => s.to_lowercase(),
-        Raw::Num(v) => v.to_string(),
+        Raw::Text(s) if !s.chars().any(char::is_uppercase) => Cow::Borrowed(s),
+        Raw::Text(s) => Cow::Owned(s.to_lowercase()),
+        Raw::Num(v) => Cow::Owned(v.to_string()),
     }
 }
 
@@ -273,12 +290,12 @@ fn fit_category(
     prior: f64,
     folds: &[usize],
 ) -> (ColumnKind, Vec<f64>) {
-    let texts: Vec<Option<String>> = cells.iter().map(|c| c.map(category_text)).collect();
+    let texts: Vec<Option<Cow<str>>> = cells.iter().map(|c| c.map(category_key)).collect();
     // Per category: [won, count] overall and per fold.
-    let mut stats: HashMap<&str, ([f64; 2], [[f64; 2]; FOLDS])> = HashMap::new();
+    let mut stats: FxHashMap<&str, ([f64; 2], [[f64; 2]; FOLDS])> = FxHashMap::default();
     for ((text, &w), &fold) in texts.iter().zip(won).zip(folds) {
         if let Some(t) = text {
-            let s = stats.entry(t.as_str()).or_default();
+            let s = stats.entry(t.as_ref()).or_default();
             s.0[0] += f64::from(u8::from(w));
             s.0[1] += 1.0;
             s.1[fold][0] += f64::from(u8::from(w));
@@ -287,7 +304,7 @@ fn fit_category(
     }
     let mut by_count: Vec<(&str, f64)> = stats.iter().map(|(k, s)| (*k, s.0[1])).collect();
     by_count.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-    let named: std::collections::HashSet<&str> = by_count
+    let named: FxHashSet<&str> = by_count
         .iter()
         .filter(|(_, c)| *c >= MIN_CATEGORY_COUNT as f64)
         .take(MAX_CATEGORIES)
@@ -318,8 +335,8 @@ fn fit_category(
         .zip(folds)
         .map(|(text, &fold)| {
             let Some(t) = text else { return f64::NAN };
-            let s = if named.contains(&t.as_str()) {
-                stats[t.as_str()]
+            let s = if named.contains(t.as_ref()) {
+                stats[t.as_ref()]
             } else {
                 other
             };
