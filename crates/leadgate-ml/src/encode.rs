@@ -359,7 +359,7 @@ fn looks_like_identifier(values: &[f64]) -> bool {
     if known.len() < 50 || known.iter().any(|v| v.fract() != 0.0) {
         return false;
     }
-    known.sort_by(f64::total_cmp);
+    known.sort_unstable_by(f64::total_cmp);
     known.dedup();
     known.len() as f64 >= 0.9 * values.len() as f64
 }
@@ -368,13 +368,6 @@ fn looks_like_identifier(values: &[f64]) -> bool {
 /// are tried both as the lowest value and left out, so that a field filled in only for
 /// won leads is caught too.
 fn leak_auc(values: &[f64], won: &[bool]) -> Option<f64> {
-    let present: Vec<(f64, bool)> = values
-        .iter()
-        .zip(won)
-        .filter(|(v, _)| !v.is_nan())
-        .map(|(v, w)| (*v, *w))
-        .collect();
-    let (scores, labels): (Vec<f64>, Vec<bool>) = present.into_iter().unzip();
     let low = values
         .iter()
         .filter(|v| !v.is_nan())
@@ -384,8 +377,18 @@ fn leak_auc(values: &[f64], won: &[bool]) -> Option<f64> {
         .iter()
         .map(|v| if v.is_nan() { low } else { *v })
         .collect();
-    [roc_auc(&scores, &labels), roc_auc(&filled, won)]
-        .into_iter()
+    let mut aucs = vec![roc_auc(&filled, won)];
+    // Only with gaps do the known values alone tell something else.
+    if values.iter().any(|v| v.is_nan()) {
+        let (scores, labels): (Vec<f64>, Vec<bool>) = values
+            .iter()
+            .zip(won)
+            .filter(|(v, _)| !v.is_nan())
+            .map(|(v, w)| (*v, *w))
+            .unzip();
+        aucs.push(roc_auc(&scores, &labels));
+    }
+    aucs.into_iter()
         .flatten()
         .map(|a| a.max(1.0 - a))
         .filter(|a| *a >= LEAK_AUC)

@@ -11,7 +11,8 @@ pub fn roc_auc(scores: &[f64], won: &[bool]) -> Option<f64> {
         return None;
     }
     let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    // Tied scores share their mean rank, so their order among themselves does not matter.
+    order.sort_unstable_by(|&a, &b| scores[a].total_cmp(&scores[b]));
     // Mann-Whitney: sum of the positives' ranks, tied scores sharing their mean rank.
     let mut rank_sum = 0.0;
     let mut i = 0;

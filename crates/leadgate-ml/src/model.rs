@@ -396,8 +396,8 @@ fn fit(examples: &[&Example], settings: &Settings) -> Result<Model, MlError> {
             Some(vec![(forust(&cal_x), &cal_y, &cal_weights)]),
         )
         .map_err(|e| MlError::Training(e.to_string()))?;
-    let train_scores = booster.predict(&forust(&fitted.train), false);
-    let cal_scores = booster.predict(&forust(&cal_x), false);
+    let train_scores = booster.predict(&forust(&fitted.train), settings.threads > 1);
+    let cal_scores = booster.predict(&forust(&cal_x), settings.threads > 1);
     let calibrator = Calibrator::fit(&cal_scores, &cal_won);
     let trees = booster
         .json_dump()
