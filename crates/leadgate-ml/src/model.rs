@@ -12,6 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use forust_ml::gradientbooster::{ContributionsMethod, GradientBooster};
 use forust_ml::metric::Metric;
 use forust_ml::objective::ObjectiveType;
+use forust_ml::sampler::SampleMethod;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -25,6 +26,10 @@ pub const FORMAT_VERSION: u32 = 1;
 /// model is not trained: the rule score stays in charge.
 pub const MIN_OUTCOMES: usize = 50;
 pub const MIN_PER_CLASS: usize = 10;
+/// From this many training leads on, each tree learns from the leads with the largest
+/// gradients and a sample of the rest (GOSS, as LightGBM does): a fraction of the time for
+/// about the same accuracy on large stores.
+const GOSS_FROM_ROWS: usize = 200_000;
 /// Share of closed leads held out to test on.
 pub const HOLDOUT: f64 = 0.3;
 /// Share of the training leads held back to stop boosting and calibrate.
@@ -386,6 +391,11 @@ fn fit(examples: &[&Example], settings: &Settings) -> Result<Model, MlError> {
         .set_seed(settings.seed)
         .set_parallel(settings.threads > 1)
         .set_num_threads(Some(settings.threads.max(1)))
+        .set_sample_method(if y.len() >= GOSS_FROM_ROWS {
+            SampleMethod::Goss
+        } else {
+            SampleMethod::None
+        })
         .set_evaluation_metric(Some(Metric::LogLoss))
         .set_early_stopping_rounds(Some(settings.patience));
     booster
