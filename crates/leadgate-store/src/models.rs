@@ -13,10 +13,20 @@ use leadgate_ml::{LeadHistory, MlError, Observation, Reason};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 /// The loaded active model per product (`None`: the product has none, or it cannot be
-/// loaded), cached until a model is trained, imported or activated.
-pub(crate) type ModelCache = Arc<Mutex<HashMap<String, Option<(i64, Arc<Predictor>)>>>>;
+/// loaded), dropped when this store trains, imports or activates one.
+pub(crate) type ModelCache = Arc<Mutex<HashMap<String, CachedModel>>>;
+
+#[derive(Clone)]
+pub(crate) struct CachedModel {
+    checked: Instant,
+    model: Option<(i64, Arc<Predictor>)>,
+}
+
+/// How long a server trusts its cached active model before asking the store again.
+const MODEL_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A stored model without its body.
 #[derive(Debug, Clone, Serialize)]
@@ -353,26 +363,32 @@ impl Store {
             .await
     }
 
-    /// The product's active model, loaded (cached). A model that no longer loads (saved by
-    /// another format version) is skipped with a warning: the rule score carries on.
+    /// The product's active model, loaded (cached). Another server may train or activate a
+    /// model: a cached answer older than `MODEL_RECHECK` is checked against the store's
+    /// active id (a small query) and reloaded only when it changed. A model that no longer
+    /// loads (saved by another format version) is skipped with a warning: the rule score
+    /// carries on.
     pub async fn active_model(&self, product: &str) -> Result<Option<(i64, Arc<Predictor>)>> {
-        if let Some(cached) = self
+        let cached = self
             .models
             .lock()
             .ok()
-            .and_then(|c| c.get(product).cloned())
-        {
-            return Ok(cached);
+            .and_then(|c| c.get(product).cloned());
+        if let Some(entry) = &cached {
+            if entry.checked.elapsed() < MODEL_RECHECK {
+                return Ok(entry.model.clone());
+            }
         }
-        let row: Option<(i64, String)> = on_read_pool!(self, pool => sqlx::query_as(
-            "SELECT id, body FROM models WHERE product = $1 AND status = 'active' ORDER BY id DESC LIMIT 1",
+        let active: Option<i64> = on_read_pool!(self, pool => sqlx::query_scalar(
+            "SELECT id FROM models WHERE product = $1 AND status = 'active' ORDER BY id DESC LIMIT 1",
         )
         .bind(product)
         .fetch_optional(pool)
         .await)?;
-        let loaded = match row {
-            None => None,
-            Some((id, body)) => match Predictor::load(&body) {
+        let loaded = match (active, cached) {
+            (None, _) => None,
+            (Some(id), Some(entry)) if entry.model.as_ref().map(|m| m.0) == Some(id) => entry.model,
+            (Some(id), _) => match Predictor::load(&self.model_body(id).await?) {
                 Ok(p) => Some((id, Arc::new(p))),
                 Err(e) => {
                     tracing::warn!(model = id, error = %e, "the active model cannot be used; leads keep their rule scores");
@@ -381,7 +397,13 @@ impl Store {
             },
         };
         if let Ok(mut cache) = self.models.lock() {
-            cache.insert(product.to_owned(), loaded.clone());
+            cache.insert(
+                product.to_owned(),
+                CachedModel {
+                    checked: Instant::now(),
+                    model: loaded.clone(),
+                },
+            );
         }
         Ok(loaded)
     }
