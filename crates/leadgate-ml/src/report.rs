@@ -12,7 +12,8 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn opt(v: Option<f64>) -> String {
+/// A metric to three places, or "n/a" when the test set could not give one.
+pub fn opt(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.3}"))
 }
 

@@ -7,6 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use leadgate_ml::metrics::Metrics;
 use leadgate_ml::model::{Evaluation, Settings};
+use leadgate_ml::report::opt;
 use leadgate_store::{ModelRecord, Store};
 use std::path::PathBuf;
 
@@ -127,10 +128,6 @@ fn reading_bar(store_leads: i64) -> ProgressBar {
         ProgressStyle::with_template("reading {bar:40} {pos}/{len} leads ({per_sec})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     )
-}
-
-fn opt(v: Option<f64>) -> String {
-    v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.3}"))
 }
 
 fn metric_rows(model: &Metrics, baseline: &Metrics) -> String {
