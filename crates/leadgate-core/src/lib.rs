@@ -1,6 +1,8 @@
 //! Leadgate's domain: the lead, the person and company behind it, where it came from, and the
 //! append-only events that happen to it. Pure: no IO, no async, no database.
 
+pub mod access;
+pub mod analytics;
 pub mod automation;
 mod automation_doc;
 pub mod backtest;

@@ -3,6 +3,7 @@
 use crate::time::Ts;
 use crate::{on_pool, on_read_pool, Result, Store};
 use chrono::{DateTime, Utc};
+use leadgate_core::access::{LeadScope, Role};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use serde::Serialize;
@@ -14,6 +15,11 @@ pub struct ApiKey {
     pub id: i64,
     pub name: String,
     pub prefix: String,
+    /// What the key may do (keys made before roles existed are admin keys).
+    #[sqlx(try_from = "String")]
+    pub role: RoleColumn,
+    /// The team a sales-role key works for.
+    pub team: Option<String>,
     #[serde(skip)]
     #[sqlx(rename = "created_at")]
     created: Ts,
@@ -22,7 +28,26 @@ pub struct ApiKey {
     revoked: Option<Ts>,
 }
 
+/// A role as read from a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct RoleColumn(pub Role);
+
+impl TryFrom<String> for RoleColumn {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        s.parse().map(RoleColumn)
+    }
+}
+
 impl ApiKey {
+    pub fn role(&self) -> Role {
+        self.role.0
+    }
+    pub fn scope(&self) -> LeadScope {
+        LeadScope::of(self.role.0, self.team.as_deref())
+    }
+
     pub fn created_at(&self) -> DateTime<Utc> {
         self.created.0
     }
@@ -51,8 +76,32 @@ fn prefix_of(secret: &str) -> Option<&str> {
 }
 
 impl Store {
-    pub async fn create_api_key(&self, name: &str) -> Result<NewApiKey> {
+    /// Makes a key holding `role`; sales roles need the team they work for.
+    pub async fn create_api_key(
+        &self,
+        name: &str,
+        role: Role,
+        team: Option<&str>,
+    ) -> Result<NewApiKey> {
         let name = name.trim();
+        let team = team.map(str::trim).filter(|t| !t.is_empty());
+        match team {
+            None if role.is_team_bound() => {
+                return Err(leadgate_core::FieldError::new(
+                    "team",
+                    format!("a {role} key needs a team"),
+                )
+                .into())
+            }
+            Some(t) if !self.teams().await?.iter().any(|known| known.name == t) => {
+                return Err(leadgate_core::FieldError::new(
+                    "team",
+                    format!("no team is named '{t}'"),
+                )
+                .into())
+            }
+            _ => {}
+        }
         if name.is_empty() || name.chars().count() > 100 {
             return Err(
                 leadgate_core::FieldErrors::from(leadgate_core::FieldError::new(
@@ -77,13 +126,16 @@ impl Store {
         let key_hash = hash(&secret);
         let now = Ts(Utc::now());
         let key: ApiKey = on_pool!(self, pool => sqlx::query_as(
-            "INSERT INTO api_keys (name, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4)
-             RETURNING id, name, prefix, created_at, revoked_at",
+            "INSERT INTO api_keys (name, prefix, key_hash, created_at, role, team)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             RETURNING id, name, prefix, role, team, created_at, revoked_at",
         )
         .bind(name)
         .bind(&prefix)
         .bind(&key_hash)
         .bind(now)
+        .bind(role.as_str())
+        .bind(team)
         .fetch_one(pool)
         .await)?;
         Ok(NewApiKey { key, secret })
@@ -91,7 +143,7 @@ impl Store {
 
     pub async fn list_api_keys(&self) -> Result<Vec<ApiKey>> {
         Ok(on_read_pool!(self, pool => sqlx::query_as(
-            "SELECT id, name, prefix, created_at, revoked_at FROM api_keys ORDER BY id",
+            "SELECT id, name, prefix, role, team, created_at, revoked_at FROM api_keys ORDER BY id",
         )
         .fetch_all(pool)
         .await)?)
@@ -117,25 +169,21 @@ impl Store {
         let Some(prefix) = prefix_of(secret) else {
             return Ok(None);
         };
-        let row: Option<(i64, String, String, Ts, Option<Ts>, String)> = on_read_pool!(self, pool => sqlx::query_as(
-            "SELECT id, name, prefix, created_at, revoked_at, key_hash FROM api_keys
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            key: ApiKey,
+            key_hash: String,
+        }
+        let row: Option<Row> = on_read_pool!(self, pool => sqlx::query_as(
+            "SELECT id, name, prefix, role, team, created_at, revoked_at, key_hash FROM api_keys
              WHERE prefix = $1 AND revoked_at IS NULL",
         )
         .bind(prefix)
         .fetch_optional(pool)
         .await)?;
-        Ok(
-            row.and_then(|(id, name, prefix, created, revoked, key_hash)| {
-                // Compare hashes, not secrets: the comparison time then reveals nothing useful.
-                (key_hash == hash(secret)).then_some(ApiKey {
-                    id,
-                    name,
-                    prefix,
-                    created,
-                    revoked,
-                })
-            }),
-        )
+        // Compare hashes, not secrets: the comparison time then reveals nothing useful.
+        Ok(row.and_then(|r| (r.key_hash == hash(secret)).then_some(r.key)))
     }
 }
 

@@ -145,6 +145,10 @@ pub struct LeadFilter {
     pub source_class: Option<SourceClass>,
     pub campaign: Option<String>,
     pub owner: Option<String>,
+    /// Only leads owned by a member of this team (a sales user's or key's scope).
+    pub team: Option<String>,
+    /// Only leads still being worked: not customer, disqualified or recycled.
+    pub open: bool,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
     /// Text matched anywhere in the name, email or company, case-insensitively.
@@ -725,6 +729,12 @@ impl Store {
             }
             if let Some(owner) = &filter.owner {
                 b.push(" AND l.owner = ").push_bind(owner.clone());
+            }
+            if let Some(team) = &filter.team {
+                b.push(" AND l.owner IN (SELECT name FROM reps WHERE team = ").push_bind(team.clone()).push(")");
+            }
+            if filter.open {
+                b.push(" AND l.stage NOT IN ('customer', 'disqualified', 'recycled')");
             }
             if let Some(from) = filter.created_from {
                 b.push(" AND l.created_at >= ").push_bind(Ts(from));

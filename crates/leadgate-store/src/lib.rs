@@ -1,6 +1,7 @@
 //! Leadgate's persistence: one schema on SQLite (the embedded default) and PostgreSQL (scale),
 //! chosen by the database URL, with migrations for each run on connect.
 
+mod analytics;
 mod api_keys;
 mod automation;
 mod email;
@@ -18,11 +19,13 @@ mod qualification;
 mod routing;
 mod sla;
 mod time;
+mod users;
 mod webhooks;
 
 /// Throw-away stores for test suites, here so every crate's tests share one way to make them.
 pub mod testing;
 
+pub use analytics::AnalyticsScope;
 pub use api_keys::{ApiKey, NewApiKey};
 pub use automation::{DryRun, DryRunHit};
 pub use email::{Email, Sending};
@@ -39,10 +42,11 @@ pub use merges::{DedupeSummary, MergeRecord};
 pub use models::{LeadPrediction, ModelRecord, TrainingSet};
 pub use policies::{ActivePolicy, PolicyVersion};
 pub use privacy::{check_purpose as privacy_purpose, Consent, Consents, Erasure, NewConsent};
-pub use qualification::{LeadScore, RescoreSummary};
+pub use qualification::{LeadScore, Outcome, RescoreSummary};
 pub use routing::{Assignment, Rep, RepInput, Team};
 pub use sla::{Compliance, SlaClock, COMPLIANCE_GROUPS};
 pub use time::Ts;
+pub use users::{random_token, NewSession, NewUser, SessionUser, User, MIN_PASSWORD_CHARS};
 pub use webhooks::{Delivery, DeliveryOutcome, Webhook};
 
 use leadgate_core::FieldErrors;
@@ -76,6 +80,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
     Model(leadgate_ml::MlError),
+    /// A stored value the code cannot read back, or a failure inside the store's own work.
+    #[error("store failure: {0}")]
+    Internal(String),
 }
 
 impl From<leadgate_core::FieldError> for StoreError {

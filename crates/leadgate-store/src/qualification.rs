@@ -25,6 +25,13 @@ pub struct LeadScore {
     pub score: Score,
 }
 
+/// What became of a lead, as a rep records it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Won { value: Option<f64> },
+    Lost { reason: String, to: Stage },
+}
+
 /// What a rescoring pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RescoreSummary {
@@ -371,6 +378,65 @@ impl Store {
         override_bant: bool,
         actor: &str,
     ) -> Result<StoredLead> {
+        self.move_with(id, to, reason, override_bant, None, actor)
+            .await
+    }
+
+    /// Records what became of a lead and moves it accordingly, in one transaction: won
+    /// (with its deal value) moves it to customer; lost moves it to `lost_to` (disqualified
+    /// or recycled) with a reason the policy allows. The `outcome_recorded` event is what
+    /// source analytics and the conversion model learn from.
+    pub async fn record_outcome(
+        &self,
+        id: i64,
+        outcome: Outcome,
+        actor: &str,
+    ) -> Result<StoredLead> {
+        let (to, reason, payload) = match &outcome {
+            Outcome::Won { value } => {
+                if let Some(v) = value {
+                    if !v.is_finite() || *v < 0.0 {
+                        return Err(leadgate_core::FieldError::new(
+                            "value",
+                            "must be a number of at least 0",
+                        )
+                        .into());
+                    }
+                }
+                let mut payload = json!({"outcome": "won"});
+                if let Some(v) = value {
+                    payload["value"] = json!(v);
+                }
+                (Stage::Customer, None, payload)
+            }
+            Outcome::Lost { reason, to } => {
+                if !matches!(to, Stage::Disqualified | Stage::Recycled) {
+                    return Err(leadgate_core::FieldError::new(
+                        "to",
+                        "a lost lead is disqualified or recycled",
+                    )
+                    .into());
+                }
+                (
+                    *to,
+                    Some(reason.as_str()),
+                    json!({"outcome": "lost", "reason": reason}),
+                )
+            }
+        };
+        self.move_with(id, to, reason, false, Some(payload), actor)
+            .await
+    }
+
+    async fn move_with(
+        &self,
+        id: i64,
+        to: Stage,
+        reason: Option<&str>,
+        override_bant: bool,
+        outcome: Option<Value>,
+        actor: &str,
+    ) -> Result<StoredLead> {
         let now = to_micros(Utc::now());
         let (mut tx, lead, score, active) = self.lock_and_score(id, now).await?;
         let request = MoveRequest {
@@ -393,6 +459,17 @@ impl Store {
                     format!("moved by {actor}")
                 }
             });
+        if let Some(payload) = outcome {
+            let draft = EventDraft::new(EventType::OutcomeRecorded, now, payload).with_actor(actor);
+            tx.insert_events(
+                &[NewEvent {
+                    lead_id: id,
+                    draft: &draft,
+                }],
+                Ts(now),
+            )
+            .await?;
+        }
         tx.record_move(
             &lead,
             to,

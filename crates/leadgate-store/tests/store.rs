@@ -416,7 +416,10 @@ async fn listing_filters_searches_and_pages(store: Store) {
 }
 
 async fn api_keys_verify_until_revoked(store: Store) {
-    let made = store.create_api_key("zapier").await.unwrap();
+    let made = store
+        .create_api_key("zapier", leadgate_core::access::Role::Admin, None)
+        .await
+        .unwrap();
     assert!(made.secret.starts_with("lg_"));
     let found = store.verify_api_key(&made.secret).await.unwrap().unwrap();
     assert_eq!(found.name, "zapier");

@@ -5,3 +5,4 @@ pub mod export;
 pub mod http;
 pub mod import;
 pub mod jobs;
+pub mod web;

@@ -280,7 +280,11 @@ async fn api_keys_are_required_and_revocable(app: &TestApp) {
         .unwrap();
     problem(garbage, StatusCode::UNAUTHORIZED).await;
 
-    let extra = app.store.create_api_key("temporary").await.unwrap();
+    let extra = app
+        .store
+        .create_api_key("temporary", leadgate_core::access::Role::Admin, None)
+        .await
+        .unwrap();
     let ok = app
         .client
         .get(app.url("/api/v1/leads"))

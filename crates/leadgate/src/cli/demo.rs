@@ -43,35 +43,23 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
     }
     let store = Store::connect(&args.path.to_string_lossy()).await?;
-    let leads = leadgate_core::demo::generate(args.seed, args.leads, Utc::now());
-    let progress = ProgressBar::new(leads.len() as u64).with_style(
-        ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} leads ({per_sec})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    progress.set_message("making demo data");
-    let ids = load(&store, &leads, |n| progress.inc(n as u64)).await?;
-    progress.finish_and_clear();
-    demo_teams(&store).await?;
-    // The starter policy with routing by region, so new MQLs find a rep.
-    let policy = format!("{}{DEMO_ROUTING}", leadgate_core::policy::Policy::STARTER);
-    store
-        .apply_policy(&policy, "demo", "starter policy with routing by region")
+    let seeded = seed(&store, args.leads, args.seed, true).await?;
+    let key = store
+        .create_api_key("demo", leadgate_core::access::Role::Admin, None)
         .await?;
-    // Score everything under the policy, as `policy apply` does.
-    let scored = store.rescore("default", Utc::now(), |_| {}).await?;
-    let events = store.count_events().await?;
-    let key = store.create_api_key("demo").await?;
     let listener = tokio::net::TcpListener::bind(args.bind.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind.bind))?;
     let address = listener.local_addr()?;
     println!(
-        "Leadgate demo: {} leads with {events} events in {}; scored, {} moved to MQL by the starter policy",
-        ids.len(),
+        "Leadgate demo: {} leads with {} events in {}; scored, {} moved to MQL by the starter policy",
+        seeded.leads,
+        seeded.events,
         args.path.display(),
-        scored.became_mql
+        seeded.became_mql
     );
     println!("  URL:          http://{address}/");
+    println!("  Dashboard:    sign in as admin, mia (marketing), w.chen (sales manager, apac), li.na (sales rep, apac, in Chinese), j.miller (sales rep, americas) or vic (viewer); password {DEMO_PASSWORD}");
     println!("  API key:      {}", key.secret);
     println!("  Try:          curl -H 'Authorization: Bearer {}' 'http://{address}/api/v1/leads?stage=customer&limit=5'", key.secret);
     println!("Press Ctrl-C to stop.");
@@ -84,6 +72,50 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     drop(background);
     store.close().await;
     Ok(())
+}
+
+/// What `seed` stored.
+pub struct Seeded {
+    pub leads: usize,
+    pub events: i64,
+    pub became_mql: usize,
+}
+
+/// Fills an empty store with the demo: generated leads with their histories, three teams
+/// with reps, one user per role, the starter policy with routing by region, and scores.
+pub async fn seed(
+    store: &Store,
+    leads: usize,
+    seed: u64,
+    show_progress: bool,
+) -> anyhow::Result<Seeded> {
+    let leads = leadgate_core::demo::generate(seed, leads, Utc::now());
+    let progress = if show_progress {
+        ProgressBar::new(leads.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    }
+    .with_style(
+        ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} leads ({per_sec})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    progress.set_message("making demo data");
+    let ids = load(store, &leads, |n| progress.inc(n as u64)).await?;
+    progress.finish_and_clear();
+    demo_teams(store).await?;
+    demo_users(store).await?;
+    // The starter policy with routing by region, so new MQLs find a rep.
+    let policy = format!("{}{DEMO_ROUTING}", leadgate_core::policy::Policy::STARTER);
+    store
+        .apply_policy(&policy, "demo", "starter policy with routing by region")
+        .await?;
+    // Score everything under the policy, as `policy apply` does.
+    let scored = store.rescore("default", Utc::now(), |_| {}).await?;
+    Ok(Seeded {
+        leads: ids.len(),
+        events: store.count_events().await?,
+        became_mql: scored.became_mql,
+    })
 }
 
 const DEMO_ROUTING: &str = r#"
@@ -147,6 +179,77 @@ async fn demo_teams(store: &Store) -> anyhow::Result<()> {
             };
             store.put_rep(rep, &input).await?;
         }
+    }
+    Ok(())
+}
+
+/// The password of every demo user (never use a demo store for real work).
+pub const DEMO_PASSWORD: &str = "leadgate-demo";
+
+/// One user per role: an admin, marketing, each team's manager and reps, a viewer.
+pub async fn demo_users(store: &Store) -> anyhow::Result<()> {
+    use leadgate_core::access::Role;
+    let users: &[(&str, &str, Role, Option<&str>, &str)] = &[
+        ("admin", "Ada Admin", Role::Admin, None, "en"),
+        ("mia", "Mia Marketing", Role::Marketing, None, "en"),
+        ("vic", "Vic Viewer", Role::Viewer, None, "en"),
+        ("w.chen", "陈伟", Role::SalesManager, Some("apac"), "zh-CN"),
+        (
+            "k.weber",
+            "Klara Weber",
+            Role::SalesManager,
+            Some("emea"),
+            "en",
+        ),
+        (
+            "d.jones",
+            "Dana Jones",
+            Role::SalesManager,
+            Some("americas"),
+            "en",
+        ),
+        ("li.na", "李娜", Role::SalesRep, Some("apac"), "zh-CN"),
+        (
+            "m.nguyen",
+            "Nguyễn Minh",
+            Role::SalesRep,
+            Some("apac"),
+            "en",
+        ),
+        ("s.rezaei", "سارا رضایی", Role::SalesRep, Some("emea"), "en"),
+        (
+            "a.schmidt",
+            "Anna Schmidt",
+            Role::SalesRep,
+            Some("emea"),
+            "en",
+        ),
+        (
+            "j.miller",
+            "Jake Miller",
+            Role::SalesRep,
+            Some("americas"),
+            "en",
+        ),
+        (
+            "r.silva",
+            "Rita Silva",
+            Role::SalesRep,
+            Some("americas"),
+            "en",
+        ),
+    ];
+    for (name, display, role, team, locale) in users {
+        store
+            .create_user(leadgate_store::NewUser {
+                name: (*name).into(),
+                display_name: Some((*display).into()),
+                role: *role,
+                team: team.map(Into::into),
+                locale: (*locale).into(),
+                password: DEMO_PASSWORD.into(),
+            })
+            .await?;
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ mod model;
 mod policy;
 mod routing;
 mod serve;
+mod user;
 mod webhook;
 
 use clap::{Args, Parser, Subcommand};
@@ -38,6 +39,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Make, list and revoke API keys.
     Apikey(apikey::ApikeyArgs),
+    /// Dashboard users: create, passwd, disable, enable, list.
+    User(user::UserArgs),
     /// The qualification policy: init, check, apply, show, versions, diff.
     Policy(policy::PolicyArgs),
     /// Web-to-lead forms: put (create or replace), list, embed.
@@ -169,6 +172,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Apikey(args) => apikey::run(args).await,
+        Command::User(args) => user::run(args).await,
         Command::Policy(args) => policy::run(args).await,
         Command::Form(args) => form::run(args).await,
         Command::Gdpr(args) => gdpr::run(args).await,

@@ -27,6 +27,9 @@ pub enum ApiError {
     Conflict { field: String, reason: String },
     #[error("a valid API key is required (Authorization: Bearer <key>)")]
     Unauthorized,
+    /// The key is valid but its role or team does not reach this; says why.
+    #[error("{0}")]
+    Forbidden(String),
     /// Too many requests from one address; try again after this many seconds.
     #[error("too many submissions from this address; try again in {0} seconds")]
     TooManyRequests(u64),
@@ -70,6 +73,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

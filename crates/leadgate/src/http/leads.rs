@@ -469,9 +469,16 @@ pub(crate) fn lead_filter(params: Vec<(String, String)>) -> Result<LeadFilter, A
     security(("api_key" = [])))]
 async fn list_leads(
     State(state): State<AppState>,
+    scope: Option<axum::Extension<leadgate_core::access::LeadScope>>,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Json<LeadList>, ApiError> {
-    let filter = lead_filter(params)?;
+    let mut filter = lead_filter(params)?;
+    // A sales key lists its team's leads only.
+    match scope.map(|axum::Extension(s)| s) {
+        Some(leadgate_core::access::LeadScope::Team(team)) => filter.team = Some(team),
+        Some(leadgate_core::access::LeadScope::Nothing) => filter.owner = Some(String::new()),
+        _ => {}
+    }
     let page = state.store.list_leads(&filter).await.map_err(|e| match e {
         leadgate_store::StoreError::Invalid(errors) => ApiError::BadQuery(errors),
         other => other.into(),

@@ -1,6 +1,7 @@
 //! The HTTP surface: the JSON API under `/api/v1` (API keys required), its OpenAPI
 //! description, health and readiness probes, and Prometheus metrics.
 
+mod access;
 pub mod body;
 mod email;
 pub mod error;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub submissions: std::sync::Arc<forms::SubmissionLimit>,
     /// Whether webhooks may target private addresses.
     pub webhook_allow_private: bool,
+    /// Failed dashboard sign-ins per client address, for the limit.
+    pub logins: std::sync::Arc<crate::web::LoginLimit>,
 }
 
 /// A path id that is not a positive whole number names nothing: 404 naming what.
@@ -63,6 +66,7 @@ pub fn app_with(store: Store, delivery: &DeliverySettings) -> Router {
         store,
         submissions: Default::default(),
         webhook_allow_private: delivery.allow_private,
+        logins: Default::default(),
     };
     let api = Router::new()
         .merge(leads::routes())
@@ -88,7 +92,7 @@ pub fn app_with(store: Store, delivery: &DeliverySettings) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
-        .route("/", get(index))
+        .merge(crate::web::routes())
         .route_layer(middleware::from_fn(observe::track_requests))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(body::DEFAULT_LIMIT))
@@ -138,16 +142,60 @@ async fn require_api_key(
     let Some(secret) = secret else {
         return ApiError::Unauthorized.into_response();
     };
-    match state.store.verify_api_key(secret).await {
-        Ok(Some(key)) => {
-            request
-                .extensions_mut()
-                .insert(Actor(format!("apikey:{}", key.name)));
-            next.run(request).await
-        }
-        Ok(None) => ApiError::Unauthorized.into_response(),
-        Err(e) => ApiError::from(e).into_response(),
+    let key = match state.store.verify_api_key(secret).await {
+        Ok(Some(key)) => key,
+        Ok(None) => return ApiError::Unauthorized.into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    if let Err(refused) = check_access(&state, &key, &method, &path).await {
+        return refused.into_response();
     }
+    request
+        .extensions_mut()
+        .insert(Actor(format!("apikey:{}", key.name)));
+    request.extensions_mut().insert(key.scope());
+    next.run(request).await
+}
+
+/// Refuses a key whose role lacks what the route needs, or a sales key reaching past its
+/// team's leads.
+async fn check_access(
+    state: &AppState,
+    key: &leadgate_store::ApiKey,
+    method: &axum::http::Method,
+    path: &str,
+) -> Result<(), ApiError> {
+    let path = path.strip_prefix("/api/v1").unwrap_or(path);
+    let needed = access::permission(method, path);
+    let role = key.role();
+    if !role.allows(needed) {
+        return Err(ApiError::Forbidden(format!(
+            "this key's role ({role}) may not {method} {path}"
+        )));
+    }
+    let scope = key.scope();
+    if scope == leadgate_core::access::LeadScope::All {
+        return Ok(());
+    }
+    if !access::team_key_may_reach(path) {
+        return Err(ApiError::Forbidden(format!(
+            "a {role} key reaches only its team's leads, not {path}"
+        )));
+    }
+    if let Some(Ok(id)) = access::lead_in_path(path).map(str::parse::<i64>) {
+        let lead = state.store.lead(id).await?;
+        let team = match &lead.lead.owner {
+            Some(owner) => state.store.owner_team(owner.as_str()).await?,
+            None => None,
+        };
+        if !scope.covers(team.as_deref()) {
+            return Err(ApiError::Forbidden(format!(
+                "lead {id} belongs to another team than this key's"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Liveness: the process answers.
@@ -176,8 +224,4 @@ async fn metrics() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         observe::metrics_handle().render(),
     )
-}
-
-async fn index() -> axum::response::Html<&'static str> {
-    axum::response::Html(include_str!("index.html"))
 }

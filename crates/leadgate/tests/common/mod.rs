@@ -25,7 +25,11 @@ impl TestApp {
     pub async fn spawn_with(engine: Engine, delivery: leadgate::jobs::DeliverySettings) -> Self {
         let db = TestDatabase::new(engine).await;
         let store = db.store().await;
-        let key = store.create_api_key("tests").await.unwrap().secret;
+        let key = store
+            .create_api_key("tests", leadgate_core::access::Role::Admin, None)
+            .await
+            .unwrap()
+            .secret;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let server_store = store.clone();

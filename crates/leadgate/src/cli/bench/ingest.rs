@@ -180,7 +180,10 @@ async fn http(
     concurrency: usize,
     progress: &ProgressBar,
 ) -> anyhow::Result<Duration> {
-    let key = store.create_api_key("bench").await?.secret;
+    let key = store
+        .create_api_key("bench", leadgate_core::access::Role::Admin, None)
+        .await?
+        .secret;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/api/v1/events", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

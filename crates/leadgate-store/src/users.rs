@@ -1,0 +1,399 @@
+//! Dashboard users and their sessions: argon2 password hashes, cookie tokens stored only as
+//! SHA-256 hashes, a CSRF token per session.
+
+use crate::time::Ts;
+use crate::{on_pool, on_read_pool, Result, Store, StoreError};
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::Argon2;
+use base64::Engine as _;
+use chrono::{DateTime, Duration, Utc};
+use leadgate_core::access::{LeadScope, Role};
+use leadgate_core::{FieldError, FieldErrors};
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// A user as stored, never with the password hash.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: i64,
+    /// The login name; for sales roles also the owner name their leads carry.
+    pub name: String,
+    pub display_name: String,
+    pub role: Role,
+    pub team: Option<String>,
+    pub locale: String,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl User {
+    pub fn scope(&self) -> LeadScope {
+        LeadScope::of(self.role, self.team.as_deref())
+    }
+}
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub name: String,
+    pub display_name: Option<String>,
+    pub role: Role,
+    pub team: Option<String>,
+    pub locale: String,
+    pub password: String,
+}
+
+/// A session just opened: the cookie token exists only here and in the browser.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token: String,
+    pub csrf: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The user behind a live session, with the session's CSRF token.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub user: User,
+    pub csrf: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    name: String,
+    display_name: String,
+    role: String,
+    team: Option<String>,
+    locale: String,
+    disabled_at: Option<Ts>,
+    created_at: Ts,
+}
+
+const USER_COLUMNS: &str = "id, name, display_name, role, team, locale, disabled_at, created_at";
+
+impl UserRow {
+    fn into_user(self) -> Result<User> {
+        let role = self.role.parse().map_err(|reason: String| {
+            StoreError::Internal(format!("user {}: {reason}", self.id))
+        })?;
+        Ok(User {
+            id: self.id,
+            name: self.name,
+            display_name: self.display_name,
+            role,
+            team: self.team,
+            locale: self.locale,
+            disabled: self.disabled_at.is_some(),
+            created_at: self.created_at.0,
+        })
+    }
+}
+
+/// 32 random bytes, URL-safe base64: session, CSRF and form tokens.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn password_problem(password: &str) -> Option<FieldError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Some(FieldError::new(
+            "password",
+            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+        ));
+    }
+    (password.len() > 1024).then(|| FieldError::new("password", "must be at most 1024 bytes"))
+}
+
+/// Hashing is deliberately slow (argon2id): off the async threads.
+async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| StoreError::Internal(format!("password hashing failed: {e}")))
+    })
+    .await
+    .map_err(|e| StoreError::Internal(format!("password hashing stopped: {e}")))?
+}
+
+async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+impl Store {
+    /// Creates a user; every bad field is named.
+    pub async fn create_user(&self, new: NewUser) -> Result<User> {
+        let mut errors = FieldErrors::default();
+        let name = new.name.trim().to_owned();
+        if name.is_empty()
+            || name.chars().count() > 64
+            || name.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            errors.push(FieldError::new(
+                "name",
+                "must be 1 to 64 characters without spaces",
+            ));
+        }
+        let display_name = new
+            .display_name
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| name.clone());
+        if display_name.chars().count() > 200 {
+            errors.push(FieldError::new(
+                "display_name",
+                "must be at most 200 characters",
+            ));
+        }
+        if let Some(problem) = password_problem(&new.password) {
+            errors.push(problem);
+        }
+        let team = new
+            .team
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
+        match &team {
+            None if new.role.is_team_bound() => errors.push(FieldError::new(
+                "team",
+                format!("a {} needs a team", new.role),
+            )),
+            Some(t) if !self.teams().await?.iter().any(|known| &known.name == t) => {
+                errors.push(FieldError::new("team", format!("no team is named '{t}'")))
+            }
+            _ => {}
+        }
+        if !errors.is_empty() {
+            return Err(errors.into());
+        }
+        if self.user(&name).await?.is_some() {
+            return Err(FieldError::new("name", format!("a user named '{name}' exists")).into());
+        }
+        let hash = hash_password(new.password).await?;
+        let now = Ts(Utc::now());
+        let row: UserRow = on_pool!(self, pool => sqlx::query_as(&format!(
+            "INSERT INTO users (name, display_name, role, team, locale, password_hash, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {USER_COLUMNS}"
+        ))
+        .bind(&name)
+        .bind(&display_name)
+        .bind(new.role.as_str())
+        .bind(&team)
+        .bind(&new.locale)
+        .bind(&hash)
+        .bind(now)
+        .fetch_one(pool)
+        .await)?;
+        row.into_user()
+    }
+
+    pub async fn user(&self, name: &str) -> Result<Option<User>> {
+        let row: Option<UserRow> = on_read_pool!(self, pool => sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE name = $1"
+        ))
+        .bind(name.trim())
+        .fetch_optional(pool)
+        .await)?;
+        row.map(UserRow::into_user).transpose()
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>> {
+        let rows: Vec<UserRow> = on_read_pool!(self, pool => sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS} FROM users ORDER BY name"
+        ))
+        .fetch_all(pool)
+        .await)?;
+        rows.into_iter().map(UserRow::into_user).collect()
+    }
+
+    /// Sets a new password and ends the user's sessions. `false`: no such user.
+    pub async fn set_password(&self, name: &str, password: &str) -> Result<bool> {
+        if let Some(problem) = password_problem(password) {
+            return Err(problem.into());
+        }
+        let hash = hash_password(password.to_owned()).await?;
+        let Some(user) = self.user(name).await? else {
+            return Ok(false);
+        };
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+                .bind(&hash)
+                .bind(Ts(Utc::now()))
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        })?;
+        Ok(true)
+    }
+
+    /// Disables (or re-enables) a user; disabling ends their sessions. `false`: no such user.
+    pub async fn set_user_disabled(&self, name: &str, disabled: bool) -> Result<bool> {
+        let Some(user) = self.user(name).await? else {
+            return Ok(false);
+        };
+        let now = Ts(Utc::now());
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE users SET disabled_at = $1, updated_at = $2 WHERE id = $3")
+                .bind(disabled.then_some(now))
+                .bind(now)
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?;
+            if disabled {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(user.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        })?;
+        Ok(true)
+    }
+
+    /// Changes the language a user reads the dashboard in.
+    pub async fn set_user_locale(&self, user_id: i64, locale: &str) -> Result<()> {
+        on_pool!(self, pool => sqlx::query("UPDATE users SET locale = $1, updated_at = $2 WHERE id = $3")
+            .bind(locale)
+            .bind(Ts(Utc::now()))
+            .bind(user_id)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Checks a name and password; on success opens a session lasting `ttl`. `None` for an
+    /// unknown name, a wrong password or a disabled user alike (the caller cannot tell which,
+    /// nor can an attacker).
+    pub async fn log_in(
+        &self,
+        name: &str,
+        password: &str,
+        ttl: Duration,
+    ) -> Result<Option<(User, NewSession)>> {
+        let row: Option<(i64, String)> = on_read_pool!(self, pool => sqlx::query_as(
+            "SELECT id, password_hash FROM users WHERE name = $1 AND disabled_at IS NULL",
+        )
+        .bind(name.trim())
+        .fetch_optional(pool)
+        .await)?;
+        // An unknown name still costs one verification, so timing does not tell names apart.
+        const UNKNOWN: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$ZmFrZWhhc2hmYWtlaGFzaGZha2VoYXNoZmFrZWhhc2g";
+        let (id, hash) = row.unwrap_or((0, UNKNOWN.to_owned()));
+        if !verify_password(password.to_owned(), hash).await || id == 0 {
+            return Ok(None);
+        }
+        let session = NewSession {
+            token: random_token(),
+            csrf: random_token(),
+            expires_at: Utc::now() + ttl,
+        };
+        let now = Ts(Utc::now());
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            // Expired sessions are swept as new ones open.
+            sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(token_hash(&session.token))
+            .bind(id)
+            .bind(&session.csrf)
+            .bind(now)
+            .bind(Ts(session.expires_at))
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        })?;
+        let row: UserRow = on_read_pool!(self, pool => sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_one(pool)
+        .await)?;
+        Ok(Some((row.into_user()?, session)))
+    }
+
+    /// The user of a live session (not expired, user not disabled).
+    pub async fn session(&self, token: &str) -> Result<Option<SessionUser>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: UserRow,
+            csrf: String,
+        }
+        let row: Option<Row> = on_read_pool!(self, pool => sqlx::query_as(
+            "SELECT u.id, u.name, u.display_name, u.role, u.team, u.locale, u.disabled_at,
+                    u.created_at, s.csrf
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
+        )
+        .bind(token_hash(token))
+        .bind(Ts(Utc::now()))
+        .fetch_optional(pool)
+        .await)?;
+        row.map(|r| {
+            Ok(SessionUser {
+                user: r.user.into_user()?,
+                csrf: r.csrf,
+            })
+        })
+        .transpose()
+    }
+
+    /// Ends a session.
+    pub async fn log_out(&self, token: &str) -> Result<()> {
+        on_pool!(self, pool => sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash(token))
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// The team a rep (by owner name) belongs to, for access checks on one lead.
+    pub async fn owner_team(&self, owner: &str) -> Result<Option<String>> {
+        let team: Option<(String,)> = on_read_pool!(self, pool => sqlx::query_as(
+            "SELECT team FROM reps WHERE name = $1",
+        )
+        .bind(owner)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(team.map(|(t,)| t))
+    }
+}

@@ -1,0 +1,343 @@
+//! Closed-loop analytics: the funnel by month with conversion and time in each stage, what
+//! each source, channel and campaign brings, why leads were turned away, and whether the
+//! score foretold who bought. Every chart has its table beside it and a CSV download.
+
+use super::charts::{bars, Bar};
+use super::{html, require, Chrome, PageResult, Signed, WebError};
+use crate::http::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use chrono::NaiveDate;
+use leadgate_core::access::{LeadScope, Permission};
+use leadgate_core::analytics::Analytics;
+use leadgate_core::export::safe_cell;
+use leadgate_store::AnalyticsScope;
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Period {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+impl Period {
+    fn scope(&self, signed: &Signed) -> Result<AnalyticsScope, WebError> {
+        let day = |raw: &str, field: &str| -> Result<_, WebError> {
+            if raw.trim().is_empty() {
+                return Ok(None);
+            }
+            NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+                .map(|d| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()))
+                .map_err(|_| {
+                    WebError::Invalid(format!("{field}: '{raw}' is not a date (YYYY-MM-DD)"))
+                })
+        };
+        Ok(AnalyticsScope {
+            from: day(&self.from, "from")?,
+            to: day(&self.to, "to")?.map(|d| d + chrono::Duration::days(1)),
+            team: match signed.user.scope() {
+                LeadScope::Team(team) => Some(team),
+                LeadScope::Nothing => Some(String::new()),
+                LeadScope::All => None,
+            },
+        })
+    }
+
+    fn query(&self) -> String {
+        serde_urlencoded::to_string([("from", &self.from), ("to", &self.to)]).unwrap_or_default()
+    }
+}
+
+/// One table: a header and rows of cells, shown and downloadable alike.
+pub struct Table {
+    pub name: &'static str,
+    pub head: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub chart: String,
+}
+
+fn opt_pct(c: &Chrome, share: Option<f64>) -> String {
+    share.map(|s| c.t.pct(s)).unwrap_or_else(|| "-".into())
+}
+
+fn tables(c: &Chrome, a: &Analytics) -> Vec<Table> {
+    let h = |keys: &[&str]| {
+        keys.iter()
+            .map(|k| c.t(&format!("analytics.col.{k}")).to_owned())
+            .collect::<Vec<_>>()
+    };
+    let total = &a.total;
+    let funnel_chart = bars(
+        c.t("analytics.funnel"),
+        &[
+            (c.stage_name("lead"), total.leads),
+            (c.stage_name("mql"), total.mql),
+            (c.stage_name("sal"), total.sal),
+            (c.stage_name("sql"), total.sql),
+            (c.t("outcome.won").to_owned(), total.won),
+        ]
+        .map(|(label, n)| Bar {
+            label: label.to_owned(),
+            value: n as f64,
+            text: c.t.int(n as i64),
+        }),
+    );
+    let mut funnel_rows: Vec<Vec<String>> = a
+        .funnel
+        .iter()
+        .chain(std::iter::once(total))
+        .map(|r| {
+            let rates = r.rates();
+            vec![
+                if r.month == "all" {
+                    c.t("analytics.all").to_owned()
+                } else {
+                    r.month.clone()
+                },
+                c.t.int(r.leads as i64),
+                c.t.int(r.mql as i64),
+                c.t.int(r.sal as i64),
+                c.t.int(r.sql as i64),
+                c.t.int(r.won as i64),
+                c.t.num(r.won_value, 0),
+                opt_pct(c, rates[0]),
+                opt_pct(c, rates[1]),
+                opt_pct(c, rates[2]),
+                opt_pct(c, rates[3]),
+            ]
+        })
+        .collect();
+    funnel_rows.reverse();
+    let stage_rows = a
+        .stage_times
+        .iter()
+        .map(|s| {
+            vec![
+                c.stage_name(s.stage.as_str()).to_owned(),
+                c.t.int(s.left as i64),
+                s.median_hours
+                    .map(|h| c.t.num(h, 1))
+                    .unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    let stage_chart = bars(
+        c.t("analytics.stage_times"),
+        &a.stage_times
+            .iter()
+            .map(|s| Bar {
+                label: c.stage_name(s.stage.as_str()).to_owned(),
+                value: s.median_hours.unwrap_or(0.0),
+                text: s
+                    .median_hours
+                    .map(|h| format!("{} h", c.t.num(h, 1)))
+                    .unwrap_or_default(),
+            })
+            .collect::<Vec<_>>(),
+    );
+    let channels: Vec<Bar> = a
+        .sources
+        .iter()
+        .filter(|s| s.group == "channel")
+        .map(|s| Bar {
+            label: s.key.clone(),
+            value: s.share(s.won).unwrap_or(0.0),
+            text: format!(
+                "{} ({})",
+                opt_pct(c, s.share(s.won)),
+                c.t.int(s.leads as i64)
+            ),
+        })
+        .collect();
+    let source_rows = a
+        .sources
+        .iter()
+        .map(|s| {
+            vec![
+                c.t(&format!("analytics.group.{}", s.group)).to_owned(),
+                s.key.clone(),
+                c.t.int(s.leads as i64),
+                opt_pct(c, s.share(s.junk)),
+                opt_pct(c, s.share(s.mql)),
+                opt_pct(c, s.share(s.sql)),
+                opt_pct(c, s.share(s.won)),
+                c.t.num(s.won_value, 0),
+            ]
+        })
+        .collect();
+    let reason_chart = bars(
+        c.t("analytics.reasons"),
+        &a.reasons
+            .iter()
+            .take(12)
+            .map(|r| Bar {
+                label: r.reason.clone(),
+                value: r.count as f64,
+                text: c.t.int(r.count as i64),
+            })
+            .collect::<Vec<_>>(),
+    );
+    let reason_rows = a
+        .reasons
+        .iter()
+        .map(|r| {
+            vec![
+                c.t(&format!("analytics.kind.{}", r.kind)).to_owned(),
+                r.reason.clone(),
+                c.t.int(r.count as i64),
+            ]
+        })
+        .collect();
+    let band_chart = bars(
+        c.t("analytics.bands"),
+        &a.bands
+            .iter()
+            .map(|b| Bar {
+                label: b.band.clone(),
+                value: b.won_rate().unwrap_or(0.0),
+                text: opt_pct(c, b.won_rate()),
+            })
+            .collect::<Vec<_>>(),
+    );
+    let band_rows = a
+        .bands
+        .iter()
+        .map(|b| {
+            vec![
+                b.band.clone(),
+                c.t.int(b.leads as i64),
+                c.t.int(b.closed as i64),
+                c.t.int(b.won as i64),
+                opt_pct(c, b.won_rate()),
+            ]
+        })
+        .collect();
+    vec![
+        Table {
+            name: "funnel",
+            head: h(&[
+                "month",
+                "leads",
+                "mql",
+                "sal",
+                "sql",
+                "won",
+                "won_value",
+                "lead_mql",
+                "mql_sal",
+                "sal_sql",
+                "sql_won",
+            ]),
+            rows: funnel_rows,
+            chart: funnel_chart,
+        },
+        Table {
+            name: "stages",
+            head: h(&["stage", "left", "median_hours"]),
+            rows: stage_rows,
+            chart: stage_chart,
+        },
+        Table {
+            name: "sources",
+            head: h(&[
+                "group",
+                "source",
+                "leads",
+                "junk",
+                "mql",
+                "sql",
+                "won",
+                "won_value",
+            ]),
+            rows: source_rows,
+            chart: bars(c.t("analytics.won_by_channel"), &channels),
+        },
+        Table {
+            name: "reasons",
+            head: h(&["kind", "reason", "count"]),
+            rows: reason_rows,
+            chart: reason_chart,
+        },
+        Table {
+            name: "bands",
+            head: h(&["band", "leads", "closed", "won", "won_rate"]),
+            rows: band_rows,
+            chart: band_chart,
+        },
+    ]
+}
+
+#[derive(Template)]
+#[template(path = "analytics.html")]
+struct AnalyticsPage {
+    c: Chrome,
+    from: String,
+    to: String,
+    query: String,
+    tables: Vec<Table>,
+    team: Option<String>,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(period): Query<Period>,
+) -> PageResult {
+    require(&signed.user, Permission::ReadAnalytics)?;
+    let scope = period.scope(&signed)?;
+    let analytics = state.store.analytics(&scope).await?;
+    let c = Chrome::new(&signed, "analytics");
+    let tables = tables(&c, &analytics);
+    html(AnalyticsPage {
+        query: period.query(),
+        from: period.from,
+        to: period.to,
+        team: scope.team,
+        tables,
+        c,
+    })
+}
+
+/// One table as CSV (`/analytics/funnel.csv`), cells defused against formula injection.
+pub async fn csv(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(file): Path<String>,
+    Query(period): Query<Period>,
+) -> PageResult {
+    require(&signed.user, Permission::ReadAnalytics)?;
+    let name = file.strip_suffix(".csv").unwrap_or(&file);
+    let scope = period.scope(&signed)?;
+    let analytics = state.store.analytics(&scope).await?;
+    let c = Chrome::new(&signed, "analytics");
+    let table = tables(&c, &analytics)
+        .into_iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| WebError::NotFound(format!("no analytics table is named '{name}'")))?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let write = |out: &mut csv::Writer<Vec<u8>>, row: &[String]| {
+        out.write_record(row.iter().map(|cell| safe_cell(cell).into_owned()))
+    };
+    write(&mut out, &table.head).map_err(|e| WebError::Invalid(e.to_string()))?;
+    for row in &table.rows {
+        write(&mut out, row).map_err(|e| WebError::Invalid(e.to_string()))?;
+    }
+    let bytes = out
+        .into_inner()
+        .map_err(|e| WebError::Invalid(e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.csv\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -1,0 +1,327 @@
+//! Signing in and out: the session cookie, the signed-in user as an extractor, CSRF checks,
+//! and the limit on failed sign-ins per address.
+
+use super::{html, i18n, PageResult, WebError};
+use crate::http::AppState;
+use askama::Template;
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Redirect};
+use axum::{Extension, Form};
+use leadgate_store::User;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const COOKIE: &str = "lg_session";
+/// The double-submit token of the sign-in form (there is no session yet to hold one).
+const LOGIN_COOKIE: &str = "lg_login";
+/// How long a session lasts.
+const SESSION_HOURS: i64 = 12;
+/// Failed sign-ins an address may make per window before it must wait.
+const FAILURES_PER_WINDOW: u32 = 5;
+const WINDOW: Duration = Duration::from_secs(300);
+
+/// Failed sign-ins per client address.
+#[derive(Default)]
+pub struct LoginLimit {
+    failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+impl LoginLimit {
+    /// `Err(seconds to wait)` when `ip` failed too often lately.
+    fn check(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
+        let seen = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        match seen.get(&ip) {
+            Some((start, n))
+                if now.duration_since(*start) < WINDOW && *n >= FAILURES_PER_WINDOW =>
+            {
+                Err(WINDOW
+                    .saturating_sub(now.duration_since(*start))
+                    .as_secs()
+                    .max(1))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn failed(&self, ip: IpAddr, now: Instant) {
+        let mut seen = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() > 100_000 {
+            seen.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+        }
+        let entry = seen.entry(ip).or_insert((now, 0));
+        if now.duration_since(entry.0) >= WINDOW {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+    }
+
+    fn succeeded(&self, ip: IpAddr) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&ip);
+    }
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Compares secrets without stopping at the first difference.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// The signed-in user of a request. Pages without a session redirect to the sign-in page.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub user: User,
+    pub csrf: String,
+    token: String,
+}
+
+impl Signed {
+    /// Refuses a form whose CSRF token is not this session's.
+    pub fn check_csrf(&self, token: &str) -> Result<(), WebError> {
+        if same(token, &self.csrf) {
+            Ok(())
+        } else {
+            Err(WebError::Csrf)
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Signed {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        let next = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| "/".into());
+        let Some(token) = cookie(&parts.headers, COOKIE) else {
+            return Err(WebError::SignIn { next });
+        };
+        match state.store.session(&token).await? {
+            Some(live) => Ok(Signed {
+                user: live.user,
+                csrf: live.csrf,
+                token,
+            }),
+            None => Err(WebError::SignIn { next }),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    t: &'static i18n::Catalog,
+    next: String,
+    token: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+/// Only paths on this site, never `//elsewhere` or a full address.
+fn local(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".into(),
+    }
+}
+
+fn login_form(next: String, error: Option<String>, status: axum::http::StatusCode) -> PageResult {
+    let token = leadgate_store::random_token();
+    let page = LoginPage {
+        t: i18n::catalog("en"),
+        next,
+        token: token.clone(),
+        error,
+    };
+    let mut response = html(page)?;
+    *response.status_mut() = status;
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        format!("{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600")
+            .parse()
+            .map_err(|_| WebError::Invalid("bad cookie".into()))?,
+    );
+    Ok(response)
+}
+
+pub async fn login_page(Query(q): Query<LoginQuery>) -> PageResult {
+    login_form(local(q.next.as_deref()), None, axum::http::StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    name: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+    #[serde(default)]
+    token: String,
+}
+
+pub async fn log_in(
+    State(state): State<AppState>,
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> PageResult {
+    let ip = connect
+        .map(|Extension(ConnectInfo(addr))| addr.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let now = Instant::now();
+    if let Err(retry_after) = state.logins.check(ip, now) {
+        return Err(WebError::TooMany { retry_after });
+    }
+    let next = local(Some(&form.next));
+    match cookie(&headers, LOGIN_COOKIE) {
+        Some(expected) if !form.token.is_empty() && same(&expected, &form.token) => {}
+        _ => return Err(WebError::Csrf),
+    }
+    let ttl = chrono::Duration::hours(SESSION_HOURS);
+    match state.store.log_in(&form.name, &form.password, ttl).await? {
+        Some((user, session)) => {
+            state.logins.succeeded(ip);
+            tracing::info!(user = %user.name, "signed in");
+            let set = format!(
+                "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+                session.token,
+                SESSION_HOURS * 3600
+            );
+            // Two cookies: appended, since a plain header array would keep only the last.
+            Ok((
+                axum::response::AppendHeaders([
+                    (header::SET_COOKIE, set),
+                    (
+                        header::SET_COOKIE,
+                        format!("{LOGIN_COOKIE}=; Path=/login; Max-Age=0"),
+                    ),
+                ]),
+                Redirect::to(&next),
+            )
+                .into_response())
+        }
+        None => {
+            state.logins.failed(ip, now);
+            login_form(
+                next,
+                Some(i18n::catalog("en").t("login.failed").to_owned()),
+                axum::http::StatusCode::UNAUTHORIZED,
+            )
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn log_out(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    signed.check_csrf(&form.csrf)?;
+    state.store.log_out(&signed.token).await?;
+    Ok((
+        [(header::SET_COOKIE, format!("{COOKIE}=; Path=/; Max-Age=0"))],
+        Redirect::to("/login"),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct LocaleForm {
+    #[serde(default)]
+    csrf: String,
+    locale: String,
+    #[serde(default)]
+    back: String,
+}
+
+pub async fn set_locale(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(form): Form<LocaleForm>,
+) -> PageResult {
+    signed.check_csrf(&form.csrf)?;
+    if !i18n::is_supported(&form.locale) {
+        return Err(WebError::Invalid(format!(
+            "locale: '{}' is not one of {}",
+            form.locale,
+            i18n::LOCALES.join(", ")
+        )));
+    }
+    state
+        .store
+        .set_user_locale(signed.user.id, &form.locale)
+        .await?;
+    Ok(Redirect::to(&local(Some(&form.back))).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn five_failures_make_an_address_wait_and_a_success_clears_them() {
+        let limit = LoginLimit::default();
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        let now = Instant::now();
+        for _ in 0..FAILURES_PER_WINDOW {
+            assert!(limit.check(ip, now).is_ok());
+            limit.failed(ip, now);
+        }
+        let wait = limit.check(ip, now).unwrap_err();
+        assert!(wait > 0 && wait <= WINDOW.as_secs());
+        assert!(limit.check(IpAddr::from([10, 0, 0, 2]), now).is_ok());
+        assert!(limit.check(ip, now + WINDOW).is_ok());
+        limit.succeeded(ip);
+        assert!(limit.check(ip, now).is_ok());
+    }
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(local(Some("/leads/4")), "/leads/4");
+        assert_eq!(local(Some("//evil.example")), "/");
+        assert_eq!(local(Some("https://evil.example")), "/");
+        assert_eq!(local(Some("/\\evil")), "/");
+        assert_eq!(local(None), "/");
+    }
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, "a=1; lg_session=tok; b=2".parse().unwrap());
+        assert_eq!(cookie(&headers, COOKIE).as_deref(), Some("tok"));
+        assert_eq!(cookie(&headers, "c"), None);
+        assert!(same("abc", "abc") && !same("abc", "abd") && !same("abc", "ab"));
+    }
+}

@@ -1,0 +1,632 @@
+//! One lead: profile and completeness, the rule score with its explanation beside the
+//! model's prediction with its reasons, BANT, SLA clocks, tasks, the timeline of every event,
+//! and the sales actions (accept/reject, qualify, disqualify/recycle, log, next step, outcome).
+
+use super::leads::{countdown, display_name};
+use super::{back, check_lead_access, html, require, Chrome, Flash, PageResult, Signed, WebError};
+use crate::http::{path_id, AppState};
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::{Form, Json};
+use chrono::{NaiveDateTime, Utc};
+use leadgate_core::access::Permission;
+use leadgate_core::followup::{Interaction, InteractionType};
+use leadgate_core::policy::BantPart;
+use leadgate_core::scoring::BantEvidence;
+use leadgate_core::{quality, Stage};
+use leadgate_store::{Outcome, StoredEvent, StoredLead, TaskFilter};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub struct Line {
+    pub label: String,
+    pub value: String,
+}
+
+pub struct Contribution {
+    pub detail: String,
+    pub points: String,
+    pub up: bool,
+}
+
+pub struct BantRow {
+    pub part: &'static str,
+    pub evidence: &'static str,
+    pub confirmed: bool,
+}
+
+pub struct PredictionView {
+    pub probability: String,
+    pub expected_value: String,
+    pub basis: String,
+    pub reasons: Vec<Contribution>,
+}
+
+pub struct EventLine {
+    pub when: String,
+    pub kind: String,
+    pub actor: String,
+    pub text: String,
+}
+
+pub struct ClockLine {
+    pub rule: String,
+    pub state: String,
+    pub due: String,
+    pub countdown: Option<(String, bool)>,
+}
+
+pub struct TaskLine {
+    pub title: String,
+    pub due: String,
+    pub state: String,
+    pub overdue: bool,
+}
+
+#[derive(Template)]
+#[template(path = "lead.html")]
+struct LeadPage {
+    c: Chrome,
+    id: i64,
+    name: String,
+    stage: &'static str,
+    owner: String,
+    junk: Vec<String>,
+    profile: Vec<Line>,
+    completeness: u8,
+    missing: Vec<String>,
+    score: String,
+    grade: String,
+    temperature: String,
+    mql: bool,
+    explanation: Vec<Contribution>,
+    bant: Vec<BantRow>,
+    sql_ready: bool,
+    prediction: Option<PredictionView>,
+    clocks: Vec<ClockLine>,
+    tasks: Vec<TaskLine>,
+    timeline: Vec<EventLine>,
+    can_work: bool,
+    /// Stages a person may move this lead to from here, with the form each needs.
+    moves: Vec<&'static str>,
+    reject_reasons: Vec<String>,
+    disqualify_reasons: Vec<String>,
+    recycle_reasons: Vec<String>,
+    interaction_types: Vec<(&'static str, String)>,
+    interaction_outcomes: Vec<&'static str>,
+    can_close: bool,
+}
+
+fn text<T: AsRef<str>>(v: &Option<T>) -> String {
+    v.as_ref()
+        .map(|t| t.as_ref().to_owned())
+        .unwrap_or_default()
+}
+
+fn profile(c: &Chrome, lead: &StoredLead) -> Vec<Line> {
+    let l = &lead.lead;
+    let mut lines = vec![
+        (
+            "email",
+            l.email
+                .as_ref()
+                .map(|e| e.as_str().to_owned())
+                .unwrap_or_default(),
+        ),
+        (
+            "phone",
+            l.phone
+                .as_ref()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default(),
+        ),
+        ("job_title", text(&l.job_title)),
+        ("company", text(&l.company)),
+        ("industry", text(&l.industry)),
+        (
+            "company_size",
+            l.company_size.map(|n| c.t.int(n)).unwrap_or_default(),
+        ),
+        ("country", text(&l.country)),
+        ("website", text(&l.website)),
+        ("product_need", text(&l.product_need)),
+        (
+            "budget",
+            l.budget.map(|b| c.t.num(b, 0)).unwrap_or_default(),
+        ),
+        ("purchase_timeframe", text(&l.purchase_timeframe)),
+        ("current_solution", text(&l.current_solution)),
+        ("pains", text(&l.pains)),
+        ("channel", lead.first_touch.channel.as_str().to_owned()),
+        ("campaign", text(&lead.first_touch.campaign)),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .map(|(k, v)| Line {
+        label: c.t(&format!("field.{k}")).to_owned(),
+        value: v,
+    })
+    .collect::<Vec<_>>();
+    for (key, value) in &l.custom {
+        let value = match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        lines.push(Line {
+            label: key.clone(),
+            value,
+        });
+    }
+    if lead.do_not_email {
+        lines.push(Line {
+            label: c.t("lead.consent").into(),
+            value: c.t("lead.do_not_email").into(),
+        });
+    }
+    if lead.do_not_call {
+        lines.push(Line {
+            label: c.t("lead.consent").into(),
+            value: c.t("lead.do_not_call").into(),
+        });
+    }
+    lines
+}
+
+/// One event in a sentence of its own data.
+fn describe(c: &Chrome, event: &StoredEvent) -> String {
+    let p = &event.payload.0;
+    let s = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    match event.event_type.as_str() {
+        "stage_changed" => {
+            let mut line = format!("{} → {}", c.stage_name(&s("from")), c.stage_name(&s("to")));
+            if !s("reason").is_empty() {
+                line.push_str(&format!(": {}", s("reason")));
+            }
+            line
+        }
+        "outcome_recorded" => {
+            let mut line = c.t(&format!("outcome.{}", s("outcome"))).to_owned();
+            if let Some(v) = p.get("value").and_then(Value::as_f64) {
+                line.push_str(&format!(" ({})", c.t.num(v, 0)));
+            }
+            if !s("reason").is_empty() {
+                line.push_str(&format!(": {}", s("reason")));
+            }
+            line
+        }
+        "field_changed" => format!(
+            "{}: {} → {}",
+            s("field"),
+            p.get("old").map(short).unwrap_or_default(),
+            p.get("new").map(short).unwrap_or_default()
+        ),
+        _ => p
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .take(4)
+                    .map(|(k, v)| format!("{k}: {}", short(v)))
+                    .collect::<Vec<_>>()
+                    .join(" · ")
+            })
+            .unwrap_or_default(),
+    }
+}
+
+fn short(v: &Value) -> String {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    };
+    if text.chars().count() > 120 {
+        format!("{}…", text.chars().take(120).collect::<String>())
+    } else {
+        text
+    }
+}
+
+/// Where a person may move a lead from `stage` with the page's forms.
+fn moves(stage: Stage) -> Vec<&'static str> {
+    match stage {
+        Stage::Prospect | Stage::Lead => vec!["mql", "disqualified"],
+        Stage::Mql => vec!["sal", "recycled", "disqualified"],
+        Stage::Sal => vec!["sql", "recycled", "disqualified"],
+        Stage::Sql => vec!["opportunity", "recycled", "disqualified"],
+        Stage::Opportunity => vec!["recycled", "disqualified"],
+        Stage::Recycled => vec!["lead", "mql", "disqualified"],
+        Stage::Disqualified => vec!["lead"],
+        Stage::Customer => vec![],
+    }
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(raw): Path<String>,
+    Query(flash): Query<Flash>,
+) -> PageResult {
+    let id =
+        path_id(&raw, "lead").map_err(|_| WebError::NotFound(format!("no lead has id '{raw}'")))?;
+    let store = &state.store;
+    let lead = store.lead(id).await?;
+    check_lead_access(&state, &signed.user, &lead).await?;
+    let c = Chrome::new(&signed, "leads").with_flash(&flash);
+    let now = Utc::now();
+    let scored = store.score_lead(id, now).await?;
+    let score = &scored.score;
+    let active = store.active_policy(&scored.product).await?;
+    let completeness = quality::completeness(&lead.lead);
+    let prediction = if leadgate_core::lifecycle::is_open(lead.lead.stage) {
+        store.predict_lead(id, now).await?
+    } else {
+        None
+    };
+    let timeline = store.timeline(id, 200, None).await?;
+    let clocks = store.lead_clocks(id, now).await?;
+    let tasks = store
+        .tasks(&TaskFilter {
+            lead_id: Some(id),
+            limit: 50,
+            ..TaskFilter::default()
+        })
+        .await?;
+    let stages = &active.policy.stages;
+    let page = LeadPage {
+        id,
+        name: display_name(&lead),
+        stage: lead.lead.stage.as_str(),
+        owner: text(&lead.lead.owner),
+        junk: lead.junk.iter().map(|j| j.as_str().to_owned()).collect(),
+        profile: profile(&c, &lead),
+        completeness: completeness.percent,
+        missing: completeness
+            .missing
+            .iter()
+            .map(|m| c.t(&format!("detail.{m}")).to_owned())
+            .collect(),
+        score: c.t.num(score.score, 1),
+        grade: score.grade.clone(),
+        temperature: score.temperature.as_str().to_owned(),
+        mql: score.mql,
+        explanation: score
+            .explanation
+            .iter()
+            .map(|e| Contribution {
+                detail: e.detail.clone(),
+                points: format!("{:+.1}", e.points),
+                up: e.points >= 0.0,
+            })
+            .collect(),
+        bant: BantPart::ALL
+            .into_iter()
+            .map(|part| BantRow {
+                part: part.name(),
+                evidence: match score.bant.evidence(part) {
+                    BantEvidence::Fields => "fields",
+                    BantEvidence::Confirmed => "confirmed",
+                    BantEvidence::Missing => "missing",
+                },
+                confirmed: lead.bant_confirmed.contains(&part),
+            })
+            .collect(),
+        sql_ready: score.bant.sql_ready,
+        prediction: prediction.map(|p| PredictionView {
+            probability: c.t.pct(p.probability),
+            expected_value: c.t.num(p.expected_value, 0),
+            basis: p.value_basis,
+            reasons: p
+                .reasons
+                .iter()
+                .take(8)
+                .map(|r| Contribution {
+                    detail: r.text.clone(),
+                    points: format!("{:+.1}", r.points),
+                    up: r.points >= 0.0,
+                })
+                .collect(),
+        }),
+        clocks: clocks
+            .iter()
+            .map(|k| ClockLine {
+                rule: k.rule.clone(),
+                state: k.state.clone(),
+                due: c.when(&k.due_at.0),
+                countdown: countdown(&c, k),
+            })
+            .collect(),
+        tasks: tasks
+            .iter()
+            .map(|t| TaskLine {
+                title: t.title.clone(),
+                due: c.when(&t.due_at.0),
+                state: t.state.clone(),
+                overdue: t.state == "open" && t.due_at.0 < now,
+            })
+            .collect(),
+        timeline: timeline
+            .events
+            .iter()
+            .map(|e| EventLine {
+                when: c.when(&e.occurred_at.0),
+                kind: c.t(&format!("event.{}", e.event_type)).to_owned(),
+                actor: e.actor.clone().unwrap_or_default(),
+                text: describe(&c, e),
+            })
+            .collect(),
+        can_work: signed.user.role.allows(Permission::WorkLeads),
+        moves: moves(lead.lead.stage),
+        reject_reasons: stages.sal_reject_reasons.clone(),
+        disqualify_reasons: stages.disqualify_reasons.clone(),
+        recycle_reasons: stages.recycle_reasons.clone(),
+        interaction_types: InteractionType::ALL
+            .iter()
+            .map(|t| {
+                (
+                    t.as_str(),
+                    c.t(&format!("interaction.{}", t.as_str())).to_owned(),
+                )
+            })
+            .collect(),
+        interaction_outcomes: InteractionType::ALL
+            .iter()
+            .flat_map(|t| t.outcomes().iter().copied())
+            .collect(),
+        can_close: matches!(lead.lead.stage, Stage::Sql | Stage::Opportunity),
+        c,
+    };
+    html(page)
+}
+
+/// The lead of an action, checked: the user works leads, the lead is theirs to work.
+async fn workable(
+    state: &AppState,
+    signed: &Signed,
+    raw: &str,
+    csrf: &str,
+) -> Result<i64, WebError> {
+    signed.check_csrf(csrf)?;
+    require(&signed.user, Permission::WorkLeads)?;
+    let id =
+        path_id(raw, "lead").map_err(|_| WebError::NotFound(format!("no lead has id '{raw}'")))?;
+    let lead = state.store.lead(id).await?;
+    check_lead_access(state, &signed.user, &lead).await?;
+    Ok(id)
+}
+
+/// Answers an action: JSON for the board's script, else back to the lead page.
+fn answer(headers: &HeaderMap, id: i64, outcome: Result<&str, String>) -> PageResult {
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    if wants_json {
+        return Ok(match outcome {
+            Ok(done) => Json(json!({"ok": true, "done": done})).into_response(),
+            Err(error) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({"ok": false, "error": error})),
+            )
+                .into_response(),
+        });
+    }
+    Ok(back(&format!("/leads/{id}"), outcome))
+}
+
+/// A refusal the user can act on becomes a message on the page; anything else fails the
+/// request.
+fn refusal<T>(
+    result: Result<T, leadgate_store::StoreError>,
+) -> Result<Result<T, String>, WebError> {
+    match result.map_err(WebError::from) {
+        Ok(v) => Ok(Ok(v)),
+        Err(WebError::Invalid(message)) => Ok(Err(message)),
+        Err(other) => Err(other),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    override_bant: Option<String>,
+}
+
+pub async fn move_lead(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    Form(form): Form<MoveForm>,
+) -> PageResult {
+    let id = workable(&state, &signed, &raw, &form.csrf).await?;
+    let to = match form.to.parse::<Stage>() {
+        Ok(to) => to,
+        Err(e) => return answer(&headers, id, Err(format!("to: {e}"))),
+    };
+    let reason = Some(form.reason.trim()).filter(|r| !r.is_empty());
+    let moved = refusal(
+        state
+            .store
+            .transition(
+                id,
+                to,
+                reason,
+                form.override_bant.is_some(),
+                &signed.user.name,
+            )
+            .await,
+    )?;
+    answer(&headers, id, moved.map(|_| "moved"))
+}
+
+#[derive(Deserialize)]
+pub struct BantForm {
+    #[serde(default)]
+    csrf: String,
+    budget: Option<String>,
+    authority: Option<String>,
+    need: Option<String>,
+    timeline: Option<String>,
+}
+
+pub async fn bant(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    Form(form): Form<BantForm>,
+) -> PageResult {
+    let id = workable(&state, &signed, &raw, &form.csrf).await?;
+    let changes = [
+        (BantPart::Budget, form.budget.is_some()),
+        (BantPart::Authority, form.authority.is_some()),
+        (BantPart::Need, form.need.is_some()),
+        (BantPart::Timeline, form.timeline.is_some()),
+    ];
+    let done = refusal(
+        state
+            .store
+            .confirm_bant(id, &changes, &signed.user.name)
+            .await,
+    )?;
+    answer(&headers, id, done.map(|_| "bant"))
+}
+
+#[derive(Deserialize)]
+pub struct LogForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    notes: String,
+    #[serde(default)]
+    next_type: String,
+    #[serde(default)]
+    next_title: String,
+    #[serde(default)]
+    next_due: String,
+}
+
+/// A `datetime-local` value (no zone: read as UTC) or an RFC 3339 time, as RFC 3339.
+fn local_time(raw: &str) -> String {
+    NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%dT%H:%M")
+        .map(|t| t.and_utc().to_rfc3339())
+        .unwrap_or_else(|_| raw.trim().to_owned())
+}
+
+pub async fn log(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    Form(form): Form<LogForm>,
+) -> PageResult {
+    let id = workable(&state, &signed, &raw, &form.csrf).await?;
+    let mut body = json!({"type": form.kind});
+    if !form.outcome.trim().is_empty() {
+        body["outcome"] = json!(form.outcome.trim());
+    }
+    if !form.notes.trim().is_empty() {
+        body["notes"] = json!(form.notes);
+    }
+    if !form.next_due.trim().is_empty() || !form.next_title.trim().is_empty() {
+        let mut next = json!({
+            "type": if form.next_type.is_empty() { "todo" } else { form.next_type.as_str() },
+            "due_at": local_time(&form.next_due),
+        });
+        if !form.next_title.trim().is_empty() {
+            next["title"] = json!(form.next_title);
+        }
+        body["next_step"] = next;
+    }
+    let now = Utc::now();
+    let interaction = match Interaction::parse(&body, now) {
+        Ok(i) => i,
+        Err(errors) => return answer(&headers, id, Err(errors.to_string())),
+    };
+    let done = refusal(
+        state
+            .store
+            .log_interaction(id, &interaction, &signed.user.name, now)
+            .await,
+    )?;
+    answer(&headers, id, done.map(|_| "logged"))
+}
+
+#[derive(Deserialize)]
+pub struct OutcomeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    result: String,
+    #[serde(default)]
+    value: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    lost_to: String,
+}
+
+pub async fn outcome(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    Form(form): Form<OutcomeForm>,
+) -> PageResult {
+    let id = workable(&state, &signed, &raw, &form.csrf).await?;
+    let outcome = match form.result.as_str() {
+        "won" => {
+            let value = form.value.trim().replace(',', "");
+            let value = if value.is_empty() {
+                None
+            } else {
+                match value.parse::<f64>() {
+                    Ok(v) => Some(v),
+                    Err(_) => {
+                        return answer(
+                            &headers,
+                            id,
+                            Err(format!("value: '{}' is not a number", form.value)),
+                        )
+                    }
+                }
+            };
+            Outcome::Won { value }
+        }
+        "lost" => Outcome::Lost {
+            reason: form.reason.trim().to_owned(),
+            to: if form.lost_to == "recycled" {
+                Stage::Recycled
+            } else {
+                Stage::Disqualified
+            },
+        },
+        other => {
+            return answer(
+                &headers,
+                id,
+                Err(format!("result: '{other}' is not won or lost")),
+            )
+        }
+    };
+    let done = refusal(
+        state
+            .store
+            .record_outcome(id, outcome, &signed.user.name)
+            .await,
+    )?;
+    answer(&headers, id, done.map(|_| "outcome"))
+}

@@ -1,0 +1,291 @@
+//! The lead list: filters, search, sort, keyset pages and a CSV of the filtered set; and the
+//! lead card every list (inbox, board) shows.
+
+use super::{html, Chrome, PageResult, Signed, WebError};
+use crate::export::CsvExport;
+use crate::http::AppState;
+use askama::Template;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use chrono::{DateTime, NaiveDate, Utc};
+use leadgate_core::access::LeadScope;
+use leadgate_core::Stage;
+use leadgate_store::{LeadFilter, LeadSort, SlaClock, StoredLead, User};
+use serde::Deserialize;
+
+/// A lead as one row or card of a list.
+pub struct Card {
+    pub id: i64,
+    pub name: String,
+    pub company: String,
+    pub stage: &'static str,
+    pub owner: String,
+    pub score: String,
+    pub grade: String,
+    pub temperature: String,
+    pub probability: String,
+    pub junk: bool,
+    pub created: String,
+    /// The running SLA clock: text and whether it is overdue.
+    pub sla: Option<(String, bool)>,
+}
+
+/// The name a person would call a lead by.
+pub fn display_name(lead: &StoredLead) -> String {
+    let l = &lead.lead;
+    let name = [l.first_name.as_ref(), l.last_name.as_ref()]
+        .into_iter()
+        .flatten()
+        .map(|t| t.as_str())
+        .collect::<Vec<_>>()
+        // Names in Chinese are written without a space; others with one.
+        .join(
+            if l.first_name
+                .as_ref()
+                .is_some_and(|f| f.as_str().chars().any(is_cjk))
+            {
+                ""
+            } else {
+                " "
+            },
+        );
+    if !name.is_empty() {
+        name
+    } else if let Some(email) = &l.email {
+        email.as_str().to_owned()
+    } else {
+        format!("Lead #{}", lead.id)
+    }
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0x3040..=0x30FF | 0xAC00..=0xD7AF)
+}
+
+/// Minutes of working time as "2 h 05 min" or "overdue 30 min".
+pub fn countdown(c: &Chrome, clock: &SlaClock) -> Option<(String, bool)> {
+    let left = clock.minutes_left?;
+    let span = |m: i64| {
+        if m >= 60 * 24 {
+            format!("{} d {} h", m / (60 * 24), (m % (60 * 24)) / 60)
+        } else if m >= 60 {
+            format!("{} h {:02} min", m / 60, m % 60)
+        } else {
+            format!("{m} min")
+        }
+    };
+    Some(if left < 0 {
+        (c.t.tf("sla.overdue", &[("time", &span(-left))]), true)
+    } else {
+        (c.t.tf("sla.left", &[("time", &span(left))]), false)
+    })
+}
+
+pub fn card(c: &Chrome, lead: &StoredLead, clock: Option<&SlaClock>) -> Card {
+    let snapshot = lead.snapshot.as_ref();
+    Card {
+        id: lead.id,
+        name: display_name(lead),
+        company: lead
+            .lead
+            .company
+            .as_ref()
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_default(),
+        stage: lead.lead.stage.as_str(),
+        owner: lead
+            .lead
+            .owner
+            .as_ref()
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_default(),
+        score: snapshot.map(|s| c.t.num(s.score, 0)).unwrap_or_default(),
+        grade: snapshot.map(|s| s.grade.clone()).unwrap_or_default(),
+        temperature: snapshot.map(|s| s.temperature.clone()).unwrap_or_default(),
+        probability: lead
+            .prediction
+            .as_ref()
+            .map(|p| c.t.pct(p.probability))
+            .unwrap_or_default(),
+        junk: !lead.junk.is_empty(),
+        created: c.t.date(&lead.created_at),
+        sla: clock.and_then(|k| countdown(c, k)),
+    }
+}
+
+/// Narrows a filter to what the user may see.
+pub fn scoped(user: &User, mut filter: LeadFilter) -> LeadFilter {
+    match user.scope() {
+        LeadScope::All => {}
+        LeadScope::Team(team) => filter.team = Some(team),
+        // A sales user without a team sees nothing: an owner no lead has.
+        LeadScope::Nothing => filter.owner = Some(String::new()),
+    }
+    filter
+}
+
+#[derive(Debug, Default, Deserialize, Clone)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub stage: String,
+    #[serde(default)]
+    pub grade: String,
+    #[serde(default)]
+    pub channel: String,
+    #[serde(default)]
+    pub owner: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub junk: String,
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub sort: String,
+    #[serde(default)]
+    pub cursor: String,
+}
+
+fn day(raw: &str, field: &str) -> Result<Option<DateTime<Utc>>, WebError> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .map(|d| Some(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()))
+        .map_err(|_| WebError::Invalid(format!("{field}: '{raw}' is not a date (YYYY-MM-DD)")))
+}
+
+fn some(raw: &str) -> Option<String> {
+    let t = raw.trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+impl ListQuery {
+    /// The store filter these parameters ask for; every bad one is named.
+    pub fn filter(&self, user: &User, limit: u32) -> Result<LeadFilter, WebError> {
+        let stage = some(&self.stage)
+            .map(|s| s.parse::<Stage>())
+            .transpose()
+            .map_err(|e| WebError::Invalid(format!("stage: {e}")))?;
+        let channel = some(&self.channel)
+            .map(|s| s.parse())
+            .transpose()
+            .map_err(|e| WebError::Invalid(format!("channel: {e}")))?;
+        let sort = some(&self.sort)
+            .map(|s| s.parse::<LeadSort>())
+            .transpose()
+            .map_err(|e| WebError::Invalid(format!("sort: {e}")))?
+            .unwrap_or_default();
+        let created_to = day(&self.to, "to")?.map(|d| d + chrono::Duration::days(1));
+        Ok(scoped(
+            user,
+            LeadFilter {
+                stage,
+                channel,
+                owner: some(&self.owner),
+                created_from: day(&self.from, "from")?,
+                created_to,
+                q: some(&self.q),
+                grade: some(&self.grade),
+                junk: match self.junk.as_str() {
+                    "only" => Some(true),
+                    "all" => None,
+                    _ => Some(false),
+                },
+                sort,
+                limit,
+                cursor: some(&self.cursor),
+                ..LeadFilter::default()
+            },
+        ))
+    }
+
+    /// The query string of these filters with another cursor (for the next page link).
+    pub fn with_cursor(&self, cursor: &str) -> String {
+        let mut q = self.clone();
+        q.cursor = cursor.to_owned();
+        serde_urlencoded::to_string([
+            ("stage", &q.stage),
+            ("grade", &q.grade),
+            ("channel", &q.channel),
+            ("owner", &q.owner),
+            ("from", &q.from),
+            ("to", &q.to),
+            ("junk", &q.junk),
+            ("q", &q.q),
+            ("sort", &q.sort),
+            ("cursor", &q.cursor),
+        ])
+        .unwrap_or_default()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "leads.html")]
+struct ListPage {
+    c: Chrome,
+    q: ListQuery,
+    cards: Vec<Card>,
+    next: Option<String>,
+    csv: String,
+    stages: Vec<&'static str>,
+    channels: Vec<&'static str>,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(q): Query<ListQuery>,
+) -> PageResult {
+    let c = Chrome::new(&signed, "leads");
+    let filter = q.filter(&signed.user, 50)?;
+    let page = state.store.list_leads(&filter).await?;
+    let cards = page.leads.iter().map(|l| card(&c, l, None)).collect();
+    html(ListPage {
+        cards,
+        next: page.next_cursor.map(|cur| q.with_cursor(&cur)),
+        csv: q.with_cursor(""),
+        stages: Stage::ALL.iter().map(|s| s.as_str()).collect(),
+        channels: leadgate_core::Channel::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect(),
+        q,
+        c,
+    })
+}
+
+/// The filtered leads as CSV, streamed a page at a time.
+pub async fn csv(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(q): Query<ListQuery>,
+) -> PageResult {
+    let mut filter = q.filter(&signed.user, 500)?;
+    filter.cursor = None;
+    let export = CsvExport::new(state.store.clone(), filter);
+    // A page that fails ends the download, cut short (the state becomes None).
+    let stream = futures_util::stream::unfold(Some(export), |export| async move {
+        let mut export = export?;
+        match export.next_chunk().await {
+            Ok(Some(chunk)) => Some((Ok::<_, std::io::Error>(chunk), Some(export))),
+            Ok(None) => None,
+            Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
+        }
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"leads.csv\"",
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}

@@ -1,0 +1,300 @@
+//! The dashboard: server-rendered pages for reps, managers, marketing and admins, behind
+//! cookie sessions, with CSRF tokens on every form and roles enforced on every route.
+
+mod analytics;
+mod auth;
+mod board;
+mod charts;
+pub mod i18n;
+mod inbox;
+mod lead;
+mod leads;
+
+use crate::http::AppState;
+use askama::Template;
+pub use auth::{LoginLimit, Signed};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use i18n::Catalog;
+use leadgate_core::access::{LeadScope, Permission};
+use leadgate_store::{StoreError, StoredLead, User};
+
+/// The dashboard's routes (all but `/login` need a session).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(auth::login_page).post(auth::log_in))
+        .route("/logout", post(auth::log_out))
+        .route("/settings/locale", post(auth::set_locale))
+        .route("/", get(inbox::page))
+        .route("/leads", get(leads::page))
+        .route("/leads.csv", get(leads::csv))
+        .route("/leads/{id}", get(lead::page))
+        .route("/leads/{id}/move", post(lead::move_lead))
+        .route("/leads/{id}/bant", post(lead::bant))
+        .route("/leads/{id}/log", post(lead::log))
+        .route("/leads/{id}/outcome", post(lead::outcome))
+        .route("/tasks/{id}/done", post(inbox::complete_task))
+        .route("/board", get(board::page))
+        .route("/analytics", get(analytics::page))
+        .route("/analytics/{table}", get(analytics::csv))
+        .route("/static/app.css", get(stylesheet))
+        .route("/static/app.js", get(script))
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        include_str!("static/app.css"),
+    )
+}
+
+async fn script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        include_str!("static/app.js"),
+    )
+}
+
+/// What every signed-in page shows around its content: the user, the navigation, the
+/// language, the CSRF token for its forms, and a notice or error from the last action.
+pub struct Chrome {
+    pub t: &'static Catalog,
+    pub user: User,
+    pub csrf: String,
+    /// Which navigation entry is this page.
+    pub here: &'static str,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+}
+
+impl Chrome {
+    pub fn new(signed: &Signed, here: &'static str) -> Self {
+        Self {
+            t: i18n::catalog(&signed.user.locale),
+            user: signed.user.clone(),
+            csrf: signed.csrf.clone(),
+            here,
+            notice: None,
+            error: None,
+        }
+    }
+
+    pub fn with_flash(mut self, flash: &Flash) -> Self {
+        self.notice = flash
+            .done
+            .clone()
+            .map(|k| self.t.t(&format!("done.{k}")).to_owned());
+        self.error = flash.error.clone();
+        self
+    }
+
+    pub fn t<'a>(&'a self, key: &'a str) -> &'a str {
+        self.t.t(key)
+    }
+
+    /// The text of `group.key`, e.g. `tk("stage", "mql")`.
+    pub fn tk(&self, group: &str, key: &str) -> String {
+        self.t.t(&format!("{group}.{key}")).to_owned()
+    }
+
+    /// Whether the user may see a navigation entry.
+    pub fn can(&self, what: &str) -> bool {
+        let permission = match what {
+            "analytics" => Permission::ReadAnalytics,
+            "work" => Permission::WorkLeads,
+            _ => Permission::ReadLeads,
+        };
+        self.user.role.allows(permission)
+    }
+
+    pub fn role_name(&self) -> String {
+        self.tk("role", self.user.role.as_str())
+    }
+
+    pub fn locales(&self) -> &'static [&'static str] {
+        i18n::LOCALES
+    }
+
+    pub fn stage_name(&self, stage: &str) -> String {
+        self.tk("stage", stage)
+    }
+
+    pub fn when(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
+        self.t.datetime(at)
+    }
+}
+
+/// `?done=...` or `?error=...` after a redirect from an action.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Flash {
+    pub done: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Why a page or action was refused, shown as a page with the reason.
+#[derive(Debug)]
+pub enum WebError {
+    /// No session: sign in (then come back to `next`).
+    SignIn {
+        next: String,
+    },
+    Forbidden(String),
+    NotFound(String),
+    /// A form with a missing or wrong CSRF token.
+    Csrf,
+    Invalid(String),
+    TooMany {
+        retry_after: u64,
+    },
+    Store(StoreError),
+    Render(askama::Error),
+}
+
+impl From<StoreError> for WebError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::LeadNotFound(id) => WebError::NotFound(format!("lead {id} does not exist")),
+            StoreError::NotFound(what) => WebError::NotFound(what),
+            StoreError::Invalid(errors) => WebError::Invalid(errors.to_string()),
+            StoreError::Refused(refused) => WebError::Invalid(refused.to_string()),
+            StoreError::Conflict { field, reason } => {
+                WebError::Invalid(format!("{field}: {reason}"))
+            }
+            other => WebError::Store(other),
+        }
+    }
+}
+
+impl From<askama::Error> for WebError {
+    fn from(e: askama::Error) -> Self {
+        WebError::Render(e)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    title: String,
+    message: String,
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let (status, title, message) = match self {
+            WebError::SignIn { next } => {
+                let target = format!(
+                    "/login?{}",
+                    serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
+                );
+                return Redirect::to(&target).into_response();
+            }
+            WebError::Forbidden(m) => (StatusCode::FORBIDDEN, "Not allowed", m),
+            WebError::NotFound(m) => (StatusCode::NOT_FOUND, "Not found", m),
+            WebError::Csrf => (
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "The form's security token is missing or wrong (it may be from an old page, or forged). Go back, reload the page and try again; nothing was changed.".into(),
+            ),
+            WebError::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, "Cannot do that", m),
+            WebError::TooMany { retry_after } => {
+                let page = ErrorPage {
+                    title: "Too many attempts".into(),
+                    message: format!("Too many sign-in attempts from here. Try again in {retry_after} seconds."),
+                };
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, retry_after.to_string())],
+                    axum::response::Html(page.render().unwrap_or_default()),
+                )
+                    .into_response();
+            }
+            WebError::Store(e) => {
+                tracing::error!(error = %e, "dashboard request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "The store failed to answer; nothing was changed. Try again; if it persists, the server log has the cause.".into(),
+                )
+            }
+            WebError::Render(e) => {
+                tracing::error!(error = %e, "rendering a page failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "The page could not be drawn.".into(),
+                )
+            }
+        };
+        let page = ErrorPage {
+            title: title.into(),
+            message,
+        };
+        (
+            status,
+            axum::response::Html(page.render().unwrap_or_default()),
+        )
+            .into_response()
+    }
+}
+
+pub type PageResult = Result<Response, WebError>;
+
+/// A rendered template as a response.
+pub fn html(page: impl Template) -> PageResult {
+    Ok(axum::response::Html(page.render()?).into_response())
+}
+
+/// Back to `path` with a notice key, or with an error message.
+pub fn back(path: &str, outcome: Result<&str, String>) -> Response {
+    let query = match outcome {
+        Ok(done) => serde_urlencoded::to_string([("done", done)]),
+        Err(error) => serde_urlencoded::to_string([("error", error)]),
+    }
+    .unwrap_or_default();
+    Redirect::to(&format!("{path}?{query}")).into_response()
+}
+
+/// Whether a lead lies within what the user may see; a lead outside is refused naming why.
+pub async fn check_lead_access(
+    state: &AppState,
+    user: &User,
+    lead: &StoredLead,
+) -> Result<(), WebError> {
+    let scope = user.scope();
+    if scope == LeadScope::All {
+        return Ok(());
+    }
+    let team = match &lead.lead.owner {
+        Some(owner) => state.store.owner_team(owner.as_str()).await?,
+        None => None,
+    };
+    if scope.covers(team.as_deref()) {
+        Ok(())
+    } else {
+        Err(WebError::Forbidden(format!(
+            "Lead {} belongs to another team; you work the leads of team '{}'.",
+            lead.id,
+            user.team.as_deref().unwrap_or("-")
+        )))
+    }
+}
+
+/// Refuses the user when their role lacks `what`.
+pub fn require(user: &User, what: Permission) -> Result<(), WebError> {
+    if user.role.allows(what) {
+        Ok(())
+    } else {
+        Err(WebError::Forbidden(format!(
+            "Your role ({}) does not allow this.",
+            user.role
+        )))
+    }
+}

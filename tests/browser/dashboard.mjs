@@ -1,0 +1,219 @@
+// The dashboard in a real headless Chromium against a running Leadgate server (started by
+// crates/leadgate/tests/browser.rs with demo data). Environment: BASE_URL, LEAD_ID (an MQL of
+// li.na's team, with a Persian name), OTHER_LEAD_ID (a lead of another team), SHOTS (where
+// screenshots go). Exits non-zero naming the step that failed.
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const base = process.env.BASE_URL;
+const leadId = process.env.LEAD_ID;
+const otherLeadId = process.env.OTHER_LEAD_ID;
+const shots = process.env.SHOTS;
+const password = "leadgate-demo";
+assert.ok(base && leadId && otherLeadId && shots, "BASE_URL, LEAD_ID, OTHER_LEAD_ID and SHOTS are needed");
+mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+
+let step = "starting";
+const dialogs = [];
+
+async function signIn(name) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  page.on("dialog", (d) => {
+    dialogs.push(d.message());
+    d.dismiss();
+  });
+  await page.goto(`${base}/login`);
+  await page.fill("input[name=name]", name);
+  await page.fill("input[name=password]", password);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith("/login")), page.click("#login button")]);
+  return { context, page };
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+}
+
+/// The number in the funnel table's "all months" row, column `col` (0 = label).
+async function funnelTotal(page, col) {
+  await page.goto(`${base}/analytics`);
+  const cells = page.locator("#funnel table.numbers tbody tr").first().locator("td");
+  return Number((await cells.nth(col).innerText()).replace(/[^0-9]/g, ""));
+}
+
+try {
+  step = "a wrong password is refused on the page";
+  {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${base}/`);
+    assert.match(page.url(), /\/login\?next=/);
+    await page.fill("input[name=name]", "li.na");
+    await page.fill("input[name=password]", "not the password");
+    await page.click("#login button");
+    await page.locator("p.error").waitFor();
+    await shot(page, "login");
+    await context.close();
+  }
+
+  step = "every role signs in and sees what its role allows";
+  const roles = {
+    admin: { analytics: true, work: true },
+    mia: { analytics: true, work: false },
+    vic: { analytics: true, work: false },
+    "w.chen": { analytics: true, work: true },
+    "li.na": { analytics: false, work: true },
+    "j.miller": { analytics: false, work: true },
+  };
+  for (const [name, can] of Object.entries(roles)) {
+    const { context, page } = await signIn(name);
+    assert.equal(await page.locator("header .user").count(), 1, `${name} sees the header`);
+    assert.equal(await page.locator('nav a[href="/analytics"]').count(), can.analytics ? 1 : 0, `${name}: analytics link`);
+    const analytics = await page.goto(`${base}/analytics`);
+    assert.equal(analytics.status(), can.analytics ? 200 : 403, `${name}: analytics answers`);
+    await page.goto(`${base}/board`);
+    assert.equal(await page.locator(".board").getAttribute("data-can-work"), String(can.work), `${name}: board movable`);
+    await context.close();
+  }
+
+  step = "the admin reads the funnel before the rep's work";
+  const admin = await signIn("admin");
+  const wonBefore = await funnelTotal(admin.page, 5);
+  const sqlBefore = await funnelTotal(admin.page, 4);
+
+  step = "a rep's inbox lists their open leads with SLA countdowns";
+  const rep = await signIn("li.na");
+  await rep.page.goto(`${base}/`);
+  await rep.page.locator("h1").waitFor();
+  await shot(rep.page, "inbox");
+
+  step = "a rep cannot open another team's lead";
+  const refused = await rep.page.goto(`${base}/leads/${otherLeadId}`);
+  assert.equal(refused.status(), 403);
+  assert.match(await rep.page.locator("p.error").innerText(), /another team/);
+
+  step = "a rep accepts the MQL (SAL)";
+  await rep.page.goto(`${base}/leads/${leadId}`);
+  assert.equal(await rep.page.locator("#lead-stage").getAttribute("class"), "stage mql");
+  await rep.page.click('form.move[data-to="sal"] button');
+  await rep.page.locator("p.notice").waitFor();
+  assert.equal(await rep.page.locator("#lead-stage").getAttribute("class"), "stage sal");
+
+  step = "qualifying to SQL without BANT is refused with the reason";
+  await rep.page.click('form.move[data-to="sql"] button');
+  await rep.page.locator("p.error").waitFor();
+  assert.match(await rep.page.locator("p.error").innerText(), /BANT/);
+  assert.equal(await rep.page.locator("#lead-stage").getAttribute("class"), "stage sal");
+
+  step = "a rep logs a call with a note full of markup and Persian text";
+  const note = `<script>alert("x")</script><b>bold</b> تماس گرفتم، فردا پیگیری`;
+  await rep.page.selectOption("#log select[name=type]", "call");
+  await rep.page.selectOption("#log select[name=outcome]", "connected");
+  await rep.page.fill("#log textarea[name=notes]", note);
+  await rep.page.fill("#log input[name=next_title]", "Send the proposal");
+  await rep.page.fill("#log input[name=next_due]", "2030-01-15T10:00");
+  await rep.page.click("#log button");
+  await rep.page.locator("p.notice").waitFor();
+  const timeline = await rep.page.locator("#timeline").innerText();
+  assert.ok(timeline.includes(`<script>alert("x")</script>`), "the note is shown as text, escaped");
+  assert.ok(timeline.includes("پیگیری"), "Persian text is kept");
+  assert.equal(await rep.page.locator("#timeline b").count(), 0, "no markup from the note is rendered");
+  assert.ok((await rep.page.locator("#tasks").innerText()).includes("Send the proposal"), "the next step is a task");
+
+  step = "a rep fills BANT";
+  for (const part of ["budget", "authority", "need", "timeline"]) {
+    await rep.page.check(`#bant input[name=${part}]`);
+  }
+  await rep.page.click("#bant button");
+  await rep.page.locator("p.notice").waitFor();
+  assert.equal(await rep.page.locator("#bant input:checked").count(), 4);
+
+  step = "a rep qualifies the lead as SQL";
+  await rep.page.click('form.move[data-to="sql"] button');
+  await rep.page.locator("p.notice").waitFor();
+  assert.equal(await rep.page.locator("#lead-stage").getAttribute("class"), "stage sql");
+
+  step = "a rep records the win with its value";
+  await rep.page.fill("#won input[name=value]", "12,000");
+  await rep.page.click("#won button");
+  await rep.page.locator("p.notice").waitFor();
+  assert.equal(await rep.page.locator("#lead-stage").getAttribute("class"), "stage customer");
+  await shot(rep.page, "lead");
+
+  step = "the analytics page then shows the win";
+  assert.equal(await funnelTotal(admin.page, 5), wonBefore + 1, "one more won lead");
+  assert.equal(await funnelTotal(admin.page, 4), sqlBefore + 1, "one more SQL");
+  await shot(admin.page, "analytics");
+
+  step = "a forged CSRF token changes nothing";
+  {
+    const response = await rep.context.request.post(`${base}/leads/${leadId}/log`, {
+      form: { csrf: "forged", type: "note", notes: "forged note" },
+      maxRedirects: 0,
+    });
+    assert.equal(response.status(), 403);
+    await rep.page.goto(`${base}/leads/${leadId}`);
+    assert.ok(!(await rep.page.locator("#timeline").innerText()).includes("forged note"));
+  }
+
+  step = "the board's drag and drop moves a card";
+  await rep.page.goto(`${base}/board`);
+  const mqlCard = rep.page.locator('.column[data-stage="mql"] .card').first();
+  const moved = await mqlCard.getAttribute("data-lead");
+  assert.ok(moved, "the team has an MQL on the board");
+  await mqlCard.dragTo(rep.page.locator('.column[data-stage="sal"]'));
+  await rep.page.locator(`.column[data-stage="sal"] .card[data-lead="${moved}"]`).waitFor();
+  await rep.page.reload();
+  await rep.page.locator(`.column[data-stage="sal"] .card[data-lead="${moved}"]`).waitFor();
+
+  step = "a refused drag says why and leaves the card";
+  const salCard = rep.page.locator(`.column[data-stage="sal"] .card[data-lead="${moved}"]`);
+  await salCard.dragTo(rep.page.locator('.column[data-stage="opportunity"]'));
+  await rep.page.locator("#board-error").waitFor({ state: "visible" });
+  assert.match(await rep.page.locator("#board-error").innerText(), /sal|SAL/);
+  await rep.page.reload();
+  await rep.page.locator(`.column[data-stage="sal"] .card[data-lead="${moved}"]`).waitFor();
+  await shot(rep.page, "board");
+
+  step = "the lead list filters, searches and pages";
+  await admin.page.goto(`${base}/leads?stage=customer`);
+  const stages = await admin.page.locator("#lead-list .stage").allInnerTexts();
+  assert.ok(stages.length > 0 && new Set(stages).size === 1, "only customers listed");
+  await admin.page.goto(`${base}/leads`);
+  assert.equal(await admin.page.locator("#lead-list tbody tr").count(), 50);
+  await admin.page.click("a[rel=next]");
+  assert.equal(await admin.page.locator("#lead-list tbody tr").count(), 50);
+  await admin.page.goto(`${base}/leads?q=${encodeURIComponent("سارا")}`);
+  assert.ok((await admin.page.locator("#lead-list").innerText()).includes("سارا"), "Persian search finds the lead");
+  await shot(admin.page, "leads");
+
+  step = "the interface speaks Chinese when the user chooses it";
+  await rep.page.goto(`${base}/`);
+  for (const [locale, inbox] of [["en", "Inbox"], ["zh-CN", "收件箱"]]) {
+    await Promise.all([rep.page.waitForNavigation(), rep.page.selectOption("select[name=locale]", locale)]);
+    assert.equal(await rep.page.locator('nav a[href="/"]').innerText(), inbox);
+  }
+  await shot(rep.page, "inbox-zh");
+
+  assert.deepEqual(dialogs, [], "no script from data ever ran");
+  await browser.close();
+  console.log("browser tests passed");
+} catch (error) {
+  console.error(`FAILED at step: ${step}\n${error.stack || error}`);
+  await browser.close();
+  process.exit(1);
+}
