@@ -198,7 +198,9 @@ pub fn build(leads: &[LeadFacts], happenings: &[Happening]) -> Analytics {
         })
         .collect();
     let mut reasons: BTreeMap<(&'static str, String), u64> = BTreeMap::new();
-    let mut entered: BTreeMap<i64, (Stage, DateTime<Utc>)> = BTreeMap::new();
+    // Where each lead is and since when; before its first move, the stage it was created in.
+    let mut entered: BTreeMap<i64, (Option<Stage>, DateTime<Utc>)> =
+        leads.iter().map(|l| (l.id, (None, l.created_at))).collect();
     let mut durations: BTreeMap<Stage, Vec<f64>> = BTreeMap::new();
     for happening in happenings {
         match happening {
@@ -217,13 +219,14 @@ pub fn build(leads: &[LeadFacts], happenings: &[Happening]) -> Analytics {
                 r.sal |= rank >= 2;
                 r.sql |= rank >= 3;
                 r.won |= rank >= 4;
-                if let Some((stage, since)) = entered.get(lead_id) {
-                    if Some(*stage) == *from {
+                if let (Some((stage, since)), Some(from)) = (entered.get(lead_id), from) {
+                    // The first move leaves the stage the lead was created in.
+                    if stage.is_none_or(|s| s == *from) {
                         let hours = (*at - *since).num_seconds() as f64 / 3600.0;
-                        durations.entry(*stage).or_default().push(hours.max(0.0));
+                        durations.entry(*from).or_default().push(hours.max(0.0));
                     }
                 }
-                entered.insert(*lead_id, (*to, *at));
+                entered.insert(*lead_id, (Some(*to), *at));
                 if matches!(to, Stage::Disqualified | Stage::Recycled) {
                     let kind = if *to == Stage::Disqualified {
                         "disqualified"
@@ -318,10 +321,15 @@ pub fn build(leads: &[LeadFacts], happenings: &[Happening]) -> Analytics {
         }
     }
     let mut sources: Vec<SourceRow> = sources.into_values().collect();
-    // Within each group, the biggest sources first.
+    // Channels, then classes, then campaigns; within each, the biggest sources first.
+    let order = |g: &str| {
+        ["channel", "source_class", "campaign"]
+            .iter()
+            .position(|x| *x == g)
+    };
     sources.sort_by(|a, b| {
-        a.group
-            .cmp(b.group)
+        order(a.group)
+            .cmp(&order(b.group))
             .then(b.leads.cmp(&a.leads))
             .then(a.key.cmp(&b.key))
     });

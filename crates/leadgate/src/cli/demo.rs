@@ -59,7 +59,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         seeded.became_mql
     );
     println!("  URL:          http://{address}/");
-    println!("  Dashboard:    sign in as admin, mia (marketing), w.chen (sales manager, apac), li.na (sales rep, apac, in Chinese), j.miller (sales rep, americas) or vic (viewer); password {DEMO_PASSWORD}");
+    println!("  Dashboard:    sign in as admin, mia (marketing), w.chen (sales manager, apac, in Chinese), li.na (sales rep, apac), j.miller (sales rep, americas) or vic (viewer); password {DEMO_PASSWORD}");
     println!("  API key:      {}", key.secret);
     println!("  Try:          curl -H 'Authorization: Bearer {}' 'http://{address}/api/v1/leads?stage=customer&limit=5'", key.secret);
     println!("Press Ctrl-C to stop.");
@@ -208,7 +208,7 @@ pub async fn demo_users(store: &Store) -> anyhow::Result<()> {
             Some("americas"),
             "en",
         ),
-        ("li.na", "李娜", Role::SalesRep, Some("apac"), "zh-CN"),
+        ("li.na", "李娜", Role::SalesRep, Some("apac"), "en"),
         (
             "m.nguyen",
             "Nguyễn Minh",

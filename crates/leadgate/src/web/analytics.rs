@@ -175,7 +175,7 @@ fn tables(c: &Chrome, a: &Analytics) -> Vec<Table> {
             .iter()
             .take(12)
             .map(|r| Bar {
-                label: r.reason.clone(),
+                label: format!("{}: {}", c.tk("analytics.kind", r.kind), r.reason),
                 value: r.count as f64,
                 text: c.t.int(r.count as i64),
             })

@@ -13,8 +13,16 @@ pub struct Bar {
 /// Horizontal bars scaled to the largest value; `title` names the chart for screen readers.
 pub fn bars(title: &str, bars: &[Bar]) -> String {
     const ROW: f64 = 22.0;
-    const LABEL: f64 = 150.0;
-    const WIDTH: f64 = 520.0;
+    const LABEL: f64 = 200.0;
+    const WIDTH: f64 = 570.0;
+    // Long labels are cut so they stay inside the chart; the table beside has them whole.
+    let cut = |s: &str| {
+        if s.chars().count() > 30 {
+            format!("{}…", s.chars().take(29).collect::<String>())
+        } else {
+            s.to_owned()
+        }
+    };
     let max = bars
         .iter()
         .map(|b| b.value)
@@ -38,7 +46,7 @@ pub fn bars(title: &str, bars: &[Bar]) -> String {
             r#"<text x="{}" y="{}" text-anchor="end" class="label">{}</text><rect x="{}" y="{}" width="{length:.1}" height="{}" class="bar"/><text x="{}" y="{}" class="value">{}</text>"#,
             LABEL - 6.0,
             y + ROW * 0.68,
-            escape(&bar.label),
+            escape(&cut(&bar.label)),
             LABEL,
             y + 3.0,
             ROW - 6.0,

@@ -196,6 +196,20 @@ fn describe(c: &Chrome, event: &StoredEvent) -> String {
             }
             line
         }
+        "call_logged" | "email_logged" | "meeting_logged" | "note_added" => {
+            let outcome = s("outcome");
+            let mut parts = Vec::new();
+            if !outcome.is_empty() {
+                parts.push(c.tk("interaction_outcome", &outcome));
+            }
+            if !s("notes").is_empty() {
+                parts.push(short(&Value::String(s("notes"))));
+            }
+            if let Some(next) = p.get("next_step").and_then(|n| n.get("title")) {
+                parts.push(format!("{}: {}", c.t("lead.next_step"), short(next)));
+            }
+            parts.join(" · ")
+        }
         "field_changed" => format!(
             "{}: {} → {}",
             s("field"),

@@ -1,0 +1,530 @@
+//! Who may do what, walked over the whole surface on both engines: every dashboard page and
+//! action and every API route, for each role, on the user's own team's lead and another
+//! team's; sessions, CSRF and the sign-in limit.
+
+#[macro_use]
+mod common;
+
+use common::TestApp;
+use leadgate_core::access::Role;
+use leadgate_core::calendar::BusinessCalendar;
+use leadgate_core::Stage;
+use leadgate_store::testing::capture;
+use leadgate_store::NewUser;
+use reqwest::{Client, StatusCode};
+use serde_json::json;
+
+on_both_engines!(
+    every_page_and_action_answers_each_role_as_its_permissions_say,
+    every_api_route_answers_each_key_role_as_its_permissions_say,
+    sessions_csrf_and_the_sign_in_limit_hold,
+);
+
+const PASSWORD: &str = "a long enough password";
+
+/// Two teams with a rep each, one user per role, and a lead owned by each rep.
+async fn setup(app: &TestApp) -> (i64, i64) {
+    let store = &app.store;
+    for (team, rep) in [("apac", "li.na"), ("americas", "j.miller")] {
+        store
+            .put_team(team, &BusinessCalendar::always(), None)
+            .await
+            .unwrap();
+        store
+            .put_rep(
+                rep,
+                &leadgate_store::RepInput {
+                    team: team.into(),
+                    email: None,
+                    weight: 1.0,
+                    daily_cap: None,
+                    away: false,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    for (name, role, team) in [
+        ("admin", Role::Admin, None),
+        ("mia", Role::Marketing, None),
+        ("w.chen", Role::SalesManager, Some("apac")),
+        ("li.na", Role::SalesRep, Some("apac")),
+        ("vic", Role::Viewer, None),
+    ] {
+        store
+            .create_user(NewUser {
+                name: name.into(),
+                display_name: None,
+                role,
+                team: team.map(Into::into),
+                locale: "en".into(),
+                password: PASSWORD.into(),
+            })
+            .await
+            .unwrap();
+    }
+    let mut ids = Vec::new();
+    for (rep, email) in [
+        ("li.na", "own@lead.example"),
+        ("j.miller", "other@lead.example"),
+    ] {
+        let id = capture(store, json!({"email": email, "first_name": "Lead"})).await;
+        store.reassign(id, rep, "test", "test").await.unwrap();
+        store
+            .transition(id, Stage::Mql, Some("test"), false, "test")
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    (ids[0], ids[1])
+}
+
+/// A browser-like client signed in as `name`: the session cookie and the page's CSRF token.
+struct Browser {
+    client: Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+fn cookie_value(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, v)| *k == name && !v.is_empty())
+        .map(|(_, v)| v.to_owned())
+}
+
+fn attribute(html: &str, marker: &str) -> String {
+    let start = html.find(marker).expect("marker on the page") + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+async fn sign_in_attempt(app: &TestApp, name: &str, password: &str) -> reqwest::Response {
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = client.get(app.url("/login")).send().await.unwrap();
+    let login_cookie = cookie_value(&form, "lg_login").expect("the sign-in form's cookie");
+    let html = form.text().await.unwrap();
+    let token = attribute(&html, "name=\"token\" value=\"");
+    client
+        .post(app.url("/login"))
+        .header("cookie", format!("lg_login={login_cookie}"))
+        .form(&[
+            ("name", name),
+            ("password", password),
+            ("token", &token),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn sign_in(app: &TestApp, name: &str) -> Browser {
+    let response = sign_in_attempt(app, name, PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{name} signs in");
+    let session = cookie_value(&response, "lg_session").expect("a session cookie");
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookie = format!("lg_session={session}");
+    let home = client
+        .get(app.url("/leads"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.status(), StatusCode::OK);
+    let csrf = attribute(&home.text().await.unwrap(), "data-csrf=\"");
+    Browser {
+        client,
+        base: app.base.clone(),
+        cookie,
+        csrf,
+    }
+}
+
+impl Browser {
+    async fn get(&self, path: &str) -> StatusCode {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> StatusCode {
+        let mut fields: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
+        fields.extend_from_slice(form);
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .form(&fields)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+}
+
+async fn every_page_and_action_answers_each_role_as_its_permissions_say(app: &TestApp) {
+    let (own, other) = setup(app).await;
+    let ok = StatusCode::OK;
+    let no = StatusCode::FORBIDDEN;
+    let done = StatusCode::SEE_OTHER;
+    // role: (analytics, own lead, other team's lead, work own lead, work other lead)
+    let expected = [
+        ("admin", [ok, ok, ok, done, done]),
+        ("mia", [ok, ok, ok, no, no]),
+        ("w.chen", [ok, ok, no, done, no]),
+        ("li.na", [no, ok, no, done, no]),
+        ("vic", [ok, ok, ok, no, no]),
+    ];
+    for (name, [analytics, own_page, other_page, work_own, work_other]) in expected {
+        let browser = sign_in(app, name).await;
+        for page in ["/", "/leads", "/board", "/leads.csv"] {
+            assert_eq!(browser.get(page).await, ok, "{name} GET {page}");
+        }
+        assert_eq!(
+            browser.get("/analytics").await,
+            analytics,
+            "{name} analytics"
+        );
+        assert_eq!(
+            browser.get("/analytics/funnel.csv").await,
+            analytics,
+            "{name} analytics CSV"
+        );
+        assert_eq!(
+            browser.get(&format!("/leads/{own}")).await,
+            own_page,
+            "{name} own lead"
+        );
+        assert_eq!(
+            browser.get(&format!("/leads/{other}")).await,
+            other_page,
+            "{name} other team's lead"
+        );
+        for (lead, want) in [(own, work_own), (other, work_other)] {
+            let note = [("type", "note"), ("notes", "checked")];
+            assert_eq!(
+                browser.post(&format!("/leads/{lead}/log"), &note).await,
+                want,
+                "{name} logs on lead {lead}"
+            );
+            assert_eq!(
+                browser
+                    .post(&format!("/leads/{lead}/bant"), &[("need", "on")])
+                    .await,
+                want,
+                "{name} BANT on lead {lead}"
+            );
+            assert_eq!(
+                browser
+                    .post(&format!("/leads/{lead}/move"), &[("to", "customer")])
+                    .await,
+                want,
+                "{name} moves lead {lead} (refused by the lifecycle, shown on the page)"
+            );
+            assert_eq!(
+                browser
+                    .post(&format!("/leads/{lead}/outcome"), &[("result", "won")])
+                    .await,
+                want,
+                "{name} records an outcome on lead {lead}"
+            );
+        }
+    }
+    // Only the allowed writes happened: three roles logged one note each on their lead,
+    // and only the admin on the other team's.
+    let notes = |id: i64| async move {
+        app.store
+            .timeline(id, 1000, None)
+            .await
+            .unwrap()
+            .events
+            .iter()
+            .filter(|e| e.event_type == "note_added")
+            .count()
+    };
+    assert_eq!(notes(own).await, 3);
+    assert_eq!(notes(other).await, 1);
+    // No outcome was stored: an MQL cannot be won.
+    assert_eq!(app.store.lead(own).await.unwrap().lead.stage, Stage::Mql);
+}
+
+async fn every_api_route_answers_each_key_role_as_its_permissions_say(app: &TestApp) {
+    let (own, other) = setup(app).await;
+    let mut keys = Vec::new();
+    for role in Role::ALL {
+        let team = role.is_team_bound().then_some("apac");
+        let key = app
+            .store
+            .create_api_key(role.as_str(), role, team)
+            .await
+            .unwrap()
+            .secret;
+        keys.push((role, key));
+    }
+    let client = Client::new();
+    let lead = format!("/leads/{own}");
+    let other_lead = format!("/leads/{other}");
+    // method, path, body, then for admin, marketing, manager, rep, viewer: allowed?
+    let routes: Vec<(&str, String, serde_json::Value, [bool; 5])> = vec![
+        (
+            "GET",
+            "/leads".into(),
+            json!(null),
+            [true, true, true, true, true],
+        ),
+        (
+            "GET",
+            lead.clone(),
+            json!(null),
+            [true, true, true, true, true],
+        ),
+        (
+            "GET",
+            other_lead.clone(),
+            json!(null),
+            [true, true, false, false, true],
+        ),
+        (
+            "GET",
+            format!("{lead}/timeline"),
+            json!(null),
+            [true, true, true, true, true],
+        ),
+        (
+            "GET",
+            format!("{lead}/score"),
+            json!(null),
+            [true, true, true, true, true],
+        ),
+        (
+            "POST",
+            "/leads".into(),
+            json!({"email": "new@lead.example"}),
+            [true, true, true, true, false],
+        ),
+        (
+            "PUT",
+            format!("{lead}/bant"),
+            json!({"need": true}),
+            [true, false, true, true, false],
+        ),
+        (
+            "PUT",
+            format!("{other_lead}/bant"),
+            json!({"need": true}),
+            [true, false, false, false, false],
+        ),
+        (
+            "POST",
+            format!("{lead}/interactions"),
+            json!({"type": "note", "notes": "x"}),
+            [true, false, true, true, false],
+        ),
+        (
+            "POST",
+            format!("{lead}/transitions"),
+            json!({"to": "customer"}),
+            [true, false, true, true, false],
+        ),
+        (
+            "POST",
+            "/events".into(),
+            json!({"events": []}),
+            [true, true, false, false, false],
+        ),
+        (
+            "GET",
+            "/tasks".into(),
+            json!(null),
+            [true, true, false, false, true],
+        ),
+        (
+            "GET",
+            "/policies".into(),
+            json!(null),
+            [true, true, false, false, true],
+        ),
+        (
+            "POST",
+            "/policies/backtest".into(),
+            json!({}),
+            [true, true, false, false, false],
+        ),
+        (
+            "GET",
+            "/imports".into(),
+            json!(null),
+            [true, true, false, false, false],
+        ),
+        (
+            "GET",
+            "/forms".into(),
+            json!(null),
+            [true, true, false, false, true],
+        ),
+        (
+            "GET",
+            "/models".into(),
+            json!(null),
+            [true, true, false, false, true],
+        ),
+        (
+            "POST",
+            "/models/train".into(),
+            json!({}),
+            [true, true, false, false, false],
+        ),
+        (
+            "GET",
+            "/teams".into(),
+            json!(null),
+            [true, true, false, false, true],
+        ),
+        (
+            "PUT",
+            "/reps/x".into(),
+            json!({}),
+            [true, false, false, false, false],
+        ),
+        (
+            "GET",
+            "/sla/compliance".into(),
+            json!(null),
+            [true, true, false, false, true],
+        ),
+        (
+            "GET",
+            "/webhooks".into(),
+            json!(null),
+            [true, true, false, false, false],
+        ),
+        (
+            "GET",
+            "/jobs".into(),
+            json!(null),
+            [true, true, false, false, false],
+        ),
+        (
+            "POST",
+            "/gdpr/export".into(),
+            json!({}),
+            [true, false, false, false, false],
+        ),
+        (
+            "GET",
+            "/merges".into(),
+            json!(null),
+            [true, true, false, false, false],
+        ),
+    ];
+    for (method, path, body, allowed) in &routes {
+        for ((role, key), want) in keys.iter().zip(allowed) {
+            let mut request = client
+                .request(method.parse().unwrap(), app.url(&format!("/api/v1{path}")))
+                .bearer_auth(key);
+            if !body.is_null() {
+                request = request.json(body);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            if *want {
+                assert_ne!(status, StatusCode::FORBIDDEN, "{role} {method} {path}");
+                assert_ne!(status, StatusCode::UNAUTHORIZED, "{role} {method} {path}");
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{role} {method} {path}");
+                let problem: serde_json::Value = response.json().await.unwrap();
+                let detail = problem["detail"].as_str().unwrap_or_default();
+                assert!(
+                    detail.contains(role.as_str()) || detail.contains("another team"),
+                    "{role} {method} {path}: {detail}"
+                );
+            }
+        }
+    }
+    // A sales key's list holds its team's leads only.
+    let (_, rep_key) = &keys[3];
+    let listed: serde_json::Value = client
+        .get(app.url("/api/v1/leads"))
+        .bearer_auth(rep_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<i64> = listed["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![own]);
+}
+
+async fn sessions_csrf_and_the_sign_in_limit_hold(app: &TestApp) {
+    let (own, _) = setup(app).await;
+    let rep = sign_in(app, "li.na").await;
+    // A forged or missing token: 403, nothing stored.
+    for token in ["forged", ""] {
+        let status = rep
+            .client
+            .post(app.url(&format!("/leads/{own}/log")))
+            .header("cookie", &rep.cookie)
+            .form(&[("csrf", token), ("type", "note"), ("notes", "forged")])
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    let timeline = app.store.timeline(own, 1000, None).await.unwrap();
+    assert!(timeline.events.iter().all(|e| e.event_type != "note_added"));
+
+    // No session, an unknown one, or one ended by a disabled user: back to sign-in, then to
+    // the page asked for.
+    let anonymous = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for cookie in ["", "lg_session=unknown"] {
+        let response = anonymous
+            .get(app.url(&format!("/leads/{own}")))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            response.headers()["location"],
+            format!("/login?next=%2Fleads%2F{own}").as_str()
+        );
+    }
+    app.store.set_user_disabled("li.na", true).await.unwrap();
+    assert_eq!(rep.get("/").await, StatusCode::SEE_OTHER);
+
+    // Five failed sign-ins from one address: the sixth attempt waits, even with the right
+    // password.
+    for _ in 0..5 {
+        let failed = sign_in_attempt(app, "mia", "wrong password").await;
+        assert_eq!(failed.status(), StatusCode::UNAUTHORIZED);
+        assert!(failed.text().await.unwrap().contains("do not match"));
+    }
+    let limited = sign_in_attempt(app, "mia", PASSWORD).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers().contains_key("retry-after"));
+}
