@@ -201,6 +201,28 @@ try {
   assert.ok((await admin.page.locator("#lead-list").innerText()).includes("سارا"), "Persian search finds the lead");
   await shot(admin.page, "leads");
 
+  step = "marketing backtests a policy draft, sees a mistake named by line, then applies it";
+  {
+    const mia = await signIn("mia");
+    await mia.page.goto(`${base}/policy`);
+    const original = await mia.page.inputValue("#edit textarea");
+    await mia.page.fill("#edit textarea", original.replace(/^min_score\s*=\s*\d+/m, "min_score = \"high\""));
+    await mia.page.click('#edit button[value="backtest"]');
+    await mia.page.locator("#policy-problems").waitFor();
+    assert.match(await mia.page.locator("#policy-problems").innerText(), /line \d+/);
+    await mia.page.fill("#edit textarea", original.replace(/^min_score\s*=\s*(\d+)/m, (_, n) => `min_score = ${Number(n) + 5}`));
+    await mia.page.click('#edit button[value="backtest"]');
+    await mia.page.locator("#backtest").waitFor();
+    await shot(mia.page, "policy");
+    await mia.page.fill("#edit input[name=message]", "stricter MQL threshold");
+    await mia.page.click('#edit button[value="apply"]');
+    await mia.page.locator("p.notice").waitFor();
+    assert.ok((await mia.page.locator("#versions").innerText()).includes("stricter MQL threshold"));
+    await mia.page.click("#versions a");
+    assert.match(await mia.page.locator("#diff").innerText(), /\+min_score = \d+/);
+    await mia.context.close();
+  }
+
   step = "the interface speaks Chinese when the user chooses it";
   await rep.page.goto(`${base}/`);
   for (const [locale, inbox] of [["en", "Inbox"], ["zh-CN", "收件箱"]]) {

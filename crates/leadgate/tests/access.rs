@@ -182,19 +182,28 @@ async fn every_page_and_action_answers_each_role_as_its_permissions_say(app: &Te
     let ok = StatusCode::OK;
     let no = StatusCode::FORBIDDEN;
     let done = StatusCode::SEE_OTHER;
-    // role: (analytics, own lead, other team's lead, work own lead, work other lead)
+    // role: (analytics, own lead, other team's lead, work own lead, work other lead,
+    // backtest a policy draft)
     let expected = [
-        ("admin", [ok, ok, ok, done, done]),
-        ("mia", [ok, ok, ok, no, no]),
-        ("w.chen", [ok, ok, no, done, no]),
-        ("li.na", [no, ok, no, done, no]),
-        ("vic", [ok, ok, ok, no, no]),
+        ("admin", [ok, ok, ok, done, done, ok]),
+        ("mia", [ok, ok, ok, no, no, ok]),
+        ("w.chen", [ok, ok, no, done, no, no]),
+        ("li.na", [no, ok, no, done, no, no]),
+        ("vic", [ok, ok, ok, no, no, no]),
     ];
-    for (name, [analytics, own_page, other_page, work_own, work_other]) in expected {
+    for (name, [analytics, own_page, other_page, work_own, work_other, backtest]) in expected {
         let browser = sign_in(app, name).await;
-        for page in ["/", "/leads", "/board", "/leads.csv"] {
+        for page in ["/", "/leads", "/board", "/leads.csv", "/policy"] {
             assert_eq!(browser.get(page).await, ok, "{name} GET {page}");
         }
+        let starter = leadgate_core::policy::Policy::STARTER;
+        assert_eq!(
+            browser
+                .post("/policy", &[("document", starter), ("action", "backtest")])
+                .await,
+            backtest,
+            "{name} backtests a policy draft"
+        );
         assert_eq!(
             browser.get("/analytics").await,
             analytics,

@@ -9,6 +9,7 @@ pub mod i18n;
 mod inbox;
 mod lead;
 mod leads;
+mod policy;
 
 use crate::http::AppState;
 use askama::Template;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/leads/{id}/outcome", post(lead::outcome))
         .route("/tasks/{id}/done", post(inbox::complete_task))
         .route("/board", get(board::page))
+        .route("/policy", get(policy::page).post(policy::draft))
         .route("/analytics", get(analytics::page))
         .route("/analytics/{table}", get(analytics::csv))
         .route("/static/app.css", get(stylesheet))
@@ -259,7 +261,8 @@ pub fn back(path: &str, outcome: Result<&str, String>) -> Response {
         Err(error) => serde_urlencoded::to_string([("error", error)]),
     }
     .unwrap_or_default();
-    Redirect::to(&format!("{path}?{query}")).into_response()
+    let joint = if path.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{path}{joint}{query}")).into_response()
 }
 
 /// Whether a lead lies within what the user may see; a lead outside is refused naming why.

@@ -1,0 +1,335 @@
+//! The policy page: the definition in force, readable by marketing and sales alike, its
+//! version history with diffs, and edit-then-backtest before applying (marketing, admins).
+
+use super::{html, require, Chrome, Flash, PageResult, Signed, WebError};
+use crate::http::AppState;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::Form;
+use chrono::Utc;
+use leadgate_core::access::Permission;
+use leadgate_core::backtest::{BacktestReport, Summary};
+use leadgate_core::policy::Policy;
+use leadgate_store::StoreError;
+use serde::Deserialize;
+
+pub struct VersionLine {
+    pub version: i64,
+    pub author: String,
+    pub message: String,
+    pub when: String,
+}
+
+/// One line of a unified diff, with its kind for colouring (`add`, `del`, `ctx`, `hunk`).
+pub struct DiffLine {
+    pub kind: &'static str,
+    pub text: String,
+}
+
+/// The backtest in rows: what, under the policy in force, under the candidate.
+pub struct Comparison {
+    pub rows: Vec<(String, String, String)>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "policy.html")]
+struct PolicyPage {
+    c: Chrome,
+    product: String,
+    products: Vec<String>,
+    version: i64,
+    document: String,
+    versions: Vec<VersionLine>,
+    diff: Option<(i64, i64, Vec<DiffLine>)>,
+    can_edit: bool,
+    draft: String,
+    problems: Vec<String>,
+    comparison: Option<Comparison>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PolicyQuery {
+    #[serde(default)]
+    product: String,
+    /// Show the diff of this version against the one before.
+    diff: Option<i64>,
+}
+
+async fn document_of(state: &AppState, product: &str, version: i64) -> Result<String, WebError> {
+    if version == 0 {
+        return Ok(Policy::STARTER.to_owned());
+    }
+    Ok(state.store.policy_version(product, version).await?.document)
+}
+
+/// A draft being edited: its text, what is wrong with it, its backtest.
+#[derive(Default)]
+struct Draft {
+    document: Option<String>,
+    problems: Vec<String>,
+    comparison: Option<Comparison>,
+}
+
+impl Draft {
+    fn refused(document: String, problems: Vec<String>) -> Self {
+        Draft {
+            document: Some(document),
+            problems,
+            comparison: None,
+        }
+    }
+}
+
+async fn render(
+    state: &AppState,
+    signed: &Signed,
+    flash: &Flash,
+    product: &str,
+    diff_of: Option<i64>,
+    draft: Draft,
+) -> PageResult {
+    let c = Chrome::new(signed, "policy").with_flash(flash);
+    let active = state.store.active_policy(product).await?;
+    let document = document_of(state, product, active.version).await?;
+    let mut all = state.store.policy_versions(None).await?;
+    let mut products: Vec<String> = all.iter().map(|v| v.product.clone()).collect();
+    products.push("default".into());
+    products.sort();
+    products.dedup();
+    all.retain(|v| v.product == product);
+    all.sort_by_key(|v| std::cmp::Reverse(v.version));
+    let diff = match diff_of {
+        Some(to) if to >= 1 => {
+            let (old, new) = (
+                document_of(state, product, to - 1).await?,
+                document_of(state, product, to).await?,
+            );
+            let text = similar::TextDiff::from_lines(&old, &new)
+                .unified_diff()
+                .context_radius(3)
+                .to_string();
+            let lines = text
+                .lines()
+                .map(|l| DiffLine {
+                    kind: if l.starts_with("@@") {
+                        "hunk"
+                    } else if l.starts_with('+') {
+                        "add"
+                    } else if l.starts_with('-') {
+                        "del"
+                    } else {
+                        "ctx"
+                    },
+                    text: l.to_owned(),
+                })
+                .collect();
+            Some((to - 1, to, lines))
+        }
+        _ => None,
+    };
+    html(PolicyPage {
+        product: product.to_owned(),
+        products,
+        version: active.version,
+        versions: all
+            .iter()
+            .map(|v| VersionLine {
+                version: v.version,
+                author: v.author.clone(),
+                message: v.message.clone(),
+                when: c.when(&v.created_at()),
+            })
+            .collect(),
+        diff,
+        can_edit: signed.user.role.allows(Permission::EditPolicy),
+        draft: draft.document.unwrap_or_else(|| document.clone()),
+        document,
+        problems: draft.problems,
+        comparison: draft.comparison,
+        c,
+    })
+}
+
+fn product_or_default(raw: &str) -> String {
+    let p = raw.trim();
+    if p.is_empty() {
+        "default".into()
+    } else {
+        p.to_owned()
+    }
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(q): Query<PolicyQuery>,
+    Query(flash): Query<Flash>,
+) -> PageResult {
+    let product = product_or_default(&q.product);
+    render(&state, &signed, &flash, &product, q.diff, Draft::default()).await
+}
+
+#[derive(Deserialize)]
+pub struct DraftForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    product: String,
+    #[serde(default)]
+    document: String,
+    #[serde(default)]
+    message: String,
+    /// `backtest` or `apply`.
+    #[serde(default)]
+    action: String,
+}
+
+fn lines(errors: &leadgate_core::policy::PolicyErrors) -> Vec<String> {
+    errors
+        .0
+        .iter()
+        .map(|e| format!("line {}: {}", e.line, e.message))
+        .collect()
+}
+
+fn pct(c: &Chrome, rate: Option<f64>) -> String {
+    rate.map(|r| c.t.pct(r)).unwrap_or_else(|| "-".into())
+}
+
+fn compare(c: &Chrome, report: &BacktestReport) -> Comparison {
+    let line = |key: &str, f: &dyn Fn(&Summary) -> String| {
+        (
+            c.tk("policy.bt", key),
+            f(&report.current),
+            f(&report.candidate),
+        )
+    };
+    let rows = vec![
+        line("mqls", &|s| c.t.int(s.mqls as i64)),
+        line("mql_sql", &|s| pct(c, s.mql_to_sql_rate)),
+        line("mql_won", &|s| pct(c, s.mql_to_won_rate)),
+        line("precision", &|s| pct(c, s.precision)),
+        line("recall", &|s| pct(c, s.recall)),
+        line("f1", &|s| {
+            s.f1.map(|f| c.t.num(f, 3)).unwrap_or_else(|| "-".into())
+        }),
+    ];
+    let mut notes = vec![c.t.tf(
+        "policy.bt_moved",
+        &[
+            ("leads", &c.t.int(report.leads as i64)),
+            ("closed", &c.t.int(report.closed as i64)),
+            ("became", &c.t.int(report.became_mql as i64)),
+            ("stopped", &c.t.int(report.stopped_mql as i64)),
+        ],
+    )];
+    if let Some(best) = &report.best_f1 {
+        notes.push(c.t.tf(
+            "policy.bt_best",
+            &[
+                ("score", &c.t.num(best.min_score, 0)),
+                ("f1", &best.f1.map(|f| c.t.num(f, 3)).unwrap_or_default()),
+                ("mqls", &c.t.num(best.mqls_per_week, 1)),
+            ],
+        ));
+    }
+    Comparison { rows, notes }
+}
+
+/// Backtests a draft against the store's history, or applies it (then rescores the product).
+pub async fn draft(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(form): Form<DraftForm>,
+) -> PageResult {
+    signed.check_csrf(&form.csrf)?;
+    require(&signed.user, Permission::EditPolicy)?;
+    let product = product_or_default(&form.product);
+    let flash = Flash::default();
+    let candidate = match Policy::parse(&form.document) {
+        Ok(p) => p,
+        Err(errors) => {
+            let problems = lines(&errors);
+            return render(
+                &state,
+                &signed,
+                &flash,
+                &product,
+                None,
+                Draft::refused(form.document, problems),
+            )
+            .await;
+        }
+    };
+    if candidate.product != product {
+        let problem = format!(
+            "product: the document is for '{}', this page for '{product}'",
+            candidate.product
+        );
+        return render(
+            &state,
+            &signed,
+            &flash,
+            &product,
+            None,
+            Draft::refused(form.document, vec![problem]),
+        )
+        .await;
+    }
+    if form.action == "apply" {
+        match state
+            .store
+            .apply_policy(&form.document, &signed.user.name, &form.message)
+            .await
+        {
+            Ok(stored) => {
+                state
+                    .store
+                    .rescore(&stored.product, Utc::now(), |_| {})
+                    .await?;
+                return Ok(super::back(
+                    &format!("/policy?product={}", stored.product),
+                    Ok("policy"),
+                ));
+            }
+            Err(StoreError::Invalid(errors)) => {
+                let problems = errors.0.iter().map(ToString::to_string).collect();
+                return render(
+                    &state,
+                    &signed,
+                    &flash,
+                    &product,
+                    None,
+                    Draft::refused(form.document, problems),
+                )
+                .await;
+            }
+            Err(StoreError::Policy(errors)) => {
+                let problems = lines(&errors);
+                return render(
+                    &state,
+                    &signed,
+                    &flash,
+                    &product,
+                    None,
+                    Draft::refused(form.document, problems),
+                )
+                .await;
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    let report = state
+        .store
+        .backtest(&candidate, None, Utc::now(), |_| {})
+        .await?;
+    let c = Chrome::new(&signed, "policy");
+    let comparison = compare(&c, &report);
+    let draft = Draft {
+        document: Some(form.document),
+        problems: Vec::new(),
+        comparison: Some(comparison),
+    };
+    render(&state, &signed, &flash, &product, None, draft).await
+}
