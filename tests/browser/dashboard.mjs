@@ -223,6 +223,18 @@ try {
     await mia.context.close();
   }
 
+  step = "an admin makes an API key for a rep's team and sees its secret once";
+  await admin.page.goto(`${base}/settings`);
+  await admin.page.fill("#new-key input[name=name]", "crm sync");
+  await admin.page.selectOption("#new-key select[name=role]", "sales_rep");
+  await admin.page.selectOption("#new-key select[name=team]", "apac");
+  await admin.page.click("#new-key button");
+  assert.match(await admin.page.locator("#new-secret code").innerText(), /^lg_[A-Za-z0-9]{8}_[A-Za-z0-9]{32}$/);
+  assert.ok((await admin.page.locator("#keys").innerText()).includes("crm sync"));
+  await shot(admin.page, "settings");
+  await admin.page.goto(`${base}/settings`);
+  assert.equal(await admin.page.locator("#new-secret").count(), 0, "the secret is not shown again");
+
   step = "the interface speaks Chinese when the user chooses it";
   await rep.page.goto(`${base}/`);
   for (const [locale, inbox] of [["en", "Inbox"], ["zh-CN", "收件箱"]]) {

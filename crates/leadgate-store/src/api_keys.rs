@@ -111,17 +111,21 @@ impl Store {
                 .into(),
             );
         }
-        let mut rng = rand::thread_rng();
-        let prefix: String = (&mut rng)
-            .sample_iter(Alphanumeric)
-            .take(8)
-            .map(char::from)
-            .collect();
-        let random: String = (&mut rng)
-            .sample_iter(Alphanumeric)
-            .take(32)
-            .map(char::from)
-            .collect();
+        // The thread's generator is not Send: it must be gone before the next await.
+        let (prefix, random) = {
+            let mut rng = rand::thread_rng();
+            let prefix: String = (&mut rng)
+                .sample_iter(Alphanumeric)
+                .take(8)
+                .map(char::from)
+                .collect();
+            let random: String = (&mut rng)
+                .sample_iter(Alphanumeric)
+                .take(32)
+                .map(char::from)
+                .collect();
+            (prefix, random)
+        };
         let secret = format!("lg_{prefix}_{random}");
         let key_hash = hash(&secret);
         let now = Ts(Utc::now());

@@ -349,6 +349,20 @@ impl Store {
         Ok(Some((row.into_user()?, session)))
     }
 
+    /// Whether `password` is the active user `name`'s (for changing one's own password).
+    pub async fn check_user_password(&self, name: &str, password: &str) -> Result<bool> {
+        let row: Option<(String,)> = on_read_pool!(self, pool => sqlx::query_as(
+            "SELECT password_hash FROM users WHERE name = $1 AND disabled_at IS NULL",
+        )
+        .bind(name.trim())
+        .fetch_optional(pool)
+        .await)?;
+        Ok(match row {
+            Some((hash,)) => verify_password(password.to_owned(), hash).await,
+            None => false,
+        })
+    }
+
     /// The user of a live session (not expired, user not disabled).
     pub async fn session(&self, token: &str) -> Result<Option<SessionUser>> {
         #[derive(sqlx::FromRow)]

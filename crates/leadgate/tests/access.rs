@@ -193,7 +193,14 @@ async fn every_page_and_action_answers_each_role_as_its_permissions_say(app: &Te
     ];
     for (name, [analytics, own_page, other_page, work_own, work_other, backtest]) in expected {
         let browser = sign_in(app, name).await;
-        for page in ["/", "/leads", "/board", "/leads.csv", "/policy"] {
+        for page in [
+            "/",
+            "/leads",
+            "/board",
+            "/leads.csv",
+            "/policy",
+            "/settings",
+        ] {
             assert_eq!(browser.get(page).await, ok, "{name} GET {page}");
         }
         let starter = leadgate_core::policy::Policy::STARTER;
@@ -203,6 +210,29 @@ async fn every_page_and_action_answers_each_role_as_its_permissions_say(app: &Te
                 .await,
             backtest,
             "{name} backtests a policy draft"
+        );
+        let admin_only = if name == "admin" { done } else { no };
+        let new_user = format!("made.by.{name}");
+        assert_eq!(
+            browser
+                .post(
+                    "/settings/users",
+                    &[
+                        ("name", &new_user),
+                        ("role", "viewer"),
+                        ("password", PASSWORD)
+                    ]
+                )
+                .await,
+            admin_only,
+            "{name} creates a user"
+        );
+        assert_eq!(
+            browser
+                .post("/settings/keys", &[("name", "k"), ("role", "viewer")])
+                .await,
+            if name == "admin" { ok } else { no },
+            "{name} creates an API key"
         );
         assert_eq!(
             browser.get("/analytics").await,
@@ -268,6 +298,25 @@ async fn every_page_and_action_answers_each_role_as_its_permissions_say(app: &Te
     };
     assert_eq!(notes(own).await, 3);
     assert_eq!(notes(other).await, 1);
+    // Only the admin's user and key were made.
+    let users: Vec<String> = app
+        .store
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    assert!(users.contains(&"made.by.admin".to_owned()));
+    assert_eq!(
+        users.iter().filter(|u| u.starts_with("made.by.")).count(),
+        1
+    );
+    assert_eq!(
+        app.store.list_api_keys().await.unwrap().len(),
+        2,
+        "the suite's key and the admin's"
+    );
     // No outcome was stored: an MQL cannot be won.
     assert_eq!(app.store.lead(own).await.unwrap().lead.stage, Stage::Mql);
 }

@@ -155,6 +155,14 @@ async fn embed(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let stored = state.store.form(&key).await?;
+    let html = stored
+        .definition
+        .embed(&format!("{}/f/{}", origin(&headers), stored.key));
+    Ok(Html(html).into_response())
+}
+
+/// This server's address as the browser reached it (behind a proxy, its `https`).
+pub(crate) fn origin(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -164,10 +172,7 @@ async fn embed(
         .and_then(|h| h.to_str().ok())
         .filter(|p| *p == "https")
         .unwrap_or("http");
-    let html = stored
-        .definition
-        .embed(&format!("{scheme}://{host}/f/{}", stored.key));
-    Ok(Html(html).into_response())
+    format!("{scheme}://{host}")
 }
 
 /// A visitor sends a form. Url-encoded (a browser) or JSON. A bot-like submission (honeypot

@@ -7,7 +7,7 @@ mod email;
 pub mod error;
 mod events;
 mod followup;
-mod forms;
+pub(crate) mod forms;
 mod imports;
 mod leads;
 mod merges;

@@ -10,6 +10,7 @@ mod inbox;
 mod lead;
 mod leads;
 mod policy;
+mod settings;
 
 use crate::http::AppState;
 use askama::Template;
@@ -39,6 +40,15 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/{id}/done", post(inbox::complete_task))
         .route("/board", get(board::page))
         .route("/policy", get(policy::page).post(policy::draft))
+        .route("/settings", get(settings::page))
+        .route("/settings/password", post(settings::password))
+        .route("/settings/users", post(settings::create_user))
+        .route(
+            "/settings/users/{name}/{action}",
+            post(settings::set_user_state),
+        )
+        .route("/settings/keys", post(settings::create_key))
+        .route("/settings/keys/{id}/revoke", post(settings::revoke_key))
         .route("/analytics", get(analytics::page))
         .route("/analytics/{table}", get(analytics::csv))
         .route("/static/app.css", get(stylesheet))
