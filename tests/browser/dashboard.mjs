@@ -235,6 +235,38 @@ try {
   await admin.page.goto(`${base}/settings`);
   assert.equal(await admin.page.locator("#new-secret").count(), 0, "the secret is not shown again");
 
+  step = "marketing uploads a CSV, checks the guessed mapping, imports it and gets the rejects";
+  {
+    const mia = await signIn("mia");
+    await mia.page.goto(`${base}/imports`);
+    await mia.page.setInputFiles("#upload input[type=file]", {
+      name: "not-a-csv.png",
+      mimeType: "image/png",
+      buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0xff, 0xfe, 0x00]),
+    });
+    await mia.page.click("#upload button");
+    await mia.page.locator("p.error").waitFor();
+    assert.match(await mia.page.locator("p.error").innerText(), /not-a-csv\.png/);
+    const csv = "email,first_name,last_name,company\nnew.one@import.example,Ngọc,Trần,Công ty TNHH Sao Mai\nnot-an-email,Bad,Row,Nowhere\nnew.two@import.example,Reza,Ahmadi,شرکت آریا\n";
+    await mia.page.setInputFiles("#upload input[type=file]", { name: "fair-leads.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await mia.page.click("#upload button");
+    await mia.page.locator("#check").waitFor();
+    assert.match(await mia.page.locator("#check").innerText(), /3 rows: 2 can be imported, 1 would be rejected/);
+    assert.match(await mia.page.locator("#check-rejects").innerText(), /email/);
+    await shot(mia.page, "import");
+    await mia.page.click('#check button[value="import"]');
+    await mia.page.locator("p.notice").waitFor();
+    const row = mia.page.locator("#imports tbody tr").first();
+    for (let i = 0; i < 30 && (await row.locator(".status").innerText()) !== "finished"; i++) {
+      await mia.page.waitForTimeout(500);
+      await mia.page.goto(`${base}/imports`);
+    }
+    assert.equal(await row.locator(".status").innerText(), "finished");
+    const rejects = await mia.context.request.get(`${base}${await row.locator("a[download]").getAttribute("href")}`);
+    assert.match(await rejects.text(), /^row,column,reason\n3,email,/);
+    await mia.context.close();
+  }
+
   step = "the interface speaks Chinese when the user chooses it";
   await rep.page.goto(`${base}/`);
   for (const [locale, inbox] of [["en", "Inbox"], ["zh-CN", "收件箱"]]) {

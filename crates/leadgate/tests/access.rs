@@ -211,6 +211,12 @@ async fn every_page_and_action_answers_each_role_as_its_permissions_say(app: &Te
             backtest,
             "{name} backtests a policy draft"
         );
+        let data = if matches!(name, "admin" | "mia") {
+            ok
+        } else {
+            no
+        };
+        assert_eq!(browser.get("/imports").await, data, "{name} import page");
         let admin_only = if name == "admin" { done } else { no };
         let new_user = format!("made.by.{name}");
         assert_eq!(

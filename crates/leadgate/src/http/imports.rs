@@ -324,28 +324,36 @@ async fn import_rejects(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = parse_import_id(&id)?;
-    state.store.import(id).await?;
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let mut write = |record: [&str; 3]| {
-        writer
-            .write_record(record)
-            .map_err(|e| ApiError::Internal(Box::new(e)))
-    };
-    write(["row", "column", "reason"])?;
-    for reject in state.store.import_rejects(id).await? {
-        write([
-            &reject.row_number.to_string(),
-            &safe_cell(&reject.column),
-            &safe_cell(&reject.reason),
-        ])?;
-    }
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| ApiError::Internal(Box::new(e.into_error())))?;
+    let bytes = rejects_csv(&state.store, id).await?;
     Ok(csv_response(
         Body::from(bytes),
         &format!("import-{id}-rejects.csv"),
     ))
+}
+
+/// An import's rejects as CSV (row, column, reason), cells safe for spreadsheets.
+pub(crate) async fn rejects_csv(
+    store: &leadgate_store::Store,
+    id: i64,
+) -> Result<Vec<u8>, leadgate_store::StoreError> {
+    let failed = |e: csv::Error| leadgate_store::StoreError::Internal(e.to_string());
+    store.import(id).await?;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(["row", "column", "reason"])
+        .map_err(failed)?;
+    for reject in store.import_rejects(id).await? {
+        writer
+            .write_record([
+                reject.row_number.to_string().as_str(),
+                &safe_cell(&reject.column),
+                &safe_cell(&reject.reason),
+            ])
+            .map_err(failed)?;
+    }
+    writer
+        .into_inner()
+        .map_err(|e| leadgate_store::StoreError::Internal(e.to_string()))
 }
 
 fn parse_import_id(raw: &str) -> Result<i64, ApiError> {

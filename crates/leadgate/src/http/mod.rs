@@ -8,7 +8,7 @@ pub mod error;
 mod events;
 mod followup;
 pub(crate) mod forms;
-mod imports;
+pub(crate) mod imports;
 mod leads;
 mod merges;
 mod models;

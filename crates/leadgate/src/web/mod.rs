@@ -6,6 +6,7 @@ mod auth;
 mod board;
 mod charts;
 pub mod i18n;
+mod imports;
 mod inbox;
 mod lead;
 mod leads;
@@ -49,6 +50,15 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/settings/keys", post(settings::create_key))
         .route("/settings/keys/{id}/revoke", post(settings::revoke_key))
+        .route("/imports", get(imports::page))
+        .route(
+            "/imports/upload",
+            post(imports::upload).layer(axum::extract::DefaultBodyLimit::max(
+                crate::http::imports::IMPORT_BODY_LIMIT,
+            )),
+        )
+        .route("/imports/confirm", post(imports::confirm))
+        .route("/imports/{id}/rejects.csv", get(imports::rejects))
         .route("/analytics", get(analytics::page))
         .route("/analytics/{table}", get(analytics::csv))
         .route("/static/app.css", get(stylesheet))
@@ -122,6 +132,7 @@ impl Chrome {
         let permission = match what {
             "analytics" => Permission::ReadAnalytics,
             "work" => Permission::WorkLeads,
+            "data" => Permission::ManageData,
             _ => Permission::ReadLeads,
         };
         self.user.role.allows(permission)

@@ -10,6 +10,10 @@ document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
   });
 });
 
+// A page showing work in progress (an import) reloads itself until the work is done.
+const refresh = document.querySelector("[data-refresh]");
+if (refresh) setTimeout(() => location.reload(), Number(refresh.dataset.refresh) * 1000);
+
 const board = document.querySelector(".board");
 if (board && board.dataset.canWork === "true") {
   const csrf = document.body.dataset.csrf;
