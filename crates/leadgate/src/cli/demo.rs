@@ -102,6 +102,17 @@ pub async fn seed(
     progress.set_message("making demo data");
     let ids = load(store, &leads, |n| progress.inc(n as u64)).await?;
     progress.finish_and_clear();
+    let became_mql = organise(store).await?;
+    Ok(Seeded {
+        leads: ids.len(),
+        events: store.count_events().await?,
+        became_mql,
+    })
+}
+
+/// The demo's organisation over stored leads: teams with reps, one user per role, the
+/// starter policy with routing by region, every lead scored. Returns how many became MQL.
+pub async fn organise(store: &Store) -> anyhow::Result<usize> {
     demo_teams(store).await?;
     demo_users(store).await?;
     // The starter policy with routing by region, so new MQLs find a rep.
@@ -111,11 +122,7 @@ pub async fn seed(
         .await?;
     // Score everything under the policy, as `policy apply` does.
     let scored = store.rescore("default", Utc::now(), |_| {}).await?;
-    Ok(Seeded {
-        leads: ids.len(),
-        events: store.count_events().await?,
-        became_mql: scored.became_mql,
-    })
+    Ok(scored.became_mql)
 }
 
 const DEMO_ROUTING: &str = r#"

@@ -5,6 +5,7 @@ mod followup;
 mod import;
 mod ingest;
 mod model;
+mod pages;
 mod scoring;
 
 use clap::{Args, Subcommand};
@@ -35,6 +36,8 @@ enum Bench {
     Routing(followup::RoutingBenchArgs),
     /// The conversion model trained and scored on a CSV file (for bench/model_vs_lightgbm.sh).
     Model(model::ModelBenchArgs),
+    /// The dashboard's pages under load (wrk) on a million leads with twenty events each.
+    Pages(pages::PagesBenchArgs),
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -47,5 +50,6 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Bench::Sla(args) => followup::sla(args).await,
         Bench::Routing(args) => followup::routing(args).await,
         Bench::Model(args) => model::run(args).await,
+        Bench::Pages(args) => pages::run(args).await,
     }
 }
