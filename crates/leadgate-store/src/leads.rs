@@ -167,6 +167,20 @@ pub struct LeadFilter {
     pub cursor: Option<String>,
 }
 
+impl LeadFilter {
+    /// Narrows the filter to the leads a scope reaches.
+    pub fn within(mut self, scope: &leadgate_core::access::LeadScope) -> Self {
+        use leadgate_core::access::LeadScope;
+        match scope {
+            LeadScope::All => {}
+            LeadScope::Team(team) => self.team = Some(team.clone()),
+            // No team, no leads: an owner no lead has.
+            LeadScope::Nothing => self.owner = Some(String::new()),
+        }
+        self
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct LeadPage {
     pub leads: Vec<StoredLead>,

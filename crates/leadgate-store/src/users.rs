@@ -400,6 +400,19 @@ impl Store {
         Ok(())
     }
 
+    /// Whether a lead lies within `scope`: every lead for `All`, else its owner must be a
+    /// rep of the scope's team.
+    pub async fn lead_in_scope(&self, lead: &crate::StoredLead, scope: &LeadScope) -> Result<bool> {
+        if *scope == LeadScope::All {
+            return Ok(true);
+        }
+        let team = match &lead.lead.owner {
+            Some(owner) => self.owner_team(owner.as_str()).await?,
+            None => None,
+        };
+        Ok(scope.covers(team.as_deref()))
+    }
+
     /// The team a rep (by owner name) belongs to, for access checks on one lead.
     pub async fn owner_team(&self, owner: &str) -> Result<Option<String>> {
         let team: Option<(String,)> = on_read_pool!(self, pool => sqlx::query_as(

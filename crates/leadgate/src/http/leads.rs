@@ -474,10 +474,8 @@ async fn list_leads(
 ) -> Result<Json<LeadList>, ApiError> {
     let mut filter = lead_filter(params)?;
     // A sales key lists its team's leads only.
-    match scope.map(|axum::Extension(s)| s) {
-        Some(leadgate_core::access::LeadScope::Team(team)) => filter.team = Some(team),
-        Some(leadgate_core::access::LeadScope::Nothing) => filter.owner = Some(String::new()),
-        _ => {}
+    if let Some(axum::Extension(scope)) = scope {
+        filter = filter.within(&scope);
     }
     let page = state.store.list_leads(&filter).await.map_err(|e| match e {
         leadgate_store::StoreError::Invalid(errors) => ApiError::BadQuery(errors),

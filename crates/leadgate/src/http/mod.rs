@@ -185,11 +185,7 @@ async fn check_access(
     }
     if let Some(Ok(id)) = access::lead_in_path(path).map(str::parse::<i64>) {
         let lead = state.store.lead(id).await?;
-        let team = match &lead.lead.owner {
-            Some(owner) => state.store.owner_team(owner.as_str()).await?,
-            None => None,
-        };
-        if !scope.covers(team.as_deref()) {
+        if !state.store.lead_in_scope(&lead, &scope).await? {
             return Err(ApiError::Forbidden(format!(
                 "lead {id} belongs to another team than this key's"
             )));

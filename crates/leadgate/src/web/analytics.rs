@@ -9,7 +9,6 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use chrono::NaiveDate;
 use leadgate_core::access::{LeadScope, Permission};
 use leadgate_core::analytics::Analytics;
 use leadgate_core::export::safe_cell;
@@ -26,16 +25,7 @@ pub struct Period {
 
 impl Period {
     fn scope(&self, signed: &Signed) -> Result<AnalyticsScope, WebError> {
-        let day = |raw: &str, field: &str| -> Result<_, WebError> {
-            if raw.trim().is_empty() {
-                return Ok(None);
-            }
-            NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-                .map(|d| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()))
-                .map_err(|_| {
-                    WebError::Invalid(format!("{field}: '{raw}' is not a date (YYYY-MM-DD)"))
-                })
-        };
+        let day = super::date_param;
         Ok(AnalyticsScope {
             from: day(&self.from, "from")?,
             to: day(&self.to, "to")?.map(|d| d + chrono::Duration::days(1)),

@@ -9,8 +9,6 @@ use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use chrono::{DateTime, NaiveDate, Utc};
-use leadgate_core::access::LeadScope;
 use leadgate_core::Stage;
 use leadgate_store::{LeadFilter, LeadSort, SlaClock, StoredLead, User};
 use serde::Deserialize;
@@ -116,14 +114,8 @@ pub fn card(c: &Chrome, lead: &StoredLead, clock: Option<&SlaClock>) -> Card {
 }
 
 /// Narrows a filter to what the user may see.
-pub fn scoped(user: &User, mut filter: LeadFilter) -> LeadFilter {
-    match user.scope() {
-        LeadScope::All => {}
-        LeadScope::Team(team) => filter.team = Some(team),
-        // A sales user without a team sees nothing: an owner no lead has.
-        LeadScope::Nothing => filter.owner = Some(String::new()),
-    }
-    filter
+pub fn scoped(user: &User, filter: LeadFilter) -> LeadFilter {
+    filter.within(&user.scope())
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]
@@ -150,15 +142,6 @@ pub struct ListQuery {
     pub cursor: String,
 }
 
-fn day(raw: &str, field: &str) -> Result<Option<DateTime<Utc>>, WebError> {
-    if raw.trim().is_empty() {
-        return Ok(None);
-    }
-    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-        .map(|d| Some(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()))
-        .map_err(|_| WebError::Invalid(format!("{field}: '{raw}' is not a date (YYYY-MM-DD)")))
-}
-
 fn some(raw: &str) -> Option<String> {
     let t = raw.trim();
     (!t.is_empty()).then(|| t.to_owned())
@@ -180,14 +163,14 @@ impl ListQuery {
             .transpose()
             .map_err(|e| WebError::Invalid(format!("sort: {e}")))?
             .unwrap_or_default();
-        let created_to = day(&self.to, "to")?.map(|d| d + chrono::Duration::days(1));
+        let created_to = super::date_param(&self.to, "to")?.map(|d| d + chrono::Duration::days(1));
         Ok(scoped(
             user,
             LeadFilter {
                 stage,
                 channel,
                 owner: some(&self.owner),
-                created_from: day(&self.from, "from")?,
+                created_from: super::date_param(&self.from, "from")?,
                 created_to,
                 q: some(&self.q),
                 grade: some(&self.grade),

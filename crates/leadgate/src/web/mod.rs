@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use i18n::Catalog;
-use leadgate_core::access::{LeadScope, Permission};
+use leadgate_core::access::Permission;
 use leadgate_store::{StoreError, StoredLead, User};
 
 /// The dashboard's routes (all but `/login` need a session).
@@ -292,15 +292,7 @@ pub async fn check_lead_access(
     user: &User,
     lead: &StoredLead,
 ) -> Result<(), WebError> {
-    let scope = user.scope();
-    if scope == LeadScope::All {
-        return Ok(());
-    }
-    let team = match &lead.lead.owner {
-        Some(owner) => state.store.owner_team(owner.as_str()).await?,
-        None => None,
-    };
-    if scope.covers(team.as_deref()) {
+    if state.store.lead_in_scope(lead, &user.scope()).await? {
         Ok(())
     } else {
         Err(WebError::Forbidden(format!(
@@ -309,6 +301,21 @@ pub async fn check_lead_access(
             user.team.as_deref().unwrap_or("-")
         )))
     }
+}
+
+/// A `YYYY-MM-DD` query parameter as the start of that day (UTC); empty is none.
+pub fn date_param(
+    raw: &str,
+    field: &str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, WebError> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| Some(t.and_utc()))
+        .ok_or_else(|| WebError::Invalid(format!("{field}: '{raw}' is not a date (YYYY-MM-DD)")))
 }
 
 /// Refuses the user when their role lacks `what`.
