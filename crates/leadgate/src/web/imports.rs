@@ -24,6 +24,25 @@ fn upload_dir() -> PathBuf {
     std::env::temp_dir().join("leadgate-uploads")
 }
 
+/// Removes uploads left unconfirmed for a day (checked, never imported).
+fn sweep_uploads() {
+    let Ok(entries) = std::fs::read_dir(upload_dir()) else {
+        return;
+    };
+    let day = std::time::Duration::from_secs(24 * 3600);
+    for entry in entries.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > day);
+        if old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// An upload's file from its token (URL-safe base64 only: no path tricks).
 fn upload_path(token: &str) -> Result<PathBuf, WebError> {
     if token.is_empty()
@@ -196,6 +215,7 @@ pub async fn upload(
     };
     let mut csrf = String::new();
     let token = leadgate_store::random_token();
+    sweep_uploads();
     std::fs::create_dir_all(upload_dir()).map_err(|e| WebError::Invalid(format!("upload: {e}")))?;
     let path = upload_dir().join(format!("{token}.csv"));
     let mut name = None;

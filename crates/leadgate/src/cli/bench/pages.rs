@@ -113,7 +113,15 @@ async fn fill(store: &Store, args: &PagesBenchArgs) -> anyhow::Result<(usize, i6
     let mut stored = 0;
     for chunk in 0..args.leads.div_ceil(CHUNK) {
         let n = CHUNK.min(args.leads - stored);
-        let leads = leadgate_core::demo::generate(1000 + chunk as u64, n, now);
+        let mut leads = leadgate_core::demo::generate(1000 + chunk as u64, n, now);
+        // Chunks repeat the generator's people: distinct addresses keep a million leads
+        // (a capture with a known email updates that lead instead).
+        for (i, demo) in leads.iter_mut().enumerate() {
+            if let Some(email) = &demo.lead.email {
+                demo.lead.email =
+                    leadgate_core::Email::parse(&format!("{chunk}x{i}.{}", email.as_str())).ok();
+            }
+        }
         let ids = crate::cli::demo::load(store, &leads, |_| {}).await?;
         let mut filler = Vec::new();
         for (lead, id) in leads.iter().zip(&ids) {
@@ -141,7 +149,10 @@ async fn fill(store: &Store, args: &PagesBenchArgs) -> anyhow::Result<(usize, i6
     }
     bar.finish_and_clear();
     crate::cli::demo::organise(store).await?;
-    Ok((stored, store.count_events().await?))
+    Ok((
+        store.count_leads().await? as usize,
+        store.count_events().await?,
+    ))
 }
 
 /// Signs in through the form, as a browser does; returns the session cookie.
