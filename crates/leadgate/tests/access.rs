@@ -17,6 +17,7 @@ use serde_json::json;
 on_both_engines!(
     every_page_and_action_answers_each_role_as_its_permissions_say,
     every_api_route_answers_each_key_role_as_its_permissions_say,
+    every_route_in_the_openapi_description_is_guarded_for_every_role,
     sessions_csrf_and_the_sign_in_limit_hold,
 );
 
@@ -591,4 +592,84 @@ async fn sessions_csrf_and_the_sign_in_limit_hold(app: &TestApp) {
     let limited = sign_in_attempt(app, "mia", PASSWORD).await;
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(limited.headers().contains_key("retry-after"));
+}
+
+/// Walks every operation the OpenAPI description lists, with a key of each role: a refusal
+/// (403) comes exactly when the route's permission or a sales key's team says so, and no
+/// route fails (5xx) whatever the role.
+async fn every_route_in_the_openapi_description_is_guarded_for_every_role(app: &TestApp) {
+    use leadgate::http::access::{lead_in_path, permission, team_key_may_reach};
+    let (own, other) = setup(app).await;
+    let spec: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut keys = Vec::new();
+    for role in Role::ALL {
+        let team = role.is_team_bound().then_some("apac");
+        let key = app
+            .store
+            .create_api_key(role.as_str(), role, team)
+            .await
+            .unwrap()
+            .secret;
+        keys.push((role, key));
+    }
+    let mut walked = 0;
+    for (template, operations) in spec["paths"].as_object().unwrap() {
+        let Some(path) = template
+            .strip_prefix("/api/v1")
+            .filter(|p| *p != "/openapi.json")
+        else {
+            continue; // the description itself, probes and metrics: public
+        };
+        for lead in [own, other] {
+            let concrete = path
+                .replace("{id}", &lead.to_string())
+                .replace("{name}", "apac")
+                .replace("{key}", "contact")
+                .replace("{product}", "default")
+                .replace("{version}", "0")
+                .replace("{action}", "done")
+                .replace("{decision}", "reject");
+            for method in operations.as_object().unwrap().keys() {
+                let method: reqwest::Method = method.to_uppercase().parse().unwrap();
+                for (role, key) in &keys {
+                    let mut request = app
+                        .client
+                        .request(method.clone(), app.url(&format!("/api/v1{concrete}")))
+                        .bearer_auth(key);
+                    if method != reqwest::Method::GET {
+                        request = request.json(&json!({}));
+                    }
+                    let status = request.send().await.unwrap().status();
+                    let axum_method: axum::http::Method = method.as_str().parse().unwrap();
+                    let other_team = role.is_team_bound()
+                        && lead_in_path(&concrete) == Some(other.to_string().as_str());
+                    let refused = !role.allows(permission(&axum_method, &concrete))
+                        || (role.is_team_bound() && !team_key_may_reach(&concrete))
+                        || other_team;
+                    assert!(
+                        !status.is_server_error(),
+                        "{role} {method} {concrete}: {status}"
+                    );
+                    assert_eq!(
+                        status == StatusCode::FORBIDDEN,
+                        refused,
+                        "{role} {method} {concrete}: {status}"
+                    );
+                    walked += 1;
+                }
+            }
+            if !path.contains("{id}") {
+                break; // the same route twice only when it names a lead
+            }
+        }
+    }
+    assert!(walked > 300, "walked {walked} route x role pairs");
 }

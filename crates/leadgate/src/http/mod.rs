@@ -1,7 +1,7 @@
 //! The HTTP surface: the JSON API under `/api/v1` (API keys required), its OpenAPI
 //! description, health and readiness probes, and Prometheus metrics.
 
-mod access;
+pub mod access;
 pub mod body;
 mod email;
 pub mod error;
