@@ -237,6 +237,56 @@ fn compare(c: &Chrome, report: &BacktestReport) -> Comparison {
     Comparison { rows, notes }
 }
 
+/// What became of a submitted draft.
+enum Judged {
+    Applied(String),
+    Refused(Vec<String>),
+    Backtested(Box<BacktestReport>),
+}
+
+async fn judge(
+    state: &AppState,
+    signed: &Signed,
+    form: &DraftForm,
+    product: &str,
+) -> Result<Judged, WebError> {
+    let candidate = match Policy::parse(&form.document) {
+        Ok(p) => p,
+        Err(errors) => return Ok(Judged::Refused(lines(&errors))),
+    };
+    if candidate.product != product {
+        return Ok(Judged::Refused(vec![format!(
+            "product: the document is for '{}', this page for '{product}'",
+            candidate.product
+        )]));
+    }
+    if form.action != "apply" {
+        let report = state
+            .store
+            .backtest(&candidate, None, Utc::now(), |_| {})
+            .await?;
+        return Ok(Judged::Backtested(Box::new(report)));
+    }
+    match state
+        .store
+        .apply_policy(&form.document, &signed.user.name, &form.message)
+        .await
+    {
+        Ok(stored) => {
+            state
+                .store
+                .rescore(&stored.product, Utc::now(), |_| {})
+                .await?;
+            Ok(Judged::Applied(stored.product))
+        }
+        Err(StoreError::Invalid(errors)) => Ok(Judged::Refused(
+            errors.0.iter().map(ToString::to_string).collect(),
+        )),
+        Err(StoreError::Policy(errors)) => Ok(Judged::Refused(lines(&errors))),
+        Err(other) => Err(other.into()),
+    }
+}
+
 /// Backtests a draft against the store's history, or applies it (then rescores the product).
 pub async fn draft(
     State(state): State<AppState>,
@@ -246,90 +296,19 @@ pub async fn draft(
     signed.check_csrf(&form.csrf)?;
     require(&signed.user, Permission::EditPolicy)?;
     let product = product_or_default(&form.product);
-    let flash = Flash::default();
-    let candidate = match Policy::parse(&form.document) {
-        Ok(p) => p,
-        Err(errors) => {
-            let problems = lines(&errors);
-            return render(
-                &state,
-                &signed,
-                &flash,
-                &product,
-                None,
-                Draft::refused(form.document, problems),
-            )
-            .await;
+    let draft = match judge(&state, &signed, &form, &product).await? {
+        Judged::Applied(product) => {
+            return Ok(super::back(
+                &format!("/policy?product={product}"),
+                Ok("policy"),
+            ))
         }
+        Judged::Refused(problems) => Draft::refused(form.document, problems),
+        Judged::Backtested(report) => Draft {
+            comparison: Some(compare(&Chrome::new(&signed, "policy"), &report)),
+            document: Some(form.document),
+            problems: Vec::new(),
+        },
     };
-    if candidate.product != product {
-        let problem = format!(
-            "product: the document is for '{}', this page for '{product}'",
-            candidate.product
-        );
-        return render(
-            &state,
-            &signed,
-            &flash,
-            &product,
-            None,
-            Draft::refused(form.document, vec![problem]),
-        )
-        .await;
-    }
-    if form.action == "apply" {
-        match state
-            .store
-            .apply_policy(&form.document, &signed.user.name, &form.message)
-            .await
-        {
-            Ok(stored) => {
-                state
-                    .store
-                    .rescore(&stored.product, Utc::now(), |_| {})
-                    .await?;
-                return Ok(super::back(
-                    &format!("/policy?product={}", stored.product),
-                    Ok("policy"),
-                ));
-            }
-            Err(StoreError::Invalid(errors)) => {
-                let problems = errors.0.iter().map(ToString::to_string).collect();
-                return render(
-                    &state,
-                    &signed,
-                    &flash,
-                    &product,
-                    None,
-                    Draft::refused(form.document, problems),
-                )
-                .await;
-            }
-            Err(StoreError::Policy(errors)) => {
-                let problems = lines(&errors);
-                return render(
-                    &state,
-                    &signed,
-                    &flash,
-                    &product,
-                    None,
-                    Draft::refused(form.document, problems),
-                )
-                .await;
-            }
-            Err(other) => return Err(other.into()),
-        }
-    }
-    let report = state
-        .store
-        .backtest(&candidate, None, Utc::now(), |_| {})
-        .await?;
-    let c = Chrome::new(&signed, "policy");
-    let comparison = compare(&c, &report);
-    let draft = Draft {
-        document: Some(form.document),
-        problems: Vec::new(),
-        comparison: Some(comparison),
-    };
-    render(&state, &signed, &flash, &product, None, draft).await
+    render(&state, &signed, &Flash::default(), &product, None, draft).await
 }
