@@ -114,9 +114,11 @@ async fn fill(store: &Store, args: &PagesBenchArgs) -> anyhow::Result<(usize, i6
     for chunk in 0..args.leads.div_ceil(CHUNK) {
         let n = CHUNK.min(args.leads - stored);
         let mut leads = leadgate_core::demo::generate(1000 + chunk as u64, n, now);
-        // Chunks repeat the generator's people: distinct addresses keep a million leads
-        // (a capture with a known email updates that lead instead).
+        // Chunks repeat the generator's ids and people: distinct ids and addresses keep a
+        // million leads (a capture with a known id or email updates that lead instead).
         for (i, demo) in leads.iter_mut().enumerate() {
+            demo.lead.external_id =
+                leadgate_core::ExternalId::parse(&format!("bench-{}", stored + i)).ok();
             if let Some(email) = &demo.lead.email {
                 demo.lead.email =
                     leadgate_core::Email::parse(&format!("{chunk}x{i}.{}", email.as_str())).ok();
