@@ -7,35 +7,139 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// One lead as analytics reads it.
-#[derive(Debug, Clone)]
-pub struct LeadFacts {
-    pub id: i64,
-    pub created_at: DateTime<Utc>,
-    pub stage: Stage,
-    pub channel: String,
-    pub source_class: String,
-    pub campaign: Option<String>,
-    pub junk: bool,
-    pub score: Option<f64>,
-}
-
-/// A stage move or an outcome of one lead.
+/// A stage move or an outcome of one lead, in the order they happened.
 #[derive(Debug, Clone)]
 pub enum Happening {
     Moved {
-        lead_id: i64,
         at: DateTime<Utc>,
         from: Option<Stage>,
         to: Stage,
         reason: Option<String>,
     },
     Outcome {
-        lead_id: i64,
         won: bool,
         value: Option<f64>,
         reason: Option<String>,
     },
+}
+
+/// The stages whose time is measured, in funnel order.
+pub const TIMED: [Stage; 5] = [
+    Stage::Lead,
+    Stage::Mql,
+    Stage::Sal,
+    Stage::Sql,
+    Stage::Opportunity,
+];
+
+/// Where one lead's journey took it: the furthest funnel step, its outcome, why it was
+/// turned away, and how long it stayed in each timed stage. The store keeps it on the lead
+/// (recomputed whenever a move or outcome is stored), so analytics read one row per lead
+/// and no events.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Journey {
+    /// Funnel rank reached by a move or an outcome: 0 none, 1 MQL, 2 SAL, 3 SQL, 4 won.
+    pub reached: u8,
+    /// The last outcome recorded: won (`true`) or lost.
+    pub outcome: Option<bool>,
+    /// Sum of the values of won outcomes.
+    pub won_value: f64,
+    pub disqualified_reason: Option<String>,
+    pub recycled_reason: Option<String>,
+    pub lost_reason: Option<String>,
+    /// Hours spent in each stage of [`TIMED`] (all visits together), rounded by
+    /// [`round_hours`]; `None` while the lead has never left that stage.
+    pub hours: [Option<f64>; 5],
+}
+
+impl Journey {
+    /// Replays a lead's moves and outcomes (in time order) from its creation.
+    pub fn of(created_at: DateTime<Utc>, happenings: &[Happening]) -> Journey {
+        let mut journey = Journey::default();
+        let mut exact = [None::<f64>; 5];
+        let mut since = created_at;
+        for happening in happenings {
+            match happening {
+                Happening::Moved {
+                    at,
+                    from,
+                    to,
+                    reason,
+                } => {
+                    journey.reached = journey.reached.max(rank(*to));
+                    if let Some(slot) = from.and_then(|f| TIMED.iter().position(|t| *t == f)) {
+                        let hours = ((*at - since).num_seconds() as f64 / 3600.0).max(0.0);
+                        *exact[slot].get_or_insert(0.0) += hours;
+                    }
+                    since = *at;
+                    let reason = Some(reason.clone().unwrap_or_else(|| "(none)".into()));
+                    match to {
+                        Stage::Disqualified => journey.disqualified_reason = reason,
+                        Stage::Recycled => journey.recycled_reason = reason,
+                        _ => {}
+                    }
+                }
+                Happening::Outcome { won, value, reason } => {
+                    journey.outcome = Some(*won);
+                    if *won {
+                        // A won lead passed every step, even one imported without its moves.
+                        journey.reached = 4;
+                        journey.won_value += value.filter(|v| v.is_finite()).unwrap_or(0.0);
+                    } else if reason.is_some() {
+                        journey.lost_reason.clone_from(reason);
+                    }
+                }
+            }
+        }
+        journey.hours = exact.map(|h| h.map(round_hours));
+        journey
+    }
+}
+
+/// Hours to two significant figures (tenths under ten hours): medians are read from counts
+/// of equal values, and this keeps those few while staying within 5% of the exact time.
+pub fn round_hours(hours: f64) -> f64 {
+    if !hours.is_finite() || hours <= 0.0 {
+        return 0.0;
+    }
+    // Tenths under ten hours (dividing by a power of ten rounds cleanly, multiplying by 0.1
+    // does not), then two significant figures.
+    let exponent = (hours.log10().floor() as i32 - 1).max(-1);
+    if exponent < 0 {
+        (hours * 10.0).round() / 10.0
+    } else {
+        let step = 10f64.powi(exponent);
+        (hours / step).round() * step
+    }
+}
+
+/// Leads alike in everything analytics tells apart, counted together: what the store's
+/// grouping query returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    /// Creation month, `YYYY-MM`.
+    pub month: String,
+    pub channel: String,
+    pub source_class: String,
+    pub campaign: Option<String>,
+    pub junk: bool,
+    /// Score band ([`band_of`]), `None` for unscored leads.
+    pub band: Option<usize>,
+    pub stage: Stage,
+    /// [`Journey::reached`].
+    pub reached: u8,
+    /// [`Journey::outcome`].
+    pub outcome: Option<bool>,
+    pub leads: u64,
+    pub won_value: f64,
+}
+
+/// How many leads of a stage spent `hours` there before leaving it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stay {
+    pub stage: Stage,
+    pub hours: f64,
+    pub leads: u64,
 }
 
 /// The funnel steps counted, in order.
@@ -55,15 +159,6 @@ pub struct FunnelRow {
 }
 
 impl FunnelRow {
-    fn add(&mut self, lead: &Reached) {
-        self.leads += 1;
-        self.mql += u64::from(lead.mql);
-        self.sal += u64::from(lead.sal);
-        self.sql += u64::from(lead.sql);
-        self.won += u64::from(lead.won);
-        self.won_value += lead.won_value;
-    }
-
     /// Step-to-step conversion: lead->MQL, MQL->SAL, SAL->SQL, SQL->won.
     pub fn rates(&self) -> [Option<f64>; 4] {
         let rate = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
@@ -139,17 +234,8 @@ pub struct Analytics {
     pub stage_times: Vec<StageTime>,
 }
 
-#[derive(Debug, Default, Clone)]
-struct Reached {
-    mql: bool,
-    sal: bool,
-    sql: bool,
-    won: bool,
-    lost: bool,
-    won_value: f64,
-}
-
-fn rank(stage: Stage) -> u8 {
+/// Funnel rank of a stage: 0 before MQL, then MQL, SAL, SQL (or opportunity), customer.
+pub fn rank(stage: Stage) -> u8 {
     match stage {
         Stage::Prospect | Stage::Lead | Stage::Recycled | Stage::Disqualified => 0,
         Stage::Mql => 1,
@@ -159,110 +245,61 @@ fn rank(stage: Stage) -> u8 {
     }
 }
 
-fn band_of(score: f64) -> usize {
+/// Score band index: 0-19, 20-39, 40-59, 60-79, 80+ (the store's grouping query says the
+/// same in SQL).
+pub fn band_of(score: f64) -> usize {
     (score.max(0.0) / 20.0).floor().min(4.0) as usize
 }
 
 const BANDS: [&str; 5] = ["0-19", "20-39", "40-59", "60-79", "80+"];
 
-fn median(values: &mut [f64]) -> Option<f64> {
-    if values.is_empty() {
+/// The steps a cell's leads passed: MQL, SAL, SQL, won. A lead's current stage counts too
+/// (imports may set it without a move).
+fn steps(cell: &Cell) -> [bool; 4] {
+    let r = cell.reached.max(rank(cell.stage));
+    [r >= 1, r >= 2, r >= 3, r >= 4]
+}
+
+impl FunnelRow {
+    fn add(&mut self, cell: &Cell) {
+        let [mql, sal, sql, won] = steps(cell).map(|s| if s { cell.leads } else { 0 });
+        self.leads += cell.leads;
+        self.mql += mql;
+        self.sal += sal;
+        self.sql += sql;
+        self.won += won;
+        self.won_value += cell.won_value;
+    }
+}
+
+/// The median of values given with how often each occurs.
+fn weighted_median(values: &mut [(f64, u64)]) -> Option<f64> {
+    let total: u64 = values.iter().map(|(_, n)| n).sum();
+    if total == 0 {
         return None;
     }
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    Some(if values.len().is_multiple_of(2) {
-        (values[mid - 1] + values[mid]) / 2.0
+    values.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // The value at 0-based position `k` of the expanded, sorted list.
+    let at = |k: u64| {
+        let mut seen = 0;
+        for (value, n) in values.iter() {
+            seen += n;
+            if k < seen {
+                return *value;
+            }
+        }
+        values[values.len() - 1].0
+    };
+    Some(if total.is_multiple_of(2) {
+        (at(total / 2 - 1) + at(total / 2)) / 2.0
     } else {
-        values[mid]
+        at(total / 2)
     })
 }
 
-/// Builds every table from the leads and what happened to them (in time order per lead).
-pub fn build(leads: &[LeadFacts], happenings: &[Happening]) -> Analytics {
-    let mut reached: BTreeMap<i64, Reached> = leads
-        .iter()
-        .map(|l| {
-            // A lead's current stage counts too (imports may set it without a move).
-            let r = rank(l.stage);
-            (
-                l.id,
-                Reached {
-                    mql: r >= 1,
-                    sal: r >= 2,
-                    sql: r >= 3,
-                    won: r >= 4,
-                    ..Reached::default()
-                },
-            )
-        })
-        .collect();
-    let mut reasons: BTreeMap<(&'static str, String), u64> = BTreeMap::new();
-    // Where each lead is and since when; before its first move, the stage it was created in.
-    let mut entered: BTreeMap<i64, (Option<Stage>, DateTime<Utc>)> =
-        leads.iter().map(|l| (l.id, (None, l.created_at))).collect();
-    let mut durations: BTreeMap<Stage, Vec<f64>> = BTreeMap::new();
-    for happening in happenings {
-        match happening {
-            Happening::Moved {
-                lead_id,
-                at,
-                from,
-                to,
-                reason,
-            } => {
-                let Some(r) = reached.get_mut(lead_id) else {
-                    continue;
-                };
-                let rank = rank(*to);
-                r.mql |= rank >= 1;
-                r.sal |= rank >= 2;
-                r.sql |= rank >= 3;
-                r.won |= rank >= 4;
-                if let (Some((stage, since)), Some(from)) = (entered.get(lead_id), from) {
-                    // The first move leaves the stage the lead was created in.
-                    if stage.is_none_or(|s| s == *from) {
-                        let hours = (*at - *since).num_seconds() as f64 / 3600.0;
-                        durations.entry(*from).or_default().push(hours.max(0.0));
-                    }
-                }
-                entered.insert(*lead_id, (Some(*to), *at));
-                if matches!(to, Stage::Disqualified | Stage::Recycled) {
-                    let kind = if *to == Stage::Disqualified {
-                        "disqualified"
-                    } else {
-                        "recycled"
-                    };
-                    let reason = reason.clone().unwrap_or_else(|| "(none)".into());
-                    *reasons.entry((kind, reason)).or_default() += 1;
-                }
-            }
-            Happening::Outcome {
-                lead_id,
-                won,
-                value,
-                reason,
-            } => {
-                let Some(r) = reached.get_mut(lead_id) else {
-                    continue;
-                };
-                if *won {
-                    // A won lead passed every step, even one imported without its moves.
-                    r.mql = true;
-                    r.sal = true;
-                    r.sql = true;
-                    r.won = true;
-                    r.won_value += value.filter(|v| v.is_finite()).unwrap_or(0.0);
-                } else {
-                    r.lost = true;
-                    if let Some(reason) = reason {
-                        *reasons.entry(("lost", reason.clone())).or_default() += 1;
-                    }
-                }
-            }
-        }
-    }
-
+/// Builds every table from the grouped leads, their stays in the timed stages, and the
+/// reasons they were turned away.
+pub fn build(cells: &[Cell], stays: &[Stay], reasons: &[ReasonRow]) -> Analytics {
     let mut months: BTreeMap<String, FunnelRow> = BTreeMap::new();
     let mut total = FunnelRow {
         month: "all".into(),
@@ -278,45 +315,42 @@ pub fn build(leads: &[LeadFacts], happenings: &[Happening]) -> Analytics {
             won: 0,
         })
         .collect();
-    for lead in leads {
-        let r = &reached[&lead.id];
-        let month = lead.created_at.format("%Y-%m").to_string();
+    for cell in cells {
         months
-            .entry(month.clone())
+            .entry(cell.month.clone())
             .or_insert_with(|| FunnelRow {
-                month,
+                month: cell.month.clone(),
                 ..FunnelRow::default()
             })
-            .add(r);
-        total.add(r);
-        let mut keys = vec![
-            ("channel", lead.channel.clone()),
-            ("source_class", lead.source_class.clone()),
+            .add(cell);
+        total.add(cell);
+        let [mql, _, sql, won] = steps(cell);
+        let keys = [
+            Some(("channel", &cell.channel)),
+            Some(("source_class", &cell.source_class)),
+            cell.campaign.as_ref().map(|c| ("campaign", c)),
         ];
-        if let Some(c) = &lead.campaign {
-            keys.push(("campaign", c.clone()));
-        }
-        for (group, key) in keys {
+        for (group, key) in keys.into_iter().flatten() {
             let row = sources
                 .entry((group, key.clone()))
                 .or_insert_with(|| SourceRow {
                     group,
-                    key,
+                    key: key.clone(),
                     ..SourceRow::default()
                 });
-            row.leads += 1;
-            row.junk += u64::from(lead.junk);
-            row.mql += u64::from(r.mql);
-            row.sql += u64::from(r.sql);
-            row.won += u64::from(r.won);
-            row.won_value += r.won_value;
+            let count = |yes: bool| if yes { cell.leads } else { 0 };
+            row.leads += cell.leads;
+            row.junk += count(cell.junk);
+            row.mql += count(mql);
+            row.sql += count(sql);
+            row.won += count(won);
+            row.won_value += cell.won_value;
         }
-        if let Some(score) = lead.score {
-            let band = &mut bands[band_of(score)];
-            band.leads += 1;
-            if r.won || r.lost || matches!(lead.stage, Stage::Disqualified) {
-                band.closed += 1;
-                band.won += u64::from(r.won);
+        if let Some(band) = cell.band.and_then(|b| bands.get_mut(b)) {
+            band.leads += cell.leads;
+            if won || cell.outcome.is_some() || cell.stage == Stage::Disqualified {
+                band.closed += cell.leads;
+                band.won += if won { cell.leads } else { 0 };
             }
         }
     }
@@ -333,32 +367,23 @@ pub fn build(leads: &[LeadFacts], happenings: &[Happening]) -> Analytics {
             .then(b.leads.cmp(&a.leads))
             .then(a.key.cmp(&b.key))
     });
-    let mut reasons: Vec<ReasonRow> = reasons
+    let mut reasons = reasons.to_vec();
+    reasons.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
+    let stage_times = TIMED
         .into_iter()
-        .map(|((kind, reason), count)| ReasonRow {
-            kind,
-            reason,
-            count,
+        .map(|stage| {
+            let mut hours: Vec<(f64, u64)> = stays
+                .iter()
+                .filter(|s| s.stage == stage)
+                .map(|s| (s.hours, s.leads))
+                .collect();
+            StageTime {
+                stage,
+                left: hours.iter().map(|(_, n)| n).sum(),
+                median_hours: weighted_median(&mut hours),
+            }
         })
         .collect();
-    reasons.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
-    let stage_times = [
-        Stage::Lead,
-        Stage::Mql,
-        Stage::Sal,
-        Stage::Sql,
-        Stage::Opportunity,
-    ]
-    .into_iter()
-    .map(|stage| {
-        let mut hours = durations.remove(&stage).unwrap_or_default();
-        StageTime {
-            stage,
-            left: hours.len() as u64,
-            median_hours: median(&mut hours),
-        }
-    })
-    .collect();
     Analytics {
         funnel: months.into_values().collect(),
         total,
@@ -378,22 +403,26 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn lead(id: i64, created: &str, stage: Stage, channel: &str, score: f64) -> LeadFacts {
-        LeadFacts {
-            id,
-            created_at: at(created),
+    struct Lead {
+        created: DateTime<Utc>,
+        stage: Stage,
+        channel: &'static str,
+        score: f64,
+        happenings: Vec<Happening>,
+    }
+
+    fn lead(created: &str, stage: Stage, channel: &'static str, score: f64) -> Lead {
+        Lead {
+            created: at(created),
             stage,
-            channel: channel.into(),
-            source_class: "external".into(),
-            campaign: None,
-            junk: false,
-            score: Some(score),
+            channel,
+            score,
+            happenings: Vec::new(),
         }
     }
 
-    fn moved(lead_id: i64, when: &str, from: Stage, to: Stage, reason: Option<&str>) -> Happening {
+    fn moved(when: &str, from: Stage, to: Stage, reason: Option<&str>) -> Happening {
         Happening::Moved {
-            lead_id,
             at: at(when),
             from: Some(from),
             to,
@@ -401,40 +430,84 @@ mod tests {
         }
     }
 
+    /// What the store's queries return for these leads: one cell per lead, its stays, and
+    /// its reasons.
+    fn analyse(leads: &[Lead]) -> Analytics {
+        let mut cells = Vec::new();
+        let mut stays = Vec::new();
+        let mut reasons: Vec<ReasonRow> = Vec::new();
+        for lead in leads {
+            let journey = Journey::of(lead.created, &lead.happenings);
+            cells.push(Cell {
+                month: lead.created.format("%Y-%m").to_string(),
+                channel: lead.channel.into(),
+                source_class: "external".into(),
+                campaign: None,
+                junk: false,
+                band: Some(band_of(lead.score)),
+                stage: lead.stage,
+                reached: journey.reached,
+                outcome: journey.outcome,
+                leads: 1,
+                won_value: journey.won_value,
+            });
+            for (stage, hours) in TIMED.iter().zip(journey.hours) {
+                if let Some(hours) = hours {
+                    stays.push(Stay {
+                        stage: *stage,
+                        hours,
+                        leads: 1,
+                    });
+                }
+            }
+            for (kind, reason) in [
+                ("disqualified", &journey.disqualified_reason),
+                ("recycled", &journey.recycled_reason),
+                ("lost", &journey.lost_reason),
+            ] {
+                if let Some(reason) = reason {
+                    reasons.push(ReasonRow {
+                        kind,
+                        reason: reason.clone(),
+                        count: 1,
+                    });
+                }
+            }
+        }
+        build(&cells, &stays, &reasons)
+    }
+
     #[test]
     fn a_won_lead_counts_at_every_step_and_a_rejected_one_gives_its_reason() {
-        let leads = vec![
-            lead(1, "2026-01-05T00:00:00Z", Stage::Customer, "webinar", 85.0),
-            lead(
-                2,
-                "2026-01-20T00:00:00Z",
-                Stage::Disqualified,
-                "paid_search",
-                30.0,
-            ),
-            lead(3, "2026-02-02T00:00:00Z", Stage::Lead, "paid_search", 10.0),
-        ];
-        let happenings = vec![
-            moved(1, "2026-01-05T00:00:00Z", Stage::Lead, Stage::Mql, None),
-            moved(1, "2026-01-05T10:00:00Z", Stage::Mql, Stage::Sal, None),
-            moved(1, "2026-01-06T10:00:00Z", Stage::Sal, Stage::Sql, None),
-            moved(1, "2026-01-10T10:00:00Z", Stage::Sql, Stage::Customer, None),
+        let mut won = lead("2026-01-05T00:00:00Z", Stage::Customer, "webinar", 85.0);
+        won.happenings = vec![
+            moved("2026-01-05T00:00:00Z", Stage::Lead, Stage::Mql, None),
+            moved("2026-01-05T10:00:00Z", Stage::Mql, Stage::Sal, None),
+            moved("2026-01-06T10:00:00Z", Stage::Sal, Stage::Sql, None),
+            moved("2026-01-10T10:00:00Z", Stage::Sql, Stage::Customer, None),
             Happening::Outcome {
-                lead_id: 1,
                 won: true,
                 value: Some(5000.0),
                 reason: None,
             },
-            moved(2, "2026-01-21T00:00:00Z", Stage::Lead, Stage::Mql, None),
+        ];
+        let mut rejected = lead(
+            "2026-01-20T00:00:00Z",
+            Stage::Disqualified,
+            "paid_search",
+            30.0,
+        );
+        rejected.happenings = vec![
+            moved("2026-01-21T00:00:00Z", Stage::Lead, Stage::Mql, None),
             moved(
-                2,
                 "2026-01-21T02:00:00Z",
                 Stage::Mql,
                 Stage::Disqualified,
                 Some("no budget"),
             ),
         ];
-        let a = build(&leads, &happenings);
+        let open = lead("2026-02-02T00:00:00Z", Stage::Lead, "paid_search", 10.0);
+        let a = analyse(&[won, rejected, open]);
         assert_eq!(a.funnel.len(), 2);
         let jan = &a.funnel[0];
         assert_eq!(
@@ -459,33 +532,84 @@ mod tests {
         assert_eq!((paid.leads, paid.mql, paid.won), (2, 1, 0));
         assert_eq!(a.reasons[0].reason, "no budget");
         assert_eq!(a.reasons[0].kind, "disqualified");
-        // MQL times: 10 h for lead 1, 2 h for lead 2: the median is 6 h.
+        // MQL times: 10 h for the won lead, 2 h for the rejected one: the median is 6 h.
         let mql = a
             .stage_times
             .iter()
             .find(|t| t.stage == Stage::Mql)
             .unwrap();
         assert_eq!((mql.left, mql.median_hours), (2, Some(6.0)));
+        // Time as a lead runs from creation: 0 h and 24 h.
+        let as_lead = &a.stage_times[0];
+        assert_eq!((as_lead.left, as_lead.median_hours), (2, Some(12.0)));
         assert_eq!(a.bands[4].won, 1);
         assert_eq!(a.bands[1].closed, 1);
         assert_eq!(a.bands[1].won_rate(), Some(0.0));
+    }
+
+    #[test]
+    fn hours_keep_two_significant_figures() {
+        assert_eq!(round_hours(0.04), 0.0);
+        assert_eq!(round_hours(0.36), 0.4);
+        assert_eq!(round_hours(7.26), 7.3);
+        assert_eq!(round_hours(123.0), 120.0);
+        assert_eq!(round_hours(1875.0), 1900.0);
+        assert_eq!(round_hours(-3.0), 0.0);
+    }
+
+    #[test]
+    fn weighted_median_is_the_median_of_the_expanded_values() {
+        assert_eq!(weighted_median(&mut []), None);
+        assert_eq!(weighted_median(&mut [(5.0, 3)]), Some(5.0));
+        assert_eq!(weighted_median(&mut [(9.0, 1), (1.0, 2)]), Some(1.0));
+        assert_eq!(weighted_median(&mut [(1.0, 1), (3.0, 1)]), Some(2.0));
     }
 
     proptest! {
         /// The funnel never widens: each step counts at most the leads of the step before,
         /// and months add up to the total.
         #[test]
-        fn the_funnel_never_widens(stages in proptest::collection::vec(0usize..9, 0..60), wins in proptest::collection::vec(0i64..60, 0..10)) {
-            let leads: Vec<LeadFacts> = stages.iter().enumerate().map(|(i, s)| {
-                lead(i as i64, if i % 2 == 0 { "2026-03-01T00:00:00Z" } else { "2026-04-01T00:00:00Z" }, Stage::ALL[*s], "api", (i * 7 % 100) as f64)
+        fn the_funnel_never_widens(stages in proptest::collection::vec((0usize..9, any::<bool>(), 0usize..9), 0..60)) {
+            let leads: Vec<Lead> = stages.iter().enumerate().map(|(i, (s, won, to))| {
+                let mut l = lead(if i % 2 == 0 { "2026-03-01T00:00:00Z" } else { "2026-04-01T00:00:00Z" }, Stage::ALL[*s], "api", (i * 7 % 100) as f64);
+                l.happenings.push(moved("2026-04-02T00:00:00Z", Stage::ALL[*s], Stage::ALL[*to], None));
+                if *won {
+                    l.happenings.push(Happening::Outcome { won: true, value: Some(10.0), reason: None });
+                }
+                l
             }).collect();
-            let outcomes: Vec<Happening> = wins.iter().map(|id| Happening::Outcome { lead_id: *id, won: true, value: Some(10.0), reason: None }).collect();
-            let a = build(&leads, &outcomes);
+            let a = analyse(&leads);
             for row in a.funnel.iter().chain([&a.total]) {
                 prop_assert!(row.mql <= row.leads && row.sal <= row.mql && row.sql <= row.sal && row.won <= row.sql);
             }
             prop_assert_eq!(a.funnel.iter().map(|r| r.leads).sum::<u64>(), a.total.leads);
             prop_assert_eq!(a.bands.iter().map(|b| b.leads).sum::<u64>(), leads.len() as u64);
+        }
+
+        /// Rounded hours stay within 5% (or a twentieth of an hour) of the exact time.
+        #[test]
+        fn rounded_hours_stay_close(hours in 0.0f64..100_000.0) {
+            let rounded = round_hours(hours);
+            prop_assert!((rounded - hours).abs() <= (hours * 0.05).max(0.05) + 1e-9);
+        }
+
+        /// A journey only ever reaches further, and reaches won with a won outcome.
+        #[test]
+        fn journeys_reach_at_least_their_moves(moves in proptest::collection::vec((0usize..9, 0usize..9, 0i64..1000), 0..20), won in any::<bool>()) {
+            let created = at("2026-01-01T00:00:00Z");
+            let mut happenings: Vec<Happening> = moves.iter().map(|(from, to, h)| Happening::Moved {
+                at: created + chrono::Duration::hours(*h),
+                from: Some(Stage::ALL[*from]),
+                to: Stage::ALL[*to],
+                reason: None,
+            }).collect();
+            if won {
+                happenings.push(Happening::Outcome { won: true, value: None, reason: None });
+            }
+            let journey = Journey::of(created, &happenings);
+            let furthest = moves.iter().map(|(_, to, _)| rank(Stage::ALL[*to])).max().unwrap_or(0);
+            prop_assert_eq!(journey.reached, if won { 4 } else { furthest });
+            prop_assert!(journey.hours.iter().flatten().all(|h| *h >= 0.0));
         }
     }
 }

@@ -262,6 +262,16 @@ impl crate::Tx {
         recorded_at: Ts,
     ) -> Result<Vec<(i64, Option<String>)>> {
         let inserted = self.insert_rows(events, recorded_at).await?;
+        if !inserted.is_empty() {
+            let moved: Vec<i64> = events
+                .iter()
+                .filter(|e| crate::analytics::shapes_journey(e.draft.event_type))
+                .map(|e| e.lead_id)
+                .collect();
+            if !moved.is_empty() {
+                self.refresh_journeys(&moved).await?;
+            }
+        }
         let ids: Vec<i64> = inserted.iter().map(|(id, _)| *id).collect();
         self.fan_out(&ids).await?;
         Ok(inserted)

@@ -225,7 +225,21 @@ impl Store {
                 .unwrap_or(url);
             Self::open_sqlite(Path::new(path)).await?
         };
+        store.run_chores().await?;
         Ok(store)
+    }
+
+    /// Does the work migrations left for the store (see `store_chores`), once each.
+    async fn run_chores(&self) -> Result<()> {
+        let chores: Vec<String> = on_pool!(self, pool => sqlx::query_scalar("SELECT name FROM store_chores").fetch_all(pool).await)?;
+        for chore in chores {
+            if chore == "rebuild_journeys" {
+                let leads = self.rebuild_journeys().await?;
+                tracing::info!(leads, "computed the journeys of stored leads");
+            }
+            on_pool!(self, pool => sqlx::query("DELETE FROM store_chores WHERE name = $1").bind(&chore).execute(pool).await.map(|_| ()))?;
+        }
+        Ok(())
     }
 
     async fn open_sqlite(path: &Path) -> Result<Self> {

@@ -359,6 +359,8 @@ impl Store {
             .await
             .map(|_| ()))?;
         }
+        // Reasons written on moves and outcomes went with the payloads; so do their copies.
+        tx.refresh_journeys(&lead_ids).await?;
         on_tx!(&mut tx, conn => sqlx::query(
             "UPDATE people SET first_name = NULL, last_name = NULL, email = NULL, email_key = NULL, phone = NULL,
              job_title = NULL, country = NULL, erased_at = $1, updated_at = $1 WHERE id = $2",

@@ -63,10 +63,10 @@ pub async fn page(
         filter.sort.field = SortField::Score;
         page = state.store.list_leads(&filter).await?;
     }
-    let owner = (signed.user.role == Role::SalesRep).then_some(me.as_str());
+    let shown: Vec<i64> = page.leads.iter().map(|l| l.id).collect();
     let clocks: HashMap<i64, _> = state
         .store
-        .running_clocks(owner, 1000, now)
+        .running_clocks_of(&shown, now)
         .await?
         .into_iter()
         .map(|k| (k.lead_id, k))

@@ -128,8 +128,10 @@ async fn fill(store: &Store, args: &PagesBenchArgs) -> anyhow::Result<(usize, i6
         let mut filler = Vec::new();
         for (lead, id) in leads.iter().zip(&ids) {
             // The capture's form_submitted counts too.
+            // Dated within the lead's life: the store refuses events before a lead existed.
+            let lifetime = (now - lead.created_at).num_minutes().max(1);
             for _ in (lead.events.len() + 1)..args.events_per_lead {
-                let ago = Duration::minutes(rng.gen_range(0..180 * 24 * 60));
+                let ago = Duration::minutes(rng.gen_range(0..lifetime));
                 let draft = if rng.gen_bool(0.7) {
                     let page = pages[rng.gen_range(0..pages.len())];
                     EventDraft::new(EventType::PageViewed, now - ago, json!({"page": page}))
