@@ -221,12 +221,13 @@ impl Store {
                 } else {
                     (format!("l.{column}"), "NULL".to_owned())
                 };
+                // Each part reads its own partial index, in the order it groups by.
                 b.push(format!(
-                    "SELECT '{kind}' AS kind, {value} AS value, CAST({hours} AS DOUBLE PRECISION) AS hours, COUNT(*) AS leads
+                    "SELECT '{kind}' AS kind, {value} AS value, {hours} AS hours, COUNT(*) AS leads
                      FROM leads l WHERE l.{column} IS NOT NULL"
                 ));
                 restrict(&mut b, scope);
-                b.push(" GROUP BY 2, 3");
+                b.push(format!(" GROUP BY l.{column}"));
             }
             b.build_query_as().fetch_all(pool).await
         })?;

@@ -315,6 +315,21 @@ impl Store {
         Ok(())
     }
 
+    /// Refreshes the query planner's statistics (and on PostgreSQL reclaims the rows that
+    /// updates left behind): after a bulk load, before measuring; a running server gets the
+    /// same from autovacuum (PostgreSQL) or this call.
+    pub async fn analyze(&self) -> Result<()> {
+        match &self.pool {
+            Pool::Sqlite { write, .. } => {
+                sqlx::query("ANALYZE").execute(write).await?;
+            }
+            Pool::Postgres(pool) => {
+                sqlx::query("VACUUM ANALYZE").execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
+
     pub async fn close(&self) {
         match &self.pool {
             Pool::Sqlite { read, write } => {

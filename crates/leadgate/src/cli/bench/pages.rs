@@ -153,6 +153,8 @@ async fn fill(store: &Store, args: &PagesBenchArgs) -> anyhow::Result<(usize, i6
     }
     bar.finish_and_clear();
     crate::cli::demo::organise(store).await?;
+    // Measure a settled store, as a server that has run for a while is (autovacuum).
+    store.analyze().await?;
     Ok((
         store.count_leads().await? as usize,
         store.count_events().await?,
