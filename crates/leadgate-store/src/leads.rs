@@ -728,6 +728,13 @@ impl Store {
         };
         let rows: Vec<LeadRow> = on_read_pool!(self, pool => {
             let mut b = sqlx::QueryBuilder::new(SELECT_LEAD);
+            // One stage of one team (a board column): start from the team's reps. Left to
+            // the stage's sort index, the walk covers every lead of the stage when the team
+            // has few there.
+            let team_first = filter.stage.is_some() && filter.team.is_some();
+            if let (true, Some(team)) = (team_first, &filter.team) {
+                b.push(" JOIN reps r ON r.name = l.owner AND r.team = ").push_bind(team.clone());
+            }
             b.push(" WHERE 1 = 1");
             if let Some(stage) = filter.stage {
                 b.push(" AND l.stage = ").push_bind(stage.as_str());
@@ -744,7 +751,7 @@ impl Store {
             if let Some(owner) = &filter.owner {
                 b.push(" AND l.owner = ").push_bind(owner.clone());
             }
-            if let Some(team) = &filter.team {
+            if let Some(team) = filter.team.as_ref().filter(|_| !team_first) {
                 b.push(" AND l.owner IN (SELECT name FROM reps WHERE team = ").push_bind(team.clone()).push(")");
             }
             if filter.open {

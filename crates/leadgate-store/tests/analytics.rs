@@ -6,7 +6,7 @@ use chrono::{TimeZone, Utc};
 use leadgate_core::calendar::BusinessCalendar;
 use leadgate_core::Stage;
 use leadgate_store::testing::{capture, numbers};
-use leadgate_store::{AnalyticsScope, Outcome, RepInput, Store};
+use leadgate_store::{AnalyticsScope, LeadFilter, Outcome, RepInput, Store};
 use serde_json::json;
 
 leadgate_store::on_both_engines!(moves_and_outcomes_feed_the_funnel_sources_reasons_and_times,);
@@ -153,6 +153,27 @@ async fn moves_and_outcomes_feed_the_funnel_sources_reasons_and_times(store: Sto
         .unwrap();
     assert_eq!(before.total.leads, 0);
     assert!(before.reasons.is_empty());
+
+    // A team's lists, with and without a stage (a board column starts from the team's reps).
+    for (stage, team, expected) in [
+        (Some(Stage::Customer), Some("north"), vec![won]),
+        (Some(Stage::Disqualified), Some("north"), vec![]),
+        (None, Some("north"), vec![won]),
+        (Some(Stage::Disqualified), None, vec![lost]),
+        (Some(Stage::Customer), Some("south"), vec![]),
+    ] {
+        let page = store
+            .list_leads(&LeadFilter {
+                stage,
+                team: team.map(Into::into),
+                limit: 50,
+                ..LeadFilter::default()
+            })
+            .await
+            .unwrap();
+        let ids: Vec<i64> = page.leads.iter().map(|l| l.id).collect();
+        assert_eq!(ids, expected, "{stage:?} {team:?}");
+    }
 
     // Journeys rebuilt from the events alone say the same.
     let kept = numbers(

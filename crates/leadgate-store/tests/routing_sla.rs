@@ -225,6 +225,36 @@ async fn clocks_start_are_met_and_breached_with_escalation(store: Store) {
         clock.due_at
     );
     assert!(clock.minutes_left.unwrap() > 470);
+    // The inbox asks for the running clocks of the leads it shows, and of those only; the
+    // owner's list finds the same clock.
+    let shown = store
+        .running_clocks_of(&[met, met + 1000], Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(shown.iter().map(|c| c.lead_id).collect::<Vec<_>>(), [met]);
+    assert!(store
+        .running_clocks_of(&[], Utc::now())
+        .await
+        .unwrap()
+        .is_empty());
+    let owned = store
+        .running_clocks(Some("an"), 10, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(owned.iter().map(|c| c.lead_id).collect::<Vec<_>>(), [met]);
+    assert!(store
+        .running_clocks(Some("nobody"), 10, Utc::now())
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .running_clocks(None, 10, Utc::now())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     // Accepting it meets the MQL clock and starts the SAL one; a call meets that.
     store
