@@ -119,6 +119,13 @@ async fn fill(store: &Store, args: &PagesBenchArgs) -> anyhow::Result<(usize, i6
         for (i, demo) in leads.iter_mut().enumerate() {
             demo.lead.external_id =
                 leadgate_core::ExternalId::parse(&format!("bench-{}", stored + i)).ok();
+            // The demo's event keys are per generated batch too: without the chunk in them,
+            // every chunk after the first lost its history as duplicates.
+            for event in &mut demo.events {
+                if let Some(key) = &event.idempotency_key {
+                    event.idempotency_key = Some(format!("c{chunk}-{key}"));
+                }
+            }
             if let Some(email) = &demo.lead.email {
                 demo.lead.email =
                     leadgate_core::Email::parse(&format!("{chunk}x{i}.{}", email.as_str())).ok();
