@@ -367,7 +367,19 @@ pub fn build(cells: &[Cell], stays: &[Stay], reasons: &[ReasonRow]) -> Analytics
             .then(b.leads.cmp(&a.leads))
             .then(a.key.cmp(&b.key))
     });
-    let mut reasons = reasons.to_vec();
+    // The same reason may come in several rows (one per month, say): counted together.
+    let mut merged: BTreeMap<(&'static str, &str), u64> = BTreeMap::new();
+    for r in reasons {
+        *merged.entry((r.kind, &r.reason)).or_default() += r.count;
+    }
+    let mut reasons: Vec<ReasonRow> = merged
+        .into_iter()
+        .map(|((kind, reason), count)| ReasonRow {
+            kind,
+            reason: reason.to_owned(),
+            count,
+        })
+        .collect();
     reasons.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
     let stage_times = TIMED
         .into_iter()

@@ -138,37 +138,227 @@ impl Tx {
     }
 }
 
+/// One row of the rollup's shape (see migration 0022): a cell, a stay or a reason count,
+/// with '' / -1 / 0 in the columns its kind does not use.
 #[derive(sqlx::FromRow)]
-struct CellRow {
+struct FactRow {
     month: String,
+    kind: String,
     channel: String,
     source_class: String,
-    campaign: Option<String>,
+    campaign: String,
     junk: i32,
     band: i32,
     stage: String,
     reached: i32,
-    outcome: Option<String>,
+    outcome: String,
+    reason: String,
+    hours: f64,
     leads: i64,
     won_value: f64,
 }
 
-#[derive(sqlx::FromRow)]
-struct CountRow {
-    kind: String,
-    value: Option<String>,
-    hours: Option<f64>,
-    leads: i64,
-}
+/// The rollup's columns that tell its rows apart.
+const FACT_KEY: &str = "month, kind, channel, source_class, campaign, junk, band, stage, \
+    reached, outcome, reason, hours";
 
 /// The score band in SQL, as `analytics::band_of` says it (-1: not scored).
 const BAND: &str =
     "CASE WHEN l.score IS NULL THEN -1 WHEN l.score < 20 THEN 0 WHEN l.score < 40 THEN 1
     WHEN l.score < 60 THEN 2 WHEN l.score < 80 THEN 3 ELSE 4 END";
 
+/// What the tables are built from, gathered from the rollup and from lead rows alike.
+#[derive(Default)]
+struct Facts {
+    cells: Vec<Cell>,
+    stays: Vec<Stay>,
+    reasons: Vec<ReasonRow>,
+}
+
+impl Facts {
+    fn add(&mut self, rows: Vec<FactRow>) {
+        for row in rows {
+            let leads = u64::try_from(row.leads).unwrap_or(0);
+            match row.kind.as_str() {
+                "cell" => {
+                    let Ok(stage) = row.stage.parse() else {
+                        continue;
+                    };
+                    self.cells.push(Cell {
+                        stage,
+                        month: row.month,
+                        channel: row.channel,
+                        source_class: row.source_class,
+                        campaign: Some(row.campaign).filter(|c| !c.is_empty()),
+                        junk: row.junk != 0,
+                        band: usize::try_from(row.band).ok(),
+                        reached: u8::try_from(row.reached).unwrap_or(0),
+                        outcome: match row.outcome.as_str() {
+                            "" => None,
+                            outcome => Some(outcome == "won"),
+                        },
+                        leads,
+                        won_value: row.won_value,
+                    });
+                }
+                "stay" => {
+                    if let Ok(stage) = row.stage.parse() {
+                        self.stays.push(Stay {
+                            stage,
+                            hours: row.hours,
+                            leads,
+                        });
+                    }
+                }
+                kind => {
+                    let kind = match kind {
+                        "disqualified" => "disqualified",
+                        "recycled" => "recycled",
+                        "lost" => "lost",
+                        _ => continue,
+                    };
+                    self.reasons.push(ReasonRow {
+                        kind,
+                        reason: row.reason,
+                        count: leads,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The first instant of the month `at` falls in (UTC).
+fn month_start(at: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::{Datelike, TimeZone};
+    Utc.with_ymd_and_hms(at.year(), at.month(), 1, 0, 0, 0)
+        .single()
+        .unwrap_or(at)
+}
+
+/// The first instant of the month after the one `at` falls in.
+fn next_month(at: DateTime<Utc>) -> DateTime<Utc> {
+    let start = month_start(at);
+    start
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap_or(start)
+}
+
+/// A period cut into the whole months the rollup answers for (`YYYY-MM` bounds, either
+/// open) and the partial months at its ends, read from the leads themselves.
+struct Split {
+    months: Option<(Option<String>, Option<String>)>,
+    edges: Vec<AnalyticsScope>,
+}
+
+fn period(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> AnalyticsScope {
+    AnalyticsScope {
+        from,
+        to,
+        team: None,
+    }
+}
+
+fn split(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Split {
+    let first = from.map(|f| {
+        if month_start(f) == f {
+            f
+        } else {
+            next_month(f)
+        }
+    });
+    let end = to.map(month_start);
+    if let (Some(first), Some(end)) = (first, end) {
+        if first >= end {
+            return Split {
+                months: None,
+                edges: vec![period(from, to)],
+            };
+        }
+    }
+    let mut edges = Vec::new();
+    if let (Some(from), Some(first)) = (from, first) {
+        if from < first {
+            edges.push(period(Some(from), Some(first)));
+        }
+    }
+    if let (Some(end), Some(to)) = (end, to) {
+        if end < to {
+            edges.push(period(Some(end), Some(to)));
+        }
+    }
+    let label = |at: DateTime<Utc>| at.format("%Y-%m").to_string();
+    Split {
+        months: Some((first.map(label), end.map(label))),
+        edges,
+    }
+}
+
 impl Store {
     /// The funnel, sources, reasons, score bands and stage times of the leads in `scope`.
+    ///
+    /// Whole months come from the monthly rollup (plus its changes not yet folded); a
+    /// period's partial months at either end, and a team's analytics (the rollup is not kept
+    /// per owner), are counted from the lead rows.
     pub async fn analytics(&self, scope: &AnalyticsScope) -> Result<Analytics> {
+        let mut facts = Facts::default();
+        if scope.team.is_some() {
+            facts.add(self.facts_from_leads(scope).await?);
+        } else {
+            let split = split(scope.from, scope.to);
+            if let Some((first, end)) = &split.months {
+                facts.add(
+                    self.facts_from_rollup(first.as_deref(), end.as_deref())
+                        .await?,
+                );
+            }
+            for edge in &split.edges {
+                facts.add(self.facts_from_leads(edge).await?);
+            }
+        }
+        Ok(analytics::build(&facts.cells, &facts.stays, &facts.reasons))
+    }
+
+    /// The same analytics counted from every lead row in `scope`, bypassing the rollup:
+    /// what the rollup must always agree with.
+    pub async fn analytics_from_leads(&self, scope: &AnalyticsScope) -> Result<Analytics> {
+        let mut facts = Facts::default();
+        facts.add(self.facts_from_leads(scope).await?);
+        Ok(analytics::build(&facts.cells, &facts.stays, &facts.reasons))
+    }
+
+    async fn facts_from_rollup(
+        &self,
+        first: Option<&str>,
+        end: Option<&str>,
+    ) -> Result<Vec<FactRow>> {
+        let rows = on_read_pool!(self, pool => {
+            let mut b = sqlx::QueryBuilder::new(format!(
+                "SELECT {FACT_KEY}, CAST(SUM(leads) AS BIGINT) AS leads,
+                    SUM(won_value) AS won_value FROM ("
+            ));
+            for (i, table) in ["analytics_rollup", "analytics_changes"].into_iter().enumerate() {
+                if i > 0 {
+                    b.push(" UNION ALL ");
+                }
+                b.push(format!(
+                    "SELECT {FACT_KEY}, leads, won_value FROM {table} WHERE 1 = 1"
+                ));
+                if let Some(first) = first {
+                    b.push(" AND month >= ").push_bind(first.to_owned());
+                }
+                if let Some(end) = end {
+                    b.push(" AND month < ").push_bind(end.to_owned());
+                }
+            }
+            b.push(format!(") r GROUP BY {FACT_KEY} HAVING SUM(leads) <> 0"));
+            b.build_query_as().fetch_all(pool).await
+        })?;
+        Ok(rows)
+    }
+
+    /// Rollup-shaped rows counted from the lead rows of `scope`.
+    async fn facts_from_leads(&self, scope: &AnalyticsScope) -> Result<Vec<FactRow>> {
         fn restrict<'a, DB: sqlx::Database>(
             b: &mut sqlx::QueryBuilder<'a, DB>,
             scope: &'a AnalyticsScope,
@@ -192,86 +382,93 @@ impl Store {
             Engine::Sqlite => "strftime('%Y-%m', l.created_at / 1000000, 'unixepoch')",
             Engine::Postgres => "to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM')",
         };
-        // Leads alike in everything the tables tell apart, counted in the database: a few
-        // thousand cells come back however many leads there are.
-        let cells: Vec<CellRow> = on_read_pool!(self, pool => {
+        let rows = on_read_pool!(self, pool => {
+            // Leads alike in everything the tables tell apart, counted in the database: a few
+            // thousand cells come back however many leads there are.
             let mut b = sqlx::QueryBuilder::new(format!(
-                "SELECT {month} AS month, l.channel, l.source_class, l.campaign,
+                "SELECT {month} AS month, 'cell' AS kind, l.channel, l.source_class,
+                    COALESCE(l.campaign, '') AS campaign,
                     CASE WHEN l.junk = '' THEN 0 ELSE 1 END AS junk, {BAND} AS band, l.stage,
-                    l.reached, l.outcome, COUNT(*) AS leads, SUM(l.won_value) AS won_value
+                    l.reached, COALESCE(l.outcome, '') AS outcome, '' AS reason,
+                    0.0 AS hours, COUNT(*) AS leads,
+                    SUM(l.won_value) AS won_value
                  FROM leads l WHERE 1 = 1"
             ));
             restrict(&mut b, scope);
-            b.push(" GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9");
-            b.build_query_as().fetch_all(pool).await
-        })?;
-        // Hours in each timed stage, and reasons given, each counted per distinct value.
-        let counts: Vec<CountRow> = on_read_pool!(self, pool => {
-            let mut b = sqlx::QueryBuilder::new("");
-            let timed = TIMED.iter().map(|s| (s.as_str(), format!("hours_{}", s.as_str()), true));
-            let reasons = ["disqualified", "recycled", "lost"]
-                .into_iter()
-                .map(|kind| (kind, format!("{kind}_reason"), false));
-            for (i, (kind, column, is_hours)) in timed.chain(reasons).enumerate() {
-                if i > 0 {
-                    b.push(" UNION ALL ");
-                }
-                let (value, hours) = if is_hours {
-                    ("NULL".to_owned(), format!("l.{column}"))
-                } else {
-                    (format!("l.{column}"), "NULL".to_owned())
-                };
-                // Each part reads its own partial index, in the order it groups by.
+            b.push(" GROUP BY 1, 3, 4, 5, 6, 7, 8, 9, 10");
+            // Hours in each timed stage, and reasons given, each counted per distinct value;
+            // each part reads its own partial index, in the order it groups by.
+            for stage in TIMED {
+                let stage = stage.as_str();
                 b.push(format!(
-                    "SELECT '{kind}' AS kind, {value} AS value, {hours} AS hours, COUNT(*) AS leads
-                     FROM leads l WHERE l.{column} IS NOT NULL"
+                    " UNION ALL SELECT {month}, 'stay', '', '', '', 0, -1, '{stage}', 0, '', '',
+                        l.hours_{stage}, COUNT(*), 0.0 FROM leads l
+                     WHERE l.hours_{stage} IS NOT NULL"
                 ));
                 restrict(&mut b, scope);
-                b.push(format!(" GROUP BY l.{column}"));
+                b.push(format!(" GROUP BY l.hours_{stage}, 1"));
+            }
+            for kind in ["disqualified", "recycled", "lost"] {
+                b.push(format!(
+                    " UNION ALL SELECT {month}, '{kind}', '', '', '', 0, -1, '', 0, '',
+                        l.{kind}_reason, 0.0, COUNT(*), 0.0 FROM leads l
+                     WHERE l.{kind}_reason IS NOT NULL"
+                ));
+                restrict(&mut b, scope);
+                b.push(format!(" GROUP BY l.{kind}_reason, 1"));
             }
             b.build_query_as().fetch_all(pool).await
         })?;
-        let cells: Vec<Cell> = cells
-            .into_iter()
-            .filter_map(|row| {
-                Some(Cell {
-                    stage: row.stage.parse().ok()?,
-                    month: row.month,
-                    channel: row.channel,
-                    source_class: row.source_class,
-                    campaign: row.campaign,
-                    junk: row.junk != 0,
-                    band: usize::try_from(row.band).ok(),
-                    reached: u8::try_from(row.reached).unwrap_or(0),
-                    outcome: row.outcome.map(|o| o == "won"),
-                    leads: row.leads as u64,
-                    won_value: row.won_value,
-                })
-            })
-            .collect();
-        let mut stays = Vec::new();
-        let mut reasons = Vec::new();
-        for row in counts {
-            let leads = row.leads as u64;
-            match (row.kind.parse::<Stage>(), row.hours, row.value) {
-                (Ok(stage), Some(hours), _) => stays.push(Stay {
-                    stage,
-                    hours,
-                    leads,
-                }),
-                (_, _, Some(reason)) => reasons.push(ReasonRow {
-                    kind: match row.kind.as_str() {
-                        "disqualified" => "disqualified",
-                        "recycled" => "recycled",
-                        _ => "lost",
-                    },
-                    reason,
-                    count: leads,
-                }),
-                _ => {}
+        Ok(rows)
+    }
+
+    /// Folds the rollup's pending changes into it; returns how many were folded. Run now and
+    /// then by every server (reads are right either way; fewer changes read faster).
+    pub async fn fold_analytics(&self) -> Result<u64> {
+        let upsert = format!(
+            "INSERT INTO analytics_rollup ({FACT_KEY}, leads, won_value)
+             SELECT {FACT_KEY}, SUM(leads), SUM(won_value) FROM CHANGES WHERE 1 = 1
+             GROUP BY {FACT_KEY}
+             ON CONFLICT ({FACT_KEY}) DO UPDATE SET leads = analytics_rollup.leads + excluded.leads,
+                won_value = analytics_rollup.won_value + excluded.won_value"
+        );
+        let mut tx = self.begin().await?;
+        let folded = match &mut tx {
+            // One writer at a time: nothing is appended between the fold and the delete.
+            Tx::Sqlite(conn) => {
+                sqlx::query(&upsert.replace("CHANGES", "analytics_changes"))
+                    .execute(&mut **conn)
+                    .await?;
+                sqlx::query("DELETE FROM analytics_changes")
+                    .execute(&mut **conn)
+                    .await?
+                    .rows_affected()
             }
-        }
-        Ok(analytics::build(&cells, &stays, &reasons))
+            // Deletes exactly the changes it folds (those committed when it starts); one
+            // fold at a time, while writers go on appending.
+            Tx::Postgres(conn) => {
+                sqlx::query("LOCK TABLE analytics_rollup IN SHARE ROW EXCLUSIVE MODE")
+                    .execute(&mut **conn)
+                    .await?;
+                let folded: i64 = sqlx::query_scalar(&format!(
+                    "WITH moved AS (DELETE FROM analytics_changes RETURNING *),
+                     folded AS ({} RETURNING 1)
+                     SELECT COUNT(*) FROM moved",
+                    upsert
+                        .replace("CHANGES", "moved")
+                        .replace("SUM(leads)", "CAST(SUM(leads) AS BIGINT)")
+                ))
+                .fetch_one(&mut **conn)
+                .await?;
+                u64::try_from(folded).unwrap_or(0)
+            }
+        };
+        on_tx!(&mut tx, conn => sqlx::query("DELETE FROM analytics_rollup WHERE leads = 0")
+            .execute(conn)
+            .await
+            .map(|_| ()))?;
+        tx.commit().await?;
+        Ok(folded)
     }
 
     /// Recomputes every lead's journey from its events (after the migration that added

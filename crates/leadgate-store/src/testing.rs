@@ -151,3 +151,15 @@ macro_rules! on_both_engines {
         )* }
     };
 }
+
+/// Moves a lead's creation time, as if it had been captured then (for tests that need leads
+/// from several months).
+pub async fn backdate(store: &Store, id: i64, at: chrono::DateTime<chrono::Utc>) {
+    crate::on_pool!(store, pool => sqlx::query("UPDATE leads SET created_at = $1 WHERE id = $2")
+        .bind(crate::time::Ts(at))
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    .expect("backdate a lead");
+}

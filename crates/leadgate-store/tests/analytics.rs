@@ -5,11 +5,14 @@
 use chrono::{TimeZone, Utc};
 use leadgate_core::calendar::BusinessCalendar;
 use leadgate_core::Stage;
-use leadgate_store::testing::{capture, numbers};
+use leadgate_store::testing::{backdate, capture, count, numbers};
 use leadgate_store::{AnalyticsScope, LeadFilter, Outcome, RepInput, Store};
 use serde_json::json;
 
-leadgate_store::on_both_engines!(moves_and_outcomes_feed_the_funnel_sources_reasons_and_times,);
+leadgate_store::on_both_engines!(
+    moves_and_outcomes_feed_the_funnel_sources_reasons_and_times,
+    the_monthly_rollup_agrees_with_the_leads_for_any_period,
+);
 
 async fn moves_and_outcomes_feed_the_funnel_sources_reasons_and_times(store: Store) {
     store
@@ -194,5 +197,144 @@ async fn moves_and_outcomes_feed_the_funnel_sources_reasons_and_times(store: Sto
     assert_eq!(
         store.analytics(&AnalyticsScope::default()).await.unwrap(),
         a
+    );
+}
+
+async fn the_monthly_rollup_agrees_with_the_leads_for_any_period(store: Store) {
+    let day = |m: u32, d: u32| Utc.with_ymd_and_hms(2026, m, d, 12, 0, 0).unwrap();
+    // Twelve leads over January to April, on the first, the middle and the last days.
+    let mut ids = Vec::new();
+    for (i, (m, d)) in [
+        (1, 1),
+        (1, 15),
+        (1, 31),
+        (2, 1),
+        (2, 14),
+        (2, 28),
+        (3, 1),
+        (3, 10),
+    ]
+    .into_iter()
+    .chain([(3, 31), (4, 2), (4, 15), (4, 30)])
+    .enumerate()
+    {
+        let channel = ["webinar", "search_ad", "referral"][i % 3];
+        let campaign = if i % 2 == 0 {
+            json!("spring")
+        } else {
+            json!(null)
+        };
+        let id = capture(
+            &store,
+            json!({"email": format!("p{i}@example.com"), "channel": channel, "campaign": campaign}),
+        )
+        .await;
+        backdate(&store, id, day(m, d)).await;
+        ids.push(id);
+    }
+    let journey = |n: usize| {
+        let id = ids[n];
+        let store = store.clone();
+        async move {
+            store
+                .transition(id, Stage::Mql, Some("asked"), false, "ana")
+                .await
+                .unwrap();
+            if n.is_multiple_of(2) {
+                store
+                    .transition(id, Stage::Sal, None, false, "ana")
+                    .await
+                    .unwrap();
+                store
+                    .transition(id, Stage::Sql, Some("known buyer"), true, "ana")
+                    .await
+                    .unwrap();
+                store
+                    .record_outcome(
+                        id,
+                        Outcome::Won {
+                            value: Some(100.0 * n as f64),
+                        },
+                        "ana",
+                    )
+                    .await
+                    .unwrap();
+            } else {
+                store
+                    .record_outcome(
+                        id,
+                        Outcome::Lost {
+                            reason: ["no budget", "no need", "competitor"][n % 3].into(),
+                            to: Stage::Disqualified,
+                        },
+                        "ana",
+                    )
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    for n in [0, 1, 4, 5, 6, 9, 10] {
+        journey(n).await;
+    }
+    let at = |m: u32, d: u32| Some(Utc.with_ymd_and_hms(2026, m, d, 0, 0, 0).unwrap());
+    let scopes = [
+        (None, None),
+        (at(2, 1), at(4, 1)),   // whole months only
+        (at(1, 15), at(3, 11)), // partial months at both ends
+        (at(2, 10), at(2, 20)), // inside one month
+        (at(3, 1), None),
+        (None, at(2, 15)),
+        (at(5, 1), None),
+    ];
+    // Each scope's analytics, from the rollup and from the leads, with its lead count.
+    let agree = |when: &'static str, leads: [u64; 7]| {
+        let store = store.clone();
+        async move {
+            for ((from, to), leads) in scopes.into_iter().zip(leads) {
+                let scope = AnalyticsScope {
+                    from,
+                    to,
+                    team: None,
+                };
+                let rolled = store.analytics(&scope).await.unwrap();
+                assert_eq!(rolled.total.leads, leads, "{when}: {from:?}..{to:?}");
+                assert_eq!(
+                    rolled,
+                    store.analytics_from_leads(&scope).await.unwrap(),
+                    "{when}: {from:?}..{to:?}"
+                );
+            }
+        }
+    };
+    agree("before folding", [12, 6, 7, 1, 6, 5, 0]).await;
+    assert!(store.fold_analytics().await.unwrap() > 0);
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM analytics_changes").await,
+        0
+    );
+    assert!(count(&store, "SELECT COUNT(*) FROM analytics_rollup").await > 0);
+    assert_eq!(store.fold_analytics().await.unwrap(), 0);
+    agree("after folding", [12, 6, 7, 1, 6, 5, 0]).await;
+
+    // Changes after a fold (a move, a win, a lead moved to another month) count at once.
+    journey(3).await;
+    backdate(&store, ids[11], day(1, 20)).await;
+    agree("with changes on a folded rollup", [12, 6, 8, 1, 5, 6, 0]).await;
+    let all = store.analytics(&AnalyticsScope::default()).await.unwrap();
+    assert_eq!((all.total.won, all.total.mql), (4, 8));
+    store.fold_analytics().await.unwrap();
+    assert_eq!(
+        store.analytics(&AnalyticsScope::default()).await.unwrap(),
+        all
+    );
+    assert!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM analytics_rollup WHERE leads = 0"
+        )
+        .await
+            == 0,
+        "emptied rows are dropped"
     );
 }

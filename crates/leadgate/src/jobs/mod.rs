@@ -40,6 +40,7 @@ pub fn start(store: &Store, lease: chrono::Duration, delivery: DeliverySettings)
         tokio::spawn(rescore_due_leads(store.clone())),
         tokio::spawn(run_jobs(store.clone(), worker, lease, delivery)),
         tokio::spawn(check_inactivity(store.clone())),
+        tokio::spawn(fold_analytics(store.clone())),
         tokio::spawn(model::retrain_when_due(
             store.clone(),
             chrono::Duration::days(RETRAIN_AFTER_DAYS),
@@ -136,6 +137,22 @@ async fn check_inactivity(store: Store) {
             Err(e) => tracing::warn!(error = %e, "cannot check for inactive leads"),
         }
         tokio::time::sleep(INACTIVITY_CHECK).await;
+    }
+}
+
+/// How often the analytics rollup takes in its pending changes.
+const ANALYTICS_FOLD: Duration = Duration::from_secs(15);
+
+/// Runs until dropped: folds the changes appended to the analytics rollup into it, so the
+/// analytics page reads a small table (it is right without folding, only slower).
+async fn fold_analytics(store: Store) {
+    loop {
+        match store.fold_analytics().await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(changes = n, "analytics rollup folded"),
+            Err(e) => tracing::warn!(error = %e, "cannot fold the analytics rollup"),
+        }
+        tokio::time::sleep(ANALYTICS_FOLD).await;
     }
 }
 

@@ -155,11 +155,14 @@ async fn fill(store: &Store, args: &PagesBenchArgs) -> anyhow::Result<(usize, i6
         for batch in filler.chunks(leadgate_store::MAX_BATCH) {
             store.append_events(batch.to_vec(), "bench").await?;
         }
+        // As a running server does every few seconds.
+        store.fold_analytics().await?;
         stored += n;
         bar.set_position(stored as u64);
     }
     bar.finish_and_clear();
     crate::cli::demo::organise(store).await?;
+    store.fold_analytics().await?;
     // Measure a settled store, as a server that has run for a while is (autovacuum).
     store.analyze().await?;
     Ok((
