@@ -6,7 +6,7 @@ use crate::metrics::roc_auc;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -22,6 +22,8 @@ pub const MIN_KNOWN: usize = 5;
 /// Alone, a feature that separates won from lost this well was almost surely filled in
 /// after the outcome: it is left out and reported.
 pub const LEAK_AUC: f64 = 0.97;
+/// The most leads the leak check reads per feature.
+const LEAK_SAMPLE: usize = 100_000;
 /// Folds for out-of-fold category rates on training rows (a row's own outcome never feeds
 /// the rate it is given).
 const FOLDS: usize = 5;
@@ -98,6 +100,44 @@ pub struct Fitted {
     pub dropped: Vec<Dropped>,
 }
 
+/// One feature's cells as gathered from the observations, with what choosing it needs.
+struct Gathered<'a> {
+    name: &'a str,
+    cells: Vec<Option<&'a Raw>>,
+    known: usize,
+    first: Option<&'a Raw>,
+    varies: bool,
+    /// Any value is text: the feature is a category.
+    texts: bool,
+}
+
+impl<'a> Gathered<'a> {
+    fn new(name: &'a str, rows: usize) -> Self {
+        Gathered {
+            name,
+            cells: vec![None; rows],
+            known: 0,
+            first: None,
+            varies: false,
+            texts: false,
+        }
+    }
+
+    /// Tallied while the value is at hand: a later pass over a column would fetch every
+    /// value again from wherever its observation lives.
+    fn add(&mut self, row: usize, raw: &'a Raw) {
+        self.cells[row] = Some(raw);
+        self.known += 1;
+        self.texts |= matches!(raw, Raw::Text(_));
+        if !self.varies {
+            match self.first {
+                None => self.first = Some(raw),
+                Some(first) => self.varies = first != raw,
+            }
+        }
+    }
+}
+
 impl Encoder {
     /// Chooses and fits the columns on training observations with their outcomes.
     pub fn fit(observations: &[&Observation], won: &[bool], seed: u64) -> Fitted {
@@ -105,51 +145,59 @@ impl Encoder {
         // One pass over the observations (row by row is what memory likes), cells by column
         // in order of first appearance.
         let mut index: FxHashMap<&str, usize> = FxHashMap::default();
-        let mut names: Vec<&str> = Vec::new();
-        let mut all_cells: Vec<Vec<Option<&Raw>>> = Vec::new();
+        let mut gathered: Vec<Gathered> = Vec::new();
+        // Observations list their features in name order, so the column at a position is
+        // nearly always the one at that position in the row before: compared, not hashed.
+        let mut by_position: Vec<usize> = Vec::new();
         for (row, obs) in observations.iter().enumerate() {
-            for (name, raw) in obs.iter() {
-                let col = *index.entry(name.as_str()).or_insert_with(|| {
-                    names.push(name.as_str());
-                    all_cells.push(vec![None; n]);
-                    names.len() - 1
-                });
-                all_cells[col][row] = Some(raw);
+            for (position, (name, raw)) in obs.iter().enumerate() {
+                let col = match by_position.get(position) {
+                    Some(&col) if gathered[col].name == name.as_str() => col,
+                    _ => {
+                        let col = *index.entry(name.as_str()).or_insert_with(|| {
+                            gathered.push(Gathered::new(name, n));
+                            gathered.len() - 1
+                        });
+                        if position < by_position.len() {
+                            by_position[position] = col;
+                        } else {
+                            by_position.push(col);
+                        }
+                        col
+                    }
+                };
+                gathered[col].add(row, raw);
             }
         }
-        let mut order: Vec<usize> = (0..names.len()).collect();
-        order.sort_by_key(|&c| names[c]);
+        gathered.sort_by_key(|g| g.name);
         let mut dropped = Vec::new();
         let mut candidates = Vec::new();
-        let mut cells = Vec::new();
-        for c in order {
-            let name = names[c];
-            let column = std::mem::take(&mut all_cells[c]);
-            let known = column.iter().flatten().count();
-            let mut present = column.iter().flatten();
-            let first = present.next();
-            let varies = present.any(|raw| Some(raw) != first);
-            if known < MIN_KNOWN {
+        for g in gathered {
+            if g.known < MIN_KNOWN {
                 dropped.push(Dropped {
-                    name: name.to_owned(),
-                    reason: format!("known for only {known} of {n} leads"),
+                    name: g.name.to_owned(),
+                    reason: format!("known for only {} of {n} leads", g.known),
                 });
-            } else if !varies && known == n {
+            } else if !g.varies && g.known == n {
                 dropped.push(Dropped {
-                    name: name.to_owned(),
+                    name: g.name.to_owned(),
                     reason: "the same value for every lead".to_owned(),
                 });
             } else {
-                let texts = column.iter().flatten().any(|r| matches!(r, Raw::Text(_)));
-                candidates.push((name, texts));
-                cells.push(column);
+                candidates.push(g);
             }
         }
         let prior = won.iter().filter(|w| **w).count() as f64 / n.max(1) as f64;
         let folds = fold_of(n, seed);
         let mut columns = Vec::new();
         let mut data = Vec::new();
-        for ((name, categorical), cells) in candidates.into_iter().zip(cells) {
+        for Gathered {
+            name,
+            cells,
+            texts: categorical,
+            ..
+        } in candidates
+        {
             let (kind, values) = if categorical {
                 fit_category(&cells, won, prior, &folds)
             } else {
@@ -290,56 +338,73 @@ fn fit_category(
     prior: f64,
     folds: &[usize],
 ) -> (ColumnKind, Vec<f64>) {
-    let texts: Vec<Option<Cow<str>>> = cells.iter().map(|c| c.map(category_key)).collect();
+    // Each distinct text is numbered once; the rest is indexing by that number.
+    type Tally = ([f64; 2], [[f64; 2]; FOLDS]);
+    let mut numbers: FxHashMap<Cow<str>, usize> = FxHashMap::default();
+    let mut keys: Vec<Cow<str>> = Vec::new();
     // Per category: [won, count] overall and per fold.
-    let mut stats: FxHashMap<&str, ([f64; 2], [[f64; 2]; FOLDS])> = FxHashMap::default();
-    for ((text, &w), &fold) in texts.iter().zip(won).zip(folds) {
-        if let Some(t) = text {
-            let s = stats.entry(t.as_ref()).or_default();
+    let mut stats: Vec<Tally> = Vec::new();
+    let ids: Vec<Option<usize>> = cells
+        .iter()
+        .zip(won)
+        .zip(folds)
+        .map(|((cell, &w), &fold)| {
+            let key = category_key((*cell)?);
+            let id = match numbers.get(key.as_ref()) {
+                Some(&id) => id,
+                None => {
+                    keys.push(key.clone());
+                    stats.push(Tally::default());
+                    numbers.insert(key, stats.len() - 1);
+                    stats.len() - 1
+                }
+            };
+            let s = &mut stats[id];
             s.0[0] += f64::from(u8::from(w));
             s.0[1] += 1.0;
             s.1[fold][0] += f64::from(u8::from(w));
             s.1[fold][1] += 1.0;
-        }
-    }
-    let mut by_count: Vec<(&str, f64)> = stats.iter().map(|(k, s)| (*k, s.0[1])).collect();
-    by_count.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-    let named: FxHashSet<&str> = by_count
-        .iter()
-        .filter(|(_, c)| *c >= MIN_CATEGORY_COUNT as f64)
-        .take(MAX_CATEGORIES)
-        .map(|(k, _)| *k)
+            Some(id)
+        })
         .collect();
+    let mut by_count: Vec<usize> = (0..stats.len()).collect();
+    by_count.sort_by(|&a, &b| {
+        stats[b].0[1]
+            .total_cmp(&stats[a].0[1])
+            .then(keys[a].cmp(&keys[b]))
+    });
+    let mut named = vec![false; stats.len()];
+    for &id in by_count
+        .iter()
+        .filter(|&&id| stats[id].0[1] >= MIN_CATEGORY_COUNT as f64)
+        .take(MAX_CATEGORIES)
+    {
+        named[id] = true;
+    }
     // Everything not named pools into "other", overall and per fold.
-    let mut other = ([0.0; 2], [[0.0; 2]; FOLDS]);
-    for (k, s) in &stats {
-        if !named.contains(k) {
-            for i in 0..2 {
-                other.0[i] += s.0[i];
-                for f in 0..FOLDS {
-                    other.1[f][i] += s.1[f][i];
-                }
+    let mut other = Tally::default();
+    for (s, _) in stats.iter().zip(&named).filter(|(_, named)| !**named) {
+        for i in 0..2 {
+            other.0[i] += s.0[i];
+            for f in 0..FOLDS {
+                other.1[f][i] += s.1[f][i];
             }
         }
     }
-    let rates: BTreeMap<String, f64> = named
-        .iter()
-        .map(|k| {
-            let s = &stats[k].0;
-            ((*k).to_owned(), smoothed(s[0], s[1], prior))
+    let rates: BTreeMap<String, f64> = (0..stats.len())
+        .filter(|&id| named[id])
+        .map(|id| {
+            let s = &stats[id].0;
+            (keys[id].clone().into_owned(), smoothed(s[0], s[1], prior))
         })
         .collect();
     let other_rate = smoothed(other.0[0], other.0[1], prior);
-    let values = texts
+    let values = ids
         .iter()
         .zip(folds)
-        .map(|(text, &fold)| {
-            let Some(t) = text else { return f64::NAN };
-            let s = if named.contains(t.as_ref()) {
-                stats[t.as_ref()]
-            } else {
-                other
-            };
+        .map(|(id, &fold)| {
+            let Some(id) = *id else { return f64::NAN };
+            let s = if named[id] { &stats[id] } else { &other };
             smoothed(s.0[0] - s.1[fold][0], s.0[1] - s.1[fold][1], prior)
         })
         .collect();
@@ -368,6 +433,15 @@ fn looks_like_identifier(values: &[f64]) -> bool {
 /// are tried both as the lowest value and left out, so that a field filled in only for
 /// won leads is caught too.
 fn leak_auc(values: &[f64], won: &[bool]) -> Option<f64> {
+    // On a large set, every k-th lead tells the same within a few thousandths (far below
+    // the margin to `LEAK_AUC`) for a fraction of the sorting.
+    let step = values.len().div_ceil(LEAK_SAMPLE).max(1);
+    let (values, won): (Vec<f64>, Vec<bool>) = values
+        .iter()
+        .zip(won)
+        .step_by(step)
+        .map(|(v, w)| (*v, *w))
+        .unzip();
     let low = values
         .iter()
         .filter(|v| !v.is_nan())
@@ -377,12 +451,12 @@ fn leak_auc(values: &[f64], won: &[bool]) -> Option<f64> {
         .iter()
         .map(|v| if v.is_nan() { low } else { *v })
         .collect();
-    let mut aucs = vec![roc_auc(&filled, won)];
+    let mut aucs = vec![roc_auc(&filled, &won)];
     // Only with gaps do the known values alone tell something else.
     if values.iter().any(|v| v.is_nan()) {
         let (scores, labels): (Vec<f64>, Vec<bool>) = values
             .iter()
-            .zip(won)
+            .zip(&won)
             .filter(|(v, _)| !v.is_nan())
             .map(|(v, w)| (*v, *w))
             .unzip();

@@ -406,7 +406,6 @@ fn fit(examples: &[&Example], settings: &Settings) -> Result<Model, MlError> {
             Some(vec![(forust(&cal_x), &cal_y, &cal_weights)]),
         )
         .map_err(|e| MlError::Training(e.to_string()))?;
-    let train_scores = booster.predict(&forust(&fitted.train), settings.threads > 1);
     let cal_scores = booster.predict(&forust(&cal_x), settings.threads > 1);
     let calibrator = Calibrator::fit(&cal_scores, &cal_won);
     let trees = booster
@@ -423,7 +422,9 @@ fn fit(examples: &[&Example], settings: &Settings) -> Result<Model, MlError> {
         trees,
         tree_count,
         calibrator,
-        base_score: train_scores.iter().sum::<f64>() / train_scores.len().max(1) as f64,
+        // The average raw score, taken on the held-back leads (as good an estimate as the
+        // training leads give, without scoring them all again).
+        base_score: cal_scores.iter().sum::<f64>() / cal_scores.len().max(1) as f64,
         deal_values: DealValues::fit(examples),
         dropped: fitted.dropped,
         trained_on: examples.len(),
