@@ -27,6 +27,8 @@ pub struct User {
     pub role: Role,
     pub team: Option<String>,
     pub locale: String,
+    /// IANA name (`Asia/Shanghai`): the dashboard shows times in it.
+    pub time_zone: String,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
 }
@@ -34,6 +36,11 @@ pub struct User {
 impl User {
     pub fn scope(&self) -> LeadScope {
         LeadScope::of(self.role, self.team.as_deref())
+    }
+
+    /// The user's time zone (stored names always parse; UTC otherwise).
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::Tz::UTC)
     }
 }
 
@@ -45,6 +52,8 @@ pub struct NewUser {
     pub role: Role,
     pub team: Option<String>,
     pub locale: String,
+    /// IANA name; empty for UTC.
+    pub time_zone: String,
     pub password: String,
 }
 
@@ -71,11 +80,13 @@ struct UserRow {
     role: String,
     team: Option<String>,
     locale: String,
+    time_zone: String,
     disabled_at: Option<Ts>,
     created_at: Ts,
 }
 
-const USER_COLUMNS: &str = "id, name, display_name, role, team, locale, disabled_at, created_at";
+const USER_COLUMNS: &str =
+    "id, name, display_name, role, team, locale, time_zone, disabled_at, created_at";
 
 impl UserRow {
     fn into_user(self) -> Result<User> {
@@ -89,10 +100,30 @@ impl UserRow {
             role,
             team: self.team,
             locale: self.locale,
+            time_zone: self.time_zone,
             disabled: self.disabled_at.is_some(),
             created_at: self.created_at.0,
         })
     }
+}
+
+/// A time zone as stored: the IANA name as the tz database spells it (`asia/shanghai` is
+/// `Asia/Shanghai`), UTC when empty.
+fn time_zone(given: &str) -> std::result::Result<String, FieldError> {
+    let given = given.trim();
+    if given.is_empty() {
+        return Ok("UTC".into());
+    }
+    chrono_tz::TZ_VARIANTS
+        .iter()
+        .find(|zone| zone.name().eq_ignore_ascii_case(given))
+        .map(|zone| zone.name().to_owned())
+        .ok_or_else(|| {
+            FieldError::new(
+                "time_zone",
+                format!("'{given}' is not a time zone name such as Europe/Berlin or Asia/Shanghai"),
+            )
+        })
 }
 
 /// 32 random bytes, URL-safe base64: session, CSRF and form tokens.
@@ -173,6 +204,13 @@ impl Store {
         if let Some(problem) = password_problem(&new.password) {
             errors.push(problem);
         }
+        let time_zone = match time_zone(&new.time_zone) {
+            Ok(zone) => zone,
+            Err(problem) => {
+                errors.push(problem);
+                String::new()
+            }
+        };
         let team = new
             .team
             .map(|t| t.trim().to_owned())
@@ -196,14 +234,16 @@ impl Store {
         let hash = hash_password(new.password).await?;
         let now = Ts(Utc::now());
         let row: UserRow = on_pool!(self, pool => sqlx::query_as(&format!(
-            "INSERT INTO users (name, display_name, role, team, locale, password_hash, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {USER_COLUMNS}"
+            "INSERT INTO users (name, display_name, role, team, locale, time_zone, password_hash,
+                created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {USER_COLUMNS}"
         ))
         .bind(&name)
         .bind(&display_name)
         .bind(new.role.as_str())
         .bind(&team)
         .bind(&new.locale)
+        .bind(&time_zone)
         .bind(&hash)
         .bind(now)
         .fetch_one(pool)
@@ -293,6 +333,19 @@ impl Store {
         Ok(())
     }
 
+    /// Sets the time zone a user's pages show times in (an IANA name; empty for UTC).
+    pub async fn set_user_time_zone(&self, user_id: i64, zone: &str) -> Result<()> {
+        let zone = time_zone(zone)?;
+        on_pool!(self, pool => sqlx::query("UPDATE users SET time_zone = $1, updated_at = $2 WHERE id = $3")
+            .bind(zone)
+            .bind(Ts(Utc::now()))
+            .bind(user_id)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
     /// Checks a name and password; on success opens a session lasting `ttl`. `None` for an
     /// unknown name, a wrong password or a disabled user alike (the caller cannot tell which,
     /// nor can an attacker).
@@ -372,8 +425,8 @@ impl Store {
             csrf: String,
         }
         let row: Option<Row> = on_read_pool!(self, pool => sqlx::query_as(
-            "SELECT u.id, u.name, u.display_name, u.role, u.team, u.locale, u.disabled_at,
-                    u.created_at, s.csrf
+            "SELECT u.id, u.name, u.display_name, u.role, u.team, u.locale, u.time_zone,
+                    u.disabled_at, u.created_at, s.csrf
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
         )

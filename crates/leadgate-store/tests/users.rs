@@ -9,6 +9,7 @@ leadgate_store::on_both_engines!(
     a_user_logs_in_and_the_session_ends_on_logout_password_change_or_disable,
     bad_users_are_refused_naming_the_field,
     api_keys_carry_a_role_and_a_team,
+    each_user_has_a_time_zone_checked_against_the_tz_database,
 );
 
 fn user(name: &str, role: Role, team: Option<&str>) -> NewUser {
@@ -18,6 +19,7 @@ fn user(name: &str, role: Role, team: Option<&str>) -> NewUser {
         role,
         team: team.map(Into::into),
         locale: "en".into(),
+        time_zone: String::new(),
         password: "correct horse battery".into(),
     }
 }
@@ -161,4 +163,53 @@ async fn api_keys_carry_a_role_and_a_team(store: Store) {
     assert_eq!(key.scope(), LeadScope::Team("hcmc".into()));
     let listed = store.list_api_keys().await.unwrap();
     assert_eq!(listed[0].role(), Role::SalesRep);
+}
+
+async fn each_user_has_a_time_zone_checked_against_the_tz_database(store: Store) {
+    with_team(&store).await;
+    let plain = store
+        .create_user(user("ana", Role::Marketing, None))
+        .await
+        .unwrap();
+    assert_eq!(plain.time_zone, "UTC", "none given is UTC");
+    let mut minh = user("minh", Role::SalesRep, Some("hcmc"));
+    minh.time_zone = " asia/ho_chi_minh ".into();
+    let minh = store.create_user(minh).await.unwrap();
+    assert_eq!(
+        minh.time_zone, "Asia/Ho_Chi_Minh",
+        "spelled as the tz database does"
+    );
+    assert_eq!(minh.zone(), chrono_tz::Tz::Asia__Ho_Chi_Minh);
+
+    let mut bad = user("bo", Role::Viewer, None);
+    bad.time_zone = "Mars/Olympus".into();
+    match store.create_user(bad).await {
+        Err(StoreError::Invalid(errors)) => {
+            assert!(errors.to_string().contains("time_zone"), "{errors}");
+            assert!(errors.to_string().contains("Mars/Olympus"), "{errors}");
+        }
+        other => panic!("expected a field error, got {other:?}"),
+    }
+    assert!(store.user("bo").await.unwrap().is_none());
+
+    match store.set_user_time_zone(minh.id, "GMT+25").await {
+        Err(StoreError::Invalid(errors)) => assert!(errors.to_string().contains("time_zone")),
+        other => panic!("expected a field error, got {other:?}"),
+    }
+    assert_eq!(
+        store.user("minh").await.unwrap().unwrap().time_zone,
+        "Asia/Ho_Chi_Minh",
+        "a refused zone changes nothing"
+    );
+    store
+        .set_user_time_zone(minh.id, "Asia/Tehran")
+        .await
+        .unwrap();
+    let (_, session) = store
+        .log_in("minh", "correct horse battery", Duration::hours(1))
+        .await
+        .unwrap()
+        .unwrap();
+    let live = store.session(&session.token).await.unwrap().unwrap();
+    assert_eq!(live.user.time_zone, "Asia/Tehran");
 }

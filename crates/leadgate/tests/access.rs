@@ -19,6 +19,7 @@ on_both_engines!(
     every_api_route_answers_each_key_role_as_its_permissions_say,
     every_route_in_the_openapi_description_is_guarded_for_every_role,
     sessions_csrf_and_the_sign_in_limit_hold,
+    each_user_sees_times_on_their_own_clock,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -59,6 +60,7 @@ async fn setup(app: &TestApp) -> (i64, i64) {
                 role,
                 team: team.map(Into::into),
                 locale: "en".into(),
+                time_zone: String::new(),
                 password: PASSWORD.into(),
             })
             .await
@@ -672,4 +674,52 @@ async fn every_route_in_the_openapi_description_is_guarded_for_every_role(app: &
         }
     }
     assert!(walked > 300, "walked {walked} route x role pairs");
+}
+
+async fn each_user_sees_times_on_their_own_clock(app: &TestApp) {
+    let (own, _) = setup(app).await;
+    let browser = sign_in(app, "li.na").await;
+    let zone = || async { app.store.user("li.na").await.unwrap().unwrap().time_zone };
+    let set = |zone: &'static str| {
+        let mut fields = vec![("csrf", browser.csrf.clone())];
+        fields.push(("time_zone", zone.to_owned()));
+        browser
+            .client
+            .post(app.url("/settings/time-zone"))
+            .header("cookie", &browser.cookie)
+            .form(&fields)
+            .send()
+    };
+    // An unknown zone is refused on the settings page, naming the field; nothing changes.
+    let refused = set("Mars/Olympus").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::SEE_OTHER);
+    let location = refused.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/settings?error="), "{location}");
+    assert!(location.contains("time_zone"), "{location}");
+    assert_eq!(zone().await, "UTC");
+
+    let saved = set("asia/shanghai").await.unwrap();
+    assert_eq!(saved.headers()["location"], "/settings?done=time_zone");
+    assert_eq!(zone().await, "Asia/Shanghai");
+
+    // The lead's timeline shows its capture on Shanghai's clock, not UTC's.
+    let captured = app.store.timeline(own, 1000, None).await.unwrap().events;
+    let captured = captured.last().expect("the capture event").occurred_at.0;
+    let shanghai = captured
+        .with_timezone(&chrono_tz::Tz::Asia__Shanghai)
+        .format("%-d %b %Y %H:%M CST")
+        .to_string();
+    let utc = captured.format("%-d %b %Y %H:%M UTC").to_string();
+    let page = browser
+        .client
+        .get(app.url(&format!("/leads/{own}")))
+        .header("cookie", &browser.cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&shanghai), "{shanghai} on the lead page");
+    assert!(!page.contains(&utc), "no UTC times left");
 }

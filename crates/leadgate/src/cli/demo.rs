@@ -254,6 +254,14 @@ pub async fn demo_users(store: &Store) -> anyhow::Result<()> {
                 role: *role,
                 team: team.map(Into::into),
                 locale: (*locale).into(),
+                // Where the demo's teams sit, so times on their pages are local.
+                time_zone: match team {
+                    Some("apac") => "Asia/Shanghai",
+                    Some("americas") => "America/New_York",
+                    Some("emea") => "Europe/Berlin",
+                    _ => "UTC",
+                }
+                .into(),
                 password: DEMO_PASSWORD.into(),
             })
             .await?;

@@ -32,6 +32,10 @@ enum Action {
         /// The dashboard's language for this user.
         #[arg(long, default_value = "en")]
         locale: String,
+        /// The time zone the dashboard shows this user's times in (IANA name, such as
+        /// Asia/Shanghai).
+        #[arg(long, default_value = "UTC")]
+        time_zone: String,
     },
     /// Set a new password (ends the user's sessions).
     Passwd { name: String },
@@ -70,6 +74,7 @@ pub async fn run(args: UserArgs) -> anyhow::Result<()> {
             team,
             display_name,
             locale,
+            time_zone,
         } => {
             if !crate::web::i18n::is_supported(&locale) {
                 bail!(
@@ -85,6 +90,7 @@ pub async fn run(args: UserArgs) -> anyhow::Result<()> {
                     role,
                     team,
                     locale,
+                    time_zone,
                     password,
                 })
                 .await?;
@@ -101,16 +107,17 @@ pub async fn run(args: UserArgs) -> anyhow::Result<()> {
         Action::Enable { name } => set_disabled(&store, &name, false).await?,
         Action::List => {
             println!(
-                "{:<20}  {:<14}  {:<12}  {:<6}  status",
-                "name", "role", "team", "locale"
+                "{:<20}  {:<14}  {:<12}  {:<6}  {:<20}  status",
+                "name", "role", "team", "locale", "time zone"
             );
             for user in store.users().await? {
                 println!(
-                    "{:<20}  {:<14}  {:<12}  {:<6}  {}",
+                    "{:<20}  {:<14}  {:<12}  {:<6}  {:<20}  {}",
                     user.name,
                     user.role,
                     user.team.as_deref().unwrap_or("-"),
                     user.locale,
+                    user.time_zone,
                     if user.disabled { "disabled" } else { "active" }
                 );
             }

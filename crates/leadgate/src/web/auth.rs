@@ -286,6 +286,28 @@ pub async fn set_locale(
     Ok(Redirect::to(&local(Some(&form.back))).into_response())
 }
 
+#[derive(Deserialize)]
+pub struct TimeZoneForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    time_zone: String,
+}
+
+/// A user sets the time zone their pages show times in.
+pub async fn set_time_zone(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(form): Form<TimeZoneForm>,
+) -> PageResult {
+    signed.check_csrf(&form.csrf)?;
+    let set = state
+        .store
+        .set_user_time_zone(signed.user.id, &form.time_zone)
+        .await;
+    super::settings::answer(set, "time_zone")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

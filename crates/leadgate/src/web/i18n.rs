@@ -2,6 +2,7 @@
 //! is adding a file here and to `FILES`), with its number and date formats and direction.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -140,12 +141,18 @@ impl Catalog {
         format!("{}%", self.num(share * 100.0, 1))
     }
 
-    pub fn date(&self, at: &DateTime<Utc>) -> String {
-        at.format(self.t("format.date")).to_string()
+    /// The day `at` falls on in `zone`.
+    pub fn date(&self, at: &DateTime<Utc>, zone: Tz) -> String {
+        at.with_timezone(&zone)
+            .format(self.t("format.date"))
+            .to_string()
     }
 
-    pub fn datetime(&self, at: &DateTime<Utc>) -> String {
-        at.format(self.t("format.datetime")).to_string()
+    /// `at` as the clock in `zone` shows it.
+    pub fn datetime(&self, at: &DateTime<Utc>, zone: Tz) -> String {
+        at.with_timezone(&zone)
+            .format(self.t("format.datetime"))
+            .to_string()
     }
 }
 
@@ -189,8 +196,28 @@ mod tests {
         assert_eq!(en.pct(0.125), "12.5%");
         let zh = catalog("zh-CN");
         let at: DateTime<Utc> = "2026-11-25T09:05:00Z".parse().unwrap();
-        assert_eq!(zh.date(&at), "2026年11月25日");
-        assert_eq!(en.date(&at), "25 Nov 2026");
+        assert_eq!(zh.date(&at, Tz::UTC), "2026年11月25日");
+        assert_eq!(en.date(&at, Tz::UTC), "25 Nov 2026");
+        // The same instant on the clocks of Shanghai and Los Angeles (a day apart).
+        let late: DateTime<Utc> = "2026-11-25T20:30:00Z".parse().unwrap();
+        assert_eq!(en.datetime(&late, Tz::UTC), "25 Nov 2026 20:30 UTC");
+        assert_eq!(
+            en.datetime(&late, Tz::Asia__Shanghai),
+            "26 Nov 2026 04:30 CST"
+        );
+        assert_eq!(
+            zh.datetime(&late, Tz::Asia__Tehran),
+            "2026年11月26日 00:00 +0330"
+        );
+        assert_eq!(en.date(&late, Tz::Asia__Shanghai), "26 Nov 2026");
+        assert_eq!(en.date(&at, Tz::America__Los_Angeles), "25 Nov 2026");
+        assert_eq!(
+            en.date(
+                &"2026-11-25T03:00:00Z".parse().unwrap(),
+                Tz::America__Los_Angeles
+            ),
+            "24 Nov 2026"
+        );
         assert_eq!(catalog("xx").locale, "en");
         assert_eq!(en.t("no.such.key"), "no.such.key");
         assert_eq!(

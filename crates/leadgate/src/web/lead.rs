@@ -533,11 +533,15 @@ pub struct LogForm {
     next_due: String,
 }
 
-/// A `datetime-local` value (no zone: read as UTC) or an RFC 3339 time, as RFC 3339.
-fn local_time(raw: &str) -> String {
+/// A `datetime-local` value (the user's wall clock in `zone`) or an RFC 3339 time, as
+/// RFC 3339. A wall-clock time skipped by a daylight-saving change is passed on as typed,
+/// for the API's validation to refuse by name.
+fn local_time(raw: &str, zone: chrono_tz::Tz) -> String {
     NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%dT%H:%M")
-        .map(|t| t.and_utc().to_rfc3339())
-        .unwrap_or_else(|_| raw.trim().to_owned())
+        .ok()
+        .and_then(|t| t.and_local_timezone(zone).earliest())
+        .map(|t| t.with_timezone(&Utc).to_rfc3339())
+        .unwrap_or_else(|| raw.trim().to_owned())
 }
 
 pub async fn log(
@@ -558,7 +562,7 @@ pub async fn log(
     if !form.next_due.trim().is_empty() || !form.next_title.trim().is_empty() {
         let mut next = json!({
             "type": if form.next_type.is_empty() { "todo" } else { form.next_type.as_str() },
-            "due_at": local_time(&form.next_due),
+            "due_at": local_time(&form.next_due, signed.user.zone()),
         });
         if !form.next_title.trim().is_empty() {
             next["title"] = json!(form.next_title);

@@ -108,7 +108,7 @@ pub fn card(c: &Chrome, lead: &StoredLead, clock: Option<&SlaClock>) -> Card {
             .map(|p| c.t.pct(p.probability))
             .unwrap_or_default(),
         junk: !lead.junk.is_empty(),
-        created: c.t.date(&lead.created_at),
+        created: c.day(&lead.created_at),
         sla: clock.and_then(|k| countdown(c, k)),
     }
 }

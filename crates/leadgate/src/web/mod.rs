@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(auth::login_page).post(auth::log_in))
         .route("/logout", post(auth::log_out))
         .route("/settings/locale", post(auth::set_locale))
+        .route("/settings/time-zone", post(auth::set_time_zone))
         .route("/", get(inbox::page))
         .route("/leads", get(leads::page))
         .route("/leads.csv", get(leads::csv))
@@ -89,6 +90,8 @@ async fn script() -> impl IntoResponse {
 /// language, the CSRF token for its forms, and a notice or error from the last action.
 pub struct Chrome {
     pub t: &'static Catalog,
+    /// The user's time zone: every time on the page is on its clock.
+    pub zone: chrono_tz::Tz,
     pub user: User,
     pub csrf: String,
     /// Which navigation entry is this page.
@@ -101,6 +104,7 @@ impl Chrome {
     pub fn new(signed: &Signed, here: &'static str) -> Self {
         Self {
             t: i18n::catalog(&signed.user.locale),
+            zone: signed.user.zone(),
             user: signed.user.clone(),
             csrf: signed.csrf.clone(),
             here,
@@ -151,7 +155,16 @@ impl Chrome {
     }
 
     pub fn when(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
-        self.t.datetime(at)
+        self.t.datetime(at, self.zone)
+    }
+
+    pub fn day(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
+        self.t.date(at, self.zone)
+    }
+
+    /// Every time zone name, for the settings form's suggestions.
+    pub fn zones(&self) -> impl Iterator<Item = &'static str> {
+        chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name())
     }
 }
 

@@ -129,7 +129,8 @@ pub async fn page(
 }
 
 /// A refusal with field errors becomes a message on the settings page.
-fn answer<T>(result: Result<T, StoreError>, done: &str) -> PageResult {
+/// Back to the settings page with what was done, or why not (a bad value: on the page).
+pub(super) fn answer<T>(result: Result<T, StoreError>, done: &str) -> PageResult {
     match result.map_err(WebError::from) {
         Ok(_) => Ok(back("/settings", Ok(done))),
         Err(WebError::Invalid(message)) => Ok(back("/settings", Err(message))),
@@ -185,6 +186,8 @@ pub struct UserForm {
     #[serde(default)]
     locale: String,
     #[serde(default)]
+    time_zone: String,
+    #[serde(default)]
     password: String,
 }
 
@@ -212,6 +215,7 @@ pub async fn create_user(
             role,
             team: Some(form.team),
             locale,
+            time_zone: form.time_zone,
             password: form.password,
         })
         .await;
