@@ -20,6 +20,7 @@ on_both_engines!(
     every_route_in_the_openapi_description_is_guarded_for_every_role,
     sessions_csrf_and_the_sign_in_limit_hold,
     each_user_sees_times_on_their_own_clock,
+    session_cookies_are_secure_behind_an_https_proxy,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -722,4 +723,61 @@ async fn each_user_sees_times_on_their_own_clock(app: &TestApp) {
         .unwrap();
     assert!(page.contains(&shanghai), "{shanghai} on the lead page");
     assert!(!page.contains(&utc), "no UTC times left");
+}
+
+async fn session_cookies_are_secure_behind_an_https_proxy(app: &TestApp) {
+    setup(app).await;
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let set_cookies = |response: &reqwest::Response| -> Vec<String> {
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    };
+    for (proxy, secure) in [(Some("https"), true), (Some("http"), false), (None, false)] {
+        let with_proxy = |request: reqwest::RequestBuilder| match proxy {
+            Some(proto) => request.header("x-forwarded-proto", proto),
+            None => request,
+        };
+        let form = with_proxy(client.get(app.url("/login")))
+            .send()
+            .await
+            .unwrap();
+        let login_cookie = cookie_value(&form, "lg_login").unwrap();
+        assert_eq!(
+            set_cookies(&form).iter().any(|c| c.contains("; Secure")),
+            secure,
+            "{proxy:?}: sign-in form cookie"
+        );
+        let token = attribute(&form.text().await.unwrap(), "name=\"token\" value=\"");
+        let signed = with_proxy(client.post(app.url("/login")))
+            .header("cookie", format!("lg_login={login_cookie}"))
+            .form(&[
+                ("name", "vic"),
+                ("password", PASSWORD),
+                ("token", token.as_str()),
+                ("next", "/"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+        let session: Vec<String> = set_cookies(&signed)
+            .into_iter()
+            .filter(|c| c.starts_with("lg_session="))
+            .collect();
+        assert_eq!(session.len(), 1);
+        assert_eq!(
+            session[0].contains("; Secure"),
+            secure,
+            "{proxy:?}: {}",
+            session[0]
+        );
+        assert!(session[0].contains("HttpOnly"));
+    }
 }

@@ -152,7 +152,43 @@ fn local(next: Option<&str>) -> String {
     }
 }
 
-fn login_form(next: String, error: Option<String>, status: axum::http::StatusCode) -> PageResult {
+/// `; Secure` when the request reached a TLS-terminating proxy as HTTPS (it says so in
+/// `X-Forwarded-Proto` or `Forwarded`): the browser then sends the cookie over HTTPS only.
+/// A client forging the header only keeps its own cookie off plain HTTP.
+fn secure(headers: &HeaderMap) -> &'static str {
+    let https = |name: header::HeaderName, is_https: fn(&str) -> bool| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(is_https)
+    };
+    let forwarded_proto = https(header::HeaderName::from_static("x-forwarded-proto"), |v| {
+        v.split(',')
+            .next()
+            .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+    });
+    let forwarded = https(header::FORWARDED, |v| {
+        v.split([';', ','])
+            .filter_map(|pair| pair.split_once('='))
+            .any(|(k, v)| {
+                k.trim().eq_ignore_ascii_case("proto")
+                    && v.trim().trim_matches('"').eq_ignore_ascii_case("https")
+            })
+    });
+    if forwarded_proto || forwarded {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+fn login_form(
+    next: String,
+    error: Option<String>,
+    status: axum::http::StatusCode,
+    headers: &HeaderMap,
+) -> PageResult {
     let token = leadgate_store::random_token();
     let page = LoginPage {
         t: i18n::catalog("en"),
@@ -164,15 +200,23 @@ fn login_form(next: String, error: Option<String>, status: axum::http::StatusCod
     *response.status_mut() = status;
     response.headers_mut().append(
         header::SET_COOKIE,
-        format!("{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600")
-            .parse()
-            .map_err(|_| WebError::Invalid("bad cookie".into()))?,
+        format!(
+            "{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600{}",
+            secure(headers)
+        )
+        .parse()
+        .map_err(|_| WebError::Invalid("bad cookie".into()))?,
     );
     Ok(response)
 }
 
-pub async fn login_page(Query(q): Query<LoginQuery>) -> PageResult {
-    login_form(local(q.next.as_deref()), None, axum::http::StatusCode::OK)
+pub async fn login_page(headers: HeaderMap, Query(q): Query<LoginQuery>) -> PageResult {
+    login_form(
+        local(q.next.as_deref()),
+        None,
+        axum::http::StatusCode::OK,
+        &headers,
+    )
 }
 
 #[derive(Deserialize)]
@@ -209,9 +253,10 @@ pub async fn log_in(
             state.logins.succeeded(ip);
             tracing::info!(user = %user.name, "signed in");
             let set = format!(
-                "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+                "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
                 session.token,
-                SESSION_HOURS * 3600
+                SESSION_HOURS * 3600,
+                secure(&headers)
             );
             // Two cookies: appended, since a plain header array would keep only the last.
             Ok((
@@ -232,6 +277,7 @@ pub async fn log_in(
                 next,
                 Some(i18n::catalog("en").t("login.failed").to_owned()),
                 axum::http::StatusCode::UNAUTHORIZED,
+                &headers,
             )
         }
     }
@@ -311,6 +357,30 @@ pub async fn set_time_zone(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cookies_are_secure_when_a_proxy_says_the_request_was_https() {
+        let with = |name: &'static str, value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(name, value.parse().unwrap());
+            secure(&headers)
+        };
+        assert_eq!(secure(&HeaderMap::new()), "");
+        assert_eq!(with("x-forwarded-proto", "https"), "; Secure");
+        assert_eq!(with("x-forwarded-proto", "HTTPS, http"), "; Secure");
+        assert_eq!(with("x-forwarded-proto", "http"), "");
+        assert_eq!(
+            with("x-forwarded-proto", "http, https"),
+            "",
+            "the first hop counts"
+        );
+        assert_eq!(with("forwarded", "for=10.0.0.1;proto=https"), "; Secure");
+        assert_eq!(
+            with("forwarded", "for=10.0.0.1; proto=\"https\""),
+            "; Secure"
+        );
+        assert_eq!(with("forwarded", "for=10.0.0.1;proto=http"), "");
+    }
 
     #[test]
     fn five_failures_make_an_address_wait_and_a_success_clears_them() {
