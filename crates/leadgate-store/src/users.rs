@@ -323,21 +323,20 @@ impl Store {
 
     /// Changes the language a user reads the dashboard in.
     pub async fn set_user_locale(&self, user_id: i64, locale: &str) -> Result<()> {
-        on_pool!(self, pool => sqlx::query("UPDATE users SET locale = $1, updated_at = $2 WHERE id = $3")
-            .bind(locale)
-            .bind(Ts(Utc::now()))
-            .bind(user_id)
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
-        Ok(())
+        self.set_user_preference(user_id, "locale", locale).await
     }
 
     /// Sets the time zone a user's pages show times in (an IANA name; empty for UTC).
     pub async fn set_user_time_zone(&self, user_id: i64, zone: &str) -> Result<()> {
-        let zone = time_zone(zone)?;
-        on_pool!(self, pool => sqlx::query("UPDATE users SET time_zone = $1, updated_at = $2 WHERE id = $3")
-            .bind(zone)
+        self.set_user_preference(user_id, "time_zone", &time_zone(zone)?)
+            .await
+    }
+
+    /// `column` is one of the fixed names above, never from input.
+    async fn set_user_preference(&self, user_id: i64, column: &str, value: &str) -> Result<()> {
+        let sql = format!("UPDATE users SET {column} = $1, updated_at = $2 WHERE id = $3");
+        on_pool!(self, pool => sqlx::query(&sql)
+            .bind(value)
             .bind(Ts(Utc::now()))
             .bind(user_id)
             .execute(pool)
