@@ -37,7 +37,7 @@ CREATE FUNCTION analytics_facts(l leads) RETURNS TABLE (
     month TEXT, kind TEXT, channel TEXT, source_class TEXT, campaign TEXT, junk INTEGER,
     band INTEGER, stage TEXT, reached INTEGER, outcome TEXT, reason TEXT,
     hours DOUBLE PRECISION, won_value DOUBLE PRECISION
-) LANGUAGE sql IMMUTABLE AS $$
+) LANGUAGE sql STABLE AS $$
     WITH m AS (SELECT to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month)
     SELECT m.month, 'cell', l.channel, l.source_class, COALESCE(l.campaign, ''),
         CASE WHEN l.junk = '' THEN 0 ELSE 1 END,
