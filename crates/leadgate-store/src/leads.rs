@@ -712,6 +712,9 @@ impl Store {
     }
 
     pub async fn list_leads(&self, filter: &LeadFilter) -> Result<LeadPage> {
+        if let (Some(_), Some(team)) = (filter.stage, &filter.team) {
+            return self.list_team_stage(filter, team).await;
+        }
         let limit = filter.limit.clamp(1, 1000) as i64;
         let cursor = filter.cursor.as_deref().map(decode_cursor).transpose()?;
         let column = match filter.sort.field {
@@ -728,13 +731,6 @@ impl Store {
         };
         let rows: Vec<LeadRow> = on_read_pool!(self, pool => {
             let mut b = sqlx::QueryBuilder::new(SELECT_LEAD);
-            // One stage of one team (a board column): start from the team's reps. Left to
-            // the stage's sort index, the walk covers every lead of the stage when the team
-            // has few there.
-            let team_first = filter.stage.is_some() && filter.team.is_some();
-            if let (true, Some(team)) = (team_first, &filter.team) {
-                b.push(" JOIN reps r ON r.name = l.owner AND r.team = ").push_bind(team.clone());
-            }
             b.push(" WHERE 1 = 1");
             if let Some(stage) = filter.stage {
                 b.push(" AND l.stage = ").push_bind(stage.as_str());
@@ -751,7 +747,7 @@ impl Store {
             if let Some(owner) = &filter.owner {
                 b.push(" AND l.owner = ").push_bind(owner.clone());
             }
-            if let Some(team) = filter.team.as_ref().filter(|_| !team_first) {
+            if let Some(team) = &filter.team {
                 b.push(" AND l.owner IN (SELECT name FROM reps WHERE team = ").push_bind(team.clone()).push(")");
             }
             if filter.open {
@@ -811,25 +807,58 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         let next_cursor = if leads.len() as i64 > limit {
             leads.truncate(limit as usize);
-            leads.last().map(|last| {
-                let value = match filter.sort.field {
-                    SortField::CreatedAt => last.created_at.timestamp_micros(),
-                    SortField::UpdatedAt => last.updated_at.timestamp_micros(),
-                    SortField::Id => last.id,
-                    SortField::Score => {
-                        last.snapshot.as_ref().map_or(-1e15, |s| s.score).to_bits() as i64
-                    }
-                    SortField::Priority => last
-                        .prediction
-                        .as_ref()
-                        .map_or(-1e15, |p| p.priority)
-                        .to_bits() as i64,
-                };
-                encode_cursor(value, last.id)
-            })
+            leads
+                .last()
+                .map(|last| cursor_after(filter.sort.field, last))
         } else {
             None
         };
+        Ok(LeadPage { leads, next_cursor })
+    }
+
+    /// One stage of one team (a board column): each rep's page read off the
+    /// `(owner, stage, sort)` index in order, merged here. One query joining the team's reps
+    /// left the plan to an estimate, and PostgreSQL, guessing the team owned a share of the
+    /// stage, walked every lead of it (most of the `lead` stage has no owner yet).
+    async fn list_team_stage(&self, filter: &LeadFilter, team: &str) -> Result<LeadPage> {
+        let limit = filter.limit.clamp(1, 1000);
+        let reps: Vec<String> = on_read_pool!(self, pool => sqlx::query_scalar(
+            "SELECT name FROM reps WHERE team = $1 ORDER BY name",
+        )
+        .bind(team)
+        .fetch_all(pool)
+        .await)?;
+        let mut leads = Vec::new();
+        let mut more = false;
+        for rep in reps {
+            if filter.owner.as_ref().is_some_and(|owner| *owner != rep) {
+                continue;
+            }
+            let page = Box::pin(self.list_leads(&LeadFilter {
+                owner: Some(rep),
+                team: None,
+                ..filter.clone()
+            }))
+            .await?;
+            more |= page.next_cursor.is_some();
+            leads.extend(page.leads);
+        }
+        let key = |lead: &StoredLead| (sort_value(filter.sort.field, lead), lead.id);
+        leads.sort_by(|a, b| {
+            let (a, b) = (key(a), key(b));
+            let order = a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+            if filter.sort.descending {
+                order.reverse()
+            } else {
+                order
+            }
+        });
+        more |= leads.len() > limit as usize;
+        leads.truncate(limit as usize);
+        let next_cursor = leads
+            .last()
+            .filter(|_| more)
+            .map(|last| cursor_after(filter.sort.field, last));
         Ok(LeadPage { leads, next_cursor })
     }
 
@@ -838,6 +867,28 @@ impl Store {
             on_read_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM leads").fetch_one(pool).await)?,
         )
     }
+}
+
+/// The value a lead sorts by, as the list query's ORDER BY sees it.
+fn sort_value(field: SortField, lead: &StoredLead) -> f64 {
+    match field {
+        SortField::CreatedAt => lead.created_at.timestamp_micros() as f64,
+        SortField::UpdatedAt => lead.updated_at.timestamp_micros() as f64,
+        SortField::Id => lead.id as f64,
+        SortField::Score => lead.snapshot.as_ref().map_or(-1e15, |s| s.score),
+        SortField::Priority => lead.prediction.as_ref().map_or(-1e15, |p| p.priority),
+    }
+}
+
+/// The keyset cursor continuing a listing after `last`.
+fn cursor_after(field: SortField, last: &StoredLead) -> String {
+    let value = match field {
+        SortField::CreatedAt => last.created_at.timestamp_micros(),
+        SortField::UpdatedAt => last.updated_at.timestamp_micros(),
+        SortField::Id => last.id,
+        SortField::Score | SortField::Priority => sort_value(field, last).to_bits() as i64,
+    };
+    encode_cursor(value, last.id)
 }
 
 pub(crate) fn encode_cursor(value: i64, id: i64) -> String {

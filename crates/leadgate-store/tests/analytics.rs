@@ -6,12 +6,13 @@ use chrono::{TimeZone, Utc};
 use leadgate_core::calendar::BusinessCalendar;
 use leadgate_core::Stage;
 use leadgate_store::testing::{backdate, capture, count, numbers};
-use leadgate_store::{AnalyticsScope, LeadFilter, Outcome, RepInput, Store};
+use leadgate_store::{AnalyticsScope, LeadFilter, LeadSort, Outcome, RepInput, SortField, Store};
 use serde_json::json;
 
 leadgate_store::on_both_engines!(
     moves_and_outcomes_feed_the_funnel_sources_reasons_and_times,
     the_monthly_rollup_agrees_with_the_leads_for_any_period,
+    a_teams_stage_list_merges_its_reps_pages_in_order,
 );
 
 async fn moves_and_outcomes_feed_the_funnel_sources_reasons_and_times(store: Store) {
@@ -337,4 +338,92 @@ async fn the_monthly_rollup_agrees_with_the_leads_for_any_period(store: Store) {
             == 0,
         "emptied rows are dropped"
     );
+}
+
+async fn a_teams_stage_list_merges_its_reps_pages_in_order(store: Store) {
+    store
+        .put_team("west", &BusinessCalendar::always(), None)
+        .await
+        .unwrap();
+    for rep in ["ana", "bo", "cy"] {
+        let input = RepInput {
+            team: "west".into(),
+            email: None,
+            weight: 1.0,
+            daily_cap: None,
+            away: false,
+        };
+        store.put_rep(rep, &input).await.unwrap();
+    }
+    // Seven MQLs spread over two of the reps, one unowned MQL, one of ana's leads in SAL.
+    let mut team_mqls = Vec::new();
+    for i in 0..9 {
+        let id = capture(&store, json!({"email": format!("m{i}@example.com")})).await;
+        store
+            .transition(id, Stage::Mql, Some("asked"), false, "test")
+            .await
+            .unwrap();
+        match i {
+            0 => continue,
+            8 => {
+                store.reassign(id, "ana", "test", "test").await.unwrap();
+                store
+                    .transition(id, Stage::Sal, None, false, "ana")
+                    .await
+                    .unwrap();
+            }
+            _ => {
+                let rep = if i % 3 == 0 { "bo" } else { "ana" };
+                store.reassign(id, rep, "test", "test").await.unwrap();
+                team_mqls.push(id);
+            }
+        }
+    }
+    for descending in [false, true] {
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = store
+                .list_leads(&LeadFilter {
+                    stage: Some(Stage::Mql),
+                    team: Some("west".into()),
+                    sort: LeadSort {
+                        field: SortField::Id,
+                        descending,
+                    },
+                    limit: 2,
+                    cursor: cursor.clone(),
+                    ..LeadFilter::default()
+                })
+                .await
+                .unwrap();
+            assert!(page.leads.len() <= 2);
+            seen.extend(page.leads.iter().map(|l| l.id));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        let mut expected = team_mqls.clone();
+        if descending {
+            expected.reverse();
+        }
+        assert_eq!(seen, expected, "descending: {descending}");
+    }
+    // With an owner as well: only that rep's.
+    let bo = store
+        .list_leads(&LeadFilter {
+            stage: Some(Stage::Mql),
+            team: Some("west".into()),
+            owner: Some("bo".into()),
+            limit: 50,
+            ..LeadFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(bo.leads.len(), 2);
+    assert!(bo
+        .leads
+        .iter()
+        .all(|l| l.lead.owner.as_ref().map(AsRef::as_ref) == Some("bo")));
 }
