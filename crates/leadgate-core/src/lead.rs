@@ -108,7 +108,7 @@ impl LeadField {
     ];
 
     /// Keys a stored lead shows but no client may set.
-    pub const READ_ONLY: [&'static str; 7] = [
+    pub const READ_ONLY: [&'static str; 8] = [
         "id",
         "created_at",
         "updated_at",
@@ -116,6 +116,7 @@ impl LeadField {
         "last_touch",
         "person_id",
         "company_id",
+        "company_domain",
     ];
 
     pub fn name(self) -> &'static str {
@@ -247,14 +248,13 @@ impl LeadPatch {
         })
     }
 
-    /// Applies the patch and returns what actually changed (setting a field to its current
+    /// Applies the patch, tidies the fields it set (phones in E.164, country names, see
+    /// [`Lead::tidy`]) and returns what actually changed (setting a field to its current
     /// value is not a change). An owner change is reported too; callers record it as an
     /// assignment rather than an edit.
     pub fn apply(&self, lead: &mut Lead) -> Result<Vec<FieldChange>, FieldError> {
-        let mut changes = Vec::new();
+        let before = lead.clone();
         for setting in &self.settings {
-            let field = setting.field();
-            let old = lead.get(field);
             match setting.clone() {
                 Setting::Text(f, v) => *lead.text_slot(f) = v,
                 Setting::ExternalId(v) => lead.external_id = v,
@@ -282,22 +282,20 @@ impl LeadPatch {
                     }
                 }
             }
-            let new = lead.get(field);
-            if old != new {
-                match changes
-                    .iter_mut()
-                    .find(|c: &&mut FieldChange| c.field == field.name())
-                {
-                    Some(change) => change.new = new,
-                    None => changes.push(FieldChange {
-                        field: field.name(),
-                        old,
-                        new,
-                    }),
-                }
+        }
+        lead.tidy(|field| self.touches(field));
+        let mut changes: Vec<FieldChange> = Vec::new();
+        for setting in &self.settings {
+            let field = setting.field();
+            let (old, new) = (before.get(field), lead.get(field));
+            if old != new && !changes.iter().any(|c| c.field == field.name()) {
+                changes.push(FieldChange {
+                    field: field.name(),
+                    old,
+                    new,
+                });
             }
         }
-        changes.retain(|c| c.old != c.new);
         Ok(changes)
     }
 }
@@ -522,6 +520,53 @@ impl Lead {
 
     /// Name, email and company folded without case or diacritics (`normalize::fold_loose`):
     /// what text search matches against, so "nguyen" finds "Nguyễn" and "علي" finds "علی".
+    /// Writes the fields `touched` in their one stored form, as typed values are kept in the
+    /// capture's event: a country name or code in any language becomes the country's English
+    /// name ("DE", "Deutschland", "德国" -> "Germany"); a phone becomes E.164, read in the
+    /// lead's country when it has no country code ("030 1234567" in Germany ->
+    /// "+49301234567"). What is not recognised stays as typed (and may be flagged junk).
+    pub fn tidy(&mut self, touched: impl Fn(LeadField) -> bool) {
+        let country = self
+            .country
+            .as_ref()
+            .and_then(|c| crate::normalize::country(c.as_str()));
+        if touched(LeadField::Country) {
+            if let Some(known) = &country {
+                if let Ok(name) = Text::parse(known.name, LeadField::Country.text_limit()) {
+                    self.country = Some(name);
+                }
+            }
+        }
+        if touched(LeadField::Phone) || touched(LeadField::Country) {
+            let region = country.as_ref().map(|c| c.code.as_str());
+            let e164 = self.phone.as_ref().and_then(|phone| {
+                crate::normalize::phone_e164(phone.as_str(), region)
+                    .ok()
+                    .and_then(|n| Phone::parse(&n).ok())
+            });
+            if let Some(e164) = e164 {
+                self.phone = Some(e164);
+            }
+        }
+    }
+
+    /// The company's web domain: the website's host, else the email's domain when it is a
+    /// company's own (not a free or disposable mail provider).
+    pub fn company_domain(&self) -> Option<String> {
+        if let Some(domain) = self
+            .website
+            .as_ref()
+            .and_then(|w| crate::normalize::website_domain(w.as_str()))
+        {
+            return Some(domain);
+        }
+        let domain = self.email.as_ref()?.domain();
+        let own =
+            !crate::scoring::is_free_mail(domain) && !crate::quality::is_disposable_domain(domain);
+        own.then(|| crate::normalize::domain_ascii(domain).ok())
+            .flatten()
+    }
+
     pub fn search_text(&self) -> String {
         let joined = [
             self.first_name.as_ref().map(Text::as_str),
@@ -631,6 +676,75 @@ mod tests {
         let errors =
             LeadPatch::parse(&obj(json!({"stage": "lead"})), PatchMode::Update).unwrap_err();
         assert_eq!(errors.0[0].field, "stage");
+    }
+
+    #[test]
+    fn phones_and_countries_are_stored_in_one_form() {
+        let capture = |input: Value| {
+            let mut lead = Lead::default();
+            let changes = LeadPatch::parse(&obj(input), PatchMode::Create)
+                .unwrap()
+                .apply(&mut lead)
+                .unwrap();
+            (lead, changes)
+        };
+        // The lead's country is the region of a number without a country code.
+        let (lead, changes) = capture(json!({"phone": "030 1234567", "country": "Deutschland"}));
+        assert_eq!(lead.phone.as_ref().map(Phone::as_str), Some("+49301234567"));
+        assert_eq!(lead.country.as_ref().map(Text::as_str), Some("Germany"));
+        assert!(changes
+            .iter()
+            .any(|c| c.field == "phone" && c.new == json!("+49301234567")));
+        let (lead, _) = capture(json!({"phone": "+84 28 3822 1111", "country": "越南"}));
+        assert_eq!(
+            lead.phone.as_ref().map(Phone::as_str),
+            Some("+842838221111")
+        );
+        assert_eq!(lead.country.as_ref().map(Text::as_str), Some("Vietnam"));
+        // Not recognised: kept as typed.
+        let (lead, _) = capture(json!({"phone": "030 1234567", "country": "Asia/Pacific Region"}));
+        assert_eq!(lead.phone.as_ref().map(Phone::as_str), Some("030 1234567"));
+        assert_eq!(
+            lead.country.as_ref().map(Text::as_str),
+            Some("Asia/Pacific Region")
+        );
+        // Setting the country later rewrites the number typed without one...
+        let mut later = lead.clone();
+        let changes = LeadPatch::parse(&obj(json!({"country": "DE"})), PatchMode::Update)
+            .unwrap()
+            .apply(&mut later)
+            .unwrap();
+        assert_eq!(
+            later.phone.as_ref().map(Phone::as_str),
+            Some("+49301234567")
+        );
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        // ...and typing the stored number another way is no change.
+        let same = LeadPatch::parse(&obj(json!({"phone": "030 12 34 567"})), PatchMode::Update)
+            .unwrap()
+            .apply(&mut later)
+            .unwrap();
+        assert!(same.is_empty(), "{same:?}");
+    }
+
+    #[test]
+    fn company_domain_from_website_else_company_email() {
+        let lead = |input: Value| {
+            let mut lead = Lead::default();
+            LeadPatch::parse(&obj(input), PatchMode::Create)
+                .unwrap()
+                .apply(&mut lead)
+                .unwrap();
+            lead
+        };
+        let with_site =
+            lead(json!({"email": "ana@mail.acme.com", "website": "https://www.acme.com/"}));
+        assert_eq!(with_site.company_domain().as_deref(), Some("acme.com"));
+        let from_email = lead(json!({"email": "ana@Acme.COM"}));
+        assert_eq!(from_email.company_domain().as_deref(), Some("acme.com"));
+        let free_mail = lead(json!({"email": "ana@gmail.com"}));
+        assert_eq!(free_mail.company_domain(), None);
+        assert_eq!(lead(json!({"first_name": "Ana"})).company_domain(), None);
     }
 
     #[test]

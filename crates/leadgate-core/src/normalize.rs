@@ -2,6 +2,8 @@
 //! (Unicode NFKC, case folding, Persian/Arabic letter variants, optionally without
 //! diacritics), company names without legal forms, email domains in ASCII, phones in E.164.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
@@ -217,6 +219,100 @@ pub fn phone_e164(raw: &str, default_region: Option<&str>) -> Result<String, Str
     Ok(number.format().mode(phonenumber::Mode::E164).to_string())
 }
 
+/// A country recognised by [`country`]: its ISO 3166 alpha-2 code and English name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Country {
+    pub code: String,
+    pub name: &'static str,
+}
+
+/// The countries, and every way of writing each that the index knows (codes upper-case,
+/// names folded by [`country_key`]) with its place in the list.
+struct CountryIndex {
+    countries: Vec<Country>,
+    by_code: HashMap<String, usize>,
+    by_name: HashMap<String, usize>,
+}
+
+static COUNTRIES: LazyLock<CountryIndex> = LazyLock::new(|| {
+    let mut index = CountryIndex {
+        countries: Vec::new(),
+        by_code: HashMap::new(),
+        by_name: HashMap::new(),
+    };
+    let mut translated = Vec::new();
+    for country in keshvar::CountryIterator::new() {
+        let at = index.countries.len();
+        let translations = country.translations();
+        let name: &'static str = translations
+            .get("en")
+            .copied()
+            .unwrap_or(country.iso_short_name());
+        let code = country.alpha2().to_string();
+        index.by_code.insert(code.clone(), at);
+        index.by_code.insert(country.alpha3().to_string(), at);
+        let english = [name, country.iso_short_name(), country.iso_long_name()];
+        for spelling in english
+            .into_iter()
+            .chain(country.unofficial_name_list().iter().copied())
+        {
+            index.by_name.entry(country_key(spelling)).or_insert(at);
+        }
+        translated.extend(translations.values().map(|t| (country_key(t), at)));
+        index.countries.push(Country { code, name });
+    }
+    // English names first; a translation only where no English name has the spelling.
+    for (key, at) in translated {
+        index.by_name.entry(key).or_insert(at);
+    }
+    index
+});
+
+/// A name as the country index compares it: folded without diacritics, letters only.
+fn country_key(text: &str) -> String {
+    fold_loose(text)
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
+
+/// The country a name or code means, in any language the CLDR names cover ("DE", "DEU",
+/// "Deutschland", "德国", "آلمان", "Đức"), or nothing when it is not one.
+pub fn country(raw: &str) -> Option<Country> {
+    let raw = raw.trim();
+    let index = &*COUNTRIES;
+    let at = match raw.len() {
+        2 | 3 => index.by_code.get(&raw.to_ascii_uppercase()),
+        _ => None,
+    }
+    .or_else(|| index.by_name.get(&country_key(raw)))?;
+    Some(index.countries[*at].clone())
+}
+
+/// A company's web domain from a website address: "https://www.Acme.com/about" -> "acme.com".
+pub fn website_domain(website: &str) -> Option<String> {
+    let text = website.trim();
+    let text = text.split_once("://").map_or(text, |(_, rest)| rest);
+    let host = text
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or("")
+        .rsplit('@')
+        .next()
+        .unwrap_or("");
+    let host = host.split(':').next().unwrap_or("");
+    let host = host.trim_end_matches('.');
+    let host = host.strip_prefix("www.").unwrap_or(host);
+    if !host.contains('.') {
+        return None;
+    }
+    domain_ascii(host).ok().filter(|d| {
+        d.split('.').all(|label| {
+            !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,6 +384,67 @@ mod tests {
             "inc",
             "a name that is only a legal form keeps it"
         );
+    }
+
+    #[test]
+    fn countries_from_codes_and_names_in_any_script() {
+        let name = |raw: &str| country(raw).map(|c| c.name);
+        for raw in [
+            "DE",
+            "deu",
+            "Germany",
+            "germany ",
+            "Deutschland",
+            "德国",
+            "آلمان",
+            "Đức",
+        ] {
+            assert_eq!(name(raw), Some("Germany"), "{raw}");
+        }
+        for raw in [
+            "VN",
+            "Viet Nam",
+            "Vietnam",
+            "Việt Nam",
+            "viet nam",
+            "越南",
+            "ویتنام",
+        ] {
+            assert_eq!(name(raw), Some("Vietnam"), "{raw}");
+        }
+        for raw in ["CN", "中国", "China"] {
+            assert_eq!(name(raw), Some("China"), "{raw}");
+        }
+        // Arabic and Persian spellings of Iran (ي/ی differ only in the letter variant).
+        assert_eq!(name("ایران"), Some("Iran"));
+        assert_eq!(name("ايران"), Some("Iran"));
+        assert_eq!(name("USA"), Some("United States"));
+        assert_eq!(name("United States of America"), Some("United States"));
+        assert_eq!(country("UK").map(|c| c.code), Some("GB".to_owned()));
+        assert_eq!(country("India").map(|c| c.code), Some("IN".to_owned()));
+        for unknown in ["", "unknown", "Asia/Pacific Region", "XX", "Atlantis"] {
+            assert_eq!(country(unknown), None, "{unknown}");
+        }
+    }
+
+    #[test]
+    fn website_domains() {
+        assert_eq!(
+            website_domain("https://www.Acme.com/about?x=1").as_deref(),
+            Some("acme.com")
+        );
+        assert_eq!(website_domain("acme.co.uk").as_deref(), Some("acme.co.uk"));
+        assert_eq!(
+            website_domain("http://user@shop.example.org:8080").as_deref(),
+            Some("shop.example.org")
+        );
+        assert_eq!(
+            website_domain("bücher.de").as_deref(),
+            Some("xn--bcher-kva.de")
+        );
+        for bad in ["", "localhost", "not a site", "http://", "a..b"] {
+            assert_eq!(website_domain(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -367,6 +367,50 @@ pub(crate) struct NewEvent<'a> {
     pub draft: &'a EventDraft,
 }
 
+impl Store {
+    /// Fills in the web domain of every company stored without one (after the migration
+    /// that added it), from its website or a company email of one of its people, a page
+    /// of companies per transaction. Returns how many got one.
+    pub async fn fill_company_domains(&self) -> Result<usize> {
+        let mut after = 0i64;
+        let mut found = 0;
+        loop {
+            let mut tx = self.begin().await?;
+            let rows: Vec<(i64, Option<String>, Option<String>)> = on_tx!(&mut tx, conn => sqlx::query_as(
+                "SELECT c.id, c.website,
+                        (SELECT p.email FROM leads l JOIN people p ON p.id = l.person_id
+                          WHERE l.company_id = c.id AND p.email IS NOT NULL ORDER BY l.id LIMIT 1)
+                   FROM companies c WHERE c.id > $1 AND c.domain IS NULL ORDER BY c.id LIMIT 1000",
+            )
+            .bind(after)
+            .fetch_all(conn)
+            .await)?;
+            let Some((last, _, _)) = rows.last() else {
+                break;
+            };
+            after = *last;
+            for (id, website, email) in rows {
+                let lead = Lead {
+                    website: website.and_then(|w| Text::parse(&w, 500).ok()),
+                    email: email.and_then(|e| Email::parse(&e).ok()),
+                    ..Lead::default()
+                };
+                if let Some(domain) = lead.company_domain() {
+                    on_tx!(&mut tx, conn => sqlx::query("UPDATE companies SET domain = $1 WHERE id = $2")
+                        .bind(domain)
+                        .bind(id)
+                        .execute(conn)
+                        .await
+                        .map(|_| ()))?;
+                    found += 1;
+                }
+            }
+            tx.commit().await?;
+        }
+        Ok(found)
+    }
+}
+
 impl Tx {
     pub(crate) async fn lead(&mut self, id: i64, lock: bool) -> Result<Option<StoredLead>> {
         let sql = if lock && self.engine() == Engine::Postgres {
@@ -491,6 +535,20 @@ impl Tx {
         }
     }
 
+    /// A lead of the (first) company with this web domain.
+    async fn lead_of_company_domain(&mut self, domain: &str) -> Result<Option<StoredLead>> {
+        let company_id: Option<i64> = on_tx!(self, conn => sqlx::query_scalar(
+            "SELECT id FROM companies WHERE domain = $1 ORDER BY id LIMIT 1",
+        )
+        .bind(domain)
+        .fetch_optional(conn)
+        .await)?;
+        match company_id {
+            Some(id) => self.lead_where("l.company_id = $1 ORDER BY l.id", id).await,
+            None => Ok(None),
+        }
+    }
+
     async fn lead_where(&mut self, condition: &str, value: i64) -> Result<Option<StoredLead>> {
         let sql = format!("{SELECT_LEAD} WHERE {condition} LIMIT 1");
         let row: Option<LeadRow> =
@@ -527,9 +585,9 @@ impl Tx {
     async fn save_company(&mut self, id: Option<i64>, lead: &Lead, at: Ts) -> Result<i64> {
         let sql = match id {
             Some(_) => "UPDATE companies SET name = $1, name_key = $2, industry = $3, size = $4, website = $5,
-                        updated_at = $6 WHERE id = $7 RETURNING id",
-            None => "INSERT INTO companies (name, name_key, industry, size, website, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+                        domain = $6, updated_at = $7 WHERE id = $8 RETURNING id",
+            None => "INSERT INTO companies (name, name_key, industry, size, website, domain, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
         };
         Ok(on_tx!(self, conn => {
             let mut query = sqlx::query_scalar(sql)
@@ -538,6 +596,7 @@ impl Tx {
                 .bind(text_of(&lead.industry))
                 .bind(lead.company_size)
                 .bind(text_of(&lead.website))
+                .bind(lead.company_domain())
                 .bind(at);
             if let Some(id) = id {
                 query = query.bind(id);
@@ -1085,11 +1144,17 @@ async fn apply_and_save(
 
     let key_changed = company_key(&stored.lead.company) != company_key(&before.company);
     if key_changed || stored.company_id.is_none() {
-        // The lead names another company (or none yet): link to a known one by name.
-        let known = match company_key(&stored.lead.company) {
+        // The lead names another company (or none yet): link to a known one by name, else
+        // by its web domain (a company email address says where someone works).
+        let mut known = match company_key(&stored.lead.company) {
             Some(key) => tx.lead_of_company(&key).await?,
             None => None,
         };
+        if known.is_none() {
+            if let Some(domain) = stored.lead.company_domain() {
+                known = tx.lead_of_company_domain(&domain).await?;
+            }
+        }
         match known {
             Some(known) => {
                 stored.company_id = known.company_id;

@@ -237,6 +237,10 @@ impl Store {
                 let leads = self.rebuild_journeys().await?;
                 tracing::info!(leads, "computed the journeys of stored leads");
             }
+            if chore == "company_domains" {
+                let companies = self.fill_company_domains().await?;
+                tracing::info!(companies, "found the web domains of stored companies");
+            }
             on_pool!(self, pool => sqlx::query("DELETE FROM store_chores WHERE name = $1").bind(&chore).execute(pool).await.map(|_| ()))?;
         }
         Ok(())

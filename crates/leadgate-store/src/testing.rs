@@ -163,3 +163,12 @@ pub async fn backdate(store: &Store, id: i64, at: chrono::DateTime<chrono::Utc>)
         .map(|_| ()))
     .expect("backdate a lead");
 }
+
+/// Forgets every company's web domain, as in a store made before domains were kept.
+pub async fn forget_company_domains(store: &Store) {
+    crate::on_pool!(store, pool => sqlx::query("UPDATE companies SET domain = NULL")
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    .expect("forget company domains");
+}

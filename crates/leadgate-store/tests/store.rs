@@ -20,6 +20,7 @@ leadgate_store::on_both_engines!(
     concurrent_captures_of_one_new_person_make_one_lead,
     new_events_make_leads_due_and_a_pass_rescores_them_once,
     search_and_company_matching_work_in_every_script,
+    phones_countries_and_company_domains_are_normalised_on_capture,
 );
 
 fn capture(input: Value) -> Capture {
@@ -83,7 +84,8 @@ async fn email_matches_the_same_person_and_external_ids_split_leads(store: Store
     assert_eq!(a.lead.person_id, b.lead.person_id);
     assert_eq!(
         b.lead.lead.phone.as_ref().unwrap().as_str(),
-        "+86 21 5555 0101"
+        "+862155550101",
+        "the person's phone, stored in E.164"
     );
     assert_eq!(b.lead.lead.first_name.as_ref().unwrap().as_str(), "伟");
     // The same external id is the same lead, whatever the email says now.
@@ -659,4 +661,69 @@ async fn search_and_company_matching_work_in_every_script(store: Store) {
     assert_eq!(find("کریمی").await, [ir.id]);
     assert_eq!(find("伟").await, [cn.id], "Chinese without spaces");
     assert_eq!(find("天河").await.len(), 2);
+}
+
+async fn phones_countries_and_company_domains_are_normalised_on_capture(store: Store) {
+    let ana = store
+        .capture(capture(json!({"email": "ana@acme-robotics.de", "first_name": "Ana", "company": "Acme Robotics GmbH",
+                                "industry": "Robotics", "website": "https://www.acme-robotics.de/en",
+                                "phone": "030 1234567", "country": "Deutschland"})))
+        .await
+        .unwrap()
+        .lead;
+    assert_eq!(ana.lead.phone.as_ref().unwrap().as_str(), "+49301234567");
+    assert_eq!(ana.lead.country.as_ref().unwrap().as_str(), "Germany");
+    // What was typed stays in the capture's event.
+    let events = store.timeline(ana.id, 10, None).await.unwrap().events;
+    let submitted = events
+        .iter()
+        .find(|e| e.event_type == "form_submitted")
+        .unwrap();
+    assert_eq!(submitted.payload["input"]["phone"], "030 1234567");
+    assert_eq!(submitted.payload["input"]["country"], "Deutschland");
+
+    // A colleague with no company given is recognised by the email's domain, and gets the
+    // company's details.
+    let ben = store
+        .capture(capture(
+            json!({"email": "ben@Acme-Robotics.de", "first_name": "Ben", "country": "DE"}),
+        ))
+        .await
+        .unwrap()
+        .lead;
+    assert_eq!(ben.company_id, ana.company_id);
+    assert_eq!(
+        ben.lead.company.as_ref().unwrap().as_str(),
+        "Acme Robotics GmbH"
+    );
+    assert_eq!(ben.lead.industry.as_ref().unwrap().as_str(), "Robotics");
+    // A free-mail address says nothing about the employer.
+    let cy = store
+        .capture(capture(
+            json!({"email": "cy@gmail.com", "first_name": "Cy"}),
+        ))
+        .await
+        .unwrap()
+        .lead;
+    assert_eq!(cy.company_id, None);
+
+    // Companies stored before domains were kept get theirs on the next start's chore.
+    assert_eq!(
+        store.fill_company_domains().await.unwrap(),
+        0,
+        "all have one"
+    );
+    leadgate_store::testing::forget_company_domains(&store).await;
+    assert_eq!(store.fill_company_domains().await.unwrap(), 1);
+    let dan = store
+        .capture(capture(
+            json!({"email": "dan@acme-robotics.de", "first_name": "Dan"}),
+        ))
+        .await
+        .unwrap()
+        .lead;
+    assert_eq!(
+        dan.company_id, ana.company_id,
+        "found by the refilled domain"
+    );
 }

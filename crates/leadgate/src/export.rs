@@ -6,7 +6,7 @@ use leadgate_store::{LeadFilter, LeadSort, Store};
 use std::io::Write;
 
 /// The columns of an export: the lead's fields, its source, its stored score, its times.
-pub const EXPORT_COLUMNS: [&str; 30] = [
+pub const EXPORT_COLUMNS: [&str; 31] = [
     "id",
     "external_id",
     "stage",
@@ -21,6 +21,7 @@ pub const EXPORT_COLUMNS: [&str; 30] = [
     "industry",
     "company_size",
     "website",
+    "company_domain",
     "product_need",
     "budget",
     "purchase_timeframe",
@@ -109,6 +110,7 @@ impl CsvExport {
                 text(LeadField::Industry),
                 number(lead.number_value(LeadField::CompanySize)),
                 text(LeadField::Website),
+                lead.company_domain().unwrap_or_default(),
                 text(LeadField::ProductNeed),
                 number(lead.budget),
                 text(LeadField::PurchaseTimeframe),

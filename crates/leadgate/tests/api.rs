@@ -94,7 +94,23 @@ async fn leads_are_created_read_edited_and_upserted(app: &TestApp) {
     assert_eq!(again.status(), StatusCode::OK);
     let again: Value = again.json().await.unwrap();
     assert_eq!(again["id"], id);
-    assert_eq!(again["phone"], "+84 28 3822 1111");
+    assert_eq!(again["phone"], "+842838221111", "stored in E.164");
+    assert_eq!(
+        again["company_domain"], "saigonexpress.vn",
+        "from the email"
+    );
+    let refused = app
+        .post(
+            "/api/v1/leads",
+            &json!({"email": "x@saigonexpress.vn", "company_domain": "other.com"}),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused: Value = refused.json().await.unwrap();
+    assert!(
+        refused.to_string().contains("company_domain") && refused.to_string().contains("read-only"),
+        "{refused}"
+    );
     assert_eq!(again["channel"], "search_ad", "first touch is kept");
     assert_eq!(again["last_touch"]["channel"], "webinar");
 

@@ -100,7 +100,7 @@ async fn duplicates_are_merged_suggested_and_undone(app: &TestApp) {
         .json()
         .await
         .unwrap();
-    assert_eq!(kept["phone"], "+84 28 3822 1111");
+    assert_eq!(kept["phone"], "+842838221111");
     assert_eq!(kept["job_title"], "Giám đốc");
     assert_eq!(kept["email"], "minh@saigonexpress.vn");
     let timeline: Value = app

@@ -41,6 +41,8 @@ pub struct LeadView {
     /// Number of employees.
     pub company_size: Option<i64>,
     pub website: Option<String>,
+    /// The company's web domain, from the website or a company email address (read-only).
+    pub company_domain: Option<String>,
     pub product_need: Option<String>,
     pub budget: Option<f64>,
     pub purchase_timeframe: Option<String>,
@@ -110,6 +112,7 @@ impl From<&StoredLead> for LeadView {
             industry: text(&lead.industry),
             company_size: lead.company_size,
             website: text(&lead.website),
+            company_domain: lead.company_domain(),
             product_need: text(&lead.product_need),
             budget: lead.budget,
             purchase_timeframe: text(&lead.purchase_timeframe),

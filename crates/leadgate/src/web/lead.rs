@@ -131,6 +131,7 @@ fn profile(c: &Chrome, lead: &StoredLead) -> Vec<Line> {
         ),
         ("country", text(&l.country)),
         ("website", text(&l.website)),
+        ("company_domain", l.company_domain().unwrap_or_default()),
         ("product_need", text(&l.product_need)),
         (
             "budget",
