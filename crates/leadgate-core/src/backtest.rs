@@ -21,6 +21,7 @@ pub struct History<'a> {
     /// Oldest first.
     pub events: &'a [EventFact<'a>],
     pub confirmed: &'a BTreeSet<BantPart>,
+    pub junk: &'a [crate::quality::JunkReason],
     pub channel: Channel,
     pub source_class: SourceClass,
     pub created_at: DateTime<Utc>,
@@ -240,8 +241,12 @@ impl<'p> Backtest<'p> {
             .copied()
             .collect();
         let at = replay.decision_at;
-        let old = scoring::score_quick(history.lead, &known, history.confirmed, self.current, at);
-        let new = scoring::score_quick(history.lead, &known, history.confirmed, self.candidate, at);
+        let marks = scoring::Marks {
+            confirmed: history.confirmed,
+            junk: history.junk,
+        };
+        let old = scoring::score_quick(history.lead, &known, marks, self.current, at);
+        let new = scoring::score_quick(history.lead, &known, marks, self.candidate, at);
         self.totals.0.add(old.mql, &replay);
         self.totals.1.add(new.mql, &replay);
         for (map, key) in [
@@ -374,6 +379,7 @@ mod tests {
                 lead: &l.lead,
                 events: &facts,
                 confirmed: &none,
+                junk: &[],
                 channel: l.source.channel,
                 source_class: l.source.source_class,
                 created_at: l.created_at,
@@ -429,6 +435,7 @@ mod tests {
                 lead: &l.lead,
                 events: &facts,
                 confirmed: &none,
+                junk: &[],
                 channel: l.source.channel,
                 source_class: l.source.source_class,
                 created_at: l.created_at,

@@ -34,6 +34,8 @@ pub struct Policy {
     pub product: String,
     pub description: Option<String>,
     pub fit: Vec<FitRule>,
+    /// What junk flags mean here; a flag without a rule blocks MQL and adds no points.
+    pub junk: Vec<JunkRule>,
     pub behaviour: Vec<BehaviourRule>,
     pub bant: Bant,
     pub grades: Grades,
@@ -156,6 +158,30 @@ pub struct FitRule {
     pub field: FieldRef,
     pub condition: Condition,
     pub points: f64,
+}
+
+/// What one junk flag (see `quality`) means under the policy: points added to the fit score,
+/// and whether a lead with it may still become an MQL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JunkRule {
+    pub reason: crate::quality::JunkReason,
+    pub points: f64,
+    pub blocks_mql: bool,
+}
+
+impl Policy {
+    /// The rule for a junk flag; without one the flag blocks MQL and adds no points.
+    pub fn junk_rule(&self, reason: crate::quality::JunkReason) -> JunkRule {
+        self.junk
+            .iter()
+            .find(|r| r.reason == reason)
+            .cloned()
+            .unwrap_or(JunkRule {
+                reason,
+                points: 0.0,
+                blocks_mql: true,
+            })
+    }
 }
 
 /// How the worth of an event fades with age.
@@ -297,6 +323,8 @@ struct Doc {
     #[serde(default)]
     fit: Vec<Spanned<FitDoc>>,
     #[serde(default)]
+    junk: Vec<Spanned<JunkDoc>>,
+    #[serde(default)]
     behaviour: Vec<Spanned<BehaviourDoc>>,
     #[serde(default)]
     bant: Option<Spanned<BantDoc>>,
@@ -312,6 +340,16 @@ struct Doc {
     automation: Vec<Spanned<AutomationDoc>>,
     #[serde(default)]
     sequence: Vec<Spanned<SequenceDoc>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JunkDoc {
+    reason: String,
+    #[serde(default)]
+    points: f64,
+    #[serde(default = "yes")]
+    blocks_mql: bool,
 }
 
 #[derive(Deserialize)]
@@ -709,6 +747,41 @@ impl Policy {
                     points: rule.points,
                 });
             }
+        }
+
+        let mut junk: Vec<JunkRule> = Vec::new();
+        for rule in doc.junk {
+            let span = rule.span();
+            let rule = rule.into_inner();
+            let Some(reason) = crate::quality::JunkReason::from_name(rule.reason.trim()) else {
+                let names: Vec<&str> = crate::quality::JunkReason::ALL
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect();
+                check.at(
+                    &span,
+                    format!(
+                        "junk: '{}' is not a junk flag; use one of {}",
+                        rule.reason,
+                        names.join(", ")
+                    ),
+                );
+                continue;
+            };
+            if !rule.points.is_finite() {
+                check.at(
+                    &span,
+                    format!("junk '{}': points must be a number", rule.reason),
+                );
+            }
+            if junk.iter().any(|r| r.reason == reason) {
+                check.at(&span, format!("junk '{}' is defined twice", rule.reason));
+            }
+            junk.push(JunkRule {
+                reason,
+                points: rule.points,
+                blocks_mql: rule.blocks_mql,
+            });
         }
 
         let mut behaviour = Vec::new();
@@ -1221,6 +1294,7 @@ impl Policy {
                 .unwrap_or_else(|| "default".into()),
             description: doc.policy.description,
             fit,
+            junk,
             behaviour_index: BehaviourIndex::build(&behaviour),
             behaviour,
             bant,
@@ -1323,6 +1397,28 @@ points = 1
         );
         let until = errors(&format!("{MINIMAL}\n[[sla]]\nname = \"s\"\nstage = \"sal\"\nwithin = \"4h\"\nuntil = \"lunch\"\n"));
         assert!(until[0].message.contains("left_stage"), "{until:?}");
+    }
+
+    #[test]
+    fn junk_rules_name_real_flags_once() {
+        let bad = errors(&format!(
+            "{MINIMAL}\n[[junk]]\nreason = \"spam\"\n\n[[junk]]\nreason = \"test_name\"\n\n[[junk]]\nreason = \"test_name\"\npoints = -3\n"
+        ));
+        assert_eq!(bad.len(), 2, "{bad:?}");
+        assert!(
+            bad[0].message.contains("'spam' is not a junk flag")
+                && bad[0].message.contains("role_account"),
+            "{bad:?}"
+        );
+        assert!(bad[1].message.contains("defined twice"), "{bad:?}");
+        let good = Policy::parse(&format!(
+            "{MINIMAL}\n[[junk]]\nreason = \"role_account\"\npoints = -10\nblocks_mql = false\n"
+        ))
+        .unwrap();
+        let rule = good.junk_rule(crate::quality::JunkReason::RoleAccount);
+        assert_eq!((rule.points, rule.blocks_mql), (-10.0, false));
+        let default = good.junk_rule(crate::quality::JunkReason::TestName);
+        assert_eq!((default.points, default.blocks_mql), (0.0, true));
     }
 
     #[test]

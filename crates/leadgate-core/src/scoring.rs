@@ -5,6 +5,7 @@
 use crate::event::EventType;
 use crate::lead::{Lead, LeadField};
 use crate::policy::{BantPart, BehaviourRule, Condition, Decay, FieldRef, FitGrade, Policy};
+use crate::quality::JunkReason;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -161,8 +162,10 @@ pub struct Score {
     pub temperature: Temperature,
     pub intent: Intent,
     pub bant: BantStatus,
-    /// Whether the policy's MQL rule holds.
+    /// Whether the policy's MQL rule holds and no junk flag the policy lets block it is set.
     pub mql: bool,
+    /// Junk flags that keep the lead from becoming an MQL under the policy.
+    pub blocked_by: Vec<JunkReason>,
     pub explanation: Vec<Contribution>,
 }
 
@@ -527,15 +530,35 @@ pub fn bant(lead: &Lead, confirmed: &BTreeSet<BantPart>, policy: &Policy) -> Ban
     BantStatus { parts, sql_ready }
 }
 
+/// What is known of a lead besides its fields and events: the BANT parts a person confirmed
+/// and its junk flags.
+#[derive(Debug, Clone, Copy)]
+pub struct Marks<'a> {
+    pub confirmed: &'a BTreeSet<BantPart>,
+    pub junk: &'a [JunkReason],
+}
+
+static NONE_CONFIRMED: BTreeSet<BantPart> = BTreeSet::new();
+
+impl Default for Marks<'_> {
+    /// Nothing confirmed, no junk flags.
+    fn default() -> Self {
+        Marks {
+            confirmed: &NONE_CONFIRMED,
+            junk: &[],
+        }
+    }
+}
+
 /// Scores a lead under a policy at `now`, with the explanation.
 pub fn score(
     lead: &Lead,
     events: &[EventFact],
-    confirmed: &BTreeSet<BantPart>,
+    marks: Marks<'_>,
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Score {
-    evaluate(lead, events, confirmed, policy, now, true)
+    evaluate(lead, events, marks, policy, now, true)
 }
 
 /// The same score without the explanation, for passes over many leads (rescoring,
@@ -543,11 +566,11 @@ pub fn score(
 pub fn score_quick(
     lead: &Lead,
     events: &[EventFact],
-    confirmed: &BTreeSet<BantPart>,
+    marks: Marks<'_>,
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Score {
-    evaluate(lead, events, confirmed, policy, now, false)
+    evaluate(lead, events, marks, policy, now, false)
 }
 
 fn shown(value: Val) -> String {
@@ -562,13 +585,33 @@ fn shown(value: Val) -> String {
 fn evaluate(
     lead: &Lead,
     events: &[EventFact],
-    confirmed: &BTreeSet<BantPart>,
+    marks: Marks<'_>,
     policy: &Policy,
     now: DateTime<Utc>,
     explain: bool,
 ) -> Score {
     let mut explanation = Vec::new();
     let mut fit_points = 0.0;
+    let mut blocked_by = Vec::new();
+    for reason in marks.junk {
+        let rule = policy.junk_rule(*reason);
+        if rule.blocks_mql {
+            blocked_by.push(*reason);
+        }
+        if rule.points != 0.0 {
+            fit_points += rule.points;
+            if explain {
+                let name = format!("junk: {}", reason.as_str());
+                explanation.push(Contribution {
+                    detail: format!("{} {name}", signed(rule.points)),
+                    rule: name,
+                    kind: RuleKind::Fit,
+                    points: rule.points,
+                    events: Vec::new(),
+                });
+            }
+        }
+    }
     for rule in &policy.fit {
         if holds(&rule.condition, lead, &rule.field) {
             fit_points += rule.points;
@@ -635,8 +678,9 @@ fn evaluate(
         _ => Intent::Low,
     };
     let total = fit_points + behaviour_total;
-    let mql =
-        total >= policy.mql.min_score && policy.mql.min_fit.is_none_or(|min| fit_grade <= min);
+    let mql = total >= policy.mql.min_score
+        && policy.mql.min_fit.is_none_or(|min| fit_grade <= min)
+        && blocked_by.is_empty();
     explanation.sort_by(|x, y| y.points.abs().total_cmp(&x.points.abs()));
     Score {
         score: total,
@@ -647,8 +691,9 @@ fn evaluate(
         grade,
         temperature,
         intent,
-        bant: bant(lead, confirmed, policy),
+        bant: bant(lead, marks.confirmed, policy),
         mql,
+        blocked_by,
         explanation,
     }
 }
@@ -712,10 +757,40 @@ mod tests {
                 payload: &payloads[2],
             },
         ];
-        let s = score(&good_lead(), &events, &BTreeSet::new(), &policy(), now());
+        let s = score(&good_lead(), &events, Marks::default(), &policy(), now());
         assert_eq!(s.fit_points, 60.0);
         assert_eq!(s.fit_grade, 'A');
         assert!(s.mql);
+        assert!(s.blocked_by.is_empty());
+
+        // A junk flag blocks MQL unless the policy says otherwise, and its points count.
+        let flagged = Marks {
+            junk: &[JunkReason::RoleAccount],
+            ..Marks::default()
+        };
+        let blocked = score(&good_lead(), &events, flagged, &policy(), now());
+        assert!(!blocked.mql);
+        assert_eq!(blocked.blocked_by, vec![JunkReason::RoleAccount]);
+        assert_eq!(blocked.score, s.score, "no rule, no points");
+        let lenient = Policy::parse(&format!(
+            "{}\n[[junk]]\nreason = \"role_account\"\npoints = -5\nblocks_mql = false\n",
+            Policy::STARTER
+        ))
+        .unwrap();
+        let allowed = score(&good_lead(), &events, flagged, &lenient, now());
+        assert!(allowed.mql);
+        assert_eq!(allowed.fit_points, 55.0);
+        assert!(allowed
+            .explanation
+            .iter()
+            .any(|c| c.rule == "junk: role_account" && c.detail == "-5 junk: role_account"));
+        let still_blocked = Marks {
+            junk: &[JunkReason::RoleAccount, JunkReason::TestName],
+            ..Marks::default()
+        };
+        let s2 = score(&good_lead(), &events, still_blocked, &lenient, now());
+        assert!(!s2.mql);
+        assert_eq!(s2.blocked_by, vec![JunkReason::TestName]);
         assert_eq!(s.temperature, Temperature::Hot);
         let webinar = s
             .explanation
@@ -742,16 +817,25 @@ mod tests {
         let student = lead(
             json!({"email": "kid@gmail.com", "job_title": "Student", "industry": "Education"}),
         );
-        let s = score(&student, &[], &BTreeSet::new(), &policy(), now());
+        let s = score(&student, &[], Marks::default(), &policy(), now());
         assert_eq!(s.fit_points, -40.0);
         assert_eq!(s.grade, "D4");
         assert_eq!(s.temperature, Temperature::Cold);
         assert!(!s.mql && !s.bant.sql_ready);
         let confirmed: BTreeSet<BantPart> = BantPart::ALL.into_iter().collect();
         assert!(
-            score(&student, &[], &confirmed, &policy(), now())
-                .bant
-                .sql_ready
+            score(
+                &student,
+                &[],
+                Marks {
+                    confirmed: &confirmed,
+                    junk: &[]
+                },
+                &policy(),
+                now()
+            )
+            .bant
+            .sql_ready
         );
     }
 
@@ -766,7 +850,7 @@ mod tests {
                 payload: &payload,
             })
             .collect();
-        let s = score(&good_lead(), &events, &BTreeSet::new(), &policy(), now());
+        let s = score(&good_lead(), &events, Marks::default(), &policy(), now());
         let pricing = s
             .explanation
             .iter()
@@ -813,7 +897,7 @@ mod tests {
             let payloads = [json!({"page": "/blog"}), json!({"page": "/pricing"})];
             let events = facts(&raw, &payloads);
             let p = policy();
-            prop_assert_eq!(score(&good_lead(), &events, &BTreeSet::new(), &p, now()), score(&good_lead(), &events, &BTreeSet::new(), &p, now()));
+            prop_assert_eq!(score(&good_lead(), &events, Marks::default(), &p, now()), score(&good_lead(), &events, Marks::default(), &p, now()));
         }
 
         #[test]
@@ -822,8 +906,8 @@ mod tests {
             let payloads = [json!({"page": "/blog"}), json!({"page": "/pricing"})];
             let events = facts(&raw, &payloads);
             let p = policy();
-            let early = score(&good_lead(), &events, &BTreeSet::new(), &p, now());
-            let late = score(&good_lead(), &events, &BTreeSet::new(), &p, now() + Duration::hours(later_hours));
+            let early = score(&good_lead(), &events, Marks::default(), &p, now());
+            let late = score(&good_lead(), &events, Marks::default(), &p, now() + Duration::hours(later_hours));
             prop_assert!(late.score <= early.score + 1e-9);
         }
 
@@ -835,8 +919,8 @@ mod tests {
             with.push(extra);
             let after = facts(&with, &payloads);
             let p = policy();
-            let s0 = score(&good_lead(), &before, &BTreeSet::new(), &p, now());
-            let s1 = score(&good_lead(), &after, &BTreeSet::new(), &p, now());
+            let s0 = score(&good_lead(), &before, Marks::default(), &p, now());
+            let s1 = score(&good_lead(), &after, Marks::default(), &p, now());
             prop_assert!(s1.score >= s0.score - 1e-9);
         }
 
@@ -845,8 +929,8 @@ mod tests {
             let payloads = [json!({"page": "/blog"}), json!({"page": "/pricing"})];
             let events = facts(&raw, &payloads);
             let p = policy();
-            let full = score(&good_lead(), &events, &BTreeSet::new(), &p, now());
-            let quick = score_quick(&good_lead(), &events, &BTreeSet::new(), &p, now());
+            let full = score(&good_lead(), &events, Marks::default(), &p, now());
+            let quick = score_quick(&good_lead(), &events, Marks::default(), &p, now());
             prop_assert_eq!(Score { explanation: Vec::new(), ..full }, quick);
         }
 
@@ -855,7 +939,7 @@ mod tests {
             let payloads = [json!({"page": "/blog"}), json!({"page": "/pricing"})];
             let events = facts(&raw, &payloads);
             let p = policy();
-            let s = score(&good_lead(), &events, &BTreeSet::new(), &p, now());
+            let s = score(&good_lead(), &events, Marks::default(), &p, now());
             for c in s.explanation.iter().filter(|c| c.kind == RuleKind::Behaviour) {
                 let rule = p.behaviour.iter().find(|r| r.name == c.rule).unwrap();
                 if let Some(cap) = rule.cap {

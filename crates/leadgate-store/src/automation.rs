@@ -223,7 +223,10 @@ impl Tx {
                 let score = scoring::score_quick(
                     &lead.lead,
                     &facts(&events),
-                    &lead.bant_confirmed,
+                    leadgate_core::scoring::Marks {
+                        confirmed: &lead.bant_confirmed,
+                        junk: &lead.junk,
+                    },
                     &active.policy,
                     now,
                 );

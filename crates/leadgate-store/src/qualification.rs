@@ -234,8 +234,8 @@ impl Tx {
         if !active.policy.stages.auto_mql {
             return Ok(None);
         }
-        // Junk is kept and scored, but never qualifies.
-        let mql = score.mql && lead.junk.is_empty();
+        // Junk is kept and scored, but does not qualify unless the policy lets its flags.
+        let mql = score.mql;
         let to = match lead.lead.stage {
             Stage::Prospect | Stage::Lead | Stage::Recycled if mql => Stage::Mql,
             Stage::Mql if !mql => Stage::Lead,
@@ -254,10 +254,10 @@ impl Tx {
         }
         let reason = if to == Stage::Mql {
             mql_reason(score, &active.policy)
-        } else if score.mql {
+        } else if !score.blocked_by.is_empty() {
             format!(
                 "flagged as junk ({})",
-                crate::leads::junk_text(&lead.junk).replace(',', ", ")
+                crate::leads::junk_text(&score.blocked_by).replace(',', ", ")
             )
         } else {
             format!(
@@ -313,7 +313,10 @@ impl Store {
         let score = scoring::score(
             &lead.lead,
             &facts(&events),
-            &lead.bant_confirmed,
+            leadgate_core::scoring::Marks {
+                confirmed: &lead.bant_confirmed,
+                junk: &lead.junk,
+            },
             &active.policy,
             now,
         );
@@ -361,7 +364,10 @@ impl Store {
         let score = scoring::score_quick(
             &lead.lead,
             &facts(&events),
-            &lead.bant_confirmed,
+            leadgate_core::scoring::Marks {
+                confirmed: &lead.bant_confirmed,
+                junk: &lead.junk,
+            },
             &active.policy,
             now,
         );
@@ -557,7 +563,10 @@ impl Store {
                 let score = scoring::score_quick(
                     &lead.lead,
                     &facts(&own),
-                    &lead.bant_confirmed,
+                    leadgate_core::scoring::Marks {
+                        confirmed: &lead.bant_confirmed,
+                        junk: &lead.junk,
+                    },
                     &active.policy,
                     now,
                 );
@@ -629,7 +638,10 @@ impl Store {
             let score = scoring::score_quick(
                 &lead.lead,
                 &facts(&own),
-                &lead.bant_confirmed,
+                leadgate_core::scoring::Marks {
+                    confirmed: &lead.bant_confirmed,
+                    junk: &lead.junk,
+                },
                 &active.policy,
                 now,
             );
@@ -678,6 +690,7 @@ impl Store {
                     lead: &lead.lead,
                     events: &facts,
                     confirmed: &lead.bant_confirmed,
+                    junk: &lead.junk,
                     channel: lead.first_touch.channel,
                     source_class: lead.first_touch.source_class,
                     created_at: lead.created_at,

@@ -442,7 +442,10 @@ impl Tx {
         let bant = leadgate_core::scoring::score_quick(
             &lead.lead,
             &[],
-            &lead.bant_confirmed,
+            leadgate_core::scoring::Marks {
+                confirmed: &lead.bant_confirmed,
+                junk: &lead.junk,
+            },
             &active.policy,
             now,
         )

@@ -811,8 +811,14 @@ async fn junk_is_flagged_kept_out_of_mql_and_reviewed_by_a_person(app: &TestApp)
         .json()
         .await
         .unwrap();
-    assert_eq!(score["mql"], true, "the rule holds");
-    let moved = move_to(app, id, json!({"to": "mql"})).await;
+    assert_eq!(score["mql"], false, "the score passes, the junk flag blocks");
+    assert_eq!(score["blocked_by"], json!(["disposable_email"]));
+    let moved = move_to(
+        app,
+        id,
+        json!({"to": "mql", "reason": "spoke to them, a real buyer"}),
+    )
+    .await;
     assert_eq!(moved.status(), StatusCode::OK, "a person may still move it");
     let back = put(
         app,
@@ -913,4 +919,47 @@ async fn junk_is_flagged_kept_out_of_mql_and_reviewed_by_a_person(app: &TestApp)
     .await;
     let bad = problem(bad, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(fields(&bad), ["junk", "reason", "why"]);
+
+    // The policy may let a flag qualify, at a cost in points: a role account (sales@) of a
+    // fitting, engaged company becomes an MQL once it does.
+    let mut body = good_lead();
+    body["email"] = json!("sales@cloudline.cn");
+    let role = lead(app, body).await;
+    engage(app, role).await;
+    let before: Value = app
+        .get(&format!("/api/v1/leads/{role}/score"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(before["blocked_by"], json!(["role_account"]));
+    let lenient = format!(
+        "{}\n[[junk]]\nreason = \"role_account\"\npoints = -5\nblocks_mql = false\n",
+        Policy::STARTER
+    );
+    let applied = app
+        .post(
+            "/api/v1/policies",
+            &json!({"document": lenient, "message": "team inboxes buy too"}),
+        )
+        .await;
+    assert_eq!(applied.status(), StatusCode::CREATED);
+    let after: Value = app
+        .get(&format!("/api/v1/leads/{role}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["stage"], "mql", "{after}");
+    assert_eq!(after["junk"], json!(["role_account"]), "still flagged");
+    let score: Value = app
+        .get(&format!("/api/v1/leads/{role}/score"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        score["score"].as_f64().unwrap(),
+        before["score"].as_f64().unwrap() - 5.0
+    );
 }

@@ -15,7 +15,6 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -519,7 +518,6 @@ pub async fn run(args: ScoringArgs) -> anyhow::Result<()> {
     let data = dataset(args.leads, args.events)?;
     println!("made the data in {:.1}s", started.elapsed().as_secs_f64());
 
-    let none = BTreeSet::new();
     // The events as scoring reads them, built before the clock starts (as a store hands
     // them over).
     let all_facts: Vec<Vec<EventFact>> = data
@@ -532,7 +530,9 @@ pub async fn run(args: ScoringArgs) -> anyhow::Result<()> {
         .leads
         .par_iter()
         .zip(all_facts.par_iter())
-        .map(|(lead, events)| scoring::score_quick(lead, events, &none, &policy, now).score)
+        .map(|(lead, events)| {
+            scoring::score_quick(lead, events, scoring::Marks::default(), &policy, now).score
+        })
         .collect();
     let rust_seconds = started.elapsed().as_secs_f64();
     let rust_sum: f64 = scores.iter().sum();
