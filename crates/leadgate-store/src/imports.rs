@@ -3,6 +3,7 @@
 //! duplicates), outcomes as events, and the refused rows kept for the rejects report.
 
 use crate::leads::{capture_in, Capture, NewEvent};
+use crate::privacy::NewConsent;
 use crate::time::{to_micros, Ts};
 use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
@@ -268,7 +269,21 @@ async fn store_rows(tx: &mut Tx, import_id: i64, rows: &[BatchRow]) -> Result<Co
         )
         .await?;
         let lead_id = captured.lead.id;
-        let changed = captured.created || !captured.changes.is_empty();
+        let mut consented = false;
+        for (purpose, given) in &read.consents {
+            let consent = NewConsent {
+                purpose: purpose.clone(),
+                granted: *given,
+                wording: None,
+                source: actor.clone(),
+                ip: None,
+            };
+            // Only what changes the consent in force: a second run records nothing.
+            consented |= tx
+                .record_consent(captured.lead.person_id, &consent, &actor, true)
+                .await?;
+        }
+        let changed = captured.created || !captured.changes.is_empty() || consented;
         if captured.created {
             counts.inserted += 1;
         } else if changed {

@@ -106,6 +106,78 @@ pub fn check_purpose(purpose: &str) -> std::result::Result<(), FieldError> {
     }
 }
 
+impl Tx {
+    /// Records a consent for a person (see `Store::record_consent`). With `if_changed`, a
+    /// consent the same as the one in force is not recorded again (imports run twice).
+    /// Returns whether it was recorded.
+    pub(crate) async fn record_consent(
+        &mut self,
+        person_id: i64,
+        consent: &NewConsent,
+        actor: &str,
+        if_changed: bool,
+    ) -> Result<bool> {
+        if if_changed {
+            let in_force: Option<bool> = on_tx!(self, conn => sqlx::query_scalar(
+                "SELECT granted FROM consents WHERE person_id = $1 AND purpose = $2 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(person_id)
+            .bind(&consent.purpose)
+            .fetch_optional(conn)
+            .await)?;
+            if in_force == Some(consent.granted) {
+                return Ok(false);
+            }
+        }
+        let now = to_micros(Utc::now());
+        on_tx!(self, conn => sqlx::query(
+            "INSERT INTO consents (person_id, purpose, granted, wording, source, ip, actor, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(person_id)
+        .bind(&consent.purpose)
+        .bind(consent.granted)
+        .bind(&consent.wording)
+        .bind(&consent.source)
+        .bind(&consent.ip)
+        .bind(actor)
+        .bind(Ts(now))
+        .execute(conn)
+        .await
+        .map(|_| ()))?;
+        let column = match consent.purpose.as_str() {
+            EMAIL => Some("do_not_email"),
+            CALL => Some("do_not_call"),
+            _ => None,
+        };
+        if let Some(column) = column {
+            on_tx!(self, conn => sqlx::query(&format!("UPDATE people SET {column} = $1 WHERE id = $2"))
+                .bind(!consent.granted)
+                .bind(person_id)
+                .execute(conn)
+                .await
+                .map(|_| ()))?;
+        }
+        let draft = EventDraft::new(
+            EventType::FieldChanged,
+            now,
+            json!({"field": format!("consent.{}", consent.purpose), "new": consent.granted,
+                   "source": consent.source}),
+        )
+        .with_actor(actor);
+        let leads = self.leads_of_person(person_id).await?;
+        let rows: Vec<NewEvent> = leads
+            .iter()
+            .map(|lead_id| NewEvent {
+                lead_id: *lead_id,
+                draft: &draft,
+            })
+            .collect();
+        self.insert_events(&rows, Ts(now)).await?;
+        Ok(true)
+    }
+}
+
 impl Store {
     /// The person behind a lead.
     pub async fn person_of_lead(&self, lead_id: i64) -> Result<i64> {
@@ -136,52 +208,8 @@ impl Store {
     ) -> Result<Consents> {
         check_purpose(&consent.purpose).map_err(leadgate_core::FieldErrors::from)?;
         let person_id = self.person_of_lead(lead_id).await?;
-        let now = to_micros(Utc::now());
         let mut tx = self.begin().await?;
-        on_tx!(&mut tx, conn => sqlx::query(
-            "INSERT INTO consents (person_id, purpose, granted, wording, source, ip, actor, recorded_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(person_id)
-        .bind(&consent.purpose)
-        .bind(consent.granted)
-        .bind(&consent.wording)
-        .bind(&consent.source)
-        .bind(&consent.ip)
-        .bind(actor)
-        .bind(Ts(now))
-        .execute(conn)
-        .await
-        .map(|_| ()))?;
-        let column = match consent.purpose.as_str() {
-            EMAIL => Some("do_not_email"),
-            CALL => Some("do_not_call"),
-            _ => None,
-        };
-        if let Some(column) = column {
-            on_tx!(&mut tx, conn => sqlx::query(&format!("UPDATE people SET {column} = $1 WHERE id = $2"))
-                .bind(!consent.granted)
-                .bind(person_id)
-                .execute(conn)
-                .await
-                .map(|_| ()))?;
-        }
-        let draft = EventDraft::new(
-            EventType::FieldChanged,
-            now,
-            json!({"field": format!("consent.{}", consent.purpose), "new": consent.granted,
-                   "source": consent.source}),
-        )
-        .with_actor(actor);
-        let leads = tx.leads_of_person(person_id).await?;
-        let rows: Vec<NewEvent> = leads
-            .iter()
-            .map(|lead_id| NewEvent {
-                lead_id: *lead_id,
-                draft: &draft,
-            })
-            .collect();
-        tx.insert_events(&rows, Ts(now)).await?;
+        tx.record_consent(person_id, consent, actor, false).await?;
         tx.commit().await?;
         self.consents(person_id).await
     }

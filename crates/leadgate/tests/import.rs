@@ -100,6 +100,24 @@ async fn the_x_education_file_imports_whole_and_again_changes_nothing(store: Sto
         2880,
         "Google (both spellings), bing and pay-per-click"
     );
+    // "Do Not Email" / "Do Not Call" = Yes are refusals, honoured on the person.
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM people WHERE do_not_email").await,
+        734
+    );
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM people WHERE do_not_call").await,
+        2
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM consents WHERE NOT granted AND source LIKE 'import:%'"
+        )
+        .await,
+        736
+    );
+    let consents = count(&store, "SELECT COUNT(*) FROM consents").await;
     let events = count(&store, "SELECT COUNT(*) FROM events").await;
 
     // The same file again: refused as done, and with --again nothing changes.
@@ -120,6 +138,10 @@ async fn the_x_education_file_imports_whole_and_again_changes_nothing(store: Sto
     );
     assert_eq!(import.outcomes, 0);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM events").await, events);
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM consents").await,
+        consents
+    );
     assert_eq!(store.count_leads().await.unwrap(), 9240);
 }
 

@@ -811,7 +811,10 @@ async fn junk_is_flagged_kept_out_of_mql_and_reviewed_by_a_person(app: &TestApp)
         .json()
         .await
         .unwrap();
-    assert_eq!(score["mql"], false, "the score passes, the junk flag blocks");
+    assert_eq!(
+        score["mql"], false,
+        "the score passes, the junk flag blocks"
+    );
     assert_eq!(score["blocked_by"], json!(["disposable_email"]));
     let moved = move_to(
         app,

@@ -35,7 +35,9 @@ pub struct ColumnSpec {
     /// The column's header, as in the file.
     pub name: String,
     /// A lead field (`email`, `company_size`...), `custom.<key>`, a source key (`channel`,
-    /// `utm_source`...), `outcome` (won/lost), `outcome_value`, `created_at`, or `ignore`.
+    /// `utm_source`...), `outcome` (won/lost), `outcome_value`, `created_at`,
+    /// `consent.<purpose>` (yes = given, no = refused; refusing `email` or `call` is Do Not
+    /// Email or Do Not Call), or `ignore`.
     pub field: String,
     /// How a `custom.*` value is read: text (default), number, integer, bool or date.
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
@@ -77,6 +79,8 @@ pub enum Target {
     Outcome,
     OutcomeValue,
     CreatedAt,
+    /// Consent for a purpose (`email`, `call`, `newsletter`...) given or refused.
+    Consent(String),
     Ignore,
 }
 
@@ -95,6 +99,23 @@ impl Target {
                 kind.unwrap_or(ValueKind::Text),
             ));
         }
+        if let Some(purpose) = field.strip_prefix("consent.") {
+            let ok = (1..=64).contains(&purpose.len())
+                && purpose
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !ok {
+                return Err(format!(
+                    "'{field}' needs a purpose of 1 to 64 lower-case letters, digits or underscores after 'consent.' (email and call switch contact off when refused)"
+                ));
+            }
+            if kind.is_some() {
+                return Err(format!(
+                    "'type' applies to custom.<key> columns; {field} is yes or no"
+                ));
+            }
+            return Ok(Target::Consent(purpose.to_owned()));
+        }
         let target = match field {
             "outcome" => Target::Outcome,
             "outcome_value" => Target::OutcomeValue,
@@ -108,7 +129,7 @@ impl Target {
                     Target::Field(f)
                 } else {
                     return Err(format!(
-                        "'{other}' is not a lead field; use one of {}, custom.<key>, {}, outcome, outcome_value, created_at or ignore",
+                        "'{other}' is not a lead field; use one of {}, custom.<key>, {}, outcome, outcome_value, created_at, consent.<purpose> or ignore",
                         LeadField::ALL
                             .iter()
                             .filter(|f| **f != LeadField::Custom)

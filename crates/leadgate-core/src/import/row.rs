@@ -20,6 +20,8 @@ pub struct ImportRow {
     pub outcome: Option<RowOutcome>,
     /// When the lead arrived, if the file says.
     pub created_at: Option<DateTime<Utc>>,
+    /// Consents the file records: purpose, and whether it was given (false: refused).
+    pub consents: Vec<(String, bool)>,
     /// The mapped cells as read (column name -> text), kept in the capture event.
     pub raw: Map<String, Value>,
 }
@@ -72,6 +74,7 @@ impl BoundMapping {
         let mut outcome: Option<bool> = None;
         let mut outcome_value = None;
         let mut created_at = None;
+        let mut consents = Vec::new();
         let mut column_of_field: Vec<(&str, &str)> = Vec::new();
 
         for column in &self.columns {
@@ -141,6 +144,12 @@ impl BoundMapping {
                     Ok(at) => created_at = Some(at),
                     Err(reason) => errors.push(fail(reason)),
                 },
+                Target::Consent(purpose) => match parse_bool(&value) {
+                    Ok(given) => consents.push((purpose.clone(), given)),
+                    Err(reason) => errors.push(fail(format!(
+                        "{reason}; a consent column is yes (given) or no (refused): map other values under values"
+                    ))),
+                },
             }
         }
         if !custom.is_empty() {
@@ -197,6 +206,7 @@ impl BoundMapping {
                 value: outcome_value,
             }),
             created_at,
+            consents,
             raw,
         })
     }
@@ -317,6 +327,7 @@ fn truncate(raw: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use crate::import::mapping::{Target, ValueKind};
     use crate::import::Mapping;
     use crate::lead::Lead;
     use crate::source::Channel;
@@ -385,6 +396,40 @@ mod tests {
         assert_eq!(row.source.campaign.unwrap().as_str(), "spring");
         assert!(row.outcome.unwrap().won);
         assert_eq!(mapping.ignored, ["Country", ""]);
+    }
+
+    #[test]
+    fn consent_columns_record_refusals_and_grants() {
+        let mapping = format!(
+            "{XED}\n[[column]]\nname = \"Do Not Email\"\nfield = \"consent.email\"\nvalues = {{ Yes = \"no\", No = \"\" }}\n[[column]]\nname = \"City\"\nfield = \"consent.newsletter\"\nvalues = {{ Select = \"\" }}\n"
+        );
+        let mapping = bind(&mapping, &HEADER);
+        let refused = mapping
+            .read_row(&["p-1", "Google", "Yes", "1", "5", "yes", "", ""])
+            .unwrap();
+        assert_eq!(
+            refused.consents,
+            [("email".to_owned(), false), ("newsletter".to_owned(), true)]
+        );
+        let nothing = mapping
+            .read_row(&["p-2", "Google", "No", "1", "5", "Select", "", ""])
+            .unwrap();
+        assert!(nothing.consents.is_empty(), "No is not a consent");
+        let bad = mapping
+            .read_row(&["p-3", "Google", "No", "1", "5", "perhaps", "", ""])
+            .unwrap_err();
+        assert_eq!(bad[0].column, "City");
+        assert!(bad[0].reason.contains("consent column"), "{bad:?}");
+        for (field, wanted) in [
+            ("consent.", "needs a purpose"),
+            ("consent.Email Opt-In", "needs a purpose"),
+        ] {
+            let err = Target::parse(field, None).unwrap_err();
+            assert!(err.contains(wanted), "{field}: {err}");
+        }
+        assert!(Target::parse("consent.email", Some(ValueKind::Bool))
+            .unwrap_err()
+            .contains("yes or no"));
     }
 
     #[test]
