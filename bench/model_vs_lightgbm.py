@@ -3,7 +3,9 @@
 Leadgate splits (seeded, stratified when the leads' times carry no meaning) and writes the
 test rows' keys; LightGBM (default parameters, 2 threads) trains on the other rows. Both
 report ROC-AUC, Brier score, lift in the top decile, training time and the time to score
-every row. Run through model_vs_lightgbm.sh.
+every row. Each side trains --repeat times (same seed, same model) and reports its fastest
+training and scoring, so one slow fit on a busy machine does not decide a ratio. Run
+through model_vs_lightgbm.sh.
 """
 
 import argparse
@@ -32,20 +34,31 @@ def lift_top_decile(p, y):
     return top.mean() / y.mean()
 
 
-def lightgbm(frame, label, test_keys, key):
+def fastest(runs):
+    """The first run's figures with the fastest training and scoring of all runs."""
+    best = dict(runs[0])
+    for name in ["train_seconds", "score_all_seconds"]:
+        best[name] = min(r[name] for r in runs)
+    return best
+
+
+def lightgbm(frame, label, test_keys, key, repeat):
     x = frame.drop(columns=[label, key])
     for c in x.columns:
         if x[c].dtype == object:
             x[c] = x[c].astype("category")
     y = frame[label].astype(int).to_numpy()
     test = frame[key].astype(str).isin(test_keys).to_numpy()
-    model = lgb.LGBMClassifier(n_jobs=2, verbose=-1)
-    started = time.perf_counter()
-    model.fit(x[~test], y[~test])
-    train_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    every = model.predict_proba(x)[:, 1]
-    score_all_seconds = time.perf_counter() - started
+    train_seconds, score_all_seconds = [], []
+    for _ in range(repeat):
+        model = lgb.LGBMClassifier(n_jobs=2, verbose=-1)
+        started = time.perf_counter()
+        model.fit(x[~test], y[~test])
+        train_seconds.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        every = model.predict_proba(x)[:, 1]
+        score_all_seconds.append(time.perf_counter() - started)
+    train_seconds, score_all_seconds = min(train_seconds), min(score_all_seconds)
     p = every[test]
     return {
         "roc_auc": roc_auc_score(y[test], p),
@@ -85,14 +98,17 @@ def xeducation(args, work):
     mapping = os.path.join(args.root, "examples", "xeducation.mapping.toml")
     subprocess.run([args.leadgate, "import", csv, "--mapping", mapping, "--database-url", db],
                    check=True, capture_output=True)
-    out = subprocess.run([args.leadgate, "evaluate", "--database-url", db, "--format", "json",
-                          "--test-keys", keys], check=True, capture_output=True, text=True)
-    ours = leadgate_row(json.loads(out.stdout))
+    ours = fastest([
+        leadgate_row(json.loads(subprocess.run(
+            [args.leadgate, "evaluate", "--database-url", db, "--format", "json",
+             "--test-keys", keys], check=True, capture_output=True, text=True).stdout))
+        for _ in range(args.repeat)
+    ])
     test_keys = set(open(keys).read().split())
     frame = pd.read_csv(csv).drop(columns=LEAKY + ["Lead Number"])
     frame = frame.loc[:, ~frame.columns.str.startswith("Unnamed")]
     frame = frame.replace("Select", np.nan)
-    theirs = lightgbm(frame, "Converted", test_keys, "Prospect ID")
+    theirs = lightgbm(frame, "Converted", test_keys, "Prospect ID", args.repeat)
     show("X Education (9,240 leads, leaky columns left out), through the store", ours, theirs)
 
 
@@ -132,13 +148,15 @@ def synthetic_runs(args, work):
         csv = os.path.join(work, f"synthetic_{rows}.csv")
         frame.to_csv(csv, index=False)
         keys = os.path.join(work, f"keys_{rows}.txt")
-        out = subprocess.run([args.leadgate, "bench", "model", "--csv", csv, "--label", "won",
-                              "--key", "id", "--test-keys", keys],
-                             check=True, capture_output=True, text=True)
-        ours = leadgate_row(json.loads(out.stdout))
+        ours = fastest([
+            leadgate_row(json.loads(subprocess.run(
+                [args.leadgate, "bench", "model", "--csv", csv, "--label", "won", "--key", "id",
+                 "--test-keys", keys], check=True, capture_output=True, text=True).stdout))
+            for _ in range(args.repeat)
+        ])
         test_keys = set(open(keys).read().split())
         frame["id"] = frame["id"].astype(str)
-        theirs = lightgbm(frame, "won", test_keys, "id")
+        theirs = lightgbm(frame, "won", test_keys, "id", args.repeat)
         show(f"Synthetic, {rows:,} leads x 20 features", ours, theirs)
 
 
@@ -147,8 +165,10 @@ def main():
     parser.add_argument("--leadgate", required=True)
     parser.add_argument("--root", required=True)
     parser.add_argument("--synthetic-rows", default="10000,100000")
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    print(f"lightgbm {lgb.__version__}, 2 threads; Leadgate: forust trees, 2 threads")
+    print(f"lightgbm {lgb.__version__}, 2 threads; Leadgate: forust trees, 2 threads; "
+          f"fastest of {args.repeat} fits each")
     with tempfile.TemporaryDirectory() as work:
         xeducation(args, work)
         synthetic_runs(args, work)
