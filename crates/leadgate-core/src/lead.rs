@@ -526,6 +526,9 @@ impl Lead {
     /// lead's country when it has no country code ("030 1234567" in Germany ->
     /// "+49301234567"). What is not recognised stays as typed (and may be flagged junk).
     pub fn tidy(&mut self, touched: impl Fn(LeadField) -> bool) {
+        if !(touched(LeadField::Country) || touched(LeadField::Phone)) {
+            return;
+        }
         let country = self
             .country
             .as_ref()
@@ -537,16 +540,14 @@ impl Lead {
                 }
             }
         }
-        if touched(LeadField::Phone) || touched(LeadField::Country) {
-            let region = country.as_ref().map(|c| c.code.as_str());
-            let e164 = self.phone.as_ref().and_then(|phone| {
-                crate::normalize::phone_e164(phone.as_str(), region)
-                    .ok()
-                    .and_then(|n| Phone::parse(&n).ok())
-            });
-            if let Some(e164) = e164 {
-                self.phone = Some(e164);
-            }
+        let region = country.as_ref().map(|c| c.code.as_str());
+        let e164 = self.phone.as_ref().and_then(|phone| {
+            crate::normalize::phone_e164(phone.as_str(), region)
+                .ok()
+                .and_then(|n| Phone::parse(&n).ok())
+        });
+        if let Some(e164) = e164 {
+            self.phone = Some(e164);
         }
     }
 

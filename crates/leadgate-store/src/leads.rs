@@ -521,28 +521,17 @@ impl Tx {
         }
     }
 
-    /// A lead of the (first) company with this name key.
-    async fn lead_of_company(&mut self, key: &str) -> Result<Option<StoredLead>> {
-        let company_id: Option<i64> = on_tx!(self, conn => sqlx::query_scalar(
-            "SELECT id FROM companies WHERE name_key = $1 ORDER BY id LIMIT 1",
-        )
-        .bind(key)
-        .fetch_optional(conn)
-        .await)?;
-        match company_id {
-            Some(id) => self.lead_where("l.company_id = $1 ORDER BY l.id", id).await,
-            None => Ok(None),
-        }
-    }
-
-    /// A lead of the (first) company with this web domain.
-    async fn lead_of_company_domain(&mut self, domain: &str) -> Result<Option<StoredLead>> {
-        let company_id: Option<i64> = on_tx!(self, conn => sqlx::query_scalar(
-            "SELECT id FROM companies WHERE domain = $1 ORDER BY id LIMIT 1",
-        )
-        .bind(domain)
-        .fetch_optional(conn)
-        .await)?;
+    /// A lead of the (first) company whose `column` (`name_key` or `domain`) is `value`.
+    async fn lead_of_company(
+        &mut self,
+        column: &'static str,
+        value: &str,
+    ) -> Result<Option<StoredLead>> {
+        let sql = format!("SELECT id FROM companies WHERE {column} = $1 ORDER BY id LIMIT 1");
+        let company_id: Option<i64> = on_tx!(self, conn => sqlx::query_scalar(&sql)
+            .bind(value)
+            .fetch_optional(conn)
+            .await)?;
         match company_id {
             Some(id) => self.lead_where("l.company_id = $1 ORDER BY l.id", id).await,
             None => Ok(None),
@@ -1147,12 +1136,12 @@ async fn apply_and_save(
         // The lead names another company (or none yet): link to a known one by name, else
         // by its web domain (a company email address says where someone works).
         let mut known = match company_key(&stored.lead.company) {
-            Some(key) => tx.lead_of_company(&key).await?,
+            Some(key) => tx.lead_of_company("name_key", &key).await?,
             None => None,
         };
         if known.is_none() {
             if let Some(domain) = stored.lead.company_domain() {
-                known = tx.lead_of_company_domain(&domain).await?;
+                known = tx.lead_of_company("domain", &domain).await?;
             }
         }
         match known {
