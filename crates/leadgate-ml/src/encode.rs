@@ -147,14 +147,15 @@ impl Encoder {
         let mut index: FxHashMap<&str, usize> = FxHashMap::default();
         let mut gathered: Vec<Gathered> = Vec::new();
         // Observations list their features in name order, so the column at a position is
-        // nearly always the one at that position in the row before: compared, not hashed.
+        // nearly always the one at that position in the row before: compared, not hashed,
+        // and by address first (names are shared, see `feature_name`).
         let mut by_position: Vec<usize> = Vec::new();
         for (row, obs) in observations.iter().enumerate() {
             for (position, (name, raw)) in obs.iter().enumerate() {
                 let col = match by_position.get(position) {
-                    Some(&col) if gathered[col].name == name.as_str() => col,
+                    Some(&col) if same_name(gathered[col].name, name) => col,
                     _ => {
-                        let col = *index.entry(name.as_str()).or_insert_with(|| {
+                        let col = *index.entry(name).or_insert_with(|| {
                             gathered.push(Gathered::new(name, n));
                             gathered.len() - 1
                         });
@@ -270,7 +271,7 @@ impl Encoder {
         let mut data = vec![f64::NAN; rows * self.columns.len()];
         for (row, obs) in observations.iter().enumerate() {
             for (name, raw) in obs.iter() {
-                let Some(&col) = index.get(name.as_str()) else {
+                let Some(&col) = index.get(&**name) else {
                     continue;
                 };
                 data[col * rows + row] = match (&rates[col], raw) {
@@ -303,6 +304,11 @@ impl Column {
                 .unwrap_or(*other),
         }
     }
+}
+
+/// Equal names, told by address when they share one (without reading either name).
+fn same_name(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
 }
 
 /// The text a value is filed under in a category column (numbers mixed into a text column
@@ -476,7 +482,7 @@ mod tests {
     fn obs(pairs: &[(&str, Raw)]) -> Observation {
         pairs
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .map(|(k, v)| (crate::features::feature_name(k), v.clone()))
             .collect()
     }
 

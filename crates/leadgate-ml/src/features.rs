@@ -4,8 +4,11 @@
 use chrono::{DateTime, Duration, Utc};
 use leadgate_core::scoring::EventFact;
 use leadgate_core::{EventType, Lead, LeadField, Source, Stage};
+use rustc_hash::FxHashSet;
 use serde_json::{Map, Value};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// One raw feature value before encoding.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,7 +18,34 @@ pub enum Raw {
 }
 
 /// A lead's features as of its cutoff, by feature name.
-pub type Observation = BTreeMap<String, Raw>;
+pub type Observation = BTreeMap<FeatureName, Raw>;
+
+/// A feature's name, shared by every observation that has the feature (see `feature_name`):
+/// encoding reads each observation's names, and thousands of copies of one name scattered
+/// over the heap made that pass wait on memory more than compute.
+pub type FeatureName = Arc<str>;
+
+/// The most names one thread shares; past it (a store with endless custom fields) names
+/// are still made, just not shared, so the table cannot grow without bound.
+const MAX_SHARED_NAMES: usize = 10_000;
+
+/// This name's shared allocation.
+pub fn feature_name(name: &str) -> FeatureName {
+    thread_local! {
+        static NAMES: RefCell<FxHashSet<FeatureName>> = RefCell::default();
+    }
+    NAMES.with(|names| {
+        let mut names = names.borrow_mut();
+        if let Some(shared) = names.get(name) {
+            return shared.clone();
+        }
+        let made = FeatureName::from(name);
+        if names.len() < MAX_SHARED_NAMES {
+            names.insert(made.clone());
+        }
+        made
+    })
+}
 
 /// A lead's history as the store holds it, borrowed.
 #[derive(Debug, Clone, Copy)]
@@ -126,7 +156,7 @@ pub fn observe(history: &LeadHistory, cutoff: DateTime<Utc>, excluded: &[String]
     for field in PROFILE_TEXT {
         let name = field_name(field);
         if let Some(Value::String(s)) = profile.get(name) {
-            out.insert(name.to_owned(), Raw::Text(s.clone()));
+            out.insert(feature_name(name), Raw::Text(s.clone()));
         }
     }
     if let Some(domain) = profile
@@ -134,18 +164,21 @@ pub fn observe(history: &LeadHistory, cutoff: DateTime<Utc>, excluded: &[String]
         .and_then(Value::as_str)
         .and_then(|e| e.rsplit_once('@'))
     {
-        out.insert("email_domain".into(), Raw::Text(domain.1.to_lowercase()));
+        out.insert(
+            feature_name("email_domain"),
+            Raw::Text(domain.1.to_lowercase()),
+        );
     }
     for (name, present) in [
         ("has_phone", profile.get("phone")),
         ("has_email", profile.get("email")),
     ] {
         let known = present.is_some_and(|v| !v.is_null());
-        out.insert(name.into(), Raw::Num(f64::from(u8::from(known))));
+        out.insert(feature_name(name), Raw::Num(f64::from(u8::from(known))));
     }
     for name in ["company_size", "budget"] {
         if let Some(n) = profile.get(name).and_then(Value::as_f64) {
-            out.insert(name.into(), Raw::Num(n));
+            out.insert(feature_name(name), Raw::Num(n));
         }
     }
     if let Some(Value::Object(custom)) = profile.get("custom") {
@@ -155,7 +188,7 @@ pub fn observe(history: &LeadHistory, cutoff: DateTime<Utc>, excluded: &[String]
                 continue;
             }
             if let Some(raw) = raw_of(value) {
-                out.insert(name, raw);
+                out.insert(feature_name(&name), raw);
             }
         }
     }
@@ -164,12 +197,12 @@ pub fn observe(history: &LeadHistory, cutoff: DateTime<Utc>, excluded: &[String]
         ("last_touch", history.last_touch),
     ] {
         out.insert(
-            format!("{prefix}.channel"),
+            feature_name(&format!("{prefix}.channel")),
             Raw::Text(source.channel.as_str().into()),
         );
         if prefix == "first_touch" {
             out.insert(
-                "first_touch.source_class".into(),
+                feature_name("first_touch.source_class"),
                 Raw::Text(source.source_class.as_str().into()),
             );
             for (name, value) in [
@@ -178,12 +211,18 @@ pub fn observe(history: &LeadHistory, cutoff: DateTime<Utc>, excluded: &[String]
                 ("utm_medium", &source.utm_medium),
             ] {
                 if let Some(v) = value {
-                    out.insert(format!("first_touch.{name}"), Raw::Text(v.as_str().into()));
+                    out.insert(
+                        feature_name(&format!("first_touch.{name}")),
+                        Raw::Text(v.as_str().into()),
+                    );
                 }
             }
         }
     }
-    out.insert("junk_reasons".into(), Raw::Num(history.junk_reasons as f64));
+    out.insert(
+        feature_name("junk_reasons"),
+        Raw::Num(history.junk_reasons as f64),
+    );
     behaviour(history, cutoff, &mut out);
     out
 }
@@ -296,23 +335,29 @@ fn behaviour(history: &LeadHistory, cutoff: DateTime<Utc>, out: &mut Observation
     for kind in BEHAVIOUR {
         let name = format!("events.{}", kind.as_str());
         let total = counts.get(&name).copied().unwrap_or(0.0);
-        out.insert(name.clone(), Raw::Num(total));
+        out.insert(feature_name(&name), Raw::Num(total));
         for days in WINDOWS {
             let windowed = format!("{name}.{days}d");
             let n = counts.get(&windowed).copied().unwrap_or(0.0);
-            out.insert(windowed, Raw::Num(n));
+            out.insert(feature_name(&windowed), Raw::Num(n));
         }
     }
-    for (name, n) in counts.into_iter().filter(|(k, _)| k.starts_with("pages.")) {
-        out.insert(name, Raw::Num(n));
+    for (name, n) in counts.iter().filter(|(k, _)| k.starts_with("pages.")) {
+        out.insert(feature_name(name), Raw::Num(*n));
     }
-    out.insert("time_on_site_seconds".into(), Raw::Num(seconds));
-    out.insert("event_sources".into(), Raw::Num(sources.len() as f64));
+    out.insert(feature_name("time_on_site_seconds"), Raw::Num(seconds));
+    out.insert(
+        feature_name("event_sources"),
+        Raw::Num(sources.len() as f64),
+    );
     if let Some(last) = last {
-        out.insert("days_since_activity".into(), Raw::Num(days(cutoff - last)));
+        out.insert(
+            feature_name("days_since_activity"),
+            Raw::Num(days(cutoff - last)),
+        );
     }
     out.insert(
-        "age_days".into(),
+        feature_name("age_days"),
         Raw::Num(days(cutoff - history.created_at).max(0.0)),
     );
 }
@@ -402,6 +447,17 @@ mod tests {
         assert_eq!(obs["time_on_site_seconds"], Raw::Num(80.0));
         assert_eq!(obs["days_since_activity"], Raw::Num(1.0));
         assert_eq!(obs["age_days"], Raw::Num(9.0));
+    }
+
+    #[test]
+    fn observations_share_their_feature_names() {
+        let f = Fixture::new();
+        let first = f.with(|h| observe(h, at(10), &[]));
+        let second = f.with(|h| observe(h, at(11), &[]));
+        assert_eq!(first.len(), second.len());
+        for (a, b) in first.keys().zip(second.keys()) {
+            assert!(std::sync::Arc::ptr_eq(a, b), "{a} is allocated twice");
+        }
     }
 
     #[test]

@@ -10,7 +10,9 @@ pub mod metrics;
 pub mod model;
 pub mod report;
 
-pub use features::{label, observe, Label, LeadHistory, Observation, Raw};
+pub use features::{
+    feature_name, label, observe, FeatureName, Label, LeadHistory, Observation, Raw,
+};
 pub use model::{
     evaluate, train, Evaluation, Example, Model, Prediction, Predictor, Reason, Settings,
 };

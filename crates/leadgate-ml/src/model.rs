@@ -350,7 +350,7 @@ impl Predictor {
             .filter(|(_, shap)| shap.abs() > 1e-9)
             .map(|(column, &shap)| Reason {
                 feature: column.name.clone(),
-                text: crate::explain::describe(&column.name, observation.get(&column.name)),
+                text: crate::explain::describe(&column.name, observation.get(column.name.as_str())),
                 points: 100.0 * (sigmoid(base + shap) - sigmoid(base)),
                 shap,
             })

@@ -5,7 +5,7 @@
 use anyhow::{bail, Context};
 use clap::Args;
 use leadgate_ml::model::{Example, Settings};
-use leadgate_ml::{Observation, Raw};
+use leadgate_ml::{feature_name, FeatureName, Observation, Raw};
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -62,6 +62,8 @@ pub async fn run(args: ModelBenchArgs) -> anyhow::Result<()> {
             args.key
         );
     };
+    // One shared name per column, as the store's observations have.
+    let names: Vec<FeatureName> = header.iter().map(|h| feature_name(h)).collect();
     let mut examples = Vec::new();
     for record in reader.records() {
         if args.rows.is_some_and(|n| examples.len() >= n) {
@@ -75,7 +77,7 @@ pub async fn run(args: ModelBenchArgs) -> anyhow::Result<()> {
                 continue;
             }
             if let Some(raw) = raw(cell) {
-                observation.insert(name.clone(), raw);
+                observation.insert(names[i.min(names.len() - 1)].clone(), raw);
             }
         }
         let outcome = record.get(label).unwrap_or("").trim().to_lowercase();
