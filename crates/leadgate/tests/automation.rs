@@ -95,19 +95,11 @@ async fn rules_fire_on_posted_events_and_the_dry_run_only_counts(app: &TestApp) 
         &json!({"events": [{"lead_id": lead, "type": "page_viewed", "payload": {"page": "/pricing"}}]}),
     )
     .await;
-    let mut found = Value::Null;
-    for _ in 0..100 {
-        found = app
-            .get(&format!("/api/v1/tasks?lead_id={lead}"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        if !found["tasks"].as_array().unwrap().is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let found = app
+        .get_json_until(&format!("/api/v1/tasks?lead_id={lead}"), |found| {
+            !found["tasks"].as_array().unwrap().is_empty()
+        })
+        .await;
     let task = &found["tasks"][0];
     assert_eq!(task["title"], "Call: looked at pricing");
     assert_eq!(task["owner"], "sara");

@@ -184,23 +184,11 @@ async fn a_due_task_reminds_its_owner_through_the_job_worker(app: &TestApp) {
     )
     .await;
     let _worker = leadgate::jobs::start(&app.store, Duration::seconds(30), Default::default());
-    let mut notifications = Value::Null;
-    for _ in 0..100 {
-        notifications = app
-            .get("/api/v1/notifications?recipient=lan&unread=true")
-            .await
-            .json()
-            .await
-            .unwrap();
-        if !notifications["notifications"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let notifications = app
+        .get_json_until("/api/v1/notifications?recipient=lan&unread=true", |n| {
+            !n["notifications"].as_array().unwrap().is_empty()
+        })
+        .await;
     let first = &notifications["notifications"][0];
     assert_eq!(first["kind"], "task_due");
     assert!(first["message"]

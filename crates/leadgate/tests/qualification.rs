@@ -755,22 +755,16 @@ async fn events_arriving_move_a_lead_to_mql_in_the_background(app: &TestApp) {
         .unwrap();
     assert_eq!(before["stage"], "lead");
     engage(app, id).await;
-    let mut stage = Value::Null;
-    for _ in 0..100 {
-        let now: Value = app
-            .get(&format!("/api/v1/leads/{id}"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        stage = now["stage"].clone();
-        if stage == "mql" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let now = app
+        .get_json_until(&format!("/api/v1/leads/{id}"), |lead| {
+            lead["stage"] == "mql"
+        })
+        .await;
     worker.abort();
-    assert_eq!(stage, "mql", "the background pass moves it within seconds");
+    assert_eq!(
+        now["stage"], "mql",
+        "the background pass moves it within seconds"
+    );
     let timeline: Value = app
         .get(&format!("/api/v1/leads/{id}/timeline"))
         .await

@@ -128,19 +128,11 @@ async fn deliveries_are_signed_failures_logged_and_replayed(engine: leadgate_sto
     assert_eq!(log[0]["ok"], false);
     assert_eq!(log[0]["response"], "answer 1");
     // The worker logs the delivery, then puts its job back in the queue: wait for the second.
-    let mut jobs = Value::Null;
-    for _ in 0..100 {
-        jobs = app
-            .get("/api/v1/jobs?kind=webhook_delivery")
-            .await
-            .json()
-            .await
-            .unwrap();
-        if jobs["jobs"][0]["state"] != "running" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let jobs = app
+        .get_json_until("/api/v1/jobs?kind=webhook_delivery", |jobs| {
+            jobs["jobs"][0]["state"] != "running"
+        })
+        .await;
     assert_eq!(jobs["jobs"][0]["state"], "queued");
     assert!(jobs["jobs"][0]["last_error"]
         .as_str()

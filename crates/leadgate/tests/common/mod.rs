@@ -61,6 +61,20 @@ impl TestApp {
             .unwrap()
     }
 
+    /// GETs `path` until its JSON answer passes `ready` (background workers finish in
+    /// their own time), for at most 10 s; returns the last answer either way.
+    pub async fn get_json_until(&self, path: &str, ready: impl Fn(&Value) -> bool) -> Value {
+        let mut answer = Value::Null;
+        for _ in 0..100 {
+            answer = self.get(path).await.json().await.unwrap();
+            if ready(&answer) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        answer
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Response {
         self.client
             .post(self.url(path))
