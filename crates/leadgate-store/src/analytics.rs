@@ -2,6 +2,7 @@
 //! as moves and outcomes are stored, and groups the leads of a period and scope in SQL for
 //! core's pure `analytics::build`.
 
+use crate::change_log::ChangeLog;
 use crate::time::Ts;
 use crate::{on_read_pool, on_tx, Engine, Result, Store, Tx};
 use chrono::{DateTime, Utc};
@@ -516,50 +517,18 @@ impl Store {
     /// Folds the rollup's pending changes into it; returns how many were folded. Run now and
     /// then by every server (reads are right either way; fewer changes read faster).
     pub async fn fold_analytics(&self) -> Result<u64> {
-        let upsert = format!(
-            "INSERT INTO analytics_rollup ({FACT_KEY}, leads, won_value)
-             SELECT {FACT_KEY}, SUM(leads), SUM(won_value) FROM CHANGES WHERE 1 = 1
-             GROUP BY {FACT_KEY}
-             ON CONFLICT ({FACT_KEY}) DO UPDATE SET leads = analytics_rollup.leads + excluded.leads,
-                won_value = analytics_rollup.won_value + excluded.won_value"
-        );
-        let mut tx = self.begin().await?;
-        let folded = match &mut tx {
-            // One writer at a time: nothing is appended between the fold and the delete.
-            Tx::Sqlite(conn) => {
-                sqlx::query(&upsert.replace("CHANGES", "analytics_changes"))
-                    .execute(&mut **conn)
-                    .await?;
-                sqlx::query("DELETE FROM analytics_changes")
-                    .execute(&mut **conn)
-                    .await?
-                    .rows_affected()
-            }
-            // Deletes exactly the changes it folds (those committed when it starts); one
-            // fold at a time, while writers go on appending.
-            Tx::Postgres(conn) => {
-                sqlx::query("LOCK TABLE analytics_rollup IN SHARE ROW EXCLUSIVE MODE")
-                    .execute(&mut **conn)
-                    .await?;
-                let folded: i64 = sqlx::query_scalar(&format!(
-                    "WITH moved AS (DELETE FROM analytics_changes RETURNING *),
-                     folded AS ({} RETURNING 1)
-                     SELECT COUNT(*) FROM moved",
-                    upsert
-                        .replace("CHANGES", "moved")
-                        .replace("SUM(leads)", "CAST(SUM(leads) AS BIGINT)")
-                ))
-                .fetch_one(&mut **conn)
-                .await?;
-                u64::try_from(folded).unwrap_or(0)
-            }
-        };
-        on_tx!(&mut tx, conn => sqlx::query("DELETE FROM analytics_rollup WHERE leads = 0")
-            .execute(conn)
-            .await
-            .map(|_| ()))?;
-        tx.commit().await?;
-        Ok(folded)
+        self.fold(&ChangeLog {
+            counts: "analytics_rollup",
+            changes: "analytics_changes",
+            upsert: format!(
+                "INSERT INTO analytics_rollup ({FACT_KEY}, leads, won_value)
+                 SELECT {FACT_KEY}, SUM(leads), SUM(won_value) FROM CHANGES WHERE 1 = 1
+                 GROUP BY {FACT_KEY}
+                 ON CONFLICT ({FACT_KEY}) DO UPDATE SET leads = analytics_rollup.leads + excluded.leads,
+                    won_value = analytics_rollup.won_value + excluded.won_value"
+            ),
+        })
+        .await
     }
 
     /// Recomputes every lead's journey from its events (after the migration that added

@@ -579,6 +579,8 @@ impl Store {
             }
             tx.set_rescore_due(&ids, false).await?;
             tx.commit().await?;
+            // Routing a page's new MQLs least-loaded reads the changes since the last fold.
+            self.fold_open_leads().await?;
             progress(page.len());
         }
         Ok(summary)

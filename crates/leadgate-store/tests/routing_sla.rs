@@ -17,6 +17,7 @@ leadgate_store::on_both_engines!(
     manual_reassignment_needs_a_reason_and_restarts_the_clock,
     a_breach_can_hand_the_lead_to_another_rep,
     a_team_off_work_passes_leads_to_the_next_rule,
+    least_loaded_routing_counts_open_leads_as_they_change,
 );
 
 fn workweek(tz: &str) -> BusinessCalendar {
@@ -201,6 +202,113 @@ async fn new_mqls_are_routed_by_the_policy(store: Store) {
         max[0].message.contains("away or at their daily cap"),
         "{max:?}"
     );
+}
+
+const LEAST_LOADED: &str = r#"
+[[routing]]
+name = "Vietnam"
+country = ["Việt Nam"]
+team = "vn"
+method = "least_loaded"
+"#;
+
+/// A rep's open leads as routing reads them (the folded count and the changes since) and
+/// as counted from the leads themselves.
+async fn open_leads(store: &Store, rep: &str) -> (i64, i64) {
+    let kept = count(
+        store,
+        &format!(
+            "SELECT CAST(COALESCE((SELECT leads FROM open_leads WHERE owner = '{rep}'), 0)
+                + COALESCE((SELECT SUM(leads) FROM open_lead_changes WHERE owner = '{rep}'), 0)
+                AS BIGINT)"
+        ),
+    )
+    .await;
+    let counted = count(
+        store,
+        &format!(
+            "SELECT COUNT(*) FROM leads WHERE owner = '{rep}'
+             AND stage NOT IN ('customer', 'disqualified', 'recycled')"
+        ),
+    )
+    .await;
+    (kept, counted)
+}
+
+async fn least_loaded_routing_counts_open_leads_as_they_change(store: Store) {
+    teams(&store).await;
+    let least_loaded = format!("{}{LEAST_LOADED}", Policy::STARTER);
+    store
+        .apply_policy(&least_loaded, "ops", "least loaded")
+        .await
+        .unwrap();
+    let mut held = Vec::new();
+    for n in 0..3 {
+        held.push(
+            lead(
+                &store,
+                json!({"email": format!("a{n}@hanoi.vn"), "owner": "an"}),
+            )
+            .await,
+        );
+    }
+    assert_eq!(open_leads(&store, "an").await, (3, 3));
+    let owner_of = |id: i64| {
+        let store = store.clone();
+        async move {
+            let lead = store.lead(id).await.unwrap().lead;
+            lead.owner.map(|o| o.as_str().to_owned())
+        }
+    };
+    let first = lead(
+        &store,
+        json!({"email": "m1@hanoi.vn", "country": "Viet Nam"}),
+    )
+    .await;
+    mql(&store, first).await;
+    assert_eq!(
+        owner_of(first).await.as_deref(),
+        Some("binh"),
+        "an holds three"
+    );
+
+    assert!(store.fold_open_leads().await.unwrap() > 0);
+    assert_eq!(
+        store.fold_open_leads().await.unwrap(),
+        0,
+        "nothing left to fold"
+    );
+    assert_eq!(open_leads(&store, "an").await, (3, 3));
+    assert_eq!(open_leads(&store, "binh").await, (1, 1));
+
+    // An's leads close (after the fold, so the count is folded and changed since).
+    for id in &held {
+        store
+            .transition(*id, Stage::Disqualified, Some("no budget"), false, "an")
+            .await
+            .unwrap();
+    }
+    assert_eq!(open_leads(&store, "an").await, (0, 0));
+    let second = lead(
+        &store,
+        json!({"email": "m2@hanoi.vn", "country": "Viet Nam"}),
+    )
+    .await;
+    mql(&store, second).await;
+    assert_eq!(
+        owner_of(second).await.as_deref(),
+        Some("an"),
+        "an holds none now"
+    );
+
+    // A lead handed on counts for its new owner.
+    store
+        .reassign(second, "binh", "an is on leave", "lan")
+        .await
+        .unwrap();
+    store.fold_open_leads().await.unwrap();
+    assert_eq!(open_leads(&store, "an").await, (0, 0));
+    assert_eq!(open_leads(&store, "binh").await, (2, 2));
 }
 
 async fn clocks_start_are_met_and_breached_with_escalation(store: Store) {

@@ -40,7 +40,7 @@ pub fn start(store: &Store, lease: chrono::Duration, delivery: DeliverySettings)
         tokio::spawn(rescore_due_leads(store.clone())),
         tokio::spawn(run_jobs(store.clone(), worker, lease, delivery)),
         tokio::spawn(check_inactivity(store.clone())),
-        tokio::spawn(fold_analytics(store.clone())),
+        tokio::spawn(fold_change_logs(store.clone())),
         tokio::spawn(model::retrain_when_due(
             store.clone(),
             chrono::Duration::days(RETRAIN_AFTER_DAYS),
@@ -140,19 +140,25 @@ async fn check_inactivity(store: Store) {
     }
 }
 
-/// How often the analytics rollup takes in its pending changes.
-const ANALYTICS_FOLD: Duration = Duration::from_secs(15);
+/// How often the counts kept as change logs take in their pending changes.
+const FOLD_EVERY: Duration = Duration::from_secs(15);
 
-/// Runs until dropped: folds the changes appended to the analytics rollup into it, so the
-/// analytics page reads a small table (it is right without folding, only slower).
-async fn fold_analytics(store: Store) {
+/// Runs until dropped: folds the changes appended to the analytics rollup and to reps'
+/// open-lead counts into them, so the analytics page and least-loaded routing read small
+/// tables (they are right without folding, only slower).
+async fn fold_change_logs(store: Store) {
     loop {
-        match store.fold_analytics().await {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(changes = n, "analytics rollup folded"),
-            Err(e) => tracing::warn!(error = %e, "cannot fold the analytics rollup"),
+        for (what, folded) in [
+            ("analytics rollup", store.fold_analytics().await),
+            ("open leads", store.fold_open_leads().await),
+        ] {
+            match folded {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(changes = n, "{what} folded"),
+                Err(e) => tracing::warn!(error = %e, "cannot fold the {what}"),
+            }
         }
-        tokio::time::sleep(ANALYTICS_FOLD).await;
+        tokio::time::sleep(FOLD_EVERY).await;
     }
 }
 

@@ -157,12 +157,14 @@ async fn fill(store: &Store, args: &PagesBenchArgs) -> anyhow::Result<(usize, i6
         }
         // As a running server does every few seconds.
         store.fold_analytics().await?;
+        store.fold_open_leads().await?;
         stored += n;
         bar.set_position(stored as u64);
     }
     bar.finish_and_clear();
     crate::cli::demo::organise(store).await?;
     store.fold_analytics().await?;
+    store.fold_open_leads().await?;
     // Measure a settled store, as a server that has run for a while is (autovacuum).
     store.analyze().await?;
     Ok((
