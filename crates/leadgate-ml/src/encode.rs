@@ -268,19 +268,28 @@ impl Encoder {
                 )),
             })
             .collect();
+        // Each column's rates by the address of a shared text value (`feature_text`), so a
+        // value is lowercased and looked up once, not once per cell.
+        let mut by_address: Vec<FxHashMap<*const u8, f64>> =
+            vec![FxHashMap::default(); self.columns.len()];
         let mut data = vec![f64::NAN; rows * self.columns.len()];
         for (row, obs) in observations.iter().enumerate() {
             for (name, raw) in obs.iter() {
                 let Some(&col) = index.get(&**name) else {
                     continue;
                 };
+                let rate = |raw: &Raw, (map, other): &(FxHashMap<&str, f64>, f64)| {
+                    map.get(category_key(raw).as_ref())
+                        .copied()
+                        .unwrap_or(*other)
+                };
                 data[col * rows + row] = match (&rates[col], raw) {
                     (None, Raw::Num(v)) => *v,
                     (None, Raw::Text(_)) => f64::NAN,
-                    (Some((map, other)), raw) => map
-                        .get(category_key(raw).as_ref())
-                        .copied()
-                        .unwrap_or(*other),
+                    (Some(rates), Raw::Text(t)) => *by_address[col]
+                        .entry(t.as_ptr())
+                        .or_insert_with(|| rate(raw, rates)),
+                    (Some(rates), raw) => rate(raw, rates),
                 };
             }
         }
@@ -348,6 +357,9 @@ fn fit_category(
     type Tally = ([f64; 2], [[f64; 2]; FOLDS]);
     let mut numbers: FxHashMap<Cow<str>, usize> = FxHashMap::default();
     let mut keys: Vec<Cow<str>> = Vec::new();
+    // Cells of one value share its allocation (`feature_text`): once a value is numbered,
+    // its other cells are found by address, its text neither read nor lowercased again.
+    let mut by_address: FxHashMap<*const u8, usize> = FxHashMap::default();
     // Per category: [won, count] overall and per fold.
     let mut stats: Vec<Tally> = Vec::new();
     let ids: Vec<Option<usize>> = cells
@@ -355,14 +367,28 @@ fn fit_category(
         .zip(won)
         .zip(folds)
         .map(|((cell, &w), &fold)| {
-            let key = category_key((*cell)?);
-            let id = match numbers.get(key.as_ref()) {
+            let raw = (*cell)?;
+            let address = match raw {
+                Raw::Text(t) => Some(t.as_ptr()),
+                Raw::Num(_) => None,
+            };
+            let id = match address.and_then(|a| by_address.get(&a)) {
                 Some(&id) => id,
                 None => {
-                    keys.push(key.clone());
-                    stats.push(Tally::default());
-                    numbers.insert(key, stats.len() - 1);
-                    stats.len() - 1
+                    let key = category_key(raw);
+                    let id = match numbers.get(key.as_ref()) {
+                        Some(&id) => id,
+                        None => {
+                            keys.push(key.clone());
+                            stats.push(Tally::default());
+                            numbers.insert(key, stats.len() - 1);
+                            stats.len() - 1
+                        }
+                    };
+                    if let Some(a) = address {
+                        by_address.insert(a, id);
+                    }
+                    id
                 }
             };
             let s = &mut stats[id];

@@ -13,7 +13,7 @@ pub fn describe(feature: &str, raw: Option<&Raw>) -> String {
         return format!("{label}: unknown");
     };
     let value = match raw {
-        Raw::Text(t) => t.clone(),
+        Raw::Text(t) => t.to_string(),
         Raw::Num(n) => number(*n),
     };
     if let Some(page) = feature.strip_prefix("pages.") {

@@ -10,11 +10,18 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// One raw feature value before encoding.
+/// One raw feature value before encoding. Text is shared like names (see `feature_text`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Raw {
     Num(f64),
-    Text(String),
+    Text(Arc<str>),
+}
+
+impl Raw {
+    /// A text value, sharing its allocation with every other value of the same text.
+    pub fn text(text: &str) -> Raw {
+        Raw::Text(feature_text(text))
+    }
 }
 
 /// A lead's features as of its cutoff, by feature name.
@@ -25,26 +32,36 @@ pub type Observation = BTreeMap<FeatureName, Raw>;
 /// over the heap made that pass wait on memory more than compute.
 pub type FeatureName = Arc<str>;
 
-/// The most names one thread shares; past it (a store with endless custom fields) names
-/// are still made, just not shared, so the table cannot grow without bound.
-const MAX_SHARED_NAMES: usize = 10_000;
+/// The most names, and the most text values, one thread shares; past it (a store with
+/// endless custom fields or free-text answers) they are still made, just not shared, so
+/// neither table can grow without bound.
+const MAX_SHARED: usize = 10_000;
+
+thread_local! {
+    static NAMES: RefCell<FxHashSet<Arc<str>>> = RefCell::default();
+    static TEXTS: RefCell<FxHashSet<Arc<str>>> = RefCell::default();
+}
 
 /// This name's shared allocation.
 pub fn feature_name(name: &str) -> FeatureName {
-    thread_local! {
-        static NAMES: RefCell<FxHashSet<FeatureName>> = RefCell::default();
+    NAMES.with(|names| shared(&mut names.borrow_mut(), name))
+}
+
+/// This text value's shared allocation: a category column holds a few values thousands of
+/// times, and encoding files each cell under its value (by address, once it has seen it).
+pub fn feature_text(text: &str) -> Arc<str> {
+    TEXTS.with(|texts| shared(&mut texts.borrow_mut(), text))
+}
+
+fn shared(table: &mut FxHashSet<Arc<str>>, text: &str) -> Arc<str> {
+    if let Some(shared) = table.get(text) {
+        return shared.clone();
     }
-    NAMES.with(|names| {
-        let mut names = names.borrow_mut();
-        if let Some(shared) = names.get(name) {
-            return shared.clone();
-        }
-        let made = FeatureName::from(name);
-        if names.len() < MAX_SHARED_NAMES {
-            names.insert(made.clone());
-        }
-        made
-    })
+    let made = Arc::<str>::from(text);
+    if table.len() < MAX_SHARED {
+        table.insert(made.clone());
+    }
+    made
 }
 
 /// A lead's history as the store holds it, borrowed.
@@ -156,7 +173,7 @@ pub fn observe(history: &LeadHistory, cutoff: DateTime<Utc>, excluded: &[String]
     for field in PROFILE_TEXT {
         let name = field_name(field);
         if let Some(Value::String(s)) = profile.get(name) {
-            out.insert(feature_name(name), Raw::Text(s.clone()));
+            out.insert(feature_name(name), Raw::text(s));
         }
     }
     if let Some(domain) = profile
@@ -166,7 +183,7 @@ pub fn observe(history: &LeadHistory, cutoff: DateTime<Utc>, excluded: &[String]
     {
         out.insert(
             feature_name("email_domain"),
-            Raw::Text(domain.1.to_lowercase()),
+            Raw::text(&domain.1.to_lowercase()),
         );
     }
     for (name, present) in [
@@ -198,12 +215,12 @@ pub fn observe(history: &LeadHistory, cutoff: DateTime<Utc>, excluded: &[String]
     ] {
         out.insert(
             feature_name(&format!("{prefix}.channel")),
-            Raw::Text(source.channel.as_str().into()),
+            Raw::text(source.channel.as_str()),
         );
         if prefix == "first_touch" {
             out.insert(
                 feature_name("first_touch.source_class"),
-                Raw::Text(source.source_class.as_str().into()),
+                Raw::text(source.source_class.as_str()),
             );
             for (name, value) in [
                 ("campaign", &source.campaign),
@@ -213,7 +230,7 @@ pub fn observe(history: &LeadHistory, cutoff: DateTime<Utc>, excluded: &[String]
                 if let Some(v) = value {
                     out.insert(
                         feature_name(&format!("first_touch.{name}")),
-                        Raw::Text(v.as_str().into()),
+                        Raw::text(v.as_str()),
                     );
                 }
             }
@@ -244,7 +261,7 @@ fn raw_of(value: &Value) -> Option<Raw> {
     match value {
         Value::Bool(b) => Some(Raw::Num(f64::from(u8::from(*b)))),
         Value::Number(n) => n.as_f64().filter(|f| f.is_finite()).map(Raw::Num),
-        Value::String(s) if !s.trim().is_empty() => Some(Raw::Text(s.trim().to_owned())),
+        Value::String(s) if !s.trim().is_empty() => Some(Raw::text(s.trim())),
         _ => None,
     }
 }
@@ -450,14 +467,18 @@ mod tests {
     }
 
     #[test]
-    fn observations_share_their_feature_names() {
+    fn observations_share_their_feature_names_and_texts() {
         let f = Fixture::new();
         let first = f.with(|h| observe(h, at(10), &[]));
         let second = f.with(|h| observe(h, at(11), &[]));
         assert_eq!(first.len(), second.len());
-        for (a, b) in first.keys().zip(second.keys()) {
-            assert!(std::sync::Arc::ptr_eq(a, b), "{a} is allocated twice");
+        for ((a, x), (b, y)) in first.iter().zip(&second) {
+            assert!(Arc::ptr_eq(a, b), "{a} is allocated twice");
+            if let (Raw::Text(x), Raw::Text(y)) = (x, y) {
+                assert!(Arc::ptr_eq(x, y), "{a}'s value {x} is allocated twice");
+            }
         }
+        assert!(first.values().any(|v| matches!(v, Raw::Text(_))));
     }
 
     #[test]

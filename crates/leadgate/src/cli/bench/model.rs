@@ -43,7 +43,7 @@ fn raw(cell: &str) -> Option<Raw> {
     Some(match cell.to_lowercase().as_str() {
         "yes" | "true" => Raw::Num(1.0),
         "no" | "false" => Raw::Num(0.0),
-        _ => Raw::Text(cell.to_owned()),
+        _ => Raw::text(cell),
     })
 }
 
