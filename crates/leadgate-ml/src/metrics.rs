@@ -10,19 +10,21 @@ pub fn roc_auc(scores: &[f64], won: &[bool]) -> Option<f64> {
     if positives == 0 || negatives == 0 {
         return None;
     }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    // Tied scores share their mean rank, so their order among themselves does not matter.
-    order.sort_unstable_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    // Sorted as pairs, not as indices into the scores: the comparisons then read adjacent
+    // memory (the leak check runs this on every column of a training set). Tied scores
+    // share their mean rank, so their order among themselves does not matter.
+    let mut pairs: Vec<(f64, bool)> = scores.iter().copied().zip(won.iter().copied()).collect();
+    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     // Mann-Whitney: sum of the positives' ranks, tied scores sharing their mean rank.
     let mut rank_sum = 0.0;
     let mut i = 0;
-    while i < order.len() {
+    while i < pairs.len() {
         let mut j = i;
-        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
+        while j + 1 < pairs.len() && pairs[j + 1].0 == pairs[i].0 {
             j += 1;
         }
         let mean_rank = (i + j) as f64 / 2.0 + 1.0;
-        rank_sum += mean_rank * order[i..=j].iter().filter(|&&r| won[r]).count() as f64;
+        rank_sum += mean_rank * pairs[i..=j].iter().filter(|p| p.1).count() as f64;
         i = j + 1;
     }
     let p = positives as f64;
