@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use leadgate_core::scoring::EventFact;
 use leadgate_core::{EventType, Lead, LeadField, Source, Stage};
+use litemap::LiteMap;
 use rustc_hash::FxHashSet;
 use serde_json::{Map, Value};
 use std::cell::RefCell;
@@ -24,8 +25,9 @@ impl Raw {
     }
 }
 
-/// A lead's features as of its cutoff, by feature name.
-pub type Observation = BTreeMap<FeatureName, Raw>;
+/// A lead's features as of its cutoff, by feature name: a sorted vector, one allocation
+/// read front to back when encoding (a tree map's nodes lie scattered over the heap).
+pub type Observation = LiteMap<FeatureName, Raw>;
 
 /// A feature's name, shared by every observation that has the feature (see `feature_name`):
 /// encoding reads each observation's names, and thousands of copies of one name scattered
@@ -458,12 +460,12 @@ mod tests {
             ),
         ];
         let obs = f.with(|h| observe(h, at(10), &[]));
-        assert_eq!(obs["events.page_viewed"], Raw::Num(2.0));
-        assert_eq!(obs["events.page_viewed.7d"], Raw::Num(1.0));
-        assert_eq!(obs["pages./pricing"], Raw::Num(2.0));
-        assert_eq!(obs["time_on_site_seconds"], Raw::Num(80.0));
-        assert_eq!(obs["days_since_activity"], Raw::Num(1.0));
-        assert_eq!(obs["age_days"], Raw::Num(9.0));
+        assert_eq!(obs.get("events.page_viewed"), Some(&Raw::Num(2.0)));
+        assert_eq!(obs.get("events.page_viewed.7d"), Some(&Raw::Num(1.0)));
+        assert_eq!(obs.get("pages./pricing"), Some(&Raw::Num(2.0)));
+        assert_eq!(obs.get("time_on_site_seconds"), Some(&Raw::Num(80.0)));
+        assert_eq!(obs.get("days_since_activity"), Some(&Raw::Num(1.0)));
+        assert_eq!(obs.get("age_days"), Some(&Raw::Num(9.0)));
     }
 
     #[test]
@@ -493,11 +495,14 @@ mod tests {
             json!({"field": "custom", "old": {"occupation": "Student"}, "new": {"occupation": "Working Professional"}}),
         )];
         let before = f.with(|h| observe(h, at(10), &[]));
-        assert_eq!(before["custom.occupation"], Raw::Text("Student".into()));
+        assert_eq!(
+            before.get("custom.occupation"),
+            Some(&Raw::Text("Student".into()))
+        );
         let after = f.with(|h| observe(h, at(13), &[]));
         assert_eq!(
-            after["custom.occupation"],
-            Raw::Text("Working Professional".into())
+            after.get("custom.occupation"),
+            Some(&Raw::Text("Working Professional".into()))
         );
     }
 
