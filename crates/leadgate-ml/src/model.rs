@@ -364,8 +364,9 @@ fn forust(x: &Matrix) -> forust_ml::Matrix<'_, f64> {
     forust_ml::Matrix::new(&x.data, x.rows, x.cols)
 }
 
-/// Trees fitted on part of the given leads and calibrated on the rest.
-fn fit(examples: &[&Example], settings: &Settings) -> Result<Model, MlError> {
+/// Trees fitted on part of the given leads and calibrated on the rest, ready to predict.
+/// The trees are written out (`Model::trees`) only for a model that is kept (`train`).
+fn fit(examples: &[&Example], settings: &Settings) -> Result<Predictor, MlError> {
     let won: Vec<bool> = examples.iter().map(|e| e.won).collect();
     let (fit_rows, cal_rows) = stratified(&won, CALIBRATION_SHARE, settings.seed ^ 1);
     let fit_obs: Vec<&Observation> = fit_rows.iter().map(|&i| &examples[i].observation).collect();
@@ -408,18 +409,15 @@ fn fit(examples: &[&Example], settings: &Settings) -> Result<Model, MlError> {
         .map_err(|e| MlError::Training(e.to_string()))?;
     let cal_scores = booster.predict(&forust(&cal_x), settings.threads > 1);
     let calibrator = Calibrator::fit(&cal_scores, &cal_won);
-    let trees = booster
-        .json_dump()
-        .map_err(|e| MlError::Training(e.to_string()))?;
     let tree_count = booster.prediction_iteration.unwrap_or(booster.trees.len());
     let window_from = examples.iter().map(|e| e.at).min();
     let window_to = examples.iter().map(|e| e.at).max();
-    Ok(Model {
+    let model = Model {
         format_version: FORMAT_VERSION,
         algorithm: "gradient_boosted_trees".into(),
         settings: settings.clone(),
         encoder: fitted.encoder,
-        trees,
+        trees: String::new(),
         tree_count,
         calibrator,
         // The average raw score, taken on the held-back leads (as good an estimate as the
@@ -430,7 +428,8 @@ fn fit(examples: &[&Example], settings: &Settings) -> Result<Model, MlError> {
         trained_on: examples.len(),
         window_from,
         window_to,
-    })
+    };
+    Ok(Predictor { model, booster })
 }
 
 /// The honest measure: both models trained on the training side of the split and scored
@@ -466,9 +465,8 @@ pub fn evaluate(examples: &[Example], settings: &Settings) -> Result<Evaluation,
     let test_won: Vec<bool> = test.iter().map(|e| e.won).collect();
     check_outcomes(&train.iter().map(|e| e.won).collect::<Vec<_>>())?;
     let started = Instant::now();
-    let model = fit(&train, settings)?;
+    let predictor = fit(&train, settings)?;
     let train_seconds = started.elapsed().as_secs_f64();
-    let predictor = Predictor::new(model)?;
     let test_obs: Vec<&Observation> = test.iter().map(|e| &e.observation).collect();
     let started = Instant::now();
     let probabilities = predictor.probabilities(&test_obs);
@@ -513,7 +511,10 @@ pub fn train(examples: &[Example], settings: &Settings) -> Result<(Model, Evalua
     let mut evaluation = evaluate(examples, settings)?;
     evaluation.test_keys.clear();
     let all: Vec<&Example> = examples.iter().collect();
-    let model = fit(&all, settings)?;
+    let Predictor { mut model, booster } = fit(&all, settings)?;
+    model.trees = booster
+        .json_dump()
+        .map_err(|e| MlError::Training(e.to_string()))?;
     Ok((model, evaluation))
 }
 
