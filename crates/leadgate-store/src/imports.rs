@@ -31,6 +31,11 @@ pub struct ImportRecord {
     pub rejected: i64,
     /// Won or lost outcomes recorded.
     pub outcomes: i64,
+    /// People this import brought who were merged into people already known (fuzzy
+    /// matches; a known email or id updates its lead instead and counts as updated).
+    pub merged: i64,
+    /// Likely duplicates suggested for a person to decide.
+    pub suggested: i64,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
 }
@@ -49,6 +54,8 @@ struct ImportRecordRow {
     unchanged: i64,
     rejected: i64,
     outcomes: i64,
+    merged: i64,
+    suggested: i64,
     started_at: Ts,
     finished_at: Option<Ts>,
 }
@@ -68,6 +75,8 @@ impl From<ImportRecordRow> for ImportRecord {
             unchanged: r.unchanged,
             rejected: r.rejected,
             outcomes: r.outcomes,
+            merged: r.merged,
+            suggested: r.suggested,
             started_at: r.started_at.0,
             finished_at: r.finished_at.map(|t| t.0),
         }
@@ -112,7 +121,7 @@ struct Counts {
 
 const SELECT_IMPORT: &str =
     "SELECT id, file_name, file_sha256, mapping, actor, status, rows_done, inserted, updated,
-    unchanged, rejected, outcomes, started_at, finished_at FROM imports";
+    unchanged, rejected, outcomes, merged, suggested, started_at, finished_at FROM imports";
 
 impl Store {
     /// Begins (or picks up) the import of a file, known by its content hash and mapping.
@@ -186,41 +195,66 @@ impl Store {
             return self.import(import_id).await;
         };
         let mut tx = self.begin().await?;
-        match store_rows(&mut tx, import_id, rows).await {
+        // The people of new leads, matched against those known once the batch is stored.
+        let mut arrived = Vec::new();
+        match store_rows(&mut tx, import_id, rows, &mut arrived).await {
             Ok(counts) => {
                 tx.advance_import(import_id, last.row - 1, counts).await?;
                 tx.commit().await?;
             }
             Err(StoreError::Invalid(_) | StoreError::Conflict { .. }) => {
                 drop(tx);
+                arrived.clear();
                 for row in rows {
                     let mut tx = self.begin().await?;
-                    let counts =
-                        match store_rows(&mut tx, import_id, std::slice::from_ref(row)).await {
-                            Ok(counts) => counts,
-                            Err(StoreError::Invalid(errors)) => {
-                                drop(tx);
-                                tx = self.begin().await?;
-                                let errors: Vec<RowError> = errors
-                                    .0
-                                    .into_iter()
-                                    .map(|e| RowError::new(e.field, e.reason))
-                                    .collect();
-                                tx.reject(import_id, row.row, &errors).await?
-                            }
-                            Err(StoreError::Conflict { field, reason }) => {
-                                drop(tx);
-                                tx = self.begin().await?;
-                                tx.reject(import_id, row.row, &[RowError::new(field, reason)])
-                                    .await?
-                            }
-                            Err(other) => return Err(other),
-                        };
+                    let counts = match store_rows(
+                        &mut tx,
+                        import_id,
+                        std::slice::from_ref(row),
+                        &mut arrived,
+                    )
+                    .await
+                    {
+                        Ok(counts) => counts,
+                        Err(StoreError::Invalid(errors)) => {
+                            drop(tx);
+                            tx = self.begin().await?;
+                            let errors: Vec<RowError> = errors
+                                .0
+                                .into_iter()
+                                .map(|e| RowError::new(e.field, e.reason))
+                                .collect();
+                            tx.reject(import_id, row.row, &errors).await?
+                        }
+                        Err(StoreError::Conflict { field, reason }) => {
+                            drop(tx);
+                            tx = self.begin().await?;
+                            tx.reject(import_id, row.row, &[RowError::new(field, reason)])
+                                .await?
+                        }
+                        Err(other) => return Err(other),
+                    };
                     tx.advance_import(import_id, row.row - 1, counts).await?;
                     tx.commit().await?;
                 }
             }
             Err(other) => return Err(other),
+        }
+        // In its own transactions after the batch (a merge is undoable on its own): a run
+        // killed between the two leaves these people unmatched until `leadgate dedupe`.
+        let matched = self
+            .match_people(&arrived, &format!("import:{import_id}"))
+            .await?;
+        if matched.merged + matched.suggested > 0 {
+            on_pool!(self, pool => sqlx::query(
+                "UPDATE imports SET merged = merged + $1, suggested = suggested + $2 WHERE id = $3",
+            )
+            .bind(matched.merged as i64)
+            .bind(matched.suggested as i64)
+            .bind(import_id)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
         }
         self.import(import_id).await
     }
@@ -236,7 +270,12 @@ impl Store {
     }
 }
 
-async fn store_rows(tx: &mut Tx, import_id: i64, rows: &[BatchRow]) -> Result<Counts> {
+async fn store_rows(
+    tx: &mut Tx,
+    import_id: i64,
+    rows: &[BatchRow],
+    arrived: &mut Vec<i64>,
+) -> Result<Counts> {
     let mut counts = Counts::default();
     let mut touched = Vec::new();
     // Leads whose only news is an outcome: counted as updated if the outcome is new.
@@ -286,6 +325,7 @@ async fn store_rows(tx: &mut Tx, import_id: i64, rows: &[BatchRow]) -> Result<Co
         let changed = captured.created || !captured.changes.is_empty() || consented;
         if captured.created {
             counts.inserted += 1;
+            arrived.push(captured.lead.person_id);
         } else if changed {
             counts.updated += 1;
         } else if read.outcome.is_some() {

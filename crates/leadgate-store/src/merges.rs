@@ -69,14 +69,31 @@ struct PersonRow {
     company: Option<String>,
 }
 
+impl PersonRow {
+    fn keys(&self) -> PersonKeys {
+        PersonKeys::new(
+            self.id,
+            self.first_name.as_deref(),
+            self.last_name.as_deref(),
+            self.email.as_deref(),
+            self.phone.as_deref(),
+            self.company.as_deref(),
+        )
+    }
+}
+
 /// What a dedupe pass found and did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct DedupeSummary {
     pub people: usize,
     pub pairs_found: usize,
     pub merged: usize,
     pub suggested: usize,
 }
+
+/// People with the name of a company they have a lead at; callers add WHERE and GROUP BY.
+const SELECT_PERSON: &str = "SELECT p.id, p.first_name, p.last_name, p.email, p.phone, MIN(c.name) AS company
+     FROM people p LEFT JOIN leads l ON l.person_id = p.id LEFT JOIN companies c ON c.id = l.company_id";
 
 const SELECT_MERGE: &str = "SELECT id, kept_person, merged_person, score, reasons, status, moved_leads, created_at, decided_at, actor FROM merges";
 
@@ -98,32 +115,80 @@ impl Store {
     /// the sure matches (score at least 0.95) and stores the likely ones (0.80 to 0.95) as
     /// suggestions. With `dry_run`, only counts.
     pub async fn dedupe(&self, actor: &str, dry_run: bool) -> Result<DedupeSummary> {
-        let rows: Vec<PersonRow> = on_read_pool!(self, pool => sqlx::query_as(
-            "SELECT p.id, p.first_name, p.last_name, p.email, p.phone, MIN(c.name) AS company
-             FROM people p LEFT JOIN leads l ON l.person_id = p.id LEFT JOIN companies c ON c.id = l.company_id
-             WHERE p.merged_into IS NULL AND p.erased_at IS NULL GROUP BY p.id ORDER BY p.id",
-        )
+        let rows: Vec<PersonRow> = on_read_pool!(self, pool => sqlx::query_as(&format!(
+            "{SELECT_PERSON} WHERE p.merged_into IS NULL AND p.erased_at IS NULL GROUP BY p.id ORDER BY p.id"
+        ))
         .fetch_all(pool)
         .await)?;
-        let people: Vec<PersonKeys> = rows
-            .iter()
-            .map(|p| {
-                PersonKeys::new(
-                    p.id,
-                    p.first_name.as_deref(),
-                    p.last_name.as_deref(),
-                    p.email.as_deref(),
-                    p.phone.as_deref(),
-                    p.company.as_deref(),
-                )
-            })
-            .collect();
+        let people: Vec<PersonKeys> = rows.iter().map(PersonRow::keys).collect();
         let matches = dedupe::find_matches(&people);
-        let plan = dedupe::merge_plan(&matches);
+        self.settle_matches(people.len(), &matches, actor, dry_run)
+            .await
+    }
+
+    /// Matches the given people (just captured or imported) against those they could be:
+    /// anyone with the same phone, or with a lead at the same company (found by name or
+    /// email domain when captured). Sure matches are merged into the older person at once,
+    /// likely ones suggested, as `dedupe` does for the whole store.
+    pub async fn match_people(&self, ids: &[i64], actor: &str) -> Result<DedupeSummary> {
+        if ids.is_empty() {
+            return Ok(DedupeSummary::default());
+        }
+        // Candidates share a block with one of the people; each block is read up to a bound
+        // (a company with thousands of people is matched by name initial in memory anyway).
+        let blocks = [
+            "SELECT id FROM people WHERE phone IN (SELECT phone FROM people WHERE phone IS NOT NULL AND id IN (",
+            "SELECT DISTINCT person_id FROM leads WHERE company_id IN (SELECT company_id FROM leads WHERE company_id IS NOT NULL AND person_id IN (",
+        ];
+        let mut candidates: Vec<i64> = ids.to_vec();
+        for block in blocks {
+            let found: Vec<i64> = on_read_pool!(self, pool => {
+                let mut b = sqlx::QueryBuilder::new(block);
+                let mut list = b.separated(", ");
+                for id in ids {
+                    list.push_bind(*id);
+                }
+                b.push(")) LIMIT 10000");
+                b.build_query_scalar().fetch_all(pool).await
+            })?;
+            candidates.extend(found);
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let rows: Vec<PersonRow> = on_read_pool!(self, pool => {
+            let mut b = sqlx::QueryBuilder::new(format!(
+                "{SELECT_PERSON} WHERE p.merged_into IS NULL AND p.erased_at IS NULL AND p.id IN ("
+            ));
+            let mut list = b.separated(", ");
+            for id in &candidates {
+                list.push_bind(*id);
+            }
+            b.push(") GROUP BY p.id ORDER BY p.id");
+            b.build_query_as().fetch_all(pool).await
+        })?;
+        let people: Vec<PersonKeys> = rows.iter().map(PersonRow::keys).collect();
+        let given: HashSet<i64> = ids.iter().copied().collect();
+        let matches: Vec<Match> = dedupe::find_matches(&people)
+            .into_iter()
+            .filter(|m| given.contains(&m.a) || given.contains(&m.b))
+            .collect();
+        self.settle_matches(ids.len(), &matches, actor, false).await
+    }
+
+    /// Merges the sure matches (clusters kept as their oldest person) and stores the likely
+    /// ones not decided before as suggestions.
+    async fn settle_matches(
+        &self,
+        people: usize,
+        matches: &[Match],
+        actor: &str,
+        dry_run: bool,
+    ) -> Result<DedupeSummary> {
+        let plan = dedupe::merge_plan(matches);
         let mut summary = DedupeSummary {
-            people: people.len(),
+            people,
             pairs_found: matches.len(),
-            merged: plan.len(),
+            merged: 0,
             suggested: 0,
         };
         let merged: HashSet<i64> = plan.iter().map(|(_, m)| *m).collect();
@@ -132,6 +197,7 @@ impl Store {
             .filter(|m| m.score < AUTO_MERGE && !merged.contains(&m.a) && !merged.contains(&m.b))
             .collect();
         if dry_run {
+            summary.merged = plan.len();
             summary.suggested = suggestions.len();
             return Ok(summary);
         }
@@ -146,24 +212,35 @@ impl Store {
                     score: AUTO_MERGE,
                     reasons: vec!["same person as a merged duplicate".into()],
                 });
-            let id = self.insert_merge(&found, "suggested").await?;
+            // A pair suggested before is merged now; one a person rejected or undid stays
+            // apart.
+            let id = match self.known_merge(found.a, found.b).await? {
+                None => self.insert_merge(&found, "suggested").await?,
+                Some((id, status)) if status == "suggested" => id,
+                Some(_) => continue,
+            };
             self.apply_merge(id, actor).await?;
+            summary.merged += 1;
         }
         for m in suggestions {
-            let known: Option<i64> = on_pool!(self, pool => sqlx::query_scalar(
-                "SELECT id FROM merges WHERE kept_person = $1 AND merged_person = $2",
-            )
-            .bind(m.a)
-            .bind(m.b)
-            .fetch_optional(pool)
-            .await)?;
             // A pair suggested before (or rejected) is not suggested again.
-            if known.is_none() {
+            if self.known_merge(m.a, m.b).await?.is_none() {
                 self.insert_merge(m, "suggested").await?;
                 summary.suggested += 1;
             }
         }
         Ok(summary)
+    }
+
+    /// The newest merge of the pair and its status, if it was ever suggested or merged.
+    async fn known_merge(&self, kept: i64, merged: i64) -> Result<Option<(i64, String)>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, status FROM merges WHERE kept_person = $1 AND merged_person = $2 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(kept)
+        .bind(merged)
+        .fetch_optional(pool)
+        .await)?)
     }
 
     async fn insert_merge(&self, m: &Match, status: &str) -> Result<i64> {

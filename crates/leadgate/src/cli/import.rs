@@ -139,6 +139,12 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
                 "import {}: {} rows: {} inserted, {} updated, {} unchanged, {} rejected; {} outcomes recorded ({elapsed:.1} s, {rate:.0} rows/s)",
                 import.id, report.rows, import.inserted, import.updated, import.unchanged, import.rejected, import.outcomes
             );
+            if import.merged + import.suggested > 0 {
+                println!(
+                    "duplicates: {} new people merged into people already known, {} likely ones suggested (leadgate merges list --status suggested)",
+                    import.merged, import.suggested
+                );
+            }
             let scored = rescore_imported(&store).await?;
             if scored > 0 {
                 println!("scored {scored} leads under the policy in force");

@@ -294,6 +294,13 @@ async fn submit(
             )
             .await?;
     }
+    // A new person may be one already known by another email (bots are not matched).
+    if outcome.created && submission.bot_signals.is_empty() {
+        state
+            .store
+            .match_people(&[outcome.lead.person_id], &format!("form:{key}"))
+            .await?;
+    }
     state
         .store
         .refresh_lead(outcome.lead.id, Utc::now())

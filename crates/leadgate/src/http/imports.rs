@@ -59,8 +59,8 @@ pub struct ImportQuery {
 /// What an import did.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ImportView {
-    /// The stored import: id, counts (inserted, updated, unchanged, rejected, outcomes),
-    /// status and times. Null for a dry run.
+    /// The stored import: id, counts (inserted, updated, unchanged, rejected, outcomes,
+    /// merged, suggested), status and times. Null for a dry run.
     #[schema(value_type = Object)]
     import: Option<ImportRecord>,
     rows: i64,

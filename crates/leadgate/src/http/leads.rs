@@ -261,10 +261,17 @@ async fn create_lead(
             source,
             raw,
             at: Utc::now(),
-            actor: actor.0,
+            actor: actor.0.clone(),
             bot: false,
         })
         .await?;
+    // A new person may be one already known by another email: merged or suggested now.
+    if outcome.created {
+        state
+            .store
+            .match_people(&[outcome.lead.person_id], &actor.0)
+            .await?;
+    }
     // Scored at once: a lead that arrives inside the MQL rule is an MQL straight away.
     let lead = state
         .store

@@ -73,6 +73,7 @@ pub struct ImportLine {
     pub inserted: String,
     pub updated: String,
     pub unchanged: String,
+    pub merged: String,
     pub rejected: i64,
     pub outcomes: String,
 }
@@ -87,6 +88,7 @@ fn line(c: &Chrome, i: &ImportRecord) -> ImportLine {
         inserted: c.t.int(i.inserted),
         updated: c.t.int(i.updated),
         unchanged: c.t.int(i.unchanged),
+        merged: c.t.int(i.merged),
         rejected: i.rejected,
         outcomes: c.t.int(i.outcomes),
     }
