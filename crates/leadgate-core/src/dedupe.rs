@@ -18,9 +18,14 @@ pub const SUGGEST: f64 = 0.80;
 #[derive(Debug, Clone, Default)]
 pub struct PersonKeys {
     pub id: i64,
-    /// Folded full name tokens, first name first.
+    /// Folded names.
     first: String,
     last: String,
+    /// "first last" and "last first", and both without spaces: made once, compared often.
+    full: String,
+    reversed: String,
+    tight: String,
+    tight_reversed: String,
     email: Option<String>,
     phone: Option<String>,
     company: Option<String>,
@@ -51,10 +56,19 @@ impl PersonKeys {
                 (digits.len() >= 8).then_some(digits)
             })
         });
+        let first = fold_loose(first_name.unwrap_or_default());
+        let last = fold_loose(last_name.unwrap_or_default());
+        let join = |x: &str, y: &str| format!("{x} {y}").trim().to_owned();
+        let full = join(&first, &last);
+        let reversed = join(&last, &first);
         Self {
             id,
-            first: fold_loose(first_name.unwrap_or_default()),
-            last: fold_loose(last_name.unwrap_or_default()),
+            tight: full.replace(' ', ""),
+            tight_reversed: reversed.replace(' ', ""),
+            full,
+            reversed,
+            first,
+            last,
             email,
             phone,
             company: company.map(company_key).filter(|c| !c.is_empty()),
@@ -103,23 +117,35 @@ pub struct Match {
     pub reasons: Vec<String>,
 }
 
-/// How alike two names are, 0 to 1: Jaro-Winkler over the full names, the better of the
-/// two orders (first/last swapped), also with spaces removed (名字 written with or without
-/// a space).
+/// How alike two names are, 0 to 1 (Jaro-Winkler). The same letters in any order or spacing
+/// (names swapped, 王伟 written with or without a space) are 1. With both names given on both
+/// sides, each must be alike on its own (the better of the two orders): a colleague whose
+/// full name is merely close is not the same person. A name given in one field only is
+/// compared whole.
 pub fn name_similarity(a: &PersonKeys, b: &PersonKeys) -> f64 {
-    let join = |x: &str, y: &str| format!("{x} {y}").trim().to_owned();
-    let a_full = join(&a.first, &a.last);
-    let a_family_first = join(&a.last, &a.first);
-    let candidates = [join(&b.first, &b.last), join(&b.last, &b.first)];
-    candidates
+    let jw = strsim::jaro_winkler;
+    if !a.tight.is_empty()
+        && (a.tight == b.tight || a.tight == b.tight_reversed || a.tight_reversed == b.tight)
+    {
+        return 1.0;
+    }
+    if [&a.first, &a.last, &b.first, &b.last]
         .iter()
-        .flat_map(|b_full| [(&a_full, b_full), (&a_family_first, b_full)])
-        .map(|(a_full, b_full)| {
-            let spaced = strsim::jaro_winkler(a_full, b_full);
-            let tight = strsim::jaro_winkler(&a_full.replace(' ', ""), &b_full.replace(' ', ""));
-            spaced.max(tight)
-        })
-        .fold(0.0, f64::max)
+        .all(|s| !s.is_empty())
+    {
+        let straight = jw(&a.first, &b.first).min(jw(&a.last, &b.last));
+        let swapped = jw(&a.first, &b.last).min(jw(&a.last, &b.first));
+        return straight.max(swapped);
+    }
+    [
+        (&a.full, &b.full),
+        (&a.full, &b.reversed),
+        (&a.tight, &b.tight),
+        (&a.tight, &b.tight_reversed),
+    ]
+    .iter()
+    .map(|(x, y)| jw(x, y))
+    .fold(0.0, f64::max)
 }
 
 /// Scores a pair; `None` when they are not the same person by any rule.
@@ -220,21 +246,45 @@ pub fn merge_plan(matches: &[Match]) -> Vec<(i64, i64)> {
     plan
 }
 
+/// One generated person as typed (empty where unknown), for matching here and for writing
+/// out to other tools.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonRecord {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub company: String,
+}
+
+impl PersonRecord {
+    pub fn keys(&self) -> PersonKeys {
+        let known = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        PersonKeys::new(
+            self.id,
+            Some(&self.first_name),
+            Some(&self.last_name),
+            known(&self.email).as_deref(),
+            None,
+            known(&self.company).as_deref(),
+        )
+    }
+}
+
+fn record(id: i64, first: &str, last: &str, email: &str, company: &str) -> PersonRecord {
+    PersonRecord {
+        id,
+        first_name: first.to_owned(),
+        last_name: last.to_owned(),
+        email: email.to_owned(),
+        company: company.to_owned(),
+    }
+}
+
 /// A seeded population with known duplicate pairs, for measuring precision and recall: typos,
 /// swapped names, other emails of one person, and namesakes at other companies (not
 /// duplicates).
-fn person(id: i64, first: &str, last: &str, email: &str, company: &str) -> PersonKeys {
-    PersonKeys::new(
-        id,
-        Some(first),
-        Some(last),
-        (!email.is_empty()).then_some(email),
-        None,
-        (!company.is_empty()).then_some(company),
-    )
-}
-
-pub fn population(n: usize, seed: u64) -> (Vec<PersonKeys>, HashSet<(i64, i64)>) {
+pub fn population(n: usize, seed: u64) -> (Vec<PersonRecord>, HashSet<(i64, i64)>) {
     const FIRST: [&str; 16] = [
         "Ana", "Minh Anh", "Wei", "Ali", "Sara", "Thao", "Lukas", "Maria", "Jun", "Fatemeh",
         "John", "Hung", "Priya", "Omar", "Elena", "Kenji",
@@ -271,7 +321,7 @@ pub fn population(n: usize, seed: u64) -> (Vec<PersonKeys>, HashSet<(i64, i64)>)
         let company = format!("Company {}", i / 3);
         id += 1;
         let original = id;
-        people.push(person(
+        people.push(record(
             id,
             first,
             &last,
@@ -280,14 +330,14 @@ pub fn population(n: usize, seed: u64) -> (Vec<PersonKeys>, HashSet<(i64, i64)>)
         ));
         let kind = rng.gen_range(0..10);
         let dup = match kind {
-            0 => Some(person(
+            0 => Some(record(
                 id + 1,
                 first,
                 &last,
                 &format!("p{i}@gmail.com"),
                 &company,
             )),
-            1 => Some(person(id + 1, &last, first, "", &company)),
+            1 => Some(record(id + 1, &last, first, "", &company)),
             2 => {
                 let mut chars: Vec<char> = last.chars().collect();
                 if chars.len() >= 4 {
@@ -297,9 +347,9 @@ pub fn population(n: usize, seed: u64) -> (Vec<PersonKeys>, HashSet<(i64, i64)>)
                     chars.push('h');
                 }
                 let typo: String = chars.into_iter().collect();
-                Some(person(id + 1, first, &typo, "", &company))
+                Some(record(id + 1, first, &typo, "", &company))
             }
-            3 => Some(person(
+            3 => Some(record(
                 id + 1,
                 "",
                 "",
@@ -308,7 +358,7 @@ pub fn population(n: usize, seed: u64) -> (Vec<PersonKeys>, HashSet<(i64, i64)>)
             )),
             // A namesake elsewhere: not a duplicate.
             4 => {
-                people.push(person(id + 1, first, &last, "", &format!("Other {i}")));
+                people.push(record(id + 1, first, &last, "", &format!("Other {i}")));
                 id += 1;
                 None
             }
@@ -326,6 +376,10 @@ pub fn population(n: usize, seed: u64) -> (Vec<PersonKeys>, HashSet<(i64, i64)>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn person(id: i64, first: &str, last: &str, email: &str, company: &str) -> PersonKeys {
+        record(id, first, last, email, company).keys()
+    }
 
     #[test]
     fn each_kind_of_duplicate_is_recognised() {
@@ -383,6 +437,7 @@ mod tests {
     #[test]
     fn precision_and_recall_on_a_generated_set() {
         let (people, truth) = population(3000, 11);
+        let people: Vec<PersonKeys> = people.iter().map(PersonRecord::keys).collect();
         let matches = find_matches(&people);
         let measure = |threshold: f64| {
             let found: HashSet<(i64, i64)> = matches

@@ -138,41 +138,17 @@ const LEGAL_FORMS: &[&str] = &[
 /// punctuation dropped, legal forms (Inc, Ltd, GmbH, S.A., 有限公司, Công ty TNHH, شرکت ...)
 /// removed from either end.
 pub fn company_key(name: &str) -> String {
-    let loose = fold_loose(name);
-    let cleaned: String = loose
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '&' || c.is_whitespace() {
-                c
-            } else {
-                ' '
-            }
-        })
-        .collect();
-    let mut key = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    let cleaned = key_words(&fold_loose(name));
+    let mut key = cleaned.clone();
     loop {
         let before = key.len();
-        for form in LEGAL_FORMS {
-            let form_clean: String = form
-                .chars()
-                .map(|c| {
-                    if c.is_alphanumeric() || c == '&' || c.is_whitespace() {
-                        c
-                    } else {
-                        ' '
-                    }
-                })
-                .collect::<String>()
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ");
-            let spaced = !form_clean.chars().next().is_some_and(is_cjk);
-            if let Some(rest) = key.strip_suffix(form_clean.as_str()) {
+        for (form, spaced) in LEGAL_FORM_KEYS.iter() {
+            if let Some(rest) = key.strip_suffix(form.as_str()) {
                 if !spaced || rest.is_empty() || rest.ends_with(' ') {
                     key = rest.trim_end().to_owned();
                 }
             }
-            if let Some(rest) = key.strip_prefix(form_clean.as_str()) {
+            if let Some(rest) = key.strip_prefix(form.as_str()) {
                 if !spaced || rest.is_empty() || rest.starts_with(' ') {
                     key = rest.trim_start().to_owned();
                 }
@@ -184,10 +160,36 @@ pub fn company_key(name: &str) -> String {
     }
     if key.is_empty() {
         // A name that is only a legal form keeps its folded self.
-        return cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+        return cleaned;
     }
     key
 }
+
+/// Words of already folded text, punctuation dropped, one space between.
+fn key_words(folded: &str) -> String {
+    let mut key = String::with_capacity(folded.len());
+    let keep = |c: char| c.is_alphanumeric() || c == '&';
+    for word in folded.split(|c: char| !keep(c)).filter(|w| !w.is_empty()) {
+        if !key.is_empty() {
+            key.push(' ');
+        }
+        key.push_str(word);
+    }
+    key
+}
+
+/// The legal forms as keys, with whether they stand apart as words (CJK forms are written
+/// onto the name): cleaned once, not on every call.
+static LEGAL_FORM_KEYS: LazyLock<Vec<(String, bool)>> = LazyLock::new(|| {
+    LEGAL_FORMS
+        .iter()
+        .map(|form| {
+            let key = key_words(form);
+            let spaced = !key.chars().next().is_some_and(is_cjk);
+            (key, spaced)
+        })
+        .collect()
+});
 
 fn is_cjk(c: char) -> bool {
     matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xAC00..=0xD7AF)
