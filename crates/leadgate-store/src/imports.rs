@@ -244,7 +244,7 @@ impl Store {
         // killed between the two leaves these people unmatched until `leadgate dedupe`.
         let matched = self
             .match_people(&arrived, &format!("import:{import_id}"))
-            .await?;
+            .await;
         if matched.merged + matched.suggested > 0 {
             on_pool!(self, pool => sqlx::query(
                 "UPDATE imports SET merged = merged + $1, suggested = suggested + $2 WHERE id = $3",

@@ -129,8 +129,20 @@ impl Store {
     /// Matches the given people (just captured or imported) against those they could be:
     /// anyone with the same phone, or with a lead at the same company (found by name or
     /// email domain when captured). Sure matches are merged into the older person at once,
-    /// likely ones suggested, as `dedupe` does for the whole store.
-    pub async fn match_people(&self, ids: &[i64], actor: &str) -> Result<DedupeSummary> {
+    /// likely ones suggested, as `dedupe` does for the whole store. The people are stored
+    /// already: a failure here (say, another server merged one first) is logged, not
+    /// returned, and leaves them for `leadgate dedupe`.
+    pub async fn match_people(&self, ids: &[i64], actor: &str) -> DedupeSummary {
+        match self.try_match_people(ids, actor).await {
+            Ok(summary) => summary,
+            Err(e) => {
+                tracing::warn!(error = %e, people = ids.len(), "matching arrived people failed; `leadgate dedupe` will find their duplicates");
+                DedupeSummary::default()
+            }
+        }
+    }
+
+    async fn try_match_people(&self, ids: &[i64], actor: &str) -> Result<DedupeSummary> {
         if ids.is_empty() {
             return Ok(DedupeSummary::default());
         }

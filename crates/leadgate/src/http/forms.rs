@@ -299,7 +299,7 @@ async fn submit(
         state
             .store
             .match_people(&[outcome.lead.person_id], &format!("form:{key}"))
-            .await?;
+            .await;
     }
     state
         .store

@@ -270,7 +270,7 @@ async fn create_lead(
         state
             .store
             .match_people(&[outcome.lead.person_id], &actor.0)
-            .await?;
+            .await;
     }
     // Scored at once: a lead that arrives inside the MQL rule is an MQL straight away.
     let lead = state
