@@ -5,11 +5,6 @@
 # Usage: bench/model_vs_lightgbm.sh [--synthetic-rows 10000,100000,1000000] [--repeat 3]
 # Installs what it needs into bench/.venv on first use; builds leadgate in release mode.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(dirname "$here")"
-if [ ! -x "$here/.venv/bin/python" ] || ! "$here/.venv/bin/python" -c "import lightgbm, sklearn" 2>/dev/null; then
-  python3 -m venv "$here/.venv" >&2
-  "$here/.venv/bin/pip" install --quiet -r "$here/requirements.txt" >&2
-fi
+source "$(dirname "$0")/venv.sh" lightgbm sklearn
 (cd "$root" && cargo build --release --locked --quiet -p leadgate)
 exec "$here/.venv/bin/python" "$here/model_vs_lightgbm.py" --leadgate "$root/target/release/leadgate" --root "$root" "$@"

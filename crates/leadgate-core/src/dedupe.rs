@@ -246,6 +246,28 @@ pub fn merge_plan(matches: &[Match]) -> Vec<(i64, i64)> {
     plan
 }
 
+/// How well the matches at or above `threshold` find the known pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Accuracy {
+    pub pairs: usize,
+    pub precision: f64,
+    pub recall: f64,
+}
+
+pub fn accuracy(matches: &[Match], truth: &HashSet<(i64, i64)>, threshold: f64) -> Accuracy {
+    let found: HashSet<(i64, i64)> = matches
+        .iter()
+        .filter(|m| m.score >= threshold)
+        .map(|m| (m.a, m.b))
+        .collect();
+    let hits = found.intersection(truth).count() as f64;
+    Accuracy {
+        pairs: found.len(),
+        precision: hits / found.len().max(1) as f64,
+        recall: hits / truth.len().max(1) as f64,
+    }
+}
+
 /// One generated person as typed (empty where unknown), for matching here and for writing
 /// out to other tools.
 #[derive(Debug, Clone, Serialize)]
@@ -440,13 +462,8 @@ mod tests {
         let people: Vec<PersonKeys> = people.iter().map(PersonRecord::keys).collect();
         let matches = find_matches(&people);
         let measure = |threshold: f64| {
-            let found: HashSet<(i64, i64)> = matches
-                .iter()
-                .filter(|m| m.score >= threshold)
-                .map(|m| (m.a, m.b))
-                .collect();
-            let hits = found.intersection(&truth).count() as f64;
-            (hits / found.len().max(1) as f64, hits / truth.len() as f64)
+            let a = accuracy(&matches, &truth, threshold);
+            (a.precision, a.recall)
         };
         let (auto_precision, auto_recall) = measure(AUTO_MERGE);
         let (suggest_precision, suggest_recall) = measure(SUGGEST);

@@ -6,7 +6,7 @@
 use anyhow::Context;
 use clap::Args;
 use leadgate_core::dedupe::{
-    find_matches, population, PersonKeys, PersonRecord, AUTO_MERGE, SUGGEST,
+    accuracy, find_matches, population, PersonKeys, PersonRecord, AUTO_MERGE, SUGGEST,
 };
 use serde_json::json;
 use std::collections::HashSet;
@@ -44,19 +44,9 @@ pub async fn run(args: DedupeBenchArgs) -> anyhow::Result<()> {
     let levels: Vec<_> = [("auto_merge", AUTO_MERGE), ("suggest", SUGGEST)]
         .into_iter()
         .map(|(name, threshold)| {
-            let found: HashSet<(i64, i64)> = matches
-                .iter()
-                .filter(|m| m.score >= threshold)
-                .map(|m| (m.a, m.b))
-                .collect();
-            let hits = found.intersection(&truth).count() as f64;
-            json!({
-                "level": name,
-                "threshold": threshold,
-                "pairs": found.len(),
-                "precision": hits / found.len().max(1) as f64,
-                "recall": hits / truth.len().max(1) as f64,
-            })
+            let a = accuracy(&matches, &truth, threshold);
+            json!({"level": name, "threshold": threshold, "pairs": a.pairs,
+                   "precision": a.precision, "recall": a.recall})
         })
         .collect();
     if args.json {
