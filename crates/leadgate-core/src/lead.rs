@@ -148,7 +148,7 @@ impl LeadField {
     }
 
     /// Longest text a text field accepts, in characters.
-    fn text_limit(self) -> usize {
+    pub fn text_limit(self) -> usize {
         match self {
             LeadField::FirstName
             | LeadField::LastName

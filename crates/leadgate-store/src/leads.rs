@@ -368,6 +368,60 @@ pub(crate) struct NewEvent<'a> {
 }
 
 impl Store {
+    /// Stores phones and countries of people saved before they were tidied at capture in
+    /// their one form (E.164; the country's English name), as `Lead::tidy` does; the forms
+    /// first typed stay in the capture events. Returns how many people changed.
+    pub async fn tidy_people(&self) -> Result<usize> {
+        let mut after = 0i64;
+        let mut changed = 0;
+        loop {
+            let mut tx = self.begin().await?;
+            let rows: Vec<(i64, Option<String>, Option<String>)> = on_tx!(&mut tx, conn => sqlx::query_as(
+                "SELECT id, phone, country FROM people
+                 WHERE id > $1 AND (phone IS NOT NULL OR country IS NOT NULL) ORDER BY id LIMIT 1000",
+            )
+            .bind(after)
+            .fetch_all(conn)
+            .await)?;
+            let Some((last, _, _)) = rows.last() else {
+                break;
+            };
+            after = *last;
+            for (id, phone, country) in rows {
+                let mut lead = Lead {
+                    phone: phone.as_deref().and_then(|p| Phone::parse(p).ok()),
+                    country: country
+                        .as_deref()
+                        .and_then(|c| Text::parse(c, LeadField::Country.text_limit()).ok()),
+                    ..Lead::default()
+                };
+                lead.tidy(|_| true);
+                let tidied = (
+                    lead.phone
+                        .as_ref()
+                        .map(|p| p.as_str().to_owned())
+                        .or(phone.clone()),
+                    lead.country
+                        .as_ref()
+                        .map(|c| c.as_str().to_owned())
+                        .or(country.clone()),
+                );
+                if tidied != (phone, country) {
+                    on_tx!(&mut tx, conn => sqlx::query("UPDATE people SET phone = $1, country = $2 WHERE id = $3")
+                        .bind(&tidied.0)
+                        .bind(&tidied.1)
+                        .bind(id)
+                        .execute(conn)
+                        .await
+                        .map(|_| ()))?;
+                    changed += 1;
+                }
+            }
+            tx.commit().await?;
+        }
+        Ok(changed)
+    }
+
     /// Fills in the web domain of every company stored without one (after the migration
     /// that added it), from its website or a company email of one of its people, a page
     /// of companies per transaction. Returns how many got one.

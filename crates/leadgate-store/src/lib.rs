@@ -238,6 +238,13 @@ impl Store {
                 let leads = self.rebuild_journeys().await?;
                 tracing::info!(leads, "computed the journeys of stored leads");
             }
+            if chore == "tidy_people" {
+                let people = self.tidy_people().await?;
+                tracing::info!(
+                    people,
+                    "stored the phones and countries of stored people in one form"
+                );
+            }
             if chore == "company_domains" {
                 let companies = self.fill_company_domains().await?;
                 tracing::info!(companies, "found the web domains of stored companies");

@@ -164,6 +164,18 @@ pub async fn backdate(store: &Store, id: i64, at: chrono::DateTime<chrono::Utc>)
     .expect("backdate a lead");
 }
 
+/// Sets a person's phone and country as typed, as in a store made before they were tidied.
+pub async fn untidy_person(store: &Store, person: i64, phone: &str, country: &str) {
+    crate::on_pool!(store, pool => sqlx::query("UPDATE people SET phone = $1, country = $2 WHERE id = $3")
+        .bind(phone)
+        .bind(country)
+        .bind(person)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    .expect("untidy a person");
+}
+
 /// Forgets every company's web domain, as in a store made before domains were kept.
 pub async fn forget_company_domains(store: &Store) {
     crate::on_pool!(store, pool => sqlx::query("UPDATE companies SET domain = NULL")

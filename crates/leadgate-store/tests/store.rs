@@ -726,4 +726,22 @@ async fn phones_countries_and_company_domains_are_normalised_on_capture(store: S
         dan.company_id, ana.company_id,
         "found by the refilled domain"
     );
+
+    // People stored before phones and countries were tidied get the one form on the next
+    // start's chore; what is not a country or a phone stays as typed.
+    assert_eq!(store.tidy_people().await.unwrap(), 0, "all are tidy");
+    leadgate_store::testing::untidy_person(&store, ana.person_id, "030 7654321", "Deutschland")
+        .await;
+    leadgate_store::testing::untidy_person(&store, cy.person_id, "n/a", "Asia/Pacific Region")
+        .await;
+    assert_eq!(store.tidy_people().await.unwrap(), 1);
+    let ana = store.lead(ana.id).await.unwrap();
+    assert_eq!(ana.lead.phone.as_ref().unwrap().as_str(), "+49307654321");
+    assert_eq!(ana.lead.country.as_ref().unwrap().as_str(), "Germany");
+    let cy = store.lead(cy.id).await.unwrap();
+    assert_eq!(
+        cy.lead.country.as_ref().unwrap().as_str(),
+        "Asia/Pacific Region"
+    );
+    assert_eq!(store.tidy_people().await.unwrap(), 0, "once is enough");
 }
