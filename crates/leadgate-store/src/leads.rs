@@ -372,22 +372,11 @@ impl Store {
     /// their one form (E.164; the country's English name), as `Lead::tidy` does; the forms
     /// first typed stay in the capture events. Returns how many people changed.
     pub async fn tidy_people(&self) -> Result<usize> {
-        let mut after = 0i64;
-        let mut changed = 0;
-        loop {
-            let mut tx = self.begin().await?;
-            let rows: Vec<(i64, Option<String>, Option<String>)> = on_tx!(&mut tx, conn => sqlx::query_as(
-                "SELECT id, phone, country FROM people
-                 WHERE id > $1 AND (phone IS NOT NULL OR country IS NOT NULL) ORDER BY id LIMIT 1000",
-            )
-            .bind(after)
-            .fetch_all(conn)
-            .await)?;
-            let Some((last, _, _)) = rows.last() else {
-                break;
-            };
-            after = *last;
-            for (id, phone, country) in rows {
+        self.rewrite_in_pages(
+            "SELECT id, phone, country FROM people
+             WHERE id > $1 AND (phone IS NOT NULL OR country IS NOT NULL) ORDER BY id LIMIT 1000",
+            "UPDATE people SET phone = $1, country = $2 WHERE id = $3",
+            |phone, country| {
                 let mut lead = Lead {
                     phone: phone.as_deref().and_then(|p| Phone::parse(p).ok()),
                     country: country
@@ -397,71 +386,76 @@ impl Store {
                 };
                 lead.tidy(|_| true);
                 let tidied = (
-                    lead.phone
-                        .as_ref()
-                        .map(|p| p.as_str().to_owned())
-                        .or(phone.clone()),
+                    lead.phone.map(|p| p.as_str().to_owned()).or(phone.clone()),
                     lead.country
-                        .as_ref()
                         .map(|c| c.as_str().to_owned())
                         .or(country.clone()),
                 );
-                if tidied != (phone, country) {
-                    on_tx!(&mut tx, conn => sqlx::query("UPDATE people SET phone = $1, country = $2 WHERE id = $3")
-                        .bind(&tidied.0)
-                        .bind(&tidied.1)
-                        .bind(id)
-                        .execute(conn)
-                        .await
-                        .map(|_| ()))?;
-                    changed += 1;
-                }
-            }
-            tx.commit().await?;
-        }
-        Ok(changed)
+                (tidied != (phone, country)).then(|| vec![tidied.0, tidied.1])
+            },
+        )
+        .await
     }
 
     /// Fills in the web domain of every company stored without one (after the migration
     /// that added it), from its website or a company email of one of its people, a page
     /// of companies per transaction. Returns how many got one.
     pub async fn fill_company_domains(&self) -> Result<usize> {
-        let mut after = 0i64;
-        let mut found = 0;
-        loop {
-            let mut tx = self.begin().await?;
-            let rows: Vec<(i64, Option<String>, Option<String>)> = on_tx!(&mut tx, conn => sqlx::query_as(
-                "SELECT c.id, c.website,
-                        (SELECT p.email FROM leads l JOIN people p ON p.id = l.person_id
-                          WHERE l.company_id = c.id AND p.email IS NOT NULL ORDER BY l.id LIMIT 1)
-                   FROM companies c WHERE c.id > $1 AND c.domain IS NULL ORDER BY c.id LIMIT 1000",
-            )
-            .bind(after)
-            .fetch_all(conn)
-            .await)?;
-            let Some((last, _, _)) = rows.last() else {
-                break;
-            };
-            after = *last;
-            for (id, website, email) in rows {
+        self.rewrite_in_pages(
+            "SELECT c.id, c.website,
+                    (SELECT p.email FROM leads l JOIN people p ON p.id = l.person_id
+                      WHERE l.company_id = c.id AND p.email IS NOT NULL ORDER BY l.id LIMIT 1)
+               FROM companies c WHERE c.id > $1 AND c.domain IS NULL ORDER BY c.id LIMIT 1000",
+            "UPDATE companies SET domain = $1 WHERE id = $2",
+            |website, email| {
                 let lead = Lead {
                     website: website.and_then(|w| Text::parse(&w, 500).ok()),
                     email: email.and_then(|e| Email::parse(&e).ok()),
                     ..Lead::default()
                 };
-                if let Some(domain) = lead.company_domain() {
-                    on_tx!(&mut tx, conn => sqlx::query("UPDATE companies SET domain = $1 WHERE id = $2")
-                        .bind(domain)
-                        .bind(id)
-                        .execute(conn)
-                        .await
-                        .map(|_| ()))?;
-                    found += 1;
-                }
+                lead.company_domain().map(|domain| vec![Some(domain)])
+            },
+        )
+        .await
+    }
+
+    /// A store chore's walk: `select` pages `(id, a, b)` rows after an id (`$1`), `fix`
+    /// says what a row's columns become (or `None` to leave it), written by `update` with
+    /// the values first and the id last; a page per transaction. Returns how many changed.
+    async fn rewrite_in_pages(
+        &self,
+        select: &str,
+        update: &str,
+        fix: impl Fn(Option<String>, Option<String>) -> Option<Vec<Option<String>>>,
+    ) -> Result<usize> {
+        let mut after = 0i64;
+        let mut changed = 0;
+        loop {
+            let mut tx = self.begin().await?;
+            let rows: Vec<(i64, Option<String>, Option<String>)> = on_tx!(&mut tx, conn => sqlx::query_as(select)
+                .bind(after)
+                .fetch_all(conn)
+                .await)?;
+            let Some((last, _, _)) = rows.last() else {
+                break;
+            };
+            after = *last;
+            for (id, a, b) in rows {
+                let Some(values) = fix(a, b) else {
+                    continue;
+                };
+                on_tx!(&mut tx, conn => {
+                    let mut query = sqlx::query(update);
+                    for value in &values {
+                        query = query.bind(value);
+                    }
+                    query.bind(id).execute(conn).await.map(|_| ())
+                })?;
+                changed += 1;
             }
             tx.commit().await?;
         }
-        Ok(found)
+        Ok(changed)
     }
 }
 
