@@ -2,6 +2,7 @@
 //! batches that each commit with the progress mark (so a killed import resumes without
 //! duplicates), outcomes as events, and the refused rows kept for the rejects report.
 
+use crate::capture_batch::capture_new;
 use crate::leads::{capture_in, Capture, NewEvent};
 use crate::privacy::NewConsent;
 use crate::time::{to_micros, Ts};
@@ -283,6 +284,33 @@ async fn store_rows(
     let mut events: Vec<(i64, EventDraft)> = Vec::new();
     let actor = format!("import:{import_id}");
     let now = to_micros(Utc::now());
+    let captures: Vec<Capture> = rows
+        .iter()
+        .filter_map(|row| {
+            let read = row.read.as_ref().ok()?;
+            Some(Capture {
+                patch: read.patch.clone(),
+                source: Some(read.source.clone()),
+                raw: json!({"import": import_id, "row": row.row, "cells": read.raw}),
+                at: read.created_at.map(to_micros).unwrap_or(now),
+                actor: actor.clone(),
+                bot: false,
+            })
+        })
+        .collect();
+    // A batch of new leads is written a table at a time; one that updates leads, a row at
+    // a time, in file order.
+    let captured = match capture_new(tx, &captures, &mut events).await? {
+        Some(outcomes) => outcomes,
+        None => {
+            let mut outcomes = Vec::with_capacity(captures.len());
+            for capture in captures {
+                outcomes.push(capture_in(tx, capture, true, Some(&mut events)).await?);
+            }
+            outcomes
+        }
+    };
+    let mut captured = captured.into_iter();
     for row in rows {
         let read = match &row.read {
             Ok(read) => read,
@@ -293,20 +321,9 @@ async fn store_rows(
             }
         };
         let at = read.created_at.map(to_micros).unwrap_or(now);
-        let captured = capture_in(
-            tx,
-            Capture {
-                patch: read.patch.clone(),
-                source: Some(read.source.clone()),
-                raw: json!({"import": import_id, "row": row.row, "cells": read.raw}),
-                at,
-                actor: actor.clone(),
-                bot: false,
-            },
-            true,
-            Some(&mut events),
-        )
-        .await?;
+        let Some(captured) = captured.next() else {
+            break;
+        };
         let lead_id = captured.lead.id;
         let mut consented = false;
         for (purpose, given) in &read.consents {

@@ -188,7 +188,7 @@ pub struct LeadPage {
 }
 
 #[derive(sqlx::FromRow)]
-struct LeadRow {
+pub(crate) struct LeadRow {
     id: i64,
     person_id: i64,
     company_id: Option<i64>,
@@ -232,7 +232,7 @@ struct LeadRow {
     predicted_at: Option<Ts>,
 }
 
-const SELECT_LEAD: &str = "SELECT l.id, l.person_id, l.company_id, l.external_id, l.stage, l.owner,
+pub(crate) const SELECT_LEAD: &str = "SELECT l.id, l.person_id, l.company_id, l.external_id, l.stage, l.owner,
     p.first_name, p.last_name, p.email, p.phone, p.job_title, p.country,
     c.name AS company, c.industry, c.size AS company_size, c.website,
     l.product_need, l.budget, l.purchase_timeframe, l.current_solution, l.pains, l.custom,
@@ -352,11 +352,11 @@ pub(crate) fn junk_text(reasons: &[JunkReason]) -> String {
         .join(",")
 }
 
-fn text_of(value: &Option<Text>) -> Option<&str> {
+pub(crate) fn text_of(value: &Option<Text>) -> Option<&str> {
     value.as_ref().map(Text::as_str)
 }
 
-fn company_key(name: &Option<Text>) -> Option<String> {
+pub(crate) fn company_key(name: &Option<Text>) -> Option<String> {
     name.as_ref()
         .map(|n| leadgate_core::normalize::company_key(n.as_str()))
 }
@@ -593,111 +593,121 @@ impl Tx {
         row.map(StoredLead::try_from).transpose()
     }
 
-    async fn save_person(&mut self, id: Option<i64>, lead: &Lead, at: Ts) -> Result<i64> {
-        let email_key = lead.email.as_ref().map(Email::match_key);
-        let sql = match id {
-            Some(_) => "UPDATE people SET first_name = $1, last_name = $2, email = $3, email_key = $4, phone = $5,
-                        job_title = $6, country = $7, updated_at = $8 WHERE id = $9 RETURNING id",
-            None => "INSERT INTO people (first_name, last_name, email, email_key, phone, job_title, country, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+    /// Updates a stored person's fields, or (no id) inserts a new person; their id.
+    pub(crate) async fn save_person(
+        &mut self,
+        id: Option<i64>,
+        lead: &Lead,
+        at: Ts,
+    ) -> Result<i64> {
+        let Some(id) = id else {
+            return first_id(self.insert_people(&[(lead, at.0, at.0)]).await?);
         };
-        on_tx!(self, conn => {
-            let mut query = sqlx::query_scalar(sql)
-                .bind(text_of(&lead.first_name))
-                .bind(text_of(&lead.last_name))
-                .bind(lead.email.as_ref().map(Email::as_str))
-                .bind(email_key)
-                .bind(lead.phone.as_ref().map(Phone::as_str))
-                .bind(text_of(&lead.job_title))
-                .bind(text_of(&lead.country))
-                .bind(at);
-            if let Some(id) = id {
-                query = query.bind(id);
-            }
-            query.fetch_one(conn).await
-        })
-        .map_err(|e| conflict_on(e, "email", "another person already has this email address"))
+        on_tx!(self, conn => sqlx::query(
+            "UPDATE people SET first_name = $1, last_name = $2, email = $3, email_key = $4, phone = $5,
+             job_title = $6, country = $7, updated_at = $8 WHERE id = $9",
+        )
+        .bind(text_of(&lead.first_name))
+        .bind(text_of(&lead.last_name))
+        .bind(lead.email.as_ref().map(Email::as_str))
+        .bind(lead.email.as_ref().map(Email::match_key))
+        .bind(lead.phone.as_ref().map(Phone::as_str))
+        .bind(text_of(&lead.job_title))
+        .bind(text_of(&lead.country))
+        .bind(at)
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(|_| ()))
+        .map_err(|e| conflict_on(e, "email", "another person already has this email address"))?;
+        Ok(id)
     }
 
-    async fn save_company(&mut self, id: Option<i64>, lead: &Lead, at: Ts) -> Result<i64> {
-        let sql = match id {
-            Some(_) => "UPDATE companies SET name = $1, name_key = $2, industry = $3, size = $4, website = $5,
-                        domain = $6, updated_at = $7 WHERE id = $8 RETURNING id",
-            None => "INSERT INTO companies (name, name_key, industry, size, website, domain, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+    /// Updates a stored company from a lead's company fields, or (no id) inserts a new
+    /// company; its id.
+    pub(crate) async fn save_company(
+        &mut self,
+        id: Option<i64>,
+        lead: &Lead,
+        at: Ts,
+    ) -> Result<i64> {
+        let Some(id) = id else {
+            return first_id(self.insert_companies(&[(lead, at.0, at.0)]).await?);
         };
-        Ok(on_tx!(self, conn => {
-            let mut query = sqlx::query_scalar(sql)
-                .bind(text_of(&lead.company))
-                .bind(company_key(&lead.company))
-                .bind(text_of(&lead.industry))
-                .bind(lead.company_size)
-                .bind(text_of(&lead.website))
-                .bind(lead.company_domain())
-                .bind(at);
-            if let Some(id) = id {
-                query = query.bind(id);
-            }
-            query.fetch_one(conn).await
-        })?)
+        on_tx!(self, conn => sqlx::query(
+            "UPDATE companies SET name = $1, name_key = $2, industry = $3, size = $4, website = $5,
+             domain = $6, updated_at = $7 WHERE id = $8",
+        )
+        .bind(text_of(&lead.company))
+        .bind(company_key(&lead.company))
+        .bind(text_of(&lead.industry))
+        .bind(lead.company_size)
+        .bind(text_of(&lead.website))
+        .bind(lead.company_domain())
+        .bind(at)
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(|_| ()))?;
+        Ok(id)
     }
 
     pub(crate) async fn save_lead(&mut self, stored: &StoredLead) -> Result<i64> {
+        if stored.id == 0 {
+            return first_id(self.insert_leads(std::slice::from_ref(stored)).await?);
+        }
         let lead = &stored.lead;
-        let new = stored.id == 0;
-        let sql = if new {
-            "INSERT INTO leads (person_id, company_id, external_id, stage, owner, product_need, budget,
-                purchase_timeframe, current_solution, pains, custom, channel, source_class, campaign,
-                first_touch, last_touch, search_text, created_at, updated_at, product, bant_confirmed,
-                junk, junk_reviewed)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
-             RETURNING id"
-        } else {
+        on_tx!(self, conn => sqlx::query(
             "UPDATE leads SET person_id = $1, company_id = $2, external_id = $3, stage = $4, owner = $5,
                 product_need = $6, budget = $7, purchase_timeframe = $8, current_solution = $9, pains = $10,
                 custom = $11, channel = $12, source_class = $13, campaign = $14, first_touch = $15,
                 last_touch = $16, search_text = $17, created_at = $18, updated_at = $19, product = $20,
                 bant_confirmed = $21, junk = $22, junk_reviewed = $23
-             WHERE id = $24 RETURNING id"
-        };
-        on_tx!(self, conn => {
-            let mut query = sqlx::query_scalar(sql)
-                .bind(stored.person_id)
-                .bind(stored.company_id)
-                .bind(lead.external_id.as_ref().map(ExternalId::as_str))
-                .bind(lead.stage.as_str())
-                .bind(text_of(&lead.owner))
-                .bind(text_of(&lead.product_need))
-                .bind(lead.budget)
-                .bind(text_of(&lead.purchase_timeframe))
-                .bind(text_of(&lead.current_solution))
-                .bind(text_of(&lead.pains))
-                .bind(Json(&lead.custom))
-                .bind(stored.first_touch.channel.as_str())
-                .bind(stored.first_touch.source_class.as_str())
-                .bind(text_of(&stored.first_touch.campaign))
-                .bind(Json(&stored.first_touch))
-                .bind(Json(&stored.last_touch))
-                .bind(lead.search_text())
-                .bind(Ts(stored.created_at))
-                .bind(Ts(stored.updated_at))
-                .bind(lead.product_line())
-                .bind(Json(stored.bant_confirmed.iter().map(|p| p.name()).collect::<Vec<_>>()))
-                .bind(junk_text(&stored.junk))
-                .bind(stored.junk_reviewed);
-            if !new {
-                query = query.bind(stored.id);
-            }
-            query.fetch_one(conn).await
-        })
+             WHERE id = $24",
+        )
+        .bind(stored.person_id)
+        .bind(stored.company_id)
+        .bind(lead.external_id.as_ref().map(ExternalId::as_str))
+        .bind(lead.stage.as_str())
+        .bind(text_of(&lead.owner))
+        .bind(text_of(&lead.product_need))
+        .bind(lead.budget)
+        .bind(text_of(&lead.purchase_timeframe))
+        .bind(text_of(&lead.current_solution))
+        .bind(text_of(&lead.pains))
+        .bind(Json(&lead.custom))
+        .bind(stored.first_touch.channel.as_str())
+        .bind(stored.first_touch.source_class.as_str())
+        .bind(text_of(&stored.first_touch.campaign))
+        .bind(Json(&stored.first_touch))
+        .bind(Json(&stored.last_touch))
+        .bind(lead.search_text())
+        .bind(Ts(stored.created_at))
+        .bind(Ts(stored.updated_at))
+        .bind(lead.product_line())
+        .bind(Json(stored.bant_confirmed.iter().map(|p| p.name()).collect::<Vec<_>>()))
+        .bind(junk_text(&stored.junk))
+        .bind(stored.junk_reviewed)
+        .bind(stored.id)
+        .execute(conn)
+        .await
+        .map(|_| ()))
         .map_err(|e| {
             conflict_on(
                 e,
                 "external_id",
                 "another lead already has this external_id",
             )
-        })
+        })?;
+        Ok(stored.id)
     }
+}
+
+/// The id of a one-row insert.
+fn first_id(ids: Vec<i64>) -> Result<i64> {
+    ids.into_iter().next().ok_or_else(|| {
+        StoreError::Database(sqlx::Error::Protocol("an insert stored no row".into()))
+    })
 }
 
 impl Store {
@@ -1242,7 +1252,7 @@ async fn apply_and_save(
     Ok(changes)
 }
 
-fn change_events(
+pub(crate) fn change_events(
     changes: &[FieldChange],
     created: bool,
     at: DateTime<Utc>,

@@ -4,6 +4,7 @@
 mod analytics;
 mod api_keys;
 mod automation;
+mod capture_batch;
 mod change_log;
 mod email;
 mod events;

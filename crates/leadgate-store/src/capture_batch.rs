@@ -1,0 +1,1012 @@
+//! New leads captured together (an import batch): matched against the stored people and
+//! companies with a few queries, written with multi-row inserts, to the same result as
+//! capturing them one by one.
+
+use crate::leads::{change_events, company_key, junk_text, text_of, Capture, CaptureOutcome};
+use crate::leads::{StoredLead, SELECT_LEAD};
+use crate::time::{to_micros, Ts};
+use crate::{conflict_on, on_tx, Result, Tx};
+use chrono::{DateTime, Utc};
+use leadgate_core::lead::FieldChange;
+use leadgate_core::quality::JunkReason;
+use leadgate_core::{
+    Channel, Email, EventDraft, EventType, ExternalId, Lead, LeadField, Phone, Source, Text,
+};
+use serde_json::json;
+use sqlx::types::Json;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// Rows per multi-row statement: SQLite allows 32,766 bound values, PostgreSQL 65,535; a
+/// lead row binds 23.
+const ROWS_PER_STATEMENT: usize = 1000;
+
+/// A person as the batch will leave them.
+struct PersonDraft {
+    /// Stored already (`None`: new).
+    id: Option<i64>,
+    /// Their fields (the person fields of a `Lead`), and as stored.
+    lead: Lead,
+    stored: Option<Lead>,
+    /// They have a lead with no external id, which a capture of their email would update.
+    has_unkeyed: bool,
+    /// When they were first and last saved.
+    created: DateTime<Utc>,
+    at: DateTime<Utc>,
+}
+
+/// A company under a name key or web domain. The one-by-one capture takes the first
+/// company by id, so stored ones come first, then new ones in the order they were made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum CompanyRef {
+    Stored(i64),
+    New(usize),
+}
+
+/// A company as the batch will leave it.
+struct CompanyDraft {
+    id: Option<i64>,
+    me: CompanyRef,
+    /// Its fields (the company fields of a `Lead`, with the email that may give its web
+    /// domain), and as stored with its domain.
+    lead: Lead,
+    stored: Option<(Lead, Option<String>)>,
+    /// When a capture of the batch first and last saved it (`None`: none did).
+    created: Option<DateTime<Utc>>,
+    at: Option<DateTime<Utc>>,
+}
+
+impl CompanyDraft {
+    fn name_key(&self) -> Option<String> {
+        company_key(&self.lead.company)
+    }
+
+    fn changed(&self) -> bool {
+        self.stored.as_ref().is_none_or(|(lead, domain)| {
+            Lead::COMPANY_FIELDS
+                .iter()
+                .any(|f| lead.get(*f) != self.lead.get(*f))
+                || *domain != self.lead.company_domain()
+        })
+    }
+}
+
+/// A new lead waiting for its person's and company's ids.
+struct LeadDraft {
+    stored: StoredLead,
+    person: usize,
+    company: Option<usize>,
+    changes: Vec<FieldChange>,
+    events: Vec<EventDraft>,
+}
+
+/// What the batch is about to write.
+#[derive(Default)]
+struct Plan {
+    people: Vec<PersonDraft>,
+    companies: Vec<CompanyDraft>,
+    leads: Vec<LeadDraft>,
+    person_by_email: HashMap<String, usize>,
+    company_by_key: HashMap<String, BTreeSet<CompanyRef>>,
+    company_by_domain: HashMap<String, BTreeSet<CompanyRef>>,
+    /// The draft of each company that can be found (a stored company with no lead cannot).
+    company_slot: HashMap<CompanyRef, usize>,
+    external_ids: HashSet<String>,
+}
+
+/// Stores captures that each make a new lead, in order; their events go to `events`.
+/// `Ok(None)` (nothing written) when one of them would update a stored lead, or a lead the
+/// batch itself makes: such a batch is captured one by one.
+pub(crate) async fn capture_new(
+    tx: &mut Tx,
+    captures: &[Capture],
+    events: &mut Vec<(i64, EventDraft)>,
+) -> Result<Option<Vec<CaptureOutcome>>> {
+    let mut applied = Vec::with_capacity(captures.len());
+    for capture in captures {
+        let mut lead = Lead::default();
+        capture
+            .patch
+            .apply(&mut lead)
+            .map_err(leadgate_core::FieldErrors::from)?;
+        applied.push(lead);
+    }
+    let mut identities: Vec<String> = applied
+        .iter()
+        .flat_map(|lead| {
+            let external = lead
+                .external_id
+                .as_ref()
+                .map(|e| format!("external:{}", e.as_str()));
+            let email = lead
+                .email
+                .as_ref()
+                .map(|e| format!("email:{}", e.match_key()));
+            external.into_iter().chain(email)
+        })
+        .collect();
+    identities.sort_unstable();
+    identities.dedup();
+    tx.lock_identities(&identities).await?;
+    let externals: Vec<&str> = applied
+        .iter()
+        .filter_map(|l| l.external_id.as_ref().map(ExternalId::as_str))
+        .collect();
+    if tx.any_external_id(&externals).await? {
+        return Ok(None);
+    }
+    let mut plan = Plan::default();
+    plan.load_people(tx, &applied).await?;
+    plan.load_companies(tx, &applied).await?;
+    for (capture, lead) in captures.iter().zip(applied) {
+        if !plan.add(capture, lead) {
+            return Ok(None);
+        }
+    }
+    plan.write(tx, events).await.map(Some)
+}
+
+impl Plan {
+    /// The stored people the batch's emails belong to.
+    async fn load_people(&mut self, tx: &mut Tx, leads: &[Lead]) -> Result<()> {
+        let keys: Vec<String> = leads
+            .iter()
+            .filter_map(|l| l.email.as_ref().map(Email::match_key))
+            .collect();
+        let found: Vec<(String, i64)> = tx
+            .select_by_list(
+                "SELECT email_key, COALESCE(merged_into, id) FROM people WHERE email_key IN (",
+                &keys,
+                ")",
+            )
+            .await?;
+        let ids: Vec<i64> = found.iter().map(|(_, id)| *id).collect();
+        // Where the one-by-one capture reads what is known of a person: their newest lead.
+        let newest = tx
+            .leads_where_first(
+                "l.id IN (SELECT MAX(id) FROM leads WHERE person_id IN (",
+                ") GROUP BY person_id)",
+                &ids,
+            )
+            .await?;
+        let unkeyed: HashSet<i64> = tx
+            .ids_by_list(
+                "SELECT DISTINCT person_id FROM leads WHERE external_id IS NULL AND person_id IN (",
+                &ids,
+            )
+            .await?
+            .into_iter()
+            .collect();
+        let mut slot_of: HashMap<i64, usize> = HashMap::new();
+        for lead in newest {
+            slot_of.insert(lead.person_id, self.people.len());
+            self.people.push(PersonDraft {
+                id: Some(lead.person_id),
+                has_unkeyed: unkeyed.contains(&lead.person_id),
+                created: lead.updated_at,
+                at: lead.updated_at,
+                stored: Some(lead.lead.clone()),
+                lead: lead.lead,
+            });
+        }
+        for (key, id) in found {
+            if let Some(slot) = slot_of.get(&id) {
+                self.person_by_email.insert(key, *slot);
+            }
+        }
+        Ok(())
+    }
+
+    /// The stored companies under the batch's company names and web domains.
+    async fn load_companies(&mut self, tx: &mut Tx, leads: &[Lead]) -> Result<()> {
+        let keys: Vec<String> = leads
+            .iter()
+            .filter_map(|l| company_key(&l.company))
+            .collect();
+        let domains: Vec<String> = leads.iter().filter_map(Lead::company_domain).collect();
+        let by_key = tx
+            .select_by_list(
+                "SELECT name_key, id FROM companies WHERE name_key IN (",
+                &keys,
+                ")",
+            )
+            .await?;
+        let by_domain = tx
+            .select_by_list(
+                "SELECT domain, id FROM companies WHERE domain IN (",
+                &domains,
+                ")",
+            )
+            .await?;
+        let mut ids: Vec<i64> = by_key.iter().chain(&by_domain).map(|(_, id)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        // Where the one-by-one capture reads what is known of a company: its first lead.
+        let first_leads = tx
+            .leads_where_first(
+                "l.id IN (SELECT MIN(id) FROM leads WHERE company_id IN (",
+                ") GROUP BY company_id)",
+                &ids,
+            )
+            .await?;
+        let stored_domains: HashMap<i64, Option<String>> =
+            tx.company_domains(&ids).await?.into_iter().collect();
+        for lead in first_leads {
+            let Some(id) = lead.company_id else { continue };
+            let me = CompanyRef::Stored(id);
+            self.company_slot.insert(me, self.companies.len());
+            let domain = stored_domains.get(&id).cloned().flatten();
+            self.companies.push(CompanyDraft {
+                id: Some(id),
+                me,
+                stored: Some((lead.lead.clone(), domain)),
+                lead: lead.lead,
+                created: None,
+                at: None,
+            });
+        }
+        for (map, found) in [
+            (&mut self.company_by_key, by_key),
+            (&mut self.company_by_domain, by_domain),
+        ] {
+            for (value, id) in found {
+                map.entry(value).or_default().insert(CompanyRef::Stored(id));
+            }
+        }
+        Ok(())
+    }
+
+    /// The company the one-by-one capture finds under a name key or web domain (none if the
+    /// first one there has no lead).
+    fn company_under(&self, by_domain: bool, value: &str) -> Option<usize> {
+        let map = if by_domain {
+            &self.company_by_domain
+        } else {
+            &self.company_by_key
+        };
+        let first = map.get(value)?.first()?;
+        self.company_slot.get(first).copied()
+    }
+
+    /// Plans one capture's new lead, as `capture_in` would store it; `false` when the
+    /// capture would update a lead instead.
+    fn add(&mut self, capture: &Capture, mut lead: Lead) -> bool {
+        let at = to_micros(capture.at);
+        if let Some(external) = &lead.external_id {
+            if !self.external_ids.insert(external.as_str().to_owned()) {
+                return false;
+            }
+        }
+        let untouched = |fields: &[LeadField]| -> Vec<LeadField> {
+            fields
+                .iter()
+                .copied()
+                .filter(|f| !capture.patch.touches(*f))
+                .collect()
+        };
+        // The person: one known by this email (whose lead with no external id the capture
+        // would update, if it has none itself), else a new one.
+        let email_key = lead.email.as_ref().map(Email::match_key);
+        let person = match email_key.as_ref().and_then(|k| self.person_by_email.get(k)) {
+            Some(&slot) => {
+                if lead.external_id.is_none() || self.people[slot].has_unkeyed {
+                    return false;
+                }
+                lead.copy_fields(&self.people[slot].lead, &untouched(&Lead::PERSON_FIELDS));
+                slot
+            }
+            None => {
+                let slot = self.people.len();
+                self.people.push(PersonDraft {
+                    id: None,
+                    lead: Lead::default(),
+                    stored: None,
+                    has_unkeyed: false,
+                    created: at,
+                    at,
+                });
+                if let Some(key) = email_key {
+                    self.person_by_email.insert(key, slot);
+                }
+                slot
+            }
+        };
+        let draft = &mut self.people[person];
+        draft.lead.copy_fields(&lead, &Lead::PERSON_FIELDS);
+        draft.has_unkeyed |= lead.external_id.is_none();
+        draft.at = at;
+
+        // The company: one known by name, else by web domain, else a new one.
+        let key = company_key(&lead.company);
+        let known = key
+            .as_deref()
+            .and_then(|k| self.company_under(false, k))
+            .or_else(|| {
+                lead.company_domain()
+                    .and_then(|d| self.company_under(true, &d))
+            });
+        if let Some(slot) = known {
+            lead.copy_fields(
+                &self.companies[slot].lead,
+                &untouched(&Lead::COMPANY_FIELDS),
+            );
+        }
+        let company_fields_set = Lead::COMPANY_FIELDS.iter().any(|f| !lead.get(*f).is_null());
+        let company = company_fields_set.then(|| self.save_company(known, &lead, at));
+
+        let mut junk = leadgate_core::quality::assess(&lead);
+        if capture.bot {
+            junk.push(JunkReason::BotSubmission);
+        }
+        junk.sort_unstable();
+        junk.dedup();
+        let touch = capture
+            .source
+            .clone()
+            .unwrap_or_else(|| Source::new(Channel::Api));
+        let blank = Lead::default();
+        let changes: Vec<FieldChange> = LeadField::ALL
+            .into_iter()
+            .filter_map(|f| {
+                let (old, new) = (blank.get(f), lead.get(f));
+                (old != new).then(|| FieldChange {
+                    field: f.name(),
+                    old,
+                    new,
+                })
+            })
+            .collect();
+        let mut submitted = EventDraft::new(
+            EventType::FormSubmitted,
+            at,
+            json!({"input": capture.raw, "source": touch, "created": true}),
+        )
+        .with_actor(&capture.actor);
+        submitted.source = Text::parse(touch.channel.as_str(), 200).ok();
+        let mut events = vec![submitted];
+        events.extend(change_events(&changes, true, at, &capture.actor));
+        self.leads.push(LeadDraft {
+            stored: StoredLead {
+                id: 0,
+                person_id: 0,
+                company_id: None,
+                lead,
+                first_touch: touch.clone(),
+                last_touch: touch,
+                created_at: at,
+                updated_at: at,
+                bant_confirmed: BTreeSet::new(),
+                junk,
+                junk_reviewed: false,
+                do_not_email: false,
+                do_not_call: false,
+                snapshot: None,
+                prediction: None,
+            },
+            person,
+            company,
+            changes,
+            events,
+        });
+        true
+    }
+
+    /// The company a lead with company fields is saved as (its fields become the lead's),
+    /// found under its new name and domain from then on.
+    fn save_company(&mut self, known: Option<usize>, lead: &Lead, at: DateTime<Utc>) -> usize {
+        let slot = known.unwrap_or_else(|| {
+            let slot = self.companies.len();
+            let me = CompanyRef::New(slot);
+            self.company_slot.insert(me, slot);
+            self.companies.push(CompanyDraft {
+                id: None,
+                me,
+                lead: Lead::default(),
+                stored: None,
+                created: None,
+                at: None,
+            });
+            slot
+        });
+        let draft = &mut self.companies[slot];
+        let old_key = draft.name_key();
+        let old_domain = match (&draft.stored, draft.at) {
+            (Some((_, stored)), None) => stored.clone(),
+            _ => draft.lead.company_domain(),
+        };
+        draft.lead.copy_fields(lead, &Lead::COMPANY_FIELDS);
+        draft.lead.email = lead.email.clone();
+        draft.created.get_or_insert(at);
+        draft.at = Some(at);
+        let (key, domain, me) = (draft.name_key(), draft.lead.company_domain(), draft.me);
+        for (map, old, new) in [
+            (&mut self.company_by_key, old_key, key),
+            (&mut self.company_by_domain, old_domain, domain),
+        ] {
+            if old == new {
+                continue;
+            }
+            if let Some(set) = old.and_then(|old| map.get_mut(&old)) {
+                set.remove(&me);
+            }
+            if let Some(new) = new {
+                map.entry(new).or_default().insert(me);
+            }
+        }
+        slot
+    }
+
+    async fn write(
+        self,
+        tx: &mut Tx,
+        events: &mut Vec<(i64, EventDraft)>,
+    ) -> Result<Vec<CaptureOutcome>> {
+        let Plan {
+            people,
+            companies,
+            leads,
+            ..
+        } = self;
+        let person_ids = tx.save_people(&people).await?;
+        let company_ids = tx.save_companies(&companies).await?;
+        let mut stored: Vec<StoredLead> = Vec::with_capacity(leads.len());
+        let mut rest = Vec::with_capacity(leads.len());
+        for draft in leads {
+            let mut lead = draft.stored;
+            lead.person_id = person_ids[draft.person];
+            lead.company_id = draft.company.map(|c| company_ids[c]);
+            stored.push(lead);
+            rest.push((draft.changes, draft.events));
+        }
+        let ids = tx.insert_leads(&stored).await?;
+        let mut outcomes = Vec::with_capacity(stored.len());
+        for ((mut lead, (changes, drafts)), id) in stored.into_iter().zip(rest).zip(ids) {
+            lead.id = id;
+            events.extend(drafts.into_iter().map(|e| (id, e)));
+            outcomes.push(CaptureOutcome {
+                lead,
+                created: true,
+                changes,
+            });
+        }
+        Ok(outcomes)
+    }
+}
+
+/// Inserts rows with one multi-row statement and returns their ids in order. On SQLite the
+/// only writer's one INSERT takes consecutive rowids (rows come back from its worker one
+/// message each, which costs more than the insert); PostgreSQL returns them.
+macro_rules! insert_ids {
+    ($tx:expr, $sql:expr, $items:expr, |$row:ident, $item:ident| $bind:block) => {
+        match $tx {
+            Tx::Postgres(tx) => {
+                let mut b = sqlx::QueryBuilder::new($sql);
+                b.push_values($items, |mut $row, $item| $bind);
+                b.push(" RETURNING id");
+                let mut ids: Vec<i64> = b.build_query_scalar().fetch_all(&mut **tx).await?;
+                // Identity values are drawn row by row in VALUES order.
+                ids.sort_unstable();
+                Ok::<Vec<i64>, sqlx::Error>(ids)
+            }
+            Tx::Sqlite(tx) => {
+                let mut b = sqlx::QueryBuilder::new($sql);
+                b.push_values($items, |mut $row, $item| $bind);
+                let done = b.build().execute(&mut **tx).await?;
+                let n = done.rows_affected() as i64;
+                let first = done.last_insert_rowid() - n + 1;
+                Ok((first..first + n).collect())
+            }
+        }
+    };
+}
+
+impl Tx {
+    /// Holds a transaction lock on each identity (sorted by the caller), as `capture_in`
+    /// does per capture; SQLite's one writer needs none.
+    async fn lock_identities(&mut self, keys: &[String]) -> Result<()> {
+        if let Tx::Postgres(tx) = self {
+            if !keys.is_empty() {
+                sqlx::query(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k",
+                )
+                .bind(keys)
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn any_external_id(&mut self, externals: &[&str]) -> Result<bool> {
+        let found: Vec<(String, i64)> = self
+            .select_by_list(
+                "SELECT external_id, id FROM leads WHERE external_id IN (",
+                externals,
+                ")",
+            )
+            .await?;
+        Ok(!found.is_empty())
+    }
+
+    /// `(text, id)` rows of `open`, a list of values, then `close`, a chunk at a time.
+    async fn select_by_list<T: AsRef<str>>(
+        &mut self,
+        open: &str,
+        values: &[T],
+        close: &str,
+    ) -> Result<Vec<(String, i64)>> {
+        let mut out = Vec::new();
+        let mut distinct: Vec<&str> = values.iter().map(AsRef::as_ref).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        for chunk in distinct.chunks(ROWS_PER_STATEMENT) {
+            let rows: Vec<(String, i64)> = on_tx!(self, conn => {
+                let mut b = sqlx::QueryBuilder::new(open);
+                let mut list = b.separated(", ");
+                for value in chunk {
+                    list.push_bind(*value);
+                }
+                b.push(close);
+                b.build_query_as().fetch_all(conn).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    async fn ids_by_list(&mut self, sql: &str, ids: &[i64]) -> Result<Vec<i64>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let rows: Vec<i64> = on_tx!(self, conn => {
+                let mut b = sqlx::QueryBuilder::new(sql);
+                let mut list = b.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                b.push(")");
+                b.build_query_scalar().fetch_all(conn).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// The stored web domain of each company.
+    async fn company_domains(&mut self, ids: &[i64]) -> Result<Vec<(i64, Option<String>)>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let rows: Vec<(i64, Option<String>)> = on_tx!(self, conn => {
+                let mut b = sqlx::QueryBuilder::new("SELECT id, domain FROM companies WHERE id IN (");
+                let mut list = b.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                b.push(")");
+                b.build_query_as().fetch_all(conn).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// Stored leads whose condition is `open`, a list of ids, then `close`.
+    async fn leads_where_first(
+        &mut self,
+        open: &str,
+        close: &str,
+        ids: &[i64],
+    ) -> Result<Vec<StoredLead>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let rows: Vec<crate::leads::LeadRow> = on_tx!(self, conn => {
+                let mut b = sqlx::QueryBuilder::new(format!("{SELECT_LEAD} WHERE {open}"));
+                let mut list = b.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                b.push(close);
+                b.build_query_as().fetch_all(conn).await
+            })?;
+            for row in rows {
+                out.push(StoredLead::try_from(row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Inserts the new people and updates the changed stored ones; every draft's id.
+    async fn save_people(&mut self, people: &[PersonDraft]) -> Result<Vec<i64>> {
+        let new: Vec<(&Lead, DateTime<Utc>, DateTime<Utc>)> = people
+            .iter()
+            .filter(|p| p.id.is_none())
+            .map(|p| (&p.lead, p.created, p.at))
+            .collect();
+        let mut new_ids = self.insert_people(&new).await?.into_iter();
+        let mut ids = Vec::with_capacity(people.len());
+        for person in people {
+            match person.id {
+                Some(id) => {
+                    if person.stored.as_ref() != Some(&person.lead) {
+                        self.save_person(Some(id), &person.lead, Ts(person.at))
+                            .await?;
+                    }
+                    ids.push(id);
+                }
+                None => ids.push(new_ids.next().unwrap_or_default()),
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Inserts people (the person fields of each lead, created and updated when); their ids
+    /// in order.
+    pub(crate) async fn insert_people(
+        &mut self,
+        people: &[(&Lead, DateTime<Utc>, DateTime<Utc>)],
+    ) -> Result<Vec<i64>> {
+        let mut ids = Vec::with_capacity(people.len());
+        for chunk in people.chunks(ROWS_PER_STATEMENT) {
+            let chunk_ids = insert_ids!(
+                self,
+                "INSERT INTO people (first_name, last_name, email, email_key, phone, job_title, country, created_at, updated_at) ",
+                chunk,
+                |row, person| {
+                    let (lead, created, updated) = person;
+                    row.push_bind(text_of(&lead.first_name))
+                        .push_bind(text_of(&lead.last_name))
+                        .push_bind(lead.email.as_ref().map(Email::as_str))
+                        .push_bind(lead.email.as_ref().map(Email::match_key))
+                        .push_bind(lead.phone.as_ref().map(Phone::as_str))
+                        .push_bind(text_of(&lead.job_title))
+                        .push_bind(text_of(&lead.country))
+                        .push_bind(Ts(*created))
+                        .push_bind(Ts(*updated));
+                }
+            )
+            .map_err(|e| {
+                conflict_on(e, "email", "another person already has this email address")
+            })?;
+            ids.extend(chunk_ids);
+        }
+        Ok(ids)
+    }
+
+    /// Inserts the new companies and updates the changed stored ones that a capture saved;
+    /// every draft's id.
+    async fn save_companies(&mut self, companies: &[CompanyDraft]) -> Result<Vec<i64>> {
+        let new: Vec<(&Lead, DateTime<Utc>, DateTime<Utc>)> = companies
+            .iter()
+            .filter_map(|c| match (c.id, c.created, c.at) {
+                (None, Some(created), Some(at)) => Some((&c.lead, created, at)),
+                _ => None,
+            })
+            .collect();
+        let mut new_ids = self.insert_companies(&new).await?.into_iter();
+        let mut ids = Vec::with_capacity(companies.len());
+        for company in companies {
+            match (company.id, company.at) {
+                (Some(id), Some(at)) if company.changed() => {
+                    self.save_company(Some(id), &company.lead, Ts(at)).await?;
+                    ids.push(id);
+                }
+                (Some(id), _) => ids.push(id),
+                (None, _) => ids.push(new_ids.next().unwrap_or_default()),
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Inserts companies (the company fields of each lead, and the web domain its website
+    /// or email gives); their ids in order.
+    pub(crate) async fn insert_companies(
+        &mut self,
+        companies: &[(&Lead, DateTime<Utc>, DateTime<Utc>)],
+    ) -> Result<Vec<i64>> {
+        let mut ids = Vec::with_capacity(companies.len());
+        for chunk in companies.chunks(ROWS_PER_STATEMENT) {
+            let chunk_ids = insert_ids!(
+                self,
+                "INSERT INTO companies (name, name_key, industry, size, website, domain, created_at, updated_at) ",
+                chunk,
+                |row, company| {
+                    let (lead, created, updated) = company;
+                    row.push_bind(text_of(&lead.company))
+                        .push_bind(company_key(&lead.company))
+                        .push_bind(text_of(&lead.industry))
+                        .push_bind(lead.company_size)
+                        .push_bind(text_of(&lead.website))
+                        .push_bind(lead.company_domain())
+                        .push_bind(Ts(*created))
+                        .push_bind(Ts(*updated));
+                }
+            )?;
+            ids.extend(chunk_ids);
+        }
+        Ok(ids)
+    }
+
+    /// Inserts new leads (their person and company ids set); their ids in order.
+    pub(crate) async fn insert_leads(&mut self, leads: &[StoredLead]) -> Result<Vec<i64>> {
+        let mut ids = Vec::with_capacity(leads.len());
+        for chunk in leads.chunks(ROWS_PER_STATEMENT) {
+            let chunk_ids = insert_ids!(
+                self,
+                "INSERT INTO leads (person_id, company_id, external_id, stage, owner, product_need, budget,
+                    purchase_timeframe, current_solution, pains, custom, channel, source_class, campaign,
+                    first_touch, last_touch, search_text, created_at, updated_at, product, bant_confirmed,
+                    junk, junk_reviewed) ",
+                chunk,
+                |row, stored| {
+                    let lead = &stored.lead;
+                    row.push_bind(stored.person_id)
+                        .push_bind(stored.company_id)
+                        .push_bind(lead.external_id.as_ref().map(ExternalId::as_str))
+                        .push_bind(lead.stage.as_str())
+                        .push_bind(text_of(&lead.owner))
+                        .push_bind(text_of(&lead.product_need))
+                        .push_bind(lead.budget)
+                        .push_bind(text_of(&lead.purchase_timeframe))
+                        .push_bind(text_of(&lead.current_solution))
+                        .push_bind(text_of(&lead.pains))
+                        .push_bind(Json(&lead.custom))
+                        .push_bind(stored.first_touch.channel.as_str())
+                        .push_bind(stored.first_touch.source_class.as_str())
+                        .push_bind(text_of(&stored.first_touch.campaign))
+                        .push_bind(Json(&stored.first_touch))
+                        .push_bind(Json(&stored.last_touch))
+                        .push_bind(lead.search_text())
+                        .push_bind(Ts(stored.created_at))
+                        .push_bind(Ts(stored.updated_at))
+                        .push_bind(lead.product_line())
+                        .push_bind(Json(
+                            stored.bant_confirmed.iter().map(|p| p.name()).collect::<Vec<_>>(),
+                        ))
+                        .push_bind(junk_text(&stored.junk))
+                        .push_bind(stored.junk_reviewed);
+                }
+            )
+            .map_err(|e| conflict_on(e, "external_id", "another lead already has this external_id"))?;
+            ids.extend(chunk_ids);
+        }
+        Ok(ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::leads::{capture_in, NewEvent};
+    use crate::testing::{texts, TestDatabase};
+    use crate::{Engine, Store};
+    use leadgate_core::lead::PatchMode;
+    use leadgate_core::LeadPatch;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    use serde_json::Value;
+
+    /// Captures drawn from small pools, so that people, companies and web domains repeat:
+    /// an email in another case, a company under another legal form or only by its
+    /// domain, fields left out.
+    fn captures(rng: &mut StdRng, n: usize, keyed: bool) -> Vec<Capture> {
+        let companies = [
+            "Acme Inc",
+            "ACME GmbH",
+            "Globex",
+            "天河机械有限公司",
+            "شرکت پارسیان",
+        ];
+        let domains = ["acme.com", "globex.io", "gmail.com", "tianhe.cn"];
+        let names = ["Ana", "Minh Anh", "علی", "王伟", "Thảo"];
+        (0..n)
+            .map(|_| {
+                let mut input = serde_json::Map::new();
+                let mut put = |k: &str, v: Value| {
+                    input.insert(k.into(), v);
+                };
+                if keyed {
+                    put("external_id", format!("X{}", rng.gen::<u64>()).into());
+                }
+                if rng.gen_bool(0.9) {
+                    let person = rng.gen_range(0..12);
+                    let domain = domains[person % domains.len()];
+                    let email = format!("p{person}@{domain}");
+                    let email = if rng.gen_bool(0.3) {
+                        email.to_uppercase()
+                    } else {
+                        email
+                    };
+                    put("email", email.into());
+                }
+                if rng.gen_bool(0.8) {
+                    put("first_name", names[rng.gen_range(0..names.len())].into());
+                }
+                if rng.gen_bool(0.5) {
+                    put(
+                        "phone",
+                        format!("+1 555 {:07}", rng.gen_range(0..20)).into(),
+                    );
+                }
+                if rng.gen_bool(0.7) {
+                    put(
+                        "company",
+                        companies[rng.gen_range(0..companies.len())].into(),
+                    );
+                }
+                if rng.gen_bool(0.3) {
+                    put(
+                        "website",
+                        format!("https://www.{}", domains[rng.gen_range(0..2)]).into(),
+                    );
+                }
+                if rng.gen_bool(0.2) {
+                    put("industry", "Manufacturing".into());
+                }
+                if rng.gen_bool(0.2) {
+                    put("owner", "rep@example.com".into());
+                }
+                Capture {
+                    patch: LeadPatch::parse(&input, PatchMode::Create).expect("valid fields"),
+                    source: Some(Source::new(Channel::Import)),
+                    raw: Value::Object(input),
+                    at: Utc::now(),
+                    actor: "test".into(),
+                    bot: rng.gen_bool(0.1),
+                }
+            })
+            .collect()
+    }
+
+    async fn store_events(tx: &mut Tx, events: &[(i64, EventDraft)]) {
+        let rows: Vec<NewEvent> = events
+            .iter()
+            .map(|(lead_id, draft)| NewEvent {
+                lead_id: *lead_id,
+                draft,
+            })
+            .collect();
+        tx.insert_events(&rows, Ts(Utc::now()))
+            .await
+            .expect("events");
+    }
+
+    /// Everything a capture writes, as text (company and person update times aside: a
+    /// batch leaves a record it would not change alone).
+    async fn dump(store: &Store) -> Vec<String> {
+        let mut out = Vec::new();
+        for sql in [
+            "SELECT id || '|' || COALESCE(first_name, '') || '|' || COALESCE(last_name, '') || '|' || COALESCE(email, '') || '|' || COALESCE(email_key, '') || '|' || COALESCE(phone, '') || '|' || created_at FROM people ORDER BY id",
+            "SELECT id || '|' || COALESCE(name, '') || '|' || COALESCE(name_key, '') || '|' || COALESCE(industry, '') || '|' || COALESCE(website, '') || '|' || COALESCE(domain, '') || '|' || created_at FROM companies ORDER BY id",
+            "SELECT id || '|' || person_id || '|' || COALESCE(company_id, 0) || '|' || COALESCE(external_id, '') || '|' || stage || '|' || COALESCE(owner, '') || '|' || search_text || '|' || junk || '|' || product || '|' || first_touch || '|' || created_at || '|' || updated_at FROM leads ORDER BY id",
+            "SELECT lead_id || '|' || type || '|' || occurred_at || '|' || COALESCE(source, '') || '|' || COALESCE(actor, '') || '|' || payload FROM events ORDER BY id",
+            "SELECT COALESCE(owner, '') || '|' || leads FROM open_lead_changes ORDER BY owner, leads",
+        ] {
+            out.extend(texts(store, sql).await);
+        }
+        out
+    }
+
+    /// Batches of new leads stored at once leave the store as capturing them one by one
+    /// does, on stores that already know some of their people and companies.
+    async fn a_batch_stores_what_one_by_one_captures_store(engine: Engine) {
+        let mut written_at_once = 0;
+        for seed in 0..8 {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let known = captures(&mut rng, 15, seed % 2 == 0);
+            let batches: Vec<Vec<Capture>> = (0..3).map(|_| captures(&mut rng, 40, true)).collect();
+            let (bulk_db, one_db) = (
+                TestDatabase::new(engine).await,
+                TestDatabase::new(engine).await,
+            );
+            let (bulk, one) = (bulk_db.store().await, one_db.store().await);
+            for store in [&bulk, &one] {
+                store
+                    .capture_many(known.clone())
+                    .await
+                    .expect("known leads");
+            }
+            for batch in &batches {
+                let mut tx = bulk.begin().await.expect("tx");
+                let mut events = Vec::new();
+                let outcomes = match capture_new(&mut tx, batch, &mut events)
+                    .await
+                    .expect("batch")
+                {
+                    Some(outcomes) => {
+                        written_at_once += 1;
+                        outcomes
+                    }
+                    // As an import does then.
+                    None => {
+                        let mut outcomes = Vec::new();
+                        for capture in batch {
+                            outcomes.push(
+                                capture_in(&mut tx, capture.clone(), true, Some(&mut events))
+                                    .await
+                                    .expect("capture"),
+                            );
+                        }
+                        outcomes
+                    }
+                };
+                store_events(&mut tx, &events).await;
+                tx.commit().await.expect("commit");
+
+                let mut tx = one.begin().await.expect("tx");
+                let mut events = Vec::new();
+                for (capture, outcome) in batch.iter().zip(&outcomes) {
+                    let alone = capture_in(&mut tx, capture.clone(), true, Some(&mut events))
+                        .await
+                        .expect("capture");
+                    assert_eq!(alone.lead, outcome.lead, "seed {seed}");
+                    assert_eq!(alone.changes, outcome.changes, "seed {seed}");
+                }
+                store_events(&mut tx, &events).await;
+                tx.commit().await.expect("commit");
+            }
+            let (a, b) = (dump(&bulk).await, dump(&one).await);
+            assert!(a.len() > 100, "seed {seed}: the batches stored rows");
+            for (x, y) in a.iter().zip(&b) {
+                assert_eq!(x, y, "seed {seed}");
+            }
+            assert_eq!(a.len(), b.len(), "seed {seed}");
+            for (store, db) in [(bulk, bulk_db), (one, one_db)] {
+                store.close().await;
+                db.cleanup().await;
+            }
+        }
+        assert!(
+            written_at_once >= 12,
+            "{written_at_once} of 24 batches written at once"
+        );
+    }
+
+    /// A batch that would update a stored lead, or one of its own, is left to the
+    /// one-by-one capture and nothing of it is written.
+    async fn a_batch_that_updates_leads_is_declined(engine: Engine) {
+        let db = TestDatabase::new(engine).await;
+        let store = db.store().await;
+        let mut rng = StdRng::seed_from_u64(9);
+        let known = captures(&mut rng, 5, true);
+        store.capture_many(known.clone()).await.expect("known");
+        let unkeyed = |email: &str| {
+            let input = json!({"email": email});
+            Capture {
+                patch: LeadPatch::parse(input.as_object().expect("object"), PatchMode::Create)
+                    .expect("valid"),
+                source: None,
+                raw: input,
+                at: Utc::now(),
+                actor: "test".into(),
+                bot: false,
+            }
+        };
+        for batch in [
+            vec![known[0].clone()],
+            vec![unkeyed("new@example.org"), unkeyed("NEW@example.org")],
+            vec![captures(&mut rng, 1, true)[0].clone(), known[1].clone()],
+        ] {
+            let before = dump(&store).await;
+            let mut tx = store.begin().await.expect("tx");
+            let mut events = Vec::new();
+            let planned = capture_new(&mut tx, &batch, &mut events)
+                .await
+                .expect("batch");
+            assert!(planned.is_none() && events.is_empty());
+            tx.commit().await.expect("commit");
+            assert_eq!(dump(&store).await, before);
+        }
+        store.close().await;
+        db.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_batch_equals_one_by_one() {
+        a_batch_stores_what_one_by_one_captures_store(Engine::Sqlite).await;
+        a_batch_that_updates_leads_is_declined(Engine::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_batch_equals_one_by_one() {
+        a_batch_stores_what_one_by_one_captures_store(Engine::Postgres).await;
+        a_batch_that_updates_leads_is_declined(Engine::Postgres).await;
+    }
+}
