@@ -190,6 +190,16 @@ pub fn compare(a: &PersonKeys, b: &PersonKeys) -> Option<Match> {
 
 /// Every likely pair among `people` (each pair once, best-scoring first within equal ids).
 pub fn find_matches(people: &[PersonKeys]) -> Vec<Match> {
+    matches_where(people, |_, _| true)
+}
+
+/// The likely pairs among `people` that include one of the `arrived` ids: people just
+/// captured, matched against those already known (pairs of known people are not compared).
+pub fn find_matches_of(people: &[PersonKeys], arrived: &HashSet<i64>) -> Vec<Match> {
+    matches_where(people, |a, b| arrived.contains(&a) || arrived.contains(&b))
+}
+
+fn matches_where(people: &[PersonKeys], wanted: impl Fn(i64, i64) -> bool) -> Vec<Match> {
     let mut blocks: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, p) in people.iter().enumerate() {
         for key in p.blocks() {
@@ -202,7 +212,7 @@ pub fn find_matches(people: &[PersonKeys]) -> Vec<Match> {
         for (x, &i) in members.iter().enumerate() {
             for &j in &members[x + 1..] {
                 let pair = (i.min(j), i.max(j));
-                if i == j || !seen.insert(pair) {
+                if i == j || !wanted(people[i].id, people[j].id) || !seen.insert(pair) {
                     continue;
                 }
                 if let Some(m) = compare(&people[pair.0], &people[pair.1]) {

@@ -150,8 +150,8 @@ impl Store {
             _ => {}
         }
         let id: i64 = on_pool!(self, pool => sqlx::query_scalar(
-            "INSERT INTO imports (file_name, file_sha256, mapping, actor, status, started_at)
-             VALUES ($1, $2, $3, $4, 'running', $5) RETURNING id",
+            "INSERT INTO imports (file_name, file_sha256, mapping, actor, status, started_at, people_before)
+             VALUES ($1, $2, $3, $4, 'running', $5, (SELECT COALESCE(MAX(id), 0) FROM people)) RETURNING id",
         )
         .bind(file_name)
         .bind(file_sha256)
@@ -196,71 +196,67 @@ impl Store {
             return self.import(import_id).await;
         };
         let mut tx = self.begin().await?;
-        // The people of new leads, matched against those known once the batch is stored.
-        let mut arrived = Vec::new();
-        match store_rows(&mut tx, import_id, rows, &mut arrived).await {
+        match store_rows(&mut tx, import_id, rows).await {
             Ok(counts) => {
                 tx.advance_import(import_id, last.row - 1, counts).await?;
                 tx.commit().await?;
             }
             Err(StoreError::Invalid(_) | StoreError::Conflict { .. }) => {
                 drop(tx);
-                arrived.clear();
                 for row in rows {
                     let mut tx = self.begin().await?;
-                    let counts = match store_rows(
-                        &mut tx,
-                        import_id,
-                        std::slice::from_ref(row),
-                        &mut arrived,
-                    )
-                    .await
-                    {
-                        Ok(counts) => counts,
-                        Err(StoreError::Invalid(errors)) => {
-                            drop(tx);
-                            tx = self.begin().await?;
-                            let errors: Vec<RowError> = errors
-                                .0
-                                .into_iter()
-                                .map(|e| RowError::new(e.field, e.reason))
-                                .collect();
-                            tx.reject(import_id, row.row, &errors).await?
-                        }
-                        Err(StoreError::Conflict { field, reason }) => {
-                            drop(tx);
-                            tx = self.begin().await?;
-                            tx.reject(import_id, row.row, &[RowError::new(field, reason)])
-                                .await?
-                        }
-                        Err(other) => return Err(other),
-                    };
+                    let counts =
+                        match store_rows(&mut tx, import_id, std::slice::from_ref(row)).await {
+                            Ok(counts) => counts,
+                            Err(StoreError::Invalid(errors)) => {
+                                drop(tx);
+                                tx = self.begin().await?;
+                                let errors: Vec<RowError> = errors
+                                    .0
+                                    .into_iter()
+                                    .map(|e| RowError::new(e.field, e.reason))
+                                    .collect();
+                                tx.reject(import_id, row.row, &errors).await?
+                            }
+                            Err(StoreError::Conflict { field, reason }) => {
+                                drop(tx);
+                                tx = self.begin().await?;
+                                tx.reject(import_id, row.row, &[RowError::new(field, reason)])
+                                    .await?
+                            }
+                            Err(other) => return Err(other),
+                        };
                     tx.advance_import(import_id, row.row - 1, counts).await?;
                     tx.commit().await?;
                 }
             }
             Err(other) => return Err(other),
         }
-        // In its own transactions after the batch (a merge is undoable on its own): a run
-        // killed between the two leaves these people unmatched until `leadgate dedupe`.
-        let matched = self
-            .match_people(&arrived, &format!("import:{import_id}"))
-            .await;
-        if matched.merged + matched.suggested > 0 {
-            on_pool!(self, pool => sqlx::query(
-                "UPDATE imports SET merged = merged + $1, suggested = suggested + $2 WHERE id = $3",
-            )
-            .bind(matched.merged as i64)
-            .bind(matched.suggested as i64)
-            .bind(import_id)
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
-        }
         self.import(import_id).await
     }
 
+    /// Matches the people the import brought against those they could be (merging the sure
+    /// matches, suggesting the likely ones; each merge undoable on its own), then marks it
+    /// finished. A run killed before this is resumed to here.
     pub async fn finish_import(&self, import_id: i64) -> Result<ImportRecord> {
+        let people_before: i64 = on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT people_before FROM imports WHERE id = $1",
+        )
+        .bind(import_id)
+        .fetch_one(pool)
+        .await)?;
+        let matched = self
+            .match_people_after(people_before, &format!("import:{import_id}"))
+            .await;
+        on_pool!(self, pool => sqlx::query(
+            "UPDATE imports SET merged = merged + $1, suggested = suggested + $2 WHERE id = $3",
+        )
+        .bind(matched.merged as i64)
+        .bind(matched.suggested as i64)
+        .bind(import_id)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
         on_pool!(self, pool => sqlx::query("UPDATE imports SET status = 'finished', finished_at = $1 WHERE id = $2")
             .bind(Ts(to_micros(Utc::now())))
             .bind(import_id)
@@ -271,12 +267,7 @@ impl Store {
     }
 }
 
-async fn store_rows(
-    tx: &mut Tx,
-    import_id: i64,
-    rows: &[BatchRow],
-    arrived: &mut Vec<i64>,
-) -> Result<Counts> {
+async fn store_rows(tx: &mut Tx, import_id: i64, rows: &[BatchRow]) -> Result<Counts> {
     let mut counts = Counts::default();
     let mut touched = Vec::new();
     // Leads whose only news is an outcome: counted as updated if the outcome is new.
@@ -342,7 +333,6 @@ async fn store_rows(
         let changed = captured.created || !captured.changes.is_empty() || consented;
         if captured.created {
             counts.inserted += 1;
-            arrived.push(captured.lead.person_id);
         } else if changed {
             counts.updated += 1;
         } else if read.outcome.is_some() {

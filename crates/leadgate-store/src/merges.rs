@@ -146,45 +146,58 @@ impl Store {
         if ids.is_empty() {
             return Ok(DedupeSummary::default());
         }
-        // Candidates share a block with one of the people; each block is read up to a bound
-        // (a company with thousands of people is matched by name initial in memory anyway).
-        let blocks = [
-            "SELECT id FROM people WHERE phone IN (SELECT phone FROM people WHERE phone IS NOT NULL AND id IN (",
-            "SELECT DISTINCT person_id FROM leads WHERE company_id IN (SELECT company_id FROM leads WHERE company_id IS NOT NULL AND person_id IN (",
-        ];
-        let mut candidates: Vec<i64> = ids.to_vec();
-        for block in blocks {
-            let found: Vec<i64> = on_read_pool!(self, pool => {
-                let mut b = sqlx::QueryBuilder::new(block);
-                let mut list = b.separated(", ");
-                for id in ids {
-                    list.push_bind(*id);
-                }
-                b.push(")) LIMIT 10000");
-                b.build_query_scalar().fetch_all(pool).await
-            })?;
-            candidates.extend(found);
-        }
-        candidates.sort_unstable();
-        candidates.dedup();
-        let rows: Vec<PersonRow> = on_read_pool!(self, pool => {
-            let mut b = sqlx::QueryBuilder::new(format!(
-                "{SELECT_PERSON} WHERE p.merged_into IS NULL AND p.erased_at IS NULL AND p.id IN ("
-            ));
-            let mut list = b.separated(", ");
-            for id in &candidates {
-                list.push_bind(*id);
+        let list = ids
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.match_arrived(&format!("IN ({list})"), actor).await
+    }
+
+    /// Matches the people an import brought (ids above `people_before`) against those they
+    /// could be, as `match_people` does for one capture; once, after all its rows.
+    pub(crate) async fn match_people_after(
+        &self,
+        people_before: i64,
+        actor: &str,
+    ) -> DedupeSummary {
+        match self
+            .match_arrived(&format!("> {people_before}"), actor)
+            .await
+        {
+            Ok(summary) => summary,
+            Err(e) => {
+                tracing::warn!(error = %e, "matching imported people failed; `leadgate dedupe` will find their duplicates");
+                DedupeSummary::default()
             }
-            b.push(") GROUP BY p.id ORDER BY p.id");
-            b.build_query_as().fetch_all(pool).await
-        })?;
+        }
+    }
+
+    /// `arrived` says which person ids arrived (`IN (...)`, `> n`: integers only, written
+    /// into the query). Candidates share a block with one of them: the same phone, or a lead
+    /// at the same company.
+    async fn match_arrived(&self, arrived: &str, actor: &str) -> Result<DedupeSummary> {
+        let sql = format!(
+            "{SELECT_PERSON} WHERE p.merged_into IS NULL AND p.erased_at IS NULL AND p.id IN (
+                SELECT a.id FROM people a WHERE a.id {arrived}
+                UNION SELECT b.id FROM people a JOIN people b ON b.phone = a.phone
+                    WHERE a.id {arrived} AND a.phone IS NOT NULL
+                UNION SELECT b.person_id FROM leads a JOIN leads b ON b.company_id = a.company_id
+                    WHERE a.person_id {arrived} AND a.company_id IS NOT NULL
+             ) GROUP BY p.id ORDER BY p.id"
+        );
+        let rows: Vec<PersonRow> =
+            on_read_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
+        let arrived_ids: Vec<i64> = on_read_pool!(self, pool => sqlx::query_scalar(&format!(
+            "SELECT id FROM people WHERE id {arrived}"
+        ))
+        .fetch_all(pool)
+        .await)?;
+        let given: HashSet<i64> = arrived_ids.into_iter().collect();
         let people: Vec<PersonKeys> = rows.iter().map(PersonRow::keys).collect();
-        let given: HashSet<i64> = ids.iter().copied().collect();
-        let matches: Vec<Match> = dedupe::find_matches(&people)
-            .into_iter()
-            .filter(|m| given.contains(&m.a) || given.contains(&m.b))
-            .collect();
-        self.settle_matches(ids.len(), &matches, actor, false).await
+        let matches = dedupe::find_matches_of(&people, &given);
+        self.settle_matches(given.len(), &matches, actor, false)
+            .await
     }
 
     /// Merges the sure matches (clusters kept as their oldest person) and stores the likely

@@ -14,7 +14,7 @@ use std::path::Path;
 
 /// Rows per transaction: large enough to amortise the commit, small enough that a crash
 /// loses little work and a resumed import redoes little.
-pub const BATCH_ROWS: usize = 500;
+pub const BATCH_ROWS: usize = 2000;
 /// Rows sampled to guess the types of unmapped columns.
 const GUESS_SAMPLE_ROWS: usize = 2000;
 /// Bytes looked at to detect the encoding and the delimiter.

@@ -169,7 +169,7 @@ async fn psql_copy(file: &Path) -> anyhow::Result<f64> {
 
 /// Seeded leads in several scripts; one person in ten arrives twice.
 fn write_file(path: &Path, rows: usize, seed: u64) -> anyhow::Result<()> {
-    const FIRST: [&str; 12] = [
+    const FIRST: [&str; 24] = [
         "Ana",
         "Minh Anh",
         "Wei",
@@ -182,8 +182,21 @@ fn write_file(path: &Path, rows: usize, seed: u64) -> anyhow::Result<()> {
         "فاطمه",
         "John",
         "Hùng",
+        "Lan",
+        "محمد",
+        "Anna",
+        "Tuấn",
+        "Jonas",
+        "Lucía",
+        "Mei",
+        "زهرا",
+        "Peter",
+        "Hoa",
+        "Chen",
+        "Sofia",
     ];
-    const LAST: [&str; 12] = [
+    const MIDDLE: [&str; 8] = ["", "", "", "", "Văn", "Thị", "J.", "Maria"];
+    const LAST: [&str; 24] = [
         "Silva",
         "Nguyễn",
         "王",
@@ -196,6 +209,18 @@ fn write_file(path: &Path, rows: usize, seed: u64) -> anyhow::Result<()> {
         "Kim",
         "محمدی",
         "Lê",
+        "Phạm",
+        "张",
+        "Schmidt",
+        "Costa",
+        "احمدی",
+        "Hoàng",
+        "Brown",
+        "López",
+        "陈",
+        "Weber",
+        "Park",
+        "کریمی",
     ];
     const COMPANIES: [&str; 8] = [
         "Acme Inc",
@@ -207,6 +232,17 @@ fn write_file(path: &Path, rows: usize, seed: u64) -> anyhow::Result<()> {
         "Công ty TNHH Hòa Bình",
         "Initech Ltd",
     ];
+    const DOMAINS: [&str; 8] = [
+        "acme",
+        "saigonexpress",
+        "tianhe",
+        "parsian",
+        "mueller",
+        "globex",
+        "hoabinh",
+        "initech",
+    ];
+    const FREE_MAIL: [&str; 3] = ["gmail.com", "yahoo.com", "outlook.com"];
     const TITLES: [&str; 5] = ["CEO", "Marketing Manager", "经理", "Giám đốc", "مدیر فروش"];
     const COUNTRIES: [&str; 6] = [
         "Vietnam",
@@ -226,8 +262,20 @@ fn write_file(path: &Path, rows: usize, seed: u64) -> anyhow::Result<()> {
     for i in 0..rows {
         // Every tenth row is an earlier person again, under another lead id.
         let person = if i % 10 == 9 { rng.gen_range(0..i) } else { i };
-        let company = COMPANIES.choose(&mut rng).copied().unwrap_or("Acme Inc");
-        let email = format!("person{person}@example{}.com", person % 1000);
+        // Names and workplace from the person's number, well mixed: about 25 people per
+        // company, who write from its domain or (three in ten) from free mail; namesakes at
+        // one company are as rare as in life.
+        let h = (person as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
+        let base = ((h / 4608) % 8) as usize;
+        let company = COMPANIES[base];
+        let domain = if (h / 36_864) % 10 < 3 {
+            FREE_MAIL[((h / 368_640) % 3) as usize].to_owned()
+        } else {
+            format!("{}{}.example", DOMAINS[base], person % 5000)
+        };
+        let email = format!("person{person}@{domain}");
         let email = if person == i {
             email
         } else {
@@ -238,11 +286,17 @@ fn write_file(path: &Path, rows: usize, seed: u64) -> anyhow::Result<()> {
             1..=3 => "0",
             _ => "",
         };
+        let first = FIRST[(h % 24) as usize];
+        let middle = MIDDLE[((h / 24) % 8) as usize];
+        let last = LAST[((h / 192) % 24) as usize];
+        let first = if middle.is_empty() {
+            first.to_owned()
+        } else {
+            format!("{first} {middle}")
+        };
         writeln!(
             out,
-            "L{i},{},{},{email},+1 555 {:07},\"{company} {}\",{},{},{},{converted}",
-            FIRST[person % FIRST.len()],
-            LAST[(person / 7) % LAST.len()],
+            "L{i},{first},{last},{email},+1 555 {:07},\"{company} {}\",{},{},{},{converted}",
             person % 10_000_000,
             person % 5000,
             TITLES.choose(&mut rng).copied().unwrap_or("CEO"),
