@@ -100,41 +100,52 @@ impl Tx {
                     happenings.entry(row.lead_id).or_default().push(h);
                 }
             }
-            for (id, created_at) in created {
-                let journey = Journey::of(
-                    created_at.0,
-                    happenings.get(&id).map(Vec::as_slice).unwrap_or_default(),
-                );
-                self.save_journey(id, &journey).await?;
-            }
+            let journeys: Vec<(i64, Journey)> = created
+                .into_iter()
+                .map(|(id, created_at)| {
+                    let happened = happenings.get(&id).map(Vec::as_slice).unwrap_or_default();
+                    (id, Journey::of(created_at.0, happened))
+                })
+                .collect();
+            self.save_journeys(&journeys).await?;
         }
         Ok(())
     }
 
-    async fn save_journey(&mut self, id: i64, j: &Journey) -> Result<()> {
-        let outcome = j.outcome.map(|won| if won { "won" } else { "lost" });
-        let [lead, mql, sal, sql, opportunity] = j.hours;
-        on_tx!(self, conn => sqlx::query(
-            "UPDATE leads SET reached = $1, outcome = $2, won_value = $3, disqualified_reason = $4,
-                recycled_reason = $5, lost_reason = $6, hours_lead = $7, hours_mql = $8,
-                hours_sal = $9, hours_sql = $10, hours_opportunity = $11
-             WHERE id = $12",
-        )
-        .bind(i32::from(j.reached))
-        .bind(outcome)
-        .bind(j.won_value)
-        .bind(j.disqualified_reason.as_deref())
-        .bind(j.recycled_reason.as_deref())
-        .bind(j.lost_reason.as_deref())
-        .bind(lead)
-        .bind(mql)
-        .bind(sal)
-        .bind(sql)
-        .bind(opportunity)
-        .bind(id)
-        .execute(conn)
-        .await
-        .map(|_| ()))?;
+    /// Writes leads' journeys, one statement for them all.
+    async fn save_journeys(&mut self, journeys: &[(i64, Journey)]) -> Result<()> {
+        if journeys.is_empty() {
+            return Ok(());
+        }
+        on_tx!(self, conn => {
+            let mut b = sqlx::QueryBuilder::new(
+                "WITH v (id, reached, outcome, won_value, disqualified_reason, recycled_reason,
+                    lost_reason, hours_lead, hours_mql, hours_sal, hours_sql, hours_opportunity) AS (",
+            );
+            b.push_values(journeys, |mut row, (id, j)| {
+                let [lead, mql, sal, sql, opportunity] = j.hours;
+                row.push_bind(*id)
+                    .push_bind(i32::from(j.reached))
+                    .push_bind(j.outcome.map(|won| if won { "won" } else { "lost" }))
+                    .push_bind(j.won_value)
+                    .push_bind(j.disqualified_reason.as_deref())
+                    .push_bind(j.recycled_reason.as_deref())
+                    .push_bind(j.lost_reason.as_deref())
+                    .push_bind(lead)
+                    .push_bind(mql)
+                    .push_bind(sal)
+                    .push_bind(sql)
+                    .push_bind(opportunity);
+            });
+            b.push(
+                ") UPDATE leads SET reached = v.reached, outcome = v.outcome, won_value = v.won_value,
+                    disqualified_reason = v.disqualified_reason, recycled_reason = v.recycled_reason,
+                    lost_reason = v.lost_reason, hours_lead = v.hours_lead, hours_mql = v.hours_mql,
+                    hours_sal = v.hours_sal, hours_sql = v.hours_sql, hours_opportunity = v.hours_opportunity
+                 FROM v WHERE leads.id = v.id",
+            );
+            b.build().execute(conn).await.map(|_| ())
+        })?;
         Ok(())
     }
 }

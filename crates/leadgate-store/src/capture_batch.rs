@@ -3,9 +3,9 @@
 //! capturing them one by one.
 
 use crate::leads::{change_events, company_key, junk_text, text_of, Capture, CaptureOutcome};
-use crate::leads::{StoredLead, SELECT_LEAD};
+use crate::leads::{stored_text, StoredLead};
 use crate::time::{to_micros, Ts};
-use crate::{conflict_on, on_tx, Result, Tx};
+use crate::{conflict_on, Result, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::lead::FieldChange;
 use leadgate_core::quality::JunkReason;
@@ -46,9 +46,9 @@ enum CompanyRef {
 struct CompanyDraft {
     id: Option<i64>,
     me: CompanyRef,
-    /// Its fields (the company fields of a `Lead`, with the email that may give its web
-    /// domain), and as stored with its domain.
+    /// Its fields (the company fields of a `Lead`) and web domain, and as stored.
     lead: Lead,
+    domain: Option<String>,
     stored: Option<(Lead, Option<String>)>,
     /// When a capture of the batch first and last saved it (`None`: none did).
     created: Option<DateTime<Utc>>,
@@ -65,9 +65,38 @@ impl CompanyDraft {
             Lead::COMPANY_FIELDS
                 .iter()
                 .any(|f| lead.get(*f) != self.lead.get(*f))
-                || *domain != self.lead.company_domain()
+                || *domain != self.domain
         })
     }
+}
+
+/// A stored person found by an email of the batch (`value`: its match key).
+#[derive(sqlx::FromRow)]
+struct KnownPerson {
+    value: String,
+    id: i64,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    job_title: Option<String>,
+    country: Option<String>,
+    updated_at: Ts,
+    has_lead: bool,
+    has_unkeyed: bool,
+}
+
+/// A stored company found by a name key or web domain of the batch.
+#[derive(sqlx::FromRow)]
+struct KnownCompany {
+    id: i64,
+    name_key: Option<String>,
+    domain: Option<String>,
+    name: Option<String>,
+    industry: Option<String>,
+    size: Option<i64>,
+    website: Option<String>,
+    has_lead: bool,
 }
 
 /// A new lead waiting for its person's and company's ids.
@@ -152,46 +181,41 @@ impl Plan {
             .iter()
             .filter_map(|l| l.email.as_ref().map(Email::match_key))
             .collect();
-        let found: Vec<(String, i64)> = tx
-            .select_by_list(
-                "SELECT email_key, COALESCE(merged_into, id) FROM people WHERE email_key IN (",
+        let rows: Vec<KnownPerson> = tx
+            .rows_by_list(
+                "SELECT p.email_key AS value, k.id, k.first_name, k.last_name, k.email, k.phone,
+                    k.job_title, k.country, k.updated_at,
+                    EXISTS (SELECT 1 FROM leads l WHERE l.person_id = k.id) AS has_lead,
+                    EXISTS (SELECT 1 FROM leads l WHERE l.person_id = k.id AND l.external_id IS NULL) AS has_unkeyed
+                 FROM people p JOIN people k ON k.id = COALESCE(p.merged_into, p.id)
+                 WHERE p.email_key {list}",
                 &keys,
-                ")",
             )
             .await?;
-        let ids: Vec<i64> = found.iter().map(|(_, id)| *id).collect();
-        // Where the one-by-one capture reads what is known of a person: their newest lead.
-        let newest = tx
-            .leads_where_first(
-                "l.id IN (SELECT MAX(id) FROM leads WHERE person_id IN (",
-                ") GROUP BY person_id)",
-                &ids,
-            )
-            .await?;
-        let unkeyed: HashSet<i64> = tx
-            .ids_by_list(
-                "SELECT DISTINCT person_id FROM leads WHERE external_id IS NULL AND person_id IN (",
-                &ids,
-            )
-            .await?
-            .into_iter()
-            .collect();
         let mut slot_of: HashMap<i64, usize> = HashMap::new();
-        for lead in newest {
-            slot_of.insert(lead.person_id, self.people.len());
-            self.people.push(PersonDraft {
-                id: Some(lead.person_id),
-                has_unkeyed: unkeyed.contains(&lead.person_id),
-                created: lead.updated_at,
-                at: lead.updated_at,
-                stored: Some(lead.lead.clone()),
-                lead: lead.lead,
+        // A person with no lead is not found (nor is it by the one-by-one capture).
+        for row in rows.into_iter().filter(|r| r.has_lead) {
+            let slot = *slot_of.entry(row.id).or_insert_with(|| {
+                let lead = Lead {
+                    first_name: stored_text(row.first_name),
+                    last_name: stored_text(row.last_name),
+                    email: row.email.and_then(|v| Email::parse(&v).ok()),
+                    phone: row.phone.and_then(|v| Phone::parse(&v).ok()),
+                    job_title: stored_text(row.job_title),
+                    country: stored_text(row.country),
+                    ..Lead::default()
+                };
+                self.people.push(PersonDraft {
+                    id: Some(row.id),
+                    has_unkeyed: row.has_unkeyed,
+                    created: row.updated_at.0,
+                    at: row.updated_at.0,
+                    stored: Some(lead.clone()),
+                    lead,
+                });
+                self.people.len() - 1
             });
-        }
-        for (key, id) in found {
-            if let Some(slot) = slot_of.get(&id) {
-                self.person_by_email.insert(key, *slot);
-            }
+            self.person_by_email.insert(row.value, slot);
         }
         Ok(())
     }
@@ -203,54 +227,51 @@ impl Plan {
             .filter_map(|l| company_key(&l.company))
             .collect();
         let domains: Vec<String> = leads.iter().filter_map(Lead::company_domain).collect();
-        let by_key = tx
-            .select_by_list(
-                "SELECT name_key, id FROM companies WHERE name_key IN (",
-                &keys,
-                ")",
-            )
+        const KNOWN_COMPANY: &str =
+            "SELECT c.id, c.name_key, c.domain, c.name, c.industry, c.size, c.website,
+                EXISTS (SELECT 1 FROM leads l WHERE l.company_id = c.id) AS has_lead
+             FROM companies c WHERE ";
+        let by_key: Vec<KnownCompany> = tx
+            .rows_by_list(&format!("{KNOWN_COMPANY} c.name_key {{list}}"), &keys)
             .await?;
-        let by_domain = tx
-            .select_by_list(
-                "SELECT domain, id FROM companies WHERE domain IN (",
-                &domains,
-                ")",
-            )
+        let by_domain: Vec<KnownCompany> = tx
+            .rows_by_list(&format!("{KNOWN_COMPANY} c.domain {{list}}"), &domains)
             .await?;
-        let mut ids: Vec<i64> = by_key.iter().chain(&by_domain).map(|(_, id)| *id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        // Where the one-by-one capture reads what is known of a company: its first lead.
-        let first_leads = tx
-            .leads_where_first(
-                "l.id IN (SELECT MIN(id) FROM leads WHERE company_id IN (",
-                ") GROUP BY company_id)",
-                &ids,
-            )
-            .await?;
-        let stored_domains: HashMap<i64, Option<String>> =
-            tx.company_domains(&ids).await?.into_iter().collect();
-        for lead in first_leads {
-            let Some(id) = lead.company_id else { continue };
-            let me = CompanyRef::Stored(id);
+        for row in by_key.into_iter().chain(by_domain) {
+            let me = CompanyRef::Stored(row.id);
+            if let Some(key) = &row.name_key {
+                self.company_by_key
+                    .entry(key.clone())
+                    .or_default()
+                    .insert(me);
+            }
+            if let Some(domain) = &row.domain {
+                self.company_by_domain
+                    .entry(domain.clone())
+                    .or_default()
+                    .insert(me);
+            }
+            // A company with no lead is not found (nor is it by the one-by-one capture).
+            if !row.has_lead || self.company_slot.contains_key(&me) {
+                continue;
+            }
             self.company_slot.insert(me, self.companies.len());
-            let domain = stored_domains.get(&id).cloned().flatten();
+            let lead = Lead {
+                company: stored_text(row.name),
+                industry: stored_text(row.industry),
+                company_size: row.size,
+                website: stored_text(row.website),
+                ..Lead::default()
+            };
             self.companies.push(CompanyDraft {
-                id: Some(id),
+                id: Some(row.id),
                 me,
-                stored: Some((lead.lead.clone(), domain)),
-                lead: lead.lead,
+                stored: Some((lead.clone(), row.domain.clone())),
+                domain: row.domain,
+                lead,
                 created: None,
                 at: None,
             });
-        }
-        for (map, found) in [
-            (&mut self.company_by_key, by_key),
-            (&mut self.company_by_domain, by_domain),
-        ] {
-            for (value, id) in found {
-                map.entry(value).or_default().insert(CompanyRef::Stored(id));
-            }
         }
         Ok(())
     }
@@ -401,6 +422,7 @@ impl Plan {
                 id: None,
                 me,
                 lead: Lead::default(),
+                domain: None,
                 stored: None,
                 created: None,
                 at: None,
@@ -408,16 +430,13 @@ impl Plan {
             slot
         });
         let draft = &mut self.companies[slot];
-        let old_key = draft.name_key();
-        let old_domain = match (&draft.stored, draft.at) {
-            (Some((_, stored)), None) => stored.clone(),
-            _ => draft.lead.company_domain(),
-        };
+        let (old_key, old_domain) = (draft.name_key(), draft.domain.clone());
         draft.lead.copy_fields(lead, &Lead::COMPANY_FIELDS);
-        draft.lead.email = lead.email.clone();
+        // A colleague writing from free mail does not take the company's domain away.
+        draft.domain = lead.company_domain().or(old_domain.clone());
         draft.created.get_or_insert(at);
         draft.at = Some(at);
-        let (key, domain, me) = (draft.name_key(), draft.lead.company_domain(), draft.me);
+        let (key, domain, me) = (draft.name_key(), draft.domain.clone(), draft.me);
         for (map, old, new) in [
             (&mut self.company_by_key, old_key, key),
             (&mut self.company_by_domain, old_domain, domain),
@@ -472,6 +491,9 @@ impl Plan {
     }
 }
 
+/// A company to insert: its fields (of a lead), web domain, created and updated when.
+pub(crate) type NewCompany<'a> = (&'a Lead, Option<&'a str>, DateTime<Utc>, DateTime<Utc>);
+
 /// Inserts rows with one multi-row statement and returns their ids in order. On SQLite the
 /// only writer's one INSERT takes consecutive rowids (rows come back from its worker one
 /// message each, which costs more than the insert); PostgreSQL returns them.
@@ -518,99 +540,39 @@ impl Tx {
 
     async fn any_external_id(&mut self, externals: &[&str]) -> Result<bool> {
         let found: Vec<(String, i64)> = self
-            .select_by_list(
-                "SELECT external_id, id FROM leads WHERE external_id IN (",
+            .rows_by_list(
+                "SELECT external_id, id FROM leads WHERE external_id {list}",
                 externals,
-                ")",
             )
             .await?;
         Ok(!found.is_empty())
     }
 
-    /// `(text, id)` rows of `open`, a list of values, then `close`, a chunk at a time.
-    async fn select_by_list<T: AsRef<str>>(
-        &mut self,
-        open: &str,
-        values: &[T],
-        close: &str,
-    ) -> Result<Vec<(String, i64)>> {
-        let mut out = Vec::new();
+    /// Rows of `sql` whose `{list}` stands for a list of values, bound as one value (a JSON
+    /// array on SQLite, an array on PostgreSQL) so the statement is prepared once.
+    async fn rows_by_list<R, T: AsRef<str>>(&mut self, sql: &str, values: &[T]) -> Result<Vec<R>>
+    where
+        R: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
         let mut distinct: Vec<&str> = values.iter().map(AsRef::as_ref).collect();
         distinct.sort_unstable();
         distinct.dedup();
-        for chunk in distinct.chunks(ROWS_PER_STATEMENT) {
-            let rows: Vec<(String, i64)> = on_tx!(self, conn => {
-                let mut b = sqlx::QueryBuilder::new(open);
-                let mut list = b.separated(", ");
-                for value in chunk {
-                    list.push_bind(*value);
-                }
-                b.push(close);
-                b.build_query_as().fetch_all(conn).await
-            })?;
-            out.extend(rows);
+        if distinct.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
-    }
-
-    async fn ids_by_list(&mut self, sql: &str, ids: &[i64]) -> Result<Vec<i64>> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            let rows: Vec<i64> = on_tx!(self, conn => {
-                let mut b = sqlx::QueryBuilder::new(sql);
-                let mut list = b.separated(", ");
-                for id in chunk {
-                    list.push_bind(*id);
-                }
-                b.push(")");
-                b.build_query_scalar().fetch_all(conn).await
-            })?;
-            out.extend(rows);
-        }
-        Ok(out)
-    }
-
-    /// The stored web domain of each company.
-    async fn company_domains(&mut self, ids: &[i64]) -> Result<Vec<(i64, Option<String>)>> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            let rows: Vec<(i64, Option<String>)> = on_tx!(self, conn => {
-                let mut b = sqlx::QueryBuilder::new("SELECT id, domain FROM companies WHERE id IN (");
-                let mut list = b.separated(", ");
-                for id in chunk {
-                    list.push_bind(*id);
-                }
-                b.push(")");
-                b.build_query_as().fetch_all(conn).await
-            })?;
-            out.extend(rows);
-        }
-        Ok(out)
-    }
-
-    /// Stored leads whose condition is `open`, a list of ids, then `close`.
-    async fn leads_where_first(
-        &mut self,
-        open: &str,
-        close: &str,
-        ids: &[i64],
-    ) -> Result<Vec<StoredLead>> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            let rows: Vec<crate::leads::LeadRow> = on_tx!(self, conn => {
-                let mut b = sqlx::QueryBuilder::new(format!("{SELECT_LEAD} WHERE {open}"));
-                let mut list = b.separated(", ");
-                for id in chunk {
-                    list.push_bind(*id);
-                }
-                b.push(close);
-                b.build_query_as().fetch_all(conn).await
-            })?;
-            for row in rows {
-                out.push(StoredLead::try_from(row)?);
+        Ok(match self {
+            Tx::Sqlite(tx) => {
+                let sql = sql.replace("{list}", "IN (SELECT value FROM json_each($1))");
+                let list = serde_json::to_string(&distinct).unwrap_or_default();
+                sqlx::query_as(&sql).bind(list).fetch_all(&mut **tx).await?
             }
-        }
-        Ok(out)
+            Tx::Postgres(tx) => {
+                let sql = sql.replace("{list}", "= ANY($1)");
+                let list: Vec<String> = distinct.iter().map(|v| (*v).to_owned()).collect();
+                sqlx::query_as(&sql).bind(list).fetch_all(&mut **tx).await?
+            }
+        })
     }
 
     /// Inserts the new people and updates the changed stored ones; every draft's id.
@@ -673,10 +635,12 @@ impl Tx {
     /// Inserts the new companies and updates the changed stored ones that a capture saved;
     /// every draft's id.
     async fn save_companies(&mut self, companies: &[CompanyDraft]) -> Result<Vec<i64>> {
-        let new: Vec<(&Lead, DateTime<Utc>, DateTime<Utc>)> = companies
+        let new: Vec<NewCompany> = companies
             .iter()
             .filter_map(|c| match (c.id, c.created, c.at) {
-                (None, Some(created), Some(at)) => Some((&c.lead, created, at)),
+                (None, Some(created), Some(at)) => {
+                    Some((&c.lead, c.domain.as_deref(), created, at))
+                }
                 _ => None,
             })
             .collect();
@@ -685,7 +649,8 @@ impl Tx {
         for company in companies {
             match (company.id, company.at) {
                 (Some(id), Some(at)) if company.changed() => {
-                    self.save_company(Some(id), &company.lead, Ts(at)).await?;
+                    self.update_company(id, &company.lead, company.domain.as_deref(), Ts(at))
+                        .await?;
                     ids.push(id);
                 }
                 (Some(id), _) => ids.push(id),
@@ -695,11 +660,11 @@ impl Tx {
         Ok(ids)
     }
 
-    /// Inserts companies (the company fields of each lead, and the web domain its website
-    /// or email gives); their ids in order.
+    /// Inserts companies (the company fields of a lead, the web domain, created and updated
+    /// when); their ids in order.
     pub(crate) async fn insert_companies(
         &mut self,
-        companies: &[(&Lead, DateTime<Utc>, DateTime<Utc>)],
+        companies: &[NewCompany<'_>],
     ) -> Result<Vec<i64>> {
         let mut ids = Vec::with_capacity(companies.len());
         for chunk in companies.chunks(ROWS_PER_STATEMENT) {
@@ -708,13 +673,13 @@ impl Tx {
                 "INSERT INTO companies (name, name_key, industry, size, website, domain, created_at, updated_at) ",
                 chunk,
                 |row, company| {
-                    let (lead, created, updated) = company;
+                    let (lead, domain, created, updated) = company;
                     row.push_bind(text_of(&lead.company))
                         .push_bind(company_key(&lead.company))
                         .push_bind(text_of(&lead.industry))
                         .push_bind(lead.company_size)
                         .push_bind(text_of(&lead.website))
-                        .push_bind(lead.company_domain())
+                        .push_bind(*domain)
                         .push_bind(Ts(*created))
                         .push_bind(Ts(*updated));
                 }

@@ -241,7 +241,7 @@ pub(crate) const SELECT_LEAD: &str = "SELECT l.id, l.person_id, l.company_id, l.
     l.probability, l.expected_value, l.priority, l.model_id, l.predicted_at
     FROM leads l JOIN people p ON p.id = l.person_id LEFT JOIN companies c ON c.id = l.company_id";
 
-fn stored_text(value: Option<String>) -> Option<Text> {
+pub(crate) fn stored_text(value: Option<String>) -> Option<Text> {
     value.and_then(|v| Text::parse(&v, usize::MAX).ok())
 }
 
@@ -624,32 +624,50 @@ impl Tx {
     }
 
     /// Updates a stored company from a lead's company fields, or (no id) inserts a new
-    /// company; its id.
+    /// company; its id. Its web domain is the lead's, else the one it had.
     pub(crate) async fn save_company(
         &mut self,
         id: Option<i64>,
         lead: &Lead,
         at: Ts,
     ) -> Result<i64> {
-        let Some(id) = id else {
-            return first_id(self.insert_companies(&[(lead, at.0, at.0)]).await?);
-        };
+        let domain = lead.company_domain();
+        match id {
+            Some(id) => {
+                self.update_company(id, lead, domain.as_deref(), at).await?;
+                Ok(id)
+            }
+            None => first_id(
+                self.insert_companies(&[(lead, domain.as_deref(), at.0, at.0)])
+                    .await?,
+            ),
+        }
+    }
+
+    /// Writes a company's fields; a `None` domain keeps the one stored.
+    pub(crate) async fn update_company(
+        &mut self,
+        id: i64,
+        lead: &Lead,
+        domain: Option<&str>,
+        at: Ts,
+    ) -> Result<()> {
         on_tx!(self, conn => sqlx::query(
             "UPDATE companies SET name = $1, name_key = $2, industry = $3, size = $4, website = $5,
-             domain = $6, updated_at = $7 WHERE id = $8",
+             domain = COALESCE($6, domain), updated_at = $7 WHERE id = $8",
         )
         .bind(text_of(&lead.company))
         .bind(company_key(&lead.company))
         .bind(text_of(&lead.industry))
         .bind(lead.company_size)
         .bind(text_of(&lead.website))
-        .bind(lead.company_domain())
+        .bind(domain)
         .bind(at)
         .bind(id)
         .execute(conn)
         .await
         .map(|_| ()))?;
-        Ok(id)
+        Ok(())
     }
 
     pub(crate) async fn save_lead(&mut self, stored: &StoredLead) -> Result<i64> {

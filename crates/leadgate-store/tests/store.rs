@@ -706,6 +706,24 @@ async fn phones_countries_and_company_domains_are_normalised_on_capture(store: S
         .unwrap()
         .lead;
     assert_eq!(cy.company_id, None);
+    // A colleague who writes from free mail joins by the company's name and leaves its
+    // domain as it was: the next colleague is still found by it.
+    let eve = store
+        .capture(capture(
+            json!({"email": "eve@gmail.com", "first_name": "Eve", "company": "Acme Robotics GmbH"}),
+        ))
+        .await
+        .unwrap()
+        .lead;
+    assert_eq!(eve.company_id, ana.company_id);
+    let fay = store
+        .capture(capture(
+            json!({"email": "fay@acme-robotics.de", "first_name": "Fay"}),
+        ))
+        .await
+        .unwrap()
+        .lead;
+    assert_eq!(fay.company_id, ana.company_id, "found by the kept domain");
 
     // Companies stored before domains were kept get theirs on the next start's chore.
     assert_eq!(

@@ -114,6 +114,18 @@ pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
             store.count_leads().await?,
             leadgate_store::testing::count(&store, "SELECT COUNT(*) FROM people").await
         );
+        println!(
+            "  matched at the end of the import: {} people merged, {} suggested",
+            import.merged, import.suggested
+        );
+        // The whole-store pass (`leadgate dedupe`) over what the import stored.
+        let started = Instant::now();
+        let dedupe = store.dedupe("bench", false).await?;
+        let dedupe_seconds = started.elapsed().as_secs_f64();
+        println!(
+            "  leadgate dedupe over the store: {} people, {} pairs, {} merged, {} suggested in {dedupe_seconds:.1} s",
+            dedupe.people, dedupe.pairs_found, dedupe.merged, dedupe.suggested
+        );
         results.push((engine, seconds));
         store.close().await;
         db.cleanup().await;
