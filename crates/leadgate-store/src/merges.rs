@@ -180,10 +180,10 @@ impl Store {
         let sql = format!(
             "{SELECT_PERSON} WHERE p.merged_into IS NULL AND p.erased_at IS NULL AND p.id IN (
                 SELECT a.id FROM people a WHERE a.id {arrived}
-                UNION SELECT b.id FROM people a JOIN people b ON b.phone = a.phone
-                    WHERE a.id {arrived} AND a.phone IS NOT NULL
-                UNION SELECT b.person_id FROM leads a JOIN leads b ON b.company_id = a.company_id
-                    WHERE a.person_id {arrived} AND a.company_id IS NOT NULL
+                UNION SELECT b.id FROM people b WHERE b.phone IN
+                    (SELECT a.phone FROM people a WHERE a.id {arrived} AND a.phone IS NOT NULL)
+                UNION SELECT b.person_id FROM leads b WHERE b.company_id IN
+                    (SELECT a.company_id FROM leads a WHERE a.person_id {arrived} AND a.company_id IS NOT NULL)
              ) GROUP BY p.id ORDER BY p.id"
         );
         let rows: Vec<PersonRow> =
