@@ -2,17 +2,14 @@
 //! companies with a few queries, written with multi-row inserts, to the same result as
 //! capturing them one by one.
 
-use crate::leads::{change_events, company_key, junk_text, text_of, Capture, CaptureOutcome};
+use crate::leads::{assessed_junk, capture_events, company_key, field_changes, junk_text, text_of};
 use crate::leads::{stored_text, StoredLead};
+use crate::leads::{Capture, CaptureOutcome};
 use crate::time::{to_micros, Ts};
 use crate::{conflict_on, Result, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::lead::FieldChange;
-use leadgate_core::quality::JunkReason;
-use leadgate_core::{
-    Channel, Email, EventDraft, EventType, ExternalId, Lead, LeadField, Phone, Source, Text,
-};
-use serde_json::json;
+use leadgate_core::{Channel, Email, EventDraft, ExternalId, Lead, LeadField, Phone, Source};
 use sqlx::types::Json;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -354,37 +351,13 @@ impl Plan {
         let company_fields_set = Lead::COMPANY_FIELDS.iter().any(|f| !lead.get(*f).is_null());
         let company = company_fields_set.then(|| self.save_company(known, &lead, at));
 
-        let mut junk = leadgate_core::quality::assess(&lead);
-        if capture.bot {
-            junk.push(JunkReason::BotSubmission);
-        }
-        junk.sort_unstable();
-        junk.dedup();
+        let junk = assessed_junk(&lead, capture.bot);
         let touch = capture
             .source
             .clone()
             .unwrap_or_else(|| Source::new(Channel::Api));
-        let blank = Lead::default();
-        let changes: Vec<FieldChange> = LeadField::ALL
-            .into_iter()
-            .filter_map(|f| {
-                let (old, new) = (blank.get(f), lead.get(f));
-                (old != new).then(|| FieldChange {
-                    field: f.name(),
-                    old,
-                    new,
-                })
-            })
-            .collect();
-        let mut submitted = EventDraft::new(
-            EventType::FormSubmitted,
-            at,
-            json!({"input": capture.raw, "source": touch, "created": true}),
-        )
-        .with_actor(&capture.actor);
-        submitted.source = Text::parse(touch.channel.as_str(), 200).ok();
-        let mut events = vec![submitted];
-        events.extend(change_events(&changes, true, at, &capture.actor));
+        let changes = field_changes(&Lead::default(), &lead);
+        let events = capture_events(capture, at, &touch, true, &changes);
         self.leads.push(LeadDraft {
             stored: StoredLead {
                 id: 0,
@@ -746,7 +719,7 @@ mod tests {
     use leadgate_core::LeadPatch;
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
-    use serde_json::Value;
+    use serde_json::{json, Value};
 
     /// Captures drawn from small pools, so that people, companies and web domains repeat:
     /// an email in another case, a company under another legal form or only by its

@@ -1133,15 +1133,7 @@ pub(crate) async fn capture_in(
         stored.junk.push(JunkReason::BotSubmission);
     }
     let changes = apply_and_save(tx, &mut stored, &capture.patch, capture.at).await?;
-    let mut submitted = EventDraft::new(
-        EventType::FormSubmitted,
-        capture.at,
-        json!({"input": capture.raw, "source": stored.last_touch, "created": created}),
-    )
-    .with_actor(&capture.actor);
-    submitted.source = Text::parse(stored.last_touch.channel.as_str(), 200).ok();
-    let mut events = vec![submitted];
-    events.extend(change_events(&changes, created, capture.at, &capture.actor));
+    let events = capture_events(&capture, capture.at, &stored.last_touch, created, &changes);
     match deferred {
         Some(deferred) => deferred.extend(events.into_iter().map(|e| (stored.id, e))),
         None => {
@@ -1239,35 +1231,64 @@ async fn apply_and_save(
         stored.company_id = None;
     }
 
-    let changes: Vec<FieldChange> = LeadField::ALL
+    let changes = field_changes(&before, &stored.lead);
+    if stored.id == 0 || !changes.is_empty() || at > stored.updated_at {
+        stored.updated_at = stored.updated_at.max(at);
+    }
+    if !stored.junk_reviewed {
+        // Signals from outside the fields (a bot-like form post) stay until a person decides.
+        let bot = stored.junk.contains(&JunkReason::BotSubmission);
+        stored.junk = assessed_junk(&stored.lead, bot);
+    }
+    stored.id = tx.save_lead(stored).await?;
+    Ok(changes)
+}
+
+/// What differs between two versions of a lead, field by field.
+pub(crate) fn field_changes(before: &Lead, after: &Lead) -> Vec<FieldChange> {
+    LeadField::ALL
         .into_iter()
         .filter_map(|f| {
-            let (old, new) = (before.get(f), stored.lead.get(f));
+            let (old, new) = (before.get(f), after.get(f));
             (old != new).then(|| FieldChange {
                 field: f.name(),
                 old,
                 new,
             })
         })
-        .collect();
-    if stored.id == 0 || !changes.is_empty() || at > stored.updated_at {
-        stored.updated_at = stored.updated_at.max(at);
+        .collect()
+}
+
+/// A lead's junk flags: what its fields show, and a bot-like submission.
+pub(crate) fn assessed_junk(lead: &Lead, bot: bool) -> Vec<JunkReason> {
+    let mut junk = leadgate_core::quality::assess(lead);
+    if bot {
+        junk.push(JunkReason::BotSubmission);
     }
-    if !stored.junk_reviewed {
-        // Signals from outside the fields (a bot-like form post) stay until a person decides.
-        let mut junk = leadgate_core::quality::assess(&stored.lead);
-        junk.extend(
-            stored
-                .junk
-                .iter()
-                .filter(|r| **r == JunkReason::BotSubmission),
-        );
-        junk.sort_unstable();
-        junk.dedup();
-        stored.junk = junk;
-    }
-    stored.id = tx.save_lead(stored).await?;
-    Ok(changes)
+    junk.sort_unstable();
+    junk.dedup();
+    junk
+}
+
+/// The events of a capture: `form_submitted` with the input and the touch, then its
+/// changes (for a new lead, only an owner given).
+pub(crate) fn capture_events(
+    capture: &Capture,
+    at: DateTime<Utc>,
+    touch: &Source,
+    created: bool,
+    changes: &[FieldChange],
+) -> Vec<EventDraft> {
+    let mut submitted = EventDraft::new(
+        EventType::FormSubmitted,
+        at,
+        json!({"input": capture.raw, "source": touch, "created": created}),
+    )
+    .with_actor(&capture.actor);
+    submitted.source = Text::parse(touch.channel.as_str(), 200).ok();
+    let mut events = vec![submitted];
+    events.extend(change_events(changes, created, at, &capture.actor));
+    events
 }
 
 pub(crate) fn change_events(
