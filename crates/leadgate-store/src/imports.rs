@@ -2,8 +2,8 @@
 //! batches that each commit with the progress mark (so a killed import resumes without
 //! duplicates), outcomes as events, and the refused rows kept for the rejects report.
 
-use crate::capture_batch::capture_new;
-use crate::leads::{capture_in, Capture, NewEvent};
+use crate::capture_batch::capture_all;
+use crate::leads::{Capture, NewEvent};
 use crate::privacy::NewConsent;
 use crate::time::{to_micros, Ts};
 use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
@@ -289,19 +289,9 @@ async fn store_rows(tx: &mut Tx, import_id: i64, rows: &[BatchRow]) -> Result<Co
             })
         })
         .collect();
-    // A batch of new leads is written a table at a time; one that updates leads, a row at
-    // a time, in file order.
-    let captured = match capture_new(tx, &captures, &mut events).await? {
-        Some(outcomes) => outcomes,
-        None => {
-            let mut outcomes = Vec::with_capacity(captures.len());
-            for capture in captures {
-                outcomes.push(capture_in(tx, capture, true, Some(&mut events)).await?);
-            }
-            outcomes
-        }
-    };
-    let mut captured = captured.into_iter();
+    // Runs of new leads are written a table at a time, a row that updates a lead on its own,
+    // in file order.
+    let mut captured = capture_all(tx, &captures, &mut events).await?.into_iter();
     for row in rows {
         let read = match &row.read {
             Ok(read) => read,
