@@ -119,8 +119,8 @@ struct Plan {
     external_ids: HashSet<String>,
 }
 
-/// Captures after a short run of new leads stored one by one before the next try: each try
-/// reads what the store knows of the whole rest of the batch.
+/// Captures stored one by one after a short run of new leads before the next try (doubling
+/// while runs stay short): each try reads what the store knows of the rest of the batch.
 const ONE_BY_ONE: usize = 100;
 
 /// Stores captures in order, their events going to `events`: runs of new leads a table at a
@@ -131,12 +131,14 @@ pub(crate) async fn capture_all(
     events: &mut Vec<(i64, EventDraft)>,
 ) -> Result<Vec<CaptureOutcome>> {
     let mut outcomes = Vec::with_capacity(captures.len());
+    let mut alone = 1;
     while outcomes.len() < captures.len() {
         let run = capture_new(tx, &captures[outcomes.len()..], events).await?;
-        let alone = if run.len() >= ONE_BY_ONE {
+        // Short runs: more rows one by one each time (a file of updates tries a few times).
+        alone = if run.len() >= ONE_BY_ONE {
             1
         } else {
-            ONE_BY_ONE
+            (alone * 2).max(ONE_BY_ONE)
         };
         outcomes.extend(run);
         let next = outcomes.len();
@@ -186,16 +188,25 @@ pub(crate) async fn capture_new(
         .filter_map(|l| l.external_id.as_ref().map(ExternalId::as_str))
         .collect();
     let stored_externals = tx.stored_external_ids(&externals).await?;
+    // The run ends before the first capture of a stored lead's external id.
+    let run = applied
+        .iter()
+        .position(|l| {
+            l.external_id
+                .as_ref()
+                .is_some_and(|e| stored_externals.contains(e.as_str()))
+        })
+        .unwrap_or(applied.len());
+    applied.truncate(run);
+    if applied.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut plan = Plan::default();
     plan.load_people(tx, &applied).await?;
     plan.load_companies(tx, &applied).await?;
     for (capture, lead) in captures.iter().zip(applied) {
-        let stored = lead
-            .external_id
-            .as_ref()
-            .is_some_and(|e| stored_externals.contains(e.as_str()));
         // A declined capture changed nothing the plan writes.
-        if stored || !plan.add(capture, lead) {
+        if !plan.add(capture, lead) {
             break;
         }
     }
