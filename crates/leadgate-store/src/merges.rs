@@ -247,14 +247,64 @@ impl Store {
             self.apply_merge(id, actor).await?;
             summary.merged += 1;
         }
-        for m in suggestions {
-            // A pair suggested before (or rejected) is not suggested again.
-            if self.known_merge(m.a, m.b).await?.is_none() {
-                self.insert_merge(m, "suggested").await?;
-                summary.suggested += 1;
-            }
-        }
+        // A pair suggested before (or rejected) is not suggested again.
+        let known = self.known_pairs(&suggestions).await?;
+        let fresh: Vec<&Match> = suggestions
+            .into_iter()
+            .filter(|m| !known.contains(&(m.a, m.b)))
+            .collect();
+        self.insert_suggestions(&fresh).await?;
+        summary.suggested += fresh.len();
         Ok(summary)
+    }
+
+    /// The pairs among these that have a merge record, whatever its status.
+    async fn known_pairs(&self, matches: &[&Match]) -> Result<HashSet<(i64, i64)>> {
+        let mut kept: Vec<i64> = matches.iter().map(|m| m.a).collect();
+        kept.sort_unstable();
+        kept.dedup();
+        let mut known = HashSet::new();
+        for chunk in kept.chunks(1000) {
+            let rows: Vec<(i64, i64)> = on_pool!(self, pool => {
+                let mut b = sqlx::QueryBuilder::new(
+                    "SELECT kept_person, merged_person FROM merges WHERE kept_person IN (",
+                );
+                let mut list = b.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                b.push(")");
+                b.build_query_as().fetch_all(pool).await
+            })?;
+            known.extend(rows);
+        }
+        Ok(known)
+    }
+
+    /// Stores suggestions in one transaction, a multi-row insert per thousand.
+    async fn insert_suggestions(&self, matches: &[&Match]) -> Result<()> {
+        if matches.is_empty() {
+            return Ok(());
+        }
+        let now = Ts(to_micros(Utc::now()));
+        let mut tx = self.begin().await?;
+        for chunk in matches.chunks(1000) {
+            on_tx!(&mut tx, conn => {
+                let mut b = sqlx::QueryBuilder::new(
+                    "INSERT INTO merges (kept_person, merged_person, score, reasons, status, created_at) ",
+                );
+                b.push_values(chunk, |mut row, m| {
+                    row.push_bind(m.a)
+                        .push_bind(m.b)
+                        .push_bind(m.score)
+                        .push_bind(serde_json::to_string(&m.reasons).unwrap_or_default())
+                        .push_bind("suggested")
+                        .push_bind(now);
+                });
+                b.build().execute(conn).await.map(|_| ())
+            })?;
+        }
+        tx.commit().await
     }
 
     /// The newest merge of the pair and its status, if it was ever suggested or merged.
