@@ -506,6 +506,52 @@ impl Plan {
     }
 }
 
+/// The columns of a lead a capture writes, in the order `push_lead!` binds them.
+pub(crate) const LEAD_COLUMNS: &str = "person_id, company_id, external_id, stage, owner,
+    product_need, budget, purchase_timeframe, current_solution, pains, custom, channel,
+    source_class, campaign, first_touch, last_touch, search_text, created_at, updated_at, product,
+    bant_confirmed, junk, junk_reviewed";
+
+/// Binds a stored lead's `LEAD_COLUMNS` into a `Separated` list (a VALUES row, or the
+/// right-hand side of an UPDATE's column list), on either engine.
+macro_rules! push_lead {
+    ($list:expr, $stored:expr) => {{
+        let stored: &StoredLead = $stored;
+        let lead = &stored.lead;
+        let list = $list;
+        list.push_bind(stored.person_id)
+            .push_bind(stored.company_id)
+            .push_bind(lead.external_id.as_ref().map(ExternalId::as_str))
+            .push_bind(lead.stage.as_str())
+            .push_bind(text_of(&lead.owner))
+            .push_bind(text_of(&lead.product_need))
+            .push_bind(lead.budget)
+            .push_bind(text_of(&lead.purchase_timeframe))
+            .push_bind(text_of(&lead.current_solution))
+            .push_bind(text_of(&lead.pains))
+            .push_bind(Json(&lead.custom))
+            .push_bind(stored.first_touch.channel.as_str())
+            .push_bind(stored.first_touch.source_class.as_str())
+            .push_bind(text_of(&stored.first_touch.campaign))
+            .push_bind(Json(&stored.first_touch))
+            .push_bind(Json(&stored.last_touch))
+            .push_bind(lead.search_text())
+            .push_bind(Ts(stored.created_at))
+            .push_bind(Ts(stored.updated_at))
+            .push_bind(lead.product_line())
+            .push_bind(Json(
+                stored
+                    .bant_confirmed
+                    .iter()
+                    .map(|p| p.name())
+                    .collect::<Vec<_>>(),
+            ))
+            .push_bind(junk_text(&stored.junk))
+            .push_bind(stored.junk_reviewed);
+    }};
+}
+pub(crate) use push_lead;
+
 /// A company to insert: its fields (of a lead), web domain, created and updated when.
 pub(crate) type NewCompany<'a> = (&'a Lead, Option<&'a str>, DateTime<Utc>, DateTime<Utc>);
 
@@ -711,41 +757,19 @@ impl Tx {
         for chunk in leads.chunks(ROWS_PER_STATEMENT) {
             let chunk_ids = insert_ids!(
                 self,
-                "INSERT INTO leads (person_id, company_id, external_id, stage, owner, product_need, budget,
-                    purchase_timeframe, current_solution, pains, custom, channel, source_class, campaign,
-                    first_touch, last_touch, search_text, created_at, updated_at, product, bant_confirmed,
-                    junk, junk_reviewed) ",
+                format!("INSERT INTO leads ({LEAD_COLUMNS}) "),
                 chunk,
                 |row, stored| {
-                    let lead = &stored.lead;
-                    row.push_bind(stored.person_id)
-                        .push_bind(stored.company_id)
-                        .push_bind(lead.external_id.as_ref().map(ExternalId::as_str))
-                        .push_bind(lead.stage.as_str())
-                        .push_bind(text_of(&lead.owner))
-                        .push_bind(text_of(&lead.product_need))
-                        .push_bind(lead.budget)
-                        .push_bind(text_of(&lead.purchase_timeframe))
-                        .push_bind(text_of(&lead.current_solution))
-                        .push_bind(text_of(&lead.pains))
-                        .push_bind(Json(&lead.custom))
-                        .push_bind(stored.first_touch.channel.as_str())
-                        .push_bind(stored.first_touch.source_class.as_str())
-                        .push_bind(text_of(&stored.first_touch.campaign))
-                        .push_bind(Json(&stored.first_touch))
-                        .push_bind(Json(&stored.last_touch))
-                        .push_bind(lead.search_text())
-                        .push_bind(Ts(stored.created_at))
-                        .push_bind(Ts(stored.updated_at))
-                        .push_bind(lead.product_line())
-                        .push_bind(Json(
-                            stored.bant_confirmed.iter().map(|p| p.name()).collect::<Vec<_>>(),
-                        ))
-                        .push_bind(junk_text(&stored.junk))
-                        .push_bind(stored.junk_reviewed);
+                    push_lead!(&mut row, stored);
                 }
             )
-            .map_err(|e| conflict_on(e, "external_id", "another lead already has this external_id"))?;
+            .map_err(|e| {
+                conflict_on(
+                    e,
+                    "external_id",
+                    "another lead already has this external_id",
+                )
+            })?;
             ids.extend(chunk_ids);
         }
         Ok(ids)

@@ -1,6 +1,7 @@
 //! Leads with their person and company: capture (create or upsert), edit, read and list.
 //! Every write records what happened as events in the same transaction.
 
+use crate::capture_batch::{push_lead, LEAD_COLUMNS};
 use crate::time::{to_micros, Ts};
 use crate::{conflict_on, on_read_pool, on_tx, Engine, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
@@ -674,42 +675,12 @@ impl Tx {
         if stored.id == 0 {
             return first_id(self.insert_leads(std::slice::from_ref(stored)).await?);
         }
-        let lead = &stored.lead;
-        on_tx!(self, conn => sqlx::query(
-            "UPDATE leads SET person_id = $1, company_id = $2, external_id = $3, stage = $4, owner = $5,
-                product_need = $6, budget = $7, purchase_timeframe = $8, current_solution = $9, pains = $10,
-                custom = $11, channel = $12, source_class = $13, campaign = $14, first_touch = $15,
-                last_touch = $16, search_text = $17, created_at = $18, updated_at = $19, product = $20,
-                bant_confirmed = $21, junk = $22, junk_reviewed = $23
-             WHERE id = $24",
-        )
-        .bind(stored.person_id)
-        .bind(stored.company_id)
-        .bind(lead.external_id.as_ref().map(ExternalId::as_str))
-        .bind(lead.stage.as_str())
-        .bind(text_of(&lead.owner))
-        .bind(text_of(&lead.product_need))
-        .bind(lead.budget)
-        .bind(text_of(&lead.purchase_timeframe))
-        .bind(text_of(&lead.current_solution))
-        .bind(text_of(&lead.pains))
-        .bind(Json(&lead.custom))
-        .bind(stored.first_touch.channel.as_str())
-        .bind(stored.first_touch.source_class.as_str())
-        .bind(text_of(&stored.first_touch.campaign))
-        .bind(Json(&stored.first_touch))
-        .bind(Json(&stored.last_touch))
-        .bind(lead.search_text())
-        .bind(Ts(stored.created_at))
-        .bind(Ts(stored.updated_at))
-        .bind(lead.product_line())
-        .bind(Json(stored.bant_confirmed.iter().map(|p| p.name()).collect::<Vec<_>>()))
-        .bind(junk_text(&stored.junk))
-        .bind(stored.junk_reviewed)
-        .bind(stored.id)
-        .execute(conn)
-        .await
-        .map(|_| ()))
+        on_tx!(self, conn => {
+            let mut b = sqlx::QueryBuilder::new(format!("UPDATE leads SET ({LEAD_COLUMNS}) = ("));
+            push_lead!(&mut b.separated(", "), stored);
+            b.push(") WHERE id = ").push_bind(stored.id);
+            b.build().execute(conn).await.map(|_| ())
+        })
         .map_err(|e| {
             conflict_on(
                 e,
