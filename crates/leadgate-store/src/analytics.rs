@@ -66,15 +66,82 @@ fn happening(row: &MoveRow) -> Option<Happening> {
     }
 }
 
+/// A lead's creation time and journey as stored.
+#[derive(sqlx::FromRow)]
+struct StoredJourney {
+    id: i64,
+    created_at: Ts,
+    reached: i32,
+    outcome: Option<String>,
+    won_value: f64,
+    disqualified_reason: Option<String>,
+    recycled_reason: Option<String>,
+    lost_reason: Option<String>,
+    hours_lead: Option<f64>,
+    hours_mql: Option<f64>,
+    hours_sal: Option<f64>,
+    hours_sql: Option<f64>,
+    hours_opportunity: Option<f64>,
+}
+
+impl StoredJourney {
+    fn journey(&self) -> Journey {
+        Journey {
+            reached: u8::try_from(self.reached).unwrap_or(0),
+            outcome: self.outcome.as_deref().map(|o| o == "won"),
+            won_value: self.won_value,
+            disqualified_reason: self.disqualified_reason.clone(),
+            recycled_reason: self.recycled_reason.clone(),
+            lost_reason: self.lost_reason.clone(),
+            hours: [
+                self.hours_lead,
+                self.hours_mql,
+                self.hours_sal,
+                self.hours_sql,
+                self.hours_opportunity,
+            ],
+        }
+    }
+}
+
+/// The columns a journey is stored in, in the order `push_journey!` binds them.
+pub(crate) const JOURNEY_COLUMNS: &str = "reached, outcome, won_value, disqualified_reason,
+    recycled_reason, lost_reason, hours_lead, hours_mql, hours_sal, hours_sql, hours_opportunity";
+
+/// Binds a journey's `JOURNEY_COLUMNS` into a `Separated` list, on either engine.
+macro_rules! push_journey {
+    ($list:expr, $journey:expr) => {{
+        let j: &leadgate_core::analytics::Journey = $journey;
+        let [lead, mql, sal, sql, opportunity] = j.hours;
+        $list
+            .push_bind(i32::from(j.reached))
+            .push_bind(j.outcome.map(|won| if won { "won" } else { "lost" }))
+            .push_bind(j.won_value)
+            .push_bind(j.disqualified_reason.as_deref())
+            .push_bind(j.recycled_reason.as_deref())
+            .push_bind(j.lost_reason.as_deref())
+            .push_bind(lead)
+            .push_bind(mql)
+            .push_bind(sal)
+            .push_bind(sql)
+            .push_bind(opportunity);
+    }};
+}
+pub(crate) use push_journey;
+
 impl Tx {
-    /// Recomputes the journeys of these leads from their stored moves and outcomes.
+    /// Recomputes the journeys of these leads from their stored moves and outcomes, and
+    /// writes those that differ from what is stored (a lead imported with its outcome was
+    /// stored with its journey).
     pub(crate) async fn refresh_journeys(&mut self, ids: &[i64]) -> Result<()> {
         let mut ids = ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
         for chunk in ids.chunks(500) {
-            let created: Vec<(i64, Ts)> = on_tx!(self, conn => {
-                let mut b = sqlx::QueryBuilder::new("SELECT id, created_at FROM leads WHERE id IN (");
+            let stored: Vec<StoredJourney> = on_tx!(self, conn => {
+                let mut b = sqlx::QueryBuilder::new(format!(
+                    "SELECT id, created_at, {JOURNEY_COLUMNS} FROM leads WHERE id IN ("
+                ));
                 let mut list = b.separated(", ");
                 for id in chunk {
                     list.push_bind(*id);
@@ -100,11 +167,12 @@ impl Tx {
                     happenings.entry(row.lead_id).or_default().push(h);
                 }
             }
-            let journeys: Vec<(i64, Journey)> = created
+            let journeys: Vec<(i64, Journey)> = stored
                 .into_iter()
-                .map(|(id, created_at)| {
-                    let happened = happenings.get(&id).map(Vec::as_slice).unwrap_or_default();
-                    (id, Journey::of(created_at.0, happened))
+                .filter_map(|lead| {
+                    let happened = happenings.get(&lead.id).map(Vec::as_slice);
+                    let journey = Journey::of(lead.created_at.0, happened.unwrap_or_default());
+                    (journey != lead.journey()).then_some((lead.id, journey))
                 })
                 .collect();
             self.save_journeys(&journeys).await?;
@@ -118,24 +186,10 @@ impl Tx {
             return Ok(());
         }
         on_tx!(self, conn => {
-            let mut b = sqlx::QueryBuilder::new(
-                "WITH v (id, reached, outcome, won_value, disqualified_reason, recycled_reason,
-                    lost_reason, hours_lead, hours_mql, hours_sal, hours_sql, hours_opportunity) AS (",
-            );
+            let mut b = sqlx::QueryBuilder::new(format!("WITH v (id, {JOURNEY_COLUMNS}) AS ("));
             b.push_values(journeys, |mut row, (id, j)| {
-                let [lead, mql, sal, sql, opportunity] = j.hours;
-                row.push_bind(*id)
-                    .push_bind(i32::from(j.reached))
-                    .push_bind(j.outcome.map(|won| if won { "won" } else { "lost" }))
-                    .push_bind(j.won_value)
-                    .push_bind(j.disqualified_reason.as_deref())
-                    .push_bind(j.recycled_reason.as_deref())
-                    .push_bind(j.lost_reason.as_deref())
-                    .push_bind(lead)
-                    .push_bind(mql)
-                    .push_bind(sal)
-                    .push_bind(sql)
-                    .push_bind(opportunity);
+                row.push_bind(*id);
+                push_journey!(row, j);
             });
             b.push(
                 ") UPDATE leads SET reached = v.reached, outcome = v.outcome, won_value = v.won_value,

@@ -2,20 +2,22 @@
 //! companies with a few queries, written with multi-row inserts, to the same result as
 //! capturing them one by one.
 
+use crate::analytics::{push_journey, JOURNEY_COLUMNS};
 use crate::leads::{assessed_junk, capture_events, company_key, field_changes, junk_text, text_of};
 use crate::leads::{capture_in, Capture, CaptureOutcome};
 use crate::leads::{stored_text, StoredLead};
 use crate::time::{to_micros, Ts};
-use crate::{conflict_on, Result, Tx};
+use crate::{conflict_on, on_tx, Result, Tx};
 use chrono::{DateTime, Utc};
+use leadgate_core::analytics::{Happening, Journey};
 use leadgate_core::lead::FieldChange;
 use leadgate_core::{Channel, Email, EventDraft, ExternalId, Lead, LeadField, Phone, Source};
 use sqlx::types::Json;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Rows per multi-row statement: SQLite allows 32,766 bound values, PostgreSQL 65,535; a
-/// lead row binds 23.
-const ROWS_PER_STATEMENT: usize = 1000;
+/// lead row binds 35.
+const ROWS_PER_STATEMENT: usize = 900;
 
 /// A person as the batch will leave them.
 struct PersonDraft {
@@ -103,6 +105,7 @@ struct LeadDraft {
     company: Option<usize>,
     changes: Vec<FieldChange>,
     events: Vec<EventDraft>,
+    journey: Journey,
 }
 
 /// What the batch is about to write.
@@ -125,28 +128,32 @@ const ONE_BY_ONE: usize = 100;
 
 /// Stores captures in order, their events going to `events`: runs of new leads a table at a
 /// time, a capture that updates a lead (stored, or made earlier in the batch) on its own.
+/// `outcomes` (one per capture) are the outcomes the caller will record on their leads: a
+/// new lead is stored with the journey they give it.
 pub(crate) async fn capture_all(
     tx: &mut Tx,
     captures: &[Capture],
+    outcomes: &[Option<Happening>],
     events: &mut Vec<(i64, EventDraft)>,
 ) -> Result<Vec<CaptureOutcome>> {
-    let mut outcomes = Vec::with_capacity(captures.len());
+    let mut stored = Vec::with_capacity(captures.len());
     let mut alone = 1;
-    while outcomes.len() < captures.len() {
-        let run = capture_new(tx, &captures[outcomes.len()..], events).await?;
+    while stored.len() < captures.len() {
+        let done = stored.len();
+        let run = capture_new(tx, &captures[done..], &outcomes[done..], events).await?;
         // Short runs: more rows one by one each time (a file of updates tries a few times).
         alone = if run.len() >= ONE_BY_ONE {
             1
         } else {
             (alone * 2).max(ONE_BY_ONE)
         };
-        outcomes.extend(run);
-        let next = outcomes.len();
+        stored.extend(run);
+        let next = stored.len();
         for capture in captures.iter().skip(next).take(alone) {
-            outcomes.push(capture_in(tx, capture.clone(), true, Some(events)).await?);
+            stored.push(capture_in(tx, capture.clone(), true, Some(events)).await?);
         }
     }
-    Ok(outcomes)
+    Ok(stored)
 }
 
 /// Stores the leading captures that each make a new lead, in order, and returns what they
@@ -155,6 +162,7 @@ pub(crate) async fn capture_all(
 pub(crate) async fn capture_new(
     tx: &mut Tx,
     captures: &[Capture],
+    outcomes: &[Option<Happening>],
     events: &mut Vec<(i64, EventDraft)>,
 ) -> Result<Vec<CaptureOutcome>> {
     let mut applied = Vec::with_capacity(captures.len());
@@ -204,9 +212,10 @@ pub(crate) async fn capture_new(
     let mut plan = Plan::default();
     plan.load_people(tx, &applied).await?;
     plan.load_companies(tx, &applied).await?;
-    for (capture, lead) in captures.iter().zip(applied) {
+    let outcomes = outcomes.iter().chain(std::iter::repeat(&None));
+    for ((capture, lead), outcome) in captures.iter().zip(applied).zip(outcomes) {
         // A declined capture changed nothing the plan writes.
-        if !plan.add(capture, lead) {
+        if !plan.add(capture, lead, outcome.as_ref()) {
             break;
         }
     }
@@ -327,9 +336,9 @@ impl Plan {
         self.company_slot.get(first).copied()
     }
 
-    /// Plans one capture's new lead, as `capture_in` would store it; `false` when the
-    /// capture would update a lead instead.
-    fn add(&mut self, capture: &Capture, mut lead: Lead) -> bool {
+    /// Plans one capture's new lead, as `capture_in` would store it (with the journey its
+    /// outcome gives it); `false` when the capture would update a lead instead.
+    fn add(&mut self, capture: &Capture, mut lead: Lead, outcome: Option<&Happening>) -> bool {
         let at = to_micros(capture.at);
         if let Some(external) = &lead.external_id {
             if !self.external_ids.insert(external.as_str().to_owned()) {
@@ -422,6 +431,7 @@ impl Plan {
             company,
             changes,
             events,
+            journey: Journey::of(at, outcome.map(std::slice::from_ref).unwrap_or_default()),
         });
         true
     }
@@ -483,15 +493,18 @@ impl Plan {
         let person_ids = tx.save_people(&people).await?;
         let company_ids = tx.save_companies(&companies).await?;
         let mut stored: Vec<StoredLead> = Vec::with_capacity(leads.len());
+        let mut journeys = Vec::with_capacity(leads.len());
         let mut rest = Vec::with_capacity(leads.len());
         for draft in leads {
             let mut lead = draft.stored;
             lead.person_id = person_ids[draft.person];
             lead.company_id = draft.company.map(|c| company_ids[c]);
             stored.push(lead);
+            journeys.push(draft.journey);
             rest.push((draft.changes, draft.events));
         }
-        let ids = tx.insert_leads(&stored).await?;
+        // An import scores its new leads once they are all stored.
+        let ids = tx.insert_leads(&stored, &journeys, true).await?;
         let mut outcomes = Vec::with_capacity(stored.len());
         for ((mut lead, (changes, drafts)), id) in stored.into_iter().zip(rest).zip(ids) {
             lead.id = id;
@@ -644,21 +657,50 @@ impl Tx {
             .filter(|p| p.id.is_none())
             .map(|p| (&p.lead, p.created, p.at))
             .collect();
+        let changed: Vec<(i64, &Lead, Ts)> = people
+            .iter()
+            .filter_map(|p| match p.id {
+                Some(id) if p.stored.as_ref() != Some(&p.lead) => Some((id, &p.lead, Ts(p.at))),
+                _ => None,
+            })
+            .collect();
+        self.update_people(&changed).await?;
         let mut new_ids = self.insert_people(&new).await?.into_iter();
-        let mut ids = Vec::with_capacity(people.len());
-        for person in people {
-            match person.id {
-                Some(id) => {
-                    if person.stored.as_ref() != Some(&person.lead) {
-                        self.save_person(Some(id), &person.lead, Ts(person.at))
-                            .await?;
-                    }
-                    ids.push(id);
-                }
-                None => ids.push(new_ids.next().unwrap_or_default()),
-            }
+        Ok(people
+            .iter()
+            .map(|p| p.id.unwrap_or_else(|| new_ids.next().unwrap_or_default()))
+            .collect())
+    }
+
+    /// Updates stored people from the person fields of leads, as of when.
+    pub(crate) async fn update_people(&mut self, people: &[(i64, &Lead, Ts)]) -> Result<()> {
+        for chunk in people.chunks(ROWS_PER_STATEMENT) {
+            on_tx!(self, conn => {
+                let mut b = sqlx::QueryBuilder::new(
+                    "WITH v (id, first_name, last_name, email, email_key, phone, job_title, country, updated_at) AS (",
+                );
+                b.push_values(chunk, |mut row, (id, lead, at)| {
+                    row.push_bind(*id)
+                        .push_bind(text_of(&lead.first_name))
+                        .push_bind(text_of(&lead.last_name))
+                        .push_bind(lead.email.as_ref().map(Email::as_str))
+                        .push_bind(lead.email.as_ref().map(Email::match_key))
+                        .push_bind(lead.phone.as_ref().map(Phone::as_str))
+                        .push_bind(text_of(&lead.job_title))
+                        .push_bind(text_of(&lead.country))
+                        .push_bind(*at);
+                });
+                b.push(
+                    ") UPDATE people SET first_name = v.first_name, last_name = v.last_name,
+                        email = v.email, email_key = v.email_key, phone = v.phone,
+                        job_title = v.job_title, country = v.country, updated_at = v.updated_at
+                     FROM v WHERE people.id = v.id",
+                );
+                b.build().execute(conn).await.map(|_| ())
+            })
+            .map_err(|e| conflict_on(e, "email", "another person already has this email address"))?;
         }
-        Ok(ids)
+        Ok(())
     }
 
     /// Inserts people (the person fields of each lead, created and updated when); their ids
@@ -706,20 +748,54 @@ impl Tx {
                 _ => None,
             })
             .collect();
-        let mut new_ids = self.insert_companies(&new).await?.into_iter();
-        let mut ids = Vec::with_capacity(companies.len());
-        for company in companies {
-            match (company.id, company.at) {
-                (Some(id), Some(at)) if company.changed() => {
-                    self.update_company(id, &company.lead, company.domain.as_deref(), Ts(at))
-                        .await?;
-                    ids.push(id);
+        let changed: Vec<(i64, &Lead, Option<&str>, Ts)> = companies
+            .iter()
+            .filter_map(|c| match (c.id, c.at) {
+                (Some(id), Some(at)) if c.changed() => {
+                    Some((id, &c.lead, c.domain.as_deref(), Ts(at)))
                 }
-                (Some(id), _) => ids.push(id),
-                (None, _) => ids.push(new_ids.next().unwrap_or_default()),
-            }
+                _ => None,
+            })
+            .collect();
+        self.update_companies(&changed).await?;
+        let mut new_ids = self.insert_companies(&new).await?.into_iter();
+        Ok(companies
+            .iter()
+            .map(|c| c.id.unwrap_or_else(|| new_ids.next().unwrap_or_default()))
+            .collect())
+    }
+
+    /// Updates stored companies from the company fields of leads, as of when; a company
+    /// keeps its web domain where none is given.
+    pub(crate) async fn update_companies(
+        &mut self,
+        companies: &[(i64, &Lead, Option<&str>, Ts)],
+    ) -> Result<()> {
+        for chunk in companies.chunks(ROWS_PER_STATEMENT) {
+            on_tx!(self, conn => {
+                let mut b = sqlx::QueryBuilder::new(
+                    "WITH v (id, name, name_key, industry, size, website, domain, updated_at) AS (",
+                );
+                b.push_values(chunk, |mut row, (id, lead, domain, at)| {
+                    row.push_bind(*id)
+                        .push_bind(text_of(&lead.company))
+                        .push_bind(company_key(&lead.company))
+                        .push_bind(text_of(&lead.industry))
+                        .push_bind(lead.company_size)
+                        .push_bind(text_of(&lead.website))
+                        .push_bind(*domain)
+                        .push_bind(*at);
+                });
+                b.push(
+                    ") UPDATE companies SET name = v.name, name_key = v.name_key,
+                        industry = v.industry, size = v.size, website = v.website,
+                        domain = COALESCE(v.domain, companies.domain), updated_at = v.updated_at
+                     FROM v WHERE companies.id = v.id",
+                );
+                b.build().execute(conn).await.map(|_| ())
+            })?;
         }
-        Ok(ids)
+        Ok(())
     }
 
     /// Inserts companies (the company fields of a lead, the web domain, created and updated
@@ -751,16 +827,31 @@ impl Tx {
         Ok(ids)
     }
 
-    /// Inserts new leads (their person and company ids set); their ids in order.
-    pub(crate) async fn insert_leads(&mut self, leads: &[StoredLead]) -> Result<Vec<i64>> {
+    /// Inserts new leads (their person and company ids set) with their journeys (those not
+    /// given: none yet), `due` to be scored or not; their ids in order.
+    pub(crate) async fn insert_leads(
+        &mut self,
+        leads: &[StoredLead],
+        journeys: &[Journey],
+        due: bool,
+    ) -> Result<Vec<i64>> {
+        let none = Journey::default();
+        let rows: Vec<(&StoredLead, &Journey)> = leads
+            .iter()
+            .enumerate()
+            .map(|(i, lead)| (lead, journeys.get(i).unwrap_or(&none)))
+            .collect();
         let mut ids = Vec::with_capacity(leads.len());
-        for chunk in leads.chunks(ROWS_PER_STATEMENT) {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let chunk_ids = insert_ids!(
                 self,
-                format!("INSERT INTO leads ({LEAD_COLUMNS}) "),
+                format!("INSERT INTO leads ({LEAD_COLUMNS}, {JOURNEY_COLUMNS}, rescore_due) "),
                 chunk,
-                |row, stored| {
+                |row, pair| {
+                    let (stored, journey) = pair;
                     push_lead!(&mut row, stored);
+                    push_journey!(row, journey);
+                    row.push_bind(due);
                 }
             )
             .map_err(|e| {
@@ -860,6 +951,49 @@ mod tests {
             .collect()
     }
 
+    /// An outcome for some captures (won, with or without a value, or lost), as an import
+    /// row may carry it.
+    fn outcomes(rng: &mut StdRng, n: usize) -> Vec<Option<Happening>> {
+        (0..n)
+            .map(|_| match rng.gen_range(0..4) {
+                0 => Some(Happening::Outcome {
+                    won: true,
+                    value: rng.gen_bool(0.5).then(|| rng.gen_range(1..9999) as f64),
+                    reason: None,
+                }),
+                1 => Some(Happening::Outcome {
+                    won: false,
+                    value: None,
+                    reason: None,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The outcome events recorded on the captured leads.
+    fn outcome_events(
+        stored: &[CaptureOutcome],
+        outcomes: &[Option<Happening>],
+    ) -> Vec<(i64, EventDraft)> {
+        stored
+            .iter()
+            .zip(outcomes)
+            .filter_map(|(captured, outcome)| match outcome {
+                Some(Happening::Outcome { won, value, .. }) => {
+                    let name = if *won { "won" } else { "lost" };
+                    let draft = EventDraft::new(
+                        leadgate_core::EventType::OutcomeRecorded,
+                        captured.lead.created_at,
+                        json!({"outcome": name, "value": value}),
+                    );
+                    Some((captured.lead.id, draft))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     async fn store_events(tx: &mut Tx, events: &[(i64, EventDraft)]) {
         let rows: Vec<NewEvent> = events
             .iter()
@@ -880,9 +1014,10 @@ mod tests {
         for sql in [
             "SELECT id || '|' || COALESCE(first_name, '') || '|' || COALESCE(last_name, '') || '|' || COALESCE(email, '') || '|' || COALESCE(email_key, '') || '|' || COALESCE(phone, '') || '|' || created_at FROM people ORDER BY id",
             "SELECT id || '|' || COALESCE(name, '') || '|' || COALESCE(name_key, '') || '|' || COALESCE(industry, '') || '|' || COALESCE(website, '') || '|' || COALESCE(domain, '') || '|' || created_at FROM companies ORDER BY id",
-            "SELECT id || '|' || person_id || '|' || COALESCE(company_id, 0) || '|' || COALESCE(external_id, '') || '|' || stage || '|' || COALESCE(owner, '') || '|' || search_text || '|' || junk || '|' || product || '|' || first_touch || '|' || created_at || '|' || updated_at FROM leads ORDER BY id",
+            "SELECT id || '|' || person_id || '|' || COALESCE(company_id, 0) || '|' || COALESCE(external_id, '') || '|' || stage || '|' || COALESCE(owner, '') || '|' || search_text || '|' || junk || '|' || product || '|' || first_touch || '|' || created_at || '|' || updated_at || '|' || reached || '|' || COALESCE(outcome, '') || '|' || won_value || '|' || CASE WHEN rescore_due THEN 'due' ELSE '' END FROM leads ORDER BY id",
+            "SELECT month || '|' || kind || '|' || stage || '|' || reached || '|' || outcome || '|' || SUM(leads) || '|' || SUM(won_value) FROM analytics_changes GROUP BY month, kind, stage, reached, outcome HAVING SUM(leads) <> 0 ORDER BY 1",
             "SELECT lead_id || '|' || type || '|' || occurred_at || '|' || COALESCE(source, '') || '|' || COALESCE(actor, '') || '|' || payload FROM events ORDER BY id",
-            "SELECT COALESCE(owner, '') || '|' || leads FROM open_lead_changes ORDER BY owner, leads",
+            "SELECT COALESCE(owner, '') || '|' || SUM(leads) FROM open_lead_changes GROUP BY owner ORDER BY owner",
         ] {
             out.extend(texts(store, sql).await);
         }
@@ -896,7 +1031,9 @@ mod tests {
         for seed in 0..8 {
             let mut rng = StdRng::seed_from_u64(seed);
             let known = captures(&mut rng, 15, seed % 2 == 0);
-            let batches: Vec<Vec<Capture>> = (0..3).map(|_| captures(&mut rng, 40, true)).collect();
+            let batches: Vec<(Vec<Capture>, Vec<Option<Happening>>)> = (0..3)
+                .map(|_| (captures(&mut rng, 40, true), outcomes(&mut rng, 40)))
+                .collect();
             let (bulk_db, one_db) = (
                 TestDatabase::new(engine).await,
                 TestDatabase::new(engine).await,
@@ -908,12 +1045,12 @@ mod tests {
                     .await
                     .expect("known leads");
             }
-            for batch in &batches {
+            for (batch, batch_outcomes) in &batches {
                 // How many leading captures go at once: tried, then rolled back (on SQLite,
                 // where ids are given back too).
                 if engine == Engine::Sqlite {
                     let mut probe = bulk.begin().await.expect("tx");
-                    written_at_once += capture_new(&mut probe, batch, &mut Vec::new())
+                    written_at_once += capture_new(&mut probe, batch, &[], &mut Vec::new())
                         .await
                         .expect("batch")
                         .len();
@@ -921,22 +1058,31 @@ mod tests {
                 }
                 let mut tx = bulk.begin().await.expect("tx");
                 let mut events = Vec::new();
-                let outcomes = capture_all(&mut tx, batch, &mut events)
+                let stored = capture_all(&mut tx, batch, batch_outcomes, &mut events)
                     .await
                     .expect("batch");
+                events.extend(outcome_events(&stored, batch_outcomes));
                 store_events(&mut tx, &events).await;
+                // Leads captured are due to be scored, as an import marks them.
+                let ids: Vec<i64> = stored.iter().map(|c| c.lead.id).collect();
+                tx.set_rescore_due(&ids, true).await.expect("due");
                 tx.commit().await.expect("commit");
 
                 let mut tx = one.begin().await.expect("tx");
                 let mut events = Vec::new();
-                for (capture, outcome) in batch.iter().zip(&outcomes) {
-                    let alone = capture_in(&mut tx, capture.clone(), true, Some(&mut events))
+                let mut alone = Vec::new();
+                for (capture, at_once) in batch.iter().zip(&stored) {
+                    let captured = capture_in(&mut tx, capture.clone(), true, Some(&mut events))
                         .await
                         .expect("capture");
-                    assert_eq!(alone.lead, outcome.lead, "seed {seed}");
-                    assert_eq!(alone.changes, outcome.changes, "seed {seed}");
+                    assert_eq!(captured.lead, at_once.lead, "seed {seed}");
+                    assert_eq!(captured.changes, at_once.changes, "seed {seed}");
+                    alone.push(captured);
                 }
+                events.extend(outcome_events(&alone, batch_outcomes));
                 store_events(&mut tx, &events).await;
+                let ids: Vec<i64> = alone.iter().map(|c| c.lead.id).collect();
+                tx.set_rescore_due(&ids, true).await.expect("due");
                 tx.commit().await.expect("commit");
             }
             let (a, b) = (dump(&bulk).await, dump(&one).await);
@@ -991,7 +1137,7 @@ mod tests {
             let leads = crate::testing::count(&store, "SELECT COUNT(*) FROM leads").await;
             let mut tx = store.begin().await.expect("tx");
             let mut events = Vec::new();
-            let stored = capture_new(&mut tx, &batch, &mut events)
+            let stored = capture_new(&mut tx, &batch, &[], &mut events)
                 .await
                 .expect("batch");
             assert_eq!(stored.len(), run);

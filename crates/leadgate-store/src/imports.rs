@@ -8,6 +8,7 @@ use crate::privacy::NewConsent;
 use crate::time::{to_micros, Ts};
 use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
+use leadgate_core::analytics::Happening;
 use leadgate_core::import::{ImportRow, RowError};
 use leadgate_core::{EventDraft, EventType};
 use serde::Serialize;
@@ -291,7 +292,21 @@ async fn store_rows(tx: &mut Tx, import_id: i64, rows: &[BatchRow]) -> Result<Co
         .collect();
     // Runs of new leads are written a table at a time, a row that updates a lead on its own,
     // in file order.
-    let mut captured = capture_all(tx, &captures, &mut events).await?.into_iter();
+    // New leads are stored with the journey their outcome gives them (not updated after).
+    let outcomes: Vec<Option<Happening>> = rows
+        .iter()
+        .filter_map(|row| row.read.as_ref().ok())
+        .map(|read| {
+            read.outcome.map(|o| Happening::Outcome {
+                won: o.won,
+                value: o.value,
+                reason: None,
+            })
+        })
+        .collect();
+    let mut captured = capture_all(tx, &captures, &outcomes, &mut events)
+        .await?
+        .into_iter();
     for row in rows {
         let read = match &row.read {
             Ok(read) => read,

@@ -604,23 +604,7 @@ impl Tx {
         let Some(id) = id else {
             return first_id(self.insert_people(&[(lead, at.0, at.0)]).await?);
         };
-        on_tx!(self, conn => sqlx::query(
-            "UPDATE people SET first_name = $1, last_name = $2, email = $3, email_key = $4, phone = $5,
-             job_title = $6, country = $7, updated_at = $8 WHERE id = $9",
-        )
-        .bind(text_of(&lead.first_name))
-        .bind(text_of(&lead.last_name))
-        .bind(lead.email.as_ref().map(Email::as_str))
-        .bind(lead.email.as_ref().map(Email::match_key))
-        .bind(lead.phone.as_ref().map(Phone::as_str))
-        .bind(text_of(&lead.job_title))
-        .bind(text_of(&lead.country))
-        .bind(at)
-        .bind(id)
-        .execute(conn)
-        .await
-        .map(|_| ()))
-        .map_err(|e| conflict_on(e, "email", "another person already has this email address"))?;
+        self.update_people(&[(id, lead, at)]).await?;
         Ok(id)
     }
 
@@ -653,27 +637,15 @@ impl Tx {
         domain: Option<&str>,
         at: Ts,
     ) -> Result<()> {
-        on_tx!(self, conn => sqlx::query(
-            "UPDATE companies SET name = $1, name_key = $2, industry = $3, size = $4, website = $5,
-             domain = COALESCE($6, domain), updated_at = $7 WHERE id = $8",
-        )
-        .bind(text_of(&lead.company))
-        .bind(company_key(&lead.company))
-        .bind(text_of(&lead.industry))
-        .bind(lead.company_size)
-        .bind(text_of(&lead.website))
-        .bind(domain)
-        .bind(at)
-        .bind(id)
-        .execute(conn)
-        .await
-        .map(|_| ()))?;
-        Ok(())
+        self.update_companies(&[(id, lead, domain, at)]).await
     }
 
     pub(crate) async fn save_lead(&mut self, stored: &StoredLead) -> Result<i64> {
         if stored.id == 0 {
-            return first_id(self.insert_leads(std::slice::from_ref(stored)).await?);
+            return first_id(
+                self.insert_leads(std::slice::from_ref(stored), &[], false)
+                    .await?,
+            );
         }
         on_tx!(self, conn => {
             let mut b = sqlx::QueryBuilder::new(format!("UPDATE leads SET ({LEAD_COLUMNS}) = ("));

@@ -199,6 +199,60 @@ impl CsvFile {
     }
 }
 
+/// Rows read and checked, a batch at a time, with how far into the file they reach.
+struct ReadBatch {
+    rows: Vec<BatchRow>,
+    /// Data rows read so far (the skipped ones of a resumed import included).
+    seen: i64,
+    /// Bytes of the file read so far.
+    offset: u64,
+}
+
+/// Reads and checks rows on a blocking thread, a batch ahead of the store (the last batch
+/// may be short or empty); the first `skip` rows (stored by an earlier run) are passed over.
+fn read_batches(
+    rows: impl Iterator<Item = CsvRow> + Send + 'static,
+    bound: BoundMapping,
+    skip: i64,
+) -> tokio::sync::mpsc::Receiver<ReadBatch> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(2);
+    tokio::task::spawn_blocking(move || {
+        let mut batch = ReadBatch {
+            rows: Vec::with_capacity(BATCH_ROWS),
+            seen: 0,
+            offset: 0,
+        };
+        for CsvRow { row, offset, cells } in rows {
+            batch.seen += 1;
+            batch.offset = offset;
+            if batch.seen <= skip {
+                continue;
+            }
+            let read = cells.map_err(|e| vec![e]).and_then(|cells| {
+                let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
+                bound.read_row(&refs)
+            });
+            batch.rows.push(BatchRow { row, read });
+            if batch.rows.len() == BATCH_ROWS {
+                let next = ReadBatch {
+                    rows: Vec::with_capacity(BATCH_ROWS),
+                    seen: batch.seen,
+                    offset: batch.offset,
+                };
+                // The import stopped taking batches (it failed): stop reading.
+                if sender
+                    .blocking_send(std::mem::replace(&mut batch, next))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+        let _ = sender.blocking_send(batch);
+    });
+    receiver
+}
+
 /// One data row of a file.
 pub struct CsvRow {
     /// Its spreadsheet row number (the header is row 1).
@@ -397,46 +451,34 @@ pub async fn run(
         }
     };
 
-    let mut batch: Vec<BatchRow> = Vec::with_capacity(BATCH_ROWS);
-    let mut seen = 0i64;
+    // Rows are read and checked on their own thread while the store writes the batch before.
+    let mut batches = read_batches(file.rows(path)?, bound, skip);
+    let mut seen = skip;
     let mut last_offset = 0u64;
-    for CsvRow { row, offset, cells } in file.rows(path)? {
-        seen += 1;
-        last_offset = offset;
-        if seen <= skip {
-            continue;
-        }
-        let read = cells.map_err(|e| vec![e]).and_then(|cells| {
-            let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
-            bound.read_row(&refs)
-        });
+    while let Some(batch) = batches.recv().await {
+        seen = batch.seen;
+        last_offset = batch.offset;
         if options.dry_run {
-            match &read {
-                Ok(_) => report.valid += 1,
-                Err(errors) => {
-                    report.rejected += 1;
-                    for e in errors {
-                        write_reject(row, e);
+            for row in &batch.rows {
+                match &row.read {
+                    Ok(_) => report.valid += 1,
+                    Err(errors) => {
+                        report.rejected += 1;
+                        for e in errors {
+                            write_reject(row.row, e);
+                        }
                     }
                 }
             }
-            if seen % BATCH_ROWS as i64 == 0 {
-                progress(seen, offset);
-            }
-            continue;
+        } else if let Some(import) = &import {
+            store.import_batch(import.id, &batch.rows).await?;
         }
-        batch.push(BatchRow { row, read });
-        if batch.len() == BATCH_ROWS {
-            if let Some(import) = &import {
-                store.import_batch(import.id, &batch).await?;
-            }
-            batch.clear();
-            progress(seen, offset);
+        if batch.rows.len() == BATCH_ROWS {
+            progress(seen, last_offset);
         }
     }
     report.rows = seen;
     if let Some(import) = &import {
-        store.import_batch(import.id, &batch).await?;
         progress(seen, last_offset);
         let finished = store.finish_import(import.id).await?;
         report.rejected = finished.rejected;

@@ -24,6 +24,9 @@ pub struct ImportBenchArgs {
     engine: EngineChoice,
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Keep the generated file here (to import it by hand, or load it with other tools).
+    #[arg(long)]
+    keep_file: Option<std::path::PathBuf>,
 }
 
 const MAPPING: &str = r#"
@@ -61,7 +64,10 @@ field = "outcome"
 
 pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let file = dir.path().join("leads.csv");
+    let file = args
+        .keep_file
+        .clone()
+        .unwrap_or_else(|| dir.path().join("leads.csv"));
     let started = Instant::now();
     write_file(&file, args.rows, args.seed)?;
     let bytes = std::fs::metadata(&file)?.len();
