@@ -472,6 +472,26 @@ impl Tx {
         row.map(StoredLead::try_from).transpose()
     }
 
+    /// These leads (those that exist), in id order.
+    pub(crate) async fn leads_by_id(&mut self, ids: &[i64]) -> Result<Vec<StoredLead>> {
+        let mut leads = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(1000) {
+            let rows: Vec<LeadRow> = on_tx!(self, conn => {
+                let mut b = sqlx::QueryBuilder::new(format!("{SELECT_LEAD} WHERE l.id IN ("));
+                let mut list = b.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                b.push(") ORDER BY l.id");
+                b.build_query_as().fetch_all(conn).await
+            })?;
+            for row in rows {
+                leads.push(StoredLead::try_from(row)?);
+            }
+        }
+        Ok(leads)
+    }
+
     /// A page of a product's leads by id, for passes over the whole store.
     pub(crate) async fn leads_of_product(
         &mut self,

@@ -76,6 +76,25 @@ fn group_events(rows: Vec<(i64, i64, String, Ts, Json<Value>)>) -> HashMap<i64, 
     by_lead
 }
 
+/// A lead's score from its events under a policy, for passes over many leads.
+fn score_under(
+    lead: &StoredLead,
+    events: &[OwnedEvent],
+    active: &ActivePolicy,
+    now: DateTime<Utc>,
+) -> Score {
+    scoring::score_quick(
+        &lead.lead,
+        &facts(events),
+        leadgate_core::scoring::Marks {
+            confirmed: &lead.bant_confirmed,
+            junk: &lead.junk,
+        },
+        &active.policy,
+        now,
+    )
+}
+
 const EVENTS_OF: &str =
     "SELECT lead_id, id, type, occurred_at, payload FROM events WHERE lead_id IN (";
 
@@ -96,49 +115,65 @@ impl Tx {
         Ok(group_events(rows))
     }
 
-    /// Stores a lead's score; when its grade or temperature changed from the one stored
-    /// before, records `grade_changed` (automation can start on a lead turning hot).
-    async fn save_score(
+    /// Stores leads' scores under policy versions (one statement per thousand), and no
+    /// longer `due` to be rescored if so asked; where a lead's grade or temperature changed
+    /// from the one stored before, records `grade_changed` (automation can start on a lead
+    /// turning hot).
+    async fn save_scores(
         &mut self,
-        lead: &StoredLead,
-        score: &Score,
-        version: i64,
+        scored: &[(&StoredLead, &Score, i64)],
         at: DateTime<Utc>,
+        due: Option<bool>,
     ) -> Result<()> {
-        let lead_id = lead.id;
-        let temperature = score.temperature.as_str();
-        if let Some(before) = &lead.snapshot {
-            if before.grade != score.grade || before.temperature != temperature {
-                let event = EventDraft::new(
-                    EventType::GradeChanged,
-                    at,
-                    json!({"from_grade": before.grade, "to_grade": score.grade,
-                           "from_temperature": before.temperature, "temperature": temperature,
-                           "score": (score.score * 10.0).round() / 10.0, "policy_version": version}),
-                )
-                .with_actor("scoring");
-                self.insert_events(
-                    &[NewEvent {
-                        lead_id,
-                        draft: &event,
-                    }],
-                    Ts(at),
-                )
-                .await?;
-            }
+        let changes: Vec<(i64, EventDraft)> = scored
+            .iter()
+            .filter_map(|(lead, score, version)| {
+                let before = lead.snapshot.as_ref()?;
+                let temperature = score.temperature.as_str();
+                (before.grade != score.grade || before.temperature != temperature).then(|| {
+                    let event = EventDraft::new(
+                        EventType::GradeChanged,
+                        at,
+                        json!({"from_grade": before.grade, "to_grade": score.grade,
+                               "from_temperature": before.temperature, "temperature": temperature,
+                               "score": (score.score * 10.0).round() / 10.0, "policy_version": version}),
+                    )
+                    .with_actor("scoring");
+                    (lead.id, event)
+                })
+            })
+            .collect();
+        let events: Vec<NewEvent> = changes
+            .iter()
+            .map(|(lead_id, draft)| NewEvent {
+                lead_id: *lead_id,
+                draft,
+            })
+            .collect();
+        if !events.is_empty() {
+            self.insert_events(&events, Ts(at)).await?;
         }
-        on_tx!(self, conn => sqlx::query(
-            "UPDATE leads SET score = $1, grade = $2, temperature = $3, policy_version = $4, scored_at = $5 WHERE id = $6",
-        )
-        .bind(score.score)
-        .bind(&score.grade)
-        .bind(temperature)
-        .bind(version)
-        .bind(Ts(at))
-        .bind(lead_id)
-        .execute(conn)
-        .await
-        .map(|_| ()))?;
+        for chunk in scored.chunks(1000) {
+            on_tx!(self, conn => {
+                let mut b = sqlx::QueryBuilder::new(
+                    "WITH v (id, score, grade, temperature, policy_version) AS (",
+                );
+                b.push_values(chunk, |mut row, (lead, score, version)| {
+                    row.push_bind(lead.id)
+                        .push_bind(score.score)
+                        .push_bind(&score.grade)
+                        .push_bind(score.temperature.as_str())
+                        .push_bind(*version);
+                });
+                b.push(") UPDATE leads SET score = v.score, grade = v.grade, temperature = v.temperature, policy_version = v.policy_version, scored_at = ")
+                    .push_bind(Ts(at));
+                if let Some(due) = due {
+                    b.push(", rescore_due = ").push_bind(due);
+                }
+                b.push(" FROM v WHERE leads.id = v.id");
+                b.build().execute(conn).await.map(|_| ())
+            })?;
+        }
         Ok(())
     }
 
@@ -230,7 +265,20 @@ impl Tx {
         active: &ActivePolicy,
         now: DateTime<Utc>,
     ) -> Result<Option<Stage>> {
-        self.save_score(lead, score, active.version, now).await?;
+        self.save_scores(&[(lead, score, active.version)], now, None)
+            .await?;
+        self.move_by_score(lead, score, active, now).await
+    }
+
+    /// When the policy moves MQLs by itself, moves a lead (its new score stored) whose MQL
+    /// status changed. Returns the stage it moved to, if it moved.
+    async fn move_by_score(
+        &mut self,
+        lead: &StoredLead,
+        score: &Score,
+        active: &ActivePolicy,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Stage>> {
         if !active.policy.stages.auto_mql {
             return Ok(None);
         }
@@ -487,7 +535,8 @@ impl Store {
         )
         .await?;
         tx.after_move(&lead, to, &active, &score, now).await?;
-        tx.save_score(&lead, &score, active.version, now).await?;
+        tx.save_scores(&[(&lead, &score, active.version)], now, None)
+            .await?;
         tx.commit().await?;
         self.lead(id).await
     }
@@ -558,26 +607,27 @@ impl Store {
             after = last.id;
             let ids: Vec<i64> = page.iter().map(|l| l.id).collect();
             let mut events = tx.events_of(&ids).await?;
-            for lead in &page {
-                let own = events.remove(&lead.id).unwrap_or_default();
-                let score = scoring::score_quick(
-                    &lead.lead,
-                    &facts(&own),
-                    leadgate_core::scoring::Marks {
-                        confirmed: &lead.bant_confirmed,
-                        junk: &lead.junk,
-                    },
-                    &active.policy,
-                    now,
-                );
+            let scores: Vec<Score> = page
+                .iter()
+                .map(|lead| {
+                    let own = events.remove(&lead.id).unwrap_or_default();
+                    score_under(lead, &own, &active, now)
+                })
+                .collect();
+            let scored: Vec<(&StoredLead, &Score, i64)> = page
+                .iter()
+                .zip(&scores)
+                .map(|(lead, score)| (lead, score, active.version))
+                .collect();
+            tx.save_scores(&scored, now, Some(false)).await?;
+            for (lead, score, _) in scored {
                 summary.scored += 1;
-                match tx.settle(lead, &score, &active, now).await? {
+                match tx.move_by_score(lead, score, &active, now).await? {
                     Some(Stage::Mql) => summary.became_mql += 1,
                     Some(_) => summary.left_mql += 1,
                     None => {}
                 }
             }
-            tx.set_rescore_due(&ids, false).await?;
             tx.commit().await?;
             // Routing a page's new MQLs least-loaded reads the changes since the last fold.
             self.fold_open_leads().await?;
@@ -606,11 +656,7 @@ impl Tx {
                     .await?
             }
         };
-        let mut leads = Vec::with_capacity(ids.len());
-        for id in ids {
-            leads.extend(self.lead(id, false).await?);
-        }
-        Ok(leads)
+        self.leads_by_id(&ids).await
     }
 }
 
@@ -628,26 +674,27 @@ impl Store {
         let mut events = tx.events_of(&ids).await?;
         let mut policies: HashMap<String, ActivePolicy> = HashMap::new();
         for lead in &leads {
-            let product = lead.lead.product_line();
-            if !policies.contains_key(&product) {
-                let active = self.active_policy(&product).await?;
-                policies.insert(product.clone(), active);
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                policies.entry(lead.lead.product_line())
+            {
+                let active = self.active_policy(slot.key()).await?;
+                slot.insert(active);
             }
-            let Some(active) = policies.get(&product) else {
-                continue;
-            };
-            let own = events.remove(&lead.id).unwrap_or_default();
-            let score = scoring::score_quick(
-                &lead.lead,
-                &facts(&own),
-                leadgate_core::scoring::Marks {
-                    confirmed: &lead.bant_confirmed,
-                    junk: &lead.junk,
-                },
-                &active.policy,
-                now,
-            );
-            tx.settle(lead, &score, active, now).await?;
+        }
+        let mut scores = Vec::with_capacity(leads.len());
+        for lead in &leads {
+            if let Some(active) = policies.get(&lead.lead.product_line()) {
+                let own = events.remove(&lead.id).unwrap_or_default();
+                scores.push((lead, score_under(lead, &own, active, now), active));
+            }
+        }
+        let scored: Vec<(&StoredLead, &Score, i64)> = scores
+            .iter()
+            .map(|(lead, score, active)| (*lead, score, active.version))
+            .collect();
+        tx.save_scores(&scored, now, Some(false)).await?;
+        for (lead, score, active) in &scores {
+            tx.move_by_score(lead, score, active, now).await?;
         }
         tx.set_rescore_due(&ids, false).await?;
         tx.commit().await?;
