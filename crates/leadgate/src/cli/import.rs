@@ -165,7 +165,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
 
 /// Scores the leads the import touched (flagged as due in its transactions), so the store is
 /// qualified when the command returns; a running server would do it in the background.
-async fn rescore_imported(store: &Store) -> anyhow::Result<usize> {
+pub(crate) async fn rescore_imported(store: &Store) -> anyhow::Result<usize> {
     let mut total = 0;
     loop {
         let n = store.rescore_due(1000, Utc::now()).await?;

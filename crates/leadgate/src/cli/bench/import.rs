@@ -132,6 +132,13 @@ pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
             import.merged,
             import.suggested
         );
+        // Scoring what the import stored, as `leadgate import` does before it returns.
+        let started = Instant::now();
+        let scored = crate::cli::import::rescore_imported(&store).await?;
+        println!(
+            "  then {scored} leads scored in {:.1} s (not part of the import's time)",
+            started.elapsed().as_secs_f64()
+        );
         // The whole-store pass (`leadgate dedupe`) over what the import stored.
         let started = Instant::now();
         let dedupe = store.dedupe("bench", false).await?;
