@@ -44,6 +44,8 @@ pub enum ImportError {
     Mapping(FieldErrors),
     #[error("this file was imported with this mapping before (import {}, {} rows, finished {}); pass --again to import it once more", .0.id, .0.rows_done, .0.finished_at.map(|t| t.to_rfc3339()).unwrap_or_default())]
     AlreadyDone(Box<ImportRecord>),
+    #[error("reading the file stopped before its end ({0}); run the import again to finish it")]
+    Reader(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -210,13 +212,17 @@ struct ReadBatch {
 
 /// Reads and checks rows on a blocking thread, a batch ahead of the store (the last batch
 /// may be short or empty); the first `skip` rows (stored by an earlier run) are passed over.
+/// The handle tells whether the reader ended (or died) once the batches stop coming.
 fn read_batches(
     rows: impl Iterator<Item = CsvRow> + Send + 'static,
     bound: BoundMapping,
     skip: i64,
-) -> tokio::sync::mpsc::Receiver<ReadBatch> {
+) -> (
+    tokio::sync::mpsc::Receiver<ReadBatch>,
+    tokio::task::JoinHandle<()>,
+) {
     let (sender, receiver) = tokio::sync::mpsc::channel(2);
-    tokio::task::spawn_blocking(move || {
+    let reader = tokio::task::spawn_blocking(move || {
         let mut batch = ReadBatch {
             rows: Vec::with_capacity(BATCH_ROWS),
             seen: 0,
@@ -250,7 +256,7 @@ fn read_batches(
         }
         let _ = sender.blocking_send(batch);
     });
-    receiver
+    (receiver, reader)
 }
 
 /// One data row of a file.
@@ -452,7 +458,7 @@ pub async fn run(
     };
 
     // Rows are read and checked on their own thread while the store writes the batch before.
-    let mut batches = read_batches(file.rows(path)?, bound, skip);
+    let (mut batches, reader) = read_batches(file.rows(path)?, bound, skip);
     let mut seen = skip;
     let mut last_offset = 0u64;
     while let Some(batch) = batches.recv().await {
@@ -477,6 +483,10 @@ pub async fn run(
             progress(seen, last_offset);
         }
     }
+    // A reader that died must not pass for the end of the file (the import stays unfinished).
+    reader
+        .await
+        .map_err(|e| ImportError::Reader(e.to_string()))?;
     report.rows = seen;
     if let Some(import) = &import {
         progress(seen, last_offset);
