@@ -692,11 +692,11 @@ impl Store {
             .iter()
             .map(|(lead, score, active)| (*lead, score, active.version))
             .collect();
+        // Every lead read has a policy, so this clears the flag of each.
         tx.save_scores(&scored, now, Some(false)).await?;
         for (lead, score, active) in &scores {
             tx.move_by_score(lead, score, active, now).await?;
         }
-        tx.set_rescore_due(&ids, false).await?;
         tx.commit().await?;
         Ok(ids.len())
     }
