@@ -204,21 +204,24 @@ pub fn domain_ascii(domain: &str) -> Result<String, String> {
 /// A phone number in E.164 ("+49301234567"). Numbers without a country code are read in
 /// `default_region` (ISO 3166 alpha-2, e.g. "DE"); numbers that cannot exist are refused.
 pub fn phone_e164(raw: &str, default_region: Option<&str>) -> Result<String, String> {
+    use rlibphonenumber::{enums::Region, PhoneNumberFormat, PHONE_NUMBER_UTIL};
     let region = match default_region {
         Some(code) => Some(
-            code.trim()
-                .to_ascii_uppercase()
-                .parse::<phonenumber::country::Id>()
-                .map_err(|_| format!("'{code}' is not a region code such as DE or VN"))?,
+            Region::from_code(&code.trim().to_ascii_uppercase())
+                .ok()
+                // Any two letters make a `Region`: only those with numbering rules are.
+                .filter(|r| PHONE_NUMBER_UTIL.get_country_code_for_region(*r).is_some())
+                .ok_or_else(|| format!("'{code}' is not a region code such as DE or VN"))?,
         ),
         None => None,
     };
-    let number = phonenumber::parse(region, raw.trim())
+    let number = PHONE_NUMBER_UTIL
+        .parse(raw.trim(), region)
         .map_err(|e| format!("'{raw}' is not a phone number ({e})"))?;
-    if !phonenumber::is_valid(&number) {
+    if !number.is_valid() {
         return Err(format!("'{raw}' is not a valid phone number in its region"));
     }
-    Ok(number.format().mode(phonenumber::Mode::E164).to_string())
+    Ok(number.format_as(PhoneNumberFormat::E164).to_string())
 }
 
 /// A country recognised by [`country`]: its ISO 3166 alpha-2 code and English name.

@@ -128,11 +128,14 @@ const ONE_BY_ONE: usize = 100;
 
 /// Stores captures in order, their events going to `events`: runs of new leads a table at a
 /// time, a capture that updates a lead (stored, or made earlier in the batch) on its own.
+/// `fresh` holds each capture's patch applied to an empty lead when the caller made it
+/// already (an import's reader thread does; a capture past its end is applied here).
 /// `outcomes` (one per capture) are the outcomes the caller will record on their leads: a
 /// new lead is stored with the journey they give it.
 pub(crate) async fn capture_all(
     tx: &mut Tx,
     captures: &[Capture],
+    fresh: &[Lead],
     outcomes: &[Option<Happening>],
     events: &mut Vec<(i64, EventDraft)>,
 ) -> Result<Vec<CaptureOutcome>> {
@@ -140,7 +143,14 @@ pub(crate) async fn capture_all(
     let mut alone = 1;
     while stored.len() < captures.len() {
         let done = stored.len();
-        let run = capture_new(tx, &captures[done..], &outcomes[done..], events).await?;
+        let run = capture_new(
+            tx,
+            &captures[done..],
+            fresh.get(done..).unwrap_or_default(),
+            &outcomes[done..],
+            events,
+        )
+        .await?;
         // Short runs: more rows one by one each time (a file of updates tries a few times).
         alone = if run.len() >= ONE_BY_ONE {
             1
@@ -162,16 +172,23 @@ pub(crate) async fn capture_all(
 pub(crate) async fn capture_new(
     tx: &mut Tx,
     captures: &[Capture],
+    fresh: &[Lead],
     outcomes: &[Option<Happening>],
     events: &mut Vec<(i64, EventDraft)>,
 ) -> Result<Vec<CaptureOutcome>> {
     let mut applied = Vec::with_capacity(captures.len());
-    for capture in captures {
-        let mut lead = Lead::default();
-        capture
-            .patch
-            .apply(&mut lead)
-            .map_err(leadgate_core::FieldErrors::from)?;
+    for (i, capture) in captures.iter().enumerate() {
+        let lead = match fresh.get(i) {
+            Some(lead) => lead.clone(),
+            None => {
+                let mut lead = Lead::default();
+                capture
+                    .patch
+                    .apply(&mut lead)
+                    .map_err(leadgate_core::FieldErrors::from)?;
+                lead
+            }
+        };
         applied.push(lead);
     }
     let mut identities: Vec<String> = applied
@@ -1050,7 +1067,7 @@ mod tests {
                 // where ids are given back too).
                 if engine == Engine::Sqlite {
                     let mut probe = bulk.begin().await.expect("tx");
-                    written_at_once += capture_new(&mut probe, batch, &[], &mut Vec::new())
+                    written_at_once += capture_new(&mut probe, batch, &[], &[], &mut Vec::new())
                         .await
                         .expect("batch")
                         .len();
@@ -1058,7 +1075,7 @@ mod tests {
                 }
                 let mut tx = bulk.begin().await.expect("tx");
                 let mut events = Vec::new();
-                let stored = capture_all(&mut tx, batch, batch_outcomes, &mut events)
+                let stored = capture_all(&mut tx, batch, &[], batch_outcomes, &mut events)
                     .await
                     .expect("batch");
                 events.extend(outcome_events(&stored, batch_outcomes));
@@ -1137,7 +1154,7 @@ mod tests {
             let leads = crate::testing::count(&store, "SELECT COUNT(*) FROM leads").await;
             let mut tx = store.begin().await.expect("tx");
             let mut events = Vec::new();
-            let stored = capture_new(&mut tx, &batch, &[], &mut events)
+            let stored = capture_new(&mut tx, &batch, &[], &[], &mut events)
                 .await
                 .expect("batch");
             assert_eq!(stored.len(), run);

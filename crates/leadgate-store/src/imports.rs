@@ -10,7 +10,7 @@ use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::analytics::Happening;
 use leadgate_core::import::{ImportRow, RowError};
-use leadgate_core::{EventDraft, EventType};
+use leadgate_core::{EventDraft, EventType, Lead};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -304,7 +304,13 @@ async fn store_rows(tx: &mut Tx, import_id: i64, rows: &[BatchRow]) -> Result<Co
             })
         })
         .collect();
-    let mut captured = capture_all(tx, &captures, &outcomes, &mut events)
+    // Each new lead's picture was made on the reader thread.
+    let fresh: Vec<Lead> = rows
+        .iter()
+        .filter_map(|row| row.read.as_ref().ok())
+        .map(|read| read.lead.clone())
+        .collect();
+    let mut captured = capture_all(tx, &captures, &fresh, &outcomes, &mut events)
         .await?
         .into_iter();
     for row in rows {

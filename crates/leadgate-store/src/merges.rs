@@ -9,7 +9,7 @@ use leadgate_core::dedupe::{self, Match, PersonKeys, AUTO_MERGE};
 use leadgate_core::{EventDraft, EventType};
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// One merge, done or suggested.
 #[derive(Debug, Clone, Serialize)]
@@ -226,11 +226,14 @@ impl Store {
             summary.suggested = suggestions.len();
             return Ok(summary);
         }
+        let mut by_pair: HashMap<(i64, i64), &Match> = HashMap::new();
+        for m in matches {
+            by_pair.entry((m.a, m.b)).or_insert(m);
+        }
         for (kept, gone) in &plan {
-            let found = matches
-                .iter()
-                .find(|m| (m.a, m.b) == (*kept, *gone))
-                .cloned()
+            let found = by_pair
+                .get(&(*kept, *gone))
+                .map(|m| (*m).clone())
                 .unwrap_or(Match {
                     a: *kept,
                     b: *gone,

@@ -2,7 +2,7 @@
 //! cell that could not be read, named by its column.
 
 use super::mapping::{BoundColumn, BoundMapping, Target, ValueKind};
-use crate::lead::{LeadField, LeadPatch, PatchMode};
+use crate::lead::{Lead, LeadField, LeadPatch, PatchMode};
 use crate::source::{Channel, Source};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::Serialize;
@@ -16,6 +16,9 @@ pub const MAX_CELL_BYTES: usize = 16 * 1024;
 #[derive(Debug, Clone)]
 pub struct ImportRow {
     pub patch: LeadPatch,
+    /// The lead the row makes when it is new: the patch applied to an empty lead (made
+    /// here, on the import's reader thread, so the store does not normalise it again).
+    pub lead: Lead,
     pub source: Source,
     pub outcome: Option<RowOutcome>,
     /// When the lead arrived, if the file says.
@@ -182,6 +185,10 @@ impl BoundMapping {
                 LeadPatch::default()
             }
         };
+        let mut lead = Lead::default();
+        if let Err(e) = patch.apply(&mut lead) {
+            errors.push(RowError::new(column_for(&e.field), e.reason));
+        }
         if errors.is_empty() && !IDENTIFYING.iter().any(|f| input.contains_key(f.name())) {
             errors.push(RowError::new(
                 "",
@@ -200,6 +207,7 @@ impl BoundMapping {
         }
         Ok(ImportRow {
             patch,
+            lead,
             source,
             outcome: outcome.map(|won| RowOutcome {
                 won,
@@ -396,6 +404,32 @@ mod tests {
         assert_eq!(row.source.campaign.unwrap().as_str(), "spring");
         assert!(row.outcome.unwrap().won);
         assert_eq!(mapping.ignored, ["Country", ""]);
+    }
+
+    #[test]
+    fn a_row_carries_its_new_lead_normalised() {
+        let mapping = bind(
+            r#"
+            [[column]]
+            name = "Phone"
+            field = "phone"
+            [[column]]
+            name = "Country"
+            field = "country"
+            [[column]]
+            name = "Email"
+            field = "email"
+            "#,
+            &["Phone", "Country", "Email"],
+        );
+        let row = mapping
+            .read_row(&["030 1234567", "DE", "Ana@Example.COM"])
+            .unwrap();
+        let mut applied = Lead::default();
+        row.patch.apply(&mut applied).unwrap();
+        assert_eq!(row.lead, applied, "the store takes it as the patch applied");
+        assert_eq!(row.lead.phone.unwrap().as_str(), "+49301234567");
+        assert_eq!(row.lead.country.unwrap().as_str(), "Germany");
     }
 
     #[test]
