@@ -142,11 +142,7 @@ impl Tx {
                 let mut b = sqlx::QueryBuilder::new(format!(
                     "SELECT id, created_at, {JOURNEY_COLUMNS} FROM leads WHERE id IN ("
                 ));
-                let mut list = b.separated(", ");
-                for id in chunk {
-                    list.push_bind(*id);
-                }
-                b.push(")");
+                crate::push_in_list(&mut b, chunk.iter().copied());
                 b.build_query_as().fetch_all(conn).await
             })?;
             let rows: Vec<MoveRow> = on_tx!(self, conn => {
@@ -154,11 +150,8 @@ impl Tx {
                     "SELECT lead_id, type, occurred_at, payload FROM events
                      WHERE type IN ('stage_changed', 'outcome_recorded') AND lead_id IN (",
                 );
-                let mut list = b.separated(", ");
-                for id in chunk {
-                    list.push_bind(*id);
-                }
-                b.push(") ORDER BY lead_id, occurred_at, id");
+                crate::push_in_list(&mut b, chunk.iter().copied());
+                b.push(" ORDER BY lead_id, occurred_at, id");
                 b.build_query_as().fetch_all(conn).await
             })?;
             let mut happenings: HashMap<i64, Vec<Happening>> = HashMap::new();

@@ -338,11 +338,7 @@ impl crate::Tx {
                     let mut b = sqlx::QueryBuilder::new(
                         "SELECT idempotency_key FROM events WHERE idempotency_key IN (",
                     );
-                    let mut list = b.separated(", ");
-                    for key in &keys {
-                        list.push_bind(*key);
-                    }
-                    b.push(")");
+                    crate::push_in_list(&mut b, keys.iter().copied());
                     b.build_query_scalar()
                         .fetch_all(&mut **tx)
                         .await?
@@ -389,11 +385,7 @@ impl crate::Tx {
         crate::on_tx!(self, conn => {
             let mut b = sqlx::QueryBuilder::new("UPDATE leads SET rescore_due = ");
             b.push_bind(due).push(" WHERE rescore_due <> ").push_bind(due).push(" AND id IN (");
-            let mut list = b.separated(", ");
-            for id in ids {
-                list.push_bind(*id);
-            }
-            b.push(")");
+            crate::push_in_list(&mut b, ids.iter().copied());
             b.build().execute(conn).await.map(|_| ())
         })?;
         Ok(())
@@ -406,11 +398,7 @@ impl crate::Tx {
         // Usually every lead exists: one counted row answers that without listing them.
         let found: i64 = crate::on_tx!(self, conn => {
             let mut b = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM leads WHERE id IN (");
-            let mut list = b.separated(", ");
-            for id in ids {
-                list.push_bind(*id);
-            }
-            b.push(")");
+            crate::push_in_list(&mut b, ids.iter().copied());
             b.build_query_scalar().fetch_one(conn).await
         })?;
         if found == ids.len() as i64 {
@@ -418,11 +406,7 @@ impl crate::Tx {
         }
         Ok(crate::on_tx!(self, conn => {
             let mut b = sqlx::QueryBuilder::new("SELECT id FROM leads WHERE id IN (");
-            let mut list = b.separated(", ");
-            for id in ids {
-                list.push_bind(*id);
-            }
-            b.push(")");
+            crate::push_in_list(&mut b, ids.iter().copied());
             b.build_query_scalar().fetch_all(conn).await
         })?)
     }
@@ -433,11 +417,7 @@ impl crate::Tx {
         }
         Ok(crate::on_tx!(self, conn => {
             let mut b = sqlx::QueryBuilder::new("SELECT external_id, id FROM leads WHERE external_id IN (");
-            let mut list = b.separated(", ");
-            for e in externals {
-                list.push_bind(e.clone());
-            }
-            b.push(")");
+            crate::push_in_list(&mut b, externals.iter().cloned());
             b.build_query_as().fetch_all(conn).await
         })?)
     }

@@ -478,11 +478,8 @@ impl Tx {
         for chunk in ids.chunks(1000) {
             let rows: Vec<LeadRow> = on_tx!(self, conn => {
                 let mut b = sqlx::QueryBuilder::new(format!("{SELECT_LEAD} WHERE l.id IN ("));
-                let mut list = b.separated(", ");
-                for id in chunk {
-                    list.push_bind(*id);
-                }
-                b.push(") ORDER BY l.id");
+                crate::push_in_list(&mut b, chunk.iter().copied());
+                b.push(" ORDER BY l.id");
                 b.build_query_as().fetch_all(conn).await
             })?;
             for row in rows {

@@ -150,6 +150,21 @@ macro_rules! on_read_pool {
 }
 pub(crate) use {on_pool, on_read_pool};
 
+/// Binds each value as one item of the list a query has opened with `IN (`, and closes it.
+pub(crate) fn push_in_list<'args, DB, T>(
+    b: &mut sqlx::QueryBuilder<'args, DB>,
+    values: impl IntoIterator<Item = T>,
+) where
+    DB: sqlx::Database,
+    T: 'args + sqlx::Encode<'args, DB> + sqlx::Type<DB>,
+{
+    let mut list = b.separated(", ");
+    for value in values {
+        list.push_bind(value);
+    }
+    b.push(")");
+}
+
 /// A transaction on either engine. Each primitive query is a small method on `Tx` (written
 /// once, compiled per engine through `on_tx!`), so business logic above it is written once.
 pub(crate) enum Tx {

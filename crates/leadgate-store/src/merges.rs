@@ -272,11 +272,7 @@ impl Store {
                 let mut b = sqlx::QueryBuilder::new(
                     "SELECT kept_person, merged_person FROM merges WHERE kept_person IN (",
                 );
-                let mut list = b.separated(", ");
-                for id in chunk {
-                    list.push_bind(*id);
-                }
-                b.push(")");
+                crate::push_in_list(&mut b, chunk.iter().copied());
                 b.build_query_as().fetch_all(pool).await
             })?;
             known.extend(rows);

@@ -460,11 +460,8 @@ impl Tx {
             let mut b = sqlx::QueryBuilder::new(
                 "SELECT id, lead_id, type, occurred_at, recorded_at, source, actor, payload, idempotency_key FROM events WHERE lead_id IN (",
             );
-            let mut list = b.separated(", ");
-            for id in lead_ids {
-                list.push_bind(*id);
-            }
-            b.push(") ORDER BY lead_id, id");
+            crate::push_in_list(&mut b, lead_ids.iter().copied());
+            b.push(" ORDER BY lead_id, id");
             b.build_query_as().fetch_all(conn).await
         })?)
     }

@@ -105,11 +105,8 @@ impl Tx {
         }
         let rows = on_tx!(self, conn => {
             let mut b = sqlx::QueryBuilder::new(EVENTS_OF);
-            let mut list = b.separated(", ");
-            for id in ids {
-                list.push_bind(*id);
-            }
-            b.push(") ORDER BY lead_id, occurred_at, id");
+            crate::push_in_list(&mut b, ids.iter().copied());
+            b.push(" ORDER BY lead_id, occurred_at, id");
             b.build_query_as().fetch_all(conn).await
         })?;
         Ok(group_events(rows))

@@ -536,11 +536,8 @@ impl Store {
             let mut b = sqlx::QueryBuilder::new(format!(
                 "SELECT {CLOCK_COLUMNS} FROM sla_clocks WHERE state = 'running' AND lead_id IN ("
             ));
-            let mut list = b.separated(", ");
-            for id in lead_ids.iter().take(1000) {
-                list.push_bind(*id);
-            }
-            b.push(") ORDER BY due_at, id");
+            crate::push_in_list(&mut b, lead_ids.iter().take(1000).copied());
+            b.push(" ORDER BY due_at, id");
             b.build_query_as().fetch_all(pool).await
         })?;
         self.views(rows, now).await
