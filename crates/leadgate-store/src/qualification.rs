@@ -150,6 +150,9 @@ impl Tx {
         if !events.is_empty() {
             self.insert_events(&events, Ts(at)).await?;
         }
+        // PostgreSQL rolls these updates up once per statement, not lead by lead (migration
+        // 0032); the setting lasts until it is cleared below or the transaction ends.
+        self.rollup_by_statement(true).await?;
         for chunk in scored.chunks(1000) {
             on_tx!(self, conn => {
                 let mut b = sqlx::QueryBuilder::new(
@@ -170,6 +173,18 @@ impl Tx {
                 b.push(" FROM v WHERE leads.id = v.id");
                 b.build().execute(conn).await.map(|_| ())
             })?;
+        }
+        self.rollup_by_statement(false).await
+    }
+
+    /// On PostgreSQL, whether the leads' updates are rolled up per statement (`true`) or by
+    /// the row trigger; SQLite has only its row triggers.
+    async fn rollup_by_statement(&mut self, on: bool) -> Result<()> {
+        if let Tx::Postgres(tx) = self {
+            sqlx::query("SELECT set_config('leadgate.rollup', $1, true)")
+                .bind(if on { "statement" } else { "row" })
+                .execute(&mut **tx)
+                .await?;
         }
         Ok(())
     }
