@@ -499,5 +499,18 @@ mod tests {
             let key = company_key(&name);
             prop_assert_eq!(company_key(&key), key.clone());
         }
+
+        /// Any text, typed or shaped like a number: an E.164 number that reads back as
+        /// itself, or a refusal; never a panic.
+        #[test]
+        fn phones_are_e164_and_stable_or_refused(
+            raw in prop_oneof!["\\PC{0,30}", "[+]?[0-9 ()./-]{0,20}"],
+            region in prop_oneof![Just(None), Just(Some("DE")), Just(Some("US")), Just(Some("VN"))],
+        ) {
+            if let Ok(e164) = phone_e164(&raw, region) {
+                prop_assert!(e164.starts_with('+') && e164[1..].bytes().all(|b| b.is_ascii_digit()), "{}", e164);
+                prop_assert_eq!(phone_e164(&e164, None), Ok(e164.clone()));
+            }
+        }
     }
 }
