@@ -135,7 +135,7 @@ const ONE_BY_ONE: usize = 100;
 pub(crate) async fn capture_all(
     tx: &mut Tx,
     captures: &[Capture],
-    fresh: &[Lead],
+    fresh: &[&Lead],
     outcomes: &[Option<Happening>],
     events: &mut Vec<(i64, EventDraft)>,
 ) -> Result<Vec<CaptureOutcome>> {
@@ -172,14 +172,14 @@ pub(crate) async fn capture_all(
 pub(crate) async fn capture_new(
     tx: &mut Tx,
     captures: &[Capture],
-    fresh: &[Lead],
+    fresh: &[&Lead],
     outcomes: &[Option<Happening>],
     events: &mut Vec<(i64, EventDraft)>,
 ) -> Result<Vec<CaptureOutcome>> {
     let mut applied = Vec::with_capacity(captures.len());
     for (i, capture) in captures.iter().enumerate() {
         let lead = match fresh.get(i) {
-            Some(lead) => lead.clone(),
+            Some(lead) => (*lead).clone(),
             None => {
                 let mut lead = Lead::default();
                 capture

@@ -305,10 +305,10 @@ async fn store_rows(tx: &mut Tx, import_id: i64, rows: &[BatchRow]) -> Result<Co
         })
         .collect();
     // Each new lead's picture was made on the reader thread.
-    let fresh: Vec<Lead> = rows
+    let fresh: Vec<&Lead> = rows
         .iter()
         .filter_map(|row| row.read.as_ref().ok())
-        .map(|read| read.lead.clone())
+        .map(|read| &read.lead)
         .collect();
     let mut captured = capture_all(tx, &captures, &fresh, &outcomes, &mut events)
         .await?
