@@ -56,7 +56,7 @@ pub struct Submission {
     pub source: Source,
     /// Whether the consent box was ticked (None: the form asks for no consent).
     pub consent: Option<bool>,
-    /// Signs of a bot: "honeypot", "too_fast".
+    /// Signs of a bot: "honeypot", "too_fast", "no_render_time".
     pub bot_signals: Vec<&'static str>,
 }
 
@@ -230,10 +230,15 @@ impl FormDefinition {
         if text(HONEYPOT).is_some() {
             bot_signals.push("honeypot");
         }
-        if let Some(shown) = text(SHOWN_AT).and_then(|t| t.parse::<i64>().ok()) {
-            if now_ms - shown < i64::from(self.min_fill_seconds) * 1000 {
-                bot_signals.push("too_fast");
+        // The snippet's script writes the render time; a post without one (or with one
+        // that is no time at all) did not come from a browser that showed the form.
+        match text(SHOWN_AT).and_then(|t| t.parse::<i64>().ok()) {
+            Some(shown) if shown > 0 => {
+                if now_ms - shown < i64::from(self.min_fill_seconds) * 1000 {
+                    bot_signals.push("too_fast");
+                }
             }
+            _ => bot_signals.push("no_render_time"),
         }
         errors.into_result(Submission {
             lead,
@@ -365,6 +370,14 @@ mod tests {
             )
             .unwrap();
         assert_eq!(s.bot_signals, ["honeypot", "too_fast"]);
+        for ts in [None, Some("soon"), Some(""), Some("-5"), Some("0")] {
+            let mut post = input(json!({"email": "a@b.io", "consent": "on"}));
+            if let Some(ts) = ts {
+                post.insert(SHOWN_AT.into(), json!(ts));
+            }
+            let s = form().read(&post, 60_000).unwrap();
+            assert_eq!(s.bot_signals, ["no_render_time"], "_ts {ts:?}");
+        }
     }
 
     #[test]

@@ -234,6 +234,65 @@ impl LeadPatch {
         self.settings.iter().any(|s| s.field() == field)
     }
 
+    /// The owner the patch names: `Some(None)` clears it, `None` leaves it alone.
+    pub fn owner(&self) -> Option<Option<&str>> {
+        self.settings.iter().find_map(|s| match s {
+            Setting::Text(LeadField::Owner, owner) => Some(owner.as_ref().map(Text::as_str)),
+            _ => None,
+        })
+    }
+
+    /// What a submission nobody vouches for (an anonymous web form) may do to a lead that
+    /// is already known: fill the fields it lacks. The patch that fills them, and the values
+    /// that differ from what the lead holds (by field name; custom keys under `custom`),
+    /// which are kept for a person to accept instead of written over what people entered.
+    pub fn filling(&self, lead: &Lead) -> (LeadPatch, Map<String, Value>) {
+        let mut fills = Vec::new();
+        let mut held = Map::new();
+        for setting in &self.settings {
+            let field = setting.field();
+            if let Setting::Custom(map) = setting {
+                let mut fill = Map::new();
+                let mut differing = Map::new();
+                for (key, value) in map {
+                    match lead.custom.get(key) {
+                        None if !value.is_null() => {
+                            fill.insert(key.clone(), value.clone());
+                        }
+                        Some(known) if known != value => {
+                            differing.insert(key.clone(), value.clone());
+                        }
+                        _ => {}
+                    }
+                }
+                if !fill.is_empty() {
+                    fills.push(Setting::Custom(fill));
+                }
+                if !differing.is_empty() {
+                    held.insert(field.name().to_owned(), Value::Object(differing));
+                }
+                continue;
+            }
+            let mut probe = lead.clone();
+            let one = LeadPatch {
+                settings: vec![setting.clone()],
+            };
+            if one.apply(&mut probe).is_err() {
+                continue;
+            }
+            let (known, offered) = (lead.get(field), probe.get(field));
+            if known == offered {
+                continue;
+            }
+            if known.is_null() {
+                fills.push(setting.clone());
+            } else {
+                held.insert(field.name().to_owned(), offered);
+            }
+        }
+        (LeadPatch { settings: fills }, held)
+    }
+
     pub fn email(&self) -> Option<&Email> {
         self.settings.iter().find_map(|s| match s {
             Setting::Email(e) => e.as_ref(),
@@ -777,6 +836,43 @@ mod tests {
             LeadPatch::parse(&obj(json!({"custom": {"notes": big}})), PatchMode::Create).unwrap();
         let err = patch.apply(&mut Lead::default()).unwrap_err();
         assert_eq!(err.field, "custom");
+    }
+
+    #[test]
+    fn an_anonymous_submission_fills_what_is_empty_and_holds_what_differs() {
+        let mut lead = Lead::default();
+        LeadPatch::parse(
+            &obj(
+                json!({"email": "ana@acme.io", "first_name": "Ana", "company": "Acme",
+                        "custom": {"plan": "pro"}}),
+            ),
+            PatchMode::Create,
+        )
+        .unwrap()
+        .apply(&mut lead)
+        .unwrap();
+        let offered = LeadPatch::parse(
+            &obj(
+                json!({"email": "ana@acme.io", "first_name": "Mallory", "company": "Acme",
+                        "product_need": "a CRM", "owner": "someone",
+                        "custom": {"plan": "free", "city": "Hanoi"}}),
+            ),
+            PatchMode::Create,
+        )
+        .unwrap();
+        let (fill, held) = offered.filling(&lead);
+        let changes = fill.apply(&mut lead).unwrap();
+        let changed: Vec<&str> = changes.iter().map(|c| c.field).collect();
+        assert_eq!(changed, ["custom", "owner", "product_need"]);
+        assert_eq!(lead.first_name.as_ref().unwrap().as_str(), "Ana");
+        assert_eq!(lead.custom["plan"], "pro");
+        assert_eq!(lead.custom["city"], "Hanoi");
+        assert_eq!(
+            Value::Object(held),
+            json!({"first_name": "Mallory", "custom": {"plan": "free"}})
+        );
+        assert_eq!(offered.owner(), Some(Some("someone")));
+        assert_eq!(fill.owner(), Some(Some("someone")));
     }
 
     proptest! {

@@ -963,6 +963,7 @@ mod tests {
                     at: Utc::now(),
                     actor: "test".into(),
                     bot: rng.gen_bool(0.1),
+                    by: Default::default(),
                 }
             })
             .collect()
@@ -1138,6 +1139,7 @@ mod tests {
                 at: Utc::now(),
                 actor: "test".into(),
                 bot: false,
+                by: Default::default(),
             }
         };
         for (batch, run) in [

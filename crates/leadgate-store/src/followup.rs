@@ -364,6 +364,17 @@ impl Store {
         Ok(rows)
     }
 
+    /// Whom a notification is for.
+    pub async fn notification_recipient(&self, id: i64) -> Result<String> {
+        let recipient: Option<String> = on_read_pool!(self, pool => sqlx::query_scalar(
+            "SELECT recipient FROM notifications WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
+        recipient.ok_or_else(|| StoreError::NotFound(format!("no notification has id {id}")))
+    }
+
     /// Marks a notification read. False when it was already read.
     pub async fn read_notification(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
         let changed = on_pool!(self, pool => sqlx::query(

@@ -287,6 +287,7 @@ async fn store_rows(tx: &mut Tx, import_id: i64, rows: &[BatchRow]) -> Result<Co
                 at: read.created_at.map(to_micros).unwrap_or(now),
                 actor: actor.clone(),
                 bot: false,
+                by: Default::default(),
             })
         })
         .collect();

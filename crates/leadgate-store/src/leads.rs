@@ -5,6 +5,7 @@ use crate::capture_batch::{push_lead, LEAD_COLUMNS};
 use crate::time::{to_micros, Ts};
 use crate::{conflict_on, on_read_pool, on_tx, Engine, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
+use leadgate_core::access::LeadScope;
 use leadgate_core::event::EventDraft;
 use leadgate_core::lead::FieldChange;
 use leadgate_core::policy::BantPart;
@@ -76,9 +77,26 @@ pub struct Capture {
     /// When the lead arrived: now, or the original time for imported history.
     pub at: DateTime<Utc>,
     pub actor: String,
-    /// The submission looked like a bot's (a web form's honeypot or speed): the lead is
-    /// flagged `bot_submission`.
+    /// The submission looked like a bot's (a web form's honeypot or speed): the submission
+    /// says so, and a lead it creates is flagged `bot_submission` (a known lead is not).
     pub bot: bool,
+    /// Who vouches for it, which decides what it may do to a lead it matches.
+    pub by: Submitter,
+}
+
+/// Who vouches for a capture, which decides what it may do to a lead it matches.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Submitter {
+    /// A caller that reaches every lead: an admin or marketing key, an import, the CLI.
+    #[default]
+    Trusted,
+    /// A team-bound caller (a sales key): it updates only the leads its scope reaches and
+    /// names only reps its scope covers as owner.
+    Scoped(LeadScope),
+    /// Nobody vouches for it (a public web form): a known lead's empty fields are filled
+    /// and the values that differ are kept in the submission's event for a person to
+    /// accept, never written over what the lead holds.
+    Anonymous,
 }
 
 #[derive(Debug, Clone)]
@@ -170,8 +188,7 @@ pub struct LeadFilter {
 
 impl LeadFilter {
     /// Narrows the filter to the leads a scope reaches.
-    pub fn within(mut self, scope: &leadgate_core::access::LeadScope) -> Self {
-        use leadgate_core::access::LeadScope;
+    pub fn within(mut self, scope: &LeadScope) -> Self {
         match scope {
             LeadScope::All => {}
             LeadScope::Team(team) => self.team = Some(team.clone()),
@@ -1042,6 +1059,37 @@ pub(crate) async fn capture_in(
         Some(id) => tx.lead(id, true).await?,
         None => None,
     };
+    let mut held = Map::new();
+    match (&capture.by, &existing) {
+        (Submitter::Scoped(scope), _) => {
+            if let Some(known) = &existing {
+                let team = match &known.lead.owner {
+                    Some(owner) => tx.rep_team(owner.as_str()).await?,
+                    None => None,
+                };
+                if !scope.covers(team.as_deref()) {
+                    return Err(StoreError::OutOfScope(format!(
+                        "this capture matches lead {} by its external_id or email, which belongs to another team than the caller's (or to none)",
+                        known.id
+                    )));
+                }
+            }
+            if let Some(Some(owner)) = capture.patch.owner() {
+                let team = tx.rep_team(owner).await?;
+                if !scope.covers(team.as_deref()) {
+                    return Err(StoreError::OutOfScope(format!(
+                        "owner: '{owner}' is a rep of another team than the caller's (or of none)"
+                    )));
+                }
+            }
+        }
+        (Submitter::Anonymous, Some(known)) => {
+            let (fill, differing) = capture.patch.filling(&known.lead);
+            capture.patch = fill;
+            held = differing;
+        }
+        _ => {}
+    }
     let created = existing.is_none();
     let mut stored = existing.unwrap_or_else(|| {
         let touch = capture
@@ -1089,11 +1137,14 @@ pub(crate) async fn capture_in(
     if let Some(touch) = &capture.source {
         stored.last_touch = touch.clone();
     }
-    if capture.bot && !stored.junk_reviewed {
+    if capture.bot && created {
         stored.junk.push(JunkReason::BotSubmission);
     }
     let changes = apply_and_save(tx, &mut stored, &capture.patch, capture.at).await?;
-    let events = capture_events(&capture, capture.at, &stored.last_touch, created, &changes);
+    let mut events = capture_events(&capture, capture.at, &stored.last_touch, created, &changes);
+    if !held.is_empty() {
+        events[0].payload["held"] = Value::Object(held);
+    }
     match deferred {
         Some(deferred) => deferred.extend(events.into_iter().map(|e| (stored.id, e))),
         None => {
@@ -1242,7 +1293,7 @@ pub(crate) fn capture_events(
     let mut submitted = EventDraft::new(
         EventType::FormSubmitted,
         at,
-        json!({"input": capture.raw, "source": touch, "created": created}),
+        json!({"input": capture.raw, "source": touch, "created": created, "bot": capture.bot}),
     )
     .with_actor(&capture.actor);
     submitted.source = Text::parse(touch.channel.as_str(), 200).ok();

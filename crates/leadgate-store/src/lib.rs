@@ -38,7 +38,7 @@ pub use imports::{BatchRow, ImportRecord, ImportStart, Reject};
 pub use jobs::{ClaimedJob, Job, JobRun, NewJob};
 pub use leads::{
     Capture, CaptureOutcome, LeadFilter, LeadPage, LeadSort, PredictionSnapshot, ScoreSnapshot,
-    SortField, StoredLead,
+    SortField, StoredLead, Submitter,
 };
 pub use merges::{DedupeSummary, MergeRecord};
 pub use models::{LeadPrediction, ModelRecord, TrainingSet};
@@ -70,6 +70,9 @@ pub enum StoreError {
     Policy(leadgate_core::policy::PolicyErrors),
     #[error(transparent)]
     Refused(#[from] leadgate_core::lifecycle::MoveRefused),
+    /// The caller's scope does not reach what the request is about.
+    #[error("{0}")]
+    OutOfScope(String),
     #[error("{field}: {reason}")]
     Conflict { field: String, reason: String },
     #[error(transparent)]

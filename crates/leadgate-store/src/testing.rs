@@ -119,11 +119,29 @@ pub async fn capture(store: &Store, input: serde_json::Value) -> i64 {
             at: chrono::Utc::now(),
             actor: "test".into(),
             bot: false,
+            by: Default::default(),
         })
         .await
         .expect("capture")
         .lead
         .id
+}
+
+/// Puts a message in a person's notifications, as reminders and SLA warnings do: set-up
+/// for tests.
+pub async fn notify(store: &Store, recipient: &str, lead_id: i64, message: &str) {
+    let mut tx = store.begin().await.expect("a transaction");
+    tx.notify(
+        recipient,
+        "test",
+        Some(lead_id),
+        None,
+        message,
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("notify");
+    tx.commit().await.expect("commit");
 }
 
 /// Runs each named `async fn(Store)` twice, on a fresh SQLite store and on a fresh

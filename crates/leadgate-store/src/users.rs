@@ -476,3 +476,17 @@ impl Store {
         Ok(team.map(|(t,)| t))
     }
 }
+
+impl crate::Tx {
+    /// The team a rep (by owner name) belongs to, read inside the transaction that acts on
+    /// it.
+    pub(crate) async fn rep_team(&mut self, owner: &str) -> Result<Option<String>> {
+        let team: Option<(String,)> = crate::on_tx!(self, conn => sqlx::query_as(
+            "SELECT team FROM reps WHERE name = $1",
+        )
+        .bind(owner)
+        .fetch_optional(conn)
+        .await)?;
+        Ok(team.map(|(t,)| t))
+    }
+}

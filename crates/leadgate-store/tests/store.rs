@@ -33,6 +33,7 @@ fn capture(input: Value) -> Capture {
         at: Utc::now(),
         actor: "test".into(),
         bot: false,
+        by: Default::default(),
     }
 }
 
@@ -325,6 +326,7 @@ async fn listing_filters_searches_and_pages(store: Store) {
                 at: demo.created_at,
                 actor: "demo".into(),
                 bot: false,
+                by: Default::default(),
             })
             .await
             .unwrap();

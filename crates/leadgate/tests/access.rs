@@ -18,6 +18,7 @@ on_both_engines!(
     every_page_and_action_answers_each_role_as_its_permissions_say,
     every_api_route_answers_each_key_role_as_its_permissions_say,
     every_route_in_the_openapi_description_is_guarded_for_every_role,
+    a_sales_key_reaches_no_other_team_through_capture_or_notifications,
     sessions_csrf_and_the_sign_in_limit_hold,
     each_user_sees_times_on_their_own_clock,
     session_cookies_are_secure_behind_an_https_proxy,
@@ -264,6 +265,20 @@ async fn every_page_and_action_answers_each_role_as_its_permissions_say(app: &Te
             other_page,
             "{name} other team's lead"
         );
+        // However the other team's lead id is written, the answer is the same.
+        for spelling in id_spellings(other) {
+            assert_eq!(
+                browser.get(&format!("/leads/{spelling}")).await,
+                other_page,
+                "{name} other team's lead as {spelling}"
+            );
+            let note = [("type", "note"), ("notes", "spelled")];
+            assert_eq!(
+                browser.post(&format!("/leads/{spelling}/log"), &note).await,
+                if work_other == done { done } else { no },
+                "{name} logs on the other team's lead as {spelling}"
+            );
+        }
         for (lead, want) in [(own, work_own), (other, work_other)] {
             let note = [("type", "note"), ("notes", "checked")];
             assert_eq!(
@@ -307,7 +322,7 @@ async fn every_page_and_action_answers_each_role_as_its_permissions_say(app: &Te
             .count()
     };
     assert_eq!(notes(own).await, 3);
-    assert_eq!(notes(other).await, 1);
+    assert_eq!(notes(other).await, 1 + id_spellings(other).len());
     // Only the admin's user and key were made.
     let users: Vec<String> = app
         .store
@@ -379,11 +394,13 @@ async fn every_api_route_answers_each_key_role_as_its_permissions_say(app: &Test
             json!(null),
             [true, true, true, true, true],
         ),
+        // Once the admin has captured it, the lead has no owner: outside a sales key's
+        // team, so a sales key may not update it by capturing it again.
         (
             "POST",
             "/leads".into(),
             json!({"email": "new@lead.example"}),
-            [true, true, true, true, false],
+            [true, true, false, false, false],
         ),
         (
             "PUT",
@@ -544,6 +561,138 @@ async fn every_api_route_answers_each_key_role_as_its_permissions_say(app: &Test
     assert_eq!(ids, vec![own]);
 }
 
+/// A sales key cannot read or change another team's lead by capturing its email or
+/// external id, take it over by naming its own rep as owner, or read and mark another
+/// team's rep's notifications.
+async fn a_sales_key_reaches_no_other_team_through_capture_or_notifications(app: &TestApp) {
+    let (own, other) = setup(app).await;
+    app.store
+        .update_lead(
+            other,
+            &leadgate_core::LeadPatch::parse(
+                json!({"external_id": "CRM-Other-7"}).as_object().unwrap(),
+                leadgate_core::lead::PatchMode::Update,
+            )
+            .unwrap(),
+            "test",
+        )
+        .await
+        .unwrap();
+    let before = app.store.lead(other).await.unwrap();
+    let mut keys = Vec::new();
+    for role in [Role::SalesRep, Role::SalesManager] {
+        let key = app
+            .store
+            .create_api_key(role.as_str(), role, Some("apac"))
+            .await
+            .unwrap()
+            .secret;
+        keys.push((role, key));
+    }
+    let post = |key: &str, body: serde_json::Value| {
+        app.client
+            .post(app.url("/api/v1/leads"))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+    };
+    for (role, key) in &keys {
+        for body in [
+            json!({"email": "other@lead.example", "first_name": "Taken"}),
+            json!({"email": "OTHER@Lead.Example", "owner": "li.na"}),
+            json!({"external_id": "CRM-Other-7", "job_title": "Taken"}),
+            json!({"external_id": "CRM-Other-7", "email": "fresh@lead.example", "owner": "li.na"}),
+        ] {
+            let response = post(key, body.clone()).await.unwrap();
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{role} {body}");
+            let problem: serde_json::Value = response.json().await.unwrap();
+            assert!(problem.get("first_name").is_none(), "no lead in the answer");
+            assert!(
+                problem["detail"].as_str().unwrap().contains("team"),
+                "{problem}"
+            );
+        }
+        // Its own team's lead is updated as before; a new lead may not go to another team.
+        let mine = post(
+            key,
+            json!({"email": "own@lead.example", "job_title": "CTO"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(mine.status(), StatusCode::OK, "{role}");
+        let fresh = post(
+            key,
+            json!({"email": format!("fresh.{role}@lead.example"), "owner": "li.na"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(fresh.status(), StatusCode::CREATED, "{role}");
+        let elsewhere = post(
+            key,
+            json!({"email": "new.one@lead.example", "owner": "j.miller"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(elsewhere.status(), StatusCode::FORBIDDEN, "{role}");
+    }
+    let after = app.store.lead(other).await.unwrap();
+    assert_eq!(
+        after.lead, before.lead,
+        "the other team's lead is untouched"
+    );
+    assert_eq!(
+        app.store
+            .lead(own)
+            .await
+            .unwrap()
+            .lead
+            .job_title
+            .unwrap()
+            .as_str(),
+        "CTO"
+    );
+
+    // Notifications: a sales key reads and marks its team's reps' only.
+    leadgate_store::testing::notify(&app.store, "j.miller", other, "Call the other lead").await;
+    leadgate_store::testing::notify(&app.store, "li.na", own, "Call the own lead").await;
+    let ids = |recipient: &'static str| async move {
+        let list: serde_json::Value = app
+            .get(&format!("/api/v1/notifications?recipient={recipient}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        list["notifications"][0]["id"].as_i64().unwrap()
+    };
+    let (theirs, ours) = (ids("j.miller").await, ids("li.na").await);
+    for (role, key) in &keys {
+        let get = |path: String| app.client.get(app.url(&path)).bearer_auth(key).send();
+        let read = |id: i64| {
+            app.client
+                .post(app.url(&format!("/api/v1/notifications/{id}/read")))
+                .bearer_auth(key)
+                .send()
+        };
+        let refused = get("/api/v1/notifications?recipient=j.miller".into())
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{role}");
+        let allowed = get("/api/v1/notifications?recipient=li.na".into())
+            .await
+            .unwrap();
+        assert_eq!(allowed.status(), StatusCode::OK, "{role}");
+        assert_eq!(read(theirs).await.unwrap().status(), StatusCode::FORBIDDEN);
+        assert_eq!(read(ours).await.unwrap().status(), StatusCode::NO_CONTENT);
+    }
+    let unread: serde_json::Value = app
+        .get("/api/v1/notifications?recipient=j.miller&unread=true")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unread["notifications"].as_array().unwrap().len(), 1);
+}
+
 async fn sessions_csrf_and_the_sign_in_limit_hold(app: &TestApp) {
     let (own, _) = setup(app).await;
     let rep = sign_in(app, "li.na").await;
@@ -597,6 +746,24 @@ async fn sessions_csrf_and_the_sign_in_limit_hold(app: &TestApp) {
     assert!(limited.headers().contains_key("retry-after"));
 }
 
+/// The ways one lead id can be written in a path that the handlers read as that id.
+fn id_spellings(id: i64) -> Vec<String> {
+    let encoded: String = id
+        .to_string()
+        .bytes()
+        .map(|b| format!("%{b:02X}"))
+        .collect();
+    vec![
+        id.to_string(),
+        encoded.clone(),
+        format!("0{id}"),
+        format!("0{encoded}"),
+        format!("+{id}"),
+        format!("%2B{id}"),
+        format!("%2b{encoded}"),
+    ]
+}
+
 /// Walks every operation the OpenAPI description lists, with a key of each role: a refusal
 /// (403) comes exactly when the route's permission or a sales key's team says so, and no
 /// route fails (5xx) whatever the role.
@@ -631,9 +798,12 @@ async fn every_route_in_the_openapi_description_is_guarded_for_every_role(app: &
         else {
             continue; // the description itself, probes and metrics: public
         };
-        for lead in [own, other] {
+        let ids = [own, other]
+            .into_iter()
+            .flat_map(|lead| id_spellings(lead).into_iter().map(move |s| (lead, s)));
+        for (lead, spelling) in ids {
             let concrete = path
-                .replace("{id}", &lead.to_string())
+                .replace("{id}", &spelling)
                 .replace("{name}", "apac")
                 .replace("{key}", "contact")
                 .replace("{product}", "default")
@@ -652,8 +822,8 @@ async fn every_route_in_the_openapi_description_is_guarded_for_every_role(app: &
                     }
                     let status = request.send().await.unwrap().status();
                     let axum_method: axum::http::Method = method.as_str().parse().unwrap();
-                    let other_team = role.is_team_bound()
-                        && lead_in_path(&concrete) == Some(other.to_string().as_str());
+                    let other_team =
+                        role.is_team_bound() && lead_in_path(&concrete).is_some() && lead == other;
                     let refused = !role.allows(permission(&axum_method, &concrete))
                         || (role.is_team_bound() && !team_key_may_reach(&concrete))
                         || other_team;

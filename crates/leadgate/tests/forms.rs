@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 on_both_engines!(
     a_form_is_defined_embedded_and_submitted_from_a_browser,
     bots_and_bad_submissions_are_handled,
+    a_known_lead_is_filled_never_overwritten_and_a_bot_marks_only_its_submission,
     one_address_is_rate_limited,
 );
 
@@ -259,6 +260,85 @@ async fn bots_and_bad_submissions_are_handled(app: &TestApp) {
         .await
         .unwrap();
     problem(unauthorised, StatusCode::UNAUTHORIZED).await;
+}
+
+async fn a_known_lead_is_filled_never_overwritten_and_a_bot_marks_only_its_submission(
+    app: &TestApp,
+) {
+    define(app).await;
+    let created = app
+        .post(
+            "/api/v1/leads",
+            &json!({"email": "ana@acme.io", "first_name": "Ana", "company": "Acme"}),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let id = lead_by_email(app, "ana@acme.io").await["id"]
+        .as_i64()
+        .unwrap();
+    let shown = chrono::Utc::now().timestamp_millis() - 30_000;
+    let post = |body: Value| async move {
+        let sent = app
+            .client
+            .post(app.url("/f/demo"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sent.status(), StatusCode::CREATED, "answered like any post");
+    };
+    // A stranger's post with Ana's email: the empty fields are filled, hers are kept.
+    post(
+        json!({"email": "ana@acme.io", "first_name": "Mallory", "company": "Evil Corp",
+                "company_size": "40", "custom.interest": "pricing", "consent": "on", "_ts": shown}),
+    )
+    .await;
+    let lead = lead_by_email(app, "ana@acme.io").await;
+    assert_eq!(lead["first_name"], "Ana");
+    assert_eq!(lead["company"], "Acme");
+    assert_eq!(lead["company_size"], 40);
+    assert_eq!(lead["custom"]["interest"], "pricing");
+    let submissions = || async move {
+        let timeline: Value = app
+            .get(&format!("/api/v1/leads/{id}/timeline"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        timeline["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "form_submitted" && e["actor"] == "form:demo")
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+    let held = &submissions().await[0]["payload"]["held"];
+    assert_eq!(
+        *held,
+        json!({"first_name": "Mallory", "company": "Evil Corp"}),
+        "what differs is kept for a person to accept"
+    );
+    // Bots (honeypot filled, no render time) posting a known email: the submission says so,
+    // the lead is not flagged and nothing changes.
+    post(json!({"email": "ana@acme.io", "first_name": "Bot", "consent": "on", "_hp": "x", "_ts": shown}))
+    .await;
+    post(json!({"email": "ana@acme.io", "consent": "on"})).await;
+    let lead = lead_by_email(app, "ana@acme.io").await;
+    assert_eq!(lead["junk"], json!([]));
+    assert_eq!(lead["first_name"], "Ana");
+    let flagged: Vec<bool> = submissions()
+        .await
+        .iter()
+        .map(|e| e["payload"]["bot"].as_bool().unwrap())
+        .collect();
+    assert_eq!(flagged, [true, true, false], "newest first");
+    // A new lead from a post without a render time is the bot's own: flagged.
+    post(json!({"email": "nojs@spam.io", "consent": "on"})).await;
+    assert_eq!(
+        lead_by_email(app, "nojs@spam.io").await["junk"],
+        json!(["bot_submission"])
+    );
 }
 
 async fn one_address_is_rate_limited(app: &TestApp) {

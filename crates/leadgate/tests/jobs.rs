@@ -49,6 +49,7 @@ async fn due_reminders(store: &Store) {
             at: Utc::now(),
             actor: "test".into(),
             bot: false,
+            by: Default::default(),
         })
         .await
         .unwrap()

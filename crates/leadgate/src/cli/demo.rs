@@ -296,6 +296,7 @@ pub async fn load(
                     at: demo.created_at,
                     actor: "demo".into(),
                     bot: false,
+                    by: Default::default(),
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;

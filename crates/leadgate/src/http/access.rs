@@ -2,6 +2,8 @@
 //! (bound to a team) which routes they may reach and which lead a route touches.
 
 use axum::http::Method;
+
+use super::error::ApiError;
 use leadgate_core::access::Permission;
 
 /// The permission a request under `/api/v1` needs (`path` without the prefix). Routes not
@@ -81,6 +83,14 @@ pub fn lead_in_path(path: &str) -> Option<&str> {
         (Some("leads"), Some(id)) if id != "export" => Some(id),
         _ => None,
     }
+}
+
+/// A path segment as axum's `Path` extractor hands it to a handler: percent-decoded UTF-8.
+pub fn decode_segment(segment: &str) -> Result<String, ApiError> {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| ApiError::NotFound(format!("no lead has id '{segment}'")))
 }
 
 /// Whether a team-bound (sales) key may use a route at all: the leads (checked one by one,

@@ -121,6 +121,7 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::LeadNotFound(id) => ApiError::NotFound(format!("lead {id} does not exist")),
             StoreError::NotFound(what) => ApiError::NotFound(what),
+            StoreError::OutOfScope(what) => ApiError::Forbidden(what),
             StoreError::Policy(errors) => ApiError::Invalid(FieldErrors(
                 errors
                     .0

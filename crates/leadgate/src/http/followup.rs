@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use chrono::Utc;
+use leadgate_core::access::LeadScope;
 use leadgate_core::followup::{Interaction, NewTask, TaskState};
 use leadgate_core::job::{JobKind, JobState};
 use leadgate_core::{FieldError, FieldErrors};
@@ -197,6 +198,7 @@ pub struct NotificationList {
     security(("api_key" = [])))]
 async fn list_notifications(
     State(state): State<AppState>,
+    scope: Option<Extension<LeadScope>>,
     Query(query): Query<NotificationQuery>,
 ) -> Result<Json<NotificationList>, ApiError> {
     let Some(recipient) = query.recipient.filter(|r| !r.trim().is_empty()) else {
@@ -204,6 +206,7 @@ async fn list_notifications(
             FieldError::new("recipient", "is required").into(),
         ));
     };
+    recipient_in_scope(&state, scope, &recipient).await?;
     let notifications = state
         .store
         .notifications(&recipient, query.unread, checked_limit(query.limit)?)
@@ -217,13 +220,36 @@ async fn list_notifications(
     security(("api_key" = [])))]
 async fn read_notification(
     State(state): State<AppState>,
+    scope: Option<Extension<LeadScope>>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .store
-        .read_notification(path_id(&id, "notification")?, Utc::now())
-        .await?;
+    let id = path_id(&id, "notification")?;
+    let recipient = state.store.notification_recipient(id).await?;
+    recipient_in_scope(&state, scope, &recipient).await?;
+    state.store.read_notification(id, Utc::now()).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A team-bound key reads and marks only the notifications of its team's reps.
+async fn recipient_in_scope(
+    state: &AppState,
+    scope: Option<Extension<LeadScope>>,
+    recipient: &str,
+) -> Result<(), ApiError> {
+    let Some(Extension(scope)) = scope else {
+        return Ok(());
+    };
+    if scope == LeadScope::All {
+        return Ok(());
+    }
+    let team = state.store.owner_team(recipient).await?;
+    if scope.covers(team.as_deref()) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "recipient '{recipient}' belongs to another team than this key's"
+        )))
+    }
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

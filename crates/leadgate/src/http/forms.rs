@@ -276,6 +276,7 @@ async fn submit(
             at: now,
             actor: format!("form:{key}"),
             bot: !submission.bot_signals.is_empty(),
+            by: leadgate_store::Submitter::Anonymous,
         })
         .await?;
     if let (Some(true), Some(wording)) = (submission.consent, &stored.definition.consent_text) {

@@ -8,9 +8,10 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
+use leadgate_core::access::LeadScope;
 use leadgate_core::lead::PatchMode;
 use leadgate_core::{Channel, FieldError, FieldErrors, LeadPatch, Source, SourceClass, Stage};
-use leadgate_store::{Capture, LeadFilter, StoredEvent, StoredLead};
+use leadgate_store::{Capture, LeadFilter, StoredEvent, StoredLead, Submitter};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -236,8 +237,15 @@ pub(crate) fn require_identity(input: &Map<String, Value>) -> Result<(), FieldEr
 async fn create_lead(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
+    scope: Option<Extension<LeadScope>>,
     JsonObject(mut input): JsonObject,
 ) -> Result<(StatusCode, HeaderMap, Json<LeadView>), ApiError> {
+    // A sales key's capture may update only its team's leads: the store decides, in the
+    // transaction that finds the lead the capture matches.
+    let submitter = match scope {
+        Some(Extension(scope)) if scope != LeadScope::All => Submitter::Scoped(scope),
+        _ => Submitter::Trusted,
+    };
     let raw = Value::Object(input.clone());
     let mut errors = FieldErrors::default();
     let source = Source::take_from(&mut input, Channel::Api).unwrap_or_else(|e| {
@@ -263,6 +271,7 @@ async fn create_lead(
             at: Utc::now(),
             actor: actor.0.clone(),
             bot: false,
+            by: submitter,
         })
         .await?;
     // A new person may be one already known by another email: merged or suggested now.

@@ -183,7 +183,11 @@ async fn check_access(
             "a {role} key reaches only its team's leads, not {path}"
         )));
     }
-    if let Some(Ok(id)) = access::lead_in_path(path).map(str::parse::<i64>) {
+    // The lead is read from the segment exactly as the handler's `Path` and `parse_id` read
+    // it (percent-decoded, then parsed): a spelling this check does not understand is
+    // refused, never waved through.
+    if let Some(segment) = access::lead_in_path(path) {
+        let id = access::decode_segment(segment).and_then(|s| leads::parse_id(&s))?;
         let lead = state.store.lead(id).await?;
         if !state.store.lead_in_scope(&lead, &scope).await? {
             return Err(ApiError::Forbidden(format!(

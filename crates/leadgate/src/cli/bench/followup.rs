@@ -74,6 +74,7 @@ async fn one_lead(store: &Store, email: &str, owner: Option<&str>) -> anyhow::Re
         at: Utc::now(),
         actor: "bench".into(),
         bot: false,
+        by: Default::default(),
     };
     Ok(store.capture(capture).await?.lead.id)
 }
@@ -291,6 +292,7 @@ pub async fn routing(args: RoutingBenchArgs) -> anyhow::Result<()> {
                         at: Utc::now(),
                         actor: "bench".into(),
                         bot: false,
+                        by: Default::default(),
                     })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;

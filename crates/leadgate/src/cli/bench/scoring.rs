@@ -629,6 +629,7 @@ async fn store_timings(
                     at: now - Duration::days(90),
                     actor: "bench".into(),
                     bot: false,
+                    by: Default::default(),
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
