@@ -13,6 +13,7 @@ mod forms;
 mod imports;
 mod jobs;
 mod leads;
+mod limits;
 mod merges;
 mod models;
 mod policies;
@@ -40,6 +41,7 @@ pub use leads::{
     Capture, CaptureOutcome, LeadFilter, LeadPage, LeadSort, PredictionSnapshot, ScoreSnapshot,
     SortField, StoredLead, Submitter,
 };
+pub use limits::Hits;
 pub use merges::{DedupeSummary, MergeRecord};
 pub use models::{LeadPrediction, ModelRecord, TrainingSet};
 pub use policies::{ActivePolicy, PolicyVersion};

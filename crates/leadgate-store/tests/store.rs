@@ -21,7 +21,48 @@ leadgate_store::on_both_engines!(
     new_events_make_leads_due_and_a_pass_rescores_them_once,
     search_and_company_matching_work_in_every_script,
     phones_countries_and_company_domains_are_normalised_on_capture,
+    rate_limit_hits_count_per_key_and_window_and_ended_windows_are_dropped,
 );
+
+async fn rate_limit_hits_count_per_key_and_window_and_ended_windows_are_dropped(store: Store) {
+    let now = Utc::now();
+    for n in 1..=3 {
+        assert_eq!(store.hit("form:1.2.3.4", 60, now).await.unwrap().count, n);
+    }
+    assert_eq!(store.hits("form:1.2.3.4", 60, now).await.unwrap().count, 3);
+    assert_eq!(store.hits("form:1.2.3.5", 60, now).await.unwrap().count, 0);
+    let next_window = now + Duration::seconds(60);
+    assert_eq!(
+        store
+            .hits("form:1.2.3.4", 60, next_window)
+            .await
+            .unwrap()
+            .count,
+        0
+    );
+    let left = store
+        .hit("login:mia:1.2.3.4", 300, now)
+        .await
+        .unwrap()
+        .resets_in;
+    assert!((1..=300).contains(&left), "{left}");
+    store.forget_hits("login:mia:1.2.3.4").await.unwrap();
+    assert_eq!(
+        store
+            .hits("login:mia:1.2.3.4", 300, now)
+            .await
+            .unwrap()
+            .count,
+        0
+    );
+    assert_eq!(
+        store.forget_ended_hits(now).await.unwrap(),
+        0,
+        "still running"
+    );
+    assert_eq!(store.forget_ended_hits(next_window).await.unwrap(), 1);
+    assert_eq!(store.hits("form:1.2.3.4", 60, now).await.unwrap().count, 0);
+}
 
 fn capture(input: Value) -> Capture {
     let mut map = input.as_object().cloned().unwrap();

@@ -20,6 +20,7 @@ on_both_engines!(
     every_route_in_the_openapi_description_is_guarded_for_every_role,
     a_sales_key_reaches_no_other_team_through_capture_or_notifications,
     sessions_csrf_and_the_sign_in_limit_hold,
+    limits_count_each_client_behind_trusted_proxies_across_servers,
     each_user_sees_times_on_their_own_clock,
     session_cookies_are_secure_behind_an_https_proxy,
 );
@@ -130,6 +131,35 @@ async fn sign_in_attempt(app: &TestApp, name: &str, password: &str) -> reqwest::
         .send()
         .await
         .unwrap()
+}
+
+/// A sign-in through the server at `base`, from `client` as a proxy forwards it.
+async fn sign_in_from(base: &str, client: &str, name: &str, password: &str) -> StatusCode {
+    let http = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = http
+        .get(format!("{base}/login"))
+        .header("x-forwarded-for", client)
+        .send()
+        .await
+        .unwrap();
+    let login_cookie = cookie_value(&form, "lg_login").expect("the sign-in form's cookie");
+    let token = attribute(&form.text().await.unwrap(), "name=\"token\" value=\"");
+    http.post(format!("{base}/login"))
+        .header("cookie", format!("lg_login={login_cookie}"))
+        .header("x-forwarded-for", client)
+        .form(&[
+            ("name", name),
+            ("password", password),
+            ("token", &token),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
 }
 
 async fn sign_in(app: &TestApp, name: &str) -> Browser {
@@ -762,6 +792,81 @@ fn id_spellings(id: i64) -> Vec<String> {
         format!("%2B{id}"),
         format!("%2b{encoded}"),
     ]
+}
+
+/// Two servers over one store behind a proxy they trust: the limits count the client the
+/// proxy forwarded, the same on both servers; one client locks only itself out of one
+/// account; a server that trusts no proxy ignores forwarding headers.
+async fn limits_count_each_client_behind_trusted_proxies_across_servers(app: &TestApp) {
+    setup(app).await;
+    let settings = || leadgate::http::ServerSettings {
+        trusted_proxies: leadgate::http::client::TrustedProxies {
+            networks: vec!["127.0.0.1/32".parse().unwrap()],
+            header: Default::default(),
+        },
+        ..Default::default()
+    };
+    let servers = [
+        app.second_server(settings()).await,
+        app.second_server(settings()).await,
+    ];
+    app.client
+        .put(app.url("/api/v1/forms/contact"))
+        .bearer_auth(&app.key)
+        .json(&json!({"title": "Contact", "fields": [{"name": "email", "label": "Email"}]}))
+        .send()
+        .await
+        .unwrap();
+    let submit = |base: &str, client: &str, n: usize| {
+        app.client
+            .post(format!("{base}/f/contact"))
+            .header("x-forwarded-for", format!("198.51.100.66, {client}"))
+            .json(&json!({"email": format!("visitor{n}@example.com")}))
+            .send()
+    };
+    for n in 0..20 {
+        let sent = submit(&servers[n % 2], "203.0.113.7", n).await.unwrap();
+        assert_eq!(sent.status(), StatusCode::CREATED, "submission {n}");
+    }
+    for base in &servers {
+        let limited = submit(base, "203.0.113.7", 99).await.unwrap();
+        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS, "{base}");
+        assert!(limited.headers().contains_key("retry-after"));
+        let other = submit(base, "203.0.113.8", 98).await.unwrap();
+        assert_eq!(other.status(), StatusCode::CREATED, "another client");
+    }
+    // The server that trusts no proxy: every post is from 127.0.0.1, whatever it says.
+    for n in 0..20 {
+        let sent = submit(&app.base, &format!("192.0.2.{n}"), 100 + n)
+            .await
+            .unwrap();
+        assert_eq!(sent.status(), StatusCode::CREATED, "direct submission {n}");
+    }
+    let spoofed = submit(&app.base, "192.0.2.200", 200).await.unwrap();
+    assert_eq!(spoofed.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    // Sign-in: five wrong passwords from one client, spread over both servers.
+    for n in 0..5 {
+        let failed = sign_in_from(&servers[n % 2], "203.0.113.7", "mia", "wrong password").await;
+        assert_eq!(failed, StatusCode::UNAUTHORIZED);
+    }
+    for base in &servers {
+        assert_eq!(
+            sign_in_from(base, "203.0.113.7", "mia", PASSWORD).await,
+            StatusCode::TOO_MANY_REQUESTS,
+            "that client waits, even with the right password"
+        );
+        assert_eq!(
+            sign_in_from(base, "203.0.113.7", "vic", PASSWORD).await,
+            StatusCode::SEE_OTHER,
+            "the same client's other account"
+        );
+        assert_eq!(
+            sign_in_from(base, "203.0.113.9", "mia", PASSWORD).await,
+            StatusCode::SEE_OTHER,
+            "the account from another client"
+        );
+    }
 }
 
 /// Walks every operation the OpenAPI description lists, with a key of each role: a refusal

@@ -21,6 +21,19 @@ pub struct ServeArgs {
     /// TLS; smtp://user:password@host for a login).
     #[arg(long, env = "LEADGATE_SMTP_URL")]
     smtp_url: Option<String>,
+    /// Proxies (addresses or networks, comma-separated: `10.0.0.0/8,::1`) whose forwarding
+    /// header names the client. Rate limits are keyed on the client; without this, on the
+    /// connecting address, which behind a proxy is the proxy's for everyone.
+    #[arg(long, env = "LEADGATE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::http::client::parse_network)]
+    trusted_proxies: Vec<ipnet::IpNet>,
+    /// The header those proxies write the client into.
+    #[arg(
+        long,
+        env = "LEADGATE_PROXY_HEADER",
+        value_enum,
+        default_value = "x-forwarded-for"
+    )]
+    proxy_header: crate::http::client::ProxyHeader,
     /// The sender of every email.
     #[arg(
         long,
@@ -47,7 +60,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         chrono::Duration::seconds(args.job_lease_secs.into()),
         delivery.clone(),
     );
-    crate::http::serve_with(store.clone(), listener, delivery, super::shutdown_signal()).await?;
+    let settings = crate::http::ServerSettings {
+        delivery,
+        trusted_proxies: crate::http::client::TrustedProxies {
+            networks: args.trusted_proxies,
+            header: args.proxy_header,
+        },
+    };
+    crate::http::serve_with(store.clone(), listener, settings, super::shutdown_signal()).await?;
     drop(background);
     store.close().await;
     Ok(())

@@ -3,15 +3,16 @@
 //! limit, size limit) and `GET /f/{key}/embed` (the HTML snippet to paste).
 
 use crate::http::body::JsonObject;
+use crate::http::client::ClientAddress;
 use crate::http::error::{ApiError, Problem};
 use crate::http::leads::require_identity;
 use crate::http::AppState;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, put};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use leadgate_core::form::{self, FormDefinition};
 use leadgate_core::lead::PatchMode;
@@ -19,43 +20,14 @@ use leadgate_core::{FieldErrors, LeadPatch, Text};
 use leadgate_store::{Capture, StoredForm};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 use utoipa::ToSchema;
 
 /// Largest form post: forms carry a few fields, not files.
 pub const FORM_BODY_LIMIT: usize = 64 * 1024;
-/// Submissions one address may make per window, across all forms.
+/// Submissions one client may make per window, across all forms and servers.
 pub const SUBMISSIONS_PER_WINDOW: u32 = 20;
-pub const WINDOW: Duration = Duration::from_secs(60);
-
-/// Counts of recent submissions per client address (one process's view).
-#[derive(Default)]
-pub struct SubmissionLimit {
-    seen: Mutex<HashMap<IpAddr, (Instant, u32)>>,
-}
-
-impl SubmissionLimit {
-    /// `Err(seconds to wait)` when `ip` has used up its window.
-    fn check(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if seen.len() > 100_000 {
-            seen.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
-        }
-        let entry = seen.entry(ip).or_insert((now, 0));
-        if now.duration_since(entry.0) >= WINDOW {
-            *entry = (now, 0);
-        }
-        if entry.1 >= SUBMISSIONS_PER_WINDOW {
-            let wait = WINDOW.saturating_sub(now.duration_since(entry.0));
-            return Err(wait.as_secs().max(1));
-        }
-        entry.1 += 1;
-        Ok(())
-    }
-}
+/// The window, in seconds.
+pub const WINDOW_SECS: u32 = 60;
 
 /// Routes under `/api/v1` (API key required).
 pub fn api_routes() -> Router<AppState> {
@@ -194,15 +166,18 @@ pub(crate) fn origin(headers: &HeaderMap) -> String {
 async fn submit(
     State(state): State<AppState>,
     Path(key): Path<String>,
-    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    ClientAddress(client): ClientAddress,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let ip = connect.map(|Extension(ConnectInfo(addr))| addr.ip());
-    if let Some(ip) = ip {
-        if let Err(wait) = state.submissions.check(ip, Instant::now()) {
-            return Ok(too_many(wait));
-        }
+    // Counted in the store, so that every server behind the proxy counts together.
+    let hits = state
+        .store
+        .hit(&format!("form:{client}"), WINDOW_SECS, Utc::now())
+        .await?;
+    if hits.count > SUBMISSIONS_PER_WINDOW {
+        return Ok(too_many(hits.resets_in));
     }
+    let ip = Some(client);
     let stored = state.store.form(&key).await?;
     let headers = request.headers().clone();
     let wants_html = headers

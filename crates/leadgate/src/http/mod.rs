@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod body;
+pub mod client;
 mod email;
 pub mod error;
 mod events;
@@ -35,12 +36,32 @@ use tower_http::trace::TraceLayer;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    /// Web-form submissions per client address, for the rate limit.
-    pub submissions: std::sync::Arc<forms::SubmissionLimit>,
     /// Whether webhooks may target private addresses.
     pub webhook_allow_private: bool,
-    /// Failed dashboard sign-ins per client address, for the limit.
-    pub logins: std::sync::Arc<crate::web::LoginLimit>,
+    /// Whose forwarding headers say who the client is (rate limits are keyed on it).
+    pub trusted_proxies: std::sync::Arc<client::TrustedProxies>,
+}
+
+impl axum::extract::FromRef<AppState> for std::sync::Arc<client::TrustedProxies> {
+    fn from_ref(state: &AppState) -> Self {
+        state.trusted_proxies.clone()
+    }
+}
+
+/// How a server is set up beyond its store.
+#[derive(Debug, Clone, Default)]
+pub struct ServerSettings {
+    pub delivery: DeliverySettings,
+    pub trusted_proxies: client::TrustedProxies,
+}
+
+impl From<DeliverySettings> for ServerSettings {
+    fn from(delivery: DeliverySettings) -> Self {
+        ServerSettings {
+            delivery,
+            ..Default::default()
+        }
+    }
 }
 
 /// A path id that is not a positive whole number names nothing: 404 naming what.
@@ -57,16 +78,15 @@ pub struct Actor(pub String);
 
 /// The whole application as a router, ready to serve.
 pub fn app(store: Store) -> Router {
-    app_with(store, &DeliverySettings::default())
+    app_with(store, &ServerSettings::default())
 }
 
-/// The application with webhook settings.
-pub fn app_with(store: Store, delivery: &DeliverySettings) -> Router {
+/// The application with its settings.
+pub fn app_with(store: Store, settings: &ServerSettings) -> Router {
     let state = AppState {
         store,
-        submissions: Default::default(),
-        webhook_allow_private: delivery.allow_private,
-        logins: Default::default(),
+        webhook_allow_private: settings.delivery.allow_private,
+        trusted_proxies: std::sync::Arc::new(settings.trusted_proxies.clone()),
     };
     let api = Router::new()
         .merge(leads::routes())
@@ -106,20 +126,20 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_with(store, listener, DeliverySettings::default(), shutdown).await
+    serve_with(store, listener, ServerSettings::default(), shutdown).await
 }
 
-/// `serve` with webhook settings.
+/// `serve` with settings.
 pub async fn serve_with(
     store: Store,
     listener: TcpListener,
-    delivery: DeliverySettings,
+    settings: ServerSettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     observe::start_upkeep();
     axum::serve(
         listener,
-        app_with(store, &delivery).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        app_with(store, &settings).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await

@@ -145,12 +145,17 @@ const FOLD_EVERY: Duration = Duration::from_secs(15);
 
 /// Runs until dropped: folds the changes appended to the analytics rollup and to reps'
 /// open-lead counts into them, so the analytics page and least-loaded routing read small
-/// tables (they are right without folding, only slower).
+/// tables (they are right without folding, only slower), and drops rate-limit counts of
+/// windows that have ended.
 async fn fold_change_logs(store: Store) {
     loop {
         for (what, folded) in [
             ("analytics rollup", store.fold_analytics().await),
             ("open leads", store.fold_open_leads().await),
+            (
+                "ended rate-limit windows",
+                store.forget_ended_hits(chrono::Utc::now()).await,
+            ),
         ] {
             match folded {
                 Ok(0) => {}

@@ -1,71 +1,34 @@
 //! Signing in and out: the session cookie, the signed-in user as an extractor, CSRF checks,
-//! and the limit on failed sign-ins per address.
+//! and the limit on sign-in attempts per account and client.
 
 use super::{html, i18n, PageResult, WebError};
+use crate::http::client::ClientAddress;
 use crate::http::AppState;
 use askama::Template;
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect};
-use axum::{Extension, Form};
+use axum::Form;
 use leadgate_store::User;
 use serde::Deserialize;
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::net::IpAddr;
 
 const COOKIE: &str = "lg_session";
 /// The double-submit token of the sign-in form (there is no session yet to hold one).
 const LOGIN_COOKIE: &str = "lg_login";
 /// How long a session lasts.
 const SESSION_HOURS: i64 = 12;
-/// Failed sign-ins an address may make per window before it must wait.
-const FAILURES_PER_WINDOW: u32 = 5;
-const WINDOW: Duration = Duration::from_secs(300);
+/// Sign-in attempts one client may make at one account per window before it must wait.
+const ATTEMPTS_PER_WINDOW: u32 = 5;
+/// The window, in seconds.
+const WINDOW_SECS: u32 = 300;
 
-/// Failed sign-ins per client address.
-#[derive(Default)]
-pub struct LoginLimit {
-    failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,
-}
-
-impl LoginLimit {
-    /// `Err(seconds to wait)` when `ip` failed too often lately.
-    fn check(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
-        let seen = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        match seen.get(&ip) {
-            Some((start, n))
-                if now.duration_since(*start) < WINDOW && *n >= FAILURES_PER_WINDOW =>
-            {
-                Err(WINDOW
-                    .saturating_sub(now.duration_since(*start))
-                    .as_secs()
-                    .max(1))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn failed(&self, ip: IpAddr, now: Instant) {
-        let mut seen = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if seen.len() > 100_000 {
-            seen.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
-        }
-        let entry = seen.entry(ip).or_insert((now, 0));
-        if now.duration_since(entry.0) >= WINDOW {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-    }
-
-    fn succeeded(&self, ip: IpAddr) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&ip);
-    }
+/// The key sign-in attempts are counted under: one account from one client, so a client
+/// that guesses wrong locks only itself out, and only of that account (behind a proxy, the
+/// client is the address the proxy forwarded: see `http::client`).
+fn attempts_key(account: &str, client: IpAddr) -> String {
+    format!("login:{}:{client}", account.trim().to_lowercase())
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -144,10 +107,20 @@ pub struct LoginQuery {
     next: Option<String>,
 }
 
-/// Only paths on this site, never `//elsewhere` or a full address.
+/// Only paths on this site, never `//elsewhere` or a full address. Browsers drop tabs and
+/// line breaks from an address and read `\\` as `/`, so `/<TAB>/evil.example` would leave
+/// the site: any control character, whitespace or backslash sends the user home instead.
 fn local(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace() || c == '\\') =>
+        {
+            n.to_owned()
+        }
         _ => "/".into(),
     }
 }
@@ -231,26 +204,31 @@ pub struct LoginForm {
 
 pub async fn log_in(
     State(state): State<AppState>,
-    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> PageResult {
-    let ip = connect
-        .map(|Extension(ConnectInfo(addr))| addr.ip())
-        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    let now = Instant::now();
-    if let Err(retry_after) = state.logins.check(ip, now) {
-        return Err(WebError::TooMany { retry_after });
-    }
     let next = local(Some(&form.next));
     match cookie(&headers, LOGIN_COOKIE) {
         Some(expected) if !form.token.is_empty() && same(&expected, &form.token) => {}
         _ => return Err(WebError::Csrf),
     }
+    // Every attempt counts, in the store (so every server counts together), before the
+    // password is checked: parallel guesses cannot slip past the count. A success clears it.
+    let attempts = attempts_key(&form.name, client);
+    let seen = state
+        .store
+        .hit(&attempts, WINDOW_SECS, chrono::Utc::now())
+        .await?;
+    if seen.count > ATTEMPTS_PER_WINDOW {
+        return Err(WebError::TooMany {
+            retry_after: seen.resets_in,
+        });
+    }
     let ttl = chrono::Duration::hours(SESSION_HOURS);
     match state.store.log_in(&form.name, &form.password, ttl).await? {
         Some((user, session)) => {
-            state.logins.succeeded(ip);
+            state.store.forget_hits(&attempts).await?;
             tracing::info!(user = %user.name, "signed in");
             let set = format!(
                 "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
@@ -271,15 +249,12 @@ pub async fn log_in(
             )
                 .into_response())
         }
-        None => {
-            state.logins.failed(ip, now);
-            login_form(
-                next,
-                Some(i18n::catalog("en").t("login.failed").to_owned()),
-                axum::http::StatusCode::UNAUTHORIZED,
-                &headers,
-            )
-        }
+        None => login_form(
+            next,
+            Some(i18n::catalog("en").t("login.failed").to_owned()),
+            axum::http::StatusCode::UNAUTHORIZED,
+            &headers,
+        ),
     }
 }
 
@@ -383,20 +358,49 @@ mod tests {
     }
 
     #[test]
-    fn five_failures_make_an_address_wait_and_a_success_clears_them() {
-        let limit = LoginLimit::default();
-        let ip = IpAddr::from([10, 0, 0, 1]);
-        let now = Instant::now();
-        for _ in 0..FAILURES_PER_WINDOW {
-            assert!(limit.check(ip, now).is_ok());
-            limit.failed(ip, now);
+    fn sign_in_goes_on_only_to_a_path_of_this_site() {
+        for next in ["/leads/4", "/leads?stage=mql&q=a%20b", "/%2F/x"] {
+            assert_eq!(local(Some(next)), next);
         }
-        let wait = limit.check(ip, now).unwrap_err();
-        assert!(wait > 0 && wait <= WINDOW.as_secs());
-        assert!(limit.check(IpAddr::from([10, 0, 0, 2]), now).is_ok());
-        assert!(limit.check(ip, now + WINDOW).is_ok());
-        limit.succeeded(ip);
-        assert!(limit.check(ip, now).is_ok());
+        for next in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "/\\evil.example",
+            "\\/evil.example",
+            "https://evil.example",
+            "/ /evil.example",
+            "/\u{a0}/evil.example",
+            "evil.example",
+            "",
+        ] {
+            assert_eq!(local(Some(next)), "/", "{next:?}");
+        }
+        assert_eq!(local(None), "/");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_next_is_a_path_a_browser_keeps_on_this_site(next in "\\PC{0,12}|/[\t\n\r /\\\\a-z]{0,6}") {
+            let kept = local(Some(&next));
+            let first_two: Vec<char> = kept.chars().take(2).collect();
+            proptest::prop_assert_eq!(first_two[0], '/');
+            proptest::prop_assert!(first_two.get(1).is_none_or(|c| *c != '/' && *c != '\\'));
+            proptest::prop_assert!(!kept.chars().any(|c| c.is_control() || c.is_whitespace()));
+            proptest::prop_assert!(axum::http::HeaderValue::from_str(&kept).is_ok());
+        }
+    }
+
+    #[test]
+    fn attempts_count_per_account_and_client() {
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        assert_eq!(attempts_key(" Mia ", ip), attempts_key("mia", ip));
+        assert_ne!(attempts_key("mia", ip), attempts_key("vic", ip));
+        assert_ne!(
+            attempts_key("mia", ip),
+            attempts_key("mia", IpAddr::from([10, 0, 0, 2]))
+        );
     }
 
     #[test]

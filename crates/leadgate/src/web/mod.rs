@@ -15,7 +15,7 @@ mod settings;
 
 use crate::http::AppState;
 use askama::Template;
-pub use auth::{LoginLimit, Signed};
+pub use auth::Signed;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};

@@ -23,6 +23,14 @@ impl TestApp {
 
     /// A server whose webhooks may reach this machine (the tests' receivers listen on it).
     pub async fn spawn_with(engine: Engine, delivery: leadgate::jobs::DeliverySettings) -> Self {
+        Self::spawn_with_settings(engine, delivery.into()).await
+    }
+
+    /// A server with its settings (trusted proxies, webhooks).
+    pub async fn spawn_with_settings(
+        engine: Engine,
+        settings: leadgate::http::ServerSettings,
+    ) -> Self {
         let db = TestDatabase::new(engine).await;
         let store = db.store().await;
         let key = store
@@ -34,7 +42,7 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let server_store = store.clone();
         let server = tokio::spawn(async move {
-            leadgate::http::serve_with(server_store, listener, delivery, std::future::pending())
+            leadgate::http::serve_with(server_store, listener, settings, std::future::pending())
                 .await
                 .unwrap();
         });
@@ -46,6 +54,20 @@ impl TestApp {
             db: Some(db),
             server,
         }
+    }
+
+    /// Another server over the same store, as behind a load balancer; its base URL. It
+    /// stops when the test ends.
+    pub async fn second_server(&self, settings: leadgate::http::ServerSettings) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            leadgate::http::serve_with(store, listener, settings, std::future::pending())
+                .await
+                .unwrap();
+        });
+        base
     }
 
     pub fn url(&self, path: &str) -> String {
