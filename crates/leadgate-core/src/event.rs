@@ -92,6 +92,9 @@ impl EventDraft {
             );
         };
         let mut errors = FieldErrors::default();
+        if let Err(e) = crate::validation::refuse_nul(item, "") {
+            errors.push(e);
+        }
         for key in map.keys() {
             if !matches!(
                 key.as_str(),
@@ -323,6 +326,16 @@ mod tests {
             fields,
             ["extra", "lead_id", "occurred_at", "payload", "type"]
         );
+    }
+
+    #[test]
+    fn a_nul_in_an_item_is_refused_by_its_place() {
+        let errors = EventDraft::parse_item(
+            &json!({"lead_id": 1, "type": "page_viewed", "payload": {"url": "/a\u{0}"}}),
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(errors.0[0].field, "payload.url");
     }
 
     #[test]

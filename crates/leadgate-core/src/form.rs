@@ -158,6 +158,9 @@ impl FormDefinition {
     /// values are left to the lead's own validation; this checks the form's rules.
     pub fn read(&self, input: &Map<String, Value>, now_ms: i64) -> Result<Submission, FieldErrors> {
         let mut errors = FieldErrors::default();
+        if let Err(e) = crate::validation::refuse_nul(&Value::Object(input.clone()), "") {
+            return Err(e.into());
+        }
         let text = |key: &str| -> Option<String> {
             match input.get(key) {
                 Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
@@ -378,6 +381,17 @@ mod tests {
             let s = form().read(&post, 60_000).unwrap();
             assert_eq!(s.bot_signals, ["no_render_time"], "_ts {ts:?}");
         }
+    }
+
+    #[test]
+    fn a_nul_in_any_posted_field_is_refused_by_name() {
+        let errors = form()
+            .read(
+                &input(json!({"email": "a@b.io", "consent": "on", "utm_term": "x\u{0}"})),
+                60_000,
+            )
+            .unwrap_err();
+        assert_eq!(errors.0[0].field, "utm_term");
     }
 
     #[test]

@@ -441,6 +441,9 @@ fn parse_setting(field: LeadField, value: &Value, mode: PatchMode) -> Result<Set
         }),
         LeadField::Custom => match value {
             Value::Object(map) => {
+                if let Err(e) = crate::validation::refuse_nul(value, "custom") {
+                    return Err(format!("{} ({})", e.reason, e.field));
+                }
                 if let Some(key) = map.keys().find(|k| k.is_empty() || k.chars().count() > 100) {
                     return Err(format!(
                         "has a key of {} characters; keys have 1 to 100",
@@ -836,6 +839,20 @@ mod tests {
             LeadPatch::parse(&obj(json!({"custom": {"notes": big}})), PatchMode::Create).unwrap();
         let err = patch.apply(&mut Lead::default()).unwrap_err();
         assert_eq!(err.field, "custom");
+    }
+
+    #[test]
+    fn a_nul_in_custom_keys_or_values_is_refused() {
+        for custom in [
+            json!({"note": "a\u{0}b"}),
+            json!({"k\u{0}": "v"}),
+            json!({"list": ["\u{0}"]}),
+        ] {
+            let errors =
+                LeadPatch::parse(&obj(json!({"custom": custom})), PatchMode::Create).unwrap_err();
+            assert_eq!(errors.0[0].field, "custom");
+            assert!(errors.0[0].reason.contains("NUL"), "{errors}");
+        }
     }
 
     #[test]

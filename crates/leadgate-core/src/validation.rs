@@ -1,6 +1,7 @@
 //! Validation failures that name the field and the reason, so every surface can report them.
 
 use serde::Serialize;
+use serde_json::Value;
 
 /// One rejected value: which field, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -51,5 +52,65 @@ impl FieldErrors {
 impl From<FieldError> for FieldErrors {
     fn from(error: FieldError) -> Self {
         Self(vec![error])
+    }
+}
+
+/// Refuses a NUL character (`\u0000`) anywhere in a JSON value, keys included: no text
+/// may hold one (PostgreSQL cannot store it, and nothing a person types contains it), so
+/// both engines refuse it the same way. The error names the place: `field.key[2]`.
+pub fn refuse_nul(value: &Value, field: &str) -> Result<(), FieldError> {
+    fn find(value: &Value, path: &mut String) -> bool {
+        match value {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                let found = find(item, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            Value::Object(map) => map.iter().any(|(key, item)| {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&key.replace('\0', "\\u0000"));
+                let found = key.contains('\0') || find(item, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            _ => false,
+        }
+    }
+    let mut path = field.to_owned();
+    if find(value, &mut path) {
+        return Err(FieldError::new(
+            path,
+            "contains a NUL character (\\u0000), which no text may hold",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_nul_anywhere_is_named_by_its_place() {
+        assert!(refuse_nul(&json!({"a": ["x", {"b": "fine"}]}), "custom").is_ok());
+        let at = |v: Value, field: &str| refuse_nul(&v, field).unwrap_err().field;
+        assert_eq!(
+            at(json!({"a": ["x", {"b": "no\u{0}"}]}), "custom"),
+            "custom.a[1].b"
+        );
+        assert_eq!(at(json!({"k\u{0}": 1}), "payload"), "payload.k\\u0000");
+        assert_eq!(at(json!("x\u{0}y"), "q"), "q");
+        assert_eq!(at(json!({"x": "\u{0}"}), ""), "x");
     }
 }

@@ -17,7 +17,114 @@ on_both_engines!(
     event_batches_answer_per_item,
     bad_event_batches_are_refused,
     probes_metrics_and_openapi,
+    a_nul_character_is_refused_by_name_everywhere_on_both_engines,
 );
+
+/// `\u0000` in any text: refused with the place named (never a 500 on PostgreSQL), and an
+/// event batch refuses only the item that holds one.
+async fn a_nul_character_is_refused_by_name_everywhere_on_both_engines(app: &TestApp) {
+    let nul = "a\u{0}b";
+    for (body, field) in [
+        (
+            json!({"email": "n@x.io", "custom": {"note": nul}}),
+            "custom.note",
+        ),
+        (
+            json!({"email": "n@x.io", "custom": {nul: "v"}}),
+            "custom.a\\u0000b",
+        ),
+        (json!({"email": "n@x.io", "first_name": nul}), "first_name"),
+    ] {
+        let refused = problem(
+            app.post("/api/v1/leads", &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(fields(&refused), [field], "{refused}");
+    }
+    let lead = app
+        .post("/api/v1/leads", &json!({"email": "n@x.io"}))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let batch: Value = app
+        .post(
+            "/api/v1/events",
+            &json!({"events": [
+                {"lead_id": lead, "type": "page_viewed", "payload": {"url": "/pricing"}},
+                {"lead_id": lead, "type": "page_viewed", "payload": {"url": nul}},
+                {"lead_id": lead, "type": "page_viewed", "payload": {nul: 1}},
+            ]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(batch["accepted"], 1, "{batch}");
+    assert_eq!(batch["rejected"], 2);
+    assert_eq!(
+        batch["results"][1]["errors"][0]["field"],
+        "events[1].payload.url"
+    );
+    for path in [
+        "/api/v1/leads?q=a%00b",
+        "/api/v1/notifications?recipient=%00",
+        "/api/v1/leads/1%00",
+    ] {
+        problem(app.get(path).await, StatusCode::BAD_REQUEST).await;
+    }
+    let patched = problem(
+        app.client
+            .patch(app.url(&format!("/api/v1/leads/{lead}")))
+            .bearer_auth(&app.key)
+            .json(&json!({"custom": {"x": [nul]}}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&patched), ["custom.x[0]"]);
+    // The public form, an extra field included.
+    app.client
+        .put(app.url("/api/v1/forms/contact"))
+        .bearer_auth(&app.key)
+        .json(&json!({"title": "Contact", "fields": [{"name": "email", "label": "Email"}]}))
+        .send()
+        .await
+        .unwrap();
+    let posted = app
+        .client
+        .post(app.url("/f/contact"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=f%40x.io&utm_term=a%00b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        fields(&problem(posted, StatusCode::UNPROCESSABLE_ENTITY).await),
+        ["utm_term"]
+    );
+    // A CSV with NULs: those rows are rejects naming the column, the rest are stored.
+    let csv =
+        "email,first name,notes\nok@x.io,Ok,fine\nnul1@x.io,A\u{0}B,fine\nnul2@x.io,C,x\u{0}y\n";
+    let imported = app
+        .client
+        .post(app.url("/api/v1/imports"))
+        .bearer_auth(&app.key)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(imported.status(), StatusCode::CREATED);
+    let report: Value = imported.json().await.unwrap();
+    assert_eq!(report["import"]["inserted"], 1, "{report}");
+    assert_eq!(report["import"]["rejected"], 2, "{report}");
+}
 
 async fn leads_are_created_read_edited_and_upserted(app: &TestApp) {
     let created = app

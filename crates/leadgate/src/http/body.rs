@@ -10,10 +10,36 @@ use serde_json::{Map, Value};
 /// The body as a JSON object.
 pub struct JsonObject(pub Map<String, Value>);
 
-/// The body as any JSON value.
+/// The body as any JSON value, refused whole when it holds a NUL character anywhere.
 pub struct JsonBody(pub Value);
 
+/// A batch's body (an object), NULs left for each item's own check so one bad item does
+/// not refuse the rest.
+pub struct JsonBatch(pub Map<String, Value>);
+
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let JsonAny(value) = JsonAny::from_request(req, state).await?;
+        leadgate_core::validation::refuse_nul(&value, "")
+            .map_err(|e| ApiError::Invalid(e.into()))?;
+        Ok(JsonBody(value))
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for JsonBatch {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        object(JsonAny::from_request(req, state).await?.0).map(JsonBatch)
+    }
+}
+
+/// The body as JSON, unchecked.
+struct JsonAny(Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonAny {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -46,7 +72,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             }
         })?;
         serde_json::from_slice(&bytes)
-            .map(JsonBody)
+            .map(JsonAny)
             .map_err(|e| ApiError::MalformedJson(e.to_string()))
     }
 }
@@ -55,16 +81,20 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match JsonBody::from_request(req, state).await?.0 {
-            Value::Object(map) => Ok(JsonObject(map)),
-            other => Err(ApiError::invalid(
-                "",
-                format!(
-                    "the body must be a JSON object, not {}",
-                    leadgate_core::source::json_kind(&other)
-                ),
-            )),
-        }
+        object(JsonBody::from_request(req, state).await?.0).map(JsonObject)
+    }
+}
+
+fn object(value: Value) -> Result<Map<String, Value>, ApiError> {
+    match value {
+        Value::Object(map) => Ok(map),
+        other => Err(ApiError::invalid(
+            "",
+            format!(
+                "the body must be a JSON object, not {}",
+                leadgate_core::source::json_kind(&other)
+            ),
+        )),
     }
 }
 

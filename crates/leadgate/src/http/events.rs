@@ -1,6 +1,6 @@
 //! `POST /events`: a batch of up to 1,000 events, stored in one transaction, answered per item.
 
-use crate::http::body::{BodyLimit, JsonObject};
+use crate::http::body::{BodyLimit, JsonBatch};
 use crate::http::error::{ApiError, Problem};
 use crate::http::{Actor, AppState};
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -96,7 +96,7 @@ pub struct BatchResult {
 async fn append_events(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    JsonObject(mut body): JsonObject,
+    JsonBatch(mut body): JsonBatch,
 ) -> Result<Json<BatchResult>, ApiError> {
     if let Some(key) = body.keys().find(|k| *k != "events") {
         return Err(ApiError::invalid(

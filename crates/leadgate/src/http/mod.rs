@@ -114,6 +114,7 @@ pub fn app_with(store: Store, settings: &ServerSettings) -> Router {
         .route("/metrics", get(metrics))
         .merge(crate::web::routes())
         .route_layer(middleware::from_fn(observe::track_requests))
+        .layer(middleware::from_fn(refuse_nul_in_address))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(body::DEFAULT_LIMIT))
         .layer(TraceLayer::new_for_http())
@@ -216,6 +217,26 @@ async fn check_access(
         }
     }
     Ok(())
+}
+
+/// Refuses an address whose path or query holds a NUL character (`%00`): no id, search or
+/// name contains one, and PostgreSQL cannot compare text with it.
+async fn refuse_nul_in_address(request: Request, next: Next) -> Response {
+    let uri = request.uri();
+    let holds_nul = |part: &str| percent_encoding::percent_decode_str(part).any(|b| b == 0);
+    for (place, part) in [("path", Some(uri.path())), ("query", uri.query())] {
+        if part.is_some_and(holds_nul) {
+            return ApiError::BadQuery(
+                leadgate_core::FieldError::new(
+                    place,
+                    "contains a NUL character (%00), which no id, search or name may hold",
+                )
+                .into(),
+            )
+            .into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// Liveness: the process answers.
