@@ -80,6 +80,31 @@ impl PersonKeys {
         !self.first.is_empty() || !self.last.is_empty()
     }
 
+    /// Both a first and a last name: a name alone can say "the same person" only then.
+    fn has_full_name(&self) -> bool {
+        !self.first.is_empty() && !self.last.is_empty()
+    }
+
+    /// The organisations this person is known at (`c:` company key, `d:` email domain).
+    fn orgs(&self) -> impl Iterator<Item = String> + '_ {
+        [
+            self.company.as_ref().map(|c| format!("c:{c}")),
+            self.domain.as_ref().map(|d| format!("d:{d}")),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// The name with its parts in one order, so swapped names count as one.
+    fn name_key(&self) -> String {
+        let (x, y) = if self.first <= self.last {
+            (&self.first, &self.last)
+        } else {
+            (&self.last, &self.first)
+        };
+        format!("{x} {y}")
+    }
+
     /// Keys of the blocks this person is compared within.
     fn blocks(&self) -> Vec<String> {
         let mut keys = Vec::new();
@@ -90,13 +115,7 @@ impl PersonKeys {
             keys.push(format!("p:{p}"));
         }
         // Within an organisation, by the initial of either name (names may be swapped).
-        for org in [
-            self.company.as_ref().map(|c| format!("c:{c}")),
-            self.domain.as_ref().map(|d| format!("d:{d}")),
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for org in self.orgs() {
             for name in [&self.first, &self.last] {
                 if let Some(initial) = name.chars().find(|c| c.is_alphanumeric()) {
                     keys.push(format!("{org}|{initial}"));
@@ -105,7 +124,28 @@ impl PersonKeys {
         }
         keys
     }
+
+    /// The finer keys an organisation's block is split by when it is too large: the whole
+    /// of either name part (a typo in the other part, or swapped parts, still meet).
+    fn finer_blocks(&self, org_block: &str) -> Vec<String> {
+        let org = org_block.split('|').next().unwrap_or(org_block);
+        [&self.first, &self.last]
+            .into_iter()
+            .filter(|part| !part.is_empty())
+            .map(|part| format!("{org}|={part}"))
+            .collect()
+    }
 }
+
+/// The most people one block may hold: larger ones (a company's switchboard phone, a name
+/// thousands share at one company) are split by whole name parts, and skipped when still
+/// too large, so matching stays near-linear in the people however the file is made.
+pub const MAX_BLOCK: usize = 200;
+/// The most matches kept for one person: past it, their remaining pairs are not compared.
+pub const MAX_MATCHES_PER_PERSON: usize = 8;
+/// More people than this with one name at one organisation are namesakes (a common name
+/// at a large company, or a generated list): the name there says nothing of who is who.
+pub const MAX_NAMESAKES: usize = 3;
 
 /// Why two records are thought to be one person.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -150,6 +190,12 @@ pub fn name_similarity(a: &PersonKeys, b: &PersonKeys) -> f64 {
 
 /// Scores a pair; `None` when they are not the same person by any rule.
 pub fn compare(a: &PersonKeys, b: &PersonKeys) -> Option<Match> {
+    compare_among(a, b, false)
+}
+
+/// `compare`, told whether the pair's name is one many people share at their organisation
+/// (then the name there is no evidence).
+fn compare_among(a: &PersonKeys, b: &PersonKeys, namesakes: bool) -> Option<Match> {
     let mut reasons = Vec::new();
     let names = (a.has_name() && b.has_name()).then(|| name_similarity(a, b));
     let same_org = matches!((&a.company, &b.company), (Some(x), Some(y)) if x == y)
@@ -165,17 +211,14 @@ pub fn compare(a: &PersonKeys, b: &PersonKeys) -> Option<Match> {
         let with_name = names.is_some_and(|n| n >= 0.85);
         score = score.max(if with_name { 0.97 } else { 0.85 });
     }
-    if let Some(n) = names {
+    if let Some(n) = names.filter(|_| !namesakes) {
         if same_org && !other_org && n >= 0.88 {
             reasons.push(format!("name {:.0}% alike at the same company", n * 100.0));
-            // An identical name at one company is one person; a near one, likely.
-            let by_name = if n >= 0.999 {
-                0.97
-            } else {
-                0.80 + (n - 0.88) * 1.2
-            };
+            // An identical full name at one company is one person; a near one, or a name
+            // given in one part only (a first name), likely: a person decides.
+            let by_name = 0.80 + (n - 0.88) * 1.2;
             score = score.max(by_name.min(0.94));
-            if n >= 0.999 {
+            if n >= 0.999 && a.has_full_name() && b.has_full_name() {
                 score = score.max(0.97);
             }
         }
@@ -188,41 +231,143 @@ pub fn compare(a: &PersonKeys, b: &PersonKeys) -> Option<Match> {
     })
 }
 
-/// Every likely pair among `people` (each pair once, best-scoring first within equal ids).
-pub fn find_matches(people: &[PersonKeys]) -> Vec<Match> {
+/// What matching found, and what it left uncompared to stay bounded.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Matching {
+    /// Each likely pair once, ordered by ids.
+    pub matches: Vec<Match>,
+    /// Blocks larger than `MAX_BLOCK` even when split by whole name parts: their people
+    /// were compared through their other blocks only.
+    pub blocks_skipped: usize,
+    /// People who reached `MAX_MATCHES_PER_PERSON`: their remaining pairs were not compared.
+    pub people_capped: usize,
+}
+
+/// Every likely pair among `people`.
+pub fn find_matches(people: &[PersonKeys]) -> Matching {
     matches_where(people, |_, _| true)
 }
 
 /// The likely pairs among `people` that include one of the `arrived` ids: people just
 /// captured, matched against those already known (pairs of known people are not compared).
-pub fn find_matches_of(people: &[PersonKeys], arrived: &HashSet<i64>) -> Vec<Match> {
+pub fn find_matches_of(people: &[PersonKeys], arrived: &HashSet<i64>) -> Matching {
     matches_where(people, |a, b| arrived.contains(&a) || arrived.contains(&b))
 }
 
-fn matches_where(people: &[PersonKeys], wanted: impl Fn(i64, i64) -> bool) -> Vec<Match> {
+/// Blocks of at most `MAX_BLOCK` people (by index), and how many were skipped.
+fn bounded_blocks(people: &[PersonKeys]) -> (Vec<Vec<usize>>, usize) {
     let mut blocks: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, p) in people.iter().enumerate() {
         for key in p.blocks() {
             blocks.entry(key).or_default().push(i);
         }
     }
-    let mut seen: HashSet<(usize, usize)> = HashSet::new();
+    let mut kept = Vec::new();
+    let mut skipped = 0;
+    let mut finer: HashMap<String, Vec<usize>> = HashMap::new();
+    for (key, members) in blocks {
+        if members.len() <= MAX_BLOCK {
+            kept.push(members);
+        } else if key.starts_with("c:") || key.starts_with("d:") {
+            for i in members {
+                for finer_key in people[i].finer_blocks(&key) {
+                    let block = finer.entry(finer_key).or_default();
+                    // The same person may reach one finer block from both initials.
+                    if block.last() != Some(&i) {
+                        block.push(i);
+                    }
+                }
+            }
+        } else {
+            skipped += 1;
+        }
+    }
+    for (_, members) in finer {
+        if members.len() <= MAX_BLOCK {
+            kept.push(members);
+        } else {
+            skipped += 1;
+        }
+    }
+    // A fixed order, so the same people give the same matches (and the same caps).
+    for members in &mut kept {
+        members.sort_unstable();
+        members.dedup();
+    }
+    kept.sort_unstable();
+    (kept, skipped)
+}
+
+fn matches_where(people: &[PersonKeys], wanted: impl Fn(i64, i64) -> bool) -> Matching {
+    let (blocks, blocks_skipped) = bounded_blocks(people);
+    // Each person's blocks, by index: a pair is compared in the first block both are in,
+    // so no set of compared pairs has to be kept.
+    let mut member_of: Vec<Vec<u32>> = vec![Vec::new(); people.len()];
+    for (b, members) in blocks.iter().enumerate() {
+        for &i in members {
+            member_of[i].push(b as u32);
+        }
+    }
+    let first_shared = |i: usize, j: usize| -> Option<u32> {
+        let (x, y) = (&member_of[i], &member_of[j]);
+        let (mut p, mut q) = (0, 0);
+        while p < x.len() && q < y.len() {
+            match x[p].cmp(&y[q]) {
+                std::cmp::Ordering::Equal => return Some(x[p]),
+                std::cmp::Ordering::Less => p += 1,
+                std::cmp::Ordering::Greater => q += 1,
+            }
+        }
+        None
+    };
+    // Whose name is shared by a crowd at one of their organisations.
+    let names: Vec<String> = people.iter().map(PersonKeys::name_key).collect();
+    let mut namesakes: HashMap<(String, &str), usize> = HashMap::new();
+    for (p, name) in people.iter().zip(&names).filter(|(p, _)| p.has_name()) {
+        for org in p.orgs() {
+            *namesakes.entry((org, name.as_str())).or_default() += 1;
+        }
+    }
+    let crowded: Vec<bool> = people
+        .iter()
+        .zip(&names)
+        .map(|(p, name)| {
+            p.orgs().any(|org| {
+                namesakes
+                    .get(&(org, name.as_str()))
+                    .is_some_and(|n| *n > MAX_NAMESAKES)
+            })
+        })
+        .collect();
+    let common_name = |i: usize, j: usize| names[i] == names[j] && (crowded[i] || crowded[j]);
+    let mut found = vec![0usize; people.len()];
     let mut matches = Vec::new();
-    for members in blocks.values() {
+    for (b, members) in blocks.iter().enumerate() {
         for (x, &i) in members.iter().enumerate() {
             for &j in &members[x + 1..] {
-                let pair = (i.min(j), i.max(j));
-                if i == j || !wanted(people[i].id, people[j].id) || !seen.insert(pair) {
+                if found[i] >= MAX_MATCHES_PER_PERSON || found[j] >= MAX_MATCHES_PER_PERSON {
                     continue;
                 }
-                if let Some(m) = compare(&people[pair.0], &people[pair.1]) {
+                if !wanted(people[i].id, people[j].id) || first_shared(i, j) != Some(b as u32) {
+                    continue;
+                }
+                if let Some(m) = compare_among(&people[i], &people[j], common_name(i, j)) {
+                    found[i] += 1;
+                    found[j] += 1;
                     matches.push(m);
                 }
             }
         }
     }
     matches.sort_by_key(|m| (m.a, m.b));
-    matches
+    Matching {
+        matches,
+        blocks_skipped,
+        people_capped: found
+            .iter()
+            .filter(|n| **n >= MAX_MATCHES_PER_PERSON)
+            .count(),
+    }
 }
 
 /// Groups auto-merge pairs into clusters (union-find); each cluster is kept as its lowest
@@ -455,6 +600,60 @@ mod tests {
     }
 
     #[test]
+    fn a_first_name_alone_is_never_an_automatic_merge() {
+        let ana = person(1, "Ana", "", "ana@acme.io", "Acme");
+        let ana2 = person(2, "Ana", "", "a.x@acme.io", "Acme");
+        let m = compare(&ana, &ana2).unwrap();
+        assert!(m.score < AUTO_MERGE, "{m:?}");
+    }
+
+    /// A hostile file: thousands of people sharing 256 names at five companies. Matching
+    /// keeps each person's matches bounded, merges no namesakes, and still finds a real
+    /// duplicate (a typo) hidden among them.
+    #[test]
+    fn crowds_of_namesakes_at_one_company_stay_bounded_and_unmerged() {
+        const FIRST: [&str; 16] = [
+            "Ana", "Bao", "Chen", "Dara", "Eli", "Farid", "Gia", "Hana", "Ivo", "Jana", "Kai",
+            "Lam", "Mai", "Nika", "Omid", "Pia",
+        ];
+        const LAST: [&str; 16] = [
+            "Silva", "Tran", "Wang", "Rezaei", "Muller", "Kim", "Smith", "Garcia", "Le", "Patel",
+            "Haddad", "Rossi", "Sato", "Novak", "Khan", "Berg",
+        ];
+        let n = 20_000;
+        let mut people: Vec<PersonKeys> = (0..n)
+            .map(|i| {
+                let company = i % 5;
+                person(
+                    i as i64 + 1,
+                    FIRST[(i / 5) % 16],
+                    LAST[(i / 80) % 16],
+                    &format!("p{i}@company{company}.com"),
+                    &format!("Company {company}"),
+                )
+            })
+            .collect();
+        // One real duplicate with a unique name, typed twice with a typo.
+        people.push(person(900_001, "Zsofia", "Kowalczyk", "", "Company 1"));
+        people.push(person(900_002, "Zsofia", "Kowalcyzk", "", "Company 1"));
+        let found = find_matches(&people);
+        assert!(
+            found.matches.len() <= people.len() * MAX_MATCHES_PER_PERSON / 2,
+            "{} matches",
+            found.matches.len()
+        );
+        assert!(
+            found.matches.iter().all(|m| m.score < AUTO_MERGE),
+            "no namesake is merged"
+        );
+        assert!(found
+            .matches
+            .iter()
+            .any(|m| (m.a, m.b) == (900_001, 900_002)));
+        assert!(found.blocks_skipped > 0, "{found:?}");
+    }
+
+    #[test]
     fn merge_plans_keep_the_oldest_of_each_cluster() {
         let m = |a, b, score| Match {
             a,
@@ -470,7 +669,7 @@ mod tests {
     fn precision_and_recall_on_a_generated_set() {
         let (people, truth) = population(3000, 11);
         let people: Vec<PersonKeys> = people.iter().map(PersonRecord::keys).collect();
-        let matches = find_matches(&people);
+        let matches = find_matches(&people).matches;
         let measure = |threshold: f64| {
             let a = accuracy(&matches, &truth, threshold);
             (a.precision, a.recall)

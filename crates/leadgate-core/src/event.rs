@@ -183,7 +183,13 @@ impl EventDraft {
                     ));
                     None
                 }
-                Ok(t) => Some(t.with_timezone(&Utc)),
+                Ok(t) => match crate::validation::within_era(t.with_timezone(&Utc)) {
+                    Ok(()) => Some(t.with_timezone(&Utc)),
+                    Err(reason) => {
+                        errors.push(FieldError::new("occurred_at", reason));
+                        None
+                    }
+                },
                 Err(e) => {
                     errors.push(FieldError::new(
                         "occurred_at",
@@ -346,6 +352,12 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(errors.0[0].field, "occurred_at");
+        let ancient = EventDraft::parse_item(
+            &json!({"lead_id": 1, "type": "page_viewed", "occurred_at": "0001-01-01T00:00:00Z"}),
+            now(),
+        )
+        .unwrap_err();
+        assert!(ancient.0[0].reason.contains("1970"), "{ancient}");
     }
 
     proptest! {

@@ -328,6 +328,10 @@ impl<'a> Fields<'a> {
                     self.error(key, "lies more than 24 hours in the future");
                     return None;
                 }
+                if let Err(reason) = crate::validation::within_era(t) {
+                    self.error(key, reason);
+                    return None;
+                }
                 Some(t)
             }
             Err(e) => {
@@ -376,6 +380,18 @@ mod tests {
             .unwrap_err();
         assert_eq!(fields_of(&errors), ["next_step.type", "next_step.due_at"]);
         assert!(errors.0[0].reason.contains("call, email, meeting, todo"));
+        let far = NewTask::parse(
+            &json!({"type": "call", "due_at": "9999-12-31T00:00:00Z"}),
+            "",
+        )
+        .unwrap_err();
+        assert_eq!(fields_of(&far), ["due_at"]);
+        let ancient = Interaction::parse(
+            &json!({"type": "note", "notes": "x", "occurred_at": "0001-01-01T00:00:00Z"}),
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(fields_of(&ancient), ["occurred_at"]);
     }
 
     #[test]

@@ -55,6 +55,19 @@ impl From<FieldError> for FieldErrors {
     }
 }
 
+/// Whether a time a client sends lies in the years a lead's history or plans can: from 1970
+/// to 2100. `0001-01-01` or `9999-12-31` is a placeholder or a mistake, and such times
+/// break sorting, decay and what other systems read back.
+pub fn within_era(time: chrono::DateTime<chrono::Utc>) -> Result<(), &'static str> {
+    use chrono::{TimeZone, Utc};
+    let earliest = Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).single();
+    let latest = Utc.with_ymd_and_hms(2100, 1, 1, 0, 0, 0).single();
+    match (earliest, latest) {
+        (Some(earliest), Some(latest)) if time >= earliest && time < latest => Ok(()),
+        _ => Err("must lie between 1970 and 2100"),
+    }
+}
+
 /// Refuses a NUL character (`\u0000`) anywhere in a JSON value, keys included: no text
 /// may hold one (PostgreSQL cannot store it, and nothing a person types contains it), so
 /// both engines refuse it the same way. The error names the place: `field.key[2]`.
@@ -100,6 +113,20 @@ pub fn refuse_nul(value: &Value, field: &str) -> Result<(), FieldError> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn times_outside_1970_to_2100_are_refused() {
+        let at = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+        };
+        assert!(within_era(at("0001-01-01T00:00:00Z")).is_err());
+        assert!(within_era(at("1969-12-31T23:59:59Z")).is_err());
+        assert!(within_era(at("1970-01-01T00:00:00Z")).is_ok());
+        assert!(within_era(at("2099-12-31T23:59:59Z")).is_ok());
+        assert!(within_era(at("9999-12-31T00:00:00Z")).is_err());
+    }
 
     #[test]
     fn a_nul_anywhere_is_named_by_its_place() {

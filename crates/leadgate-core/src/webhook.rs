@@ -175,16 +175,39 @@ pub fn is_private(ip: IpAddr) -> bool {
                 || (a == 198 && (b == 18 || b == 19)) // benchmarking
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_private(IpAddr::V4(v4));
+            let s = v6.segments();
+            if v6.is_loopback() || v6.is_unspecified() {
+                return true;
             }
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
+            // IPv6 written around an IPv4 address reaches that address (through the host's
+            // own stack, NAT64 or 6to4): judged by the IPv4 address inside.
+            let embedded = |hi: u16, lo: u16| {
+                let [a, b] = hi.to_be_bytes();
+                let [c, d] = lo.to_be_bytes();
+                is_private(IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d)))
+            };
+            if s[..5] == [0; 5] && (s[5] == 0 || s[5] == 0xffff) {
+                return embedded(s[6], s[7]); // IPv4-compatible ::a.b.c.d, mapped ::ffff:a.b.c.d
+            }
+            if s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0 {
+                return embedded(s[6], s[7]); // IPv4-translated ::ffff:0:a.b.c.d
+            }
+            if s[0] == 0x0064 && s[1] == 0xff9b {
+                // NAT64: the well-known prefix embeds the address; the local-use one
+                // (64:ff9b:1::/48) leads into this network.
+                return s[2] != 0 || s[3..6] != [0; 3] || embedded(s[6], s[7]);
+            }
+            if s[0] == 0x2002 {
+                return embedded(s[1], s[2]); // 6to4
+            }
+            let first = s[0];
+            v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00 // unique local
                 || (first & 0xffc0) == 0xfe80 // link local
-                || first == 0x2001 && v6.segments()[1] == 0x0db8 // documentation
+                || (first & 0xffc0) == 0xfec0 // site local (deprecated)
+                || (first == 0x2001 && s[1] == 0) // Teredo: tunnels to anywhere
+                || (first == 0x0100 && s[1..4] == [0; 3]) // discard-only
+                || first == 0x2001 && s[1] == 0x0db8 // documentation
         }
     }
 }
@@ -254,6 +277,17 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:10.0.0.1",
+            // IPv6 forms around an IPv4 address inside this network.
+            "::127.0.0.1",
+            "::ffff:0:127.0.0.1",
+            "64:ff9b::127.0.0.1",
+            "64:ff9b::10.0.0.1",
+            "64:ff9b:1::8.8.8.8",
+            "2002:7f00:1::1",
+            "2002:a00:1::",
+            "2001:0:4136:e378::1",
+            "fec0::1",
+            "100::1",
         ] {
             assert!(is_private(private.parse().unwrap()), "{private}");
         }
@@ -262,6 +296,8 @@ mod tests {
             "8.8.8.8",
             "2606:4700:4700::1111",
             "::ffff:8.8.8.8",
+            "64:ff9b::8.8.8.8",
+            "2002:808:808::1",
         ] {
             assert!(!is_private(public.parse().unwrap()), "{public}");
         }

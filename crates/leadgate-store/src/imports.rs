@@ -23,7 +23,8 @@ pub struct ImportRecord {
     #[serde(skip)]
     pub mapping: String,
     pub actor: String,
-    /// running, finished.
+    /// running, interrupted (running, but its process has not been heard of for
+    /// `INTERRUPTED_AFTER_SECS`: import the same file again to resume it), finished.
     pub status: String,
     /// Data rows handled so far (stored or refused); a resumed import skips these.
     pub rows_done: i64,
@@ -38,9 +39,19 @@ pub struct ImportRecord {
     pub merged: i64,
     /// Likely duplicates suggested for a person to decide.
     pub suggested: i64,
+    /// Groups of people too large to compare (a name hundreds share at one company, a
+    /// switchboard phone): left to `leadgate dedupe` and to people.
+    pub match_blocks_skipped: i64,
+    /// People with so many likely duplicates that the rest of their pairs were not compared.
+    pub match_people_capped: i64,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
 }
+
+/// A running import whose process has said nothing for this long was interrupted (its
+/// heartbeat comes with every batch, and every 30 s while it matches people).
+pub const INTERRUPTED_AFTER_SECS: i64 = 300;
+const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(sqlx::FromRow)]
 struct ImportRecordRow {
@@ -58,6 +69,9 @@ struct ImportRecordRow {
     outcomes: i64,
     merged: i64,
     suggested: i64,
+    match_blocks_skipped: i64,
+    match_people_capped: i64,
+    heartbeat_at: Option<i64>,
     started_at: Ts,
     finished_at: Option<Ts>,
 }
@@ -70,7 +84,15 @@ impl From<ImportRecordRow> for ImportRecord {
             file_sha256: r.file_sha256,
             mapping: r.mapping,
             actor: r.actor,
-            status: r.status,
+            status: match r.heartbeat_at {
+                Some(beat)
+                    if r.status == "running"
+                        && Utc::now().timestamp() - beat > INTERRUPTED_AFTER_SECS =>
+                {
+                    "interrupted".into()
+                }
+                _ => r.status,
+            },
             rows_done: r.rows_done,
             inserted: r.inserted,
             updated: r.updated,
@@ -79,6 +101,8 @@ impl From<ImportRecordRow> for ImportRecord {
             outcomes: r.outcomes,
             merged: r.merged,
             suggested: r.suggested,
+            match_blocks_skipped: r.match_blocks_skipped,
+            match_people_capped: r.match_people_capped,
             started_at: r.started_at.0,
             finished_at: r.finished_at.map(|t| t.0),
         }
@@ -123,7 +147,8 @@ struct Counts {
 
 const SELECT_IMPORT: &str =
     "SELECT id, file_name, file_sha256, mapping, actor, status, rows_done, inserted, updated,
-    unchanged, rejected, outcomes, merged, suggested, started_at, finished_at FROM imports";
+    unchanged, rejected, outcomes, merged, suggested, match_blocks_skipped, match_people_capped,
+    heartbeat_at, started_at, finished_at FROM imports";
 
 impl Store {
     /// Begins (or picks up) the import of a file, known by its content hash and mapping.
@@ -146,19 +171,22 @@ impl Store {
             .await)?;
         let last = last.map(ImportRecord::from);
         match last {
-            Some(last) if last.status == "running" => return Ok(ImportStart::Resume(last)),
+            Some(last) if matches!(last.status.as_str(), "running" | "interrupted") => {
+                return Ok(ImportStart::Resume(last))
+            }
             Some(last) if !again => return Ok(ImportStart::AlreadyDone(last)),
             _ => {}
         }
         let id: i64 = on_pool!(self, pool => sqlx::query_scalar(
-            "INSERT INTO imports (file_name, file_sha256, mapping, actor, status, started_at, people_before)
-             VALUES ($1, $2, $3, $4, 'running', $5, (SELECT COALESCE(MAX(id), 0) FROM people)) RETURNING id",
+            "INSERT INTO imports (file_name, file_sha256, mapping, actor, status, started_at, people_before, heartbeat_at)
+             VALUES ($1, $2, $3, $4, 'running', $5, (SELECT COALESCE(MAX(id), 0) FROM people), $6) RETURNING id",
         )
         .bind(file_name)
         .bind(file_sha256)
         .bind(mapping)
         .bind(actor)
         .bind(Ts(to_micros(Utc::now())))
+        .bind(Utc::now().timestamp())
         .fetch_one(pool)
         .await)?;
         Ok(ImportStart::New(self.import(id).await?))
@@ -236,6 +264,17 @@ impl Store {
         self.import(import_id).await
     }
 
+    /// Says a running import is alive.
+    async fn import_heartbeat(&self, import_id: i64) -> Result<()> {
+        on_pool!(self, pool => sqlx::query("UPDATE imports SET heartbeat_at = $1 WHERE id = $2")
+            .bind(Utc::now().timestamp())
+            .bind(import_id)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
     /// Matches the people the import brought against those they could be (merging the sure
     /// matches, suggesting the likely ones; each merge undoable on its own), then marks it
     /// finished. A run killed before this is resumed to here.
@@ -246,14 +285,28 @@ impl Store {
         .bind(import_id)
         .fetch_one(pool)
         .await)?;
+        // Matching a large file takes a while: the import keeps saying it is alive.
+        let beating = self.clone();
+        let heartbeat = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(HEARTBEAT_EVERY).await;
+                if let Err(e) = beating.import_heartbeat(import_id).await {
+                    tracing::warn!(error = %e, import_id, "cannot record the import's heartbeat");
+                }
+            }
+        });
         let matched = self
             .match_people_after(people_before, &format!("import:{import_id}"))
             .await;
+        heartbeat.abort();
         on_pool!(self, pool => sqlx::query(
-            "UPDATE imports SET merged = merged + $1, suggested = suggested + $2 WHERE id = $3",
+            "UPDATE imports SET merged = merged + $1, suggested = suggested + $2,
+             match_blocks_skipped = $3, match_people_capped = $4 WHERE id = $5",
         )
         .bind(matched.merged as i64)
         .bind(matched.suggested as i64)
+        .bind(matched.blocks_skipped as i64)
+        .bind(matched.people_capped as i64)
         .bind(import_id)
         .execute(pool)
         .await
@@ -436,7 +489,8 @@ impl Tx {
     async fn advance_import(&mut self, import_id: i64, rows_done: i64, c: Counts) -> Result<()> {
         on_tx!(self, conn => sqlx::query(
             "UPDATE imports SET rows_done = $1, inserted = inserted + $2, updated = updated + $3,
-             unchanged = unchanged + $4, rejected = rejected + $5, outcomes = outcomes + $6 WHERE id = $7",
+             unchanged = unchanged + $4, rejected = rejected + $5, outcomes = outcomes + $6,
+             heartbeat_at = $8 WHERE id = $7",
         )
         .bind(rows_done)
         .bind(c.inserted)
@@ -445,6 +499,7 @@ impl Tx {
         .bind(c.rejected)
         .bind(c.outcomes)
         .bind(import_id)
+        .bind(Utc::now().timestamp())
         .execute(conn)
         .await
         .map(|_| ()))?;

@@ -5,7 +5,7 @@ use crate::leads::NewEvent;
 use crate::time::{to_micros, Ts};
 use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
-use leadgate_core::dedupe::{self, Match, PersonKeys, AUTO_MERGE};
+use leadgate_core::dedupe::{self, Match, Matching, PersonKeys, AUTO_MERGE};
 use leadgate_core::{EventDraft, EventType};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -89,6 +89,10 @@ pub struct DedupeSummary {
     pub pairs_found: usize,
     pub merged: usize,
     pub suggested: usize,
+    /// Groups too large to compare, and people whose pairs were cut short (see
+    /// `dedupe::MAX_BLOCK` and `MAX_MATCHES_PER_PERSON`).
+    pub blocks_skipped: usize,
+    pub people_capped: usize,
 }
 
 /// People with the name of a company they have a lead at; callers add WHERE and GROUP BY.
@@ -122,7 +126,7 @@ impl Store {
         .await)?;
         let people: Vec<PersonKeys> = rows.iter().map(PersonRow::keys).collect();
         let matches = dedupe::find_matches(&people);
-        self.settle_matches(people.len(), &matches, actor, dry_run)
+        self.settle_matches(people.len(), &matches, actor, dry_run, true)
             .await
     }
 
@@ -132,8 +136,12 @@ impl Store {
     /// likely ones suggested, as `dedupe` does for the whole store. The people are stored
     /// already: a failure here (say, another server merged one first) is logged, not
     /// returned, and leaves them for `leadgate dedupe`.
-    pub async fn match_people(&self, ids: &[i64], actor: &str) -> DedupeSummary {
-        match self.try_match_people(ids, actor).await {
+    ///
+    /// With `may_merge` false (people nobody vouches for: an anonymous form's), even sure
+    /// matches are only suggested: a stranger typing a known name and company must not
+    /// join the known person.
+    pub async fn match_people(&self, ids: &[i64], actor: &str, may_merge: bool) -> DedupeSummary {
+        match self.try_match_people(ids, actor, may_merge).await {
             Ok(summary) => summary,
             Err(e) => {
                 tracing::warn!(error = %e, people = ids.len(), "matching arrived people failed; `leadgate dedupe` will find their duplicates");
@@ -142,7 +150,12 @@ impl Store {
         }
     }
 
-    async fn try_match_people(&self, ids: &[i64], actor: &str) -> Result<DedupeSummary> {
+    async fn try_match_people(
+        &self,
+        ids: &[i64],
+        actor: &str,
+        may_merge: bool,
+    ) -> Result<DedupeSummary> {
         if ids.is_empty() {
             return Ok(DedupeSummary::default());
         }
@@ -151,7 +164,8 @@ impl Store {
             .map(i64::to_string)
             .collect::<Vec<_>>()
             .join(", ");
-        self.match_arrived(&format!("IN ({list})"), actor).await
+        self.match_arrived(&format!("IN ({list})"), actor, may_merge)
+            .await
     }
 
     /// Matches the people an import brought (ids above `people_before`) against those they
@@ -162,7 +176,7 @@ impl Store {
         actor: &str,
     ) -> DedupeSummary {
         match self
-            .match_arrived(&format!("> {people_before}"), actor)
+            .match_arrived(&format!("> {people_before}"), actor, true)
             .await
         {
             Ok(summary) => summary,
@@ -176,7 +190,12 @@ impl Store {
     /// `arrived` says which person ids arrived (`IN (...)`, `> n`: integers only, written
     /// into the query). Candidates share a block with one of them: the same phone, or a lead
     /// at the same company.
-    async fn match_arrived(&self, arrived: &str, actor: &str) -> Result<DedupeSummary> {
+    async fn match_arrived(
+        &self,
+        arrived: &str,
+        actor: &str,
+        may_merge: bool,
+    ) -> Result<DedupeSummary> {
         let sql = format!(
             "{SELECT_PERSON} WHERE p.merged_into IS NULL AND p.erased_at IS NULL AND p.id IN (
                 SELECT a.id FROM people a WHERE a.id {arrived}
@@ -195,31 +214,43 @@ impl Store {
         .await)?;
         let given: HashSet<i64> = arrived_ids.into_iter().collect();
         let people: Vec<PersonKeys> = rows.iter().map(PersonRow::keys).collect();
-        let matches = dedupe::find_matches_of(&people, &given);
-        self.settle_matches(given.len(), &matches, actor, false)
+        let matching = dedupe::find_matches_of(&people, &given);
+        self.settle_matches(given.len(), &matching, actor, false, may_merge)
             .await
     }
 
-    /// Merges the sure matches (clusters kept as their oldest person) and stores the likely
-    /// ones not decided before as suggestions.
+    /// Merges the sure matches (clusters kept as their oldest person; none unless
+    /// `may_merge`) and stores the likely ones not decided before as suggestions.
     async fn settle_matches(
         &self,
         people: usize,
-        matches: &[Match],
+        matching: &Matching,
         actor: &str,
         dry_run: bool,
+        may_merge: bool,
     ) -> Result<DedupeSummary> {
-        let plan = dedupe::merge_plan(matches);
+        let matches = &matching.matches;
+        let plan = if may_merge {
+            dedupe::merge_plan(matches)
+        } else {
+            Vec::new()
+        };
         let mut summary = DedupeSummary {
             people,
             pairs_found: matches.len(),
             merged: 0,
             suggested: 0,
+            blocks_skipped: matching.blocks_skipped,
+            people_capped: matching.people_capped,
         };
         let merged: HashSet<i64> = plan.iter().map(|(_, m)| *m).collect();
         let suggestions: Vec<&Match> = matches
             .iter()
-            .filter(|m| m.score < AUTO_MERGE && !merged.contains(&m.a) && !merged.contains(&m.b))
+            .filter(|m| {
+                (m.score < AUTO_MERGE || !may_merge)
+                    && !merged.contains(&m.a)
+                    && !merged.contains(&m.b)
+            })
             .collect();
         if dry_run {
             summary.merged = plan.len();

@@ -91,6 +91,13 @@ pub async fn count(store: &Store, sql: &str) -> i64 {
         .expect("count query")
 }
 
+/// Runs one statement on the write pool: for tests that set up what no API writes (an
+/// import whose process died long ago).
+pub async fn execute(store: &Store, sql: &str) {
+    crate::on_pool!(store, pool => sqlx::query(sql).execute(pool).await.map(|_| ()))
+        .expect("statement");
+}
+
 /// The numbers a query such as `SELECT id FROM ...` returns, one per row.
 pub async fn numbers(store: &Store, sql: &str) -> Vec<i64> {
     crate::on_read_pool!(store, pool => sqlx::query_scalar(sql).fetch_all(pool).await)

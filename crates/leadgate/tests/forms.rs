@@ -339,6 +339,46 @@ async fn a_known_lead_is_filled_never_overwritten_and_a_bot_marks_only_its_submi
         lead_by_email(app, "nojs@spam.io").await["junk"],
         json!(["bot_submission"])
     );
+
+    // A stranger typing a known person's full name and company under another email is
+    // suggested as that person, never merged into them.
+    let known = app
+        .post(
+            "/api/v1/leads",
+            &json!({"email": "wei.wang@tianhe.cn", "first_name": "Wei", "last_name": "Wang",
+                    "company": "Tianhe Machinery"}),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    app.client
+        .put(app.url("/api/v1/forms/full"))
+        .bearer_auth(&app.key)
+        .json(&json!({"title": "Full", "fields": [
+            {"name": "email", "label": "Email"}, {"name": "first_name", "label": "First"},
+            {"name": "last_name", "label": "Last"}, {"name": "company", "label": "Company"}]}))
+        .send()
+        .await
+        .unwrap();
+    let sent = app
+        .client
+        .post(app.url("/f/full"))
+        .json(
+            &json!({"email": "w@evil.example", "first_name": "Wei", "last_name": "Wang",
+                      "company": "Tianhe Machinery", "_ts": shown}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::CREATED);
+    let merges: Value = app.get("/api/v1/merges").await.json().await.unwrap();
+    let merges = merges["merges"].as_array().unwrap();
+    assert_eq!(merges.len(), 1, "{merges:?}");
+    assert_eq!(merges[0]["status"], "suggested");
+    assert_eq!(merges[0]["kept_person"], known["person_id"]);
+    let stranger = lead_by_email(app, "w@evil.example").await;
+    assert_ne!(stranger["person_id"], known["person_id"]);
 }
 
 async fn one_address_is_rate_limited(app: &TestApp) {

@@ -33,6 +33,7 @@ on_both_engines!(
     bad_files_are_refused_with_a_reason_and_store_nothing,
     a_guessed_mapping_matches_people_by_email_on_the_next_file,
     an_interrupted_import_resumes_without_duplicates,
+    a_file_of_namesake_crowds_is_matched_within_bounds_and_merges_none,
     exports_are_safe_to_open_in_a_spreadsheet,
 );
 
@@ -348,6 +349,18 @@ async fn an_interrupted_import_resumes_without_duplicates(store: Store) {
         })
         .collect();
     store.import_batch(record.id, &first_batch).await.unwrap();
+    assert_eq!(store.import(record.id).await.unwrap().status, "running");
+    // Its process died: once its heartbeat is old, it reads as interrupted.
+    let stale = chrono::Utc::now().timestamp() - leadgate_store::INTERRUPTED_AFTER_SECS - 1;
+    leadgate_store::testing::execute(
+        &store,
+        &format!(
+            "UPDATE imports SET heartbeat_at = {stale} WHERE id = {}",
+            record.id
+        ),
+    )
+    .await;
+    assert_eq!(store.import(record.id).await.unwrap().status, "interrupted");
 
     let (report, _) = import_file(&store, &file, &options(Some(mapping))).await;
     let report = report.unwrap();
@@ -365,6 +378,40 @@ async fn an_interrupted_import_resumes_without_duplicates(store: Store) {
         )
         .await,
         rows as i64
+    );
+}
+
+/// A hostile file: 3,000 people at one company sharing sixteen names. Matching skips the
+/// groups too large to compare, counts them in the import's summary, and merges none of
+/// the namesakes (before, every pair in each name was compared and merged into one person).
+async fn a_file_of_namesake_crowds_is_matched_within_bounds_and_merges_none(store: Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut content = String::from("email,first name,last name,company\n");
+    let (first, last) = (
+        ["Ana", "Bao", "Chen", "Dara"],
+        ["Silva", "Tran", "Wang", "Kim"],
+    );
+    for i in 0..3000 {
+        content.push_str(&format!(
+            "p{i}@bigco.example,{},{},BigCo\n",
+            first[i % 4],
+            last[(i / 4) % 4]
+        ));
+    }
+    let file = write(dir.path(), "crowds.csv", content.as_bytes());
+    let (report, _) = import_file(&store, &file, &options(None)).await;
+    let import = report.unwrap().import.unwrap();
+    assert_eq!(import.inserted, 3000);
+    assert_eq!(import.status, "finished");
+    assert_eq!(import.merged, 0, "no namesake merged");
+    assert!(import.match_blocks_skipped > 0, "{import:?}");
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM people WHERE merged_into IS NULL"
+        )
+        .await,
+        3000
     );
 }
 

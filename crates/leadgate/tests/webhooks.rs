@@ -253,6 +253,9 @@ async fn bad_and_private_targets_are_refused(app: &TestApp) {
         "http://localhost/x",
         "http://[::1]/x",
         "http://169.254.169.254/latest/meta-data",
+        "http://[::127.0.0.1]/x",
+        "http://[64:ff9b::127.0.0.1]/x",
+        "http://[2002:7f00:1::1]/x",
     ] {
         let refused = app
             .post("/api/v1/webhooks", &json!({"url": url, "events": ["*"]}))

@@ -15,7 +15,12 @@ use std::time::Instant;
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The CSV file (UTF-8, with a header row; the delimiter is detected).
-    file: PathBuf,
+    #[arg(required_unless_present = "status")]
+    file: Option<PathBuf>,
+    /// List the latest imports and where each stands (running, interrupted, finished),
+    /// with how to resume an interrupted one; imports nothing.
+    #[arg(long, conflicts_with_all = ["dry_run", "again"])]
+    status: bool,
     /// A mapping file (TOML); without one, the mapping is guessed from the header and printed.
     #[arg(long, short)]
     mapping: Option<PathBuf>,
@@ -40,6 +45,10 @@ pub struct ImportArgs {
 }
 
 pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
+    let file = match (&args.file, args.status) {
+        (Some(file), false) => file.clone(),
+        _ => return print_status(&args.store.open().await?).await,
+    };
     let mapping = args
         .mapping
         .as_ref()
@@ -49,12 +58,12 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     let rejects_path = args
         .rejects
         .clone()
-        .unwrap_or_else(|| default_rejects_path(&args.file));
+        .unwrap_or_else(|| default_rejects_path(&file));
     let mut rejects = BufWriter::new(
         File::create(&rejects_path)
             .with_context(|| format!("cannot write {}", rejects_path.display()))?,
     );
-    let total = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
+    let total = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
     let bar = ProgressBar::new(total).with_style(
         ProgressStyle::with_template("{prefix} {bar:40} {percent:>3}% {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -70,11 +79,11 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         dry_run: args.dry_run,
         again: args.again,
         actor: format!("cli:{}", args.actor),
-        file_name: args.file.display().to_string(),
+        file_name: file.display().to_string(),
     };
     let result = import::run(
         &store,
-        &args.file,
+        &file,
         &options,
         |rows, bytes| {
             bar.set_position(bytes);
@@ -100,7 +109,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
                         });
                     anyhow::anyhow!("{which}: {e}")
                 }
-                other => anyhow::anyhow!("{}: {other}", args.file.display()),
+                other => anyhow::anyhow!("{}: {other}", file.display()),
             });
         }
     };
@@ -133,7 +142,10 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         ),
         Some(import) => {
             if report.resumed {
-                println!("resumed import {} where it had stopped", import.id);
+                println!(
+                    "resumed import {}, which had been interrupted, where it had stopped",
+                    import.id
+                );
             }
             println!(
                 "import {}: {} rows: {} inserted, {} updated, {} unchanged, {} rejected; {} outcomes recorded ({elapsed:.1} s, {rate:.0} rows/s)",
@@ -143,6 +155,15 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
                 println!(
                     "duplicates: {} new people merged into people already known, {} likely ones suggested (leadgate merges list --status suggested)",
                     import.merged, import.suggested
+                );
+            }
+            if import.match_blocks_skipped + import.match_people_capped > 0 {
+                println!(
+                    "matching left {} groups of people uncompared (each larger than {} people even by whole name) and stopped early for {} people with over {} likely duplicates; leadgate dedupe and the merge suggestions cover the rest",
+                    import.match_blocks_skipped,
+                    leadgate_core::dedupe::MAX_BLOCK,
+                    import.match_people_capped,
+                    leadgate_core::dedupe::MAX_MATCHES_PER_PERSON
                 );
             }
             let scored = rescore_imported(&store).await?;
@@ -158,6 +179,36 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         );
     } else {
         let _ = std::fs::remove_file(&rejects_path);
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// The latest imports, one line each; how to resume the interrupted ones.
+async fn print_status(store: &Store) -> anyhow::Result<()> {
+    let imports = store.imports(20).await?;
+    if imports.is_empty() {
+        println!("no imports yet");
+    }
+    for import in &imports {
+        println!(
+            "import {} {} {}: {} rows done ({} inserted, {} updated, {} rejected), started {}",
+            import.id,
+            import.file_name,
+            import.status,
+            import.rows_done,
+            import.inserted,
+            import.updated,
+            import.rejected,
+            import.started_at.format("%Y-%m-%d %H:%M UTC"),
+        );
+        if import.status == "interrupted" {
+            println!(
+                "  its process stopped after row {}: run `leadgate import {}` again with the same mapping to resume it there",
+                import.rows_done + 1,
+                import.file_name
+            );
+        }
     }
     store.close().await;
     Ok(())

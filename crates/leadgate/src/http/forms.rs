@@ -274,7 +274,7 @@ async fn submit(
     if outcome.created && submission.bot_signals.is_empty() {
         state
             .store
-            .match_people(&[outcome.lead.person_id], &format!("form:{key}"))
+            .match_people(&[outcome.lead.person_id], &format!("form:{key}"), false)
             .await;
     }
     state

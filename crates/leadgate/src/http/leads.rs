@@ -278,7 +278,7 @@ async fn create_lead(
     if outcome.created {
         state
             .store
-            .match_people(&[outcome.lead.person_id], &actor.0)
+            .match_people(&[outcome.lead.person_id], &actor.0, true)
             .await;
     }
     // Scored at once: a lead that arrives inside the MQL rule is an MQL straight away.

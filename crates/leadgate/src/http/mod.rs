@@ -161,22 +161,39 @@ async fn require_api_key(
         })
         .map(str::trim);
     let Some(secret) = secret else {
-        return ApiError::Unauthorized.into_response();
+        return refuse(request, ApiError::Unauthorized).await;
     };
     let key = match state.store.verify_api_key(secret).await {
         Ok(Some(key)) => key,
-        Ok(None) => return ApiError::Unauthorized.into_response(),
-        Err(e) => return ApiError::from(e).into_response(),
+        Ok(None) => return refuse(request, ApiError::Unauthorized).await,
+        Err(e) => return refuse(request, ApiError::from(e)).await,
     };
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
     if let Err(refused) = check_access(&state, &key, &method, &path).await {
-        return refused.into_response();
+        return refuse(request, refused).await;
     }
     request
         .extensions_mut()
         .insert(Actor(format!("apikey:{}", key.name)));
     request.extensions_mut().insert(key.scope());
     next.run(request).await
+}
+
+/// Answers a request refused before its body was read. The body is read first (up to the
+/// API's body limit) so the connection stays usable: a client that pooled it and sent its
+/// next request would otherwise find it closed under it. A larger body ends the connection.
+async fn refuse(request: Request, error: ApiError) -> Response {
+    let mut response = error.into_response();
+    if axum::body::to_bytes(request.into_body(), body::DEFAULT_LIMIT)
+        .await
+        .is_err()
+    {
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 /// Refuses a key whose role lacks what the route needs, or a sales key reaching past its

@@ -39,7 +39,7 @@ pub async fn run(args: DedupeBenchArgs) -> anyhow::Result<()> {
     // Normalising (folding names, company keys) is part of matching, as it is for the peers.
     let started = Instant::now();
     let people: Vec<PersonKeys> = records.iter().map(PersonRecord::keys).collect();
-    let matches = find_matches(&people);
+    let matches = find_matches(&people).matches;
     let seconds = started.elapsed().as_secs_f64();
     let levels: Vec<_> = [("auto_merge", AUTO_MERGE), ("suggest", SUGGEST)]
         .into_iter()
