@@ -1,44 +1,7 @@
-//! Any body posted to a web form, url-encoded or JSON, read through a form: a submission or
-//! field errors, never a panic; and the lead patch it yields parses or names its fields.
+//! The `form_submission` check (fuzz/checks/form_submission.rs) under libFuzzer.
 #![no_main]
 
-use leadgate_core::form::FormDefinition;
-use leadgate_core::lead::PatchMode;
-use leadgate_core::LeadPatch;
-use libfuzzer_sys::fuzz_target;
-use serde_json::{json, Map, Value};
+#[path = "../checks/form_submission.rs"]
+mod check;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(form) = FormDefinition::parse(&json!({
-        "title": "Request a demo",
-        "fields": [
-            {"name": "email", "label": "Email", "required": true},
-            {"name": "first_name", "label": "First name"},
-            {"name": "company_size", "label": "Employees"},
-            {"name": "budget", "label": "Budget"},
-            {"name": "custom.role", "label": "Role"}
-        ],
-        "consent_text": "I agree.",
-        "source": {"campaign": "fuzz"}
-    })) else {
-        return;
-    };
-    let mut inputs: Vec<Map<String, Value>> = Vec::new();
-    if let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(data) {
-        inputs.push(
-            pairs
-                .into_iter()
-                .map(|(k, v)| (k, Value::String(v)))
-                .collect(),
-        );
-    }
-    if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(data) {
-        inputs.push(map);
-    }
-    for input in inputs {
-        if let Ok(submission) = form.read(&input, 1_000_000) {
-            let _ = LeadPatch::parse(&submission.lead, PatchMode::Create);
-        }
-        let _ = form.embed("https://example.com/f/demo");
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::run(data));
