@@ -107,6 +107,28 @@ async fn a_nul_character_is_refused_by_name_everywhere_on_both_engines(app: &Tes
         batch["results"][1]["errors"][0]["field"],
         "events[1].payload.url"
     );
+    // A query string that does not read is a problem naming the parameter, not plain text.
+    for (path, field) in [
+        ("/api/v1/emails?limit=9223372036854775808", "limit"),
+        ("/api/v1/dedupe?dry_run=maybe", "dry_run"),
+    ] {
+        let method = if path.contains("dedupe") {
+            reqwest::Method::POST
+        } else {
+            reqwest::Method::GET
+        };
+        let answer = app
+            .client
+            .request(method, app.url(path))
+            .bearer_auth(&app.key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            fields(&problem(answer, StatusCode::BAD_REQUEST).await),
+            [field]
+        );
+    }
     for path in [
         "/api/v1/leads?q=a%00b",
         "/api/v1/notifications?recipient=%00",

@@ -1,4 +1,5 @@
-//! Request bodies: JSON read with our own errors (400 malformed, 413 too large, 415 not JSON),
+//! Request bodies and query strings: JSON read with our own errors (400 malformed, 413 too
+//! large, 415 not JSON), a query string that does not read answered as a problem naming it,
 //! leaving field validation to the domain so every bad field is named.
 
 use crate::http::error::ApiError;
@@ -103,3 +104,32 @@ fn object(value: Value) -> Result<Map<String, Value>, ApiError> {
 pub struct BodyLimit(pub usize);
 
 pub const DEFAULT_LIMIT: usize = 1024 * 1024;
+
+/// A query string read into `T`; one that does not read (a number too large, `true` spelled
+/// otherwise) is a 400 problem naming the reason, like every other refusal.
+pub struct Query<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Query<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Query(value))
+            .map_err(|rejection| {
+                let reason = rejection.body_text();
+                let reason = reason
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&reason);
+                let (field, reason) = reason.split_once(": ").unwrap_or(("query", reason));
+                ApiError::BadQuery(leadgate_core::FieldError::new(field, reason).into())
+            })
+    }
+}

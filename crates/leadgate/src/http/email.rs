@@ -2,10 +2,11 @@
 //! and resending an email that failed or may not have gone out.
 
 use crate::http::body::JsonBody;
+use crate::http::body::Query;
 use crate::http::error::{ApiError, Problem};
 use crate::http::leads::parse_id;
 use crate::http::{path_id, Actor, AppState};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};

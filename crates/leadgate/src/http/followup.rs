@@ -2,10 +2,11 @@
 //! notifications people are sent, and the durable jobs behind reminders.
 
 use crate::http::body::JsonBody;
+use crate::http::body::Query;
 use crate::http::error::{ApiError, Problem};
 use crate::http::leads::parse_id;
 use crate::http::{path_id, Actor, AppState};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};

@@ -3,11 +3,12 @@
 
 use crate::export::CsvExport;
 use crate::http::body::BodyLimit;
+use crate::http::body::Query;
 use crate::http::error::{ApiError, Problem};
 use crate::http::{Actor, AppState};
 use crate::import::{self, ImportError, ImportOptions, ImportReport};
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};

@@ -1,9 +1,10 @@
 //! Lead endpoints: capture (create or upsert), read, edit, list, timeline.
 
 use crate::http::body::JsonObject;
+use crate::http::body::Query;
 use crate::http::error::{ApiError, Problem};
 use crate::http::{Actor, AppState};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::routing::get;
 use axum::{Extension, Json, Router};

@@ -1,9 +1,10 @@
 //! Duplicate people over the API: a dedupe pass, the merges it made or suggests, and a
 //! person's decisions (apply, reject, undo).
 
+use crate::http::body::Query;
 use crate::http::error::{ApiError, Problem};
 use crate::http::{Actor, AppState};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use leadgate_store::{DedupeSummary, MergeRecord};

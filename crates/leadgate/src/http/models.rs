@@ -2,11 +2,12 @@
 //! metrics and HTML report, activation, and one lead's prediction beside its rule score.
 
 use crate::http::body::JsonBody;
+use crate::http::body::Query;
 use crate::http::error::{ApiError, Problem};
 use crate::http::leads::parse_id;
 use crate::http::{path_id, AppState};
 use crate::jobs::model::enqueue;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};

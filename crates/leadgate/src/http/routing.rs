@@ -2,10 +2,11 @@
 //! a lead's clocks, the running countdowns, and compliance for reports.
 
 use crate::http::body::JsonObject;
+use crate::http::body::Query;
 use crate::http::error::{ApiError, Problem};
 use crate::http::leads::parse_id;
 use crate::http::{Actor, AppState};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};

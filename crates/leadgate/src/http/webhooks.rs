@@ -2,9 +2,10 @@
 //! resume, the delivery log, and replaying an event.
 
 use crate::http::body::JsonBody;
+use crate::http::body::Query;
 use crate::http::error::{ApiError, Problem};
 use crate::http::{path_id, AppState};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
