@@ -141,6 +141,19 @@ async fn trains_predicts_and_explains_over_the_api(app: &TestApp) {
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("product"));
+    // Not an object, or a field these requests do not have: refused (were queued).
+    for (path, body) in [
+        ("/api/v1/models/train", json!([null, null])),
+        ("/api/v1/models/predict", json!("default")),
+        ("/api/v1/models/train", json!({"prodcut": "default"})),
+    ] {
+        let r = app.post(path, &body).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path} {body}"
+        );
+    }
     assert_eq!(
         app.get("/api/v1/models/999").await.status(),
         StatusCode::NOT_FOUND

@@ -1,7 +1,7 @@
 //! The conversion model over the API: train and predict as jobs, model versions with their
 //! metrics and HTML report, activation, and one lead's prediction beside its rule score.
 
-use crate::http::body::JsonBody;
+use crate::http::body::JsonObject;
 use crate::http::body::Query;
 use crate::http::error::{ApiError, Problem};
 use crate::http::leads::parse_id;
@@ -18,7 +18,7 @@ use leadgate_core::{FieldError, FieldErrors};
 use leadgate_ml::model::Evaluation;
 use leadgate_store::ModelRecord;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use utoipa::IntoParams;
 
 pub fn routes() -> Router<AppState> {
@@ -38,7 +38,14 @@ pub struct ProductQuery {
     product: Option<String>,
 }
 
-fn product_of(input: &Value) -> Result<String, ApiError> {
+/// The product a training or prediction request names: `{"product": ...}`, nothing else.
+fn product_of(input: &Map<String, Value>) -> Result<String, ApiError> {
+    if let Some(key) = input.keys().find(|k| *k != "product") {
+        return Err(ApiError::invalid(
+            key,
+            "is not a field of this request (only product)",
+        ));
+    }
     match input.get("product") {
         None | Some(Value::Null) => Ok("default".into()),
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_lowercase()),
@@ -49,7 +56,11 @@ fn product_of(input: &Value) -> Result<String, ApiError> {
     }
 }
 
-async fn queue(state: &AppState, kind: JobKind, input: &Value) -> Result<Response, ApiError> {
+async fn queue(
+    state: &AppState,
+    kind: JobKind,
+    input: &Map<String, Value>,
+) -> Result<Response, ApiError> {
     let product = product_of(input)?;
     let id = enqueue(&state.store, kind, &product, None).await?;
     Ok((
@@ -68,7 +79,7 @@ async fn queue(state: &AppState, kind: JobKind, input: &Value) -> Result<Respons
     security(("api_key" = [])))]
 async fn train(
     State(state): State<AppState>,
-    JsonBody(input): JsonBody,
+    JsonObject(input): JsonObject,
 ) -> Result<Response, ApiError> {
     queue(&state, JobKind::TrainModel, &input).await
 }
@@ -81,7 +92,7 @@ async fn train(
     security(("api_key" = [])))]
 async fn predict(
     State(state): State<AppState>,
-    JsonBody(input): JsonBody,
+    JsonObject(input): JsonObject,
 ) -> Result<Response, ApiError> {
     queue(&state, JobKind::PredictLeads, &input).await
 }
