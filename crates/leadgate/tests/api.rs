@@ -107,6 +107,11 @@ async fn a_nul_character_is_refused_by_name_everywhere_on_both_engines(app: &Tes
         batch["results"][1]["errors"][0]["field"],
         "events[1].payload.url"
     );
+    // A parameter given blank is not given (as an HTML form sends an empty field).
+    let blank = app
+        .get("/api/v1/leads?stage=&channel=&limit=&q=&sort=&created_from=")
+        .await;
+    assert_eq!(blank.status(), StatusCode::OK);
     // A query string that does not read is a problem naming the parameter, not plain text.
     for (path, field) in [
         ("/api/v1/emails?limit=9223372036854775808", "limit"),

@@ -106,7 +106,8 @@ pub struct BodyLimit(pub usize);
 pub const DEFAULT_LIMIT: usize = 1024 * 1024;
 
 /// A query string read into `T`; one that does not read (a number too large, `true` spelled
-/// otherwise) is a 400 problem naming the reason, like every other refusal.
+/// otherwise) is a 400 problem naming the reason, like every other refusal. A parameter
+/// given empty (`?stage=&limit=`, as an HTML form sends a blank field) is not given.
 pub struct Query<T>(pub T);
 
 impl<T, S> axum::extract::FromRequestParts<S> for Query<T>
@@ -120,9 +121,23 @@ where
         parts: &mut axum::http::request::Parts,
         state: &S,
     ) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Query(value)| Query(value))
+        let given: Vec<(String, String)> =
+            serde_urlencoded::from_str(parts.uri.query().unwrap_or_default()).map_err(|e| {
+                ApiError::BadQuery(leadgate_core::FieldError::new("query", e.to_string()).into())
+            })?;
+        let kept: Vec<(String, String)> =
+            given.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        // Read by axum's own extractor (which names the parameter in its errors) over the
+        // address with the blank parameters left out.
+        let original = parts.uri.clone();
+        let query = serde_urlencoded::to_string(&kept).unwrap_or_default();
+        let trimmed = format!("{}?{query}", original.path());
+        if let Ok(uri) = trimmed.parse() {
+            parts.uri = uri;
+        }
+        let read = axum::extract::Query::<T>::from_request_parts(parts, state).await;
+        parts.uri = original;
+        read.map(|axum::extract::Query(value)| Query(value))
             .map_err(|rejection| {
                 let reason = rejection.body_text();
                 let reason = reason

@@ -90,6 +90,7 @@ async fn email_lead(
 #[into_params(parameter_in = Query)]
 pub struct EmailQuery {
     lead_id: Option<i64>,
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 

@@ -90,6 +90,7 @@ pub struct TaskQuery {
     #[serde(default)]
     overdue: bool,
     /// At most this many (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
@@ -184,6 +185,7 @@ pub struct NotificationQuery {
     recipient: Option<String>,
     #[serde(default)]
     unread: bool,
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
@@ -260,6 +262,7 @@ pub struct JobQuery {
     state: Option<String>,
     /// task_reminder, ...
     kind: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 

@@ -391,6 +391,7 @@ pub struct LeadQuery {
     /// created_at, updated_at, id or score; prefix '-' for descending. Default -created_at.
     sort: Option<String>,
     /// Page size, 1 to 1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,

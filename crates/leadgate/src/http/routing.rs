@@ -293,6 +293,7 @@ async fn lead_clocks(
 #[into_params(parameter_in = Query)]
 pub struct ClockQuery {
     owner: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 

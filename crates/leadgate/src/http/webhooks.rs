@@ -88,6 +88,7 @@ async fn set_active(
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DeliveryQuery {
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
