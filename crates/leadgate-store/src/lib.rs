@@ -301,7 +301,10 @@ impl Store {
             .pragma("temp_store", "memory")
             // Event batches touch pages all over the indexes; checkpointing every 64 MiB of
             // log instead of every 4 MiB writes each hot page back once, not after each batch.
-            .pragma("wal_autocheckpoint", "16384");
+            .pragma("wal_autocheckpoint", "16384")
+            // Deleted and overwritten content is zeroed on its page (and freed pages with it),
+            // so an erased person cannot be read back out of the file or a copy of it.
+            .pragma("secure_delete", "ON");
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())

@@ -5,7 +5,7 @@
 use crate::events::StoredEvent;
 use crate::leads::NewEvent;
 use crate::time::{to_micros, Ts};
-use crate::{on_read_pool, on_tx, Result, Store, StoreError, Tx};
+use crate::{on_read_pool, on_tx, Pool, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::{EventDraft, EventType, FieldError};
 use serde::Serialize;
@@ -418,7 +418,39 @@ impl Store {
         tx.audit("erase", person_id, actor, &json!(erasure), now)
             .await?;
         tx.commit().await?;
+        // The analytics change log holds the reasons of the person's journeys as group keys
+        // (+1 then -1): folded now, their groups vanish instead of waiting for the next fold.
+        if let Err(e) = self.fold_analytics().await {
+            tracing::warn!(error = %e, "cannot fold the analytics rollup after an erasure");
+        }
+        self.flush_erased_pages().await;
         Ok(erasure)
+    }
+
+    /// After an erasure: on SQLite, the pages it rewrote are copied into the database file
+    /// and the write-ahead log is emptied, so no earlier version of them stays in the log.
+    /// (`secure_delete` already zeroed the old values on the rewritten pages.) A reader
+    /// holding an old snapshot can keep the checkpoint from finishing: it is tried a few
+    /// times, then left to the next automatic one, and logged.
+    async fn flush_erased_pages(&self) {
+        let Pool::Sqlite { write, .. } = &self.pool else {
+            return;
+        };
+        for attempt in 0..5 {
+            let busy: std::result::Result<(i64, i64, i64), sqlx::Error> =
+                sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .fetch_one(write)
+                    .await;
+            match busy {
+                Ok((0, _, _)) => return,
+                Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot checkpoint after an erasure");
+                    return;
+                }
+            }
+        }
+        tracing::warn!("an erasure's pages stay in the write-ahead log until the next checkpoint: readers held old snapshots");
     }
 
     async fn audit(&self, kind: &str, person_id: i64, actor: &str, summary: &Value) -> Result<()> {

@@ -12,6 +12,94 @@ on_both_engines!(
     a_person_is_exported_then_erased_everywhere_with_counts_kept,
 );
 
+/// On SQLite, an erasure leaves none of the person's values in the database file or its
+/// write-ahead log, read as bytes: not in live pages' unused space, not in freed pages, not
+/// in old page versions in the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_an_erased_person_leaves_no_bytes_in_the_file_or_its_log() {
+    let app = TestApp::spawn(leadgate_store::Engine::Sqlite).await;
+    // Each value is written into one or more places the erasure rewrites.
+    let values = [
+        "Zeldaquux",                   // first name: person, lead, search text, events
+        "Quuxington",                  // last name
+        "zelda.quux@erase-me.example", // email
+        "+4930999123456",              // phone
+        "zelda-ext-7781",              // external id
+        "zeldapainsecret",             // pains
+        "zeldacustomnote",             // a custom field
+        "zeldautmterm",                // a touch's UTM term
+        "zelda-referrer.example",      // a touch's referrer
+        "zeldanotetext",               // a note interaction
+        "zeldacalltext",               // a logged call
+        "zeldataskbody",               // a task's notes
+        "zeldaoldjobtitle",            // an edited field's old value (field_changed)
+        "zeldalostreason",             // a lost outcome's reason (journey)
+    ];
+    let id = new_lead(
+        &app,
+        json!({"email": values[2], "first_name": values[0], "last_name": values[1],
+               "phone": values[3], "external_id": values[4], "pains": values[5],
+               "job_title": values[12], "company": "Erasure Test GmbH",
+               "custom": {"note": values[6]}, "utm_term": values[7],
+               "referrer": format!("https://{}/x", values[8])}),
+    )
+    .await;
+    let patched = app
+        .client
+        .patch(app.url(&format!("/api/v1/leads/{id}")))
+        .bearer_auth(&app.key)
+        .json(&json!({"job_title": "CTO"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), StatusCode::OK);
+    for body in [
+        json!({"type": "note", "notes": values[9]}),
+        json!({"type": "call", "outcome": "connected", "notes": values[10]}),
+    ] {
+        let logged = app
+            .post(&format!("/api/v1/leads/{id}/interactions"), &body)
+            .await;
+        assert_eq!(logged.status(), StatusCode::CREATED, "{body}");
+    }
+    let task = app
+        .post(
+            &format!("/api/v1/leads/{id}/tasks"),
+            &json!({"type": "call", "title": format!("Call {} {}", values[0], values[1]),
+                    "notes": values[11], "due_at": "2026-01-05T09:00:00Z"}),
+        )
+        .await;
+    assert_eq!(task.status(), StatusCode::CREATED);
+    leadgate_store::testing::notify(&app.store, "lan", id, &format!("Call {}", values[0])).await;
+    app.post(
+        "/api/v1/events",
+        &json!({"events": [
+            {"lead_id": id, "type": "page_viewed", "payload": {"url": format!("/p?e={}", values[2])}},
+            {"lead_id": id, "type": "outcome_recorded",
+             "payload": {"outcome": "lost", "reason": values[13]}}]}),
+    )
+    .await;
+    let erased = app
+        .post(
+            "/api/v1/gdpr/erase",
+            &json!({"lead_id": id, "confirm": true}),
+        )
+        .await;
+    assert_eq!(erased.status(), StatusCode::OK);
+
+    let file = app.sqlite_file().expect("a SQLite store");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let wal = file.with_extension("db-wal");
+    bytes.extend(std::fs::read(&wal).unwrap_or_default());
+    let found: Vec<&str> = values
+        .iter()
+        .copied()
+        .filter(|v| bytes.windows(v.len()).any(|w| w == v.as_bytes()))
+        .collect();
+    assert!(found.is_empty(), "left on disk: {found:?}");
+    app.finish().await;
+}
+
 async fn new_lead(app: &TestApp, body: Value) -> i64 {
     let response = app.post("/api/v1/leads", &body).await;
     assert_eq!(response.status(), StatusCode::CREATED);
