@@ -389,15 +389,50 @@ impl Store {
         }
         // Reasons written on moves and outcomes went with the payloads; so do their copies.
         tx.refresh_journeys(&lead_ids).await?;
-        on_tx!(&mut tx, conn => sqlx::query(
-            "UPDATE people SET first_name = NULL, last_name = NULL, email = NULL, email_key = NULL, phone = NULL,
-             job_title = NULL, country = NULL, erased_at = $1, updated_at = $1 WHERE id = $2",
-        )
-        .bind(Ts(now))
-        .bind(person_id)
-        .execute(conn)
-        .await
-        .map(|_| ()))?;
+        // What receivers answered to the person's events may quote them.
+        if !events.is_empty() {
+            on_tx!(&mut tx, conn => {
+                let mut b = sqlx::QueryBuilder::new(
+                    "UPDATE webhook_deliveries SET response = NULL, error = NULL WHERE event_id IN (",
+                );
+                crate::push_in_list(&mut b, events.iter().map(|e| e.id));
+                b.build().execute(conn).await.map(|_| ())
+            })?;
+        }
+        // The person is also every record merged into them (other addresses of theirs), and
+        // a merge kept their fields from before it (for undo).
+        let people = tx.merged_cluster(person_id).await?;
+        let email_domains = tx.email_domains(&people).await?;
+        on_tx!(&mut tx, conn => {
+            let mut b = sqlx::QueryBuilder::new(
+                "UPDATE people SET first_name = NULL, last_name = NULL, email = NULL, email_key = NULL, phone = NULL,
+                 job_title = NULL, country = NULL, erased_at = ",
+            );
+            b.push_bind(Ts(now)).push(", updated_at = ").push_bind(Ts(now));
+            b.push(" WHERE id IN (");
+            crate::push_in_list(&mut b, people.iter().copied());
+            b.build().execute(conn).await.map(|_| ())
+        })?;
+        on_tx!(&mut tx, conn => {
+            let mut b = sqlx::QueryBuilder::new("UPDATE merges SET kept_before = NULL WHERE kept_person IN (");
+            crate::push_in_list(&mut b, people.iter().copied());
+            b.push(" OR merged_person IN (");
+            crate::push_in_list(&mut b, people.iter().copied());
+            b.build().execute(conn).await.map(|_| ())
+        })?;
+        // A company none but erased people have leads at keeps nothing that came from them:
+        // a web domain taken from their email address.
+        for domain in &email_domains {
+            on_tx!(&mut tx, conn => {
+                let mut b = sqlx::QueryBuilder::new("UPDATE companies SET domain = NULL WHERE domain = ");
+                b.push_bind(domain.as_str());
+                b.push(" AND id IN (SELECT company_id FROM leads WHERE id IN (");
+                crate::push_in_list(&mut b, lead_ids.iter().copied());
+                b.push(") AND NOT EXISTS (SELECT 1 FROM leads l JOIN people p ON p.id = l.person_id
+                     WHERE l.company_id = companies.id AND p.erased_at IS NULL)");
+                b.build().execute(conn).await.map(|_| ())
+            })?;
+        }
         let consents = on_tx!(&mut tx, conn => sqlx::query("UPDATE consents SET ip = NULL, wording = NULL WHERE person_id = $1")
             .bind(person_id)
             .execute(conn)
@@ -475,6 +510,43 @@ impl Store {
 }
 
 impl Tx {
+    /// A person and everyone merged into them, at any depth.
+    async fn merged_cluster(&mut self, person_id: i64) -> Result<Vec<i64>> {
+        let mut cluster = vec![person_id];
+        let mut frontier = vec![person_id];
+        while !frontier.is_empty() {
+            let found: Vec<i64> = on_tx!(self, conn => {
+                let mut b = sqlx::QueryBuilder::new("SELECT id FROM people WHERE merged_into IN (");
+                crate::push_in_list(&mut b, frontier.iter().copied());
+                b.build_query_scalar().fetch_all(conn).await
+            })?;
+            frontier = found
+                .into_iter()
+                .filter(|id| !cluster.contains(id))
+                .collect();
+            cluster.extend(&frontier);
+        }
+        Ok(cluster)
+    }
+
+    /// The web domains of these people's email addresses (what a company may have taken).
+    async fn email_domains(&mut self, people: &[i64]) -> Result<Vec<String>> {
+        let emails: Vec<Option<String>> = on_tx!(self, conn => {
+            let mut b = sqlx::QueryBuilder::new("SELECT email FROM people WHERE id IN (");
+            crate::push_in_list(&mut b, people.iter().copied());
+            b.build_query_scalar().fetch_all(conn).await
+        })?;
+        let mut domains: Vec<String> = emails
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.rsplit_once('@').map(|(_, d)| d.to_lowercase()))
+            .filter_map(|d| leadgate_core::normalize::domain_ascii(&d).ok())
+            .collect();
+        domains.sort();
+        domains.dedup();
+        Ok(domains)
+    }
+
     async fn leads_of_person(&mut self, person_id: i64) -> Result<Vec<i64>> {
         Ok(
             on_tx!(self, conn => sqlx::query_scalar("SELECT id FROM leads WHERE person_id = $1 ORDER BY id")

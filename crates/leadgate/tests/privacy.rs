@@ -34,6 +34,8 @@ async fn sqlite_an_erased_person_leaves_no_bytes_in_the_file_or_its_log() {
         "zeldataskbody",               // a task's notes
         "zeldaoldjobtitle",            // an edited field's old value (field_changed)
         "zeldalostreason",             // a lost outcome's reason (journey)
+        "zq.second@erase-me.example",  // the second address of the merged person
+        "erase-me.example",            // the company's web domain, from their email
     ];
     let id = new_lead(
         &app,
@@ -44,6 +46,18 @@ async fn sqlite_an_erased_person_leaves_no_bytes_in_the_file_or_its_log() {
                "referrer": format!("https://{}/x", values[8])}),
     )
     .await;
+    // The same person again under another address: merged into the first at capture, the
+    // merge record keeping the kept person's fields from before (for undo).
+    let again = app
+        .post(
+            "/api/v1/leads",
+            &json!({"email": "zq.second@erase-me.example", "first_name": values[0],
+                    "last_name": values[1], "company": "Erasure Test GmbH"}),
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+    let merges: Value = app.get("/api/v1/merges").await.json().await.unwrap();
+    assert_eq!(merges["merges"][0]["status"], "merged", "{merges}");
     let patched = app
         .client
         .patch(app.url(&format!("/api/v1/leads/{id}")))
