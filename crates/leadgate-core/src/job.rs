@@ -27,6 +27,9 @@ named_enum!(
         TrainModel => "train_model",
         /// Predict a product's open leads with its active conversion model.
         PredictLeads => "predict_leads",
+        /// After an erasure on PostgreSQL: vacuum the tables it rewrote, so the old row
+        /// versions holding the person's values are reclaimed.
+        VacuumErased => "vacuum_erased",
     }
 );
 

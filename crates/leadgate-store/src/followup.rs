@@ -417,6 +417,7 @@ impl Store {
                 | JobKind::SendEmail
                 | JobKind::TrainModel
                 | JobKind::PredictLeads
+                | JobKind::VacuumErased
         ) {
             return Err(StoreError::Conflict {
                 field: "kind".into(),
@@ -447,7 +448,8 @@ impl Store {
             JobKind::WebhookDelivery
             | JobKind::SendEmail
             | JobKind::TrainModel
-            | JobKind::PredictLeads => unreachable!("refused above"),
+            | JobKind::PredictLeads
+            | JobKind::VacuumErased => unreachable!("refused above"),
             JobKind::Automation => {
                 if let Some(active) = &active {
                     tx.run_automation(id_in("event_id")?, active, now.0).await?;

@@ -452,6 +452,14 @@ impl Store {
         };
         tx.audit("erase", person_id, actor, &json!(erasure), now)
             .await?;
+        if self.engine() == crate::Engine::Postgres {
+            tx.enqueue_job(&crate::NewJob::new(
+                leadgate_core::job::JobKind::VacuumErased,
+                json!({"person_id": person_id}),
+                Utc::now(),
+            ))
+            .await?;
+        }
         tx.commit().await?;
         // The analytics change log holds the reasons of the person's journeys as group keys
         // (+1 then -1): folded now, their groups vanish instead of waiting for the next fold.
@@ -460,6 +468,33 @@ impl Store {
         }
         self.flush_erased_pages().await;
         Ok(erasure)
+    }
+
+    /// The tables an erasure rewrites, vacuumed after it on PostgreSQL (the job
+    /// `vacuum_erased`): the dead row versions holding the erased values are reclaimed, so
+    /// their space is reused. Outside any transaction, as VACUUM must be; nothing on SQLite,
+    /// where `secure_delete` and the checkpoint already did more.
+    pub async fn vacuum_erased(&self) -> Result<()> {
+        self.vacuum_erased_tables("VACUUM").await
+    }
+
+    /// Rewrites the tables erasures touch into new files (`VACUUM FULL`, PostgreSQL), taking
+    /// each one's exclusive lock while it is rewritten: PostgreSQL does not zero the space
+    /// VACUUM frees, so only this guarantees no table file still holds an erased value.
+    pub async fn compact_erased(&self) -> Result<()> {
+        self.vacuum_erased_tables("VACUUM FULL").await
+    }
+
+    async fn vacuum_erased_tables(&self, vacuum: &str) -> Result<()> {
+        if let Pool::Postgres(pool) = &self.pool {
+            sqlx::query(&format!(
+                "{vacuum} people, leads, events, tasks, emails, notifications, merges,
+                 webhook_deliveries, consents, companies, analytics_changes, analytics_rollup"
+            ))
+            .execute(pool)
+            .await?;
+        }
+        Ok(())
     }
 
     /// After an erasure: on SQLite, the pages it rewrote are copied into the database file

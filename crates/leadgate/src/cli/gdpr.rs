@@ -36,6 +36,9 @@ enum Action {
     },
     /// The audit trail: every export and erasure, newest first.
     Log,
+    /// PostgreSQL: rewrite the tables erasures touch (VACUUM FULL), so no table file keeps
+    /// an erased value in its freed space. Locks each table while it is rewritten.
+    Compact,
 }
 
 async fn person(store: &Store, who: &str) -> anyhow::Result<i64> {
@@ -83,6 +86,15 @@ pub async fn run(args: GdprArgs) -> anyhow::Result<()> {
                 erasure.leads, erasure.events, erasure.consents
             );
         }
+        Action::Compact => match store.engine() {
+            leadgate_store::Engine::Sqlite => {
+                println!("nothing to do on SQLite: each erasure zeroes what it overwrites at once")
+            }
+            leadgate_store::Engine::Postgres => {
+                store.compact_erased().await?;
+                println!("rewrote the tables erasures touch; their files hold no erased value");
+            }
+        },
         Action::Log => {
             for (kind, person, actor, summary, at) in store.gdpr_requests().await? {
                 println!(

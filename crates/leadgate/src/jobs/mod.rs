@@ -98,9 +98,27 @@ async fn run_jobs(
                 Some(JobKind::TrainModel | JobKind::PredictLeads) => {
                     model::perform(&store, &job).await
                 }
+                Some(JobKind::VacuumErased) => vacuum_erased(&store, &job).await,
                 _ => perform(&store, &job).await,
             }
         }
+    }
+}
+
+/// Vacuums what an erasure rewrote (PostgreSQL), outside a transaction as VACUUM must be.
+async fn vacuum_erased(store: &Store, job: &ClaimedJob) {
+    let recorded = match store.vacuum_erased().await {
+        Ok(()) => store.finish_job(job, chrono::Utc::now()).await.map(|_| ()),
+        Err(e) => {
+            tracing::warn!(job = job.id, error = %e, "cannot vacuum after an erasure");
+            store
+                .fail_job(job, &e.to_string(), chrono::Utc::now())
+                .await
+                .map(|_| ())
+        }
+    };
+    if let Err(e) = recorded {
+        tracing::warn!(job = job.id, error = %e, "cannot record the vacuum job's end");
     }
 }
 
