@@ -399,6 +399,8 @@ impl Store {
                 b.build().execute(conn).await.map(|_| ())
             })?;
         }
+        // A mail server's refusal often quotes the address it refused.
+        tx.forget_send_errors(&lead_ids).await?;
         // The person is also every record merged into them (other addresses of theirs), and
         // a merge kept their fields from before it (for undo).
         let people = tx.merged_cluster(person_id).await?;
@@ -489,7 +491,8 @@ impl Store {
         if let Pool::Postgres(pool) = &self.pool {
             sqlx::query(&format!(
                 "{vacuum} people, leads, events, tasks, emails, notifications, merges,
-                 webhook_deliveries, consents, companies, analytics_changes, analytics_rollup"
+                 webhook_deliveries, consents, companies, analytics_changes, analytics_rollup,
+                 jobs, job_runs"
             ))
             .execute(pool)
             .await?;
@@ -545,6 +548,55 @@ impl Store {
 }
 
 impl Tx {
+    /// Clears the errors recorded for sending the emails of these leads (the job's last
+    /// error and each attempt's).
+    async fn forget_send_errors(&mut self, lead_ids: &[i64]) -> Result<()> {
+        if lead_ids.is_empty() {
+            return Ok(());
+        }
+        let emails: Vec<i64> = on_tx!(self, conn => {
+            let mut b = sqlx::QueryBuilder::new("SELECT id FROM emails WHERE lead_id IN (");
+            crate::push_in_list(&mut b, lead_ids.iter().copied());
+            b.build_query_scalar().fetch_all(conn).await
+        })?;
+        if emails.is_empty() {
+            return Ok(());
+        }
+        // Failed sends are few: read them, and pick this person's by the email they name.
+        let failed: Vec<(i64, Json<Value>)> = on_tx!(self, conn => sqlx::query_as(
+            "SELECT DISTINCT j.id, j.payload FROM jobs j LEFT JOIN job_runs r ON r.job_id = j.id
+             WHERE j.kind = 'send_email' AND (j.last_error IS NOT NULL OR r.error IS NOT NULL)",
+        )
+        .fetch_all(conn)
+        .await)?;
+        let jobs: Vec<i64> = failed
+            .into_iter()
+            .filter(|(_, payload)| {
+                payload.0["email_id"]
+                    .as_i64()
+                    .is_some_and(|id| emails.contains(&id))
+            })
+            .map(|(id, _)| id)
+            .collect();
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        for table in [
+            ("jobs", "last_error", "id"),
+            ("job_runs", "error", "job_id"),
+        ] {
+            let (name, column, key) = table;
+            on_tx!(self, conn => {
+                let mut b = sqlx::QueryBuilder::new(format!(
+                    "UPDATE {name} SET {column} = '(erased)' WHERE {column} IS NOT NULL AND {key} IN ("
+                ));
+                crate::push_in_list(&mut b, jobs.iter().copied());
+                b.build().execute(conn).await.map(|_| ())
+            })?;
+        }
+        Ok(())
+    }
+
     /// A person and everyone merged into them, at any depth.
     async fn merged_cluster(&mut self, person_id: i64) -> Result<Vec<i64>> {
         let mut cluster = vec![person_id];

@@ -157,6 +157,30 @@ async fn erase_a_person_with_values_everywhere(app: &TestApp) -> Vec<&'static st
              "payload": {"outcome": "lost", "reason": values[13]}}]}),
     )
     .await;
+    // An email to them that the mail server refused, quoting the address.
+    app.put(
+        "/api/v1/email-templates/hello",
+        &json!({"subject": "Hello {{first_name}}", "body": "Dear {{first_name}}"}),
+    )
+    .await;
+    let email = app
+        .post(
+            &format!("/api/v1/leads/{id}/emails"),
+            &json!({"template": "hello"}),
+        )
+        .await;
+    assert_eq!(email.status(), StatusCode::ACCEPTED);
+    let now = chrono::Utc::now();
+    let claimed = app
+        .store
+        .claim_jobs("test", 100, chrono::Duration::seconds(30), now)
+        .await
+        .unwrap();
+    let sends: Vec<_> = claimed.iter().filter(|j| j.kind == "send_email").collect();
+    assert_eq!(sends.len(), 1);
+    let refusal = format!("550 5.1.1 <{}>: mailbox unavailable", values[2]);
+    app.store.fail_job(sends[0], &refusal, now).await.unwrap();
+
     let erased = app
         .post(
             "/api/v1/gdpr/erase",
