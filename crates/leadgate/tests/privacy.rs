@@ -82,6 +82,14 @@ fn hex_of(bytes: &[u8]) -> String {
 /// Makes a person with values in every place an erasure rewrites, erases them, and returns
 /// the values, none of which may be left anywhere.
 async fn erase_a_person_with_values_everywhere(app: &TestApp) -> Vec<&'static str> {
+    // A subscription to every event: each of the person's events is queued for it.
+    let hook = app
+        .post(
+            "/api/v1/webhooks",
+            &json!({"url": "https://hooks.example.com/in", "events": ["*"]}),
+        )
+        .await;
+    assert_eq!(hook.status(), StatusCode::CREATED);
     // Each value is written into one or more places the erasure rewrites.
     let values = [
         "Zeldaquux",                   // first name: person, lead, search text, events
@@ -180,6 +188,22 @@ async fn erase_a_person_with_values_everywhere(app: &TestApp) -> Vec<&'static st
     assert_eq!(sends.len(), 1);
     let refusal = format!("550 5.1.1 <{}>: mailbox unavailable", values[2]);
     app.store.fail_job(sends[0], &refusal, now).await.unwrap();
+    // The receiver answered each delivery quoting the person.
+    let deliveries: Vec<_> = claimed
+        .iter()
+        .filter(|j| j.kind == "webhook_delivery")
+        .collect();
+    assert!(deliveries.len() > 5, "{} deliveries", deliveries.len());
+    for job in deliveries {
+        let answer = leadgate_store::DeliveryOutcome {
+            ok: false,
+            status: Some(422),
+            error: Some(format!("refused {}", values[1])),
+            response: Some(format!("{{\"unknown contact\": \"{}\"}}", values[0])),
+            duration_ms: 3,
+        };
+        app.store.record_delivery(job, &answer, now).await.unwrap();
+    }
 
     let erased = app
         .post(
