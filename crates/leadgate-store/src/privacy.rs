@@ -339,10 +339,18 @@ impl Store {
                 .await
                 .map(|_| ()))?;
         }
+        let own_companies = tx.companies_only_of(person_id, &lead_ids).await?;
         for id in &lead_ids {
             let Some(mut stored) = tx.lead(*id, true).await? else {
                 continue;
             };
+            if stored
+                .company_id
+                .is_some_and(|c| own_companies.contains(&c))
+            {
+                stored.lead.company = None;
+                stored.lead.website = None;
+            }
             let lead = &mut stored.lead;
             lead.external_id = None;
             lead.first_name = None;
@@ -404,7 +412,6 @@ impl Store {
         // The person is also every record merged into them (other addresses of theirs), and
         // a merge kept their fields from before it (for undo).
         let people = tx.merged_cluster(person_id).await?;
-        let email_domains = tx.email_domains(&people).await?;
         on_tx!(&mut tx, conn => {
             let mut b = sqlx::QueryBuilder::new(
                 "UPDATE people SET first_name = NULL, last_name = NULL, email = NULL, email_key = NULL, phone = NULL,
@@ -422,16 +429,14 @@ impl Store {
             crate::push_in_list(&mut b, people.iter().copied());
             b.build().execute(conn).await.map(|_| ())
         })?;
-        // A company none but erased people have leads at keeps nothing that came from them:
-        // a web domain taken from their email address.
-        for domain in &email_domains {
+        // A company no one else has a lead at is the person's own (a sole trader, a company
+        // named after them, its web domain taken from their email): erased with them.
+        if !own_companies.is_empty() {
             on_tx!(&mut tx, conn => {
-                let mut b = sqlx::QueryBuilder::new("UPDATE companies SET domain = NULL WHERE domain = ");
-                b.push_bind(domain.as_str());
-                b.push(" AND id IN (SELECT company_id FROM leads WHERE id IN (");
-                crate::push_in_list(&mut b, lead_ids.iter().copied());
-                b.push(") AND NOT EXISTS (SELECT 1 FROM leads l JOIN people p ON p.id = l.person_id
-                     WHERE l.company_id = companies.id AND p.erased_at IS NULL)");
+                let mut b = sqlx::QueryBuilder::new(
+                    "UPDATE companies SET name = NULL, name_key = NULL, domain = NULL, website = NULL WHERE id IN (",
+                );
+                crate::push_in_list(&mut b, own_companies.iter().copied());
                 b.build().execute(conn).await.map(|_| ())
             })?;
         }
@@ -616,22 +621,22 @@ impl Tx {
         Ok(cluster)
     }
 
-    /// The web domains of these people's email addresses (what a company may have taken).
-    async fn email_domains(&mut self, people: &[i64]) -> Result<Vec<String>> {
-        let emails: Vec<Option<String>> = on_tx!(self, conn => {
-            let mut b = sqlx::QueryBuilder::new("SELECT email FROM people WHERE id IN (");
-            crate::push_in_list(&mut b, people.iter().copied());
+    /// The companies of these leads at which no one but this person has a lead.
+    async fn companies_only_of(&mut self, person_id: i64, lead_ids: &[i64]) -> Result<Vec<i64>> {
+        if lead_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(on_tx!(self, conn => {
+            let mut b = sqlx::QueryBuilder::new(
+                "SELECT DISTINCT l.company_id FROM leads l WHERE l.company_id IS NOT NULL AND l.id IN (",
+            );
+            crate::push_in_list(&mut b, lead_ids.iter().copied());
+            b.push(" AND NOT EXISTS (SELECT 1 FROM leads o JOIN people p ON p.id = o.person_id
+                 WHERE o.company_id = l.company_id AND o.person_id <> ");
+            b.push_bind(person_id);
+            b.push(" AND p.erased_at IS NULL)");
             b.build_query_scalar().fetch_all(conn).await
-        })?;
-        let mut domains: Vec<String> = emails
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.rsplit_once('@').map(|(_, d)| d.to_lowercase()))
-            .filter_map(|d| leadgate_core::normalize::domain_ascii(&d).ok())
-            .collect();
-        domains.sort();
-        domains.dedup();
-        Ok(domains)
+        })?)
     }
 
     async fn leads_of_person(&mut self, person_id: i64) -> Result<Vec<i64>> {

@@ -108,12 +108,13 @@ async fn erase_a_person_with_values_everywhere(app: &TestApp) -> Vec<&'static st
         "zeldalostreason",             // a lost outcome's reason (journey)
         "zq.second@erase-me.example",  // the second address of the merged person
         "erase-me.example",            // the company's web domain, from their email
+        "Quuxcorp",                    // a company only they have a lead at: theirs
     ];
     let id = new_lead(
         app,
         json!({"email": values[2], "first_name": values[0], "last_name": values[1],
                "phone": values[3], "external_id": values[4], "pains": values[5],
-               "job_title": values[12], "company": "Erasure Test GmbH",
+               "job_title": values[12], "company": "Quuxcorp Consulting",
                "custom": {"note": values[6]}, "utm_term": values[7],
                "referrer": format!("https://{}/x", values[8])}),
     )
@@ -124,7 +125,7 @@ async fn erase_a_person_with_values_everywhere(app: &TestApp) -> Vec<&'static st
         .post(
             "/api/v1/leads",
             &json!({"email": "zq.second@erase-me.example", "first_name": values[0],
-                    "last_name": values[1], "company": "Erasure Test GmbH"}),
+                    "last_name": values[1], "company": "Quuxcorp Consulting"}),
         )
         .await;
     assert_eq!(again.status(), StatusCode::CREATED);
