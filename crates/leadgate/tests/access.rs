@@ -111,45 +111,40 @@ fn attribute(html: &str, marker: &str) -> String {
 }
 
 async fn sign_in_attempt(app: &TestApp, name: &str, password: &str) -> reqwest::Response {
-    let client = Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let form = client.get(app.url("/login")).send().await.unwrap();
-    let login_cookie = cookie_value(&form, "lg_login").expect("the sign-in form's cookie");
-    let html = form.text().await.unwrap();
-    let token = attribute(&html, "name=\"token\" value=\"");
-    client
-        .post(app.url("/login"))
-        .header("cookie", format!("lg_login={login_cookie}"))
-        .form(&[
-            ("name", name),
-            ("password", password),
-            ("token", &token),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .unwrap()
+    sign_in_request(&app.base, None, name, password).await
 }
 
 /// A sign-in through the server at `base`, from `client` as a proxy forwards it.
 async fn sign_in_from(base: &str, client: &str, name: &str, password: &str) -> StatusCode {
+    sign_in_request(base, Some(client), name, password)
+        .await
+        .status()
+}
+
+/// The sign-in form fetched and posted, as a browser does; with `client`, both requests
+/// carry `X-Forwarded-For: client`.
+async fn sign_in_request(
+    base: &str,
+    client: Option<&str>,
+    name: &str,
+    password: &str,
+) -> reqwest::Response {
     let http = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let form = http
-        .get(format!("{base}/login"))
-        .header("x-forwarded-for", client)
+    let forwarded = |request: reqwest::RequestBuilder| match client {
+        Some(client) => request.header("x-forwarded-for", client),
+        None => request,
+    };
+    let form = forwarded(http.get(format!("{base}/login")))
         .send()
         .await
         .unwrap();
     let login_cookie = cookie_value(&form, "lg_login").expect("the sign-in form's cookie");
     let token = attribute(&form.text().await.unwrap(), "name=\"token\" value=\"");
-    http.post(format!("{base}/login"))
+    forwarded(http.post(format!("{base}/login")))
         .header("cookie", format!("lg_login={login_cookie}"))
-        .header("x-forwarded-for", client)
         .form(&[
             ("name", name),
             ("password", password),
@@ -159,7 +154,6 @@ async fn sign_in_from(base: &str, client: &str, name: &str, password: &str) -> S
         .send()
         .await
         .unwrap()
-        .status()
 }
 
 async fn sign_in(app: &TestApp, name: &str) -> Browser {
