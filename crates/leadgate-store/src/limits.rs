@@ -1,7 +1,7 @@
 //! Rate-limit counts kept in the database, so that every server over one store counts the
 //! same hits (a form's submissions per client, a sign-in's failures per account and client).
 
-use crate::{on_pool, on_read_pool, Result, Store};
+use crate::{on_pool, Result, Store};
 use chrono::{DateTime, Utc};
 
 /// Where a key stands in its current window.
@@ -43,19 +43,6 @@ impl Store {
         .fetch_one(pool)
         .await)?;
         Ok(hits(count, end, now))
-    }
-
-    /// The hits counted against `key` in the current window, without counting one.
-    pub async fn hits(&self, key: &str, window_secs: u32, now: DateTime<Utc>) -> Result<Hits> {
-        let (start, end) = window(now, window_secs);
-        let count: Option<i64> = on_read_pool!(self, pool => sqlx::query_scalar(
-            "SELECT CAST(hits AS BIGINT) FROM rate_limits WHERE key = $1 AND window_start = $2",
-        )
-        .bind(key)
-        .bind(start)
-        .fetch_optional(pool)
-        .await)?;
-        Ok(hits(count.unwrap_or(0), end, now))
     }
 
     /// Forgets every hit counted against `key` (a sign-in that succeeded).

@@ -26,42 +26,39 @@ leadgate_store::on_both_engines!(
 
 async fn rate_limit_hits_count_per_key_and_window_and_ended_windows_are_dropped(store: Store) {
     let now = Utc::now();
+    let hit = |key: &'static str, at| {
+        let store = store.clone();
+        async move { store.hit(key, 60, at).await.unwrap().count }
+    };
     for n in 1..=3 {
-        assert_eq!(store.hit("form:1.2.3.4", 60, now).await.unwrap().count, n);
+        assert_eq!(hit("form:1.2.3.4", now).await, n);
     }
-    assert_eq!(store.hits("form:1.2.3.4", 60, now).await.unwrap().count, 3);
-    assert_eq!(store.hits("form:1.2.3.5", 60, now).await.unwrap().count, 0);
+    assert_eq!(hit("form:1.2.3.5", now).await, 1, "another key");
     let next_window = now + Duration::seconds(60);
-    assert_eq!(
-        store
-            .hits("form:1.2.3.4", 60, next_window)
-            .await
-            .unwrap()
-            .count,
-        0
-    );
-    let left = store
-        .hit("login:mia:1.2.3.4", 300, now)
-        .await
-        .unwrap()
-        .resets_in;
-    assert!((1..=300).contains(&left), "{left}");
+    assert_eq!(hit("form:1.2.3.4", next_window).await, 1, "the next window");
+    let left = store.hit("login:mia:1.2.3.4", 300, now).await.unwrap();
+    assert!((1..=300).contains(&left.resets_in), "{left:?}");
     store.forget_hits("login:mia:1.2.3.4").await.unwrap();
     assert_eq!(
         store
-            .hits("login:mia:1.2.3.4", 300, now)
+            .hit("login:mia:1.2.3.4", 300, now)
             .await
             .unwrap()
             .count,
-        0
+        1,
+        "forgotten"
     );
     assert_eq!(
         store.forget_ended_hits(now).await.unwrap(),
         0,
         "still running"
     );
-    assert_eq!(store.forget_ended_hits(next_window).await.unwrap(), 1);
-    assert_eq!(store.hits("form:1.2.3.4", 60, now).await.unwrap().count, 0);
+    assert!(store.forget_ended_hits(next_window).await.unwrap() >= 2);
+    assert_eq!(
+        hit("form:1.2.3.4", now).await,
+        1,
+        "its ended window dropped"
+    );
 }
 
 fn capture(input: Value) -> Capture {

@@ -177,7 +177,6 @@ async fn submit(
     if hits.count > SUBMISSIONS_PER_WINDOW {
         return Ok(too_many(hits.resets_in));
     }
-    let ip = Some(client);
     let stored = state.store.form(&key).await?;
     let headers = request.headers().clone();
     let wants_html = headers
@@ -238,7 +237,7 @@ async fn submit(
     }
     let consent = submission.consent.map(|given| {
         json!({"given": given, "text": stored.definition.consent_text, "at": now, "form": key,
-               "ip": ip.map(|i| i.to_string())})
+               "ip": client.to_string()})
     });
     let mut raw = input.clone();
     raw.remove(form::HONEYPOT);
@@ -264,7 +263,7 @@ async fn submit(
                     granted: true,
                     wording: Some(wording.clone()),
                     source: format!("form:{key}"),
-                    ip: ip.map(|i| i.to_string()),
+                    ip: Some(client.to_string()),
                 },
                 &format!("form:{key}"),
             )
