@@ -266,6 +266,9 @@ fn bounded_blocks(people: &[PersonKeys]) -> (Vec<Vec<usize>>, usize) {
     let mut skipped = 0;
     let mut finer: HashMap<String, Vec<usize>> = HashMap::new();
     for (key, members) in blocks {
+        if members.len() < 2 {
+            continue; // one person: nothing to compare (most email and phone blocks)
+        }
         if members.len() <= MAX_BLOCK {
             kept.push(members);
         } else if key.starts_with("c:") || key.starts_with("d:") {
@@ -283,6 +286,9 @@ fn bounded_blocks(people: &[PersonKeys]) -> (Vec<Vec<usize>>, usize) {
         }
     }
     for (_, members) in finer {
+        if members.len() < 2 {
+            continue;
+        }
         if members.len() <= MAX_BLOCK {
             kept.push(members);
         } else {

@@ -124,7 +124,8 @@ impl Store {
         ))
         .fetch_all(pool)
         .await)?;
-        let people: Vec<PersonKeys> = rows.iter().map(PersonRow::keys).collect();
+        // Each row is dropped once its keys are made: a million people are not held twice.
+        let people: Vec<PersonKeys> = rows.into_iter().map(|row| row.keys()).collect();
         let matches = dedupe::find_matches(&people);
         self.settle_matches(people.len(), &matches, actor, dry_run, true)
             .await
@@ -213,7 +214,8 @@ impl Store {
         .fetch_all(pool)
         .await)?;
         let given: HashSet<i64> = arrived_ids.into_iter().collect();
-        let people: Vec<PersonKeys> = rows.iter().map(PersonRow::keys).collect();
+        // Each row is dropped once its keys are made: a million people are not held twice.
+        let people: Vec<PersonKeys> = rows.into_iter().map(|row| row.keys()).collect();
         let matching = dedupe::find_matches_of(&people, &given);
         self.settle_matches(given.len(), &matching, actor, false, may_merge)
             .await
