@@ -176,15 +176,7 @@ async fn a_nul_character_is_refused_by_name_everywhere_on_both_engines(app: &Tes
     // A CSV with NULs: those rows are rejects naming the column, the rest are stored.
     let csv =
         "email,first name,notes\nok@x.io,Ok,fine\nnul1@x.io,A\u{0}B,fine\nnul2@x.io,C,x\u{0}y\n";
-    let imported = app
-        .client
-        .post(app.url("/api/v1/imports"))
-        .bearer_auth(&app.key)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
+    let imported = app.post_csv("", csv).await;
     assert_eq!(imported.status(), StatusCode::CREATED);
     let report: Value = imported.json().await.unwrap();
     assert_eq!(report["import"]["inserted"], 1, "{report}");

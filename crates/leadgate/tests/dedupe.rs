@@ -324,15 +324,7 @@ async fn captures_and_imports_are_matched_as_they_arrive(app: &TestApp) {
     )
     .await;
     let csv = "email,first name,last name,company\nl.weber@gmail.com,Lukas,Weber,Weber Logistik\nana@acme.io,Ana,Lima,Acme\n";
-    let response = app
-        .client
-        .post(app.url("/api/v1/imports"))
-        .bearer_auth(&app.key)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_csv("", csv).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let report: Value = response.json().await.unwrap();
     assert_eq!(

@@ -17,19 +17,8 @@ on_both_engines!(
 
 const PEOPLE: &str = "email,first name,company,employees\nana@acme.io,Ana,Acme,12\nnot-an-email,Bo,Beta,3\n=cmd|' /C calc'!A0,Eve,Evil,1\nwei@tianhe.cn,王伟,天河机械有限公司,80\n";
 
-async fn upload_csv(app: &TestApp, query: &str, body: &str) -> reqwest::Response {
-    app.client
-        .post(app.url(&format!("/api/v1/imports{query}")))
-        .bearer_auth(&app.key)
-        .header("content-type", "text/csv")
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn a_csv_upload_imports_and_reports_its_rejects(app: &TestApp) {
-    let response = upload_csv(app, "", PEOPLE).await;
+    let response = app.post_csv("", PEOPLE).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let report: Value = response.json().await.unwrap();
     assert_eq!(report["guessed"], true);
@@ -61,10 +50,11 @@ async fn a_csv_upload_imports_and_reports_its_rejects(app: &TestApp) {
     assert_eq!(one["status"], "finished");
 
     // The same file again is refused as done; with again=true it changes nothing.
-    let again = upload_csv(app, "", PEOPLE).await;
+    let again = app.post_csv("", PEOPLE).await;
     let body = problem(again, StatusCode::CONFLICT).await;
     assert!(body["detail"].as_str().unwrap().contains("again"), "{body}");
-    let forced: Value = upload_csv(app, "?again=true", PEOPLE)
+    let forced: Value = app
+        .post_csv("?again=true", PEOPLE)
         .await
         .json()
         .await
@@ -152,7 +142,7 @@ async fn bad_uploads_are_refused_with_the_field_named(app: &TestApp) {
         ),
     ];
     for (query, body, status, detail) in cases {
-        let response = upload_csv(app, query, body).await;
+        let response = app.post_csv(query, body).await;
         assert_eq!(response.status(), status, "{query} {body:?}");
         let text = response.text().await.unwrap();
         assert!(text.contains(detail), "{text}");
@@ -199,7 +189,7 @@ async fn bad_uploads_are_refused_with_the_field_named(app: &TestApp) {
 async fn the_filtered_leads_export_as_safe_csv(app: &TestApp) {
     let evil =
         "email,first name,company\nana@acme.io,=HYPERLINK(\"http://x\"),Acme\nbo@beta.io,Bo,Beta\n";
-    upload_csv(app, "", evil).await;
+    app.post_csv("", evil).await;
     let all = app.get("/api/v1/leads/export").await;
     assert_eq!(all.status(), StatusCode::OK);
     assert!(all.headers()["content-disposition"]

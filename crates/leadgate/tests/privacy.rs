@@ -167,18 +167,7 @@ async fn erase_a_person_with_values_everywhere(app: &TestApp) -> Vec<&'static st
     )
     .await;
     // An email to them that the mail server refused, quoting the address.
-    app.put(
-        "/api/v1/email-templates/hello",
-        &json!({"subject": "Hello {{first_name}}", "body": "Dear {{first_name}}"}),
-    )
-    .await;
-    let email = app
-        .post(
-            &format!("/api/v1/leads/{id}/emails"),
-            &json!({"template": "hello"}),
-        )
-        .await;
-    assert_eq!(email.status(), StatusCode::ACCEPTED);
+    email_the_lead(app, id).await;
     let now = chrono::Utc::now();
     let claimed = app
         .store
@@ -214,6 +203,22 @@ async fn erase_a_person_with_values_everywhere(app: &TestApp) -> Vec<&'static st
         .await;
     assert_eq!(erased.status(), StatusCode::OK);
     values.to_vec()
+}
+
+/// Sends the lead a templated email greeting them by name (queued: 202).
+async fn email_the_lead(app: &TestApp, id: i64) {
+    app.put(
+        "/api/v1/email-templates/hello",
+        &json!({"subject": "Hello {{first_name}}", "body": "Dear {{first_name}} {{last_name}}"}),
+    )
+    .await;
+    let email = app
+        .post(
+            &format!("/api/v1/leads/{id}/emails"),
+            &json!({"template": "hello"}),
+        )
+        .await;
+    assert_eq!(email.status(), StatusCode::ACCEPTED);
 }
 
 async fn new_lead(app: &TestApp, body: Value) -> i64 {
@@ -341,18 +346,7 @@ async fn a_person_is_exported_then_erased_everywhere_with_counts_kept(app: &Test
         )
         .await;
     assert_eq!(task.status(), StatusCode::CREATED);
-    app.put(
-        "/api/v1/email-templates/hello",
-        &json!({"subject": "Hello {{first_name}}", "body": "Dear {{first_name}} {{last_name}}"}),
-    )
-    .await;
-    let email = app
-        .post(
-            &format!("/api/v1/leads/{id}/emails"),
-            &json!({"template": "hello"}),
-        )
-        .await;
-    assert_eq!(email.status(), StatusCode::ACCEPTED);
+    email_the_lead(app, id).await;
 
     let export = app
         .post(

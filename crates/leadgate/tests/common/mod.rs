@@ -103,6 +103,18 @@ impl TestApp {
         answer
     }
 
+    /// Uploads a CSV file as a `text/csv` body (`POST /api/v1/imports{query}`).
+    pub async fn post_csv(&self, query: &str, csv: &str) -> Response {
+        self.client
+            .post(self.url(&format!("/api/v1/imports{query}")))
+            .bearer_auth(&self.key)
+            .header("content-type", "text/csv")
+            .body(csv.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Response {
         self.client
             .post(self.url(path))
