@@ -1,5 +1,5 @@
 //! The fuzz targets' checks (fuzz/checks) on every test run, without nightly or libFuzzer:
-//! each over its checked-in corpus (fuzz/corpus), then over random bytes and corpus inputs
+//! each over its checked-in seeds (fuzz/seeds), then over random bytes and seed inputs
 //! with random bytes spliced in. A panic anywhere fails the test.
 
 #[path = "../../../fuzz/checks/csv_import.rs"]
@@ -17,7 +17,7 @@ use std::path::Path;
 
 fn corpus(target: &str) -> Vec<Vec<u8>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/corpus")
+        .join("../../fuzz/seeds")
         .join(target);
     let mut inputs: Vec<Vec<u8>> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
