@@ -33,6 +33,8 @@ const FOLDS: usize = 5;
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ColumnKind {
     Numeric,
+    /// A number that is only ever 0 or 1 (a yes/no answer): encoded as is, read as yes or no.
+    YesNo,
     /// Won rate per category (smoothed); rare and unseen categories get `other`.
     Category {
         rates: BTreeMap<String, f64>,
@@ -92,6 +94,17 @@ impl Matrix {
     }
 }
 
+/// Which features a fit may use.
+#[derive(Debug, Clone, Copy)]
+pub enum Choice<'a> {
+    /// Every feature the observations have, less those screened out (too rarely known,
+    /// constant, identifiers, leaks), each with its reason in `Fitted::dropped`.
+    Screened,
+    /// Exactly these, as an earlier screening chose them: the model that is deployed reads
+    /// the features its evaluation read, not a second choice made on other leads.
+    Only(&'a [String]),
+}
+
 /// What fitting found: the encoder, the training rows encoded (categories out of fold),
 /// and the features left out.
 pub struct Fitted {
@@ -139,8 +152,9 @@ impl<'a> Gathered<'a> {
 }
 
 impl Encoder {
-    /// Chooses and fits the columns on training observations with their outcomes.
-    pub fn fit(observations: &[&Observation], won: &[bool], seed: u64) -> Fitted {
+    /// Chooses (see `Choice`) and fits the columns on training observations with their
+    /// outcomes.
+    pub fn fit(observations: &[&Observation], won: &[bool], seed: u64, choice: Choice) -> Fitted {
         let n = observations.len();
         // One pass over the observations (row by row is what memory likes), cells by column
         // in order of first appearance.
@@ -171,10 +185,16 @@ impl Encoder {
             }
         }
         gathered.sort_by_key(|g| g.name);
+        let screened = matches!(choice, Choice::Screened);
+        if let Choice::Only(names) = choice {
+            gathered.retain(|g| names.iter().any(|n| n == g.name));
+        }
         let mut dropped = Vec::new();
         let mut candidates = Vec::new();
         for g in gathered {
-            if g.known < MIN_KNOWN {
+            if !screened {
+                candidates.push(g);
+            } else if g.known < MIN_KNOWN {
                 dropped.push(Dropped {
                     name: g.name.to_owned(),
                     reason: format!("known for only {} of {n} leads", g.known),
@@ -208,10 +228,16 @@ impl Encoder {
                         Some(Raw::Num(v)) => *v,
                         _ => f64::NAN,
                     })
-                    .collect();
-                (ColumnKind::Numeric, values)
+                    .collect::<Vec<f64>>();
+                let yes_no = values.iter().all(|v| v.is_nan() || *v == 0.0 || *v == 1.0);
+                let kind = if yes_no {
+                    ColumnKind::YesNo
+                } else {
+                    ColumnKind::Numeric
+                };
+                (kind, values)
             };
-            if !categorical && looks_like_identifier(&values) {
+            if screened && !categorical && looks_like_identifier(&values) {
                 dropped.push(Dropped {
                     name: name.to_owned(),
                     reason:
@@ -220,7 +246,7 @@ impl Encoder {
                 });
                 continue;
             }
-            if let Some(auc) = leak_auc(&values, won) {
+            if let Some(auc) = leak_auc(&values, won).filter(|_| screened) {
                 dropped.push(Dropped {
                     name: name.to_owned(),
                     reason: format!(
@@ -261,7 +287,7 @@ impl Encoder {
             .columns
             .iter()
             .map(|c| match &c.kind {
-                ColumnKind::Numeric => None,
+                ColumnKind::Numeric | ColumnKind::YesNo => None,
                 ColumnKind::Category { rates, other } => Some((
                     rates.iter().map(|(k, v)| (k.as_str(), *v)).collect(),
                     *other,
@@ -302,11 +328,20 @@ impl Encoder {
 }
 
 impl Column {
+    /// Whether the model learnt something about this value itself: a category value too
+    /// rare to be named shares the "other" rate with every other rare value.
+    pub fn knows(&self, raw: &Raw) -> bool {
+        match &self.kind {
+            ColumnKind::Category { rates, .. } => rates.contains_key(category_key(raw).as_ref()),
+            ColumnKind::Numeric | ColumnKind::YesNo => true,
+        }
+    }
+
     pub fn encode(&self, raw: Option<&Raw>) -> f64 {
         match (&self.kind, raw) {
             (_, None) => f64::NAN,
-            (ColumnKind::Numeric, Some(Raw::Num(v))) => *v,
-            (ColumnKind::Numeric, Some(Raw::Text(_))) => f64::NAN,
+            (ColumnKind::Numeric | ColumnKind::YesNo, Some(Raw::Num(v))) => *v,
+            (ColumnKind::Numeric | ColumnKind::YesNo, Some(Raw::Text(_))) => f64::NAN,
             (ColumnKind::Category { rates, other }, Some(raw)) => rates
                 .get(category_key(raw).as_ref())
                 .copied()
@@ -535,7 +570,7 @@ mod tests {
             won.push(w);
         }
         let refs: Vec<&Observation> = rows.iter().collect();
-        let fitted = Encoder::fit(&refs, &won, 7);
+        let fitted = Encoder::fit(&refs, &won, 7, Choice::Screened);
         let used: Vec<&str> = fitted
             .encoder
             .columns
@@ -574,7 +609,7 @@ mod tests {
             won.push(w);
         }
         let refs: Vec<&Observation> = rows.iter().collect();
-        let fitted = Encoder::fit(&refs, &won, 1);
+        let fitted = Encoder::fit(&refs, &won, 1, Choice::Screened);
         let column = &fitted.encoder.columns[0];
         let hanoi = column.encode(Some(&Raw::Text("HANOI".into())));
         let tehran = column.encode(Some(&Raw::Text("Tehran".into())));

@@ -1,9 +1,11 @@
 //! Feature values in business words, for explanations ("viewed /pricing 4 times").
 
+use crate::encode::{Column, ColumnKind};
 use crate::features::Raw;
 
-/// What a lead's value of one feature was, in words.
-pub fn describe(feature: &str, raw: Option<&Raw>) -> String {
+/// What a lead's value of one of the model's columns was, in words.
+pub fn describe(column: &Column, raw: Option<&Raw>) -> String {
+    let feature = column.name.as_str();
     let label = label(feature);
     let Some(raw) = raw else {
         // Pages are counted only where viewed: no count is no visit.
@@ -16,6 +18,18 @@ pub fn describe(feature: &str, raw: Option<&Raw>) -> String {
         Raw::Text(t) => t.to_string(),
         Raw::Num(n) => number(*n),
     };
+    if !column.knows(raw) {
+        // Named as the model saw it: it knows nothing of this value beyond its rarity.
+        return format!("{label} is a value too rare to learn from ({value})");
+    }
+    if column.kind == ColumnKind::YesNo {
+        let answer = if matches!(raw, Raw::Num(n) if *n == 1.0) {
+            "yes"
+        } else {
+            "no"
+        };
+        return format!("{label}: {answer}");
+    }
     if let Some(page) = feature.strip_prefix("pages.") {
         return format!("viewed {page} {value} times");
     }
@@ -32,11 +46,28 @@ pub fn describe(feature: &str, raw: Option<&Raw>) -> String {
         "days_since_activity" => format!("last active {value} days before"),
         "age_days" => format!("known for {value} days"),
         "time_on_site_seconds" => format!("{value} seconds on the website"),
-        "has_phone" | "has_email" => {
-            format!("{label}: {}", if value == "1" { "yes" } else { "no" })
-        }
-        _ => format!("{label} is {value}"),
+        _ => match unit_of(feature) {
+            Some((unit, rest)) => format!("{} is {value} {unit}", self::label(rest)),
+            None => format!("{label} is {value}"),
+        },
     }
+}
+
+/// A duration named with its unit (`custom.call_minutes`): the unit, and the name without it.
+fn unit_of(feature: &str) -> Option<(&'static str, &str)> {
+    const UNITS: [(&str, &str); 8] = [
+        ("_seconds", "seconds"),
+        ("_secs", "seconds"),
+        ("_minutes", "minutes"),
+        ("_mins", "minutes"),
+        ("_hours", "hours"),
+        ("_days", "days"),
+        ("_weeks", "weeks"),
+        ("_months", "months"),
+    ];
+    UNITS
+        .iter()
+        .find_map(|(suffix, unit)| feature.strip_suffix(suffix).map(|rest| (*unit, rest)))
 }
 
 fn number(n: f64) -> String {
@@ -77,6 +108,64 @@ pub fn label(feature: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn numeric(name: &str) -> Column {
+        Column {
+            name: name.into(),
+            kind: ColumnKind::Numeric,
+        }
+    }
+
+    fn text(name: &str) -> Column {
+        Column {
+            name: name.into(),
+            kind: ColumnKind::Category {
+                rates: [
+                    ("better career prospects".to_string(), 0.4),
+                    ("referral".to_string(), 0.5),
+                ]
+                .into(),
+                other: 0.3,
+            },
+        }
+    }
+
+    fn describe(feature: &str, raw: Option<&Raw>) -> String {
+        let column = if matches!(raw, Some(Raw::Text(_))) {
+            text(feature)
+        } else {
+            numeric(feature)
+        };
+        super::describe(&column, raw)
+    }
+
+    #[test]
+    fn rare_values_yes_no_answers_and_durations_are_said_as_the_model_knows_them() {
+        assert_eq!(
+            super::describe(&text("country"), Some(&Raw::Text("Russia".into()))),
+            "country is a value too rare to learn from (Russia)"
+        );
+        let flag = Column {
+            name: "custom.do_not_email".into(),
+            kind: ColumnKind::YesNo,
+        };
+        assert_eq!(
+            super::describe(&flag, Some(&Raw::Num(1.0))),
+            "do not email: yes"
+        );
+        assert_eq!(
+            super::describe(&flag, Some(&Raw::Num(0.0))),
+            "do not email: no"
+        );
+        assert_eq!(
+            describe("custom.call_minutes", Some(&Raw::Num(12.0))),
+            "call is 12 minutes"
+        );
+        assert_eq!(
+            describe("custom.time_spent_seconds", Some(&Raw::Num(95.0))),
+            "time spent is 95 seconds"
+        );
+    }
 
     #[test]
     fn features_read_as_business_words() {

@@ -31,19 +31,84 @@ pub fn roc_auc(scores: &[f64], won: &[bool]) -> Option<f64> {
     Some((rank_sum - p * (p + 1.0) / 2.0) / (p * negatives as f64))
 }
 
-/// Average precision: the area under the precision-recall curve, stepwise.
+/// A 95% confidence interval for the ROC-AUC (DeLong's variance from the placement of
+/// each won lead among the lost and each lost lead among the won); `None` without at least
+/// two of each.
+pub fn roc_auc_interval(scores: &[f64], won: &[bool]) -> Option<[f64; 2]> {
+    let auc = roc_auc(scores, won)?;
+    let positives: Vec<f64> = pick(scores, won, true);
+    let negatives: Vec<f64> = pick(scores, won, false);
+    let (m, n) = (positives.len() as f64, negatives.len() as f64);
+    if m < 2.0 || n < 2.0 {
+        return None;
+    }
+    let all = mid_ranks(scores);
+    let (rank_pos, rank_neg) = (mid_ranks(&positives), mid_ranks(&negatives));
+    let (mut i_pos, mut i_neg) = (0, 0);
+    let (mut v10, mut v01) = (Vec::new(), Vec::new());
+    for (k, &w) in won.iter().enumerate() {
+        if w {
+            // The share of lost leads this won lead outranks (ties half).
+            v10.push((all[k] - rank_pos[i_pos]) / n);
+            i_pos += 1;
+        } else {
+            // The share of won leads that outrank this lost lead.
+            v01.push(1.0 - (all[k] - rank_neg[i_neg]) / m);
+            i_neg += 1;
+        }
+    }
+    let variance = sample_variance(&v10) / m + sample_variance(&v01) / n;
+    let half = 1.96 * variance.max(0.0).sqrt();
+    Some([(auc - half).max(0.0), (auc + half).min(1.0)])
+}
+
+fn pick(scores: &[f64], won: &[bool], class: bool) -> Vec<f64> {
+    scores
+        .iter()
+        .zip(won)
+        .filter(|(_, &w)| w == class)
+        .map(|(s, _)| *s)
+        .collect()
+}
+
+/// Each score's rank from 1 (lowest), tied scores sharing their mean rank.
+fn mid_ranks(scores: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_unstable_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let mut ranks = vec![0.0; scores.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && scores[order[j + 1]].total_cmp(&scores[order[i]]).is_eq() {
+            j += 1;
+        }
+        let mean_rank = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &order[i..=j] {
+            ranks[k] = mean_rank;
+        }
+        i = j + 1;
+    }
+    ranks
+}
+
+fn sample_variance(values: &[f64]) -> f64 {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
+}
+
+/// Average precision: the area under the precision-recall curve, stepwise, with one step
+/// per distinct score (tied leads enter together, so their order in the file says nothing).
 pub fn pr_auc(scores: &[f64], won: &[bool]) -> Option<f64> {
     let positives = won.iter().filter(|w| **w).count();
     if positives == 0 {
         return None;
     }
-    let order = descending(scores);
-    let (mut hits, mut sum) = (0usize, 0.0);
-    for (k, &r) in order.iter().enumerate() {
-        if won[r] {
-            hits += 1;
-            sum += hits as f64 / (k + 1) as f64;
-        }
+    let (mut taken, mut hits, mut sum) = (0usize, 0usize, 0.0);
+    for group in tied_groups(scores, won) {
+        taken += group.leads;
+        hits += group.won;
+        sum += group.won as f64 * hits as f64 / taken as f64;
     }
     Some(sum / positives as f64)
 }
@@ -77,10 +142,47 @@ fn mean(values: impl Iterator<Item = f64>) -> f64 {
     }
 }
 
-fn descending(scores: &[f64]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
-    order
+/// Leads that share one score, best score first.
+struct TiedGroup {
+    leads: usize,
+    won: usize,
+}
+
+fn tied_groups(scores: &[f64], won: &[bool]) -> Vec<TiedGroup> {
+    let mut pairs: Vec<(f64, bool)> = scores.iter().copied().zip(won.iter().copied()).collect();
+    pairs.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+    let mut groups: Vec<TiedGroup> = Vec::new();
+    let mut last = None;
+    for (score, w) in pairs {
+        if last.is_none_or(|l: f64| l.total_cmp(&score).is_ne()) {
+            groups.push(TiedGroup { leads: 0, won: 0 });
+            last = Some(score);
+        }
+        if let Some(g) = groups.last_mut() {
+            g.leads += 1;
+            g.won += usize::from(w);
+        }
+    }
+    groups
+}
+
+/// The expected wins in each tenth of the leads, best-scored first: a group of tied leads
+/// that a border cuts through gives each side its share of the group's wins.
+fn wins_by_decile(scores: &[f64], won: &[bool]) -> [f64; 10] {
+    let n = won.len();
+    let mut wins = [0.0; 10];
+    let mut start = 0usize;
+    for group in tied_groups(scores, won) {
+        let end = start + group.leads;
+        let rate = group.won as f64 / group.leads as f64;
+        for (d, cell) in wins.iter_mut().enumerate() {
+            let (from, to) = (d * n / 10, (d + 1) * n / 10);
+            let overlap = end.min(to).saturating_sub(start.max(from));
+            *cell += overlap as f64 * rate;
+        }
+        start = end;
+    }
+    wins
 }
 
 /// One tenth of the leads, best-scored first.
@@ -88,7 +190,8 @@ fn descending(scores: &[f64]) -> Vec<usize> {
 pub struct Decile {
     pub decile: usize,
     pub leads: usize,
-    pub won: usize,
+    /// Expected wins: leads tied with leads of the next decile share their group's wins.
+    pub won: f64,
     pub won_rate: f64,
     /// This decile's won rate over the overall rate.
     pub lift: f64,
@@ -112,6 +215,9 @@ pub struct Metrics {
     pub leads: usize,
     pub won: usize,
     pub roc_auc: Option<f64>,
+    /// 95% confidence interval of the ROC-AUC (DeLong).
+    #[serde(default)]
+    pub roc_auc_interval: Option<[f64; 2]>,
     pub pr_auc: Option<f64>,
     pub brier: f64,
     pub log_loss: f64,
@@ -128,22 +234,20 @@ impl Metrics {
         let n = won.len();
         let wins = won.iter().filter(|w| **w).count();
         let base = wins as f64 / n.max(1) as f64;
-        let order = descending(probabilities);
+        let wins_in = wins_by_decile(probabilities, won);
         let mut deciles = Vec::new();
-        let mut found = 0usize;
-        for d in 0..10 {
-            let (from, to) = (d * n / 10, (d + 1) * n / 10);
-            let slice = &order[from..to];
-            let w = slice.iter().filter(|&&r| won[r]).count();
+        let mut found = 0.0;
+        for (d, &w) in wins_in.iter().enumerate() {
+            let leads = (d + 1) * n / 10 - d * n / 10;
             found += w;
-            let rate = w as f64 / slice.len().max(1) as f64;
+            let rate = w / leads.max(1) as f64;
             deciles.push(Decile {
                 decile: d + 1,
-                leads: slice.len(),
+                leads,
                 won: w,
                 won_rate: rate,
                 lift: if base > 0.0 { rate / base } else { 0.0 },
-                cumulative_gain: found as f64 / wins.max(1) as f64,
+                cumulative_gain: found / wins.max(1) as f64,
             });
         }
         let mut bins: Vec<(usize, f64, usize)> = vec![(0, 0.0, 0); 10];
@@ -174,6 +278,7 @@ impl Metrics {
             leads: n,
             won: wins,
             roc_auc: roc_auc(probabilities, won),
+            roc_auc_interval: roc_auc_interval(probabilities, won),
             pr_auc: pr_auc(probabilities, won),
             brier: brier(probabilities, won),
             log_loss: log_loss(probabilities, won),
@@ -215,6 +320,70 @@ mod tests {
         assert_eq!(m.roc_auc, Some(1.0));
     }
 
+    #[test]
+    fn tied_scores_rank_the_same_whatever_order_the_file_has() {
+        // A constant predictor over 50 leads, 11 won: first with the wins first, then last.
+        let scores = vec![0.2; 50];
+        let mut won = vec![false; 50];
+        won[..11].fill(true);
+        let first = Metrics::of(&scores, &won);
+        won.reverse();
+        let last = Metrics::of(&scores, &won);
+        for m in [&first, &last] {
+            assert!((m.pr_auc.unwrap() - 0.22).abs() < 1e-12, "{:?}", m.pr_auc);
+            assert!(
+                (m.lift_top_decile - 1.0).abs() < 1e-12,
+                "{}",
+                m.lift_top_decile
+            );
+            for d in &m.deciles {
+                assert!((d.won - 1.1).abs() < 1e-12, "{d:?}");
+            }
+        }
+        // Ties only within a part: the untied order still counts.
+        let scores = [0.9, 0.5, 0.5, 0.1];
+        let ap = pr_auc(&scores, &[true, false, true, false]).unwrap();
+        assert!((ap - (1.0 + 2.0 / 3.0) / 2.0).abs() < 1e-12, "{ap}");
+    }
+
+    #[test]
+    fn the_auc_interval_narrows_with_more_leads_and_holds_the_auc() {
+        // Hanley and McNeil's example (radiology ratings, 58 normal, 51 abnormal): DeLong's
+        // standard error there is about 0.032 around an AUC of 0.893.
+        let ratings_normal = [(1, 33), (2, 6), (3, 6), (4, 11), (5, 2)];
+        let ratings_abnormal = [(1, 3), (2, 2), (3, 2), (4, 11), (5, 33)];
+        let (mut scores, mut won) = (Vec::new(), Vec::new());
+        for (class, table) in [(false, ratings_normal), (true, ratings_abnormal)] {
+            for (rating, count) in table {
+                scores.extend(std::iter::repeat_n(f64::from(rating), count));
+                won.extend(std::iter::repeat_n(class, count));
+            }
+        }
+        let auc = roc_auc(&scores, &won).unwrap();
+        assert!((auc - 0.893).abs() < 0.001, "{auc}");
+        let [low, high] = roc_auc_interval(&scores, &won).unwrap();
+        let se = (high - low) / 2.0 / 1.96;
+        assert!((se - 0.032).abs() < 0.003, "standard error {se}");
+        assert!(low < auc && auc < high);
+        // Four times the leads, the same shape: half the width.
+        let scores4: Vec<f64> = scores
+            .iter()
+            .cycle()
+            .take(scores.len() * 4)
+            .copied()
+            .collect();
+        let won4: Vec<bool> = won.iter().cycle().take(won.len() * 4).copied().collect();
+        let [l4, h4] = roc_auc_interval(&scores4, &won4).unwrap();
+        assert!(
+            (h4 - l4) < (high - low) * 0.55,
+            "{l4}-{h4} against {low}-{high}"
+        );
+        assert_eq!(
+            roc_auc_interval(&[0.1, 0.2, 0.3], &[true, false, false]),
+            None
+        );
+    }
+
     proptest! {
         #[test]
         fn auc_is_a_probability_and_flips_with_the_scores(
@@ -228,6 +397,9 @@ mod tests {
                 prop_assert!((auc + other - 1.0).abs() < 1e-9);
             }
             let m = Metrics::of(&scores, &won);
+            let wins = won.iter().filter(|w| **w).count() as f64;
+            let counted: f64 = m.deciles.iter().map(|d| d.won).sum();
+            prop_assert!((counted - wins).abs() < 1e-9);
             prop_assert!(m.ece >= 0.0 && m.ece <= 1.0);
             prop_assert!(m.brier >= 0.0 && m.brier <= 1.0);
         }

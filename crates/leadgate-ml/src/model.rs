@@ -3,7 +3,7 @@
 //! predict and explain.
 
 use crate::calibrate::{sigmoid, Calibrator};
-use crate::encode::{Dropped, Encoder, Matrix};
+use crate::encode::{Choice, Dropped, Encoder, Matrix};
 use crate::features::{Observation, Raw};
 use crate::logistic::Logistic;
 use crate::metrics::Metrics;
@@ -350,7 +350,7 @@ impl Predictor {
             .filter(|(_, shap)| shap.abs() > 1e-9)
             .map(|(column, &shap)| Reason {
                 feature: column.name.clone(),
-                text: crate::explain::describe(&column.name, observation.get(column.name.as_str())),
+                text: crate::explain::describe(column, observation.get(column.name.as_str())),
                 points: 100.0 * (sigmoid(base + shap) - sigmoid(base)),
                 shap,
             })
@@ -366,14 +366,14 @@ fn forust(x: &Matrix) -> forust_ml::Matrix<'_, f64> {
 
 /// Trees fitted on part of the given leads and calibrated on the rest, ready to predict.
 /// The trees are written out (`Model::trees`) only for a model that is kept (`train`).
-fn fit(examples: &[&Example], settings: &Settings) -> Result<Predictor, MlError> {
+fn fit(examples: &[&Example], settings: &Settings, choice: Choice) -> Result<Predictor, MlError> {
     let won: Vec<bool> = examples.iter().map(|e| e.won).collect();
     let (fit_rows, cal_rows) = stratified(&won, CALIBRATION_SHARE, settings.seed ^ 1);
     let fit_obs: Vec<&Observation> = fit_rows.iter().map(|&i| &examples[i].observation).collect();
     let fit_won: Vec<bool> = fit_rows.iter().map(|&i| won[i]).collect();
     let cal_obs: Vec<&Observation> = cal_rows.iter().map(|&i| &examples[i].observation).collect();
     let cal_won: Vec<bool> = cal_rows.iter().map(|&i| won[i]).collect();
-    let fitted = Encoder::fit(&fit_obs, &fit_won, settings.seed);
+    let fitted = Encoder::fit(&fit_obs, &fit_won, settings.seed, choice);
     if fitted.encoder.columns.is_empty() {
         return Err(MlError::NoFeatures(fitted.dropped));
     }
@@ -450,6 +450,9 @@ pub struct Evaluation {
     pub score_seconds: f64,
     /// Scoring every closed lead (training and test), the peers' "all rows" figure.
     pub score_all_seconds: f64,
+    /// What the reader should know before trusting the figures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Keys of the test leads, for comparing with other tools on the same split.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub test_keys: Vec<String>,
@@ -463,9 +466,15 @@ pub fn evaluate(examples: &[Example], settings: &Settings) -> Result<Evaluation,
     let train: Vec<&Example> = split.train.iter().map(|&i| &examples[i]).collect();
     let test: Vec<&Example> = split.test.iter().map(|&i| &examples[i]).collect();
     let test_won: Vec<bool> = test.iter().map(|e| e.won).collect();
-    check_outcomes(&train.iter().map(|e| e.won).collect::<Vec<_>>())?;
     let started = Instant::now();
-    let predictor = fit(&train, settings)?;
+    let predictor = fit(&train, settings, Choice::Screened)?;
+    let features: Vec<String> = predictor
+        .model
+        .encoder
+        .columns
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
     let train_seconds = started.elapsed().as_secs_f64();
     let test_obs: Vec<&Observation> = test.iter().map(|e| &e.observation).collect();
     let started = Instant::now();
@@ -474,10 +483,16 @@ pub fn evaluate(examples: &[Example], settings: &Settings) -> Result<Evaluation,
     // The baseline reads the same columns, encoded without the trees.
     let train_obs: Vec<&Observation> = train.iter().map(|e| &e.observation).collect();
     let train_won: Vec<bool> = train.iter().map(|e| e.won).collect();
-    let fitted = Encoder::fit(&train_obs, &train_won, settings.seed);
+    let fitted = Encoder::fit(
+        &train_obs,
+        &train_won,
+        settings.seed,
+        Choice::Only(&features),
+    );
     let baseline = Logistic::fit(&fitted.train, &train_won)?;
     let baseline_p = baseline.predict(&fitted.encoder.transform(&test_obs));
     let model_metrics = Metrics::of(&probabilities, &test_won);
+    let warnings = rough_test(&model_metrics).into_iter().collect();
     let all: Vec<&Observation> = examples.iter().map(|e| &e.observation).collect();
     let started = Instant::now();
     predictor.probabilities(&all);
@@ -490,28 +505,44 @@ pub fn evaluate(examples: &[Example], settings: &Settings) -> Result<Evaluation,
         model: model_metrics,
         baseline: Metrics::of(&baseline_p, &test_won),
         trees: predictor.model.tree_count,
-        features: predictor
-            .model
-            .encoder
-            .columns
-            .iter()
-            .map(|c| c.name.clone())
-            .collect(),
+        features,
         dropped: predictor.model.dropped.clone(),
         train_seconds,
         score_seconds,
         score_all_seconds,
         test_keys: test.iter().map(|e| e.key.clone()).collect(),
+        warnings,
     })
 }
 
+/// Fewer of either outcome than this on the test side and the figures are said to be rough.
+const TRUSTED_TEST_OUTCOMES: usize = 30;
+
+/// Says so when the test side holds too few outcomes for its figures to be trusted.
+fn rough_test(metrics: &Metrics) -> Option<String> {
+    let (won, lost) = (metrics.won, metrics.leads - metrics.won);
+    if won >= TRUSTED_TEST_OUTCOMES && lost >= TRUSTED_TEST_OUTCOMES {
+        return None;
+    }
+    let interval = match metrics.roc_auc_interval {
+        Some([low, high]) => format!(" (ROC-AUC somewhere between {low:.2} and {high:.2}, 95%)"),
+        None => String::new(),
+    };
+    Some(format!(
+        "the test set holds only {won} won and {lost} lost leads: its figures are rough{interval}; \
+         trust them from {TRUSTED_TEST_OUTCOMES} of each"
+    ))
+}
+
 /// The model to use: evaluated first (its metrics are from leads it did not see), then
-/// trained on every closed lead.
+/// trained on every closed lead with the features the evaluation chose, so the figures
+/// reported are those of the model deployed.
 pub fn train(examples: &[Example], settings: &Settings) -> Result<(Model, Evaluation), MlError> {
     let mut evaluation = evaluate(examples, settings)?;
     evaluation.test_keys.clear();
     let all: Vec<&Example> = examples.iter().collect();
-    let Predictor { mut model, booster } = fit(&all, settings)?;
+    let Predictor { mut model, booster } = fit(&all, settings, Choice::Only(&evaluation.features))?;
+    model.dropped = evaluation.dropped.clone();
     model.trees = booster
         .json_dump()
         .map_err(|e| MlError::Training(e.to_string()))?;
@@ -595,6 +626,45 @@ mod tests {
     }
 
     #[test]
+    fn the_deployed_model_reads_the_features_its_evaluation_reported() {
+        // A column that gives the outcome away for all but ~3% of leads: alone it ranks
+        // near the leak cut-off, so samples of different leads can judge it differently.
+        let mut data = examples(1500, 0);
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for e in &mut data {
+            use rand::Rng;
+            let flip = rng.gen::<f64>() < 0.028;
+            let tag = if e.won != flip {
+                "Will revert"
+            } else {
+                "Ringing"
+            };
+            e.observation
+                .insert("custom.tags".into(), Raw::Text(tag.into()));
+        }
+        let mut outcomes = std::collections::BTreeSet::new();
+        for seed in 1..=12 {
+            let settings = Settings {
+                seed,
+                max_trees: 30,
+                ..Settings::default()
+            };
+            let (model, evaluation) = train(&data, &settings).unwrap();
+            let deployed: Vec<String> = model
+                .encoder
+                .columns
+                .iter()
+                .map(|c| c.name.clone())
+                .collect();
+            assert_eq!(deployed, evaluation.features, "seed {seed}");
+            assert_eq!(model.dropped, evaluation.dropped, "seed {seed}");
+            outcomes.insert(evaluation.features.contains(&"custom.tags".to_string()));
+        }
+        // The column is borderline indeed: some seeds keep it, some drop it.
+        assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    }
+
+    #[test]
     fn dated_outcomes_split_by_time_older_first() {
         let data = examples(500, 60);
         let s = split(&data, 1);
@@ -614,6 +684,27 @@ mod tests {
         few[..5].fill(true);
         let err = check_outcomes(&few).unwrap_err();
         assert!(err.to_string().contains("5 won"), "{err}");
+    }
+
+    #[test]
+    fn the_documented_minimum_is_enough_and_a_small_test_set_is_called_rough() {
+        // 50 closed leads, 10 won: the minimum the error message and the README state.
+        let mut data = examples(50, 0);
+        for (i, e) in data.iter_mut().enumerate() {
+            e.won = i % 5 == 0;
+        }
+        let eval = evaluate(&data, &Settings::default()).unwrap();
+        assert_eq!(eval.train_leads + eval.test_leads, 50);
+        let warning = eval.warnings.join(" ");
+        assert!(warning.contains("only 3 won and 12 lost"), "{warning}");
+        assert!(warning.contains("ROC-AUC somewhere between"), "{warning}");
+        let mut fewer = data[..49].to_vec();
+        fewer[0].won = false;
+        let err = evaluate(&fewer, &Settings::default()).unwrap_err();
+        assert!(err.to_string().contains("9 won and 40 lost"), "{err}");
+        // Enough outcomes on the test side: no warning.
+        let eval = evaluate(&examples(3000, 0), &Settings::default()).unwrap();
+        assert!(eval.warnings.is_empty(), "{:?}", eval.warnings);
     }
 
     #[test]

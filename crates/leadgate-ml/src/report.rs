@@ -100,6 +100,11 @@ fn lift_chart(m: &Metrics, out: &mut String) {
     out.push_str("</svg>");
 }
 
+/// A ROC-AUC interval as the reports print it.
+pub fn interval(bounds: Option<[f64; 2]>) -> String {
+    bounds.map_or_else(|| "-".into(), |[low, high]| format!("{low:.3}-{high:.3}"))
+}
+
 /// The whole report page.
 pub fn html(evaluation: &Evaluation, title: &str) -> String {
     let e = evaluation;
@@ -123,8 +128,16 @@ pub fn html(evaluation: &Evaluation, title: &str) -> String {
         ts = e.train_seconds,
         ss = e.score_seconds,
     );
+    for warning in &e.warnings {
+        let _ = write!(out, "<p><strong>Warning:</strong> {}</p>", escape(warning));
+    }
     for (name, a, b) in [
         ("ROC-AUC", opt(e.model.roc_auc), opt(e.baseline.roc_auc)),
+        (
+            "ROC-AUC, 95% interval",
+            interval(e.model.roc_auc_interval),
+            interval(e.baseline.roc_auc_interval),
+        ),
         ("PR-AUC", opt(e.model.pr_auc), opt(e.baseline.pr_auc)),
         (
             "Brier score",
@@ -156,7 +169,7 @@ pub fn html(evaluation: &Evaluation, title: &str) -> String {
     for d in &e.model.deciles {
         let _ = write!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}%</td><td>{:.2}</td><td>{:.1}%</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}%</td><td>{:.2}</td><td>{:.1}%</td></tr>",
             d.decile,
             d.leads,
             d.won,

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use leadgate_ml::metrics::Metrics;
 use leadgate_ml::model::{Evaluation, Settings};
-use leadgate_ml::report::opt;
+use leadgate_ml::report::{interval, opt};
 use leadgate_store::{ModelRecord, Store};
 use std::path::PathBuf;
 
@@ -133,6 +133,11 @@ fn reading_bar(store_leads: i64) -> ProgressBar {
 fn metric_rows(model: &Metrics, baseline: &Metrics) -> String {
     let rows = [
         ("ROC-AUC", opt(model.roc_auc), opt(baseline.roc_auc)),
+        (
+            "  95% interval",
+            interval(model.roc_auc_interval),
+            interval(baseline.roc_auc_interval),
+        ),
         ("PR-AUC", opt(model.pr_auc), opt(baseline.pr_auc)),
         (
             "Brier",
@@ -167,6 +172,9 @@ fn print_evaluation(e: &Evaluation) {
         "{:?} split: trained on {} closed leads, tested on {} ({} won); {} trees in {:.2} s, scored in {:.3} s",
         e.split, e.train_leads, e.test_leads, e.model.won, e.trees, e.train_seconds, e.score_seconds
     );
+    for warning in &e.warnings {
+        println!("  warning: {warning}");
+    }
     print!("{}", metric_rows(&e.model, &e.baseline));
     println!("  deciles (best first): won rate / lift / cumulative gain");
     for d in &e.model.deciles {
@@ -273,6 +281,17 @@ pub async fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A value with at least three significant figures and no more decimals than that needs:
+/// a priority of 0.34 (a 34% lead without deal values) is not "0", nor 12,345.678 noise.
+fn three_figures(value: f64) -> String {
+    let digits = if value == 0.0 || !value.is_finite() {
+        0
+    } else {
+        (2 - value.abs().log10().floor() as i32).clamp(0, 6) as usize
+    };
+    format!("{value:.digits$}")
+}
+
 pub async fn explain(args: ExplainArgs) -> anyhow::Result<()> {
     let store = args.store.open().await?;
     let lead = store.lead(args.lead).await?;
@@ -284,13 +303,13 @@ pub async fn explain(args: ExplainArgs) -> anyhow::Result<()> {
         ),
         Some(p) => {
             println!(
-                "lead {}: {:.1}% likely to convert (model {}), expected value {:.0} ({}), priority {:.0}",
+                "lead {}: {:.1}% likely to convert (model {}), expected value {} ({}), priority {}",
                 p.lead_id,
                 p.probability * 100.0,
                 p.model_id,
-                p.expected_value,
+                three_figures(p.expected_value),
                 p.value_basis,
-                p.priority
+                three_figures(p.priority)
             );
             for r in p.reasons.iter().take(args.top) {
                 println!("  {:>+6.1} pts  {}", r.points, r.text);
@@ -379,4 +398,18 @@ pub async fn model(args: ModelArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::three_figures;
+
+    #[test]
+    fn small_priorities_keep_their_figures() {
+        assert_eq!(three_figures(0.3412), "0.341");
+        assert_eq!(three_figures(0.004_56), "0.00456");
+        assert_eq!(three_figures(12.345), "12.3");
+        assert_eq!(three_figures(12_345.678), "12346");
+        assert_eq!(three_figures(0.0), "0");
+    }
 }
