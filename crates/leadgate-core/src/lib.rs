@@ -21,6 +21,7 @@ pub mod lifecycle;
 pub mod normalize;
 pub mod policy;
 pub mod quality;
+pub mod ranking;
 pub mod routing;
 pub mod scoring;
 pub mod sla;

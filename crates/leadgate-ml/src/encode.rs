@@ -2,7 +2,7 @@
 //! categories as smoothed won rates, missing values as NaN for the trees.
 
 use crate::features::{Observation, Raw};
-use crate::metrics::roc_auc;
+use leadgate_core::ranking::{separation, standout, LEAK_SEPARATION};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -19,9 +19,6 @@ const SMOOTHING: f64 = 10.0;
 const MAX_CATEGORIES: usize = 200;
 /// A feature known for fewer leads than this is not used.
 pub const MIN_KNOWN: usize = 5;
-/// Alone, a feature that separates won from lost this well was almost surely filled in
-/// after the outcome: it is left out and reported.
-pub const LEAK_AUC: f64 = 0.97;
 /// The most leads the leak check reads per feature.
 const LEAK_SAMPLE: usize = 100_000;
 /// Folds for out-of-fold category rates on training rows (a row's own outcome never feeds
@@ -111,6 +108,8 @@ pub struct Fitted {
     pub encoder: Encoder,
     pub train: Matrix,
     pub dropped: Vec<Dropped>,
+    /// Features kept but suspect of recording the outcome, with the evidence.
+    pub suspects: Vec<Dropped>,
 }
 
 /// One feature's cells as gathered from the observations, with what choosing it needs.
@@ -211,6 +210,7 @@ impl Encoder {
         let prior = won.iter().filter(|w| **w).count() as f64 / n.max(1) as f64;
         let folds = fold_of(n, seed);
         let mut columns = Vec::new();
+        let mut separations = Vec::new();
         let mut data = Vec::new();
         for Gathered {
             name,
@@ -246,7 +246,8 @@ impl Encoder {
                 });
                 continue;
             }
-            if let Some(auc) = leak_auc(&values, won).filter(|_| screened) {
+            let alone = best_separation(&values, won);
+            if let Some(auc) = alone.filter(|a| screened && *a >= LEAK_SEPARATION) {
                 dropped.push(Dropped {
                     name: name.to_owned(),
                     reason: format!(
@@ -259,8 +260,19 @@ impl Encoder {
                 name: name.to_owned(),
                 kind,
             });
+            separations.push(alone.unwrap_or(0.5));
             data.extend(values);
         }
+        let suspects = standout(&separations)
+            .map(|(i, next)| Dropped {
+                name: columns[i].name.clone(),
+                reason: format!(
+                    "on its own it ranks won above lost far better than any other feature (ROC-AUC {:.3}; the next best {next:.3}): if it was filled in after the outcome, mark it after_outcome in the mapping",
+                    separations[i]
+                ),
+            })
+            .into_iter()
+            .collect();
         let cols = columns.len();
         Fitted {
             encoder: Encoder { columns },
@@ -270,6 +282,7 @@ impl Encoder {
                 data,
             },
             dropped,
+            suspects,
         }
     }
 
@@ -496,12 +509,12 @@ fn looks_like_identifier(values: &[f64]) -> bool {
     known.len() as f64 >= 0.9 * values.len() as f64
 }
 
-/// The single-feature ROC-AUC when it is near perfect, either way round; missing values
-/// are tried both as the lowest value and left out, so that a field filled in only for
-/// won leads is caught too.
-fn leak_auc(values: &[f64], won: &[bool]) -> Option<f64> {
+/// How well the feature alone separates won from lost, either way round; missing values
+/// are tried both as the lowest value and left out, so that a field filled in only for won
+/// leads is caught too.
+fn best_separation(values: &[f64], won: &[bool]) -> Option<f64> {
     // On a large set, every k-th lead tells the same within a few thousandths (far below
-    // the margin to `LEAK_AUC`) for a fraction of the sorting.
+    // the margin to `LEAK_SEPARATION`) for a fraction of the sorting.
     let step = values.len().div_ceil(LEAK_SAMPLE).max(1);
     let (values, won): (Vec<f64>, Vec<bool>) = values
         .iter()
@@ -518,7 +531,7 @@ fn leak_auc(values: &[f64], won: &[bool]) -> Option<f64> {
         .iter()
         .map(|v| if v.is_nan() { low } else { *v })
         .collect();
-    let mut aucs = vec![roc_auc(&filled, &won)];
+    let mut aucs = vec![separation(&filled, &won)];
     // Only with gaps do the known values alone tell something else.
     if values.iter().any(|v| v.is_nan()) {
         let (scores, labels): (Vec<f64>, Vec<bool>) = values
@@ -527,13 +540,9 @@ fn leak_auc(values: &[f64], won: &[bool]) -> Option<f64> {
             .filter(|(v, _)| !v.is_nan())
             .map(|(v, w)| (*v, *w))
             .unzip();
-        aucs.push(roc_auc(&scores, &labels));
+        aucs.push(separation(&scores, &labels));
     }
-    aucs.into_iter()
-        .flatten()
-        .map(|a| a.max(1.0 - a))
-        .filter(|a| *a >= LEAK_AUC)
-        .reduce(f64::max)
+    aucs.into_iter().flatten().reduce(f64::max)
 }
 
 #[cfg(test)]

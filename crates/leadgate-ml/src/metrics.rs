@@ -3,33 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Area under the ROC curve (ties count half); `None` without both classes.
-pub fn roc_auc(scores: &[f64], won: &[bool]) -> Option<f64> {
-    let positives = won.iter().filter(|w| **w).count();
-    let negatives = won.len() - positives;
-    if positives == 0 || negatives == 0 {
-        return None;
-    }
-    // Sorted as pairs, not as indices into the scores: the comparisons then read adjacent
-    // memory (the leak check runs this on every column of a training set). Tied scores
-    // share their mean rank, so their order among themselves does not matter.
-    let mut pairs: Vec<(f64, bool)> = scores.iter().copied().zip(won.iter().copied()).collect();
-    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-    // Mann-Whitney: sum of the positives' ranks, tied scores sharing their mean rank.
-    let mut rank_sum = 0.0;
-    let mut i = 0;
-    while i < pairs.len() {
-        let mut j = i;
-        while j + 1 < pairs.len() && pairs[j + 1].0 == pairs[i].0 {
-            j += 1;
-        }
-        let mean_rank = (i + j) as f64 / 2.0 + 1.0;
-        rank_sum += mean_rank * pairs[i..=j].iter().filter(|p| p.1).count() as f64;
-        i = j + 1;
-    }
-    let p = positives as f64;
-    Some((rank_sum - p * (p + 1.0) / 2.0) / (p * negatives as f64))
-}
+pub use leadgate_core::ranking::roc_auc;
 
 /// A 95% confidence interval for the ROC-AUC (DeLong's variance from the placement of
 /// each won lead among the lost and each lost lead among the won); `None` without at least

@@ -240,6 +240,9 @@ pub struct Model {
     pub base_score: f64,
     pub deal_values: DealValues,
     pub dropped: Vec<Dropped>,
+    /// Features used but suspect of recording the outcome.
+    #[serde(default)]
+    pub suspects: Vec<Dropped>,
     pub trained_on: usize,
     pub window_from: Option<DateTime<Utc>>,
     pub window_to: Option<DateTime<Utc>>,
@@ -425,6 +428,7 @@ fn fit(examples: &[&Example], settings: &Settings, choice: Choice) -> Result<Pre
         base_score: cal_scores.iter().sum::<f64>() / cal_scores.len().max(1) as f64,
         deal_values: DealValues::fit(examples),
         dropped: fitted.dropped,
+        suspects: fitted.suspects,
         trained_on: examples.len(),
         window_from,
         window_to,
@@ -445,6 +449,9 @@ pub struct Evaluation {
     pub trees: usize,
     pub features: Vec<String>,
     pub dropped: Vec<Dropped>,
+    /// Features used but suspect of recording the outcome, with the evidence.
+    #[serde(default)]
+    pub suspects: Vec<Dropped>,
     pub train_seconds: f64,
     /// Scoring the test leads.
     pub score_seconds: f64,
@@ -492,7 +499,13 @@ pub fn evaluate(examples: &[Example], settings: &Settings) -> Result<Evaluation,
     let baseline = Logistic::fit(&fitted.train, &train_won)?;
     let baseline_p = baseline.predict(&fitted.encoder.transform(&test_obs));
     let model_metrics = Metrics::of(&probabilities, &test_won);
-    let warnings = rough_test(&model_metrics).into_iter().collect();
+    let warnings = predictor
+        .model
+        .suspects
+        .iter()
+        .map(|s| format!("{} is suspect: {}", s.name, s.reason))
+        .chain(rough_test(&model_metrics))
+        .collect();
     let all: Vec<&Observation> = examples.iter().map(|e| &e.observation).collect();
     let started = Instant::now();
     predictor.probabilities(&all);
@@ -507,6 +520,7 @@ pub fn evaluate(examples: &[Example], settings: &Settings) -> Result<Evaluation,
         trees: predictor.model.tree_count,
         features,
         dropped: predictor.model.dropped.clone(),
+        suspects: predictor.model.suspects.clone(),
         train_seconds,
         score_seconds,
         score_all_seconds,
@@ -543,6 +557,7 @@ pub fn train(examples: &[Example], settings: &Settings) -> Result<(Model, Evalua
     let all: Vec<&Example> = examples.iter().collect();
     let Predictor { mut model, booster } = fit(&all, settings, Choice::Only(&evaluation.features))?;
     model.dropped = evaluation.dropped.clone();
+    model.suspects = evaluation.suspects.clone();
     model.trees = booster
         .json_dump()
         .map_err(|e| MlError::Training(e.to_string()))?;
@@ -662,6 +677,34 @@ mod tests {
         }
         // The column is borderline indeed: some seeds keep it, some drop it.
         assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    }
+
+    #[test]
+    fn a_feature_far_ahead_of_all_others_is_named_suspect_with_its_evidence() {
+        let mut data = examples(3000, 0);
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        for e in &mut data {
+            use rand::Rng;
+            let flip = rng.gen::<f64>() < 0.08;
+            let quality = if e.won != flip {
+                "High in Relevance"
+            } else {
+                "Worst"
+            };
+            e.observation
+                .insert("custom.lead_quality".into(), Raw::Text(quality.into()));
+        }
+        let (model, evaluation) = train(&data, &Settings::default()).unwrap();
+        let warning = evaluation.warnings.join("\n");
+        assert!(
+            warning.contains("custom.lead_quality is suspect") && warning.contains("the next best"),
+            "{warning}"
+        );
+        assert_eq!(model.suspects, evaluation.suspects);
+        assert!(crate::report::html(&evaluation, "t").contains("lead_quality is suspect"));
+        // Without it, the real traits share the work and nothing stands out.
+        let clean = evaluate(&examples(3000, 0), &Settings::default()).unwrap();
+        assert!(clean.suspects.is_empty(), "{:?}", clean.suspects);
     }
 
     #[test]

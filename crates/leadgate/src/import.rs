@@ -3,7 +3,7 @@
 //! store in batches that each commit with the import's progress.
 
 use leadgate_core::export::safe_cell;
-use leadgate_core::import::{guess, BoundMapping, Mapping, RowError};
+use leadgate_core::import::{guess, suspects, BoundMapping, ImportRow, Mapping, RowError, Suspect};
 use leadgate_core::FieldErrors;
 use leadgate_store::{BatchRow, ImportRecord, ImportStart, Store, StoreError};
 use serde::Serialize;
@@ -17,6 +17,8 @@ use std::path::Path;
 pub const BATCH_ROWS: usize = 2000;
 /// Rows sampled to guess the types of unmapped columns.
 const GUESS_SAMPLE_ROWS: usize = 2000;
+/// Rows read to look for columns filled in after the outcome.
+const SUSPECT_SAMPLE_ROWS: usize = 20_000;
 /// Bytes looked at to detect the encoding and the delimiter.
 const SNIFF_BYTES: usize = 64 * 1024;
 
@@ -67,6 +69,9 @@ pub struct ImportReport {
     pub guessed: bool,
     /// Columns of the file the mapping does not use.
     pub ignored_columns: Vec<String>,
+    /// Columns that look filled in after the outcome; a guessed mapping marks them
+    /// `after_outcome` itself.
+    pub suspects: Vec<Suspect>,
     pub delimiter: char,
 }
 
@@ -349,28 +354,55 @@ pub fn resolve_mapping(
         .map(Mapping::parse)
         .transpose()
         .map_err(ImportError::MappingSyntax)?;
-    bind_mapping(path, file, given)
+    let bound = bind_mapping(path, file, given)?;
+    Ok((bound.mapping, bound.bound, bound.guessed))
 }
 
-/// Binds a parsed mapping, or one guessed from the header and a sample of rows.
-fn bind_mapping(
-    path: &Path,
-    file: &CsvFile,
-    given: Option<Mapping>,
-) -> Result<(Mapping, BoundMapping, bool), ImportError> {
-    let (mapping, guessed) = match given {
-        Some(mapping) => (mapping, false),
-        None => {
-            let sample: Vec<Vec<String>> = file
-                .rows(path)?
-                .take(GUESS_SAMPLE_ROWS)
-                .filter_map(|r| r.cells.ok())
-                .collect();
-            (guess(&file.header, &sample), true)
-        }
+/// A mapping bound to a file, with the columns that look filled in after the outcome.
+struct Bound {
+    mapping: Mapping,
+    bound: BoundMapping,
+    guessed: bool,
+    suspects: Vec<Suspect>,
+}
+
+/// Binds a parsed mapping, or one guessed from the header and a sample of rows, and looks
+/// for columns filled in after the outcome on a sample read through it. A guessed mapping
+/// marks them `after_outcome` itself; a given one is kept as written, and the report names
+/// them.
+fn bind_mapping(path: &Path, file: &CsvFile, given: Option<Mapping>) -> Result<Bound, ImportError> {
+    let sample = |rows: usize| -> Result<Vec<Vec<String>>, ImportError> {
+        Ok(file
+            .rows(path)?
+            .take(rows)
+            .filter_map(|r| r.cells.ok())
+            .collect())
     };
-    let bound = mapping.bind(&file.header).map_err(ImportError::Mapping)?;
-    Ok((mapping, bound, guessed))
+    let (mut mapping, guessed) = match given {
+        Some(mapping) => (mapping, false),
+        None => (guess(&file.header, &sample(GUESS_SAMPLE_ROWS)?), true),
+    };
+    let mut bound = mapping.bind(&file.header).map_err(ImportError::Mapping)?;
+    let read: Vec<ImportRow> = sample(SUSPECT_SAMPLE_ROWS)?
+        .iter()
+        .filter_map(|cells| {
+            let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
+            bound.read_row(&refs).ok()
+        })
+        .collect();
+    let suspects = suspects(&bound, &read);
+    if guessed && !suspects.is_empty() {
+        for spec in &mut mapping.columns {
+            spec.after_outcome |= suspects.iter().any(|s| s.column == spec.name);
+        }
+        bound = mapping.bind(&file.header).map_err(ImportError::Mapping)?;
+    }
+    Ok(Bound {
+        mapping,
+        bound,
+        guessed,
+        suspects,
+    })
 }
 
 /// Imports (or, dry, checks) a file. `progress` hears (rows done, bytes read) now and then;
@@ -396,7 +428,12 @@ pub async fn run(
         None => None,
     };
     let file = CsvFile::inspect(path, given_delimiter)?;
-    let (mapping, bound, guessed) = bind_mapping(path, &file, given)?;
+    let Bound {
+        mapping,
+        bound,
+        guessed,
+        suspects,
+    } = bind_mapping(path, &file, given)?;
     let mapping_text = mapping.to_toml();
     let mut report = ImportReport {
         import: None,
@@ -407,6 +444,7 @@ pub async fn run(
         mapping: mapping_text.clone(),
         guessed,
         ignored_columns: bound.ignored.clone(),
+        suspects,
         delimiter: file.delimiter as char,
     };
     let mut rejects = rejects.map(csv::Writer::from_writer);

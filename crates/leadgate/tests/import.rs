@@ -32,6 +32,7 @@ on_both_engines!(
     bad_rows_are_reported_and_never_stop_the_import,
     bad_files_are_refused_with_a_reason_and_store_nothing,
     a_guessed_mapping_matches_people_by_email_on_the_next_file,
+    columns_filled_after_the_outcome_are_named_and_a_guessed_mapping_marks_them,
     an_interrupted_import_resumes_without_duplicates,
     a_file_of_namesake_crowds_is_matched_within_bounds_and_merges_none,
     exports_are_safe_to_open_in_a_spreadsheet,
@@ -260,6 +261,55 @@ async fn bad_files_are_refused_with_a_reason_and_store_nothing(store: Store) {
     assert!(result.unwrap_err().to_string().contains("cannot read"));
     assert_eq!(store.count_leads().await.unwrap(), 0);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM imports").await, 0);
+}
+
+async fn columns_filled_after_the_outcome_are_named_and_a_guessed_mapping_marks_them(store: Store) {
+    let (file, mapping) = xeducation();
+    let dry = |mapping: Option<&str>| ImportOptions {
+        dry_run: true,
+        ..options(mapping)
+    };
+    // The example mapping marks the nine columns sales filled in: nothing left to suspect.
+    let (report, _) = import_file(&store, &file, &dry(Some(&mapping))).await;
+    assert!(report.unwrap().suspects.is_empty());
+    // Guessed from the header, the file's own verdicts and export-time states are found.
+    let (report, _) = import_file(&store, &file, &dry(None)).await;
+    let report = report.unwrap();
+    let found: Vec<&str> = report.suspects.iter().map(|s| s.column.as_str()).collect();
+    for column in [
+        "Tags",
+        "Lead Quality",
+        "Last Activity",
+        "Last Notable Activity",
+        "Asymmetrique Activity Index",
+        "Asymmetrique Profile Index",
+        "Asymmetrique Activity Score",
+        "Asymmetrique Profile Score",
+    ] {
+        assert!(found.contains(&column), "{column} not in {found:?}");
+        let key = report.suspects.iter().find(|s| s.column == column).unwrap();
+        let marked = format!("field = \"{}\"", key.field);
+        let at = report.mapping.find(&marked).unwrap();
+        let entry = &report.mapping[at..];
+        let entry = &entry[..entry.find("[[column]]").unwrap_or(entry.len())];
+        assert!(entry.contains("after_outcome = true"), "{entry}");
+    }
+    let tags = report.suspects.iter().find(|s| s.column == "Tags").unwrap();
+    assert!(
+        tags.evidence
+            .iter()
+            .any(|e| e.contains("far better than any other column")),
+        "{:?}",
+        tags.evidence
+    );
+    for honest in [
+        "What is your current occupation",
+        "TotalVisits",
+        "Lead Origin",
+    ] {
+        assert!(!found.contains(&honest), "{honest} in {found:?}");
+    }
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM leads").await, 0);
 }
 
 async fn a_guessed_mapping_matches_people_by_email_on_the_next_file(store: Store) {

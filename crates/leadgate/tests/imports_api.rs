@@ -12,6 +12,7 @@ on_both_engines!(
     a_csv_upload_imports_and_reports_its_rejects,
     a_multipart_upload_takes_a_mapping_and_a_dry_run,
     bad_uploads_are_refused_with_the_field_named,
+    a_dry_run_names_columns_filled_after_the_outcome,
     the_filtered_leads_export_as_safe_csv,
 );
 
@@ -118,6 +119,42 @@ async fn a_multipart_upload_takes_a_mapping_and_a_dry_run(app: &TestApp) {
         .unwrap();
     assert_eq!(leads["leads"][0]["custom"]["headcount"], 80);
     assert_eq!(leads["leads"][0]["channel"], "import");
+}
+
+async fn a_dry_run_names_columns_filled_after_the_outcome(app: &TestApp) {
+    // 200 closed leads whose "Call status" is the outcome written down, and a fair trait.
+    let mut csv = String::from("Email,Converted,Call status,Seats\n");
+    for i in 0..200 {
+        let won = i % 5 == 0;
+        let status = if won == (i % 23 != 0) {
+            "Interested"
+        } else {
+            "No answer"
+        };
+        csv.push_str(&format!(
+            "p{i}@example.com,{},{status},{}\n",
+            u8::from(won),
+            i % 7
+        ));
+    }
+    let response = app.post_csv("?dry_run=true", &csv).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let dry: Value = response.json().await.unwrap();
+    let suspects = dry["suspect_columns"].as_array().unwrap();
+    assert_eq!(suspects.len(), 1, "{suspects:?}");
+    let sentence = suspects[0].as_str().unwrap();
+    for part in [
+        "\"Call status\" (custom.call_status)",
+        "its name (\"status\")",
+        "far better than any other column",
+        "marked after_outcome in the guessed mapping",
+    ] {
+        assert!(sentence.contains(part), "{part}: {sentence}");
+    }
+    assert!(dry["mapping"]
+        .as_str()
+        .unwrap()
+        .contains("field = \"custom.call_status\"\nafter_outcome = true"));
 }
 
 async fn bad_uploads_are_refused_with_the_field_named(app: &TestApp) {

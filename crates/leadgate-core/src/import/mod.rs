@@ -4,7 +4,9 @@
 mod guess;
 mod mapping;
 mod row;
+mod suspect;
 
 pub use guess::guess;
 pub use mapping::{BoundMapping, ColumnSpec, Mapping, Target, ValueKind};
 pub use row::{parse_integer, parse_number, ImportRow, RowError, RowOutcome, MAX_CELL_BYTES};
+pub use suspect::{suspects, Suspect};

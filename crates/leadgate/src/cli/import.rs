@@ -134,6 +134,9 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
                 .join(", ")
         );
     }
+    for suspect in &report.suspects {
+        println!("suspect column: {}", suspect.sentence(report.guessed));
+    }
     let rate = report.rows as f64 / elapsed.max(1e-3);
     match &report.import {
         None => println!(

@@ -72,6 +72,9 @@ pub struct ImportView {
     mapping: String,
     guessed: bool,
     ignored_columns: Vec<String>,
+    /// Columns that look filled in after the outcome, each in a sentence with its evidence
+    /// (a guessed mapping marks them after_outcome itself).
+    suspect_columns: Vec<String>,
     #[schema(value_type = String)]
     delimiter: char,
     /// Where the rejects report is (CSV: row, column, reason).
@@ -223,6 +226,11 @@ fn view(report: ImportReport, dry_rejects: &[u8]) -> ImportView {
         mapping: report.mapping,
         guessed: report.guessed,
         ignored_columns: report.ignored_columns,
+        suspect_columns: report
+            .suspects
+            .iter()
+            .map(|s| s.sentence(report.guessed))
+            .collect(),
         delimiter: report.delimiter,
         rejects,
     }

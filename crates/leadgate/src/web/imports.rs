@@ -102,6 +102,8 @@ pub struct Check {
     pub counts: String,
     pub guessed: bool,
     pub ignored: Vec<String>,
+    /// Columns that look filled in after the outcome, each in a sentence with its evidence.
+    pub suspects: Vec<String>,
     pub rejects: Vec<Reject>,
     pub mapping: String,
 }
@@ -199,6 +201,11 @@ async fn check(
         ),
         guessed: report.guessed,
         ignored: report.ignored_columns,
+        suspects: report
+            .suspects
+            .iter()
+            .map(|s| s.sentence(report.guessed))
+            .collect(),
         rejects,
         mapping: report.mapping,
     };
