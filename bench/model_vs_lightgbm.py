@@ -34,6 +34,23 @@ def lift_top_decile(p, y):
     return top.mean() / y.mean()
 
 
+def ece(p, y, bins=10):
+    """Expected calibration error over ten equal-width bins, as Leadgate reports it."""
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            total += inside.sum() * abs(p[inside].mean() - y[inside].mean())
+    return total / len(p)
+
+
+def largest_tie_share(p):
+    """The share of leads at the most common probability."""
+    _, counts = np.unique(p, return_counts=True)
+    return counts.max() / len(p)
+
+
 def fastest(runs):
     """The first run's figures with the fastest training and scoring of all runs."""
     best = dict(runs[0])
@@ -63,6 +80,8 @@ def lightgbm(frame, label, test_keys, key, repeat):
     return {
         "roc_auc": roc_auc_score(y[test], p),
         "brier": brier_score_loss(y[test], p),
+        "ece": ece(p, y[test]),
+        "largest_tie_share": largest_tie_share(p),
         "lift_top_decile": lift_top_decile(p, y[test]),
         "train_seconds": train_seconds,
         "score_all_seconds": score_all_seconds,
@@ -74,6 +93,8 @@ def leadgate_row(e):
     return {
         "roc_auc": e["model"]["roc_auc"],
         "brier": e["model"]["brier"],
+        "ece": e["model"]["ece"],
+        "largest_tie_share": e["model"]["largest_tie_share"],
         "lift_top_decile": e["model"]["lift_top_decile"],
         "train_seconds": e["train_seconds"],
         "score_all_seconds": e["score_all_seconds"],
@@ -84,10 +105,12 @@ def leadgate_row(e):
 def show(title, ours, theirs):
     print(f"\n{title}")
     print(f"  {'':22}{'Leadgate':>12}{'LightGBM':>12}{'ratio':>10}")
-    for name, fmt in [("roc_auc", ".4f"), ("brier", ".4f"), ("lift_top_decile", ".2f"),
+    for name, fmt in [("roc_auc", ".4f"), ("brier", ".4f"), ("ece", ".4f"),
+                      ("largest_tie_share", ".4f"), ("lift_top_decile", ".2f"),
                       ("train_seconds", ".3f"), ("score_all_seconds", ".3f")]:
         a, b = ours[name], theirs[name]
-        print(f"  {name:22}{a:>12{fmt}}{b:>12{fmt}}{a / b:>10.2f}")
+        ratio = f"{a / b:>10.2f}" if b else f"{'-':>10}"
+        print(f"  {name:22}{a:>12{fmt}}{b:>12{fmt}}{ratio}")
     print(f"  test rows: {ours['test_rows']} / {theirs['test_rows']}")
 
 
@@ -112,8 +135,9 @@ def xeducation(args, work):
     show("X Education (9,240 leads, leaky columns left out), through the store", ours, theirs)
 
 
-def synthetic(rows, seed=7):
-    """Leads with 20 features: numbers, yes/no flags, categories (a rare-heavy one), gaps."""
+def synthetic(rows, base_rate, seed=7):
+    """Leads with 20 features: numbers, yes/no flags, categories (a rare-heavy one), gaps;
+    the propensity is known and shifted so that `base_rate` of them are won."""
     rng = np.random.default_rng(seed)
     n = rows
     f = {}
@@ -133,7 +157,14 @@ def synthetic(rows, seed=7):
              + 0.5 * np.sin(ind) + 0.3 * frame["visits_2"] - 0.05 * frame["visits_2"] ** 2
              + np.where(frame["channel"] == "referral", 1.0, 0.0)
              + 0.4 * (frame["num_2"] > 6) * frame["flag_1"])
-    frame["won"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    low, high = -20.0, 20.0
+    for _ in range(60):  # the shift that gives the base rate, by bisection
+        mid = (low + high) / 2
+        if (1 / (1 + np.exp(-(logit + mid)))).mean() < base_rate:
+            low = mid
+        else:
+            high = mid
+    frame["won"] = (rng.random(n) < 1 / (1 + np.exp(-(logit + low)))).astype(int)
     # Gaps: a fifth of two numbers and one category unknown.
     for c in ["num_3", "num_4"]:
         frame.loc[rng.random(n) < 0.2, c] = np.nan
@@ -144,20 +175,22 @@ def synthetic(rows, seed=7):
 
 def synthetic_runs(args, work):
     for rows in [int(r) for r in args.synthetic_rows.split(",") if r]:
-        frame = synthetic(rows)
-        csv = os.path.join(work, f"synthetic_{rows}.csv")
-        frame.to_csv(csv, index=False)
-        keys = os.path.join(work, f"keys_{rows}.txt")
-        ours = fastest([
-            leadgate_row(json.loads(subprocess.run(
-                [args.leadgate, "bench", "model", "--csv", csv, "--label", "won", "--key", "id",
-                 "--test-keys", keys], check=True, capture_output=True, text=True).stdout))
-            for _ in range(args.repeat)
-        ])
-        test_keys = set(open(keys).read().split())
-        frame["id"] = frame["id"].astype(str)
-        theirs = lightgbm(frame, "won", test_keys, "id", args.repeat)
-        show(f"Synthetic, {rows:,} leads x 20 features", ours, theirs)
+        for base_rate in [float(r) for r in args.base_rates.split(",") if r]:
+            frame = synthetic(rows, base_rate)
+            csv = os.path.join(work, f"synthetic_{rows}_{base_rate}.csv")
+            frame.to_csv(csv, index=False)
+            keys = os.path.join(work, f"keys_{rows}_{base_rate}.txt")
+            ours = fastest([
+                leadgate_row(json.loads(subprocess.run(
+                    [args.leadgate, "bench", "model", "--csv", csv, "--label", "won", "--key", "id",
+                     "--test-keys", keys], check=True, capture_output=True, text=True).stdout))
+                for _ in range(args.repeat)
+            ])
+            test_keys = set(open(keys).read().split())
+            frame["id"] = frame["id"].astype(str)
+            theirs = lightgbm(frame, "won", test_keys, "id", args.repeat)
+            show(f"Synthetic, {rows:,} leads x 20 features, {base_rate:.0%} won "
+                 f"({frame['won'].mean():.2%} drawn)", ours, theirs)
 
 
 def main():
@@ -165,6 +198,7 @@ def main():
     parser.add_argument("--leadgate", required=True)
     parser.add_argument("--root", required=True)
     parser.add_argument("--synthetic-rows", default="10000,100000")
+    parser.add_argument("--base-rates", default="0.02,0.05,0.10")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     print(f"lightgbm {lgb.__version__}, 2 threads; Leadgate: forust trees, 2 threads; "

@@ -11,8 +11,16 @@ const PRIOR_LEADS: f64 = 2.0;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "snake_case")]
 pub enum Calibrator {
-    /// Pool-adjacent-violators: a non-decreasing map, linear between block centres.
-    Isotonic { scores: Vec<f64>, rates: Vec<f64> },
+    /// Pool-adjacent-violators: a non-decreasing map, linear between block centres; past
+    /// the first and last centre the log-odds go on with `tail_slope` per unit of raw score
+    /// (Platt's slope on the same leads), so the many leads of a large end block are still
+    /// told apart instead of sharing one probability.
+    Isotonic {
+        scores: Vec<f64>,
+        rates: Vec<f64>,
+        #[serde(default)]
+        tail_slope: f64,
+    },
     /// p = 1 / (1 + exp(-(a * score + b))).
     Platt { a: f64, b: f64 },
 }
@@ -32,12 +40,20 @@ impl Calibrator {
             // Separable held-out data drives the slope up until exp() saturates: a model
             // is never certain.
             Calibrator::Platt { a, b } => sigmoid(a * score + b).clamp(1e-6, 1.0 - 1e-6),
-            Calibrator::Isotonic { scores, rates } => {
+            Calibrator::Isotonic {
+                scores,
+                rates,
+                tail_slope,
+            } => {
                 let i = scores.partition_point(|s| *s <= score);
+                let tail = |at: usize| {
+                    sigmoid(logit(rates[at]) + tail_slope * (score - scores[at]))
+                        .clamp(1e-6, 1.0 - 1e-6)
+                };
                 if i == 0 {
-                    rates[0]
+                    tail(0)
                 } else if i == scores.len() {
-                    rates[i - 1]
+                    tail(i - 1)
                 } else {
                     let (x0, x1) = (scores[i - 1], scores[i]);
                     let t = (score - x0) / (x1 - x0);
@@ -51,6 +67,15 @@ impl Calibrator {
 pub fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
+
+fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-6, 1.0 - 1e-6);
+    (p / (1.0 - p)).ln()
+}
+
+/// The steepest and flattest the tails may run: an inverted or wildly steep Platt fit on the
+/// held-out leads must neither turn the map around nor make its ends a cliff.
+const TAIL_SLOPE: (f64, f64) = (0.05, 4.0);
 
 fn isotonic(scores: &[f64], won: &[bool]) -> Calibrator {
     let mut order: Vec<usize> = (0..scores.len()).collect();
@@ -104,9 +129,14 @@ fn isotonic(scores: &[f64], won: &[bool]) -> Calibrator {
         xs.push(x);
         ys.push(smoothed(w, n));
     }
+    let tail_slope = match platt(scores, won) {
+        Calibrator::Platt { a, .. } if a.is_finite() => a.clamp(TAIL_SLOPE.0, TAIL_SLOPE.1),
+        _ => TAIL_SLOPE.0,
+    };
     Calibrator::Isotonic {
         scores: xs,
         rates: ys,
+        tail_slope,
     }
 }
 
@@ -207,6 +237,40 @@ mod tests {
         assert!(
             c.probability(-9.0) < rate,
             "the lowest block stays below the rest"
+        );
+    }
+
+    /// At 2% won most held-out leads fall into one large lowest block; its leads must not
+    /// all share one probability (seen: a third of a test set at exactly one value).
+    #[test]
+    fn the_leads_of_a_large_end_block_keep_their_order() {
+        let n = 4000;
+        let scores: Vec<f64> = (0..n).map(|i| -6.0 + 5.0 * i as f64 / n as f64).collect();
+        let won: Vec<bool> = scores
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let u = ((i as u64).wrapping_mul(2_654_435_761) % 10_000) as f64 / 10_000.0;
+                u < sigmoid(*s)
+            })
+            .collect();
+        let c = Calibrator::fit(&scores, &won);
+        let probabilities: Vec<f64> = scores.iter().map(|s| c.probability(*s)).collect();
+        let mut counts = std::collections::HashMap::new();
+        for p in &probabilities {
+            *counts.entry(p.to_bits()).or_insert(0usize) += 1;
+        }
+        let largest = counts.values().max().copied().unwrap_or(0);
+        assert!(
+            largest * 20 <= n,
+            "{largest} of {n} leads share one probability"
+        );
+        assert!(probabilities.windows(2).all(|w| w[0] <= w[1]));
+        let rate = won.iter().filter(|w| **w).count() as f64 / n as f64;
+        let mean = probabilities.iter().sum::<f64>() / n as f64;
+        assert!(
+            (mean - rate).abs() < 0.01,
+            "mean {mean:.4} against {rate:.4}"
         );
     }
 

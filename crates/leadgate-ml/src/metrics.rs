@@ -199,6 +199,10 @@ pub struct Metrics {
     /// rates over the calibration bins.
     pub ece: f64,
     pub lift_top_decile: f64,
+    /// The share of leads at the most common probability: a calibrator that piles leads
+    /// onto one value hides their order from the reps.
+    #[serde(default)]
+    pub largest_tie_share: f64,
     pub deciles: Vec<Decile>,
     pub calibration: Vec<CalibrationBin>,
 }
@@ -258,6 +262,12 @@ impl Metrics {
             log_loss: log_loss(probabilities, won),
             ece,
             lift_top_decile: deciles.first().map_or(0.0, |d| d.lift),
+            largest_tie_share: tied_groups(probabilities, won)
+                .iter()
+                .map(|g| g.leads)
+                .max()
+                .unwrap_or(0) as f64
+                / n.max(1) as f64,
             deciles,
             calibration,
         }

@@ -159,6 +159,11 @@ pub fn html(evaluation: &Evaluation, title: &str) -> String {
             format!("{:.2}", e.model.lift_top_decile),
             format!("{:.2}", e.baseline.lift_top_decile),
         ),
+        (
+            "most leads at one probability",
+            format!("{:.1}%", e.model.largest_tie_share * 100.0),
+            format!("{:.1}%", e.baseline.largest_tie_share * 100.0),
+        ),
     ] {
         let _ = write!(out, "<tr><td>{name}</td><td>{a}</td><td>{b}</td></tr>");
     }

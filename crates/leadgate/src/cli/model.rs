@@ -159,6 +159,11 @@ fn metric_rows(model: &Metrics, baseline: &Metrics) -> String {
             format!("{:.2}", model.lift_top_decile),
             format!("{:.2}", baseline.lift_top_decile),
         ),
+        (
+            "most leads at one probability",
+            format!("{:.1}%", model.largest_tie_share * 100.0),
+            format!("{:.1}%", baseline.largest_tie_share * 100.0),
+        ),
     ];
     let mut out = format!("  {:<20} {:>10} {:>10}\n", "", "trees", "logistic");
     for (name, a, b) in rows {
