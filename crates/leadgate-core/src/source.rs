@@ -93,6 +93,96 @@ impl Channel {
             Channel::Phone => SourceClass::SelfGenerated,
         }
     }
+
+    /// The channel a source written in words most likely names ("Google" and "Pay per
+    /// Click Ads" are search ads, "Reference" and "Word of mouth" referrals), by the words
+    /// it contains; `None` when no word says.
+    pub fn read_from_words(source: &str) -> Option<Channel> {
+        const WORDS: [(&[&str], Channel); 12] = [
+            (
+                &[
+                    "google", "bing", "baidu", "adwords", "ppc", "sem", "paid", "cpc", "click",
+                    "ads",
+                ],
+                Channel::SearchAd,
+            ),
+            (
+                &[
+                    "facebook",
+                    "linkedin",
+                    "twitter",
+                    "instagram",
+                    "youtube",
+                    "tiktok",
+                    "wechat",
+                    "weibo",
+                    "social",
+                ],
+                Channel::Social,
+            ),
+            (&["webinar", "webinars"], Channel::Webinar),
+            (
+                &[
+                    "reference",
+                    "referral",
+                    "referred",
+                    "recommendation",
+                    "recommendations",
+                    "mouth",
+                ],
+                Channel::Referral,
+            ),
+            (
+                &["email", "e-mail", "newsletter", "mailing", "mailchimp"],
+                Channel::Email,
+            ),
+            (
+                &[
+                    "event",
+                    "events",
+                    "conference",
+                    "expo",
+                    "fair",
+                    "tradeshow",
+                    "trade",
+                ],
+                Channel::Event,
+            ),
+            (
+                &["partner", "partners", "affiliate", "reseller"],
+                Channel::Partner,
+            ),
+            (
+                &["phone", "call", "calls", "telephone", "cold"],
+                Channel::Phone,
+            ),
+            (&["purchased", "bought", "list"], Channel::PurchasedList),
+            (
+                &["download", "ebook", "whitepaper"],
+                Channel::ContentDownload,
+            ),
+            (
+                &[
+                    "organic", "seo", "direct", "website", "site", "web", "chat", "olark", "form",
+                    "landing",
+                ],
+                Channel::WebForm,
+            ),
+            (&["import"], Channel::Import),
+        ];
+        let folded = source.to_lowercase();
+        let words: Vec<&str> = folded
+            .split(|c: char| !c.is_alphanumeric() && c != '-')
+            .filter(|w| !w.is_empty())
+            .collect();
+        if let Ok(channel) = folded.trim().parse::<Channel>() {
+            return Some(channel);
+        }
+        WORDS
+            .iter()
+            .find(|(names, _)| words.iter().any(|w| names.contains(w)))
+            .map(|(_, channel)| *channel)
+    }
 }
 
 /// One touch: how a lead reached us at one moment.
@@ -237,6 +327,24 @@ pub fn json_kind(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sources_written_in_words_read_as_channels() {
+        for (words, channel) in [
+            ("Google", Some(Channel::SearchAd)),
+            ("Pay per Click Ads", Some(Channel::SearchAd)),
+            ("Direct Traffic", Some(Channel::WebForm)),
+            ("Olark Chat", Some(Channel::WebForm)),
+            ("Reference", Some(Channel::Referral)),
+            ("Welingak Website", Some(Channel::WebForm)),
+            ("Facebook", Some(Channel::Social)),
+            ("WeLearn", None),
+            ("search_ad", Some(Channel::SearchAd)),
+            ("Trade show", Some(Channel::Event)),
+        ] {
+            assert_eq!(Channel::read_from_words(words), channel, "{words}");
+        }
+    }
     use serde_json::json;
 
     fn map(value: Value) -> Map<String, Value> {

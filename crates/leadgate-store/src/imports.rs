@@ -415,8 +415,11 @@ async fn store_rows(tx: &mut Tx, import_id: i64, rows: &[BatchRow]) -> Result<Co
                 payload["value"] = Value::from(value);
             }
             // One outcome of each kind per lead however often the file is imported.
+            // Dated as the file says it happened, so analytics and the model see the past
+            // as it was.
+            let closed = outcome.at.map(to_micros).unwrap_or(at);
             let mut draft =
-                EventDraft::new(EventType::OutcomeRecorded, at, payload).with_actor(&actor);
+                EventDraft::new(EventType::OutcomeRecorded, closed, payload).with_actor(&actor);
             draft.idempotency_key = Some(format!("{OUTCOME_KEY}{lead_id}:{name}"));
             events.push((lead_id, draft));
         }

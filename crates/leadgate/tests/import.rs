@@ -33,6 +33,7 @@ on_both_engines!(
     bad_files_are_refused_with_a_reason_and_store_nothing,
     a_guessed_mapping_matches_people_by_email_on_the_next_file,
     columns_filled_after_the_outcome_are_named_and_a_guessed_mapping_marks_them,
+    a_guessed_mapping_dates_outcomes_reads_sources_as_channels_and_placeholders_as_empty,
     an_interrupted_import_resumes_without_duplicates,
     a_file_of_namesake_crowds_is_matched_within_bounds_and_merges_none,
     exports_are_safe_to_open_in_a_spreadsheet,
@@ -310,6 +311,71 @@ async fn columns_filled_after_the_outcome_are_named_and_a_guessed_mapping_marks_
         assert!(!found.contains(&honest), "{honest} in {found:?}");
     }
     assert_eq!(count(&store, "SELECT COUNT(*) FROM leads").await, 0);
+}
+
+async fn a_guessed_mapping_dates_outcomes_reads_sources_as_channels_and_placeholders_as_empty(
+    store: Store,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "crm-export.csv",
+        b"Email,Created,Converted,Close Date,Lead Source,City\n\
+          a@example.com,2025-03-01,1,2025-04-15,Google,Select\n\
+          b@example.com,2025-03-02,0,2025-05-20,Reference,Hanoi\n\
+          c@example.com,2025-03-03,,,Olark Chat,Select\n",
+    );
+    let (report, rejects) = import_file(&store, &file, &options(None)).await;
+    let report = report.unwrap();
+    assert_eq!(report.rejected, 0, "{rejects}");
+    for part in [
+        "field = \"outcome_at\"",
+        "field = \"channel\"",
+        "Google = \"search_ad\"",
+        "Reference = \"referral\"",
+        "null_values = [\"select\"]",
+    ] {
+        assert!(
+            report.mapping.contains(part),
+            "{part} in\n{}",
+            report.mapping
+        );
+    }
+    let page = store
+        .list_leads(&LeadFilter {
+            limit: 100,
+            ..LeadFilter::default()
+        })
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    for lead in &page.leads {
+        let timeline = store.timeline(lead.id, 100, None).await.unwrap();
+        let closed = timeline
+            .events
+            .iter()
+            .find(|e| e.event_type == "outcome_recorded")
+            .map(|e| e.occurred_at.0.date_naive().to_string());
+        seen.push((lead.first_touch.channel.to_string(), closed));
+    }
+    seen.sort();
+    let dated = |d: &str| Some(d.to_owned());
+    assert_eq!(
+        seen,
+        [
+            ("referral".to_owned(), dated("2025-05-20")),
+            ("search_ad".to_owned(), dated("2025-04-15")),
+            ("web_form".to_owned(), None),
+        ]
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM leads WHERE CAST(custom AS TEXT) LIKE '%elect%'"
+        )
+        .await,
+        0
+    );
 }
 
 async fn a_guessed_mapping_matches_people_by_email_on_the_next_file(store: Store) {

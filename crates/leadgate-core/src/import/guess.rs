@@ -4,6 +4,20 @@
 use super::mapping::{ColumnSpec, Mapping, ValueKind};
 use super::row::{parse_bool, parse_date, parse_integer, parse_number};
 use crate::normalize::fold_loose;
+use crate::source::Channel;
+use std::collections::BTreeMap;
+
+/// Cells that forms and CRMs export for "no answer": left empty in every column.
+const PLACEHOLDERS: [&str; 8] = [
+    "select",
+    "select...",
+    "please select",
+    "-- select --",
+    "n/a",
+    "#n/a",
+    "null",
+    "请选择",
+];
 
 /// Header names (folded, with separators removed) and the field each means.
 const SYNONYMS: &[(&str, &[&str])] = &[
@@ -147,6 +161,21 @@ const SYNONYMS: &[(&str, &[&str])] = &[
         &["dealvalue", "amount", "revenue", "wonvalue"],
     ),
     (
+        "outcome_at",
+        &[
+            "outcomeat",
+            "outcomedate",
+            "closedat",
+            "closedate",
+            "closeddate",
+            "dateclosed",
+            "wonat",
+            "wondate",
+            "converteddate",
+            "conversiondate",
+        ],
+    ),
+    (
         "created_at",
         &[
             "createdat",
@@ -202,6 +231,13 @@ pub fn guess(header: &[String], sample: &[Vec<String>]) -> Mapping {
         let spec = match known {
             Some(field) => {
                 taken.push(field);
+                if field == "utm_source" && !taken.contains(&"channel") {
+                    // A source written in words is also the channel analytics groups by.
+                    if let Some(channel) = channel_of(name, &values) {
+                        taken.push("channel");
+                        columns.push(channel);
+                    }
+                }
                 ColumnSpec {
                     name: name.clone(),
                     field: field.to_owned(),
@@ -226,10 +262,42 @@ pub fn guess(header: &[String], sample: &[Vec<String>]) -> Mapping {
         };
         columns.push(spec);
     }
+    let null_values = PLACEHOLDERS
+        .iter()
+        .filter(|p| {
+            sample
+                .iter()
+                .flatten()
+                .any(|cell| cell.trim().to_lowercase() == **p)
+        })
+        .map(|p| (*p).to_owned())
+        .collect();
     Mapping {
         columns,
+        null_values,
         ..Mapping::default()
     }
+}
+
+/// A channel column from a source column's sampled values: each value the words of which
+/// name a channel is mapped to it, the rest to `other`; `None` when no value names one.
+fn channel_of(name: &str, values: &[&str]) -> Option<ColumnSpec> {
+    let mut mapped = BTreeMap::new();
+    for value in values {
+        if PLACEHOLDERS.contains(&value.to_lowercase().as_str()) {
+            continue;
+        }
+        if let Some(channel) = Channel::read_from_words(value) {
+            mapped.insert((*value).to_owned(), channel.as_str().to_owned());
+        }
+    }
+    (!mapped.is_empty()).then(|| ColumnSpec {
+        name: name.to_owned(),
+        field: "channel".into(),
+        values: mapped,
+        unmapped: Some(Channel::Other.as_str().into()),
+        ..ColumnSpec::default()
+    })
 }
 
 /// The narrowest type every sampled value reads as (text when there are none).
@@ -322,11 +390,34 @@ mod tests {
                 ("custom.notes", None),
                 ("ignore", None),
                 ("phone", None),
+                ("channel", None),
                 ("utm_source", None),
             ]
         );
+        let channel = &mapping.columns[10];
+        assert_eq!(channel.values["Google"], "search_ad");
+        assert_eq!(channel.values["Direct"], "web_form");
+        assert_eq!(channel.unmapped.as_deref(), Some("other"));
         // What is guessed binds to the same file.
         assert!(mapping.bind(&header).is_ok());
+    }
+
+    #[test]
+    fn placeholder_answers_are_guessed_as_no_answer() {
+        let header = strings(&["Email", "City", "Specialization"]);
+        let sample = vec![
+            strings(&["a@b.io", "Select", "Finance"]),
+            strings(&["c@d.io", "Mumbai", "Select"]),
+        ];
+        let mapping = guess(&header, &sample);
+        assert_eq!(mapping.null_values, ["select"]);
+        let bound = mapping.bind(&header).unwrap();
+        let row = bound.read_row(&["a@b.io", "Select", "Finance"]).unwrap();
+        assert!(
+            row.lead.custom.get("city").is_none(),
+            "{:?}",
+            row.lead.custom
+        );
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub struct ColumnSpec {
     /// The column's header, as in the file.
     pub name: String,
     /// A lead field (`email`, `company_size`...), `custom.<key>`, a source key (`channel`,
-    /// `utm_source`...), `outcome` (won/lost), `outcome_value`, `created_at`,
+    /// `utm_source`...), `outcome` (won/lost), `outcome_value`, `outcome_at`, `created_at`,
     /// `consent.<purpose>` (yes = given, no = refused; refusing `email` or `call` is Do Not
     /// Email or Do Not Call), or `ignore`.
     pub field: String,
@@ -78,6 +78,8 @@ pub enum Target {
     Source(&'static str),
     Outcome,
     OutcomeValue,
+    /// When the outcome was known (the deal closed): the outcome is recorded at that time.
+    OutcomeAt,
     CreatedAt,
     /// Consent for a purpose (`email`, `call`, `newsletter`...) given or refused.
     Consent(String),
@@ -119,6 +121,7 @@ impl Target {
         let target = match field {
             "outcome" => Target::Outcome,
             "outcome_value" => Target::OutcomeValue,
+            "outcome_at" => Target::OutcomeAt,
             "created_at" => Target::CreatedAt,
             "ignore" => Target::Ignore,
             "custom" => return Err("'custom' needs a key: write custom.<key>".into()),
@@ -129,7 +132,7 @@ impl Target {
                     Target::Field(f)
                 } else {
                     return Err(format!(
-                        "'{other}' is not a lead field; use one of {}, custom.<key>, {}, outcome, outcome_value, created_at, consent.<purpose> or ignore",
+                        "'{other}' is not a lead field; use one of {}, custom.<key>, {}, outcome, outcome_value, outcome_at, created_at, consent.<purpose> or ignore",
                         LeadField::ALL
                             .iter()
                             .filter(|f| **f != LeadField::Custom)

@@ -34,6 +34,8 @@ pub struct ImportRow {
 pub struct RowOutcome {
     pub won: bool,
     pub value: Option<f64>,
+    /// When it was known, if the file says (else when the lead arrived, else the import).
+    pub at: Option<DateTime<Utc>>,
 }
 
 /// A cell (or the whole row, column "") that was refused, and why.
@@ -77,6 +79,7 @@ impl BoundMapping {
         let mut outcome: Option<bool> = None;
         let mut outcome_value = None;
         let mut created_at = None;
+        let mut outcome_at = None;
         let mut consents = Vec::new();
         let mut column_of_field: Vec<(&str, &str)> = Vec::new();
 
@@ -147,6 +150,10 @@ impl BoundMapping {
                     Ok(at) => created_at = Some(at),
                     Err(reason) => errors.push(fail(reason)),
                 },
+                Target::OutcomeAt => match parse_date(&value, column.format.as_deref()) {
+                    Ok(at) => outcome_at = Some((at, column.name.clone())),
+                    Err(reason) => errors.push(fail(reason)),
+                },
                 Target::Consent(purpose) => match parse_bool(&value) {
                     Ok(given) => consents.push((purpose.clone(), given)),
                     Err(reason) => errors.push(fail(format!(
@@ -157,6 +164,24 @@ impl BoundMapping {
         }
         if !custom.is_empty() {
             input.insert("custom".into(), Value::Object(custom));
+        }
+        if let (Some((closed, column)), Some(arrived)) = (&outcome_at, created_at) {
+            if *closed < arrived {
+                errors.push(RowError::new(
+                    column.clone(),
+                    format!(
+                        "the outcome ({}) comes before the lead arrived ({}): check the dates or their format",
+                        closed.date_naive(),
+                        arrived.date_naive()
+                    ),
+                ));
+            }
+        }
+        if let Some((_, column)) = outcome_at.as_ref().filter(|_| outcome.is_none()) {
+            errors.push(RowError::new(
+                column.clone(),
+                "an outcome date without an outcome: map the won/lost column too, or leave the date empty for open leads",
+            ));
         }
         let column_for = |field: &str| -> String {
             column_of_field
@@ -212,6 +237,7 @@ impl BoundMapping {
             outcome: outcome.map(|won| RowOutcome {
                 won,
                 value: outcome_value,
+                at: outcome_at.map(|(at, _)| at),
             }),
             created_at,
             consents,
@@ -474,6 +500,44 @@ mod tests {
             .unwrap();
         assert_eq!(row.source.channel, Channel::Other);
         assert!(!row.outcome.unwrap().won);
+    }
+
+    #[test]
+    fn an_outcome_keeps_its_date_and_a_date_out_of_order_is_refused() {
+        let header = ["Email", "Created", "Result", "Closed on"];
+        let mapping = bind(
+            "[[column]]\nname = \"Email\"\nfield = \"email\"\n[[column]]\nname = \"Created\"\nfield = \"created_at\"\n[[column]]\nname = \"Result\"\nfield = \"outcome\"\n[[column]]\nname = \"Closed on\"\nfield = \"outcome_at\"\nformat = \"%d/%m/%Y\"\n",
+            &header,
+        );
+        let row = mapping
+            .read_row(&["a@b.io", "2025-03-01", "won", "15/04/2025"])
+            .unwrap();
+        let outcome = row.outcome.unwrap();
+        assert!(outcome.won);
+        assert_eq!(
+            outcome.at.unwrap().to_rfc3339(),
+            "2025-04-15T00:00:00+00:00"
+        );
+        let errors = mapping
+            .read_row(&["a@b.io", "2025-03-01", "lost", "15/02/2025"])
+            .unwrap_err();
+        assert_eq!(errors[0].column, "Closed on");
+        assert!(
+            errors[0].reason.contains("before the lead arrived"),
+            "{}",
+            errors[0].reason
+        );
+        let errors = mapping
+            .read_row(&["a@b.io", "2025-03-01", "", "15/04/2025"])
+            .unwrap_err();
+        assert!(
+            errors[0].reason.contains("without an outcome"),
+            "{}",
+            errors[0].reason
+        );
+        // Open leads carry neither.
+        let open = mapping.read_row(&["a@b.io", "2025-03-01", "", ""]).unwrap();
+        assert!(open.outcome.is_none());
     }
 
     #[test]
