@@ -14,7 +14,8 @@ pub use features::{
     feature_name, label, observe, FeatureName, Label, LeadHistory, Observation, Raw,
 };
 pub use model::{
-    evaluate, train, Evaluation, Example, Model, Prediction, Predictor, Reason, Settings,
+    contest, evaluate, train, Contest, Evaluation, Example, Model, Prediction, Predictor, Reason,
+    Settings,
 };
 
 use encode::Dropped;

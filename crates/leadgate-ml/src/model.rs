@@ -463,6 +463,10 @@ pub struct Evaluation {
     /// Keys of the test leads, for comparing with other tools on the same split.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub test_keys: Vec<String>,
+    /// The model's probability for each test lead (in `test_keys` order), for a contest
+    /// with the model in use on the same leads.
+    #[serde(skip)]
+    pub test_probabilities: Vec<f64>,
 }
 
 /// Trains on the older (or a stratified) 70% and measures on the rest.
@@ -525,6 +529,7 @@ pub fn evaluate(examples: &[Example], settings: &Settings) -> Result<Evaluation,
         score_seconds,
         score_all_seconds,
         test_keys: test.iter().map(|e| e.key.clone()).collect(),
+        test_probabilities: probabilities.clone(),
         warnings,
     })
 }
@@ -552,8 +557,7 @@ fn rough_test(metrics: &Metrics) -> Option<String> {
 /// trained on every closed lead with the features the evaluation chose, so the figures
 /// reported are those of the model deployed.
 pub fn train(examples: &[Example], settings: &Settings) -> Result<(Model, Evaluation), MlError> {
-    let mut evaluation = evaluate(examples, settings)?;
-    evaluation.test_keys.clear();
+    let evaluation = evaluate(examples, settings)?;
     let all: Vec<&Example> = examples.iter().collect();
     let Predictor { mut model, booster } = fit(&all, settings, Choice::Only(&evaluation.features))?;
     model.dropped = evaluation.dropped.clone();
@@ -562,6 +566,120 @@ pub fn train(examples: &[Example], settings: &Settings) -> Result<(Model, Evalua
         .json_dump()
         .map_err(|e| MlError::Training(e.to_string()))?;
     Ok((model, evaluation))
+}
+
+/// How far below the model in use a new model may fall and still count as at least as good
+/// (differences this small are noise on test sets of a few thousand leads; within them the
+/// newer model, trained on fresher outcomes, is preferred).
+const CONTEST_TIE: (f64, f64) = (0.01, 0.005);
+
+/// A newly trained model (the challenger) against the one in use (the champion), on the
+/// same held-out leads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contest {
+    /// The leads both were scored on.
+    pub leads: usize,
+    pub won: usize,
+    pub champion_roc_auc: Option<f64>,
+    pub champion_brier: f64,
+    pub challenger_roc_auc: Option<f64>,
+    pub challenger_brier: f64,
+    /// Whether the challenger should replace the champion.
+    pub challenger_wins: bool,
+    /// Why, in a sentence with the figures.
+    pub why: String,
+}
+
+/// The contest: on the evaluation's test leads that closed after the champion was trained
+/// (all of its test leads when too few did, which favours the champion), the challenger
+/// wins when its ROC-AUC and Brier score are at least as good. A champion that reads a
+/// field now declared `after_outcome` loses without a contest.
+pub fn contest(
+    examples: &[Example],
+    evaluation: &Evaluation,
+    champion: &Predictor,
+    after_outcome: &[String],
+) -> Contest {
+    let by_key: std::collections::HashMap<&str, &Example> =
+        examples.iter().map(|e| (e.key.as_str(), e)).collect();
+    let test: Vec<(&Example, f64)> = evaluation
+        .test_keys
+        .iter()
+        .zip(&evaluation.test_probabilities)
+        .filter_map(|(k, p)| by_key.get(k.as_str()).map(|e| (*e, *p)))
+        .collect();
+    let trained_until = champion.model.window_to;
+    let recent: Vec<(&Example, f64)> = test
+        .iter()
+        .copied()
+        .filter(|(e, _)| trained_until.is_none_or(|t| e.at > t))
+        .collect();
+    let recent_wins = recent.iter().filter(|(e, _)| e.won).count();
+    let (leads, seen_before) =
+        if recent_wins >= MIN_PER_CLASS / 2 && recent.len() - recent_wins >= MIN_PER_CLASS / 2 {
+            (recent, false)
+        } else {
+            (test, true)
+        };
+    let won: Vec<bool> = leads.iter().map(|(e, _)| e.won).collect();
+    let challenger: Vec<f64> = leads.iter().map(|(_, p)| *p).collect();
+    let observations: Vec<&Observation> = leads.iter().map(|(e, _)| &e.observation).collect();
+    let held = champion.probabilities(&observations);
+    let (c_auc, c_brier) = (
+        crate::metrics::roc_auc(&held, &won),
+        crate::metrics::brier(&held, &won),
+    );
+    let (n_auc, n_brier) = (
+        crate::metrics::roc_auc(&challenger, &won),
+        crate::metrics::brier(&challenger, &won),
+    );
+    let figures = format!(
+        "on {} held-out leads{}: ROC-AUC {} against {} in use, Brier {n_brier:.4} against {c_brier:.4}",
+        leads.len(),
+        if seen_before {
+            " (the model in use may have learnt from some of them)"
+        } else {
+            " that closed after the model in use was trained"
+        },
+        crate::report::opt(n_auc),
+        crate::report::opt(c_auc),
+    );
+    let leaky = champion.model.encoder.columns.iter().find(|c| {
+        after_outcome
+            .iter()
+            .any(|f| *f == c.name || format!("custom.{f}") == c.name)
+    });
+    let (challenger_wins, why) = if let Some(column) = leaky {
+        (
+            true,
+            format!(
+                "the model in use reads {}, since declared filled in after the outcome; {figures}",
+                column.name
+            ),
+        )
+    } else {
+        let ranks = match (n_auc, c_auc) {
+            (Some(n), Some(c)) => n >= c - CONTEST_TIE.0,
+            _ => true,
+        };
+        let wins = ranks && n_brier <= c_brier + CONTEST_TIE.1;
+        let verdict = if wins {
+            "the new model is at least as good"
+        } else {
+            "the new model is worse"
+        };
+        (wins, format!("{verdict} {figures}"))
+    };
+    Contest {
+        leads: won.len(),
+        won: won.iter().filter(|w| **w).count(),
+        champion_roc_auc: c_auc,
+        champion_brier: c_brier,
+        challenger_roc_auc: n_auc,
+        challenger_brier: n_brier,
+        challenger_wins,
+        why,
+    }
 }
 
 #[cfg(test)]
@@ -705,6 +823,34 @@ mod tests {
         // Without it, the real traits share the work and nothing stands out.
         let clean = evaluate(&examples(3000, 0), &Settings::default()).unwrap();
         assert!(clean.suspects.is_empty(), "{:?}", clean.suspects);
+    }
+
+    #[test]
+    fn a_weaker_challenger_loses_the_contest_and_a_leaky_champion_loses_it_anyway() {
+        let data = examples(3000, 90);
+        let (champion, _) = train(&data[..2000], &Settings::default()).unwrap();
+        let champion = Predictor::new(champion).unwrap();
+        // A stump: one shallow tree.
+        let stump = Settings {
+            max_trees: 1,
+            max_depth: 1,
+            ..Settings::default()
+        };
+        let (_, weak) = train(&data, &stump).unwrap();
+        let c = contest(&data, &weak, &champion, &[]);
+        assert!(!c.challenger_wins, "{c:?}");
+        assert!(c.why.starts_with("the new model is worse on"), "{}", c.why);
+        assert!(
+            c.why.contains("closed after the model in use was trained"),
+            "{}",
+            c.why
+        );
+        let (_, strong) = train(&data, &Settings::default()).unwrap();
+        let c = contest(&data, &strong, &champion, &[]);
+        assert!(c.challenger_wins, "{c:?}");
+        let c = contest(&data, &weak, &champion, &["total_visits".to_string()]);
+        assert!(c.challenger_wins, "{c:?}");
+        assert!(c.why.contains("reads custom.total_visits"), "{}", c.why);
     }
 
     #[test]

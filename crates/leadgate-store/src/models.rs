@@ -33,7 +33,8 @@ const MODEL_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
 pub struct ModelRecord {
     pub id: i64,
     pub product: String,
-    /// active, or retired (a newer one took over; it can be activated again).
+    /// active; challenger (trained, but did worse than the active one on the same leads);
+    /// or retired (a newer one took over). Any can be activated.
     pub status: String,
     pub format_version: i64,
     pub algorithm: String,
@@ -221,24 +222,51 @@ impl Store {
         Ok(set)
     }
 
-    /// Trains on the product's closed leads and makes the model the active one. A failure
-    /// (too few outcomes, one class...) leaves the model in use as it was.
+    /// Trains on the product's closed leads. The new model replaces the one in use when it
+    /// wins the contest on the same held-out leads (`leadgate_ml::contest`), or when
+    /// `force`d, or when there is none; otherwise it is kept as a `challenger` beside it
+    /// (activate it by hand). Either way the evaluation records the contest. A failure (too
+    /// few outcomes, one class...) leaves the model in use as it was.
     pub async fn train_model(
         &self,
         product: &str,
         settings: &Settings,
         actor: &str,
+        force: bool,
         progress: impl FnMut(usize),
     ) -> Result<ModelRecord> {
         let set = self.training_set(product, progress).await?;
+        let champion = self.active_model(product).await?;
         let settings = settings.clone();
-        let (model, evaluation) =
-            tokio::task::spawn_blocking(move || leadgate_ml::train(&set.examples, &settings))
-                .await
-                .map_err(|e| MlError::Training(e.to_string()))??;
-        let evaluation =
+        let (model, mut evaluation, contest) = tokio::task::spawn_blocking(move || {
+            let (model, evaluation) = leadgate_ml::train(&set.examples, &settings)?;
+            let contest = champion.map(|(id, champion)| {
+                (
+                    id,
+                    leadgate_ml::contest(&set.examples, &evaluation, &champion, &set.after_outcome),
+                )
+            });
+            Ok::<_, MlError>((model, evaluation, contest))
+        })
+        .await
+        .map_err(|e| MlError::Training(e.to_string()))??;
+        evaluation.test_keys.clear();
+        let mut evaluation =
             serde_json::to_value(&evaluation).map_err(|e| MlError::BadModel(e.to_string()))?;
-        self.save_model(product, &model, evaluation, actor).await
+        let promote = match &contest {
+            None => true,
+            Some((champion, contest)) => {
+                evaluation["contest"] = serde_json::json!({
+                    "champion": champion,
+                    "forced": force && !contest.challenger_wins,
+                    "result": contest,
+                });
+                force || contest.challenger_wins
+            }
+        };
+        let status = if promote { "active" } else { "challenger" };
+        self.save_model(product, &model, evaluation, actor, status)
+            .await
     }
 
     /// Evaluates on a time-based or stratified split without saving anything.
@@ -257,24 +285,28 @@ impl Store {
         )
     }
 
+    /// Saves a model as `active` (retiring the one in use) or as a `challenger` beside it.
     async fn save_model(
         &self,
         product: &str,
         model: &Model,
         evaluation: serde_json::Value,
         actor: &str,
+        status: &str,
     ) -> Result<ModelRecord> {
         let body = serde_json::to_string(model).map_err(|e| MlError::BadModel(e.to_string()))?;
         let now = Ts(to_micros(Utc::now()));
         let mut tx = self.begin().await?;
-        on_tx!(&mut tx, conn => sqlx::query("UPDATE models SET status = 'retired' WHERE product = $1 AND status = 'active'")
-            .bind(product)
-            .execute(conn)
-            .await
-            .map(|_| ()))?;
+        if status == "active" {
+            on_tx!(&mut tx, conn => sqlx::query("UPDATE models SET status = 'retired' WHERE product = $1 AND status = 'active'")
+                .bind(product)
+                .execute(conn)
+                .await
+                .map(|_| ()))?;
+        }
         let id: i64 = on_tx!(&mut tx, conn => sqlx::query_scalar(
             "INSERT INTO models (product, status, format_version, algorithm, trained_on, window_from, window_to, evaluation, body, created_by, created_at) \
-             VALUES ($1, 'active', $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+             VALUES ($1, $11, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(product)
         .bind(model.format_version as i32)
@@ -286,6 +318,7 @@ impl Store {
         .bind(body)
         .bind(actor)
         .bind(now)
+        .bind(status)
         .fetch_one(conn)
         .await)?;
         tx.commit().await?;
@@ -324,10 +357,13 @@ impl Store {
         body.ok_or_else(|| StoreError::NotFound(format!("no model has id {id}")))
     }
 
-    /// Products whose active model was made before `before` (due for retraining).
+    /// Products with an active model whose newest model (a challenger that lost counts: it
+    /// was a retraining) was made before `before`: due for retraining.
     pub async fn models_older_than(&self, before: DateTime<Utc>) -> Result<Vec<String>> {
         Ok(on_read_pool!(self, pool => sqlx::query_scalar(
-            "SELECT DISTINCT product FROM models WHERE status = 'active' AND created_at < $1 ORDER BY product",
+            "SELECT product FROM models GROUP BY product \
+             HAVING MAX(created_at) < $1 AND SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END) > 0 \
+             ORDER BY product",
         )
         .bind(Ts(before))
         .fetch_all(pool)
@@ -359,7 +395,7 @@ impl Store {
     ) -> Result<ModelRecord> {
         let predictor = Predictor::load(json)?;
         let evaluation = serde_json::json!({"imported": true});
-        self.save_model(product, &predictor.model, evaluation, actor)
+        self.save_model(product, &predictor.model, evaluation, actor, "active")
             .await
     }
 

@@ -29,7 +29,62 @@ async fn wait_for_job(app: &TestApp, id: i64) -> Value {
     panic!("job {id} did not finish: {job}");
 }
 
-on_both_engines!(trains_predicts_and_explains_over_the_api);
+on_both_engines!(
+    trains_predicts_and_explains_over_the_api,
+    a_retrained_model_must_beat_the_one_in_use_on_the_same_leads
+);
+
+async fn a_retrained_model_must_beat_the_one_in_use_on_the_same_leads(app: &TestApp) {
+    let leads = leadgate_core::demo::generate(12, 2000, Utc::now());
+    leadgate::cli::demo::load(&app.store, &leads, |_| {})
+        .await
+        .unwrap();
+    let store = &app.store;
+    let train = |settings: leadgate_ml::Settings, force: bool| async move {
+        store
+            .train_model("default", &settings, "test", force, |_| {})
+            .await
+            .unwrap()
+    };
+    let first = train(leadgate_ml::Settings::default(), false).await;
+    assert_eq!(first.status, "active");
+    assert!(first.evaluation.get("contest").is_none(), "no champion yet");
+    // A stump (one shallow tree) against the model in use: kept beside it, not used.
+    let stump = leadgate_ml::Settings {
+        max_trees: 1,
+        max_depth: 1,
+        ..leadgate_ml::Settings::default()
+    };
+    let weak = train(stump.clone(), false).await;
+    assert_eq!(weak.status, "challenger");
+    let contest = &weak.evaluation["contest"];
+    assert_eq!(contest["champion"], first.id);
+    assert_eq!(contest["result"]["challenger_wins"], false);
+    assert!(
+        contest["result"]["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("the new model is worse"),
+        "{contest}"
+    );
+    let (active, _) = store.active_model("default").await.unwrap().unwrap();
+    assert_eq!(active, first.id);
+    // The stored versions say which is which; the API lists the challenger too.
+    let models: Value = app.get("/api/v1/models").await.json().await.unwrap();
+    let statuses: Vec<&str> = models["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["challenger", "active"]);
+    // Forced, it takes over, and the record says it was forced.
+    let forced = train(stump, true).await;
+    assert_eq!(forced.status, "active");
+    assert_eq!(forced.evaluation["contest"]["forced"], true);
+    let (active, _) = store.active_model("default").await.unwrap().unwrap();
+    assert_eq!(active, forced.id);
+}
 
 async fn trains_predicts_and_explains_over_the_api(app: &TestApp) {
     let worker = leadgate::jobs::start(

@@ -44,6 +44,10 @@ impl TrainingArgs {
 pub struct TrainArgs {
     #[command(flatten)]
     training: TrainingArgs,
+    /// Make the new model the active one even when it does worse than the model in use on
+    /// the same held-out leads (it is otherwise kept as a challenger beside it).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -216,15 +220,29 @@ pub async fn train(args: TrainArgs) -> anyhow::Result<()> {
             &args.training.product,
             &args.training.settings(),
             "cli",
+            args.force,
             |n| bar.inc(n as u64),
         )
         .await;
     bar.finish_and_clear();
     let record = record?;
-    println!(
-        "model {} is now active for '{}': trained on {} closed leads",
-        record.id, record.product, record.trained_on
-    );
+    if let Some(why) = record.evaluation["contest"]["result"]["why"].as_str() {
+        println!(
+            "against model {}: {why}",
+            record.evaluation["contest"]["champion"]
+        );
+    }
+    if record.status == "active" {
+        println!(
+            "model {} is now active for '{}': trained on {} closed leads",
+            record.id, record.product, record.trained_on
+        );
+    } else {
+        println!(
+            "model {} is kept as a challenger for '{}'; the model in use stays (`leadgate model activate {}` or `leadgate train --force` to use it anyway)",
+            record.id, record.product, record.id
+        );
+    }
     if let Ok(e) = serde_json::from_value::<Evaluation>(record.evaluation.clone()) {
         print_evaluation(&e);
     }

@@ -17,9 +17,20 @@ pub async fn perform(store: &Store, job: &ClaimedJob) {
         .to_owned();
     let outcome = match job.kind().ok() {
         Some(JobKind::TrainModel) => store
-            .train_model(&product, &Settings::default(), "job", |_| {})
+            .train_model(&product, &Settings::default(), "job", false, |_| {})
             .await
-            .map(|m| tracing::info!(model = m.id, product, "conversion model trained")),
+            .map(|m| {
+                let contest = m.evaluation["contest"]["result"]["why"]
+                    .as_str()
+                    .unwrap_or("");
+                tracing::info!(
+                    model = m.id,
+                    product,
+                    status = m.status,
+                    contest,
+                    "conversion model trained"
+                );
+            }),
         _ => Ok(()),
     };
     let outcome = match outcome {
