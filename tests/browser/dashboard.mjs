@@ -95,6 +95,18 @@ try {
   const wonBefore = await funnelTotal(admin.page, 5);
   const sqlBefore = await funnelTotal(admin.page, 4);
 
+  step = "the analytics page watches the model's drift beside the score bands";
+  {
+    await admin.page.goto(`${base}/analytics`);
+    const drift = admin.page.locator("section#drift");
+    assert.equal(await drift.count(), 1, "a drift section");
+    assert.match(await drift.locator("h2").innerText(), /drift/i);
+    assert.equal(await drift.locator('a.csv[href^="/analytics/drift.csv"]').count(), 1, "drift CSV link");
+    const csv = await admin.page.request.get(`${base}/analytics/drift.csv`);
+    assert.equal(csv.status(), 200, "drift CSV answers");
+    assert.match(await csv.text(), /^Month,Channel,Closed,Predicted,Actual/);
+  }
+
   step = "a rep's inbox lists their open leads with SLA countdowns";
   const rep = await signIn("li.na");
   await rep.page.goto(`${base}/`);

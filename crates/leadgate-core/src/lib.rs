@@ -9,6 +9,7 @@ pub mod backtest;
 pub mod calendar;
 pub mod dedupe;
 pub mod demo;
+pub mod drift;
 pub mod email;
 pub mod event;
 pub mod export;

@@ -7,6 +7,7 @@ use crate::time::Ts;
 use crate::{on_read_pool, on_tx, Engine, Result, Store, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::analytics::{self, Analytics, Cell, Happening, Journey, ReasonRow, Stay, TIMED};
+use leadgate_core::drift::{drift, DriftCell, DriftRow};
 use leadgate_core::{EventType, Stage};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -262,6 +263,33 @@ const FACT_KEY: &str = "month, kind, channel, source_class, campaign, junk, band
 /// hands SQLite rows over one at a time (about 8 µs for a row this wide: 40 ms for the
 /// 5,000 rows of a 20,000-lead rollup), where the database builds the JSON and serde reads
 /// it in a tenth of that.
+/// Leads (`l`) within the scope: created in its period, owned by its team.
+fn restrict<'a, DB: sqlx::Database>(b: &mut sqlx::QueryBuilder<'a, DB>, scope: &'a AnalyticsScope)
+where
+    Ts: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    if let Some(from) = scope.from {
+        b.push(" AND l.created_at >= ").push_bind(Ts(from));
+    }
+    if let Some(to) = scope.to {
+        b.push(" AND l.created_at < ").push_bind(Ts(to));
+    }
+    if let Some(team) = &scope.team {
+        b.push(" AND l.owner IN (SELECT name FROM reps WHERE team = ")
+            .push_bind(team.clone())
+            .push(")");
+    }
+}
+
+/// The `YYYY-MM` a lead (`l`) was created, in SQL.
+fn month_of_created(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Sqlite => "strftime('%Y-%m', l.created_at / 1000000, 'unixepoch')",
+        Engine::Postgres => "to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM')",
+    }
+}
+
 fn as_json(engine: Engine) -> (String, &'static str) {
     let columns = format!("{FACT_KEY}, leads, won_value");
     match engine {
@@ -436,6 +464,38 @@ impl Store {
         Ok(analytics::build(&facts.cells, &facts.stays, &facts.reasons))
     }
 
+    /// The conversion model's predicted won rate against the actual one, per month the leads
+    /// arrived and per channel, over closed leads that were predicted while open.
+    pub async fn model_drift(&self, scope: &AnalyticsScope) -> Result<Vec<DriftRow>> {
+        let month = month_of_created(self.engine());
+        let cells: Vec<(String, String, String, i64, f64, f64)> = on_read_pool!(self, pool => {
+            let mut b = sqlx::QueryBuilder::new(format!(
+                "SELECT {month} AS month, l.channel, l.outcome, COUNT(*) AS leads,
+                    SUM(l.probability) AS predicted,
+                    SUM(l.probability * (1 - l.probability)) AS variance
+                 FROM leads l
+                 WHERE l.probability IS NOT NULL AND l.outcome IN ('won', 'lost')"
+            ));
+            restrict(&mut b, scope);
+            b.push(" GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
+            b.build_query_as().fetch_all(pool).await
+        })?;
+        let cells: Vec<DriftCell> = cells
+            .into_iter()
+            .map(
+                |(month, channel, outcome, leads, predicted, variance)| DriftCell {
+                    month,
+                    channel,
+                    won: outcome == "won",
+                    leads: leads.max(0) as u64,
+                    predicted,
+                    variance,
+                },
+            )
+            .collect();
+        Ok(drift(&cells))
+    }
+
     /// The same analytics counted from every lead row in `scope`, bypassing the rollup:
     /// what the rollup must always agree with.
     pub async fn analytics_from_leads(&self, scope: &AnalyticsScope) -> Result<Analytics> {
@@ -507,29 +567,7 @@ impl Store {
 
     /// Rollup-shaped rows counted from the lead rows of `scope`.
     async fn facts_from_leads(&self, scope: &AnalyticsScope) -> Result<Vec<FactRow>> {
-        fn restrict<'a, DB: sqlx::Database>(
-            b: &mut sqlx::QueryBuilder<'a, DB>,
-            scope: &'a AnalyticsScope,
-        ) where
-            Ts: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-            String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-        {
-            if let Some(from) = scope.from {
-                b.push(" AND l.created_at >= ").push_bind(Ts(from));
-            }
-            if let Some(to) = scope.to {
-                b.push(" AND l.created_at < ").push_bind(Ts(to));
-            }
-            if let Some(team) = &scope.team {
-                b.push(" AND l.owner IN (SELECT name FROM reps WHERE team = ")
-                    .push_bind(team.clone())
-                    .push(")");
-            }
-        }
-        let month = match self.engine() {
-            Engine::Sqlite => "strftime('%Y-%m', l.created_at / 1000000, 'unixepoch')",
-            Engine::Postgres => "to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM')",
-        };
+        let month = month_of_created(self.engine());
         let (open, close) = as_json(self.engine());
         let Json(rows) = on_read_pool!(self, pool => {
             // Leads alike in everything the tables tell apart, counted in the database: a few

@@ -31,8 +31,94 @@ async fn wait_for_job(app: &TestApp, id: i64) -> Value {
 
 on_both_engines!(
     trains_predicts_and_explains_over_the_api,
-    a_retrained_model_must_beat_the_one_in_use_on_the_same_leads
+    a_retrained_model_must_beat_the_one_in_use_on_the_same_leads,
+    drift_compares_what_the_model_predicted_with_what_happened
 );
+
+async fn drift_compares_what_the_model_predicted_with_what_happened(app: &TestApp) {
+    let leads = leadgate_core::demo::generate(13, 2000, Utc::now());
+    leadgate::cli::demo::load(&app.store, &leads, |_| {})
+        .await
+        .unwrap();
+    let store = &app.store;
+    let scope = leadgate_store::AnalyticsScope::default();
+    assert!(
+        store.model_drift(&scope).await.unwrap().is_empty(),
+        "no predictions yet"
+    );
+    store
+        .train_model(
+            "default",
+            &leadgate_ml::Settings::default(),
+            "test",
+            false,
+            |_| {},
+        )
+        .await
+        .unwrap();
+    store
+        .predict_open("default", Utc::now(), |_| {})
+        .await
+        .unwrap();
+    // The 60 open leads the model thinks most likely all turn out to have no need: what it
+    // predicted for them is far from what happened.
+    let page = store
+        .list_leads(&leadgate_store::LeadFilter {
+            open: true,
+            limit: 1000,
+            ..leadgate_store::LeadFilter::default()
+        })
+        .await
+        .unwrap();
+    let mut predicted: Vec<(f64, i64)> = page
+        .leads
+        .iter()
+        .filter_map(|l| l.prediction.as_ref().map(|p| (p.probability, l.id)))
+        .collect();
+    predicted.sort_by(|a, b| b.0.total_cmp(&a.0));
+    assert!(
+        predicted.len() >= 60,
+        "{} open leads predicted",
+        predicted.len()
+    );
+    let expected: f64 = predicted[..60].iter().map(|(p, _)| p).sum::<f64>() / 60.0;
+    for (_, id) in &predicted[..60] {
+        store
+            .record_outcome(
+                *id,
+                leadgate_store::Outcome::Lost {
+                    reason: "no need".into(),
+                    to: leadgate_core::Stage::Disqualified,
+                },
+                "test",
+            )
+            .await
+            .unwrap();
+    }
+    let rows = store.model_drift(&scope).await.unwrap();
+    let leads: u64 = rows
+        .iter()
+        .filter(|r| r.channel.is_none())
+        .map(|r| r.leads)
+        .sum();
+    assert_eq!(leads, 60, "{rows:?}");
+    let won: u64 = rows
+        .iter()
+        .filter(|r| r.channel.is_none())
+        .map(|r| r.won)
+        .sum();
+    assert_eq!(won, 0);
+    let predicted_sum: f64 = rows
+        .iter()
+        .filter(|r| r.channel.is_none())
+        .map(|r| r.predicted_rate * r.leads as f64)
+        .sum();
+    assert!((predicted_sum / 60.0 - expected).abs() < 1e-6);
+    assert!(
+        rows.iter().any(|r| r.apart),
+        "60 likely leads all lost must be flagged: {rows:?}"
+    );
+}
 
 async fn a_retrained_model_must_beat_the_one_in_use_on_the_same_leads(app: &TestApp) {
     let leads = leadgate_core::demo::generate(12, 2000, Utc::now());

@@ -11,6 +11,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use leadgate_core::access::{LeadScope, Permission};
 use leadgate_core::analytics::Analytics;
+use leadgate_core::drift::DriftRow;
 use leadgate_core::export::safe_cell;
 use leadgate_store::AnalyticsScope;
 use serde::Deserialize;
@@ -52,6 +53,71 @@ pub struct Table {
 
 fn opt_pct(c: &Chrome, share: Option<f64>) -> String {
     share.map(|s| c.t.pct(s)).unwrap_or_else(|| "-".into())
+}
+
+/// The drift watch: predicted against actual won rate per month and channel.
+fn drift_table(c: &Chrome, rows: &[DriftRow]) -> Table {
+    let h = |keys: &[&str]| {
+        keys.iter()
+            .map(|k| c.t(&format!("analytics.col.{k}")).to_owned())
+            .collect::<Vec<_>>()
+    };
+    let chart = bars(
+        c.t("analytics.drift_chart"),
+        &rows
+            .iter()
+            .filter(|r| r.channel.is_none())
+            .flat_map(|r| {
+                [
+                    Bar {
+                        label: format!("{} {}", r.month, c.t("analytics.col.predicted")),
+                        value: r.predicted_rate,
+                        text: c.t.pct(r.predicted_rate),
+                    },
+                    Bar {
+                        label: format!("{} {}", r.month, c.t("analytics.col.actual")),
+                        value: r.actual_rate,
+                        text: c.t.pct(r.actual_rate),
+                    },
+                ]
+            })
+            .collect::<Vec<_>>(),
+    );
+    let rows = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.month.clone(),
+                r.channel
+                    .clone()
+                    .unwrap_or_else(|| c.t("analytics.all_channels").to_owned()),
+                c.t.int(r.leads as i64),
+                c.t.pct(r.predicted_rate),
+                c.t.pct(r.actual_rate),
+                format!("{}–{}", c.t.pct(r.low), c.t.pct(r.high)),
+                c.t(if r.apart {
+                    "analytics.drift_apart"
+                } else {
+                    "analytics.drift_fits"
+                })
+                .to_owned(),
+            ]
+        })
+        .collect();
+    Table {
+        name: "drift",
+        head: h(&[
+            "month",
+            "channel",
+            "closed",
+            "predicted",
+            "actual",
+            "allowed",
+            "verdict",
+        ]),
+        rows,
+        chart,
+    }
 }
 
 fn tables(c: &Chrome, a: &Analytics) -> Vec<Table> {
@@ -280,8 +346,10 @@ pub async fn page(
     require(&signed.user, Permission::ReadAnalytics)?;
     let scope = period.scope(&signed)?;
     let analytics = state.store.analytics(&scope).await?;
+    let drift = state.store.model_drift(&scope).await?;
     let c = Chrome::new(&signed, "analytics");
-    let tables = tables(&c, &analytics);
+    let mut tables = tables(&c, &analytics);
+    tables.push(drift_table(&c, &drift));
     html(AnalyticsPage {
         query: period.query(),
         from: period.from,
@@ -302,12 +370,15 @@ pub async fn csv(
     require(&signed.user, Permission::ReadAnalytics)?;
     let name = file.strip_suffix(".csv").unwrap_or(&file);
     let scope = period.scope(&signed)?;
-    let analytics = state.store.analytics(&scope).await?;
     let c = Chrome::new(&signed, "analytics");
-    let table = tables(&c, &analytics)
-        .into_iter()
-        .find(|t| t.name == name)
-        .ok_or_else(|| WebError::NotFound(format!("no analytics table is named '{name}'")))?;
+    let table = if name == "drift" {
+        drift_table(&c, &state.store.model_drift(&scope).await?)
+    } else {
+        tables(&c, &state.store.analytics(&scope).await?)
+            .into_iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| WebError::NotFound(format!("no analytics table is named '{name}'")))?
+    };
     let mut out = csv::Writer::from_writer(Vec::new());
     let write = |out: &mut csv::Writer<Vec<u8>>, row: &[String]| {
         out.write_record(row.iter().map(|cell| safe_cell(cell).into_owned()))
