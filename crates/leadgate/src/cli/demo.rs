@@ -9,6 +9,7 @@ use leadgate_core::demo::DemoLead;
 use leadgate_core::event::LeadRef;
 use leadgate_core::lead::PatchMode;
 use leadgate_core::LeadPatch;
+use leadgate_ml::Settings;
 use leadgate_store::{Capture, Store};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
@@ -44,6 +45,24 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     let store = Store::connect(&args.path.to_string_lossy()).await?;
     let seeded = seed(&store, args.leads, args.seed, true).await?;
+    // A model learnt from the demo's own closed leads, so the inbox shows won chance and
+    // priority from the first start (the rule score carries on if the data is too thin).
+    let model = match store
+        .train_model("default", &Settings::default(), "demo", false, |_| {})
+        .await
+    {
+        Ok(model) => {
+            let predicted = store
+                .predict_open("default", Utc::now(), |_| {})
+                .await?
+                .unwrap_or(0);
+            format!(
+                "conversion model {} trained on {} closed leads, {predicted} open leads predicted",
+                model.id, model.trained_on
+            )
+        }
+        Err(e) => format!("no conversion model: {e}"),
+    };
     let key = store
         .create_api_key("demo", leadgate_core::access::Role::Admin, None)
         .await?;
@@ -58,6 +77,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         args.path.display(),
         seeded.became_mql
     );
+    println!("  {model}");
     println!("  URL:          http://{address}/");
     println!("  Dashboard:    sign in as admin, mia (marketing), w.chen (sales manager, apac, in Chinese), li.na (sales rep, apac), j.miller (sales rep, americas) or vic (viewer); password {DEMO_PASSWORD}");
     println!("  API key:      {}", key.secret);
