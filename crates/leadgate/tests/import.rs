@@ -94,6 +94,23 @@ async fn the_x_education_file_imports_whole_and_again_changes_nothing(store: Sto
         count(&store, "SELECT COUNT(*) FROM events WHERE type = 'outcome_recorded' AND payload->>'outcome' = 'won'").await,
         3561
     );
+    // Decided leads are stored where their outcome put them, not left open.
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM leads WHERE stage = 'customer'"
+        )
+        .await,
+        3561
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM leads WHERE stage = 'disqualified'"
+        )
+        .await,
+        9240 - 3561
+    );
     assert_eq!(
         count(
             &store,

@@ -4,6 +4,7 @@
 use super::mapping::{BoundColumn, BoundMapping, Target, ValueKind};
 use crate::lead::{Lead, LeadField, LeadPatch, PatchMode};
 use crate::source::{Channel, Source};
+use crate::stage::Stage;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
@@ -214,6 +215,16 @@ impl BoundMapping {
         if let Err(e) = patch.apply(&mut lead) {
             errors.push(RowError::new(column_for(&e.field), e.reason));
         }
+        // A lead the file brings in already decided is stored where its outcome put it
+        // (won: customer, lost: disqualified), unless the file records a stage itself. A lead
+        // already stored keeps its stage: qualification moves it, with its clocks and events.
+        if let (Some(won), false) = (outcome, input.contains_key(LeadField::Stage.name())) {
+            lead.stage = if won {
+                Stage::Customer
+            } else {
+                Stage::Disqualified
+            };
+        }
         if errors.is_empty() && !IDENTIFYING.iter().any(|f| input.contains_key(f.name())) {
             errors.push(RowError::new(
                 "",
@@ -363,8 +374,9 @@ fn truncate(raw: &str) -> String {
 mod tests {
     use crate::import::mapping::{Target, ValueKind};
     use crate::import::Mapping;
-    use crate::lead::Lead;
+    use crate::lead::{Lead, LeadField};
     use crate::source::Channel;
+    use crate::stage::Stage;
     use proptest::prelude::*;
 
     fn bind(toml: &str, header: &[&str]) -> super::BoundMapping {
@@ -538,6 +550,31 @@ mod tests {
         // Open leads carry neither.
         let open = mapping.read_row(&["a@b.io", "2025-03-01", "", ""]).unwrap();
         assert!(open.outcome.is_none());
+    }
+
+    #[test]
+    fn a_new_lead_with_an_outcome_is_stored_where_the_outcome_put_it() {
+        let mapping = bind(XED, &HEADER);
+        let won = mapping
+            .read_row(&["p-1", "Google", "No", "1", "", "", "", ""])
+            .unwrap();
+        assert_eq!(won.lead.stage, Stage::Customer);
+        let lost = mapping
+            .read_row(&["p-2", "Google", "No", "0", "", "", "", ""])
+            .unwrap();
+        assert_eq!(lost.lead.stage, Stage::Disqualified);
+        // The patch for a lead already stored does not move it.
+        assert!(!lost.patch.touches(LeadField::Stage));
+        let recorded = bind(
+            "[[column]]\nname = \"Email\"\nfield = \"email\"\n[[column]]\nname = \"Won\"\nfield = \"outcome\"\n[[column]]\nname = \"Stage\"\nfield = \"stage\"\n",
+            &["Email", "Won", "Stage"],
+        );
+        let row = recorded.read_row(&["a@b.io", "lost", "recycled"]).unwrap();
+        assert_eq!(
+            row.lead.stage,
+            Stage::Recycled,
+            "the file's own stage stands"
+        );
     }
 
     #[test]
