@@ -246,8 +246,13 @@ impl Encoder {
                 });
                 continue;
             }
-            let alone = best_separation(&values, won);
-            if let Some(auc) = alone.filter(|a| screened && *a >= LEAK_SEPARATION) {
+            // Only a screening judges the features: a refit on a chosen list keeps them all.
+            let alone = if screened {
+                best_separation(&values, won)
+            } else {
+                None
+            };
+            if let Some(auc) = alone.filter(|a| *a >= LEAK_SEPARATION) {
                 dropped.push(Dropped {
                     name: name.to_owned(),
                     reason: format!(
