@@ -96,16 +96,10 @@ impl Channel {
 
     /// The channel a source written in words most likely names ("Google" and "Pay per
     /// Click Ads" are search ads, "Reference" and "Word of mouth" referrals), by the words
-    /// it contains; `None` when no word says.
+    /// it contains (a network's name before an ad word: "Facebook Ads" is social); `None`
+    /// when no word says.
     pub fn read_from_words(source: &str) -> Option<Channel> {
         const WORDS: [(&[&str], Channel); 12] = [
-            (
-                &[
-                    "google", "bing", "baidu", "adwords", "ppc", "sem", "paid", "cpc", "click",
-                    "ads",
-                ],
-                Channel::SearchAd,
-            ),
             (
                 &[
                     "facebook",
@@ -119,6 +113,13 @@ impl Channel {
                     "social",
                 ],
                 Channel::Social,
+            ),
+            (
+                &[
+                    "google", "bing", "baidu", "adwords", "ppc", "sem", "paid", "cpc", "click",
+                    "ads",
+                ],
+                Channel::SearchAd,
             ),
             (&["webinar", "webinars"], Channel::Webinar),
             (
@@ -338,6 +339,7 @@ mod tests {
             ("Reference", Some(Channel::Referral)),
             ("Welingak Website", Some(Channel::WebForm)),
             ("Facebook", Some(Channel::Social)),
+            ("Facebook Ads", Some(Channel::Social)),
             ("WeLearn", None),
             ("search_ad", Some(Channel::SearchAd)),
             ("Trade show", Some(Channel::Event)),
