@@ -44,6 +44,8 @@ pub struct ImportRecord {
     pub match_blocks_skipped: i64,
     /// People with so many likely duplicates that the rest of their pairs were not compared.
     pub match_people_capped: i64,
+    /// The run importing it (`host:pid:nonce`, as the caller names itself).
+    pub runner: Option<String>,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
 }
@@ -72,6 +74,7 @@ struct ImportRecordRow {
     match_blocks_skipped: i64,
     match_people_capped: i64,
     heartbeat_at: Option<i64>,
+    runner: Option<String>,
     started_at: Ts,
     finished_at: Option<Ts>,
 }
@@ -103,6 +106,7 @@ impl From<ImportRecordRow> for ImportRecord {
             suggested: r.suggested,
             match_blocks_skipped: r.match_blocks_skipped,
             match_people_capped: r.match_people_capped,
+            runner: r.runner,
             started_at: r.started_at.0,
             finished_at: r.finished_at.map(|t| t.0),
         }
@@ -117,6 +121,10 @@ pub enum ImportStart {
     Resume(ImportRecord),
     /// This file was imported with this mapping before.
     AlreadyDone(ImportRecord),
+    /// Another run is importing this file with this mapping right now (its heartbeat is
+    /// fresh): wait for it, or take it over with `take_over_import` if its process is known
+    /// to be gone.
+    Busy(ImportRecord),
 }
 
 /// One data row of the file, read or refused. `row` is its spreadsheet row number (the
@@ -148,11 +156,14 @@ struct Counts {
 const SELECT_IMPORT: &str =
     "SELECT id, file_name, file_sha256, mapping, actor, status, rows_done, inserted, updated,
     unchanged, rejected, outcomes, merged, suggested, match_blocks_skipped, match_people_capped,
-    heartbeat_at, started_at, finished_at FROM imports";
+    heartbeat_at, runner, started_at, finished_at FROM imports";
 
 impl Store {
     /// Begins (or picks up) the import of a file, known by its content hash and mapping.
     /// `again` starts a new import of a file imported before.
+    /// Starts importing a file with a mapping as `runner`, or finds why not: it was done
+    /// before (unless `again`), another run has it, or an interrupted run is resumed (taken
+    /// over by this runner, so two runs cannot both resume it).
     pub async fn start_import(
         &self,
         file_name: &str,
@@ -160,6 +171,7 @@ impl Store {
         mapping: &str,
         actor: &str,
         again: bool,
+        runner: &str,
     ) -> Result<ImportStart> {
         let sql = format!(
             "{SELECT_IMPORT} WHERE file_sha256 = $1 AND mapping = $2 ORDER BY id DESC LIMIT 1"
@@ -171,15 +183,19 @@ impl Store {
             .await)?;
         let last = last.map(ImportRecord::from);
         match last {
-            Some(last) if matches!(last.status.as_str(), "running" | "interrupted") => {
-                return Ok(ImportStart::Resume(last))
+            Some(last) if last.status == "running" => return Ok(ImportStart::Busy(last)),
+            Some(last) if last.status == "interrupted" => {
+                return Ok(match self.take_over_import(&last, runner).await? {
+                    Some(record) => ImportStart::Resume(record),
+                    None => ImportStart::Busy(self.import(last.id).await?),
+                });
             }
             Some(last) if !again => return Ok(ImportStart::AlreadyDone(last)),
             _ => {}
         }
         let id: i64 = on_pool!(self, pool => sqlx::query_scalar(
-            "INSERT INTO imports (file_name, file_sha256, mapping, actor, status, started_at, people_before, heartbeat_at)
-             VALUES ($1, $2, $3, $4, 'running', $5, (SELECT COALESCE(MAX(id), 0) FROM people), $6) RETURNING id",
+            "INSERT INTO imports (file_name, file_sha256, mapping, actor, status, started_at, people_before, heartbeat_at, runner)
+             VALUES ($1, $2, $3, $4, 'running', $5, (SELECT COALESCE(MAX(id), 0) FROM people), $6, $7) RETURNING id",
         )
         .bind(file_name)
         .bind(file_sha256)
@@ -187,9 +203,35 @@ impl Store {
         .bind(actor)
         .bind(Ts(to_micros(Utc::now())))
         .bind(Utc::now().timestamp())
+        .bind(runner)
         .fetch_one(pool)
         .await)?;
         Ok(ImportStart::New(self.import(id).await?))
+    }
+
+    /// Makes `runner` the run of an unfinished import, if no one else claimed it since it
+    /// was read as `seen`; the import as claimed, or `None` when another run got there first.
+    pub async fn take_over_import(
+        &self,
+        seen: &ImportRecord,
+        runner: &str,
+    ) -> Result<Option<ImportRecord>> {
+        let claimed = on_pool!(self, pool => sqlx::query(
+            "UPDATE imports SET runner = $1, heartbeat_at = $2
+             WHERE id = $3 AND status = 'running' AND COALESCE(runner, '') = $4",
+        )
+        .bind(runner)
+        .bind(Utc::now().timestamp())
+        .bind(seen.id)
+        .bind(seen.runner.clone().unwrap_or_default())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(if claimed == 1 {
+            Some(self.import(seen.id).await?)
+        } else {
+            None
+        })
     }
 
     pub async fn import(&self, id: i64) -> Result<ImportRecord> {

@@ -5,7 +5,9 @@
 use leadgate_core::export::safe_cell;
 use leadgate_core::import::{guess, suspects, BoundMapping, ImportRow, Mapping, RowError, Suspect};
 use leadgate_core::FieldErrors;
-use leadgate_store::{BatchRow, ImportRecord, ImportStart, Store, StoreError};
+use leadgate_store::{
+    BatchRow, ImportRecord, ImportStart, Store, StoreError, INTERRUPTED_AFTER_SECS,
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::fs::File;
@@ -46,6 +48,8 @@ pub enum ImportError {
     Mapping(FieldErrors),
     #[error("this file was imported with this mapping before (import {}, {} rows, finished {}); pass --again to import it once more", .0.id, .0.rows_done, .0.finished_at.map(|t| t.to_rfc3339()).unwrap_or_default())]
     AlreadyDone(Box<ImportRecord>),
+    #[error("this file is being imported with this mapping right now (import {}, {} rows done, by {}); wait for it to finish. If its process is gone, run again once `leadgate import --status` reads it interrupted ({} s without news)", .0.id, .0.rows_done, .0.runner.as_deref().unwrap_or("another run"), INTERRUPTED_AFTER_SECS)]
+    Busy(Box<ImportRecord>),
     #[error("reading the file stopped before its end ({0}); run the import again to finish it")]
     Reader(String),
     #[error(transparent)]
@@ -405,6 +409,40 @@ fn bind_mapping(path: &Path, file: &CsvFile, given: Option<Mapping>) -> Result<B
     })
 }
 
+/// This run's name as an import's runner: `host:pid:nonce` (the nonce tells apart two runs
+/// in one server process).
+pub fn this_run() -> String {
+    format!(
+        "{}:{}:{:016x}",
+        this_host(),
+        std::process::id(),
+        rand::random::<u64>()
+    )
+}
+
+fn this_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// Whether a runner is a process of this machine that no longer exists (known only where
+/// `/proc` lists processes; elsewhere a run is presumed alive until its heartbeat stops).
+pub fn process_is_gone(runner: &str) -> bool {
+    let mut parts = runner.rsplitn(3, ':');
+    let (_nonce, Some(pid), Some(host)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    let proc = Path::new("/proc");
+    host == this_host()
+        && pid != std::process::id()
+        && proc.join("self").exists()
+        && !proc.join(pid.to_string()).exists()
+}
+
 /// Imports (or, dry, checks) a file. `progress` hears (rows done, bytes read) now and then;
 /// `rejects` (when given) receives the rejects report as CSV: row, column, reason.
 pub async fn run(
@@ -467,16 +505,29 @@ pub async fn run(
     let (import, skip) = if options.dry_run {
         (None, 0)
     } else {
-        match store
+        let me = this_run();
+        let started = match store
             .start_import(
                 &options.file_name,
                 &file.sha256,
                 &mapping_text,
                 &options.actor,
                 options.again,
+                &me,
             )
             .await?
         {
+            // A run of this machine whose process has died is taken over at once, rather
+            // than after its heartbeat goes stale.
+            ImportStart::Busy(other) if other.runner.as_deref().is_some_and(process_is_gone) => {
+                match store.take_over_import(&other, &me).await? {
+                    Some(record) => ImportStart::Resume(record),
+                    None => ImportStart::Busy(store.import(other.id).await?),
+                }
+            }
+            started => started,
+        };
+        match started {
             ImportStart::New(record) => {
                 // The model must never learn from what sales filled in after the outcome.
                 store
@@ -492,6 +543,7 @@ pub async fn run(
             ImportStart::AlreadyDone(record) => {
                 return Err(ImportError::AlreadyDone(Box::new(record)))
             }
+            ImportStart::Busy(record) => return Err(ImportError::Busy(Box::new(record))),
         }
     };
 
@@ -543,4 +595,23 @@ pub async fn run(
         let _ = w.flush();
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_is_gone_only_when_its_process_of_this_machine_is() {
+        let mut done = std::process::Command::new("true")
+            .spawn()
+            .expect("true runs");
+        done.wait().expect("true ends");
+        let host = this_host();
+        assert!(process_is_gone(&format!("{host}:{}:a", done.id())));
+        assert!(!process_is_gone(&this_run()), "this process is alive");
+        assert!(!process_is_gone(&format!("elsewhere:{}:a", done.id())));
+        assert!(!process_is_gone("test"));
+        assert!(!process_is_gone(&format!("{host}:not-a-pid:a")));
+    }
 }

@@ -461,6 +461,7 @@ async fn an_interrupted_import_resumes_without_duplicates(store: Store) {
             &mapping_doc.to_toml(),
             "test",
             false,
+            "another-host:4242:run",
         )
         .await
         .unwrap();
@@ -483,6 +484,16 @@ async fn an_interrupted_import_resumes_without_duplicates(store: Store) {
         .collect();
     store.import_batch(record.id, &first_batch).await.unwrap();
     assert_eq!(store.import(record.id).await.unwrap().status, "running");
+    // While that run is alive (another machine's, heard of just now), a second run of the
+    // same file is refused, not run alongside it.
+    let (busy, _) = import_file(&store, &file, &options(Some(mapping))).await;
+    let err = busy.unwrap_err();
+    assert!(matches!(err, ImportError::Busy(_)), "{err}");
+    assert!(err.to_string().contains("another-host:4242:run"), "{err}");
+    assert_eq!(
+        store.count_leads().await.unwrap(),
+        import::BATCH_ROWS as i64
+    );
     // Its process died: once its heartbeat is old, it reads as interrupted.
     let stale = chrono::Utc::now().timestamp() - leadgate_store::INTERRUPTED_AFTER_SECS - 1;
     leadgate_store::testing::execute(

@@ -277,7 +277,7 @@ fn import_error(e: ImportError) -> ApiError {
         ImportError::Store(e) => e.into(),
         ImportError::Io { source, .. } => internal(source),
         ImportError::Reader(reason) => internal(std::io::Error::other(reason)),
-        ImportError::AlreadyDone(_) => ApiError::Conflict {
+        ImportError::AlreadyDone(_) | ImportError::Busy(_) => ApiError::Conflict {
             field: "file".into(),
             reason: e.to_string(),
         },
