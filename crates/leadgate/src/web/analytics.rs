@@ -55,13 +55,16 @@ fn opt_pct(c: &Chrome, share: Option<f64>) -> String {
     share.map(|s| c.t.pct(s)).unwrap_or_else(|| "-".into())
 }
 
+/// A table's column heads in the reader's language.
+fn column_heads(c: &Chrome, keys: &[&str]) -> Vec<String> {
+    keys.iter()
+        .map(|k| c.t(&format!("analytics.col.{k}")).to_owned())
+        .collect()
+}
+
 /// The drift watch: predicted against actual won rate per month and channel.
 fn drift_table(c: &Chrome, rows: &[DriftRow]) -> Table {
-    let h = |keys: &[&str]| {
-        keys.iter()
-            .map(|k| c.t(&format!("analytics.col.{k}")).to_owned())
-            .collect::<Vec<_>>()
-    };
+    let h = |keys: &[&str]| column_heads(c, keys);
     let chart = bars(
         c.t("analytics.drift_chart"),
         &rows
@@ -121,11 +124,7 @@ fn drift_table(c: &Chrome, rows: &[DriftRow]) -> Table {
 }
 
 fn tables(c: &Chrome, a: &Analytics) -> Vec<Table> {
-    let h = |keys: &[&str]| {
-        keys.iter()
-            .map(|k| c.t(&format!("analytics.col.{k}")).to_owned())
-            .collect::<Vec<_>>()
-    };
+    let h = |keys: &[&str]| column_heads(c, keys);
     let total = &a.total;
     let funnel_chart = bars(
         c.t("analytics.funnel"),
