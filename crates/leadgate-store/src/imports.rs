@@ -393,10 +393,10 @@ async fn store_rows(tx: &mut Tx, import_id: i64, rows: &[BatchRow]) -> Result<Co
         .iter()
         .filter_map(|row| row.read.as_ref().ok())
         .map(|read| {
-            read.outcome.map(|o| Happening::Outcome {
+            read.outcome.clone().map(|o| Happening::Outcome {
                 won: o.won,
                 value: o.value,
-                reason: None,
+                reason: o.reason,
             })
         })
         .collect();
@@ -450,11 +450,14 @@ async fn store_rows(tx: &mut Tx, import_id: i64, rows: &[BatchRow]) -> Result<Co
         if changed {
             touched.push(lead_id);
         }
-        if let Some(outcome) = read.outcome {
+        if let Some(outcome) = &read.outcome {
             let name = if outcome.won { "won" } else { "lost" };
             let mut payload = json!({"outcome": name, "import": import_id, "row": row.row});
             if let Some(value) = outcome.value {
                 payload["value"] = Value::from(value);
+            }
+            if let Some(reason) = &outcome.reason {
+                payload["reason"] = Value::from(reason.as_str());
             }
             // One outcome of each kind per lead however often the file is imported.
             // Dated as the file says it happened, so analytics and the model see the past

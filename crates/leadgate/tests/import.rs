@@ -337,16 +337,17 @@ async fn a_guessed_mapping_dates_outcomes_reads_sources_as_channels_and_placehol
     let file = write(
         dir.path(),
         "crm-export.csv",
-        b"Email,Created,Converted,Close Date,Lead Source,City\n\
-          a@example.com,2025-03-01,1,2025-04-15,Google,Select\n\
-          b@example.com,2025-03-02,0,2025-05-20,Reference,Hanoi\n\
-          c@example.com,2025-03-03,,,Olark Chat,Select\n",
+        b"Email,Created,Converted,Close Date,Lead Source,City,Lost Reason\n\
+          a@example.com,2025-03-01,1,2025-04-15,Google,Select,\n\
+          b@example.com,2025-03-02,0,2025-05-20,Reference,Hanoi,no need\n\
+          c@example.com,2025-03-03,,,Olark Chat,Select,\n",
     );
     let (report, rejects) = import_file(&store, &file, &options(None)).await;
     let report = report.unwrap();
     assert_eq!(report.rejected, 0, "{rejects}");
     for part in [
         "field = \"outcome_at\"",
+        "field = \"lost_reason\"",
         "field = \"channel\"",
         "Google = \"search_ad\"",
         "Reference = \"referral\"",
@@ -368,21 +369,26 @@ async fn a_guessed_mapping_dates_outcomes_reads_sources_as_channels_and_placehol
     let mut seen = Vec::new();
     for lead in &page.leads {
         let timeline = store.timeline(lead.id, 100, None).await.unwrap();
-        let closed = timeline
+        let outcome = timeline
             .events
             .iter()
-            .find(|e| e.event_type == "outcome_recorded")
-            .map(|e| e.occurred_at.0.date_naive().to_string());
-        seen.push((lead.first_touch.channel.to_string(), closed));
+            .find(|e| e.event_type == "outcome_recorded");
+        let closed = outcome.map(|e| e.occurred_at.0.date_naive().to_string());
+        let reason = outcome.and_then(|e| e.payload["reason"].as_str().map(str::to_owned));
+        seen.push((lead.first_touch.channel.to_string(), closed, reason));
     }
     seen.sort();
     let dated = |d: &str| Some(d.to_owned());
     assert_eq!(
         seen,
         [
-            ("referral".to_owned(), dated("2025-05-20")),
-            ("search_ad".to_owned(), dated("2025-04-15")),
-            ("web_form".to_owned(), None),
+            (
+                "referral".to_owned(),
+                dated("2025-05-20"),
+                Some("no need".to_owned())
+            ),
+            ("search_ad".to_owned(), dated("2025-04-15"), None),
+            ("web_form".to_owned(), None, None),
         ]
     );
     assert_eq!(

@@ -161,6 +161,16 @@ const SYNONYMS: &[(&str, &[&str])] = &[
         &["dealvalue", "amount", "revenue", "wonvalue"],
     ),
     (
+        "lost_reason",
+        &[
+            "lostreason",
+            "reasonlost",
+            "lossreason",
+            "closedlostreason",
+            "whylost",
+        ],
+    ),
+    (
         "outcome_at",
         &[
             "outcomeat",

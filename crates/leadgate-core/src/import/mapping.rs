@@ -35,7 +35,7 @@ pub struct ColumnSpec {
     /// The column's header, as in the file.
     pub name: String,
     /// A lead field (`email`, `company_size`...), `custom.<key>`, a source key (`channel`,
-    /// `utm_source`...), `outcome` (won/lost), `outcome_value`, `outcome_at`, `created_at`,
+    /// `utm_source`...), `outcome` (won/lost), `outcome_value`, `outcome_at`, `lost_reason`, `created_at`,
     /// `consent.<purpose>` (yes = given, no = refused; refusing `email` or `call` is Do Not
     /// Email or Do Not Call), or `ignore`.
     pub field: String,
@@ -80,6 +80,8 @@ pub enum Target {
     OutcomeValue,
     /// When the outcome was known (the deal closed): the outcome is recorded at that time.
     OutcomeAt,
+    /// Why a lost lead was lost, recorded with the outcome.
+    LostReason,
     CreatedAt,
     /// Consent for a purpose (`email`, `call`, `newsletter`...) given or refused.
     Consent(String),
@@ -122,6 +124,7 @@ impl Target {
             "outcome" => Target::Outcome,
             "outcome_value" => Target::OutcomeValue,
             "outcome_at" => Target::OutcomeAt,
+            "lost_reason" => Target::LostReason,
             "created_at" => Target::CreatedAt,
             "ignore" => Target::Ignore,
             "custom" => return Err("'custom' needs a key: write custom.<key>".into()),
@@ -132,7 +135,7 @@ impl Target {
                     Target::Field(f)
                 } else {
                     return Err(format!(
-                        "'{other}' is not a lead field; use one of {}, custom.<key>, {}, outcome, outcome_value, outcome_at, created_at, consent.<purpose> or ignore",
+                        "'{other}' is not a lead field; use one of {}, custom.<key>, {}, outcome, outcome_value, outcome_at, lost_reason, created_at, consent.<purpose> or ignore",
                         LeadField::ALL
                             .iter()
                             .filter(|f| **f != LeadField::Custom)

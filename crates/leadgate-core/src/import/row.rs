@@ -31,13 +31,18 @@ pub struct ImportRow {
 }
 
 /// A won or lost deal recorded in the file.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RowOutcome {
     pub won: bool,
     pub value: Option<f64>,
     /// When it was known, if the file says (else when the lead arrived, else the import).
     pub at: Option<DateTime<Utc>>,
+    /// Why a lost lead was lost, if the file says.
+    pub reason: Option<String>,
 }
+
+/// The longest lost reason a file may give.
+const MAX_REASON_CHARS: usize = 500;
 
 /// A cell (or the whole row, column "") that was refused, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -81,6 +86,7 @@ impl BoundMapping {
         let mut outcome_value = None;
         let mut created_at = None;
         let mut outcome_at = None;
+        let mut lost_reason: Option<(String, String)> = None;
         let mut consents = Vec::new();
         let mut column_of_field: Vec<(&str, &str)> = Vec::new();
 
@@ -151,6 +157,10 @@ impl BoundMapping {
                     Ok(at) => created_at = Some(at),
                     Err(reason) => errors.push(fail(reason)),
                 },
+                Target::LostReason => match crate::values::Text::parse(&value, MAX_REASON_CHARS) {
+                    Ok(reason) => lost_reason = Some((reason.as_str().to_owned(), column.name.clone())),
+                    Err(e) => errors.push(fail(e.to_string())),
+                },
                 Target::OutcomeAt => match parse_date(&value, column.format.as_deref()) {
                     Ok(at) => outcome_at = Some((at, column.name.clone())),
                     Err(reason) => errors.push(fail(reason)),
@@ -177,6 +187,12 @@ impl BoundMapping {
                     ),
                 ));
             }
+        }
+        if let Some((_, column)) = lost_reason.as_ref().filter(|_| outcome == Some(true)) {
+            errors.push(RowError::new(
+                column.clone(),
+                "a lost reason on a won lead: leave it empty, or check the outcome column",
+            ));
         }
         if let Some((_, column)) = outcome_at.as_ref().filter(|_| outcome.is_none()) {
             errors.push(RowError::new(
@@ -249,6 +265,7 @@ impl BoundMapping {
                 won,
                 value: outcome_value,
                 at: outcome_at.map(|(at, _)| at),
+                reason: lost_reason.map(|(reason, _)| reason),
             }),
             created_at,
             consents,
@@ -550,6 +567,26 @@ mod tests {
         // Open leads carry neither.
         let open = mapping.read_row(&["a@b.io", "2025-03-01", "", ""]).unwrap();
         assert!(open.outcome.is_none());
+    }
+
+    #[test]
+    fn a_lost_reason_goes_with_a_lost_outcome_only() {
+        let mapping = bind(
+            "[[column]]\nname = \"Email\"\nfield = \"email\"\n[[column]]\nname = \"Result\"\nfield = \"outcome\"\n[[column]]\nname = \"Why lost\"\nfield = \"lost_reason\"\n",
+            &["Email", "Result", "Why lost"],
+        );
+        let lost = mapping
+            .read_row(&["a@b.io", "lost", " no budget "])
+            .unwrap();
+        assert_eq!(lost.outcome.unwrap().reason.as_deref(), Some("no budget"));
+        let errors = mapping
+            .read_row(&["a@b.io", "won", "no budget"])
+            .unwrap_err();
+        assert_eq!(errors[0].column, "Why lost");
+        let errors = mapping
+            .read_row(&["a@b.io", "lost", &"x".repeat(501)])
+            .unwrap_err();
+        assert_eq!(errors[0].column, "Why lost");
     }
 
     #[test]

@@ -83,7 +83,7 @@ pub fn suspects(bound: &BoundMapping, rows: &[ImportRow]) -> Vec<Suspect> {
     let closed: Vec<&ImportRow> = rows.iter().filter(|r| r.outcome.is_some()).collect();
     let won: Vec<bool> = closed
         .iter()
-        .map(|r| r.outcome.is_some_and(|o| o.won))
+        .map(|r| r.outcome.as_ref().is_some_and(|o| o.won))
         .collect();
     let wins = won.iter().filter(|w| **w).count();
     let measured = closed.len() >= MIN_CLOSED
