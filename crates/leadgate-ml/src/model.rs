@@ -758,23 +758,36 @@ mod tests {
         assert!((p[0].priority - p[0].probability * p[0].expected_value).abs() < 1e-9);
     }
 
+    /// Adds a column that records the outcome (`[won, lost]` texts), wrong for a `wrong`
+    /// share of leads: what a sales verdict filled in after the outcome looks like.
+    fn write_down_the_outcome(
+        data: &mut [Example],
+        column: &str,
+        wrong: f64,
+        seed: u64,
+        [won, lost]: [&str; 2],
+    ) {
+        use rand::Rng;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        for e in data {
+            let flip = rng.gen::<f64>() < wrong;
+            let text = if e.won != flip { won } else { lost };
+            e.observation.insert(column.into(), Raw::Text(text.into()));
+        }
+    }
+
     #[test]
     fn the_deployed_model_reads_the_features_its_evaluation_reported() {
         // A column that gives the outcome away for all but ~3% of leads: alone it ranks
         // near the leak cut-off, so samples of different leads can judge it differently.
         let mut data = examples(1500, 0);
-        let mut rng = ChaCha8Rng::seed_from_u64(3);
-        for e in &mut data {
-            use rand::Rng;
-            let flip = rng.gen::<f64>() < 0.028;
-            let tag = if e.won != flip {
-                "Will revert"
-            } else {
-                "Ringing"
-            };
-            e.observation
-                .insert("custom.tags".into(), Raw::Text(tag.into()));
-        }
+        write_down_the_outcome(
+            &mut data,
+            "custom.tags",
+            0.028,
+            3,
+            ["Will revert", "Ringing"],
+        );
         let mut outcomes = std::collections::BTreeSet::new();
         for seed in 1..=12 {
             let settings = Settings {
@@ -800,18 +813,13 @@ mod tests {
     #[test]
     fn a_feature_far_ahead_of_all_others_is_named_suspect_with_its_evidence() {
         let mut data = examples(3000, 0);
-        let mut rng = ChaCha8Rng::seed_from_u64(4);
-        for e in &mut data {
-            use rand::Rng;
-            let flip = rng.gen::<f64>() < 0.08;
-            let quality = if e.won != flip {
-                "High in Relevance"
-            } else {
-                "Worst"
-            };
-            e.observation
-                .insert("custom.lead_quality".into(), Raw::Text(quality.into()));
-        }
+        write_down_the_outcome(
+            &mut data,
+            "custom.lead_quality",
+            0.08,
+            4,
+            ["High in Relevance", "Worst"],
+        );
         let (model, evaluation) = train(&data, &Settings::default()).unwrap();
         let warning = evaluation.warnings.join("\n");
         assert!(
