@@ -60,6 +60,17 @@ pub struct Submission {
     pub bot_signals: Vec<&'static str>,
 }
 
+impl Submission {
+    /// Whether the ticked consent box becomes the person's contact consent. Nobody vouches
+    /// for an anonymous visitor, so like a known lead's fields it only fills what is empty:
+    /// a bot's tick, or one for a person who already decided (`decided`: their contact
+    /// consent in force, granted or withdrawn), stays in the submission's event only. A
+    /// withdrawal is never undone by whoever types the person's email into a form.
+    pub fn records_consent(&self, decided: Option<bool>) -> bool {
+        self.consent == Some(true) && self.bot_signals.is_empty() && decided.is_none()
+    }
+}
+
 /// Form keys appear in URLs: lower-case letters, digits and dashes.
 pub fn check_key(key: &str) -> Result<(), FieldError> {
     let ok = (1..=64).contains(&key.len())
@@ -307,6 +318,29 @@ pub fn escape(text: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_ticked_box_fills_only_an_undecided_consent() {
+        let mut submission = Submission {
+            lead: Map::new(),
+            source: Source::new(Channel::WebForm),
+            consent: Some(true),
+            bot_signals: Vec::new(),
+        };
+        assert!(submission.records_consent(None));
+        assert!(
+            !submission.records_consent(Some(false)),
+            "a withdrawal stands"
+        );
+        assert!(!submission.records_consent(Some(true)));
+        submission.bot_signals.push("honeypot");
+        assert!(!submission.records_consent(None), "a bot grants nothing");
+        submission.bot_signals.clear();
+        submission.consent = Some(false);
+        assert!(!submission.records_consent(None));
+        submission.consent = None;
+        assert!(!submission.records_consent(None));
+    }
 
     fn form() -> FormDefinition {
         FormDefinition::parse(&json!({

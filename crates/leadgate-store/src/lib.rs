@@ -45,7 +45,10 @@ pub use limits::Hits;
 pub use merges::{DedupeSummary, MergeRecord};
 pub use models::{LeadPrediction, ModelRecord, TrainingSet};
 pub use policies::{ActivePolicy, PolicyVersion};
-pub use privacy::{check_purpose as privacy_purpose, Consent, Consents, Erasure, NewConsent};
+pub use privacy::{
+    check_purpose as privacy_purpose, Consent, Consents, Erasure, NewConsent,
+    CONTACT as CONTACT_PURPOSE,
+};
 pub use qualification::{LeadScore, Outcome, RescoreSummary};
 pub use routing::{Assignment, Rep, RepInput, Team};
 pub use sla::{Compliance, SlaClock, COMPLIANCE_GROUPS};

@@ -16,6 +16,8 @@ use sqlx::types::Json;
 /// Do Not Call.
 pub const EMAIL: &str = "email";
 pub const CALL: &str = "call";
+/// The purpose a web form's consent box grants: being contacted about the request.
+pub const CONTACT: &str = "contact";
 
 /// One consent given or withdrawn.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]

@@ -333,6 +333,44 @@ async fn a_known_lead_is_filled_never_overwritten_and_a_bot_marks_only_its_submi
         .map(|e| e["payload"]["bot"].as_bool().unwrap())
         .collect();
     assert_eq!(flagged, [true, true, false], "newest first");
+    // Ana withdraws her consent to be contacted; a stranger's ticked box does not give it
+    // back, and says so in its event.
+    let withdrawn = app
+        .post(
+            &format!("/api/v1/leads/{id}/consents"),
+            &json!({"purpose": "contact", "granted": false}),
+        )
+        .await;
+    assert!(withdrawn.status().is_success(), "{:?}", withdrawn.text().await);
+    post(json!({"email": "ana@acme.io", "consent": "on", "_ts": shown})).await;
+    let consents: Value = app
+        .get(&format!("/api/v1/leads/{id}/consents"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let contact: Vec<&Value> = consents["current"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["purpose"] == "contact")
+        .collect();
+    assert_eq!(contact.len(), 1, "{consents}");
+    assert_eq!(contact[0]["granted"], false, "the withdrawal stands: {consents}");
+    let newest = &submissions().await[0]["payload"]["input"]["consent"];
+    assert_eq!(newest["given"], true);
+    assert_eq!(newest["recorded"], false, "{newest}");
+    // A bot's ticked box on a lead it creates grants nothing either.
+    post(json!({"email": "hp@spam.io", "consent": "on", "_hp": "x", "_ts": shown})).await;
+    let bot_lead = lead_by_email(app, "hp@spam.io").await["id"].as_i64().unwrap();
+    let consents: Value = app
+        .get(&format!("/api/v1/leads/{bot_lead}/consents"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(consents["current"], json!([]), "{consents}");
+
     // A new lead from a post without a render time is the bot's own: flagged.
     post(json!({"email": "nojs@spam.io", "consent": "on"})).await;
     assert_eq!(

@@ -228,6 +228,18 @@ async fn submit(
         Ok(p) => p,
         Err(e) => return answer_error(e),
     };
+    // The contact consent the person behind the email has already decided, if known.
+    let decided = match patch.email() {
+        Some(email) if submission.consent == Some(true) => {
+            match state.store.person_by_email(email).await {
+                Ok(person) => contact_consent(&state.store.consents(person).await?),
+                Err(leadgate_store::StoreError::NotFound(_)) => None,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        _ => None,
+    };
+    let records_consent = submission.records_consent(decided);
     let mut source = submission.source;
     if source.referrer.is_none() {
         source.referrer = headers
@@ -237,7 +249,7 @@ async fn submit(
     }
     let consent = submission.consent.map(|given| {
         json!({"given": given, "text": stored.definition.consent_text, "at": now, "form": key,
-               "ip": client.to_string()})
+               "ip": client.to_string(), "recorded": records_consent})
     });
     let mut raw = input.clone();
     raw.remove(form::HONEYPOT);
@@ -253,13 +265,13 @@ async fn submit(
             by: leadgate_store::Submitter::Anonymous,
         })
         .await?;
-    if let (Some(true), Some(wording)) = (submission.consent, &stored.definition.consent_text) {
+    if let (true, Some(wording)) = (records_consent, &stored.definition.consent_text) {
         state
             .store
             .record_consent(
                 outcome.lead.id,
                 &leadgate_store::NewConsent {
-                    purpose: "contact".into(),
+                    purpose: leadgate_store::CONTACT_PURPOSE.into(),
                     granted: true,
                     wording: Some(wording.clone()),
                     source: format!("form:{key}"),
@@ -293,6 +305,15 @@ async fn submit(
         }
     }
     Ok((StatusCode::CREATED, Json(json!({"ok": true}))).into_response())
+}
+
+/// The contact consent in force: granted, withdrawn, or never decided (None).
+fn contact_consent(consents: &leadgate_store::Consents) -> Option<bool> {
+    consents
+        .current
+        .iter()
+        .find(|c| c.purpose == leadgate_store::CONTACT_PURPOSE)
+        .map(|c| c.granted)
 }
 
 fn too_many(wait: u64) -> Response {
