@@ -18,19 +18,15 @@ pub const SUGGEST: f64 = 0.80;
 #[derive(Debug, Clone, Default)]
 pub struct PersonKeys {
     pub id: i64,
-    /// Folded names.
-    first: String,
-    last: String,
-    /// "first last" and "last first", and both without spaces: made once, compared often.
-    full: String,
-    reversed: String,
-    tight: String,
-    tight_reversed: String,
-    email: Option<String>,
-    phone: Option<String>,
-    company: Option<String>,
-    /// The email's domain, unless it is a free-mail provider.
-    domain: Option<String>,
+    /// Folded names. Nothing derived from them is kept: a million people's keys are held
+    /// at once, and the joined forms are needed only for names given in one part.
+    first: Box<str>,
+    last: Box<str>,
+    email: Option<Box<str>>,
+    phone: Option<Box<str>>,
+    company: Option<Box<str>>,
+    /// Whether the email's domain is an organisation's (not a free-mail provider's).
+    work_domain: bool,
 }
 
 impl PersonKeys {
@@ -45,11 +41,10 @@ impl PersonKeys {
         let email = email
             .map(|e| e.trim().to_lowercase())
             .filter(|e| e.contains('@'));
-        let domain = email
+        let work_domain = email
             .as_deref()
             .and_then(|e| e.rsplit_once('@'))
-            .map(|(_, d)| d.to_owned())
-            .filter(|d| !is_free_mail(d));
+            .is_some_and(|(_, d)| !is_free_mail(d));
         let phone = phone.and_then(|p| {
             phone_e164(p, None).ok().or_else(|| {
                 let digits: String = p.chars().filter(char::is_ascii_digit).collect();
@@ -58,22 +53,49 @@ impl PersonKeys {
         });
         let first = fold_loose(first_name.unwrap_or_default());
         let last = fold_loose(last_name.unwrap_or_default());
-        let join = |x: &str, y: &str| format!("{x} {y}").trim().to_owned();
-        let full = join(&first, &last);
-        let reversed = join(&last, &first);
         Self {
             id,
-            tight: full.replace(' ', ""),
-            tight_reversed: reversed.replace(' ', ""),
-            full,
-            reversed,
-            first,
-            last,
-            email,
-            phone,
-            company: company.map(company_key).filter(|c| !c.is_empty()),
-            domain,
+            first: first.into(),
+            last: last.into(),
+            email: email.map(String::into_boxed_str),
+            phone: phone.map(String::into_boxed_str),
+            company: company
+                .map(company_key)
+                .filter(|c| !c.is_empty())
+                .map(String::into_boxed_str),
+            work_domain,
         }
+    }
+
+    /// The name's letters without spaces, first name first or (`reversed`) last.
+    fn tight(&self, reversed: bool) -> impl Iterator<Item = char> + '_ {
+        let (x, y) = if reversed {
+            (&self.last, &self.first)
+        } else {
+            (&self.first, &self.last)
+        };
+        x.chars().chain(y.chars()).filter(|c| *c != ' ')
+    }
+
+    /// "first last" (or, `reversed`, "last first"), `spaced` or not.
+    fn joined(&self, reversed: bool, spaced: bool) -> String {
+        let joined = if reversed {
+            format!("{} {}", self.last, self.first)
+        } else {
+            format!("{} {}", self.first, self.last)
+        };
+        let joined = joined.trim();
+        if spaced {
+            joined.to_owned()
+        } else {
+            joined.replace(' ', "")
+        }
+    }
+
+    /// The email's domain, unless it is a free-mail provider's.
+    fn domain(&self) -> Option<&str> {
+        let email = self.email.as_deref().filter(|_| self.work_domain)?;
+        email.rsplit_once('@').map(|(_, d)| d)
     }
 
     fn has_name(&self) -> bool {
@@ -89,7 +111,7 @@ impl PersonKeys {
     fn orgs(&self) -> impl Iterator<Item = String> + '_ {
         [
             self.company.as_ref().map(|c| format!("c:{c}")),
-            self.domain.as_ref().map(|d| format!("d:{d}")),
+            self.domain().map(|d| format!("d:{d}")),
         ]
         .into_iter()
         .flatten()
@@ -105,36 +127,52 @@ impl PersonKeys {
         format!("{x} {y}")
     }
 
-    /// Keys of the blocks this person is compared within.
-    fn blocks(&self) -> Vec<String> {
+    /// Keys of the blocks this person is compared within, hashed, each with the
+    /// organisation it is a block of (to split it by name when it is too large).
+    fn blocks(&self) -> Vec<(u64, Option<char>)> {
         let mut keys = Vec::new();
         if let Some(e) = &self.email {
-            keys.push(format!("e:{e}"));
+            keys.push((hashed(&format!("e:{e}")), None));
         }
         if let Some(p) = &self.phone {
-            keys.push(format!("p:{p}"));
+            keys.push((hashed(&format!("p:{p}")), None));
         }
         // Within an organisation, by the initial of either name (names may be swapped).
         for org in self.orgs() {
             for name in [&self.first, &self.last] {
                 if let Some(initial) = name.chars().find(|c| c.is_alphanumeric()) {
-                    keys.push(format!("{org}|{initial}"));
+                    keys.push((hashed(&format!("{org}|{initial}")), org.chars().next()));
                 }
             }
         }
         keys
     }
 
-    /// The finer keys an organisation's block is split by when it is too large: the whole
-    /// of either name part (a typo in the other part, or swapped parts, still meet).
-    fn finer_blocks(&self, org_block: &str) -> Vec<String> {
-        let org = org_block.split('|').next().unwrap_or(org_block);
+    /// The finer keys an organisation's block (`kind` `c` company, `d` email domain) is
+    /// split by when it is too large: the whole of either name part (a typo in the other
+    /// part, or swapped parts, still meet).
+    fn finer_blocks(&self, kind: char) -> Vec<u64> {
+        let org = if kind == 'c' {
+            self.company.as_deref()
+        } else {
+            self.domain()
+        };
+        let org = format!("{kind}:{}", org.unwrap_or_default());
         [&self.first, &self.last]
             .into_iter()
             .filter(|part| !part.is_empty())
-            .map(|part| format!("{org}|={part}"))
+            .map(|part| hashed(&format!("{org}|={part}")))
             .collect()
     }
+}
+
+/// A key as a number: a million people's block keys are not held as text. Two keys that
+/// hash alike only put more people in one block, who are still told apart by their fields.
+fn hashed(key: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    key.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// The most people one block may hold: larger ones (a company's switchboard phone, a name
@@ -164,8 +202,10 @@ pub struct Match {
 /// compared whole.
 pub fn name_similarity(a: &PersonKeys, b: &PersonKeys) -> f64 {
     let jw = strsim::jaro_winkler;
-    if !a.tight.is_empty()
-        && (a.tight == b.tight || a.tight == b.tight_reversed || a.tight_reversed == b.tight)
+    if a.tight(false).next().is_some()
+        && (a.tight(false).eq(b.tight(false))
+            || a.tight(false).eq(b.tight(true))
+            || a.tight(true).eq(b.tight(false)))
     {
         return 1.0;
     }
@@ -177,11 +217,12 @@ pub fn name_similarity(a: &PersonKeys, b: &PersonKeys) -> f64 {
         let swapped = jw(&a.first, &b.last).min(jw(&a.last, &b.first));
         return straight.max(swapped);
     }
+    let (full, tight) = (a.joined(false, true), a.joined(false, false));
     [
-        (&a.full, &b.full),
-        (&a.full, &b.reversed),
-        (&a.tight, &b.tight),
-        (&a.tight, &b.tight_reversed),
+        (&full, b.joined(false, true)),
+        (&full, b.joined(true, true)),
+        (&tight, b.joined(false, false)),
+        (&tight, b.joined(true, false)),
     ]
     .iter()
     .map(|(x, y)| jw(x, y))
@@ -199,7 +240,7 @@ fn compare_among(a: &PersonKeys, b: &PersonKeys, namesakes: bool) -> Option<Matc
     let mut reasons = Vec::new();
     let names = (a.has_name() && b.has_name()).then(|| name_similarity(a, b));
     let same_org = matches!((&a.company, &b.company), (Some(x), Some(y)) if x == y)
-        || matches!((&a.domain, &b.domain), (Some(x), Some(y)) if x == y);
+        || matches!((a.domain(), b.domain()), (Some(x), Some(y)) if x == y);
     let other_org = matches!((&a.company, &b.company), (Some(x), Some(y)) if x != y);
     let mut score: f64 = 0.0;
     if a.email.is_some() && a.email == b.email {
@@ -256,50 +297,49 @@ pub fn find_matches_of(people: &[PersonKeys], arrived: &HashSet<i64>) -> Matchin
 
 /// Blocks of at most `MAX_BLOCK` people (by index), and how many were skipped.
 fn bounded_blocks(people: &[PersonKeys]) -> (Vec<Vec<usize>>, usize) {
-    let mut blocks: HashMap<String, Vec<usize>> = HashMap::new();
+    // (key, person, organisation) sorted by key: each run of one key is a block.
+    let mut entries: Vec<(u64, u32, Option<char>)> = Vec::new();
     for (i, p) in people.iter().enumerate() {
-        for key in p.blocks() {
-            blocks.entry(key).or_default().push(i);
+        for (key, org) in p.blocks() {
+            entries.push((key, i as u32, org));
         }
     }
+    entries.sort_unstable();
+    entries.dedup_by_key(|(key, i, _)| (*key, *i)); // one person reaching a block twice
     let mut kept = Vec::new();
     let mut skipped = 0;
-    let mut finer: HashMap<String, Vec<usize>> = HashMap::new();
-    for (key, members) in blocks {
-        if members.len() < 2 {
+    let mut finer: Vec<(u64, u32)> = Vec::new();
+    for block in entries.chunk_by(|x, y| x.0 == y.0) {
+        if block.len() < 2 {
             continue; // one person: nothing to compare (most email and phone blocks)
         }
-        if members.len() <= MAX_BLOCK {
-            kept.push(members);
-        } else if key.starts_with("c:") || key.starts_with("d:") {
-            for i in members {
-                for finer_key in people[i].finer_blocks(&key) {
-                    let block = finer.entry(finer_key).or_default();
-                    // The same person may reach one finer block from both initials.
-                    if block.last() != Some(&i) {
-                        block.push(i);
-                    }
+        if block.len() <= MAX_BLOCK {
+            kept.push(block.iter().map(|(_, i, _)| *i as usize).collect());
+        } else if block.iter().any(|(_, _, org)| org.is_some()) {
+            for (_, i, org) in block {
+                let Some(kind) = org else { continue };
+                for key in people[*i as usize].finer_blocks(*kind) {
+                    finer.push((key, *i));
                 }
             }
         } else {
             skipped += 1;
         }
     }
-    for (_, members) in finer {
-        if members.len() < 2 {
+    drop(entries);
+    finer.sort_unstable();
+    finer.dedup(); // the same person may reach one finer block from both initials
+    for block in finer.chunk_by(|x, y| x.0 == y.0) {
+        if block.len() < 2 {
             continue;
         }
-        if members.len() <= MAX_BLOCK {
-            kept.push(members);
+        if block.len() <= MAX_BLOCK {
+            kept.push(block.iter().map(|(_, i)| *i as usize).collect());
         } else {
             skipped += 1;
         }
     }
     // A fixed order, so the same people give the same matches (and the same caps).
-    for members in &mut kept {
-        members.sort_unstable();
-        members.dedup();
-    }
     kept.sort_unstable();
     (kept, skipped)
 }
@@ -327,11 +367,11 @@ fn matches_where(people: &[PersonKeys], wanted: impl Fn(i64, i64) -> bool) -> Ma
         None
     };
     // Whose name is shared by a crowd at one of their organisations.
-    let names: Vec<String> = people.iter().map(PersonKeys::name_key).collect();
-    let mut namesakes: HashMap<(String, &str), usize> = HashMap::new();
+    let names: Vec<u64> = people.iter().map(|p| hashed(&p.name_key())).collect();
+    let mut namesakes: HashMap<(u64, u64), usize> = HashMap::new();
     for (p, name) in people.iter().zip(&names).filter(|(p, _)| p.has_name()) {
         for org in p.orgs() {
-            *namesakes.entry((org, name.as_str())).or_default() += 1;
+            *namesakes.entry((hashed(&org), *name)).or_default() += 1;
         }
     }
     let crowded: Vec<bool> = people
@@ -340,11 +380,12 @@ fn matches_where(people: &[PersonKeys], wanted: impl Fn(i64, i64) -> bool) -> Ma
         .map(|(p, name)| {
             p.orgs().any(|org| {
                 namesakes
-                    .get(&(org, name.as_str()))
+                    .get(&(hashed(&org), *name))
                     .is_some_and(|n| *n > MAX_NAMESAKES)
             })
         })
         .collect();
+    drop(namesakes);
     let common_name = |i: usize, j: usize| names[i] == names[j] && (crowded[i] || crowded[j]);
     let mut found = vec![0usize; people.len()];
     let mut matches = Vec::new();

@@ -119,13 +119,11 @@ impl Store {
     /// the sure matches (score at least 0.95) and stores the likely ones (0.80 to 0.95) as
     /// suggestions. With `dry_run`, only counts.
     pub async fn dedupe(&self, actor: &str, dry_run: bool) -> Result<DedupeSummary> {
-        let rows: Vec<PersonRow> = on_read_pool!(self, pool => sqlx::query_as(&format!(
-            "{SELECT_PERSON} WHERE p.merged_into IS NULL AND p.erased_at IS NULL GROUP BY p.id ORDER BY p.id"
-        ))
-        .fetch_all(pool)
-        .await)?;
-        // Each row is dropped once its keys are made: a million people are not held twice.
-        let people: Vec<PersonKeys> = rows.into_iter().map(|row| row.keys()).collect();
+        let people = self
+            .person_keys(&format!(
+                "{SELECT_PERSON} WHERE p.merged_into IS NULL AND p.erased_at IS NULL GROUP BY p.id ORDER BY p.id"
+            ))
+            .await?;
         let matches = dedupe::find_matches(&people);
         self.settle_matches(people.len(), &matches, actor, dry_run, true)
             .await
@@ -206,19 +204,29 @@ impl Store {
                     (SELECT a.company_id FROM leads a WHERE a.person_id {arrived} AND a.company_id IS NOT NULL)
              ) GROUP BY p.id ORDER BY p.id"
         );
-        let rows: Vec<PersonRow> =
-            on_read_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
+        let people = self.person_keys(&sql).await?;
         let arrived_ids: Vec<i64> = on_read_pool!(self, pool => sqlx::query_scalar(&format!(
             "SELECT id FROM people WHERE id {arrived}"
         ))
         .fetch_all(pool)
         .await)?;
         let given: HashSet<i64> = arrived_ids.into_iter().collect();
-        // Each row is dropped once its keys are made: a million people are not held twice.
-        let people: Vec<PersonKeys> = rows.into_iter().map(|row| row.keys()).collect();
         let matching = dedupe::find_matches_of(&people, &given);
         self.settle_matches(given.len(), &matching, actor, false, may_merge)
             .await
+    }
+
+    /// The match keys of the people a `SELECT_PERSON` query finds, made row by row as the
+    /// rows arrive: a million people's rows are never held, only their keys.
+    async fn person_keys(&self, sql: &str) -> Result<Vec<PersonKeys>> {
+        use futures_util::TryStreamExt;
+        Ok(
+            on_read_pool!(self, pool => sqlx::query_as::<_, PersonRow>(sql)
+            .fetch(pool)
+            .map_ok(|row| row.keys())
+            .try_collect()
+            .await)?,
+        )
     }
 
     /// Merges the sure matches (clusters kept as their oldest person; none unless

@@ -341,7 +341,11 @@ async fn a_known_lead_is_filled_never_overwritten_and_a_bot_marks_only_its_submi
             &json!({"purpose": "contact", "granted": false}),
         )
         .await;
-    assert!(withdrawn.status().is_success(), "{:?}", withdrawn.text().await);
+    assert!(
+        withdrawn.status().is_success(),
+        "{:?}",
+        withdrawn.text().await
+    );
     post(json!({"email": "ana@acme.io", "consent": "on", "_ts": shown})).await;
     let consents: Value = app
         .get(&format!("/api/v1/leads/{id}/consents"))
@@ -356,13 +360,18 @@ async fn a_known_lead_is_filled_never_overwritten_and_a_bot_marks_only_its_submi
         .filter(|c| c["purpose"] == "contact")
         .collect();
     assert_eq!(contact.len(), 1, "{consents}");
-    assert_eq!(contact[0]["granted"], false, "the withdrawal stands: {consents}");
+    assert_eq!(
+        contact[0]["granted"], false,
+        "the withdrawal stands: {consents}"
+    );
     let newest = &submissions().await[0]["payload"]["input"]["consent"];
     assert_eq!(newest["given"], true);
     assert_eq!(newest["recorded"], false, "{newest}");
     // A bot's ticked box on a lead it creates grants nothing either.
     post(json!({"email": "hp@spam.io", "consent": "on", "_hp": "x", "_ts": shown})).await;
-    let bot_lead = lead_by_email(app, "hp@spam.io").await["id"].as_i64().unwrap();
+    let bot_lead = lead_by_email(app, "hp@spam.io").await["id"]
+        .as_i64()
+        .unwrap();
     let consents: Value = app
         .get(&format!("/api/v1/leads/{bot_lead}/consents"))
         .await
