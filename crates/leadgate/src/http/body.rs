@@ -6,10 +6,17 @@ use crate::http::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, StatusCode};
+use leadgate_core::{FieldError, FieldErrors};
 use serde_json::{Map, Value};
+use utoipa::openapi::{RefOr, Schema};
 
 /// The body as a JSON object.
 pub struct JsonObject(pub Map<String, Value>);
+
+/// The body read into a request type, which also describes it in the OpenAPI document: a
+/// field missing, of the wrong type or not of the request is named with the reason; the
+/// type's own rules (lengths, one of several fields) are checked after, all at once.
+pub struct Body<T>(pub T);
 
 /// The body as any JSON value, refused whole when it holds a NUL character anywhere.
 pub struct JsonBody(pub Value);
@@ -86,6 +93,95 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
     }
 }
 
+impl<S, T> FromRequest<S> for Body<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned + utoipa::PartialSchema,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let JsonObject(mut map) = JsonObject::from_request(req, state).await?;
+        // The fields the description requires, each named when missing.
+        let mut errors = FieldErrors::default();
+        if let RefOr::T(Schema::Object(described)) = T::schema() {
+            for field in described.required.iter().filter(|f| !map.contains_key(*f)) {
+                errors.push(FieldError::new(field.clone(), "is required"));
+            }
+        }
+        // serde stops at the first bad field: each one found is set aside and the rest read
+        // again, so every unknown or mistyped field is named at once.
+        loop {
+            match serde_path_to_error::deserialize(Value::Object(map.clone())) {
+                Ok(value) if errors.is_empty() => return Ok(Body(value)),
+                Ok(_) => return Err(ApiError::Invalid(errors)),
+                Err(e) => {
+                    let path = e.path().to_string();
+                    let (field, reason) = named(&path, &e.inner().to_string());
+                    let top = field.split('.').next().unwrap_or_default().to_owned();
+                    if !errors.0.iter().any(|e| e.field == field) {
+                        errors.push(FieldError::new(field, reason));
+                    }
+                    if map.remove(&top).is_none() {
+                        return Err(ApiError::Invalid(errors));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// For an optional field that, when given, must not be `null` (`#[serde(default,
+/// deserialize_with = "not_null")]`): the description says so, and so does the reader.
+pub fn not_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// A whole number, also when written with a zero fraction (`13042.0` is an integer to JSON
+/// Schema, and so to the API's description).
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let number = <serde_json::Number as serde::Deserialize>::deserialize(deserializer)?;
+    number
+        .as_i64()
+        .or_else(|| {
+            number
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                .map(|f| f as i64)
+        })
+        .ok_or_else(|| serde::de::Error::custom(format!("{number} is not a whole number")))
+}
+
+/// serde's message about a request body as the field it concerns and a reason in our words.
+fn named(path: &str, message: &str) -> (String, String) {
+    let at = |field: &str| match path {
+        "." | "" => field.to_owned(),
+        parent => format!("{parent}.{field}"),
+    };
+    let quoted = |rest: &str| rest.split('`').next().unwrap_or_default().to_owned();
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        (at(&quoted(rest)), "is required".to_owned())
+    } else if let Some(rest) = message.strip_prefix("unknown field `") {
+        let expected = rest
+            .split_once("expected ")
+            .map(|(_, list)| format!("; expected {}", list.replace('`', "")))
+            .unwrap_or_default();
+        // The path already ends at the unknown field.
+        let field = match path {
+            "." | "" => quoted(rest),
+            path => path.to_owned(),
+        };
+        (field, format!("is not a field here{expected}"))
+    } else {
+        let field = if path == "." { "" } else { path };
+        (field.to_owned(), message.to_owned())
+    }
+}
+
 fn object(value: Value) -> Result<Map<String, Value>, ApiError> {
     match value {
         Value::Object(map) => Ok(map),
@@ -104,6 +200,17 @@ fn object(value: Value) -> Result<Map<String, Value>, ApiError> {
 pub struct BodyLimit(pub usize);
 
 pub const DEFAULT_LIMIT: usize = 1024 * 1024;
+
+/// A list's `limit` parameter: 1 to 1000, 100 when not given.
+pub fn checked_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(100),
+        Some(n) if (1..=1000).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::BadQuery(
+            FieldError::new("limit", "must be from 1 to 1000").into(),
+        )),
+    }
+}
 
 /// A query string read into `T`; one that does not read (a number too large, `true` spelled
 /// otherwise) is a 400 problem naming the reason, like every other refusal. A parameter
@@ -146,5 +253,36 @@ where
                 let (field, reason) = reason.split_once(": ").unwrap_or(("query", reason));
                 ApiError::BadQuery(leadgate_core::FieldError::new(field, reason).into())
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_name_the_field() {
+        assert_eq!(
+            named(".", "missing field `owner`"),
+            ("owner".into(), "is required".into())
+        );
+        assert_eq!(
+            named(".", "unknown field `ownr`, expected `owner` or `reason`"),
+            (
+                "ownr".into(),
+                "is not a field here; expected owner or reason".into()
+            )
+        );
+        assert_eq!(
+            named("calendar.x", "unknown field `x`, there are no fields"),
+            ("calendar.x".into(), "is not a field here".into())
+        );
+        assert_eq!(
+            named("junk", "invalid type: integer `5`, expected a boolean"),
+            (
+                "junk".into(),
+                "invalid type: integer `5`, expected a boolean".into()
+            )
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! and resending an email that failed or may not have gone out.
 
 use crate::http::body::JsonBody;
-use crate::http::body::Query;
+use crate::http::body::{checked_limit, Body, Query};
 use crate::http::error::{ApiError, Problem};
 use crate::http::leads::parse_id;
 use crate::http::{path_id, Actor, AppState};
@@ -63,23 +63,30 @@ async fn list_templates(State(state): State<AppState>) -> Result<Json<Value>, Ap
     Ok(Json(json!({"templates": templates})))
 }
 
-/// `{"template": "welcome"}`: renders it for the lead into the outbox; a running server sends
-/// it. Refused (409) when the person refused email or has no address.
+/// `{"template": "welcome"}`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailInput {
+    /// The name of a stored template.
+    #[schema(min_length = 1, pattern = r"[^\s\u0085]")]
+    template: String,
+}
+
+/// Renders the template for the lead into the outbox; a running server sends it. Refused
+/// (409) when the person refused email or has no address.
 #[utoipa::path(post, path = "/api/v1/leads/{id}/emails", tag = "email",
     params(("id" = i64, Path, description = "Lead id")),
-    request_body(content = Object, description = "template"),
+    request_body = EmailInput,
     responses((status = 202, body = Object), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
 async fn email_lead(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
-    JsonBody(input): JsonBody,
+    Body(input): Body<EmailInput>,
 ) -> Result<(StatusCode, Json<Email>), ApiError> {
     let id = parse_id(&id)?;
-    let template = input["template"]
-        .as_str()
-        .map(str::trim)
+    let template = Some(input.template.trim())
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::invalid("template", "is required: the name of a template"))?;
     let email = state.store.queue_email(id, template, &actor.0).await?;
@@ -110,7 +117,7 @@ async fn list_emails(
     Ok(Json(EmailList {
         emails: state
             .store
-            .emails(query.lead_id, query.limit.unwrap_or(100))
+            .emails(query.lead_id, checked_limit(query.limit)?)
             .await?,
     }))
 }

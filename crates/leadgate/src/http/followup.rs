@@ -2,10 +2,10 @@
 //! notifications people are sent, and the durable jobs behind reminders.
 
 use crate::http::body::JsonBody;
-use crate::http::body::Query;
+use crate::http::body::{checked_limit, Query};
 use crate::http::error::{ApiError, Problem};
 use crate::http::leads::parse_id;
-use crate::http::{path_id, Actor, AppState};
+use crate::http::{path_id, schema, Actor, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -85,6 +85,7 @@ pub struct TaskQuery {
     owner: Option<String>,
     lead_id: Option<i64>,
     /// open (the default), done, cancelled or all.
+    #[param(schema_with = schema::task_state_or_all)]
     state: Option<String>,
     /// Only tasks past their due time.
     #[serde(default)]
@@ -127,16 +128,6 @@ async fn list_tasks(
         })
         .await?;
     Ok(Json(TaskList { tasks }))
-}
-
-fn checked_limit(limit: Option<i64>) -> Result<i64, ApiError> {
-    match limit {
-        None => Ok(100),
-        Some(n) if (1..=1000).contains(&n) => Ok(n),
-        Some(_) => Err(ApiError::BadQuery(
-            FieldError::new("limit", "must be from 1 to 1000").into(),
-        )),
-    }
 }
 
 #[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "follow-up",
@@ -182,6 +173,7 @@ async fn close_task(
 #[into_params(parameter_in = Query)]
 pub struct NotificationQuery {
     /// Whose notifications (a rep's name as used for lead owners).
+    #[param(required = true, min_length = 1, pattern = r"[^\s\u0085]")]
     recipient: Option<String>,
     #[serde(default)]
     unread: bool,
@@ -259,8 +251,10 @@ async fn recipient_in_scope(
 #[into_params(parameter_in = Query)]
 pub struct JobQuery {
     /// queued, running, done or dead.
+    #[param(schema_with = schema::job_state)]
     state: Option<String>,
     /// task_reminder, ...
+    #[param(schema_with = schema::job_kind)]
     kind: Option<String>,
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,

@@ -3,7 +3,7 @@
 use crate::http::body::JsonObject;
 use crate::http::body::Query;
 use crate::http::error::{ApiError, Problem};
-use crate::http::{Actor, AppState};
+use crate::http::{schema, Actor, AppState};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::routing::get;
@@ -367,22 +367,29 @@ async fn update_lead(
 #[into_params(parameter_in = Query)]
 pub struct LeadQuery {
     /// Only leads in this stage.
+    #[param(schema_with = schema::stage)]
     stage: Option<String>,
     /// Only leads whose first touch came through this channel (same as `channel`).
+    #[param(schema_with = schema::channel)]
     source: Option<String>,
+    #[param(schema_with = schema::channel)]
     channel: Option<String>,
+    #[param(schema_with = schema::source_class)]
     source_class: Option<String>,
     campaign: Option<String>,
     owner: Option<String>,
     /// Created at or after this RFC 3339 time.
+    #[param(schema_with = schema::time)]
     created_from: Option<String>,
     /// Created before this RFC 3339 time.
+    #[param(schema_with = schema::time)]
     created_to: Option<String>,
     /// Text found in the name, email or company (case-insensitive).
     q: Option<String>,
     /// A grade such as A1, or a fit grade letter such as A.
     grade: Option<String>,
     /// hot, warm or cold.
+    #[param(schema_with = schema::temperature)]
     temperature: Option<String>,
     /// Stored score at least this.
     min_score: Option<f64>,
@@ -549,7 +556,7 @@ pub struct TimelineView {
 
 #[utoipa::path(get, path = "/api/v1/leads/{id}/timeline", tag = "leads",
     params(("id" = i64, Path, description = "Lead id"),
-           ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)"),
+           ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Page size, 1 to 1000 (default 100)"),
            ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
     responses((status = 200, body = TimelineView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("api_key" = [])))]

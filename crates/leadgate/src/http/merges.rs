@@ -43,7 +43,15 @@ async fn dedupe(
 #[into_params(parameter_in = Query)]
 pub struct MergeQuery {
     /// suggested, merged, rejected or undone.
+    #[param(schema_with = merge_status)]
     status: Option<String>,
+}
+
+/// Where a merge stands.
+const MERGE_STATUSES: [&str; 4] = ["suggested", "merged", "rejected", "undone"];
+
+fn merge_status() -> utoipa::openapi::Object {
+    crate::http::schema::one_of(MERGE_STATUSES)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -60,7 +68,7 @@ async fn list_merges(
     Query(query): Query<MergeQuery>,
 ) -> Result<Json<MergeList>, ApiError> {
     if let Some(status) = &query.status {
-        if !["suggested", "merged", "rejected", "undone"].contains(&status.as_str()) {
+        if !MERGE_STATUSES.contains(&status.as_str()) {
             return Err(ApiError::BadQuery(
                 leadgate_core::FieldError::new(
                     "status",

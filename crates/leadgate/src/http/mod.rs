@@ -18,6 +18,7 @@ mod openapi;
 mod privacy;
 mod qualification;
 mod routing;
+mod schema;
 mod webhooks;
 
 use crate::http::error::ApiError;

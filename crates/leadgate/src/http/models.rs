@@ -1,8 +1,7 @@
 //! The conversion model over the API: train and predict as jobs, model versions with their
 //! metrics and HTML report, activation, and one lead's prediction beside its rule score.
 
-use crate::http::body::JsonObject;
-use crate::http::body::Query;
+use crate::http::body::{Body, Query};
 use crate::http::error::{ApiError, Problem};
 use crate::http::leads::parse_id;
 use crate::http::{path_id, AppState};
@@ -14,12 +13,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use leadgate_core::job::JobKind;
-use leadgate_core::{FieldError, FieldErrors};
 use leadgate_ml::model::Evaluation;
 use leadgate_store::ModelRecord;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
-use utoipa::IntoParams;
+use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -38,30 +36,34 @@ pub struct ProductQuery {
     product: Option<String>,
 }
 
-/// The product a training or prediction request names: `{"product": ...}`, nothing else.
-fn product_of(input: &Map<String, Value>) -> Result<String, ApiError> {
-    if let Some(key) = input.keys().find(|k| *k != "product") {
-        return Err(ApiError::invalid(
-            key,
-            "is not a field of this request (only product)",
-        ));
-    }
-    match input.get("product") {
-        None | Some(Value::Null) => Ok("default".into()),
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_lowercase()),
-        Some(_) => Err(ApiError::Invalid(FieldErrors::from(FieldError::new(
-            "product",
-            "must be a product line's name",
-        )))),
+/// `{"product": "default"}`: the product line a training or prediction is for.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductInput {
+    /// The product line (default `default`).
+    #[schema(min_length = 1, pattern = r"[^\s\u0085]")]
+    product: Option<String>,
+}
+
+impl ProductInput {
+    fn product(&self) -> Result<String, ApiError> {
+        match self.product.as_deref().map(str::trim) {
+            None => Ok("default".into()),
+            Some(p) if !p.is_empty() => Ok(p.to_lowercase()),
+            Some(_) => Err(ApiError::invalid(
+                "product",
+                "must be a product line's name",
+            )),
+        }
     }
 }
 
 async fn queue(
     state: &AppState,
     kind: JobKind,
-    input: &Map<String, Value>,
+    input: &ProductInput,
 ) -> Result<Response, ApiError> {
-    let product = product_of(input)?;
+    let product = input.product()?;
     let id = enqueue(&state.store, kind, &product, None).await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -74,12 +76,12 @@ async fn queue(
 /// the background (GET /jobs/{job_id} follows it), makes it active and predicts open leads.
 /// Too few outcomes: the job says so and the model in use stays.
 #[utoipa::path(post, path = "/api/v1/models/train", tag = "models",
-    request_body(content = Object, description = "product"),
+    request_body = ProductInput,
     responses((status = 202, body = Object), (status = 422, body = Problem)),
     security(("api_key" = [])))]
 async fn train(
     State(state): State<AppState>,
-    JsonObject(input): JsonObject,
+    Body(input): Body<ProductInput>,
 ) -> Result<Response, ApiError> {
     queue(&state, JobKind::TrainModel, &input).await
 }
@@ -87,12 +89,12 @@ async fn train(
 /// `{"product": "default"}`: predicts every open lead with the active model, in the
 /// background.
 #[utoipa::path(post, path = "/api/v1/models/predict", tag = "models",
-    request_body(content = Object, description = "product"),
+    request_body = ProductInput,
     responses((status = 202, body = Object), (status = 422, body = Problem)),
     security(("api_key" = [])))]
 async fn predict(
     State(state): State<AppState>,
-    JsonObject(input): JsonObject,
+    Body(input): Body<ProductInput>,
 ) -> Result<Response, ApiError> {
     queue(&state, JobKind::PredictLeads, &input).await
 }

@@ -82,7 +82,7 @@ use utoipa::{Modify, OpenApi};
         super::metrics,
         spec,
     ),
-    modifiers(&ApiKeyAuth),
+    modifiers(&ApiKeyAuth, &AtLeastOneBantPart),
     tags((name = "leads", description = "Leads and their timelines"), (name = "events", description = "The event log"),
            (name = "imports", description = "CSV imports and their rejects reports"),
            (name = "dedupe", description = "Duplicate people: the dedupe pass, merges, suggestions, undo"),
@@ -99,6 +99,20 @@ use utoipa::{Modify, OpenApi};
 pub struct ApiDoc;
 
 struct ApiKeyAuth;
+
+/// `BantInput` needs at least one part. Set here because utoipa-gen 5.5 writes a struct's
+/// `min_properties` as `maxProperties`.
+struct AtLeastOneBantPart;
+
+impl Modify for AtLeastOneBantPart {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, Schema};
+        let schemas = openapi.components.as_mut().map(|c| &mut c.schemas);
+        if let Some(RefOr::T(Schema::Object(bant))) = schemas.and_then(|s| s.get_mut("BantInput")) {
+            bant.min_properties = Some(1);
+        }
+    }
+}
 
 impl Modify for ApiKeyAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {

@@ -1,20 +1,19 @@
 //! Qualification endpoints: a lead's score with its explanation, lifecycle moves, BANT
 //! confirmations, and the versioned policy.
 
-use crate::http::body::JsonObject;
+use crate::http::body::{not_null, Body};
 use crate::http::error::{ApiError, Problem};
 use crate::http::leads::{parse_id, LeadView};
-use crate::http::{Actor, AppState};
+use crate::http::{schema, Actor, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
 use leadgate_core::policy::BantPart;
-use leadgate_core::source::json_kind;
-use leadgate_core::{FieldError, FieldErrors, Stage};
+use leadgate_core::Stage;
 use leadgate_store::PolicyVersion;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
@@ -61,34 +60,20 @@ async fn lead_score(
 }
 
 /// `{"to": "sal", "reason": "...", "override_bant": false}`.
-#[allow(dead_code)] // Documents the body; read field by field for named errors.
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TransitionInput {
     /// The stage to move to.
-    to: String,
+    #[schema(schema_with = schema::stage)]
+    to: Stage,
     /// Required to disqualify or recycle (from the policy's lists), to reopen, to mark an MQL
     /// the rule does not pass, and to override BANT.
+    #[schema(max_length = 500)]
     reason: Option<String>,
     /// Qualify as SQL although BANT does not satisfy the policy (needs a reason).
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = bool, nullable = false)]
     override_bant: Option<bool>,
-}
-
-fn text_field<'a>(
-    input: &'a serde_json::Map<String, Value>,
-    key: &str,
-    errors: &mut FieldErrors,
-) -> Option<&'a str> {
-    match input.get(key) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.as_str()),
-        Some(other) => {
-            errors.push(FieldError::new(
-                key,
-                format!("must be a string, not {}", json_kind(other)),
-            ));
-            None
-        }
-    }
 }
 
 #[utoipa::path(post, path = "/api/v1/leads/{id}/transitions", tag = "qualification",
@@ -104,61 +89,37 @@ async fn transition(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
-    JsonObject(input): JsonObject,
+    Body(input): Body<TransitionInput>,
 ) -> Result<Json<LeadView>, ApiError> {
     let id = parse_id(&id)?;
-    let mut errors = FieldErrors::default();
-    for key in input
-        .keys()
-        .filter(|k| !matches!(k.as_str(), "to" | "reason" | "override_bant"))
+    if input
+        .reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > 500)
     {
-        errors.push(FieldError::new(key.clone(), "is not part of a transition"));
+        return Err(ApiError::invalid("reason", "is longer than 500 characters"));
     }
-    let to = match text_field(&input, "to", &mut errors).map(str::parse::<Stage>) {
-        Some(Ok(stage)) => Some(stage),
-        Some(Err(e)) => {
-            errors.push(FieldError::new("to", e.to_string()));
-            None
-        }
-        None => {
-            if !errors.0.iter().any(|e| e.field == "to") {
-                errors.push(FieldError::new("to", "is required"));
-            }
-            None
-        }
-    };
-    let reason = text_field(&input, "reason", &mut errors);
-    if reason.is_some_and(|r| r.chars().count() > 500) {
-        errors.push(FieldError::new("reason", "is longer than 500 characters"));
-    }
-    let override_bant = match input.get("override_bant") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(other) => {
-            errors.push(FieldError::new(
-                "override_bant",
-                format!("must be true or false, not {}", json_kind(other)),
-            ));
-            false
-        }
-    };
-    let Some(to) = to.filter(|_| errors.is_empty()) else {
-        return Err(ApiError::Invalid(errors));
-    };
     let lead = state
         .store
-        .transition(id, to, reason, override_bant, &actor.0)
+        .transition(
+            id,
+            input.to,
+            input.reason.as_deref(),
+            input.override_bant.unwrap_or(false),
+            &actor.0,
+        )
         .await?;
     Ok(Json(LeadView::from(&lead)))
 }
 
 /// `{"junk": false, "reason": "real customer, shared inbox"}`: a person's verdict.
-#[allow(dead_code)]
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct JunkInput {
     /// true flags the lead as junk (reason code `manual`); false clears every flag.
     junk: bool,
-    /// Why, 1 to 500 characters; kept in the event.
+    /// Why, 1 to 500 characters (not only spaces); kept in the event.
+    #[schema(min_length = 1, max_length = 500, pattern = r"[^\s\u0085]")]
     reason: String,
 }
 
@@ -174,55 +135,39 @@ async fn review_junk(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
-    JsonObject(input): JsonObject,
+    Body(input): Body<JunkInput>,
 ) -> Result<Json<LeadView>, ApiError> {
     let id = parse_id(&id)?;
-    let mut errors = FieldErrors::default();
-    let junk = match input.get("junk") {
-        Some(Value::Bool(b)) => Some(*b),
-        Some(other) => {
-            errors.push(FieldError::new(
-                "junk",
-                format!("must be true or false, not {}", json_kind(other)),
-            ));
-            None
-        }
-        None => {
-            errors.push(FieldError::new("junk", "is required: true or false"));
-            None
-        }
-    };
-    let reason = match input.get("reason").and_then(Value::as_str).map(str::trim) {
-        Some(r) if !r.is_empty() && r.chars().count() <= 500 => Some(r.to_owned()),
-        _ => {
-            errors.push(FieldError::new(
-                "reason",
-                "is required: why, in 1 to 500 characters",
-            ));
-            None
-        }
-    };
-    for key in input.keys().filter(|k| *k != "junk" && *k != "reason") {
-        errors.push(FieldError::new(
-            key.clone(),
-            "is not a field of a junk verdict",
+    let reason = input.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::invalid(
+            "reason",
+            "is required: why, in 1 to 500 characters",
         ));
     }
-    errors.into_result(()).map_err(ApiError::Invalid)?;
-    let (Some(junk), Some(reason)) = (junk, reason) else {
-        return Err(ApiError::invalid("junk", "is required"));
-    };
-    let lead = state.store.review_junk(id, junk, &reason, &actor.0).await?;
+    let lead = state
+        .store
+        .review_junk(id, input.junk, reason, &actor.0)
+        .await?;
     Ok(Json(LeadView::from(&lead)))
 }
 
-/// `{"budget": true, "authority": false}`: parts a rep confirmed (true) or withdrew (false).
-#[allow(dead_code)]
-#[derive(ToSchema)]
+/// `{"budget": true, "authority": false}`: parts a rep confirmed (true) or withdrew (false);
+/// at least one.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BantInput {
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = bool, nullable = false)]
     budget: Option<bool>,
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = bool, nullable = false)]
     authority: Option<bool>,
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = bool, nullable = false)]
     need: Option<bool>,
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = bool, nullable = false)]
     timeline: Option<bool>,
 }
 
@@ -236,31 +181,24 @@ async fn confirm_bant(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
-    JsonObject(input): JsonObject,
+    Body(input): Body<BantInput>,
 ) -> Result<Json<LeadView>, ApiError> {
     let id = parse_id(&id)?;
-    let mut errors = FieldErrors::default();
-    let mut changes = Vec::new();
-    for (key, value) in &input {
-        match (BantPart::from_name(key), value) {
-            (Some(part), Value::Bool(b)) => changes.push((part, *b)),
-            (Some(_), other) => errors.push(FieldError::new(
-                key.clone(),
-                format!("must be true or false, not {}", json_kind(other)),
-            )),
-            (None, _) => errors.push(FieldError::new(
-                key.clone(),
-                "is not a BANT part; use budget, authority, need or timeline",
-            )),
-        }
-    }
-    if changes.is_empty() && errors.is_empty() {
-        errors.push(FieldError::new(
+    let changes: Vec<(BantPart, bool)> = [
+        (BantPart::Budget, input.budget),
+        (BantPart::Authority, input.authority),
+        (BantPart::Need, input.need),
+        (BantPart::Timeline, input.timeline),
+    ]
+    .into_iter()
+    .filter_map(|(part, given)| given.map(|b| (part, b)))
+    .collect();
+    if changes.is_empty() {
+        return Err(ApiError::invalid(
             "budget",
             "give at least one of budget, authority, need, timeline",
         ));
     }
-    errors.into_result(()).map_err(ApiError::Invalid)?;
     state.store.confirm_bant(id, &changes, &actor.0).await?;
     let lead = state.store.refresh_lead(id, Utc::now()).await?;
     Ok(Json(LeadView::from(&lead)))
@@ -327,10 +265,12 @@ async fn get_policy(
 }
 
 /// `{"document": "<TOML>", "message": "why"}`.
-#[allow(dead_code)]
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ApplyInput {
+    /// The policy (see docs/policy.md); mistakes are named by line.
     document: String,
+    /// Why it changes, kept with the version.
     message: String,
 }
 
@@ -352,32 +292,11 @@ pub struct Applied {
 async fn apply_policy(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    JsonObject(input): JsonObject,
+    Body(input): Body<ApplyInput>,
 ) -> Result<(StatusCode, Json<Applied>), ApiError> {
-    let mut errors = FieldErrors::default();
-    let document = text_field(&input, "document", &mut errors);
-    let message = text_field(&input, "message", &mut errors);
-    for key in input
-        .keys()
-        .filter(|k| !matches!(k.as_str(), "document" | "message"))
-    {
-        errors.push(FieldError::new(
-            key.clone(),
-            "is not part of a policy change",
-        ));
-    }
-    let (Some(document), Some(message)) = (document, message) else {
-        for (key, value) in [("document", document), ("message", message)] {
-            if value.is_none() && !errors.0.iter().any(|e| e.field == key) {
-                errors.push(FieldError::new(key, "is required"));
-            }
-        }
-        return Err(ApiError::Invalid(errors));
-    };
-    errors.into_result(()).map_err(ApiError::Invalid)?;
     let stored = state
         .store
-        .apply_policy(document, &actor.0, message)
+        .apply_policy(&input.document, &actor.0, &input.message)
         .await?;
     let summary = state
         .store
@@ -395,12 +314,13 @@ async fn apply_policy(
 }
 
 /// `{"document": "<TOML>", "capacity_per_week": 50}`.
-#[allow(dead_code)]
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BacktestInput {
     /// The candidate policy.
     document: String,
     /// Sales capacity in MQLs per week: the report then suggests the threshold that fits it.
+    #[schema(exclusive_minimum = 0.0)]
     capacity_per_week: Option<f64>,
 }
 
@@ -412,34 +332,16 @@ pub struct BacktestInput {
     security(("api_key" = [])))]
 async fn backtest(
     State(state): State<AppState>,
-    JsonObject(input): JsonObject,
+    Body(input): Body<BacktestInput>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut errors = FieldErrors::default();
-    let document = text_field(&input, "document", &mut errors);
-    let capacity = match input.get("capacity_per_week") {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) if n.as_f64().is_some_and(|c| c > 0.0) => n.as_f64(),
-        Some(_) => {
-            errors.push(FieldError::new(
-                "capacity_per_week",
-                "must be a number of MQLs per week above 0",
-            ));
-            None
-        }
-    };
-    for key in input
-        .keys()
-        .filter(|k| !matches!(k.as_str(), "document" | "capacity_per_week"))
-    {
-        errors.push(FieldError::new(key.clone(), "is not part of a backtest"));
+    let capacity = input.capacity_per_week;
+    if capacity.is_some_and(|c| c <= 0.0) {
+        return Err(ApiError::invalid(
+            "capacity_per_week",
+            "must be a number of MQLs per week above 0",
+        ));
     }
-    if document.is_none() && !errors.0.iter().any(|e| e.field == "document") {
-        errors.push(FieldError::new("document", "is required"));
-    }
-    let Some(document) = document.filter(|_| errors.is_empty()) else {
-        return Err(ApiError::Invalid(errors));
-    };
-    let candidate = leadgate_core::policy::Policy::parse(document)
+    let candidate = leadgate_core::policy::Policy::parse(&input.document)
         .map_err(|e| ApiError::from(leadgate_store::StoreError::Policy(e)))?;
     let report = state
         .store
@@ -453,39 +355,46 @@ async fn backtest(
 /// `{"document": "...", "days": 30}`: what the automation rules of a candidate policy (or,
 /// without a document, of the policy in force for `product`) would have done on the events
 /// of the last `days` days, judged on each lead as it is now. Changes nothing.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DryRunInput {
+    /// A candidate policy; without it, the one in force for `product`.
+    document: Option<String>,
+    /// The product line (default `default`).
+    #[schema(min_length = 1, pattern = r"[^\s\u0085]")]
+    product: Option<String>,
+    /// How many days of events to replay (default 30).
+    #[schema(minimum = 1, maximum = 365)]
+    days: Option<i64>,
+}
+
 #[utoipa::path(post, path = "/api/v1/policies/automation-dry-run", tag = "qualification",
-    request_body(content = Object, description = "document (optional), product, days (1-365, default 30)"),
+    request_body = DryRunInput,
     responses((status = 200, description = "events_scanned, fired per rule, hits", body = Object),
               (status = 422, description = "Mistakes in the document or the fields", body = Problem)),
     security(("api_key" = [])))]
 async fn automation_dry_run(
     State(state): State<AppState>,
-    JsonObject(input): JsonObject,
+    Body(input): Body<DryRunInput>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut errors = FieldErrors::default();
-    let document = text_field(&input, "document", &mut errors);
-    let product = text_field(&input, "product", &mut errors).unwrap_or("default");
-    let days = match input.get("days") {
-        None | Some(Value::Null) => 30,
-        Some(Value::Number(n)) if n.as_i64().is_some_and(|d| (1..=365).contains(&d)) => {
-            n.as_i64().unwrap_or(30)
-        }
-        Some(_) => {
-            errors.push(FieldError::new(
-                "days",
-                "must be a whole number from 1 to 365",
-            ));
-            30
-        }
-    };
-    for key in input
-        .keys()
-        .filter(|k| !matches!(k.as_str(), "document" | "product" | "days"))
-    {
-        errors.push(FieldError::new(key.clone(), "is not part of a dry run"));
+    let days = input.days.unwrap_or(30);
+    if !(1..=365).contains(&days) {
+        return Err(ApiError::invalid(
+            "days",
+            "must be a whole number from 1 to 365",
+        ));
     }
-    errors.into_result(()).map_err(ApiError::Invalid)?;
-    let policy = match document {
+    let product = match input.product.as_deref().map(str::trim) {
+        None => "default",
+        Some("") => {
+            return Err(ApiError::invalid(
+                "product",
+                "must be a product line's name",
+            ))
+        }
+        Some(product) => product,
+    };
+    let policy = match input.document.as_deref() {
         Some(document) => std::sync::Arc::new(
             leadgate_core::policy::Policy::parse(document)
                 .map_err(|e| ApiError::from(leadgate_store::StoreError::Policy(e)))?,

@@ -2,10 +2,10 @@
 //! a lead's clocks, the running countdowns, and compliance for reports.
 
 use crate::http::body::JsonObject;
-use crate::http::body::Query;
+use crate::http::body::{checked_limit, Body, Query};
 use crate::http::error::{ApiError, Problem};
 use crate::http::leads::parse_id;
-use crate::http::{Actor, AppState};
+use crate::http::{schema, Actor, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
@@ -226,38 +226,46 @@ async fn put_rep(
     ))
 }
 
-/// `{"owner": "binh", "reason": "an is on leave"}`: gives the lead to another rep; the
-/// reason is required. Its running SLA clocks start afresh for the new owner.
+/// `{"owner": "binh", "reason": "an is on leave"}`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignInput {
+    /// The rep's name: 1 to 100 characters, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
+    owner: String,
+    /// Why, kept in the lead's history.
+    #[schema(min_length = 1, pattern = r"[^\s\u0085]")]
+    reason: String,
+}
+
+/// Gives the lead to another rep; the reason is required. Its running SLA clocks start
+/// afresh for the new owner.
 #[utoipa::path(post, path = "/api/v1/leads/{id}/assign", tag = "routing",
     params(("id" = i64, Path, description = "Lead id")),
-    request_body(content = Object, description = "owner, reason"),
+    request_body = AssignInput,
     responses((status = 200, body = Object), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
 async fn assign(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
-    JsonObject(input): JsonObject,
+    Body(input): Body<AssignInput>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     let mut errors = FieldErrors::default();
-    known_keys(&input, &["owner", "reason"], &mut errors);
-    let owner = optional_text(&input, "owner", &mut errors);
-    let reason = optional_text(&input, "reason", &mut errors);
-    for (key, value) in [("owner", &owner), ("reason", &reason)] {
-        if value.is_none() && !input.contains_key(key) {
-            errors.push(FieldError::new(key, "is required"));
+    for (key, value) in [("owner", &input.owner), ("reason", &input.reason)] {
+        if value.trim().is_empty() {
+            errors.push(FieldError::new(key, "must not be empty"));
         }
     }
     errors.into_result(()).map_err(ApiError::Invalid)?;
     let lead: StoredLead = state
         .store
-        .reassign(
-            id,
-            owner.as_deref().unwrap_or_default(),
-            reason.as_deref().unwrap_or_default(),
-            &actor.0,
-        )
+        .reassign(id, input.owner.trim(), input.reason.trim(), &actor.0)
         .await?;
     Ok(Json(serde_json::json!({
         "lead_id": lead.id,
@@ -309,7 +317,7 @@ async fn running_clocks(
             .store
             .running_clocks(
                 query.owner.as_deref(),
-                query.limit.unwrap_or(100),
+                checked_limit(query.limit)?,
                 Utc::now(),
             )
             .await?,
@@ -319,12 +327,19 @@ async fn running_clocks(
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ComplianceQuery {
-    /// owner (default), team, stage, rule, channel or temperature.
+    /// owner (default), team, stage, rule, channel, temperature or grade.
+    #[param(schema_with = compliance_group)]
     by: Option<String>,
     /// Clocks started at or after this time (RFC 3339).
+    #[param(schema_with = schema::time)]
     from: Option<String>,
     /// Clocks started before this time (RFC 3339).
+    #[param(schema_with = schema::time)]
     to: Option<String>,
+}
+
+fn compliance_group() -> utoipa::openapi::Object {
+    schema::one_of(leadgate_store::COMPLIANCE_GROUPS)
 }
 
 #[derive(Serialize, ToSchema)]

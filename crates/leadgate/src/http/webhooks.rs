@@ -2,7 +2,7 @@
 //! resume, the delivery log, and replaying an event.
 
 use crate::http::body::JsonBody;
-use crate::http::body::Query;
+use crate::http::body::{checked_limit, Body, Query};
 use crate::http::error::{ApiError, Problem};
 use crate::http::{path_id, AppState};
 use axum::extract::{Path, State};
@@ -113,25 +113,34 @@ async fn deliveries(
     Ok(Json(DeliveryList {
         deliveries: state
             .store
-            .deliveries(id, query.limit.unwrap_or(100))
+            .deliveries(id, checked_limit(query.limit)?)
             .await?,
     }))
 }
 
-/// `{"event_id": 123}`: sends that event to the subscription again.
+/// `{"event_id": 123}`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayInput {
+    /// The id of a stored event.
+    #[schema(minimum = 1)]
+    #[serde(deserialize_with = "crate::http::body::whole_number")]
+    event_id: i64,
+}
+
+/// Sends that event to the subscription again.
 #[utoipa::path(post, path = "/api/v1/webhooks/{id}/replay", tag = "webhooks",
     params(("id" = i64, Path)),
-    request_body(content = Object, description = "event_id"),
+    request_body = ReplayInput,
     responses((status = 202, description = "Queued: job_id", body = Object), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
 async fn replay(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    JsonBody(input): JsonBody,
+    Body(input): Body<ReplayInput>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let id = path_id(&id, "webhook")?;
-    let event_id = input["event_id"]
-        .as_i64()
+    let event_id = Some(input.event_id)
         .filter(|e| *e > 0)
         .ok_or_else(|| ApiError::invalid("event_id", "is required: the id of a stored event"))?;
     let job = state.store.replay_delivery(id, event_id).await?;
