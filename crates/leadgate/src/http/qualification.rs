@@ -365,7 +365,18 @@ pub struct DryRunInput {
     product: Option<String>,
     /// How many days of events to replay (default 30).
     #[schema(minimum = 1, maximum = 365)]
+    #[serde(default, deserialize_with = "days_back")]
     days: Option<i64>,
+}
+
+/// 1 to 365 days, checked as the body is read so it is named with any other bad field.
+fn days_back<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    match Option::<i64>::deserialize(deserializer) {
+        Ok(days) if days.is_none_or(|d| (1..=365).contains(&d)) => Ok(days),
+        _ => Err(serde::de::Error::custom(
+            "must be a whole number from 1 to 365",
+        )),
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/policies/automation-dry-run", tag = "qualification",
@@ -378,12 +389,6 @@ async fn automation_dry_run(
     Body(input): Body<DryRunInput>,
 ) -> Result<Json<Value>, ApiError> {
     let days = input.days.unwrap_or(30);
-    if !(1..=365).contains(&days) {
-        return Err(ApiError::invalid(
-            "days",
-            "must be a whole number from 1 to 365",
-        ));
-    }
     let product = match input.product.as_deref().map(str::trim) {
         None => "default",
         Some("") => {
