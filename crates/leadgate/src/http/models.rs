@@ -45,16 +45,15 @@ pub struct ProductInput {
     product: Option<String>,
 }
 
-impl ProductInput {
-    fn product(&self) -> Result<String, ApiError> {
-        match self.product.as_deref().map(str::trim) {
-            None => Ok("default".into()),
-            Some(p) if !p.is_empty() => Ok(p.to_lowercase()),
-            Some(_) => Err(ApiError::invalid(
-                "product",
-                "must be a product line's name",
-            )),
-        }
+/// The product line a request names (`default` when it names none), as policies store it.
+pub(crate) fn product_line(given: Option<&str>) -> Result<String, ApiError> {
+    match given.map(str::trim) {
+        None => Ok("default".into()),
+        Some(p) if !p.is_empty() => Ok(p.to_lowercase()),
+        Some(_) => Err(ApiError::invalid(
+            "product",
+            "must be a product line's name",
+        )),
     }
 }
 
@@ -63,7 +62,7 @@ async fn queue(
     kind: JobKind,
     input: &ProductInput,
 ) -> Result<Response, ApiError> {
-    let product = input.product()?;
+    let product = product_line(input.product.as_deref())?;
     let id = enqueue(&state.store, kind, &product, None).await?;
     Ok((
         StatusCode::ACCEPTED,

@@ -389,22 +389,13 @@ async fn automation_dry_run(
     Body(input): Body<DryRunInput>,
 ) -> Result<Json<Value>, ApiError> {
     let days = input.days.unwrap_or(30);
-    let product = match input.product.as_deref().map(str::trim) {
-        None => "default",
-        Some("") => {
-            return Err(ApiError::invalid(
-                "product",
-                "must be a product line's name",
-            ))
-        }
-        Some(product) => product,
-    };
+    let product = crate::http::models::product_line(input.product.as_deref())?;
     let policy = match input.document.as_deref() {
         Some(document) => std::sync::Arc::new(
             leadgate_core::policy::Policy::parse(document)
                 .map_err(|e| ApiError::from(leadgate_store::StoreError::Policy(e)))?,
         ),
-        None => state.store.active_policy(product).await?.policy,
+        None => state.store.active_policy(&product).await?.policy,
     };
     let dry = state
         .store
