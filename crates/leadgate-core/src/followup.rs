@@ -1,8 +1,8 @@
 //! Sales follow-up: tasks with an owner and a due time, and interactions (calls, emails,
-//! meetings, notes) logged against a lead, each read from JSON with every bad field named.
+//! meetings, notes) logged against a lead, each checked with every bad field named.
 
 use crate::event::MAX_CLOCK_SKEW_HOURS;
-use crate::source::{json_kind, named_enum};
+use crate::source::named_enum;
 use crate::validation::{FieldError, FieldErrors};
 use crate::values::Text;
 use crate::{EventDraft, EventType};
@@ -84,27 +84,52 @@ pub struct NewTask {
     pub notes: Option<Text>,
 }
 
-impl NewTask {
-    /// Reads `{"type", "title", "due_at", "owner", "notes"}`; `prefix` goes before each field
-    /// name in errors (`next_step.` when the task is an interaction's next step).
-    pub fn parse(value: &Value, prefix: &str) -> Result<Self, FieldErrors> {
-        let mut fields = Fields::of(
-            value,
-            prefix,
-            &["type", "title", "due_at", "owner", "notes"],
-        )?;
-        let task_type = fields.required("type", |s| s.parse::<TaskType>());
-        let title = fields.text("title", TITLE_MAX);
-        let due_at = fields.time("due_at", None);
-        if fields.map.get("due_at").is_none_or(Value::is_null) {
-            fields.missing("due_at");
-        }
-        let owner = fields.text("owner", 200);
-        let notes = fields.text("notes", NOTES_MAX);
-        fields.finish()?;
+/// A task as someone asks for it (an API body, a form, the CLI, an interaction's next
+/// step): read by serde, then checked by `check`, which names every bad field at once.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TaskRequest {
+    /// call, email, meeting or todo.
+    #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = openapi::task_type))]
+    pub task_type: Option<String>,
+    /// Up to 200 characters; by default from the type ("Call the lead").
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 200, pattern = r"[^\s\u0085]")
+    )]
+    pub title: Option<String>,
+    /// When it is due (RFC 3339, 1970 to 2100).
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = openapi::time))]
+    pub due_at: Option<String>,
+    /// Who does it; the lead's owner when not given.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 200, pattern = r"[^\s\u0085]")
+    )]
+    pub owner: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 10000, pattern = r"[^\s\u0085]")
+    )]
+    pub notes: Option<String>,
+}
+
+impl TaskRequest {
+    /// The task, or every mistake; `prefix` goes before each field name in errors
+    /// (`next_step.` when the task is an interaction's next step).
+    pub fn check(&self, prefix: &str) -> Result<NewTask, FieldErrors> {
+        let mut check = Check::new(prefix);
+        let task_type = check.required("type", &self.task_type, |s| s.parse::<TaskType>());
+        let title = check.text("title", &self.title, TITLE_MAX);
+        let due_at = check.required("due_at", &self.due_at, |s| time(s, None));
+        let owner = check.text("owner", &self.owner, 200);
+        let notes = check.text("notes", &self.notes, NOTES_MAX);
         let (Some(task_type), Some(due_at)) = (task_type, due_at) else {
-            unreachable!("missing fields were reported")
+            return Err(check.errors);
         };
+        check.errors.into_result(())?;
         let title = title.unwrap_or_else(|| {
             Text::parse(default_title(task_type), TITLE_MAX).expect("default titles are valid")
         });
@@ -138,56 +163,69 @@ pub struct Interaction {
     pub next_step: Option<NewTask>,
 }
 
-impl Interaction {
-    /// Reads `{"type", "occurred_at", "outcome", "notes", "duration_minutes", "next_step"}`.
-    /// `now` bounds `occurred_at` (at most a day of clock skew ahead).
-    pub fn parse(value: &Value, now: DateTime<Utc>) -> Result<Self, FieldErrors> {
-        let mut fields = Fields::of(
-            value,
-            "",
-            &[
-                "type",
-                "occurred_at",
-                "outcome",
-                "notes",
-                "duration_minutes",
-                "next_step",
-            ],
-        )?;
-        let kind = fields.required("type", |s| s.parse::<InteractionType>());
-        let occurred_at = fields.time("occurred_at", Some(now)).unwrap_or(now);
-        let outcome = fields.string("outcome");
-        let notes = fields.text("notes", NOTES_MAX);
-        let duration_minutes = match fields.map.get("duration_minutes") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => match n.as_u64() {
-                Some(m) if m <= 24 * 60 => Some(m as u32),
-                _ => {
-                    fields.error("duration_minutes", "must be a whole number from 0 to 1440");
-                    None
-                }
-            },
-            Some(other) => {
-                fields.error(
-                    "duration_minutes",
-                    format!("must be a number, not {}", json_kind(other)),
-                );
+/// An interaction as someone logs it, read by serde and checked by `check`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct InteractionRequest {
+    /// call, email, meeting or note.
+    #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = openapi::interaction_type))]
+    pub kind: Option<String>,
+    /// When it happened (RFC 3339; default now, at most a day ahead).
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::time))]
+    pub occurred_at: Option<String>,
+    /// How it went: one of the type's outcomes (a call: connected, voicemail, no_answer,
+    /// busy, wrong_number; an email: sent, received, bounced; a meeting: held, no_show,
+    /// rescheduled; a note has none).
+    pub outcome: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 10000, pattern = r"[^\s\u0085]")
+    )]
+    pub notes: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1440))]
+    pub duration_minutes: Option<i64>,
+    /// A task to create for what comes next.
+    pub next_step: Option<TaskRequest>,
+}
+
+impl InteractionRequest {
+    /// The interaction, or every mistake. `now` is its default time and bounds it (at most
+    /// a day of clock skew ahead).
+    pub fn check(&self, now: DateTime<Utc>) -> Result<Interaction, FieldErrors> {
+        let mut check = Check::new("");
+        let kind = check.required("type", &self.kind, |s| s.parse::<InteractionType>());
+        let occurred_at = check
+            .optional("occurred_at", &self.occurred_at, |s| time(s, Some(now)))
+            .unwrap_or(now);
+        let outcome = self
+            .outcome
+            .as_deref()
+            .map(str::trim)
+            .filter(|o| !o.is_empty());
+        let notes = check.text("notes", &self.notes, NOTES_MAX);
+        let duration_minutes = match self.duration_minutes {
+            None => None,
+            Some(m) if (0..=24 * 60).contains(&m) => Some(m as u32),
+            Some(_) => {
+                check.error("duration_minutes", "must be a whole number from 0 to 1440");
                 None
             }
         };
-        let next_step = match fields.map.get("next_step") {
-            None | Some(Value::Null) => None,
-            Some(step) => match NewTask::parse(step, "next_step.") {
+        let next_step = match &self.next_step {
+            None => None,
+            Some(step) => match step.check("next_step.") {
                 Ok(task) => Some(task),
                 Err(errors) => {
-                    fields.errors.0.extend(errors.0);
+                    check.errors.0.extend(errors.0);
                     None
                 }
             },
         };
-        if let (Some(kind), Some(outcome)) = (kind, &outcome) {
+        if let (Some(kind), Some(outcome)) = (kind, outcome) {
             let allowed = kind.outcomes();
-            if !allowed.contains(&outcome.as_str()) {
+            if !allowed.contains(&outcome) {
                 let reason = if allowed.is_empty() {
                     format!("a {kind} has no outcome")
                 } else {
@@ -196,23 +234,25 @@ impl Interaction {
                         allowed.join(", ")
                     )
                 };
-                fields.error("outcome", reason);
+                check.error("outcome", reason);
             }
         }
-        fields.finish()?;
         let Some(kind) = kind else {
-            unreachable!("a missing type was reported")
+            return Err(check.errors);
         };
+        check.errors.into_result(())?;
         Ok(Interaction {
             kind,
             occurred_at,
-            outcome,
+            outcome: outcome.map(str::to_owned),
             notes,
             duration_minutes,
             next_step,
         })
     }
+}
 
+impl Interaction {
     /// Whether it answers a response clock: a contact attempt, not a note to self.
     pub fn is_contact(&self) -> bool {
         self.kind != InteractionType::Note
@@ -246,37 +286,30 @@ impl Interaction {
     }
 }
 
-/// A JSON object read field by field, collecting every mistake.
-struct Fields<'a> {
-    map: &'a Map<String, Value>,
+/// An RFC 3339 time within the era; with `now`, not more than a day after it.
+fn time(raw: &str, now: Option<DateTime<Utc>>) -> Result<DateTime<Utc>, String> {
+    let t = DateTime::parse_from_rfc3339(raw.trim())
+        .map_err(|e| format!("is not an RFC 3339 time such as 2026-05-03T14:00:00Z ({e})"))?
+        .with_timezone(&Utc);
+    if now.is_some_and(|now| t > now + Duration::hours(MAX_CLOCK_SKEW_HOURS)) {
+        return Err("lies more than 24 hours in the future".into());
+    }
+    crate::validation::within_era(t).map_err(str::to_owned)?;
+    Ok(t)
+}
+
+/// A request's fields checked one by one, collecting every mistake.
+struct Check<'a> {
     prefix: &'a str,
     errors: FieldErrors,
 }
 
-impl<'a> Fields<'a> {
-    fn of(value: &'a Value, prefix: &'a str, known: &[&str]) -> Result<Self, FieldErrors> {
-        let Value::Object(map) = value else {
-            let field = prefix.trim_end_matches('.');
-            return Err(FieldError::new(
-                field,
-                format!("must be an object, not {}", json_kind(value)),
-            )
-            .into());
-        };
-        let mut fields = Fields {
-            map,
+impl<'a> Check<'a> {
+    fn new(prefix: &'a str) -> Self {
+        Check {
             prefix,
             errors: FieldErrors::default(),
-        };
-        for key in map.keys() {
-            if !known.contains(&key.as_str()) {
-                fields.error(
-                    key,
-                    format!("is not a field here; use {}", known.join(", ")),
-                );
-            }
         }
-        Ok(fields)
     }
 
     fn error(&mut self, key: &str, reason: impl Into<String>) {
@@ -284,68 +317,65 @@ impl<'a> Fields<'a> {
             .push(FieldError::new(format!("{}{key}", self.prefix), reason));
     }
 
-    fn missing(&mut self, key: &str) {
-        self.error(key, "is required");
-    }
-
-    fn string(&mut self, key: &str) -> Option<String> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.trim().to_owned()),
-            Some(other) => {
-                self.error(key, format!("must be a string, not {}", json_kind(other)));
-                None
-            }
-        }
-    }
-
-    fn text(&mut self, key: &str, max: usize) -> Option<Text> {
-        let raw = self.string(key)?;
-        Text::parse(&raw, max)
+    fn text(&mut self, key: &str, given: &Option<String>, max: usize) -> Option<Text> {
+        let raw = given.as_deref()?;
+        Text::parse(raw.trim(), max)
             .map_err(|e| self.error(key, e.0))
             .ok()
     }
 
-    fn required<T>(&mut self, key: &str, parse: impl Fn(&str) -> Result<T, String>) -> Option<T> {
-        match self.string(key) {
-            Some(s) => parse(&s).map_err(|reason| self.error(key, reason)).ok(),
-            None => {
-                if self.map.get(key).is_none_or(Value::is_null) {
-                    self.missing(key);
-                }
-                None
-            }
-        }
+    fn optional<T>(
+        &mut self,
+        key: &str,
+        given: &Option<String>,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let raw = given.as_deref()?;
+        parse(raw.trim())
+            .map_err(|reason| self.error(key, reason))
+            .ok()
     }
 
-    /// An RFC 3339 time; with `now`, it may not lie more than a day after it.
-    fn time(&mut self, key: &str, now: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
-        let raw = self.string(key)?;
-        match DateTime::parse_from_rfc3339(&raw) {
-            Ok(t) => {
-                let t = t.with_timezone(&Utc);
-                if now.is_some_and(|now| t > now + Duration::hours(MAX_CLOCK_SKEW_HOURS)) {
-                    self.error(key, "lies more than 24 hours in the future");
-                    return None;
-                }
-                if let Err(reason) = crate::validation::within_era(t) {
-                    self.error(key, reason);
-                    return None;
-                }
-                Some(t)
-            }
-            Err(e) => {
-                self.error(
-                    key,
-                    format!("is not an RFC 3339 time such as 2026-05-03T14:00:00Z ({e})"),
-                );
-                None
-            }
+    fn required<T>(
+        &mut self,
+        key: &str,
+        given: &Option<String>,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        if given.is_none() {
+            self.error(key, "is required");
         }
+        self.optional(key, given, parse)
+    }
+}
+
+/// Schemas of the fields core lists, for the API's description.
+#[cfg(feature = "openapi")]
+mod openapi {
+    use super::{InteractionType, TaskType};
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    use utoipa::openapi::Object;
+
+    fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> Object {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(values.into_iter().map(str::to_owned)))
+            .build()
     }
 
-    fn finish(self) -> Result<(), FieldErrors> {
-        self.errors.into_result(())
+    pub fn task_type() -> Object {
+        one_of(TaskType::ALL.iter().map(|t| t.as_str()))
+    }
+
+    pub fn interaction_type() -> Object {
+        one_of(InteractionType::ALL.iter().map(|t| t.as_str()))
+    }
+
+    pub fn time() -> Object {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .build()
     }
 }
 
@@ -357,14 +387,26 @@ mod tests {
         "2026-05-04T10:00:00Z".parse().unwrap()
     }
 
+    fn read_task(body: Value, prefix: &str) -> Result<NewTask, FieldErrors> {
+        serde_json::from_value::<TaskRequest>(body)
+            .expect("a task's shape")
+            .check(prefix)
+    }
+
+    fn interaction(body: Value) -> Result<Interaction, FieldErrors> {
+        serde_json::from_value::<InteractionRequest>(body)
+            .expect("an interaction's shape")
+            .check(now())
+    }
+
     fn fields_of(errors: &FieldErrors) -> Vec<&str> {
         errors.0.iter().map(|e| e.field.as_str()).collect()
     }
 
     #[test]
     fn a_task_needs_a_type_and_a_due_time() {
-        let task = NewTask::parse(
-            &json!({"type": "call", "due_at": "2026-05-05T09:00:00+02:00"}),
+        let task = read_task(
+            json!({"type": "call", "due_at": "2026-05-05T09:00:00+02:00"}),
             "",
         )
         .unwrap();
@@ -374,21 +416,21 @@ mod tests {
             task.due_at,
             "2026-05-05T07:00:00Z".parse::<DateTime<Utc>>().unwrap()
         );
-        let errors = NewTask::parse(&json!({"title": "x", "colour": 1}), "").unwrap_err();
-        assert_eq!(fields_of(&errors), ["colour", "type", "due_at"]);
-        let errors = NewTask::parse(&json!({"type": "fax", "due_at": "tomorrow"}), "next_step.")
-            .unwrap_err();
+        assert!(serde_json::from_value::<TaskRequest>(json!({"colour": 1})).is_err());
+        let errors = read_task(json!({"title": "x"}), "").unwrap_err();
+        assert_eq!(fields_of(&errors), ["type", "due_at"]);
+        let errors =
+            read_task(json!({"type": "fax", "due_at": "tomorrow"}), "next_step.").unwrap_err();
         assert_eq!(fields_of(&errors), ["next_step.type", "next_step.due_at"]);
         assert!(errors.0[0].reason.contains("call, email, meeting, todo"));
-        let far = NewTask::parse(
-            &json!({"type": "call", "due_at": "9999-12-31T00:00:00Z"}),
+        let far = read_task(
+            json!({"type": "call", "due_at": "9999-12-31T00:00:00Z"}),
             "",
         )
         .unwrap_err();
         assert_eq!(fields_of(&far), ["due_at"]);
-        let ancient = Interaction::parse(
-            &json!({"type": "note", "notes": "x", "occurred_at": "0001-01-01T00:00:00Z"}),
-            now(),
+        let ancient = interaction(
+            json!({"type": "note", "notes": "x", "occurred_at": "0001-01-01T00:00:00Z"}),
         )
         .unwrap_err();
         assert_eq!(fields_of(&ancient), ["occurred_at"]);
@@ -396,11 +438,10 @@ mod tests {
 
     #[test]
     fn an_interaction_checks_its_outcome_and_next_step() {
-        let call = Interaction::parse(
-            &json!({"type": "call", "outcome": "connected", "notes": "Wants a demo",
+        let call = interaction(
+            json!({"type": "call", "outcome": "connected", "notes": "Wants a demo",
                     "duration_minutes": 12,
                     "next_step": {"type": "meeting", "due_at": "2026-05-06T10:00:00Z"}}),
-            now(),
         )
         .unwrap();
         assert!(call.is_contact());
@@ -410,10 +451,9 @@ mod tests {
         assert_eq!(event.payload["outcome"], "connected");
         assert_eq!(event.payload["next_step"]["type"], "meeting");
 
-        let errors = Interaction::parse(
-            &json!({"type": "call", "outcome": "held", "duration_minutes": -3,
+        let errors = interaction(
+            json!({"type": "call", "outcome": "held", "duration_minutes": -3,
                     "occurred_at": "2026-05-09T00:00:00Z", "next_step": {"type": "call"}}),
-            now(),
         )
         .unwrap_err();
         assert_eq!(
@@ -426,13 +466,11 @@ mod tests {
             ]
         );
         assert!(errors.0[3].reason.contains("connected, voicemail"));
-        let note =
-            Interaction::parse(&json!({"type": "note", "notes": "Budget frozen"}), now()).unwrap();
+        let note = interaction(json!({"type": "note", "notes": "Budget frozen"})).unwrap();
         assert!(!note.is_contact());
         assert_eq!(note.event("x").event_type, EventType::NoteAdded);
-        let errors =
-            Interaction::parse(&json!({"type": "note", "outcome": "sent"}), now()).unwrap_err();
+        let errors = interaction(json!({"type": "note", "outcome": "sent"})).unwrap_err();
         assert!(errors.0[0].reason.contains("has no outcome"));
-        assert!(Interaction::parse(&json!([]), now()).is_err());
+        assert!(serde_json::from_value::<InteractionRequest>(json!([])).is_err());
     }
 }

@@ -378,10 +378,11 @@ do = [{ enrol = "Welcome" }]
         2
     );
     // The talker answers a call before the first step.
-    let call = leadgate_core::followup::Interaction::parse(
-        &json!({"type": "call", "outcome": "connected"}),
-        Utc::now(),
+    let call = serde_json::from_value::<leadgate_core::followup::InteractionRequest>(
+        json!({"type": "call", "outcome": "connected"}),
     )
+    .unwrap()
+    .check(Utc::now())
     .unwrap();
     store
         .log_interaction(talker, &call, "rep", Utc::now())

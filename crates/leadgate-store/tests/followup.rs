@@ -2,7 +2,7 @@
 //! test runs once on SQLite and once on PostgreSQL.
 
 use chrono::{DateTime, Duration, Utc};
-use leadgate_core::followup::{Interaction, NewTask, TaskState};
+use leadgate_core::followup::{InteractionRequest, TaskRequest, TaskState};
 use leadgate_core::job::{JobKind, JobState};
 use leadgate_store::testing::{capture as lead, count};
 use leadgate_store::{NewJob, Store, StoreError, TaskFilter};
@@ -120,7 +120,12 @@ async fn a_job_whose_worker_stopped_is_taken_over_and_finished_once(store: Store
     let task = store
         .create_task(
             owner,
-            &NewTask::parse(&json!({"type": "call", "due_at": t0.to_rfc3339()}), "").unwrap(),
+            &serde_json::from_value::<TaskRequest>(
+                json!({"type": "call", "due_at": t0.to_rfc3339()}),
+            )
+            .unwrap()
+            .check("")
+            .unwrap(),
             "test",
             t0,
         )
@@ -203,10 +208,11 @@ async fn a_task_reminds_its_owner_once_when_due(store: Store) {
     let mine = store
         .create_task(
             id,
-            &NewTask::parse(
-                &json!({"type": "email", "title": "Send the pricing", "due_at": due.to_rfc3339()}),
-                "",
+            &serde_json::from_value::<TaskRequest>(
+                json!({"type": "email", "title": "Send the pricing", "due_at": due.to_rfc3339()}),
             )
+            .unwrap()
+            .check("")
             .unwrap(),
             "manager",
             now,
@@ -221,7 +227,7 @@ async fn a_task_reminds_its_owner_once_when_due(store: Store) {
     let theirs = store
         .create_task(
             id,
-            &NewTask::parse(&json!({"type": "call", "owner": "cy", "due_at": (now - Duration::hours(1)).to_rfc3339()}), "")
+            &serde_json::from_value::<TaskRequest>(json!({"type": "call", "owner": "cy", "due_at": (now - Duration::hours(1)).to_rfc3339()})).unwrap().check("")
                 .unwrap(),
             "manager",
             now,
@@ -232,7 +238,12 @@ async fn a_task_reminds_its_owner_once_when_due(store: Store) {
         store
             .create_task(
                 999,
-                &NewTask::parse(&json!({"type": "call", "due_at": due.to_rfc3339()}), "").unwrap(),
+                &serde_json::from_value::<TaskRequest>(
+                    json!({"type": "call", "due_at": due.to_rfc3339()})
+                )
+                .unwrap()
+                .check("")
+                .unwrap(),
                 "m",
                 now
             )
@@ -315,11 +326,8 @@ async fn a_task_reminds_its_owner_once_when_due(store: Store) {
 async fn an_interaction_is_an_event_and_sets_the_next_step(store: Store) {
     let id = lead(&store, json!({"email": "dai@acme.vn", "owner": "dai"})).await;
     let now = Utc::now();
-    let call = Interaction::parse(
-        &json!({"type": "call", "outcome": "connected", "notes": "Wants a demo next week",
-                "next_step": {"type": "meeting", "title": "Demo", "due_at": (now + Duration::days(3)).to_rfc3339()}}),
-        now,
-    )
+    let call = serde_json::from_value::<InteractionRequest>(json!({"type": "call", "outcome": "connected", "notes": "Wants a demo next week",
+                "next_step": {"type": "meeting", "title": "Demo", "due_at": (now + Duration::days(3)).to_rfc3339()}})).unwrap().check(now)
     .unwrap();
     let logged = store
         .log_interaction(id, &call, "rep:dai", now)
@@ -423,10 +431,11 @@ async fn a_reminder_is_emailed_to_a_rep_with_an_address(store: Store) {
     store
         .create_task(
             id,
-            &NewTask::parse(
-                &json!({"type": "call", "title": "Call back", "due_at": now.to_rfc3339()}),
-                "",
+            &serde_json::from_value::<TaskRequest>(
+                json!({"type": "call", "title": "Call back", "due_at": now.to_rfc3339()}),
             )
+            .unwrap()
+            .check("")
             .unwrap(),
             "test",
             now,

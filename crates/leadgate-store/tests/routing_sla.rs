@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use leadgate_core::calendar::BusinessCalendar;
-use leadgate_core::followup::Interaction;
+use leadgate_core::followup::InteractionRequest;
 use leadgate_core::policy::Policy;
 use leadgate_core::Stage;
 use leadgate_store::testing::{capture as lead, count};
@@ -369,8 +369,12 @@ async fn clocks_start_are_met_and_breached_with_escalation(store: Store) {
         .transition(met, Stage::Sal, None, false, "an")
         .await
         .unwrap();
-    let call =
-        Interaction::parse(&json!({"type": "call", "outcome": "connected"}), Utc::now()).unwrap();
+    let call = serde_json::from_value::<InteractionRequest>(
+        json!({"type": "call", "outcome": "connected"}),
+    )
+    .unwrap()
+    .check(Utc::now())
+    .unwrap();
     store
         .log_interaction(met, &call, "an", Utc::now())
         .await
@@ -503,8 +507,12 @@ async fn a_breached_untouched_lead_is_recycled(store: Store) {
         .due_at
         .0;
     run_due_jobs(&store, due + Duration::seconds(1)).await;
-    let call =
-        Interaction::parse(&json!({"type": "call", "outcome": "no_answer"}), Utc::now()).unwrap();
+    let call = serde_json::from_value::<InteractionRequest>(
+        json!({"type": "call", "outcome": "no_answer"}),
+    )
+    .unwrap()
+    .check(Utc::now())
+    .unwrap();
     store
         .log_interaction(called, &call, "an", Utc::now())
         .await

@@ -3,7 +3,7 @@
 //! stored exactly once.
 
 use chrono::Utc;
-use leadgate_core::followup::NewTask;
+use leadgate_core::followup::TaskRequest;
 use leadgate_core::lead::PatchMode;
 use leadgate_core::{Channel, LeadPatch, Source};
 use leadgate_store::testing::{count, numbers, texts, TestDatabase};
@@ -56,7 +56,11 @@ async fn due_reminders(store: &Store) {
         .lead
         .id;
     let now = Utc::now();
-    let task = NewTask::parse(&json!({"type": "call", "due_at": now.to_rfc3339()}), "").unwrap();
+    let task =
+        serde_json::from_value::<TaskRequest>(json!({"type": "call", "due_at": now.to_rfc3339()}))
+            .unwrap()
+            .check("")
+            .unwrap();
     for _ in 0..TASKS {
         store.create_task(lead, &task, "test", now).await.unwrap();
     }

@@ -5,10 +5,9 @@ use super::StoreArgs;
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use clap::{Args, Subcommand};
-use leadgate_core::followup::{Interaction, NewTask, TaskState};
+use leadgate_core::followup::{InteractionRequest, TaskRequest, TaskState};
 use leadgate_core::job::{JobKind, JobState};
 use leadgate_store::TaskFilter;
-use serde_json::{json, Map, Value};
 
 #[derive(Debug, Args)]
 pub struct TaskArgs {
@@ -141,22 +140,13 @@ fn parse_when(raw: &str, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
 }
 
 /// The task as the API would receive it, so the CLI and the API check it alike.
-fn task_json(
-    task_type: &str,
-    due: DateTime<Utc>,
-    title: Option<String>,
-    owner: Option<String>,
-    notes: Option<String>,
-) -> Value {
-    let mut map = Map::new();
-    map.insert("type".into(), json!(task_type));
-    map.insert("due_at".into(), json!(due.to_rfc3339()));
-    for (key, value) in [("title", title), ("owner", owner), ("notes", notes)] {
-        if let Some(value) = value {
-            map.insert(key.into(), json!(value));
-        }
+/// A task of `task_type` due at `due`.
+fn task_request(task_type: &str, due: DateTime<Utc>) -> TaskRequest {
+    TaskRequest {
+        task_type: Some(task_type.to_owned()),
+        due_at: Some(due.to_rfc3339()),
+        ..TaskRequest::default()
     }
-    Value::Object(map)
 }
 
 pub async fn task(args: TaskArgs) -> anyhow::Result<()> {
@@ -172,8 +162,14 @@ pub async fn task(args: TaskArgs) -> anyhow::Result<()> {
             notes,
         } => {
             let due = parse_when(&due, now)?;
-            let task = NewTask::parse(&task_json(&task_type, due, title, owner, notes), "")
-                .map_err(|errors| super::field_errors(None, errors))?;
+            let task = TaskRequest {
+                title,
+                owner,
+                notes,
+                ..task_request(&task_type, due)
+            }
+            .check("")
+            .map_err(|errors| super::field_errors(None, errors))?;
             let task = store.create_task(lead, &task, "cli", now).await?;
             println!(
                 "task {} on lead {lead}: {} ({}) for {}, due {}",
@@ -235,28 +231,25 @@ pub async fn task(args: TaskArgs) -> anyhow::Result<()> {
 
 pub async fn log(args: LogArgs) -> anyhow::Result<()> {
     let now = Utc::now();
-    let mut map = Map::new();
-    map.insert("type".into(), json!(args.kind));
-    if let Some(outcome) = args.outcome {
-        map.insert("outcome".into(), json!(outcome));
+    let next_step = match &args.next {
+        Some(next) => {
+            let (task_type, when) = next
+                .split_once('@')
+                .context("--next is TYPE@WHEN, e.g. meeting@+2d")?;
+            Some(task_request(task_type, parse_when(when, now)?))
+        }
+        None => None,
+    };
+    let interaction = InteractionRequest {
+        kind: Some(args.kind.clone()),
+        outcome: args.outcome,
+        notes: args.notes,
+        duration_minutes: args.minutes.map(i64::from),
+        next_step,
+        occurred_at: None,
     }
-    if let Some(notes) = args.notes {
-        map.insert("notes".into(), json!(notes));
-    }
-    if let Some(minutes) = args.minutes {
-        map.insert("duration_minutes".into(), json!(minutes));
-    }
-    if let Some(next) = &args.next {
-        let (task_type, when) = next
-            .split_once('@')
-            .context("--next is TYPE@WHEN, e.g. meeting@+2d")?;
-        map.insert(
-            "next_step".into(),
-            task_json(task_type, parse_when(when, now)?, None, None, None),
-        );
-    }
-    let interaction = Interaction::parse(&Value::Object(map), now)
-        .map_err(|errors| super::field_errors(None, errors))?;
+    .check(now)
+    .map_err(|errors| super::field_errors(None, errors))?;
     let store = args.store.open().await?;
     let logged = store
         .log_interaction(args.lead, &interaction, &args.by, now)

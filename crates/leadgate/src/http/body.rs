@@ -101,30 +101,81 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let JsonObject(mut map) = JsonObject::from_request(req, state).await?;
-        // The fields the description requires, each named when missing.
-        let mut errors = FieldErrors::default();
-        if let RefOr::T(Schema::Object(described)) = T::schema() {
-            for field in described.required.iter().filter(|f| !map.contains_key(*f)) {
-                errors.push(FieldError::new(field.clone(), "is required"));
+        let JsonObject(map) = JsonObject::from_request(req, state).await?;
+        match read::<T>(map) {
+            (Some(value), errors) if errors.is_empty() => Ok(Body(value)),
+            (_, errors) => Err(ApiError::Invalid(errors)),
+        }
+    }
+}
+
+/// A typed request with rules beyond its shape (`Valid<T>` checks them as it reads it).
+pub trait Checked {
+    /// What a request that passes is.
+    type Valid;
+    fn check(&self) -> Result<Self::Valid, FieldErrors>;
+}
+
+/// The body read into a typed request and checked: every unknown, mistyped or missing field
+/// and every broken rule named at once (the rules of the fields that did read are checked
+/// even when others did not).
+pub struct Valid<T: Checked>(pub T::Valid);
+
+impl<S, T> FromRequest<S> for Valid<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned + utoipa::PartialSchema + Checked,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let JsonObject(map) = JsonObject::from_request(req, state).await?;
+        let (read, mut errors) = read::<T>(map);
+        let Some(request) = read else {
+            return Err(ApiError::Invalid(errors));
+        };
+        match request.check() {
+            Ok(valid) if errors.is_empty() => Ok(Valid(valid)),
+            Ok(_) => Err(ApiError::Invalid(errors)),
+            Err(broken) => {
+                for error in broken.0 {
+                    if !errors.0.iter().any(|e| e.field == error.field) {
+                        errors.push(error);
+                    }
+                }
+                Err(ApiError::Invalid(errors))
             }
         }
-        // serde stops at the first bad field: each one found is set aside and the rest read
-        // again, so every unknown or mistyped field is named at once.
-        loop {
-            match serde_path_to_error::deserialize(Value::Object(map.clone())) {
-                Ok(value) if errors.is_empty() => return Ok(Body(value)),
-                Ok(_) => return Err(ApiError::Invalid(errors)),
-                Err(e) => {
-                    let path = e.path().to_string();
-                    let (field, reason) = named(&path, &e.inner().to_string());
-                    let top = field.split('.').next().unwrap_or_default().to_owned();
-                    if !errors.0.iter().any(|e| e.field == field) {
-                        errors.push(FieldError::new(field, reason));
-                    }
-                    if map.remove(&top).is_none() {
-                        return Err(ApiError::Invalid(errors));
-                    }
+    }
+}
+
+/// Reads `map` into `T` as far as it goes: the value made of the fields that read (none when
+/// a required one is missing or mistyped), and every field that did not, named.
+fn read<T>(mut map: Map<String, Value>) -> (Option<T>, FieldErrors)
+where
+    T: serde::de::DeserializeOwned + utoipa::PartialSchema,
+{
+    // The fields the description requires, each named when missing.
+    let mut errors = FieldErrors::default();
+    if let RefOr::T(Schema::Object(described)) = T::schema() {
+        for field in described.required.iter().filter(|f| !map.contains_key(*f)) {
+            errors.push(FieldError::new(field.clone(), "is required"));
+        }
+    }
+    // serde stops at the first bad field: each one found is set aside and the rest read
+    // again, so every unknown or mistyped field is named at once.
+    loop {
+        match serde_path_to_error::deserialize(Value::Object(map.clone())) {
+            Ok(value) => return (Some(value), errors),
+            Err(e) => {
+                let path = e.path().to_string();
+                let (field, reason) = named(&path, &e.inner().to_string());
+                let top = field.split('.').next().unwrap_or_default().to_owned();
+                if !errors.0.iter().any(|e| e.field == field) {
+                    errors.push(FieldError::new(field, reason));
+                }
+                if map.remove(&top).is_none() {
+                    return (None, errors);
                 }
             }
         }

@@ -1,8 +1,7 @@
 //! Follow-up over the API: tasks on leads, interactions logged against them, the
 //! notifications people are sent, and the durable jobs behind reminders.
 
-use crate::http::body::JsonBody;
-use crate::http::body::{checked_limit, Query};
+use crate::http::body::{checked_limit, Checked, Query, Valid};
 use crate::http::error::{ApiError, Problem};
 use crate::http::leads::parse_id;
 use crate::http::{path_id, schema, Actor, AppState};
@@ -12,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use chrono::Utc;
 use leadgate_core::access::LeadScope;
-use leadgate_core::followup::{Interaction, NewTask, TaskState};
+use leadgate_core::followup::{Interaction, InteractionRequest, NewTask, TaskRequest, TaskState};
 use leadgate_core::job::{JobKind, JobState};
 use leadgate_core::{FieldError, FieldErrors};
 use leadgate_store::{Job, JobRun, LoggedInteraction, Notification, Task, TaskFilter};
@@ -37,17 +36,16 @@ pub fn routes() -> Router<AppState> {
 /// the lead's unless given. A reminder goes out at the due time.
 #[utoipa::path(post, path = "/api/v1/leads/{id}/tasks", tag = "follow-up",
     params(("id" = i64, Path, description = "Lead id")),
-    request_body(content = Object, description = "type, title, due_at, owner, notes"),
+    request_body = TaskRequest,
     responses((status = 201, body = Object), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
 async fn create_task(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
-    JsonBody(input): JsonBody,
+    Valid(task): Valid<TaskRequest>,
 ) -> Result<(StatusCode, Json<Task>), ApiError> {
     let id = parse_id(&id)?;
-    let task = NewTask::parse(&input, "").map_err(ApiError::Invalid)?;
     let task = state
         .store
         .create_task(id, &task, &actor.0, Utc::now())
@@ -60,23 +58,35 @@ async fn create_task(
 /// becomes a task.
 #[utoipa::path(post, path = "/api/v1/leads/{id}/interactions", tag = "follow-up",
     params(("id" = i64, Path, description = "Lead id")),
-    request_body(content = Object, description = "type, outcome, notes, duration_minutes, occurred_at, next_step"),
+    request_body = InteractionRequest,
     responses((status = 201, description = "event_id, next_step", body = Object), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
 async fn log_interaction(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
-    JsonBody(input): JsonBody,
+    Valid(interaction): Valid<InteractionRequest>,
 ) -> Result<(StatusCode, Json<LoggedInteraction>), ApiError> {
     let id = parse_id(&id)?;
-    let now = Utc::now();
-    let interaction = Interaction::parse(&input, now).map_err(ApiError::Invalid)?;
     let logged = state
         .store
-        .log_interaction(id, &interaction, &actor.0, now)
+        .log_interaction(id, &interaction, &actor.0, Utc::now())
         .await?;
     Ok((StatusCode::CREATED, Json(logged)))
+}
+
+impl Checked for TaskRequest {
+    type Valid = NewTask;
+    fn check(&self) -> Result<NewTask, FieldErrors> {
+        TaskRequest::check(self, "")
+    }
+}
+
+impl Checked for InteractionRequest {
+    type Valid = Interaction;
+    fn check(&self) -> Result<Interaction, FieldErrors> {
+        InteractionRequest::check(self, Utc::now())
+    }
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use axum::{Form, Json};
 use chrono::{NaiveDateTime, Utc};
 use leadgate_core::access::Permission;
-use leadgate_core::followup::{Interaction, InteractionType};
+use leadgate_core::followup::{InteractionRequest, InteractionType, TaskRequest};
 use leadgate_core::policy::BantPart;
 use leadgate_core::scoring::BantEvidence;
 use leadgate_core::{quality, Stage};
@@ -553,25 +553,25 @@ pub async fn log(
     Form(form): Form<LogForm>,
 ) -> PageResult {
     let id = workable(&state, &signed, &raw, &form.csrf).await?;
-    let mut body = json!({"type": form.kind});
-    if !form.outcome.trim().is_empty() {
-        body["outcome"] = json!(form.outcome.trim());
-    }
-    if !form.notes.trim().is_empty() {
-        body["notes"] = json!(form.notes);
-    }
-    if !form.next_due.trim().is_empty() || !form.next_title.trim().is_empty() {
-        let mut next = json!({
-            "type": if form.next_type.is_empty() { "todo" } else { form.next_type.as_str() },
-            "due_at": local_time(&form.next_due, signed.user.zone()),
+    let filled = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+    let next_step =
+        (!form.next_due.trim().is_empty() || !form.next_title.trim().is_empty()).then(|| {
+            TaskRequest {
+                task_type: Some(filled(&form.next_type).unwrap_or_else(|| "todo".into())),
+                due_at: Some(local_time(&form.next_due, signed.user.zone())),
+                title: filled(&form.next_title),
+                ..TaskRequest::default()
+            }
         });
-        if !form.next_title.trim().is_empty() {
-            next["title"] = json!(form.next_title);
-        }
-        body["next_step"] = next;
-    }
     let now = Utc::now();
-    let interaction = match Interaction::parse(&body, now) {
+    let request = InteractionRequest {
+        kind: Some(form.kind),
+        outcome: filled(&form.outcome),
+        notes: filled(&form.notes),
+        next_step,
+        ..InteractionRequest::default()
+    };
+    let interaction = match request.check(now) {
         Ok(i) => i,
         Err(errors) => return answer(&headers, id, Err(errors.to_string())),
     };

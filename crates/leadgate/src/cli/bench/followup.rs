@@ -7,7 +7,7 @@ use super::ingest::EngineChoice;
 use chrono::{Duration, Utc};
 use clap::Args;
 use leadgate_core::calendar::BusinessCalendar;
-use leadgate_core::followup::NewTask;
+use leadgate_core::followup::TaskRequest;
 use leadgate_core::lead::PatchMode;
 use leadgate_core::sla::{standing, ClockState, Within};
 use leadgate_core::{Channel, LeadPatch, Source};
@@ -84,7 +84,12 @@ pub async fn jobs(args: JobsBenchArgs) -> anyhow::Result<()> {
     let store = db.store().await;
     let lead = one_lead(&store, "bench@example.com", Some("rep")).await?;
     let now = Utc::now();
-    let task = NewTask::parse(&json!({"type": "call", "due_at": now.to_rfc3339()}), "")?;
+    let task = TaskRequest {
+        task_type: Some("call".into()),
+        due_at: Some(now.to_rfc3339()),
+        ..TaskRequest::default()
+    }
+    .check("")?;
     let started = Instant::now();
     for _ in 0..args.jobs {
         store.create_task(lead, &task, "bench", now).await?;
