@@ -5,11 +5,15 @@ use crate::policy::Policy;
 use crate::scoring::BantStatus;
 use crate::stage::Stage;
 
-/// Who asks for a move: the policy itself (scoring) or a person.
+/// Who asks for a move: the policy itself (scoring), a person, or a record of what already
+/// happened elsewhere (an outcome a file brings for a lead still open here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mover {
     Policy,
     Person,
+    /// Closes an open lead as won (customer) or lost (disqualified) because the books say so:
+    /// no step is skipped by a person's choice, so no stage rule or reason list applies.
+    Record,
 }
 
 /// A requested move, with what the rules need to judge it.
@@ -91,6 +95,14 @@ pub fn check(request: &MoveRequest, bant: &BantStatus, policy: &Policy) -> Resul
                 ""
             }
         )));
+    }
+    if request.mover == Mover::Record {
+        return match to {
+            Customer | Disqualified => Ok(()),
+            _ => Err(refuse(
+                "a recorded outcome closes a lead as customer or disqualified".into(),
+            )),
+        };
     }
     match (from, to) {
         (Disqualified, Lead) => free_reason(request.reason, "reopening a disqualified lead").map_err(refuse),
@@ -334,6 +346,17 @@ mod tests {
                 prop_assert_eq!((e.from, e.to), (from, to));
                 prop_assert!(!e.rule.is_empty());
             }
+        }
+
+        #[test]
+        fn a_recorded_outcome_closes_any_open_lead_and_nothing_else(from in 0usize..9, to in 0usize..9, ready in any::<bool>()) {
+            let (from, to) = (Stage::ALL[from], Stage::ALL[to]);
+            let request = MoveRequest { mover: Mover::Record, ..ask(from, to, None) };
+            let allowed = check(&request, &bant(ready), &policy()).is_ok();
+            prop_assert_eq!(
+                allowed,
+                is_open(from) && from != to && matches!(to, Stage::Customer | Stage::Disqualified)
+            );
         }
 
         #[test]

@@ -10,6 +10,8 @@ use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::analytics::Happening;
 use leadgate_core::import::{ImportRow, RowError};
+use leadgate_core::lead::LeadField;
+use leadgate_core::lifecycle;
 use leadgate_core::{EventDraft, EventType, Lead};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -266,11 +268,13 @@ impl Store {
         let Some(last) = rows.last() else {
             return self.import(import_id).await;
         };
+        let mut settle = Vec::new();
         let mut tx = self.begin().await?;
         match store_rows(&mut tx, import_id, rows).await {
-            Ok(counts) => {
+            Ok((counts, closing)) => {
                 tx.advance_import(import_id, last.row - 1, counts).await?;
                 tx.commit().await?;
+                settle = closing;
             }
             Err(StoreError::Invalid(_) | StoreError::Conflict { .. }) => {
                 drop(tx);
@@ -278,7 +282,10 @@ impl Store {
                     let mut tx = self.begin().await?;
                     let counts =
                         match store_rows(&mut tx, import_id, std::slice::from_ref(row)).await {
-                            Ok(counts) => counts,
+                            Ok((counts, closing)) => {
+                                settle.extend(closing);
+                                counts
+                            }
                             Err(StoreError::Invalid(errors)) => {
                                 drop(tx);
                                 tx = self.begin().await?;
@@ -302,6 +309,15 @@ impl Store {
                 }
             }
             Err(other) => return Err(other),
+        }
+        // Leads already stored that the file says were won or lost are closed the way a
+        // person's move would close them (clocks stopped, the move in their history). After
+        // the rows are in: a crash before this leaves them open, and running the file again
+        // closes them then.
+        let actor = format!("import:{import_id}");
+        for closing in settle {
+            self.settle_outcome(closing.lead_id, closing.won, &closing.reason, &actor)
+                .await?;
         }
         self.import(import_id).await
     }
@@ -363,8 +379,20 @@ impl Store {
     }
 }
 
-async fn store_rows(tx: &mut Tx, import_id: i64, rows: &[BatchRow]) -> Result<Counts> {
+/// A lead already stored, still open, that a row says was won or lost.
+struct Closing {
+    lead_id: i64,
+    won: bool,
+    reason: String,
+}
+
+async fn store_rows(
+    tx: &mut Tx,
+    import_id: i64,
+    rows: &[BatchRow],
+) -> Result<(Counts, Vec<Closing>)> {
     let mut counts = Counts::default();
+    let mut closing = Vec::new();
     let mut touched = Vec::new();
     // Leads whose only news is an outcome: counted as updated if the outcome is new.
     let mut outcome_only = Vec::new();
@@ -452,6 +480,20 @@ async fn store_rows(tx: &mut Tx, import_id: i64, rows: &[BatchRow]) -> Result<Co
         }
         if let Some(outcome) = &read.outcome {
             let name = if outcome.won { "won" } else { "lost" };
+            // A new lead was stored closed already; a file's own stage column wins.
+            if !captured.created
+                && !read.patch.touches(LeadField::Stage)
+                && lifecycle::is_open(captured.lead.lead.stage)
+            {
+                closing.push(Closing {
+                    lead_id,
+                    won: outcome.won,
+                    reason: outcome
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| format!("{name} (import {import_id}, row {})", row.row)),
+                });
+            }
             let mut payload = json!({"outcome": name, "import": import_id, "row": row.row});
             if let Some(value) = outcome.value {
                 payload["value"] = Value::from(value);
@@ -508,7 +550,7 @@ async fn store_rows(tx: &mut Tx, import_id: i64, rows: &[BatchRow]) -> Result<Co
     touched.sort_unstable();
     touched.dedup();
     tx.set_rescore_due(&touched, true).await?;
-    Ok(counts)
+    Ok((counts, closing))
 }
 
 /// The idempotency key prefix of imported outcomes.

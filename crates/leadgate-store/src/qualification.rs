@@ -359,6 +359,14 @@ fn mql_reason(score: &Score, policy: &Policy) -> String {
     )
 }
 
+/// A move as asked for, before the lead's stage and score are known.
+struct Asked<'a> {
+    to: Stage,
+    reason: Option<&'a str>,
+    override_bant: bool,
+    mover: Mover,
+}
+
 impl Store {
     /// The lead's score now, computed from its events under its product's policy.
     pub async fn score_lead(&self, id: i64, now: DateTime<Utc>) -> Result<LeadScore> {
@@ -444,8 +452,13 @@ impl Store {
         override_bant: bool,
         actor: &str,
     ) -> Result<StoredLead> {
-        self.move_with(id, to, reason, override_bant, None, actor)
-            .await
+        let asked = Asked {
+            to,
+            reason,
+            override_bant,
+            mover: Mover::Person,
+        };
+        self.move_with(id, asked, None, actor).await
     }
 
     /// Records what became of a lead and moves it accordingly, in one transaction: won
@@ -490,19 +503,57 @@ impl Store {
                 )
             }
         };
-        self.move_with(id, to, reason, false, Some(payload), actor)
-            .await
+        let asked = Asked {
+            to,
+            reason,
+            override_bant: false,
+            mover: Mover::Person,
+        };
+        self.move_with(id, asked, Some(payload), actor).await
+    }
+
+    /// Closes a lead that an import's outcome says was won (customer) or lost
+    /// (disqualified), with the reason the file gives: the outcome event is the import's own,
+    /// this is the move it implies, with its clocks stopped like any other. A lead already
+    /// closed is left as it is (`None`).
+    pub async fn settle_outcome(
+        &self,
+        id: i64,
+        won: bool,
+        reason: &str,
+        actor: &str,
+    ) -> Result<Option<StoredLead>> {
+        let to = if won {
+            Stage::Customer
+        } else {
+            Stage::Disqualified
+        };
+        let asked = Asked {
+            to,
+            reason: Some(reason),
+            override_bant: false,
+            mover: Mover::Record,
+        };
+        match self.move_with(id, asked, None, actor).await {
+            Ok(lead) => Ok(Some(lead)),
+            Err(StoreError::Refused(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn move_with(
         &self,
         id: i64,
-        to: Stage,
-        reason: Option<&str>,
-        override_bant: bool,
+        asked: Asked<'_>,
         outcome: Option<Value>,
         actor: &str,
     ) -> Result<StoredLead> {
+        let Asked {
+            to,
+            reason,
+            override_bant,
+            mover,
+        } = asked;
         let now = to_micros(Utc::now());
         let (mut tx, lead, score, active) = self.lock_and_score(id, now).await?;
         let request = MoveRequest {
@@ -510,7 +561,7 @@ impl Store {
             to,
             reason,
             override_bant,
-            mover: Mover::Person,
+            mover,
             mql_rule_holds: score.mql,
         };
         lifecycle::check(&request, &score.bant, &active.policy)?;

@@ -34,6 +34,7 @@ on_both_engines!(
     a_guessed_mapping_matches_people_by_email_on_the_next_file,
     columns_filled_after_the_outcome_are_named_and_a_guessed_mapping_marks_them,
     a_guessed_mapping_dates_outcomes_reads_sources_as_channels_and_placeholders_as_empty,
+    a_later_file_with_outcomes_closes_the_open_leads_it_names,
     an_interrupted_import_resumes_without_duplicates,
     a_file_of_namesake_crowds_is_matched_within_bounds_and_merges_none,
     exports_are_safe_to_open_in_a_spreadsheet,
@@ -398,6 +399,97 @@ async fn a_guessed_mapping_dates_outcomes_reads_sources_as_channels_and_placehol
         )
         .await,
         0
+    );
+}
+
+async fn a_later_file_with_outcomes_closes_the_open_leads_it_names(store: Store) {
+    use leadgate_core::Stage;
+    let dir = tempfile::tempdir().unwrap();
+    let first = write(
+        dir.path(),
+        "leads.csv",
+        b"Email,First Name\nwon@example.com,Wu\nlost@example.com,Le\nstaged@example.com,Sa\nopen@example.com,Op\n",
+    );
+    let (report, rejects) = import_file(&store, &first, &options(None)).await;
+    assert_eq!(report.unwrap().rejected, 0, "{rejects}");
+    // The CRM's export a month later: two deals closed, one row says its own stage.
+    let later = write(
+        dir.path(),
+        "closed.csv",
+        b"Email,Converted,Lost Reason,Stage\nwon@example.com,1,,\nlost@example.com,0,chose a competitor,\nstaged@example.com,1,,sql\nopen@example.com,,,\n",
+    );
+    let mapping = r#"
+[[column]]
+name = "Email"
+field = "email"
+
+[[column]]
+name = "Converted"
+field = "outcome"
+
+[column.values]
+"1" = "won"
+"0" = "lost"
+
+[[column]]
+name = "Lost Reason"
+field = "lost_reason"
+
+[[column]]
+name = "Stage"
+field = "stage"
+"#;
+    let (report, rejects) = import_file(&store, &later, &options(Some(mapping))).await;
+    let report = report.unwrap();
+    assert_eq!(report.rejected, 0, "{rejects}");
+    let stage_of = |email: &'static str| {
+        let store = store.clone();
+        async move {
+            let page = store
+                .list_leads(&LeadFilter {
+                    q: Some(email.into()),
+                    limit: 10,
+                    ..LeadFilter::default()
+                })
+                .await
+                .unwrap();
+            let lead = page.leads.into_iter().next().unwrap();
+            let timeline = store.timeline(lead.id, 100, None).await.unwrap();
+            let moved = timeline
+                .events
+                .iter()
+                .find(|e| e.event_type == "stage_changed")
+                .map(|e| (e.actor.clone(), e.payload["reason"].clone()));
+            (lead.lead.stage, moved)
+        }
+    };
+    let (stage, moved) = stage_of("won@example.com").await;
+    assert_eq!(stage, Stage::Customer);
+    let (actor, _) = moved.expect("the move is in the lead's history");
+    assert!(actor.is_some_and(|a| a.starts_with("import:")));
+    let (stage, moved) = stage_of("lost@example.com").await;
+    assert_eq!(stage, Stage::Disqualified);
+    assert_eq!(moved.unwrap().1, "chose a competitor");
+    assert_eq!(
+        stage_of("staged@example.com").await.0,
+        Stage::Sql,
+        "the file's own stage wins"
+    );
+    assert_ne!(stage_of("open@example.com").await.0, Stage::Customer);
+    // The same file again changes nothing more.
+    let again = ImportOptions {
+        again: true,
+        ..options(Some(mapping))
+    };
+    let (report, rejects) = import_file(&store, &later, &again).await;
+    assert_eq!(report.unwrap().rejected, 0, "{rejects}");
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM events WHERE type = 'stage_changed' AND actor LIKE 'import:%'"
+        )
+        .await,
+        2
     );
 }
 

@@ -233,7 +233,8 @@ impl BoundMapping {
         }
         // A lead the file brings in already decided is stored where its outcome put it
         // (won: customer, lost: disqualified), unless the file records a stage itself. A lead
-        // already stored keeps its stage: qualification moves it, with its clocks and events.
+        // already stored is moved by the store after the row (`Mover::Record`), with its
+        // clocks and events.
         if let (Some(won), false) = (outcome, input.contains_key(LeadField::Stage.name())) {
             lead.stage = if won {
                 Stage::Customer
