@@ -18,13 +18,11 @@ pub const SUGGEST: f64 = 0.80;
 #[derive(Debug, Clone, Default)]
 pub struct PersonKeys {
     pub id: i64,
-    /// Folded names. Nothing derived from them is kept: a million people's keys are held
-    /// at once, and the joined forms are needed only for names given in one part.
-    first: Box<str>,
-    last: Box<str>,
-    email: Option<Box<str>>,
-    phone: Option<Box<str>>,
-    company: Option<Box<str>>,
+    /// The folded first and last names, email, phone and company key, one after the other
+    /// in one allocation (`ends` marks where each stops; an absent one is empty). A million
+    /// people's keys are held at once, so nothing derived from them is kept either.
+    text: Box<str>,
+    ends: [u32; 5],
     /// Whether the email's domain is an organisation's (not a free-mail provider's).
     work_domain: bool,
 }
@@ -51,28 +49,60 @@ impl PersonKeys {
                 (digits.len() >= 8).then_some(digits)
             })
         });
-        let first = fold_loose(first_name.unwrap_or_default());
-        let last = fold_loose(last_name.unwrap_or_default());
+        let parts = [
+            fold_loose(first_name.unwrap_or_default()),
+            fold_loose(last_name.unwrap_or_default()),
+            email.unwrap_or_default(),
+            phone.unwrap_or_default(),
+            company.map(company_key).unwrap_or_default(),
+        ];
+        let mut text = String::with_capacity(parts.iter().map(String::len).sum());
+        let mut ends = [0; 5];
+        for (end, part) in ends.iter_mut().zip(&parts) {
+            text.push_str(part);
+            *end = u32::try_from(text.len()).unwrap_or(u32::MAX);
+        }
         Self {
             id,
-            first: first.into(),
-            last: last.into(),
-            email: email.map(String::into_boxed_str),
-            phone: phone.map(String::into_boxed_str),
-            company: company
-                .map(company_key)
-                .filter(|c| !c.is_empty())
-                .map(String::into_boxed_str),
+            text: text.into_boxed_str(),
+            ends,
             work_domain,
         }
+    }
+
+    fn part(&self, n: usize) -> &str {
+        let start = if n == 0 { 0 } else { self.ends[n - 1] as usize };
+        self.text
+            .get(start..self.ends[n] as usize)
+            .unwrap_or_default()
+    }
+
+    fn first(&self) -> &str {
+        self.part(0)
+    }
+
+    fn last(&self) -> &str {
+        self.part(1)
+    }
+
+    fn email(&self) -> Option<&str> {
+        Some(self.part(2)).filter(|e| !e.is_empty())
+    }
+
+    fn phone(&self) -> Option<&str> {
+        Some(self.part(3)).filter(|p| !p.is_empty())
+    }
+
+    fn company(&self) -> Option<&str> {
+        Some(self.part(4)).filter(|c| !c.is_empty())
     }
 
     /// The name's letters without spaces, first name first or (`reversed`) last.
     fn tight(&self, reversed: bool) -> impl Iterator<Item = char> + '_ {
         let (x, y) = if reversed {
-            (&self.last, &self.first)
+            (self.last(), self.first())
         } else {
-            (&self.first, &self.last)
+            (self.first(), self.last())
         };
         x.chars().chain(y.chars()).filter(|c| *c != ' ')
     }
@@ -80,9 +110,9 @@ impl PersonKeys {
     /// "first last" (or, `reversed`, "last first"), `spaced` or not.
     fn joined(&self, reversed: bool, spaced: bool) -> String {
         let joined = if reversed {
-            format!("{} {}", self.last, self.first)
+            format!("{} {}", self.last(), self.first())
         } else {
-            format!("{} {}", self.first, self.last)
+            format!("{} {}", self.first(), self.last())
         };
         let joined = joined.trim();
         if spaced {
@@ -94,23 +124,23 @@ impl PersonKeys {
 
     /// The email's domain, unless it is a free-mail provider's.
     fn domain(&self) -> Option<&str> {
-        let email = self.email.as_deref().filter(|_| self.work_domain)?;
+        let email = self.email().filter(|_| self.work_domain)?;
         email.rsplit_once('@').map(|(_, d)| d)
     }
 
     fn has_name(&self) -> bool {
-        !self.first.is_empty() || !self.last.is_empty()
+        !self.first().is_empty() || !self.last().is_empty()
     }
 
     /// Both a first and a last name: a name alone can say "the same person" only then.
     fn has_full_name(&self) -> bool {
-        !self.first.is_empty() && !self.last.is_empty()
+        !self.first().is_empty() && !self.last().is_empty()
     }
 
     /// The organisations this person is known at (`c:` company key, `d:` email domain).
     fn orgs(&self) -> impl Iterator<Item = String> + '_ {
         [
-            self.company.as_ref().map(|c| format!("c:{c}")),
+            self.company().map(|c| format!("c:{c}")),
             self.domain().map(|d| format!("d:{d}")),
         ]
         .into_iter()
@@ -119,10 +149,10 @@ impl PersonKeys {
 
     /// The name with its parts in one order, so swapped names count as one.
     fn name_key(&self) -> String {
-        let (x, y) = if self.first <= self.last {
-            (&self.first, &self.last)
+        let (x, y) = if self.first() <= self.last() {
+            (self.first(), self.last())
         } else {
-            (&self.last, &self.first)
+            (self.last(), self.first())
         };
         format!("{x} {y}")
     }
@@ -131,15 +161,15 @@ impl PersonKeys {
     /// organisation it is a block of (to split it by name when it is too large).
     fn blocks(&self) -> Vec<(u64, Option<char>)> {
         let mut keys = Vec::new();
-        if let Some(e) = &self.email {
+        if let Some(e) = self.email() {
             keys.push((hashed(&format!("e:{e}")), None));
         }
-        if let Some(p) = &self.phone {
+        if let Some(p) = self.phone() {
             keys.push((hashed(&format!("p:{p}")), None));
         }
         // Within an organisation, by the initial of either name (names may be swapped).
         for org in self.orgs() {
-            for name in [&self.first, &self.last] {
+            for name in [self.first(), self.last()] {
                 if let Some(initial) = name.chars().find(|c| c.is_alphanumeric()) {
                     keys.push((hashed(&format!("{org}|{initial}")), org.chars().next()));
                 }
@@ -153,12 +183,12 @@ impl PersonKeys {
     /// part, or swapped parts, still meet).
     fn finer_blocks(&self, kind: char) -> Vec<u64> {
         let org = if kind == 'c' {
-            self.company.as_deref()
+            self.company()
         } else {
             self.domain()
         };
         let org = format!("{kind}:{}", org.unwrap_or_default());
-        [&self.first, &self.last]
+        [self.first(), self.last()]
             .into_iter()
             .filter(|part| !part.is_empty())
             .map(|part| hashed(&format!("{org}|={part}")))
@@ -209,12 +239,12 @@ pub fn name_similarity(a: &PersonKeys, b: &PersonKeys) -> f64 {
     {
         return 1.0;
     }
-    if [&a.first, &a.last, &b.first, &b.last]
+    if [a.first(), a.last(), b.first(), b.last()]
         .iter()
         .all(|s| !s.is_empty())
     {
-        let straight = jw(&a.first, &b.first).min(jw(&a.last, &b.last));
-        let swapped = jw(&a.first, &b.last).min(jw(&a.last, &b.first));
+        let straight = jw(a.first(), b.first()).min(jw(a.last(), b.last()));
+        let swapped = jw(a.first(), b.last()).min(jw(a.last(), b.first()));
         return straight.max(swapped);
     }
     let (full, tight) = (a.joined(false, true), a.joined(false, false));
@@ -239,15 +269,15 @@ pub fn compare(a: &PersonKeys, b: &PersonKeys) -> Option<Match> {
 fn compare_among(a: &PersonKeys, b: &PersonKeys, namesakes: bool) -> Option<Match> {
     let mut reasons = Vec::new();
     let names = (a.has_name() && b.has_name()).then(|| name_similarity(a, b));
-    let same_org = matches!((&a.company, &b.company), (Some(x), Some(y)) if x == y)
+    let same_org = matches!((a.company(), b.company()), (Some(x), Some(y)) if x == y)
         || matches!((a.domain(), b.domain()), (Some(x), Some(y)) if x == y);
-    let other_org = matches!((&a.company, &b.company), (Some(x), Some(y)) if x != y);
+    let other_org = matches!((a.company(), b.company()), (Some(x), Some(y)) if x != y);
     let mut score: f64 = 0.0;
-    if a.email.is_some() && a.email == b.email {
+    if a.email().is_some() && a.email() == b.email() {
         reasons.push("same email".to_owned());
         score = 1.0;
     }
-    if a.phone.is_some() && a.phone == b.phone {
+    if a.phone().is_some() && a.phone() == b.phone() {
         reasons.push("same phone".to_owned());
         let with_name = names.is_some_and(|n| n >= 0.85);
         score = score.max(if with_name { 0.97 } else { 0.85 });

@@ -313,9 +313,11 @@ impl Store {
             .connect_with(options.clone())
             .await?;
         SQLITE_MIGRATIONS.run(&write).await?;
+        // Readers scan rather than insert: a quarter of the writer's page cache each, so four
+        // of them do not hold a quarter of a GiB of pages between them on a large store.
         let read = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options.read_only(true))
+            .connect_with(options.read_only(true).pragma("cache_size", "-16384"))
             .await?;
         Ok(Store {
             pool: Pool::Sqlite { read, write },
