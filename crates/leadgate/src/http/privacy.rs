@@ -1,16 +1,17 @@
 //! Consent per purpose on a lead's person, and GDPR export and erasure of a person.
 
-use crate::http::body::JsonObject;
+use crate::http::body::{not_null, Checked, JsonObject, Valid};
 use crate::http::error::{ApiError, Problem};
 use crate::http::leads::parse_id;
 use crate::http::{Actor, AppState};
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use leadgate_core::source::json_kind;
 use leadgate_core::{Email, FieldError, FieldErrors};
 use leadgate_store::{Consents, Erasure, NewConsent, Store};
+use serde::Deserialize;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -33,81 +34,82 @@ async fn consents(
 }
 
 /// `{"purpose": "newsletter", "granted": true, "wording": "...", "source": "call with rep"}`.
+/// `{"purpose": "newsletter", "granted": true, "wording": "...", "source": "..."}`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentInput {
+    /// Lower-case letters, digits and underscores (the rule of `privacy_purpose`); refusing
+    /// `email` or `call` sets Do Not Email or Do Not Call.
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = String, required = true, nullable = false, pattern = "^[a-z0-9_]{1,64}$")]
+    purpose: Option<String>,
+    /// Given (true) or withdrawn (false).
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = bool, required = true, nullable = false)]
+    granted: Option<bool>,
+    /// The text the person agreed to.
+    #[schema(max_length = 2000, pattern = r"[^\s\u0085]")]
+    wording: Option<String>,
+    /// Where it was given (default `api`).
+    #[schema(max_length = 200, pattern = r"[^\s\u0085]")]
+    source: Option<String>,
+}
+
+impl Checked for ConsentInput {
+    type Valid = NewConsent;
+    fn check(&self) -> Result<NewConsent, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let mut text = |key: &str, given: &Option<String>, max: usize| {
+            let text = given.as_deref().map(str::trim)?;
+            if text.is_empty() || text.chars().count() > max {
+                errors.push(FieldError::new(
+                    key,
+                    format!("must be 1 to {max} characters"),
+                ));
+                return None;
+            }
+            Some(text.to_owned())
+        };
+        let wording = text("wording", &self.wording, 2000);
+        let source = text("source", &self.source, 200);
+        if let Some(Err(e)) = self.purpose.as_deref().map(leadgate_store::privacy_purpose) {
+            errors.push(e);
+        }
+        let (Some(purpose), Some(granted)) = (&self.purpose, self.granted) else {
+            for (key, absent) in [
+                ("purpose", self.purpose.is_none()),
+                ("granted", self.granted.is_none()),
+            ] {
+                if absent {
+                    errors.push(FieldError::new(key, "is required"));
+                }
+            }
+            return Err(errors);
+        };
+        errors.into_result(NewConsent {
+            purpose: purpose.clone(),
+            granted,
+            wording,
+            source: source.unwrap_or_else(|| "api".into()),
+            ip: None,
+        })
+    }
+}
+
 /// Refusing `email` or `call` sets Do Not Email or Do Not Call.
 #[utoipa::path(post, path = "/api/v1/leads/{id}/consents", tag = "privacy",
     params(("id" = i64, Path, description = "Lead id")),
-    request_body(content = Object, description = "purpose, granted, wording, source"),
+    request_body = ConsentInput,
     responses((status = 201, body = Object), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
 async fn record_consent(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
-    JsonObject(input): JsonObject,
+    Valid(consent): Valid<ConsentInput>,
 ) -> Result<(axum::http::StatusCode, Json<Consents>), ApiError> {
     let id = parse_id(&id)?;
-    let mut errors = FieldErrors::default();
-    let mut text = |key: &str, max: usize, required: bool| -> Option<String> {
-        match input.get(key) {
-            Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= max => {
-                Some(s.trim().to_owned())
-            }
-            None | Some(Value::Null) if !required => None,
-            Some(Value::String(_)) | None | Some(Value::Null) => {
-                errors.push(FieldError::new(
-                    key,
-                    format!("must be 1 to {max} characters"),
-                ));
-                None
-            }
-            Some(other) => {
-                errors.push(FieldError::new(
-                    key,
-                    format!("must be a string, not {}", json_kind(other)),
-                ));
-                None
-            }
-        }
-    };
-    let purpose = text("purpose", 64, true);
-    let wording = text("wording", 2000, false);
-    let source = text("source", 200, false);
-    let granted = match input.get("granted") {
-        Some(Value::Bool(b)) => Some(*b),
-        _ => {
-            errors.push(FieldError::new("granted", "is required: true or false"));
-            None
-        }
-    };
-    for key in input
-        .keys()
-        .filter(|k| !["purpose", "granted", "wording", "source"].contains(&k.as_str()))
-    {
-        errors.push(FieldError::new(key.clone(), "is not a field of a consent"));
-    }
-    if let Some(purpose) = &purpose {
-        if let Err(e) = leadgate_store::privacy_purpose(purpose) {
-            errors.push(e);
-        }
-    }
-    errors.into_result(()).map_err(ApiError::Invalid)?;
-    let (Some(purpose), Some(granted)) = (purpose, granted) else {
-        return Err(ApiError::invalid("purpose", "is required"));
-    };
-    let consents = state
-        .store
-        .record_consent(
-            id,
-            &NewConsent {
-                purpose,
-                granted,
-                wording,
-                source: source.unwrap_or_else(|| "api".into()),
-                ip: None,
-            },
-            &actor.0,
-        )
-        .await?;
+    let consents = state.store.record_consent(id, &consent, &actor.0).await?;
     Ok((axum::http::StatusCode::CREATED, Json(consents)))
 }
 
