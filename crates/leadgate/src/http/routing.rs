@@ -1,8 +1,7 @@
 //! Routing and SLAs over the API: teams and their calendars, reps, assigning a lead by hand,
 //! a lead's clocks, the running countdowns, and compliance for reports.
 
-use crate::http::body::JsonObject;
-use crate::http::body::{checked_limit, Body, Query};
+use crate::http::body::{checked_limit, not_null, Body, Checked, Query, Valid};
 use crate::http::error::{ApiError, Problem};
 use crate::http::leads::parse_id;
 use crate::http::{schema, Actor, AppState};
@@ -12,11 +11,10 @@ use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
 use leadgate_core::calendar::BusinessCalendar;
-use leadgate_core::source::json_kind;
 use leadgate_core::{FieldError, FieldErrors};
 use leadgate_store::{Compliance, Rep, RepInput, SlaClock, StoredLead, Team};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 pub fn routes() -> Router<AppState> {
@@ -39,39 +37,6 @@ fn created(new: bool) -> StatusCode {
     }
 }
 
-fn known_keys(input: &Map<String, Value>, known: &[&str], errors: &mut FieldErrors) {
-    for key in input.keys() {
-        if !known.contains(&key.as_str()) {
-            errors.push(FieldError::new(
-                key.clone(),
-                format!("is not a field here; use {}", known.join(", ")),
-            ));
-        }
-    }
-}
-
-fn optional_text(
-    input: &Map<String, Value>,
-    key: &str,
-    errors: &mut FieldErrors,
-) -> Option<String> {
-    match input.get(key) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-        Some(Value::String(_)) => {
-            errors.push(FieldError::new(key, "must not be empty"));
-            None
-        }
-        Some(other) => {
-            errors.push(FieldError::new(
-                key,
-                format!("must be a string, not {}", json_kind(other)),
-            ));
-            None
-        }
-    }
-}
-
 #[derive(Serialize, ToSchema)]
 pub struct TeamList {
     #[schema(value_type = Vec<Object>)]
@@ -88,32 +53,60 @@ async fn list_teams(State(state): State<AppState>) -> Result<Json<TeamList>, Api
 
 /// `{"calendar": {"timezone": "Asia/Ho_Chi_Minh", "hours": {"mon": ["08:30-12:00",
 /// "13:00-17:30"], ...}, "holidays": ["2026-02-17"]}, "manager": "lan"}`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamInput {
+    /// Business hours: `timezone` (a tz database name), `hours` per weekday
+    /// (`"HH:MM-HH:MM"` ranges), `holidays` (dates).
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = Object, required = true, nullable = false)]
+    calendar: Option<Value>,
+    /// The team's sales manager.
+    #[schema(min_length = 1, pattern = r"[^\s\u0085]")]
+    manager: Option<String>,
+}
+
+impl Checked for TeamInput {
+    type Valid = (BusinessCalendar, Option<String>);
+    fn check(&self) -> Result<Self::Valid, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let manager = filled("manager", &self.manager, &mut errors);
+        let calendar = match &self.calendar {
+            Some(value) => BusinessCalendar::parse(value, "calendar.")
+                .map_err(|e| errors.0.extend(e.0))
+                .ok(),
+            None => {
+                errors.push(FieldError::new("calendar", "is required"));
+                None
+            }
+        };
+        match calendar {
+            Some(calendar) => errors.into_result((calendar, manager)),
+            None => Err(errors),
+        }
+    }
+}
+
+/// A text field trimmed, and refused when given but blank.
+fn filled(key: &str, given: &Option<String>, errors: &mut FieldErrors) -> Option<String> {
+    let text = given.as_deref().map(str::trim)?;
+    if text.is_empty() {
+        errors.push(FieldError::new(key, "must not be empty"));
+        return None;
+    }
+    Some(text.to_owned())
+}
+
 #[utoipa::path(put, path = "/api/v1/teams/{name}", tag = "routing",
     params(("name" = String, Path)),
-    request_body(content = Object, description = "calendar, manager"),
+    request_body = TeamInput,
     responses((status = 201, description = "Created", body = Object), (status = 200, description = "Replaced", body = Object), (status = 422, body = Problem)),
     security(("api_key" = [])))]
 async fn put_team(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    JsonObject(input): JsonObject,
+    Valid((calendar, manager)): Valid<TeamInput>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let mut errors = FieldErrors::default();
-    known_keys(&input, &["calendar", "manager"], &mut errors);
-    let calendar = match input.get("calendar") {
-        Some(value) => BusinessCalendar::parse(value, "calendar.")
-            .map_err(|e| errors.0.extend(e.0))
-            .ok(),
-        None => {
-            errors.push(FieldError::new("calendar", "is required"));
-            None
-        }
-    };
-    let manager = optional_text(&input, "manager", &mut errors);
-    let calendar = errors.into_result(calendar).map_err(ApiError::Invalid)?;
-    let Some(calendar) = calendar else {
-        unreachable!("a missing calendar was reported")
-    };
     let new = state
         .store
         .put_team(&name, &calendar, manager.as_deref())
@@ -148,74 +141,55 @@ async fn list_reps(
 }
 
 /// `{"team": "vn", "email": "...", "weight": 1, "daily_cap": 20, "away": false}`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RepBody {
+    /// The rep's team (it must exist).
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = String, required = true, nullable = false, min_length = 1, pattern = r"[^\s\u0085]")]
+    team: Option<String>,
+    #[schema(min_length = 1, pattern = r"[^\s\u0085]")]
+    email: Option<String>,
+    /// Share of round-robin assignments (default 1).
+    weight: Option<f64>,
+    /// Most new leads a day.
+    daily_cap: Option<i32>,
+    /// Away reps get no new leads.
+    away: Option<bool>,
+}
+
+impl Checked for RepBody {
+    type Valid = RepInput;
+    fn check(&self) -> Result<RepInput, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let team = filled("team", &self.team, &mut errors);
+        let email = filled("email", &self.email, &mut errors);
+        let Some(team) = team else {
+            if self.team.is_none() {
+                errors.push(FieldError::new("team", "is required"));
+            }
+            return Err(errors);
+        };
+        errors.into_result(RepInput {
+            team,
+            email,
+            weight: self.weight.unwrap_or(1.0),
+            daily_cap: self.daily_cap,
+            away: self.away.unwrap_or(false),
+        })
+    }
+}
+
 #[utoipa::path(put, path = "/api/v1/reps/{name}", tag = "routing",
     params(("name" = String, Path)),
-    request_body(content = Object, description = "team, email, weight, daily_cap, away"),
+    request_body = RepBody,
     responses((status = 201, body = Object), (status = 200, body = Object), (status = 422, body = Problem)),
     security(("api_key" = [])))]
 async fn put_rep(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    JsonObject(input): JsonObject,
+    Valid(rep): Valid<RepBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let mut errors = FieldErrors::default();
-    known_keys(
-        &input,
-        &["team", "email", "weight", "daily_cap", "away"],
-        &mut errors,
-    );
-    let team = optional_text(&input, "team", &mut errors);
-    if team.is_none() && !input.contains_key("team") {
-        errors.push(FieldError::new("team", "is required"));
-    }
-    let email = optional_text(&input, "email", &mut errors);
-    let weight = match input.get("weight") {
-        None | Some(Value::Null) => 1.0,
-        Some(Value::Number(n)) => n.as_f64().unwrap_or(-1.0),
-        Some(other) => {
-            errors.push(FieldError::new(
-                "weight",
-                format!("must be a number, not {}", json_kind(other)),
-            ));
-            1.0
-        }
-    };
-    let daily_cap = match input.get("daily_cap") {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) => match n.as_i64().and_then(|c| i32::try_from(c).ok()) {
-            Some(c) => Some(c),
-            None => {
-                errors.push(FieldError::new("daily_cap", "must be a whole number"));
-                None
-            }
-        },
-        Some(other) => {
-            errors.push(FieldError::new(
-                "daily_cap",
-                format!("must be a number, not {}", json_kind(other)),
-            ));
-            None
-        }
-    };
-    let away = match input.get("away") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(other) => {
-            errors.push(FieldError::new(
-                "away",
-                format!("must be true or false, not {}", json_kind(other)),
-            ));
-            false
-        }
-    };
-    let team = errors.into_result(team).map_err(ApiError::Invalid)?;
-    let rep = RepInput {
-        team: team.unwrap_or_default(),
-        email,
-        weight,
-        daily_cap,
-        away,
-    };
     let new = state.store.put_rep(&name, &rep).await?;
     Ok((
         created(new),
