@@ -92,7 +92,7 @@ pub struct NewTask {
 pub struct TaskRequest {
     /// call, email, meeting or todo.
     #[serde(rename = "type")]
-    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = openapi::task_type))]
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = crate::openapi::task_type))]
     pub task_type: Option<String>,
     /// Up to 200 characters; by default from the type ("Call the lead").
     #[cfg_attr(
@@ -101,7 +101,7 @@ pub struct TaskRequest {
     )]
     pub title: Option<String>,
     /// When it is due (RFC 3339, 1970 to 2100).
-    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = openapi::time))]
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = crate::openapi::time))]
     pub due_at: Option<String>,
     /// Who does it; the lead's owner when not given.
     #[cfg_attr(
@@ -170,10 +170,10 @@ pub struct Interaction {
 pub struct InteractionRequest {
     /// call, email, meeting or note.
     #[serde(rename = "type")]
-    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = openapi::interaction_type))]
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = crate::openapi::interaction_type))]
     pub kind: Option<String>,
     /// When it happened (RFC 3339; default now, at most a day ahead).
-    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::time))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::time))]
     pub occurred_at: Option<String>,
     /// How it went: one of the type's outcomes (a call: connected, voicemail, no_answer,
     /// busy, wrong_number; an email: sent, received, bounced; a meeting: held, no_show,
@@ -346,36 +346,6 @@ impl<'a> Check<'a> {
             self.error(key, "is required");
         }
         self.optional(key, given, parse)
-    }
-}
-
-/// Schemas of the fields core lists, for the API's description.
-#[cfg(feature = "openapi")]
-mod openapi {
-    use super::{InteractionType, TaskType};
-    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
-    use utoipa::openapi::Object;
-
-    fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> Object {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .enum_values(Some(values.into_iter().map(str::to_owned)))
-            .build()
-    }
-
-    pub fn task_type() -> Object {
-        one_of(TaskType::ALL.iter().map(|t| t.as_str()))
-    }
-
-    pub fn interaction_type() -> Object {
-        one_of(InteractionType::ALL.iter().map(|t| t.as_str()))
-    }
-
-    pub fn time() -> Object {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
-            .build()
     }
 }
 

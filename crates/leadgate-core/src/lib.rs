@@ -20,6 +20,8 @@ pub mod job;
 pub mod lead;
 pub mod lifecycle;
 pub mod normalize;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod policy;
 pub mod quality;
 pub mod ranking;

@@ -4,7 +4,7 @@
 use crate::http::body::{checked_limit, Checked, Query, Valid};
 use crate::http::error::{ApiError, Problem};
 use crate::http::leads::parse_id;
-use crate::http::{path_id, schema, Actor, AppState};
+use crate::http::{path_id, Actor, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -13,6 +13,7 @@ use chrono::Utc;
 use leadgate_core::access::LeadScope;
 use leadgate_core::followup::{Interaction, InteractionRequest, NewTask, TaskRequest, TaskState};
 use leadgate_core::job::{JobKind, JobState};
+use leadgate_core::openapi as schema;
 use leadgate_core::{FieldError, FieldErrors};
 use leadgate_store::{Job, JobRun, LoggedInteraction, Notification, Task, TaskFilter};
 use serde::{Deserialize, Serialize};

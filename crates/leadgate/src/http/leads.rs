@@ -3,7 +3,7 @@
 use crate::http::body::JsonObject;
 use crate::http::body::Query;
 use crate::http::error::{ApiError, Problem};
-use crate::http::{schema, Actor, AppState};
+use crate::http::{Actor, AppState};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::routing::get;
@@ -11,6 +11,7 @@ use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
 use leadgate_core::access::LeadScope;
 use leadgate_core::lead::PatchMode;
+use leadgate_core::openapi as schema;
 use leadgate_core::{Channel, FieldError, FieldErrors, LeadPatch, Source, SourceClass, Stage};
 use leadgate_store::{Capture, LeadFilter, StoredEvent, StoredLead, Submitter};
 use serde::Serialize;

@@ -51,7 +51,7 @@ pub struct MergeQuery {
 const MERGE_STATUSES: [&str; 4] = ["suggested", "merged", "rejected", "undone"];
 
 fn merge_status() -> utoipa::openapi::Object {
-    crate::http::schema::one_of(MERGE_STATUSES)
+    leadgate_core::openapi::one_of(MERGE_STATUSES)
 }
 
 #[derive(Serialize, ToSchema)]

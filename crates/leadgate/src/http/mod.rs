@@ -18,7 +18,6 @@ mod openapi;
 mod privacy;
 mod qualification;
 mod routing;
-mod schema;
 mod webhooks;
 
 use crate::http::error::ApiError;

@@ -4,12 +4,13 @@
 use crate::http::body::{not_null, Body};
 use crate::http::error::{ApiError, Problem};
 use crate::http::leads::{parse_id, LeadView};
-use crate::http::{schema, Actor, AppState};
+use crate::http::{Actor, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
+use leadgate_core::openapi as schema;
 use leadgate_core::policy::BantPart;
 use leadgate_core::Stage;
 use leadgate_store::PolicyVersion;

@@ -4,13 +4,14 @@
 use crate::http::body::{checked_limit, not_null, Body, Checked, Query, Valid};
 use crate::http::error::{ApiError, Problem};
 use crate::http::leads::parse_id;
-use crate::http::{schema, Actor, AppState};
+use crate::http::{Actor, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
 use leadgate_core::calendar::BusinessCalendar;
+use leadgate_core::openapi as schema;
 use leadgate_core::{FieldError, FieldErrors};
 use leadgate_store::{Compliance, Rep, RepInput, SlaClock, StoredLead, Team};
 use serde::{Deserialize, Serialize};

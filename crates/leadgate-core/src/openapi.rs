@@ -1,11 +1,12 @@
-//! OpenAPI schemas for request fields whose values core lists (stages, channels...), made
-//! from those lists so the description cannot drift from what the handlers accept.
+//! OpenAPI schemas for values core lists (stages, channels, task types...), made from those
+//! lists so the API's description cannot drift from what the readers accept. Only with the
+//! `openapi` feature, which the binary turns on.
 
-use leadgate_core::followup::TaskState;
-use leadgate_core::job::{JobKind, JobState};
-use leadgate_core::scoring::Temperature;
-use leadgate_core::source::{Channel, SourceClass};
-use leadgate_core::Stage;
+use crate::followup::{InteractionType, TaskState, TaskType};
+use crate::job::{JobKind, JobState};
+use crate::scoring::Temperature;
+use crate::source::{Channel, SourceClass};
+use crate::Stage;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::Object;
 
@@ -14,6 +15,14 @@ pub fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(values.into_iter().map(str::to_owned)))
+        .build()
+}
+
+/// An RFC 3339 time.
+pub fn time() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
         .build()
 }
 
@@ -48,10 +57,10 @@ pub fn task_state_or_all() -> Object {
     one_of(TaskState::ALL.iter().map(|s| s.as_str()).chain(["all"]))
 }
 
-/// An RFC 3339 time.
-pub fn time() -> Object {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
-        .build()
+pub fn task_type() -> Object {
+    one_of(TaskType::ALL.iter().map(|t| t.as_str()))
+}
+
+pub fn interaction_type() -> Object {
+    one_of(InteractionType::ALL.iter().map(|t| t.as_str()))
 }
