@@ -1,11 +1,9 @@
 //! Email templates: a subject and a plain-text body with `{{placeholders}}` filled from the
 //! lead (checked when the template is saved, so sending never meets an unknown one).
 
-use crate::source::json_kind;
 use crate::validation::{FieldError, FieldErrors};
 use crate::Lead;
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
 /// What a template may use.
 pub const PLACEHOLDERS: [&str; 7] = [
@@ -47,28 +45,28 @@ fn placeholders(text: &str) -> Result<Vec<&str>, String> {
     Ok(found)
 }
 
-impl EmailTemplate {
-    /// Reads `{"subject": "...", "body": "..."}`.
-    pub fn parse(value: &Value) -> Result<Self, FieldErrors> {
+/// A template as someone writes it, read by serde and checked by `check`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TemplateRequest {
+    /// One line of 1 to 200 characters; `{{placeholders}}` as in the body.
+    #[cfg_attr(feature = "openapi", schema(required = true, max_length = 200))]
+    pub subject: Option<String>,
+    /// Plain text of 1 to 20,000 characters with `{{first_name}}`, `{{last_name}}`,
+    /// `{{company}}`, `{{job_title}}`, `{{email}}`, `{{owner}}`, `{{lead_id}}`.
+    #[cfg_attr(feature = "openapi", schema(required = true, max_length = 20000))]
+    pub body: Option<String>,
+}
+
+impl TemplateRequest {
+    /// The template, or every mistake (unknown or unclosed placeholders, a subject of more
+    /// than one line, a missing or over-long text).
+    pub fn check(&self) -> Result<EmailTemplate, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let Value::Object(map) = value else {
-            return Err(FieldError::new(
-                "",
-                format!("must be an object, not {}", json_kind(value)),
-            )
-            .into());
-        };
-        for key in map.keys() {
-            if key != "subject" && key != "body" {
-                errors.push(FieldError::new(
-                    key.clone(),
-                    "is not a template field; use subject, body",
-                ));
-            }
-        }
-        let mut text = |key: &str, max: usize| -> String {
-            match map.get(key) {
-                Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= max => {
+        let mut text = |key: &str, given: &Option<String>, max: usize| -> String {
+            match given.as_deref() {
+                Some(s) if !s.trim().is_empty() && s.chars().count() <= max => {
                     if let Err(reason) = placeholders(s) {
                         errors.push(FieldError::new(key, reason));
                     }
@@ -86,11 +84,13 @@ impl EmailTemplate {
                 }
             }
         };
-        let subject = text("subject", 200);
-        let body = text("body", 20_000);
+        let subject = text("subject", &self.subject, 200);
+        let body = text("body", &self.body, 20_000);
         errors.into_result(EmailTemplate { subject, body })
     }
+}
 
+impl EmailTemplate {
     /// The subject and body for a lead, its owner's name given.
     pub fn render(&self, lead: &Lead, lead_id: i64, owner: Option<&str>) -> (String, String) {
         let value = |name: &str| -> String {
@@ -147,9 +147,15 @@ mod tests {
     use crate::LeadPatch;
     use serde_json::json;
 
+    fn read(body: serde_json::Value) -> Result<EmailTemplate, FieldErrors> {
+        serde_json::from_value::<TemplateRequest>(body)
+            .expect("a template's shape")
+            .check()
+    }
+
     #[test]
     fn templates_are_checked_and_filled() {
-        let template = EmailTemplate::parse(&json!({
+        let template = read(json!({
             "subject": "{{ first_name }}, your demo of Leadgate",
             "body": "Xin chào {{first_name}} {{last_name}},\nI am {{owner}} and will call {{company}} soon."
         }))
@@ -171,15 +177,14 @@ mod tests {
             "Xin chào Lan Nguyễn,\nI am minh and will call Saigon Express soon."
         );
 
-        let errors = EmailTemplate::parse(
-            &json!({"subject": "Hi {{nickname}}\nBcc: x", "body": "{{first_name", "cc": 1}),
-        )
-        .unwrap_err();
+        assert!(serde_json::from_value::<TemplateRequest>(json!({"cc": 1})).is_err());
+        let errors = read(json!({"subject": "Hi {{nickname}}\nBcc: x", "body": "{{first_name"}))
+            .unwrap_err();
         let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["cc", "subject", "subject", "body"]);
-        assert!(errors.0[1]
+        assert_eq!(fields, ["subject", "subject", "body"]);
+        assert!(errors.0[0]
             .reason
             .contains("{{nickname}} is not a placeholder"));
-        assert!(EmailTemplate::parse(&json!({"subject": "x"})).is_err());
+        assert!(read(json!({"subject": "x"})).is_err());
     }
 }

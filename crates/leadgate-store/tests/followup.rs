@@ -357,9 +357,11 @@ async fn an_interaction_is_an_event_and_sets_the_next_step(store: Store) {
 }
 
 async fn an_email_left_sending_by_a_crash_is_not_sent_again(store: Store) {
-    let template = leadgate_core::email::EmailTemplate::parse(
-        &json!({"subject": "Hello {{first_name}}", "body": "Hi"}),
-    )
+    let template = leadgate_core::email::TemplateRequest {
+        subject: Some("Hello {{first_name}}".into()),
+        body: Some("Hi".into()),
+    }
+    .check()
     .unwrap();
     assert!(store.put_email_template("hello", &template).await.unwrap());
     assert!(!store.put_email_template("hello", &template).await.unwrap());

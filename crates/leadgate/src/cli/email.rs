@@ -4,7 +4,7 @@
 use super::StoreArgs;
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use leadgate_core::email::EmailTemplate;
+use leadgate_core::email::TemplateRequest;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -50,9 +50,12 @@ pub async fn run(args: EmailArgs) -> anyhow::Result<()> {
                     file.display()
                 )
             })?;
-            let template =
-                EmailTemplate::parse(&serde_json::json!({"subject": subject.trim(), "body": body}))
-                    .map_err(|errors| super::field_errors(Some(&file), errors))?;
+            let template = TemplateRequest {
+                subject: Some(subject.trim().to_owned()),
+                body: Some(body.to_owned()),
+            }
+            .check()
+            .map_err(|errors| super::field_errors(Some(&file), errors))?;
             let new = store.put_email_template(&name, &template).await?;
             println!(
                 "template '{name}' {}",

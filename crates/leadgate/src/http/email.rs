@@ -1,8 +1,7 @@
 //! Email over the API: templates, emailing a lead from one (through the outbox), the outbox,
 //! and resending an email that failed or may not have gone out.
 
-use crate::http::body::JsonBody;
-use crate::http::body::{checked_limit, Body, Query};
+use crate::http::body::{checked_limit, Body, Checked, Query, Valid};
 use crate::http::error::{ApiError, Problem};
 use crate::http::leads::parse_id;
 use crate::http::{path_id, Actor, AppState};
@@ -10,11 +9,18 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
-use leadgate_core::email::EmailTemplate;
+use leadgate_core::email::{EmailTemplate, TemplateRequest};
 use leadgate_store::Email;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
+
+impl Checked for TemplateRequest {
+    type Valid = EmailTemplate;
+    fn check(&self) -> Result<EmailTemplate, leadgate_core::FieldErrors> {
+        TemplateRequest::check(self)
+    }
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -29,15 +35,14 @@ pub fn routes() -> Router<AppState> {
 /// last_name, company, job_title, email, owner, lead_id.
 #[utoipa::path(put, path = "/api/v1/email-templates/{name}", tag = "email",
     params(("name" = String, Path)),
-    request_body(content = Object, description = "subject, body"),
+    request_body = TemplateRequest,
     responses((status = 201, body = Object), (status = 200, body = Object), (status = 422, body = Problem)),
     security(("api_key" = [])))]
 async fn put_template(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    JsonBody(input): JsonBody,
+    Valid(template): Valid<TemplateRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let template = EmailTemplate::parse(&input).map_err(ApiError::Invalid)?;
     let created = state.store.put_email_template(&name, &template).await?;
     let status = if created {
         StatusCode::CREATED
