@@ -15,19 +15,31 @@ pub const SHOWN_AT: &str = "_ts";
 pub const CONSENT: &str = "consent";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FormDefinition {
     /// Shown as the form's heading.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"[^\s\u0085]")
+    )]
     pub title: String,
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub fields: Vec<FormField>,
     /// The consent wording shown beside the checkbox; with it, the box must be ticked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 2000, pattern = r"[^\s\u0085]")
+    )]
     pub consent_text: Option<String>,
     /// Where a browser goes after submitting (http or https).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000, pattern = "^https?://"))]
     pub redirect_url: Option<String>,
     /// Attribution of every submission: channel (default web_form), campaign, utm_*.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub source: Map<String, Value>,
     /// Submissions faster than this after the form was shown look like bots.
     #[serde(default = "default_min_fill_seconds")]
@@ -39,10 +51,15 @@ fn default_min_fill_seconds() -> u32 {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FormField {
     /// A lead field (`email`, `first_name`...) or `custom.<key>`.
     pub name: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"[^\s\u0085]")
+    )]
     pub label: String,
     #[serde(default)]
     pub required: bool,
@@ -92,6 +109,13 @@ impl FormDefinition {
     pub fn parse(value: &Value) -> Result<Self, FieldErrors> {
         let form: FormDefinition = serde_json::from_value(value.clone())
             .map_err(|e| FieldErrors::from(FieldError::new("definition", e.to_string())))?;
+        form.check()?;
+        Ok(form)
+    }
+
+    /// Every way a definition read by serde breaks the form rules (the API reads it so).
+    pub fn check(&self) -> Result<(), FieldErrors> {
+        let form = self;
         let mut errors = FieldErrors::default();
         if form.title.trim().is_empty() || form.title.chars().count() > 200 {
             errors.push(FieldError::new("title", "must be 1 to 200 characters"));
@@ -162,7 +186,7 @@ impl FormDefinition {
                 "is not a source key",
             ));
         }
-        errors.into_result(form)
+        errors.into_result(())
     }
 
     /// Reads a submission (form fields as strings), `now_ms` being the time it arrived. Bad

@@ -2,7 +2,7 @@
 //! website talks to: `POST /f/{key}` (url-encoded or JSON; honeypot, fill time, per-IP rate
 //! limit, size limit) and `GET /f/{key}/embed` (the HTML snippet to paste).
 
-use crate::http::body::JsonObject;
+use crate::http::body::{Checked, Valid};
 use crate::http::client::ClientAddress;
 use crate::http::error::{ApiError, Problem};
 use crate::http::leads::require_identity;
@@ -68,19 +68,25 @@ impl From<StoredForm> for FormView {
     }
 }
 
+impl Checked for FormDefinition {
+    type Valid = FormDefinition;
+    fn check(&self) -> Result<FormDefinition, FieldErrors> {
+        FormDefinition::check(self).map(|()| self.clone())
+    }
+}
+
 /// Create or replace a form.
 #[utoipa::path(put, path = "/api/v1/forms/{key}", tag = "forms",
     params(("key" = String, Path, description = "lower-case letters, digits, dashes")),
-    request_body(content = Object, description = "title, fields [{name, label, required}], consent_text, redirect_url, source {channel, campaign, utm_*}, min_fill_seconds"),
+    request_body = FormDefinition,
     responses((status = 201, body = FormView), (status = 200, body = FormView), (status = 422, body = Problem)),
     security(("api_key" = [])))]
 async fn save_form(
     State(state): State<AppState>,
     Path(key): Path<String>,
-    JsonObject(input): JsonObject,
+    Valid(definition): Valid<FormDefinition>,
 ) -> Result<(StatusCode, Json<FormView>), ApiError> {
     form::check_key(&key).map_err(|e| ApiError::Invalid(e.into()))?;
-    let definition = FormDefinition::parse(&Value::Object(input)).map_err(ApiError::Invalid)?;
     let created = state.store.save_form(&key, &definition).await?;
     let stored = state.store.form(&key).await?;
     let status = if created {
