@@ -172,8 +172,8 @@ pub struct InteractionRequest {
     #[serde(rename = "type")]
     #[cfg_attr(feature = "openapi", schema(required = true, schema_with = crate::openapi::interaction_type))]
     pub kind: Option<String>,
-    /// When it happened (RFC 3339; default now, at most a day ahead).
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::time))]
+    /// When it happened (RFC 3339, at most a day ahead; absent or null: now).
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::time_or_null))]
     pub occurred_at: Option<String>,
     /// How it went: one of the type's outcomes (a call: connected, voicemail, no_answer,
     /// busy, wrong_number; an email: sent, received, bounced; a meeting: held, no_show,

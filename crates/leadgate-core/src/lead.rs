@@ -164,6 +164,12 @@ impl LeadField {
 
 /// The largest `custom` object, serialised, so one lead cannot swallow the store.
 pub const CUSTOM_MAX_BYTES: usize = 16 * 1024;
+/// Longest key of `custom`, in characters.
+pub const CUSTOM_KEY_MAX: usize = 100;
+/// Employees a company may have.
+pub const COMPANY_SIZE: std::ops::RangeInclusive<i64> = 1..=10_000_000;
+/// The largest budget, an amount no lead reaches but that keeps sums finite.
+pub const BUDGET_MAX: f64 = 1e15;
 
 /// One validated assignment.
 #[derive(Debug, Clone, PartialEq)]
@@ -420,9 +426,20 @@ fn parse_setting(field: LeadField, value: &Value, mode: PatchMode) -> Result<Set
         ),
         LeadField::CompanySize => Setting::CompanySize(match value {
             Value::Null => None,
-            Value::Number(n) => match n.as_i64() {
-                Some(n) if (1..=10_000_000).contains(&n) => Some(n),
-                _ => return Err("must be a whole number of employees from 1 to 10000000".into()),
+            // 120.0 is a whole number to JSON (and to the API's description) too.
+            Value::Number(n) => match n.as_i64().or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                    .map(|f| f as i64)
+            }) {
+                Some(n) if COMPANY_SIZE.contains(&n) => Some(n),
+                _ => {
+                    return Err(format!(
+                        "must be a whole number of employees from {} to {}",
+                        COMPANY_SIZE.start(),
+                        COMPANY_SIZE.end()
+                    ))
+                }
             },
             other => {
                 return Err(format!(
@@ -434,8 +451,8 @@ fn parse_setting(field: LeadField, value: &Value, mode: PatchMode) -> Result<Set
         LeadField::Budget => Setting::Budget(match value {
             Value::Null => None,
             Value::Number(n) => match n.as_f64() {
-                Some(b) if b.is_finite() && (0.0..=1e15).contains(&b) => Some(b),
-                _ => return Err("must be an amount from 0 to 1e15".into()),
+                Some(b) if b.is_finite() && (0.0..=BUDGET_MAX).contains(&b) => Some(b),
+                _ => return Err(format!("must be an amount from 0 to {BUDGET_MAX:e}")),
             },
             other => return Err(format!("must be a number, not {}", json_kind(other))),
         }),
@@ -444,9 +461,12 @@ fn parse_setting(field: LeadField, value: &Value, mode: PatchMode) -> Result<Set
                 if let Err(e) = crate::validation::refuse_nul(value, "custom") {
                     return Err(format!("{} ({})", e.reason, e.field));
                 }
-                if let Some(key) = map.keys().find(|k| k.is_empty() || k.chars().count() > 100) {
+                if let Some(key) = map
+                    .keys()
+                    .find(|k| k.is_empty() || k.chars().count() > CUSTOM_KEY_MAX)
+                {
                     return Err(format!(
-                        "has a key of {} characters; keys have 1 to 100",
+                        "has a key of {} characters; keys have 1 to {CUSTOM_KEY_MAX}",
                         key.chars().count()
                     ));
                 }

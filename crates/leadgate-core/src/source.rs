@@ -239,6 +239,15 @@ impl Source {
         }
     }
 
+    /// Longest text a source field takes, in characters: addresses are longer than tags.
+    pub fn text_limit(key: &str) -> usize {
+        if matches!(key, "referrer" | "landing_page") {
+            2000
+        } else {
+            200
+        }
+    }
+
     /// Takes the source keys out of a flat lead input. `None` when the input names no source.
     pub fn take_from(
         input: &mut Map<String, Value>,
@@ -278,11 +287,7 @@ impl Source {
         };
         let mut source = Source::new(channel);
         for (key, raw) in &texts {
-            let max = if matches!(*key, "referrer" | "landing_page") {
-                2000
-            } else {
-                200
-            };
+            let max = Self::text_limit(key);
             let slot = match *key {
                 "channel" => continue,
                 "source_class" => {

@@ -154,49 +154,29 @@ impl From<&StoredLead> for LeadView {
     }
 }
 
-/// The body of `POST /leads` and `PATCH /leads/{id}`: any of these fields. On `PATCH`, a
-/// field set to null (or "") is cleared, `custom` is merged key by key, and the source
-/// fields and `stage` cannot be changed.
-#[allow(dead_code)] // Documents the body; it is validated field by field by `LeadPatch`.
-#[derive(ToSchema)]
-pub struct LeadInput {
-    /// Your id for the lead: a second POST with the same external_id updates it.
-    external_id: Option<String>,
-    /// prospect or lead (the default); later stages are reached by qualification.
-    stage: Option<String>,
-    owner: Option<String>,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    /// Without an external_id, a POST whose email matches an existing lead updates it.
-    email: Option<String>,
-    phone: Option<String>,
-    job_title: Option<String>,
-    country: Option<String>,
-    company: Option<String>,
-    industry: Option<String>,
-    company_size: Option<i64>,
-    website: Option<String>,
-    product_need: Option<String>,
-    budget: Option<f64>,
-    purchase_timeframe: Option<String>,
-    current_solution: Option<String>,
-    pains: Option<String>,
-    #[schema(value_type = Object)]
-    custom: Option<Value>,
-    /// web_form, search_ad, social, email, phone, event, webinar, content_download, partner,
-    /// purchased_list, referral, import, api (the default) or other. POST only.
-    channel: Option<String>,
-    /// internal, external or self_generated; derived from the channel when absent. POST only.
-    source_class: Option<String>,
-    campaign: Option<String>,
-    utm_source: Option<String>,
-    utm_medium: Option<String>,
-    utm_campaign: Option<String>,
-    utm_term: Option<String>,
-    utm_content: Option<String>,
-    referrer: Option<String>,
-    landing_page: Option<String>,
+/// The body of `POST /leads`: any lead field and where the lead came from. Read by core's
+/// `LeadPatch` and `Source`; its description is made from the same fields and limits.
+pub struct NewLead;
+
+/// The body of `PATCH /leads/{id}`: any lead field but the stage. A field set to null (or
+/// "") is cleared, `custom` is merged key by key; the source fields cannot be changed.
+pub struct LeadEdit;
+
+impl utoipa::PartialSchema for NewLead {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        leadgate_core::openapi::lead_body(PatchMode::Create).into()
+    }
 }
+
+impl ToSchema for NewLead {}
+
+impl utoipa::PartialSchema for LeadEdit {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        leadgate_core::openapi::lead_body(PatchMode::Update).into()
+    }
+}
+
+impl ToSchema for LeadEdit {}
 
 /// Fields of which a new lead needs at least one, so it can be told apart.
 const IDENTIFYING: [&str; 6] = [
@@ -224,7 +204,7 @@ pub(crate) fn require_identity(input: &Map<String, Value>) -> Result<(), FieldEr
 }
 
 #[utoipa::path(post, path = "/api/v1/leads", tag = "leads",
-    request_body = LeadInput,
+    request_body = NewLead,
     responses(
         (status = 201, description = "Created", body = LeadView),
         (status = 200, description = "Matched an existing lead by external_id or email, and updated it", body = LeadView),
@@ -322,7 +302,7 @@ async fn get_lead(
 
 #[utoipa::path(patch, path = "/api/v1/leads/{id}", tag = "leads",
     params(("id" = i64, Path, description = "Lead id")),
-    request_body = LeadInput,
+    request_body = LeadEdit,
     responses(
         (status = 200, description = "Updated; each change is a field_changed event", body = LeadView),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem),
