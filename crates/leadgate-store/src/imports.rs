@@ -12,7 +12,7 @@ use leadgate_core::analytics::Happening;
 use leadgate_core::import::{ImportRow, RowError};
 use leadgate_core::lead::LeadField;
 use leadgate_core::lifecycle;
-use leadgate_core::{EventDraft, EventType, Lead};
+use leadgate_core::{EventDraft, EventType, Lead, Stage};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -480,19 +480,34 @@ async fn store_rows(
         }
         if let Some(outcome) = &read.outcome {
             let name = if outcome.won { "won" } else { "lost" };
-            // A new lead was stored closed already; a file's own stage column wins.
-            if !captured.created
-                && !read.patch.touches(LeadField::Stage)
-                && lifecycle::is_open(captured.lead.lead.stage)
-            {
-                closing.push(Closing {
-                    lead_id,
-                    won: outcome.won,
-                    reason: outcome
-                        .reason
-                        .clone()
-                        .unwrap_or_else(|| format!("{name} (import {import_id}, row {})", row.row)),
-                });
+            let closed = outcome.at.map(to_micros).unwrap_or(at);
+            let reason = outcome
+                .reason
+                .clone()
+                .unwrap_or_else(|| format!("{name} (import {import_id}, row {})", row.row));
+            // A file's own stage column wins over the stage its outcome implies.
+            if !read.patch.touches(LeadField::Stage) {
+                let stage = captured.lead.lead.stage;
+                if captured.created && matches!(stage, Stage::Customer | Stage::Disqualified) {
+                    // Stored closed already: its close goes into its history as it happened,
+                    // so its time as a lead and the month it closed are the file's.
+                    let payload = json!({
+                        "from": Stage::Lead,
+                        "to": stage,
+                        "reason": reason,
+                        "import": import_id,
+                    });
+                    let mut draft = EventDraft::new(EventType::StageChanged, closed, payload)
+                        .with_actor(&actor);
+                    draft.idempotency_key = Some(format!("{CLOSE_KEY}{lead_id}"));
+                    events.push((lead_id, draft));
+                } else if !captured.created && lifecycle::is_open(stage) {
+                    closing.push(Closing {
+                        lead_id,
+                        won: outcome.won,
+                        reason,
+                    });
+                }
             }
             let mut payload = json!({"outcome": name, "import": import_id, "row": row.row});
             if let Some(value) = outcome.value {
@@ -504,7 +519,6 @@ async fn store_rows(
             // One outcome of each kind per lead however often the file is imported.
             // Dated as the file says it happened, so analytics and the model see the past
             // as it was.
-            let closed = outcome.at.map(to_micros).unwrap_or(at);
             let mut draft =
                 EventDraft::new(EventType::OutcomeRecorded, closed, payload).with_actor(&actor);
             draft.idempotency_key = Some(format!("{OUTCOME_KEY}{lead_id}:{name}"));
@@ -555,6 +569,8 @@ async fn store_rows(
 
 /// The idempotency key prefix of imported outcomes.
 const OUTCOME_KEY: &str = "import-outcome:";
+/// The idempotency key prefix of the move an imported outcome implies for a new lead.
+const CLOSE_KEY: &str = "import-close:";
 
 impl Tx {
     async fn reject(&mut self, import_id: i64, row: i64, errors: &[RowError]) -> Result<Counts> {

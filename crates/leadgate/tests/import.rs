@@ -2,6 +2,7 @@
 
 use leadgate::import::{self, ImportError, ImportOptions, ImportReport};
 use leadgate_store::{LeadFilter, Store};
+use serde_json::json;
 use std::path::{Path, PathBuf};
 
 macro_rules! on_both_engines {
@@ -377,8 +378,63 @@ async fn a_guessed_mapping_dates_outcomes_reads_sources_as_channels_and_placehol
         let closed = outcome.map(|e| e.occurred_at.0.date_naive().to_string());
         let reason = outcome.and_then(|e| e.payload["reason"].as_str().map(str::to_owned));
         seen.push((lead.first_touch.channel.to_string(), closed, reason));
+        // A decided lead's close is in its history as it happened: one move out of stage
+        // lead, dated and reasoned as the file says.
+        let moves: Vec<_> = timeline
+            .events
+            .iter()
+            .filter(|e| e.event_type == "stage_changed")
+            .map(|e| {
+                (
+                    e.occurred_at.0.date_naive().to_string(),
+                    e.payload["from"].clone(),
+                    e.payload["to"].clone(),
+                    e.payload["reason"].clone(),
+                )
+            })
+            .collect();
+        let expected = match lead.lead.email.as_ref().map(|e| e.as_str()) {
+            Some("a@example.com") => vec![(
+                "2025-04-15".to_owned(),
+                json!("lead"),
+                json!("customer"),
+                json!("won (import 1, row 2)"),
+            )],
+            Some("b@example.com") => vec![(
+                "2025-05-20".to_owned(),
+                json!("lead"),
+                json!("disqualified"),
+                json!("no need"),
+            )],
+            _ => vec![],
+        };
+        assert_eq!(moves, expected, "{:?}", lead.lead.email);
     }
     seen.sort();
+    // Time as a lead runs from the file's created date to its close date (45 and 79 days,
+    // in hours to two significant figures).
+    for (email, hours) in [("a@example.com", 1100), ("b@example.com", 1900)] {
+        let sql = format!(
+            "SELECT CAST(l.hours_lead AS BIGINT) FROM leads l \
+             JOIN people p ON p.id = l.person_id WHERE p.email = '{email}'"
+        );
+        assert_eq!(count(&store, &sql).await, hours, "{email}");
+    }
+    // A second run of the file adds no move.
+    let rerun = ImportOptions {
+        again: true,
+        ..options(None)
+    };
+    let (again, _) = import_file(&store, &file, &rerun).await;
+    assert_eq!(again.unwrap().rejected, 0);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM events WHERE type = 'stage_changed'"
+        )
+        .await,
+        2
+    );
     let dated = |d: &str| Some(d.to_owned());
     assert_eq!(
         seen,
