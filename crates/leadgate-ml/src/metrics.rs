@@ -198,6 +198,10 @@ pub struct Metrics {
     /// Expected calibration error: the lead-weighted gap between predicted and observed
     /// rates over the calibration bins.
     pub ece: f64,
+    /// The ECE that a perfectly calibrated model stays under 95 times in 100 on this many
+    /// leads (outcomes drawn from its own probabilities): below it, the gap is chance.
+    #[serde(default)]
+    pub ece_by_chance: f64,
     pub lift_top_decile: f64,
     /// The share of leads at the most common probability: a calibrator that piles leads
     /// onto one value hides their order from the reps.
@@ -228,30 +232,7 @@ impl Metrics {
                 cumulative_gain: found / wins.max(1) as f64,
             });
         }
-        let mut bins: Vec<(usize, f64, usize)> = vec![(0, 0.0, 0); 10];
-        for (p, w) in probabilities.iter().zip(won) {
-            let b = ((p * 10.0).floor() as usize).min(9);
-            bins[b].0 += 1;
-            bins[b].1 += p;
-            bins[b].2 += usize::from(*w);
-        }
-        let calibration: Vec<CalibrationBin> = bins
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.0 > 0)
-            .map(|(i, &(leads, sum, w))| CalibrationBin {
-                from: i as f64 / 10.0,
-                to: (i + 1) as f64 / 10.0,
-                leads,
-                mean_predicted: sum / leads as f64,
-                observed_rate: w as f64 / leads as f64,
-            })
-            .collect();
-        let ece = calibration
-            .iter()
-            .map(|b| b.leads as f64 * (b.mean_predicted - b.observed_rate).abs())
-            .sum::<f64>()
-            / n.max(1) as f64;
+        let calibration = calibration_bins(probabilities, won);
         Metrics {
             leads: n,
             won: wins,
@@ -260,7 +241,8 @@ impl Metrics {
             pr_auc: pr_auc(probabilities, won),
             brier: brier(probabilities, won),
             log_loss: log_loss(probabilities, won),
-            ece,
+            ece: ece(&calibration, n),
+            ece_by_chance: ece_by_chance(probabilities),
             lift_top_decile: deciles.first().map_or(0.0, |d| d.lift),
             largest_tie_share: tied_groups(probabilities, won)
                 .iter()
@@ -274,10 +256,94 @@ impl Metrics {
     }
 }
 
+/// Predicted against observed in ten equal-width probability bins (empty ones left out).
+fn calibration_bins(probabilities: &[f64], won: &[bool]) -> Vec<CalibrationBin> {
+    let mut bins: Vec<(usize, f64, usize)> = vec![(0, 0.0, 0); 10];
+    for (p, w) in probabilities.iter().zip(won) {
+        let b = ((p * 10.0).floor() as usize).min(9);
+        bins[b].0 += 1;
+        bins[b].1 += p;
+        bins[b].2 += usize::from(*w);
+    }
+    bins.iter()
+        .enumerate()
+        .filter(|(_, b)| b.0 > 0)
+        .map(|(i, &(leads, sum, w))| CalibrationBin {
+            from: i as f64 / 10.0,
+            to: (i + 1) as f64 / 10.0,
+            leads,
+            mean_predicted: sum / leads as f64,
+            observed_rate: w as f64 / leads as f64,
+        })
+        .collect()
+}
+
+/// Expected calibration error: the lead-weighted gap between predicted and observed rates.
+fn ece(bins: &[CalibrationBin], leads: usize) -> f64 {
+    bins.iter()
+        .map(|b| b.leads as f64 * (b.mean_predicted - b.observed_rate).abs())
+        .sum::<f64>()
+        / leads.max(1) as f64
+}
+
+/// The 95th percentile of the ECE when each lead's outcome is drawn from its own predicted
+/// probability: what a perfect calibration shows on a test set of this size, by chance
+/// alone (a few thousand leads put it near 0.02). Seeded, so a report reads the same twice.
+pub fn ece_by_chance(probabilities: &[f64]) -> f64 {
+    use rand::{Rng, SeedableRng};
+    const DRAWS: usize = 200;
+    if probabilities.is_empty() {
+        return 0.0;
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x1ead_9a7e);
+    let mut drawn = vec![false; probabilities.len()];
+    let mut eces: Vec<f64> = (0..DRAWS)
+        .map(|_| {
+            for (w, p) in drawn.iter_mut().zip(probabilities) {
+                *w = rng.gen::<f64>() < *p;
+            }
+            ece(
+                &calibration_bins(probabilities, &drawn),
+                probabilities.len(),
+            )
+        })
+        .collect();
+    eces.sort_by(f64::total_cmp);
+    eces[DRAWS * 95 / 100]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn calibration_error_is_told_from_chance() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let chance = |n: usize, rng: &mut rand_chacha::ChaCha8Rng| {
+            // Mostly cold leads, as most lead files are: about 5% won.
+            let p: Vec<f64> = (0..n).map(|_| rng.gen::<f64>().powi(6) * 0.35).collect();
+            let won: Vec<bool> = p.iter().map(|p| rng.gen::<f64>() < *p).collect();
+            (p, won)
+        };
+        let (p, won) = chance(3000, &mut rng);
+        let calibrated = Metrics::of(&p, &won);
+        assert!(calibrated.ece <= calibrated.ece_by_chance, "{calibrated:?}");
+        // The same leads told they are three times as likely to buy as they are.
+        let tripled: Vec<f64> = p.iter().map(|p| p * 3.0).collect();
+        let off = Metrics::of(&tripled, &won);
+        assert!(
+            off.ece > off.ece_by_chance,
+            "{} {}",
+            off.ece,
+            off.ece_by_chance
+        );
+        // More leads, less room for chance.
+        let (p, _) = chance(30_000, &mut rng);
+        assert!(ece_by_chance(&p) < calibrated.ece_by_chance / 2.0);
+        assert_eq!(ece_by_chance(&p), ece_by_chance(&p), "seeded");
+    }
 
     #[test]
     fn known_values() {

@@ -509,6 +509,7 @@ pub fn evaluate(examples: &[Example], settings: &Settings) -> Result<Evaluation,
         .iter()
         .map(|s| format!("{} is suspect: {}", s.name, s.reason))
         .chain(rough_test(&model_metrics))
+        .chain(off_by_more_than_chance(&model_metrics))
         .collect();
     let all: Vec<&Observation> = examples.iter().map(|e| &e.observation).collect();
     let started = Instant::now();
@@ -551,6 +552,17 @@ fn rough_test(metrics: &Metrics) -> Option<String> {
         "the test set holds only {won} won and {lost} lost leads: its figures are rough{interval}; \
          trust them from {TRUSTED_TEST_OUTCOMES} of each"
     ))
+}
+
+/// Won chances whose calibration error is larger than chance allows on this test set.
+fn off_by_more_than_chance(metrics: &Metrics) -> Option<String> {
+    (metrics.ece > metrics.ece_by_chance).then(|| {
+        format!(
+            "won chances are off by more than chance: calibration error {:.3}, where a \
+             perfectly calibrated model stays under {:.3} on {} leads (95%)",
+            metrics.ece, metrics.ece_by_chance, metrics.leads
+        )
+    })
 }
 
 /// The model to use: evaluated first (its metrics are from leads it did not see), then

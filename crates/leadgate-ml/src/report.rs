@@ -155,6 +155,11 @@ pub fn html(evaluation: &Evaluation, title: &str) -> String {
             format!("{:.4}", e.baseline.ece),
         ),
         (
+            "  by chance, up to",
+            format!("{:.4}", e.model.ece_by_chance),
+            format!("{:.4}", e.baseline.ece_by_chance),
+        ),
+        (
             "lift, top decile",
             format!("{:.2}", e.model.lift_top_decile),
             format!("{:.2}", e.baseline.lift_top_decile),

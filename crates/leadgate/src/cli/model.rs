@@ -159,6 +159,11 @@ fn metric_rows(model: &Metrics, baseline: &Metrics) -> String {
             format!("{:.4}", baseline.ece),
         ),
         (
+            "  by chance, up to",
+            format!("{:.4}", model.ece_by_chance),
+            format!("{:.4}", baseline.ece_by_chance),
+        ),
+        (
             "lift, top decile",
             format!("{:.2}", model.lift_top_decile),
             format!("{:.2}", baseline.lift_top_decile),
