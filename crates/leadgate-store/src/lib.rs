@@ -43,16 +43,17 @@ pub use leads::{
 };
 pub use limits::Hits;
 pub use merges::{DedupeSummary, MergeRecord};
-pub use models::{LeadPrediction, ModelRecord, TrainingSet};
+pub use models::{LeadsWithEvents, ModelRecord, NewModel};
 pub use policies::{ActivePolicy, PolicyVersion};
 pub use privacy::{
     check_purpose as privacy_purpose, Consent, Consents, Erasure, NewConsent,
     CONTACT as CONTACT_PURPOSE,
 };
+pub use qualification::{facts, OwnedEvent};
 pub use qualification::{LeadScore, Outcome, RescoreSummary};
 pub use routing::{Assignment, Rep, RepInput, Team};
 pub use sla::{Compliance, SlaClock, COMPLIANCE_GROUPS};
-pub use time::Ts;
+pub use time::{to_micros, Ts};
 pub use users::{random_token, NewSession, NewUser, SessionUser, User, MIN_PASSWORD_CHARS};
 pub use webhooks::{Delivery, DeliveryOutcome, Webhook};
 
@@ -88,8 +89,6 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error(transparent)]
-    Model(leadgate_ml::MlError),
     /// A stored value the code cannot read back, or a failure inside the store's own work.
     #[error("store failure: {0}")]
     Internal(String),
@@ -134,7 +133,6 @@ type PolicyCache = std::sync::Arc<
 pub struct Store {
     pool: Pool,
     parsed_policies: PolicyCache,
-    models: models::ModelCache,
 }
 
 /// Runs `$body` with `$pool` bound to the concrete pool of this store's engine, so one query
@@ -241,7 +239,6 @@ impl Store {
             Store {
                 pool: Pool::Postgres(pool),
                 parsed_policies: Default::default(),
-                models: Default::default(),
             }
         } else {
             let path = url
@@ -322,7 +319,6 @@ impl Store {
         Ok(Store {
             pool: Pool::Sqlite { read, write },
             parsed_policies: Default::default(),
-            models: Default::default(),
         })
     }
 

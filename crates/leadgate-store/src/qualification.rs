@@ -40,15 +40,16 @@ pub struct RescoreSummary {
     pub left_mql: usize,
 }
 
-/// A lead's events as scoring reads them.
-pub(crate) struct OwnedEvent {
+/// A lead's event as scoring and models read it (`facts` lends them out).
+pub struct OwnedEvent {
     id: i64,
     event_type: EventType,
     occurred_at: DateTime<Utc>,
     payload: Value,
 }
 
-pub(crate) fn facts(events: &[OwnedEvent]) -> Vec<EventFact<'_>> {
+/// Events as core's scoring and the models' features read them.
+pub fn facts(events: &[OwnedEvent]) -> Vec<EventFact<'_>> {
     events
         .iter()
         .map(|e| EventFact {
@@ -403,14 +404,6 @@ impl Store {
         let (mut tx, lead, score, active) = self.lock_and_score(id, now).await?;
         tx.settle(&lead, &score, &active, now).await?;
         tx.commit().await?;
-        // A new or changed lead is predicted on arrival when its product has a model.
-        if self
-            .active_model(&lead.lead.product_line())
-            .await?
-            .is_some()
-        {
-            self.predict_lead(id, now).await?;
-        }
         self.lead(id).await
     }
 

@@ -46,8 +46,9 @@ async fn drift_compares_what_the_model_predicted_with_what_happened(app: &TestAp
         store.model_drift(&scope).await.unwrap().is_empty(),
         "no predictions yet"
     );
-    store
-        .train_model(
+    let models = leadgate_app::Models::new(store.clone());
+    models
+        .train(
             "default",
             &leadgate_ml::Settings::default(),
             "test",
@@ -56,7 +57,7 @@ async fn drift_compares_what_the_model_predicted_with_what_happened(app: &TestAp
         )
         .await
         .unwrap();
-    store
+    models
         .predict_open("default", Utc::now(), |_| {})
         .await
         .unwrap();
@@ -125,10 +126,10 @@ async fn a_retrained_model_must_beat_the_one_in_use_on_the_same_leads(app: &Test
     leadgate::cli::demo::load(&app.store, &leads, |_| {})
         .await
         .unwrap();
-    let store = &app.store;
+    let models = &leadgate_app::Models::new(app.store.clone());
     let train = |settings: leadgate_ml::Settings, force: bool| async move {
-        store
-            .train_model("default", &settings, "test", force, |_| {})
+        models
+            .train("default", &settings, "test", force, |_| {})
             .await
             .unwrap()
     };
@@ -153,11 +154,11 @@ async fn a_retrained_model_must_beat_the_one_in_use_on_the_same_leads(app: &Test
             .starts_with("the new model is worse"),
         "{contest}"
     );
-    let (active, _) = store.active_model("default").await.unwrap().unwrap();
+    let (active, _) = models.active("default").await.unwrap().unwrap();
     assert_eq!(active, first.id);
     // The stored versions say which is which; the API lists the challenger too.
-    let models: Value = app.get("/api/v1/models").await.json().await.unwrap();
-    let statuses: Vec<&str> = models["models"]
+    let listed: Value = app.get("/api/v1/models").await.json().await.unwrap();
+    let statuses: Vec<&str> = listed["models"]
         .as_array()
         .unwrap()
         .iter()
@@ -168,7 +169,7 @@ async fn a_retrained_model_must_beat_the_one_in_use_on_the_same_leads(app: &Test
     let forced = train(stump, true).await;
     assert_eq!(forced.status, "active");
     assert_eq!(forced.evaluation["contest"]["forced"], true);
-    let (active, _) = store.active_model("default").await.unwrap().unwrap();
+    let (active, _) = models.active("default").await.unwrap().unwrap();
     assert_eq!(active, forced.id);
 }
 

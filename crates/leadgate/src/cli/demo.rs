@@ -47,12 +47,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let seeded = seed(&store, args.leads, args.seed, true).await?;
     // A model learnt from the demo's own closed leads, so the inbox shows won chance and
     // priority from the first start (the rule score carries on if the data is too thin).
-    let model = match store
-        .train_model("default", &Settings::default(), "demo", false, |_| {})
+    let models = leadgate_app::Models::new(store.clone());
+    let model = match models
+        .train("default", &Settings::default(), "demo", false, |_| {})
         .await
     {
         Ok(model) => {
-            let predicted = store
+            let predicted = models
                 .predict_open("default", Utc::now(), |_| {})
                 .await?
                 .unwrap_or(0);

@@ -5,6 +5,7 @@ use anyhow::Context;
 use chrono::Utc;
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use leadgate_app::Models;
 use leadgate_ml::metrics::Metrics;
 use leadgate_ml::model::{Evaluation, Settings};
 use leadgate_ml::report::{interval, opt};
@@ -220,8 +221,8 @@ fn print_evaluation(e: &Evaluation) {
 pub async fn train(args: TrainArgs) -> anyhow::Result<()> {
     let store = args.training.store.open().await?;
     let bar = reading_bar(store.count_leads().await?);
-    let record = store
-        .train_model(
+    let record = Models::new(store.clone())
+        .train(
             &args.training.product,
             &args.training.settings(),
             "cli",
@@ -259,7 +260,10 @@ pub async fn train(args: TrainArgs) -> anyhow::Result<()> {
 /// Predicts every open lead with the active model; says so when there is none.
 pub async fn predict_all(store: &Store, product: &str) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    match store.predict_open(product, Utc::now(), |_| {}).await? {
+    match Models::new(store.clone())
+        .predict_open(product, Utc::now(), |_| {})
+        .await?
+    {
         Some(n) => println!(
             "predicted {n} open '{product}' leads in {:.1}s (GET /api/v1/leads?sort=-priority lists them by priority)",
             started.elapsed().as_secs_f64()
@@ -274,8 +278,8 @@ pub async fn predict_all(store: &Store, product: &str) -> anyhow::Result<()> {
 pub async fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     let store = args.training.store.open().await?;
     let bar = reading_bar(store.count_leads().await?);
-    let evaluation = store
-        .evaluate_model(&args.training.product, &args.training.settings(), |n| {
+    let evaluation = Models::new(store.clone())
+        .evaluate(&args.training.product, &args.training.settings(), |n| {
             bar.inc(n as u64)
         })
         .await;
@@ -323,7 +327,10 @@ fn three_figures(value: f64) -> String {
 pub async fn explain(args: ExplainArgs) -> anyhow::Result<()> {
     let store = args.store.open().await?;
     let lead = store.lead(args.lead).await?;
-    match store.predict_lead(args.lead, Utc::now()).await? {
+    match Models::new(store.clone())
+        .predict_lead(args.lead, Utc::now())
+        .await?
+    {
         None => println!(
             "lead {} has no prediction: it is closed, or '{}' has no conversion model (`leadgate train`)",
             args.lead,
@@ -391,7 +398,7 @@ pub async fn model(args: ModelArgs) -> anyhow::Result<()> {
         }
         ModelAction::Activate { id, store } => {
             let store = store.open().await?;
-            let m = store.activate_model(id).await?;
+            let m = Models::new(store.clone()).activate(id).await?;
             println!("model {} is active for '{}'", m.id, m.product);
             predict_all(&store, &m.product).await?;
             store.close().await;
@@ -412,8 +419,8 @@ pub async fn model(args: ModelArgs) -> anyhow::Result<()> {
             let json = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let store = store.open().await?;
-            let m = store
-                .import_model(&product, &json, "cli")
+            let m = Models::new(store.clone())
+                .import(&product, &json, "cli")
                 .await
                 .with_context(|| format!("{} was not imported", file.display()))?;
             println!(

@@ -3,6 +3,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use leadgate_app::AppError;
 use leadgate_core::{FieldError, FieldErrors};
 use leadgate_store::StoreError;
 use serde::Serialize;
@@ -136,15 +137,23 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { field, reason } => ApiError::Conflict { field, reason },
             StoreError::Invalid(errors) => ApiError::Invalid(errors),
             StoreError::Database(sqlx::Error::PoolTimedOut) => ApiError::Unavailable,
-            StoreError::Model(
+            other => ApiError::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::Store(e) => e.into(),
+            AppError::Model(
                 e @ (leadgate_ml::MlError::BadModel(_)
                 | leadgate_ml::MlError::IncompatibleModel { .. }),
             ) => ApiError::Invalid(FieldErrors::from(FieldError::new("model", e.to_string()))),
-            StoreError::Model(e) => ApiError::Conflict {
+            AppError::Model(e) => ApiError::Conflict {
                 field: "outcomes".into(),
                 reason: e.to_string(),
             },
-            other => ApiError::Internal(Box::new(other)),
         }
     }
 }

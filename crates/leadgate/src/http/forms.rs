@@ -294,10 +294,7 @@ async fn submit(
             .match_people(&[outcome.lead.person_id], &format!("form:{key}"), false)
             .await;
     }
-    state
-        .store
-        .refresh_lead(outcome.lead.id, Utc::now())
-        .await?;
+    state.models.refresh(outcome.lead.id, Utc::now()).await?;
     if wants_html || content_type.starts_with("application/x-www-form-urlencoded") {
         if let Some(url) = &stored.definition.redirect_url {
             return Ok(Redirect::to(url).into_response());

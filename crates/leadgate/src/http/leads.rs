@@ -264,10 +264,7 @@ async fn create_lead(
             .await;
     }
     // Scored at once: a lead that arrives inside the MQL rule is an MQL straight away.
-    let lead = state
-        .store
-        .refresh_lead(outcome.lead.id, Utc::now())
-        .await?;
+    let lead = state.models.refresh(outcome.lead.id, Utc::now()).await?;
     let mut headers = HeaderMap::new();
     let status = if outcome.created {
         if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/leads/{}", outcome.lead.id)) {
@@ -338,7 +335,7 @@ async fn update_lead(
         return Err(ApiError::Invalid(errors));
     }
     state.store.update_lead(id, &patch, &actor.0).await?;
-    let lead = state.store.refresh_lead(id, Utc::now()).await?;
+    let lead = state.models.refresh(id, Utc::now()).await?;
     Ok(Json(LeadView::from(&lead)))
 }
 

@@ -36,6 +36,8 @@ use tower_http::trace::TraceLayer;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// The conversion models (their loaded active models shared by every request).
+    pub models: leadgate_app::Models,
     /// Whether webhooks may target private addresses.
     pub webhook_allow_private: bool,
     /// Whose forwarding headers say who the client is (rate limits are keyed on it).
@@ -84,6 +86,7 @@ pub fn app(store: Store) -> Router {
 /// The application with its settings.
 pub fn app_with(store: Store, settings: &ServerSettings) -> Router {
     let state = AppState {
+        models: leadgate_app::Models::new(store.clone()),
         store,
         webhook_allow_private: settings.delivery.allow_private,
         trusted_proxies: std::sync::Arc::new(settings.trusted_proxies.clone()),

@@ -155,7 +155,7 @@ async fn activate(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<ModelRecord>, ApiError> {
-    let record = state.store.activate_model(path_id(&id, "model")?).await?;
+    let record = state.models.activate(path_id(&id, "model")?).await?;
     enqueue(&state.store, JobKind::PredictLeads, &record.product, None).await?;
     Ok(Json(record))
 }
@@ -174,7 +174,7 @@ async fn lead_prediction(
     let id = parse_id(&id)?;
     let now = Utc::now();
     let rules = state.store.score_lead(id, now).await?;
-    let model = state.store.predict_lead(id, now).await?;
+    let model = state.models.predict_lead(id, now).await?;
     Ok(Json(json!({
         "lead_id": id,
         "model": model,

@@ -150,6 +150,7 @@ async fn review_junk(
         .store
         .review_junk(id, input.junk, reason, &actor.0)
         .await?;
+    let lead = state.models.repredicted(lead, Utc::now()).await?;
     Ok(Json(LeadView::from(&lead)))
 }
 
@@ -201,7 +202,7 @@ async fn confirm_bant(
         ));
     }
     state.store.confirm_bant(id, &changes, &actor.0).await?;
-    let lead = state.store.refresh_lead(id, Utc::now()).await?;
+    let lead = state.models.refresh(id, Utc::now()).await?;
     Ok(Json(LeadView::from(&lead)))
 }
 

@@ -36,9 +36,10 @@ impl Drop for Background {
 pub fn start(store: &Store, lease: chrono::Duration, delivery: DeliverySettings) -> Background {
     let worker = worker_name();
     tracing::info!(worker, "running due jobs");
+    let models = leadgate_app::Models::new(store.clone());
     Background(vec![
         tokio::spawn(rescore_due_leads(store.clone())),
-        tokio::spawn(run_jobs(store.clone(), worker, lease, delivery)),
+        tokio::spawn(run_jobs(store.clone(), models, worker, lease, delivery)),
         tokio::spawn(check_inactivity(store.clone())),
         tokio::spawn(fold_change_logs(store.clone())),
         tokio::spawn(model::retrain_when_due(
@@ -71,6 +72,7 @@ pub fn worker_name() -> String {
 /// are due. `lease` is how long a claimed job is this worker's before another may take it.
 async fn run_jobs(
     store: Store,
+    models: leadgate_app::Models,
     worker: String,
     lease: chrono::Duration,
     delivery: DeliverySettings,
@@ -96,7 +98,7 @@ async fn run_jobs(
                 Some(JobKind::WebhookDelivery) => webhook::deliver(&store, &job, &delivery).await,
                 Some(JobKind::SendEmail) => email::send(&store, &job, &delivery).await,
                 Some(JobKind::TrainModel | JobKind::PredictLeads) => {
-                    model::perform(&store, &job).await
+                    model::perform(&store, &models, &job).await
                 }
                 Some(JobKind::VacuumErased) => vacuum_erased(&store, &job).await,
                 _ => perform(&store, &job).await,

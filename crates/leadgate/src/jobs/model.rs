@@ -2,6 +2,7 @@
 //! has grown old) and predicting a product's open leads.
 
 use chrono::{Duration, Utc};
+use leadgate_app::{AppError, Models};
 use leadgate_core::job::JobKind;
 use leadgate_ml::model::Settings;
 use leadgate_store::{ClaimedJob, NewJob, Store, StoreError};
@@ -10,14 +11,14 @@ use serde_json::json;
 /// Trains or predicts as the job says. Data the model cannot learn from (too few outcomes,
 /// one class) finishes the job with a warning: trying again would not help, and the model
 /// in use stays. Store errors are retried.
-pub async fn perform(store: &Store, job: &ClaimedJob) {
+pub async fn perform(store: &Store, models: &Models, job: &ClaimedJob) {
     let product = job.payload["product"]
         .as_str()
         .unwrap_or("default")
         .to_owned();
     let outcome = match job.kind().ok() {
-        Some(JobKind::TrainModel) => store
-            .train_model(&product, &Settings::default(), "job", false, |_| {})
+        Some(JobKind::TrainModel) => models
+            .train(&product, &Settings::default(), "job", false, |_| {})
             .await
             .map(|m| {
                 let contest = m.evaluation["contest"]["result"]["why"]
@@ -34,11 +35,11 @@ pub async fn perform(store: &Store, job: &ClaimedJob) {
         _ => Ok(()),
     };
     let outcome = match outcome {
-        Ok(()) => store
+        Ok(()) => models
             .predict_open(&product, Utc::now(), |_| {})
             .await
             .map(|n| tracing::info!(predicted = n, product, "open leads predicted")),
-        Err(StoreError::Model(e)) => {
+        Err(AppError::Model(e)) => {
             tracing::warn!(product, error = %e, "the conversion model was not trained");
             Ok(())
         }

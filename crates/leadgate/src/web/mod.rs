@@ -209,6 +209,15 @@ impl From<StoreError> for WebError {
     }
 }
 
+impl From<leadgate_app::AppError> for WebError {
+    fn from(e: leadgate_app::AppError) -> Self {
+        match e {
+            leadgate_app::AppError::Store(e) => e.into(),
+            leadgate_app::AppError::Model(e) => WebError::Invalid(e.to_string()),
+        }
+    }
+}
+
 impl From<askama::Error> for WebError {
     fn from(e: askama::Error) -> Self {
         WebError::Render(e)

@@ -2,6 +2,7 @@
 //! once its cached answer is rechecked, on both engines.
 
 use chrono::{Duration, Utc};
+use leadgate_app::Models;
 use leadgate_ml::model::{Example, Settings};
 use leadgate_ml::{Observation, Raw};
 use leadgate_store::testing::TestDatabase;
@@ -31,17 +32,17 @@ fn model_json() -> String {
 
 async fn another_servers_model_is_picked_up(engine: Engine) {
     let db = TestDatabase::new(engine).await;
-    let one = db.store().await;
-    let other = db.store().await;
-    assert!(other.active_model("default").await.unwrap().is_none());
-    let stored = one
-        .import_model("default", &model_json(), "test")
+    let (one, other) = (db.store().await, db.store().await);
+    let (one_models, other_models) = (Models::new(one.clone()), Models::new(other.clone()));
+    assert!(other_models.active("default").await.unwrap().is_none());
+    let stored = one_models
+        .import("default", &model_json(), "test")
         .await
         .unwrap();
     // Cached as "no model" a moment ago, rechecked within 30 s.
     let mut seen = None;
     for _ in 0..40 {
-        if let Some((id, _)) = other.active_model("default").await.unwrap() {
+        if let Some((id, _)) = other_models.active("default").await.unwrap() {
             seen = Some(id);
             break;
         }

@@ -1,0 +1,21 @@
+//! Leadgate's use cases: the application's actions, each calling the store (persistence),
+//! the models (leadgate-ml) and the domain (leadgate-core). The binary calls these; the
+//! store knows nothing of them.
+
+pub mod models;
+
+pub use models::{LeadPrediction, Models, TrainingSet};
+
+use leadgate_ml::MlError;
+use leadgate_store::StoreError;
+
+/// What a use case can fail with: the store's refusal or failure, or the model's.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Model(#[from] MlError),
+}
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
