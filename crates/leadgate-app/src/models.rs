@@ -343,13 +343,10 @@ impl Models {
         Ok(Some(scored))
     }
 
-    /// One lead's prediction at `now` with the features that pushed it up and down; stored
-    /// on the lead. `None` when its product has no usable model or the lead is closed.
-    pub async fn predict_lead(
-        &self,
-        id: i64,
-        now: DateTime<Utc>,
-    ) -> Result<Option<LeadPrediction>> {
+    /// One lead's prediction at `now` with the features that pushed it up and down, read
+    /// only: nothing is stored (a page view or a GET must not wait for the writer). `None`
+    /// when its product has no usable model or the lead is closed.
+    pub async fn prediction(&self, id: i64, now: DateTime<Utc>) -> Result<Option<LeadPrediction>> {
         let now = to_micros(now);
         let (lead, own) = self.store.lead_with_events(id).await?;
         let Some((model_id, predictor)) = self.active(&lead.lead.product_line()).await? else {
@@ -359,21 +356,39 @@ impl Models {
         let Some(observation) = open_observation(&lead, &own, now, &excluded) else {
             return Ok(None);
         };
-        let Some(p) = predictor.predict(&[&observation]).pop() else {
-            return Ok(None);
-        };
-        self.store
-            .save_predictions(&[(id, snapshot(model_id, &p, now))])
-            .await?;
-        Ok(Some(LeadPrediction {
-            lead_id: id,
-            model_id,
-            probability: p.probability,
-            expected_value: p.expected_value,
-            value_basis: p.value_basis,
-            priority: p.priority,
-            reasons: predictor.explain(&observation),
-        }))
+        Ok(predictor
+            .predict(&[&observation])
+            .pop()
+            .map(|p| LeadPrediction {
+                lead_id: id,
+                model_id,
+                probability: p.probability,
+                expected_value: p.expected_value,
+                value_basis: p.value_basis,
+                priority: p.priority,
+                reasons: predictor.explain(&observation),
+            }))
+    }
+
+    /// `prediction`, stored on the lead (for lists sorted by priority).
+    pub async fn predict_lead(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LeadPrediction>> {
+        let now = to_micros(now);
+        let prediction = self.prediction(id, now).await?;
+        if let Some(p) = &prediction {
+            let stored = PredictionSnapshot {
+                probability: p.probability,
+                expected_value: p.expected_value,
+                priority: p.priority,
+                model_id: p.model_id,
+                predicted_at: now,
+            };
+            self.store.save_predictions(&[(id, stored)]).await?;
+        }
+        Ok(prediction)
     }
 
     /// Rescores a lead now (moving it if its MQL status changed) and predicts it afresh.

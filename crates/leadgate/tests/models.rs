@@ -229,12 +229,18 @@ async fn trains_predicts_and_explains_over_the_api(app: &TestApp) {
     assert!(priorities.len() >= 40, "{page}");
     assert!(priorities.windows(2).all(|w| w[0] >= w[1]));
     let top = page["leads"][0]["id"].as_i64().unwrap();
+    let events_before = app.store.count_events().await.unwrap();
+    let stored_before = app.store.lead(top).await.unwrap().prediction;
+    assert!(stored_before.is_some());
     let p: Value = app
         .get(&format!("/api/v1/leads/{top}/prediction"))
         .await
         .json()
         .await
         .unwrap();
+    // Reading a prediction writes nothing (on SQLite a write waits for the one writer).
+    assert_eq!(app.store.lead(top).await.unwrap().prediction, stored_before);
+    assert_eq!(app.store.count_events().await.unwrap(), events_before);
     let probability = p["model"]["probability"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&probability));
     assert!(!p["model"]["reasons"].as_array().unwrap().is_empty());

@@ -328,7 +328,7 @@ pub async fn explain(args: ExplainArgs) -> anyhow::Result<()> {
     let store = args.store.open().await?;
     let lead = store.lead(args.lead).await?;
     match Models::new(store.clone())
-        .predict_lead(args.lead, Utc::now())
+        .prediction(args.lead, Utc::now())
         .await?
     {
         None => println!(

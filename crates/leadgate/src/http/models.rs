@@ -174,7 +174,7 @@ async fn lead_prediction(
     let id = parse_id(&id)?;
     let now = Utc::now();
     let rules = state.store.score_lead(id, now).await?;
-    let model = state.models.predict_lead(id, now).await?;
+    let model = state.models.prediction(id, now).await?;
     Ok(Json(json!({
         "lead_id": id,
         "model": model,

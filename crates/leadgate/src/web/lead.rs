@@ -276,7 +276,7 @@ pub async fn page(
     let active = store.active_policy(&scored.product).await?;
     let completeness = quality::completeness(&lead.lead);
     let prediction = if leadgate_core::lifecycle::is_open(lead.lead.stage) {
-        state.models.predict_lead(id, now).await?
+        state.models.prediction(id, now).await?
     } else {
         None
     };
