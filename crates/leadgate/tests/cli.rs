@@ -674,3 +674,79 @@ fn email_templates_and_the_outbox_from_the_terminal() {
     let missing = leadgate(&["email", "send", "1", "nope"], db);
     assert!(text(&missing.stderr).contains("no email template is named 'nope'"));
 }
+
+#[test]
+fn settings_come_from_a_file_below_the_environment_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let from_file = dir.path().join("from-file.db");
+    let from_env = dir.path().join("from-env.db");
+    let config = dir.path().join("leadgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "database_url = {:?}\nbind = \"127.0.0.1:0\"\n",
+            from_file.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str], env: Option<&std::path::Path>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_leadgate"));
+        command
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .env_remove("LEADGATE_CONFIG")
+            .env("RUST_LOG", "warn");
+        if let Some(db) = env {
+            command.env("DATABASE_URL", db);
+        }
+        command.output().expect("run leadgate")
+    };
+    let config_arg = config.to_str().unwrap();
+    // The file names the store.
+    let made = run(
+        &["apikey", "create", "from-file", "--config", config_arg],
+        None,
+    );
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    assert!(from_file.exists());
+    // The environment beats the file, and a flag beats both.
+    let made = run(
+        &["--config", config_arg, "apikey", "create", "env"],
+        Some(&from_env),
+    );
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    assert!(from_env.exists());
+    let flagged = dir.path().join("flag.db");
+    let made = run(
+        &[
+            "apikey",
+            "--database-url",
+            flagged.to_str().unwrap(),
+            "create",
+            "flag",
+            "--config",
+            config_arg,
+        ],
+        Some(&from_env),
+    );
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    assert!(flagged.exists());
+    let listed = run(&["apikey", "list", "--config", config_arg], None);
+    let listing = text(&listed.stdout);
+    assert!(
+        listing.contains("from-file") && !listing.contains("env"),
+        "{listing}"
+    );
+    // A key no flag has is named, and nothing runs.
+    std::fs::write(&config, "databse_url = \"x.db\"\n").unwrap();
+    let refused = run(&["apikey", "list", "--config", config_arg], None);
+    assert!(!refused.status.success());
+    let said = text(&refused.stderr);
+    assert!(said.contains("databse_url: is not a setting"), "{said}");
+    assert!(said.contains("database_url"), "{said}");
+    let missing = run(
+        &["apikey", "list", "--config", "/nonexistent/leadgate.toml"],
+        None,
+    );
+    assert!(text(&missing.stderr).contains("cannot read the settings file"));
+}

@@ -13,6 +13,7 @@ mod model;
 mod policy;
 mod routing;
 mod serve;
+pub mod settings;
 mod user;
 mod webhook;
 
@@ -29,6 +30,11 @@ use tracing_subscriber::EnvFilter;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// A settings file (TOML) whose keys are flag names, e.g. `database_url = "..."`: each
+    /// fills its flag where neither the flag nor its environment variable is given.
+    #[arg(long, global = true, env = "LEADGATE_CONFIG", value_name = "FILE")]
+    #[allow(dead_code)] // Read by `settings::load` before the command line is parsed.
+    config: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
