@@ -7,5 +7,5 @@ if ! command -v wrk >/dev/null; then
   if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo -n"; fi
   $sudo apt-get install -y --no-install-recommends wrk
 fi
-cargo build --release --locked
-exec ./target/release/leadgate bench pages "$@"
+cargo build --release --locked -p leadgate-bench
+exec ./target/release/leadgate-bench pages "$@"

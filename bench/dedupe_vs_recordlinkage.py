@@ -1,6 +1,6 @@
 """Leadgate's duplicate matching against recordlinkage (PyPI) on the same generated people.
 
-`leadgate bench dedupe --write` writes the records and the known duplicate pairs; Leadgate
+`leadgate-bench dedupe --write` writes the records and the known duplicate pairs; Leadgate
 matches them in memory (its figures from the same run), then recordlinkage does the same job
 its documented way: normalise (lower case, accents off), index candidate pairs by blocking
 (same email; same company), compare (exact email, Jaro-Winkler on first and last names,
@@ -23,7 +23,7 @@ from recordlinkage.preprocessing import clean
 
 def leadgate(binary, people, work):
     out = subprocess.run(
-        [binary, "bench", "dedupe", "--people", str(people), "--write", work, "--json"],
+        [binary, "dedupe", "--people", str(people), "--write", work, "--json"],
         check=True, capture_output=True, text=True).stdout
     return json.loads(out)
 
@@ -66,13 +66,13 @@ def recordlinkage_run(work):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--leadgate", required=True)
+    parser.add_argument("--leadgate-bench", required=True)
     parser.add_argument("--people", default="100000,1000000")
     args = parser.parse_args()
     print(f"recordlinkage {recordlinkage.__version__}, pandas {pd.__version__}")
     for people in [int(p) for p in args.people.split(",") if p]:
         with tempfile.TemporaryDirectory() as work:
-            ours = leadgate(args.leadgate, people, work)
+            ours = leadgate(args.leadgate_bench, people, work)
             theirs = recordlinkage_run(work)
         print(f"\n{people:,} people: {ours['records']:,} records, "
               f"{ours['known_pairs']:,} known duplicate pairs")

@@ -196,7 +196,7 @@ def synthetic_runs(args, work):
             keys = os.path.join(work, f"keys_{rows}_{base_rate}.txt")
             ours = fastest([
                 leadgate_row(json.loads(subprocess.run(
-                    [args.leadgate, "bench", "model", "--csv", csv, "--label", "won", "--key", "id",
+                    [args.leadgate_bench, "model", "--csv", csv, "--label", "won", "--key", "id",
                      "--test-keys", keys], check=True, capture_output=True, text=True).stdout))
                 for _ in range(args.repeat)
             ])
@@ -210,6 +210,7 @@ def synthetic_runs(args, work):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--leadgate", required=True)
+    parser.add_argument("--leadgate-bench", required=True)
     parser.add_argument("--root", required=True)
     parser.add_argument("--synthetic-rows", default="10000,100000")
     parser.add_argument("--base-rates", default="0.02,0.05,0.10")

@@ -1,4 +1,4 @@
-"""The peer of `leadgate bench scoring`: the same 50 rules, written the way a data team would in
+"""The peer of `leadgate-bench scoring`: the same 50 rules, written the way a data team would in
 pandas (vectorised, one pass per rule), over the same leads and events. Prints one JSON line:
 {"seconds": scoring time, "checksum": sum of all scores, "leads": n}. Loading the CSV files is
 not timed; the scoring is.

@@ -58,6 +58,17 @@ fn dependencies_point_down_only() {
                 "leadgate-app",
             ],
         ),
+        // The benchmarks drive the binary's library from outside the production binary.
+        (
+            "leadgate-bench",
+            &[
+                "leadgate-core",
+                "leadgate-ml",
+                "leadgate-store",
+                "leadgate-app",
+                "leadgate",
+            ],
+        ),
     ];
     let packages = metadata["packages"].as_array().unwrap();
     assert_eq!(

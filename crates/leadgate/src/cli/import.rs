@@ -219,7 +219,7 @@ async fn print_status(store: &Store) -> anyhow::Result<()> {
 
 /// Scores the leads the import touched (flagged as due in its transactions), so the store is
 /// qualified when the command returns; a running server would do it in the background.
-pub(crate) async fn rescore_imported(store: &Store) -> anyhow::Result<usize> {
+pub async fn rescore_imported(store: &Store) -> anyhow::Result<usize> {
     let mut total = 0;
     loop {
         let n = store.rescore_due(1000, Utc::now()).await?;

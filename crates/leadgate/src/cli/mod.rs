@@ -1,14 +1,13 @@
 //! The command line: one enum of subcommands, each a small function.
 
 mod apikey;
-pub mod bench;
 mod dedupe;
 pub mod demo;
 mod email;
 mod followup;
 mod form;
 mod gdpr;
-mod import;
+pub mod import;
 mod model;
 mod policy;
 mod routing;
@@ -92,8 +91,6 @@ enum Command {
     Explain(model::ExplainArgs),
     /// Conversion models: list, show, activate, export, import.
     Model(model::ModelArgs),
-    /// Measure performance (see BENCHMARKS.md).
-    Bench(bench::BenchArgs),
 }
 
 /// Where the store is: a SQLite file by default, PostgreSQL for a postgres:// URL.
@@ -201,7 +198,6 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Evaluate(args) => model::evaluate(args).await,
         Command::Explain(args) => model::explain(args).await,
         Command::Model(args) => model::model(args).await,
-        Command::Bench(args) => bench::run(args).await,
     }
 }
 

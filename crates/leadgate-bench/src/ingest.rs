@@ -1,4 +1,4 @@
-//! `leadgate bench ingest`: event ingestion over HTTP against the same rows inserted straight
+//! `leadgate-bench ingest`: event ingestion over HTTP against the same rows inserted straight
 //! into the same engine, side by side in one run, as events/s and a ratio.
 
 use anyhow::Context;
@@ -60,7 +60,7 @@ struct Measured {
 pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     let engines = args.engine.engines();
     println!(
-        "leadgate bench ingest: {} events per side, batches of {}, {} in flight, over {} leads",
+        "leadgate-bench ingest: {} events per side, batches of {}, {} in flight, over {} leads",
         args.events, args.batch, args.concurrency, args.leads
     );
     let mut results = Vec::new();
@@ -103,7 +103,7 @@ async fn measure(engine: Engine, args: &IngestArgs, side: Side) -> anyhow::Resul
     for lead in &mut plain {
         lead.events.clear();
     }
-    let lead_ids = crate::cli::demo::load(&store, &plain, |_| {}).await?;
+    let lead_ids = leadgate::cli::demo::load(&store, &plain, |_| {}).await?;
     let events = leadgate_core::demo::page_views(11, &lead_ids, args.events, Utc::now());
     let batches: Vec<Vec<(i64, EventDraft)>> = events
         .chunks(args.batch as usize)
@@ -187,7 +187,7 @@ async fn http(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/api/v1/events", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::http::serve(store.clone(), listener, async move {
+    let server = tokio::spawn(leadgate::http::serve(store.clone(), listener, async move {
         let _ = stopped.await;
     }));
     // Bodies are made before the clock starts: the client's work is not the server's.

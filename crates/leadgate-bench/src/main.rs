@@ -1,4 +1,5 @@
-//! `leadgate bench`: performance measured side by side with a peer in one run (BENCHMARKS.md).
+//! `leadgate-bench`: performance measured side by side with a peer in one run
+//! (BENCHMARKS.md). Its own binary, so the production one does not ship the benchmarks.
 
 mod dedupe;
 mod followup;
@@ -8,10 +9,15 @@ mod model;
 mod pages;
 mod scoring;
 
-use clap::{Args, Subcommand};
+use clap::{Parser, Subcommand};
 
-#[derive(Debug, Args)]
-pub struct BenchArgs {
+#[derive(Debug, Parser)]
+#[command(
+    name = "leadgate-bench",
+    version,
+    about = "Leadgate's benchmarks, each beside its peer in one run"
+)]
+struct BenchArgs {
     #[command(subcommand)]
     what: Bench,
 }
@@ -40,7 +46,22 @@ enum Bench {
     Pages(pages::PagesBenchArgs),
 }
 
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    let args = BenchArgs::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(args))
+}
+
+async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         Bench::Ingest(args) => ingest::run(args).await,
         Bench::Scoring(args) => scoring::run(args).await,

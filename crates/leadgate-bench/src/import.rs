@@ -1,10 +1,10 @@
-//! `leadgate bench import`: a generated CSV file imported with validation, normalisation and
+//! `leadgate-bench import`: a generated CSV file imported with validation, normalisation and
 //! matching, against `psql \copy` loading the same file into a plain table, in one run.
 
-use super::ingest::EngineChoice;
-use crate::import::{self, ImportOptions};
+use crate::ingest::EngineChoice;
 use anyhow::{bail, Context};
 use clap::Args;
+use leadgate::import::{self, ImportOptions};
 use leadgate_store::testing::{postgres_admin_url, TestDatabase};
 use leadgate_store::Engine;
 use rand::seq::SliceRandom;
@@ -72,7 +72,7 @@ pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
     write_file(&file, args.rows, args.seed)?;
     let bytes = std::fs::metadata(&file)?.len();
     println!(
-        "leadgate bench import: {} rows ({:.1} MB) generated in {:.1} s; 1 in 10 people appear twice (another lead id, the email in other case)",
+        "leadgate-bench import: {} rows ({:.1} MB) generated in {:.1} s; 1 in 10 people appear twice (another lead id, the email in other case)",
         args.rows,
         bytes as f64 / 1e6,
         started.elapsed().as_secs_f64()
@@ -139,7 +139,7 @@ pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
         );
         // Scoring what the import stored, as `leadgate import` does before it returns.
         let started = Instant::now();
-        let scored = crate::cli::import::rescore_imported(&store).await?;
+        let scored = leadgate::cli::import::rescore_imported(&store).await?;
         println!(
             "  then {scored} leads scored in {:.1} s (not part of the import's time)",
             started.elapsed().as_secs_f64()

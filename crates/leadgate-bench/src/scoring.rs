@@ -1,4 +1,4 @@
-//! `leadgate bench scoring`: a million leads with ~20 events each under a 50-rule policy,
+//! `leadgate-bench scoring`: a million leads with ~20 events each under a 50-rule policy,
 //! scored in memory and, in the same run, by the same rules written in pandas
 //! (`bench/scoring_pandas.py`); then rescoring and backtesting a SQLite store of that size.
 
@@ -505,7 +505,7 @@ pub async fn run(args: ScoringArgs) -> anyhow::Result<()> {
     let document = policy_toml(&fit, &behaviour);
     let policy = Policy::parse(&document).map_err(|e| anyhow::anyhow!("bench policy: {e}"))?;
     println!(
-        "leadgate bench scoring: {} leads x {} events, {} rules ({} fit, {} behaviour), {} threads",
+        "leadgate-bench scoring: {} leads x {} events, {} rules ({} fit, {} behaviour), {} threads",
         args.leads,
         args.events,
         policy.fit.len() + policy.behaviour.len(),

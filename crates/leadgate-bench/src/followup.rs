@@ -1,9 +1,9 @@
-//! `leadgate bench jobs|sla|routing`: the follow-up machinery under load. Jobs: reminders
+//! `leadgate-bench jobs|sla|routing`: the follow-up machinery under load. Jobs: reminders
 //! claimed and performed by two workers on PostgreSQL, against a bare `SKIP LOCKED` queue
 //! doing the same work. SLA: deadlines and standings of a million clocks in business hours.
 //! Routing: a store's waiting MQLs assigned to a team's reps.
 
-use super::ingest::EngineChoice;
+use crate::ingest::EngineChoice;
 use chrono::{Duration, Utc};
 use clap::Args;
 use leadgate_core::calendar::BusinessCalendar;
@@ -95,7 +95,7 @@ pub async fn jobs(args: JobsBenchArgs) -> anyhow::Result<()> {
         store.create_task(lead, &task, "bench", now).await?;
     }
     println!(
-        "leadgate bench jobs: {} tasks with due reminders made in {:.1} s",
+        "leadgate-bench jobs: {} tasks with due reminders made in {:.1} s",
         args.jobs,
         started.elapsed().as_secs_f64()
     );
@@ -216,7 +216,7 @@ pub async fn sla(args: SlaBenchArgs) -> anyhow::Result<()> {
         })
         .collect();
     println!(
-        "leadgate bench sla: {} open clocks started over the last 14 days",
+        "leadgate-bench sla: {} open clocks started over the last 14 days",
         args.clocks
     );
     println!();
@@ -251,7 +251,7 @@ pub async fn sla(args: SlaBenchArgs) -> anyhow::Result<()> {
 
 pub async fn routing(args: RoutingBenchArgs) -> anyhow::Result<()> {
     println!(
-        "leadgate bench routing: {} MQLs without an owner, one team of {} reps, round-robin",
+        "leadgate-bench routing: {} MQLs without an owner, one team of {} reps, round-robin",
         args.leads, args.reps
     );
     println!();

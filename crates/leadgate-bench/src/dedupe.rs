@@ -1,4 +1,4 @@
-//! `leadgate bench dedupe`: matching a generated population with known duplicates, in
+//! `leadgate-bench dedupe`: matching a generated population with known duplicates, in
 //! memory: time, pairs compared, precision and recall at both thresholds. `--write` puts the
 //! same records and the known pairs in CSV files for other tools
 //! (bench/dedupe_vs_recordlinkage.sh).
@@ -57,7 +57,7 @@ pub async fn run(args: DedupeBenchArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "leadgate bench dedupe: {} records ({} known duplicate pairs) generated in {generated:.1} s",
+        "leadgate-bench dedupe: {} records ({} known duplicate pairs) generated in {generated:.1} s",
         records.len(),
         truth.len(),
     );

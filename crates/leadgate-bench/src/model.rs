@@ -1,4 +1,4 @@
-//! `leadgate bench model`: the conversion model trained and scored on a CSV file (any
+//! `leadgate-bench model`: the conversion model trained and scored on a CSV file (any
 //! columns: numbers, yes/no, text), for measuring against LightGBM on the same rows and
 //! split (bench/model_vs_lightgbm.sh), and for how time grows with rows.
 

@@ -1,7 +1,7 @@
-//! `leadgate bench pages`: the dashboard's pages under load (wrk) on a store of a million
+//! `leadgate-bench pages`: the dashboard's pages under load (wrk) on a store of a million
 //! demo leads with twenty events each: p50/p95/p99 latency per page and engine.
 
-use super::ingest::EngineChoice;
+use crate::ingest::EngineChoice;
 use anyhow::{bail, Context};
 use chrono::{Duration, Utc};
 use clap::Args;
@@ -67,7 +67,7 @@ pub async fn run(args: PagesBenchArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(crate::http::serve(store.clone(), listener, async {
+        let server = tokio::spawn(leadgate::http::serve(store.clone(), listener, async {
             let _ = stopped.await;
         }));
         for (page, user, path) in PAGES {
@@ -131,7 +131,7 @@ async fn fill(store: &Store, args: &PagesBenchArgs) -> anyhow::Result<(usize, i6
                     leadgate_core::Email::parse(&format!("{chunk}x{i}.{}", email.as_str())).ok();
             }
         }
-        let ids = crate::cli::demo::load(store, &leads, |_| {}).await?;
+        let ids = leadgate::cli::demo::load(store, &leads, |_| {}).await?;
         let mut filler = Vec::new();
         for (lead, id) in leads.iter().zip(&ids) {
             // The capture's form_submitted counts too.
@@ -162,7 +162,7 @@ async fn fill(store: &Store, args: &PagesBenchArgs) -> anyhow::Result<(usize, i6
         bar.set_position(stored as u64);
     }
     bar.finish_and_clear();
-    crate::cli::demo::organise(store).await?;
+    leadgate::cli::demo::organise(store).await?;
     store.fold_analytics().await?;
     store.fold_open_leads().await?;
     // Measure a settled store, as a server that has run for a while is (autovacuum).
@@ -201,7 +201,7 @@ async fn sign_in(base: &str, user: &str) -> anyhow::Result<String> {
         .header("cookie", format!("lg_login={login}"))
         .form(&[
             ("name", user),
-            ("password", crate::cli::demo::DEMO_PASSWORD),
+            ("password", leadgate::cli::demo::DEMO_PASSWORD),
             ("token", &token),
             ("next", "/"),
         ])
