@@ -99,11 +99,16 @@ fn open_observation(
         .then(|| leadgate_ml::observe(&h, now, excluded))
 }
 
-fn snapshot(model_id: i64, p: &leadgate_ml::Prediction, at: DateTime<Utc>) -> PredictionSnapshot {
+/// What the store keeps of a prediction, for lists sorted by priority.
+fn snapshot(
+    model_id: i64,
+    (probability, expected_value, priority): (f64, f64, f64),
+    at: DateTime<Utc>,
+) -> PredictionSnapshot {
     PredictionSnapshot {
-        probability: p.probability,
-        expected_value: p.expected_value,
-        priority: p.priority,
+        probability,
+        expected_value,
+        priority,
         model_id,
         predicted_at: at,
     }
@@ -334,7 +339,10 @@ impl Models {
             let predictions: Vec<(i64, PredictionSnapshot)> = open
                 .iter()
                 .zip(predictor.predict(&refs))
-                .map(|(id, p)| (*id, snapshot(model_id, &p, now)))
+                .map(|(id, p)| {
+                    let values = (p.probability, p.expected_value, p.priority);
+                    (*id, snapshot(model_id, values, now))
+                })
                 .collect();
             self.store.save_predictions(&predictions).await?;
             scored += open.len();
@@ -379,13 +387,8 @@ impl Models {
         let now = to_micros(now);
         let prediction = self.prediction(id, now).await?;
         if let Some(p) = &prediction {
-            let stored = PredictionSnapshot {
-                probability: p.probability,
-                expected_value: p.expected_value,
-                priority: p.priority,
-                model_id: p.model_id,
-                predicted_at: now,
-            };
+            let values = (p.probability, p.expected_value, p.priority);
+            let stored = snapshot(p.model_id, values, now);
             self.store.save_predictions(&[(id, stored)]).await?;
         }
         Ok(prediction)
