@@ -485,6 +485,22 @@ fn parse_setting(field: LeadField, value: &Value, mode: PatchMode) -> Result<Set
 }
 
 impl Lead {
+    /// The texts that name this lead's person: names, email, phone, external id, and the
+    /// company's name and website when the company is theirs alone. An erasure looks for
+    /// them in free text that may quote them.
+    pub fn identifying_texts(&self, own_company: bool) -> Vec<String> {
+        let company = [&self.company, &self.website].map(|t| t.as_ref().filter(|_| own_company));
+        [self.first_name.as_ref(), self.last_name.as_ref()]
+            .into_iter()
+            .chain(company)
+            .flatten()
+            .map(|t| t.as_str().to_owned())
+            .chain(self.email.as_ref().map(|e| e.as_str().to_owned()))
+            .chain(self.phone.as_ref().map(|p| p.as_str().to_owned()))
+            .chain(self.external_id.as_ref().map(|x| x.as_str().to_owned()))
+            .collect()
+    }
+
     /// The JSON value of one field, as the API shows it.
     pub fn get(&self, field: LeadField) -> Value {
         fn opt<T: Serialize>(v: &Option<T>) -> Value {
@@ -700,6 +716,29 @@ mod tests {
         assert_eq!(email.new, json!("ana@acme.io"));
         // The same patch again changes nothing.
         assert!(patch.apply(&mut lead).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_lead_names_its_person_and_its_company_only_when_the_company_is_theirs() {
+        let patch = LeadPatch::parse(
+            &obj(
+                json!({"first_name": "Ana", "last_name": "Lima", "email": "ana@acme.io",
+                        "phone": "+4930999123456", "external_id": "crm-7", "company": "Acme",
+                        "website": "acme.io", "job_title": "CTO", "pains": "slow"}),
+            ),
+            PatchMode::Create,
+        )
+        .unwrap();
+        let mut lead = Lead::default();
+        patch.apply(&mut lead).unwrap();
+        let named = ["Ana", "Lima", "ana@acme.io", "+4930999123456", "crm-7"];
+        assert_eq!(lead.identifying_texts(false), named);
+        let with_company = lead.identifying_texts(true);
+        assert_eq!(with_company.len(), named.len() + 2);
+        assert!(
+            with_company.contains(&"Acme".to_owned()),
+            "{with_company:?}"
+        );
     }
 
     #[test]

@@ -342,14 +342,17 @@ impl Store {
                 .map(|_| ()))?;
         }
         let own_companies = tx.companies_only_of(person_id, &lead_ids).await?;
+        // What identifies the person, for the texts that may quote it (import rejects).
+        let mut quoted: Vec<String> = Vec::new();
         for id in &lead_ids {
             let Some(mut stored) = tx.lead(*id, true).await? else {
                 continue;
             };
-            if stored
+            let own_company = stored
                 .company_id
-                .is_some_and(|c| own_companies.contains(&c))
-            {
+                .is_some_and(|c| own_companies.contains(&c));
+            quoted.extend(stored.lead.identifying_texts(own_company));
+            if own_company {
                 stored.lead.company = None;
                 stored.lead.website = None;
             }
@@ -414,6 +417,8 @@ impl Store {
         // The person is also every record merged into them (other addresses of theirs), and
         // a merge kept their fields from before it (for undo).
         let people = tx.merged_cluster(person_id).await?;
+        quoted.extend(tx.identifying_texts_of_people(&people).await?);
+        tx.forget_rejects_quoting(&quoted).await?;
         on_tx!(&mut tx, conn => {
             let mut b = sqlx::QueryBuilder::new(
                 "UPDATE people SET first_name = NULL, last_name = NULL, email = NULL, email_key = NULL, phone = NULL,
@@ -498,8 +503,8 @@ impl Store {
         if let Pool::Postgres(pool) = &self.pool {
             sqlx::query(&format!(
                 "{vacuum} people, leads, events, tasks, emails, notifications, merges,
-                 webhook_deliveries, consents, companies, analytics_changes, analytics_rollup,
-                 jobs, job_runs"
+                 webhook_deliveries, consents, companies, import_rejects, analytics_changes,
+                 analytics_rollup, jobs, job_runs"
             ))
             .execute(pool)
             .await?;
@@ -554,6 +559,14 @@ impl Store {
     }
 }
 
+/// A person's first and last name, email and phone.
+type PersonTexts = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 impl Tx {
     /// Clears the errors recorded for sending the emails of these leads (the job's last
     /// error and each attempt's).
@@ -601,6 +614,60 @@ impl Tx {
                 b.build().execute(conn).await.map(|_| ())
             })?;
         }
+        Ok(())
+    }
+
+    /// The names, addresses and phone numbers of these people.
+    async fn identifying_texts_of_people(&mut self, people: &[i64]) -> Result<Vec<String>> {
+        let rows: Vec<PersonTexts> = on_tx!(self, conn => {
+            let mut b = sqlx::QueryBuilder::new(
+                "SELECT first_name, last_name, email, phone FROM people WHERE id IN (",
+            );
+            crate::push_in_list(&mut b, people.iter().copied());
+            b.build_query_as().fetch_all(conn).await
+        })?;
+        Ok(rows
+            .into_iter()
+            .flat_map(|(first, last, email, phone)| [first, last, email, phone])
+            .flatten()
+            .collect())
+    }
+
+    /// Clears the reasons of import rejects that quote one of these texts: a refused row's
+    /// reason quotes its bad cell (its first 40 characters), which may be a name or an
+    /// address. A row that was refused was never anyone's lead, so its reason is the only
+    /// place it names them. Texts under three characters would match too much to mean the
+    /// person; case is folded (ASCII only on SQLite).
+    async fn forget_rejects_quoting(&mut self, texts: &[String]) -> Result<()> {
+        let mut patterns: Vec<String> = texts
+            .iter()
+            .map(|t| t.chars().take(40).collect::<String>().to_lowercase())
+            .filter(|t| t.chars().count() >= 3)
+            .map(|t| {
+                let escaped = t
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                format!("%{escaped}%")
+            })
+            .collect();
+        patterns.sort_unstable();
+        patterns.dedup();
+        if patterns.is_empty() {
+            return Ok(());
+        }
+        on_tx!(self, conn => {
+            let mut b = sqlx::QueryBuilder::new(
+                "UPDATE import_rejects SET reason = '(erased)' WHERE ",
+            );
+            let mut any = b.separated(" OR ");
+            for pattern in &patterns {
+                any.push("lower(reason) LIKE ");
+                any.push_bind_unseparated(pattern.clone());
+                any.push_unseparated(" ESCAPE '\\'");
+            }
+            b.build().execute(conn).await.map(|_| ())
+        })?;
         Ok(())
     }
 

@@ -119,6 +119,22 @@ async fn erase_a_person_with_values_everywhere(app: &TestApp) -> Vec<&'static st
                "referrer": format!("https://{}/x", values[8])}),
     )
     .await;
+    // A file row of theirs refused for a cell that names them: the reason quotes the cell.
+    let imported = app
+        .post_csv(
+            "",
+            &format!(
+                "email,first name,employees\n{},{},{} {} Holdings\nbo@other.example,Bo,lots_of%\n",
+                values[2], values[0], values[0], values[1]
+            ),
+        )
+        .await;
+    assert_eq!(imported.status(), StatusCode::CREATED);
+    let report: Value = imported.json().await.unwrap();
+    assert_eq!(report["import"]["rejected"], 2, "{report}");
+    let rejects_url = report["rejects_url"].as_str().unwrap().to_owned();
+    let rejects = app.get(&rejects_url).await.text().await.unwrap();
+    assert!(rejects.contains(values[1]), "{rejects}");
     // The same person again under another address: merged into the first at capture, the
     // merge record keeping the kept person's fields from before (for undo).
     let again = app
@@ -202,6 +218,13 @@ async fn erase_a_person_with_values_everywhere(app: &TestApp) -> Vec<&'static st
         )
         .await;
     assert_eq!(erased.status(), StatusCode::OK);
+    // Their reject's reason is gone; someone else's stays as it was.
+    let rejects = app.get(&rejects_url).await.text().await.unwrap();
+    assert!(rejects.contains("2,employees,(erased)"), "{rejects}");
+    assert!(
+        rejects.contains("'lots_of%' is not a whole number"),
+        "{rejects}"
+    );
     values.to_vec()
 }
 
