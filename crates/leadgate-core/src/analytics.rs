@@ -245,8 +245,8 @@ pub fn rank(stage: Stage) -> u8 {
     }
 }
 
-/// Score band index: 0-19, 20-39, 40-59, 60-79, 80+ (the store's grouping query says the
-/// same in SQL).
+/// Score band index: 0-19, 20-39, 40-59, 60-79, 80+. The store keeps it beside each score
+/// it writes, and groups by what it kept.
 pub fn band_of(score: f64) -> usize {
     (score.max(0.0) / 20.0).floor().min(4.0) as usize
 }

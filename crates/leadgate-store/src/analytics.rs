@@ -304,11 +304,6 @@ fn as_json(engine: Engine) -> (String, &'static str) {
     }
 }
 
-/// The score band in SQL, as `analytics::band_of` says it (-1: not scored).
-const BAND: &str =
-    "CASE WHEN l.score IS NULL THEN -1 WHEN l.score < 20 THEN 0 WHEN l.score < 40 THEN 1
-    WHEN l.score < 60 THEN 2 WHEN l.score < 80 THEN 3 ELSE 4 END";
-
 /// What the tables are built from, gathered from the rollup and from lead rows alike.
 #[derive(Default)]
 struct Facts {
@@ -575,7 +570,7 @@ impl Store {
             let mut b = sqlx::QueryBuilder::new(format!(
                 "{open}SELECT {month} AS month, 'cell' AS kind, l.channel, l.source_class,
                     COALESCE(l.campaign, '') AS campaign,
-                    CASE WHEN l.junk = '' THEN 0 ELSE 1 END AS junk, {BAND} AS band, l.stage,
+                    CASE WHEN l.junk = '' THEN 0 ELSE 1 END AS junk, l.score_band AS band, l.stage,
                     l.reached, COALESCE(l.outcome, '') AS outcome, '' AS reason,
                     0.0 AS hours, COUNT(*) AS leads,
                     SUM(l.won_value) AS won_value

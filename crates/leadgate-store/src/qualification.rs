@@ -157,16 +157,17 @@ impl Tx {
         for chunk in scored.chunks(1000) {
             on_tx!(self, conn => {
                 let mut b = sqlx::QueryBuilder::new(
-                    "WITH v (id, score, grade, temperature, policy_version) AS (",
+                    "WITH v (id, score, score_band, grade, temperature, policy_version) AS (",
                 );
                 b.push_values(chunk, |mut row, (lead, score, version)| {
                     row.push_bind(lead.id)
                         .push_bind(score.score)
+                        .push_bind(leadgate_core::analytics::band_of(score.score) as i64)
                         .push_bind(&score.grade)
                         .push_bind(score.temperature.as_str())
                         .push_bind(*version);
                 });
-                b.push(") UPDATE leads SET score = v.score, grade = v.grade, temperature = v.temperature, policy_version = v.policy_version, scored_at = ")
+                b.push(") UPDATE leads SET score = v.score, score_band = v.score_band, grade = v.grade, temperature = v.temperature, policy_version = v.policy_version, scored_at = ")
                     .push_bind(Ts(at));
                 if let Some(due) = due {
                     b.push(", rescore_due = ").push_bind(due);

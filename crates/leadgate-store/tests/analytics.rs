@@ -13,6 +13,7 @@ leadgate_store::on_both_engines!(
     moves_and_outcomes_feed_the_funnel_sources_reasons_and_times,
     the_monthly_rollup_agrees_with_the_leads_for_any_period,
     a_teams_stage_list_merges_its_reps_pages_in_order,
+    each_score_counts_in_the_band_cores_rule_gives_it,
 );
 
 async fn moves_and_outcomes_feed_the_funnel_sources_reasons_and_times(store: Store) {
@@ -426,4 +427,52 @@ async fn a_teams_stage_list_merges_its_reps_pages_in_order(store: Store) {
         .leads
         .iter()
         .all(|l| l.lead.owner.as_ref().map(AsRef::as_ref) == Some("bo")));
+}
+
+async fn each_score_counts_in_the_band_cores_rule_gives_it(store: Store) {
+    store
+        .apply_policy(leadgate_core::policy::Policy::STARTER, "ops", "starter")
+        .await
+        .unwrap();
+    // Fit points of the starter policy: 0, 20 (a band's lower edge), 25, 40 and 60.
+    for (i, fit) in [
+        json!({}),
+        json!({"job_title": "Director"}),
+        json!({"industry": "Manufacturing", "company_size": 100}),
+        json!({"industry": "Software", "job_title": "CEO"}),
+        json!({"industry": "Software", "job_title": "CEO", "company_size": 500, "product_need": "crm"}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut body = fit;
+        body["email"] = json!(format!("p{i}@bigco.example"));
+        let id = capture(&store, body).await;
+        store.refresh_lead(id, Utc::now()).await.unwrap();
+    }
+    let mut by_rule = [0u64; 5];
+    for score in leadgate_store::testing::texts(
+        &store,
+        "SELECT CAST(score AS TEXT) FROM leads WHERE score IS NOT NULL",
+    )
+    .await
+    {
+        by_rule[leadgate_core::analytics::band_of(score.parse().unwrap())] += 1;
+    }
+    assert_eq!(by_rule, [1, 2, 1, 1, 0]);
+    for fold in [false, true] {
+        if fold {
+            store.fold_analytics().await.unwrap();
+        }
+        let a = store.analytics(&AnalyticsScope::default()).await.unwrap();
+        let counted: Vec<u64> = a.bands.iter().map(|b| b.leads).collect();
+        assert_eq!(counted, by_rule, "folded: {fold}");
+        assert_eq!(
+            a,
+            store
+                .analytics_from_leads(&AnalyticsScope::default())
+                .await
+                .unwrap()
+        );
+    }
 }
