@@ -6,11 +6,14 @@
 use crate::followup::TaskType;
 use crate::policy::{Condition, FieldRef};
 use crate::scoring::{holds, payload_has};
+use crate::source::named_enum;
 use crate::{EventType, Lead, Stage};
 use chrono::Duration;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
 
 /// How many rules may fire in a chain started by one event (A's action triggers B, whose
 /// action triggers C): the chain stops there.
@@ -62,6 +65,18 @@ pub enum Action {
     /// Start this nurture sequence for the lead.
     Enrol(String),
 }
+
+named_enum!(
+    /// Where a lead's enrolment in a sequence stands.
+    EnrolmentState, "enrolment state" {
+        /// Its next step is scheduled.
+        Active => "active",
+        /// Every step ran.
+        Finished => "finished",
+        /// The lead replied, moved on, or could no longer be reached.
+        Stopped => "stopped",
+    }
+);
 
 /// A nurture sequence: timed steps, each an action, run one after the other from the
 /// enrolment; it stops when the lead replies (a call connected, a meeting, an email received)

@@ -4,10 +4,27 @@
 
 use crate::normalize::{company_key, fold_loose, phone_e164};
 use crate::scoring::is_free_mail;
+use crate::source::named_enum;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::str::FromStr;
+
+named_enum!(
+    /// Where a merge of two people stands.
+    MergeStatus, "merge status" {
+        /// Likely the same person: waiting for someone to apply or reject it.
+        Suggested => "suggested",
+        /// Carried out: the second person's leads are the first's.
+        Merged => "merged",
+        /// Two different people, said by someone: not suggested again.
+        Rejected => "rejected",
+        /// Merged, then undone: not merged again by itself.
+        Undone => "undone",
+    }
+);
 
 /// At or above: the same person, merged without asking.
 pub const AUTO_MERGE: f64 = 0.95;

@@ -1,9 +1,34 @@
 //! Email templates: a subject and a plain-text body with `{{placeholders}}` filled from the
 //! lead (checked when the template is saved, so sending never meets an unknown one).
 
+use crate::source::named_enum;
 use crate::validation::{FieldError, FieldErrors};
 use crate::Lead;
 use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+named_enum!(
+    /// Where an email in the outbox stands.
+    EmailState, "email state" {
+        /// Waiting for its send job.
+        Queued => "queued",
+        /// Handed to the SMTP server now (marked before it goes out).
+        Sending => "sending",
+        Sent => "sent",
+        /// Refused on every attempt.
+        Failed => "failed",
+        /// An attempt stopped between sending and recording it: not sent again by itself.
+        Uncertain => "uncertain",
+    }
+);
+
+impl EmailState {
+    /// Whether a person may queue it again (after checking it did not arrive).
+    pub fn can_resend(self) -> bool {
+        matches!(self, EmailState::Failed | EmailState::Uncertain)
+    }
+}
 
 /// What a template may use.
 pub const PLACEHOLDERS: [&str; 7] = [

@@ -3,9 +3,11 @@
 
 use crate::calendar::BusinessCalendar;
 use crate::scoring::Temperature;
+use crate::source::named_enum;
 use crate::Stage;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::str::FromStr;
 
 /// How long sales has: working time, or whole working days (to closing time).
@@ -128,14 +130,16 @@ pub fn rule_for<'r>(
     rules.iter().find(|r| r.applies(stage, temperature, grade))
 }
 
-/// A clock's standing: running until its deadline, met, or breached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ClockState {
-    Running,
-    Met,
-    Breached,
-}
+named_enum!(
+    /// A clock's standing: running until its deadline, met, or breached; or reassigned
+    /// (handed to another rep, who got a new clock), which `standing` never says.
+    ClockState, "clock state" {
+        Running => "running",
+        Met => "met",
+        Breached => "breached",
+        Reassigned => "reassigned",
+    }
+);
 
 /// Where a clock stands at `now`, and how much working time is left (negative: overdue).
 pub fn standing(

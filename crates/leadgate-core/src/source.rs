@@ -29,6 +29,14 @@ macro_rules! named_enum {
             }
         }
 
+        /// Reads a stored name (the store's rows decode states through it).
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                s.parse()
+            }
+        }
+
         impl FromStr for $name {
             type Err = String;
             fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -7,7 +7,9 @@ use crate::qualification::facts;
 use crate::time::{to_micros, Ts};
 use crate::{on_read_pool, on_tx, ActivePolicy, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
-use leadgate_core::automation::{self, Action, Assignee, AutomationRule, Recipient};
+use leadgate_core::automation::{
+    self, Action, Assignee, AutomationRule, EnrolmentState, Recipient,
+};
 use leadgate_core::followup::NewTask;
 use leadgate_core::job::JobKind;
 use leadgate_core::lifecycle::{self, MoveRequest, Mover};
@@ -320,7 +322,8 @@ struct EnrolmentRow {
     lead_id: i64,
     sequence: String,
     next_step: i32,
-    state: String,
+    #[sqlx(try_from = "String")]
+    state: EnrolmentState,
     enrolled_at: Ts,
 }
 
@@ -384,14 +387,14 @@ impl Tx {
     async fn end_enrolment(
         &mut self,
         id: i64,
-        state: &str,
+        state: EnrolmentState,
         reason: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
         on_tx!(self, conn => sqlx::query(
             "UPDATE sequence_enrolments SET state = $1, stopped_reason = $2, updated_at = $3 WHERE id = $4",
         )
-        .bind(state)
+        .bind(state.as_str())
         .bind(reason)
         .bind(Ts(to_micros(now)))
         .bind(id)
@@ -416,7 +419,9 @@ impl Tx {
         .bind(enrolment)
         .fetch_optional(conn)
         .await)?;
-        let Some(row) = row.filter(|r| r.state == "active" && r.next_step as usize == step) else {
+        let Some(row) =
+            row.filter(|r| r.state == EnrolmentState::Active && r.next_step as usize == step)
+        else {
             return Ok(());
         };
         let Some(lead) = self.lead(row.lead_id, true).await? else {
@@ -431,7 +436,7 @@ impl Tx {
             return self
                 .end_enrolment(
                     row.id,
-                    "stopped",
+                    EnrolmentState::Stopped,
                     Some("the sequence is no longer in the policy"),
                     now,
                 )
@@ -440,7 +445,7 @@ impl Tx {
         if !automation::nurtured(lead.lead.stage) {
             let reason = format!("the lead is {}", lead.lead.stage);
             return self
-                .end_enrolment(row.id, "stopped", Some(&reason), now)
+                .end_enrolment(row.id, EnrolmentState::Stopped, Some(&reason), now)
                 .await;
         }
         let answers: Vec<(String, Json<Value>)> = on_tx!(self, conn => sqlx::query_as(
@@ -453,11 +458,18 @@ impl Tx {
         .await)?;
         if answers.iter().any(|(t, p)| automation::is_reply(t, &p.0)) {
             return self
-                .end_enrolment(row.id, "stopped", Some("the lead replied"), now)
+                .end_enrolment(
+                    row.id,
+                    EnrolmentState::Stopped,
+                    Some("the lead replied"),
+                    now,
+                )
                 .await;
         }
         let Some((_, action)) = sequence.steps.get(step) else {
-            return self.end_enrolment(row.id, "finished", None, now).await;
+            return self
+                .end_enrolment(row.id, EnrolmentState::Finished, None, now)
+                .await;
         };
         let actor = automation::actor(&sequence.name, 1);
         let placeholder = AutomationRule {
@@ -500,7 +512,10 @@ impl Tx {
                 self.schedule_step(row.id, lead.id, step + 1, now + *wait)
                     .await
             }
-            None => self.end_enrolment(row.id, "finished", None, now).await,
+            None => {
+                self.end_enrolment(row.id, EnrolmentState::Finished, None, now)
+                    .await
+            }
         }
     }
 }

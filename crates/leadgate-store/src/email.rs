@@ -7,7 +7,7 @@ use crate::leads::NewEvent;
 use crate::time::{to_micros, Ts};
 use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
-use leadgate_core::email::EmailTemplate;
+use leadgate_core::email::{EmailState, EmailTemplate};
 use leadgate_core::job::JobKind;
 use leadgate_core::{EventDraft, EventType};
 use rand::distributions::Alphanumeric;
@@ -24,8 +24,8 @@ pub struct Email {
     pub to_address: String,
     pub subject: String,
     pub body: String,
-    /// queued, sending, sent, failed or uncertain.
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: EmailState,
     pub message_id: String,
     pub error: Option<String>,
     pub created_by: String,
@@ -220,9 +220,9 @@ impl Store {
         let now = Ts(to_micros(now));
         let mut tx = self.begin().await?;
         let email = tx.email(id).await?;
-        let nothing = match email.state.as_str() {
-            "sent" => Some("already sent".to_owned()),
-            "sending" | "uncertain" => {
+        let nothing = match email.state {
+            EmailState::Sent => Some("already sent".to_owned()),
+            EmailState::Sending | EmailState::Uncertain => {
                 on_tx!(&mut tx, conn => sqlx::query(
                     "UPDATE emails SET state = 'uncertain',
                         error = 'an attempt stopped between sending and recording it; check the mailbox before resending'
@@ -234,7 +234,7 @@ impl Store {
                 .map(|_| ()))?;
                 Some("uncertain: not sent again".to_owned())
             }
-            _ => None,
+            EmailState::Queued | EmailState::Failed => None,
         };
         if let Some(reason) = nothing {
             tx.finish_claim(job, now).await?;
@@ -248,7 +248,7 @@ impl Store {
             .map(|_| ()))?;
         tx.commit().await?;
         Ok(Sending::Send(Box::new(Email {
-            state: "sending".into(),
+            state: EmailState::Sending,
             ..email
         })))
     }
@@ -296,11 +296,11 @@ impl Store {
     ) -> Result<()> {
         let id = email_id(job)?;
         let state = match self.fail_job(job, error, now).await? {
-            Some(leadgate_core::job::JobState::Dead) => "failed",
-            _ => "queued",
+            Some(leadgate_core::job::JobState::Dead) => EmailState::Failed,
+            _ => EmailState::Queued,
         };
         on_pool!(self, pool => sqlx::query("UPDATE emails SET state = $1, error = $2 WHERE id = $3 AND state = 'sending'")
-            .bind(state)
+            .bind(state.as_str())
             .bind(error)
             .bind(id)
             .execute(pool)
@@ -313,7 +313,7 @@ impl Store {
     pub async fn resend_email(&self, id: i64) -> Result<Email> {
         let mut tx = self.begin().await?;
         let email = tx.email(id).await?;
-        if email.state != "failed" && email.state != "uncertain" {
+        if !email.state.can_resend() {
             return Err(StoreError::Conflict {
                 field: "state".into(),
                 reason: format!(

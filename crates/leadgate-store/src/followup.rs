@@ -6,7 +6,7 @@ use crate::leads::NewEvent;
 use crate::time::{to_micros, Ts};
 use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
-use leadgate_core::followup::{Interaction, NewTask, TaskState};
+use leadgate_core::followup::{Interaction, NewTask, TaskState, TaskType};
 use leadgate_core::job::JobKind;
 use leadgate_core::sla::Until;
 use leadgate_core::{EventDraft, EventType};
@@ -18,14 +18,15 @@ use serde_json::json;
 pub struct Task {
     pub id: i64,
     pub lead_id: i64,
-    #[sqlx(rename = "type")]
+    #[sqlx(rename = "type", try_from = "String")]
     #[serde(rename = "type")]
-    pub task_type: String,
+    pub task_type: TaskType,
     pub title: String,
     pub notes: Option<String>,
     pub owner: Option<String>,
     pub due_at: Ts,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: TaskState,
     pub created_by: String,
     pub created_at: Ts,
     pub reminded_at: Option<Ts>,
@@ -140,7 +141,7 @@ impl Tx {
             Err(StoreError::NotFound(_)) => return Ok(()),
             Err(e) => return Err(e),
         };
-        if task.state != TaskState::Open.as_str() || task.reminded_at.is_some() {
+        if task.state != TaskState::Open || task.reminded_at.is_some() {
             return Ok(());
         }
         on_tx!(self, conn => sqlx::query("UPDATE tasks SET reminded_at = $1 WHERE id = $2")

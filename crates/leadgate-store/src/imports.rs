@@ -9,7 +9,7 @@ use crate::time::{to_micros, Ts};
 use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::analytics::Happening;
-use leadgate_core::import::{ImportRow, RowError};
+use leadgate_core::import::{ImportRow, ImportStatus, RowError};
 use leadgate_core::lead::LeadField;
 use leadgate_core::lifecycle;
 use leadgate_core::{EventDraft, EventType, Lead, Stage};
@@ -25,9 +25,7 @@ pub struct ImportRecord {
     #[serde(skip)]
     pub mapping: String,
     pub actor: String,
-    /// running, interrupted (running, but its process has not been heard of for
-    /// `INTERRUPTED_AFTER_SECS`: import the same file again to resume it), finished.
-    pub status: String,
+    pub status: ImportStatus,
     /// Data rows handled so far (stored or refused); a resumed import skips these.
     pub rows_done: i64,
     pub inserted: i64,
@@ -52,9 +50,6 @@ pub struct ImportRecord {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-/// A running import whose process has said nothing for this long was interrupted (its
-/// heartbeat comes with every batch, and every 30 s while it matches people).
-pub const INTERRUPTED_AFTER_SECS: i64 = 300;
 const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(sqlx::FromRow)]
@@ -64,7 +59,8 @@ struct ImportRecordRow {
     file_sha256: String,
     mapping: String,
     actor: String,
-    status: String,
+    #[sqlx(try_from = "String")]
+    status: ImportStatus,
     rows_done: i64,
     inserted: i64,
     updated: i64,
@@ -90,13 +86,8 @@ impl From<ImportRecordRow> for ImportRecord {
             mapping: r.mapping,
             actor: r.actor,
             status: match r.heartbeat_at {
-                Some(beat)
-                    if r.status == "running"
-                        && Utc::now().timestamp() - beat > INTERRUPTED_AFTER_SECS =>
-                {
-                    "interrupted".into()
-                }
-                _ => r.status,
+                Some(beat) => r.status.seen_after(Utc::now().timestamp() - beat),
+                None => r.status,
             },
             rows_done: r.rows_done,
             inserted: r.inserted,
@@ -185,8 +176,10 @@ impl Store {
             .await)?;
         let last = last.map(ImportRecord::from);
         match last {
-            Some(last) if last.status == "running" => return Ok(ImportStart::Busy(last)),
-            Some(last) if last.status == "interrupted" => {
+            Some(last) if last.status == ImportStatus::Running => {
+                return Ok(ImportStart::Busy(last))
+            }
+            Some(last) if last.status == ImportStatus::Interrupted => {
                 return Ok(match self.take_over_import(&last, runner).await? {
                     Some(record) => ImportStart::Resume(record),
                     None => ImportStart::Busy(self.import(last.id).await?),

@@ -45,7 +45,8 @@ pub struct Job {
     #[sqlx(json)]
     pub payload: Value,
     pub key: Option<String>,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: JobState,
     pub due_at: Ts,
     pub attempts: i32,
     pub max_attempts: i32,

@@ -35,7 +35,7 @@ pub use email::{Email, Sending};
 pub use events::{AppendOutcome, StoredEvent, Timeline, MAX_BATCH};
 pub use followup::{LoggedInteraction, Notification, Task, TaskFilter};
 pub use forms::StoredForm;
-pub use imports::{BatchRow, ImportRecord, ImportStart, Reject, INTERRUPTED_AFTER_SECS};
+pub use imports::{BatchRow, ImportRecord, ImportStart, Reject};
 pub use jobs::{ClaimedJob, Job, JobRun, NewJob};
 pub use leads::{
     Capture, CaptureOutcome, LeadFilter, LeadPage, LeadSort, PredictionSnapshot, ScoreSnapshot,

@@ -5,7 +5,7 @@ use crate::leads::NewEvent;
 use crate::time::{to_micros, Ts};
 use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
-use leadgate_core::dedupe::{self, Match, Matching, PersonKeys, AUTO_MERGE};
+use leadgate_core::dedupe::{self, Match, Matching, MergeStatus, PersonKeys, AUTO_MERGE};
 use leadgate_core::{EventDraft, EventType};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -19,8 +19,7 @@ pub struct MergeRecord {
     pub merged_person: i64,
     pub score: f64,
     pub reasons: Vec<String>,
-    /// suggested, merged, rejected or undone.
-    pub status: String,
+    pub status: MergeStatus,
     pub moved_leads: Vec<i64>,
     pub created_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
@@ -34,7 +33,8 @@ struct MergeRow {
     merged_person: i64,
     score: f64,
     reasons: String,
-    status: String,
+    #[sqlx(try_from = "String")]
+    status: MergeStatus,
     moved_leads: String,
     created_at: Ts,
     decided_at: Option<Ts>,
@@ -284,8 +284,8 @@ impl Store {
             // A pair suggested before is merged now; one a person rejected or undid stays
             // apart.
             let id = match self.known_merge(found.a, found.b).await? {
-                None => self.insert_merge(&found, "suggested").await?,
-                Some((id, status)) if status == "suggested" => id,
+                None => self.insert_merge(&found, MergeStatus::Suggested).await?,
+                Some((id, MergeStatus::Suggested)) => id,
                 Some(_) => continue,
             };
             self.apply_merge(id, actor).await?;
@@ -338,7 +338,7 @@ impl Store {
                         .push_bind(m.b)
                         .push_bind(m.score)
                         .push_bind(serde_json::to_string(&m.reasons).unwrap_or_default())
-                        .push_bind("suggested")
+                        .push_bind(MergeStatus::Suggested.as_str())
                         .push_bind(now);
                 });
                 b.build().execute(conn).await.map(|_| ())
@@ -348,17 +348,19 @@ impl Store {
     }
 
     /// The newest merge of the pair and its status, if it was ever suggested or merged.
-    async fn known_merge(&self, kept: i64, merged: i64) -> Result<Option<(i64, String)>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+    async fn known_merge(&self, kept: i64, merged: i64) -> Result<Option<(i64, MergeStatus)>> {
+        let row: Option<(i64, String)> = on_pool!(self, pool => sqlx::query_as(
             "SELECT id, status FROM merges WHERE kept_person = $1 AND merged_person = $2 ORDER BY id DESC LIMIT 1",
         )
         .bind(kept)
         .bind(merged)
         .fetch_optional(pool)
-        .await)?)
+        .await)?;
+        row.map(|(id, status)| Ok((id, status.parse().map_err(StoreError::Internal)?)))
+            .transpose()
     }
 
-    async fn insert_merge(&self, m: &Match, status: &str) -> Result<i64> {
+    async fn insert_merge(&self, m: &Match, status: MergeStatus) -> Result<i64> {
         Ok(on_pool!(self, pool => sqlx::query_scalar(
             "INSERT INTO merges (kept_person, merged_person, score, reasons, status, created_at)
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -367,13 +369,13 @@ impl Store {
         .bind(m.b)
         .bind(m.score)
         .bind(serde_json::to_string(&m.reasons).unwrap_or_default())
-        .bind(status)
+        .bind(status.as_str())
         .bind(Ts(to_micros(Utc::now())))
         .fetch_one(pool)
         .await)?)
     }
 
-    pub async fn merges(&self, status: Option<&str>) -> Result<Vec<MergeRecord>> {
+    pub async fn merges(&self, status: Option<MergeStatus>) -> Result<Vec<MergeRecord>> {
         let sql = match status {
             Some(_) => format!("{SELECT_MERGE} WHERE status = $1 ORDER BY id"),
             None => format!("{SELECT_MERGE} ORDER BY id"),
@@ -381,7 +383,7 @@ impl Store {
         let rows: Vec<MergeRow> = on_read_pool!(self, pool => {
             let mut q = sqlx::query_as(&sql);
             if let Some(s) = status {
-                q = q.bind(s);
+                q = q.bind(s.as_str());
             }
             q.fetch_all(pool).await
         })?;
@@ -389,7 +391,7 @@ impl Store {
     }
 
     /// The merge, if it is in `status`; otherwise a conflict saying what `only` allows.
-    async fn merge_in(&self, id: i64, status: &str, only: &str) -> Result<MergeRecord> {
+    async fn merge_in(&self, id: i64, status: MergeStatus, only: &str) -> Result<MergeRecord> {
         let record = self.merge(id).await?;
         if record.status != status {
             return Err(StoreError::Conflict {
@@ -414,7 +416,11 @@ impl Store {
     /// involved gets a `person_merged` event. Undo restores all of it.
     pub async fn apply_merge(&self, id: i64, actor: &str) -> Result<MergeRecord> {
         let record = self
-            .merge_in(id, "suggested", "a suggested merge can be applied")
+            .merge_in(
+                id,
+                MergeStatus::Suggested,
+                "a suggested merge can be applied",
+            )
             .await?;
         let (kept, gone) = (record.kept_person, record.merged_person);
         let now = to_micros(Utc::now());
@@ -473,7 +479,7 @@ impl Store {
     /// as before, and the leads get a `person_merged` event saying so.
     pub async fn undo_merge(&self, id: i64, actor: &str) -> Result<MergeRecord> {
         let record = self
-            .merge_in(id, "merged", "a done merge can be undone")
+            .merge_in(id, MergeStatus::Merged, "a done merge can be undone")
             .await?;
         let before: Option<String> = on_pool!(self, pool => sqlx::query_scalar("SELECT kept_before FROM merges WHERE id = $1")
             .bind(id)
@@ -517,7 +523,7 @@ impl Store {
 
     /// A person decided two suggested records are different people.
     pub async fn reject_merge(&self, id: i64, actor: &str) -> Result<MergeRecord> {
-        self.merge_in(id, "suggested", "a suggestion can be rejected")
+        self.merge_in(id, MergeStatus::Suggested, "a suggestion can be rejected")
             .await?;
         on_pool!(self, pool => sqlx::query("UPDATE merges SET status = 'rejected', decided_at = $1, actor = $2 WHERE id = $3")
             .bind(Ts(to_micros(Utc::now())))

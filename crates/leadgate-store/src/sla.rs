@@ -12,7 +12,7 @@ use leadgate_core::job::JobKind;
 use leadgate_core::lifecycle::{self, MoveRequest, Mover};
 use leadgate_core::routing::RoutingFacts;
 use leadgate_core::scoring::{Score, Temperature};
-use leadgate_core::sla::{self, Escalation, SlaRule, Until};
+use leadgate_core::sla::{self, ClockState, Escalation, SlaRule, Until};
 use leadgate_core::{FieldError, Stage};
 use serde::Serialize;
 use serde_json::json;
@@ -32,8 +32,7 @@ pub struct SlaClock {
     pub due_at: Ts,
     pub met_at: Option<Ts>,
     pub breached_at: Option<Ts>,
-    /// running, met, breached, or reassigned (handed to another rep, who got a new clock).
-    pub state: String,
+    pub state: ClockState,
     /// Working time left (negative: overdue), in minutes, for running clocks.
     pub minutes_left: Option<i64>,
 }
@@ -53,7 +52,8 @@ struct ClockRow {
     due_at: Ts,
     met_at: Option<Ts>,
     breached_at: Option<Ts>,
-    state: String,
+    #[sqlx(try_from = "String")]
+    state: ClockState,
     within: String,
     temperature: Option<String>,
     grade: Option<String>,
@@ -297,7 +297,7 @@ impl Tx {
         let Some(clock) = self.clock(id).await? else {
             return Ok(());
         };
-        if clock.met_at.is_some() || clock.state != "running" || now < clock.due_at.0 {
+        if clock.met_at.is_some() || clock.state != ClockState::Running || now < clock.due_at.0 {
             return Ok(());
         }
         on_tx!(self, conn => sqlx::query("UPDATE sla_clocks SET state = 'breached', breached_at = $1 WHERE id = $2")
@@ -470,7 +470,7 @@ impl Tx {
 }
 
 fn view(row: ClockRow, calendar: &BusinessCalendar, now: DateTime<Utc>) -> SlaClock {
-    let minutes_left = (row.state == "running").then(|| {
+    let minutes_left = (row.state == ClockState::Running).then(|| {
         let (_, left) = sla::standing(calendar, row.due_at.0, None, now);
         left.num_minutes()
     });

@@ -2,6 +2,7 @@
 //! test runs once on SQLite and once on PostgreSQL.
 
 use chrono::{DateTime, Duration, Utc};
+use leadgate_core::email::EmailState;
 use leadgate_core::followup::{InteractionRequest, TaskRequest, TaskState};
 use leadgate_core::job::{JobKind, JobState};
 use leadgate_store::testing::{capture as lead, count};
@@ -107,7 +108,7 @@ async fn a_failing_job_backs_off_then_goes_dead_and_can_be_retried(store: Store)
         .finish_job(&last[0], t0 + Duration::days(1))
         .await
         .unwrap());
-    assert_eq!(store.job(id).await.unwrap().state, "done");
+    assert_eq!(store.job(id).await.unwrap().state, JobState::Done);
     assert!(
         !store.finish_job(&last[0], t0).await.unwrap(),
         "finished once"
@@ -296,7 +297,7 @@ async fn a_task_reminds_its_owner_once_when_due(store: Store) {
         .close_task(mine.id, TaskState::Done, "bo", now)
         .await
         .unwrap();
-    assert_eq!(done.state, "done");
+    assert_eq!(done.state, TaskState::Done);
     assert!(matches!(
         store
             .close_task(mine.id, TaskState::Cancelled, "bo", now)
@@ -378,7 +379,7 @@ async fn an_email_left_sending_by_a_crash_is_not_sent_again(store: Store) {
     else {
         panic!("the email should go out")
     };
-    assert_eq!(taken.state, "sending");
+    assert_eq!(taken.state, EmailState::Sending);
     // The worker dies here, between sending and recording it. The next attempt does not send.
     let second = store
         .claim_jobs("w2", 10, lease, t0 + Duration::seconds(31))
@@ -390,21 +391,27 @@ async fn an_email_left_sending_by_a_crash_is_not_sent_again(store: Store) {
         "{outcome:?}"
     );
     let stored = &store.emails(Some(id), 10).await.unwrap()[0];
-    assert_eq!(stored.state, "uncertain");
+    assert_eq!(stored.state, EmailState::Uncertain);
     assert!(stored
         .error
         .as_deref()
         .unwrap()
         .contains("check the mailbox"));
     // A person checked: it did not arrive. Resent, it goes out once.
-    assert_eq!(store.resend_email(email.id).await.unwrap().state, "queued");
+    assert_eq!(
+        store.resend_email(email.id).await.unwrap().state,
+        EmailState::Queued
+    );
     let third = store.claim_jobs("w1", 10, lease, Utc::now()).await.unwrap();
     assert!(matches!(
         store.begin_send(&third[0], t0).await.unwrap(),
         leadgate_store::Sending::Send(_)
     ));
     store.email_sent(&third[0], Utc::now()).await.unwrap();
-    assert_eq!(store.emails(Some(id), 10).await.unwrap()[0].state, "sent");
+    assert_eq!(
+        store.emails(Some(id), 10).await.unwrap()[0].state,
+        EmailState::Sent
+    );
     assert!(matches!(
         store.resend_email(email.id).await,
         Err(StoreError::Conflict { .. })

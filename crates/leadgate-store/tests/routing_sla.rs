@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use leadgate_core::calendar::BusinessCalendar;
 use leadgate_core::followup::InteractionRequest;
 use leadgate_core::policy::Policy;
+use leadgate_core::sla::ClockState;
 use leadgate_core::Stage;
 use leadgate_store::testing::{capture as lead, count};
 use leadgate_store::{RepInput, Store, StoreError};
@@ -395,7 +396,7 @@ async fn clocks_start_are_met_and_breached_with_escalation(store: Store) {
     run_due_jobs(&store, due - Duration::seconds(1)).await;
     assert_eq!(
         store.lead_clocks(late, Utc::now()).await.unwrap()[0].state,
-        "running",
+        ClockState::Running,
         "not yet"
     );
     run_due_jobs(&store, due + Duration::seconds(1)).await;
@@ -403,7 +404,7 @@ async fn clocks_start_are_met_and_breached_with_escalation(store: Store) {
         .lead_clocks(late, due + Duration::seconds(1))
         .await
         .unwrap()[0];
-    assert_eq!(clock.state, "breached");
+    assert_eq!(clock.state, ClockState::Breached);
     assert!(clock.breached_at.is_some());
     assert_eq!(
         count(
@@ -430,7 +431,7 @@ async fn clocks_start_are_met_and_breached_with_escalation(store: Store) {
         .await
         .unwrap();
     let clocks = store.lead_clocks(late, Utc::now()).await.unwrap();
-    assert_eq!(clocks[1].state, "breached");
+    assert_eq!(clocks[1].state, ClockState::Breached);
     assert!(clocks[1].met_at.is_some());
 
     let by_owner = store.sla_compliance("owner", None, None).await.unwrap();

@@ -3,11 +3,11 @@
 //! store in batches that each commit with the import's progress.
 
 use leadgate_core::export::safe_cell;
-use leadgate_core::import::{guess, suspects, BoundMapping, ImportRow, Mapping, RowError, Suspect};
-use leadgate_core::FieldErrors;
-use leadgate_store::{
-    BatchRow, ImportRecord, ImportStart, Store, StoreError, INTERRUPTED_AFTER_SECS,
+use leadgate_core::import::{
+    guess, suspects, BoundMapping, ImportRow, Mapping, RowError, Suspect, INTERRUPTED_AFTER_SECS,
 };
+use leadgate_core::FieldErrors;
+use leadgate_store::{BatchRow, ImportRecord, ImportStart, Store, StoreError};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::fs::File;

@@ -1,6 +1,7 @@
 //! CSV import and export against real databases: every test runs on SQLite and PostgreSQL.
 
 use leadgate::import::{self, ImportError, ImportOptions, ImportReport};
+use leadgate_core::import::ImportStatus;
 use leadgate_store::{LeadFilter, Store};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -637,7 +638,10 @@ async fn an_interrupted_import_resumes_without_duplicates(store: Store) {
         })
         .collect();
     store.import_batch(record.id, &first_batch).await.unwrap();
-    assert_eq!(store.import(record.id).await.unwrap().status, "running");
+    assert_eq!(
+        store.import(record.id).await.unwrap().status,
+        ImportStatus::Running
+    );
     // While that run is alive (another machine's, heard of just now), a second run of the
     // same file is refused, not run alongside it.
     let (busy, _) = import_file(&store, &file, &options(Some(mapping))).await;
@@ -649,7 +653,7 @@ async fn an_interrupted_import_resumes_without_duplicates(store: Store) {
         import::BATCH_ROWS as i64
     );
     // Its process died: once its heartbeat is old, it reads as interrupted.
-    let stale = chrono::Utc::now().timestamp() - leadgate_store::INTERRUPTED_AFTER_SECS - 1;
+    let stale = chrono::Utc::now().timestamp() - leadgate_core::import::INTERRUPTED_AFTER_SECS - 1;
     leadgate_store::testing::execute(
         &store,
         &format!(
@@ -658,7 +662,10 @@ async fn an_interrupted_import_resumes_without_duplicates(store: Store) {
         ),
     )
     .await;
-    assert_eq!(store.import(record.id).await.unwrap().status, "interrupted");
+    assert_eq!(
+        store.import(record.id).await.unwrap().status,
+        ImportStatus::Interrupted
+    );
 
     let (report, _) = import_file(&store, &file, &options(Some(mapping))).await;
     let report = report.unwrap();
@@ -700,7 +707,7 @@ async fn a_file_of_namesake_crowds_is_matched_within_bounds_and_merges_none(stor
     let (report, _) = import_file(&store, &file, &options(None)).await;
     let import = report.unwrap().import.unwrap();
     assert_eq!(import.inserted, 3000);
-    assert_eq!(import.status, "finished");
+    assert_eq!(import.status, ImportStatus::Finished);
     assert_eq!(import.merged, 0, "no namesake merged");
     assert!(import.match_blocks_skipped > 0, "{import:?}");
     assert_eq!(

@@ -3,6 +3,7 @@
 
 use super::StoreArgs;
 use clap::{Args, Subcommand};
+use leadgate_core::dedupe::MergeStatus;
 
 #[derive(Debug, Args)]
 pub struct DedupeArgs {
@@ -57,8 +58,8 @@ pub struct MergesArgs {
 enum Action {
     /// List merges: suggested, merged, rejected, undone (all by default).
     List {
-        #[arg(long, value_parser = ["suggested", "merged", "rejected", "undone"])]
-        status: Option<String>,
+        #[arg(long)]
+        status: Option<MergeStatus>,
     },
     /// Merge a suggested pair.
     Apply { id: i64 },
@@ -73,7 +74,7 @@ pub async fn merges(args: MergesArgs) -> anyhow::Result<()> {
     let actor = format!("cli:{}", args.actor);
     let record = match args.action {
         Action::List { status } => {
-            for m in store.merges(status.as_deref()).await? {
+            for m in store.merges(status).await? {
                 println!(
                     "{:>6}  {:<9}  person {} <- {}  score {:.2}  {}",
                     m.id,

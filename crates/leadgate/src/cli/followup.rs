@@ -197,7 +197,7 @@ pub async fn task(args: TaskArgs) -> anyhow::Result<()> {
                 })
                 .await?;
             for task in &tasks {
-                let late = if task.state == "open" && task.due_at.0 < now {
+                let late = if task.state == TaskState::Open && task.due_at.0 < now {
                     "OVERDUE"
                 } else {
                     ""

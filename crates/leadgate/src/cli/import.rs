@@ -205,7 +205,7 @@ async fn print_status(store: &Store) -> anyhow::Result<()> {
             import.rejected,
             import.started_at.format("%Y-%m-%d %H:%M UTC"),
         );
-        if import.status == "interrupted" {
+        if import.status == leadgate_core::import::ImportStatus::Interrupted {
             println!(
                 "  its process stopped after row {}: run `leadgate import {}` again with the same mapping to resume it there",
                 import.rows_done + 1,

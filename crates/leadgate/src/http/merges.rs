@@ -7,6 +7,7 @@ use crate::http::{Actor, AppState};
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
+use leadgate_core::dedupe::MergeStatus;
 use leadgate_store::{DedupeSummary, MergeRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -47,11 +48,8 @@ pub struct MergeQuery {
     status: Option<String>,
 }
 
-/// Where a merge stands.
-const MERGE_STATUSES: [&str; 4] = ["suggested", "merged", "rejected", "undone"];
-
 fn merge_status() -> utoipa::openapi::Object {
-    leadgate_core::openapi::one_of(MERGE_STATUSES)
+    leadgate_core::openapi::one_of(MergeStatus::ALL.iter().map(|s| s.as_str()))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -67,19 +65,16 @@ async fn list_merges(
     State(state): State<AppState>,
     Query(query): Query<MergeQuery>,
 ) -> Result<Json<MergeList>, ApiError> {
-    if let Some(status) = &query.status {
-        if !MERGE_STATUSES.contains(&status.as_str()) {
-            return Err(ApiError::BadQuery(
-                leadgate_core::FieldError::new(
-                    "status",
-                    "is suggested, merged, rejected or undone",
-                )
-                .into(),
-            ));
-        }
-    }
+    let status = query
+        .status
+        .as_deref()
+        .map(str::parse::<MergeStatus>)
+        .transpose()
+        .map_err(|reason| {
+            ApiError::BadQuery(leadgate_core::FieldError::new("status", reason).into())
+        })?;
     Ok(Json(MergeList {
-        merges: state.store.merges(query.status.as_deref()).await?,
+        merges: state.store.merges(status).await?,
     }))
 }
 

@@ -67,7 +67,7 @@ fn upload_path(token: &str) -> Result<PathBuf, WebError> {
 pub struct ImportLine {
     pub id: i64,
     pub file: String,
-    pub status: String,
+    pub status: &'static str,
     pub started: String,
     pub rows: String,
     pub inserted: String,
@@ -82,7 +82,7 @@ fn line(c: &Chrome, i: &ImportRecord) -> ImportLine {
     ImportLine {
         id: i.id,
         file: i.file_name.clone(),
-        status: i.status.clone(),
+        status: i.status.as_str(),
         started: c.when(&i.started_at),
         rows: c.t.int(i.rows_done),
         inserted: c.t.int(i.inserted),
@@ -127,7 +127,9 @@ async fn render(
     let c = Chrome::new(signed, "imports").with_flash(flash);
     let records = state.store.imports(20).await?;
     html(ImportsPage {
-        running: records.iter().any(|i| i.status == "running"),
+        running: records
+            .iter()
+            .any(|i| i.status == leadgate_core::import::ImportStatus::Running),
         imports: records.iter().map(|i| line(&c, i)).collect(),
         check,
         c,

@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use axum::{Form, Json};
 use chrono::{NaiveDateTime, Utc};
 use leadgate_core::access::Permission;
-use leadgate_core::followup::{InteractionRequest, InteractionType, TaskRequest};
+use leadgate_core::followup::{InteractionRequest, InteractionType, TaskRequest, TaskState};
 use leadgate_core::policy::BantPart;
 use leadgate_core::scoring::BantEvidence;
 use leadgate_core::{quality, Stage};
@@ -53,7 +53,7 @@ pub struct EventLine {
 
 pub struct ClockLine {
     pub rule: String,
-    pub state: String,
+    pub state: &'static str,
     pub due: String,
     pub countdown: Option<(String, bool)>,
 }
@@ -61,7 +61,7 @@ pub struct ClockLine {
 pub struct TaskLine {
     pub title: String,
     pub due: String,
-    pub state: String,
+    pub state: &'static str,
     pub overdue: bool,
 }
 
@@ -348,7 +348,7 @@ pub async fn page(
             .iter()
             .map(|k| ClockLine {
                 rule: k.rule.clone(),
-                state: k.state.clone(),
+                state: k.state.as_str(),
                 due: c.when(&k.due_at.0),
                 countdown: countdown(&c, k),
             })
@@ -358,8 +358,8 @@ pub async fn page(
             .map(|t| TaskLine {
                 title: t.title.clone(),
                 due: c.when(&t.due_at.0),
-                state: t.state.clone(),
-                overdue: t.state == "open" && t.due_at.0 < now,
+                state: t.state.as_str(),
+                overdue: t.state == TaskState::Open && t.due_at.0 < now,
             })
             .collect(),
         timeline: timeline
