@@ -98,13 +98,13 @@ enum Side {
 async fn measure(engine: Engine, args: &IngestArgs, side: Side) -> anyhow::Result<f64> {
     let db = TestDatabase::new(engine).await;
     let store = db.store().await;
-    let demo = leadgate_core::demo::generate(7, args.leads, Utc::now());
+    let demo = leadgate_demo::generate(7, args.leads, Utc::now());
     let mut plain = demo.clone();
     for lead in &mut plain {
         lead.events.clear();
     }
     let lead_ids = leadgate::cli::demo::load(&store, &plain, |_| {}).await?;
-    let events = leadgate_core::demo::page_views(11, &lead_ids, args.events, Utc::now());
+    let events = leadgate_demo::page_views(11, &lead_ids, args.events, Utc::now());
     let batches: Vec<Vec<(i64, EventDraft)>> = events
         .chunks(args.batch as usize)
         .map(<[_]>::to_vec)

@@ -113,7 +113,7 @@ async fn fill(store: &Store, args: &PagesBenchArgs) -> anyhow::Result<(usize, i6
     let mut stored = 0;
     for chunk in 0..args.leads.div_ceil(CHUNK) {
         let n = CHUNK.min(args.leads - stored);
-        let mut leads = leadgate_core::demo::generate(1000 + chunk as u64, n, now);
+        let mut leads = leadgate_demo::generate(1000 + chunk as u64, n, now);
         // Chunks repeat the generator's ids and people: distinct ids and addresses keep a
         // million leads (a capture with a known id or email updates that lead instead).
         for (i, demo) in leads.iter_mut().enumerate() {

@@ -8,7 +8,6 @@ mod automation_doc;
 pub mod backtest;
 pub mod calendar;
 pub mod dedupe;
-pub mod demo;
 pub mod drift;
 pub mod email;
 pub mod event;

@@ -319,19 +319,6 @@ mod tests {
     }
 
     #[test]
-    fn demo_people_look_real_and_their_phones_are_valid() {
-        for demo in crate::demo::generate(5, 500, chrono::Utc::now()) {
-            assert_eq!(assess(&demo.lead), [], "{:?}", demo.lead);
-            if let Some(phone) = &demo.lead.phone {
-                assert!(
-                    crate::normalize::phone_e164(phone.as_str(), None).is_ok(),
-                    "{phone:?}"
-                );
-            }
-        }
-    }
-
-    #[test]
     fn completeness_counts_the_key_details() {
         let empty = completeness(&Lead::default());
         assert_eq!(empty.percent, 0);

@@ -347,7 +347,7 @@ async fn timeline_is_newest_first_and_paginates(store: Store) {
 }
 
 async fn listing_filters_searches_and_pages(store: Store) {
-    let leads = leadgate_core::demo::generate(11, 60, Utc::now());
+    let leads = leadgate_demo::generate(11, 60, Utc::now());
     for demo in &leads {
         let fields: serde_json::Map<String, Value> = demo
             .lead

@@ -489,7 +489,7 @@ async fn api_keys_are_required_and_revocable(app: &TestApp) {
 }
 
 async fn leads_list_with_filters_and_keyset_pages(app: &TestApp) {
-    let demo = leadgate_core::demo::generate(5, 120, Utc::now());
+    let demo = leadgate_demo::generate(5, 120, Utc::now());
     leadgate::cli::demo::load(&app.store, &demo, |_| {})
         .await
         .unwrap();

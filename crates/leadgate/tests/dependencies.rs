@@ -45,6 +45,8 @@ fn dependencies_point_down_only() {
         ("leadgate-core", &[]),
         ("leadgate-ml", &["leadgate-core"]),
         ("leadgate-store", &["leadgate-core"]),
+        // Sample data for the demo, tests and benchmarks.
+        ("leadgate-demo", &["leadgate-core"]),
         (
             "leadgate-app",
             &["leadgate-core", "leadgate-ml", "leadgate-store"],
@@ -56,6 +58,7 @@ fn dependencies_point_down_only() {
                 "leadgate-ml",
                 "leadgate-store",
                 "leadgate-app",
+                "leadgate-demo",
             ],
         ),
         // The benchmarks drive the binary's library from outside the production binary.
@@ -66,6 +69,7 @@ fn dependencies_point_down_only() {
                 "leadgate-ml",
                 "leadgate-store",
                 "leadgate-app",
+                "leadgate-demo",
                 "leadgate",
             ],
         ),

@@ -36,7 +36,7 @@ on_both_engines!(
 );
 
 async fn drift_compares_what_the_model_predicted_with_what_happened(app: &TestApp) {
-    let leads = leadgate_core::demo::generate(13, 2000, Utc::now());
+    let leads = leadgate_demo::generate(13, 2000, Utc::now());
     leadgate::cli::demo::load(&app.store, &leads, |_| {})
         .await
         .unwrap();
@@ -122,7 +122,7 @@ async fn drift_compares_what_the_model_predicted_with_what_happened(app: &TestAp
 }
 
 async fn a_retrained_model_must_beat_the_one_in_use_on_the_same_leads(app: &TestApp) {
-    let leads = leadgate_core::demo::generate(12, 2000, Utc::now());
+    let leads = leadgate_demo::generate(12, 2000, Utc::now());
     leadgate::cli::demo::load(&app.store, &leads, |_| {})
         .await
         .unwrap();
@@ -187,7 +187,7 @@ async fn trains_predicts_and_explains_over_the_api(app: &TestApp) {
     let models: Value = app.get("/api/v1/models").await.json().await.unwrap();
     assert_eq!(models["models"], json!([]));
 
-    let leads = leadgate_core::demo::generate(11, 2000, Utc::now());
+    let leads = leadgate_demo::generate(11, 2000, Utc::now());
     leadgate::cli::demo::load(&app.store, &leads, |_| {})
         .await
         .unwrap();

@@ -500,7 +500,7 @@ async fn policies_are_versioned_and_applying_one_rescores(app: &TestApp) {
 }
 
 async fn leads_list_by_score_grade_and_temperature(app: &TestApp) {
-    let demo = leadgate_core::demo::generate(21, 90, Utc::now());
+    let demo = leadgate_demo::generate(21, 90, Utc::now());
     leadgate::cli::demo::load(&app.store, &demo, |_| {})
         .await
         .unwrap();
@@ -574,7 +574,7 @@ async fn leads_list_by_score_grade_and_temperature(app: &TestApp) {
 }
 
 async fn backtests_compare_a_candidate_with_the_policy_in_force(app: &TestApp) {
-    let demo = leadgate_core::demo::generate(33, 400, Utc::now());
+    let demo = leadgate_demo::generate(33, 400, Utc::now());
     leadgate::cli::demo::load(&app.store, &demo, |_| {})
         .await
         .unwrap();

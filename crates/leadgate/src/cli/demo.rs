@@ -5,10 +5,10 @@ use anyhow::Context;
 use chrono::Utc;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use leadgate_core::demo::DemoLead;
 use leadgate_core::event::LeadRef;
 use leadgate_core::lead::PatchMode;
 use leadgate_core::LeadPatch;
+use leadgate_demo::DemoLead;
 use leadgate_ml::Settings;
 use leadgate_store::{Capture, Store};
 use serde_json::{Map, Value};
@@ -110,7 +110,7 @@ pub async fn seed(
     seed: u64,
     show_progress: bool,
 ) -> anyhow::Result<Seeded> {
-    let leads = leadgate_core::demo::generate(seed, leads, Utc::now());
+    let leads = leadgate_demo::generate(seed, leads, Utc::now());
     let progress = if show_progress {
         ProgressBar::new(leads.len() as u64)
     } else {

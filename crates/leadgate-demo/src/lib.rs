@@ -2,12 +2,12 @@
 //! sources, event histories, stages and won/lost outcomes. Used by `leadgate demo`, by tests
 //! and by benchmarks; the same seed always gives the same data.
 
-use crate::event::{EventDraft, EventType};
-use crate::lead::Lead;
-use crate::source::{Channel, Source, SourceClass};
-use crate::stage::Stage;
-use crate::values::{Email, ExternalId, Phone, Text};
 use chrono::{DateTime, Duration, Utc};
+use leadgate_core::event::{EventDraft, EventType};
+use leadgate_core::lead::Lead;
+use leadgate_core::source::{Channel, Source, SourceClass};
+use leadgate_core::stage::Stage;
+use leadgate_core::values::{Email, ExternalId, Phone, Text};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -526,7 +526,7 @@ fn one_lead(
                 };
                 let mut number = draw(rng);
                 for _ in 0..20 {
-                    if crate::normalize::phone_e164(&number, None).is_ok() {
+                    if leadgate_core::normalize::phone_e164(&number, None).is_ok() {
                         break;
                     }
                     number = draw(rng);
@@ -812,6 +812,24 @@ mod tests {
             .filter(|l| l.lead.stage != Stage::Lead && l.lead.stage != Stage::Prospect)
             .count();
         assert!(mqls > 300 && mqls < 2500, "{mqls} leads past lead");
+    }
+
+    #[test]
+    fn demo_people_look_real_and_their_phones_are_valid() {
+        for demo in generate(5, 500, Utc::now()) {
+            assert_eq!(
+                leadgate_core::quality::assess(&demo.lead),
+                [],
+                "{:?}",
+                demo.lead
+            );
+            if let Some(phone) = &demo.lead.phone {
+                assert!(
+                    leadgate_core::normalize::phone_e164(phone.as_str(), None).is_ok(),
+                    "{phone:?}"
+                );
+            }
+        }
     }
 
     #[test]
