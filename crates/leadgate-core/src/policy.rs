@@ -7,7 +7,7 @@ use crate::lead::LeadField;
 use crate::Stage;
 use regex::Regex;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::str::FromStr;
 use toml::Spanned;
 
@@ -579,6 +579,8 @@ fn line_of(source: &str, offset: usize) -> usize {
 struct Checker<'a> {
     source: &'a str,
     errors: Vec<PolicyError>,
+    /// Rule names seen so far, as `section:name`: a name is defined once per section.
+    names: HashSet<String>,
 }
 
 impl Checker<'_> {
@@ -709,37 +711,25 @@ impl Checker<'_> {
     }
 }
 
-impl Policy {
-    /// Parses and checks a policy document; all mistakes are reported together.
-    pub fn parse(source: &str) -> Result<Policy, PolicyErrors> {
-        let doc: Doc = toml::from_str(source).map_err(|e| {
-            let line = e.span().map(|s| line_of(source, s.start)).unwrap_or(0);
-            PolicyErrors(vec![PolicyError {
-                line,
-                message: e.message().trim().to_owned(),
-            }])
-        })?;
-        let mut check = Checker {
-            source,
-            errors: Vec::new(),
-        };
-
+/// One method per section of the document; each reads its section and records every mistake
+/// in it, so `Policy::parse` reports them all at once.
+impl Checker<'_> {
+    fn fit(&mut self, docs: Vec<Spanned<FitDoc>>) -> Vec<FitRule> {
         let mut fit = Vec::new();
-        let mut names = std::collections::HashSet::new();
-        for rule in doc.fit {
+        for rule in docs {
             let span = rule.span();
             let rule = rule.into_inner();
             let what = format!("fit rule '{}'", rule.name);
-            if !names.insert(format!("fit:{}", rule.name)) {
-                check.at(&span, format!("{what} is defined twice"));
+            if !self.names.insert(format!("fit:{}", rule.name)) {
+                self.at(&span, format!("{what} is defined twice"));
             }
             if rule.points == 0.0 || !rule.points.is_finite() {
-                check.at(&span, format!("{what}: points must be a non-zero number"));
+                self.at(&span, format!("{what}: points must be a non-zero number"));
             }
-            let Some(field) = check.field(&rule.field.span(), &what, rule.field.get_ref()) else {
+            let Some(field) = self.field(&rule.field.span(), &what, rule.field.get_ref()) else {
                 continue;
             };
-            if let Some(condition) = check.condition(&span, &what, rule.condition, &field) {
+            if let Some(condition) = self.condition(&span, &what, rule.condition, &field) {
                 fit.push(FitRule {
                     name: rule.name,
                     field,
@@ -748,9 +738,12 @@ impl Policy {
                 });
             }
         }
+        fit
+    }
 
+    fn junk(&mut self, docs: Vec<Spanned<JunkDoc>>) -> Vec<JunkRule> {
         let mut junk: Vec<JunkRule> = Vec::new();
-        for rule in doc.junk {
+        for rule in docs {
             let span = rule.span();
             let rule = rule.into_inner();
             let Some(reason) = crate::quality::JunkReason::from_name(rule.reason.trim()) else {
@@ -758,7 +751,7 @@ impl Policy {
                     .iter()
                     .map(|r| r.as_str())
                     .collect();
-                check.at(
+                self.at(
                     &span,
                     format!(
                         "junk: '{}' is not a junk flag; use one of {}",
@@ -769,13 +762,13 @@ impl Policy {
                 continue;
             };
             if !rule.points.is_finite() {
-                check.at(
+                self.at(
                     &span,
                     format!("junk '{}': points must be a number", rule.reason),
                 );
             }
             if junk.iter().any(|r| r.reason == reason) {
-                check.at(&span, format!("junk '{}' is defined twice", rule.reason));
+                self.at(&span, format!("junk '{}' is defined twice", rule.reason));
             }
             junk.push(JunkRule {
                 reason,
@@ -783,74 +776,63 @@ impl Policy {
                 blocks_mql: rule.blocks_mql,
             });
         }
+        junk
+    }
 
+    fn behaviour(&mut self, docs: Vec<Spanned<BehaviourDoc>>) -> Vec<BehaviourRule> {
         let mut behaviour = Vec::new();
-        for rule in doc.behaviour {
+        for rule in docs {
             let span = rule.span();
             let rule = rule.into_inner();
             let what = format!("behaviour rule '{}'", rule.name);
-            if !names.insert(format!("behaviour:{}", rule.name)) {
-                check.at(&span, format!("{what} is defined twice"));
+            if !self.names.insert(format!("behaviour:{}", rule.name)) {
+                self.at(&span, format!("{what} is defined twice"));
             }
             let event = match EventType::from_str(rule.event.get_ref()) {
                 Ok(e) => Some(e),
                 Err(reason) => {
-                    check.at(&rule.event.span(), format!("{what}: {reason}"));
+                    self.at(&rule.event.span(), format!("{what}: {reason}"));
                     None
                 }
             };
             if rule.points == 0.0 || !rule.points.is_finite() {
-                check.at(&span, format!("{what}: points must be a non-zero number"));
+                self.at(&span, format!("{what}: points must be a non-zero number"));
             }
             if let Some(cap) = rule.cap {
                 if cap <= 0.0 {
-                    check.at(
+                    self.at(
                         &span,
                         format!(
                             "{what}: cap is the most points in all, by size; it must be above 0"
                         ),
                     );
                 } else if cap < rule.points.abs() {
-                    check.at(&span, format!("{what}: cap {cap} is below the {} points of a single event, so the rule could never give its points", rule.points));
+                    self.at(&span, format!("{what}: cap {cap} is below the {} points of a single event, so the rule could never give its points", rule.points));
                 }
             }
             if rule.per_day == Some(0) {
-                check.at(
+                self.at(
                     &span,
                     format!("{what}: per_day = 0 would make the rule count nothing"),
                 );
             }
             let decay = match (rule.half_life_days, rule.window_days) {
                 (Some(_), Some(_)) => {
-                    check.at(
+                    self.at(
                         &span,
                         format!("{what}: give half_life_days or window_days, not both"),
                     );
                     Decay::None
                 }
                 (Some(d), None) | (None, Some(d)) if d <= 0.0 || !d.is_finite() => {
-                    check.at(&span, format!("{what}: decay days must be above 0"));
+                    self.at(&span, format!("{what}: decay days must be above 0"));
                     Decay::None
                 }
                 (Some(d), None) => Decay::HalfLife(d),
                 (None, Some(d)) => Decay::Window(d),
                 (None, None) => Decay::None,
             };
-            let conditions = rule
-                .conditions
-                .into_iter()
-                .map(|(k, v)| {
-                    let values = match v {
-                        StringOrList::One(s) => vec![s],
-                        StringOrList::Many(list) => list,
-                    };
-                    let values = values
-                        .into_iter()
-                        .map(|v| v.trim().to_lowercase())
-                        .collect();
-                    (k, values)
-                })
-                .collect();
+            let conditions = payload_values(rule.conditions);
             if let Some(event) = event {
                 behaviour.push(BehaviourRule {
                     name: rule.name,
@@ -863,13 +845,16 @@ impl Policy {
                 });
             }
         }
+        behaviour
+    }
 
+    fn bant(&mut self, doc: Option<Spanned<BantDoc>>) -> Bant {
         let mut bant = Bant {
             criteria: BTreeMap::new(),
             sql_requires: Vec::new(),
             sql_at_least: 0,
         };
-        if let Some(doc_bant) = doc.bant {
+        if let Some(doc_bant) = doc {
             let span = doc_bant.span();
             let b = doc_bant.into_inner();
             for (part, criterion) in [
@@ -880,9 +865,8 @@ impl Policy {
             ] {
                 if let Some(c) = criterion {
                     let what = format!("bant.{}", part.name());
-                    if let Some(field) = check.field(&span, &what, &c.field) {
-                        if let Some(condition) = check.condition(&span, &what, c.condition, &field)
-                        {
+                    if let Some(field) = self.field(&span, &what, &c.field) {
+                        if let Some(condition) = self.condition(&span, &what, c.condition, &field) {
                             bant.criteria.insert(part, (field, condition));
                         }
                     }
@@ -891,13 +875,13 @@ impl Policy {
             for raw in &b.sql_requires {
                 match BantPart::from_name(raw) {
                     Some(part) if !bant.sql_requires.contains(&part) => bant.sql_requires.push(part),
-                    Some(_) => check.at(&span, format!("bant.sql_requires lists '{raw}' twice")),
-                    None => check.at(&span, format!("bant.sql_requires: unknown part '{raw}'; BANT parts are budget, authority, need, timeline")),
+                    Some(_) => self.at(&span, format!("bant.sql_requires lists '{raw}' twice")),
+                    None => self.at(&span, format!("bant.sql_requires: unknown part '{raw}'; BANT parts are budget, authority, need, timeline")),
                 }
             }
             bant.sql_at_least = b.sql_at_least.unwrap_or(bant.sql_requires.len());
             if bant.sql_at_least > 4 {
-                check.at(
+                self.at(
                     &span,
                     format!(
                         "bant.sql_at_least = {} can never hold: BANT has four parts",
@@ -905,7 +889,7 @@ impl Policy {
                     ),
                 );
             } else if bant.sql_at_least < bant.sql_requires.len() {
-                check.at(
+                self.at(
                     &span,
                     format!(
                         "bant.sql_at_least = {} is fewer than the {} parts sql_requires names",
@@ -915,11 +899,14 @@ impl Policy {
                 );
             }
         }
+        bant
+    }
 
-        let grades_span = doc.grades.span();
-        let g = doc.grades.into_inner();
+    fn grades(&mut self, doc: Spanned<GradesDoc>) -> Grades {
+        let grades_span = doc.span();
+        let g = doc.into_inner();
         if !(g.fit.a > g.fit.b && g.fit.b > g.fit.c) {
-            check.at(
+            self.at(
                 &grades_span,
                 format!(
                     "grades.fit: A ({}) must need more points than B ({}), and B more than C ({})",
@@ -928,15 +915,11 @@ impl Policy {
             );
         }
         if !(g.engagement.one > g.engagement.two && g.engagement.two > g.engagement.three) {
-            check.at(&grades_span, format!(
+            self.at(&grades_span, format!(
                 "grades.engagement: level 1 ({}) must need more points than 2 ({}), and 2 more than 3 ({})",
                 g.engagement.one, g.engagement.two, g.engagement.three
             ));
         }
-        let all_grades: Vec<String> = "ABCD"
-            .chars()
-            .flat_map(|f| (1..=4).map(move |e| format!("{f}{e}")))
-            .collect();
         let hot = g
             .hot
             .unwrap_or_else(|| ["A1", "A2", "B1"].map(String::from).to_vec());
@@ -944,28 +927,37 @@ impl Policy {
             .warm
             .unwrap_or_else(|| ["A3", "B2", "C1", "C2", "B3"].map(String::from).to_vec());
         for grade in hot.iter().chain(&warm) {
-            if !all_grades.contains(grade) {
-                check.at(&grades_span, format!("grades: '{grade}' is not a grade; grades are a fit letter A-D and an engagement level 1-4, as in A1"));
+            if !is_grade(grade) {
+                self.at(&grades_span, format!("grades: '{grade}' is not a grade; grades are a fit letter A-D and an engagement level 1-4, as in A1"));
             }
         }
         if let Some(both) = hot.iter().find(|g| warm.contains(g)) {
-            check.at(
+            self.at(
                 &grades_span,
                 format!("grades: '{both}' is both hot and warm"),
             );
         }
-        let grades = Grades {
+        Grades {
             fit: [g.fit.a, g.fit.b, g.fit.c],
             engagement: [g.engagement.one, g.engagement.two, g.engagement.three],
             hot,
             warm,
-        };
+        }
+    }
 
-        let mql_span = doc.mql.span();
-        let m = doc.mql.into_inner();
+    /// The MQL rule, checked against what the fit and behaviour rules can give.
+    fn mql(
+        &mut self,
+        doc: Spanned<MqlDoc>,
+        fit: &[FitRule],
+        behaviour: &[BehaviourRule],
+        grades: &Grades,
+    ) -> MqlRule {
+        let mql_span = doc.span();
+        let m = doc.into_inner();
         let min_fit = m.min_fit.and_then(|raw| {
             raw.parse::<FitGrade>()
-                .map_err(|e| check.at(&mql_span, format!("mql.min_fit: {e}")))
+                .map_err(|e| self.at(&mql_span, format!("mql.min_fit: {e}")))
                 .ok()
         });
         // (+ 0.0: an empty f64 sum is -0.0, which would print as "-0".)
@@ -977,7 +969,7 @@ impl Policy {
             .filter_map(|r| r.cap)
             .sum();
         if !unbounded && m.min_score > max_fit + max_behaviour {
-            check.at(
+            self.at(
                 &mql_span,
                 format!(
                     "mql.min_score = {} cannot be reached: the rules give at most {} points",
@@ -994,36 +986,38 @@ impl Policy {
                 FitGrade::D => f64::NEG_INFINITY,
             };
             if needed > max_fit {
-                check.at(&mql_span, format!(
+                self.at(&mql_span, format!(
                     "mql.min_fit = {} cannot be reached: it needs {needed} fit points and the fit rules give at most {max_fit}",
                     grade.letter()
                 ));
             }
         }
-        let mql = MqlRule {
+        MqlRule {
             min_score: m.min_score,
             min_fit,
-        };
+        }
+    }
 
-        let stages = match doc.stages {
+    fn stages(&mut self, doc: Option<Spanned<StagesDoc>>) -> StageRules {
+        match doc {
             Some(s) => {
                 let span = s.span();
                 let s = s.into_inner();
                 StageRules {
                     auto_mql: s.auto_mql,
-                    sal_reject_reasons: check.reasons(
+                    sal_reject_reasons: self.reasons(
                         &span,
                         "sal_reject_reasons",
                         s.sal_reject_reasons,
                         &DEFAULT_SAL_REJECT,
                     ),
-                    disqualify_reasons: check.reasons(
+                    disqualify_reasons: self.reasons(
                         &span,
                         "disqualify_reasons",
                         s.disqualify_reasons,
                         &DEFAULT_DISQUALIFY,
                     ),
-                    recycle_reasons: check.reasons(
+                    recycle_reasons: self.reasons(
                         &span,
                         "recycle_reasons",
                         s.recycle_reasons,
@@ -1037,21 +1031,23 @@ impl Policy {
                 disqualify_reasons: DEFAULT_DISQUALIFY.map(String::from).to_vec(),
                 recycle_reasons: DEFAULT_RECYCLE.map(String::from).to_vec(),
             },
-        };
+        }
+    }
 
+    fn sla(&mut self, docs: Vec<Spanned<SlaDoc>>) -> Vec<crate::sla::SlaRule> {
         let mut sla = Vec::new();
-        for rule in doc.sla {
+        for rule in docs {
             let span = rule.span();
             let rule = rule.into_inner();
             let what = format!("sla '{}'", rule.name);
-            if !names.insert(format!("sla:{}", rule.name)) {
-                check.at(&span, format!("{what} is defined twice"));
+            if !self.names.insert(format!("sla:{}", rule.name)) {
+                self.at(&span, format!("{what} is defined twice"));
             }
             let stage = Stage::from_str(&rule.stage)
-                .map_err(|e| check.at(&span, format!("{what}: stage: {e}")))
+                .map_err(|e| self.at(&span, format!("{what}: stage: {e}")))
                 .ok();
             if matches!(stage, Some(Stage::Customer | Stage::Disqualified)) {
-                check.at(
+                self.at(
                     &span,
                     format!("{what}: a {} lead has no clock to run", rule.stage),
                 );
@@ -1059,20 +1055,20 @@ impl Policy {
             let within = rule
                 .within
                 .parse::<crate::sla::Within>()
-                .map_err(|e| check.at(&span, format!("{what}: within: {e}")))
+                .map_err(|e| self.at(&span, format!("{what}: within: {e}")))
                 .ok();
-            let temperatures = check.temperatures(&span, &what, &rule.temperature);
+            let temperatures = self.temperatures(&span, &what, &rule.temperature);
             let grades: Vec<String> = rule.grade.iter().map(|g| g.trim().to_uppercase()).collect();
             for grade in &grades {
-                if !all_grades.contains(grade) {
-                    check.at(
+                if !is_grade(grade) {
+                    self.at(
                         &span,
                         format!("{what}: '{grade}' is not a grade such as A1"),
                     );
                 }
             }
             if rule.recycle_after_days == Some(0) {
-                check.at(
+                self.at(
                     &span,
                     format!("{what}: recycle_after_days must be at least 1"),
                 );
@@ -1090,23 +1086,26 @@ impl Policy {
                 });
             }
         }
+        sla
+    }
 
+    fn routing(&mut self, docs: Vec<Spanned<RoutingDoc>>) -> Vec<crate::routing::RoutingRule> {
         let mut routing = Vec::new();
-        for rule in doc.routing {
+        for rule in docs {
             let span = rule.span();
             let rule = rule.into_inner();
             let what = format!("routing '{}'", rule.name);
-            if !names.insert(format!("routing:{}", rule.name)) {
-                check.at(&span, format!("{what} is defined twice"));
+            if !self.names.insert(format!("routing:{}", rule.name)) {
+                self.at(&span, format!("{what} is defined twice"));
             }
             for channel in &rule.channel {
                 if let Err(e) = crate::Channel::from_str(channel) {
-                    check.at(&span, format!("{what}: channel: {e}"));
+                    self.at(&span, format!("{what}: channel: {e}"));
                 }
             }
             for grade in &rule.grade {
-                if !all_grades.contains(&grade.trim().to_uppercase()) {
-                    check.at(
+                if !is_grade(&grade.trim().to_uppercase()) {
+                    self.at(
                         &span,
                         format!("{what}: '{grade}' is not a grade such as A1"),
                     );
@@ -1114,16 +1113,16 @@ impl Policy {
             }
             if let Some([min, max]) = rule.company_size {
                 if min > max {
-                    check.at(
+                    self.at(
                         &span,
                         format!("{what}: company_size [{min}, {max}] is empty"),
                     );
                 }
             }
             if rule.team.trim().is_empty() {
-                check.at(&span, format!("{what}: team must name a team"));
+                self.at(&span, format!("{what}: team must name a team"));
             }
-            let temperatures = check.temperatures(&span, &what, &rule.temperature);
+            let temperatures = self.temperatures(&span, &what, &rule.temperature);
             routing.push(crate::routing::RoutingRule {
                 name: rule.name,
                 countries: rule.country,
@@ -1138,28 +1137,34 @@ impl Policy {
                 when_open: rule.when_open,
             });
         }
+        routing
+    }
 
+    fn automation(
+        &mut self,
+        docs: Vec<Spanned<AutomationDoc>>,
+    ) -> Vec<crate::automation::AutomationRule> {
         let mut automation = Vec::new();
-        for rule in doc.automation {
+        for rule in docs {
             let span = rule.span();
             let rule = rule.into_inner();
             let what = format!("automation '{}'", rule.name);
-            if !names.insert(format!("automation:{}", rule.name)) {
-                check.at(&span, format!("{what} is defined twice"));
+            if !self.names.insert(format!("automation:{}", rule.name)) {
+                self.at(&span, format!("{what} is defined twice"));
             }
             let on = match (rule.on.trim(), rule.days) {
                 ("inactive", Some(days)) if (1..=3650).contains(&days) => {
                     Some(crate::automation::Trigger::Inactive { days })
                 }
                 ("inactive", _) => {
-                    check.at(
+                    self.at(
                         &span,
                         format!("{what}: on = \"inactive\" needs days = 1 to 3650"),
                     );
                     None
                 }
                 (_, Some(_)) => {
-                    check.at(
+                    self.at(
                         &span,
                         format!("{what}: days goes only with on = \"inactive\""),
                     );
@@ -1168,7 +1173,7 @@ impl Policy {
                 (name, None) => EventType::from_str(name)
                     .map(crate::automation::Trigger::Event)
                     .map_err(|e| {
-                        check.at(
+                        self.at(
                             &span,
                             format!("{what}: on: {e} (or \"inactive\" with days)"),
                         )
@@ -1180,39 +1185,23 @@ impl Policy {
                 .iter()
                 .filter_map(|s| {
                     Stage::from_str(s)
-                        .map_err(|e| check.at(&span, format!("{what}: stage: {e}")))
+                        .map_err(|e| self.at(&span, format!("{what}: stage: {e}")))
                         .ok()
                 })
                 .collect();
             let mut conditions = Vec::new();
             for criterion in rule.conditions {
-                if let Some(field) = check.field(&span, &what, &criterion.field) {
+                if let Some(field) = self.field(&span, &what, &criterion.field) {
                     if let Some(condition) =
-                        check.condition(&span, &what, criterion.condition, &field)
+                        self.condition(&span, &what, criterion.condition, &field)
                     {
                         conditions.push((field, condition));
                     }
                 }
             }
-            let when = rule
-                .when
-                .into_iter()
-                .map(|(k, v)| {
-                    let values = match v {
-                        StringOrList::One(s) => vec![s],
-                        StringOrList::Many(list) => list,
-                    };
-                    (
-                        k,
-                        values
-                            .into_iter()
-                            .map(|v| v.trim().to_lowercase())
-                            .collect(),
-                    )
-                })
-                .collect();
+            let when = payload_values(rule.when);
             if rule.actions.is_empty() {
-                check.at(
+                self.at(
                     &span,
                     format!("{what} does nothing: give at least one action in do"),
                 );
@@ -1222,7 +1211,7 @@ impl Policy {
                 .iter()
                 .filter_map(|table| {
                     crate::automation_doc::action(table)
-                        .map_err(|e| check.at(&span, format!("{what}: {e}")))
+                        .map_err(|e| self.at(&span, format!("{what}: {e}")))
                         .ok()
                 })
                 .collect();
@@ -1237,17 +1226,20 @@ impl Policy {
                 });
             }
         }
+        automation
+    }
 
+    fn sequences(&mut self, docs: Vec<Spanned<SequenceDoc>>) -> Vec<crate::automation::Sequence> {
         let mut sequences = Vec::new();
-        for sequence in doc.sequence {
+        for sequence in docs {
             let span = sequence.span();
             let sequence = sequence.into_inner();
             let what = format!("sequence '{}'", sequence.name);
-            if !names.insert(format!("sequence:{}", sequence.name)) {
-                check.at(&span, format!("{what} is defined twice"));
+            if !self.names.insert(format!("sequence:{}", sequence.name)) {
+                self.at(&span, format!("{what} is defined twice"));
             }
             if sequence.steps.is_empty() {
-                check.at(&span, format!("{what} has no steps"));
+                self.at(&span, format!("{what} has no steps"));
             }
             let steps = sequence
                 .steps
@@ -1255,7 +1247,7 @@ impl Policy {
                 .enumerate()
                 .filter_map(|(i, table)| {
                     crate::automation_doc::step(table)
-                        .map_err(|e| check.at(&span, format!("{what}: step {}: {e}", i + 1)))
+                        .map_err(|e| self.at(&span, format!("{what}: step {}: {e}", i + 1)))
                         .ok()
                 })
                 .collect();
@@ -1264,11 +1256,20 @@ impl Policy {
                 steps,
             });
         }
-        for rule in &automation {
+        sequences
+    }
+
+    /// Every sequence an automation enrols leads in is defined.
+    fn enrolled_sequences_exist(
+        &mut self,
+        automation: &[crate::automation::AutomationRule],
+        sequences: &[crate::automation::Sequence],
+    ) {
+        for rule in automation {
             for action in &rule.actions {
                 if let crate::automation::Action::Enrol(name) = action {
                     if !sequences.iter().any(|s| &s.name == name) {
-                        check.errors.push(PolicyError {
+                        self.errors.push(PolicyError {
                             line: 0,
                             message: format!(
                                 "automation '{}': enrol names sequence '{name}', which this policy does not define",
@@ -1279,6 +1280,58 @@ impl Policy {
                 }
             }
         }
+    }
+}
+
+/// Payload keys with the values they must have, lowercased (one value or a list, as written).
+fn payload_values(written: BTreeMap<String, StringOrList>) -> BTreeMap<String, Vec<String>> {
+    written
+        .into_iter()
+        .map(|(key, values)| {
+            let values = match values {
+                StringOrList::One(one) => vec![one],
+                StringOrList::Many(list) => list,
+            };
+            (
+                key,
+                values.iter().map(|v| v.trim().to_lowercase()).collect(),
+            )
+        })
+        .collect()
+}
+
+/// A grade: a fit letter A-D and an engagement level 1-4, as in A1.
+fn is_grade(grade: &str) -> bool {
+    matches!(grade.as_bytes(), [b'A'..=b'D', b'1'..=b'4'])
+}
+
+impl Policy {
+    /// Parses and checks a policy document; all mistakes are reported together.
+    pub fn parse(source: &str) -> Result<Policy, PolicyErrors> {
+        let doc: Doc = toml::from_str(source).map_err(|e| {
+            let line = e.span().map(|s| line_of(source, s.start)).unwrap_or(0);
+            PolicyErrors(vec![PolicyError {
+                line,
+                message: e.message().trim().to_owned(),
+            }])
+        })?;
+        let mut check = Checker {
+            source,
+            errors: Vec::new(),
+            names: HashSet::new(),
+        };
+        let fit = check.fit(doc.fit);
+        let junk = check.junk(doc.junk);
+        let behaviour = check.behaviour(doc.behaviour);
+        let bant = check.bant(doc.bant);
+        let grades = check.grades(doc.grades);
+        let mql = check.mql(doc.mql, &fit, &behaviour, &grades);
+        let stages = check.stages(doc.stages);
+        let sla = check.sla(doc.sla);
+        let routing = check.routing(doc.routing);
+        let automation = check.automation(doc.automation);
+        let sequences = check.sequences(doc.sequence);
+        check.enrolled_sequences_exist(&automation, &sequences);
 
         if !check.errors.is_empty() {
             check.errors.sort_by_key(|e| e.line);
