@@ -3,9 +3,9 @@
 //! webhook). Loop protection: what a rule does is recorded as done by that rule at a depth,
 //! a rule never fires on its own doing, and nothing fires past `MAX_DEPTH`.
 
+use crate::condition::{holds, payload_has};
+use crate::condition::{Condition, FieldRef};
 use crate::followup::TaskType;
-use crate::policy::{Condition, FieldRef};
-use crate::scoring::{holds, payload_has};
 use crate::source::named_enum;
 use crate::{EventType, Lead, Stage};
 use chrono::Duration;

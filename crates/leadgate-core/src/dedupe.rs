@@ -2,8 +2,8 @@
 //! same company (by name or email domain), with swapped first and last names, typos and
 //! names in any script. Blocking keeps it far from comparing every pair.
 
+use crate::mail_domain::is_free_mail;
 use crate::normalize::{company_key, fold_loose, phone_e164};
-use crate::scoring::is_free_mail;
 use crate::source::named_enum;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

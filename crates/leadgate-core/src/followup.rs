@@ -92,7 +92,7 @@ pub struct NewTask {
 pub struct TaskRequest {
     /// call, email, meeting or todo.
     #[serde(rename = "type")]
-    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = crate::openapi::task_type))]
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = task_type_schema))]
     pub task_type: Option<String>,
     /// Up to 200 characters; by default from the type ("Call the lead").
     #[cfg_attr(
@@ -170,7 +170,7 @@ pub struct Interaction {
 pub struct InteractionRequest {
     /// call, email, meeting or note.
     #[serde(rename = "type")]
-    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = crate::openapi::interaction_type))]
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = interaction_type_schema))]
     pub kind: Option<String>,
     /// When it happened (RFC 3339, at most a day ahead; absent or null: now).
     #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::time_or_null))]
@@ -347,6 +347,24 @@ impl<'a> Check<'a> {
         }
         self.optional(key, given, parse)
     }
+}
+
+/// The values a task list's state filter takes: a task state, or `all`.
+#[cfg(feature = "openapi")]
+pub fn task_state_or_all_schema() -> utoipa::openapi::Object {
+    crate::openapi::one_of(TaskState::ALL.iter().map(|s| s.as_str()).chain(["all"]))
+}
+
+/// The task types, for the API description.
+#[cfg(feature = "openapi")]
+pub fn task_type_schema() -> utoipa::openapi::Object {
+    crate::openapi::one_of(TaskType::ALL.iter().map(|t| t.as_str()))
+}
+
+/// The interaction types, for the API description.
+#[cfg(feature = "openapi")]
+pub fn interaction_type_schema() -> utoipa::openapi::Object {
+    crate::openapi::one_of(InteractionType::ALL.iter().map(|t| t.as_str()))
 }
 
 #[cfg(test)]

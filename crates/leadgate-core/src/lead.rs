@@ -661,7 +661,7 @@ impl Lead {
         }
         let domain = self.email.as_ref()?.domain();
         let own =
-            !crate::scoring::is_free_mail(domain) && !crate::quality::is_disposable_domain(domain);
+            !crate::mail_domain::is_free_mail(domain) && !crate::mail_domain::is_disposable(domain);
         own.then(|| crate::normalize::domain_ascii(domain).ok())
             .flatten()
     }

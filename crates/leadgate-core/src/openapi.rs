@@ -2,13 +2,12 @@
 //! lists so the API's description cannot drift from what the readers accept. Only with the
 //! `openapi` feature, which the binary turns on.
 
-use crate::followup::{InteractionType, TaskState, TaskType};
 use crate::job::{JobKind, JobState};
 use crate::lead::{
     LeadField, PatchMode, BUDGET_MAX, COMPANY_SIZE, CUSTOM_KEY_MAX, CUSTOM_MAX_BYTES,
 };
-use crate::scoring::Temperature;
 use crate::source::{Channel, Source, SourceClass};
+use crate::temperature::Temperature;
 use crate::values::{Email, ExternalId};
 use crate::Stage;
 use utoipa::openapi::schema::{
@@ -64,19 +63,6 @@ pub fn job_kind() -> Object {
 
 pub fn job_state() -> Object {
     one_of(JobState::ALL.iter().map(|s| s.as_str()))
-}
-
-/// A task state, or `all`.
-pub fn task_state_or_all() -> Object {
-    one_of(TaskState::ALL.iter().map(|s| s.as_str()).chain(["all"]))
-}
-
-pub fn task_type() -> Object {
-    one_of(TaskType::ALL.iter().map(|t| t.as_str()))
-}
-
-pub fn interaction_type() -> Object {
-    one_of(InteractionType::ALL.iter().map(|t| t.as_str()))
 }
 
 /// A value that may also be `null` (which clears the field).

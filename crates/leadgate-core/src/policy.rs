@@ -2,6 +2,7 @@
 //! behaviour rules with points, BANT, grades, the MQL rule and the lifecycle's reasons.
 //! Parsing checks it whole and names the line of every mistake; `docs/policy.md` is the guide.
 
+use crate::condition::{Condition, FieldRef};
 use crate::event::EventType;
 use crate::lead::LeadField;
 use crate::Stage;
@@ -99,57 +100,6 @@ impl BehaviourIndex {
         }
         index
     }
-}
-
-/// Where a rule reads its value from.
-#[derive(Debug, Clone, PartialEq)]
-pub enum FieldRef {
-    Lead(LeadField),
-    /// A key of the lead's `custom` object.
-    Custom(String),
-    /// The domain of the lead's email.
-    EmailDomain,
-}
-
-impl FieldRef {
-    fn parse(raw: &str) -> Result<Self, String> {
-        if let Some(key) = raw.strip_prefix("custom.") {
-            if key.is_empty() {
-                return Err("'custom.' needs a key, as in custom.plan".into());
-            }
-            return Ok(FieldRef::Custom(key.to_owned()));
-        }
-        if raw == "email_domain" {
-            return Ok(FieldRef::EmailDomain);
-        }
-        LeadField::from_name(raw)
-            .map(FieldRef::Lead)
-            .ok_or_else(|| {
-                let names: Vec<&str> = LeadField::ALL.iter().map(|f| f.name()).collect();
-                format!(
-                    "unknown field '{raw}'; use one of {}, email_domain or custom.<key>",
-                    names.join(", ")
-                )
-            })
-    }
-}
-
-/// A test on one value.
-#[derive(Debug, Clone)]
-pub enum Condition {
-    /// Equal (case-insensitively, for text) to one of these (held trimmed and lower-cased).
-    In(Vec<String>),
-    NotIn(Vec<String>),
-    /// A number within [min, max].
-    Between(f64, f64),
-    AtLeast(f64),
-    AtMost(f64),
-    /// Text matching any of these regular expressions (case-insensitive).
-    Matches(Vec<Regex>),
-    /// The value is there (true) or missing (false).
-    Present(bool),
-    /// The email is at a free-mail provider (true) or a business domain (false).
-    FreeMail(bool),
 }
 
 #[derive(Debug, Clone)]
@@ -700,7 +650,7 @@ impl Checker<'_> {
         span: &std::ops::Range<usize>,
         what: &str,
         list: &[String],
-    ) -> Vec<crate::scoring::Temperature> {
+    ) -> Vec<crate::temperature::Temperature> {
         list.iter()
             .filter_map(|t| {
                 t.parse()
@@ -1414,7 +1364,7 @@ points = 1
         assert_eq!(policy.sla.len(), 4);
         assert_eq!(
             policy.sla[0].temperatures,
-            [crate::scoring::Temperature::Hot]
+            [crate::temperature::Temperature::Hot]
         );
         assert_eq!(policy.sla[2].until, crate::sla::Until::Contacted);
         let good = format!(
@@ -1441,8 +1391,8 @@ points = 1
         }
         let graded = Policy::parse(&format!("{MINIMAL}\n[[sla]]\nname = \"s\"\nstage = \"mql\"\ngrade = [\"a1\", \"B1\"]\nwithin = \"30m\"\nuntil = \"left_stage\"\n")).unwrap();
         assert_eq!(graded.sla[0].grades, ["A1", "B1"]);
-        assert!(graded.sla[0].applies(Stage::Mql, crate::scoring::Temperature::Cold, "B1"));
-        assert!(!graded.sla[0].applies(Stage::Mql, crate::scoring::Temperature::Hot, "C1"));
+        assert!(graded.sla[0].applies(Stage::Mql, crate::temperature::Temperature::Cold, "B1"));
+        assert!(!graded.sla[0].applies(Stage::Mql, crate::temperature::Temperature::Hot, "C1"));
         let bad_grade = errors(&format!("{MINIMAL}\n[[sla]]\nname = \"s\"\nstage = \"mql\"\ngrade = [\"Z9\"]\nwithin = \"30m\"\nuntil = \"left_stage\"\n"));
         assert!(
             bad_grade[0].message.contains("'Z9' is not a grade"),

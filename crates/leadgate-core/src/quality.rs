@@ -3,8 +3,6 @@
 
 use crate::lead::{Lead, LeadField};
 use serde::Serialize;
-use std::collections::HashSet;
-use std::sync::LazyLock;
 
 /// Why a lead looks like junk. Junk is kept and flagged, never deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -53,14 +51,6 @@ impl JunkReason {
         Self::ALL.into_iter().find(|r| r.as_str() == name)
     }
 }
-
-/// The maintained list (see `scripts/refresh-disposable-domains.sh`), compiled in.
-static DISPOSABLE: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    include_str!("../data/disposable_domains.txt")
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .collect()
-});
 
 /// Local parts that name a function, not a person.
 const ROLE_ACCOUNTS: [&str; 24] = [
@@ -113,21 +103,6 @@ const TEST_NAMES: [&str; 16] = [
 /// Rows of a keyboard: four or more neighbouring keys in a row are a mash.
 const KEY_ROWS: [&str; 4] = ["qwertyuiop", "asdfghjkl", "zxcvbnm", "1234567890"];
 
-/// Whether the domain (or a parent of it) is a disposable-address service.
-pub fn is_disposable_domain(domain: &str) -> bool {
-    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
-    let mut rest = domain.as_str();
-    loop {
-        if DISPOSABLE.contains(rest) {
-            return true;
-        }
-        match rest.split_once('.') {
-            Some((_, parent)) if parent.contains('.') => rest = parent,
-            _ => return false,
-        }
-    }
-}
-
 /// Random typing: a run of 4+ neighbouring keys, the same character 4+ times, or a long
 /// Latin word without vowels. Other scripts are not judged.
 pub fn is_keyboard_mash(text: &str) -> bool {
@@ -159,7 +134,7 @@ pub fn is_keyboard_mash(text: &str) -> bool {
 pub fn assess(lead: &Lead) -> Vec<JunkReason> {
     let mut reasons = Vec::new();
     if let Some(email) = &lead.email {
-        if is_disposable_domain(email.domain()) {
+        if crate::mail_domain::is_disposable(email.domain()) {
             reasons.push(JunkReason::DisposableEmail);
         }
         let local = email
@@ -332,21 +307,6 @@ mod tests {
             some.missing,
             ["job_title", "phone", "product_need", "purchase_timeframe"]
         );
-    }
-
-    #[test]
-    fn the_list_is_loaded_and_common_providers_are_not_on_it() {
-        assert!(DISPOSABLE.len() > 10_000);
-        for provider in [
-            "gmail.com",
-            "outlook.com",
-            "qq.com",
-            "163.com",
-            "yahoo.com",
-            "mail.ru",
-        ] {
-            assert!(!is_disposable_domain(provider), "{provider}");
-        }
     }
 
     proptest! {

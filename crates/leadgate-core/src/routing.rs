@@ -3,7 +3,7 @@
 //! who are away or at their daily cap.
 
 use crate::normalize::fold_loose;
-use crate::scoring::Temperature;
+use crate::temperature::Temperature;
 use crate::Lead;
 use serde::{Deserialize, Serialize};
 

@@ -2,10 +2,12 @@
 //! temperature, BANT and an explanation of every point. Decay is applied at reading time,
 //! so a score is always current without a nightly job.
 
+use crate::condition::{holds, payload_has};
 use crate::event::EventType;
-use crate::lead::{Lead, LeadField};
-use crate::policy::{BantPart, BehaviourRule, Condition, Decay, FieldRef, FitGrade, Policy};
+use crate::lead::Lead;
+use crate::policy::{BantPart, BehaviourRule, Decay, FitGrade, Policy};
 use crate::quality::JunkReason;
+use crate::temperature::Temperature;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -18,36 +20,6 @@ pub struct EventFact<'a> {
     pub event_type: EventType,
     pub occurred_at: DateTime<Utc>,
     pub payload: &'a Value,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Temperature {
-    Hot,
-    Warm,
-    Cold,
-}
-
-impl Temperature {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Temperature::Hot => "hot",
-            Temperature::Warm => "warm",
-            Temperature::Cold => "cold",
-        }
-    }
-}
-
-impl std::str::FromStr for Temperature {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "hot" => Ok(Temperature::Hot),
-            "warm" => Ok(Temperature::Warm),
-            "cold" => Ok(Temperature::Cold),
-            _ => Err(format!("unknown temperature '{s}'; use hot, warm or cold")),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -169,174 +141,8 @@ pub struct Score {
     pub explanation: Vec<Contribution>,
 }
 
-/// Major free-mail providers: a business lead rarely writes from these.
-const FREE_MAIL: &[&str] = &[
-    "gmail.com",
-    "googlemail.com",
-    "yahoo.com",
-    "yahoo.co.uk",
-    "yahoo.fr",
-    "ymail.com",
-    "outlook.com",
-    "hotmail.com",
-    "hotmail.co.uk",
-    "live.com",
-    "msn.com",
-    "icloud.com",
-    "me.com",
-    "mac.com",
-    "aol.com",
-    "proton.me",
-    "protonmail.com",
-    "gmx.de",
-    "gmx.net",
-    "gmx.com",
-    "web.de",
-    "mail.ru",
-    "yandex.ru",
-    "yandex.com",
-    "zoho.com",
-    "qq.com",
-    "163.com",
-    "126.com",
-    "sina.com",
-    "sohu.com",
-    "foxmail.com",
-    "naver.com",
-    "daum.net",
-    "rediffmail.com",
-    "libero.it",
-    "orange.fr",
-    "free.fr",
-    "t-online.de",
-    "bol.com.br",
-    "uol.com.br",
-];
-
-pub fn is_free_mail(domain: &str) -> bool {
-    FREE_MAIL.contains(&domain.to_ascii_lowercase().as_str())
-}
-
-/// A field's value as rules read it, borrowed: scoring a million leads must not allocate
-/// per rule.
-enum Val<'a> {
-    Missing,
-    Text(&'a str),
-    Number(f64),
-    Json(&'a Value),
-}
-
-fn from_json(value: Option<&Value>) -> Val<'_> {
-    match value {
-        None | Some(Value::Null) => Val::Missing,
-        Some(Value::String(s)) => Val::Text(s),
-        Some(Value::Number(n)) => n.as_f64().map_or(Val::Missing, Val::Number),
-        Some(other) => Val::Json(other),
-    }
-}
-
-fn field_value<'a>(lead: &'a Lead, field: &FieldRef) -> Val<'a> {
-    match field {
-        FieldRef::Lead(LeadField::Custom) => Val::Json(&Value::Null),
-        FieldRef::Lead(f) => match (lead.text_value(*f), lead.number_value(*f)) {
-            (Some(text), _) => Val::Text(text),
-            (None, Some(n)) => Val::Number(n),
-            _ => Val::Missing,
-        },
-        FieldRef::Custom(key) => from_json(lead.custom.get(key)),
-        FieldRef::EmailDomain => lead
-            .email
-            .as_ref()
-            .map_or(Val::Missing, |e| Val::Text(e.domain())),
-    }
-}
-
-/// `text` equals `folded` (already trimmed and lower-cased), ignoring case and surrounding
-/// space, without allocating.
-fn same_folded(text: &str, folded: &str) -> bool {
-    let text = text.trim();
-    if text.is_ascii() && folded.is_ascii() {
-        return text.eq_ignore_ascii_case(folded);
-    }
-    text.chars().flat_map(char::to_lowercase).eq(folded.chars())
-}
-
-fn val_equals(value: &Val, folded: &str) -> bool {
-    match value {
-        Val::Text(s) => same_folded(s, folded),
-        Val::Number(n) => n.to_string() == folded,
-        Val::Json(Value::Bool(b)) => {
-            if *b {
-                folded == "true"
-            } else {
-                folded == "false"
-            }
-        }
-        _ => false,
-    }
-}
-
-fn val_number(value: &Val) -> Option<f64> {
-    match value {
-        Val::Number(n) => Some(*n),
-        Val::Text(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// Whether `condition` holds for a lead's field. A missing value satisfies only
-/// `present = false`.
-pub fn holds(condition: &Condition, lead: &Lead, field: &FieldRef) -> bool {
-    let value = field_value(lead, field);
-    match condition {
-        Condition::In(list) => list.iter().any(|x| val_equals(&value, x)),
-        Condition::NotIn(list) => {
-            !matches!(value, Val::Missing) && !list.iter().any(|x| val_equals(&value, x))
-        }
-        Condition::Between(min, max) => val_number(&value).is_some_and(|n| n >= *min && n <= *max),
-        Condition::AtLeast(min) => val_number(&value).is_some_and(|n| n >= *min),
-        Condition::AtMost(max) => val_number(&value).is_some_and(|n| n <= *max),
-        Condition::Matches(patterns) => match value {
-            Val::Text(s) => patterns.iter().any(|re| re.is_match(s)),
-            _ => false,
-        },
-        Condition::Present(wanted) => {
-            let there = match value {
-                Val::Missing => false,
-                Val::Text(s) => !s.trim().is_empty(),
-                Val::Json(Value::Object(m)) => !m.is_empty(),
-                Val::Json(Value::Array(a)) => !a.is_empty(),
-                Val::Json(Value::Null) => false,
-                _ => true,
-            };
-            there == *wanted
-        }
-        Condition::FreeMail(wanted) => {
-            let domain = match field {
-                FieldRef::Lead(LeadField::Email) => lead.email.as_ref().map(|e| e.domain()),
-                _ => match value {
-                    Val::Text(s) => Some(s),
-                    _ => None,
-                },
-            };
-            domain.is_some_and(|d| is_free_mail(d) == *wanted)
-        }
-    }
-}
-
 fn payload_matches(rule: &BehaviourRule, payload: &Value) -> bool {
     payload_has(&rule.conditions, payload)
-}
-
-/// Whether an event payload has, for every key, one of the wanted (folded) values.
-pub fn payload_has(
-    conditions: &std::collections::BTreeMap<String, Vec<String>>,
-    payload: &Value,
-) -> bool {
-    conditions.iter().all(|(key, wanted)| {
-        let value = from_json(payload.get(key));
-        wanted.iter().any(|w| val_equals(&value, w))
-    })
 }
 
 /// What one event is worth `now` under a decay: never more than `points`, never more than
@@ -573,15 +379,6 @@ pub fn score_quick(
     evaluate(lead, events, marks, policy, now, false)
 }
 
-fn shown(value: Val) -> String {
-    match value {
-        Val::Text(s) => s.to_owned(),
-        Val::Number(n) => n.to_string(),
-        Val::Json(v) => v.to_string(),
-        Val::Missing => "missing".into(),
-    }
-}
-
 fn evaluate(
     lead: &Lead,
     events: &[EventFact],
@@ -624,7 +421,7 @@ fn evaluate(
                         "{} {}: {}",
                         signed(rule.points),
                         rule.name,
-                        shown(field_value(lead, &rule.field))
+                        crate::condition::shown(lead, &rule.field)
                     ),
                     events: Vec::new(),
                 });

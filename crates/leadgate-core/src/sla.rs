@@ -2,8 +2,8 @@
 //! each clock, and what a breach sets off.
 
 use crate::calendar::BusinessCalendar;
-use crate::scoring::Temperature;
 use crate::source::named_enum;
+use crate::temperature::Temperature;
 use crate::Stage;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};

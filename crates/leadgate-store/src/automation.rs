@@ -257,7 +257,7 @@ impl Tx {
                     grade: snapshot.map_or("", |s| s.grade.as_str()),
                     temperature: snapshot
                         .and_then(|s| s.temperature.parse().ok())
-                        .unwrap_or(scoring::Temperature::Cold),
+                        .unwrap_or(leadgate_core::temperature::Temperature::Cold),
                 };
                 let assignment = self
                     .route(lead, &active.policy.routing, facts, None, now)

@@ -497,7 +497,7 @@ impl Store {
                     grade: snapshot.map_or("", |s| s.grade.as_str()),
                     temperature: snapshot
                         .and_then(|s| s.temperature.parse().ok())
-                        .unwrap_or(leadgate_core::scoring::Temperature::Cold),
+                        .unwrap_or(leadgate_core::temperature::Temperature::Cold),
                 };
                 let assignment = tx
                     .route(lead, &active.policy.routing, facts, None, now)

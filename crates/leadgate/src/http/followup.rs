@@ -96,7 +96,7 @@ pub struct TaskQuery {
     owner: Option<String>,
     lead_id: Option<i64>,
     /// open (the default), done, cancelled or all.
-    #[param(schema_with = schema::task_state_or_all)]
+    #[param(schema_with = leadgate_core::followup::task_state_or_all_schema)]
     state: Option<String>,
     /// Only tasks past their due time.
     #[serde(default)]
