@@ -98,6 +98,13 @@ pub async fn execute(store: &Store, sql: &str) {
         .expect("statement");
 }
 
+/// Prepares a statement without running it: the database parses it and resolves its tables
+/// and columns, so a mistake shows whether or not a scenario runs the statement.
+pub async fn prepare(store: &Store, sql: &str) -> Result<(), String> {
+    use sqlx::Executor;
+    crate::on_pool!(store, pool => pool.prepare(sql).await.map(|_| ())).map_err(|e| e.to_string())
+}
+
 /// The numbers a query such as `SELECT id FROM ...` returns, one per row.
 pub async fn numbers(store: &Store, sql: &str) -> Vec<i64> {
     crate::on_read_pool!(store, pool => sqlx::query_scalar(sql).fetch_all(pool).await)
