@@ -16,16 +16,8 @@ pub fn postgres_admin_url() -> String {
 pub struct TestDatabase {
     pub url: String,
     pg_name: Option<String>,
-    _dir: Option<TempDir>,
-}
-
-/// A temporary folder removed on drop (kept small to avoid a dependency for one use).
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+    /// The SQLite file's folder, removed when this is dropped.
+    _dir: Option<tempfile::TempDir>,
 }
 
 fn random_suffix() -> String {
@@ -40,12 +32,14 @@ impl TestDatabase {
     pub async fn new(engine: Engine) -> Self {
         match engine {
             Engine::Sqlite => {
-                let dir = std::env::temp_dir().join(format!("leadgate-test-{}", random_suffix()));
-                std::fs::create_dir_all(&dir).expect("create temp dir");
+                let dir = tempfile::Builder::new()
+                    .prefix("leadgate-test-")
+                    .tempdir()
+                    .expect("create temp dir");
                 Self {
-                    url: format!("sqlite://{}", dir.join("leadgate.db").display()),
+                    url: format!("sqlite://{}", dir.path().join("leadgate.db").display()),
                     pg_name: None,
-                    _dir: Some(TempDir(dir)),
+                    _dir: Some(dir),
                 }
             }
             Engine::Postgres => {

@@ -10,9 +10,11 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect};
 use axum::Form;
+use cookie::{Cookie, SameSite};
 use leadgate_store::User;
 use serde::Deserialize;
 use std::net::IpAddr;
+use subtle::ConstantTimeEq;
 
 const COOKIE: &str = "lg_session";
 /// The double-submit token of the sign-in form (there is no session yet to hold one).
@@ -36,19 +38,35 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
+}
+
+/// A cookie of ours: HttpOnly, for `path`, kept `max_age_secs` (0 removes it), Secure when
+/// the request came over HTTPS.
+fn our_cookie(
+    name: &'static str,
+    value: String,
+    path: &'static str,
+    same_site: SameSite,
+    max_age_secs: i64,
+    headers: &HeaderMap,
+) -> String {
+    Cookie::build((name, value))
+        .path(path)
+        .http_only(true)
+        .same_site(same_site)
+        .max_age(cookie::time::Duration::seconds(max_age_secs))
+        .secure(over_https(headers))
+        .build()
+        .to_string()
 }
 
 /// Compares secrets without stopping at the first difference.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 /// The signed-in user of a request. Pages without a session redirect to the sign-in page.
@@ -128,7 +146,8 @@ fn local(next: Option<&str>) -> String {
 /// `; Secure` when the request reached a TLS-terminating proxy as HTTPS (it says so in
 /// `X-Forwarded-Proto` or `Forwarded`): the browser then sends the cookie over HTTPS only.
 /// A client forging the header only keeps its own cookie off plain HTTP.
-fn secure(headers: &HeaderMap) -> &'static str {
+/// Whether the request came over HTTPS, as a TLS-terminating proxy says.
+fn over_https(headers: &HeaderMap) -> bool {
     let https = |name: header::HeaderName, is_https: fn(&str) -> bool| {
         headers
             .get_all(name)
@@ -149,11 +168,7 @@ fn secure(headers: &HeaderMap) -> &'static str {
                     && v.trim().trim_matches('"').eq_ignore_ascii_case("https")
             })
     });
-    if forwarded_proto || forwarded {
-        "; Secure"
-    } else {
-        ""
-    }
+    forwarded_proto || forwarded
 }
 
 fn login_form(
@@ -171,14 +186,18 @@ fn login_form(
     };
     let mut response = html(page)?;
     *response.status_mut() = status;
+    let set = our_cookie(
+        LOGIN_COOKIE,
+        token,
+        "/login",
+        SameSite::Strict,
+        3600,
+        headers,
+    );
     response.headers_mut().append(
         header::SET_COOKIE,
-        format!(
-            "{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600{}",
-            secure(headers)
-        )
-        .parse()
-        .map_err(|_| WebError::Invalid("bad cookie".into()))?,
+        set.parse()
+            .map_err(|_| WebError::Invalid("bad cookie".into()))?,
     );
     Ok(response)
 }
@@ -230,11 +249,13 @@ pub async fn log_in(
         Some((user, session)) => {
             state.store.forget_hits(&attempts).await?;
             tracing::info!(user = %user.name, "signed in");
-            let set = format!(
-                "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+            let set = our_cookie(
+                COOKIE,
                 session.token,
+                "/",
+                SameSite::Lax,
                 SESSION_HOURS * 3600,
-                secure(&headers)
+                &headers,
             );
             // Two cookies: appended, since a plain header array would keep only the last.
             Ok((
@@ -242,7 +263,14 @@ pub async fn log_in(
                     (header::SET_COOKIE, set),
                     (
                         header::SET_COOKIE,
-                        format!("{LOGIN_COOKIE}=; Path=/login; Max-Age=0"),
+                        our_cookie(
+                            LOGIN_COOKIE,
+                            String::new(),
+                            "/login",
+                            SameSite::Strict,
+                            0,
+                            &headers,
+                        ),
                     ),
                 ]),
                 Redirect::to(&next),
@@ -267,12 +295,16 @@ pub struct CsrfForm {
 pub async fn log_out(
     State(state): State<AppState>,
     signed: Signed,
+    headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> PageResult {
     signed.check_csrf(&form.csrf)?;
     state.store.log_out(&signed.token).await?;
     Ok((
-        [(header::SET_COOKIE, format!("{COOKIE}=; Path=/; Max-Age=0"))],
+        [(
+            header::SET_COOKIE,
+            our_cookie(COOKIE, String::new(), "/", SameSite::Lax, 0, &headers),
+        )],
         Redirect::to("/login"),
     )
         .into_response())
@@ -338,23 +370,19 @@ mod tests {
         let with = |name: &'static str, value: &'static str| {
             let mut headers = HeaderMap::new();
             headers.insert(name, value.parse().unwrap());
-            secure(&headers)
+            over_https(&headers)
         };
-        assert_eq!(secure(&HeaderMap::new()), "");
-        assert_eq!(with("x-forwarded-proto", "https"), "; Secure");
-        assert_eq!(with("x-forwarded-proto", "HTTPS, http"), "; Secure");
-        assert_eq!(with("x-forwarded-proto", "http"), "");
-        assert_eq!(
-            with("x-forwarded-proto", "http, https"),
-            "",
+        assert!(!over_https(&HeaderMap::new()));
+        assert!(with("x-forwarded-proto", "https"));
+        assert!(with("x-forwarded-proto", "HTTPS, http"));
+        assert!(!with("x-forwarded-proto", "http"));
+        assert!(
+            !with("x-forwarded-proto", "http, https"),
             "the first hop counts"
         );
-        assert_eq!(with("forwarded", "for=10.0.0.1;proto=https"), "; Secure");
-        assert_eq!(
-            with("forwarded", "for=10.0.0.1; proto=\"https\""),
-            "; Secure"
-        );
-        assert_eq!(with("forwarded", "for=10.0.0.1;proto=http"), "");
+        assert!(with("forwarded", "for=10.0.0.1;proto=https"));
+        assert!(with("forwarded", "for=10.0.0.1; proto=\"https\""));
+        assert!(!with("forwarded", "for=10.0.0.1;proto=http"));
     }
 
     #[test]
@@ -415,9 +443,42 @@ mod tests {
     #[test]
     fn cookies_are_found_among_others() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, "a=1; lg_session=tok; b=2".parse().unwrap());
+        headers.insert(
+            header::COOKIE,
+            "a=1; junk; lg_session=tok; b=2".parse().unwrap(),
+        );
         assert_eq!(cookie(&headers, COOKIE).as_deref(), Some("tok"));
         assert_eq!(cookie(&headers, "c"), None);
         assert!(same("abc", "abc") && !same("abc", "abd") && !same("abc", "ab"));
+    }
+
+    #[test]
+    fn our_cookies_are_http_only_and_removed_with_no_age() {
+        let mut https = HeaderMap::new();
+        https.insert("x-forwarded-proto", "https".parse().unwrap());
+        let set = our_cookie(COOKIE, "tok".into(), "/", SameSite::Lax, 60, &https);
+        for part in [
+            "lg_session=tok",
+            "HttpOnly",
+            "SameSite=Lax",
+            "Path=/",
+            "Max-Age=60",
+            "Secure",
+        ] {
+            assert!(set.contains(part), "{set}");
+        }
+        let gone = our_cookie(
+            COOKIE,
+            String::new(),
+            "/",
+            SameSite::Lax,
+            0,
+            &HeaderMap::new(),
+        );
+        assert!(
+            gone.starts_with("lg_session=;") && gone.contains("Max-Age=0"),
+            "{gone}"
+        );
+        assert!(!gone.contains("Secure"), "{gone}");
     }
 }
