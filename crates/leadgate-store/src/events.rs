@@ -362,7 +362,7 @@ impl crate::Tx {
                 let done = builder.build().execute(&mut **tx).await?;
                 let count = fresh.len() as i64;
                 if done.rows_affected() != count as u64 {
-                    return Err(StoreError::Database(sqlx::Error::Protocol(format!(
+                    return Err(StoreError::from(sqlx::Error::Protocol(format!(
                         "inserted {} events of {count}",
                         done.rows_affected()
                     ))));

@@ -26,7 +26,7 @@ impl TryFrom<FormRow> for StoredForm {
     type Error = StoreError;
     fn try_from(row: FormRow) -> Result<Self> {
         let value: serde_json::Value = serde_json::from_str(&row.definition)
-            .map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))?;
+            .map_err(|e| StoreError::from(sqlx::Error::Decode(Box::new(e))))?;
         let definition = FormDefinition::parse(&value)?;
         Ok(StoredForm {
             key: row.key,
@@ -42,7 +42,7 @@ impl Store {
     pub async fn save_form(&self, key: &str, definition: &FormDefinition) -> Result<bool> {
         leadgate_core::form::check_key(key).map_err(leadgate_core::FieldErrors::from)?;
         let text = serde_json::to_string(definition)
-            .map_err(|e| StoreError::Database(sqlx::Error::Encode(Box::new(e))))?;
+            .map_err(|e| StoreError::from(sqlx::Error::Encode(Box::new(e))))?;
         let now = Ts(to_micros(Utc::now()));
         let created: bool = on_pool!(self, pool => sqlx::query_scalar(
             "INSERT INTO forms (key, definition, created_at, updated_at) VALUES ($1, $2, $3, $3)

@@ -269,7 +269,7 @@ impl TryFrom<LeadRow> for StoredLead {
         let stage = row
             .stage
             .parse::<Stage>()
-            .map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))?;
+            .map_err(|e| StoreError::from(sqlx::Error::Decode(Box::new(e))))?;
         Ok(StoredLead {
             id: row.id,
             person_id: row.person_id,
@@ -700,9 +700,9 @@ impl Tx {
 
 /// The id of a one-row insert.
 fn first_id(ids: Vec<i64>) -> Result<i64> {
-    ids.into_iter().next().ok_or_else(|| {
-        StoreError::Database(sqlx::Error::Protocol("an insert stored no row".into()))
-    })
+    ids.into_iter()
+        .next()
+        .ok_or_else(|| StoreError::from(sqlx::Error::Protocol("an insert stored no row".into())))
 }
 
 impl Store {

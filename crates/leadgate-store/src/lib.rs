@@ -85,13 +85,28 @@ pub enum StoreError {
     Invalid(#[from] FieldErrors),
     #[error("bad database URL '{url}': {reason}")]
     BadUrl { url: String, reason: String },
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    /// What the database said, and where in the store it was asked (the `?` that passed it
+    /// on), so a log line names the operation.
+    #[error("database error at {at}: {source}")]
+    Database {
+        source: sqlx::Error,
+        at: &'static std::panic::Location<'static>,
+    },
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A stored value the code cannot read back, or a failure inside the store's own work.
     #[error("store failure: {0}")]
     Internal(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    #[track_caller]
+    fn from(source: sqlx::Error) -> Self {
+        StoreError::Database {
+            source,
+            at: std::panic::Location::caller(),
+        }
+    }
 }
 
 impl From<leadgate_core::FieldError> for StoreError {
@@ -379,12 +394,39 @@ impl Store {
 }
 
 /// Turns a unique-constraint violation into a conflict naming the field; other errors pass.
+#[track_caller]
 pub(crate) fn conflict_on(error: sqlx::Error, field: &str, reason: &str) -> StoreError {
     match &error {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict {
             field: field.to_owned(),
             reason: reason.to_owned(),
         },
-        _ => StoreError::Database(error),
+        _ => StoreError::from(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asks_the_database() -> Result<()> {
+        Err(sqlx::Error::PoolTimedOut)?;
+        Ok(())
+    }
+
+    #[test]
+    fn a_database_error_names_where_the_store_passed_it_on() {
+        let Err(StoreError::Database { at, .. }) = asks_the_database() else {
+            panic!("a database error");
+        };
+        assert!(at.file().ends_with("lib.rs"), "{at}");
+        let line = include_str!("lib.rs")
+            .lines()
+            .position(|l| l.contains("Err(sqlx::Error::PoolTimedOut)?"))
+            .unwrap()
+            + 1;
+        assert_eq!(at.line() as usize, line, "{at}");
+        let shown = asks_the_database().unwrap_err().to_string();
+        assert!(shown.starts_with("database error at "), "{shown}");
     }
 }

@@ -87,7 +87,7 @@ fn check_name(field: &str, name: &str) -> Result<()> {
 
 fn parse_calendar(text: &str) -> Result<BusinessCalendar> {
     let value: Value = serde_json::from_str(text)
-        .map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))?;
+        .map_err(|e| StoreError::from(sqlx::Error::Decode(Box::new(e))))?;
     Ok(BusinessCalendar::parse(&value, "calendar.")?)
 }
 
@@ -367,7 +367,7 @@ impl Store {
             check_name("manager", manager)?;
         }
         let text = serde_json::to_string(calendar)
-            .map_err(|e| StoreError::Database(sqlx::Error::Encode(Box::new(e))))?;
+            .map_err(|e| StoreError::from(sqlx::Error::Encode(Box::new(e))))?;
         let now = Ts(to_micros(Utc::now()));
         let created: bool = crate::on_pool!(self, pool => sqlx::query_scalar(
             "INSERT INTO teams (name, calendar, manager, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)

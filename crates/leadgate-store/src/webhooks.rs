@@ -171,7 +171,7 @@ impl Store {
         );
         let now = Ts(to_micros(Utc::now()));
         let events = serde_json::to_string(&input.events)
-            .map_err(|e| StoreError::Database(sqlx::Error::Encode(Box::new(e))))?;
+            .map_err(|e| StoreError::from(sqlx::Error::Encode(Box::new(e))))?;
         let sql = format!(
             "INSERT INTO webhooks (url, events, secret, description, active, created_at, updated_at)
              VALUES ($1, $2, $3, $4, TRUE, $5, $5) RETURNING {WEBHOOK_COLUMNS}"

@@ -136,7 +136,10 @@ impl From<StoreError> for ApiError {
             },
             StoreError::Conflict { field, reason } => ApiError::Conflict { field, reason },
             StoreError::Invalid(errors) => ApiError::Invalid(errors),
-            StoreError::Database(sqlx::Error::PoolTimedOut) => ApiError::Unavailable,
+            StoreError::Database {
+                source: sqlx::Error::PoolTimedOut,
+                ..
+            } => ApiError::Unavailable,
             other => ApiError::Internal(Box::new(other)),
         }
     }
