@@ -187,9 +187,13 @@ async fn http(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/api/v1/events", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(leadgate::http::serve(store.clone(), listener, async move {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(leadgate::server::serve(
+        store.clone(),
+        listener,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     // Bodies are made before the clock starts: the client's work is not the server's.
     let bodies: Vec<(usize, Vec<u8>)> = batches
         .iter()

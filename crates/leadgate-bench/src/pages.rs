@@ -67,7 +67,7 @@ pub async fn run(args: PagesBenchArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(leadgate::http::serve(store.clone(), listener, async {
+        let server = tokio::spawn(leadgate::server::serve(store.clone(), listener, async {
             let _ = stopped.await;
         }));
         for (page, user, path) in PAGES {

@@ -5,4 +5,5 @@ pub mod export;
 pub mod http;
 pub mod import;
 pub mod jobs;
+pub mod server;
 pub mod web;

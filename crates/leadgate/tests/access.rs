@@ -793,7 +793,7 @@ fn id_spellings(id: i64) -> Vec<String> {
 /// account; a server that trusts no proxy ignores forwarding headers.
 async fn limits_count_each_client_behind_trusted_proxies_across_servers(app: &TestApp) {
     setup(app).await;
-    let settings = || leadgate::http::ServerSettings {
+    let settings = || leadgate::server::ServerSettings {
         trusted_proxies: leadgate::http::client::TrustedProxies {
             networks: vec!["127.0.0.1/32".parse().unwrap()],
             header: Default::default(),

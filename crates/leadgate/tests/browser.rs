@@ -75,7 +75,7 @@ async fn dashboard_in_chromium(engine: Engine) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(leadgate::http::serve(store.clone(), listener, async {
+    let server = tokio::spawn(leadgate::server::serve(store.clone(), listener, async {
         let _ = stopped.await;
     }));
 

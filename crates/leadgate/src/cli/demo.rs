@@ -89,7 +89,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         chrono::Duration::seconds(crate::jobs::DEFAULT_LEASE_SECS.into()),
         Default::default(),
     );
-    crate::http::serve(store.clone(), listener, super::shutdown_signal()).await?;
+    crate::server::serve(store.clone(), listener, super::shutdown_signal()).await?;
     drop(background);
     store.close().await;
     Ok(())

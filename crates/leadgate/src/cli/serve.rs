@@ -60,14 +60,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         chrono::Duration::seconds(args.job_lease_secs.into()),
         delivery.clone(),
     );
-    let settings = crate::http::ServerSettings {
+    let settings = crate::server::ServerSettings {
         delivery,
         trusted_proxies: crate::http::client::TrustedProxies {
             networks: args.trusted_proxies,
             header: args.proxy_header,
         },
     };
-    crate::http::serve_with(store.clone(), listener, settings, super::shutdown_signal()).await?;
+    crate::server::serve_with(store.clone(), listener, settings, super::shutdown_signal()).await?;
     drop(background);
     store.close().await;
     Ok(())

@@ -13,7 +13,7 @@ pub(crate) mod imports;
 mod leads;
 mod merges;
 mod models;
-mod observe;
+pub(crate) mod observe;
 mod openapi;
 mod privacy;
 mod qualification;
@@ -21,17 +21,13 @@ mod routing;
 mod webhooks;
 
 use crate::http::error::ApiError;
-use crate::jobs::DeliverySettings;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use leadgate_store::Store;
-use std::future::Future;
-use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -50,22 +46,6 @@ impl axum::extract::FromRef<AppState> for std::sync::Arc<client::TrustedProxies>
     }
 }
 
-/// How a server is set up beyond its store.
-#[derive(Debug, Clone, Default)]
-pub struct ServerSettings {
-    pub delivery: DeliverySettings,
-    pub trusted_proxies: client::TrustedProxies,
-}
-
-impl From<DeliverySettings> for ServerSettings {
-    fn from(delivery: DeliverySettings) -> Self {
-        ServerSettings {
-            delivery,
-            ..Default::default()
-        }
-    }
-}
-
 /// A path id that is not a positive whole number names nothing: 404 naming what.
 pub(crate) fn path_id(raw: &str, what: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>()
@@ -78,19 +58,8 @@ pub(crate) fn path_id(raw: &str, what: &str) -> Result<i64, ApiError> {
 #[derive(Debug, Clone)]
 pub struct Actor(pub String);
 
-/// The whole application as a router, ready to serve.
-pub fn app(store: Store) -> Router {
-    app_with(store, &ServerSettings::default())
-}
-
-/// The application with its settings.
-pub fn app_with(store: Store, settings: &ServerSettings) -> Router {
-    let state = AppState {
-        models: leadgate_app::Models::new(store.clone()),
-        store,
-        webhook_allow_private: settings.delivery.allow_private,
-        trusted_proxies: std::sync::Arc::new(settings.trusted_proxies.clone()),
-    };
+/// The API, the public form routes and the health and metrics endpoints, with their state.
+pub(crate) fn routes(state: AppState) -> Router<AppState> {
     let api = Router::new()
         .merge(leads::routes())
         .merge(events::routes())
@@ -104,10 +73,7 @@ pub fn app_with(store: Store, settings: &ServerSettings) -> Router {
         .merge(email::routes())
         .merge(models::routes())
         .merge(qualification::routes())
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            require_api_key,
-        ));
+        .route_layer(middleware::from_fn_with_state(state, require_api_key));
     Router::new()
         .nest("/api/v1", api)
         .merge(forms::public_routes())
@@ -115,38 +81,6 @@ pub fn app_with(store: Store, settings: &ServerSettings) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
-        .merge(crate::web::routes())
-        .route_layer(middleware::from_fn(observe::track_requests))
-        .layer(middleware::from_fn(refuse_nul_in_address))
-        .fallback(|| async { ApiError::NotFound("no such route".into()) })
-        .layer(DefaultBodyLimit::max(body::DEFAULT_LIMIT))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
-}
-
-/// Serves until `shutdown` completes, then finishes the requests in flight.
-pub async fn serve(
-    store: Store,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    serve_with(store, listener, ServerSettings::default(), shutdown).await
-}
-
-/// `serve` with settings.
-pub async fn serve_with(
-    store: Store,
-    listener: TcpListener,
-    settings: ServerSettings,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    observe::start_upkeep();
-    axum::serve(
-        listener,
-        app_with(store, &settings).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
 }
 
 async fn require_api_key(
@@ -241,7 +175,7 @@ async fn check_access(
 
 /// Refuses an address whose path or query holds a NUL character (`%00`): no id, search or
 /// name contains one, and PostgreSQL cannot compare text with it.
-async fn refuse_nul_in_address(request: Request, next: Next) -> Response {
+pub(crate) async fn refuse_nul_in_address(request: Request, next: Next) -> Response {
     let uri = request.uri();
     let holds_nul = |part: &str| percent_encoding::percent_decode_str(part).any(|b| b == 0);
     for (place, part) in [("path", Some(uri.path())), ("query", uri.query())] {

@@ -29,7 +29,7 @@ impl TestApp {
     /// A server with its settings (trusted proxies, webhooks).
     pub async fn spawn_with_settings(
         engine: Engine,
-        settings: leadgate::http::ServerSettings,
+        settings: leadgate::server::ServerSettings,
     ) -> Self {
         let db = TestDatabase::new(engine).await;
         let store = db.store().await;
@@ -42,7 +42,7 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let server_store = store.clone();
         let server = tokio::spawn(async move {
-            leadgate::http::serve_with(server_store, listener, settings, std::future::pending())
+            leadgate::server::serve_with(server_store, listener, settings, std::future::pending())
                 .await
                 .unwrap();
         });
@@ -58,12 +58,12 @@ impl TestApp {
 
     /// Another server over the same store, as behind a load balancer; its base URL. It
     /// stops when the test ends.
-    pub async fn second_server(&self, settings: leadgate::http::ServerSettings) -> String {
+    pub async fn second_server(&self, settings: leadgate::server::ServerSettings) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let store = self.store.clone();
         tokio::spawn(async move {
-            leadgate::http::serve_with(store, listener, settings, std::future::pending())
+            leadgate::server::serve_with(store, listener, settings, std::future::pending())
                 .await
                 .unwrap();
         });

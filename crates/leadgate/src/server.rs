@@ -1,0 +1,72 @@
+//! The server: the API and the dashboard in one router, with what every request passes
+//! through (metrics, address checks, body limits, tracing), and serving it until shutdown.
+
+use crate::http::error::ApiError;
+use crate::http::{body, client, observe, AppState};
+use crate::jobs::DeliverySettings;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::Router;
+use leadgate_store::Store;
+use std::future::Future;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+/// How a server is set up beyond its store.
+#[derive(Debug, Clone, Default)]
+pub struct ServerSettings {
+    pub delivery: DeliverySettings,
+    pub trusted_proxies: client::TrustedProxies,
+}
+
+impl From<DeliverySettings> for ServerSettings {
+    fn from(delivery: DeliverySettings) -> Self {
+        ServerSettings {
+            delivery,
+            ..Default::default()
+        }
+    }
+}
+
+/// The whole application as a router, ready to serve.
+fn router(store: Store, settings: &ServerSettings) -> Router {
+    let state = AppState {
+        models: leadgate_app::Models::new(store.clone()),
+        store,
+        webhook_allow_private: settings.delivery.allow_private,
+        trusted_proxies: std::sync::Arc::new(settings.trusted_proxies.clone()),
+    };
+    crate::http::routes(state.clone())
+        .merge(crate::web::routes())
+        .route_layer(middleware::from_fn(observe::track_requests))
+        .layer(middleware::from_fn(crate::http::refuse_nul_in_address))
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .layer(DefaultBodyLimit::max(body::DEFAULT_LIMIT))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    store: Store,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_with(store, listener, ServerSettings::default(), shutdown).await
+}
+
+/// `serve` with settings.
+pub async fn serve_with(
+    store: Store,
+    listener: TcpListener,
+    settings: ServerSettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    observe::start_upkeep();
+    axum::serve(
+        listener,
+        router(store, &settings).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
