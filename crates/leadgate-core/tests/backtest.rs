@@ -22,6 +22,23 @@ fn facts_of(lead: &demo::DemoLead) -> Vec<EventFact<'_>> {
         .collect()
 }
 
+/// A generated lead's history as the backtest reads it: nothing confirmed, no junk flags.
+fn history_of<'a>(
+    l: &'a demo::DemoLead,
+    facts: &'a [EventFact<'a>],
+    none: &'a BTreeSet<leadgate_core::policy::BantPart>,
+) -> History<'a> {
+    History {
+        lead: &l.lead,
+        events: facts,
+        confirmed: none,
+        junk: &[],
+        channel: l.source.channel,
+        source_class: l.source.source_class,
+        created_at: l.created_at,
+    }
+}
+
 fn run(candidate: &Policy, capacity: Option<f64>) -> BacktestReport {
     let now: DateTime<Utc> = "2026-06-01T00:00:00Z".parse().unwrap();
     let current = Policy::parse(Policy::STARTER).unwrap();
@@ -30,15 +47,7 @@ fn run(candidate: &Policy, capacity: Option<f64>) -> BacktestReport {
     let none = BTreeSet::new();
     for l in &leads {
         let facts = facts_of(l);
-        backtest.add(&History {
-            lead: &l.lead,
-            events: &facts,
-            confirmed: &none,
-            junk: &[],
-            channel: l.source.channel,
-            source_class: l.source.source_class,
-            created_at: l.created_at,
-        });
+        backtest.add(&history_of(l, &facts, &none));
     }
     backtest.report(capacity)
 }
@@ -85,17 +94,7 @@ fn decisions_are_made_before_sales_took_the_lead() {
         .take(20)
     {
         let facts = facts_of(l);
-        let none = BTreeSet::new();
-        let history = History {
-            lead: &l.lead,
-            events: &facts,
-            confirmed: &none,
-            junk: &[],
-            channel: l.source.channel,
-            source_class: l.source.source_class,
-            created_at: l.created_at,
-        };
-        let r = replay(&history, now);
+        let r = replay(&history_of(l, &facts, &BTreeSet::new()), now);
         assert_eq!(r.outcome, Outcome::Won);
         assert!(r.reached_sql);
         let handed_over = l
