@@ -4,6 +4,7 @@
 
 use crate::{AppError, Result};
 use chrono::{DateTime, Utc};
+use leadgate_core::conversion_model::ModelStatus;
 use leadgate_core::Stage;
 use leadgate_ml::model::{Evaluation, Example, Model, Predictor, Settings};
 use leadgate_ml::{LeadHistory, MlError, Observation, Reason};
@@ -208,7 +209,11 @@ impl Models {
                 force || contest.challenger_wins
             }
         };
-        let status = if promote { "active" } else { "challenger" };
+        let status = if promote {
+            ModelStatus::Active
+        } else {
+            ModelStatus::Challenger
+        };
         self.save(product, &model, &evaluation, actor, status).await
     }
 
@@ -230,7 +235,7 @@ impl Models {
         model: &Model,
         evaluation: &serde_json::Value,
         actor: &str,
-        status: &str,
+        status: ModelStatus,
     ) -> Result<ModelRecord> {
         let body = serde_json::to_string(model).map_err(|e| MlError::BadModel(e.to_string()))?;
         let new = NewModel {
@@ -267,8 +272,14 @@ impl Models {
     pub async fn import(&self, product: &str, json: &str, actor: &str) -> Result<ModelRecord> {
         let predictor = Predictor::load(json)?;
         let evaluation = serde_json::json!({"imported": true});
-        self.save(product, &predictor.model, &evaluation, actor, "active")
-            .await
+        self.save(
+            product,
+            &predictor.model,
+            &evaluation,
+            actor,
+            ModelStatus::Active,
+        )
+        .await
     }
 
     /// The product's active model, loaded (cached). Another server may train or activate a

@@ -8,6 +8,7 @@ mod automation_doc;
 pub mod backtest;
 pub mod calendar;
 pub mod condition;
+pub mod conversion_model;
 pub mod dedupe;
 pub mod drift;
 pub mod email;

@@ -8,6 +8,7 @@ use crate::qualification::OwnedEvent;
 use crate::time::{to_micros, Ts};
 use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError};
 use chrono::{DateTime, Utc};
+use leadgate_core::conversion_model::ModelStatus;
 use serde::Serialize;
 
 /// A stored model without its body.
@@ -15,9 +16,7 @@ use serde::Serialize;
 pub struct ModelRecord {
     pub id: i64,
     pub product: String,
-    /// active; challenger (trained, but did worse than the active one on the same leads);
-    /// or retired (a newer one took over). Any can be activated.
-    pub status: String,
+    pub status: ModelStatus,
     pub format_version: i64,
     pub algorithm: String,
     pub trained_on: i64,
@@ -32,7 +31,8 @@ pub struct ModelRecord {
 struct ModelRow {
     id: i64,
     product: String,
-    status: String,
+    #[sqlx(try_from = "String")]
+    status: ModelStatus,
     format_version: i32,
     algorithm: String,
     trained_on: i64,
@@ -148,11 +148,11 @@ impl Store {
         model: &NewModel<'_>,
         evaluation: &serde_json::Value,
         actor: &str,
-        status: &str,
+        status: ModelStatus,
     ) -> Result<ModelRecord> {
         let now = Ts(to_micros(Utc::now()));
         let mut tx = self.begin().await?;
-        if status == "active" {
+        if status == ModelStatus::Active {
             on_tx!(&mut tx, conn => sqlx::query("UPDATE models SET status = 'retired' WHERE product = $1 AND status = 'active'")
                 .bind(product)
                 .execute(conn)
@@ -173,7 +173,7 @@ impl Store {
         .bind(model.body)
         .bind(actor)
         .bind(now)
-        .bind(status)
+        .bind(status.as_str())
         .fetch_one(conn)
         .await)?;
         tx.commit().await?;

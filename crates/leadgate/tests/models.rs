@@ -7,6 +7,7 @@ mod common;
 
 use chrono::Utc;
 use common::TestApp;
+use leadgate_core::conversion_model::ModelStatus;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::process::{Command, Output};
@@ -134,7 +135,7 @@ async fn a_retrained_model_must_beat_the_one_in_use_on_the_same_leads(app: &Test
             .unwrap()
     };
     let first = train(leadgate_ml::Settings::default(), false).await;
-    assert_eq!(first.status, "active");
+    assert_eq!(first.status, ModelStatus::Active);
     assert!(first.evaluation.get("contest").is_none(), "no champion yet");
     // A stump (one shallow tree) against the model in use: kept beside it, not used.
     let stump = leadgate_ml::Settings {
@@ -143,7 +144,7 @@ async fn a_retrained_model_must_beat_the_one_in_use_on_the_same_leads(app: &Test
         ..leadgate_ml::Settings::default()
     };
     let weak = train(stump.clone(), false).await;
-    assert_eq!(weak.status, "challenger");
+    assert_eq!(weak.status, ModelStatus::Challenger);
     let contest = &weak.evaluation["contest"];
     assert_eq!(contest["champion"], first.id);
     assert_eq!(contest["result"]["challenger_wins"], false);
@@ -167,7 +168,7 @@ async fn a_retrained_model_must_beat_the_one_in_use_on_the_same_leads(app: &Test
     assert_eq!(statuses, ["challenger", "active"]);
     // Forced, it takes over, and the record says it was forced.
     let forced = train(stump, true).await;
-    assert_eq!(forced.status, "active");
+    assert_eq!(forced.status, ModelStatus::Active);
     assert_eq!(forced.evaluation["contest"]["forced"], true);
     let (active, _) = models.active("default").await.unwrap().unwrap();
     assert_eq!(active, forced.id);

@@ -238,7 +238,7 @@ pub async fn train(args: TrainArgs) -> anyhow::Result<()> {
             record.evaluation["contest"]["champion"]
         );
     }
-    if record.status == "active" {
+    if record.status == leadgate_core::conversion_model::ModelStatus::Active {
         println!(
             "model {} is now active for '{}': trained on {} closed leads",
             record.id, record.product, record.trained_on

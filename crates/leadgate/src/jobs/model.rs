@@ -27,7 +27,7 @@ pub async fn perform(store: &Store, models: &Models, job: &ClaimedJob) {
                 tracing::info!(
                     model = m.id,
                     product,
-                    status = m.status,
+                    status = m.status.as_str(),
                     contest,
                     "conversion model trained"
                 );
