@@ -2,8 +2,10 @@
 //! the models (leadgate-ml) and the domain (leadgate-core). The binary calls these; the
 //! store knows nothing of them.
 
+pub mod capture;
 pub mod models;
 
+pub use capture::{capture, Captured};
 pub use models::{LeadPrediction, Models, TrainingSet};
 
 use leadgate_ml::MlError;

@@ -1,6 +1,6 @@
-//! New leads captured together (an import batch): matched against the stored people and
-//! companies with a few queries, written with multi-row inserts, to the same result as
-//! capturing them one by one.
+//! New leads made: a batch of captures (an import's, or one capture as a batch of one)
+//! matched against the stored people and companies with a few queries and written with
+//! multi-row inserts, to the same result as capturing them one by one.
 
 use crate::analytics::{push_journey, JOURNEY_COLUMNS};
 use crate::leads::{assessed_junk, capture_events, company_key, field_changes, junk_text, text_of};
@@ -149,6 +149,7 @@ pub(crate) async fn capture_all(
             fresh.get(done..).unwrap_or_default(),
             &outcomes[done..],
             events,
+            true,
         )
         .await?;
         // Short runs: more rows one by one each time (a file of updates tries a few times).
@@ -168,13 +169,16 @@ pub(crate) async fn capture_all(
 
 /// Stores the leading captures that each make a new lead, in order, and returns what they
 /// stored: all of them, or those before the first that would update a stored lead or one
-/// the batch itself makes.
+/// the batch itself makes. This is the one place a new lead is made: a single capture of a
+/// new lead is a batch of one. `due`: the new leads wait for the rescore job (an import
+/// scores them once all are stored); otherwise the caller scores them.
 pub(crate) async fn capture_new(
     tx: &mut Tx,
     captures: &[Capture],
     fresh: &[&Lead],
     outcomes: &[Option<Happening>],
     events: &mut Vec<(i64, EventDraft)>,
+    due: bool,
 ) -> Result<Vec<CaptureOutcome>> {
     let mut applied = Vec::with_capacity(captures.len());
     for (i, capture) in captures.iter().enumerate() {
@@ -236,7 +240,7 @@ pub(crate) async fn capture_new(
             break;
         }
     }
-    plan.write(tx, events).await
+    plan.write(tx, events, due).await
 }
 
 impl Plan {
@@ -353,8 +357,8 @@ impl Plan {
         self.company_slot.get(first).copied()
     }
 
-    /// Plans one capture's new lead, as `capture_in` would store it (with the journey its
-    /// outcome gives it); `false` when the capture would update a lead instead.
+    /// Plans one capture's new lead (with the journey its outcome gives it); `false` when
+    /// the capture would update a lead instead.
     fn add(&mut self, capture: &Capture, mut lead: Lead, outcome: Option<&Happening>) -> bool {
         let at = to_micros(capture.at);
         if let Some(external) = &lead.external_id {
@@ -500,6 +504,7 @@ impl Plan {
         self,
         tx: &mut Tx,
         events: &mut Vec<(i64, EventDraft)>,
+        due: bool,
     ) -> Result<Vec<CaptureOutcome>> {
         let Plan {
             people,
@@ -520,8 +525,7 @@ impl Plan {
             journeys.push(draft.journey);
             rest.push((draft.changes, draft.events));
         }
-        // An import scores its new leads once they are all stored.
-        let ids = tx.insert_leads(&stored, &journeys, true).await?;
+        let ids = tx.insert_leads(&stored, &journeys, due).await?;
         let mut outcomes = Vec::with_capacity(stored.len());
         for ((mut lead, (changes, drafts)), id) in stored.into_iter().zip(rest).zip(ids) {
             lead.id = id;
@@ -1043,7 +1047,8 @@ mod tests {
     }
 
     /// Batches of new leads stored at once leave the store as capturing them one by one
-    /// does, on stores that already know some of their people and companies.
+    /// (each a batch of one) does, on stores that already know some of their people and
+    /// companies: the links the planner makes within a batch equal the store's lookups.
     async fn a_batch_stores_what_one_by_one_captures_store(engine: Engine) {
         let mut written_at_once = 0;
         for seed in 0..8 {
@@ -1068,10 +1073,11 @@ mod tests {
                 // where ids are given back too).
                 if engine == Engine::Sqlite {
                     let mut probe = bulk.begin().await.expect("tx");
-                    written_at_once += capture_new(&mut probe, batch, &[], &[], &mut Vec::new())
-                        .await
-                        .expect("batch")
-                        .len();
+                    written_at_once +=
+                        capture_new(&mut probe, batch, &[], &[], &mut Vec::new(), true)
+                            .await
+                            .expect("batch")
+                            .len();
                     drop(probe);
                 }
                 let mut tx = bulk.begin().await.expect("tx");
@@ -1156,7 +1162,7 @@ mod tests {
             let leads = crate::testing::count(&store, "SELECT COUNT(*) FROM leads").await;
             let mut tx = store.begin().await.expect("tx");
             let mut events = Vec::new();
-            let stored = capture_new(&mut tx, &batch, &[], &[], &mut events)
+            let stored = capture_new(&mut tx, &batch, &[], &[], &mut events, true)
                 .await
                 .expect("batch");
             assert_eq!(stored.len(), run);

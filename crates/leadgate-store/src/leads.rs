@@ -1,7 +1,8 @@
 //! Leads with their person and company: capture (create or upsert), edit, read and list.
 //! Every write records what happened as events in the same transaction.
 
-use crate::capture_batch::{push_lead, LEAD_COLUMNS};
+use crate::capture_batch::{capture_new, push_lead, LEAD_COLUMNS};
+use crate::privacy::{check_purpose, NewConsent};
 use crate::time::{to_micros, Ts};
 use crate::{conflict_on, on_read_pool, on_tx, Engine, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
@@ -592,18 +593,6 @@ impl Tx {
             .await)?)
     }
 
-    /// A lead of the person with this email: where to read what is known of them. (Every
-    /// person and company is stored with a lead, so a lead is always there to read.)
-    async fn lead_of_person(&mut self, email: &Email) -> Result<Option<StoredLead>> {
-        match self.person_id_by_email(email).await? {
-            Some(person_id) => {
-                self.lead_where("l.person_id = $1 ORDER BY l.id DESC", person_id)
-                    .await
-            }
-            None => Ok(None),
-        }
-    }
-
     /// A lead of the (first) company whose `column` (`name_key` or `domain`) is `value`.
     async fn lead_of_company(
         &mut self,
@@ -626,20 +615,6 @@ impl Tx {
         let row: Option<LeadRow> =
             on_tx!(self, conn => sqlx::query_as(&sql).bind(value).fetch_optional(conn).await)?;
         row.map(StoredLead::try_from).transpose()
-    }
-
-    /// Updates a stored person's fields, or (no id) inserts a new person; their id.
-    pub(crate) async fn save_person(
-        &mut self,
-        id: Option<i64>,
-        lead: &Lead,
-        at: Ts,
-    ) -> Result<i64> {
-        let Some(id) = id else {
-            return first_id(self.insert_people(&[(lead, at.0, at.0)]).await?);
-        };
-        self.update_people(&[(id, lead, at)]).await?;
-        Ok(id)
     }
 
     /// Updates a stored company from a lead's company fields, or (no id) inserts a new
@@ -674,13 +649,8 @@ impl Tx {
         self.update_companies(&[(id, lead, domain, at)]).await
     }
 
-    pub(crate) async fn save_lead(&mut self, stored: &StoredLead) -> Result<i64> {
-        if stored.id == 0 {
-            return first_id(
-                self.insert_leads(std::slice::from_ref(stored), &[], false)
-                    .await?,
-            );
-        }
+    /// Writes a stored lead's fields (a new lead is made by `capture_new`).
+    pub(crate) async fn save_lead(&mut self, stored: &StoredLead) -> Result<()> {
         on_tx!(self, conn => {
             let mut b = sqlx::QueryBuilder::new(format!("UPDATE leads SET ({LEAD_COLUMNS}) = ("));
             push_lead!(&mut b.separated(", "), stored);
@@ -693,8 +663,7 @@ impl Tx {
                 "external_id",
                 "another lead already has this external_id",
             )
-        })?;
-        Ok(stored.id)
+        })
     }
 }
 
@@ -722,24 +691,53 @@ impl Store {
         Ok(outcomes.remove(0))
     }
 
+    /// A capture and the consent its submitter gave with it (a web form's box), in one
+    /// transaction: the lead is not stored without the consent, nor the consent without it.
+    pub async fn capture_consenting(
+        &self,
+        capture: Capture,
+        consent: &NewConsent,
+    ) -> Result<CaptureOutcome> {
+        check_purpose(&consent.purpose).map_err(leadgate_core::FieldErrors::from)?;
+        let mut outcomes = self.capture_with(vec![capture], Some(consent)).await?;
+        Ok(outcomes.remove(0))
+    }
+
     /// Several captures in one transaction: all are stored, or (on error) none.
     pub async fn capture_many(&self, captures: Vec<Capture>) -> Result<Vec<CaptureOutcome>> {
+        self.capture_with(captures, None).await
+    }
+
+    async fn capture_with(
+        &self,
+        captures: Vec<Capture>,
+        consent: Option<&NewConsent>,
+    ) -> Result<Vec<CaptureOutcome>> {
         // Two servers capturing the same new person at once both find no match and both
         // insert; the loser hits the unique email or external id. Run again, it finds the
         // winner's lead and updates it, as if the captures had come one after the other.
-        match self.capture_once(&captures).await {
+        match self.capture_once(&captures, consent).await {
             Err(StoreError::Conflict { .. }) if self.engine() == Engine::Postgres => {
-                self.capture_once(&captures).await
+                self.capture_once(&captures, consent).await
             }
             other => other,
         }
     }
 
-    async fn capture_once(&self, captures: &[Capture]) -> Result<Vec<CaptureOutcome>> {
+    async fn capture_once(
+        &self,
+        captures: &[Capture],
+        consent: Option<&NewConsent>,
+    ) -> Result<Vec<CaptureOutcome>> {
         let mut tx = self.begin().await?;
         let mut outcomes = Vec::with_capacity(captures.len());
         for capture in captures {
-            outcomes.push(capture_in(&mut tx, capture.clone(), false, None).await?);
+            let outcome = capture_in(&mut tx, capture.clone(), false, None).await?;
+            if let Some(consent) = consent {
+                tx.record_consent(outcome.lead.person_id, consent, &capture.actor, false)
+                    .await?;
+            }
+            outcomes.push(outcome);
         }
         tx.commit().await?;
         Ok(outcomes)
@@ -1090,31 +1088,10 @@ pub(crate) async fn capture_in(
         }
         _ => {}
     }
-    let created = existing.is_none();
-    let mut stored = existing.unwrap_or_else(|| {
-        let touch = capture
-            .source
-            .clone()
-            .unwrap_or_else(|| Source::new(Channel::Api));
-        StoredLead {
-            id: 0,
-            person_id: 0,
-            company_id: None,
-            lead: Lead::default(),
-            first_touch: touch.clone(),
-            last_touch: touch,
-            created_at: capture.at,
-            updated_at: capture.at,
-            bant_confirmed: BTreeSet::new(),
-            junk: Vec::new(),
-            junk_reviewed: false,
-            do_not_email: false,
-            do_not_call: false,
-            snapshot: None,
-            prediction: None,
-        }
-    });
-    if replay && !created {
+    let Some(mut stored) = existing else {
+        return capture_created(tx, capture, deferred).await;
+    };
+    if replay {
         let mut probe = stored.lead.clone();
         let unchanged = capture
             .patch
@@ -1129,7 +1106,7 @@ pub(crate) async fn capture_in(
         {
             return Ok(CaptureOutcome {
                 lead: stored,
-                created,
+                created: false,
                 changes: Vec::new(),
             });
         }
@@ -1137,35 +1114,72 @@ pub(crate) async fn capture_in(
     if let Some(touch) = &capture.source {
         stored.last_touch = touch.clone();
     }
-    if capture.bot && created {
-        stored.junk.push(JunkReason::BotSubmission);
-    }
     let changes = apply_and_save(tx, &mut stored, &capture.patch, capture.at).await?;
-    let mut events = capture_events(&capture, capture.at, &stored.last_touch, created, &changes);
+    let mut events = capture_events(&capture, capture.at, &stored.last_touch, false, &changes);
     if !held.is_empty() {
         events[0].payload["held"] = Value::Object(held);
     }
+    let events: Vec<(i64, EventDraft)> = events.into_iter().map(|e| (stored.id, e)).collect();
+    store_capture_events(tx, events, deferred).await?;
+    Ok(CaptureOutcome {
+        lead: stored,
+        created: false,
+        changes,
+    })
+}
+
+/// A capture that matches no lead: made by the batch planner as a batch of one, and scored
+/// by the caller.
+async fn capture_created(
+    tx: &mut Tx,
+    capture: Capture,
+    deferred: Option<&mut Vec<(i64, EventDraft)>>,
+) -> Result<CaptureOutcome> {
+    let mut events = Vec::new();
+    let made = capture_new(
+        tx,
+        std::slice::from_ref(&capture),
+        &[],
+        &[],
+        &mut events,
+        false,
+    )
+    .await?
+    .pop()
+    // The planner finds a lead to update only where the lookup above did.
+    .ok_or_else(|| {
+        StoreError::from(sqlx::Error::Protocol(
+            "a capture matching no lead was planned as an update".into(),
+        ))
+    })?;
+    store_capture_events(tx, events, deferred).await?;
+    Ok(made)
+}
+
+/// A capture's events: inserted now, or kept in `deferred` to be inserted with others in
+/// one statement.
+async fn store_capture_events(
+    tx: &mut Tx,
+    events: Vec<(i64, EventDraft)>,
+    deferred: Option<&mut Vec<(i64, EventDraft)>>,
+) -> Result<()> {
     match deferred {
-        Some(deferred) => deferred.extend(events.into_iter().map(|e| (stored.id, e))),
+        Some(deferred) => deferred.extend(events),
         None => {
             let rows: Vec<NewEvent> = events
                 .iter()
-                .map(|draft| NewEvent {
-                    lead_id: stored.id,
+                .map(|(lead_id, draft)| NewEvent {
+                    lead_id: *lead_id,
                     draft,
                 })
                 .collect();
             tx.insert_events(&rows, Ts(Utc::now())).await?;
         }
     }
-    Ok(CaptureOutcome {
-        lead: stored,
-        created,
-        changes,
-    })
+    Ok(())
 }
 
-/// Applies a patch and writes person, company and lead; a new lead (id 0) is inserted.
+/// Applies a patch to a stored lead and writes its person, company and lead.
 async fn apply_and_save(
     tx: &mut Tx,
     stored: &mut StoredLead,
@@ -1185,30 +1199,18 @@ async fn apply_and_save(
             .collect()
     };
 
-    // Joining a person already known by this email: keep what we know of them unless the
-    // patch says otherwise.
+    // An email of a person merged into this one is theirs already: the kept address stays.
     let email_changed = stored.lead.email.as_ref().map(Email::match_key)
         != before.email.as_ref().map(Email::match_key);
-    if stored.id == 0 && email_changed {
-        if let Some(email) = stored.lead.email.clone() {
-            if let Some(known) = tx.lead_of_person(&email).await? {
-                stored.person_id = known.person_id;
-                stored
-                    .lead
-                    .copy_fields(&known.lead, &untouched(&Lead::PERSON_FIELDS));
-            }
-        }
-    }
-    // An email of a person merged into this one is theirs already: the kept address stays.
-    if stored.id != 0 && email_changed {
+    if email_changed {
         if let Some(email) = &stored.lead.email {
             if tx.person_id_by_email(email).await? == Some(stored.person_id) {
                 stored.lead.email = before.email.clone();
             }
         }
     }
-    let person_id = (stored.person_id != 0).then_some(stored.person_id);
-    stored.person_id = tx.save_person(person_id, &stored.lead, ts).await?;
+    tx.update_people(&[(stored.person_id, &stored.lead, ts)])
+        .await?;
 
     let key_changed = company_key(&stored.lead.company) != company_key(&before.company);
     if key_changed || stored.company_id.is_none() {
@@ -1243,7 +1245,7 @@ async fn apply_and_save(
     }
 
     let changes = field_changes(&before, &stored.lead);
-    if stored.id == 0 || !changes.is_empty() || at > stored.updated_at {
+    if !changes.is_empty() || at > stored.updated_at {
         stored.updated_at = stored.updated_at.max(at);
     }
     if !stored.junk_reviewed {
@@ -1251,7 +1253,7 @@ async fn apply_and_save(
         let bot = stored.junk.contains(&JunkReason::BotSubmission);
         stored.junk = assessed_junk(&stored.lead, bot);
     }
-    stored.id = tx.save_lead(stored).await?;
+    tx.save_lead(stored).await?;
     Ok(changes)
 }
 

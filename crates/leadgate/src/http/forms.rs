@@ -253,48 +253,37 @@ async fn submit(
             .and_then(|v| v.to_str().ok())
             .and_then(|v| Text::parse(v, 2000).ok());
     }
-    let consent = submission.consent.map(|given| {
+    let submitted_consent = submission.consent.map(|given| {
         json!({"given": given, "text": stored.definition.consent_text, "at": now, "form": key,
                "ip": client.to_string(), "recorded": records_consent})
     });
     let mut raw = input.clone();
     raw.remove(form::HONEYPOT);
-    let outcome = state
-        .store
-        .capture(Capture {
+    let consent = match (records_consent, &stored.definition.consent_text) {
+        (true, Some(wording)) => Some(leadgate_store::NewConsent {
+            purpose: leadgate_store::CONTACT_PURPOSE.into(),
+            granted: true,
+            wording: Some(wording.clone()),
+            source: format!("form:{key}"),
+            ip: Some(client.to_string()),
+        }),
+        _ => None,
+    };
+    leadgate_app::capture(
+        &state.store,
+        &state.models,
+        Capture {
             patch,
             source: Some(source),
-            raw: json!({"form": key, "fields": raw, "consent": consent, "bot_signals": submission.bot_signals}),
+            raw: json!({"form": key, "fields": raw, "consent": submitted_consent, "bot_signals": submission.bot_signals}),
             at: now,
             actor: format!("form:{key}"),
             bot: !submission.bot_signals.is_empty(),
             by: leadgate_store::Submitter::Anonymous,
-        })
-        .await?;
-    if let (true, Some(wording)) = (records_consent, &stored.definition.consent_text) {
-        state
-            .store
-            .record_consent(
-                outcome.lead.id,
-                &leadgate_store::NewConsent {
-                    purpose: leadgate_store::CONTACT_PURPOSE.into(),
-                    granted: true,
-                    wording: Some(wording.clone()),
-                    source: format!("form:{key}"),
-                    ip: Some(client.to_string()),
-                },
-                &format!("form:{key}"),
-            )
-            .await?;
-    }
-    // A new person may be one already known by another email (bots are not matched).
-    if outcome.created && submission.bot_signals.is_empty() {
-        state
-            .store
-            .match_people(&[outcome.lead.person_id], &format!("form:{key}"), false)
-            .await;
-    }
-    state.models.refresh(outcome.lead.id, Utc::now()).await?;
+        },
+        consent.as_ref(),
+    )
+    .await?;
     if wants_html || content_type.starts_with("application/x-www-form-urlencoded") {
         if let Some(url) = &stored.definition.redirect_url {
             return Ok(Redirect::to(url).into_response());

@@ -244,9 +244,10 @@ async fn create_lead(
     if !errors.is_empty() {
         return Err(ApiError::Invalid(errors));
     }
-    let outcome = state
-        .store
-        .capture(Capture {
+    let outcome = leadgate_app::capture(
+        &state.store,
+        &state.models,
+        Capture {
             patch,
             source,
             raw,
@@ -254,17 +255,10 @@ async fn create_lead(
             actor: actor.0.clone(),
             bot: false,
             by: submitter,
-        })
-        .await?;
-    // A new person may be one already known by another email: merged or suggested now.
-    if outcome.created {
-        state
-            .store
-            .match_people(&[outcome.lead.person_id], &actor.0, true)
-            .await;
-    }
-    // Scored at once: a lead that arrives inside the MQL rule is an MQL straight away.
-    let lead = state.models.refresh(outcome.lead.id, Utc::now()).await?;
+        },
+        None,
+    )
+    .await?;
     let mut headers = HeaderMap::new();
     let status = if outcome.created {
         if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/leads/{}", outcome.lead.id)) {
@@ -274,7 +268,7 @@ async fn create_lead(
     } else {
         StatusCode::OK
     };
-    Ok((status, headers, Json(LeadView::from(&lead))))
+    Ok((status, headers, Json(LeadView::from(&outcome.lead))))
 }
 
 pub fn parse_id(raw: &str) -> Result<i64, ApiError> {

@@ -1,0 +1,43 @@
+//! Capture: one lead arriving (the API, a web form) is stored with any consent given in
+//! the same transaction, matched against the people already known, and scored at once.
+
+use crate::{Models, Result};
+use chrono::Utc;
+use leadgate_store::{Capture, NewConsent, Store, StoredLead, Submitter};
+
+/// What a capture left: the lead as stored once scored, and whether it is new.
+#[derive(Debug)]
+pub struct Captured {
+    pub lead: StoredLead,
+    pub created: bool,
+}
+
+/// Stores one capture (a new lead, or an update of the one it matches). A new person may
+/// be one already known by another email: sure matches merge at once when someone vouches
+/// for the capture, and are only suggested for an anonymous one (a stranger typing a known
+/// name must not join the known person); a bot-like submission is not matched at all. The
+/// lead is then scored, so one that arrives inside the MQL rule is an MQL straight away.
+pub async fn capture(
+    store: &Store,
+    models: &Models,
+    capture: Capture,
+    consent: Option<&NewConsent>,
+) -> Result<Captured> {
+    let actor = capture.actor.clone();
+    let may_merge = capture.by != Submitter::Anonymous;
+    let bot = capture.bot;
+    let outcome = match consent {
+        Some(consent) => store.capture_consenting(capture, consent).await?,
+        None => store.capture(capture).await?,
+    };
+    if outcome.created && !bot {
+        store
+            .match_people(&[outcome.lead.person_id], &actor, may_merge)
+            .await;
+    }
+    let lead = models.refresh(outcome.lead.id, Utc::now()).await?;
+    Ok(Captured {
+        lead,
+        created: outcome.created,
+    })
+}
