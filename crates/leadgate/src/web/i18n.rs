@@ -1,8 +1,10 @@
 //! The dashboard's languages: one TOML file per locale in `web/locales/` (adding a language
-//! is adding a file here and to `FILES`), with its number and date formats and direction.
+//! is adding a file here and to `FILES`), with its number and date formats, direction and
+//! plural rules.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use intl_pluralrules::{PluralCategory, PluralRuleType, PluralRules};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -19,11 +21,43 @@ pub fn is_supported(locale: &str) -> bool {
     LOCALES.contains(&locale)
 }
 
-/// One locale's strings, flattened to dotted keys.
-#[derive(Debug)]
+/// One locale's strings, flattened to dotted keys. A text about a number of things is a
+/// table of the CLDR plural forms the language has (`one`, `few`, ..., always `other`).
 pub struct Catalog {
     pub locale: &'static str,
     strings: HashMap<String, String>,
+    plurals: PluralRules,
+}
+
+impl std::fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalog")
+            .field("locale", &self.locale)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The key of a plural form under a text's key.
+fn form_name(category: PluralCategory) -> &'static str {
+    match category {
+        PluralCategory::ZERO => "zero",
+        PluralCategory::ONE => "one",
+        PluralCategory::TWO => "two",
+        PluralCategory::FEW => "few",
+        PluralCategory::MANY => "many",
+        PluralCategory::OTHER => "other",
+    }
+}
+
+/// The cardinal plural rules of a locale's language (CLDR's, by language: `zh-CN` -> `zh`).
+fn plural_rules(locale: &str) -> PluralRules {
+    let language = locale.split('-').next().unwrap_or(locale);
+    // The locales are this file's own list, each a language CLDR knows (a test checks it).
+    language
+        .parse::<unic_langid::LanguageIdentifier>()
+        .ok()
+        .and_then(|id| PluralRules::create(id, PluralRuleType::CARDINAL).ok())
+        .unwrap_or_else(|| panic!("no plural rules for locale {locale}"))
 }
 
 fn flatten(prefix: &str, table: &toml::Table, into: &mut HashMap<String, String>) {
@@ -58,7 +92,11 @@ fn catalogs() -> &'static [Catalog] {
                     .unwrap_or_else(|e| panic!("locale file {locale} is not TOML: {e}"));
                 let mut strings = HashMap::new();
                 flatten("", &table, &mut strings);
-                Catalog { locale, strings }
+                Catalog {
+                    locale,
+                    strings,
+                    plurals: plural_rules(locale),
+                }
             })
             .collect()
     })
@@ -87,6 +125,27 @@ impl Catalog {
             text = text.replace(&format!("{{{name}}}"), value);
         }
         text
+    }
+
+    /// `tf` for a text about `count` things: the plural form the language's rules pick for
+    /// the number (`other` when the text has no such form), `{count}` filled in grouped.
+    pub fn count(&self, key: &str, count: i64, args: &[(&str, &str)]) -> String {
+        let form = self.plural_form(key, count);
+        let grouped = self.int(count);
+        let mut all = vec![("count", grouped.as_str())];
+        all.extend_from_slice(args);
+        self.tf(&form, &all)
+    }
+
+    /// The key of the form of `key` for `count` (`key.other` when it has no such form).
+    fn plural_form(&self, key: &str, count: i64) -> String {
+        let category = self.plurals.select(count).unwrap_or(PluralCategory::OTHER);
+        let form = format!("{key}.{}", form_name(category));
+        if self.strings.contains_key(&form) {
+            form
+        } else {
+            format!("{key}.other")
+        }
     }
 
     /// `ltr` or `rtl`: the page direction of this language.
@@ -160,23 +219,40 @@ impl Catalog {
 mod tests {
     use super::*;
 
+    /// The plural texts: English keys `x.other` give `x`.
+    fn plural_keys() -> Vec<String> {
+        let mut keys: Vec<String> = catalog("en")
+            .strings
+            .keys()
+            .filter_map(|k| k.strip_suffix(".other").map(str::to_owned))
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    fn is_plural_form(key: &str, plurals: &[String]) -> bool {
+        key.rsplit_once('.')
+            .is_some_and(|(base, _)| plurals.iter().any(|p| p == base))
+    }
+
     #[test]
     fn every_locale_has_every_english_key_and_no_stray_ones() {
         let en = catalog("en");
+        let plurals = plural_keys();
         for locale in LOCALES {
             let other = catalog(locale);
             assert_eq!(other.locale, *locale, "{locale} is listed in FILES");
             let mut missing: Vec<&String> = en
                 .strings
                 .keys()
-                .filter(|k| !other.strings.contains_key(*k))
+                .filter(|k| !is_plural_form(k, &plurals) && !other.strings.contains_key(*k))
                 .collect();
             missing.sort();
             assert!(missing.is_empty(), "{locale} lacks {missing:?}");
             let mut stray: Vec<&String> = other
                 .strings
                 .keys()
-                .filter(|k| !en.strings.contains_key(*k))
+                .filter(|k| !is_plural_form(k, &plurals) && !en.strings.contains_key(*k))
                 .collect();
             stray.sort();
             assert!(
@@ -184,6 +260,45 @@ mod tests {
                 "{locale} has keys English lacks: {stray:?}"
             );
         }
+    }
+
+    /// Every plural text has, in every locale, each form the language's rules pick for the
+    /// numbers a page shows, and no form they never pick.
+    #[test]
+    fn every_plural_text_has_the_forms_its_language_uses() {
+        let plurals = plural_keys();
+        assert!(!plurals.is_empty());
+        for locale in LOCALES {
+            let catalog = catalog(locale);
+            for key in &plurals {
+                let mut used = std::collections::BTreeSet::new();
+                for n in (0..=1000).chain([1_000_000, 1_000_001]) {
+                    let category = catalog.plurals.select(n).expect("a whole number");
+                    used.insert(format!("{key}.{}", form_name(category)));
+                }
+                used.insert(format!("{key}.other"));
+                let mut have: Vec<&String> = catalog
+                    .strings
+                    .keys()
+                    .filter(|k| k.rsplit_once('.').is_some_and(|(base, _)| base == key))
+                    .collect();
+                have.sort();
+                let used: Vec<&String> = used.iter().collect();
+                assert_eq!(have, used, "{locale}: the forms of {key}");
+            }
+        }
+    }
+
+    #[test]
+    fn counts_take_the_plural_form_of_their_number() {
+        let en = catalog("en");
+        assert_eq!(en.count("inbox.overdue_tasks", 1, &[]), "1 overdue task");
+        assert_eq!(
+            en.count("inbox.overdue_tasks", 1200, &[]),
+            "1,200 overdue tasks"
+        );
+        let zh = catalog("zh-CN");
+        assert_eq!(zh.count("inbox.overdue_tasks", 1, &[]), "1 项任务已逾期");
     }
 
     #[test]
@@ -221,7 +336,7 @@ mod tests {
         assert_eq!(catalog("xx").locale, "en");
         assert_eq!(en.t("no.such.key"), "no.such.key");
         assert_eq!(
-            en.tf("inbox.overdue_tasks", &[("count", "3")]),
+            en.tf("inbox.overdue_tasks.other", &[("count", "3")]),
             "3 overdue tasks"
         );
     }

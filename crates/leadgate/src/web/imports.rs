@@ -193,10 +193,10 @@ async fn check(
     let checked = Check {
         token,
         file,
-        counts: c.t.tf(
+        counts: c.t.count(
             "imports.counts",
+            report.rows,
             &[
-                ("rows", &c.t.int(report.rows)),
                 ("valid", &c.t.int(report.valid)),
                 ("rejected", &c.t.int(report.rejected)),
             ],

@@ -104,7 +104,7 @@ pub async fn page(
     html(InboxPage {
         overdue: match rows.iter().filter(|r| r.overdue).count() {
             0 => String::new(),
-            n => c.t.tf("inbox.overdue_tasks", &[("count", &n.to_string())]),
+            n => c.t.count("inbox.overdue_tasks", n as i64, &[]),
         },
         tasks: rows,
         cards,

@@ -215,10 +215,10 @@ fn compare(c: &Chrome, report: &BacktestReport) -> Comparison {
             s.f1.map(|f| c.t.num(f, 3)).unwrap_or_else(|| "-".into())
         }),
     ];
-    let mut notes = vec![c.t.tf(
+    let mut notes = vec![c.t.count(
         "policy.bt_moved",
+        report.leads as i64,
         &[
-            ("leads", &c.t.int(report.leads as i64)),
             ("closed", &c.t.int(report.closed as i64)),
             ("became", &c.t.int(report.became_mql as i64)),
             ("stopped", &c.t.int(report.stopped_mql as i64)),
