@@ -80,8 +80,8 @@ impl EventDraft {
         self
     }
 
-    /// Validates one item of an event batch: `{"lead_id" | "external_id", "type",
-    /// "occurred_at", "source", "payload", "idempotency_key"}`. `now` bounds `occurred_at`.
+    /// Validates one item of an event batch (an `EventRequest`), naming every bad field at
+    /// once. `now` bounds `occurred_at`.
     pub fn parse_item(
         item: &Value,
         now: DateTime<Utc>,
@@ -95,52 +95,82 @@ impl EventDraft {
         if let Err(e) = crate::validation::refuse_nul(item, "") {
             errors.push(e);
         }
-        for key in map.keys() {
-            if !matches!(
-                key.as_str(),
-                "lead_id"
-                    | "external_id"
-                    | "type"
-                    | "occurred_at"
-                    | "source"
-                    | "payload"
-                    | "idempotency_key"
-            ) {
-                errors.push(FieldError::new(key.clone(), "is not an event field"));
+        let (read, unread) = crate::validation::read_fields::<EventRequest>(map.clone());
+        errors.0.extend(unread.0);
+        // Fields that did not read are named already; the rules of the rest still hold.
+        let checked = read.unwrap_or_default().check(now);
+        match checked {
+            Ok(event) if errors.is_empty() => Ok(event),
+            Ok(_) => Err(errors),
+            Err(broken) => {
+                for error in broken.0 {
+                    if !errors.0.iter().any(|e| e.field == error.field) {
+                        errors.push(error);
+                    }
+                }
+                Err(errors)
             }
         }
-        let lead = match (map.get("lead_id"), map.get("external_id")) {
-            (Some(Value::Number(n)), None) => match n.as_i64() {
-                Some(id) if id > 0 => Some(LeadRef::Id(id)),
-                _ => {
-                    errors.push(FieldError::new(
-                        "lead_id",
-                        "must be a positive whole number",
-                    ));
-                    None
-                }
-            },
-            (Some(other), None) => {
+    }
+}
+
+/// One event as a client sends it (an item of `POST /api/v1/events`): read by serde, then
+/// checked by `check`. `lead_id` or `external_id` names the lead.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EventRequest {
+    /// The lead's id (or `external_id`, not both).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub lead_id: Option<i64>,
+    /// The lead's id in the source system (or `lead_id`).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
+    pub external_id: Option<String>,
+    /// What happened.
+    #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = event_type_schema))]
+    pub event_type: Option<String>,
+    /// When it happened (RFC 3339, 1970 to 2100, at most 24 hours ahead); absent or null:
+    /// now.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::time_or_null))]
+    pub occurred_at: Option<String>,
+    /// Where the event was observed (e.g. website, zoom).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 200, pattern = r"[^\s\u0085]")
+    )]
+    pub source: Option<String>,
+    /// What the event carries, at most 32 KiB.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub payload: Option<Map<String, Value>>,
+    /// An event whose key was stored before is answered `duplicate` and not stored again.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
+    pub idempotency_key: Option<String>,
+}
+
+/// The event types, for the API description.
+#[cfg(feature = "openapi")]
+pub fn event_type_schema() -> utoipa::openapi::Object {
+    crate::openapi::one_of(EventType::ALL.iter().map(|t| t.as_str()))
+}
+
+impl EventRequest {
+    /// The lead it is about and the event, or every broken rule.
+    pub fn check(&self, now: DateTime<Utc>) -> Result<(LeadRef, EventDraft), FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let lead = match (self.lead_id, &self.external_id) {
+            (Some(id), None) if id > 0 => Some(LeadRef::Id(id)),
+            (Some(_), None) => {
                 errors.push(FieldError::new(
                     "lead_id",
-                    format!("must be a number, not {}", json_kind(other)),
+                    "must be a positive whole number",
                 ));
                 None
             }
-            (None, Some(Value::String(s))) => match ExternalId::parse(s) {
-                Ok(id) => Some(LeadRef::External(id)),
-                Err(e) => {
-                    errors.push(FieldError::new("external_id", e.0));
-                    None
-                }
-            },
-            (None, Some(other)) => {
-                errors.push(FieldError::new(
-                    "external_id",
-                    format!("must be a string, not {}", json_kind(other)),
-                ));
-                None
-            }
+            (None, Some(s)) => ExternalId::parse(s)
+                .map(LeadRef::External)
+                .map_err(|e| errors.push(FieldError::new("external_id", e.0)))
+                .ok(),
             (Some(_), Some(_)) => {
                 errors.push(FieldError::new(
                     "lead_id",
@@ -153,29 +183,18 @@ impl EventDraft {
                 None
             }
         };
-        let event_type = match map.get("type") {
-            Some(Value::String(s)) => match EventType::from_str(s) {
-                Ok(t) => Some(t),
-                Err(reason) => {
-                    errors.push(FieldError::new("type", reason));
-                    None
-                }
-            },
-            Some(other) => {
-                errors.push(FieldError::new(
-                    "type",
-                    format!("must be a string, not {}", json_kind(other)),
-                ));
-                None
-            }
+        let event_type = match &self.event_type {
+            Some(s) => EventType::from_str(s)
+                .map_err(|reason| errors.push(FieldError::new("type", reason)))
+                .ok(),
             None => {
                 errors.push(FieldError::new("type", "is required"));
                 None
             }
         };
-        let occurred_at = match map.get("occurred_at") {
-            None | Some(Value::Null) => Some(now),
-            Some(Value::String(s)) => match DateTime::parse_from_rfc3339(s.trim()) {
+        let occurred_at = match &self.occurred_at {
+            None => Some(now),
+            Some(s) => match DateTime::parse_from_rfc3339(s.trim()) {
                 Ok(t) if t.with_timezone(&Utc) > now + Duration::hours(MAX_CLOCK_SKEW_HOURS) => {
                     errors.push(FieldError::new(
                         "occurred_at",
@@ -183,13 +202,10 @@ impl EventDraft {
                     ));
                     None
                 }
-                Ok(t) => match crate::validation::within_era(t.with_timezone(&Utc)) {
-                    Ok(()) => Some(t.with_timezone(&Utc)),
-                    Err(reason) => {
-                        errors.push(FieldError::new("occurred_at", reason));
-                        None
-                    }
-                },
+                Ok(t) => crate::validation::within_era(t.with_timezone(&Utc))
+                    .map(|()| t.with_timezone(&Utc))
+                    .map_err(|reason| errors.push(FieldError::new("occurred_at", reason)))
+                    .ok(),
                 Err(e) => {
                     errors.push(FieldError::new(
                         "occurred_at",
@@ -198,70 +214,34 @@ impl EventDraft {
                     None
                 }
             },
-            Some(other) => {
-                errors.push(FieldError::new(
-                    "occurred_at",
-                    format!("must be a string, not {}", json_kind(other)),
-                ));
-                None
-            }
         };
-        let source = match map.get("source") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Text::parse(s, 200)
+        let source = self.source.as_ref().and_then(|s| {
+            Text::parse(s, 200)
                 .map_err(|e| errors.push(FieldError::new("source", e.0)))
-                .ok(),
-            Some(other) => {
-                errors.push(FieldError::new(
-                    "source",
-                    format!("must be a string, not {}", json_kind(other)),
-                ));
-                None
-            }
-        };
-        let payload = match map.get("payload") {
-            None | Some(Value::Null) => Value::Object(Map::new()),
-            Some(Value::Object(p)) => {
-                let size = serde_json::to_string(p)
-                    .map(|s| s.len())
-                    .unwrap_or(usize::MAX);
-                if size > PAYLOAD_MAX_BYTES {
-                    errors.push(FieldError::new(
-                        "payload",
-                        format!("is {size} bytes; at most {PAYLOAD_MAX_BYTES} are allowed"),
-                    ));
-                }
-                Value::Object(p.clone())
-            }
-            Some(other) => {
-                errors.push(FieldError::new(
-                    "payload",
-                    format!("must be an object, not {}", json_kind(other)),
-                ));
-                Value::Null
-            }
-        };
-        let idempotency_key = match map.get("idempotency_key") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s))
-                if !s.is_empty() && s.len() <= 200 && !s.chars().any(char::is_control) =>
-            {
+                .ok()
+        });
+        let payload = self.payload.clone().unwrap_or_default();
+        let size = serde_json::to_string(&payload)
+            .map(|s| s.len())
+            .unwrap_or(usize::MAX);
+        if size > PAYLOAD_MAX_BYTES {
+            errors.push(FieldError::new(
+                "payload",
+                format!("is {size} bytes; at most {PAYLOAD_MAX_BYTES} are allowed"),
+            ));
+        }
+        let idempotency_key = match &self.idempotency_key {
+            Some(s) if !s.is_empty() && s.len() <= 200 && !s.chars().any(char::is_control) => {
                 Some(s.clone())
             }
-            Some(Value::String(_)) => {
+            Some(_) => {
                 errors.push(FieldError::new(
                     "idempotency_key",
                     "must be 1 to 200 bytes without control characters",
                 ));
                 None
             }
-            Some(other) => {
-                errors.push(FieldError::new(
-                    "idempotency_key",
-                    format!("must be a string, not {}", json_kind(other)),
-                ));
-                None
-            }
+            None => None,
         };
         match (lead, event_type, occurred_at) {
             (Some(lead), Some(event_type), Some(occurred_at)) if errors.is_empty() => Ok((
@@ -271,7 +251,7 @@ impl EventDraft {
                     occurred_at,
                     source,
                     actor: None,
-                    payload,
+                    payload: Value::Object(payload),
                     idempotency_key,
                 },
             )),

@@ -109,6 +109,58 @@ pub fn refuse_nul(value: &Value, field: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Reads a JSON object into a typed request as far as it goes: the value made of the fields
+/// that read (none when a required one is missing or mistyped), and every field that did
+/// not, named. serde stops at the first bad field: each one found is set aside and the rest
+/// read again (at most once per field), so every mistyped or unknown field is named at once.
+pub fn read_fields<T: serde::de::DeserializeOwned>(
+    mut map: serde_json::Map<String, Value>,
+) -> (Option<T>, FieldErrors) {
+    let mut errors = FieldErrors::default();
+    loop {
+        match serde_path_to_error::deserialize(Value::Object(map.clone())) {
+            Ok(value) => return (Some(value), errors),
+            Err(e) => {
+                let path = e.path().to_string();
+                let (field, reason) = serde_reason(&path, &e.inner().to_string());
+                let top = field.split('.').next().unwrap_or_default().to_owned();
+                if !errors.0.iter().any(|e| e.field == field) {
+                    errors.push(FieldError::new(field, reason));
+                }
+                if map.remove(&top).is_none() {
+                    return (None, errors);
+                }
+            }
+        }
+    }
+}
+
+/// serde's message about a request as the field it concerns and a reason in our words.
+fn serde_reason(path: &str, message: &str) -> (String, String) {
+    let at = |field: &str| match path {
+        "." | "" => field.to_owned(),
+        parent => format!("{parent}.{field}"),
+    };
+    let quoted = |rest: &str| rest.split('`').next().unwrap_or_default().to_owned();
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        (at(&quoted(rest)), "is required".to_owned())
+    } else if let Some(rest) = message.strip_prefix("unknown field `") {
+        let expected = rest
+            .split_once("expected ")
+            .map(|(_, list)| format!("; expected {}", list.replace('`', "")))
+            .unwrap_or_default();
+        // The path already ends at the unknown field.
+        let field = match path {
+            "." | "" => quoted(rest),
+            path => path.to_owned(),
+        };
+        (field, format!("is not a field here{expected}"))
+    } else {
+        let field = if path == "." { "" } else { path };
+        (field.to_owned(), message.to_owned())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,5 +191,31 @@ mod tests {
         assert_eq!(at(json!({"k\u{0}": 1}), "payload"), "payload.k\\u0000");
         assert_eq!(at(json!("x\u{0}y"), "q"), "q");
         assert_eq!(at(json!({"x": "\u{0}"}), ""), "x");
+    }
+
+    #[test]
+    fn serde_messages_name_the_field() {
+        assert_eq!(
+            serde_reason(".", "missing field `owner`"),
+            ("owner".into(), "is required".into())
+        );
+        assert_eq!(
+            serde_reason(".", "unknown field `ownr`, expected `owner` or `reason`"),
+            (
+                "ownr".into(),
+                "is not a field here; expected owner or reason".into()
+            )
+        );
+        assert_eq!(
+            serde_reason("calendar.x", "unknown field `x`, there are no fields"),
+            ("calendar.x".into(), "is not a field here".into())
+        );
+        assert_eq!(
+            serde_reason("junk", "invalid type: integer `5`, expected a boolean"),
+            (
+                "junk".into(),
+                "invalid type: integer `5`, expected a boolean".into()
+            )
+        );
     }
 }

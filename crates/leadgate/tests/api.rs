@@ -783,7 +783,8 @@ async fn bad_event_batches_are_refused(app: &TestApp) {
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    assert_eq!(fields(&body), ["evnts"]);
+    // Both mistakes at once: the missing batch and the stray key.
+    assert_eq!(fields(&body), ["events", "evnts"]);
     let body = problem(
         app.post("/api/v1/events", &json!({"events": []})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -955,6 +956,31 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
         paths.keys().collect::<Vec<_>>()
     );
     assert!(spec["components"]["securitySchemes"]["api_key"].is_object());
+    // Every reference resolves: a request type the description names is in it.
+    fn refs(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    out.push(r.clone());
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&spec, &mut all);
+    for r in &all {
+        let name = r.strip_prefix("#/components/schemas/").expect("a schema");
+        assert!(
+            spec["components"]["schemas"][name].is_object(),
+            "{r} is not in the description"
+        );
+    }
+    let event = &spec["components"]["schemas"]["EventRequest"];
+    assert_eq!(event["additionalProperties"], false, "{event}");
+    assert_eq!(event["required"], json!(["type"]), "{event}");
     let unknown = app.client.get(app.url("/nowhere")).send().await.unwrap();
     problem(unknown, StatusCode::NOT_FOUND).await;
 }

@@ -21,9 +21,9 @@ pub struct Body<T>(pub T);
 /// The body as any JSON value, refused whole when it holds a NUL character anywhere.
 pub struct JsonBody(pub Value);
 
-/// A batch's body (an object), NULs left for each item's own check so one bad item does
-/// not refuse the rest.
-pub struct JsonBatch(pub Map<String, Value>);
+/// A batch's body read into its request type as `Body` reads one, NULs left for each
+/// item's own check so one bad item does not refuse the rest.
+pub struct Batch<T>(pub T);
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
@@ -36,11 +36,19 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
-impl<S: Send + Sync> FromRequest<S> for JsonBatch {
+impl<S, T> FromRequest<S> for Batch<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned + utoipa::PartialSchema,
+{
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        object(JsonAny::from_request(req, state).await?.0).map(JsonBatch)
+        let map = object(JsonAny::from_request(req, state).await?.0)?;
+        match read::<T>(map) {
+            (Some(value), errors) if errors.is_empty() => Ok(Batch(value)),
+            (_, errors) => Err(ApiError::Invalid(errors)),
+        }
     }
 }
 
@@ -177,24 +185,13 @@ where
             ));
         }
     }
-    // serde stops at the first bad field: each one found is set aside and the rest read
-    // again (at most once per field the type has), so every mistyped field is named at once.
-    loop {
-        match serde_path_to_error::deserialize(Value::Object(map.clone())) {
-            Ok(value) => return (Some(value), errors),
-            Err(e) => {
-                let path = e.path().to_string();
-                let (field, reason) = named(&path, &e.inner().to_string());
-                let top = field.split('.').next().unwrap_or_default().to_owned();
-                if !errors.0.iter().any(|e| e.field == field) {
-                    errors.push(FieldError::new(field, reason));
-                }
-                if map.remove(&top).is_none() {
-                    return (None, errors);
-                }
-            }
+    let (read, more) = leadgate_core::validation::read_fields(map);
+    for error in more.0 {
+        if !errors.0.iter().any(|e| e.field == error.field) {
+            errors.push(error);
         }
     }
+    (read, errors)
 }
 
 /// For an optional field that, when given, must not be `null` (`#[serde(default,
@@ -220,32 +217,6 @@ pub fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result
                 .map(|f| f as i64)
         })
         .ok_or_else(|| serde::de::Error::custom(format!("{number} is not a whole number")))
-}
-
-/// serde's message about a request body as the field it concerns and a reason in our words.
-fn named(path: &str, message: &str) -> (String, String) {
-    let at = |field: &str| match path {
-        "." | "" => field.to_owned(),
-        parent => format!("{parent}.{field}"),
-    };
-    let quoted = |rest: &str| rest.split('`').next().unwrap_or_default().to_owned();
-    if let Some(rest) = message.strip_prefix("missing field `") {
-        (at(&quoted(rest)), "is required".to_owned())
-    } else if let Some(rest) = message.strip_prefix("unknown field `") {
-        let expected = rest
-            .split_once("expected ")
-            .map(|(_, list)| format!("; expected {}", list.replace('`', "")))
-            .unwrap_or_default();
-        // The path already ends at the unknown field.
-        let field = match path {
-            "." | "" => quoted(rest),
-            path => path.to_owned(),
-        };
-        (field, format!("is not a field here{expected}"))
-    } else {
-        let field = if path == "." { "" } else { path };
-        (field.to_owned(), message.to_owned())
-    }
 }
 
 fn object(value: Value) -> Result<Map<String, Value>, ApiError> {
@@ -355,31 +326,5 @@ mod tests {
             "is not a field here; expected owner, weight"
         );
         assert!(errors.0.iter().any(|e| e.field == "weight"));
-    }
-
-    #[test]
-    fn serde_messages_name_the_field() {
-        assert_eq!(
-            named(".", "missing field `owner`"),
-            ("owner".into(), "is required".into())
-        );
-        assert_eq!(
-            named(".", "unknown field `ownr`, expected `owner` or `reason`"),
-            (
-                "ownr".into(),
-                "is not a field here; expected owner or reason".into()
-            )
-        );
-        assert_eq!(
-            named("calendar.x", "unknown field `x`, there are no fields"),
-            ("calendar.x".into(), "is not a field here".into())
-        );
-        assert_eq!(
-            named("junk", "invalid type: integer `5`, expected a boolean"),
-            (
-                "junk".into(),
-                "invalid type: integer `5`, expected a boolean".into()
-            )
-        );
     }
 }

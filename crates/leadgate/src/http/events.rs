@@ -1,6 +1,6 @@
 //! `POST /events`: a batch of up to 1,000 events, stored in one transaction, answered per item.
 
-use crate::http::body::{BodyLimit, JsonBatch};
+use crate::http::body::{Batch, BodyLimit};
 use crate::http::error::{ApiError, Problem};
 use crate::http::{Actor, AppState};
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -9,9 +9,10 @@ use axum::response::Response;
 use axum::routing::post;
 use axum::{Extension, Json, Router};
 use chrono::Utc;
+use leadgate_core::event::EventRequest;
 use leadgate_core::{EventDraft, FieldError};
 use leadgate_store::{AppendOutcome, MAX_BATCH};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
@@ -33,33 +34,12 @@ pub fn routes() -> Router<AppState> {
         ))
 }
 
-/// `{"events": [...]}`.
-#[allow(dead_code)] // Documents the body; items are validated one by one.
-#[derive(ToSchema)]
+/// `{"events": [...]}`: 1 to 1,000 events, each checked on its own.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EventBatch {
-    events: Vec<EventInput>,
-}
-
-/// One event: `lead_id` or `external_id` names the lead.
-#[allow(dead_code)]
-#[derive(ToSchema)]
-pub struct EventInput {
-    lead_id: Option<i64>,
-    external_id: Option<String>,
-    /// form_submitted, page_viewed, content_downloaded, email_opened, email_clicked,
-    /// webinar_attended, meeting_booked, call_logged, note_added, field_changed,
-    /// stage_changed, owner_assigned, outcome_recorded or custom.
-    #[schema(rename = "type")]
-    event_type: String,
-    /// RFC 3339; defaults to now; at most 24 hours in the future.
-    occurred_at: Option<String>,
-    /// Where the event was observed (e.g. website, zoom).
-    source: Option<String>,
-    /// At most 32 KiB.
-    #[schema(value_type = Object)]
-    payload: Option<Value>,
-    /// An event whose key was stored before is answered `duplicate` and not stored again.
-    idempotency_key: Option<String>,
+    #[schema(value_type = Vec<EventRequest>, min_items = 1, max_items = 1000)]
+    events: Vec<Value>,
 }
 
 /// What became of one item.
@@ -96,27 +76,8 @@ pub struct BatchResult {
 async fn append_events(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    JsonBatch(mut body): JsonBatch,
+    Batch(EventBatch { events }): Batch<EventBatch>,
 ) -> Result<Json<BatchResult>, ApiError> {
-    if let Some(key) = body.keys().find(|k| *k != "events") {
-        return Err(ApiError::invalid(
-            key,
-            "is not part of an event batch; send {\"events\": [...]}",
-        ));
-    }
-    let events = match body.remove("events") {
-        Some(Value::Array(events)) => events,
-        Some(other) => {
-            return Err(ApiError::invalid(
-                "events",
-                format!(
-                    "must be an array, not {}",
-                    leadgate_core::source::json_kind(&other)
-                ),
-            ))
-        }
-        None => return Err(ApiError::invalid("events", "is required")),
-    };
     if events.is_empty() || events.len() > MAX_BATCH {
         return Err(ApiError::invalid(
             "events",
