@@ -2,7 +2,7 @@
 //! policy's lists, and when a SQL needs BANT. Refusals name the stages and the rule.
 
 use crate::policy::Policy;
-use crate::scoring::BantStatus;
+use crate::scoring::{BantStatus, Score};
 use crate::stage::Stage;
 
 /// Who asks for a move: the policy itself (scoring), a person, or a record of what already
@@ -174,6 +174,85 @@ pub fn check(request: &MoveRequest, bant: &BantStatus, policy: &Policy) -> Resul
             "the lifecycle goes prospect -> lead -> mql -> sal -> sql -> opportunity -> customer; {from} cannot go to {to} directly"
         ))),
     }
+}
+
+/// The move the policy makes by itself when a lead's score says its MQL status changed
+/// (`[stages] auto_mql`): into MQL when the rule holds (from prospect, lead or recycled),
+/// back to lead when it no longer does; with the reason the move records. `None`: no move
+/// (the policy moves nothing by itself, the status did not change, or the lifecycle
+/// refuses). `version` is the policy's, named in the reason.
+pub fn policy_move(
+    from: Stage,
+    score: &Score,
+    policy: &Policy,
+    version: i64,
+) -> Option<(Stage, String)> {
+    if !policy.stages.auto_mql {
+        return None;
+    }
+    // Junk is kept and scored, but does not qualify unless the policy lets its flags.
+    let mql = score.mql;
+    let to = match from {
+        Stage::Prospect | Stage::Lead | Stage::Recycled if mql => Stage::Mql,
+        Stage::Mql if !mql => Stage::Lead,
+        _ => return None,
+    };
+    let request = MoveRequest {
+        from,
+        to,
+        reason: None,
+        override_bant: false,
+        mover: Mover::Policy,
+        mql_rule_holds: mql,
+    };
+    check(&request, &score.bant, policy).ok()?;
+    let reason = if to == Stage::Mql {
+        mql_reason(score, policy)
+    } else if !score.blocked_by.is_empty() {
+        let flags: Vec<&str> = score.blocked_by.iter().map(|r| r.as_str()).collect();
+        format!("flagged as junk ({})", flags.join(", "))
+    } else {
+        format!(
+            "MQL rule no longer holds under policy version {version}: score {:.1}",
+            score.score
+        )
+    };
+    Some((to, reason))
+}
+
+/// The reason a person's move records: the one they gave, else why the MQL rule holds (a
+/// move into MQL), else who moved it.
+pub fn reason_of_move(
+    given: Option<&str>,
+    to: Stage,
+    score: &Score,
+    policy: &Policy,
+    actor: &str,
+) -> String {
+    match given.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(reason) => reason.to_owned(),
+        None if to == Stage::Mql => mql_reason(score, policy),
+        None => format!("moved by {actor}"),
+    }
+}
+
+/// Why a lead is an MQL: its score and fit grade against the policy's minimums.
+pub fn mql_reason(score: &Score, policy: &Policy) -> String {
+    let fit = policy
+        .mql
+        .min_fit
+        .map(|g| {
+            format!(
+                " and fit grade {} (at least {})",
+                score.fit_grade,
+                g.letter()
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "MQL rule holds: score {:.1} (at least {}){fit}",
+        score.score, policy.mql.min_score
+    )
 }
 
 #[cfg(test)]
@@ -363,6 +442,97 @@ mod tests {
         fn a_reasonless_move_into_disqualified_or_recycled_is_always_refused(from in 0usize..9) {
             for to in [Stage::Disqualified, Stage::Recycled] {
                 prop_assert!(check(&ask(Stage::ALL[from], to, None), &bant(true), &policy()).is_err());
+            }
+        }
+    }
+
+    /// A score of `points` under the starter policy, with the MQL rule holding or not and
+    /// the junk flags that block it.
+    fn scored(points: f64, mql: bool, blocked: Vec<crate::quality::JunkReason>) -> Score {
+        let policy = policy();
+        let mut score = crate::scoring::score_quick(
+            &crate::Lead::default(),
+            &[],
+            crate::scoring::Marks {
+                confirmed: &Default::default(),
+                junk: &[],
+            },
+            &policy,
+            chrono::Utc::now(),
+        );
+        score.score = points;
+        score.mql = mql;
+        score.blocked_by = blocked;
+        score
+    }
+
+    #[test]
+    fn the_policy_moves_by_the_mql_rule_with_its_reason() {
+        let p = policy();
+        let (to, reason) = policy_move(Stage::Lead, &scored(72.0, true, vec![]), &p, 3).unwrap();
+        assert_eq!(to, Stage::Mql);
+        assert!(
+            reason.starts_with("MQL rule holds: score 72.0 (at least 70)"),
+            "{reason}"
+        );
+        let (to, reason) = policy_move(Stage::Mql, &scored(40.0, false, vec![]), &p, 3).unwrap();
+        assert_eq!(to, Stage::Lead);
+        assert_eq!(
+            reason,
+            "MQL rule no longer holds under policy version 3: score 40.0"
+        );
+        let junk = vec![
+            crate::quality::JunkReason::DisposableEmail,
+            crate::quality::JunkReason::TestName,
+        ];
+        let (_, reason) = policy_move(Stage::Mql, &scored(90.0, false, junk), &p, 3).unwrap();
+        assert_eq!(reason, "flagged as junk (disposable_email, test_name)");
+        assert_eq!(
+            policy_move(Stage::Sql, &scored(10.0, false, vec![]), &p, 3),
+            None
+        );
+        let mut manual = p.clone();
+        manual.stages.auto_mql = false;
+        assert_eq!(
+            policy_move(Stage::Lead, &scored(90.0, true, vec![]), &manual, 3),
+            None
+        );
+    }
+
+    #[test]
+    fn a_moves_reason_is_the_given_one_else_the_rule_else_the_mover() {
+        let (p, s) = (policy(), scored(75.0, true, vec![]));
+        assert_eq!(
+            reason_of_move(Some(" budget confirmed "), Stage::Sql, &s, &p, "li.na"),
+            "budget confirmed"
+        );
+        assert!(
+            reason_of_move(Some("  "), Stage::Mql, &s, &p, "li.na").starts_with("MQL rule holds")
+        );
+        assert_eq!(
+            reason_of_move(None, Stage::Sal, &s, &p, "li.na"),
+            "moved by li.na"
+        );
+    }
+
+    proptest! {
+        /// Whatever the stage and score, the policy's own move is one the lifecycle allows
+        /// the policy, goes the way the MQL rule says, and never touches a lead past MQL.
+        #[test]
+        fn the_policys_move_is_allowed_and_follows_the_rule(
+            from in 0usize..9, mql in any::<bool>(), points in 0.0f64..100.0, auto in any::<bool>()
+        ) {
+            let mut p = policy();
+            p.stages.auto_mql = auto;
+            let from = Stage::ALL[from];
+            let score = scored(points, mql, vec![]);
+            if let Some((to, reason)) = policy_move(from, &score, &p, 1) {
+                prop_assert!(auto);
+                prop_assert!(!reason.is_empty());
+                prop_assert_eq!(to == Stage::Mql, mql);
+                prop_assert!(matches!(from, Stage::Prospect | Stage::Lead | Stage::Recycled | Stage::Mql));
+                let request = MoveRequest { from, to, reason: None, override_bant: false, mover: Mover::Policy, mql_rule_holds: mql };
+                prop_assert!(check(&request, &score.bant, &p).is_ok());
             }
         }
     }

@@ -293,39 +293,10 @@ impl Tx {
         active: &ActivePolicy,
         now: DateTime<Utc>,
     ) -> Result<Option<Stage>> {
-        if !active.policy.stages.auto_mql {
+        let Some((to, reason)) =
+            lifecycle::policy_move(lead.lead.stage, score, &active.policy, active.version)
+        else {
             return Ok(None);
-        }
-        // Junk is kept and scored, but does not qualify unless the policy lets its flags.
-        let mql = score.mql;
-        let to = match lead.lead.stage {
-            Stage::Prospect | Stage::Lead | Stage::Recycled if mql => Stage::Mql,
-            Stage::Mql if !mql => Stage::Lead,
-            _ => return Ok(None),
-        };
-        let request = MoveRequest {
-            from: lead.lead.stage,
-            to,
-            reason: None,
-            override_bant: false,
-            mover: Mover::Policy,
-            mql_rule_holds: mql,
-        };
-        if lifecycle::check(&request, &score.bant, &active.policy).is_err() {
-            return Ok(None);
-        }
-        let reason = if to == Stage::Mql {
-            mql_reason(score, &active.policy)
-        } else if !score.blocked_by.is_empty() {
-            format!(
-                "flagged as junk ({})",
-                crate::leads::junk_text(&score.blocked_by).replace(',', ", ")
-            )
-        } else {
-            format!(
-                "MQL rule no longer holds under policy version {}: score {:.1}",
-                active.version, score.score
-            )
         };
         let actor = format!("policy:v{}", active.version);
         match self
@@ -341,24 +312,6 @@ impl Tx {
             Err(e) => Err(e),
         }
     }
-}
-
-fn mql_reason(score: &Score, policy: &Policy) -> String {
-    let fit = policy
-        .mql
-        .min_fit
-        .map(|g| {
-            format!(
-                " and fit grade {} (at least {})",
-                score.fit_grade,
-                g.letter()
-            )
-        })
-        .unwrap_or_default();
-    format!(
-        "MQL rule holds: score {:.1} (at least {}){fit}",
-        score.score, policy.mql.min_score
-    )
 }
 
 /// A move as asked for, before the lead's stage and score are known.
@@ -559,17 +512,7 @@ impl Store {
             mql_rule_holds: score.mql,
         };
         lifecycle::check(&request, &score.bant, &active.policy)?;
-        let reason = reason
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-            .map(str::to_owned)
-            .unwrap_or_else(|| {
-                if to == Stage::Mql {
-                    mql_reason(&score, &active.policy)
-                } else {
-                    format!("moved by {actor}")
-                }
-            });
+        let reason = lifecycle::reason_of_move(reason, to, &score, &active.policy, actor);
         if let Some(payload) = outcome {
             let draft = EventDraft::new(EventType::OutcomeRecorded, now, payload).with_actor(actor);
             tx.insert_events(
