@@ -173,7 +173,7 @@ pub fn observe(history: &LeadHistory, cutoff: DateTime<Utc>, excluded: &[String]
     let mut out = Observation::new();
     let profile = profile_at(history, cutoff);
     for field in PROFILE_TEXT {
-        let name = field_name(field);
+        let name = field.name();
         if let Some(Value::String(s)) = profile.get(name) {
             out.insert(feature_name(name), Raw::text(s));
         }
@@ -246,19 +246,6 @@ pub fn observe(history: &LeadHistory, cutoff: DateTime<Utc>, excluded: &[String]
     out
 }
 
-fn field_name(field: LeadField) -> &'static str {
-    match field {
-        LeadField::JobTitle => "job_title",
-        LeadField::Country => "country",
-        LeadField::Industry => "industry",
-        LeadField::ProductNeed => "product_need",
-        LeadField::PurchaseTimeframe => "purchase_timeframe",
-        LeadField::CurrentSolution => "current_solution",
-        LeadField::Company => "company",
-        _ => "website",
-    }
-}
-
 fn raw_of(value: &Value) -> Option<Raw> {
     match value {
         Value::Bool(b) => Some(Raw::Num(f64::from(u8::from(*b)))),
@@ -278,14 +265,7 @@ fn profile_at(history: &LeadHistory, cutoff: DateTime<Utc>) -> Map<String, Value
         LeadField::CompanySize,
         LeadField::Budget,
     ]) {
-        let name = match field {
-            LeadField::Email => "email",
-            LeadField::Phone => "phone",
-            LeadField::CompanySize => "company_size",
-            LeadField::Budget => "budget",
-            other => field_name(other),
-        };
-        profile.insert(name.to_owned(), history.lead.get(field));
+        profile.insert(field.name().to_owned(), history.lead.get(field));
     }
     profile.insert("custom".into(), Value::Object(history.lead.custom.clone()));
     for event in history.events.iter().rev() {
