@@ -12,9 +12,9 @@ use chrono::{DateTime, Utc};
 use leadgate_core::access::LeadScope;
 use leadgate_core::lead::PatchMode;
 use leadgate_core::openapi as schema;
-use leadgate_core::{Channel, FieldError, FieldErrors, LeadPatch, Source, SourceClass, Stage};
+use leadgate_core::{Channel, FieldError, FieldErrors, LeadPatch, Source};
 use leadgate_store::{Capture, LeadFilter, StoredEvent, StoredLead, Submitter};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
@@ -333,9 +333,10 @@ async fn update_lead(
     Ok(Json(LeadView::from(&lead)))
 }
 
-/// Filters, order and page of `GET /leads`.
-#[allow(dead_code)] // Documents the query; parsed by `lead_filter` for field-level errors.
-#[derive(IntoParams)]
+/// Filters, order and page of `GET /leads` (the export takes the same filters): every
+/// parameter read as text, then checked by `filter`, which names each bad one.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct LeadQuery {
     /// Only leads in this stage.
@@ -364,16 +365,119 @@ pub struct LeadQuery {
     #[param(schema_with = schema::temperature)]
     temperature: Option<String>,
     /// Stored score at least this.
-    min_score: Option<f64>,
+    #[param(value_type = Option<f64>)]
+    min_score: Option<String>,
     /// true: only leads flagged as junk; false: only leads that look real.
-    junk: Option<bool>,
+    #[param(value_type = Option<bool>)]
+    junk: Option<String>,
     /// created_at, updated_at, id or score; prefix '-' for descending. Default -created_at.
     sort: Option<String>,
     /// Page size, 1 to 1000 (default 50).
-    #[param(minimum = 1, maximum = 1000)]
-    limit: Option<u32>,
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    limit: Option<String>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
+}
+
+impl LeadQuery {
+    /// The filter the parameters ask for, or every bad one.
+    fn filter(self) -> Result<LeadFilter, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let mut take = |name: &str, outcome: Result<(), String>| {
+            if let Err(reason) = outcome {
+                errors.push(FieldError::new(name, reason));
+            }
+        };
+        let mut filter = LeadFilter {
+            limit: 50,
+            campaign: self.campaign,
+            owner: self.owner,
+            q: self.q,
+            cursor: self.cursor,
+            ..LeadFilter::default()
+        };
+        if let Some(v) = self.stage {
+            take(
+                "stage",
+                v.parse()
+                    .map(|s| filter.stage = Some(s))
+                    .map_err(|e: leadgate_core::stage::UnknownStage| e.to_string()),
+            );
+        }
+        for (name, value) in [("source", self.source), ("channel", self.channel)] {
+            if let Some(v) = value {
+                take(name, v.parse().map(|c| filter.channel = Some(c)));
+            }
+        }
+        if let Some(v) = self.source_class {
+            take(
+                "source_class",
+                v.parse().map(|c| filter.source_class = Some(c)),
+            );
+        }
+        if let Some(v) = self.grade {
+            let valid = v.len() <= 2
+                && v.chars().next().is_some_and(|c| "ABCD".contains(c))
+                && v.chars().nth(1).is_none_or(|c| "1234".contains(c));
+            let reason = "is a grade such as A1 (fit A-D, engagement 1-4) or a fit grade such as A";
+            take(
+                "grade",
+                valid
+                    .then(|| filter.grade = Some(v))
+                    .ok_or_else(|| reason.into()),
+            );
+        }
+        if let Some(v) = self.junk {
+            let junk = match v.as_str() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err("is true or false".to_owned()),
+            };
+            take("junk", junk.map(|j| filter.junk = Some(j)));
+        }
+        if let Some(v) = self.temperature {
+            let known = matches!(v.as_str(), "hot" | "warm" | "cold");
+            take(
+                "temperature",
+                known
+                    .then(|| filter.temperature = Some(v))
+                    .ok_or_else(|| "is hot, warm or cold".into()),
+            );
+        }
+        if let Some(v) = self.min_score {
+            let n = v.parse::<f64>().ok().filter(|n| n.is_finite());
+            take(
+                "min_score",
+                n.map(|n| filter.min_score = Some(n))
+                    .ok_or_else(|| "must be a number".into()),
+            );
+        }
+        for (name, value, into) in [
+            ("created_from", self.created_from, &mut filter.created_from),
+            ("created_to", self.created_to, &mut filter.created_to),
+        ] {
+            if let Some(v) = value {
+                let at = DateTime::parse_from_rfc3339(&v).map(|t| t.with_timezone(&Utc));
+                take(
+                    name,
+                    at.map(|t| *into = Some(t))
+                        .map_err(|_| "is not an RFC 3339 time such as 2026-05-01T00:00:00Z".into()),
+                );
+            }
+        }
+        if let Some(v) = self.sort {
+            take("sort", v.parse().map(|s| filter.sort = s));
+        }
+        if let Some(v) = self.limit {
+            let n = v.parse::<u32>().ok().filter(|n| (1..=1000).contains(n));
+            take(
+                "limit",
+                n.map(|n| filter.limit = n)
+                    .ok_or_else(|| "must be a whole number from 1 to 1000".into()),
+            );
+        }
+        errors.into_result(filter)
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -383,84 +487,21 @@ pub struct LeadList {
     pub next_cursor: Option<String>,
 }
 
-fn parse_time(name: &str, raw: &str, errors: &mut FieldErrors) -> Option<DateTime<Utc>> {
-    match DateTime::parse_from_rfc3339(raw) {
-        Ok(t) => Some(t.with_timezone(&Utc)),
-        Err(_) => {
-            errors.push(FieldError::new(
-                name,
-                "is not an RFC 3339 time such as 2026-05-01T00:00:00Z",
-            ));
-            None
-        }
-    }
-}
-
+/// The list's filters from a query string (a parameter given twice: the last counts).
 pub(crate) fn lead_filter(params: Vec<(String, String)>) -> Result<LeadFilter, ApiError> {
-    let mut filter = LeadFilter {
-        limit: 50,
-        ..LeadFilter::default()
-    };
-    let mut errors = FieldErrors::default();
-    for (name, value) in params {
-        let mut bad = |reason: String| errors.push(FieldError::new(name.clone(), reason));
-        match name.as_str() {
-            "stage" => match value.parse::<Stage>() {
-                Ok(s) => filter.stage = Some(s),
-                Err(e) => bad(e.to_string()),
-            },
-            "source" | "channel" => match value.parse::<Channel>() {
-                Ok(c) => filter.channel = Some(c),
-                Err(e) => bad(e),
-            },
-            "source_class" => match value.parse::<SourceClass>() {
-                Ok(c) => filter.source_class = Some(c),
-                Err(e) => bad(e),
-            },
-            "campaign" => filter.campaign = Some(value),
-            "owner" => filter.owner = Some(value),
-            "q" => filter.q = Some(value),
-            "grade" => {
-                let valid = value.len() <= 2
-                    && value.chars().next().is_some_and(|c| "ABCD".contains(c))
-                    && value.chars().nth(1).is_none_or(|c| "1234".contains(c));
-                if valid {
-                    filter.grade = Some(value);
-                } else {
-                    bad(
-                        "is a grade such as A1 (fit A-D, engagement 1-4) or a fit grade such as A"
-                            .into(),
-                    );
-                }
-            }
-            "junk" => match value.as_str() {
-                "true" => filter.junk = Some(true),
-                "false" => filter.junk = Some(false),
-                _ => bad("is true or false".into()),
-            },
-            "temperature" => match value.as_str() {
-                "hot" | "warm" | "cold" => filter.temperature = Some(value),
-                _ => bad("is hot, warm or cold".into()),
-            },
-            "min_score" => match value.parse::<f64>() {
-                Ok(n) if n.is_finite() => filter.min_score = Some(n),
-                _ => bad("must be a number".into()),
-            },
-            "created_from" => filter.created_from = parse_time("created_from", &value, &mut errors),
-            "created_to" => filter.created_to = parse_time("created_to", &value, &mut errors),
-            "sort" => match value.parse() {
-                Ok(s) => filter.sort = s,
-                Err(e) => bad(e),
-            },
-            "limit" => match value.parse::<u32>() {
-                Ok(n) if (1..=1000).contains(&n) => filter.limit = n,
-                _ => bad("must be a whole number from 1 to 1000".into()),
-            },
-            "cursor" => filter.cursor = Some(value),
-            _ => bad("is not a filter of this list".into()),
+    let given: Map<String, Value> = params
+        .into_iter()
+        .map(|(name, value)| (name, Value::String(value)))
+        .collect();
+    let (read, mut errors) = leadgate_core::validation::read_fields::<LeadQuery>(given);
+    match read.unwrap_or_default().filter() {
+        Ok(filter) if errors.is_empty() => Ok(filter),
+        Ok(_) => Err(ApiError::BadQuery(errors)),
+        Err(more) => {
+            errors.0.extend(more.0);
+            Err(ApiError::BadQuery(errors))
         }
     }
-    errors.into_result(filter).map_err(ApiError::BadQuery)
 }
 
 #[utoipa::path(get, path = "/api/v1/leads", tag = "leads",
