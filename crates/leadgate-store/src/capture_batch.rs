@@ -169,9 +169,8 @@ pub(crate) async fn capture_all(
 
 /// Stores the leading captures that each make a new lead, in order, and returns what they
 /// stored: all of them, or those before the first that would update a stored lead or one
-/// the batch itself makes. This is the one place a new lead is made: a single capture of a
-/// new lead is a batch of one. `due`: the new leads wait for the rescore job (an import
-/// scores them once all are stored); otherwise the caller scores them.
+/// the batch itself makes. `due`: the new leads wait for the rescore job (an import scores
+/// them once all are stored); otherwise the caller scores them.
 pub(crate) async fn capture_new(
     tx: &mut Tx,
     captures: &[Capture],
@@ -227,6 +226,20 @@ pub(crate) async fn capture_new(
         })
         .unwrap_or(applied.len());
     applied.truncate(run);
+    plan_new(tx, captures, applied, outcomes, events, due).await
+}
+
+/// Stores the leading captures of `applied` (each capture's patch applied to an empty lead)
+/// that make a new lead, their identities locked and their external ids known to be new.
+/// The one place a new lead is made: a single capture of a new lead is a batch of one.
+pub(crate) async fn plan_new(
+    tx: &mut Tx,
+    captures: &[Capture],
+    applied: Vec<Lead>,
+    outcomes: &[Option<Happening>],
+    events: &mut Vec<(i64, EventDraft)>,
+    due: bool,
+) -> Result<Vec<CaptureOutcome>> {
     if applied.is_empty() {
         return Ok(Vec::new());
     }

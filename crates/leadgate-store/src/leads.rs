@@ -1,7 +1,7 @@
 //! Leads with their person and company: capture (create or upsert), edit, read and list.
 //! Every write records what happened as events in the same transaction.
 
-use crate::capture_batch::{capture_new, push_lead, LEAD_COLUMNS};
+use crate::capture_batch::{plan_new, push_lead, LEAD_COLUMNS};
 use crate::privacy::{check_purpose, NewConsent};
 use crate::time::{to_micros, Ts};
 use crate::{conflict_on, on_read_pool, on_tx, Engine, Result, Store, StoreError, Tx};
@@ -1128,18 +1128,23 @@ pub(crate) async fn capture_in(
     })
 }
 
-/// A capture that matches no lead: made by the batch planner as a batch of one, and scored
-/// by the caller.
+/// A capture that matches no lead (its identities locked and looked up by `capture_in`):
+/// made by the batch planner as a batch of one, and scored by the caller.
 async fn capture_created(
     tx: &mut Tx,
     capture: Capture,
     deferred: Option<&mut Vec<(i64, EventDraft)>>,
 ) -> Result<CaptureOutcome> {
+    let mut lead = Lead::default();
+    capture
+        .patch
+        .apply(&mut lead)
+        .map_err(leadgate_core::FieldErrors::from)?;
     let mut events = Vec::new();
-    let made = capture_new(
+    let made = plan_new(
         tx,
         std::slice::from_ref(&capture),
-        &[],
+        vec![lead],
         &[],
         &mut events,
         false,
