@@ -676,6 +676,16 @@ impl Tx {
                 let list = serde_json::to_string(&distinct).unwrap_or_default();
                 sqlx::query_as(&sql).bind(list).fetch_all(&mut **tx).await?
             }
+            // One value (a single capture) as a plain parameter: PostgreSQL's generic plan
+            // for `= ANY($1)` guesses ten values and costs more than the custom plan for
+            // one, so it would plan the statement afresh on every capture.
+            Tx::Postgres(tx) if distinct.len() == 1 => {
+                let sql = sql.replace("{list}", "= $1");
+                sqlx::query_as(&sql)
+                    .bind(distinct[0])
+                    .fetch_all(&mut **tx)
+                    .await?
+            }
             Tx::Postgres(tx) => {
                 let sql = sql.replace("{list}", "= ANY($1)");
                 let list: Vec<String> = distinct.iter().map(|v| (*v).to_owned()).collect();
