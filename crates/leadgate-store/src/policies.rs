@@ -46,6 +46,9 @@ impl Store {
         author: &str,
         message: &str,
     ) -> Result<PolicyVersion> {
+        // One kind of line ending (a browser's text area sends CRLF), so a version's diff
+        // from the one before shows only the lines that changed.
+        let document = &document.replace("\r\n", "\n");
         let policy = Policy::parse(document).map_err(StoreError::Policy)?;
         if message.trim().is_empty() {
             return Err(StoreError::Invalid(

@@ -22,7 +22,38 @@ leadgate_store::on_both_engines!(
     search_and_company_matching_work_in_every_script,
     phones_countries_and_company_domains_are_normalised_on_capture,
     rate_limit_hits_count_per_key_and_window_and_ended_windows_are_dropped,
+    a_policy_is_stored_with_one_kind_of_line_ending,
 );
+
+/// A browser's text area sends CRLF line endings: the version is stored with LF as every
+/// other one, so its diff from the one before shows only the lines that changed.
+async fn a_policy_is_stored_with_one_kind_of_line_ending(store: Store) {
+    let starter = leadgate_core::policy::Policy::STARTER;
+    let changed = starter.replace("min_score = 70", "min_score = 65");
+    assert_ne!(changed, starter);
+    let first = store
+        .apply_policy(starter, "ops", "starter")
+        .await
+        .expect("starter");
+    let from_browser = changed.replace('\n', "\r\n");
+    let second = store
+        .apply_policy(&from_browser, "ops", "lower the bar")
+        .await
+        .expect("from a browser");
+    assert!(!second.document.contains('\r'));
+    let stored = store
+        .policy_version(&second.product, second.version)
+        .await
+        .expect("stored");
+    assert_eq!(stored.document, changed);
+    let differing = first
+        .document
+        .lines()
+        .zip(stored.document.lines())
+        .filter(|(a, b)| a != b)
+        .count();
+    assert_eq!(differing, 1, "only min_score differs");
+}
 
 async fn rate_limit_hits_count_per_key_and_window_and_ended_windows_are_dropped(store: Store) {
     let now = Utc::now();
