@@ -175,7 +175,7 @@ fn tables(c: &Chrome, a: &Analytics) -> Vec<Table> {
                 c.stage_name(s.stage.as_str()).to_owned(),
                 c.t.int(s.left as i64),
                 s.median_hours
-                    .map(|h| c.t.num(h, 1))
+                    .map(|h| c.t.hours(h))
                     .unwrap_or_else(|| "-".into()),
             ]
         })
@@ -189,7 +189,7 @@ fn tables(c: &Chrome, a: &Analytics) -> Vec<Table> {
                 value: s.median_hours.unwrap_or(0.0),
                 text: s
                     .median_hours
-                    .map(|h| format!("{} h", c.t.num(h, 1)))
+                    .map(|h| format!("{} h", c.t.hours(h)))
                     .unwrap_or_default(),
             })
             .collect::<Vec<_>>(),

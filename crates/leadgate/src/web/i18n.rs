@@ -195,6 +195,12 @@ impl Catalog {
         }
     }
 
+    /// Hours as analytics round them (two significant figures, tenths under ten): `910`,
+    /// `2.5`, with no decimals the rounding does not have.
+    pub fn hours(&self, hours: f64) -> String {
+        self.num(hours, if hours.abs() < 10.0 { 1 } else { 0 })
+    }
+
     /// A share as a percentage (`0.125` -> `12.5%`).
     pub fn pct(&self, share: f64) -> String {
         format!("{}%", self.num(share * 100.0, 1))
@@ -309,6 +315,9 @@ mod tests {
         assert_eq!(en.num(1234.5, 1), "1,234.5");
         assert_eq!(en.num(-0.04, 1), "0.0");
         assert_eq!(en.pct(0.125), "12.5%");
+        assert_eq!(en.hours(910.0), "910");
+        assert_eq!(en.hours(1200.0), "1,200");
+        assert_eq!(en.hours(2.5), "2.5");
         let zh = catalog("zh-CN");
         let at: DateTime<Utc> = "2026-11-25T09:05:00Z".parse().unwrap();
         assert_eq!(zh.date(&at, Tz::UTC), "2026年11月25日");
