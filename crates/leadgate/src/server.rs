@@ -6,6 +6,7 @@ use crate::http::{body, client, observe, AppState};
 use crate::jobs::DeliverySettings;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use leadgate_store::Store;
 use std::future::Future;
@@ -40,10 +41,27 @@ fn router(store: Store, settings: &ServerSettings) -> Router {
         .merge(crate::web::routes())
         .route_layer(middleware::from_fn(observe::track_requests))
         .layer(middleware::from_fn(crate::http::refuse_nul_in_address))
-        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .fallback(no_such_route)
         .layer(DefaultBodyLimit::max(body::DEFAULT_LIMIT))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// An address nothing answers: a problem for API clients, the dashboard's error page for a
+/// browser asking for a page outside the API.
+async fn no_such_route(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
+    let wants_page = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_page && !uri.path().starts_with("/api/") {
+        return crate::web::WebError::NotFound(
+            "There is no page at this address. Check the link, or start again from the dashboard."
+                .into(),
+        )
+        .into_response();
+    }
+    ApiError::NotFound("no such route".into()).into_response()
 }
 
 /// Serves until `shutdown` completes, then finishes the requests in flight.

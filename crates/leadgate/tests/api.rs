@@ -983,4 +983,25 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
     assert_eq!(event["required"], json!(["type"]), "{event}");
     let unknown = app.client.get(app.url("/nowhere")).send().await.unwrap();
     problem(unknown, StatusCode::NOT_FOUND).await;
+    // A browser asking for a page nothing serves gets the dashboard's error page (readable
+    // on a phone); under /api it is still a problem.
+    let page = app
+        .client
+        .get(app.url("/nowhere"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    let html = page.text().await.unwrap();
+    assert!(html.starts_with("<!doctype html>"), "{html}");
+    assert!(html.contains("name=\"viewport\""), "{html}");
+    let api = app
+        .client
+        .get(app.url("/api/v1/nowhere"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    problem(api, StatusCode::NOT_FOUND).await;
 }
