@@ -1,26 +1,18 @@
 //! The capture use case without HTTP, on both engines: who may merge a known person, a bot
 //! matched with nobody, a consent stored with its lead or not at all, the lead scored.
 
-use chrono::Utc;
 use leadgate_app::{capture, Models};
 use leadgate_core::dedupe::MergeStatus;
-use leadgate_core::lead::PatchMode;
 use leadgate_core::policy::Policy;
-use leadgate_core::LeadPatch;
-use leadgate_store::testing::{count, TestDatabase};
+use leadgate_store::testing::{capture_of, count, TestDatabase};
 use leadgate_store::{Capture, Engine, NewConsent, Store, Submitter, CONTACT_PURPOSE};
 use serde_json::{json, Value};
 
 fn arrival(input: Value, by: Submitter, bot: bool) -> Capture {
     Capture {
-        patch: LeadPatch::parse(input.as_object().expect("object"), PatchMode::Create)
-            .expect("valid"),
-        source: None,
-        raw: input,
-        at: Utc::now(),
-        actor: "test".into(),
-        bot,
         by,
+        bot,
+        ..capture_of(input)
     }
 }
 

@@ -113,22 +113,27 @@ pub async fn texts(store: &Store, sql: &str) -> Vec<String> {
     rows.into_iter().map(Option::unwrap_or_default).collect()
 }
 
-/// Stores a lead from flat JSON (as the API takes it) and returns its id: set-up for tests.
-pub async fn capture(store: &Store, input: serde_json::Value) -> i64 {
+/// A trusted capture of flat JSON (as the API takes it), now, by "test".
+pub fn capture_of(input: serde_json::Value) -> crate::Capture {
     use leadgate_core::lead::PatchMode;
     let mut map = input.as_object().cloned().expect("a JSON object");
     let source = leadgate_core::Source::take_from(&mut map, leadgate_core::Channel::Api)
         .expect("a valid source");
+    crate::Capture {
+        patch: leadgate_core::LeadPatch::parse(&map, PatchMode::Create).expect("valid fields"),
+        source,
+        raw: input,
+        at: chrono::Utc::now(),
+        actor: "test".into(),
+        bot: false,
+        by: Default::default(),
+    }
+}
+
+/// Stores a lead from flat JSON (as the API takes it) and returns its id: set-up for tests.
+pub async fn capture(store: &Store, input: serde_json::Value) -> i64 {
     store
-        .capture(crate::Capture {
-            patch: leadgate_core::LeadPatch::parse(&map, PatchMode::Create).expect("valid fields"),
-            source,
-            raw: input,
-            at: chrono::Utc::now(),
-            actor: "test".into(),
-            bot: false,
-            by: Default::default(),
-        })
+        .capture(capture_of(input))
         .await
         .expect("capture")
         .lead

@@ -3,7 +3,7 @@
 use chrono::{Duration, Utc};
 use leadgate_core::event::LeadRef;
 use leadgate_core::lead::PatchMode;
-use leadgate_core::{Channel, EventDraft, EventType, LeadPatch, Source, Stage};
+use leadgate_core::{Channel, EventDraft, EventType, LeadPatch, Stage};
 use leadgate_store::testing::TestDatabase;
 use leadgate_store::{AppendOutcome, Capture, Engine, LeadFilter, Store, StoreError};
 use serde_json::{json, Value};
@@ -93,17 +93,7 @@ async fn rate_limit_hits_count_per_key_and_window_and_ended_windows_are_dropped(
 }
 
 fn capture(input: Value) -> Capture {
-    let mut map = input.as_object().cloned().unwrap();
-    let source = Source::take_from(&mut map, Channel::Api).unwrap();
-    Capture {
-        patch: LeadPatch::parse(&map, PatchMode::Create).unwrap(),
-        source,
-        raw: input,
-        at: Utc::now(),
-        actor: "test".into(),
-        bot: false,
-        by: Default::default(),
-    }
+    leadgate_store::testing::capture_of(input)
 }
 
 async fn capture_creates_then_upserts_idempotently(store: Store) {
