@@ -4,9 +4,10 @@
 # (each bench's own table, and /usr/bin/time's peak RSS) go to OUT; OUT/summary.txt lists
 # the wall time of every run.
 #
-# usage: scripts/bench-before-after.sh REV [OUT]
+# usage: [ONLY="import scoring"] scripts/bench-before-after.sh REV [OUT]
 #   REV: the commit to compare against. Built in a worktree under /tmp with its own target
 #   directory; a REV from before the bench crate existed runs as `leadgate bench`.
+#   ONLY: the names of the benches to run (all when unset).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 rev="$1"
@@ -36,6 +37,7 @@ mkdir -p "$out"
 for round in 1 2 3; do
     for bench in "${benches[@]}"; do
         name="${bench%% *}"
+        if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then continue; fi
         for side in before after; do
             if [ "$side" = before ]; then command="$before"; else command="$after"; fi
             start=$(date +%s.%N)

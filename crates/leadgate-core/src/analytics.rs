@@ -142,6 +142,162 @@ pub struct Stay {
     pub leads: u64,
 }
 
+/// A lead as the monthly rollup counts it: the parts of its row the rollup is kept by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Counted {
+    pub created_at: DateTime<Utc>,
+    pub channel: String,
+    pub source_class: String,
+    pub campaign: Option<String>,
+    pub junk: bool,
+    /// [`band_of`] its score, `None` while unscored.
+    pub band: Option<usize>,
+    pub stage: Stage,
+    pub journey: Journey,
+}
+
+/// One row of the monthly rollup: a [`Cell`], a [`Stay`] or a reason given (`kind`
+/// `disqualified`, `recycled` or `lost`), with '' / `None` / 0 in what its kind does not use,
+/// and how many leads (and how much won value) it adds or, negative, takes away.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fact {
+    /// Creation month, `YYYY-MM` (UTC).
+    pub month: String,
+    pub kind: &'static str,
+    pub channel: String,
+    pub source_class: String,
+    pub campaign: String,
+    pub junk: bool,
+    pub band: Option<usize>,
+    pub stage: Option<Stage>,
+    pub reached: u8,
+    pub outcome: Option<bool>,
+    pub reason: String,
+    pub hours: f64,
+    pub leads: i64,
+    pub won_value: f64,
+}
+
+/// What tells a rollup row from another: a [`Fact`] without its counts.
+type FactKey = (
+    String,
+    &'static str,
+    String,
+    String,
+    String,
+    bool,
+    Option<usize>,
+    Option<Stage>,
+    u8,
+    Option<bool>,
+    String,
+    u64,
+);
+
+impl Fact {
+    fn blank(month: &str, kind: &'static str, leads: i64) -> Fact {
+        Fact {
+            month: month.to_owned(),
+            kind,
+            channel: String::new(),
+            source_class: String::new(),
+            campaign: String::new(),
+            junk: false,
+            band: None,
+            stage: None,
+            reached: 0,
+            outcome: None,
+            reason: String::new(),
+            hours: 0.0,
+            leads,
+            won_value: 0.0,
+        }
+    }
+
+    fn key(&self) -> FactKey {
+        (
+            self.month.clone(),
+            self.kind,
+            self.channel.clone(),
+            self.source_class.clone(),
+            self.campaign.clone(),
+            self.junk,
+            self.band,
+            self.stage,
+            self.reached,
+            self.outcome,
+            self.reason.clone(),
+            self.hours.to_bits(),
+        )
+    }
+}
+
+impl Counted {
+    /// The rollup rows this lead makes, each counting it `sign` times (1 to add it, -1 to
+    /// take it away): its cell, its time in each timed stage it left, its reasons.
+    pub fn facts(&self, sign: i64) -> Vec<Fact> {
+        let month = self.created_at.format("%Y-%m").to_string();
+        let journey = &self.journey;
+        let mut facts = vec![Fact {
+            channel: self.channel.clone(),
+            source_class: self.source_class.clone(),
+            campaign: self.campaign.clone().unwrap_or_default(),
+            junk: self.junk,
+            band: self.band,
+            stage: Some(self.stage),
+            reached: journey.reached,
+            outcome: journey.outcome,
+            won_value: sign as f64 * journey.won_value,
+            ..Fact::blank(&month, "cell", sign)
+        }];
+        for (stage, hours) in TIMED.into_iter().zip(journey.hours) {
+            if let Some(hours) = hours {
+                facts.push(Fact {
+                    stage: Some(stage),
+                    hours,
+                    ..Fact::blank(&month, "stay", sign)
+                });
+            }
+        }
+        for (kind, reason) in [
+            ("disqualified", &journey.disqualified_reason),
+            ("recycled", &journey.recycled_reason),
+            ("lost", &journey.lost_reason),
+        ] {
+            if let Some(reason) = reason {
+                facts.push(Fact {
+                    reason: reason.clone(),
+                    ..Fact::blank(&month, kind, sign)
+                });
+            }
+        }
+        facts
+    }
+}
+
+/// How the rollup changes when leads go from `before` to `after` (a lead only in `after`
+/// was added, one only in `before` removed): each row's net change, without the rows whose
+/// changes cancel out (a score that stayed in its band changes nothing).
+pub fn changes(before: &[Counted], after: &[Counted]) -> Vec<Fact> {
+    let mut net: BTreeMap<FactKey, Fact> = BTreeMap::new();
+    let removed = before.iter().flat_map(|lead| lead.facts(-1));
+    for fact in removed.chain(after.iter().flat_map(|lead| lead.facts(1))) {
+        match net.entry(fact.key()) {
+            std::collections::btree_map::Entry::Occupied(mut seen) => {
+                let seen = seen.get_mut();
+                seen.leads += fact.leads;
+                seen.won_value += fact.won_value;
+            }
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(fact);
+            }
+        }
+    }
+    net.into_values()
+        .filter(|f| f.leads != 0 || f.won_value != 0.0)
+        .collect()
+}
+
 /// The funnel steps counted, in order.
 pub const FUNNEL: [Stage; 4] = [Stage::Mql, Stage::Sal, Stage::Sql, Stage::Customer];
 
@@ -577,6 +733,85 @@ mod tests {
         assert_eq!(weighted_median(&mut [(1.0, 1), (3.0, 1)]), Some(2.0));
     }
 
+    fn counted(month: u32, channel: &str, band: Option<usize>, stage: Stage) -> Counted {
+        Counted {
+            created_at: at(&format!("2026-{month:02}-15T23:30:00Z")),
+            channel: channel.into(),
+            source_class: "paid".into(),
+            campaign: None,
+            junk: false,
+            band,
+            stage,
+            journey: Journey::default(),
+        }
+    }
+
+    /// A lead drawn by a property test: month, channel, band, stage, step reached, hours.
+    type Drawn = (u32, usize, Option<usize>, usize, u8, Option<u32>);
+
+    /// Every rollup row the leads make, summed: what the rollup holds for them.
+    fn tally(facts: impl IntoIterator<Item = Fact>) -> BTreeMap<FactKey, (i64, i64)> {
+        let mut sums: BTreeMap<FactKey, (i64, i64)> = BTreeMap::new();
+        for fact in facts {
+            let sum = sums.entry(fact.key()).or_default();
+            sum.0 += fact.leads;
+            // Won values here are whole, so they sum exactly.
+            sum.1 += fact.won_value as i64;
+        }
+        sums.retain(|_, sum| *sum != (0, 0));
+        sums
+    }
+
+    #[test]
+    fn a_lead_counts_in_its_cell_its_stays_and_its_reasons() {
+        let mut lead = counted(3, "webinar", Some(2), Stage::Recycled);
+        lead.journey = Journey {
+            reached: 1,
+            outcome: Some(false),
+            won_value: 0.0,
+            disqualified_reason: None,
+            recycled_reason: Some("unreachable".into()),
+            lost_reason: Some("budget".into()),
+            hours: [Some(2.5), Some(40.0), None, None, None],
+        };
+        let facts = lead.facts(1);
+        let kinds: Vec<(&str, Option<Stage>)> = facts.iter().map(|f| (f.kind, f.stage)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("cell", Some(Stage::Recycled)),
+                ("stay", Some(Stage::Lead)),
+                ("stay", Some(Stage::Mql)),
+                ("recycled", None),
+                ("lost", None)
+            ]
+        );
+        assert!(facts.iter().all(|f| f.month == "2026-03" && f.leads == 1));
+        assert_eq!(facts[0].band, Some(2));
+        assert_eq!(facts[0].outcome, Some(false));
+        assert_eq!(
+            (facts[2].hours, facts[3].reason.as_str()),
+            (40.0, "unreachable")
+        );
+        assert!(facts[1..]
+            .iter()
+            .all(|f| f.channel.is_empty() && f.band.is_none()));
+    }
+
+    #[test]
+    fn a_change_of_band_moves_one_lead_between_two_cells_and_nothing_else() {
+        let mut before = counted(1, "api", Some(1), Stage::Mql);
+        before.journey.hours[0] = Some(3.0);
+        let after = Counted {
+            band: Some(3),
+            ..before.clone()
+        };
+        let changed = changes(&[before.clone()], &[after]);
+        let moved: Vec<(Option<usize>, i64)> = changed.iter().map(|f| (f.band, f.leads)).collect();
+        assert_eq!(moved, [(Some(1), -1), (Some(3), 1)]);
+        assert!(changes(&[before.clone()], &[before]).is_empty());
+    }
+
     proptest! {
         /// The funnel never widens: each step counts at most the leads of the step before,
         /// and months add up to the total.
@@ -596,6 +831,31 @@ mod tests {
             }
             prop_assert_eq!(a.funnel.iter().map(|r| r.leads).sum::<u64>(), a.total.leads);
             prop_assert_eq!(a.bands.iter().map(|b| b.leads).sum::<u64>(), leads.len() as u64);
+        }
+
+        /// The rollup's change from some leads to others, added to what the first made, is
+        /// exactly what the others make.
+        #[test]
+        fn changes_take_the_rollup_from_before_to_after(
+            before in proptest::collection::vec((1u32..4, 0usize..3, proptest::option::of(0usize..5), 0usize..9, 0u8..5, proptest::option::of(0u32..3)), 0..12),
+            after in proptest::collection::vec((1u32..4, 0usize..3, proptest::option::of(0usize..5), 0usize..9, 0u8..5, proptest::option::of(0u32..3)), 0..12),
+        ) {
+            let leads = |drawn: &[Drawn]| -> Vec<Counted> {
+                drawn.iter().map(|(month, channel, band, stage, reached, hours)| {
+                    let mut lead = counted(*month, ["api", "form", "webinar"][*channel], *band, Stage::ALL[*stage]);
+                    lead.journey.reached = *reached;
+                    lead.journey.won_value = f64::from(*reached) * 100.0;
+                    lead.journey.hours[1] = hours.map(f64::from);
+                    lead.journey.lost_reason = (*reached == 2).then(|| "no need".to_string());
+                    lead
+                }).collect()
+            };
+            let (before, after) = (leads(&before), leads(&after));
+            let from_before = before.iter().flat_map(|l| l.facts(1));
+            prop_assert_eq!(
+                tally(from_before.chain(changes(&before, &after))),
+                tally(after.iter().flat_map(|l| l.facts(1)))
+            );
         }
 
         /// Rounded hours stay within 5% (or a twentieth of an hour) of the exact time.

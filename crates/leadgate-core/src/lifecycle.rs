@@ -42,6 +42,15 @@ pub fn is_open(stage: Stage) -> bool {
     !matches!(stage, Stage::Customer | Stage::Disqualified)
 }
 
+/// Stages in which an owned lead is its rep's work in hand, counted in their load: every
+/// stage but customer, disqualified and recycled.
+pub fn in_hand(stage: Stage) -> bool {
+    !matches!(
+        stage,
+        Stage::Customer | Stage::Disqualified | Stage::Recycled
+    )
+}
+
 fn reason_in<'a>(
     reason: Option<&'a str>,
     lists: &[&[String]],

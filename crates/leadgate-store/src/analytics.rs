@@ -69,9 +69,9 @@ fn happening(row: &MoveRow) -> Option<Happening> {
 
 /// A lead's creation time and journey as stored.
 #[derive(sqlx::FromRow)]
-struct StoredJourney {
-    id: i64,
-    created_at: Ts,
+pub(crate) struct StoredJourney {
+    pub(crate) id: i64,
+    pub(crate) created_at: Ts,
     reached: i32,
     outcome: Option<String>,
     won_value: f64,
@@ -86,7 +86,7 @@ struct StoredJourney {
 }
 
 impl StoredJourney {
-    fn journey(&self) -> Journey {
+    pub(crate) fn journey(&self) -> Journey {
         Journey {
             reached: u8::try_from(self.reached).unwrap_or(0),
             outcome: self.outcome.as_deref().map(|o| o == "won"),
@@ -179,6 +179,8 @@ impl Tx {
         if journeys.is_empty() {
             return Ok(());
         }
+        let ids: Vec<i64> = journeys.iter().map(|(id, _)| *id).collect();
+        let before = self.counted_before(&ids).await?;
         on_tx!(self, conn => {
             let mut b = sqlx::QueryBuilder::new(format!("WITH v (id, {JOURNEY_COLUMNS}) AS ("));
             b.push_values(journeys, |mut row, (id, j)| {
@@ -194,7 +196,7 @@ impl Tx {
             );
             b.build().execute(conn).await.map(|_| ())
         })?;
-        Ok(())
+        self.count_changes(before).await
     }
 }
 

@@ -3,6 +3,7 @@
 //! multi-row inserts, to the same result as capturing them one by one.
 
 use crate::analytics::{push_journey, JOURNEY_COLUMNS};
+use crate::change_log::Before;
 use crate::leads::{assessed_junk, capture_events, company_key, field_changes, junk_text, text_of};
 use crate::leads::{capture_in, Capture, CaptureOutcome};
 use crate::leads::{stored_text, StoredLead};
@@ -907,6 +908,7 @@ impl Tx {
             })?;
             ids.extend(chunk_ids);
         }
+        self.count_changes(Before::inserting(ids.clone())).await?;
         Ok(ids)
     }
 }
@@ -1138,6 +1140,15 @@ mod tests {
                 assert_eq!(x, y, "seed {seed}");
             }
             assert_eq!(a.len(), b.len(), "seed {seed}");
+            // What the captures appended to the rollup is what their leads count for.
+            let all = crate::AnalyticsScope::default();
+            for store in [&bulk, &one] {
+                assert_eq!(
+                    store.analytics(&all).await.expect("analytics"),
+                    store.analytics_from_leads(&all).await.expect("from leads"),
+                    "seed {seed}"
+                );
+            }
             for (store, db) in [(bulk, bulk_db), (one, one_db)] {
                 store.close().await;
                 db.cleanup().await;

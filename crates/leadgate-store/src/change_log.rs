@@ -1,10 +1,15 @@
-//! Counts kept by triggers as an append-only log of changes, folded into the counts now and
-//! then (the analytics rollup, reps' open leads): appending never makes writers contend.
+//! Counts kept as an append-only log of changes, folded into the counts now and then (the
+//! analytics rollup, reps' open leads): every write of a lead appends what it changed, in
+//! its own transaction, and appending never makes writers contend.
 
+use crate::analytics::StoredJourney;
 use crate::{on_tx, Result, Store, Tx};
+use leadgate_core::analytics::{self, Counted, Fact};
+use leadgate_core::lifecycle;
+use std::collections::BTreeMap;
 
-/// A table of counts and the log of changes its triggers append to; both count in a
-/// column `leads` (a count row at zero is removed).
+/// A table of counts and the log of changes appended to it; both count in a column
+/// `leads` (a count row at zero is removed).
 pub(crate) struct ChangeLog {
     /// The folded counts.
     pub counts: &'static str,
@@ -59,5 +64,153 @@ impl Store {
         .map(|_| ()))?;
         tx.commit().await?;
         Ok(folded)
+    }
+}
+
+/// What the kept counts read of a lead's row.
+#[derive(sqlx::FromRow)]
+pub(crate) struct CountedRow {
+    stage: String,
+    owner: Option<String>,
+    channel: String,
+    source_class: String,
+    campaign: Option<String>,
+    junk: String,
+    score_band: i32,
+    #[sqlx(flatten)]
+    journey: StoredJourney,
+}
+
+impl CountedRow {
+    fn counted(&self) -> Option<Counted> {
+        Some(Counted {
+            created_at: self.journey.created_at.0,
+            channel: self.channel.clone(),
+            source_class: self.source_class.clone(),
+            campaign: self.campaign.clone(),
+            junk: !self.junk.is_empty(),
+            band: usize::try_from(self.score_band).ok(),
+            stage: self.stage.parse().ok()?,
+            journey: self.journey.journey(),
+        })
+    }
+
+    /// The rep whose load this lead counts in, if any.
+    fn in_hand_of(&self) -> Option<&str> {
+        let stage = self.stage.parse().ok()?;
+        lifecycle::in_hand(stage)
+            .then_some(self.owner.as_deref())
+            .flatten()
+    }
+}
+
+/// Leads as they were before a write, to count what the write changed (`Tx::counted_before`).
+pub(crate) struct Before {
+    ids: Vec<i64>,
+    rows: Vec<CountedRow>,
+}
+
+impl Before {
+    /// Leads about to be inserted: nothing of them is counted yet.
+    pub(crate) fn inserting(ids: Vec<i64>) -> Before {
+        Before {
+            ids,
+            rows: Vec::new(),
+        }
+    }
+}
+
+/// How many leads are read per statement.
+const COUNTED_PAGE: usize = 1000;
+
+impl Tx {
+    /// The leads `ids` as the kept counts read them, before a write. On PostgreSQL the rows
+    /// are locked until the transaction ends, so no other writer changes them between this
+    /// reading and the write (SQLite has one writer at a time).
+    pub(crate) async fn counted_before(&mut self, ids: &[i64]) -> Result<Before> {
+        let lock = match self {
+            Tx::Sqlite(_) => "",
+            Tx::Postgres(_) => " FOR UPDATE",
+        };
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let rows = self.counted_rows(&ids, lock).await?;
+        Ok(Before { ids, rows })
+    }
+
+    /// After a write of the leads read by `counted_before` (or inserted), appends to the
+    /// rollup's and the open leads' change logs what the write changed.
+    pub(crate) async fn count_changes(&mut self, before: Before) -> Result<()> {
+        let after = self.counted_rows(&before.ids, "").await?;
+        let counted = |rows: &[CountedRow]| -> Vec<Counted> {
+            rows.iter().filter_map(CountedRow::counted).collect()
+        };
+        let facts = analytics::changes(&counted(&before.rows), &counted(&after));
+        let mut load: BTreeMap<&str, i64> = BTreeMap::new();
+        for (rows, sign) in [(&before.rows, -1), (&after, 1)] {
+            for owner in rows.iter().filter_map(CountedRow::in_hand_of) {
+                *load.entry(owner).or_default() += sign;
+            }
+        }
+        load.retain(|_, change| *change != 0);
+        self.append_facts(&facts).await?;
+        if !load.is_empty() {
+            on_tx!(self, conn => {
+                let mut b = sqlx::QueryBuilder::new("INSERT INTO open_lead_changes (owner, leads) ");
+                b.push_values(&load, |mut row, (owner, change)| {
+                    row.push_bind(*owner).push_bind(*change);
+                });
+                b.build().execute(conn).await.map(|_| ())
+            })?;
+        }
+        Ok(())
+    }
+
+    async fn counted_rows(&mut self, ids: &[i64], lock: &str) -> Result<Vec<CountedRow>> {
+        let mut rows = Vec::with_capacity(ids.len());
+        for page in ids.chunks(COUNTED_PAGE) {
+            let page: Vec<CountedRow> = on_tx!(self, conn => {
+                let mut b = sqlx::QueryBuilder::new(format!(
+                    "SELECT id, stage, owner, channel, source_class, campaign, junk, score_band,
+                        created_at, {} FROM leads WHERE id IN (",
+                    crate::analytics::JOURNEY_COLUMNS
+                ));
+                crate::push_in_list(&mut b, page.iter().copied());
+                b.push(" ORDER BY id").push(lock);
+                b.build_query_as().fetch_all(conn).await
+            })?;
+            rows.extend(page);
+        }
+        Ok(rows)
+    }
+
+    async fn append_facts(&mut self, facts: &[Fact]) -> Result<()> {
+        for page in facts.chunks(500) {
+            on_tx!(self, conn => {
+                let mut b = sqlx::QueryBuilder::new(
+                    "INSERT INTO analytics_changes (month, kind, channel, source_class, campaign,
+                        junk, band, stage, reached, outcome, reason, hours, leads, won_value) ",
+                );
+                b.push_values(page, |mut row, f| {
+                    row.push_bind(f.month.as_str())
+                        .push_bind(f.kind)
+                        .push_bind(f.channel.as_str())
+                        .push_bind(f.source_class.as_str())
+                        .push_bind(f.campaign.as_str())
+                        .push_bind(i32::from(f.junk))
+                        .push_bind(f.band.and_then(|b| i32::try_from(b).ok()).unwrap_or(-1))
+                        .push_bind(f.stage.map_or("", |s| s.as_str()))
+                        .push_bind(i32::from(f.reached))
+                        .push_bind(f.outcome.map_or("", |won| if won { "won" } else { "lost" }))
+                        .push_bind(f.reason.as_str())
+                        .push_bind(f.hours)
+                        .push_bind(f.leads)
+                        .push_bind(f.won_value);
+                });
+                b.build().execute(conn).await.map(|_| ())
+            })?;
+        }
+        Ok(())
     }
 }

@@ -651,6 +651,7 @@ impl Tx {
 
     /// Writes a stored lead's fields (a new lead is made by `capture_new`).
     pub(crate) async fn save_lead(&mut self, stored: &StoredLead) -> Result<()> {
+        let before = self.counted_before(&[stored.id]).await?;
         on_tx!(self, conn => {
             let mut b = sqlx::QueryBuilder::new(format!("UPDATE leads SET ({LEAD_COLUMNS}) = ("));
             push_lead!(&mut b.separated(", "), stored);
@@ -663,7 +664,8 @@ impl Tx {
                 "external_id",
                 "another lead already has this external_id",
             )
-        })
+        })?;
+        self.count_changes(before).await
     }
 }
 

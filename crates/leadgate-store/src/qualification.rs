@@ -151,10 +151,9 @@ impl Tx {
         if !events.is_empty() {
             self.insert_events(&events, Ts(at)).await?;
         }
-        // PostgreSQL rolls these updates up once per statement, not lead by lead (migration
-        // 0032); the setting lasts until it is cleared below or the transaction ends.
-        self.rollup_by_statement(true).await?;
         for chunk in scored.chunks(1000) {
+            let ids: Vec<i64> = chunk.iter().map(|(lead, ..)| lead.id).collect();
+            let before = self.counted_before(&ids).await?;
             on_tx!(self, conn => {
                 let mut b = sqlx::QueryBuilder::new(
                     "WITH v (id, score, score_band, grade, temperature, policy_version) AS (",
@@ -175,18 +174,7 @@ impl Tx {
                 b.push(" FROM v WHERE leads.id = v.id");
                 b.build().execute(conn).await.map(|_| ())
             })?;
-        }
-        self.rollup_by_statement(false).await
-    }
-
-    /// On PostgreSQL, whether the leads' updates are rolled up per statement (`true`) or by
-    /// the row trigger; SQLite has only its row triggers.
-    async fn rollup_by_statement(&mut self, on: bool) -> Result<()> {
-        if let Tx::Postgres(tx) = self {
-            sqlx::query("SELECT set_config('leadgate.rollup', $1, true)")
-                .bind(if on { "statement" } else { "row" })
-                .execute(&mut **tx)
-                .await?;
+            self.count_changes(before).await?;
         }
         Ok(())
     }
@@ -200,6 +188,7 @@ impl Tx {
         to: Stage,
         at: DateTime<Utc>,
     ) -> Result<bool> {
+        let before = self.counted_before(&[lead_id]).await?;
         let changed = on_tx!(self, conn => sqlx::query(
             "UPDATE leads SET stage = $1, updated_at = $2 WHERE id = $3 AND stage = $4",
         )
@@ -210,6 +199,7 @@ impl Tx {
             .execute(conn)
             .await
             .map(|r| r.rows_affected()))?;
+        self.count_changes(before).await?;
         Ok(changed == 1)
     }
 

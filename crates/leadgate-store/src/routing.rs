@@ -184,6 +184,7 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let at = Ts(to_micros(now));
+        let before = self.counted_before(&[lead.id]).await?;
         on_tx!(self, conn => sqlx::query("UPDATE leads SET owner = $1, updated_at = $2 WHERE id = $3")
             .bind(owner)
             .bind(at)
@@ -191,6 +192,7 @@ impl Tx {
             .execute(conn)
             .await
             .map(|_| ()))?;
+        self.count_changes(before).await?;
         if let Some(team) = self.team_of(Some(owner)).await? {
             let today = now
                 .with_timezone(&team.calendar.timezone)

@@ -186,13 +186,17 @@ macro_rules! on_both_engines {
 /// Moves a lead's creation time, as if it had been captured then (for tests that need leads
 /// from several months).
 pub async fn backdate(store: &Store, id: i64, at: chrono::DateTime<chrono::Utc>) {
-    crate::on_pool!(store, pool => sqlx::query("UPDATE leads SET created_at = $1 WHERE id = $2")
+    let mut tx = store.begin().await.expect("begin");
+    let before = tx.counted_before(&[id]).await.expect("read the lead");
+    crate::on_tx!(&mut tx, conn => sqlx::query("UPDATE leads SET created_at = $1 WHERE id = $2")
         .bind(crate::time::Ts(at))
         .bind(id)
-        .execute(pool)
+        .execute(conn)
         .await
         .map(|_| ()))
     .expect("backdate a lead");
+    tx.count_changes(before).await.expect("count the change");
+    tx.commit().await.expect("commit");
 }
 
 /// Sets a person's phone and country as typed, as in a store made before they were tidied.
