@@ -4,6 +4,7 @@
 
 pub mod capture;
 pub mod models;
+pub mod qualify;
 
 pub use capture::{capture, Captured};
 pub use models::{LeadPrediction, Models, TrainingSet};

@@ -258,6 +258,47 @@ async fn trains_predicts_and_explains_over_the_api(app: &TestApp) {
     let lead: Value = r.json().await.unwrap();
     assert!(lead["probability"].is_number(), "{lead}");
 
+    // A person's qualification in the dashboard leaves the lead predicted afresh, as the
+    // API does (the dashboard's BANT save and move stored without predicting).
+    app.store
+        .create_user(leadgate_store::NewUser {
+            name: "ana".into(),
+            display_name: None,
+            role: leadgate_core::access::Role::Admin,
+            team: None,
+            locale: "en".into(),
+            time_zone: String::new(),
+            password: "correct horse battery".into(),
+        })
+        .await
+        .unwrap();
+    let browser = common::session::sign_in(app, "ana", "correct horse battery").await;
+    for (email, action, form) in [
+        (
+            "bant.saved@example.org",
+            "bant",
+            [("need", "on"), ("budget", "on")],
+        ),
+        (
+            "moved.by.hand@example.org",
+            "move",
+            [("to", "mql"), ("reason", "asked for a call")],
+        ),
+    ] {
+        let id = leadgate_store::testing::capture(&app.store, json!({"email": email})).await;
+        assert!(app.store.lead(id).await.unwrap().prediction.is_none());
+        let answer = browser.post(&format!("/leads/{id}/{action}"), &form).await;
+        assert_eq!(answer, StatusCode::SEE_OTHER, "{action}");
+        let lead = app.store.lead(id).await.unwrap();
+        assert!(
+            lead.prediction.is_some(),
+            "{action} leaves the lead predicted"
+        );
+        if action == "move" {
+            assert_eq!(lead.lead.stage, leadgate_core::Stage::Mql);
+        }
+    }
+
     // Retraining makes a second version; the first can be made active again.
     let r = app.post("/api/v1/models/train", &json!({})).await;
     let job: Value = r.json().await.unwrap();

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
+use leadgate_app::qualify;
 use leadgate_core::openapi as schema;
 use leadgate_core::policy::BantPart;
 use leadgate_core::Stage;
@@ -100,16 +101,16 @@ async fn transition(
     {
         return Err(ApiError::invalid("reason", "is longer than 500 characters"));
     }
-    let lead = state
-        .store
-        .transition(
-            id,
-            input.to,
-            input.reason.as_deref(),
-            input.override_bant.unwrap_or(false),
-            &actor.0,
-        )
-        .await?;
+    let lead = qualify::move_lead(
+        &state.store,
+        &state.models,
+        id,
+        input.to,
+        input.reason.as_deref(),
+        input.override_bant.unwrap_or(false),
+        &actor.0,
+    )
+    .await?;
     Ok(Json(LeadView::from(&lead)))
 }
 
@@ -146,11 +147,15 @@ async fn review_junk(
             "is required: why, in 1 to 500 characters",
         ));
     }
-    let lead = state
-        .store
-        .review_junk(id, input.junk, reason, &actor.0)
-        .await?;
-    let lead = state.models.repredicted(lead, Utc::now()).await?;
+    let lead = qualify::review_junk(
+        &state.store,
+        &state.models,
+        id,
+        input.junk,
+        reason,
+        &actor.0,
+    )
+    .await?;
     Ok(Json(LeadView::from(&lead)))
 }
 
@@ -201,8 +206,7 @@ async fn confirm_bant(
             "give at least one of budget, authority, need, timeline",
         ));
     }
-    state.store.confirm_bant(id, &changes, &actor.0).await?;
-    let lead = state.models.refresh(id, Utc::now()).await?;
+    let lead = qualify::confirm_bant(&state.store, &state.models, id, &changes, &actor.0).await?;
     Ok(Json(LeadView::from(&lead)))
 }
 

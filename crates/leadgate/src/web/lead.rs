@@ -11,6 +11,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::{Form, Json};
 use chrono::{NaiveDateTime, Utc};
+use leadgate_app::qualify;
 use leadgate_core::access::Permission;
 use leadgate_core::followup::{InteractionRequest, InteractionType, TaskRequest, TaskState};
 use leadgate_core::policy::BantPart;
@@ -433,10 +434,8 @@ fn answer(headers: &HeaderMap, id: i64, outcome: Result<&str, String>) -> PageRe
 
 /// A refusal the user can act on becomes a message on the page; anything else fails the
 /// request.
-fn refusal<T>(
-    result: Result<T, leadgate_store::StoreError>,
-) -> Result<Result<T, String>, WebError> {
-    match result.map_err(WebError::from) {
+fn refusal<T, E: Into<WebError>>(result: Result<T, E>) -> Result<Result<T, String>, WebError> {
+    match result.map_err(Into::into) {
         Ok(v) => Ok(Ok(v)),
         Err(WebError::Invalid(message)) => Ok(Err(message)),
         Err(other) => Err(other),
@@ -469,16 +468,16 @@ pub async fn move_lead(
     };
     let reason = Some(form.reason.trim()).filter(|r| !r.is_empty());
     let moved = refusal(
-        state
-            .store
-            .transition(
-                id,
-                to,
-                reason,
-                form.override_bant.is_some(),
-                &signed.user.name,
-            )
-            .await,
+        qualify::move_lead(
+            &state.store,
+            &state.models,
+            id,
+            to,
+            reason,
+            form.override_bant.is_some(),
+            &signed.user.name,
+        )
+        .await,
     )?;
     answer(&headers, id, moved.map(|_| "moved"))
 }
@@ -508,10 +507,7 @@ pub async fn bant(
         (BantPart::Timeline, form.timeline.is_some()),
     ];
     let done = refusal(
-        state
-            .store
-            .confirm_bant(id, &changes, &signed.user.name)
-            .await,
+        qualify::confirm_bant(&state.store, &state.models, id, &changes, &signed.user.name).await,
     )?;
     answer(&headers, id, done.map(|_| "bant"))
 }

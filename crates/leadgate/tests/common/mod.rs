@@ -2,6 +2,8 @@
 //! database of either engine, with typed request helpers.
 #![allow(dead_code)] // Each suite uses a different part.
 
+pub mod session;
+
 use leadgate_store::testing::TestDatabase;
 use leadgate_store::{Engine, Store};
 use reqwest::{Client, Response, StatusCode};
