@@ -16,6 +16,7 @@ pub mod event;
 pub mod export;
 pub mod followup;
 pub mod form;
+pub mod id;
 pub mod import;
 pub mod job;
 pub mod lead;

@@ -187,11 +187,12 @@ pub fn check(request: &MoveRequest, bant: &BantStatus, policy: &Policy) -> Resul
 
 /// The move the policy makes by itself when a lead's score says its MQL status changed
 /// (`[stages] auto_mql`): into MQL when the rule holds (from prospect, lead or recycled),
-/// back to lead when it no longer does; with the reason the move records. `None`: no move
-/// (the policy moves nothing by itself, the status did not change, or the lifecycle
-/// refuses). `version` is the policy's, named in the reason.
+/// back to lead when it no longer does, if the policy made it an MQL or a junk flag blocks
+/// it (`entered`: who moved it into its stage; an MQL a person marked with their reason
+/// stays one unless it is flagged as junk); with the reason the move records. `None`: no move (the policy moves nothing by itself, the status did
+/// not change, or the lifecycle refuses). `version` is the policy's, named in the reason.
 pub fn policy_move(
-    from: Stage,
+    (from, entered): (Stage, Mover),
     score: &Score,
     policy: &Policy,
     version: i64,
@@ -203,7 +204,9 @@ pub fn policy_move(
     let mql = score.mql;
     let to = match from {
         Stage::Prospect | Stage::Lead | Stage::Recycled if mql => Stage::Mql,
-        Stage::Mql if !mql => Stage::Lead,
+        Stage::Mql if !mql && (entered == Mover::Policy || !score.blocked_by.is_empty()) => {
+            Stage::Lead
+        }
         _ => return None,
     };
     let request = MoveRequest {
@@ -478,13 +481,25 @@ mod tests {
     #[test]
     fn the_policy_moves_by_the_mql_rule_with_its_reason() {
         let p = policy();
-        let (to, reason) = policy_move(Stage::Lead, &scored(72.0, true, vec![]), &p, 3).unwrap();
+        let (to, reason) = policy_move(
+            (Stage::Lead, Mover::Person),
+            &scored(72.0, true, vec![]),
+            &p,
+            3,
+        )
+        .unwrap();
         assert_eq!(to, Stage::Mql);
         assert!(
             reason.starts_with("MQL rule holds: score 72.0 (at least 70)"),
             "{reason}"
         );
-        let (to, reason) = policy_move(Stage::Mql, &scored(40.0, false, vec![]), &p, 3).unwrap();
+        let (to, reason) = policy_move(
+            (Stage::Mql, Mover::Policy),
+            &scored(40.0, false, vec![]),
+            &p,
+            3,
+        )
+        .unwrap();
         assert_eq!(to, Stage::Lead);
         assert_eq!(
             reason,
@@ -494,16 +509,43 @@ mod tests {
             crate::quality::JunkReason::DisposableEmail,
             crate::quality::JunkReason::TestName,
         ];
-        let (_, reason) = policy_move(Stage::Mql, &scored(90.0, false, junk), &p, 3).unwrap();
+        // Junk goes back to lead whoever made it an MQL.
+        let (_, reason) = policy_move(
+            (Stage::Mql, Mover::Person),
+            &scored(90.0, false, junk),
+            &p,
+            3,
+        )
+        .unwrap();
         assert_eq!(reason, "flagged as junk (disposable_email, test_name)");
         assert_eq!(
-            policy_move(Stage::Sql, &scored(10.0, false, vec![]), &p, 3),
+            policy_move(
+                (Stage::Sql, Mover::Policy),
+                &scored(10.0, false, vec![]),
+                &p,
+                3
+            ),
+            None
+        );
+        // An MQL a person marked by hand stays one when the rule does not hold.
+        assert_eq!(
+            policy_move(
+                (Stage::Mql, Mover::Person),
+                &scored(10.0, false, vec![]),
+                &p,
+                3
+            ),
             None
         );
         let mut manual = p.clone();
         manual.stages.auto_mql = false;
         assert_eq!(
-            policy_move(Stage::Lead, &scored(90.0, true, vec![]), &manual, 3),
+            policy_move(
+                (Stage::Lead, Mover::Person),
+                &scored(90.0, true, vec![]),
+                &manual,
+                3
+            ),
             None
         );
     }
@@ -526,17 +568,21 @@ mod tests {
 
     proptest! {
         /// Whatever the stage and score, the policy's own move is one the lifecycle allows
-        /// the policy, goes the way the MQL rule says, and never touches a lead past MQL.
+        /// the policy, goes the way the MQL rule says, never touches a lead past MQL, and
+        /// never undoes an MQL a person made.
         #[test]
         fn the_policys_move_is_allowed_and_follows_the_rule(
-            from in 0usize..9, mql in any::<bool>(), points in 0.0f64..100.0, auto in any::<bool>()
+            from in 0usize..9, mql in any::<bool>(), points in 0.0f64..100.0, auto in any::<bool>(),
+            by_policy in any::<bool>()
         ) {
             let mut p = policy();
             p.stages.auto_mql = auto;
             let from = Stage::ALL[from];
             let score = scored(points, mql, vec![]);
-            if let Some((to, reason)) = policy_move(from, &score, &p, 1) {
+            let entered = if by_policy { Mover::Policy } else { Mover::Person };
+            if let Some((to, reason)) = policy_move((from, entered), &score, &p, 1) {
                 prop_assert!(auto);
+                prop_assert!(from != Stage::Mql || by_policy, "a person's MQL (not junk) is theirs");
                 prop_assert!(!reason.is_empty());
                 prop_assert_eq!(to == Stage::Mql, mql);
                 prop_assert!(matches!(from, Stage::Prospect | Stage::Lead | Stage::Recycled | Stage::Mql));

@@ -68,7 +68,7 @@ fn happening(row: &MoveRow) -> Option<Happening> {
 }
 
 /// A lead's creation time and journey as stored.
-#[derive(sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub(crate) struct StoredJourney {
     pub(crate) id: i64,
     pub(crate) created_at: Ts,
@@ -196,7 +196,13 @@ impl Tx {
             );
             b.build().execute(conn).await.map(|_| ())
         })?;
-        self.count_changes(before).await
+        let written: HashMap<i64, &Journey> = journeys.iter().map(|(id, j)| (*id, j)).collect();
+        self.count_written(before, |lead| {
+            if let Some(journey) = written.get(&lead.id) {
+                lead.counted.journey = (*journey).clone();
+            }
+        })
+        .await
     }
 }
 

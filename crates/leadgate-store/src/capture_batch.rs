@@ -11,6 +11,7 @@ use crate::time::{to_micros, Ts};
 use crate::{conflict_on, on_tx, Result, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::analytics::{Happening, Journey};
+use leadgate_core::id::PersonId;
 use leadgate_core::lead::FieldChange;
 use leadgate_core::{Channel, Email, EventDraft, ExternalId, Lead, LeadField, Phone, Source};
 use sqlx::types::Json;
@@ -447,7 +448,7 @@ impl Plan {
         self.leads.push(LeadDraft {
             stored: StoredLead {
                 id: 0,
-                person_id: 0,
+                person_id: PersonId(0),
                 company_id: None,
                 lead,
                 first_touch: touch.clone(),
@@ -457,6 +458,7 @@ impl Plan {
                 bant_confirmed: BTreeSet::new(),
                 junk,
                 junk_reviewed: false,
+                stage_by_policy: false,
                 do_not_email: false,
                 do_not_call: false,
                 snapshot: None,
@@ -533,7 +535,7 @@ impl Plan {
         let mut rest = Vec::with_capacity(leads.len());
         for draft in leads {
             let mut lead = draft.stored;
-            lead.person_id = person_ids[draft.person];
+            lead.person_id = PersonId(person_ids[draft.person]);
             lead.company_id = draft.company.map(|c| company_ids[c]);
             stored.push(lead);
             journeys.push(draft.journey);

@@ -69,7 +69,7 @@ impl Store {
 
 /// What the kept counts read of a lead's row.
 #[derive(sqlx::FromRow)]
-pub(crate) struct CountedRow {
+struct CountedRow {
     stage: String,
     owner: Option<String>,
     channel: String,
@@ -81,24 +81,35 @@ pub(crate) struct CountedRow {
     journey: StoredJourney,
 }
 
-impl CountedRow {
-    fn counted(&self) -> Option<Counted> {
-        Some(Counted {
-            created_at: self.journey.created_at.0,
-            channel: self.channel.clone(),
-            source_class: self.source_class.clone(),
-            campaign: self.campaign.clone(),
-            junk: !self.junk.is_empty(),
-            band: usize::try_from(self.score_band).ok(),
-            stage: self.stage.parse().ok()?,
-            journey: self.journey.journey(),
+/// A lead as the kept counts see it: the rollup's view of it, and whose work in hand it is.
+#[derive(Clone)]
+pub(crate) struct CountedLead {
+    pub(crate) id: i64,
+    pub(crate) owner: Option<String>,
+    pub(crate) counted: Counted,
+}
+
+impl CountedLead {
+    fn read(row: CountedRow) -> Option<CountedLead> {
+        Some(CountedLead {
+            id: row.journey.id,
+            counted: Counted {
+                created_at: row.journey.created_at.0,
+                channel: row.channel,
+                source_class: row.source_class,
+                campaign: row.campaign,
+                junk: !row.junk.is_empty(),
+                band: usize::try_from(row.score_band).ok(),
+                stage: row.stage.parse().ok()?,
+                journey: row.journey.journey(),
+            },
+            owner: row.owner,
         })
     }
 
     /// The rep whose load this lead counts in, if any.
     fn in_hand_of(&self) -> Option<&str> {
-        let stage = self.stage.parse().ok()?;
-        lifecycle::in_hand(stage)
+        lifecycle::in_hand(self.counted.stage)
             .then_some(self.owner.as_deref())
             .flatten()
     }
@@ -107,7 +118,7 @@ impl CountedRow {
 /// Leads as they were before a write, to count what the write changed (`Tx::counted_before`).
 pub(crate) struct Before {
     ids: Vec<i64>,
-    rows: Vec<CountedRow>,
+    leads: Vec<CountedLead>,
 }
 
 impl Before {
@@ -115,7 +126,7 @@ impl Before {
     pub(crate) fn inserting(ids: Vec<i64>) -> Before {
         Before {
             ids,
-            rows: Vec::new(),
+            leads: Vec::new(),
         }
     }
 }
@@ -135,21 +146,49 @@ impl Tx {
         let mut ids = ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
-        let rows = self.counted_rows(&ids, lock).await?;
-        Ok(Before { ids, rows })
+        let leads = self.counted_leads(&ids, lock).await?;
+        Ok(Before { ids, leads })
     }
 
-    /// After a write of the leads read by `counted_before` (or inserted), appends to the
-    /// rollup's and the open leads' change logs what the write changed.
+    /// After a write of the leads read by `counted_before` (or inserted), reads them again
+    /// and appends to the rollup's and the open leads' change logs what the write changed.
     pub(crate) async fn count_changes(&mut self, before: Before) -> Result<()> {
-        let after = self.counted_rows(&before.ids, "").await?;
-        let counted = |rows: &[CountedRow]| -> Vec<Counted> {
-            rows.iter().filter_map(CountedRow::counted).collect()
+        let after = self.counted_leads(&before.ids, "").await?;
+        self.append_changes(&before.leads, &after).await
+    }
+
+    /// After a write whose effect on each lead read by `counted_before` the caller knows
+    /// (`write` makes it on the lead as read): appends what it changed without reading the
+    /// leads again. The rows were held since they were read, so this is what is stored.
+    pub(crate) async fn count_written(
+        &mut self,
+        before: Before,
+        write: impl Fn(&mut CountedLead),
+    ) -> Result<()> {
+        let after: Vec<CountedLead> = before
+            .leads
+            .iter()
+            .map(|lead| {
+                let mut written = lead.clone();
+                write(&mut written);
+                written
+            })
+            .collect();
+        self.append_changes(&before.leads, &after).await
+    }
+
+    async fn append_changes(
+        &mut self,
+        before: &[CountedLead],
+        after: &[CountedLead],
+    ) -> Result<()> {
+        let counted = |leads: &[CountedLead]| -> Vec<Counted> {
+            leads.iter().map(|lead| lead.counted.clone()).collect()
         };
-        let facts = analytics::changes(&counted(&before.rows), &counted(&after));
+        let facts = analytics::changes(&counted(before), &counted(after));
         let mut load: BTreeMap<&str, i64> = BTreeMap::new();
-        for (rows, sign) in [(&before.rows, -1), (&after, 1)] {
-            for owner in rows.iter().filter_map(CountedRow::in_hand_of) {
+        for (leads, sign) in [(before, -1), (after, 1)] {
+            for owner in leads.iter().filter_map(CountedLead::in_hand_of) {
                 *load.entry(owner).or_default() += sign;
             }
         }
@@ -167,10 +206,10 @@ impl Tx {
         Ok(())
     }
 
-    async fn counted_rows(&mut self, ids: &[i64], lock: &str) -> Result<Vec<CountedRow>> {
-        let mut rows = Vec::with_capacity(ids.len());
+    async fn counted_leads(&mut self, ids: &[i64], lock: &str) -> Result<Vec<CountedLead>> {
+        let mut leads = Vec::with_capacity(ids.len());
         for page in ids.chunks(COUNTED_PAGE) {
-            let page: Vec<CountedRow> = on_tx!(self, conn => {
+            let rows: Vec<CountedRow> = on_tx!(self, conn => {
                 let mut b = sqlx::QueryBuilder::new(format!(
                     "SELECT id, stage, owner, channel, source_class, campaign, junk, score_band,
                         created_at, {} FROM leads WHERE id IN (",
@@ -180,9 +219,9 @@ impl Tx {
                 b.push(" ORDER BY id").push(lock);
                 b.build_query_as().fetch_all(conn).await
             })?;
-            rows.extend(page);
+            leads.extend(rows.into_iter().filter_map(CountedLead::read));
         }
-        Ok(rows)
+        Ok(leads)
     }
 
     async fn append_facts(&mut self, facts: &[Fact]) -> Result<()> {

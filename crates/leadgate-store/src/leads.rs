@@ -8,6 +8,7 @@ use crate::{conflict_on, on_read_pool, on_tx, Engine, Result, Store, StoreError,
 use chrono::{DateTime, Utc};
 use leadgate_core::access::LeadScope;
 use leadgate_core::event::EventDraft;
+use leadgate_core::id::PersonId;
 use leadgate_core::lead::FieldChange;
 use leadgate_core::policy::BantPart;
 use leadgate_core::quality::JunkReason;
@@ -23,7 +24,7 @@ use std::collections::BTreeSet;
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredLead {
     pub id: i64,
-    pub person_id: i64,
+    pub person_id: PersonId,
     pub company_id: Option<i64>,
     pub lead: Lead,
     pub first_touch: Source,
@@ -37,6 +38,9 @@ pub struct StoredLead {
     pub junk: Vec<JunkReason>,
     /// A person decided whether it is junk; automatic checks leave the flag alone since.
     pub junk_reviewed: bool,
+    /// The policy moved the lead into its present stage by itself (`auto_mql`); a stage a
+    /// person chose, the policy does not undo.
+    pub stage_by_policy: bool,
     /// The person refused email or calls (consent purposes `email`, `call`).
     pub do_not_email: bool,
     pub do_not_call: bool,
@@ -209,7 +213,7 @@ pub struct LeadPage {
 #[derive(sqlx::FromRow)]
 pub(crate) struct LeadRow {
     id: i64,
-    person_id: i64,
+    person_id: PersonId,
     company_id: Option<i64>,
     external_id: Option<String>,
     stage: String,
@@ -237,6 +241,7 @@ pub(crate) struct LeadRow {
     bant_confirmed: Json<Vec<String>>,
     junk: String,
     junk_reviewed: bool,
+    stage_by_policy: bool,
     do_not_email: bool,
     do_not_call: bool,
     score: Option<f64>,
@@ -256,7 +261,7 @@ pub(crate) const SELECT_LEAD: &str = "SELECT l.id, l.person_id, l.company_id, l.
     c.name AS company, c.industry, c.size AS company_size, c.website,
     l.product_need, l.budget, l.purchase_timeframe, l.current_solution, l.pains, l.custom,
     l.first_touch, l.last_touch, l.created_at, l.updated_at,
-    l.bant_confirmed, l.junk, l.junk_reviewed, p.do_not_email, p.do_not_call, l.score, l.grade, l.temperature, l.policy_version, l.scored_at,
+    l.bant_confirmed, l.junk, l.junk_reviewed, l.stage_by_policy, p.do_not_email, p.do_not_call, l.score, l.grade, l.temperature, l.policy_version, l.scored_at,
     l.probability, l.expected_value, l.priority, l.model_id, l.predicted_at
     FROM leads l JOIN people p ON p.id = l.person_id LEFT JOIN companies c ON c.id = l.company_id";
 
@@ -312,6 +317,7 @@ impl TryFrom<LeadRow> for StoredLead {
                 .filter_map(JunkReason::from_name)
                 .collect(),
             junk_reviewed: row.junk_reviewed,
+            stage_by_policy: row.stage_by_policy,
             do_not_email: row.do_not_email,
             do_not_call: row.do_not_call,
             snapshot: match (
@@ -1211,12 +1217,12 @@ async fn apply_and_save(
         != before.email.as_ref().map(Email::match_key);
     if email_changed {
         if let Some(email) = &stored.lead.email {
-            if tx.person_id_by_email(email).await? == Some(stored.person_id) {
+            if tx.person_id_by_email(email).await? == Some(stored.person_id.get()) {
                 stored.lead.email = before.email.clone();
             }
         }
     }
-    tx.update_people(&[(stored.person_id, &stored.lead, ts)])
+    tx.update_people(&[(stored.person_id.get(), &stored.lead, ts)])
         .await?;
 
     let key_changed = company_key(&stored.lead.company) != company_key(&before.company);

@@ -6,6 +6,7 @@ use crate::time::{to_micros, Ts};
 use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::dedupe::{self, Match, Matching, MergeStatus, PersonKeys, AUTO_MERGE};
+use leadgate_core::id::PersonId;
 use leadgate_core::{EventDraft, EventType};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -139,8 +140,14 @@ impl Store {
     /// With `may_merge` false (people nobody vouches for: an anonymous form's), even sure
     /// matches are only suggested: a stranger typing a known name and company must not
     /// join the known person.
-    pub async fn match_people(&self, ids: &[i64], actor: &str, may_merge: bool) -> DedupeSummary {
-        match self.try_match_people(ids, actor, may_merge).await {
+    pub async fn match_people(
+        &self,
+        ids: &[PersonId],
+        actor: &str,
+        may_merge: bool,
+    ) -> DedupeSummary {
+        let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
+        match self.try_match_people(&ids, actor, may_merge).await {
             Ok(summary) => summary,
             Err(e) => {
                 tracing::warn!(error = %e, people = ids.len(), "matching arrived people failed; `leadgate dedupe` will find their duplicates");

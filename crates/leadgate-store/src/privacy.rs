@@ -7,6 +7,7 @@ use crate::leads::NewEvent;
 use crate::time::{to_micros, Ts};
 use crate::{on_read_pool, on_tx, Pool, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
+use leadgate_core::id::PersonId;
 use leadgate_core::{EventDraft, EventType, FieldError};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -41,7 +42,7 @@ fn serialize_ts<S: serde::Serializer>(ts: &Ts, s: S) -> std::result::Result<S::O
 /// A person's consents: the one in force per purpose, and every change.
 #[derive(Debug, Clone, Serialize)]
 pub struct Consents {
-    pub person_id: i64,
+    pub person_id: PersonId,
     pub do_not_email: bool,
     pub do_not_call: bool,
     pub current: Vec<Consent>,
@@ -72,7 +73,7 @@ struct PersonRow {
 /// What an erasure removed.
 #[derive(Debug, Clone, Serialize)]
 pub struct Erasure {
-    pub person_id: i64,
+    pub person_id: PersonId,
     pub leads: usize,
     pub events: usize,
     pub consents: usize,
@@ -114,7 +115,7 @@ impl Tx {
     /// Returns whether it was recorded.
     pub(crate) async fn record_consent(
         &mut self,
-        person_id: i64,
+        person_id: PersonId,
         consent: &NewConsent,
         actor: &str,
         if_changed: bool,
@@ -182,7 +183,7 @@ impl Tx {
 
 impl Store {
     /// The person behind a lead.
-    pub async fn person_of_lead(&self, lead_id: i64) -> Result<i64> {
+    pub async fn person_of_lead(&self, lead_id: i64) -> Result<PersonId> {
         on_read_pool!(self, pool => sqlx::query_scalar("SELECT person_id FROM leads WHERE id = $1")
             .bind(lead_id)
             .fetch_optional(pool)
@@ -191,7 +192,7 @@ impl Store {
     }
 
     /// The person with this email (any case), if any.
-    pub async fn person_by_email(&self, email: &leadgate_core::Email) -> Result<i64> {
+    pub async fn person_by_email(&self, email: &leadgate_core::Email) -> Result<PersonId> {
         on_read_pool!(self, pool => sqlx::query_scalar("SELECT COALESCE(merged_into, id) FROM people WHERE email_key = $1")
             .bind(email.match_key())
             .fetch_optional(pool)
@@ -217,7 +218,7 @@ impl Store {
     }
 
     /// A person's consents and contact flags.
-    pub async fn consents(&self, person_id: i64) -> Result<Consents> {
+    pub async fn consents(&self, person_id: PersonId) -> Result<Consents> {
         let history: Vec<Consent> = on_read_pool!(self, pool => sqlx::query_as(
             "SELECT purpose, granted, wording, source, ip, actor, recorded_at FROM consents
              WHERE person_id = $1 ORDER BY id",
@@ -251,7 +252,7 @@ impl Store {
 
     /// Everything stored about a person, as one JSON document (GDPR access request). The
     /// export itself is audited.
-    pub async fn gdpr_export(&self, person_id: i64, actor: &str) -> Result<Value> {
+    pub async fn gdpr_export(&self, person_id: PersonId, actor: &str) -> Result<Value> {
         let person: Option<PersonRow> = on_read_pool!(self, pool => sqlx::query_as(
             "SELECT first_name, last_name, email, phone, job_title, country, created_at FROM people WHERE id = $1",
         )
@@ -299,7 +300,7 @@ impl Store {
     /// own fields, identifiers and free text, the personal parts of their touches, and every
     /// event payload but its anonymous keys (outcomes, values, stage moves). Rows stay, so
     /// counts and conversion figures stay true. One transaction; audited.
-    pub async fn gdpr_erase(&self, person_id: i64, actor: &str) -> Result<Erasure> {
+    pub async fn gdpr_erase(&self, person_id: PersonId, actor: &str) -> Result<Erasure> {
         let now = to_micros(Utc::now());
         let mut tx = self.begin().await?;
         let exists: Option<i64> = on_tx!(&mut tx, conn => sqlx::query_scalar("SELECT id FROM people WHERE id = $1")
@@ -538,7 +539,13 @@ impl Store {
         tracing::warn!("an erasure's pages stay in the write-ahead log until the next checkpoint: readers held old snapshots");
     }
 
-    async fn audit(&self, kind: &str, person_id: i64, actor: &str, summary: &Value) -> Result<()> {
+    async fn audit(
+        &self,
+        kind: &str,
+        person_id: PersonId,
+        actor: &str,
+        summary: &Value,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         tx.audit(kind, person_id, actor, summary, to_micros(Utc::now()))
             .await?;
@@ -618,7 +625,7 @@ impl Tx {
     }
 
     /// The names, addresses and phone numbers of these people.
-    async fn identifying_texts_of_people(&mut self, people: &[i64]) -> Result<Vec<String>> {
+    async fn identifying_texts_of_people(&mut self, people: &[PersonId]) -> Result<Vec<String>> {
         let rows: Vec<PersonTexts> = on_tx!(self, conn => {
             let mut b = sqlx::QueryBuilder::new(
                 "SELECT first_name, last_name, email, phone FROM people WHERE id IN (",
@@ -672,11 +679,11 @@ impl Tx {
     }
 
     /// A person and everyone merged into them, at any depth.
-    async fn merged_cluster(&mut self, person_id: i64) -> Result<Vec<i64>> {
+    async fn merged_cluster(&mut self, person_id: PersonId) -> Result<Vec<PersonId>> {
         let mut cluster = vec![person_id];
         let mut frontier = vec![person_id];
         while !frontier.is_empty() {
-            let found: Vec<i64> = on_tx!(self, conn => {
+            let found: Vec<PersonId> = on_tx!(self, conn => {
                 let mut b = sqlx::QueryBuilder::new("SELECT id FROM people WHERE merged_into IN (");
                 crate::push_in_list(&mut b, frontier.iter().copied());
                 b.build_query_scalar().fetch_all(conn).await
@@ -691,7 +698,11 @@ impl Tx {
     }
 
     /// The companies of these leads at which no one but this person has a lead.
-    async fn companies_only_of(&mut self, person_id: i64, lead_ids: &[i64]) -> Result<Vec<i64>> {
+    async fn companies_only_of(
+        &mut self,
+        person_id: PersonId,
+        lead_ids: &[i64],
+    ) -> Result<Vec<i64>> {
         if lead_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -708,7 +719,7 @@ impl Tx {
         })?)
     }
 
-    async fn leads_of_person(&mut self, person_id: i64) -> Result<Vec<i64>> {
+    async fn leads_of_person(&mut self, person_id: PersonId) -> Result<Vec<i64>> {
         Ok(
             on_tx!(self, conn => sqlx::query_scalar("SELECT id FROM leads WHERE person_id = $1 ORDER BY id")
             .bind(person_id)
@@ -734,7 +745,7 @@ impl Tx {
     async fn audit(
         &mut self,
         kind: &str,
-        person_id: i64,
+        person_id: PersonId,
         actor: &str,
         summary: &Value,
         at: DateTime<Utc>,

@@ -5,6 +5,7 @@ use crate::leads::{NewEvent, StoredLead};
 use crate::time::{to_micros, Ts};
 use crate::{on_read_pool, on_tx, ActivePolicy, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
+use leadgate_core::analytics::band_of;
 use leadgate_core::backtest::{Backtest, BacktestReport, History};
 use leadgate_core::event::EventDraft;
 use leadgate_core::lifecycle::{self, MoveRequest, Mover};
@@ -152,7 +153,11 @@ impl Tx {
             self.insert_events(&events, Ts(at)).await?;
         }
         for chunk in scored.chunks(1000) {
-            let ids: Vec<i64> = chunk.iter().map(|(lead, ..)| lead.id).collect();
+            let bands: HashMap<i64, usize> = chunk
+                .iter()
+                .map(|(lead, score, _)| (lead.id, band_of(score.score)))
+                .collect();
+            let ids: Vec<i64> = bands.keys().copied().collect();
             let before = self.counted_before(&ids).await?;
             on_tx!(self, conn => {
                 let mut b = sqlx::QueryBuilder::new(
@@ -161,7 +166,7 @@ impl Tx {
                 b.push_values(chunk, |mut row, (lead, score, version)| {
                     row.push_bind(lead.id)
                         .push_bind(score.score)
-                        .push_bind(leadgate_core::analytics::band_of(score.score) as i64)
+                        .push_bind(band_of(score.score) as i64)
                         .push_bind(&score.grade)
                         .push_bind(score.temperature.as_str())
                         .push_bind(*version);
@@ -174,32 +179,40 @@ impl Tx {
                 b.push(" FROM v WHERE leads.id = v.id");
                 b.build().execute(conn).await.map(|_| ())
             })?;
-            self.count_changes(before).await?;
+            self.count_written(before, |lead| {
+                lead.counted.band = bands.get(&lead.id).copied();
+            })
+            .await?;
         }
         Ok(())
     }
 
-    /// Moves the lead from `from` to `to`; `false` when it is no longer in `from` (someone
-    /// moved it since it was read), so a move is never made on a stale reading.
+    /// Moves the lead from `from` to `to` (by the policy itself or not); `false` when it is
+    /// no longer in `from` (someone moved it since it was read), so a move is never made on a
+    /// stale reading.
     async fn set_stage(
         &mut self,
         lead_id: i64,
-        from: Stage,
-        to: Stage,
+        (from, to): (Stage, Stage),
+        by_policy: bool,
         at: DateTime<Utc>,
     ) -> Result<bool> {
         let before = self.counted_before(&[lead_id]).await?;
         let changed = on_tx!(self, conn => sqlx::query(
-            "UPDATE leads SET stage = $1, updated_at = $2 WHERE id = $3 AND stage = $4",
+            "UPDATE leads SET stage = $1, stage_by_policy = $2, updated_at = $3 WHERE id = $4 AND stage = $5",
         )
             .bind(to.as_str())
+            .bind(by_policy)
             .bind(Ts(at))
             .bind(lead_id)
             .bind(from.as_str())
             .execute(conn)
             .await
             .map(|r| r.rows_affected()))?;
-        self.count_changes(before).await?;
+        if changed == 1 {
+            self.count_written(before, |lead| lead.counted.stage = to)
+                .await?;
+        }
         Ok(changed == 1)
     }
 
@@ -232,7 +245,11 @@ impl Tx {
         actor: &str,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        if !self.set_stage(lead.id, lead.lead.stage, to, at).await? {
+        let by_policy = actor == policy_actor(version);
+        if !self
+            .set_stage(lead.id, (lead.lead.stage, to), by_policy, at)
+            .await?
+        {
             return Err(StoreError::Conflict {
                 field: "stage".into(),
                 reason: format!(
@@ -283,12 +300,20 @@ impl Tx {
         active: &ActivePolicy,
         now: DateTime<Utc>,
     ) -> Result<Option<Stage>> {
-        let Some((to, reason)) =
-            lifecycle::policy_move(lead.lead.stage, score, &active.policy, active.version)
-        else {
+        let entered = if lead.stage_by_policy {
+            Mover::Policy
+        } else {
+            Mover::Person
+        };
+        let Some((to, reason)) = lifecycle::policy_move(
+            (lead.lead.stage, entered),
+            score,
+            &active.policy,
+            active.version,
+        ) else {
             return Ok(None);
         };
-        let actor = format!("policy:v{}", active.version);
+        let actor = policy_actor(active.version);
         match self
             .record_move(lead, to, &reason, active.version, false, &actor, now)
             .await
@@ -302,6 +327,11 @@ impl Tx {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Who the policy's own moves are recorded as: the policy and its version.
+fn policy_actor(version: i64) -> String {
+    format!("policy:v{version}")
 }
 
 /// A move as asked for, before the lead's stage and score are known.

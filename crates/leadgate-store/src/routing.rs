@@ -192,7 +192,8 @@ impl Tx {
             .execute(conn)
             .await
             .map(|_| ()))?;
-        self.count_changes(before).await?;
+        self.count_written(before, |lead| lead.owner = Some(owner.to_owned()))
+            .await?;
         if let Some(team) = self.team_of(Some(owner)).await? {
             let today = now
                 .with_timezone(&team.calendar.timezone)

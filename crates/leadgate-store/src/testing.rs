@@ -195,12 +195,19 @@ pub async fn backdate(store: &Store, id: i64, at: chrono::DateTime<chrono::Utc>)
         .await
         .map(|_| ()))
     .expect("backdate a lead");
-    tx.count_changes(before).await.expect("count the change");
+    tx.count_written(before, |lead| lead.counted.created_at = at)
+        .await
+        .expect("count the change");
     tx.commit().await.expect("commit");
 }
 
 /// Sets a person's phone and country as typed, as in a store made before they were tidied.
-pub async fn untidy_person(store: &Store, person: i64, phone: &str, country: &str) {
+pub async fn untidy_person(
+    store: &Store,
+    person: leadgate_core::id::PersonId,
+    phone: &str,
+    country: &str,
+) {
     crate::on_pool!(store, pool => sqlx::query("UPDATE people SET phone = $1, country = $2 WHERE id = $3")
         .bind(phone)
         .bind(country)

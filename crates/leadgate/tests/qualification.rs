@@ -438,6 +438,15 @@ async fn policies_are_versioned_and_applying_one_rescores(app: &TestApp) {
         .unwrap();
     assert_eq!(plain_now["stage"], "lead");
     assert!(plain_now["score"].as_f64().unwrap() < 0.0);
+    // A person marks the plain lead an MQL by hand, with their reason: no rescore under any
+    // policy takes it back (the policy takes back only the MQLs it made).
+    let marked = app
+        .post(
+            &format!("/api/v1/leads/{plain}/transitions"),
+            &json!({"to": "mql", "reason": "met them at the trade fair"}),
+        )
+        .await;
+    assert_eq!(marked.status(), StatusCode::OK);
 
     let stricter = Policy::STARTER.replace("min_score = 70", "min_score = 150");
     let applied: Value = app
@@ -450,7 +459,14 @@ async fn policies_are_versioned_and_applying_one_rescores(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(applied["policy"]["version"], 2);
-    assert_eq!(applied["left_mql"], 1);
+    assert_eq!(applied["left_mql"], 1, "{applied}");
+    let plain_now: Value = app
+        .get(&format!("/api/v1/leads/{plain}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(plain_now["stage"], "mql", "a person's MQL stays one");
     let back: Value = app
         .get(&format!("/api/v1/leads/{engaged}"))
         .await

@@ -3,6 +3,7 @@
 use super::StoreArgs;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
+use leadgate_core::id::PersonId;
 use leadgate_core::Email;
 use leadgate_store::Store;
 use std::path::PathBuf;
@@ -41,10 +42,11 @@ enum Action {
     Compact,
 }
 
-async fn person(store: &Store, who: &str) -> anyhow::Result<i64> {
+async fn person(store: &Store, who: &str) -> anyhow::Result<PersonId> {
     if let Some(id) = who.strip_prefix("person:") {
         return id
             .parse()
+            .map(PersonId)
             .with_context(|| format!("'{who}': person:ID needs a number"));
     }
     if let Some(id) = who.strip_prefix("lead:") {

@@ -10,6 +10,7 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
 use leadgate_core::access::LeadScope;
+use leadgate_core::id::PersonId;
 use leadgate_core::lead::PatchMode;
 use leadgate_core::openapi as schema;
 use leadgate_core::{Channel, FieldError, FieldErrors, LeadPatch, Source};
@@ -64,7 +65,7 @@ pub struct LeadView {
     /// The latest touch, same shape as `first_touch`.
     #[schema(value_type = Object)]
     pub last_touch: Value,
-    pub person_id: i64,
+    pub person_id: PersonId,
     pub company_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

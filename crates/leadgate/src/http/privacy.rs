@@ -7,6 +7,7 @@ use crate::http::{Actor, AppState};
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
+use leadgate_core::id::PersonId;
 use leadgate_core::{Email, FieldError, FieldErrors};
 use leadgate_store::{Consents, Erasure, NewConsent, Store};
 use serde::Deserialize;
@@ -115,7 +116,7 @@ async fn record_consent(
 
 /// Which person a GDPR request is about: `{"email": ...}`, `{"lead_id": ...}` or
 /// `{"person_id": ...}`.
-async fn person(store: &Store, input: &Map<String, Value>) -> Result<i64, ApiError> {
+async fn person(store: &Store, input: &Map<String, Value>) -> Result<PersonId, ApiError> {
     if let Some(email) = input.get("email") {
         let email = email
             .as_str()
@@ -130,7 +131,7 @@ async fn person(store: &Store, input: &Map<String, Value>) -> Result<i64, ApiErr
         return Ok(store.person_of_lead(id).await?);
     }
     match input.get("person_id").map(Value::as_i64) {
-        Some(Some(id)) => Ok(id),
+        Some(Some(id)) => Ok(PersonId(id)),
         Some(None) => Err(ApiError::invalid("person_id", "must be a person id")),
         None => Err(ApiError::invalid(
             "email",
