@@ -68,10 +68,10 @@ fn happening(row: &MoveRow) -> Option<Happening> {
 }
 
 /// A lead's creation time and journey as stored.
-#[derive(Clone, sqlx::FromRow)]
-pub(crate) struct StoredJourney {
-    pub(crate) id: i64,
-    pub(crate) created_at: Ts,
+#[derive(sqlx::FromRow)]
+struct StoredJourney {
+    id: i64,
+    created_at: Ts,
     reached: i32,
     outcome: Option<String>,
     won_value: f64,
@@ -86,7 +86,7 @@ pub(crate) struct StoredJourney {
 }
 
 impl StoredJourney {
-    pub(crate) fn journey(&self) -> Journey {
+    fn journey(&self) -> Journey {
         Journey {
             reached: u8::try_from(self.reached).unwrap_or(0),
             outcome: self.outcome.as_deref().map(|o| o == "won"),

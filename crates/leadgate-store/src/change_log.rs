@@ -2,10 +2,11 @@
 //! analytics rollup, reps' open leads): every write of a lead appends what it changed, in
 //! its own transaction, and appending never makes writers contend.
 
-use crate::analytics::StoredJourney;
 use crate::{on_tx, Result, Store, Tx};
-use leadgate_core::analytics::{self, Counted, Fact};
+use chrono::DateTime;
+use leadgate_core::analytics::{self, Counted, Fact, Journey};
 use leadgate_core::lifecycle;
+use sqlx::types::Json;
 use std::collections::BTreeMap;
 
 /// A table of counts and the log of changes appended to it; both count in a column
@@ -67,9 +68,11 @@ impl Store {
     }
 }
 
-/// What the kept counts read of a lead's row.
-#[derive(sqlx::FromRow)]
+/// What the kept counts read of a lead's row: one element of the JSON array
+/// `counted_leads` selects, its columns in this order.
+#[derive(serde::Deserialize)]
 struct CountedRow {
+    id: i64,
     stage: String,
     owner: Option<String>,
     channel: String,
@@ -77,8 +80,15 @@ struct CountedRow {
     campaign: Option<String>,
     junk: String,
     score_band: i32,
-    #[sqlx(flatten)]
-    journey: StoredJourney,
+    /// Microseconds since the epoch.
+    created_at: i64,
+    reached: i32,
+    outcome: Option<String>,
+    won_value: f64,
+    disqualified_reason: Option<String>,
+    recycled_reason: Option<String>,
+    lost_reason: Option<String>,
+    hours: [Option<f64>; 5],
 }
 
 /// A lead as the kept counts see it: the rollup's view of it, and whose work in hand it is.
@@ -92,16 +102,24 @@ pub(crate) struct CountedLead {
 impl CountedLead {
     fn read(row: CountedRow) -> Option<CountedLead> {
         Some(CountedLead {
-            id: row.journey.id,
+            id: row.id,
             counted: Counted {
-                created_at: row.journey.created_at.0,
+                created_at: DateTime::from_timestamp_micros(row.created_at)?,
                 channel: row.channel,
                 source_class: row.source_class,
                 campaign: row.campaign,
                 junk: !row.junk.is_empty(),
                 band: usize::try_from(row.score_band).ok(),
                 stage: row.stage.parse().ok()?,
-                journey: row.journey.journey(),
+                journey: Journey {
+                    reached: u8::try_from(row.reached).unwrap_or(0),
+                    outcome: row.outcome.as_deref().map(|o| o == "won"),
+                    won_value: row.won_value,
+                    disqualified_reason: row.disqualified_reason,
+                    recycled_reason: row.recycled_reason,
+                    lost_reason: row.lost_reason,
+                    hours: row.hours,
+                },
             },
             owner: row.owner,
         })
@@ -206,18 +224,39 @@ impl Tx {
         Ok(())
     }
 
+    /// The leads `ids` as the kept counts read them, each page as one JSON value: sqlx hands
+    /// SQLite rows over one at a time, at several microseconds a row, and a scoring pass
+    /// reads every lead it scores. `lock` is `FOR UPDATE` on PostgreSQL, or nothing.
     async fn counted_leads(&mut self, ids: &[i64], lock: &str) -> Result<Vec<CountedLead>> {
+        let (micros, array, open, close) = match self {
+            Tx::Sqlite(_) => (
+                "created_at",
+                "json_array",
+                "json_group_array(json_array(",
+                "))",
+            ),
+            Tx::Postgres(_) => (
+                "CAST(EXTRACT(EPOCH FROM created_at) * 1000000 AS BIGINT)",
+                "json_build_array",
+                "COALESCE(json_agg(json_build_array(",
+                ")), '[]')",
+            ),
+        };
         let mut leads = Vec::with_capacity(ids.len());
         for page in ids.chunks(COUNTED_PAGE) {
-            let rows: Vec<CountedRow> = on_tx!(self, conn => {
+            let Json(rows): Json<Vec<CountedRow>> = on_tx!(self, conn => {
                 let mut b = sqlx::QueryBuilder::new(format!(
-                    "SELECT id, stage, owner, channel, source_class, campaign, junk, score_band,
-                        created_at, {} FROM leads WHERE id IN (",
+                    "SELECT {open}id, stage, owner, channel, source_class, campaign, junk,
+                        score_band, micros, reached, outcome, won_value, disqualified_reason,
+                        recycled_reason, lost_reason, {array}(hours_lead, hours_mql,
+                        hours_sal, hours_sql, hours_opportunity){close}
+                     FROM (SELECT id, stage, owner, channel, source_class, campaign, junk,
+                        score_band, {micros} AS micros, {} FROM leads WHERE id IN (",
                     crate::analytics::JOURNEY_COLUMNS
                 ));
                 crate::push_in_list(&mut b, page.iter().copied());
-                b.push(" ORDER BY id").push(lock);
-                b.build_query_as().fetch_all(conn).await
+                b.push(" ORDER BY id").push(lock).push(") l");
+                b.build_query_scalar().fetch_one(conn).await
             })?;
             leads.extend(rows.into_iter().filter_map(CountedLead::read));
         }
