@@ -2,6 +2,7 @@
 //! analytics rollup, reps' open leads): every write of a lead appends what it changed, in
 //! its own transaction, and appending never makes writers contend.
 
+use crate::analytics::JOURNEY_COLUMNS;
 use crate::{on_tx, Result, Store, Tx};
 use chrono::DateTime;
 use leadgate_core::analytics::{self, Counted, Fact, Journey};
@@ -71,7 +72,7 @@ impl Store {
 /// What the kept counts read of a lead's row: one element of the JSON array
 /// `counted_leads` selects, its columns in this order.
 #[derive(serde::Deserialize)]
-struct CountedRow {
+pub(crate) struct CountedRow {
     id: i64,
     stage: String,
     owner: Option<String>,
@@ -224,35 +225,63 @@ impl Tx {
         Ok(())
     }
 
+    /// The counted columns of a lead row, unqualified (SQLite's RETURNING takes no table
+    /// name), as the JSON array a `CountedRow` is read from.
+    pub(crate) fn counted_array(&self) -> &'static str {
+        match self {
+            Tx::Sqlite(_) => {
+                "json_array(id, stage, owner, channel, source_class, campaign,
+                    junk, score_band, created_at, reached, outcome, won_value,
+                    disqualified_reason, recycled_reason, lost_reason,
+                    json_array(hours_lead, hours_mql, hours_sal, hours_sql,
+                        hours_opportunity))"
+            }
+            Tx::Postgres(_) => {
+                "json_build_array(id, stage, owner, channel, source_class, campaign,
+                    junk, score_band, CAST(EXTRACT(EPOCH FROM created_at) * 1000000 AS BIGINT),
+                    reached, outcome, won_value, disqualified_reason, recycled_reason,
+                    lost_reason, json_build_array(hours_lead, hours_mql, hours_sal,
+                        hours_sql, hours_opportunity))"
+            }
+        }
+    }
+
+    /// After a write that returned the leads it wrote (`RETURNING` their `counted_array`),
+    /// whose change the caller can undo on them (`unwrite` makes a lead as it was before):
+    /// appends what it changed, without reading the leads at all.
+    pub(crate) async fn count_returned(
+        &mut self,
+        returned: Vec<CountedRow>,
+        unwrite: impl Fn(&mut CountedLead),
+    ) -> Result<()> {
+        let after: Vec<CountedLead> = returned.into_iter().filter_map(CountedLead::read).collect();
+        let before: Vec<CountedLead> = after
+            .iter()
+            .map(|lead| {
+                let mut was = lead.clone();
+                unwrite(&mut was);
+                was
+            })
+            .collect();
+        self.append_changes(&before, &after).await
+    }
+
     /// The leads `ids` as the kept counts read them, each page as one JSON value: sqlx hands
     /// SQLite rows over one at a time, at several microseconds a row, and a scoring pass
     /// reads every lead it scores. `lock` is `FOR UPDATE` on PostgreSQL, or nothing.
     async fn counted_leads(&mut self, ids: &[i64], lock: &str) -> Result<Vec<CountedLead>> {
-        let (micros, array, open, close) = match self {
-            Tx::Sqlite(_) => (
-                "created_at",
-                "json_array",
-                "json_group_array(json_array(",
-                "))",
-            ),
-            Tx::Postgres(_) => (
-                "CAST(EXTRACT(EPOCH FROM created_at) * 1000000 AS BIGINT)",
-                "json_build_array",
-                "COALESCE(json_agg(json_build_array(",
-                ")), '[]')",
-            ),
+        let (open, close) = match self {
+            Tx::Sqlite(_) => ("json_group_array(", ")"),
+            Tx::Postgres(_) => ("COALESCE(json_agg(", "), '[]')"),
         };
+        let array = self.counted_array();
         let mut leads = Vec::with_capacity(ids.len());
         for page in ids.chunks(COUNTED_PAGE) {
             let Json(rows): Json<Vec<CountedRow>> = on_tx!(self, conn => {
                 let mut b = sqlx::QueryBuilder::new(format!(
-                    "SELECT {open}id, stage, owner, channel, source_class, campaign, junk,
-                        score_band, micros, reached, outcome, won_value, disqualified_reason,
-                        recycled_reason, lost_reason, {array}(hours_lead, hours_mql,
-                        hours_sal, hours_sql, hours_opportunity){close}
-                     FROM (SELECT id, stage, owner, channel, source_class, campaign, junk,
-                        score_band, {micros} AS micros, {} FROM leads WHERE id IN (",
-                    crate::analytics::JOURNEY_COLUMNS
+                    "SELECT {open}{array}{close} FROM (SELECT id, stage, owner, channel,
+                        source_class, campaign, junk, score_band, created_at, {JOURNEY_COLUMNS}
+                     FROM leads WHERE id IN ("
                 ));
                 crate::push_in_list(&mut b, page.iter().copied());
                 b.push(" ORDER BY id").push(lock).push(") l");

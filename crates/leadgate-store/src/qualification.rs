@@ -1,6 +1,7 @@
 //! Qualification on stored leads: scores computed from the event log under the policy in
 //! force, lifecycle moves checked by the state machine, BANT confirmations, and rescoring.
 
+use crate::change_log::CountedRow;
 use crate::leads::{NewEvent, StoredLead};
 use crate::time::{to_micros, Ts};
 use crate::{on_read_pool, on_tx, ActivePolicy, Result, Store, StoreError, Tx};
@@ -197,23 +198,26 @@ impl Tx {
         by_policy: bool,
         at: DateTime<Utc>,
     ) -> Result<bool> {
-        let before = self.counted_before(&[lead_id]).await?;
-        let changed = on_tx!(self, conn => sqlx::query(
-            "UPDATE leads SET stage = $1, stage_by_policy = $2, updated_at = $3 WHERE id = $4 AND stage = $5",
-        )
+        // The row as written comes back; before, it differed only in its stage.
+        let sql = format!(
+            "UPDATE leads SET stage = $1, stage_by_policy = $2, updated_at = $3
+             WHERE id = $4 AND stage = $5 RETURNING {}",
+            self.counted_array()
+        );
+        let written: Option<Json<CountedRow>> = on_tx!(self, conn => sqlx::query_scalar(&sql)
             .bind(to.as_str())
             .bind(by_policy)
             .bind(Ts(at))
             .bind(lead_id)
             .bind(from.as_str())
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected()))?;
-        if changed == 1 {
-            self.count_written(before, |lead| lead.counted.stage = to)
-                .await?;
-        }
-        Ok(changed == 1)
+            .fetch_optional(conn)
+            .await)?;
+        let Some(Json(row)) = written else {
+            return Ok(false);
+        };
+        self.count_returned(vec![row], |lead| lead.counted.stage = from)
+            .await?;
+        Ok(true)
     }
 
     async fn set_bant(
