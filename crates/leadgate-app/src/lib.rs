@@ -3,11 +3,15 @@
 //! store knows nothing of them.
 
 pub mod capture;
+pub mod import;
 pub mod models;
 pub mod qualify;
+pub mod rescore;
 
 pub use capture::{capture, Captured};
 pub use models::{LeadPrediction, Models, TrainingSet};
+pub use qualify::Outcome;
+pub use rescore::{LeadScore, RescoreSummary};
 
 use leadgate_ml::MlError;
 use leadgate_store::StoreError;

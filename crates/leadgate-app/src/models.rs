@@ -407,7 +407,7 @@ impl Models {
 
     /// Rescores a lead now (moving it if its MQL status changed) and predicts it afresh.
     pub async fn refresh(&self, id: i64, now: DateTime<Utc>) -> Result<StoredLead> {
-        let lead = self.store.refresh_lead(id, now).await?;
+        let lead = crate::qualify::refresh_lead(&self.store, id, now).await?;
         self.repredicted(lead, now).await
     }
 

@@ -1,16 +1,55 @@
-//! Qualification by a person: a move through the lifecycle, BANT confirmed or withdrawn, a
-//! junk verdict. Each is stored by the store (which checks it against the lifecycle and the
-//! policy) and the lead is then scored or predicted afresh, whether the API or the
-//! dashboard asked.
+//! Qualification: a person's move through the lifecycle, an outcome recorded, BANT confirmed
+//! or withdrawn, a junk verdict, and the moves the policy makes by itself when a lead's
+//! score changes. Core decides (the lifecycle, the policy's move); this layer holds the
+//! transaction in which the lead is read, checked, moved and its clocks set.
 
+use crate::rescore::score_under;
 use crate::{Models, Result};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use leadgate_core::event::EventDraft;
+use leadgate_core::lifecycle::{self, policy_actor, MoveRequest, Mover};
 use leadgate_core::policy::BantPart;
-use leadgate_core::Stage;
-use leadgate_store::{Store, StoredLead};
+use leadgate_core::scoring::Score;
+use leadgate_core::{EventType, FieldError, Stage};
+use leadgate_store::{to_micros, ActivePolicy, NewEvent, Store, StoreError, StoredLead, Ts, Tx};
+use serde_json::{json, Value};
 
-/// Moves a lead to `to` (a reason where the lifecycle or policy asks for one; `override_bant`
-/// to qualify as SQL although BANT does not pass), then predicts it afresh.
+/// What became of a lead, as a rep records it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Won { value: Option<f64> },
+    Lost { reason: String, to: Stage },
+}
+
+/// A move as asked for, before the lead's stage and score are known.
+struct Asked<'a> {
+    to: Stage,
+    reason: Option<&'a str>,
+    override_bant: bool,
+    mover: Mover,
+}
+
+/// Moves a lead to `to` if the lifecycle and the policy allow it (a reason where they ask
+/// for one; `override_bant` to qualify as SQL although BANT does not pass); the move is a
+/// `stage_changed` event with the actor, the reason and the policy version.
+pub async fn transition(
+    store: &Store,
+    id: i64,
+    to: Stage,
+    reason: Option<&str>,
+    override_bant: bool,
+    actor: &str,
+) -> Result<StoredLead> {
+    let asked = Asked {
+        to,
+        reason,
+        override_bant,
+        mover: Mover::Person,
+    };
+    move_with(store, id, asked, None, actor).await
+}
+
+/// `transition`, then a fresh prediction.
 pub async fn move_lead(
     store: &Store,
     models: &Models,
@@ -20,13 +59,214 @@ pub async fn move_lead(
     override_bant: bool,
     actor: &str,
 ) -> Result<StoredLead> {
-    let lead = store
-        .transition(id, to, reason, override_bant, actor)
-        .await?;
+    let lead = transition(store, id, to, reason, override_bant, actor).await?;
     models.repredicted(lead, Utc::now()).await
 }
 
-/// Records BANT parts confirmed (`true`) or withdrawn, then rescores and predicts the lead.
+/// Records what became of a lead and moves it accordingly, in one transaction: won (with
+/// its deal value) moves it to customer; lost moves it to `lost_to` (disqualified or
+/// recycled) with a reason the policy allows. The `outcome_recorded` event is what source
+/// analytics and the conversion model learn from.
+pub async fn record_outcome(
+    store: &Store,
+    id: i64,
+    outcome: Outcome,
+    actor: &str,
+) -> Result<StoredLead> {
+    let (to, reason, payload) = match &outcome {
+        Outcome::Won { value } => {
+            if value.is_some_and(|v| !v.is_finite() || v < 0.0) {
+                return Err(StoreError::from(FieldError::new(
+                    "value",
+                    "must be a number of at least 0",
+                ))
+                .into());
+            }
+            let mut payload = json!({"outcome": "won"});
+            if let Some(v) = value {
+                payload["value"] = json!(v);
+            }
+            (Stage::Customer, None, payload)
+        }
+        Outcome::Lost { reason, to } => {
+            if !matches!(to, Stage::Disqualified | Stage::Recycled) {
+                return Err(StoreError::from(FieldError::new(
+                    "to",
+                    "a lost lead is disqualified or recycled",
+                ))
+                .into());
+            }
+            (
+                *to,
+                Some(reason.as_str()),
+                json!({"outcome": "lost", "reason": reason}),
+            )
+        }
+    };
+    let asked = Asked {
+        to,
+        reason,
+        override_bant: false,
+        mover: Mover::Person,
+    };
+    move_with(store, id, asked, Some(payload), actor).await
+}
+
+/// Closes a lead that an import's outcome says was won (customer) or lost (disqualified),
+/// with the reason the file gives: the outcome event is the import's own, this is the move
+/// it implies, with its clocks stopped like any other. A lead already closed is left as it
+/// is (`None`).
+pub async fn settle_outcome(
+    store: &Store,
+    id: i64,
+    won: bool,
+    reason: &str,
+    actor: &str,
+) -> Result<Option<StoredLead>> {
+    let to = if won {
+        Stage::Customer
+    } else {
+        Stage::Disqualified
+    };
+    let asked = Asked {
+        to,
+        reason: Some(reason),
+        override_bant: false,
+        mover: Mover::Record,
+    };
+    match move_with(store, id, asked, None, actor).await {
+        Ok(lead) => Ok(Some(lead)),
+        Err(crate::AppError::Store(StoreError::Refused(_))) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// One move in one transaction: the lead read and held, scored now, the move checked by the
+/// lifecycle, the outcome (if any) and the move recorded, clocks and routing set off, and
+/// the score stored.
+async fn move_with(
+    store: &Store,
+    id: i64,
+    asked: Asked<'_>,
+    outcome: Option<Value>,
+    actor: &str,
+) -> Result<StoredLead> {
+    let Asked {
+        to,
+        reason,
+        override_bant,
+        mover,
+    } = asked;
+    let now = to_micros(Utc::now());
+    let (mut tx, lead, score, active) = lock_and_score(store, id, now).await?;
+    let request = MoveRequest {
+        from: lead.lead.stage,
+        to,
+        reason,
+        override_bant,
+        mover,
+        mql_rule_holds: score.mql,
+    };
+    lifecycle::check(&request, &score.bant, &active.policy).map_err(StoreError::from)?;
+    let reason = lifecycle::reason_of_move(reason, to, &score, &active.policy, actor);
+    if let Some(payload) = outcome {
+        let draft = EventDraft::new(EventType::OutcomeRecorded, now, payload).with_actor(actor);
+        tx.insert_events(
+            &[NewEvent {
+                lead_id: id,
+                draft: &draft,
+            }],
+            Ts(now),
+        )
+        .await?;
+    }
+    tx.record_move(
+        &lead,
+        to,
+        &reason,
+        active.version,
+        override_bant,
+        actor,
+        now,
+    )
+    .await?;
+    tx.after_move(&lead, to, &active, &score, now).await?;
+    tx.save_scores(&[(&lead, &score, active.version)], now, None)
+        .await?;
+    tx.commit().await?;
+    Ok(store.lead(id).await?)
+}
+
+/// Opens a write transaction holding the lead, and scores it at `now` under its product's
+/// policy.
+async fn lock_and_score(
+    store: &Store,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(Tx, StoredLead, Score, ActivePolicy)> {
+    let product = store.lead(id).await?.lead.product_line();
+    let active = store.active_policy(&product).await?;
+    let mut tx = store.begin().await?;
+    let lead = tx
+        .lead(id, true)
+        .await?
+        .ok_or(StoreError::LeadNotFound(id))?;
+    let events = tx.events_of(&[id]).await?.remove(&id).unwrap_or_default();
+    let score = score_under(&lead, &events, &active, now);
+    Ok((tx, lead, score, active))
+}
+
+/// Rescores one lead now, stores the score, and moves it if its MQL status changed (a lead
+/// that arrives or is edited into the MQL rule becomes an MQL at once).
+pub async fn refresh_lead(store: &Store, id: i64, now: DateTime<Utc>) -> Result<StoredLead> {
+    let now = to_micros(now);
+    let (mut tx, lead, score, active) = lock_and_score(store, id, now).await?;
+    tx.save_scores(&[(&lead, &score, active.version)], now, None)
+        .await?;
+    move_by_score(&mut tx, &lead, &score, &active, now).await?;
+    tx.commit().await?;
+    Ok(store.lead(id).await?)
+}
+
+/// When the policy moves MQLs by itself, moves a lead (its new score stored) whose MQL
+/// status changed (core's `policy_move`). Returns the stage it moved to, if it moved.
+pub(crate) async fn move_by_score(
+    tx: &mut Tx,
+    lead: &StoredLead,
+    score: &Score,
+    active: &ActivePolicy,
+    now: DateTime<Utc>,
+) -> Result<Option<Stage>> {
+    let entered = if lead.stage_by_policy {
+        Mover::Policy
+    } else {
+        Mover::Person
+    };
+    let Some((to, reason)) = lifecycle::policy_move(
+        (lead.lead.stage, entered),
+        score,
+        &active.policy,
+        active.version,
+    ) else {
+        return Ok(None);
+    };
+    let actor = policy_actor(active.version);
+    match tx
+        .record_move(lead, to, &reason, active.version, false, &actor, now)
+        .await
+    {
+        Ok(()) => {
+            tx.after_move(lead, to, active, score, now).await?;
+            Ok(Some(to))
+        }
+        // Moved by a person since it was read: theirs stands.
+        Err(StoreError::Conflict { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Records which BANT parts a rep confirmed (`true`) or withdrew (`false`), each change a
+/// `field_changed` event; then rescores and predicts the lead.
 pub async fn confirm_bant(
     store: &Store,
     models: &Models,
@@ -34,11 +274,47 @@ pub async fn confirm_bant(
     changes: &[(BantPart, bool)],
     actor: &str,
 ) -> Result<StoredLead> {
-    store.confirm_bant(id, changes, actor).await?;
+    let now = to_micros(Utc::now());
+    let mut tx = store.begin().await?;
+    let lead = tx
+        .lead(id, true)
+        .await?
+        .ok_or(StoreError::LeadNotFound(id))?;
+    let mut confirmed = lead.bant_confirmed.clone();
+    let mut drafts = Vec::new();
+    for (part, wanted) in changes {
+        let had = confirmed.contains(part);
+        if had == *wanted {
+            continue;
+        }
+        if *wanted {
+            confirmed.insert(*part);
+        } else {
+            confirmed.remove(part);
+        }
+        drafts.push(
+            EventDraft::new(
+                EventType::FieldChanged,
+                now,
+                json!({"field": format!("bant.{}", part.name()), "old": had, "new": wanted}),
+            )
+            .with_actor(actor),
+        );
+    }
+    if !drafts.is_empty() {
+        tx.set_bant(id, &confirmed, now).await?;
+        let rows: Vec<NewEvent> = drafts
+            .iter()
+            .map(|draft| NewEvent { lead_id: id, draft })
+            .collect();
+        tx.insert_events(&rows, Ts(now)).await?;
+    }
+    tx.commit().await?;
     models.refresh(id, Utc::now()).await
 }
 
-/// A person's junk verdict (flag it, or clear every flag) with why, then a fresh prediction.
+/// A person's junk verdict (flag it, or clear every flag) with why; the lead is then
+/// rescored (a flag may block its MQL) and predicted afresh.
 pub async fn review_junk(
     store: &Store,
     models: &Models,
@@ -47,6 +323,6 @@ pub async fn review_junk(
     reason: &str,
     actor: &str,
 ) -> Result<StoredLead> {
-    let lead = store.review_junk(id, junk, reason, actor).await?;
-    models.repredicted(lead, Utc::now()).await
+    store.review_junk(id, junk, reason, actor).await?;
+    models.refresh(id, Utc::now()).await
 }

@@ -657,7 +657,7 @@ async fn store_timings(
 
     let started = Instant::now();
     let applied = store.apply_policy(document, "bench", "bench").await?;
-    let summary = store.rescore(&applied.product, now, |_| {}).await?;
+    let summary = leadgate_app::rescore::rescore(&store, &applied.product, now, |_| {}).await?;
     let rescore = started.elapsed().as_secs_f64();
     println!(
         "policy apply + rescore: {} leads in {rescore:.1}s ({:.0} leads/s), {} became MQL",
@@ -669,9 +669,8 @@ async fn store_timings(
     let candidate = Policy::parse(&document.replace("min_score = 70", "min_score = 80"))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let started = Instant::now();
-    let report = store
-        .backtest(&candidate, Some(1000.0), now, |_| {})
-        .await?;
+    let report =
+        leadgate_app::rescore::backtest(&store, &candidate, Some(1000.0), now, |_| {}).await?;
     let backtest = started.elapsed().as_secs_f64();
     println!(
         "backtest: {} leads in {backtest:.1}s ({:.0} leads/s), {} would stop being MQL",

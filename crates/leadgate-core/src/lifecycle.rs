@@ -189,8 +189,9 @@ pub fn check(request: &MoveRequest, bant: &BantStatus, policy: &Policy) -> Resul
 /// (`[stages] auto_mql`): into MQL when the rule holds (from prospect, lead or recycled),
 /// back to lead when it no longer does, if the policy made it an MQL or a junk flag blocks
 /// it (`entered`: who moved it into its stage; an MQL a person marked with their reason
-/// stays one unless it is flagged as junk); with the reason the move records. `None`: no move (the policy moves nothing by itself, the status did
-/// not change, or the lifecycle refuses). `version` is the policy's, named in the reason.
+/// stays one unless it is flagged as junk); with the reason the move records. `None`: no
+/// move (the policy moves nothing by itself, the status did not change, or the lifecycle
+/// refuses). `version` is the policy's, named in the reason.
 pub fn policy_move(
     (from, entered): (Stage, Mover),
     score: &Score,
@@ -230,6 +231,12 @@ pub fn policy_move(
         )
     };
     Some((to, reason))
+}
+
+/// Who the policy's own moves are recorded as: the policy and its version. A stage entered
+/// by this actor is the policy's to take back.
+pub fn policy_actor(version: i64) -> String {
+    format!("policy:v{version}")
 }
 
 /// The reason a person's move records: the one they gave, else why the MQL rule holds (a

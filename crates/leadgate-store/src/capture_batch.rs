@@ -8,7 +8,7 @@ use crate::leads::{assessed_junk, capture_events, company_key, field_changes, ju
 use crate::leads::{capture_in, Capture, CaptureOutcome};
 use crate::leads::{stored_text, StoredLead};
 use crate::time::{to_micros, Ts};
-use crate::{conflict_on, on_tx, Result, Tx};
+use crate::{conflict_on, on_tx, Conn, Result, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::analytics::{Happening, Journey};
 use leadgate_core::id::PersonId;
@@ -610,8 +610,8 @@ pub(crate) type NewCompany<'a> = (&'a Lead, Option<&'a str>, DateTime<Utc>, Date
 /// message each, which costs more than the insert); PostgreSQL returns them.
 macro_rules! insert_ids {
     ($tx:expr, $sql:expr, $items:expr, |$row:ident, $item:ident| $bind:block) => {
-        match $tx {
-            Tx::Postgres(tx) => {
+        match &mut $tx.conn {
+            Conn::Postgres(tx) => {
                 let mut b = sqlx::QueryBuilder::new($sql);
                 b.push_values($items, |mut $row, $item| $bind);
                 b.push(" RETURNING id");
@@ -620,7 +620,7 @@ macro_rules! insert_ids {
                 ids.sort_unstable();
                 Ok::<Vec<i64>, sqlx::Error>(ids)
             }
-            Tx::Sqlite(tx) => {
+            Conn::Sqlite(tx) => {
                 let mut b = sqlx::QueryBuilder::new($sql);
                 b.push_values($items, |mut $row, $item| $bind);
                 let done = b.build().execute(&mut **tx).await?;
@@ -636,7 +636,7 @@ impl Tx {
     /// Holds a transaction lock on each identity (sorted by the caller), as `capture_in`
     /// does per capture; SQLite's one writer needs none.
     async fn lock_identities(&mut self, keys: &[String]) -> Result<()> {
-        if let Tx::Postgres(tx) = self {
+        if let Conn::Postgres(tx) = &mut self.conn {
             if !keys.is_empty() {
                 sqlx::query(
                     "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k",
@@ -673,8 +673,8 @@ impl Tx {
         if distinct.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(match self {
-            Tx::Sqlite(tx) => {
+        Ok(match &mut self.conn {
+            Conn::Sqlite(tx) => {
                 let sql = sql.replace("{list}", "IN (SELECT value FROM json_each($1))");
                 let list = serde_json::to_string(&distinct).unwrap_or_default();
                 sqlx::query_as(&sql).bind(list).fetch_all(&mut **tx).await?
@@ -682,14 +682,14 @@ impl Tx {
             // One value (a single capture) as a plain parameter: PostgreSQL's generic plan
             // for `= ANY($1)` guesses ten values and costs more than the custom plan for
             // one, so it would plan the statement afresh on every capture.
-            Tx::Postgres(tx) if distinct.len() == 1 => {
+            Conn::Postgres(tx) if distinct.len() == 1 => {
                 let sql = sql.replace("{list}", "= $1");
                 sqlx::query_as(&sql)
                     .bind(distinct[0])
                     .fetch_all(&mut **tx)
                     .await?
             }
-            Tx::Postgres(tx) => {
+            Conn::Postgres(tx) => {
                 let sql = sql.replace("{list}", "= ANY($1)");
                 let list: Vec<String> = distinct.iter().map(|v| (*v).to_owned()).collect();
                 sqlx::query_as(&sql).bind(list).fetch_all(&mut **tx).await?

@@ -3,7 +3,7 @@
 //! its own transaction, and appending never makes writers contend.
 
 use crate::analytics::JOURNEY_COLUMNS;
-use crate::{on_tx, Result, Store, Tx};
+use crate::{on_tx, Conn, Result, Store, Tx};
 use chrono::DateTime;
 use leadgate_core::analytics::{self, Counted, Fact, Journey};
 use leadgate_core::lifecycle;
@@ -26,9 +26,9 @@ impl Store {
     /// Folds the log's pending changes into its counts; returns how many were folded.
     pub(crate) async fn fold(&self, log: &ChangeLog) -> Result<u64> {
         let mut tx = self.begin().await?;
-        let folded = match &mut tx {
+        let folded = match &mut tx.conn {
             // One writer at a time: nothing is appended between the fold and the delete.
-            Tx::Sqlite(conn) => {
+            Conn::Sqlite(conn) => {
                 sqlx::query(&log.upsert.replace("CHANGES", log.changes))
                     .execute(&mut **conn)
                     .await?;
@@ -39,7 +39,7 @@ impl Store {
             }
             // Deletes exactly the changes it folds (those committed when it starts); one
             // fold at a time, while writers go on appending.
-            Tx::Postgres(conn) => {
+            Conn::Postgres(conn) => {
                 sqlx::query(&format!(
                     "LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE",
                     log.counts
@@ -158,9 +158,9 @@ impl Tx {
     /// are locked until the transaction ends, so no other writer changes them between this
     /// reading and the write (SQLite has one writer at a time).
     pub(crate) async fn counted_before(&mut self, ids: &[i64]) -> Result<Before> {
-        let lock = match self {
-            Tx::Sqlite(_) => "",
-            Tx::Postgres(_) => " FOR UPDATE",
+        let lock = match self.conn {
+            Conn::Sqlite(_) => "",
+            Conn::Postgres(_) => " FOR UPDATE",
         };
         let mut ids = ids.to_vec();
         ids.sort_unstable();
@@ -228,15 +228,15 @@ impl Tx {
     /// The counted columns of a lead row, unqualified (SQLite's RETURNING takes no table
     /// name), as the JSON array a `CountedRow` is read from.
     pub(crate) fn counted_array(&self) -> &'static str {
-        match self {
-            Tx::Sqlite(_) => {
+        match self.conn {
+            Conn::Sqlite(_) => {
                 "json_array(id, stage, owner, channel, source_class, campaign,
                     junk, score_band, created_at, reached, outcome, won_value,
                     disqualified_reason, recycled_reason, lost_reason,
                     json_array(hours_lead, hours_mql, hours_sal, hours_sql,
                         hours_opportunity))"
             }
-            Tx::Postgres(_) => {
+            Conn::Postgres(_) => {
                 "json_build_array(id, stage, owner, channel, source_class, campaign,
                     junk, score_band, CAST(EXTRACT(EPOCH FROM created_at) * 1000000 AS BIGINT),
                     reached, outcome, won_value, disqualified_reason, recycled_reason,
@@ -270,9 +270,9 @@ impl Tx {
     /// SQLite rows over one at a time, at several microseconds a row, and a scoring pass
     /// reads every lead it scores. `lock` is `FOR UPDATE` on PostgreSQL, or nothing.
     async fn counted_leads(&mut self, ids: &[i64], lock: &str) -> Result<Vec<CountedLead>> {
-        let (open, close) = match self {
-            Tx::Sqlite(_) => ("json_group_array(", ")"),
-            Tx::Postgres(_) => ("COALESCE(json_agg(", "), '[]')"),
+        let (open, close) = match self.conn {
+            Conn::Sqlite(_) => ("json_group_array(", ")"),
+            Conn::Postgres(_) => ("COALESCE(json_agg(", "), '[]')"),
         };
         let array = self.counted_array();
         let mut leads = Vec::with_capacity(ids.len());

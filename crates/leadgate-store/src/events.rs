@@ -256,7 +256,7 @@ impl crate::Tx {
     /// Appends events; rows whose idempotency key is already stored are skipped. Returns the
     /// (id, key) of each row inserted, in insertion order. Callers pass distinct keys.
     /// Webhook subscriptions that want them get delivery jobs in the same transaction.
-    pub(crate) async fn insert_events(
+    pub async fn insert_events(
         &mut self,
         events: &[NewEvent<'_>],
         recorded_at: Ts,
@@ -310,8 +310,8 @@ impl crate::Tx {
         }
         const INSERT: &str =
             "INSERT INTO events (lead_id, type, occurred_at, recorded_at, source, actor, payload, idempotency_key) ";
-        match self {
-            crate::Tx::Postgres(tx) => {
+        match &mut self.conn {
+            crate::Conn::Postgres(tx) => {
                 let all: Vec<&NewEvent> = events.iter().collect();
                 let mut builder = sqlx::QueryBuilder::new(INSERT);
                 values(&mut builder, &all, recorded_at);
@@ -323,7 +323,7 @@ impl crate::Tx {
                 rows.sort_unstable_by_key(|(id, _)| *id);
                 Ok(rows)
             }
-            crate::Tx::Sqlite(tx) => {
+            crate::Conn::Sqlite(tx) => {
                 // Rows come back from the SQLite worker one message each; returning a
                 // thousand ids costs more than the insert. So look up the (usually absent)
                 // known keys, insert the rest, and count the ids: one INSERT by the only

@@ -257,9 +257,15 @@ impl Store {
     /// Stores a batch of consecutive rows and moves the import's progress past them, in one
     /// transaction. A row the store itself refuses (say, an email another lead has) does not
     /// sink the batch: the batch is then stored row by row and that row is reported.
-    pub async fn import_batch(&self, import_id: i64, rows: &[BatchRow]) -> Result<ImportRecord> {
+    /// Returns the import as it stands, and the leads already stored that the rows say were
+    /// won or lost, for the caller to close.
+    pub async fn import_batch(
+        &self,
+        import_id: i64,
+        rows: &[BatchRow],
+    ) -> Result<(ImportRecord, Vec<Closing>)> {
         let Some(last) = rows.last() else {
-            return self.import(import_id).await;
+            return Ok((self.import(import_id).await?, Vec::new()));
         };
         let mut settle = Vec::new();
         let mut tx = self.begin().await?;
@@ -303,16 +309,7 @@ impl Store {
             }
             Err(other) => return Err(other),
         }
-        // Leads already stored that the file says were won or lost are closed the way a
-        // person's move would close them (clocks stopped, the move in their history). After
-        // the rows are in: a crash before this leaves them open, and running the file again
-        // closes them then.
-        let actor = format!("import:{import_id}");
-        for closing in settle {
-            self.settle_outcome(closing.lead_id, closing.won, &closing.reason, &actor)
-                .await?;
-        }
-        self.import(import_id).await
+        Ok((self.import(import_id).await?, settle))
     }
 
     /// Says a running import is alive.
@@ -373,10 +370,11 @@ impl Store {
 }
 
 /// A lead already stored, still open, that a row says was won or lost.
-struct Closing {
-    lead_id: i64,
-    won: bool,
-    reason: String,
+#[derive(Debug, Clone)]
+pub struct Closing {
+    pub lead_id: i64,
+    pub won: bool,
+    pub reason: String,
 }
 
 async fn store_rows(

@@ -4,7 +4,7 @@
 use crate::capture_batch::{plan_new, push_lead, LEAD_COLUMNS};
 use crate::privacy::{check_purpose, NewConsent};
 use crate::time::{to_micros, Ts};
-use crate::{conflict_on, on_read_pool, on_tx, Engine, Result, Store, StoreError, Tx};
+use crate::{conflict_on, on_read_pool, on_tx, Conn, Engine, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::access::LeadScope;
 use leadgate_core::event::EventDraft;
@@ -387,7 +387,7 @@ pub(crate) fn company_key(name: &Option<Text>) -> Option<String> {
 }
 
 /// A row to append to the event log.
-pub(crate) struct NewEvent<'a> {
+pub struct NewEvent<'a> {
     pub lead_id: i64,
     pub draft: &'a EventDraft,
 }
@@ -485,7 +485,9 @@ impl Store {
 }
 
 impl Tx {
-    pub(crate) async fn lead(&mut self, id: i64, lock: bool) -> Result<Option<StoredLead>> {
+    /// The lead `id`, held until the transaction ends when `lock` (PostgreSQL; SQLite has
+    /// one writer at a time).
+    pub async fn lead(&mut self, id: i64, lock: bool) -> Result<Option<StoredLead>> {
         let sql = if lock && self.engine() == Engine::Postgres {
             format!("{SELECT_LEAD} WHERE l.id = $1 FOR UPDATE OF l")
         } else {
@@ -514,7 +516,7 @@ impl Tx {
     }
 
     /// A page of a product's leads by id, for passes over the whole store.
-    pub(crate) async fn leads_of_product(
+    pub async fn leads_of_product(
         &mut self,
         product: &str,
         after: i64,
@@ -550,7 +552,7 @@ impl Tx {
     }
 
     async fn lock_identity(&mut self, key: &str) -> Result<()> {
-        if let Tx::Postgres(tx) = self {
+        if let Conn::Postgres(tx) = &mut self.conn {
             sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
                 .bind(key)
                 .execute(&mut **tx)
@@ -777,14 +779,8 @@ impl Store {
 
     /// A person's verdict on whether a lead is junk: `junk` flags it (reason `manual`),
     /// otherwise the flags are cleared. Either way automatic checks leave it alone since,
-    /// and the verdict is a `field_changed` event with the reason.
-    pub async fn review_junk(
-        &self,
-        id: i64,
-        junk: bool,
-        reason: &str,
-        actor: &str,
-    ) -> Result<StoredLead> {
+    /// and the verdict is a `field_changed` event with the reason. The caller rescores it.
+    pub async fn review_junk(&self, id: i64, junk: bool, reason: &str, actor: &str) -> Result<()> {
         let mut tx = self.begin().await?;
         let mut stored = tx
             .lead(id, true)
@@ -814,8 +810,7 @@ impl Store {
             Ts(now),
         )
         .await?;
-        tx.commit().await?;
-        self.refresh_lead(id, now).await
+        tx.commit().await
     }
 
     pub async fn list_leads(&self, filter: &LeadFilter) -> Result<LeadPage> {

@@ -35,11 +35,11 @@ pub use email::{Email, Sending};
 pub use events::{AppendOutcome, StoredEvent, Timeline, MAX_BATCH};
 pub use followup::{LoggedInteraction, Notification, Task, TaskFilter};
 pub use forms::StoredForm;
-pub use imports::{BatchRow, ImportRecord, ImportStart, Reject};
+pub use imports::{BatchRow, Closing, ImportRecord, ImportStart, Reject};
 pub use jobs::{ClaimedJob, Job, JobRun, NewJob};
 pub use leads::{
-    Capture, CaptureOutcome, LeadFilter, LeadPage, LeadSort, PredictionSnapshot, ScoreSnapshot,
-    SortField, StoredLead, Submitter,
+    Capture, CaptureOutcome, LeadFilter, LeadPage, LeadSort, NewEvent, PredictionSnapshot,
+    ScoreSnapshot, SortField, StoredLead, Submitter,
 };
 pub use limits::Hits;
 pub use merges::{DedupeSummary, MergeRecord};
@@ -50,7 +50,6 @@ pub use privacy::{
     CONTACT as CONTACT_PURPOSE,
 };
 pub use qualification::{facts, OwnedEvent};
-pub use qualification::{LeadScore, Outcome, RescoreSummary};
 pub use routing::{Assignment, Rep, RepInput, Team};
 pub use sla::{Compliance, SlaClock, COMPLIANCE_GROUPS};
 pub use time::{to_micros, Ts};
@@ -186,21 +185,27 @@ pub(crate) fn push_in_list<'args, DB, T>(
     b.push(")");
 }
 
-/// A transaction on either engine. Each primitive query is a small method on `Tx` (written
-/// once, compiled per engine through `on_tx!`), so business logic above it is written once.
-pub(crate) enum Tx {
+/// A transaction on either engine, for the use cases to hold across the store's narrow
+/// writes: each is a small method on `Tx` (written once, compiled per engine through
+/// `on_tx!`). Opaque outside the store: SQL stays here.
+pub struct Tx {
+    conn: Conn,
+}
+
+/// The engine's own transaction behind a `Tx`.
+pub(crate) enum Conn {
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
 macro_rules! on_tx {
     ($tx:expr, $conn:ident => $body:expr) => {
-        match $tx {
-            $crate::Tx::Sqlite(tx) => {
+        match &mut $tx.conn {
+            $crate::Conn::Sqlite(tx) => {
                 let $conn = &mut **tx;
                 $body
             }
-            $crate::Tx::Postgres(tx) => {
+            $crate::Conn::Postgres(tx) => {
                 let $conn = &mut **tx;
                 $body
             }
@@ -210,18 +215,19 @@ macro_rules! on_tx {
 pub(crate) use on_tx;
 
 impl Tx {
-    pub(crate) async fn commit(self) -> Result<()> {
-        match self {
-            Tx::Sqlite(tx) => tx.commit().await?,
-            Tx::Postgres(tx) => tx.commit().await?,
+    /// Makes every write of the transaction stand; dropping a `Tx` instead undoes them.
+    pub async fn commit(self) -> Result<()> {
+        match self.conn {
+            Conn::Sqlite(tx) => tx.commit().await?,
+            Conn::Postgres(tx) => tx.commit().await?,
         }
         Ok(())
     }
 
     pub(crate) fn engine(&self) -> Engine {
-        match self {
-            Tx::Sqlite(_) => Engine::Sqlite,
-            Tx::Postgres(_) => Engine::Postgres,
+        match self.conn {
+            Conn::Sqlite(_) => Engine::Sqlite,
+            Conn::Postgres(_) => Engine::Postgres,
         }
     }
 }
@@ -338,20 +344,22 @@ impl Store {
     }
 
     /// Starts a write transaction (on SQLite, on the single writer connection).
-    pub(crate) async fn begin(&self) -> Result<Tx> {
-        Ok(match &self.pool {
-            Pool::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
-            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-        })
+    pub async fn begin(&self) -> Result<Tx> {
+        let conn = match &self.pool {
+            Pool::Sqlite { write, .. } => Conn::Sqlite(write.begin().await?),
+            Pool::Postgres(pool) => Conn::Postgres(pool.begin().await?),
+        };
+        Ok(Tx { conn })
     }
 
     /// Starts a transaction for reading only: a consistent snapshot for long passes, which
     /// on SQLite does not hold up the writer.
-    pub(crate) async fn begin_read(&self) -> Result<Tx> {
-        Ok(match &self.pool {
-            Pool::Sqlite { read, .. } => Tx::Sqlite(read.begin().await?),
-            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-        })
+    pub async fn begin_read(&self) -> Result<Tx> {
+        let conn = match &self.pool {
+            Pool::Sqlite { read, .. } => Conn::Sqlite(read.begin().await?),
+            Pool::Postgres(pool) => Conn::Postgres(pool.begin().await?),
+        };
+        Ok(Tx { conn })
     }
 
     pub fn engine(&self) -> Engine {

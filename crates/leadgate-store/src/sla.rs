@@ -189,8 +189,9 @@ impl Tx {
     }
 
     /// After a lead moved from its stage to `to`: the old stage's clocks end, a new MQL
-    /// without an owner is routed, and the new stage's clock starts.
-    pub(crate) async fn after_move(
+    /// without an owner is routed, and the new stage's clock starts. (Routing and clocks are
+    /// still a workflow inside the store; the moves that set them off are the use cases'.)
+    pub async fn after_move(
         &mut self,
         lead: &StoredLead,
         to: Stage,

@@ -18,7 +18,6 @@ leadgate_store::on_both_engines!(
     listing_filters_searches_and_pages,
     api_keys_verify_until_revoked,
     concurrent_captures_of_one_new_person_make_one_lead,
-    new_events_make_leads_due_and_a_pass_rescores_them_once,
     search_and_company_matching_work_in_every_script,
     phones_countries_and_company_domains_are_normalised_on_capture,
     rate_limit_hits_count_per_key_and_window_and_ended_windows_are_dropped,
@@ -571,95 +570,6 @@ async fn concurrent_captures_of_one_new_person_make_one_lead(store: Store) {
     }
     assert_eq!(created, 1);
     assert_eq!(store.count_leads().await.unwrap(), 1);
-}
-
-async fn new_events_make_leads_due_and_a_pass_rescores_them_once(store: Store) {
-    let good = json!({"job_title": "CTO", "industry": "Software", "company_size": 300, "product_need": "routing"});
-    let mut ids = Vec::new();
-    for i in 0..50 {
-        let mut input = good.clone();
-        input["email"] = json!(format!("cto{i}@acme.io"));
-        ids.push(store.capture(capture(input)).await.unwrap().lead.id);
-    }
-    assert_eq!(
-        store.rescore_due(100, Utc::now()).await.unwrap(),
-        0,
-        "captures alone are not due"
-    );
-    let items = ids
-        .iter()
-        .flat_map(|id| {
-            [
-                Ok((
-                    LeadRef::Id(*id),
-                    EventDraft::new(
-                        EventType::WebinarAttended,
-                        Utc::now() - Duration::hours(2),
-                        json!({}),
-                    ),
-                )),
-                Ok((
-                    LeadRef::Id(*id),
-                    EventDraft::new(
-                        EventType::EmailOpened,
-                        Utc::now() - Duration::hours(1),
-                        json!({}),
-                    ),
-                )),
-            ]
-        })
-        .collect();
-    store.append_events(items, "api").await.unwrap();
-    // Two passes at once (two servers): together they take every due lead exactly once.
-    let (a, b) = tokio::join!(
-        store.rescore_due(30, Utc::now()),
-        store.rescore_due(30, Utc::now())
-    );
-    let first = a.unwrap() + b.unwrap();
-    let rest = store.rescore_due(100, Utc::now()).await.unwrap();
-    assert_eq!(first + rest, 50);
-    assert_eq!(store.rescore_due(100, Utc::now()).await.unwrap(), 0);
-    // A day later their scores are stale (decay may have moved them): marked due again.
-    assert_eq!(
-        store
-            .flag_stale_scores(Utc::now() - Duration::hours(24))
-            .await
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        store
-            .flag_stale_scores(Utc::now() + Duration::seconds(1))
-            .await
-            .unwrap(),
-        50
-    );
-    assert_eq!(
-        store
-            .rescore_due(100, Utc::now() + Duration::days(60))
-            .await
-            .unwrap(),
-        50
-    );
-    for id in &ids {
-        let lead = store.lead(*id).await.unwrap();
-        assert_eq!(
-            lead.lead.stage,
-            Stage::Lead,
-            "two months of decay take lead {id} out of MQL"
-        );
-    }
-    for id in ids {
-        let moves = store
-            .timeline(id, 100, None)
-            .await
-            .unwrap()
-            .events
-            .into_iter()
-            .filter(|e| e.event_type == "stage_changed")
-            .count();
-        assert_eq!(moves, 2, "in once, out once");
-    }
 }
 
 async fn search_and_company_matching_work_in_every_script(store: Store) {

@@ -54,6 +54,9 @@ pub enum ImportError {
     Reader(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Closing the leads a batch says were won or lost failed.
+    #[error(transparent)]
+    Settle(#[from] leadgate_app::AppError),
 }
 
 /// What an import did, for the summary line and the API.
@@ -567,7 +570,7 @@ pub async fn run(
                 }
             }
         } else if let Some(import) = &import {
-            store.import_batch(import.id, &batch.rows).await?;
+            leadgate_app::import::store_batch(store, import.id, &batch.rows).await?;
         }
         if batch.rows.len() == BATCH_ROWS {
             progress(seen, last_offset);

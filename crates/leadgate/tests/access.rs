@@ -77,8 +77,7 @@ async fn setup(app: &TestApp) -> (i64, i64) {
     ] {
         let id = capture(store, json!({"email": email, "first_name": "Lead"})).await;
         store.reassign(id, rep, "test", "test").await.unwrap();
-        store
-            .transition(id, Stage::Mql, Some("test"), false, "test")
+        leadgate_app::qualify::transition(store, id, Stage::Mql, Some("test"), false, "test")
             .await
             .unwrap();
         ids.push(id);

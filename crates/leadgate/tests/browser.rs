@@ -17,8 +17,7 @@ fn root() -> PathBuf {
 /// An MQL of `team`, owned by `rep`.
 async fn mql_of(store: &Store, rep: &str, fields: serde_json::Value) -> i64 {
     let id = capture(store, fields).await;
-    store
-        .transition(id, Stage::Mql, Some("browser test"), false, "test")
+    leadgate_app::qualify::transition(store, id, Stage::Mql, Some("browser test"), false, "test")
         .await
         .expect("marked MQL");
     let lead = store.lead(id).await.unwrap();

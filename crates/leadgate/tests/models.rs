@@ -85,17 +85,17 @@ async fn drift_compares_what_the_model_predicted_with_what_happened(app: &TestAp
     );
     let expected: f64 = predicted[..60].iter().map(|(p, _)| p).sum::<f64>() / 60.0;
     for (_, id) in &predicted[..60] {
-        store
-            .record_outcome(
-                *id,
-                leadgate_store::Outcome::Lost {
-                    reason: "no need".into(),
-                    to: leadgate_core::Stage::Disqualified,
-                },
-                "test",
-            )
-            .await
-            .unwrap();
+        leadgate_app::qualify::record_outcome(
+            store,
+            *id,
+            leadgate_app::Outcome::Lost {
+                reason: "no need".into(),
+                to: leadgate_core::Stage::Disqualified,
+            },
+            "test",
+        )
+        .await
+        .unwrap();
     }
     let rows = store.model_drift(&scope).await.unwrap();
     let leads: u64 = rows

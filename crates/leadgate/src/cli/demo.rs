@@ -142,7 +142,7 @@ pub async fn organise(store: &Store) -> anyhow::Result<usize> {
         .apply_policy(&policy, "demo", "starter policy with routing by region")
         .await?;
     // Score everything under the policy, as `policy apply` does.
-    let scored = store.rescore("default", Utc::now(), |_| {}).await?;
+    let scored = leadgate_app::rescore::rescore(store, "default", Utc::now(), |_| {}).await?;
     Ok(scored.became_mql)
 }
 

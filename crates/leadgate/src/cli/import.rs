@@ -222,7 +222,7 @@ async fn print_status(store: &Store) -> anyhow::Result<()> {
 pub async fn rescore_imported(store: &Store) -> anyhow::Result<usize> {
     let mut total = 0;
     loop {
-        let n = store.rescore_due(1000, Utc::now()).await?;
+        let n = leadgate_app::rescore::rescore_due(store, 1000, Utc::now()).await?;
         if n == 0 {
             return Ok(total);
         }

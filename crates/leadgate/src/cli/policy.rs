@@ -120,9 +120,8 @@ async fn rescore(store: &Store, product: &str) -> anyhow::Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = std::time::Instant::now();
-    let summary = store
-        .rescore(product, Utc::now(), |n| bar.inc(n as u64))
-        .await?;
+    let summary =
+        leadgate_app::rescore::rescore(store, product, Utc::now(), |n| bar.inc(n as u64)).await?;
     bar.finish_and_clear();
     println!(
         "rescored {} '{product}' leads in {:.1}s: {} became MQL, {} left MQL",
@@ -276,8 +275,10 @@ pub async fn run(args: PolicyArgs) -> anyhow::Result<()> {
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             let started = std::time::Instant::now();
-            let report = store
-                .backtest(&candidate, capacity, Utc::now(), |n| bar.inc(n as u64))
+            let report =
+                leadgate_app::rescore::backtest(&store, &candidate, capacity, Utc::now(), |n| {
+                    bar.inc(n as u64)
+                })
                 .await?;
             bar.finish_and_clear();
             if format == "json" {

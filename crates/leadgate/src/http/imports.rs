@@ -275,6 +275,7 @@ fn internal(e: std::io::Error) -> ApiError {
 fn import_error(e: ImportError) -> ApiError {
     match e {
         ImportError::Store(e) => e.into(),
+        ImportError::Settle(e) => e.into(),
         ImportError::Io { source, .. } => internal(source),
         ImportError::Reader(reason) => internal(std::io::Error::other(reason)),
         ImportError::AlreadyDone(_) | ImportError::Busy(_) => ApiError::Conflict {

@@ -173,7 +173,7 @@ async fn lead_prediction(
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     let now = Utc::now();
-    let rules = state.store.score_lead(id, now).await?;
+    let rules = leadgate_app::rescore::score_lead(&state.store, id, now).await?;
     let model = state.models.prediction(id, now).await?;
     Ok(Json(json!({
         "lead_id": id,

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
-use leadgate_app::qualify;
+use leadgate_app::{qualify, rescore};
 use leadgate_core::openapi as schema;
 use leadgate_core::policy::BantPart;
 use leadgate_core::Stage;
@@ -52,7 +52,7 @@ async fn lead_score(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<ScoreView>, ApiError> {
-    let scored = state.store.score_lead(parse_id(&id)?, Utc::now()).await?;
+    let scored = rescore::score_lead(&state.store, parse_id(&id)?, Utc::now()).await?;
     Ok(Json(ScoreView {
         lead_id: scored.lead_id,
         product: scored.product,
@@ -304,10 +304,7 @@ async fn apply_policy(
         .store
         .apply_policy(&input.document, &actor.0, &input.message)
         .await?;
-    let summary = state
-        .store
-        .rescore(&stored.product, Utc::now(), |_| {})
-        .await?;
+    let summary = rescore::rescore(&state.store, &stored.product, Utc::now(), |_| {}).await?;
     Ok((
         StatusCode::CREATED,
         Json(Applied {
@@ -349,10 +346,7 @@ async fn backtest(
     }
     let candidate = leadgate_core::policy::Policy::parse(&input.document)
         .map_err(|e| ApiError::from(leadgate_store::StoreError::Policy(e)))?;
-    let report = state
-        .store
-        .backtest(&candidate, capacity, Utc::now(), |_| {})
-        .await?;
+    let report = rescore::backtest(&state.store, &candidate, capacity, Utc::now(), |_| {}).await?;
     Ok(Json(
         serde_json::to_value(report).map_err(|e| ApiError::Internal(Box::new(e)))?,
     ))

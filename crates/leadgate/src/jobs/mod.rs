@@ -209,7 +209,7 @@ pub async fn rescore_due_leads(store: Store) {
                 Err(e) => tracing::warn!(error = %e, "cannot mark stale scores"),
             }
         }
-        match store.rescore_due(PASS, chrono::Utc::now()).await {
+        match leadgate_app::rescore::rescore_due(&store, PASS, chrono::Utc::now()).await {
             Ok(0) => tokio::time::sleep(Duration::from_secs(1)).await,
             Ok(n) => tracing::debug!(leads = n, "rescored leads with new events"),
             Err(e) => {

@@ -12,12 +12,13 @@ use axum::response::IntoResponse;
 use axum::{Form, Json};
 use chrono::{NaiveDateTime, Utc};
 use leadgate_app::qualify;
+use leadgate_app::Outcome;
 use leadgate_core::access::Permission;
 use leadgate_core::followup::{InteractionRequest, InteractionType, TaskRequest, TaskState};
 use leadgate_core::policy::BantPart;
 use leadgate_core::scoring::BantEvidence;
 use leadgate_core::{quality, Stage};
-use leadgate_store::{Outcome, StoredEvent, StoredLead, TaskFilter};
+use leadgate_store::{StoredEvent, StoredLead, TaskFilter};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -272,7 +273,7 @@ pub async fn page(
     check_lead_access(&state, &signed.user, &lead).await?;
     let c = Chrome::new(&signed, "leads").with_flash(&flash);
     let now = Utc::now();
-    let scored = store.score_lead(id, now).await?;
+    let scored = leadgate_app::rescore::score_lead(store, id, now).await?;
     let score = &scored.score;
     let active = store.active_policy(&scored.product).await?;
     let completeness = quality::completeness(&lead.lead);
@@ -637,11 +638,7 @@ pub async fn outcome(
             )
         }
     };
-    let done = refusal(
-        state
-            .store
-            .record_outcome(id, outcome, &signed.user.name)
-            .await,
-    )?;
+    let done =
+        refusal(qualify::record_outcome(&state.store, id, outcome, &signed.user.name).await)?;
     answer(&headers, id, done.map(|_| "outcome"))
 }

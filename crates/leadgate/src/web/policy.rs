@@ -261,10 +261,9 @@ async fn judge(
         )]));
     }
     if form.action != "apply" {
-        let report = state
-            .store
-            .backtest(&candidate, None, Utc::now(), |_| {})
-            .await?;
+        let report =
+            leadgate_app::rescore::backtest(&state.store, &candidate, None, Utc::now(), |_| {})
+                .await?;
         return Ok(Judged::Backtested(Box::new(report)));
     }
     match state
@@ -273,9 +272,7 @@ async fn judge(
         .await
     {
         Ok(stored) => {
-            state
-                .store
-                .rescore(&stored.product, Utc::now(), |_| {})
+            leadgate_app::rescore::rescore(&state.store, &stored.product, Utc::now(), |_| {})
                 .await?;
             Ok(Judged::Applied(stored.product))
         }

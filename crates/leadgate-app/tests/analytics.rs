@@ -3,10 +3,12 @@
 //! events gives the same tables.
 
 use chrono::{TimeZone, Utc};
+use leadgate_app::qualify::{record_outcome, refresh_lead, transition};
+use leadgate_app::Outcome;
 use leadgate_core::calendar::BusinessCalendar;
 use leadgate_core::Stage;
 use leadgate_store::testing::{backdate, capture, count, numbers};
-use leadgate_store::{AnalyticsScope, LeadFilter, LeadSort, Outcome, RepInput, SortField, Store};
+use leadgate_store::{AnalyticsScope, LeadFilter, LeadSort, RepInput, SortField, Store};
 use serde_json::json;
 
 leadgate_store::on_both_engines!(
@@ -49,36 +51,41 @@ async fn moves_and_outcomes_feed_the_funnel_sources_reasons_and_times(store: Sto
         (Stage::Sal, None, false),
         (Stage::Sql, Some("known buyer"), true),
     ] {
-        store
-            .transition(won, to, reason, over, "ana")
+        transition(&store, won, to, reason, over, "ana")
             .await
             .unwrap();
     }
-    store
-        .record_outcome(
-            won,
-            Outcome::Won {
-                value: Some(5000.0),
-            },
-            "ana",
-        )
-        .await
-        .unwrap();
-    store
-        .transition(lost, Stage::Mql, Some("asked for a demo"), false, "bo")
-        .await
-        .unwrap();
-    store
-        .record_outcome(
-            lost,
-            Outcome::Lost {
-                reason: "no budget".into(),
-                to: Stage::Disqualified,
-            },
-            "bo",
-        )
-        .await
-        .unwrap();
+    record_outcome(
+        &store,
+        won,
+        Outcome::Won {
+            value: Some(5000.0),
+        },
+        "ana",
+    )
+    .await
+    .unwrap();
+    transition(
+        &store,
+        lost,
+        Stage::Mql,
+        Some("asked for a demo"),
+        false,
+        "bo",
+    )
+    .await
+    .unwrap();
+    record_outcome(
+        &store,
+        lost,
+        Outcome::Lost {
+            reason: "no budget".into(),
+            to: Stage::Disqualified,
+        },
+        "bo",
+    )
+    .await
+    .unwrap();
 
     let a = store.analytics(&AnalyticsScope::default()).await.unwrap();
     let t = &a.total;
@@ -238,41 +245,38 @@ async fn the_monthly_rollup_agrees_with_the_leads_for_any_period(store: Store) {
         let id = ids[n];
         let store = store.clone();
         async move {
-            store
-                .transition(id, Stage::Mql, Some("asked"), false, "ana")
+            transition(&store, id, Stage::Mql, Some("asked"), false, "ana")
                 .await
                 .unwrap();
             if n.is_multiple_of(2) {
-                store
-                    .transition(id, Stage::Sal, None, false, "ana")
+                transition(&store, id, Stage::Sal, None, false, "ana")
                     .await
                     .unwrap();
-                store
-                    .transition(id, Stage::Sql, Some("known buyer"), true, "ana")
+                transition(&store, id, Stage::Sql, Some("known buyer"), true, "ana")
                     .await
                     .unwrap();
-                store
-                    .record_outcome(
-                        id,
-                        Outcome::Won {
-                            value: Some(100.0 * n as f64),
-                        },
-                        "ana",
-                    )
-                    .await
-                    .unwrap();
+                record_outcome(
+                    &store,
+                    id,
+                    Outcome::Won {
+                        value: Some(100.0 * n as f64),
+                    },
+                    "ana",
+                )
+                .await
+                .unwrap();
             } else {
-                store
-                    .record_outcome(
-                        id,
-                        Outcome::Lost {
-                            reason: ["no budget", "no need", "competitor"][n % 3].into(),
-                            to: Stage::Disqualified,
-                        },
-                        "ana",
-                    )
-                    .await
-                    .unwrap();
+                record_outcome(
+                    &store,
+                    id,
+                    Outcome::Lost {
+                        reason: ["no budget", "no need", "competitor"][n % 3].into(),
+                        to: Stage::Disqualified,
+                    },
+                    "ana",
+                )
+                .await
+                .unwrap();
             }
         }
     };
@@ -360,16 +364,14 @@ async fn a_teams_stage_list_merges_its_reps_pages_in_order(store: Store) {
     let mut team_mqls = Vec::new();
     for i in 0..9 {
         let id = capture(&store, json!({"email": format!("m{i}@example.com")})).await;
-        store
-            .transition(id, Stage::Mql, Some("asked"), false, "test")
+        transition(&store, id, Stage::Mql, Some("asked"), false, "test")
             .await
             .unwrap();
         match i {
             0 => continue,
             8 => {
                 store.reassign(id, "ana", "test", "test").await.unwrap();
-                store
-                    .transition(id, Stage::Sal, None, false, "ana")
+                transition(&store, id, Stage::Sal, None, false, "ana")
                     .await
                     .unwrap();
             }
@@ -448,7 +450,7 @@ async fn each_score_counts_in_the_band_cores_rule_gives_it(store: Store) {
         let mut body = fit;
         body["email"] = json!(format!("p{i}@bigco.example"));
         let id = capture(&store, body).await;
-        store.refresh_lead(id, Utc::now()).await.unwrap();
+        refresh_lead(&store, id, Utc::now()).await.unwrap();
     }
     let mut by_rule = [0u64; 5];
     for score in leadgate_store::testing::texts(

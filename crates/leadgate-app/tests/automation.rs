@@ -3,6 +3,8 @@
 //! dry run shows what rules would have done without doing it.
 
 use chrono::{Duration, Utc};
+use leadgate_app::qualify::{refresh_lead, transition};
+use leadgate_app::rescore::rescore_due;
 use leadgate_core::event::LeadRef;
 use leadgate_core::policy::Policy;
 use leadgate_core::{EventDraft, EventType, Stage};
@@ -208,8 +210,7 @@ async fn quiet_leads_are_nudged_once_per_quiet_spell(store: Store) {
         .unwrap();
     let quiet = lead(&store, json!({"email": "quiet@hanoi.vn", "owner": "lan"})).await;
     let customer = lead(&store, json!({"email": "done@hanoi.vn"})).await;
-    store
-        .transition(customer, Stage::Mql, Some("called us"), false, "x")
+    transition(&store, customer, Stage::Mql, Some("called us"), false, "x")
         .await
         .unwrap();
     let now = Utc::now();
@@ -271,7 +272,7 @@ async fn a_lead_turning_hot_sets_off_its_rule(store: Store) {
                "company_size": 240, "product_need": "lead routing", "owner": "li.na"}),
     )
     .await;
-    store.refresh_lead(id, Utc::now()).await.unwrap();
+    refresh_lead(&store, id, Utc::now()).await.unwrap();
     let before = store.lead(id).await.unwrap().snapshot.unwrap();
     assert_ne!(before.temperature, "hot");
     event(&store, id, EventType::MeetingBooked, json!({})).await;
@@ -289,7 +290,7 @@ async fn a_lead_turning_hot_sets_off_its_rule(store: Store) {
         json!({"webinar": "roadmap"}),
     )
     .await;
-    store.rescore_due(500, Utc::now()).await.unwrap();
+    rescore_due(&store, 500, Utc::now()).await.unwrap();
     let changed = count(
         &store,
         &format!("SELECT COUNT(*) FROM events WHERE type = 'grade_changed' AND lead_id = {id}"),
@@ -304,7 +305,7 @@ async fn a_lead_turning_hot_sets_off_its_rule(store: Store) {
     .await;
     assert_eq!(tasks, 1);
     // Rescoring again changes nothing: no new grade_changed, no second task.
-    store.refresh_lead(id, Utc::now()).await.unwrap();
+    refresh_lead(&store, id, Utc::now()).await.unwrap();
     settle(&store).await;
     assert_eq!(
         count(

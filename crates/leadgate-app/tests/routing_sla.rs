@@ -2,6 +2,7 @@
 //! routing new MQLs, clocks started, met, breached, escalated, recycled, and compliance.
 
 use chrono::{DateTime, Duration, Utc};
+use leadgate_app::qualify::transition;
 use leadgate_core::calendar::BusinessCalendar;
 use leadgate_core::followup::InteractionRequest;
 use leadgate_core::policy::Policy;
@@ -87,16 +88,16 @@ method = "weighted"
 "#;
 
 async fn mql(store: &Store, id: i64) {
-    store
-        .transition(
-            id,
-            Stage::Mql,
-            Some("asked for a quote by phone"),
-            false,
-            "marketing",
-        )
-        .await
-        .unwrap();
+    transition(
+        store,
+        id,
+        Stage::Mql,
+        Some("asked for a quote by phone"),
+        false,
+        "marketing",
+    )
+    .await
+    .unwrap();
 }
 
 async fn new_mqls_are_routed_by_the_policy(store: Store) {
@@ -284,10 +285,16 @@ async fn least_loaded_routing_counts_open_leads_as_they_change(store: Store) {
 
     // An's leads close (after the fold, so the count is folded and changed since).
     for id in &held {
-        store
-            .transition(*id, Stage::Disqualified, Some("no budget"), false, "an")
-            .await
-            .unwrap();
+        transition(
+            &store,
+            *id,
+            Stage::Disqualified,
+            Some("no budget"),
+            false,
+            "an",
+        )
+        .await
+        .unwrap();
     }
     assert_eq!(open_leads(&store, "an").await, (0, 0));
     let second = lead(
@@ -366,8 +373,7 @@ async fn clocks_start_are_met_and_breached_with_escalation(store: Store) {
     );
 
     // Accepting it meets the MQL clock and starts the SAL one; a call meets that.
-    store
-        .transition(met, Stage::Sal, None, false, "an")
+    transition(&store, met, Stage::Sal, None, false, "an")
         .await
         .unwrap();
     let call = serde_json::from_value::<InteractionRequest>(
@@ -426,8 +432,7 @@ async fn clocks_start_are_met_and_breached_with_escalation(store: Store) {
         );
     }
     // Answered late, it stays breached.
-    store
-        .transition(late, Stage::Sal, None, false, "binh")
+    transition(&store, late, Stage::Sal, None, false, "binh")
         .await
         .unwrap();
     let clocks = store.lead_clocks(late, Utc::now()).await.unwrap();
@@ -478,8 +483,7 @@ async fn a_breached_untouched_lead_is_recycled(store: Store) {
     teams(&store).await;
     let id = lead(&store, json!({"email": "c@hanoi.vn", "owner": "an"})).await;
     mql(&store, id).await;
-    store
-        .transition(id, Stage::Sal, None, false, "an")
+    transition(&store, id, Stage::Sal, None, false, "an")
         .await
         .unwrap();
     let sal = store.lead_clocks(id, Utc::now()).await.unwrap()[0].clone();
@@ -500,8 +504,7 @@ async fn a_breached_untouched_lead_is_recycled(store: Store) {
     // A lead someone called after the breach is left alone.
     let called = lead(&store, json!({"email": "d@hanoi.vn", "owner": "an"})).await;
     mql(&store, called).await;
-    store
-        .transition(called, Stage::Sal, None, false, "an")
+    transition(&store, called, Stage::Sal, None, false, "an")
         .await
         .unwrap();
     let due = store.lead_clocks(called, Utc::now()).await.unwrap()[0]

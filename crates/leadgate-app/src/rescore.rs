@@ -1,0 +1,198 @@
+//! Scoring stored leads: one lead's score now, the passes that rescore a product after a
+//! policy change or the leads whose events arrived since, and a candidate policy's backtest.
+//! Core scores; the store reads leads and events and writes scores.
+
+use crate::qualify::move_by_score;
+use crate::Result;
+use chrono::{DateTime, Utc};
+use leadgate_core::backtest::{Backtest, BacktestReport, History};
+use leadgate_core::policy::Policy;
+use leadgate_core::scoring::{self, Marks, Score};
+use leadgate_core::Stage;
+use leadgate_store::{facts, to_micros, ActivePolicy, OwnedEvent, Store, StoredLead};
+use std::collections::HashMap;
+
+/// A lead's current score under the policy in force.
+#[derive(Debug, Clone)]
+pub struct LeadScore {
+    pub lead_id: i64,
+    pub product: String,
+    pub policy_version: i64,
+    pub score: Score,
+}
+
+/// What a rescoring pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RescoreSummary {
+    pub scored: usize,
+    pub became_mql: usize,
+    pub left_mql: usize,
+}
+
+fn marks(lead: &StoredLead) -> Marks<'_> {
+    Marks {
+        confirmed: &lead.bant_confirmed,
+        junk: &lead.junk,
+    }
+}
+
+/// A lead's score from its events under a policy, without the explanation: for moves and
+/// passes over many leads.
+pub(crate) fn score_under(
+    lead: &StoredLead,
+    events: &[OwnedEvent],
+    active: &ActivePolicy,
+    now: DateTime<Utc>,
+) -> Score {
+    scoring::score_quick(&lead.lead, &facts(events), marks(lead), &active.policy, now)
+}
+
+/// The lead's score now, explained, computed from its events under its product's policy.
+/// Reads only.
+pub async fn score_lead(store: &Store, id: i64, now: DateTime<Utc>) -> Result<LeadScore> {
+    let lead = store.lead(id).await?;
+    let product = lead.lead.product_line();
+    let active = store.active_policy(&product).await?;
+    let mut tx = store.begin_read().await?;
+    let events = tx.events_of(&[id]).await?.remove(&id).unwrap_or_default();
+    drop(tx);
+    let score = scoring::score(
+        &lead.lead,
+        &facts(&events),
+        marks(&lead),
+        &active.policy,
+        now,
+    );
+    Ok(LeadScore {
+        lead_id: id,
+        product,
+        policy_version: active.version,
+        score,
+    })
+}
+
+/// Rescores every lead of a product under the policy in force, stores the scores, and moves
+/// leads whose MQL status changed (when the policy moves MQLs automatically). `progress`
+/// hears how many leads were done after each page.
+pub async fn rescore(
+    store: &Store,
+    product: &str,
+    now: DateTime<Utc>,
+    mut progress: impl FnMut(usize),
+) -> Result<RescoreSummary> {
+    let now = to_micros(now);
+    let active = store.active_policy(product).await?;
+    let mut summary = RescoreSummary::default();
+    let mut after = 0i64;
+    loop {
+        let mut tx = store.begin().await?;
+        let page = tx.leads_of_product(product, after, 500).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        let ids: Vec<i64> = page.iter().map(|l| l.id).collect();
+        let mut events = tx.events_of(&ids).await?;
+        let scores: Vec<Score> = page
+            .iter()
+            .map(|lead| {
+                let own = events.remove(&lead.id).unwrap_or_default();
+                score_under(lead, &own, &active, now)
+            })
+            .collect();
+        let scored: Vec<(&StoredLead, &Score, i64)> = page
+            .iter()
+            .zip(&scores)
+            .map(|(lead, score)| (lead, score, active.version))
+            .collect();
+        tx.save_scores(&scored, now, Some(false)).await?;
+        for (lead, score, _) in scored {
+            summary.scored += 1;
+            match move_by_score(&mut tx, lead, score, &active, now).await? {
+                Some(Stage::Mql) => summary.became_mql += 1,
+                Some(_) => summary.left_mql += 1,
+                None => {}
+            }
+        }
+        tx.commit().await?;
+        // Routing a page's new MQLs least-loaded reads the changes since the last fold.
+        store.fold_open_leads().await?;
+        progress(page.len());
+    }
+    Ok(summary)
+}
+
+/// Rescores up to `limit` leads whose events arrived since they were last scored, and moves
+/// those whose MQL status changed. Returns how many were rescored (0: none due).
+pub async fn rescore_due(store: &Store, limit: i64, now: DateTime<Utc>) -> Result<usize> {
+    let now = to_micros(now);
+    let mut tx = store.begin().await?;
+    let leads = tx.due_leads(limit).await?;
+    if leads.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = leads.iter().map(|l| l.id).collect();
+    let mut events = tx.events_of(&ids).await?;
+    let mut policies: HashMap<String, ActivePolicy> = HashMap::new();
+    for lead in &leads {
+        if let std::collections::hash_map::Entry::Vacant(slot) =
+            policies.entry(lead.lead.product_line())
+        {
+            let active = store.active_policy(slot.key()).await?;
+            slot.insert(active);
+        }
+    }
+    let mut scores = Vec::with_capacity(leads.len());
+    for lead in &leads {
+        if let Some(active) = policies.get(&lead.lead.product_line()) {
+            let own = events.remove(&lead.id).unwrap_or_default();
+            scores.push((lead, score_under(lead, &own, active, now), active));
+        }
+    }
+    let scored: Vec<(&StoredLead, &Score, i64)> = scores
+        .iter()
+        .map(|(lead, score, active)| (*lead, score, active.version))
+        .collect();
+    // Every lead read has a policy, so this clears the flag of each.
+    tx.save_scores(&scored, now, Some(false)).await?;
+    for (lead, score, active) in &scores {
+        move_by_score(&mut tx, lead, score, active, now).await?;
+    }
+    tx.commit().await?;
+    Ok(ids.len())
+}
+
+/// Replays every lead of the candidate's product under it and under the policy in force.
+/// `capacity_per_week` asks for the threshold that fits sales capacity.
+pub async fn backtest(
+    store: &Store,
+    candidate: &Policy,
+    capacity_per_week: Option<f64>,
+    now: DateTime<Utc>,
+    mut progress: impl FnMut(usize),
+) -> Result<BacktestReport> {
+    let active = store.active_policy(&candidate.product).await?;
+    let mut backtest = Backtest::new(&active.policy, candidate, now);
+    let mut tx = store.begin_read().await?;
+    let mut after = 0i64;
+    loop {
+        let page = tx.leads_of_product(&candidate.product, after, 1000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        let ids: Vec<i64> = page.iter().map(|l| l.id).collect();
+        let mut events = tx.events_of(&ids).await?;
+        for lead in &page {
+            let own = events.remove(&lead.id).unwrap_or_default();
+            let facts = facts(&own);
+            backtest.add(&History {
+                lead: &lead.lead,
+                events: &facts,
+                confirmed: &lead.bant_confirmed,
+                junk: &lead.junk,
+                channel: lead.first_touch.channel,
+                source_class: lead.first_touch.source_class,
+                created_at: lead.created_at,
+            });
+        }
+        progress(page.len());
+    }
+    Ok(backtest.report(capacity_per_week))
+}
