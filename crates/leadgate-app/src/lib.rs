@@ -2,8 +2,10 @@
 //! the models (leadgate-ml) and the domain (leadgate-core). The binary calls these; the
 //! store knows nothing of them.
 
+pub mod automation;
 pub mod capture;
 pub mod import;
+pub mod jobs;
 pub mod models;
 pub mod qualify;
 pub mod rescore;

@@ -74,7 +74,7 @@ async fn settle(store: &Store) -> usize {
             return runs;
         }
         for job in jobs {
-            assert!(store.perform_job(&job, now).await.unwrap());
+            assert!(leadgate_app::jobs::perform(store, &job, now).await.unwrap());
             runs += 1;
         }
     }
@@ -215,15 +215,13 @@ async fn quiet_leads_are_nudged_once_per_quiet_spell(store: Store) {
         .unwrap();
     let now = Utc::now();
     assert_eq!(
-        store
-            .run_inactivity(now + Duration::days(13))
+        leadgate_app::automation::run_inactivity(&store, now + Duration::days(13))
             .await
             .unwrap(),
         0
     );
     assert_eq!(
-        store
-            .run_inactivity(now + Duration::days(15))
+        leadgate_app::automation::run_inactivity(&store, now + Duration::days(15))
             .await
             .unwrap(),
         1,
@@ -237,15 +235,13 @@ async fn quiet_leads_are_nudged_once_per_quiet_spell(store: Store) {
     assert_eq!(tasks, 1);
     // The nudge (a task) is activity: quiet again only 14 days later.
     assert_eq!(
-        store
-            .run_inactivity(now + Duration::days(16))
+        leadgate_app::automation::run_inactivity(&store, now + Duration::days(16))
             .await
             .unwrap(),
         0
     );
     assert_eq!(
-        store
-            .run_inactivity(now + Duration::days(30))
+        leadgate_app::automation::run_inactivity(&store, now + Duration::days(30))
             .await
             .unwrap(),
         1
@@ -327,7 +323,7 @@ async fn run_at(store: &Store, now: chrono::DateTime<Utc>) {
             return;
         }
         for job in jobs {
-            assert!(store.perform_job(&job, now).await.unwrap());
+            assert!(leadgate_app::jobs::perform(store, &job, now).await.unwrap());
         }
     }
     panic!("jobs kept coming");

@@ -475,7 +475,7 @@ async fn run_due_jobs(store: &Store, now: DateTime<Utc>) {
         .await
         .unwrap()
     {
-        assert!(store.perform_job(&job, now).await.unwrap());
+        assert!(leadgate_app::jobs::perform(store, &job, now).await.unwrap());
     }
 }
 

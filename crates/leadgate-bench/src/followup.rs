@@ -117,7 +117,7 @@ pub async fn jobs(args: JobsBenchArgs) -> anyhow::Result<()> {
                         return anyhow::Ok(done);
                     }
                     for job in &claimed {
-                        if store.perform_job(job, Utc::now()).await? {
+                        if leadgate_app::jobs::perform(&store, job, Utc::now()).await? {
                             done += 1;
                         }
                     }

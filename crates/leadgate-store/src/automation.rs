@@ -1,28 +1,23 @@
-//! Running the policy's automation rules on a stored event (inside the job's transaction,
-//! each rule's doing recorded as an `automation_fired` event), and the dry run that shows
-//! what rules would have done over past events.
+//! Automation as stored: the event a rule runs on, nurture enrolments and their step jobs,
+//! the leads gone quiet, and the dry run that shows what rules would have done over past
+//! events. What the rules do is `leadgate-app`'s.
 
-use crate::leads::{NewEvent, StoredLead};
-use crate::qualification::facts;
+use crate::events::StoredEvent;
+use crate::leads::StoredLead;
 use crate::time::{to_micros, Ts};
-use crate::{on_read_pool, on_tx, ActivePolicy, Result, Store, StoreError, Tx};
+use crate::{on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
-use leadgate_core::automation::{
-    self, Action, Assignee, AutomationRule, EnrolmentState, Recipient,
-};
-use leadgate_core::followup::NewTask;
+use leadgate_core::automation::{self, Action, EnrolmentState};
 use leadgate_core::job::JobKind;
-use leadgate_core::lifecycle::{self, MoveRequest, Mover};
 use leadgate_core::policy::Policy;
-use leadgate_core::routing::RoutingFacts;
-use leadgate_core::{scoring, EventDraft, EventType, Text};
+use leadgate_core::{EventType, Stage};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::types::Json;
 use std::collections::HashMap;
 use std::str::FromStr;
 
-/// A stored event as rules read it.
+/// A stored event as the dry run reads it.
 #[derive(sqlx::FromRow)]
 struct TriggerRow {
     id: i64,
@@ -55,291 +50,38 @@ pub struct DryRun {
     pub hits: Vec<DryRunHit>,
 }
 
+/// A lead's place in a nurture sequence.
+#[derive(Debug, Clone)]
+pub struct Enrolment {
+    pub id: i64,
+    pub lead_id: i64,
+    pub sequence: String,
+    pub next_step: usize,
+    pub state: EnrolmentState,
+    pub enrolled_at: DateTime<Utc>,
+}
+
 impl Tx {
-    async fn trigger(&mut self, event_id: i64) -> Result<Option<TriggerRow>> {
+    /// The stored event `id`, if there is one.
+    pub async fn event(&mut self, id: i64) -> Result<Option<StoredEvent>> {
         Ok(on_tx!(self, conn => sqlx::query_as(
-            "SELECT id, lead_id, type, payload, actor, occurred_at FROM events WHERE id = $1",
+            "SELECT id, lead_id, type, occurred_at, recorded_at, source, actor, payload, idempotency_key
+             FROM events WHERE id = $1",
         )
-        .bind(event_id)
+        .bind(id)
         .fetch_optional(conn)
         .await)?)
     }
 
-    /// Runs every rule of `active` that fires on the event, in order; the lead is read
-    /// afresh after each rule, so a later rule sees what an earlier one did.
-    pub(crate) async fn run_automation(
-        &mut self,
-        event_id: i64,
-        active: &ActivePolicy,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        let Some(trigger) = self.trigger(event_id).await? else {
-            return Ok(());
-        };
-        let Ok(event_type) = EventType::from_str(&trigger.event_type) else {
-            return Ok(());
-        };
-        let depth = automation::origin(trigger.actor.as_deref()).map_or(1, |(d, _)| d + 1);
-        for rule in &active.policy.automation {
-            let Some(lead) = self.lead(trigger.lead_id, true).await? else {
-                return Ok(());
-            };
-            if !rule.fires(
-                event_type,
-                &trigger.payload.0,
-                trigger.actor.as_deref(),
-                &lead.lead,
-            ) {
-                continue;
-            }
-            let actor = automation::actor(&rule.name, depth);
-            let mut done = Vec::new();
-            for action in &rule.actions {
-                // Each action sees what the one before it did (a move, an owner).
-                let Some(current) = self.lead(lead.id, true).await? else {
-                    break;
-                };
-                let outcome = self
-                    .act(
-                        action,
-                        &current,
-                        rule,
-                        active,
-                        Some(trigger.id),
-                        &actor,
-                        now,
-                    )
-                    .await?;
-                done.push(json!({"action": action.describe(), "outcome": outcome}));
-            }
-            let fired = EventDraft::new(
-                EventType::AutomationFired,
-                now,
-                json!({"rule": rule.name, "trigger_event": trigger.id, "trigger_type": trigger.event_type,
-                       "actions": done}),
-            )
-            .with_actor(&actor);
-            self.insert_events(
-                &[NewEvent {
-                    lead_id: lead.id,
-                    draft: &fired,
-                }],
-                Ts(to_micros(now)),
-            )
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// Does one action; returns what came of it in words ("done", or why not).
-    #[allow(clippy::too_many_arguments)]
-    async fn act(
-        &mut self,
-        action: &Action,
-        lead: &StoredLead,
-        rule: &AutomationRule,
-        active: &ActivePolicy,
-        trigger: Option<i64>,
-        actor: &str,
-        now: DateTime<Utc>,
-    ) -> Result<String> {
-        let owner = lead.lead.owner.as_ref().map(|o| o.as_str().to_owned());
-        Ok(match action {
-            Action::CreateTask {
-                task_type,
-                title,
-                due_in,
-            } => {
-                let task = NewTask {
-                    task_type: *task_type,
-                    title: Text::parse(title, 200)
-                        .map_err(|e| leadgate_core::FieldError::new("title", e.0))?,
-                    due_at: now + *due_in,
-                    owner: None,
-                    notes: None,
-                };
-                let task = self
-                    .create_task(lead.id, &task, actor, Ts(to_micros(now)))
-                    .await?;
-                format!("task {}", task.id)
-            }
-            Action::AddTag(tag) => {
-                let mut stored = lead.clone();
-                let tags = stored
-                    .lead
-                    .custom
-                    .entry("tags")
-                    .or_insert_with(|| json!([]));
-                if !tags.is_array() {
-                    *tags = json!([]);
-                }
-                let list = tags.as_array_mut().expect("made an array above");
-                if list.iter().any(|t| t.as_str() == Some(tag)) {
-                    return Ok("already tagged".into());
-                }
-                let old = json!(list.clone());
-                list.push(json!(tag));
-                let new = json!(list.clone());
-                stored.updated_at = now;
-                self.save_lead(&stored).await?;
-                let change = EventDraft::new(
-                    EventType::FieldChanged,
-                    now,
-                    json!({"field": "custom.tags", "old": old, "new": new}),
-                )
-                .with_actor(actor);
-                self.insert_events(
-                    &[NewEvent {
-                        lead_id: lead.id,
-                        draft: &change,
-                    }],
-                    Ts(to_micros(now)),
-                )
-                .await?;
-                "done".into()
-            }
-            Action::Notify { to, message } => {
-                let recipient = match to {
-                    Recipient::Owner => owner.clone(),
-                    Recipient::Manager => self
-                        .team_of(owner.as_deref())
-                        .await?
-                        .and_then(|t| t.manager),
-                    Recipient::Named(name) => Some(name.clone()),
-                };
-                match recipient {
-                    Some(who) => {
-                        self.notify(&who, "automation", Some(lead.id), None, message, now)
-                            .await?;
-                        format!("told {who}")
-                    }
-                    None => "nobody to tell".into(),
-                }
-            }
-            Action::MoveTo { stage, reason } => {
-                let events = self
-                    .events_of(&[lead.id])
-                    .await?
-                    .remove(&lead.id)
-                    .unwrap_or_default();
-                let score = scoring::score_quick(
-                    &lead.lead,
-                    &facts(&events),
-                    leadgate_core::scoring::Marks {
-                        confirmed: &lead.bant_confirmed,
-                        junk: &lead.junk,
-                    },
-                    &active.policy,
-                    now,
-                );
-                let request = MoveRequest {
-                    from: lead.lead.stage,
-                    to: *stage,
-                    reason: Some(reason),
-                    override_bant: false,
-                    mover: Mover::Person,
-                    mql_rule_holds: score.mql,
-                };
-                match lifecycle::check(&request, &score.bant, &active.policy) {
-                    Ok(()) => {
-                        self.record_move(lead, *stage, reason, active.version, false, actor, now)
-                            .await?;
-                        self.after_move(lead, *stage, active, &score, now).await?;
-                        "done".into()
-                    }
-                    Err(refused) => format!("refused: {refused}"),
-                }
-            }
-            Action::Assign(Assignee::Route) => {
-                let snapshot = lead.snapshot.as_ref();
-                let facts = RoutingFacts {
-                    channel: lead.first_touch.channel.as_str(),
-                    grade: snapshot.map_or("", |s| s.grade.as_str()),
-                    temperature: snapshot
-                        .and_then(|s| s.temperature.parse().ok())
-                        .unwrap_or(leadgate_core::temperature::Temperature::Cold),
-                };
-                let assignment = self
-                    .route(lead, &active.policy.routing, facts, None, now)
-                    .await?;
-                match assignment.owner {
-                    Some(rep) => {
-                        self.restart_clocks(lead, &rep, now).await?;
-                        format!("assigned to {rep}")
-                    }
-                    None => assignment.reason,
-                }
-            }
-            Action::Assign(Assignee::Rep(rep)) => {
-                if owner.as_deref() == Some(rep.as_str()) {
-                    return Ok(format!("already {rep}'s"));
-                }
-                let reason = format!("automation rule '{}'", rule.name);
-                self.assign(lead, rep, &reason, json!({}), actor, now)
-                    .await?;
-                self.restart_clocks(lead, rep, now).await?;
-                format!("assigned to {rep}")
-            }
-            Action::Enrol(sequence) => self.enrol(lead.id, sequence, active, now).await?,
-            Action::SendEmail(template) => {
-                match self.queue_email(lead.id, template, actor, now).await {
-                    Ok(email) => format!("email {} queued", email.id),
-                    Err(StoreError::Conflict { reason, .. }) => format!("not sent: {reason}"),
-                    Err(StoreError::NotFound(reason)) => format!("not sent: {reason}"),
-                    Err(e) => return Err(e),
-                }
-            }
-            Action::Webhook(id) => {
-                let Some(event_id) = trigger else {
-                    return Ok("no event to send (the rule fires on inactivity)".into());
-                };
-                let exists: Option<i64> = on_tx!(self, conn => sqlx::query_scalar("SELECT id FROM webhooks WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(conn)
-                    .await)?;
-                if exists.is_none() {
-                    return Ok(format!("no webhook has id {id}"));
-                }
-                self.enqueue_job(
-                    &crate::NewJob::new(
-                        JobKind::WebhookDelivery,
-                        json!({"webhook_id": id, "event_id": event_id}),
-                        now,
-                    )
-                    .keyed(format!("webhook:{id}:{event_id}")),
-                )
-                .await?;
-                format!("queued for webhook {id}")
-            }
-        })
-    }
-}
-
-/// An enrolment as a step reads it.
-#[derive(sqlx::FromRow)]
-struct EnrolmentRow {
-    id: i64,
-    lead_id: i64,
-    sequence: String,
-    next_step: i32,
-    #[sqlx(try_from = "String")]
-    state: EnrolmentState,
-    enrolled_at: Ts,
-}
-
-impl Tx {
-    /// Enrols a lead in a sequence of the policy, its first step due after its wait. A lead
-    /// already in it stays where it is.
-    async fn enrol(
+    /// Enrols a lead in sequence `name`, its first step due at `first_due`. `None`: the lead
+    /// is in it already (and stays where it is).
+    pub async fn enrol(
         &mut self,
         lead_id: i64,
         name: &str,
-        active: &ActivePolicy,
+        first_due: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> Result<String> {
-        let Some(sequence) = active.policy.sequences.iter().find(|s| s.name == name) else {
-            return Ok(format!("no sequence is named '{name}'"));
-        };
+    ) -> Result<Option<i64>> {
         let active_already: i64 = on_tx!(self, conn => sqlx::query_scalar(
             "SELECT COUNT(*) FROM sequence_enrolments WHERE lead_id = $1 AND sequence = $2 AND state = 'active'",
         )
@@ -348,7 +90,7 @@ impl Tx {
         .fetch_one(conn)
         .await)?;
         if active_already > 0 {
-            return Ok("already enrolled".into());
+            return Ok(None);
         }
         let at = Ts(to_micros(now));
         let id: i64 = on_tx!(self, conn => sqlx::query_scalar(
@@ -360,9 +102,8 @@ impl Tx {
         .bind(at)
         .fetch_one(conn)
         .await)?;
-        self.schedule_step(id, lead_id, 0, now + sequence.steps[0].0)
-            .await?;
-        Ok(format!("enrolled ({} steps)", sequence.steps.len()))
+        self.schedule_step(id, lead_id, 0, first_due).await?;
+        Ok(Some(id))
     }
 
     async fn schedule_step(
@@ -384,7 +125,52 @@ impl Tx {
         Ok(())
     }
 
-    async fn end_enrolment(
+    /// The enrolment `id`, if there is one.
+    pub async fn enrolment(&mut self, id: i64) -> Result<Option<Enrolment>> {
+        let row: Option<(i64, i64, String, i32, String, Ts)> = on_tx!(self, conn => sqlx::query_as(
+            "SELECT id, lead_id, sequence, next_step, state, enrolled_at FROM sequence_enrolments WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(conn)
+        .await)?;
+        row.map(|(id, lead_id, sequence, next_step, state, enrolled_at)| {
+            Ok(Enrolment {
+                id,
+                lead_id,
+                sequence,
+                next_step: usize::try_from(next_step).map_err(|_| {
+                    StoreError::Internal(format!("enrolment {id} is at step {next_step}"))
+                })?,
+                state: EnrolmentState::try_from(state).map_err(StoreError::Internal)?,
+                enrolled_at: enrolled_at.0,
+            })
+        })
+        .transpose()
+    }
+
+    /// Moves an enrolment on to `step`, due at `due`.
+    pub async fn advance_enrolment(
+        &mut self,
+        id: i64,
+        lead_id: i64,
+        step: usize,
+        due: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        on_tx!(self, conn => sqlx::query(
+            "UPDATE sequence_enrolments SET next_step = $1, updated_at = $2 WHERE id = $3",
+        )
+        .bind(step as i32)
+        .bind(Ts(to_micros(now)))
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(|_| ()))?;
+        self.schedule_step(id, lead_id, step, due).await
+    }
+
+    /// Ends an enrolment: finished, or stopped with why.
+    pub async fn end_enrolment(
         &mut self,
         id: i64,
         state: EnrolmentState,
@@ -404,249 +190,93 @@ impl Tx {
         Ok(())
     }
 
-    /// Runs step `step` of an enrolment, unless the lead replied since enrolling or is no
-    /// longer nurtured (then the sequence stops), and schedules the next.
-    pub(crate) async fn run_step(
+    /// The contacts logged or booked on a lead since `since` (type and payload), among which
+    /// core's `automation::is_reply` finds replies.
+    pub async fn contacts_since(
         &mut self,
-        enrolment: i64,
-        step: usize,
-        active: &ActivePolicy,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        let row: Option<EnrolmentRow> = on_tx!(self, conn => sqlx::query_as(
-            "SELECT id, lead_id, sequence, next_step, state, enrolled_at FROM sequence_enrolments WHERE id = $1",
-        )
-        .bind(enrolment)
-        .fetch_optional(conn)
-        .await)?;
-        let Some(row) =
-            row.filter(|r| r.state == EnrolmentState::Active && r.next_step as usize == step)
-        else {
-            return Ok(());
-        };
-        let Some(lead) = self.lead(row.lead_id, true).await? else {
-            return Ok(());
-        };
-        let Some(sequence) = active
-            .policy
-            .sequences
-            .iter()
-            .find(|s| s.name == row.sequence)
-        else {
-            return self
-                .end_enrolment(
-                    row.id,
-                    EnrolmentState::Stopped,
-                    Some("the sequence is no longer in the policy"),
-                    now,
-                )
-                .await;
-        };
-        if !automation::nurtured(lead.lead.stage) {
-            let reason = format!("the lead is {}", lead.lead.stage);
-            return self
-                .end_enrolment(row.id, EnrolmentState::Stopped, Some(&reason), now)
-                .await;
-        }
-        let answers: Vec<(String, Json<Value>)> = on_tx!(self, conn => sqlx::query_as(
+        lead_id: i64,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(String, Value)>> {
+        let rows: Vec<(String, Json<Value>)> = on_tx!(self, conn => sqlx::query_as(
             "SELECT type, payload FROM events WHERE lead_id = $1 AND occurred_at >= $2
                AND type IN ('call_logged', 'email_logged', 'meeting_logged', 'meeting_booked')",
         )
-        .bind(row.lead_id)
-        .bind(row.enrolled_at)
+        .bind(lead_id)
+        .bind(Ts(since))
         .fetch_all(conn)
         .await)?;
-        if answers.iter().any(|(t, p)| automation::is_reply(t, &p.0)) {
-            return self
-                .end_enrolment(
-                    row.id,
-                    EnrolmentState::Stopped,
-                    Some("the lead replied"),
-                    now,
-                )
-                .await;
-        }
-        let Some((_, action)) = sequence.steps.get(step) else {
-            return self
-                .end_enrolment(row.id, EnrolmentState::Finished, None, now)
-                .await;
-        };
-        let actor = automation::actor(&sequence.name, 1);
-        let placeholder = AutomationRule {
-            name: sequence.name.clone(),
-            on: automation::Trigger::Inactive { days: 1 },
-            when: Default::default(),
-            stages: Vec::new(),
-            conditions: Vec::new(),
-            actions: Vec::new(),
-        };
-        let outcome = self
-            .act(action, &lead, &placeholder, active, None, &actor, now)
-            .await?;
-        let event = EventDraft::new(
-            EventType::AutomationFired,
-            now,
-            json!({"sequence": sequence.name, "step": step + 1, "of": sequence.steps.len(),
-                   "actions": [{"action": action.describe(), "outcome": outcome}]}),
+        Ok(rows.into_iter().map(|(t, p)| (t, p.0)).collect())
+    }
+
+    /// Whether `actor` (a rule) has fired on the lead since `since`.
+    pub async fn fired_since(
+        &mut self,
+        lead_id: i64,
+        actor: &str,
+        since: DateTime<Utc>,
+    ) -> Result<bool> {
+        let fired: i64 = on_tx!(self, conn => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM events WHERE lead_id = $1 AND type = 'automation_fired'
+               AND actor = $2 AND occurred_at >= $3",
         )
-        .with_actor(&actor);
-        self.insert_events(
-            &[NewEvent {
-                lead_id: lead.id,
-                draft: &event,
-            }],
-            Ts(to_micros(now)),
-        )
-        .await?;
-        match sequence.steps.get(step + 1) {
-            Some((wait, _)) => {
-                on_tx!(self, conn => sqlx::query(
-                    "UPDATE sequence_enrolments SET next_step = $1, updated_at = $2 WHERE id = $3",
-                )
-                .bind((step + 1) as i32)
-                .bind(Ts(to_micros(now)))
-                .bind(row.id)
-                .execute(conn)
-                .await
-                .map(|_| ()))?;
-                self.schedule_step(row.id, lead.id, step + 1, now + *wait)
-                    .await
-            }
-            None => {
-                self.end_enrolment(row.id, EnrolmentState::Finished, None, now)
-                    .await
-            }
-        }
+        .bind(lead_id)
+        .bind(actor)
+        .bind(Ts(to_micros(since)))
+        .fetch_one(conn)
+        .await)?;
+        Ok(fired > 0)
     }
 }
 
 impl Store {
-    /// Runs the rules that fire on inactivity: every lead of their product (in their stages,
-    /// meeting their conditions) with no activity for their days, and no firing of the rule
-    /// since, gets the rule's actions. Returns how many times rules fired.
-    pub async fn run_inactivity(&self, now: DateTime<Utc>) -> Result<usize> {
-        let products: Vec<String> = on_read_pool!(self, pool => sqlx::query_scalar(
+    /// The products whose policy has a rule that fires on inactivity.
+    pub async fn products_with_inactivity_rules(&self) -> Result<Vec<String>> {
+        Ok(on_read_pool!(self, pool => sqlx::query_scalar(
             "SELECT DISTINCT product FROM automation_triggers WHERE event_type = 'inactive'",
         )
         .fetch_all(pool)
-        .await)?;
+        .await)?)
+    }
+
+    /// Up to 200 leads of a product after id `after` (in `stages`, all when empty) with no
+    /// activity (core's `automation::NOT_ACTIVITY` does not count) since `cutoff`, on which
+    /// `actor` has not fired since then.
+    pub async fn quiet_leads(
+        &self,
+        product: &str,
+        stages: &[Stage],
+        cutoff: DateTime<Utc>,
+        actor: &str,
+        after: i64,
+    ) -> Result<Vec<i64>> {
+        // Stage and event type names are [a-z_] only.
         let quiet = automation::NOT_ACTIVITY
             .iter()
             .map(|t| format!("'{t}'"))
             .collect::<Vec<_>>()
             .join(",");
-        let mut fired = 0;
-        for product in products {
-            let active = self.active_policy(&product).await?;
-            for rule in &active.policy.automation {
-                let automation::Trigger::Inactive { days } = rule.on else {
-                    continue;
-                };
-                let cutoff = Ts(to_micros(now - chrono::Duration::days(days.into())));
-                let actor = automation::actor(&rule.name, 1);
-                let stages = if rule.stages.is_empty() {
-                    String::new()
-                } else {
-                    let names: Vec<String> = rule
-                        .stages
-                        .iter()
-                        .map(|s| format!("'{}'", s.as_str()))
-                        .collect();
-                    format!("AND l.stage IN ({})", names.join(","))
-                };
-                let sql = format!(
-                    "SELECT l.id FROM leads l
-                     WHERE l.product = $1 AND l.id > $4 {stages}
-                       AND COALESCE((SELECT MAX(e.occurred_at) FROM events e
-                                     WHERE e.lead_id = l.id AND e.type NOT IN ({quiet})), l.created_at) < $2
-                       AND NOT EXISTS (SELECT 1 FROM events f WHERE f.lead_id = l.id
-                                       AND f.type = 'automation_fired' AND f.actor = $3 AND f.occurred_at >= $2)
-                     ORDER BY l.id LIMIT 200"
-                );
-                let mut after = 0_i64;
-                loop {
-                    let ids: Vec<i64> = on_read_pool!(self, pool => sqlx::query_scalar(&sql)
-                        .bind(&product)
-                        .bind(cutoff)
-                        .bind(&actor)
-                        .bind(after)
-                        .fetch_all(pool)
-                        .await)?;
-                    let Some(last) = ids.last() else { break };
-                    after = *last;
-                    for id in ids {
-                        let mut tx = self.begin().await?;
-                        let Some(lead) = tx.lead(id, true).await? else {
-                            continue;
-                        };
-                        // Another server may have fired it while this one waited for the lock.
-                        let fired_since: i64 = on_tx!(&mut tx, conn => sqlx::query_scalar(
-                            "SELECT COUNT(*) FROM events WHERE lead_id = $1 AND type = 'automation_fired'
-                               AND actor = $2 AND occurred_at >= $3",
-                        )
-                        .bind(id)
-                        .bind(&actor)
-                        .bind(cutoff)
-                        .fetch_one(conn)
-                        .await)?;
-                        if fired_since > 0 || !rule.holds_for(&lead.lead) {
-                            continue;
-                        }
-                        let mut done = Vec::new();
-                        for action in &rule.actions {
-                            let Some(current) = tx.lead(id, true).await? else {
-                                break;
-                            };
-                            let outcome = tx
-                                .act(action, &current, rule, &active, None, &actor, now)
-                                .await?;
-                            done.push(json!({"action": action.describe(), "outcome": outcome}));
-                        }
-                        let event = EventDraft::new(
-                            EventType::AutomationFired,
-                            now,
-                            json!({"rule": rule.name, "trigger_type": "inactive", "days": days, "actions": done}),
-                        )
-                        .with_actor(&actor);
-                        tx.insert_events(
-                            &[NewEvent {
-                                lead_id: id,
-                                draft: &event,
-                            }],
-                            Ts(to_micros(now)),
-                        )
-                        .await?;
-                        tx.commit().await?;
-                        fired += 1;
-                    }
-                }
-            }
-        }
-        Ok(fired)
-    }
-
-    /// The policy in force for a lead (read before a job's transaction).
-    pub(crate) async fn policy_of_lead(&self, lead_id: i64) -> Result<Option<ActivePolicy>> {
-        match self.lead(lead_id).await {
-            Ok(lead) => Ok(Some(self.active_policy(&lead.lead.product_line()).await?)),
-            Err(StoreError::LeadNotFound(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// The policy in force for the lead a row of `table` (events, sla_clocks) belongs to,
-    /// read before a job's transaction.
-    pub(crate) async fn policy_of_row(&self, table: &str, id: i64) -> Result<Option<ActivePolicy>> {
-        let lead: Option<i64> = on_read_pool!(self, pool => sqlx::query_scalar(
-            &format!("SELECT lead_id FROM {table} WHERE id = $1"),
-        )
-        .bind(id)
-        .fetch_optional(pool)
-        .await)?;
-        match lead {
-            Some(lead) => self.policy_of_lead(lead).await,
-            None => Ok(None),
-        }
+        let stages = if stages.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<String> = stages.iter().map(|s| format!("'{}'", s.as_str())).collect();
+            format!("AND l.stage IN ({})", names.join(","))
+        };
+        let sql = format!(
+            "SELECT l.id FROM leads l
+             WHERE l.product = $1 AND l.id > $4 {stages}
+               AND COALESCE((SELECT MAX(e.occurred_at) FROM events e
+                             WHERE e.lead_id = l.id AND e.type NOT IN ({quiet})), l.created_at) < $2
+               AND NOT EXISTS (SELECT 1 FROM events f WHERE f.lead_id = l.id
+                               AND f.type = 'automation_fired' AND f.actor = $3 AND f.occurred_at >= $2)
+             ORDER BY l.id LIMIT 200"
+        );
+        Ok(on_read_pool!(self, pool => sqlx::query_scalar(&sql)
+            .bind(product)
+            .bind(Ts(to_micros(cutoff)))
+            .bind(actor)
+            .bind(after)
+            .fetch_all(pool)
+            .await)?)
     }
 
     /// What `policy`'s automation rules would have done on the events since `since` (at most

@@ -55,7 +55,7 @@ impl Tx {
 
     /// Renders template `name` for the lead into the outbox, with its send job. Refused for a
     /// person who refused email or has no address.
-    pub(crate) async fn queue_email(
+    pub async fn queue_email(
         &mut self,
         lead_id: i64,
         name: &str,

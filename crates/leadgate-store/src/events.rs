@@ -237,6 +237,16 @@ impl Store {
         })
     }
 
+    /// The lead an event is about (`None`: no such event).
+    pub async fn lead_of_event(&self, event_id: i64) -> Result<Option<i64>> {
+        Ok(
+            on_read_pool!(self, pool => sqlx::query_scalar("SELECT lead_id FROM events WHERE id = $1")
+            .bind(event_id)
+            .fetch_optional(pool)
+            .await)?,
+        )
+    }
+
     pub async fn lead_exists(&self, lead_id: i64) -> Result<bool> {
         let found: Option<i64> = on_read_pool!(self, pool => sqlx::query_scalar("SELECT id FROM leads WHERE id = $1")
             .bind(lead_id)

@@ -1,7 +1,7 @@
 //! Follow-up: tasks on leads (each with a reminder job at its due time), interactions logged
 //! as events, and the notifications people see in their list.
 
-use crate::jobs::{ClaimedJob, NewJob};
+use crate::jobs::NewJob;
 use crate::leads::NewEvent;
 use crate::time::{to_micros, Ts};
 use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
@@ -78,7 +78,7 @@ impl Tx {
 
     /// Stores a task on a lead (owned by the lead's owner unless it names one), records
     /// `task_created`, and enqueues its reminder for the due time.
-    pub(crate) async fn create_task(
+    pub async fn create_task(
         &mut self,
         lead_id: i64,
         task: &NewTask,
@@ -134,7 +134,7 @@ impl Tx {
 
     /// Sends a task's reminder: the owner (or, with none, the lead's owner) finds it in their
     /// notifications. A task done or cancelled meanwhile needs no reminder.
-    async fn remind(&mut self, task_id: i64, now: Ts) -> Result<()> {
+    pub async fn remind(&mut self, task_id: i64, now: Ts) -> Result<()> {
         let task = match self.task(task_id).await {
             Ok(task) => task,
             // Erased with its lead's person, or never stored: nothing to remind of.
@@ -395,76 +395,5 @@ impl Store {
             exists.ok_or_else(|| StoreError::NotFound(format!("no notification has id {id}")))?;
         }
         Ok(changed == 1)
-    }
-
-    /// Runs a job whose effects all lie in the store, in one transaction with marking it done.
-    /// Returns false when another worker had taken the job over (nothing is stored then).
-    pub async fn perform_job(&self, job: &ClaimedJob, now: DateTime<Utc>) -> Result<bool> {
-        let kind = job.kind().map_err(|reason| StoreError::Conflict {
-            field: "kind".into(),
-            reason,
-        })?;
-        let id_in = |key: &str| {
-            job.payload[key]
-                .as_i64()
-                .ok_or_else(|| StoreError::Conflict {
-                    field: format!("payload.{key}"),
-                    reason: format!("a {kind} job names its {}", key.trim_end_matches("_id")),
-                })
-        };
-        if matches!(
-            kind,
-            JobKind::WebhookDelivery
-                | JobKind::SendEmail
-                | JobKind::TrainModel
-                | JobKind::PredictLeads
-                | JobKind::VacuumErased
-        ) {
-            return Err(StoreError::Conflict {
-                field: "kind".into(),
-                reason: format!("{kind} jobs are sent by the server's worker"),
-            });
-        }
-        // Read before the write transaction: the policy a recycle is judged by.
-        let active = match kind {
-            JobKind::SlaRecycle => self.policy_of_row("sla_clocks", id_in("clock_id")?).await?,
-            JobKind::Automation => self.policy_of_row("events", id_in("event_id")?).await?,
-            JobKind::SequenceStep => self.policy_of_lead(id_in("lead_id")?).await?,
-            _ => None,
-        };
-        let now = Ts(to_micros(now));
-        let mut tx = self.begin().await?;
-        if !tx.finish_claim(job, now).await? {
-            return Ok(false);
-        }
-        match kind {
-            JobKind::SlaCheck => tx.check_clock(id_in("clock_id")?, now.0).await?,
-            JobKind::SlaRecycle => {
-                if let Some(active) = &active {
-                    tx.recycle_untouched(id_in("clock_id")?, active, now.0)
-                        .await?;
-                }
-            }
-            JobKind::TaskReminder => tx.remind(id_in("task_id")?, now).await?,
-            JobKind::WebhookDelivery
-            | JobKind::SendEmail
-            | JobKind::TrainModel
-            | JobKind::PredictLeads
-            | JobKind::VacuumErased => unreachable!("refused above"),
-            JobKind::Automation => {
-                if let Some(active) = &active {
-                    tx.run_automation(id_in("event_id")?, active, now.0).await?;
-                }
-            }
-            JobKind::SequenceStep => {
-                if let Some(active) = &active {
-                    let step = id_in("step")? as usize;
-                    tx.run_step(id_in("enrolment_id")?, step, active, now.0)
-                        .await?;
-                }
-            }
-        }
-        tx.commit().await?;
-        Ok(true)
     }
 }

@@ -115,7 +115,7 @@ impl Tx {
     /// Marks a claimed job done if this claim still holds it. Call first in the transaction
     /// that stores the job's effects: false means another worker took the job over, and the
     /// transaction must be dropped so the effects are not stored twice.
-    pub(crate) async fn finish_claim(&mut self, job: &ClaimedJob, now: Ts) -> Result<bool> {
+    pub async fn finish_claim(&mut self, job: &ClaimedJob, now: Ts) -> Result<bool> {
         let held = on_tx!(self, conn => sqlx::query(
             "UPDATE jobs SET state = 'done', finished_at = $1, lease_until = NULL, claim_token = NULL
              WHERE id = $2 AND claim_token = $3 AND state = 'running'",

@@ -658,7 +658,7 @@ impl Tx {
     }
 
     /// Writes a stored lead's fields (a new lead is made by `capture_new`).
-    pub(crate) async fn save_lead(&mut self, stored: &StoredLead) -> Result<()> {
+    pub async fn save_lead(&mut self, stored: &StoredLead) -> Result<()> {
         let before = self.counted_before(&[stored.id]).await?;
         on_tx!(self, conn => {
             let mut b = sqlx::QueryBuilder::new(format!("UPDATE leads SET ({LEAD_COLUMNS}) = ("));

@@ -110,7 +110,7 @@ impl Tx {
     }
 
     /// The team of a rep (None for an owner who is not a rep).
-    pub(crate) async fn team_of(&mut self, owner: Option<&str>) -> Result<Option<Team>> {
+    pub async fn team_of(&mut self, owner: Option<&str>) -> Result<Option<Team>> {
         let Some(owner) = owner else { return Ok(None) };
         let team: Option<String> = on_tx!(self, conn => sqlx::query_scalar(
             "SELECT team FROM reps WHERE name = $1",
@@ -174,7 +174,7 @@ impl Tx {
 
     /// Makes `owner` the lead's owner and records it (`owner_assigned` with the reason and,
     /// for routing, the rule and team). Counts the assignment against the rep's day.
-    pub(crate) async fn assign(
+    pub async fn assign(
         &mut self,
         lead: &StoredLead,
         owner: &str,
@@ -233,7 +233,7 @@ impl Tx {
     /// the team's method picks the rep (never `except`). Returns who got it; nobody when no
     /// rule holds, the team does not exist, or all its reps are away or at their cap (then
     /// the team's manager is told).
-    pub(crate) async fn route(
+    pub async fn route(
         &mut self,
         lead: &StoredLead,
         rules: &[routing::RoutingRule],
@@ -316,7 +316,7 @@ impl Tx {
     }
 
     /// Puts a message in a person's notifications.
-    pub(crate) async fn notify(
+    pub async fn notify(
         &mut self,
         recipient: &str,
         kind: &str,

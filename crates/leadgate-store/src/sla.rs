@@ -230,7 +230,7 @@ impl Tx {
 
     /// A lead given to another rep: its open clocks end as reassigned and start afresh for
     /// the new owner, in their team's hours.
-    pub(crate) async fn restart_clocks(
+    pub async fn restart_clocks(
         &mut self,
         lead: &StoredLead,
         owner: &str,
@@ -295,7 +295,7 @@ impl Tx {
     }
 
     /// The deadline job: a clock still unanswered is breached, and its escalations run.
-    pub(crate) async fn check_clock(&mut self, id: i64, now: DateTime<Utc>) -> Result<()> {
+    pub async fn check_clock(&mut self, id: i64, now: DateTime<Utc>) -> Result<()> {
         let Some(clock) = self.clock(id).await? else {
             return Ok(());
         };
@@ -406,7 +406,7 @@ impl Tx {
     }
 
     /// Recycles a lead still untouched in the stage of a breached clock.
-    pub(crate) async fn recycle_untouched(
+    pub async fn recycle_untouched(
         &mut self,
         id: i64,
         active: &ActivePolicy,
@@ -495,6 +495,16 @@ fn view(row: ClockRow, calendar: &BusinessCalendar, now: DateTime<Utc>) -> SlaCl
 
 impl Store {
     /// A lead's clocks, newest first, with working time left on running ones.
+    /// The lead an SLA clock times (`None`: no such clock).
+    pub async fn lead_of_clock(&self, clock_id: i64) -> Result<Option<i64>> {
+        Ok(
+            on_read_pool!(self, pool => sqlx::query_scalar("SELECT lead_id FROM sla_clocks WHERE id = $1")
+            .bind(clock_id)
+            .fetch_optional(pool)
+            .await)?,
+        )
+    }
+
     pub async fn lead_clocks(&self, lead_id: i64, now: DateTime<Utc>) -> Result<Vec<SlaClock>> {
         let sql =
             format!("SELECT {CLOCK_COLUMNS} FROM sla_clocks WHERE lead_id = $1 ORDER BY id DESC");

@@ -84,6 +84,36 @@ pub struct DeliveryOutcome {
 const WEBHOOK_COLUMNS: &str = "id, url, events, secret, description, active, created_at";
 
 impl Tx {
+    /// Whether a webhook subscription `id` exists.
+    pub async fn webhook_exists(&mut self, id: i64) -> Result<bool> {
+        let found: Option<i64> = on_tx!(self, conn => sqlx::query_scalar("SELECT id FROM webhooks WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await)?;
+        Ok(found.is_some())
+    }
+
+    /// Queues the delivery of one event to one subscription (once: a second ask is ignored).
+    pub async fn queue_delivery(
+        &mut self,
+        webhook_id: i64,
+        event_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.enqueue_job(
+            &NewJob::new(
+                JobKind::WebhookDelivery,
+                json!({"webhook_id": webhook_id, "event_id": event_id}),
+                now,
+            )
+            .keyed(format!("webhook:{webhook_id}:{event_id}")),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+impl Tx {
     /// Enqueues a delivery of each event to each active subscription that wants its type,
     /// and an automation run for each event of a type that starts a rule (unless it was
     /// made by a chain of rules already `MAX_DEPTH` deep).
@@ -133,15 +163,7 @@ impl Tx {
         for (event_id, event_type, actor) in &events {
             for (hook, wanted) in &hooks {
                 if WebhookInput::wants(wanted, event_type) {
-                    self.enqueue_job(
-                        &NewJob::new(
-                            JobKind::WebhookDelivery,
-                            json!({"webhook_id": hook, "event_id": event_id}),
-                            now,
-                        )
-                        .keyed(format!("webhook:{hook}:{event_id}")),
-                    )
-                    .await?;
+                    self.queue_delivery(*hook, *event_id, now).await?;
                 }
             }
             let too_deep = automation::origin(actor.as_deref())

@@ -125,7 +125,7 @@ async fn vacuum_erased(store: &Store, job: &ClaimedJob) {
 }
 
 async fn perform(store: &Store, job: &ClaimedJob) {
-    match store.perform_job(job, chrono::Utc::now()).await {
+    match leadgate_app::jobs::perform(store, job, chrono::Utc::now()).await {
         Ok(true) => {
             metrics::counter!("leadgate_jobs_done_total", "kind" => job.kind.clone()).increment(1)
         }
@@ -151,7 +151,7 @@ const INACTIVITY_CHECK: Duration = Duration::from_secs(300);
 /// Runs until dropped: every few minutes, the automation rules that fire on inactivity.
 async fn check_inactivity(store: Store) {
     loop {
-        match store.run_inactivity(chrono::Utc::now()).await {
+        match leadgate_app::automation::run_inactivity(&store, chrono::Utc::now()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(fired = n, "inactivity rules fired"),
             Err(e) => tracing::warn!(error = %e, "cannot check for inactive leads"),

@@ -150,9 +150,13 @@ async fn a_job_whose_worker_stopped_is_taken_over_and_finished_once(store: Store
     assert!(taken_over.last_error.unwrap().contains("dying"));
 
     // The first worker wakes up late: its finish stores nothing.
-    assert!(!store.perform_job(&first[0], t0).await.unwrap());
+    assert!(!leadgate_app::jobs::perform(&store, &first[0], t0)
+        .await
+        .unwrap());
     assert_eq!(store.fail_job(&first[0], "late", t0).await.unwrap(), None);
-    assert!(store.perform_job(&second[0], t0).await.unwrap());
+    assert!(leadgate_app::jobs::perform(&store, &second[0], t0)
+        .await
+        .unwrap());
     assert_eq!(count(&store, "SELECT COUNT(*) FROM notifications").await, 1);
     assert!(store.task(task.id).await.unwrap().reminded_at.is_some());
     let runs = store.job_runs(second[0].id).await.unwrap();
@@ -271,7 +275,9 @@ async fn a_task_reminds_its_owner_once_when_due(store: Store) {
         .await
         .unwrap();
     assert_eq!(jobs.len(), 1);
-    assert!(store.perform_job(&jobs[0], now).await.unwrap());
+    assert!(leadgate_app::jobs::perform(&store, &jobs[0], now)
+        .await
+        .unwrap());
     let cy = store.notifications("cy", true, 10).await.unwrap();
     assert_eq!(cy.len(), 1);
     assert_eq!(cy[0].task_id, Some(theirs.id));
@@ -308,7 +314,9 @@ async fn a_task_reminds_its_owner_once_when_due(store: Store) {
         .claim_jobs("w", 10, Duration::seconds(60), due)
         .await
         .unwrap();
-    assert!(store.perform_job(&later[0], due).await.unwrap());
+    assert!(leadgate_app::jobs::perform(&store, &later[0], due)
+        .await
+        .unwrap());
     assert!(store
         .notifications("bo", false, 10)
         .await
@@ -455,7 +463,9 @@ async fn a_reminder_is_emailed_to_a_rep_with_an_address(store: Store) {
         .claim_jobs("w", 10, Duration::seconds(60), now)
         .await
         .unwrap();
-    assert!(store.perform_job(&jobs[0], now).await.unwrap());
+    assert!(leadgate_app::jobs::perform(&store, &jobs[0], now)
+        .await
+        .unwrap());
     let outbox = store.emails(Some(id), 10).await.unwrap();
     assert_eq!(outbox.len(), 1);
     assert_eq!(outbox[0].to_address, "ha@sales.example");

@@ -1,0 +1,130 @@
+//! Jobs whose effects all lie in the store: a job's work done in one transaction with
+//! marking it done, so a job taken over by another worker stores nothing twice. (Sending
+//! webhooks and emails, training models and vacuuming are the server's worker's.)
+
+use crate::Result;
+use chrono::{DateTime, Utc};
+use leadgate_core::job::JobKind;
+use leadgate_store::{to_micros, ActivePolicy, ClaimedJob, Store, StoreError, Ts};
+
+/// What a job asks of the store, read from its kind and payload.
+enum Work {
+    SlaCheck {
+        clock: i64,
+    },
+    SlaRecycle {
+        clock: i64,
+    },
+    TaskReminder {
+        task: i64,
+    },
+    Automation {
+        event: i64,
+    },
+    SequenceStep {
+        enrolment: i64,
+        step: usize,
+        lead: i64,
+    },
+}
+
+impl Work {
+    fn of(job: &ClaimedJob) -> Result<Work, StoreError> {
+        let kind = job.kind().map_err(|reason| StoreError::Conflict {
+            field: "kind".into(),
+            reason,
+        })?;
+        let id_in = |key: &str| {
+            job.payload[key]
+                .as_i64()
+                .ok_or_else(|| StoreError::Conflict {
+                    field: format!("payload.{key}"),
+                    reason: format!("a {kind} job names its {}", key.trim_end_matches("_id")),
+                })
+        };
+        Ok(match kind {
+            JobKind::SlaCheck => Work::SlaCheck {
+                clock: id_in("clock_id")?,
+            },
+            JobKind::SlaRecycle => Work::SlaRecycle {
+                clock: id_in("clock_id")?,
+            },
+            JobKind::TaskReminder => Work::TaskReminder {
+                task: id_in("task_id")?,
+            },
+            JobKind::Automation => Work::Automation {
+                event: id_in("event_id")?,
+            },
+            JobKind::SequenceStep => Work::SequenceStep {
+                enrolment: id_in("enrolment_id")?,
+                step: id_in("step")? as usize,
+                lead: id_in("lead_id")?,
+            },
+            JobKind::WebhookDelivery
+            | JobKind::SendEmail
+            | JobKind::TrainModel
+            | JobKind::PredictLeads
+            | JobKind::VacuumErased => {
+                return Err(StoreError::Conflict {
+                    field: "kind".into(),
+                    reason: format!("{kind} jobs are sent by the server's worker"),
+                })
+            }
+        })
+    }
+
+    /// The lead whose product's policy the work is judged by, where it needs one.
+    async fn lead(&self, store: &Store) -> Result<Option<i64>> {
+        Ok(match *self {
+            Work::SlaRecycle { clock } => store.lead_of_clock(clock).await?,
+            Work::Automation { event } => store.lead_of_event(event).await?,
+            Work::SequenceStep { lead, .. } => Some(lead),
+            Work::SlaCheck { .. } | Work::TaskReminder { .. } => None,
+        })
+    }
+}
+
+/// The policy in force for a lead's product; `None` when the lead is gone (erased).
+async fn policy_of_lead(store: &Store, lead: i64) -> Result<Option<ActivePolicy>> {
+    match store.lead(lead).await {
+        Ok(lead) => Ok(Some(store.active_policy(&lead.lead.product_line()).await?)),
+        Err(StoreError::LeadNotFound(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs a job whose effects all lie in the store, in one transaction with marking it done.
+/// Returns false when another worker had taken the job over (nothing is stored then).
+pub async fn perform(store: &Store, job: &ClaimedJob, now: DateTime<Utc>) -> Result<bool> {
+    let work = Work::of(job)?;
+    // Read before the write transaction: the policy the work is judged by.
+    let active = match work.lead(store).await? {
+        Some(lead) => policy_of_lead(store, lead).await?,
+        None => None,
+    };
+    let now = to_micros(now);
+    let mut tx = store.begin().await?;
+    if !tx.finish_claim(job, Ts(now)).await? {
+        return Ok(false);
+    }
+    match (work, &active) {
+        (Work::SlaCheck { clock }, _) => tx.check_clock(clock, now).await?,
+        (Work::SlaRecycle { clock }, Some(active)) => {
+            tx.recycle_untouched(clock, active, now).await?
+        }
+        (Work::TaskReminder { task }, _) => tx.remind(task, Ts(now)).await?,
+        (Work::Automation { event }, Some(active)) => {
+            crate::automation::run_on_event(&mut tx, event, active, now).await?
+        }
+        (
+            Work::SequenceStep {
+                enrolment, step, ..
+            },
+            Some(active),
+        ) => crate::automation::run_step(&mut tx, enrolment, step, active, now).await?,
+        // The lead is gone: nothing to do, and the job is done.
+        (Work::SlaRecycle { .. } | Work::Automation { .. } | Work::SequenceStep { .. }, None) => {}
+    }
+    tx.commit().await?;
+    Ok(true)
+}
