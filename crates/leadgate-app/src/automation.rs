@@ -11,8 +11,6 @@ use leadgate_core::automation::{
 };
 use leadgate_core::followup::NewTask;
 use leadgate_core::lifecycle::{self, MoveRequest, Mover};
-use leadgate_core::routing::RoutingFacts;
-use leadgate_core::temperature::Temperature;
 use leadgate_core::{EventDraft, EventType, FieldError, Text};
 use leadgate_store::{to_micros, ActivePolicy, NewEvent, Store, StoreError, StoredLead, Ts, Tx};
 use serde_json::{json, Value};
@@ -167,27 +165,19 @@ async fn act(
                 Ok(()) => {
                     tx.record_move(lead, *stage, reason, active.version, false, actor, now)
                         .await?;
-                    tx.after_move(lead, *stage, active, &score, now).await?;
+                    crate::route::after_move(tx, lead, *stage, active, &score, now).await?;
                     "done".into()
                 }
                 Err(refused) => format!("refused: {refused}"),
             }
         }
         Action::Assign(Assignee::Route) => {
-            let snapshot = lead.snapshot.as_ref();
-            let facts = RoutingFacts {
-                channel: lead.first_touch.channel.as_str(),
-                grade: snapshot.map_or("", |s| s.grade.as_str()),
-                temperature: snapshot
-                    .and_then(|s| s.temperature.parse().ok())
-                    .unwrap_or(Temperature::Cold),
-            };
-            let assignment = tx
-                .route(lead, &active.policy.routing, facts, None, now)
-                .await?;
+            let facts = crate::route::facts_of(lead);
+            let assignment =
+                crate::route::route(tx, lead, &active.policy.routing, facts, None, now).await?;
             match assignment.owner {
                 Some(rep) => {
-                    tx.restart_clocks(lead, &rep, now).await?;
+                    crate::route::restart_clocks(tx, lead, &rep, now).await?;
                     format!("assigned to {rep}")
                 }
                 None => assignment.reason,
@@ -199,7 +189,7 @@ async fn act(
             }
             let reason = format!("automation rule '{rule}'");
             tx.assign(lead, rep, &reason, json!({}), actor, now).await?;
-            tx.restart_clocks(lead, rep, now).await?;
+            crate::route::restart_clocks(tx, lead, rep, now).await?;
             format!("assigned to {rep}")
         }
         Action::Enrol(name) => {

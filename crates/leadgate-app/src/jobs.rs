@@ -108,9 +108,9 @@ pub async fn perform(store: &Store, job: &ClaimedJob, now: DateTime<Utc>) -> Res
         return Ok(false);
     }
     match (work, &active) {
-        (Work::SlaCheck { clock }, _) => tx.check_clock(clock, now).await?,
+        (Work::SlaCheck { clock }, _) => crate::route::check_clock(&mut tx, clock, now).await?,
         (Work::SlaRecycle { clock }, Some(active)) => {
-            tx.recycle_untouched(clock, active, now).await?
+            crate::route::recycle_untouched(&mut tx, clock, active, now).await?
         }
         (Work::TaskReminder { task }, _) => tx.remind(task, Ts(now)).await?,
         (Work::Automation { event }, Some(active)) => {

@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod models;
 pub mod qualify;
 pub mod rescore;
+pub mod route;
 
 pub use capture::{capture, Captured};
 pub use models::{LeadPrediction, Models, TrainingSet};

@@ -190,7 +190,7 @@ async fn move_with(
         now,
     )
     .await?;
-    tx.after_move(&lead, to, &active, &score, now).await?;
+    crate::route::after_move(&mut tx, &lead, to, &active, &score, now).await?;
     tx.save_scores(&[(&lead, &score, active.version)], now, None)
         .await?;
     tx.commit().await?;
@@ -256,7 +256,7 @@ pub(crate) async fn move_by_score(
         .await
     {
         Ok(()) => {
-            tx.after_move(lead, to, active, score, now).await?;
+            crate::route::after_move(tx, lead, to, active, score, now).await?;
             Ok(Some(to))
         }
         // Moved by a person since it was read: theirs stands.

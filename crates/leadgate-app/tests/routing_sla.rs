@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use leadgate_app::qualify::transition;
+use leadgate_app::route::reassign;
+use leadgate_app::AppError;
 use leadgate_core::calendar::BusinessCalendar;
 use leadgate_core::followup::InteractionRequest;
 use leadgate_core::policy::Policy;
@@ -310,8 +312,7 @@ async fn least_loaded_routing_counts_open_leads_as_they_change(store: Store) {
     );
 
     // A lead handed on counts for its new owner.
-    store
-        .reassign(second, "binh", "an is on leave", "lan")
+    reassign(&store, second, "binh", "an is on leave", "lan")
         .await
         .unwrap();
     store.fold_open_leads().await.unwrap();
@@ -530,15 +531,14 @@ async fn manual_reassignment_needs_a_reason_and_restarts_the_clock(store: Store)
     let id = lead(&store, json!({"email": "e@hanoi.vn", "owner": "an"})).await;
     mql(&store, id).await;
     assert!(matches!(
-        store.reassign(id, "binh", " ", "manager").await,
-        Err(StoreError::Invalid(_))
+        reassign(&store, id, "binh", " ", "manager").await,
+        Err(AppError::Store(StoreError::Invalid(_)))
     ));
     assert!(matches!(
-        store.reassign(id, "an", "again", "manager").await,
-        Err(StoreError::Conflict { .. })
+        reassign(&store, id, "an", "again", "manager").await,
+        Err(AppError::Store(StoreError::Conflict { .. }))
     ));
-    let moved = store
-        .reassign(id, "binh", "an is on leave", "lan")
+    let moved = reassign(&store, id, "binh", "an is on leave", "lan")
         .await
         .unwrap();
     assert_eq!(moved.lead.owner.unwrap().as_str(), "binh");
@@ -560,8 +560,8 @@ async fn manual_reassignment_needs_a_reason_and_restarts_the_clock(store: Store)
     assert_eq!(assigned.payload.0["reason"], "an is on leave");
     assert_eq!(assigned.payload.0["from"], "an");
     assert!(matches!(
-        store.reassign(999, "binh", "x", "lan").await,
-        Err(StoreError::LeadNotFound(999))
+        reassign(&store, 999, "binh", "x", "lan").await,
+        Err(AppError::Store(StoreError::LeadNotFound(999)))
     ));
 }
 

@@ -311,7 +311,7 @@ pub async fn routing(args: RoutingBenchArgs) -> anyhow::Result<()> {
             setup.elapsed().as_secs_f64()
         );
         let started = Instant::now();
-        let (routed, left) = store.route_waiting(Utc::now()).await?;
+        let (routed, left) = leadgate_app::route::route_waiting(&store, Utc::now()).await?;
         let seconds = started.elapsed().as_secs_f64();
         let reps = store.reps(Some("sales")).await?;
         let min = reps.iter().map(|r| r.assigned_today).min().unwrap_or(0);

@@ -534,7 +534,7 @@ impl Tx {
     }
 
     /// A page of MQLs nobody owns, by id, locked for routing.
-    pub(crate) async fn unowned_mqls(&mut self, after: i64, limit: i64) -> Result<Vec<StoredLead>> {
+    pub async fn unowned_mqls(&mut self, after: i64, limit: i64) -> Result<Vec<StoredLead>> {
         let lock = if self.engine() == Engine::Postgres {
             " FOR UPDATE OF l SKIP LOCKED"
         } else {

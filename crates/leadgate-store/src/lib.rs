@@ -50,8 +50,8 @@ pub use privacy::{
     CONTACT as CONTACT_PURPOSE,
 };
 pub use qualification::{facts, OwnedEvent};
-pub use routing::{Assignment, Rep, RepInput, Team};
-pub use sla::{Compliance, SlaClock, COMPLIANCE_GROUPS};
+pub use routing::{check_name, Assignment, Rep, RepInput, Team};
+pub use sla::{Compliance, NewClock, SlaClock, StoredClock, COMPLIANCE_GROUPS};
 pub use time::{to_micros, Ts};
 pub use users::{random_token, NewSession, NewUser, SessionUser, User, MIN_PASSWORD_CHARS};
 pub use webhooks::{Delivery, DeliveryOutcome, Webhook};

@@ -8,7 +8,7 @@ use crate::time::{to_micros, Ts};
 use crate::{on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::calendar::BusinessCalendar;
-use leadgate_core::routing::{self, Method, RepLoad, RoutingFacts};
+use leadgate_core::routing::{Method, RepLoad};
 use leadgate_core::{EventDraft, EventType, FieldError};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -70,7 +70,8 @@ struct LoadRow(
 const REP_COLUMNS: &str =
     "name, team, email, weight, daily_cap, away, assigned_today, last_assigned_at";
 
-fn check_name(field: &str, name: &str) -> Result<()> {
+/// A team, rep or owner name: 1 to 100 characters without control characters.
+pub fn check_name(field: &str, name: &str) -> Result<()> {
     let ok = !name.trim().is_empty()
         && name.chars().count() <= 100
         && !name.chars().any(char::is_control);
@@ -92,7 +93,8 @@ fn parse_calendar(text: &str) -> Result<BusinessCalendar> {
 }
 
 impl Tx {
-    pub(crate) async fn team(&mut self, name: &str) -> Result<Option<Team>> {
+    /// The team `name`, if there is one.
+    pub async fn team(&mut self, name: &str) -> Result<Option<Team>> {
         let row: Option<(String, String, Option<String>)> = on_tx!(self, conn => sqlx::query_as(
             "SELECT name, calendar, manager FROM teams WHERE name = $1",
         )
@@ -126,7 +128,7 @@ impl Tx {
 
     /// The reps of a team as routing weighs them, at `now` in the team's time zone. Open
     /// leads are counted only when `method` needs them (least-loaded).
-    async fn loads(
+    pub async fn loads(
         &mut self,
         team: &Team,
         method: Method,
@@ -136,7 +138,7 @@ impl Tx {
             .with_timezone(&team.calendar.timezone)
             .date_naive()
             .to_string();
-        // Kept by triggers on leads (migration 0026): the folded count plus what changed since.
+        // Kept by change_log.rs: the folded count plus what changed since.
         let open = if method == Method::LeastLoaded {
             "COALESCE((SELECT o.leads FROM open_leads o WHERE o.owner = r.name), 0)
                 + COALESCE((SELECT SUM(c.leads) FROM open_lead_changes c WHERE c.owner = r.name), 0)"
@@ -227,92 +229,6 @@ impl Tx {
         )
         .await?;
         Ok(())
-    }
-
-    /// Routes a lead by the policy's rules: the first rule that holds names the team, and
-    /// the team's method picks the rep (never `except`). Returns who got it; nobody when no
-    /// rule holds, the team does not exist, or all its reps are away or at their cap (then
-    /// the team's manager is told).
-    pub async fn route(
-        &mut self,
-        lead: &StoredLead,
-        rules: &[routing::RoutingRule],
-        facts: RoutingFacts<'_>,
-        except: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<Assignment> {
-        let unassigned = |team: Option<&str>, rule: Option<&str>, reason: String| Assignment {
-            lead_id: lead.id,
-            owner: None,
-            team: team.map(str::to_owned),
-            rule: rule.map(str::to_owned),
-            reason,
-        };
-        // The first rule that holds, skipping rules for teams outside their working hours
-        // when the rule says so (follow the sun).
-        let mut chosen = None;
-        for rule in rules.iter().filter(|r| r.holds(&lead.lead, facts)) {
-            let Some(team) = self.team(&rule.team).await? else {
-                tracing::warn!(team = %rule.team, rule = %rule.name, "routing names a team that does not exist");
-                return Ok(unassigned(
-                    Some(&rule.team),
-                    Some(&rule.name),
-                    format!("team '{}' does not exist", rule.team),
-                ));
-            };
-            if rule.when_open && !team.calendar.is_open(now) {
-                continue;
-            }
-            chosen = Some((rule, team));
-            break;
-        }
-        let Some((rule, team)) = chosen else {
-            return Ok(unassigned(None, None, "no routing rule holds".into()));
-        };
-        let loads = self.loads(&team, rule.method, now).await?;
-        let Some(rep) = routing::pick(rule.method, &loads, except) else {
-            let reason = format!(
-                "every rep of team '{}' is away or at their daily cap",
-                team.name
-            );
-            if let Some(manager) = &team.manager {
-                self.notify(
-                    manager,
-                    "unassigned",
-                    Some(lead.id),
-                    None,
-                    &format!("Lead {} could not be routed: {reason}", lead.id),
-                    now,
-                )
-                .await?;
-            }
-            return Ok(unassigned(Some(&team.name), Some(&rule.name), reason));
-        };
-        let method = match rule.method {
-            Method::RoundRobin => "round_robin",
-            Method::LeastLoaded => "least_loaded",
-            Method::Weighted => "weighted",
-        };
-        let reason = format!(
-            "routing rule '{}' to team {} ({method})",
-            rule.name, team.name
-        );
-        self.assign(
-            lead,
-            &rep.name,
-            &reason,
-            json!({"team": team.name, "rule": rule.name}),
-            "routing",
-            now,
-        )
-        .await?;
-        Ok(Assignment {
-            lead_id: lead.id,
-            owner: Some(rep.name.clone()),
-            team: Some(team.name),
-            rule: Some(rule.name.clone()),
-            reason,
-        })
     }
 
     /// Puts a message in a person's notifications.
@@ -444,78 +360,6 @@ impl Store {
             "SELECT {REP_COLUMNS} FROM reps WHERE ($1 IS NULL OR team = $1) ORDER BY team, name"
         );
         Ok(on_read_pool!(self, pool => sqlx::query_as(&sql).bind(team).fetch_all(pool).await)?)
-    }
-
-    /// Gives a lead to `owner` by hand; the reason is required and recorded.
-    pub async fn reassign(
-        &self,
-        lead_id: i64,
-        owner: &str,
-        reason: &str,
-        actor: &str,
-    ) -> Result<StoredLead> {
-        check_name("owner", owner)?;
-        if reason.trim().is_empty() {
-            return Err(FieldError::new("reason", "is required for a reassignment").into());
-        }
-        let now = to_micros(Utc::now());
-        let mut tx = self.begin().await?;
-        let lead = tx
-            .lead(lead_id, true)
-            .await?
-            .ok_or(StoreError::LeadNotFound(lead_id))?;
-        if lead.lead.owner.as_ref().map(|o| o.as_str()) == Some(owner.trim()) {
-            return Err(StoreError::Conflict {
-                field: "owner".into(),
-                reason: format!("lead {lead_id} is already {owner}'s"),
-            });
-        }
-        tx.assign(&lead, owner.trim(), reason.trim(), json!({}), actor, now)
-            .await?;
-        tx.restart_clocks(&lead, owner.trim(), now).await?;
-        tx.commit().await?;
-        self.lead(lead_id).await
-    }
-
-    /// Routes every MQL that has no owner (after teams were created, or reps came back),
-    /// a page at a time, under the policy of each lead's product. Returns (routed, left).
-    pub async fn route_waiting(&self, now: DateTime<Utc>) -> Result<(usize, usize)> {
-        let (mut routed, mut left, mut after) = (0, 0, 0);
-        let mut policies: std::collections::HashMap<String, crate::ActivePolicy> =
-            Default::default();
-        loop {
-            let mut tx = self.begin().await?;
-            let page = tx.unowned_mqls(after, 500).await?;
-            let Some(last) = page.last() else { break };
-            after = last.id;
-            for lead in &page {
-                let product = lead.lead.product_line();
-                if !policies.contains_key(&product) {
-                    policies.insert(product.clone(), self.active_policy(&product).await?);
-                }
-                let active = &policies[&product];
-                let snapshot = lead.snapshot.as_ref();
-                let facts = RoutingFacts {
-                    channel: lead.first_touch.channel.as_str(),
-                    grade: snapshot.map_or("", |s| s.grade.as_str()),
-                    temperature: snapshot
-                        .and_then(|s| s.temperature.parse().ok())
-                        .unwrap_or(leadgate_core::temperature::Temperature::Cold),
-                };
-                let assignment = tx
-                    .route(lead, &active.policy.routing, facts, None, now)
-                    .await?;
-                match assignment.owner {
-                    Some(owner) => {
-                        routed += 1;
-                        tx.restart_clocks(lead, &owner, now).await?;
-                    }
-                    None => left += 1,
-                }
-            }
-            tx.commit().await?;
-        }
-        Ok((routed, left))
     }
 
     /// Checks that every team the policy routes to exists.

@@ -76,7 +76,9 @@ async fn setup(app: &TestApp) -> (i64, i64) {
         ("j.miller", "other@lead.example"),
     ] {
         let id = capture(store, json!({"email": email, "first_name": "Lead"})).await;
-        store.reassign(id, rep, "test", "test").await.unwrap();
+        leadgate_app::route::reassign(store, id, rep, "test", "test")
+            .await
+            .unwrap();
         leadgate_app::qualify::transition(store, id, Stage::Mql, Some("test"), false, "test")
             .await
             .unwrap();

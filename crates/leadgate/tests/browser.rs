@@ -22,8 +22,7 @@ async fn mql_of(store: &Store, rep: &str, fields: serde_json::Value) -> i64 {
         .expect("marked MQL");
     let lead = store.lead(id).await.unwrap();
     if lead.lead.owner.as_ref().map(|o| o.as_str()) != Some(rep) {
-        store
-            .reassign(id, rep, "browser test", "test")
+        leadgate_app::route::reassign(store, id, rep, "browser test", "test")
             .await
             .expect("reassigned");
     }

@@ -203,9 +203,9 @@ pub async fn rep(args: RepArgs) -> anyhow::Result<()> {
 
 pub async fn assign(args: AssignArgs) -> anyhow::Result<()> {
     let store = args.store.open().await?;
-    let lead = store
-        .reassign(args.lead, &args.owner, &args.reason, &args.by)
-        .await?;
+    let lead =
+        leadgate_app::route::reassign(&store, args.lead, &args.owner, &args.reason, &args.by)
+            .await?;
     println!(
         "lead {} is now {}'s",
         lead.id,
@@ -217,7 +217,7 @@ pub async fn assign(args: AssignArgs) -> anyhow::Result<()> {
 pub async fn route(args: RouteArgs) -> anyhow::Result<()> {
     let store = args.store.open().await?;
     let started = std::time::Instant::now();
-    let (routed, left) = store.route_waiting(Utc::now()).await?;
+    let (routed, left) = leadgate_app::route::route_waiting(&store, Utc::now()).await?;
     println!(
         "routed {routed} MQLs without an owner in {:.1} s; {left} still wait (no rule holds, or no rep is available)",
         started.elapsed().as_secs_f64()

@@ -238,10 +238,14 @@ async fn assign(
         }
     }
     errors.into_result(()).map_err(ApiError::Invalid)?;
-    let lead: StoredLead = state
-        .store
-        .reassign(id, input.owner.trim(), input.reason.trim(), &actor.0)
-        .await?;
+    let lead: StoredLead = leadgate_app::route::reassign(
+        &state.store,
+        id,
+        input.owner.trim(),
+        input.reason.trim(),
+        &actor.0,
+    )
+    .await?;
     Ok(Json(serde_json::json!({
         "lead_id": lead.id,
         "owner": lead.lead.owner.as_ref().map(|o| o.as_str()),
