@@ -1,7 +1,8 @@
 //! Automation: the policy's rules run on a stored event (inside the job's transaction, each
 //! rule's doing recorded as an `automation_fired` event), on leads gone quiet, and nurture
-//! sequences a step at a time. Core says when a rule fires and what counts as a reply; this
-//! layer does each action through the store's writes.
+//! sequences a step at a time; and the dry run that shows what rules would have done over
+//! past events. Core says when a rule fires and what counts as a reply; this layer does each
+//! action through the store's writes.
 
 use crate::rescore::score_under;
 use crate::Result;
@@ -11,9 +12,12 @@ use leadgate_core::automation::{
 };
 use leadgate_core::followup::NewTask;
 use leadgate_core::lifecycle::{self, MoveRequest, Mover};
+use leadgate_core::policy::Policy;
 use leadgate_core::{EventDraft, EventType, FieldError, Text};
 use leadgate_store::{to_micros, ActivePolicy, NewEvent, Store, StoreError, StoredLead, Ts, Tx};
+use serde::Serialize;
 use serde_json::{json, Value};
+use std::collections::hash_map::{Entry, HashMap};
 use std::str::FromStr;
 
 /// Records what a rule or a sequence step did to a lead, as `automation_fired`.
@@ -374,4 +378,94 @@ pub async fn run_inactivity(store: &Store, now: DateTime<Utc>) -> Result<usize> 
         }
     }
     Ok(fired)
+}
+
+/// What a rule would have done for one past event.
+#[derive(Debug, Clone, Serialize)]
+pub struct DryRunHit {
+    pub rule: String,
+    pub event_id: i64,
+    pub lead_id: i64,
+    pub occurred_at: Ts,
+    pub actions: Vec<String>,
+}
+
+/// A dry run over past events.
+#[derive(Debug, Clone, Serialize)]
+pub struct DryRun {
+    pub since: Ts,
+    pub events_scanned: usize,
+    /// Per rule, how many times it would have fired.
+    pub fired: Vec<(String, usize)>,
+    /// The first hits, oldest first.
+    pub hits: Vec<DryRunHit>,
+}
+
+/// What `policy`'s automation rules would have done on the events since `since` (at most
+/// `limit` events of the types they start on), judged on each lead as it is now. Writes
+/// nothing.
+pub async fn dry_run(
+    store: &Store,
+    policy: &Policy,
+    since: DateTime<Utc>,
+    limit: i64,
+) -> Result<DryRun> {
+    let mut types: Vec<&str> = policy.automation.iter().map(|r| r.on.name()).collect();
+    types.sort_unstable();
+    types.dedup();
+    let since = Ts(to_micros(since));
+    let mut dry = DryRun {
+        since,
+        events_scanned: 0,
+        fired: policy
+            .automation
+            .iter()
+            .map(|r| (r.name.clone(), 0))
+            .collect(),
+        hits: Vec::new(),
+    };
+    if types.is_empty() {
+        return Ok(dry);
+    }
+    let events = store
+        .events_of_types_since(&types, since.0, limit.clamp(1, 1_000_000))
+        .await?;
+    dry.events_scanned = events.len();
+    let mut leads: HashMap<i64, Option<StoredLead>> = HashMap::new();
+    for event in &events {
+        if let Entry::Vacant(slot) = leads.entry(event.lead_id) {
+            slot.insert(match store.lead(event.lead_id).await {
+                Ok(lead) => Some(lead),
+                Err(StoreError::LeadNotFound(_)) => None,
+                Err(e) => return Err(e.into()),
+            });
+        }
+        let Some(Some(lead)) = leads.get(&event.lead_id) else {
+            continue;
+        };
+        let Ok(event_type) = EventType::from_str(&event.event_type) else {
+            continue;
+        };
+        for (i, rule) in policy.automation.iter().enumerate() {
+            if !rule.fires(
+                event_type,
+                &event.payload.0,
+                event.actor.as_deref(),
+                &lead.lead,
+            ) {
+                continue;
+            }
+            dry.fired[i].1 += 1;
+            if dry.hits.len() < 1000 {
+                dry.hits.push(DryRunHit {
+                    rule: rule.name.clone(),
+                    event_id: event.id,
+                    lead_id: event.lead_id,
+                    occurred_at: event.occurred_at,
+                    actions: rule.actions.iter().map(Action::describe).collect(),
+                });
+            }
+        }
+    }
+    Ok(dry)
 }

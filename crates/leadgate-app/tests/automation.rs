@@ -181,10 +181,14 @@ async fn a_dry_run_counts_what_rules_would_have_done(store: Store) {
     }
     let candidate = Policy::parse(&format!("{}{RULES}", Policy::STARTER)).unwrap();
     let jobs_before = count(&store, "SELECT COUNT(*) FROM jobs").await;
-    let dry = store
-        .automation_dry_run(&candidate, Utc::now() - Duration::days(30), 10_000)
-        .await
-        .unwrap();
+    let dry = leadgate_app::automation::dry_run(
+        &store,
+        &candidate,
+        Utc::now() - Duration::days(30),
+        10_000,
+    )
+    .await
+    .unwrap();
     assert_eq!(dry.events_scanned, 3);
     assert_eq!(dry.fired[0], ("Call webinar attendees".to_owned(), 2));
     assert_eq!(dry.hits.len(), 2);
@@ -195,10 +199,14 @@ async fn a_dry_run_counts_what_rules_would_have_done(store: Store) {
         "a dry run writes nothing"
     );
     assert_eq!(count(&store, "SELECT COUNT(*) FROM tasks").await, 0);
-    let later = store
-        .automation_dry_run(&candidate, Utc::now() + Duration::days(1), 10_000)
-        .await
-        .unwrap();
+    let later = leadgate_app::automation::dry_run(
+        &store,
+        &candidate,
+        Utc::now() + Duration::days(1),
+        10_000,
+    )
+    .await
+    .unwrap();
     assert_eq!(later.events_scanned, 0);
 }
 

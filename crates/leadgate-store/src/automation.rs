@@ -1,54 +1,16 @@
 //! Automation as stored: the event a rule runs on, nurture enrolments and their step jobs,
-//! the leads gone quiet, and the dry run that shows what rules would have done over past
-//! events. What the rules do is `leadgate-app`'s.
+//! the leads gone quiet, and the past events a dry run replays. What the rules do is
+//! `leadgate-app`'s.
 
 use crate::events::StoredEvent;
-use crate::leads::StoredLead;
 use crate::time::{to_micros, Ts};
 use crate::{on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
-use leadgate_core::automation::{self, Action, EnrolmentState};
+use leadgate_core::automation::{self, EnrolmentState};
 use leadgate_core::job::JobKind;
-use leadgate_core::policy::Policy;
-use leadgate_core::{EventType, Stage};
-use serde::Serialize;
+use leadgate_core::Stage;
 use serde_json::{json, Value};
 use sqlx::types::Json;
-use std::collections::HashMap;
-use std::str::FromStr;
-
-/// A stored event as the dry run reads it.
-#[derive(sqlx::FromRow)]
-struct TriggerRow {
-    id: i64,
-    lead_id: i64,
-    #[sqlx(rename = "type")]
-    event_type: String,
-    payload: Json<Value>,
-    actor: Option<String>,
-    occurred_at: Ts,
-}
-
-/// What a rule would have done for one past event.
-#[derive(Debug, Clone, Serialize)]
-pub struct DryRunHit {
-    pub rule: String,
-    pub event_id: i64,
-    pub lead_id: i64,
-    pub occurred_at: Ts,
-    pub actions: Vec<String>,
-}
-
-/// A dry run over past events.
-#[derive(Debug, Clone, Serialize)]
-pub struct DryRun {
-    pub since: Ts,
-    pub events_scanned: usize,
-    /// Per rule, how many times it would have fired.
-    pub fired: Vec<(String, usize)>,
-    /// The first hits, oldest first.
-    pub hits: Vec<DryRunHit>,
-}
 
 /// A lead's place in a nurture sequence.
 #[derive(Debug, Clone)]
@@ -279,77 +241,26 @@ impl Store {
             .await)?)
     }
 
-    /// What `policy`'s automation rules would have done on the events since `since` (at most
-    /// `limit` events of the types they start on), judged on each lead as it is now. Writes
-    /// nothing.
-    pub async fn automation_dry_run(
+    /// Up to `limit` events of these types since `since`, oldest first (what an automation
+    /// dry run replays).
+    pub async fn events_of_types_since(
         &self,
-        policy: &Policy,
+        types: &[&str],
         since: DateTime<Utc>,
         limit: i64,
-    ) -> Result<DryRun> {
-        let mut types: Vec<&str> = policy.automation.iter().map(|r| r.on.name()).collect();
-        types.sort_unstable();
-        types.dedup();
-        let since = Ts(to_micros(since));
-        let mut dry = DryRun {
-            since,
-            events_scanned: 0,
-            fired: policy
-                .automation
-                .iter()
-                .map(|r| (r.name.clone(), 0))
-                .collect(),
-            hits: Vec::new(),
-        };
+    ) -> Result<Vec<StoredEvent>> {
         if types.is_empty() {
-            return Ok(dry);
+            return Ok(Vec::new());
         }
-        let list = types
-            .iter()
-            .map(|t| format!("'{t}'")) // event type names are [a-z_] only
-            .collect::<Vec<_>>()
-            .join(",");
-        let sql = format!(
-            "SELECT id, lead_id, type, payload, actor, occurred_at FROM events
-             WHERE type IN ({list}) AND occurred_at >= $1 ORDER BY occurred_at, id LIMIT $2"
-        );
-        let rows: Vec<TriggerRow> = on_read_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(since)
-            .bind(limit.clamp(1, 1_000_000))
-            .fetch_all(pool)
-            .await)?;
-        dry.events_scanned = rows.len();
-        let mut leads: HashMap<i64, Option<StoredLead>> = HashMap::new();
-        for row in &rows {
-            if let std::collections::hash_map::Entry::Vacant(slot) = leads.entry(row.lead_id) {
-                slot.insert(match self.lead(row.lead_id).await {
-                    Ok(lead) => Some(lead),
-                    Err(StoreError::LeadNotFound(_)) => None,
-                    Err(e) => return Err(e),
-                });
-            }
-            let Some(Some(lead)) = leads.get(&row.lead_id) else {
-                continue;
-            };
-            let Ok(event_type) = EventType::from_str(&row.event_type) else {
-                continue;
-            };
-            for (i, rule) in policy.automation.iter().enumerate() {
-                if rule.fires(event_type, &row.payload.0, row.actor.as_deref(), &lead.lead) {
-                    dry.fired[i].1 += 1;
-                    if dry.hits.len() < 1000 {
-                        dry.hits.push(DryRunHit {
-                            rule: rule.name.clone(),
-                            event_id: row.id,
-                            lead_id: row.lead_id,
-                            occurred_at: row.occurred_at,
-                            actions: rule.actions.iter().map(Action::describe).collect(),
-                        });
-                    }
-                }
-            }
-        }
-        Ok(dry)
+        Ok(on_read_pool!(self, pool => {
+            let mut b = sqlx::QueryBuilder::new(
+                "SELECT id, lead_id, type, occurred_at, recorded_at, source, actor, payload, idempotency_key
+                 FROM events WHERE occurred_at >= ",
+            );
+            b.push_bind(Ts(to_micros(since))).push(" AND type IN (");
+            crate::push_in_list(&mut b, types.iter().copied());
+            b.push(" ORDER BY occurred_at, id LIMIT ").push_bind(limit);
+            b.build_query_as().fetch_all(pool).await
+        })?)
     }
 }

@@ -30,7 +30,7 @@ pub mod testing;
 
 pub use analytics::AnalyticsScope;
 pub use api_keys::{ApiKey, NewApiKey};
-pub use automation::{DryRun, DryRunHit, Enrolment};
+pub use automation::Enrolment;
 pub use email::{Email, Sending};
 pub use events::{AppendOutcome, StoredEvent, Timeline, MAX_BATCH};
 pub use followup::{LoggedInteraction, Notification, Task, TaskFilter};

@@ -239,9 +239,8 @@ pub async fn run(args: PolicyArgs) -> anyhow::Result<()> {
                 ),
                 None => store.active_policy(&product).await?.policy,
             };
-            let dry = store
-                .automation_dry_run(&policy, Utc::now() - chrono::Duration::days(days), 100_000)
-                .await?;
+            let since = Utc::now() - chrono::Duration::days(days);
+            let dry = leadgate_app::automation::dry_run(&store, &policy, since, 100_000).await?;
             println!(
                 "automation dry run over the last {days} days: {} events scanned",
                 dry.events_scanned

@@ -397,10 +397,8 @@ async fn automation_dry_run(
         ),
         None => state.store.active_policy(&product).await?.policy,
     };
-    let dry = state
-        .store
-        .automation_dry_run(&policy, Utc::now() - chrono::Duration::days(days), 100_000)
-        .await?;
+    let since = Utc::now() - chrono::Duration::days(days);
+    let dry = leadgate_app::automation::dry_run(&state.store, &policy, since, 100_000).await?;
     Ok(Json(
         serde_json::to_value(dry).map_err(|e| ApiError::Internal(Box::new(e)))?,
     ))
