@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use leadgate_app::qualify::transition;
-use leadgate_app::route::reassign;
+use leadgate_app::route::{reassign, route_waiting};
 use leadgate_app::AppError;
 use leadgate_core::calendar::BusinessCalendar;
 use leadgate_core::followup::InteractionRequest;
@@ -318,6 +318,29 @@ async fn least_loaded_routing_counts_open_leads_as_they_change(store: Store) {
     store.fold_open_leads().await.unwrap();
     assert_eq!(open_leads(&store, "an").await, (0, 0));
     assert_eq!(open_leads(&store, "binh").await, (2, 2));
+
+    // MQLs that waited for an owner are routed in one transaction: each pick counts the
+    // ones given before it in that transaction (an 0, binh 2: an, an, then one each).
+    store
+        .apply_policy(Policy::STARTER, "ops", "no routing")
+        .await
+        .unwrap();
+    for n in 0..4 {
+        let waiting = lead(
+            &store,
+            json!({"email": format!("w{n}@hanoi.vn"), "country": "Viet Nam"}),
+        )
+        .await;
+        mql(&store, waiting).await;
+        assert_eq!(owner_of(waiting).await, None);
+    }
+    store
+        .apply_policy(&least_loaded, "ops", "least loaded again")
+        .await
+        .unwrap();
+    assert_eq!(route_waiting(&store, Utc::now()).await.unwrap(), (4, 0));
+    assert_eq!(open_leads(&store, "an").await, (3, 3));
+    assert_eq!(open_leads(&store, "binh").await, (3, 3));
 }
 
 async fn clocks_start_are_met_and_breached_with_escalation(store: Store) {

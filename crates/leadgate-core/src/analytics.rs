@@ -279,9 +279,15 @@ impl Counted {
 /// was added, one only in `before` removed): each row's net change, without the rows whose
 /// changes cancel out (a score that stayed in its band changes nothing).
 pub fn changes(before: &[Counted], after: &[Counted]) -> Vec<Fact> {
-    let mut net: BTreeMap<FactKey, Fact> = BTreeMap::new();
     let removed = before.iter().flat_map(|lead| lead.facts(-1));
-    for fact in removed.chain(after.iter().flat_map(|lead| lead.facts(1))) {
+    net(removed.chain(after.iter().flat_map(|lead| lead.facts(1))))
+}
+
+/// Facts summed per rollup row, without the rows whose changes cancel out: what a series of
+/// changes (one write's, or a whole transaction's) adds up to.
+pub fn net(facts: impl IntoIterator<Item = Fact>) -> Vec<Fact> {
+    let mut net: BTreeMap<FactKey, Fact> = BTreeMap::new();
+    for fact in facts {
         match net.entry(fact.key()) {
             std::collections::btree_map::Entry::Occupied(mut seen) => {
                 let seen = seen.get_mut();
@@ -856,6 +862,22 @@ mod tests {
                 tally(from_before.chain(changes(&before, &after))),
                 tally(after.iter().flat_map(|l| l.facts(1)))
             );
+        }
+
+        /// A transaction's writes, netted together, change the rollup as one write from
+        /// the first state to the last would.
+        #[test]
+        fn netted_changes_of_several_writes_are_the_change_of_all(
+            states in proptest::collection::vec(proptest::collection::vec((1u32..4, 0usize..3, proptest::option::of(0usize..5), 0usize..9), 0..6), 1..5),
+        ) {
+            let leads: Vec<Vec<Counted>> = states.iter().map(|drawn| {
+                drawn.iter().map(|(month, channel, band, stage)| {
+                    counted(*month, ["api", "form", "webinar"][*channel], *band, Stage::ALL[*stage])
+                }).collect()
+            }).collect();
+            let steps = leads.windows(2).flat_map(|w| changes(&w[0], &w[1]));
+            let (first, last) = (&leads[0], &leads[leads.len() - 1]);
+            prop_assert_eq!(tally(net(steps)), tally(changes(first, last)));
         }
 
         /// Rounded hours stay within 5% (or a twentieth of an hour) of the exact time.

@@ -150,6 +150,16 @@ impl Before {
     }
 }
 
+/// The kept counts' changes a transaction's writes made, not yet appended: each write of
+/// leads adds to them, and the transaction appends them once, netted, when it commits, so a
+/// pass that writes a thousand leads one at a time adds two statements, not two thousand.
+#[derive(Default)]
+pub(crate) struct Pending {
+    facts: Vec<Fact>,
+    /// Per owner, the change in their leads in hand.
+    load: BTreeMap<String, i64>,
+}
+
 /// How many leads are read per statement.
 const COUNTED_PAGE: usize = 1000;
 
@@ -173,7 +183,7 @@ impl Tx {
     /// and appends to the rollup's and the open leads' change logs what the write changed.
     pub(crate) async fn count_changes(&mut self, before: Before) -> Result<()> {
         let after = self.counted_leads(&before.ids, "").await?;
-        self.append_changes(&before.leads, &after).await
+        self.append_changes(&before.leads, &after)
     }
 
     /// After a write whose effect on each lead read by `counted_before` the caller knows
@@ -193,31 +203,36 @@ impl Tx {
                 written
             })
             .collect();
-        self.append_changes(&before.leads, &after).await
+        self.append_changes(&before.leads, &after)
     }
 
-    async fn append_changes(
-        &mut self,
-        before: &[CountedLead],
-        after: &[CountedLead],
-    ) -> Result<()> {
+    /// Adds what a write changed (the leads before and after it) to the pending changes.
+    fn append_changes(&mut self, before: &[CountedLead], after: &[CountedLead]) -> Result<()> {
         let counted = |leads: &[CountedLead]| -> Vec<Counted> {
             leads.iter().map(|lead| lead.counted.clone()).collect()
         };
         let facts = analytics::changes(&counted(before), &counted(after));
-        let mut load: BTreeMap<&str, i64> = BTreeMap::new();
+        self.counts.facts.extend(facts);
         for (leads, sign) in [(before, -1), (after, 1)] {
             for owner in leads.iter().filter_map(CountedLead::in_hand_of) {
-                *load.entry(owner).or_default() += sign;
+                *self.counts.load.entry(owner.to_owned()).or_default() += sign;
             }
         }
+        Ok(())
+    }
+
+    /// Appends the changes pending in this transaction to the change logs, netted, in one
+    /// statement per table (per 500 rows). `commit` does this first; so must a read of the
+    /// logs inside the transaction.
+    pub(crate) async fn flush_counts(&mut self) -> Result<()> {
+        let Pending { facts, mut load } = std::mem::take(&mut self.counts);
+        self.append_facts(&analytics::net(facts)).await?;
         load.retain(|_, change| *change != 0);
-        self.append_facts(&facts).await?;
         if !load.is_empty() {
             on_tx!(self, conn => {
                 let mut b = sqlx::QueryBuilder::new("INSERT INTO open_lead_changes (owner, leads) ");
                 b.push_values(&load, |mut row, (owner, change)| {
-                    row.push_bind(*owner).push_bind(*change);
+                    row.push_bind(owner.as_str()).push_bind(*change);
                 });
                 b.build().execute(conn).await.map(|_| ())
             })?;
@@ -263,7 +278,7 @@ impl Tx {
                 was
             })
             .collect();
-        self.append_changes(&before, &after).await
+        self.append_changes(&before, &after)
     }
 
     /// The leads `ids` as the kept counts read them, each page as one JSON value: sqlx hands

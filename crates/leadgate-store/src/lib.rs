@@ -190,6 +190,9 @@ pub(crate) fn push_in_list<'args, DB, T>(
 /// `on_tx!`). Opaque outside the store: SQL stays here.
 pub struct Tx {
     conn: Conn,
+    /// The kept counts' changes of the writes so far, appended when the transaction
+    /// commits (see `change_log.rs`).
+    counts: change_log::Pending,
 }
 
 /// The engine's own transaction behind a `Tx`.
@@ -216,7 +219,8 @@ pub(crate) use on_tx;
 
 impl Tx {
     /// Makes every write of the transaction stand; dropping a `Tx` instead undoes them.
-    pub async fn commit(self) -> Result<()> {
+    pub async fn commit(mut self) -> Result<()> {
+        self.flush_counts().await?;
         match self.conn {
             Conn::Sqlite(tx) => tx.commit().await?,
             Conn::Postgres(tx) => tx.commit().await?,
@@ -349,7 +353,10 @@ impl Store {
             Pool::Sqlite { write, .. } => Conn::Sqlite(write.begin().await?),
             Pool::Postgres(pool) => Conn::Postgres(pool.begin().await?),
         };
-        Ok(Tx { conn })
+        Ok(Tx {
+            conn,
+            counts: Default::default(),
+        })
     }
 
     /// Starts a transaction for reading only: a consistent snapshot for long passes, which
@@ -359,7 +366,10 @@ impl Store {
             Pool::Sqlite { read, .. } => Conn::Sqlite(read.begin().await?),
             Pool::Postgres(pool) => Conn::Postgres(pool.begin().await?),
         };
-        Ok(Tx { conn })
+        Ok(Tx {
+            conn,
+            counts: Default::default(),
+        })
     }
 
     pub fn engine(&self) -> Engine {

@@ -138,8 +138,10 @@ impl Tx {
             .with_timezone(&team.calendar.timezone)
             .date_naive()
             .to_string();
-        // Kept by change_log.rs: the folded count plus what changed since.
+        // Kept by change_log.rs: the folded count plus what changed since, this
+        // transaction's changes included.
         let open = if method == Method::LeastLoaded {
+            self.flush_counts().await?;
             "COALESCE((SELECT o.leads FROM open_leads o WHERE o.owner = r.name), 0)
                 + COALESCE((SELECT SUM(c.leads) FROM open_lead_changes c WHERE c.owner = r.name), 0)"
         } else {
