@@ -183,7 +183,8 @@ impl Tx {
     /// and appends to the rollup's and the open leads' change logs what the write changed.
     pub(crate) async fn count_changes(&mut self, before: Before) -> Result<()> {
         let after = self.counted_leads(&before.ids, "").await?;
-        self.append_changes(&before.leads, &after)
+        self.append_changes(&before.leads, &after);
+        Ok(())
     }
 
     /// After a write whose effect on each lead read by `counted_before` the caller knows
@@ -203,11 +204,12 @@ impl Tx {
                 written
             })
             .collect();
-        self.append_changes(&before.leads, &after)
+        self.append_changes(&before.leads, &after);
+        Ok(())
     }
 
     /// Adds what a write changed (the leads before and after it) to the pending changes.
-    fn append_changes(&mut self, before: &[CountedLead], after: &[CountedLead]) -> Result<()> {
+    fn append_changes(&mut self, before: &[CountedLead], after: &[CountedLead]) {
         let counted = |leads: &[CountedLead]| -> Vec<Counted> {
             leads.iter().map(|lead| lead.counted.clone()).collect()
         };
@@ -218,7 +220,6 @@ impl Tx {
                 *self.counts.load.entry(owner.to_owned()).or_default() += sign;
             }
         }
-        Ok(())
     }
 
     /// Appends the changes pending in this transaction to the change logs, netted, in one
@@ -278,7 +279,8 @@ impl Tx {
                 was
             })
             .collect();
-        self.append_changes(&before, &after)
+        self.append_changes(&before, &after);
+        Ok(())
     }
 
     /// The leads `ids` as the kept counts read them, each page as one JSON value: sqlx hands
