@@ -11,6 +11,7 @@ use leadgate_core::automation::{
     self, Action, Assignee, AutomationRule, EnrolmentState, Recipient,
 };
 use leadgate_core::followup::NewTask;
+use leadgate_core::id::LeadId;
 use leadgate_core::lifecycle::{self, MoveRequest, Mover};
 use leadgate_core::policy::Policy;
 use leadgate_core::{EventDraft, EventType, FieldError, Text};
@@ -23,7 +24,7 @@ use std::str::FromStr;
 /// Records what a rule or a sequence step did to a lead, as `automation_fired`.
 async fn record_fired(
     tx: &mut Tx,
-    lead_id: i64,
+    lead_id: LeadId,
     payload: Value,
     actor: &str,
     now: DateTime<Utc>,
@@ -45,7 +46,7 @@ async fn record_fired(
 #[allow(clippy::too_many_arguments)]
 async fn act_all(
     tx: &mut Tx,
-    lead_id: i64,
+    lead_id: LeadId,
     rule: &AutomationRule,
     active: &ActivePolicy,
     trigger: Option<i64>,
@@ -351,7 +352,7 @@ pub async fn run_inactivity(store: &Store, now: DateTime<Utc>) -> Result<usize> 
             };
             let cutoff = now - chrono::Duration::days(days.into());
             let actor = automation::actor(&rule.name, 1);
-            let mut after = 0_i64;
+            let mut after = LeadId(0);
             loop {
                 let ids = store
                     .quiet_leads(&product, &rule.stages, cutoff, &actor, after)
@@ -385,7 +386,7 @@ pub async fn run_inactivity(store: &Store, now: DateTime<Utc>) -> Result<usize> 
 pub struct DryRunHit {
     pub rule: String,
     pub event_id: i64,
-    pub lead_id: i64,
+    pub lead_id: LeadId,
     pub occurred_at: Ts,
     pub actions: Vec<String>,
 }
@@ -431,7 +432,7 @@ pub async fn dry_run(
         .events_of_types_since(&types, since.0, limit.clamp(1, 1_000_000))
         .await?;
     dry.events_scanned = events.len();
-    let mut leads: HashMap<i64, Option<StoredLead>> = HashMap::new();
+    let mut leads: HashMap<LeadId, Option<StoredLead>> = HashMap::new();
     for event in &events {
         if let Entry::Vacant(slot) = leads.entry(event.lead_id) {
             slot.insert(match store.lead(event.lead_id).await {

@@ -4,6 +4,7 @@
 
 use crate::Result;
 use chrono::{DateTime, Utc};
+use leadgate_core::id::LeadId;
 use leadgate_core::job::JobKind;
 use leadgate_store::{to_micros, ActivePolicy, ClaimedJob, Store, StoreError, Ts};
 
@@ -24,7 +25,7 @@ enum Work {
     SequenceStep {
         enrolment: i64,
         step: usize,
-        lead: i64,
+        lead: LeadId,
     },
 }
 
@@ -58,7 +59,7 @@ impl Work {
             JobKind::SequenceStep => Work::SequenceStep {
                 enrolment: id_in("enrolment_id")?,
                 step: id_in("step")? as usize,
-                lead: id_in("lead_id")?,
+                lead: LeadId(id_in("lead_id")?),
             },
             JobKind::WebhookDelivery
             | JobKind::SendEmail
@@ -74,7 +75,7 @@ impl Work {
     }
 
     /// The lead whose product's policy the work is judged by, where it needs one.
-    async fn lead(&self, store: &Store) -> Result<Option<i64>> {
+    async fn lead(&self, store: &Store) -> Result<Option<LeadId>> {
         Ok(match *self {
             Work::SlaRecycle { clock } => store.lead_of_clock(clock).await?,
             Work::Automation { event } => store.lead_of_event(event).await?,
@@ -85,7 +86,7 @@ impl Work {
 }
 
 /// The policy in force for a lead's product; `None` when the lead is gone (erased).
-async fn policy_of_lead(store: &Store, lead: i64) -> Result<Option<ActivePolicy>> {
+async fn policy_of_lead(store: &Store, lead: LeadId) -> Result<Option<ActivePolicy>> {
     match store.lead(lead).await {
         Ok(lead) => Ok(Some(store.active_policy(&lead.lead.product_line()).await?)),
         Err(StoreError::LeadNotFound(_)) => Ok(None),

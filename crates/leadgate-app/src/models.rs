@@ -5,6 +5,7 @@
 use crate::{AppError, Result};
 use chrono::{DateTime, Utc};
 use leadgate_core::conversion_model::ModelStatus;
+use leadgate_core::id::LeadId;
 use leadgate_core::Stage;
 use leadgate_ml::model::{Evaluation, Example, Model, Predictor, Settings};
 use leadgate_ml::{LeadHistory, MlError, Observation, Reason};
@@ -25,7 +26,7 @@ const PAGE: i64 = 1000;
 /// One lead's prediction, with the features that pushed it up and down.
 #[derive(Debug, Clone, Serialize)]
 pub struct LeadPrediction {
-    pub lead_id: i64,
+    pub lead_id: LeadId,
     pub model_id: i64,
     pub probability: f64,
     pub expected_value: f64,
@@ -144,7 +145,7 @@ impl Models {
             after_outcome: self.store.after_outcome_fields().await?,
             ..TrainingSet::default()
         };
-        let mut after = 0i64;
+        let mut after = LeadId(0);
         loop {
             let page = self.store.leads_with_events(product, after, PAGE).await?;
             let Some((last, _)) = page.last() else { break };
@@ -334,20 +335,20 @@ impl Models {
         };
         let now = to_micros(now);
         let excluded = self.store.after_outcome_fields().await?;
-        let mut after = 0i64;
+        let mut after = LeadId(0);
         let mut scored = 0;
         loop {
             let page = self.store.leads_with_events(product, after, PAGE).await?;
             let Some((last, _)) = page.last() else { break };
             after = last.id;
-            let (open, observations): (Vec<i64>, Vec<Observation>) = page
+            let (open, observations): (Vec<LeadId>, Vec<Observation>) = page
                 .iter()
                 .filter_map(|(lead, own)| {
                     open_observation(lead, own, now, &excluded).map(|o| (lead.id, o))
                 })
                 .unzip();
             let refs: Vec<&Observation> = observations.iter().collect();
-            let predictions: Vec<(i64, PredictionSnapshot)> = open
+            let predictions: Vec<(LeadId, PredictionSnapshot)> = open
                 .iter()
                 .zip(predictor.predict(&refs))
                 .map(|(id, p)| {
@@ -365,7 +366,11 @@ impl Models {
     /// One lead's prediction at `now` with the features that pushed it up and down, read
     /// only: nothing is stored (a page view or a GET must not wait for the writer). `None`
     /// when its product has no usable model or the lead is closed.
-    pub async fn prediction(&self, id: i64, now: DateTime<Utc>) -> Result<Option<LeadPrediction>> {
+    pub async fn prediction(
+        &self,
+        id: LeadId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LeadPrediction>> {
         let now = to_micros(now);
         let (lead, own) = self.store.lead_with_events(id).await?;
         let Some((model_id, predictor)) = self.active(&lead.lead.product_line()).await? else {
@@ -392,7 +397,7 @@ impl Models {
     /// `prediction`, stored on the lead (for lists sorted by priority).
     pub async fn predict_lead(
         &self,
-        id: i64,
+        id: LeadId,
         now: DateTime<Utc>,
     ) -> Result<Option<LeadPrediction>> {
         let now = to_micros(now);
@@ -406,7 +411,7 @@ impl Models {
     }
 
     /// Rescores a lead now (moving it if its MQL status changed) and predicts it afresh.
-    pub async fn refresh(&self, id: i64, now: DateTime<Utc>) -> Result<StoredLead> {
+    pub async fn refresh(&self, id: LeadId, now: DateTime<Utc>) -> Result<StoredLead> {
         let lead = crate::qualify::refresh_lead(&self.store, id, now).await?;
         self.repredicted(lead, now).await
     }

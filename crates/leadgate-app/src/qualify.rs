@@ -7,6 +7,7 @@ use crate::rescore::score_under;
 use crate::{Models, Result};
 use chrono::{DateTime, Utc};
 use leadgate_core::event::EventDraft;
+use leadgate_core::id::LeadId;
 use leadgate_core::lifecycle::{self, policy_actor, MoveRequest, Mover};
 use leadgate_core::policy::BantPart;
 use leadgate_core::scoring::Score;
@@ -34,7 +35,7 @@ struct Asked<'a> {
 /// `stage_changed` event with the actor, the reason and the policy version.
 pub async fn transition(
     store: &Store,
-    id: i64,
+    id: LeadId,
     to: Stage,
     reason: Option<&str>,
     override_bant: bool,
@@ -53,7 +54,7 @@ pub async fn transition(
 pub async fn move_lead(
     store: &Store,
     models: &Models,
-    id: i64,
+    id: LeadId,
     to: Stage,
     reason: Option<&str>,
     override_bant: bool,
@@ -69,7 +70,7 @@ pub async fn move_lead(
 /// analytics and the conversion model learn from.
 pub async fn record_outcome(
     store: &Store,
-    id: i64,
+    id: LeadId,
     outcome: Outcome,
     actor: &str,
 ) -> Result<StoredLead> {
@@ -118,7 +119,7 @@ pub async fn record_outcome(
 /// is (`None`).
 pub async fn settle_outcome(
     store: &Store,
-    id: i64,
+    id: LeadId,
     won: bool,
     reason: &str,
     actor: &str,
@@ -146,7 +147,7 @@ pub async fn settle_outcome(
 /// the score stored.
 async fn move_with(
     store: &Store,
-    id: i64,
+    id: LeadId,
     asked: Asked<'_>,
     outcome: Option<Value>,
     actor: &str,
@@ -201,7 +202,7 @@ async fn move_with(
 /// policy.
 async fn lock_and_score(
     store: &Store,
-    id: i64,
+    id: LeadId,
     now: DateTime<Utc>,
 ) -> Result<(Tx, StoredLead, Score, ActivePolicy)> {
     let product = store.lead(id).await?.lead.product_line();
@@ -218,7 +219,7 @@ async fn lock_and_score(
 
 /// Rescores one lead now, stores the score, and moves it if its MQL status changed (a lead
 /// that arrives or is edited into the MQL rule becomes an MQL at once).
-pub async fn refresh_lead(store: &Store, id: i64, now: DateTime<Utc>) -> Result<StoredLead> {
+pub async fn refresh_lead(store: &Store, id: LeadId, now: DateTime<Utc>) -> Result<StoredLead> {
     let now = to_micros(now);
     let (mut tx, lead, score, active) = lock_and_score(store, id, now).await?;
     tx.save_scores(&[(&lead, &score, active.version)], now, None)
@@ -270,7 +271,7 @@ pub(crate) async fn move_by_score(
 pub async fn confirm_bant(
     store: &Store,
     models: &Models,
-    id: i64,
+    id: LeadId,
     changes: &[(BantPart, bool)],
     actor: &str,
 ) -> Result<StoredLead> {
@@ -318,7 +319,7 @@ pub async fn confirm_bant(
 pub async fn review_junk(
     store: &Store,
     models: &Models,
-    id: i64,
+    id: LeadId,
     junk: bool,
     reason: &str,
     actor: &str,

@@ -6,6 +6,7 @@ use crate::qualify::move_by_score;
 use crate::Result;
 use chrono::{DateTime, Utc};
 use leadgate_core::backtest::{Backtest, BacktestReport, History};
+use leadgate_core::id::LeadId;
 use leadgate_core::policy::Policy;
 use leadgate_core::scoring::{self, Marks, Score};
 use leadgate_core::Stage;
@@ -15,7 +16,7 @@ use std::collections::HashMap;
 /// A lead's current score under the policy in force.
 #[derive(Debug, Clone)]
 pub struct LeadScore {
-    pub lead_id: i64,
+    pub lead_id: LeadId,
     pub product: String,
     pub policy_version: i64,
     pub score: Score,
@@ -49,7 +50,7 @@ pub(crate) fn score_under(
 
 /// The lead's score now, explained, computed from its events under its product's policy.
 /// Reads only.
-pub async fn score_lead(store: &Store, id: i64, now: DateTime<Utc>) -> Result<LeadScore> {
+pub async fn score_lead(store: &Store, id: LeadId, now: DateTime<Utc>) -> Result<LeadScore> {
     let lead = store.lead(id).await?;
     let product = lead.lead.product_line();
     let active = store.active_policy(&product).await?;
@@ -83,13 +84,13 @@ pub async fn rescore(
     let now = to_micros(now);
     let active = store.active_policy(product).await?;
     let mut summary = RescoreSummary::default();
-    let mut after = 0i64;
+    let mut after = LeadId(0);
     loop {
         let mut tx = store.begin().await?;
         let page = tx.leads_of_product(product, after, 500).await?;
         let Some(last) = page.last() else { break };
         after = last.id;
-        let ids: Vec<i64> = page.iter().map(|l| l.id).collect();
+        let ids: Vec<LeadId> = page.iter().map(|l| l.id).collect();
         let mut events = tx.events_of(&ids).await?;
         let scores: Vec<Score> = page
             .iter()
@@ -129,7 +130,7 @@ pub async fn rescore_due(store: &Store, limit: i64, now: DateTime<Utc>) -> Resul
     if leads.is_empty() {
         return Ok(0);
     }
-    let ids: Vec<i64> = leads.iter().map(|l| l.id).collect();
+    let ids: Vec<LeadId> = leads.iter().map(|l| l.id).collect();
     let mut events = tx.events_of(&ids).await?;
     let mut policies: HashMap<String, ActivePolicy> = HashMap::new();
     for lead in &leads {
@@ -172,12 +173,12 @@ pub async fn backtest(
     let active = store.active_policy(&candidate.product).await?;
     let mut backtest = Backtest::new(&active.policy, candidate, now);
     let mut tx = store.begin_read().await?;
-    let mut after = 0i64;
+    let mut after = LeadId(0);
     loop {
         let page = tx.leads_of_product(&candidate.product, after, 1000).await?;
         let Some(last) = page.last() else { break };
         after = last.id;
-        let ids: Vec<i64> = page.iter().map(|l| l.id).collect();
+        let ids: Vec<LeadId> = page.iter().map(|l| l.id).collect();
         let mut events = tx.events_of(&ids).await?;
         for lead in &page {
             let own = events.remove(&lead.id).unwrap_or_default();

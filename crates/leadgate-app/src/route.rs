@@ -6,6 +6,7 @@
 use crate::Result;
 use chrono::{DateTime, Duration, Utc};
 use leadgate_core::calendar::BusinessCalendar;
+use leadgate_core::id::LeadId;
 use leadgate_core::lifecycle::{self, MoveRequest, Mover};
 use leadgate_core::routing::{self, Method, RoutingFacts, RoutingRule};
 use leadgate_core::scoring::{self, Marks, Score};
@@ -89,7 +90,7 @@ async fn start_clock(
         None => (None, BusinessCalendar::always()),
     };
     let Some(due_at) = rule.within.deadline(&calendar, at) else {
-        tracing::warn!(lead = lead.id, rule = %rule.name, "the team's calendar has no working time ahead; no clock started");
+        tracing::warn!(lead = %lead.id, rule = %rule.name, "the team's calendar has no working time ahead; no clock started");
         return Ok(());
     };
     let clock = NewClock {
@@ -346,7 +347,7 @@ pub async fn recycle_untouched(
     };
     let bant = scoring::score_quick(&lead.lead, &[], marks, &active.policy, now).bant;
     if let Err(refused) = lifecycle::check(&request, &bant, &active.policy) {
-        tracing::warn!(lead = lead.id, %refused, "cannot recycle the untouched lead");
+        tracing::warn!(lead = %lead.id, %refused, "cannot recycle the untouched lead");
         return Ok(());
     }
     let actor = format!("sla:{}", clock.rule);
@@ -368,7 +369,7 @@ pub async fn recycle_untouched(
 /// running clocks start afresh for the new owner.
 pub async fn reassign(
     store: &Store,
-    lead_id: i64,
+    lead_id: LeadId,
     owner: &str,
     reason: &str,
     actor: &str,
@@ -403,7 +404,7 @@ pub async fn reassign(
 /// Routes every MQL that has no owner (after teams were created, or reps came back), a page
 /// at a time, under the policy of each lead's product. Returns (routed, left).
 pub async fn route_waiting(store: &Store, now: DateTime<Utc>) -> Result<(usize, usize)> {
-    let (mut routed, mut left, mut after) = (0, 0, 0);
+    let (mut routed, mut left, mut after) = (0, 0, LeadId(0));
     let mut policies: HashMap<String, ActivePolicy> = HashMap::new();
     loop {
         let mut tx = store.begin().await?;

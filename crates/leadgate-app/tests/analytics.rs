@@ -7,6 +7,7 @@ use leadgate_app::qualify::{record_outcome, refresh_lead, transition};
 use leadgate_app::route::reassign;
 use leadgate_app::Outcome;
 use leadgate_core::calendar::BusinessCalendar;
+use leadgate_core::id::LeadId;
 use leadgate_core::Stage;
 use leadgate_store::testing::{backdate, capture, count, numbers};
 use leadgate_store::{AnalyticsScope, LeadFilter, LeadSort, RepInput, SortField, Store};
@@ -184,7 +185,7 @@ async fn moves_and_outcomes_feed_the_funnel_sources_reasons_and_times(store: Sto
             })
             .await
             .unwrap();
-        let ids: Vec<i64> = page.leads.iter().map(|l| l.id).collect();
+        let ids: Vec<LeadId> = page.leads.iter().map(|l| l.id).collect();
         assert_eq!(ids, expected, "{stage:?} {team:?}");
     }
 

@@ -6,6 +6,7 @@ use chrono::{Duration, Utc};
 use leadgate_app::qualify::{refresh_lead, transition};
 use leadgate_app::rescore::rescore_due;
 use leadgate_core::event::LeadRef;
+use leadgate_core::id::LeadId;
 use leadgate_core::policy::Policy;
 use leadgate_core::{EventDraft, EventType, Stage};
 use leadgate_store::testing::capture as lead;
@@ -49,7 +50,7 @@ stage = ["lead"]
 do = [{ move_to = "mql", reason = "booked a meeting" }, { add_tag = "meeting" }]
 "#;
 
-async fn event(store: &Store, lead: i64, event_type: EventType, payload: Value) {
+async fn event(store: &Store, lead: LeadId, event_type: EventType, payload: Value) {
     let draft = EventDraft::new(event_type, Utc::now(), payload);
     let outcome = store
         .append_events(vec![Ok((LeadRef::Id(lead), draft))], "apikey:site")

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use leadgate_core::email::EmailState;
 use leadgate_core::followup::{InteractionRequest, TaskRequest, TaskState};
+use leadgate_core::id::LeadId;
 use leadgate_core::job::{JobKind, JobState};
 use leadgate_store::testing::{capture as lead, count};
 use leadgate_store::{NewJob, Store, StoreError, TaskFilter};
@@ -242,7 +243,7 @@ async fn a_task_reminds_its_owner_once_when_due(store: Store) {
     assert!(matches!(
         store
             .create_task(
-                999,
+                LeadId(999),
                 &serde_json::from_value::<TaskRequest>(
                     json!({"type": "call", "due_at": due.to_rfc3339()})
                 )
@@ -253,7 +254,7 @@ async fn a_task_reminds_its_owner_once_when_due(store: Store) {
                 now
             )
             .await,
-        Err(StoreError::LeadNotFound(999))
+        Err(StoreError::LeadNotFound(LeadId(999)))
     ));
     let overdue = store
         .tasks(&TaskFilter {
@@ -359,8 +360,8 @@ async fn an_interaction_is_an_event_and_sets_the_next_step(store: Store) {
         "{types:?}"
     );
     assert!(matches!(
-        store.log_interaction(999, &call, "x", now).await,
-        Err(StoreError::LeadNotFound(999))
+        store.log_interaction(LeadId(999), &call, "x", now).await,
+        Err(StoreError::LeadNotFound(LeadId(999)))
     ));
     assert_eq!(count(&store, "SELECT COUNT(*) FROM jobs").await, 1);
 }

@@ -7,6 +7,7 @@ use leadgate_app::route::{reassign, route_waiting};
 use leadgate_app::AppError;
 use leadgate_core::calendar::BusinessCalendar;
 use leadgate_core::followup::InteractionRequest;
+use leadgate_core::id::LeadId;
 use leadgate_core::policy::Policy;
 use leadgate_core::sla::ClockState;
 use leadgate_core::Stage;
@@ -89,7 +90,7 @@ team = "global"
 method = "weighted"
 "#;
 
-async fn mql(store: &Store, id: i64) {
+async fn mql(store: &Store, id: LeadId) {
     transition(
         store,
         id,
@@ -257,7 +258,7 @@ async fn least_loaded_routing_counts_open_leads_as_they_change(store: Store) {
         );
     }
     assert_eq!(open_leads(&store, "an").await, (3, 3));
-    let owner_of = |id: i64| {
+    let owner_of = |id: LeadId| {
         let store = store.clone();
         async move {
             let lead = store.lead(id).await.unwrap().lead;
@@ -368,7 +369,7 @@ async fn clocks_start_are_met_and_breached_with_escalation(store: Store) {
     // The inbox asks for the running clocks of the leads it shows, and of those only; the
     // owner's list finds the same clock.
     let shown = store
-        .running_clocks_of(&[met, met + 1000], Utc::now())
+        .running_clocks_of(&[met, LeadId(met.get() + 1000)], Utc::now())
         .await
         .unwrap();
     assert_eq!(shown.iter().map(|c| c.lead_id).collect::<Vec<_>>(), [met]);
@@ -583,8 +584,8 @@ async fn manual_reassignment_needs_a_reason_and_restarts_the_clock(store: Store)
     assert_eq!(assigned.payload.0["reason"], "an is on leave");
     assert_eq!(assigned.payload.0["from"], "an");
     assert!(matches!(
-        reassign(&store, 999, "binh", "x", "lan").await,
-        Err(AppError::Store(StoreError::LeadNotFound(999)))
+        reassign(&store, LeadId(999), "binh", "x", "lan").await,
+        Err(AppError::Store(StoreError::LeadNotFound(LeadId(999))))
     ));
 }
 

@@ -60,7 +60,11 @@ fn office() -> BusinessCalendar {
     .expect("the benchmark calendar is valid")
 }
 
-async fn one_lead(store: &Store, email: &str, owner: Option<&str>) -> anyhow::Result<i64> {
+async fn one_lead(
+    store: &Store,
+    email: &str,
+    owner: Option<&str>,
+) -> anyhow::Result<leadgate_core::id::LeadId> {
     let mut fields = json!({"email": email});
     if let Some(owner) = owner {
         fields["owner"] = json!(owner);

@@ -105,7 +105,7 @@ async fn measure(engine: Engine, args: &IngestArgs, side: Side) -> anyhow::Resul
     }
     let lead_ids = leadgate::cli::demo::load(&store, &plain, |_| {}).await?;
     let events = leadgate_demo::page_views(11, &lead_ids, args.events, Utc::now());
-    let batches: Vec<Vec<(i64, EventDraft)>> = events
+    let batches: Vec<Vec<(leadgate_core::id::LeadId, EventDraft)>> = events
         .chunks(args.batch as usize)
         .map(<[_]>::to_vec)
         .collect();
@@ -145,7 +145,7 @@ async fn measure(engine: Engine, args: &IngestArgs, side: Side) -> anyhow::Resul
 
 async fn direct(
     store: &Store,
-    batches: Vec<Vec<(i64, EventDraft)>>,
+    batches: Vec<Vec<(leadgate_core::id::LeadId, EventDraft)>>,
     concurrency: usize,
     progress: &ProgressBar,
 ) -> anyhow::Result<Duration> {
@@ -176,7 +176,7 @@ async fn direct(
 
 async fn http(
     store: &Store,
-    batches: Vec<Vec<(i64, EventDraft)>>,
+    batches: Vec<Vec<(leadgate_core::id::LeadId, EventDraft)>>,
     concurrency: usize,
     progress: &ProgressBar,
 ) -> anyhow::Result<Duration> {

@@ -117,7 +117,12 @@ impl TemplateRequest {
 
 impl EmailTemplate {
     /// The subject and body for a lead, its owner's name given.
-    pub fn render(&self, lead: &Lead, lead_id: i64, owner: Option<&str>) -> (String, String) {
+    pub fn render(
+        &self,
+        lead: &Lead,
+        lead_id: crate::id::LeadId,
+        owner: Option<&str>,
+    ) -> (String, String) {
         let value = |name: &str| -> String {
             let text = |t: &Option<crate::Text>| {
                 t.as_ref()
@@ -195,7 +200,7 @@ mod tests {
         .unwrap()
         .apply(&mut lead)
         .unwrap();
-        let (subject, body) = template.render(&lead, 7, Some("minh"));
+        let (subject, body) = template.render(&lead, crate::id::LeadId(7), Some("minh"));
         assert_eq!(subject, "Lan, your demo of Leadgate");
         assert_eq!(
             body,

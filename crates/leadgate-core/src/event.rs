@@ -48,7 +48,7 @@ pub const MAX_CLOCK_SKEW_HOURS: i64 = 24;
 /// Which lead an incoming event is about.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LeadRef {
-    Id(i64),
+    Id(crate::id::LeadId),
     External(ExternalId),
 }
 
@@ -159,7 +159,7 @@ impl EventRequest {
     pub fn check(&self, now: DateTime<Utc>) -> Result<(LeadRef, EventDraft), FieldErrors> {
         let mut errors = FieldErrors::default();
         let lead = match (self.lead_id, &self.external_id) {
-            (Some(id), None) if id > 0 => Some(LeadRef::Id(id)),
+            (Some(id), None) if id > 0 => Some(LeadRef::Id(crate::id::LeadId(id))),
             (Some(_), None) => {
                 errors.push(FieldError::new(
                     "lead_id",
@@ -278,7 +278,7 @@ mod tests {
             now(),
         )
         .unwrap();
-        assert_eq!(lead, LeadRef::Id(7));
+        assert_eq!(lead, LeadRef::Id(crate::id::LeadId(7)));
         assert_eq!(event.event_type, EventType::WebinarAttended);
         assert_eq!(
             event.occurred_at,

@@ -20,6 +20,14 @@ macro_rules! id {
             }
         }
 
+        /// Reads an id as written on a command line or in a URL: a whole number.
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map($name)
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 self.0.fmt(f)
@@ -27,6 +35,11 @@ macro_rules! id {
         }
     };
 }
+
+id!(
+    /// A lead's id: what events, scores, clocks, tasks and moves belong to.
+    LeadId
+);
 
 id!(
     /// A person's id: who the leads, consents and erasures belong to.

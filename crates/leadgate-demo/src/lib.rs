@@ -739,10 +739,10 @@ fn ascii_fold(name: &str) -> String {
 /// Events for benchmarks: `count` page views spread over `lead_ids`, with unique keys.
 pub fn page_views(
     seed: u64,
-    lead_ids: &[i64],
+    lead_ids: &[leadgate_core::id::LeadId],
     count: usize,
     now: DateTime<Utc>,
-) -> Vec<(i64, EventDraft)> {
+) -> Vec<(leadgate_core::id::LeadId, EventDraft)> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     (0..count)
         .map(|i| {
@@ -763,6 +763,7 @@ pub fn page_views(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use leadgate_core::id::LeadId;
 
     fn now() -> DateTime<Utc> {
         "2026-06-01T00:00:00Z".parse().unwrap()
@@ -834,12 +835,12 @@ mod tests {
 
     #[test]
     fn bench_events_are_unique_and_reference_given_leads() {
-        let events = page_views(3, &[10, 11, 12], 500, now());
+        let events = page_views(3, &[LeadId(10), LeadId(11), LeadId(12)], 500, now());
         let keys: std::collections::HashSet<_> = events
             .iter()
             .map(|(_, e)| e.idempotency_key.clone())
             .collect();
         assert_eq!(keys.len(), 500);
-        assert!(events.iter().all(|(id, _)| (10..=12).contains(id)));
+        assert!(events.iter().all(|(id, _)| (10..=12).contains(&id.get())));
     }
 }

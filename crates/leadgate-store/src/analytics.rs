@@ -8,6 +8,7 @@ use crate::{on_read_pool, on_tx, Engine, Result, Store, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::analytics::{self, Analytics, Cell, Happening, Journey, ReasonRow, Stay, TIMED};
 use leadgate_core::drift::{drift, DriftCell, DriftRow};
+use leadgate_core::id::LeadId;
 use leadgate_core::{EventType, Stage};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -31,7 +32,7 @@ pub(crate) fn shapes_journey(event_type: EventType) -> bool {
 
 #[derive(sqlx::FromRow)]
 struct MoveRow {
-    lead_id: i64,
+    lead_id: LeadId,
     #[sqlx(rename = "type")]
     event_type: String,
     occurred_at: Ts,
@@ -70,7 +71,7 @@ fn happening(row: &MoveRow) -> Option<Happening> {
 /// A lead's creation time and journey as stored.
 #[derive(sqlx::FromRow)]
 struct StoredJourney {
-    id: i64,
+    id: LeadId,
     created_at: Ts,
     reached: i32,
     outcome: Option<String>,
@@ -134,7 +135,7 @@ impl Tx {
     /// Recomputes the journeys of these leads from their stored moves and outcomes, and
     /// writes those that differ from what is stored (a lead imported with its outcome was
     /// stored with its journey).
-    pub(crate) async fn refresh_journeys(&mut self, ids: &[i64]) -> Result<()> {
+    pub(crate) async fn refresh_journeys(&mut self, ids: &[LeadId]) -> Result<()> {
         let mut ids = ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
@@ -155,13 +156,13 @@ impl Tx {
                 b.push(" ORDER BY lead_id, occurred_at, id");
                 b.build_query_as().fetch_all(conn).await
             })?;
-            let mut happenings: HashMap<i64, Vec<Happening>> = HashMap::new();
+            let mut happenings: HashMap<LeadId, Vec<Happening>> = HashMap::new();
             for row in &rows {
                 if let Some(h) = happening(row) {
                     happenings.entry(row.lead_id).or_default().push(h);
                 }
             }
-            let journeys: Vec<(i64, Journey)> = stored
+            let journeys: Vec<(LeadId, Journey)> = stored
                 .into_iter()
                 .filter_map(|lead| {
                     let happened = happenings.get(&lead.id).map(Vec::as_slice);
@@ -175,11 +176,11 @@ impl Tx {
     }
 
     /// Writes leads' journeys, one statement for them all.
-    async fn save_journeys(&mut self, journeys: &[(i64, Journey)]) -> Result<()> {
+    async fn save_journeys(&mut self, journeys: &[(LeadId, Journey)]) -> Result<()> {
         if journeys.is_empty() {
             return Ok(());
         }
-        let ids: Vec<i64> = journeys.iter().map(|(id, _)| *id).collect();
+        let ids: Vec<LeadId> = journeys.iter().map(|(id, _)| *id).collect();
         let before = self.counted_before(&ids).await?;
         on_tx!(self, conn => {
             let mut b = sqlx::QueryBuilder::new(format!("WITH v (id, {JOURNEY_COLUMNS}) AS ("));
@@ -196,7 +197,7 @@ impl Tx {
             );
             b.build().execute(conn).await.map(|_| ())
         })?;
-        let written: HashMap<i64, &Journey> = journeys.iter().map(|(id, j)| (*id, j)).collect();
+        let written: HashMap<LeadId, &Journey> = journeys.iter().map(|(id, j)| (*id, j)).collect();
         self.count_written(before, |lead| {
             if let Some(journey) = written.get(&lead.id) {
                 lead.counted.journey = (*journey).clone();
@@ -633,11 +634,11 @@ impl Store {
     /// Recomputes every lead's journey from its events (after the migration that added
     /// them, or to repair), a page of leads per transaction. Returns how many.
     pub async fn rebuild_journeys(&self) -> Result<usize> {
-        let mut after = 0i64;
+        let mut after = LeadId(0);
         let mut done = 0;
         loop {
             let mut tx = self.begin().await?;
-            let ids: Vec<i64> = on_tx!(&mut tx, conn => sqlx::query_scalar(
+            let ids: Vec<LeadId> = on_tx!(&mut tx, conn => sqlx::query_scalar(
                 "SELECT id FROM leads WHERE id > $1 ORDER BY id LIMIT 1000",
             )
             .bind(after)

@@ -7,6 +7,7 @@ use crate::time::{to_micros, Ts};
 use crate::{on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::automation::{self, EnrolmentState};
+use leadgate_core::id::LeadId;
 use leadgate_core::job::JobKind;
 use leadgate_core::Stage;
 use serde_json::{json, Value};
@@ -16,7 +17,7 @@ use sqlx::types::Json;
 #[derive(Debug, Clone)]
 pub struct Enrolment {
     pub id: i64,
-    pub lead_id: i64,
+    pub lead_id: LeadId,
     pub sequence: String,
     pub next_step: usize,
     pub state: EnrolmentState,
@@ -39,7 +40,7 @@ impl Tx {
     /// is in it already (and stays where it is).
     pub async fn enrol(
         &mut self,
-        lead_id: i64,
+        lead_id: LeadId,
         name: &str,
         first_due: DateTime<Utc>,
         now: DateTime<Utc>,
@@ -71,7 +72,7 @@ impl Tx {
     async fn schedule_step(
         &mut self,
         enrolment: i64,
-        lead_id: i64,
+        lead_id: LeadId,
         step: usize,
         due: DateTime<Utc>,
     ) -> Result<()> {
@@ -89,7 +90,7 @@ impl Tx {
 
     /// The enrolment `id`, if there is one.
     pub async fn enrolment(&mut self, id: i64) -> Result<Option<Enrolment>> {
-        let row: Option<(i64, i64, String, i32, String, Ts)> = on_tx!(self, conn => sqlx::query_as(
+        let row: Option<(i64, LeadId, String, i32, String, Ts)> = on_tx!(self, conn => sqlx::query_as(
             "SELECT id, lead_id, sequence, next_step, state, enrolled_at FROM sequence_enrolments WHERE id = $1",
         )
         .bind(id)
@@ -114,7 +115,7 @@ impl Tx {
     pub async fn advance_enrolment(
         &mut self,
         id: i64,
-        lead_id: i64,
+        lead_id: LeadId,
         step: usize,
         due: DateTime<Utc>,
         now: DateTime<Utc>,
@@ -156,7 +157,7 @@ impl Tx {
     /// core's `automation::is_reply` finds replies.
     pub async fn contacts_since(
         &mut self,
-        lead_id: i64,
+        lead_id: LeadId,
         since: DateTime<Utc>,
     ) -> Result<Vec<(String, Value)>> {
         let rows: Vec<(String, Json<Value>)> = on_tx!(self, conn => sqlx::query_as(
@@ -173,7 +174,7 @@ impl Tx {
     /// Whether `actor` (a rule) has fired on the lead since `since`.
     pub async fn fired_since(
         &mut self,
-        lead_id: i64,
+        lead_id: LeadId,
         actor: &str,
         since: DateTime<Utc>,
     ) -> Result<bool> {
@@ -209,8 +210,8 @@ impl Store {
         stages: &[Stage],
         cutoff: DateTime<Utc>,
         actor: &str,
-        after: i64,
-    ) -> Result<Vec<i64>> {
+        after: LeadId,
+    ) -> Result<Vec<LeadId>> {
         // Stage and event type names are [a-z_] only.
         let quiet = automation::NOT_ACTIVITY
             .iter()

@@ -11,7 +11,7 @@ use crate::time::{to_micros, Ts};
 use crate::{conflict_on, on_tx, Conn, Result, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::analytics::{Happening, Journey};
-use leadgate_core::id::PersonId;
+use leadgate_core::id::{LeadId, PersonId};
 use leadgate_core::lead::FieldChange;
 use leadgate_core::{Channel, Email, EventDraft, ExternalId, Lead, LeadField, Phone, Source};
 use sqlx::types::Json;
@@ -139,7 +139,7 @@ pub(crate) async fn capture_all(
     captures: &[Capture],
     fresh: &[&Lead],
     outcomes: &[Option<Happening>],
-    events: &mut Vec<(i64, EventDraft)>,
+    events: &mut Vec<(LeadId, EventDraft)>,
 ) -> Result<Vec<CaptureOutcome>> {
     let mut stored = Vec::with_capacity(captures.len());
     let mut alone = 1;
@@ -178,7 +178,7 @@ pub(crate) async fn capture_new(
     captures: &[Capture],
     fresh: &[&Lead],
     outcomes: &[Option<Happening>],
-    events: &mut Vec<(i64, EventDraft)>,
+    events: &mut Vec<(LeadId, EventDraft)>,
     due: bool,
 ) -> Result<Vec<CaptureOutcome>> {
     let mut applied = Vec::with_capacity(captures.len());
@@ -239,7 +239,7 @@ pub(crate) async fn plan_new(
     captures: &[Capture],
     applied: Vec<Lead>,
     outcomes: &[Option<Happening>],
-    events: &mut Vec<(i64, EventDraft)>,
+    events: &mut Vec<(LeadId, EventDraft)>,
     due: bool,
 ) -> Result<Vec<CaptureOutcome>> {
     if applied.is_empty() {
@@ -447,7 +447,7 @@ impl Plan {
         let events = capture_events(capture, at, &touch, true, &changes);
         self.leads.push(LeadDraft {
             stored: StoredLead {
-                id: 0,
+                id: LeadId(0),
                 person_id: PersonId(0),
                 company_id: None,
                 lead,
@@ -519,7 +519,7 @@ impl Plan {
     async fn write(
         self,
         tx: &mut Tx,
-        events: &mut Vec<(i64, EventDraft)>,
+        events: &mut Vec<(LeadId, EventDraft)>,
         due: bool,
     ) -> Result<Vec<CaptureOutcome>> {
         let Plan {
@@ -881,7 +881,7 @@ impl Tx {
         leads: &[StoredLead],
         journeys: &[Journey],
         due: bool,
-    ) -> Result<Vec<i64>> {
+    ) -> Result<Vec<LeadId>> {
         let none = Journey::default();
         let rows: Vec<(&StoredLead, &Journey)> = leads
             .iter()
@@ -908,7 +908,7 @@ impl Tx {
                     "another lead already has this external_id",
                 )
             })?;
-            ids.extend(chunk_ids);
+            ids.extend(chunk_ids.into_iter().map(LeadId));
         }
         self.count_changes(Before::inserting(ids.clone())).await?;
         Ok(ids)
@@ -1024,7 +1024,7 @@ mod tests {
     fn outcome_events(
         stored: &[CaptureOutcome],
         outcomes: &[Option<Happening>],
-    ) -> Vec<(i64, EventDraft)> {
+    ) -> Vec<(LeadId, EventDraft)> {
         stored
             .iter()
             .zip(outcomes)
@@ -1043,7 +1043,7 @@ mod tests {
             .collect()
     }
 
-    async fn store_events(tx: &mut Tx, events: &[(i64, EventDraft)]) {
+    async fn store_events(tx: &mut Tx, events: &[(LeadId, EventDraft)]) {
         let rows: Vec<NewEvent> = events
             .iter()
             .map(|(lead_id, draft)| NewEvent {
@@ -1115,7 +1115,7 @@ mod tests {
                 events.extend(outcome_events(&stored, batch_outcomes));
                 store_events(&mut tx, &events).await;
                 // Leads captured are due to be scored, as an import marks them.
-                let ids: Vec<i64> = stored.iter().map(|c| c.lead.id).collect();
+                let ids: Vec<LeadId> = stored.iter().map(|c| c.lead.id).collect();
                 tx.set_rescore_due(&ids, true).await.expect("due");
                 tx.commit().await.expect("commit");
 
@@ -1132,7 +1132,7 @@ mod tests {
                 }
                 events.extend(outcome_events(&alone, batch_outcomes));
                 store_events(&mut tx, &events).await;
-                let ids: Vec<i64> = alone.iter().map(|c| c.lead.id).collect();
+                let ids: Vec<LeadId> = alone.iter().map(|c| c.lead.id).collect();
                 tx.set_rescore_due(&ids, true).await.expect("due");
                 tx.commit().await.expect("commit");
             }

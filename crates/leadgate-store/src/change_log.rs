@@ -6,6 +6,7 @@ use crate::analytics::JOURNEY_COLUMNS;
 use crate::{on_tx, Conn, Result, Store, Tx};
 use chrono::DateTime;
 use leadgate_core::analytics::{self, Counted, Fact, Journey};
+use leadgate_core::id::LeadId;
 use leadgate_core::lifecycle;
 use sqlx::types::Json;
 use std::collections::BTreeMap;
@@ -73,7 +74,7 @@ impl Store {
 /// `counted_leads` selects, its columns in this order.
 #[derive(serde::Deserialize)]
 pub(crate) struct CountedRow {
-    id: i64,
+    id: LeadId,
     stage: String,
     owner: Option<String>,
     channel: String,
@@ -95,7 +96,7 @@ pub(crate) struct CountedRow {
 /// A lead as the kept counts see it: the rollup's view of it, and whose work in hand it is.
 #[derive(Clone)]
 pub(crate) struct CountedLead {
-    pub(crate) id: i64,
+    pub(crate) id: LeadId,
     pub(crate) owner: Option<String>,
     pub(crate) counted: Counted,
 }
@@ -136,13 +137,13 @@ impl CountedLead {
 
 /// Leads as they were before a write, to count what the write changed (`Tx::counted_before`).
 pub(crate) struct Before {
-    ids: Vec<i64>,
+    ids: Vec<LeadId>,
     leads: Vec<CountedLead>,
 }
 
 impl Before {
     /// Leads about to be inserted: nothing of them is counted yet.
-    pub(crate) fn inserting(ids: Vec<i64>) -> Before {
+    pub(crate) fn inserting(ids: Vec<LeadId>) -> Before {
         Before {
             ids,
             leads: Vec::new(),
@@ -167,7 +168,7 @@ impl Tx {
     /// The leads `ids` as the kept counts read them, before a write. On PostgreSQL the rows
     /// are locked until the transaction ends, so no other writer changes them between this
     /// reading and the write (SQLite has one writer at a time).
-    pub(crate) async fn counted_before(&mut self, ids: &[i64]) -> Result<Before> {
+    pub(crate) async fn counted_before(&mut self, ids: &[LeadId]) -> Result<Before> {
         let lock = match self.conn {
             Conn::Sqlite(_) => "",
             Conn::Postgres(_) => " FOR UPDATE",
@@ -286,7 +287,7 @@ impl Tx {
     /// The leads `ids` as the kept counts read them, each page as one JSON value: sqlx hands
     /// SQLite rows over one at a time, at several microseconds a row, and a scoring pass
     /// reads every lead it scores. `lock` is `FOR UPDATE` on PostgreSQL, or nothing.
-    async fn counted_leads(&mut self, ids: &[i64], lock: &str) -> Result<Vec<CountedLead>> {
+    async fn counted_leads(&mut self, ids: &[LeadId], lock: &str) -> Result<Vec<CountedLead>> {
         let (open, close) = match self.conn {
             Conn::Sqlite(_) => ("json_group_array(", ")"),
             Conn::Postgres(_) => ("COALESCE(json_agg(", "), '[]')"),

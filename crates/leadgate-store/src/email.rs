@@ -8,6 +8,7 @@ use crate::time::{to_micros, Ts};
 use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::email::{EmailState, EmailTemplate};
+use leadgate_core::id::LeadId;
 use leadgate_core::job::JobKind;
 use leadgate_core::{EventDraft, EventType};
 use rand::distributions::Alphanumeric;
@@ -19,7 +20,7 @@ use serde_json::json;
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Email {
     pub id: i64,
-    pub lead_id: i64,
+    pub lead_id: LeadId,
     pub template: Option<String>,
     pub to_address: String,
     pub subject: String,
@@ -57,7 +58,7 @@ impl Tx {
     /// person who refused email or has no address.
     pub async fn queue_email(
         &mut self,
-        lead_id: i64,
+        lead_id: LeadId,
         name: &str,
         actor: &str,
         now: DateTime<Utc>,
@@ -101,7 +102,7 @@ impl Tx {
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn outbox(
         &mut self,
-        lead_id: i64,
+        lead_id: LeadId,
         template: Option<&str>,
         to: &str,
         subject: &str,
@@ -194,7 +195,7 @@ impl Store {
     }
 
     /// Puts template `name`, rendered for the lead, in the outbox.
-    pub async fn queue_email(&self, lead_id: i64, name: &str, actor: &str) -> Result<Email> {
+    pub async fn queue_email(&self, lead_id: LeadId, name: &str, actor: &str) -> Result<Email> {
         let mut tx = self.begin().await?;
         let email = tx.queue_email(lead_id, name, actor, Utc::now()).await?;
         tx.commit().await?;
@@ -202,7 +203,7 @@ impl Store {
     }
 
     /// The outbox, newest first (one lead's, or all).
-    pub async fn emails(&self, lead_id: Option<i64>, limit: i64) -> Result<Vec<Email>> {
+    pub async fn emails(&self, lead_id: Option<LeadId>, limit: i64) -> Result<Vec<Email>> {
         let sql = format!(
             "SELECT {EMAIL_COLUMNS} FROM emails WHERE ($1 IS NULL OR lead_id = $1) ORDER BY id DESC LIMIT $2"
         );

@@ -5,6 +5,7 @@ use crate::time::Ts;
 use crate::{on_read_pool, Result, Store, StoreError};
 use chrono::{DateTime, Utc};
 use leadgate_core::event::LeadRef;
+use leadgate_core::id::LeadId;
 use leadgate_core::{EventDraft, FieldError, FieldErrors};
 use serde::Serialize;
 use serde_json::Value;
@@ -28,7 +29,7 @@ pub enum AppendOutcome {
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct StoredEvent {
     pub id: i64,
-    pub lead_id: i64,
+    pub lead_id: LeadId,
     #[serde(rename = "type")]
     #[sqlx(rename = "type")]
     pub event_type: String,
@@ -84,7 +85,7 @@ impl Store {
                 .into(),
             ));
         }
-        let mut ids: Vec<i64> = Vec::new();
+        let mut ids: Vec<LeadId> = Vec::new();
         let mut externals: Vec<String> = Vec::new();
         for (lead, _) in items.iter().flatten() {
             match lead {
@@ -98,8 +99,8 @@ impl Store {
         externals.dedup();
 
         let mut tx = self.begin().await?;
-        let known_ids: HashSet<i64> = tx.existing_lead_ids(&ids).await?.into_iter().collect();
-        let by_external: HashMap<String, i64> = tx
+        let known_ids: HashSet<LeadId> = tx.existing_lead_ids(&ids).await?.into_iter().collect();
+        let by_external: HashMap<String, LeadId> = tx
             .lead_ids_by_external(&externals)
             .await?
             .into_iter()
@@ -108,7 +109,7 @@ impl Store {
         let mut outcomes: Vec<Option<AppendOutcome>> = vec![None; items.len()];
         let mut seen_keys: HashSet<&str> = HashSet::new();
         let mut drafts: Vec<EventDraft> = Vec::new();
-        let mut rows: Vec<(usize, i64)> = Vec::new();
+        let mut rows: Vec<(usize, LeadId)> = Vec::new();
         for (index, item) in items.iter().enumerate() {
             let (lead, draft) = match item {
                 Ok(ok) => ok,
@@ -167,7 +168,7 @@ impl Store {
         let inserted = tx.insert_events(&new_events, Ts(Utc::now())).await?;
         // Their scores are now stale: flag them for the background rescoring pass, in the same
         // transaction, so no stored event is ever left unscored.
-        let mut touched: Vec<i64> = rows.iter().map(|(_, lead_id)| *lead_id).collect();
+        let mut touched: Vec<LeadId> = rows.iter().map(|(_, lead_id)| *lead_id).collect();
         touched.sort_unstable();
         touched.dedup();
         tx.set_rescore_due(&touched, true).await?;
@@ -197,7 +198,7 @@ impl Store {
     /// A lead's events, newest first; `cursor` (a page's `next_cursor`) continues a listing.
     pub async fn timeline(
         &self,
-        lead_id: i64,
+        lead_id: LeadId,
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Timeline> {
@@ -238,7 +239,7 @@ impl Store {
     }
 
     /// The lead an event is about (`None`: no such event).
-    pub async fn lead_of_event(&self, event_id: i64) -> Result<Option<i64>> {
+    pub async fn lead_of_event(&self, event_id: i64) -> Result<Option<LeadId>> {
         Ok(
             on_read_pool!(self, pool => sqlx::query_scalar("SELECT lead_id FROM events WHERE id = $1")
             .bind(event_id)
@@ -247,7 +248,7 @@ impl Store {
         )
     }
 
-    pub async fn lead_exists(&self, lead_id: i64) -> Result<bool> {
+    pub async fn lead_exists(&self, lead_id: LeadId) -> Result<bool> {
         let found: Option<i64> = on_read_pool!(self, pool => sqlx::query_scalar("SELECT id FROM leads WHERE id = $1")
             .bind(lead_id)
             .fetch_optional(pool)
@@ -273,7 +274,7 @@ impl crate::Tx {
     ) -> Result<Vec<(i64, Option<String>)>> {
         let inserted = self.insert_rows(events, recorded_at).await?;
         if !inserted.is_empty() {
-            let moved: Vec<i64> = events
+            let moved: Vec<LeadId> = events
                 .iter()
                 .filter(|e| crate::analytics::shapes_journey(e.draft.event_type))
                 .map(|e| e.lead_id)
@@ -388,7 +389,7 @@ impl crate::Tx {
     }
 
     /// Marks leads as due for rescoring, or not; rows already so are left alone.
-    pub(crate) async fn set_rescore_due(&mut self, ids: &[i64], due: bool) -> Result<()> {
+    pub(crate) async fn set_rescore_due(&mut self, ids: &[LeadId], due: bool) -> Result<()> {
         if ids.is_empty() {
             return Ok(());
         }
@@ -401,7 +402,7 @@ impl crate::Tx {
         Ok(())
     }
 
-    async fn existing_lead_ids(&mut self, ids: &[i64]) -> Result<Vec<i64>> {
+    async fn existing_lead_ids(&mut self, ids: &[LeadId]) -> Result<Vec<LeadId>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -421,7 +422,10 @@ impl crate::Tx {
         })?)
     }
 
-    async fn lead_ids_by_external(&mut self, externals: &[String]) -> Result<Vec<(String, i64)>> {
+    async fn lead_ids_by_external(
+        &mut self,
+        externals: &[String],
+    ) -> Result<Vec<(String, LeadId)>> {
         if externals.is_empty() {
             return Ok(Vec::new());
         }

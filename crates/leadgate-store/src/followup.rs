@@ -7,6 +7,7 @@ use crate::time::{to_micros, Ts};
 use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::followup::{Interaction, NewTask, TaskState, TaskType};
+use leadgate_core::id::LeadId;
 use leadgate_core::job::JobKind;
 use leadgate_core::sla::Until;
 use leadgate_core::{EventDraft, EventType};
@@ -17,7 +18,7 @@ use serde_json::json;
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Task {
     pub id: i64,
-    pub lead_id: i64,
+    pub lead_id: LeadId,
     #[sqlx(rename = "type", try_from = "String")]
     #[serde(rename = "type")]
     pub task_type: TaskType,
@@ -38,7 +39,7 @@ pub struct Task {
 #[derive(Debug, Clone, Default)]
 pub struct TaskFilter {
     pub owner: Option<String>,
-    pub lead_id: Option<i64>,
+    pub lead_id: Option<LeadId>,
     pub state: Option<TaskState>,
     /// Only tasks due before this time (overdue ones, given now).
     pub due_before: Option<DateTime<Utc>>,
@@ -51,7 +52,7 @@ pub struct Notification {
     pub id: i64,
     pub recipient: String,
     pub kind: String,
-    pub lead_id: Option<i64>,
+    pub lead_id: Option<LeadId>,
     pub task_id: Option<i64>,
     pub message: String,
     pub created_at: Ts,
@@ -80,7 +81,7 @@ impl Tx {
     /// `task_created`, and enqueues its reminder for the due time.
     pub async fn create_task(
         &mut self,
-        lead_id: i64,
+        lead_id: LeadId,
         task: &NewTask,
         actor: &str,
         now: Ts,
@@ -214,7 +215,7 @@ impl Tx {
 impl Store {
     pub async fn create_task(
         &self,
-        lead_id: i64,
+        lead_id: LeadId,
         task: &NewTask,
         actor: &str,
         now: DateTime<Utc>,
@@ -309,7 +310,7 @@ impl Store {
     /// task, in one transaction.
     pub async fn log_interaction(
         &self,
-        lead_id: i64,
+        lead_id: LeadId,
         interaction: &Interaction,
         actor: &str,
         now: DateTime<Utc>,

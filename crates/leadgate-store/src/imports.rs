@@ -9,6 +9,7 @@ use crate::time::{to_micros, Ts};
 use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::analytics::Happening;
+use leadgate_core::id::LeadId;
 use leadgate_core::import::{ImportRow, ImportStatus, RowError};
 use leadgate_core::lead::LeadField;
 use leadgate_core::lifecycle;
@@ -372,7 +373,7 @@ impl Store {
 /// A lead already stored, still open, that a row says was won or lost.
 #[derive(Debug, Clone)]
 pub struct Closing {
-    pub lead_id: i64,
+    pub lead_id: LeadId,
     pub won: bool,
     pub reason: String,
 }
@@ -387,7 +388,7 @@ async fn store_rows(
     let mut touched = Vec::new();
     // Leads whose only news is an outcome: counted as updated if the outcome is new.
     let mut outcome_only = Vec::new();
-    let mut events: Vec<(i64, EventDraft)> = Vec::new();
+    let mut events: Vec<(LeadId, EventDraft)> = Vec::new();
     let actor = format!("import:{import_id}");
     let now = to_micros(Utc::now());
     let captures: Vec<Capture> = rows
@@ -537,7 +538,7 @@ async fn store_rows(
                 .as_deref()
                 .and_then(|k| k.strip_prefix(OUTCOME_KEY))
                 .and_then(|k| k.split(':').next())
-                .and_then(|id| id.parse::<i64>().ok())
+                .and_then(|id| id.parse::<i64>().ok().map(LeadId))
             {
                 counts.outcomes += 1;
                 new_outcomes.insert(lead_id);

@@ -8,7 +8,7 @@ use crate::{conflict_on, on_read_pool, on_tx, Conn, Engine, Result, Store, Store
 use chrono::{DateTime, Utc};
 use leadgate_core::access::LeadScope;
 use leadgate_core::event::EventDraft;
-use leadgate_core::id::PersonId;
+use leadgate_core::id::{LeadId, PersonId};
 use leadgate_core::lead::FieldChange;
 use leadgate_core::policy::BantPart;
 use leadgate_core::quality::JunkReason;
@@ -23,7 +23,7 @@ use std::collections::BTreeSet;
 /// A stored lead: the domain lead plus its identity, touches and times.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredLead {
-    pub id: i64,
+    pub id: LeadId,
     pub person_id: PersonId,
     pub company_id: Option<i64>,
     pub lead: Lead,
@@ -212,7 +212,7 @@ pub struct LeadPage {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct LeadRow {
-    id: i64,
+    id: LeadId,
     person_id: PersonId,
     company_id: Option<i64>,
     external_id: Option<String>,
@@ -388,7 +388,7 @@ pub(crate) fn company_key(name: &Option<Text>) -> Option<String> {
 
 /// A row to append to the event log.
 pub struct NewEvent<'a> {
-    pub lead_id: i64,
+    pub lead_id: LeadId,
     pub draft: &'a EventDraft,
 }
 
@@ -487,7 +487,7 @@ impl Store {
 impl Tx {
     /// The lead `id`, held until the transaction ends when `lock` (PostgreSQL; SQLite has
     /// one writer at a time).
-    pub async fn lead(&mut self, id: i64, lock: bool) -> Result<Option<StoredLead>> {
+    pub async fn lead(&mut self, id: LeadId, lock: bool) -> Result<Option<StoredLead>> {
         let sql = if lock && self.engine() == Engine::Postgres {
             format!("{SELECT_LEAD} WHERE l.id = $1 FOR UPDATE OF l")
         } else {
@@ -519,7 +519,7 @@ impl Tx {
     pub async fn leads_of_product(
         &mut self,
         product: &str,
-        after: i64,
+        after: LeadId,
         limit: i64,
     ) -> Result<Vec<StoredLead>> {
         let sql =
@@ -534,7 +534,7 @@ impl Tx {
     }
 
     /// A page of MQLs nobody owns, by id, locked for routing.
-    pub async fn unowned_mqls(&mut self, after: i64, limit: i64) -> Result<Vec<StoredLead>> {
+    pub async fn unowned_mqls(&mut self, after: LeadId, limit: i64) -> Result<Vec<StoredLead>> {
         let lock = if self.engine() == Engine::Postgres {
             " FOR UPDATE OF l SKIP LOCKED"
         } else {
@@ -561,7 +561,7 @@ impl Tx {
         Ok(())
     }
 
-    async fn lead_id_by_external(&mut self, external_id: &ExternalId) -> Result<Option<i64>> {
+    async fn lead_id_by_external(&mut self, external_id: &ExternalId) -> Result<Option<LeadId>> {
         Ok(
             on_tx!(self, conn => sqlx::query_scalar("SELECT id FROM leads WHERE external_id = $1")
             .bind(external_id.as_str())
@@ -583,7 +583,11 @@ impl Tx {
 
     /// The newest lead of the person with this email, only among leads with no external id
     /// when `only_unkeyed` (a keyed lead belongs to another record of the source system).
-    async fn lead_id_by_email(&mut self, email: &Email, only_unkeyed: bool) -> Result<Option<i64>> {
+    async fn lead_id_by_email(
+        &mut self,
+        email: &Email,
+        only_unkeyed: bool,
+    ) -> Result<Option<LeadId>> {
         let Some(person_id) = self.person_id_by_email(email).await? else {
             return Ok(None);
         };
@@ -685,7 +689,7 @@ fn first_id(ids: Vec<i64>) -> Result<i64> {
 }
 
 impl Store {
-    pub async fn lead(&self, id: i64) -> Result<StoredLead> {
+    pub async fn lead(&self, id: LeadId) -> Result<StoredLead> {
         let sql = format!("{SELECT_LEAD} WHERE l.id = $1");
         let row: Option<LeadRow> =
             on_read_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
@@ -757,7 +761,7 @@ impl Store {
     /// `owner_assigned` event.
     pub async fn update_lead(
         &self,
-        id: i64,
+        id: LeadId,
         patch: &LeadPatch,
         actor: &str,
     ) -> Result<CaptureOutcome> {
@@ -780,7 +784,13 @@ impl Store {
     /// A person's verdict on whether a lead is junk: `junk` flags it (reason `manual`),
     /// otherwise the flags are cleared. Either way automatic checks leave it alone since,
     /// and the verdict is a `field_changed` event with the reason. The caller rescores it.
-    pub async fn review_junk(&self, id: i64, junk: bool, reason: &str, actor: &str) -> Result<()> {
+    pub async fn review_junk(
+        &self,
+        id: LeadId,
+        junk: bool,
+        reason: &str,
+        actor: &str,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         let mut stored = tx
             .lead(id, true)
@@ -976,7 +986,7 @@ fn sort_value(field: SortField, lead: &StoredLead) -> f64 {
     match field {
         SortField::CreatedAt => lead.created_at.timestamp_micros() as f64,
         SortField::UpdatedAt => lead.updated_at.timestamp_micros() as f64,
-        SortField::Id => lead.id as f64,
+        SortField::Id => lead.id.get() as f64,
         SortField::Score => lead.snapshot.as_ref().map_or(-1e15, |s| s.score),
         SortField::Priority => lead.prediction.as_ref().map_or(-1e15, |p| p.priority),
     }
@@ -987,10 +997,10 @@ fn cursor_after(field: SortField, last: &StoredLead) -> String {
     let value = match field {
         SortField::CreatedAt => last.created_at.timestamp_micros(),
         SortField::UpdatedAt => last.updated_at.timestamp_micros(),
-        SortField::Id => last.id,
+        SortField::Id => last.id.get(),
         SortField::Score | SortField::Priority => sort_value(field, last).to_bits() as i64,
     };
-    encode_cursor(value, last.id)
+    encode_cursor(value, last.id.get())
 }
 
 pub(crate) fn encode_cursor(value: i64, id: i64) -> String {
@@ -1023,7 +1033,7 @@ pub(crate) async fn capture_in(
     tx: &mut Tx,
     mut capture: Capture,
     replay: bool,
-    deferred: Option<&mut Vec<(i64, EventDraft)>>,
+    deferred: Option<&mut Vec<(LeadId, EventDraft)>>,
 ) -> Result<CaptureOutcome> {
     capture.at = to_micros(capture.at);
     // Finding the match and inserting must be one step per identity: on PostgreSQL, hold a
@@ -1122,7 +1132,7 @@ pub(crate) async fn capture_in(
     if !held.is_empty() {
         events[0].payload["held"] = Value::Object(held);
     }
-    let events: Vec<(i64, EventDraft)> = events.into_iter().map(|e| (stored.id, e)).collect();
+    let events: Vec<(LeadId, EventDraft)> = events.into_iter().map(|e| (stored.id, e)).collect();
     store_capture_events(tx, events, deferred).await?;
     Ok(CaptureOutcome {
         lead: stored,
@@ -1136,7 +1146,7 @@ pub(crate) async fn capture_in(
 async fn capture_created(
     tx: &mut Tx,
     capture: Capture,
-    deferred: Option<&mut Vec<(i64, EventDraft)>>,
+    deferred: Option<&mut Vec<(LeadId, EventDraft)>>,
 ) -> Result<CaptureOutcome> {
     let mut lead = Lead::default();
     capture
@@ -1168,8 +1178,8 @@ async fn capture_created(
 /// one statement.
 async fn store_capture_events(
     tx: &mut Tx,
-    events: Vec<(i64, EventDraft)>,
-    deferred: Option<&mut Vec<(i64, EventDraft)>>,
+    events: Vec<(LeadId, EventDraft)>,
+    deferred: Option<&mut Vec<(LeadId, EventDraft)>>,
 ) -> Result<()> {
     match deferred {
         Some(deferred) => deferred.extend(events),
@@ -1343,7 +1353,7 @@ pub(crate) fn change_events(
 
 async fn record_changes(
     tx: &mut Tx,
-    lead_id: i64,
+    lead_id: LeadId,
     changes: &[FieldChange],
     at: DateTime<Utc>,
     actor: &str,

@@ -68,7 +68,7 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("lead {0} not found")]
-    LeadNotFound(i64),
+    LeadNotFound(leadgate_core::id::LeadId),
     #[error("{0}")]
     NotFound(String),
     #[error("the policy has mistakes:\n{0}")]

@@ -6,7 +6,7 @@ use crate::time::{to_micros, Ts};
 use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::dedupe::{self, Match, Matching, MergeStatus, PersonKeys, AUTO_MERGE};
-use leadgate_core::id::PersonId;
+use leadgate_core::id::{LeadId, PersonId};
 use leadgate_core::{EventDraft, EventType};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -21,7 +21,7 @@ pub struct MergeRecord {
     pub score: f64,
     pub reasons: Vec<String>,
     pub status: MergeStatus,
-    pub moved_leads: Vec<i64>,
+    pub moved_leads: Vec<LeadId>,
     pub created_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
     pub actor: Option<String>,
@@ -443,7 +443,7 @@ impl Store {
             updated_at: Ts(now),
         };
         tx.set_person_fields(kept, &filled).await?;
-        let moved: Vec<i64> = on_tx!(&mut tx, conn => sqlx::query_scalar("SELECT id FROM leads WHERE person_id = $1 ORDER BY id")
+        let moved: Vec<LeadId> = on_tx!(&mut tx, conn => sqlx::query_scalar("SELECT id FROM leads WHERE person_id = $1 ORDER BY id")
             .bind(gone)
             .fetch_all(conn)
             .await)?;
@@ -602,7 +602,7 @@ impl Tx {
         now: DateTime<Utc>,
         actor: &str,
     ) -> Result<()> {
-        let leads: Vec<i64> = on_tx!(self, conn => sqlx::query_scalar("SELECT id FROM leads WHERE person_id = $1")
+        let leads: Vec<LeadId> = on_tx!(self, conn => sqlx::query_scalar("SELECT id FROM leads WHERE person_id = $1")
             .bind(person)
             .fetch_all(conn)
             .await)?;

@@ -9,6 +9,7 @@ use crate::time::{to_micros, Ts};
 use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError};
 use chrono::{DateTime, Utc};
 use leadgate_core::conversion_model::ModelStatus;
+use leadgate_core::id::LeadId;
 use serde::Serialize;
 
 /// A stored model without its body.
@@ -114,12 +115,12 @@ impl Store {
     pub async fn leads_with_events(
         &self,
         product: &str,
-        after: i64,
+        after: LeadId,
         limit: i64,
     ) -> Result<LeadsWithEvents> {
         let mut read = self.begin_read().await?;
         let page = read.leads_of_product(product, after, limit).await?;
-        let ids: Vec<i64> = page.iter().map(|l| l.id).collect();
+        let ids: Vec<LeadId> = page.iter().map(|l| l.id).collect();
         let mut events = read.events_of(&ids).await?;
         Ok(page
             .into_iter()
@@ -131,7 +132,7 @@ impl Store {
     }
 
     /// One lead with its events.
-    pub async fn lead_with_events(&self, id: i64) -> Result<(StoredLead, Vec<OwnedEvent>)> {
+    pub async fn lead_with_events(&self, id: LeadId) -> Result<(StoredLead, Vec<OwnedEvent>)> {
         let mut read = self.begin_read().await?;
         let lead = read
             .lead(id, false)
@@ -243,7 +244,10 @@ impl Store {
     }
 
     /// Keeps leads' latest predictions on them (for lists sorted by priority).
-    pub async fn save_predictions(&self, predictions: &[(i64, PredictionSnapshot)]) -> Result<()> {
+    pub async fn save_predictions(
+        &self,
+        predictions: &[(LeadId, PredictionSnapshot)],
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         for (lead_id, p) in predictions {
             on_tx!(&mut tx, conn => sqlx::query(

@@ -7,7 +7,7 @@ use crate::leads::NewEvent;
 use crate::time::{to_micros, Ts};
 use crate::{on_read_pool, on_tx, Pool, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
-use leadgate_core::id::PersonId;
+use leadgate_core::id::{LeadId, PersonId};
 use leadgate_core::{EventDraft, EventType, FieldError};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -183,7 +183,7 @@ impl Tx {
 
 impl Store {
     /// The person behind a lead.
-    pub async fn person_of_lead(&self, lead_id: i64) -> Result<PersonId> {
+    pub async fn person_of_lead(&self, lead_id: LeadId) -> Result<PersonId> {
         on_read_pool!(self, pool => sqlx::query_scalar("SELECT person_id FROM leads WHERE id = $1")
             .bind(lead_id)
             .fetch_optional(pool)
@@ -205,7 +205,7 @@ impl Store {
     /// gets a `field_changed` event.
     pub async fn record_consent(
         &self,
-        lead_id: i64,
+        lead_id: LeadId,
         consent: &NewConsent,
         actor: &str,
     ) -> Result<Consents> {
@@ -577,7 +577,7 @@ type PersonTexts = (
 impl Tx {
     /// Clears the errors recorded for sending the emails of these leads (the job's last
     /// error and each attempt's).
-    async fn forget_send_errors(&mut self, lead_ids: &[i64]) -> Result<()> {
+    async fn forget_send_errors(&mut self, lead_ids: &[LeadId]) -> Result<()> {
         if lead_ids.is_empty() {
             return Ok(());
         }
@@ -701,7 +701,7 @@ impl Tx {
     async fn companies_only_of(
         &mut self,
         person_id: PersonId,
-        lead_ids: &[i64],
+        lead_ids: &[LeadId],
     ) -> Result<Vec<i64>> {
         if lead_ids.is_empty() {
             return Ok(Vec::new());
@@ -719,7 +719,7 @@ impl Tx {
         })?)
     }
 
-    async fn leads_of_person(&mut self, person_id: PersonId) -> Result<Vec<i64>> {
+    async fn leads_of_person(&mut self, person_id: PersonId) -> Result<Vec<LeadId>> {
         Ok(
             on_tx!(self, conn => sqlx::query_scalar("SELECT id FROM leads WHERE person_id = $1 ORDER BY id")
             .bind(person_id)
@@ -728,7 +728,7 @@ impl Tx {
         )
     }
 
-    async fn all_events_of(&mut self, lead_ids: &[i64]) -> Result<Vec<StoredEvent>> {
+    async fn all_events_of(&mut self, lead_ids: &[LeadId]) -> Result<Vec<StoredEvent>> {
         if lead_ids.is_empty() {
             return Ok(Vec::new());
         }

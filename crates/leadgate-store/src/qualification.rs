@@ -8,6 +8,7 @@ use crate::{on_tx, Conn, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::analytics::band_of;
 use leadgate_core::event::EventDraft;
+use leadgate_core::id::LeadId;
 use leadgate_core::lifecycle::policy_actor;
 use leadgate_core::policy::BantPart;
 use leadgate_core::scoring::{EventFact, Score};
@@ -38,8 +39,10 @@ pub fn facts(events: &[OwnedEvent]) -> Vec<EventFact<'_>> {
         .collect()
 }
 
-fn group_events(rows: Vec<(i64, i64, String, Ts, Json<Value>)>) -> HashMap<i64, Vec<OwnedEvent>> {
-    let mut by_lead: HashMap<i64, Vec<OwnedEvent>> = HashMap::new();
+fn group_events(
+    rows: Vec<(LeadId, i64, String, Ts, Json<Value>)>,
+) -> HashMap<LeadId, Vec<OwnedEvent>> {
+    let mut by_lead: HashMap<LeadId, Vec<OwnedEvent>> = HashMap::new();
     for (lead_id, id, kind, at, payload) in rows {
         // Types this version does not know (written by a newer one) do not score.
         if let Ok(event_type) = EventType::from_str(&kind) {
@@ -59,7 +62,7 @@ const EVENTS_OF: &str =
 
 impl Tx {
     /// The events of these leads, each lead's in the order they happened.
-    pub async fn events_of(&mut self, ids: &[i64]) -> Result<HashMap<i64, Vec<OwnedEvent>>> {
+    pub async fn events_of(&mut self, ids: &[LeadId]) -> Result<HashMap<LeadId, Vec<OwnedEvent>>> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
@@ -82,7 +85,7 @@ impl Tx {
         at: DateTime<Utc>,
         due: Option<bool>,
     ) -> Result<()> {
-        let changes: Vec<(i64, EventDraft)> = scored
+        let changes: Vec<(LeadId, EventDraft)> = scored
             .iter()
             .filter_map(|(lead, score, version)| {
                 let before = lead.snapshot.as_ref()?;
@@ -111,11 +114,11 @@ impl Tx {
             self.insert_events(&events, Ts(at)).await?;
         }
         for chunk in scored.chunks(1000) {
-            let bands: HashMap<i64, usize> = chunk
+            let bands: HashMap<LeadId, usize> = chunk
                 .iter()
                 .map(|(lead, score, _)| (lead.id, band_of(score.score)))
                 .collect();
-            let ids: Vec<i64> = bands.keys().copied().collect();
+            let ids: Vec<LeadId> = bands.keys().copied().collect();
             let before = self.counted_before(&ids).await?;
             on_tx!(self, conn => {
                 let mut b = sqlx::QueryBuilder::new(
@@ -150,7 +153,7 @@ impl Tx {
     /// stale reading.
     async fn set_stage(
         &mut self,
-        lead_id: i64,
+        lead_id: LeadId,
         (from, to): (Stage, Stage),
         by_policy: bool,
         at: DateTime<Utc>,
@@ -180,7 +183,7 @@ impl Tx {
     /// Stores which BANT parts a rep has confirmed.
     pub async fn set_bant(
         &mut self,
-        lead_id: i64,
+        lead_id: LeadId,
         confirmed: &BTreeSet<BantPart>,
         at: DateTime<Utc>,
     ) -> Result<()> {

@@ -8,6 +8,7 @@ use crate::time::{to_micros, Ts};
 use crate::{on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::calendar::BusinessCalendar;
+use leadgate_core::id::LeadId;
 use leadgate_core::routing::{Method, RepLoad};
 use leadgate_core::{EventDraft, EventType, FieldError};
 use serde::Serialize;
@@ -47,7 +48,7 @@ pub struct RepInput {
 /// Who got a lead, and why.
 #[derive(Debug, Clone, Serialize)]
 pub struct Assignment {
-    pub lead_id: i64,
+    pub lead_id: LeadId,
     pub owner: Option<String>,
     pub team: Option<String>,
     pub rule: Option<String>,
@@ -238,7 +239,7 @@ impl Tx {
         &mut self,
         recipient: &str,
         kind: &str,
-        lead_id: Option<i64>,
+        lead_id: Option<LeadId>,
         task_id: Option<i64>,
         message: &str,
         now: DateTime<Utc>,

@@ -8,6 +8,7 @@ use crate::time::{to_micros, Ts};
 use crate::{on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::calendar::BusinessCalendar;
+use leadgate_core::id::LeadId;
 use leadgate_core::job::JobKind;
 use leadgate_core::sla::{self, ClockState, Escalation, SlaRule, Until};
 use leadgate_core::temperature::Temperature;
@@ -20,7 +21,7 @@ use sqlx::types::Json;
 #[derive(Debug, Clone, Serialize)]
 pub struct SlaClock {
     pub id: i64,
-    pub lead_id: i64,
+    pub lead_id: LeadId,
     pub rule: String,
     pub stage: String,
     pub until: String,
@@ -39,7 +40,7 @@ pub struct SlaClock {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredClock {
     pub id: i64,
-    pub lead_id: i64,
+    pub lead_id: LeadId,
     pub rule: String,
     pub stage: String,
     pub until_event: String,
@@ -171,7 +172,7 @@ impl Tx {
     /// breached (with the answer time) when late.
     async fn answer(
         &mut self,
-        lead_id: i64,
+        lead_id: LeadId,
         answered: Answered<'_>,
         at: DateTime<Utc>,
     ) -> Result<u64> {
@@ -197,7 +198,7 @@ impl Tx {
     /// A contact or a next step answers the clocks waiting for it.
     pub async fn answer_clocks(
         &mut self,
-        lead_id: i64,
+        lead_id: LeadId,
         until: Until,
         at: DateTime<Utc>,
     ) -> Result<u64> {
@@ -213,7 +214,7 @@ impl Tx {
     /// Leaving a stage answers the clocks of that stage.
     pub async fn answer_stage(
         &mut self,
-        lead_id: i64,
+        lead_id: LeadId,
         stage: &str,
         at: DateTime<Utc>,
     ) -> Result<u64> {
@@ -221,7 +222,7 @@ impl Tx {
     }
 
     /// The lead's clocks still running.
-    pub async fn running_clocks_of_lead(&mut self, lead_id: i64) -> Result<Vec<StoredClock>> {
+    pub async fn running_clocks_of_lead(&mut self, lead_id: LeadId) -> Result<Vec<StoredClock>> {
         let sql = format!("SELECT {CLOCK_COLUMNS} FROM sla_clocks WHERE lead_id = $1 AND met_at IS NULL AND state = 'running'");
         Ok(on_tx!(self, conn => sqlx::query_as(&sql).bind(lead_id).fetch_all(conn).await)?)
     }
@@ -265,7 +266,7 @@ impl Tx {
     }
 
     /// Whether anyone worked the lead after `since` (a contact, a note, a task or a move).
-    pub async fn touched_since(&mut self, lead_id: i64, since: DateTime<Utc>) -> Result<bool> {
+    pub async fn touched_since(&mut self, lead_id: LeadId, since: DateTime<Utc>) -> Result<bool> {
         let touched: i64 = on_tx!(self, conn => sqlx::query_scalar(
             "SELECT COUNT(*) FROM events WHERE lead_id = $1 AND occurred_at > $2
                AND type IN ('call_logged', 'email_logged', 'meeting_logged', 'note_added', 'task_created', 'stage_changed')",
@@ -302,7 +303,7 @@ fn view(row: StoredClock, calendar: &BusinessCalendar, now: DateTime<Utc>) -> Sl
 
 impl Store {
     /// The lead an SLA clock times (`None`: no such clock).
-    pub async fn lead_of_clock(&self, clock_id: i64) -> Result<Option<i64>> {
+    pub async fn lead_of_clock(&self, clock_id: i64) -> Result<Option<LeadId>> {
         Ok(
             on_read_pool!(self, pool => sqlx::query_scalar("SELECT lead_id FROM sla_clocks WHERE id = $1")
             .bind(clock_id)
@@ -312,7 +313,7 @@ impl Store {
     }
 
     /// A lead's clocks, newest first, with working time left on running ones.
-    pub async fn lead_clocks(&self, lead_id: i64, now: DateTime<Utc>) -> Result<Vec<SlaClock>> {
+    pub async fn lead_clocks(&self, lead_id: LeadId, now: DateTime<Utc>) -> Result<Vec<SlaClock>> {
         let sql =
             format!("SELECT {CLOCK_COLUMNS} FROM sla_clocks WHERE lead_id = $1 ORDER BY id DESC");
         let rows: Vec<StoredClock> =
@@ -345,7 +346,7 @@ impl Store {
     /// The running clocks of these leads (the countdowns of the leads a page shows).
     pub async fn running_clocks_of(
         &self,
-        lead_ids: &[i64],
+        lead_ids: &[LeadId],
         now: DateTime<Utc>,
     ) -> Result<Vec<SlaClock>> {
         if lead_ids.is_empty() {

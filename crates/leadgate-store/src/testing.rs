@@ -2,6 +2,7 @@
 //! or a new PostgreSQL database on the local server, so tests can run in parallel.
 
 use crate::{Engine, Store};
+use leadgate_core::id::LeadId;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use sqlx::Connection;
@@ -131,7 +132,7 @@ pub fn capture_of(input: serde_json::Value) -> crate::Capture {
 }
 
 /// Stores a lead from flat JSON (as the API takes it) and returns its id: set-up for tests.
-pub async fn capture(store: &Store, input: serde_json::Value) -> i64 {
+pub async fn capture(store: &Store, input: serde_json::Value) -> LeadId {
     store
         .capture(capture_of(input))
         .await
@@ -142,7 +143,7 @@ pub async fn capture(store: &Store, input: serde_json::Value) -> i64 {
 
 /// Puts a message in a person's notifications, as reminders and SLA warnings do: set-up
 /// for tests.
-pub async fn notify(store: &Store, recipient: &str, lead_id: i64, message: &str) {
+pub async fn notify(store: &Store, recipient: &str, lead_id: LeadId, message: &str) {
     let mut tx = store.begin().await.expect("a transaction");
     tx.notify(
         recipient,
@@ -185,7 +186,7 @@ macro_rules! on_both_engines {
 
 /// Moves a lead's creation time, as if it had been captured then (for tests that need leads
 /// from several months).
-pub async fn backdate(store: &Store, id: i64, at: chrono::DateTime<chrono::Utc>) {
+pub async fn backdate(store: &Store, id: LeadId, at: chrono::DateTime<chrono::Utc>) {
     let mut tx = store.begin().await.expect("begin");
     let before = tx.counted_before(&[id]).await.expect("read the lead");
     crate::on_tx!(&mut tx, conn => sqlx::query("UPDATE leads SET created_at = $1 WHERE id = $2")

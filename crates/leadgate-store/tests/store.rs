@@ -2,6 +2,7 @@
 
 use chrono::{Duration, Utc};
 use leadgate_core::event::LeadRef;
+use leadgate_core::id::LeadId;
 use leadgate_core::lead::PatchMode;
 use leadgate_core::{Channel, EventDraft, EventType, LeadPatch, Stage};
 use leadgate_store::testing::TestDatabase;
@@ -208,8 +209,8 @@ async fn editing_records_each_change_as_an_event(store: Store) {
     assert_eq!(change.payload.0["new"], "رضایی");
     assert_eq!(change.actor.as_deref(), Some("alice"));
     assert!(matches!(
-        store.update_lead(999_999, &patch, "alice").await,
-        Err(StoreError::LeadNotFound(999_999))
+        store.update_lead(LeadId(999_999), &patch, "alice").await,
+        Err(StoreError::LeadNotFound(LeadId(999_999)))
     ));
 }
 
@@ -277,7 +278,7 @@ async fn events_append_with_duplicates_and_rejections(store: Store) {
             event(None),
         )),
         Ok((LeadRef::Id(lead.id), event(Some("k1")))),
-        Ok((LeadRef::Id(424242), event(Some("k2")))),
+        Ok((LeadRef::Id(LeadId(424242)), event(Some("k2")))),
         Err(leadgate_core::FieldError::new("type", "is required").into()),
         Ok((LeadRef::Id(lead.id), event(None))),
     ];
@@ -361,7 +362,7 @@ async fn timeline_is_newest_first_and_paginates(store: Store) {
     let ids: std::collections::HashSet<i64> = all.iter().map(|e| e.id).collect();
     assert_eq!(ids.len(), 26);
     assert!(matches!(
-        store.timeline(777_777, 10, None).await,
+        store.timeline(LeadId(777_777), 10, None).await,
         Err(StoreError::LeadNotFound(_))
     ));
 }

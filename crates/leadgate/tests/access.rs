@@ -9,6 +9,7 @@ use common::session::{attribute, cookie_value, sign_in_request, Browser};
 use common::TestApp;
 use leadgate_core::access::Role;
 use leadgate_core::calendar::BusinessCalendar;
+use leadgate_core::id::LeadId;
 use leadgate_core::Stage;
 use leadgate_store::testing::capture;
 use leadgate_store::NewUser;
@@ -29,7 +30,7 @@ on_both_engines!(
 const PASSWORD: &str = "a long enough password";
 
 /// Two teams with a rep each, one user per role, and a lead owned by each rep.
-async fn setup(app: &TestApp) -> (i64, i64) {
+async fn setup(app: &TestApp) -> (LeadId, LeadId) {
     let store = &app.store;
     for (team, rep) in [("apac", "li.na"), ("americas", "j.miller")] {
         store
@@ -231,7 +232,7 @@ async fn every_page_and_action_answers_each_role_as_its_permissions_say(app: &Te
     }
     // Only the allowed writes happened: three roles logged one note each on their lead,
     // and only the admin on the other team's.
-    let notes = |id: i64| async move {
+    let notes = |id: LeadId| async move {
         app.store
             .timeline(id, 1000, None)
             .await
@@ -473,11 +474,11 @@ async fn every_api_route_answers_each_key_role_as_its_permissions_say(app: &Test
         .json()
         .await
         .unwrap();
-    let ids: Vec<i64> = listed["leads"]
+    let ids: Vec<LeadId> = listed["leads"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| l["id"].as_i64().unwrap())
+        .map(|l| LeadId(l["id"].as_i64().unwrap()))
         .collect();
     assert_eq!(ids, vec![own]);
 }
@@ -668,7 +669,7 @@ async fn sessions_csrf_and_the_sign_in_limit_hold(app: &TestApp) {
 }
 
 /// The ways one lead id can be written in a path that the handlers read as that id.
-fn id_spellings(id: i64) -> Vec<String> {
+fn id_spellings(id: LeadId) -> Vec<String> {
     let encoded: String = id
         .to_string()
         .bytes()

@@ -15,7 +15,7 @@ fn root() -> PathBuf {
 }
 
 /// An MQL of `team`, owned by `rep`.
-async fn mql_of(store: &Store, rep: &str, fields: serde_json::Value) -> i64 {
+async fn mql_of(store: &Store, rep: &str, fields: serde_json::Value) -> leadgate_core::id::LeadId {
     let id = capture(store, fields).await;
     leadgate_app::qualify::transition(store, id, Stage::Mql, Some("browser test"), false, "test")
         .await

@@ -72,7 +72,7 @@ async fn drift_compares_what_the_model_predicted_with_what_happened(app: &TestAp
         })
         .await
         .unwrap();
-    let mut predicted: Vec<(f64, i64)> = page
+    let mut predicted: Vec<(f64, leadgate_core::id::LeadId)> = page
         .leads
         .iter()
         .filter_map(|l| l.prediction.as_ref().map(|p| (p.probability, l.id)))
@@ -229,7 +229,7 @@ async fn trains_predicts_and_explains_over_the_api(app: &TestApp) {
         .collect();
     assert!(priorities.len() >= 40, "{page}");
     assert!(priorities.windows(2).all(|w| w[0] >= w[1]));
-    let top = page["leads"][0]["id"].as_i64().unwrap();
+    let top = leadgate_core::id::LeadId(page["leads"][0]["id"].as_i64().unwrap());
     let events_before = app.store.count_events().await.unwrap();
     let stored_before = app.store.lead(top).await.unwrap().prediction;
     assert!(stored_before.is_some());

@@ -173,7 +173,13 @@ async fn erase_a_person_with_values_everywhere(app: &TestApp) -> Vec<&'static st
         )
         .await;
     assert_eq!(task.status(), StatusCode::CREATED);
-    leadgate_store::testing::notify(&app.store, "lan", id, &format!("Call {}", values[0])).await;
+    leadgate_store::testing::notify(
+        &app.store,
+        "lan",
+        leadgate_core::id::LeadId(id),
+        &format!("Call {}", values[0]),
+    )
+    .await;
     app.post(
         "/api/v1/events",
         &json!({"events": [

@@ -296,7 +296,7 @@ pub async fn load(
     store: &Store,
     leads: &[DemoLead],
     mut progress: impl FnMut(usize),
-) -> anyhow::Result<Vec<i64>> {
+) -> anyhow::Result<Vec<leadgate_core::id::LeadId>> {
     let mut ids = Vec::with_capacity(leads.len());
     for chunk in leads.chunks(250) {
         let captures = chunk
@@ -322,7 +322,8 @@ pub async fn load(
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let outcomes = store.capture_many(captures).await?;
-        let chunk_ids: Vec<i64> = outcomes.iter().map(|o| o.lead.id).collect();
+        let chunk_ids: Vec<leadgate_core::id::LeadId> =
+            outcomes.iter().map(|o| o.lead.id).collect();
         let events: Vec<_> = chunk
             .iter()
             .zip(&chunk_ids)

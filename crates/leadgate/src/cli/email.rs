@@ -22,7 +22,7 @@ enum Action {
     Template { name: String, file: PathBuf },
     /// Queue template TEMPLATE, rendered for lead LEAD.
     Send {
-        lead: i64,
+        lead: leadgate_core::id::LeadId,
         template: String,
         #[arg(long, default_value = "cli")]
         by: String,
@@ -30,7 +30,7 @@ enum Action {
     /// The outbox, newest first.
     List {
         #[arg(long)]
-        lead: Option<i64>,
+        lead: Option<leadgate_core::id::LeadId>,
         #[arg(long, default_value_t = 20)]
         limit: i64,
     },

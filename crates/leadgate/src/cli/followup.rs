@@ -21,7 +21,7 @@ pub struct TaskArgs {
 enum TaskAction {
     /// Add a task to lead LEAD; a reminder goes to its owner when it is due.
     Add {
-        lead: i64,
+        lead: leadgate_core::id::LeadId,
         /// call, email, meeting or todo.
         #[arg(long = "type", default_value = "call")]
         task_type: String,
@@ -41,7 +41,7 @@ enum TaskAction {
         #[arg(long)]
         owner: Option<String>,
         #[arg(long)]
-        lead: Option<i64>,
+        lead: Option<leadgate_core::id::LeadId>,
         /// Only those past their due time.
         #[arg(long)]
         overdue: bool,
@@ -60,7 +60,7 @@ enum TaskAction {
 #[derive(Debug, Args)]
 pub struct LogArgs {
     /// The lead.
-    lead: i64,
+    lead: leadgate_core::id::LeadId,
     /// call, email, meeting or note.
     #[arg(value_name = "TYPE")]
     kind: String,

@@ -50,7 +50,7 @@ async fn person(store: &Store, who: &str) -> anyhow::Result<PersonId> {
             .with_context(|| format!("'{who}': person:ID needs a number"));
     }
     if let Some(id) = who.strip_prefix("lead:") {
-        let id: i64 = id
+        let id: leadgate_core::id::LeadId = id
             .parse()
             .with_context(|| format!("'{who}': lead:ID needs a number"))?;
         return Ok(store.person_of_lead(id).await?);

@@ -76,7 +76,7 @@ pub struct EvaluateArgs {
 /// `leadgate explain LEAD`: the model's probability for a lead and why.
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
-    lead: i64,
+    lead: leadgate_core::id::LeadId,
     /// How many reasons to show.
     #[arg(long, default_value_t = 8)]
     top: usize,

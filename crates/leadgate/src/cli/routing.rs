@@ -68,7 +68,7 @@ enum RepAction {
 
 #[derive(Debug, Args)]
 pub struct AssignArgs {
-    lead: i64,
+    lead: leadgate_core::id::LeadId,
     owner: String,
     /// Why (required; recorded on the lead).
     #[arg(long)]

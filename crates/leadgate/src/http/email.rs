@@ -101,7 +101,7 @@ async fn email_lead(
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EmailQuery {
-    lead_id: Option<i64>,
+    lead_id: Option<leadgate_core::id::LeadId>,
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }

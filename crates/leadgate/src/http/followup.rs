@@ -94,7 +94,7 @@ impl Checked for InteractionRequest {
 #[into_params(parameter_in = Query)]
 pub struct TaskQuery {
     owner: Option<String>,
-    lead_id: Option<i64>,
+    lead_id: Option<leadgate_core::id::LeadId>,
     /// open (the default), done, cancelled or all.
     #[param(schema_with = leadgate_core::followup::task_state_or_all_schema)]
     state: Option<String>,

@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
 use leadgate_core::access::LeadScope;
-use leadgate_core::id::PersonId;
+use leadgate_core::id::{LeadId, PersonId};
 use leadgate_core::lead::PatchMode;
 use leadgate_core::openapi as schema;
 use leadgate_core::{Channel, FieldError, FieldErrors, LeadPatch, Source};
@@ -29,7 +29,7 @@ pub fn routes() -> Router<AppState> {
 /// A lead as the API returns it: `id` and flat fields.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LeadView {
-    pub id: i64,
+    pub id: LeadId,
     pub external_id: Option<String>,
     /// prospect, lead, mql, sal, sql, opportunity, customer, disqualified or recycled.
     pub stage: String,
@@ -272,12 +272,16 @@ async fn create_lead(
     Ok((status, headers, Json(LeadView::from(&outcome.lead))))
 }
 
-pub fn parse_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "no lead has id '{raw}'; ids are positive whole numbers"
-        ))
-    })
+pub fn parse_id(raw: &str) -> Result<LeadId, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .map(LeadId)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no lead has id '{raw}'; ids are positive whole numbers"
+            ))
+        })
 }
 
 #[utoipa::path(get, path = "/api/v1/leads/{id}", tag = "leads",
@@ -533,7 +537,7 @@ async fn list_leads(
 #[derive(Serialize, ToSchema)]
 pub struct EventView {
     pub id: i64,
-    pub lead_id: i64,
+    pub lead_id: LeadId,
     #[serde(rename = "type")]
     pub event_type: String,
     pub occurred_at: DateTime<Utc>,

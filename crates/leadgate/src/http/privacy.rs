@@ -127,6 +127,7 @@ async fn person(store: &Store, input: &Map<String, Value>) -> Result<PersonId, A
     if let Some(lead) = input.get("lead_id") {
         let id = lead
             .as_i64()
+            .map(leadgate_core::id::LeadId)
             .ok_or_else(|| ApiError::invalid("lead_id", "must be a lead id"))?;
         return Ok(store.person_of_lead(id).await?);
     }

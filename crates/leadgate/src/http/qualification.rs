@@ -34,7 +34,7 @@ pub fn routes() -> Router<AppState> {
 /// A lead's score now, under its product's policy, with every contributing rule.
 #[derive(Serialize, ToSchema)]
 pub struct ScoreView {
-    pub lead_id: i64,
+    pub lead_id: leadgate_core::id::LeadId,
     pub product: String,
     /// The policy version that scored it (0: the starter policy, none applied yet).
     pub policy_version: i64,

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 pub struct TaskRow {
     pub id: i64,
-    pub lead_id: i64,
+    pub lead_id: leadgate_core::id::LeadId,
     pub lead: String,
     pub title: String,
     pub due: String,
@@ -63,8 +63,8 @@ pub async fn page(
         filter.sort.field = SortField::Score;
         page = state.store.list_leads(&filter).await?;
     }
-    let shown: Vec<i64> = page.leads.iter().map(|l| l.id).collect();
-    let clocks: HashMap<i64, _> = state
+    let shown: Vec<leadgate_core::id::LeadId> = page.leads.iter().map(|l| l.id).collect();
+    let clocks: HashMap<leadgate_core::id::LeadId, _> = state
         .store
         .running_clocks_of(&shown, now)
         .await?

@@ -4,7 +4,7 @@
 
 use super::leads::{countdown, display_name};
 use super::{back, check_lead_access, html, require, Chrome, Flash, PageResult, Signed, WebError};
-use crate::http::{path_id, AppState};
+use crate::http::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -15,6 +15,7 @@ use leadgate_app::qualify;
 use leadgate_app::Outcome;
 use leadgate_core::access::Permission;
 use leadgate_core::followup::{InteractionRequest, InteractionType, TaskRequest, TaskState};
+use leadgate_core::id::LeadId;
 use leadgate_core::policy::BantPart;
 use leadgate_core::scoring::BantEvidence;
 use leadgate_core::{quality, Stage};
@@ -71,7 +72,7 @@ pub struct TaskLine {
 #[template(path = "lead.html")]
 struct LeadPage {
     c: Chrome,
-    id: i64,
+    id: LeadId,
     name: String,
     stage: &'static str,
     owner: String,
@@ -266,8 +267,8 @@ pub async fn page(
     Path(raw): Path<String>,
     Query(flash): Query<Flash>,
 ) -> PageResult {
-    let id =
-        path_id(&raw, "lead").map_err(|_| WebError::NotFound(format!("no lead has id '{raw}'")))?;
+    let id = crate::http::parse_id(&raw)
+        .map_err(|_| WebError::NotFound(format!("no lead has id '{raw}'")))?;
     let store = &state.store;
     let lead = store.lead(id).await?;
     check_lead_access(&state, &signed.user, &lead).await?;
@@ -404,18 +405,18 @@ async fn workable(
     signed: &Signed,
     raw: &str,
     csrf: &str,
-) -> Result<i64, WebError> {
+) -> Result<LeadId, WebError> {
     signed.check_csrf(csrf)?;
     require(&signed.user, Permission::WorkLeads)?;
-    let id =
-        path_id(raw, "lead").map_err(|_| WebError::NotFound(format!("no lead has id '{raw}'")))?;
+    let id = crate::http::parse_id(raw)
+        .map_err(|_| WebError::NotFound(format!("no lead has id '{raw}'")))?;
     let lead = state.store.lead(id).await?;
     check_lead_access(state, &signed.user, &lead).await?;
     Ok(id)
 }
 
 /// Answers an action: JSON for the board's script, else back to the lead page.
-fn answer(headers: &HeaderMap, id: i64, outcome: Result<&str, String>) -> PageResult {
+fn answer(headers: &HeaderMap, id: LeadId, outcome: Result<&str, String>) -> PageResult {
     let wants_json = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

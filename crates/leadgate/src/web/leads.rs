@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 /// A lead as one row or card of a list.
 pub struct Card {
-    pub id: i64,
+    pub id: leadgate_core::id::LeadId,
     pub name: String,
     pub company: String,
     pub stage: &'static str,
