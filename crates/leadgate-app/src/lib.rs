@@ -19,11 +19,14 @@ pub use rescore::{LeadScore, RescoreSummary};
 use leadgate_ml::MlError;
 use leadgate_store::StoreError;
 
-/// What a use case can fail with: the store's refusal or failure, or the model's.
+/// What a use case can fail with: the store's refusal or failure, the model's, or a
+/// lifecycle move the rules refuse.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Refused(#[from] leadgate_core::lifecycle::MoveRefused),
     #[error(transparent)]
     Model(#[from] MlError),
 }

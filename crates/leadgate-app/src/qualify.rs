@@ -137,7 +137,7 @@ pub async fn settle_outcome(
     };
     match move_with(store, id, asked, None, actor).await {
         Ok(lead) => Ok(Some(lead)),
-        Err(crate::AppError::Store(StoreError::Refused(_))) => Ok(None),
+        Err(crate::AppError::Refused(_)) => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -168,7 +168,7 @@ async fn move_with(
         mover,
         mql_rule_holds: score.mql,
     };
-    lifecycle::check(&request, &score.bant, &active.policy).map_err(StoreError::from)?;
+    lifecycle::check(&request, &score.bant, &active.policy)?;
     let reason = lifecycle::reason_of_move(reason, to, &score, &active.policy, actor);
     if let Some(payload) = outcome {
         let draft = EventDraft::new(EventType::OutcomeRecorded, now, payload).with_actor(actor);

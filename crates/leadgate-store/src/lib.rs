@@ -73,8 +73,6 @@ pub enum StoreError {
     NotFound(String),
     #[error("the policy has mistakes:\n{0}")]
     Policy(leadgate_core::policy::PolicyErrors),
-    #[error(transparent)]
-    Refused(#[from] leadgate_core::lifecycle::MoveRefused),
     /// The caller's scope does not reach what the request is about.
     #[error("{0}")]
     OutOfScope(String),

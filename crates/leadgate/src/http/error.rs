@@ -130,10 +130,6 @@ impl From<StoreError> for ApiError {
                     .map(|e| FieldError::new(format!("document:{}", e.line), e.message))
                     .collect(),
             )),
-            StoreError::Refused(refused) => ApiError::Conflict {
-                field: "to".into(),
-                reason: refused.to_string(),
-            },
             StoreError::Conflict { field, reason } => ApiError::Conflict { field, reason },
             StoreError::Invalid(errors) => ApiError::Invalid(errors),
             StoreError::Database {
@@ -149,6 +145,10 @@ impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
         match error {
             AppError::Store(e) => e.into(),
+            AppError::Refused(refused) => ApiError::Conflict {
+                field: "to".into(),
+                reason: refused.to_string(),
+            },
             AppError::Model(
                 e @ (leadgate_ml::MlError::BadModel(_)
                 | leadgate_ml::MlError::IncompatibleModel { .. }),

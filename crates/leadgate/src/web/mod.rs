@@ -200,7 +200,6 @@ impl From<StoreError> for WebError {
             StoreError::LeadNotFound(id) => WebError::NotFound(format!("lead {id} does not exist")),
             StoreError::NotFound(what) => WebError::NotFound(what),
             StoreError::Invalid(errors) => WebError::Invalid(errors.to_string()),
-            StoreError::Refused(refused) => WebError::Invalid(refused.to_string()),
             StoreError::Conflict { field, reason } => {
                 WebError::Invalid(format!("{field}: {reason}"))
             }
@@ -213,6 +212,7 @@ impl From<leadgate_app::AppError> for WebError {
     fn from(e: leadgate_app::AppError) -> Self {
         match e {
             leadgate_app::AppError::Store(e) => e.into(),
+            leadgate_app::AppError::Refused(refused) => WebError::Invalid(refused.to_string()),
             leadgate_app::AppError::Model(e) => WebError::Invalid(e.to_string()),
         }
     }
