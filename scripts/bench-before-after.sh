@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs a set of benchmarks with a binary from before a change and the current one, side by
-# side: alternating before/after, three rounds, so drift of the machine falls on both. Logs
+# side: alternating before/after, three rounds, the first side of each pair switching from
+# round to round (a run leaves work behind, such as PostgreSQL's checkpoints and vacuum,
+# that the run after it pays), so drift of the machine falls on both. Logs
 # (each bench's own table, and /usr/bin/time's peak RSS) go to OUT; OUT/summary.txt lists
 # the wall time of every run.
 #
@@ -38,7 +40,8 @@ for round in 1 2 3; do
     for bench in "${benches[@]}"; do
         name="${bench%% *}"
         if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then continue; fi
-        for side in before after; do
+        if [ $((round % 2)) = 1 ]; then sides="before after"; else sides="after before"; fi
+        for side in $sides; do
             if [ "$side" = before ]; then command="$before"; else command="$after"; fi
             start=$(date +%s.%N)
             # shellcheck disable=SC2086 # the command and its arguments are meant to split
