@@ -4,20 +4,20 @@
 
 use crate::Result;
 use chrono::{DateTime, Utc};
-use leadgate_core::id::LeadId;
+use leadgate_core::id::{ClockId, LeadId, TaskId};
 use leadgate_core::job::JobKind;
 use leadgate_store::{to_micros, ActivePolicy, ClaimedJob, Store, StoreError, Ts};
 
 /// What a job asks of the store, read from its kind and payload.
 enum Work {
     SlaCheck {
-        clock: i64,
+        clock: ClockId,
     },
     SlaRecycle {
-        clock: i64,
+        clock: ClockId,
     },
     TaskReminder {
-        task: i64,
+        task: TaskId,
     },
     Automation {
         event: i64,
@@ -45,13 +45,13 @@ impl Work {
         };
         Ok(match kind {
             JobKind::SlaCheck => Work::SlaCheck {
-                clock: id_in("clock_id")?,
+                clock: ClockId(id_in("clock_id")?),
             },
             JobKind::SlaRecycle => Work::SlaRecycle {
-                clock: id_in("clock_id")?,
+                clock: ClockId(id_in("clock_id")?),
             },
             JobKind::TaskReminder => Work::TaskReminder {
-                task: id_in("task_id")?,
+                task: TaskId(id_in("task_id")?),
             },
             JobKind::Automation => Work::Automation {
                 event: id_in("event_id")?,

@@ -6,7 +6,7 @@
 use crate::Result;
 use chrono::{DateTime, Duration, Utc};
 use leadgate_core::calendar::BusinessCalendar;
-use leadgate_core::id::LeadId;
+use leadgate_core::id::{ClockId, LeadId};
 use leadgate_core::lifecycle::{self, MoveRequest, Mover};
 use leadgate_core::routing::{self, Method, RoutingFacts, RoutingRule};
 use leadgate_core::scoring::{self, Marks, Score};
@@ -222,7 +222,7 @@ async fn restart(
 /// The deadline job: a clock still unanswered is breached (an `sla_breached` event), and its
 /// escalations run: the owner or the team's manager told, the lead handed to another rep of
 /// the team, a recycle job queued.
-pub async fn check_clock(tx: &mut Tx, id: i64, now: DateTime<Utc>) -> Result<()> {
+pub async fn check_clock(tx: &mut Tx, id: ClockId, now: DateTime<Utc>) -> Result<()> {
     let Some(clock) = tx.clock(id).await? else {
         return Ok(());
     };
@@ -316,7 +316,7 @@ async fn reassign_breached(
 /// Recycles a lead still untouched in the stage of a breached clock (the recycle job).
 pub async fn recycle_untouched(
     tx: &mut Tx,
-    id: i64,
+    id: ClockId,
     active: &ActivePolicy,
     now: DateTime<Utc>,
 ) -> Result<()> {

@@ -125,7 +125,7 @@ pub(crate) fn action(table: &Table) -> Result<Action, String> {
             let sequence = text(table, kind).ok_or("enrol names a sequence")?;
             Ok(Action::Enrol(sequence.to_owned()))
         }
-        _ => unreachable!("one of ACTIONS"),
+        other => Err(format!("'{other}' is not an action; use one of {ACTIONS}")),
     }
 }
 

@@ -42,6 +42,16 @@ id!(
 );
 
 id!(
+    /// A response clock's id: what its check and recycle jobs name.
+    ClockId
+);
+
+id!(
+    /// A follow-up task's id: what its reminder job and notifications name.
+    TaskId
+);
+
+id!(
     /// A person's id: who the leads, consents and erasures belong to.
     PersonId
 );

@@ -7,7 +7,7 @@ use crate::time::{to_micros, Ts};
 use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::followup::{Interaction, NewTask, TaskState, TaskType};
-use leadgate_core::id::LeadId;
+use leadgate_core::id::{LeadId, TaskId};
 use leadgate_core::job::JobKind;
 use leadgate_core::sla::Until;
 use leadgate_core::{EventDraft, EventType};
@@ -17,7 +17,7 @@ use serde_json::json;
 /// A follow-up task as stored.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Task {
-    pub id: i64,
+    pub id: TaskId,
     pub lead_id: LeadId,
     #[sqlx(rename = "type", try_from = "String")]
     #[serde(rename = "type")]
@@ -53,7 +53,7 @@ pub struct Notification {
     pub recipient: String,
     pub kind: String,
     pub lead_id: Option<LeadId>,
-    pub task_id: Option<i64>,
+    pub task_id: Option<TaskId>,
     pub message: String,
     pub created_at: Ts,
     pub read_at: Option<Ts>,
@@ -70,7 +70,7 @@ const TASK_COLUMNS: &str = "id, lead_id, type, title, notes, owner, due_at, stat
                             created_at, reminded_at, completed_at, completed_by";
 
 impl Tx {
-    async fn task(&mut self, id: i64) -> Result<Task> {
+    async fn task(&mut self, id: TaskId) -> Result<Task> {
         let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1");
         let task: Option<Task> =
             on_tx!(self, conn => sqlx::query_as(&sql).bind(id).fetch_optional(conn).await)?;
@@ -95,7 +95,7 @@ impl Tx {
             .as_ref()
             .or(lead.lead.owner.as_ref())
             .map(|o| o.as_str().to_owned());
-        let id: i64 = on_tx!(self, conn => sqlx::query_scalar(
+        let id: TaskId = on_tx!(self, conn => sqlx::query_scalar(
             "INSERT INTO tasks (lead_id, type, title, notes, owner, due_at, state, created_by, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8) RETURNING id",
         )
@@ -135,7 +135,7 @@ impl Tx {
 
     /// Sends a task's reminder: the owner (or, with none, the lead's owner) finds it in their
     /// notifications. A task done or cancelled meanwhile needs no reminder.
-    pub async fn remind(&mut self, task_id: i64, now: Ts) -> Result<()> {
+    pub async fn remind(&mut self, task_id: TaskId, now: Ts) -> Result<()> {
         let task = match self.task(task_id).await {
             Ok(task) => task,
             // Erased with its lead's person, or never stored: nothing to remind of.
@@ -228,7 +228,7 @@ impl Store {
         Ok(task)
     }
 
-    pub async fn task(&self, id: i64) -> Result<Task> {
+    pub async fn task(&self, id: TaskId) -> Result<Task> {
         let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1");
         let task: Option<Task> =
             on_read_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
@@ -238,7 +238,7 @@ impl Store {
     /// Closes an open task as done or cancelled, recorded as `task_completed` on its lead.
     pub async fn close_task(
         &self,
-        id: i64,
+        id: TaskId,
         state: TaskState,
         actor: &str,
         now: DateTime<Utc>,

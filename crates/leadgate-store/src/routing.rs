@@ -8,7 +8,7 @@ use crate::time::{to_micros, Ts};
 use crate::{on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::calendar::BusinessCalendar;
-use leadgate_core::id::LeadId;
+use leadgate_core::id::{LeadId, TaskId};
 use leadgate_core::routing::{Method, RepLoad};
 use leadgate_core::{EventDraft, EventType, FieldError};
 use serde::Serialize;
@@ -240,7 +240,7 @@ impl Tx {
         recipient: &str,
         kind: &str,
         lead_id: Option<LeadId>,
-        task_id: Option<i64>,
+        task_id: Option<TaskId>,
         message: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {

@@ -8,7 +8,7 @@ use crate::time::{to_micros, Ts};
 use crate::{on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::calendar::BusinessCalendar;
-use leadgate_core::id::LeadId;
+use leadgate_core::id::{ClockId, LeadId};
 use leadgate_core::job::JobKind;
 use leadgate_core::sla::{self, ClockState, Escalation, SlaRule, Until};
 use leadgate_core::temperature::Temperature;
@@ -20,7 +20,7 @@ use sqlx::types::Json;
 /// A clock as stored, with where it stands now.
 #[derive(Debug, Clone, Serialize)]
 pub struct SlaClock {
-    pub id: i64,
+    pub id: ClockId,
     pub lead_id: LeadId,
     pub rule: String,
     pub stage: String,
@@ -39,7 +39,7 @@ pub struct SlaClock {
 /// A clock as stored, for the use cases that check, restart and recycle by it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredClock {
-    pub id: i64,
+    pub id: ClockId,
     pub lead_id: LeadId,
     pub rule: String,
     pub stage: String,
@@ -228,7 +228,7 @@ impl Tx {
     }
 
     /// Ends a running clock because its lead went to another rep.
-    pub async fn end_reassigned(&mut self, clock_id: i64, at: DateTime<Utc>) -> Result<()> {
+    pub async fn end_reassigned(&mut self, clock_id: ClockId, at: DateTime<Utc>) -> Result<()> {
         on_tx!(self, conn => sqlx::query("UPDATE sla_clocks SET state = 'reassigned', met_at = $1 WHERE id = $2")
             .bind(Ts(to_micros(at)))
             .bind(clock_id)
@@ -239,13 +239,13 @@ impl Tx {
     }
 
     /// The clock `id`, if there is one.
-    pub async fn clock(&mut self, id: i64) -> Result<Option<StoredClock>> {
+    pub async fn clock(&mut self, id: ClockId) -> Result<Option<StoredClock>> {
         let sql = format!("SELECT {CLOCK_COLUMNS} FROM sla_clocks WHERE id = $1");
         Ok(on_tx!(self, conn => sqlx::query_as(&sql).bind(id).fetch_optional(conn).await)?)
     }
 
     /// Marks a clock breached at `at`.
-    pub async fn breach_clock(&mut self, id: i64, at: DateTime<Utc>) -> Result<()> {
+    pub async fn breach_clock(&mut self, id: ClockId, at: DateTime<Utc>) -> Result<()> {
         on_tx!(self, conn => sqlx::query("UPDATE sla_clocks SET state = 'breached', breached_at = $1 WHERE id = $2")
             .bind(Ts(to_micros(at)))
             .bind(id)
@@ -256,7 +256,7 @@ impl Tx {
     }
 
     /// Queues the job that recycles a breached clock's lead at `due` if nobody touched it.
-    pub async fn queue_recycle(&mut self, clock_id: i64, due: DateTime<Utc>) -> Result<()> {
+    pub async fn queue_recycle(&mut self, clock_id: ClockId, due: DateTime<Utc>) -> Result<()> {
         self.enqueue_job(
             &NewJob::new(JobKind::SlaRecycle, json!({"clock_id": clock_id}), due)
                 .keyed(format!("sla-recycle:{clock_id}")),
@@ -303,7 +303,7 @@ fn view(row: StoredClock, calendar: &BusinessCalendar, now: DateTime<Utc>) -> Sl
 
 impl Store {
     /// The lead an SLA clock times (`None`: no such clock).
-    pub async fn lead_of_clock(&self, clock_id: i64) -> Result<Option<LeadId>> {
+    pub async fn lead_of_clock(&self, clock_id: ClockId) -> Result<Option<LeadId>> {
         Ok(
             on_read_pool!(self, pool => sqlx::query_scalar("SELECT lead_id FROM sla_clocks WHERE id = $1")
             .bind(clock_id)

@@ -52,9 +52,9 @@ enum TaskAction {
         limit: i64,
     },
     /// Mark task ID done.
-    Done { id: i64 },
+    Done { id: leadgate_core::id::TaskId },
     /// Cancel task ID.
-    Cancel { id: i64 },
+    Cancel { id: leadgate_core::id::TaskId },
 }
 
 #[derive(Debug, Args)]

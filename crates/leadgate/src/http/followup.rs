@@ -12,6 +12,7 @@ use axum::{Extension, Json, Router};
 use chrono::Utc;
 use leadgate_core::access::LeadScope;
 use leadgate_core::followup::{Interaction, InteractionRequest, NewTask, TaskRequest, TaskState};
+use leadgate_core::id::TaskId;
 use leadgate_core::job::{JobKind, JobState};
 use leadgate_core::openapi as schema;
 use leadgate_core::{FieldError, FieldErrors};
@@ -149,7 +150,7 @@ async fn get_task(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Task>, ApiError> {
-    Ok(Json(state.store.task(path_id(&id, "task")?).await?))
+    Ok(Json(state.store.task(TaskId(path_id(&id, "task")?)).await?))
 }
 
 /// `complete` or `cancel` an open task.
@@ -162,7 +163,7 @@ async fn close_task(
     Extension(actor): Extension<Actor>,
     Path((id, action)): Path<(String, String)>,
 ) -> Result<Json<Task>, ApiError> {
-    let id = path_id(&id, "task")?;
+    let id = TaskId(path_id(&id, "task")?);
     let closed = match action.as_str() {
         "complete" => TaskState::Done,
         "cancel" => TaskState::Cancelled,

@@ -13,7 +13,7 @@ use leadgate_store::{LeadFilter, LeadSort, SortField, TaskFilter};
 use std::collections::HashMap;
 
 pub struct TaskRow {
-    pub id: i64,
+    pub id: leadgate_core::id::TaskId,
     pub lead_id: leadgate_core::id::LeadId,
     pub lead: String,
     pub title: String,
@@ -129,6 +129,7 @@ pub async fn complete_task(
     signed.check_csrf(&form.csrf)?;
     super::require(&signed.user, leadgate_core::access::Permission::WorkLeads)?;
     let id = crate::http::path_id(&raw, "task")
+        .map(leadgate_core::id::TaskId)
         .map_err(|_| super::WebError::NotFound(format!("no task has id '{raw}'")))?;
     let task = state.store.task(id).await?;
     let lead = state.store.lead(task.lead_id).await?;
