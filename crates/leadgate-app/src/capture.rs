@@ -31,9 +31,7 @@ pub async fn capture(
         None => store.capture(capture).await?,
     };
     if outcome.created && !bot {
-        store
-            .match_people(&[outcome.lead.person_id], &actor, may_merge)
-            .await;
+        crate::dedupe::match_people(store, &[outcome.lead.person_id], &actor, may_merge).await;
     }
     let lead = models.refresh(outcome.lead.id, Utc::now()).await?;
     Ok(Captured {

@@ -4,6 +4,7 @@
 
 pub mod automation;
 pub mod capture;
+pub mod dedupe;
 pub mod import;
 pub mod jobs;
 pub mod models;

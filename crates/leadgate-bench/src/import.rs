@@ -146,7 +146,7 @@ pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
         );
         // The whole-store pass (`leadgate dedupe`) over what the import stored.
         let started = Instant::now();
-        let dedupe = store.dedupe("bench", false).await?;
+        let dedupe = leadgate_app::dedupe::dedupe(&store, "bench", false).await?;
         let dedupe_seconds = started.elapsed().as_secs_f64();
         println!(
             "  leadgate dedupe over the store: {} people, {} pairs, {} merged, {} suggested in {dedupe_seconds:.1} s",

@@ -4,12 +4,13 @@
 
 use crate::capture_batch::capture_all;
 use crate::leads::{Capture, NewEvent};
+use crate::merges::DedupeSummary;
 use crate::privacy::NewConsent;
 use crate::time::{to_micros, Ts};
 use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use leadgate_core::analytics::Happening;
-use leadgate_core::id::LeadId;
+use leadgate_core::id::{LeadId, PersonId};
 use leadgate_core::import::{ImportRow, ImportStatus, RowError};
 use leadgate_core::lead::LeadField;
 use leadgate_core::lifecycle;
@@ -50,8 +51,6 @@ pub struct ImportRecord {
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
 }
-
-const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(sqlx::FromRow)]
 struct ImportRecordRow {
@@ -313,8 +312,8 @@ impl Store {
         Ok((self.import(import_id).await?, settle))
     }
 
-    /// Says a running import is alive.
-    async fn import_heartbeat(&self, import_id: i64) -> Result<()> {
+    /// Says a running import is alive (a run that stops saying so is taken over).
+    pub async fn import_heartbeat(&self, import_id: i64) -> Result<()> {
         on_pool!(self, pool => sqlx::query("UPDATE imports SET heartbeat_at = $1 WHERE id = $2")
             .bind(Utc::now().timestamp())
             .bind(import_id)
@@ -324,30 +323,22 @@ impl Store {
         Ok(())
     }
 
-    /// Matches the people the import brought against those they could be (merging the sure
-    /// matches, suggesting the likely ones; each merge undoable on its own), then marks it
-    /// finished. A run killed before this is resumed to here.
-    pub async fn finish_import(&self, import_id: i64) -> Result<ImportRecord> {
-        let people_before: i64 = on_pool!(self, pool => sqlx::query_scalar(
+    /// The last person made before the import started: those after it are the import's.
+    pub async fn import_people_before(&self, import_id: i64) -> Result<PersonId> {
+        Ok(on_pool!(self, pool => sqlx::query_scalar(
             "SELECT people_before FROM imports WHERE id = $1",
         )
         .bind(import_id)
         .fetch_one(pool)
-        .await)?;
-        // Matching a large file takes a while: the import keeps saying it is alive.
-        let beating = self.clone();
-        let heartbeat = tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(HEARTBEAT_EVERY).await;
-                if let Err(e) = beating.import_heartbeat(import_id).await {
-                    tracing::warn!(error = %e, import_id, "cannot record the import's heartbeat");
-                }
-            }
-        });
-        let matched = self
-            .match_people_after(people_before, &format!("import:{import_id}"))
-            .await;
-        heartbeat.abort();
+        .await)?)
+    }
+
+    /// Records what matching the import's people did, and marks it finished.
+    pub async fn finish_import(
+        &self,
+        import_id: i64,
+        matched: &DedupeSummary,
+    ) -> Result<ImportRecord> {
         on_pool!(self, pool => sqlx::query(
             "UPDATE imports SET merged = merged + $1, suggested = suggested + $2,
              match_blocks_skipped = $3, match_people_capped = $4 WHERE id = $5",

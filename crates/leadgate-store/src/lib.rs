@@ -42,7 +42,7 @@ pub use leads::{
     ScoreSnapshot, SortField, StoredLead, Submitter,
 };
 pub use limits::Hits;
-pub use merges::{DedupeSummary, MergeRecord};
+pub use merges::{Arrived, DedupeSummary, MergeRecord};
 pub use models::{LeadsWithEvents, ModelRecord, NewModel};
 pub use policies::{ActivePolicy, PolicyVersion};
 pub use privacy::{

@@ -1,16 +1,17 @@
-//! Duplicate people: a pass over the whole store that merges the sure matches and suggests
-//! the likely ones, merges by a person's decision, and undo.
+//! Duplicate people as stored: the match keys of people to compare (core's `dedupe`
+//! compares them, the app's `dedupe` decides), merge records, and a merge applied, undone
+//! or rejected.
 
 use crate::leads::NewEvent;
 use crate::time::{to_micros, Ts};
 use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
-use leadgate_core::dedupe::{self, Match, Matching, MergeStatus, PersonKeys, AUTO_MERGE};
+use leadgate_core::dedupe::{Match, MergeStatus, PersonKeys};
 use leadgate_core::id::{LeadId, PersonId};
 use leadgate_core::{EventDraft, EventType};
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// One merge, done or suggested.
 #[derive(Debug, Clone, Serialize)]
@@ -115,120 +116,71 @@ struct PersonFields {
     updated_at: Ts,
 }
 
-impl Store {
-    /// Matches every person against the others (blocked by email, phone and company), merges
-    /// the sure matches (score at least 0.95) and stores the likely ones (0.80 to 0.95) as
-    /// suggestions. With `dry_run`, only counts.
-    pub async fn dedupe(&self, actor: &str, dry_run: bool) -> Result<DedupeSummary> {
-        let people = self
-            .person_keys(&format!(
-                "{SELECT_PERSON} WHERE p.merged_into IS NULL AND p.erased_at IS NULL GROUP BY p.id ORDER BY p.id"
-            ))
-            .await?;
-        let matches = dedupe::find_matches(&people);
-        self.settle_matches(people.len(), &matches, actor, dry_run, true)
-            .await
-    }
+/// Which people arrived, to be matched against those they could be.
+#[derive(Debug, Clone)]
+pub enum Arrived {
+    /// These people (just captured).
+    People(Vec<PersonId>),
+    /// Every person made after this one (an import's, whose start recorded the last id).
+    After(PersonId),
+}
 
-    /// Matches the given people (just captured or imported) against those they could be:
-    /// anyone with the same phone, or with a lead at the same company (found by name or
-    /// email domain when captured). Sure matches are merged into the older person at once,
-    /// likely ones suggested, as `dedupe` does for the whole store. The people are stored
-    /// already: a failure here (say, another server merged one first) is logged, not
-    /// returned, and leaves them for `leadgate dedupe`.
-    ///
-    /// With `may_merge` false (people nobody vouches for: an anonymous form's), even sure
-    /// matches are only suggested: a stranger typing a known name and company must not
-    /// join the known person.
-    pub async fn match_people(
-        &self,
-        ids: &[PersonId],
-        actor: &str,
-        may_merge: bool,
-    ) -> DedupeSummary {
-        let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
-        match self.try_match_people(&ids, actor, may_merge).await {
-            Ok(summary) => summary,
-            Err(e) => {
-                tracing::warn!(error = %e, people = ids.len(), "matching arrived people failed; `leadgate dedupe` will find their duplicates");
-                DedupeSummary::default()
+impl Arrived {
+    /// Appends a test that `column` is an arrived person's id, its values bound.
+    fn push_test<'a, DB>(&self, b: &mut sqlx::QueryBuilder<'a, DB>, column: &str)
+    where
+        DB: sqlx::Database,
+        i64: 'a + sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    {
+        b.push(column);
+        match self {
+            Arrived::People(ids) => {
+                b.push(" IN (");
+                crate::push_in_list(b, ids.iter().map(|id| id.get()));
+            }
+            Arrived::After(id) => {
+                b.push(" > ").push_bind(id.get());
             }
         }
     }
 
-    async fn try_match_people(
-        &self,
-        ids: &[i64],
-        actor: &str,
-        may_merge: bool,
-    ) -> Result<DedupeSummary> {
-        if ids.is_empty() {
-            return Ok(DedupeSummary::default());
-        }
-        let list = ids
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        self.match_arrived(&format!("IN ({list})"), actor, may_merge)
-            .await
-    }
-
-    /// Matches the people an import brought (ids above `people_before`) against those they
-    /// could be, as `match_people` does for one capture; once, after all its rows.
-    pub(crate) async fn match_people_after(
-        &self,
-        people_before: i64,
-        actor: &str,
-    ) -> DedupeSummary {
-        match self
-            .match_arrived(&format!("> {people_before}"), actor, true)
-            .await
-        {
-            Ok(summary) => summary,
-            Err(e) => {
-                tracing::warn!(error = %e, "matching imported people failed; `leadgate dedupe` will find their duplicates");
-                DedupeSummary::default()
-            }
-        }
-    }
-
-    /// `arrived` says which person ids arrived (`IN (...)`, `> n`: integers only, written
-    /// into the query). Candidates share a block with one of them: the same phone, or a lead
-    /// at the same company.
-    async fn match_arrived(
-        &self,
-        arrived: &str,
-        actor: &str,
-        may_merge: bool,
-    ) -> Result<DedupeSummary> {
-        let sql = format!(
+    /// The people who arrived and those they could be: the same phone, or a lead at the
+    /// same company.
+    fn near<'a, DB>(&self) -> sqlx::QueryBuilder<'a, DB>
+    where
+        DB: sqlx::Database,
+        i64: 'a + sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    {
+        let mut b = sqlx::QueryBuilder::new(format!(
             "{SELECT_PERSON} WHERE p.merged_into IS NULL AND p.erased_at IS NULL AND p.id IN (
-                SELECT a.id FROM people a WHERE a.id {arrived}
-                UNION SELECT b.id FROM people b WHERE b.phone IN
-                    (SELECT a.phone FROM people a WHERE a.id {arrived} AND a.phone IS NOT NULL)
-                UNION SELECT b.person_id FROM leads b WHERE b.company_id IN
-                    (SELECT a.company_id FROM leads a WHERE a.person_id {arrived} AND a.company_id IS NOT NULL)
-             ) GROUP BY p.id ORDER BY p.id"
+                SELECT a.id FROM people a WHERE "
+        ));
+        self.push_test(&mut b, "a.id");
+        b.push(
+            " UNION SELECT b.id FROM people b WHERE b.phone IN
+                (SELECT a.phone FROM people a WHERE a.phone IS NOT NULL AND ",
         );
-        let people = self.person_keys(&sql).await?;
-        let arrived_ids: Vec<i64> = on_read_pool!(self, pool => sqlx::query_scalar(&format!(
-            "SELECT id FROM people WHERE id {arrived}"
-        ))
-        .fetch_all(pool)
-        .await)?;
-        let given: HashSet<i64> = arrived_ids.into_iter().collect();
-        let matching = dedupe::find_matches_of(&people, &given);
-        self.settle_matches(given.len(), &matching, actor, false, may_merge)
-            .await
+        self.push_test(&mut b, "a.id");
+        b.push(
+            ") UNION SELECT b.person_id FROM leads b WHERE b.company_id IN
+                (SELECT a.company_id FROM leads a WHERE a.company_id IS NOT NULL AND ",
+        );
+        self.push_test(&mut b, "a.person_id");
+        b.push(")) GROUP BY p.id ORDER BY p.id");
+        b
     }
+}
 
-    /// The match keys of the people a `SELECT_PERSON` query finds, made row by row as the
+impl Store {
+    /// The match keys of every person not merged away or erased, made row by row as the
     /// rows arrive: a million people's rows are never held, only their keys.
-    async fn person_keys(&self, sql: &str) -> Result<Vec<PersonKeys>> {
+    pub async fn person_keys_all(&self) -> Result<Vec<PersonKeys>> {
         use futures_util::TryStreamExt;
+        let sql = format!(
+            "{SELECT_PERSON} WHERE p.merged_into IS NULL AND p.erased_at IS NULL GROUP BY p.id ORDER BY p.id"
+        );
         Ok(
-            on_read_pool!(self, pool => sqlx::query_as::<_, PersonRow>(sql)
+            on_read_pool!(self, pool => sqlx::query_as::<_, PersonRow>(&sql)
             .fetch(pool)
             .map_ok(|row| row.keys())
             .try_collect()
@@ -236,81 +188,34 @@ impl Store {
         )
     }
 
-    /// Merges the sure matches (clusters kept as their oldest person; none unless
-    /// `may_merge`) and stores the likely ones not decided before as suggestions.
-    async fn settle_matches(
+    /// The match keys of the arrived people and of those they could be, and which of them
+    /// arrived.
+    pub async fn person_keys_near(
         &self,
-        people: usize,
-        matching: &Matching,
-        actor: &str,
-        dry_run: bool,
-        may_merge: bool,
-    ) -> Result<DedupeSummary> {
-        let matches = &matching.matches;
-        let plan = if may_merge {
-            dedupe::merge_plan(matches)
-        } else {
-            Vec::new()
-        };
-        let mut summary = DedupeSummary {
-            people,
-            pairs_found: matches.len(),
-            merged: 0,
-            suggested: 0,
-            blocks_skipped: matching.blocks_skipped,
-            people_capped: matching.people_capped,
-        };
-        let merged: HashSet<i64> = plan.iter().map(|(_, m)| *m).collect();
-        let suggestions: Vec<&Match> = matches
-            .iter()
-            .filter(|m| {
-                (m.score < AUTO_MERGE || !may_merge)
-                    && !merged.contains(&m.a)
-                    && !merged.contains(&m.b)
-            })
-            .collect();
-        if dry_run {
-            summary.merged = plan.len();
-            summary.suggested = suggestions.len();
-            return Ok(summary);
+        arrived: &Arrived,
+    ) -> Result<(Vec<PersonKeys>, HashSet<i64>)> {
+        use futures_util::TryStreamExt;
+        if matches!(arrived, Arrived::People(ids) if ids.is_empty()) {
+            return Ok((Vec::new(), HashSet::new()));
         }
-        let mut by_pair: HashMap<(i64, i64), &Match> = HashMap::new();
-        for m in matches {
-            by_pair.entry((m.a, m.b)).or_insert(m);
-        }
-        for (kept, gone) in &plan {
-            let found = by_pair
-                .get(&(*kept, *gone))
-                .map(|m| (*m).clone())
-                .unwrap_or(Match {
-                    a: *kept,
-                    b: *gone,
-                    score: AUTO_MERGE,
-                    reasons: vec!["same person as a merged duplicate".into()],
-                });
-            // A pair suggested before is merged now; one a person rejected or undid stays
-            // apart.
-            let id = match self.known_merge(found.a, found.b).await? {
-                None => self.insert_merge(&found, MergeStatus::Suggested).await?,
-                Some((id, MergeStatus::Suggested)) => id,
-                Some(_) => continue,
-            };
-            self.apply_merge(id, actor).await?;
-            summary.merged += 1;
-        }
-        // A pair suggested before (or rejected) is not suggested again.
-        let known = self.known_pairs(&suggestions).await?;
-        let fresh: Vec<&Match> = suggestions
-            .into_iter()
-            .filter(|m| !known.contains(&(m.a, m.b)))
-            .collect();
-        self.insert_suggestions(&fresh).await?;
-        summary.suggested += fresh.len();
-        Ok(summary)
+        let people: Vec<PersonKeys> = on_read_pool!(self, pool => {
+            let mut b = arrived.near();
+            b.build_query_as::<PersonRow>()
+                .fetch(pool)
+                .map_ok(|row| row.keys())
+                .try_collect()
+                .await
+        })?;
+        let ids: Vec<i64> = on_read_pool!(self, pool => {
+            let mut b = sqlx::QueryBuilder::new("SELECT id FROM people WHERE ");
+            arrived.push_test(&mut b, "id");
+            b.build_query_scalar().fetch_all(pool).await
+        })?;
+        Ok((people, ids.into_iter().collect()))
     }
 
     /// The pairs among these that have a merge record, whatever its status.
-    async fn known_pairs(&self, matches: &[&Match]) -> Result<HashSet<(i64, i64)>> {
+    pub async fn known_pairs(&self, matches: &[&Match]) -> Result<HashSet<(i64, i64)>> {
         let mut kept: Vec<i64> = matches.iter().map(|m| m.a).collect();
         kept.sort_unstable();
         kept.dedup();
@@ -329,7 +234,7 @@ impl Store {
     }
 
     /// Stores suggestions in one transaction, a multi-row insert per thousand.
-    async fn insert_suggestions(&self, matches: &[&Match]) -> Result<()> {
+    pub async fn insert_suggestions(&self, matches: &[&Match]) -> Result<()> {
         if matches.is_empty() {
             return Ok(());
         }
@@ -355,7 +260,7 @@ impl Store {
     }
 
     /// The newest merge of the pair and its status, if it was ever suggested or merged.
-    async fn known_merge(&self, kept: i64, merged: i64) -> Result<Option<(i64, MergeStatus)>> {
+    pub async fn known_merge(&self, kept: i64, merged: i64) -> Result<Option<(i64, MergeStatus)>> {
         let row: Option<(i64, String)> = on_pool!(self, pool => sqlx::query_as(
             "SELECT id, status FROM merges WHERE kept_person = $1 AND merged_person = $2 ORDER BY id DESC LIMIT 1",
         )
@@ -367,7 +272,7 @@ impl Store {
             .transpose()
     }
 
-    async fn insert_merge(&self, m: &Match, status: MergeStatus) -> Result<i64> {
+    pub async fn insert_merge(&self, m: &Match, status: MergeStatus) -> Result<i64> {
         Ok(on_pool!(self, pool => sqlx::query_scalar(
             "INSERT INTO merges (kept_person, merged_person, score, reasons, status, created_at)
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",

@@ -583,7 +583,7 @@ pub async fn run(
     report.rows = seen;
     if let Some(import) = &import {
         progress(seen, last_offset);
-        let finished = store.finish_import(import.id).await?;
+        let finished = leadgate_app::import::finish(store, import.id).await?;
         report.rejected = finished.rejected;
         report.valid = finished.rows_done - finished.rejected;
         for reject in store.import_rejects(import.id).await? {

@@ -19,9 +19,8 @@ pub struct DedupeArgs {
 pub async fn run(args: DedupeArgs) -> anyhow::Result<()> {
     let store = args.store.open().await?;
     let started = std::time::Instant::now();
-    let summary = store
-        .dedupe(&format!("cli:{}", args.actor), args.dry_run)
-        .await?;
+    let summary =
+        leadgate_app::dedupe::dedupe(&store, &format!("cli:{}", args.actor), args.dry_run).await?;
     println!(
         "{} people compared in {:.1} s: {} likely pairs; {} {}, {} {}",
         summary.people,

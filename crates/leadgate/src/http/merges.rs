@@ -37,7 +37,9 @@ async fn dedupe(
     Extension(actor): Extension<Actor>,
     Query(query): Query<DedupeQuery>,
 ) -> Result<Json<DedupeSummary>, ApiError> {
-    Ok(Json(state.store.dedupe(&actor.0, query.dry_run).await?))
+    Ok(Json(
+        leadgate_app::dedupe::dedupe(&state.store, &actor.0, query.dry_run).await?,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
