@@ -98,7 +98,7 @@ async fn a_failing_job_backs_off_then_goes_dead_and_can_be_retried(store: Store)
         Err(StoreError::Conflict { .. })
     ));
     assert!(matches!(
-        store.retry_job(999, t0).await,
+        store.retry_job(leadgate_core::id::JobId(999), t0).await,
         Err(StoreError::NotFound(_))
     ));
     let last = store
@@ -194,7 +194,7 @@ async fn concurrent_workers_never_claim_the_same_job(store: Store) {
     };
     let (a, b, c) = tokio::join!(worker("a"), worker("b"), worker("c"));
     let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
-    let all: HashSet<i64> = a.iter().chain(&b).chain(&c).copied().collect();
+    let all: HashSet<leadgate_core::id::JobId> = a.iter().chain(&b).chain(&c).copied().collect();
     assert_eq!(a.len() + b.len() + c.len(), 300, "each job claimed once");
     assert_eq!(all.len(), 300);
     assert_eq!(

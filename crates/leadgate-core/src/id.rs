@@ -52,6 +52,11 @@ id!(
 );
 
 id!(
+    /// A durable job's id.
+    JobId
+);
+
+id!(
     /// A person's id: who the leads, consents and erasures belong to.
     PersonId
 );

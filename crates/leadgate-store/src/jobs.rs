@@ -4,6 +4,7 @@
 use crate::time::{to_micros, Ts};
 use crate::{on_pool, on_read_pool, on_tx, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Duration, Utc};
+use leadgate_core::id::JobId;
 use leadgate_core::job::{retry_delay, JobKind, JobState, DEFAULT_MAX_ATTEMPTS};
 use serde::Serialize;
 use serde_json::Value;
@@ -40,7 +41,7 @@ impl NewJob {
 /// A job as stored, for lists and the API.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Job {
-    pub id: i64,
+    pub id: JobId,
     pub kind: String,
     #[sqlx(json)]
     pub payload: Value,
@@ -60,7 +61,7 @@ pub struct Job {
 /// One attempt at a job.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct JobRun {
-    pub job_id: i64,
+    pub job_id: JobId,
     pub attempt: i32,
     pub worker: String,
     pub finished_at: Ts,
@@ -73,7 +74,7 @@ pub struct JobRun {
 /// while no other worker has taken it over after the lease ran out.
 #[derive(Debug, Clone)]
 pub struct ClaimedJob {
-    pub id: i64,
+    pub id: JobId,
     /// As stored; a kind this build does not know fails the job with a clear error.
     pub kind: String,
     pub payload: Value,
@@ -95,8 +96,8 @@ const JOB_COLUMNS: &str = "id, kind, payload, key, state, due_at, attempts, max_
 
 impl Tx {
     /// Enqueues a job inside a larger write. Returns its id, or None when its key exists.
-    pub(crate) async fn enqueue_job(&mut self, job: &NewJob) -> Result<Option<i64>> {
-        let id: Option<i64> = on_tx!(self, conn => sqlx::query_scalar(
+    pub(crate) async fn enqueue_job(&mut self, job: &NewJob) -> Result<Option<JobId>> {
+        let id: Option<JobId> = on_tx!(self, conn => sqlx::query_scalar(
             "INSERT INTO jobs (kind, payload, key, state, due_at, max_attempts, created_at)
              VALUES ($1, $2, $3, 'queued', $4, $5, $6)
              ON CONFLICT (key) DO NOTHING RETURNING id",
@@ -157,7 +158,7 @@ impl Tx {
 
 impl Store {
     /// Enqueues a job. Returns its id, or None when a job with its key already exists.
-    pub async fn enqueue_job(&self, job: &NewJob) -> Result<Option<i64>> {
+    pub async fn enqueue_job(&self, job: &NewJob) -> Result<Option<JobId>> {
         let mut tx = self.begin().await?;
         let id = tx.enqueue_job(job).await?;
         tx.commit().await?;
@@ -201,7 +202,7 @@ impl Store {
              RETURNING id, kind, payload, attempts, max_attempts"
         );
         let lease_until = Ts(to_micros(now.0 + lease));
-        let mut rows: Vec<(i64, String, Json<Value>, i32, i32)> = on_tx!(&mut tx, conn => sqlx::query_as(&sql)
+        let mut rows: Vec<(JobId, String, Json<Value>, i32, i32)> = on_tx!(&mut tx, conn => sqlx::query_as(&sql)
             .bind(worker)
             .bind(token)
             .bind(lease_until)
@@ -250,7 +251,7 @@ impl Store {
         let (state, due_at, finished_at) = if job.attempt >= job.max_attempts {
             (JobState::Dead, now, Some(now))
         } else {
-            let due = Ts(to_micros(now.0 + retry_delay(job.attempt, job.id)));
+            let due = Ts(to_micros(now.0 + retry_delay(job.attempt, job.id.get())));
             (JobState::Queued, due, None)
         };
         let mut tx = self.begin().await?;
@@ -302,7 +303,7 @@ impl Store {
         Ok(rows)
     }
 
-    pub async fn job(&self, id: i64) -> Result<Job> {
+    pub async fn job(&self, id: JobId) -> Result<Job> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1");
         let row: Option<Job> =
             on_read_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
@@ -310,7 +311,7 @@ impl Store {
     }
 
     /// Every attempt at a job, oldest first.
-    pub async fn job_runs(&self, id: i64) -> Result<Vec<JobRun>> {
+    pub async fn job_runs(&self, id: JobId) -> Result<Vec<JobRun>> {
         let rows = on_read_pool!(self, pool => sqlx::query_as(
             "SELECT job_id, attempt, worker, finished_at, outcome, error FROM job_runs
              WHERE job_id = $1 ORDER BY id",
@@ -332,7 +333,7 @@ impl Store {
     }
 
     /// Sends a dead job back to the queue, due now, with its attempts counted afresh.
-    pub async fn retry_job(&self, id: i64, now: DateTime<Utc>) -> Result<Job> {
+    pub async fn retry_job(&self, id: JobId, now: DateTime<Utc>) -> Result<Job> {
         let changed = on_pool!(self, pool => sqlx::query(
             "UPDATE jobs SET state = 'queued', due_at = $1, attempts = 0, finished_at = NULL
              WHERE id = $2 AND state = 'dead'",

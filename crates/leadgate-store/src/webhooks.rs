@@ -327,7 +327,11 @@ impl Store {
     }
 
     /// Sends an event to a subscription again (a new job, due now). Returns the job id.
-    pub async fn replay_delivery(&self, webhook_id: i64, event_id: i64) -> Result<i64> {
+    pub async fn replay_delivery(
+        &self,
+        webhook_id: i64,
+        event_id: i64,
+    ) -> Result<leadgate_core::id::JobId> {
         self.webhook(webhook_id).await?;
         let exists: Option<i64> = on_read_pool!(self, pool => sqlx::query_scalar("SELECT id FROM events WHERE id = $1")
             .bind(event_id)

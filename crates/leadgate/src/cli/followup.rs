@@ -103,10 +103,10 @@ enum JobsAction {
         limit: i64,
     },
     /// Show job ID with every attempt.
-    Show { id: i64 },
+    Show { id: leadgate_core::id::JobId },
     /// Send dead jobs back to the queue: the IDs given, or every dead one with --dead.
     Retry {
-        ids: Vec<i64>,
+        ids: Vec<leadgate_core::id::JobId>,
         #[arg(long, conflicts_with = "ids")]
         dead: bool,
     },

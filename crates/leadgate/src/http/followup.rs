@@ -331,7 +331,7 @@ async fn get_job(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
-    let id = path_id(&id, "job")?;
+    let id = leadgate_core::id::JobId(path_id(&id, "job")?);
     Ok(Json(JobView {
         job: state.store.job(id).await?,
         runs: state.store.job_runs(id).await?,
@@ -350,7 +350,7 @@ async fn retry_job(
     Ok(Json(
         state
             .store
-            .retry_job(path_id(&id, "job")?, Utc::now())
+            .retry_job(leadgate_core::id::JobId(path_id(&id, "job")?), Utc::now())
             .await?,
     ))
 }

@@ -12,11 +12,11 @@ pub async fn send(store: &Store, job: &ClaimedJob, settings: &DeliverySettings) 
     let email = match store.begin_send(job, now).await {
         Ok(Sending::Send(email)) => email,
         Ok(Sending::Nothing(reason)) => {
-            tracing::warn!(job = job.id, reason, "email not sent");
+            tracing::warn!(job = %job.id, reason, "email not sent");
             return;
         }
         Err(e) => {
-            tracing::warn!(job = job.id, error = %e, "cannot take the email to send");
+            tracing::warn!(job = %job.id, error = %e, "cannot take the email to send");
             let _ = store.fail_job(job, &e.to_string(), now).await;
             return;
         }

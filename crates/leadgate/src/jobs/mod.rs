@@ -112,7 +112,7 @@ async fn vacuum_erased(store: &Store, job: &ClaimedJob) {
     let recorded = match store.vacuum_erased().await {
         Ok(()) => store.finish_job(job, chrono::Utc::now()).await.map(|_| ()),
         Err(e) => {
-            tracing::warn!(job = job.id, error = %e, "cannot vacuum after an erasure");
+            tracing::warn!(job = %job.id, error = %e, "cannot vacuum after an erasure");
             store
                 .fail_job(job, &e.to_string(), chrono::Utc::now())
                 .await
@@ -120,7 +120,7 @@ async fn vacuum_erased(store: &Store, job: &ClaimedJob) {
         }
     };
     if let Err(e) = recorded {
-        tracing::warn!(job = job.id, error = %e, "cannot record the vacuum job's end");
+        tracing::warn!(job = %job.id, error = %e, "cannot record the vacuum job's end");
     }
 }
 
@@ -129,9 +129,9 @@ async fn perform(store: &Store, job: &ClaimedJob) {
         Ok(true) => {
             metrics::counter!("leadgate_jobs_done_total", "kind" => job.kind.clone()).increment(1)
         }
-        Ok(false) => tracing::info!(job = job.id, "another worker took this job over"),
+        Ok(false) => tracing::info!(job = %job.id, "another worker took this job over"),
         Err(e) => {
-            tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempt, error = %e, "job failed");
+            tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempt, error = %e, "job failed");
             metrics::counter!("leadgate_jobs_failed_total", "kind" => job.kind.clone())
                 .increment(1);
             if let Err(e) = store
@@ -139,7 +139,7 @@ async fn perform(store: &Store, job: &ClaimedJob) {
                 .await
             {
                 // The lease runs out and the job is tried again.
-                tracing::warn!(job = job.id, error = %e, "cannot record the failure");
+                tracing::warn!(job = %job.id, error = %e, "cannot record the failure");
             }
         }
     }

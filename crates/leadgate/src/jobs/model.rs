@@ -48,7 +48,7 @@ pub async fn perform(store: &Store, models: &Models, job: &ClaimedJob) {
     let recorded = match outcome {
         Ok(()) => store.finish_job(job, Utc::now()).await.map(|_| ()),
         Err(e) => {
-            tracing::warn!(job = job.id, error = %e, "model job failed");
+            tracing::warn!(job = %job.id, error = %e, "model job failed");
             store
                 .fail_job(job, &e.to_string(), Utc::now())
                 .await
@@ -56,7 +56,7 @@ pub async fn perform(store: &Store, models: &Models, job: &ClaimedJob) {
         }
     };
     if let Err(e) = recorded {
-        tracing::warn!(job = job.id, error = %e, "cannot record the model job's end");
+        tracing::warn!(job = %job.id, error = %e, "cannot record the model job's end");
     }
 }
 
@@ -66,7 +66,7 @@ pub async fn enqueue(
     kind: JobKind,
     product: &str,
     key: Option<String>,
-) -> Result<Option<i64>, StoreError> {
+) -> Result<Option<leadgate_core::id::JobId>, StoreError> {
     let mut job = NewJob::new(kind, json!({"product": product}), Utc::now());
     job.key = key;
     store.enqueue_job(&job).await

@@ -91,10 +91,10 @@ pub async fn deliver(store: &Store, job: &ClaimedJob, settings: &DeliverySetting
                 .as_deref()
                 .unwrap_or("the receiver refused it");
             if let Err(e) = store.fail_job(job, error, now).await {
-                tracing::warn!(job = job.id, error = %e, "cannot record the failed delivery");
+                tracing::warn!(job = %job.id, error = %e, "cannot record the failed delivery");
             }
         }
-        Err(e) => tracing::warn!(job = job.id, error = %e, "cannot log the delivery"),
+        Err(e) => tracing::warn!(job = %job.id, error = %e, "cannot log the delivery"),
     }
 }
 
