@@ -3,12 +3,12 @@
 //! score changes. Core decides (the lifecycle, the policy's move); this layer holds the
 //! transaction in which the lead is read, checked, moved and its clocks set.
 
-use crate::rescore::score_under;
+use crate::rescore::{score_under, standing_of};
 use crate::{Models, Result};
 use chrono::{DateTime, Utc};
 use leadgate_core::event::EventDraft;
 use leadgate_core::id::LeadId;
-use leadgate_core::lifecycle::{self, policy_actor, MoveRequest, Mover};
+use leadgate_core::lifecycle::{self, policy_actor, MoveRequest, Mover, Standing};
 use leadgate_core::policy::BantPart;
 use leadgate_core::scoring::Score;
 use leadgate_core::{EventType, FieldError, Stage};
@@ -159,7 +159,7 @@ async fn move_with(
         mover,
     } = asked;
     let now = to_micros(Utc::now());
-    let (mut tx, lead, score, active) = lock_and_score(store, id, now).await?;
+    let (mut tx, lead, score, _, active) = lock_and_score(store, id, now).await?;
     let request = MoveRequest {
         from: lead.lead.stage,
         to,
@@ -204,7 +204,7 @@ async fn lock_and_score(
     store: &Store,
     id: LeadId,
     now: DateTime<Utc>,
-) -> Result<(Tx, StoredLead, Score, ActivePolicy)> {
+) -> Result<(Tx, StoredLead, Score, Standing, ActivePolicy)> {
     let product = store.lead(id).await?.lead.product_line();
     let active = store.active_policy(&product).await?;
     let mut tx = store.begin().await?;
@@ -214,17 +214,18 @@ async fn lock_and_score(
         .ok_or(StoreError::LeadNotFound(id))?;
     let events = tx.events_of(&[id]).await?.remove(&id).unwrap_or_default();
     let score = score_under(&lead, &events, &active, now);
-    Ok((tx, lead, score, active))
+    let standing = standing_of(&lead, &events);
+    Ok((tx, lead, score, standing, active))
 }
 
 /// Rescores one lead now, stores the score, and moves it if its MQL status changed (a lead
 /// that arrives or is edited into the MQL rule becomes an MQL at once).
 pub async fn refresh_lead(store: &Store, id: LeadId, now: DateTime<Utc>) -> Result<StoredLead> {
     let now = to_micros(now);
-    let (mut tx, lead, score, active) = lock_and_score(store, id, now).await?;
+    let (mut tx, lead, score, standing, active) = lock_and_score(store, id, now).await?;
     tx.save_scores(&[(&lead, &score, active.version)], now, None)
         .await?;
-    move_by_score(&mut tx, &lead, &score, &active, now).await?;
+    move_by_score(&mut tx, &lead, &standing, &score, &active, now).await?;
     tx.commit().await?;
     Ok(store.lead(id).await?)
 }
@@ -234,21 +235,14 @@ pub async fn refresh_lead(store: &Store, id: LeadId, now: DateTime<Utc>) -> Resu
 pub(crate) async fn move_by_score(
     tx: &mut Tx,
     lead: &StoredLead,
+    standing: &Standing,
     score: &Score,
     active: &ActivePolicy,
     now: DateTime<Utc>,
 ) -> Result<Option<Stage>> {
-    let entered = if lead.stage_by_policy {
-        Mover::Policy
-    } else {
-        Mover::Person
-    };
-    let Some((to, reason)) = lifecycle::policy_move(
-        (lead.lead.stage, entered),
-        score,
-        &active.policy,
-        active.version,
-    ) else {
+    let Some((to, reason)) =
+        lifecycle::policy_move(standing, score, &active.policy, active.version, now)
+    else {
         return Ok(None);
     };
     let actor = policy_actor(active.version);

@@ -7,6 +7,7 @@ use crate::Result;
 use chrono::{DateTime, Utc};
 use leadgate_core::backtest::{Backtest, BacktestReport, History};
 use leadgate_core::id::LeadId;
+use leadgate_core::lifecycle::{self, Mover, Standing};
 use leadgate_core::policy::Policy;
 use leadgate_core::scoring::{self, Marks, Score};
 use leadgate_core::Stage;
@@ -34,6 +35,20 @@ fn marks(lead: &StoredLead) -> Marks<'_> {
     Marks {
         confirmed: &lead.bant_confirmed,
         junk: &lead.junk,
+    }
+}
+
+/// Where a lead stands for the policy's own moves: its stage, who moved it there, and when
+/// (read from its events: what a recycled lead's cool-down counts from).
+pub(crate) fn standing_of(lead: &StoredLead, events: &[OwnedEvent]) -> Standing {
+    Standing {
+        stage: lead.lead.stage,
+        entered_by: if lead.stage_by_policy {
+            Mover::Policy
+        } else {
+            Mover::Person
+        },
+        entered_at: lifecycle::entered_at(&facts(events), lead.lead.stage),
     }
 }
 
@@ -92,22 +107,25 @@ pub async fn rescore(
         after = last.id;
         let ids: Vec<LeadId> = page.iter().map(|l| l.id).collect();
         let mut events = tx.events_of(&ids).await?;
-        let scores: Vec<Score> = page
+        let (scores, standings): (Vec<Score>, Vec<Standing>) = page
             .iter()
             .map(|lead| {
                 let own = events.remove(&lead.id).unwrap_or_default();
-                score_under(lead, &own, &active, now)
+                (
+                    score_under(lead, &own, &active, now),
+                    standing_of(lead, &own),
+                )
             })
-            .collect();
+            .unzip();
         let scored: Vec<(&StoredLead, &Score, i64)> = page
             .iter()
             .zip(&scores)
             .map(|(lead, score)| (lead, score, active.version))
             .collect();
         tx.save_scores(&scored, now, Some(false)).await?;
-        for (lead, score, _) in scored {
+        for ((lead, score, _), standing) in scored.into_iter().zip(&standings) {
             summary.scored += 1;
-            match move_by_score(&mut tx, lead, score, &active, now).await? {
+            match move_by_score(&mut tx, lead, standing, score, &active, now).await? {
                 Some(Stage::Mql) => summary.became_mql += 1,
                 Some(_) => summary.left_mql += 1,
                 None => {}
@@ -145,17 +163,18 @@ pub async fn rescore_due(store: &Store, limit: i64, now: DateTime<Utc>) -> Resul
     for lead in &leads {
         if let Some(active) = policies.get(&lead.lead.product_line()) {
             let own = events.remove(&lead.id).unwrap_or_default();
-            scores.push((lead, score_under(lead, &own, active, now), active));
+            let standing = standing_of(lead, &own);
+            scores.push((lead, score_under(lead, &own, active, now), standing, active));
         }
     }
     let scored: Vec<(&StoredLead, &Score, i64)> = scores
         .iter()
-        .map(|(lead, score, active)| (*lead, score, active.version))
+        .map(|(lead, score, _, active)| (*lead, score, active.version))
         .collect();
     // Every lead read has a policy, so this clears the flag of each.
     tx.save_scores(&scored, now, Some(false)).await?;
-    for (lead, score, active) in &scores {
-        move_by_score(&mut tx, lead, score, active, now).await?;
+    for (lead, score, standing, active) in &scores {
+        move_by_score(&mut tx, lead, standing, score, active, now).await?;
     }
     tx.commit().await?;
     Ok(ids.len())

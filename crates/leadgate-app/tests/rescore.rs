@@ -9,7 +9,10 @@ use leadgate_store::testing::capture_of as capture;
 use leadgate_store::Store;
 use serde_json::json;
 
-leadgate_store::on_both_engines!(new_events_make_leads_due_and_a_pass_rescores_them_once);
+leadgate_store::on_both_engines!(
+    new_events_make_leads_due_and_a_pass_rescores_them_once,
+    a_recycled_lead_rests_before_the_policy_takes_it_back
+);
 
 async fn new_events_make_leads_due_and_a_pass_rescores_them_once(store: Store) {
     let good = json!({"job_title": "CTO", "industry": "Software", "company_size": 300, "product_need": "routing"});
@@ -97,4 +100,69 @@ async fn new_events_make_leads_due_and_a_pass_rescores_them_once(store: Store) {
             .count();
         assert_eq!(moves, 2, "in once, out once");
     }
+}
+
+/// A lead a rep recycled ("not ready yet") stays recycled though its score still holds the
+/// MQL rule: the policy takes it back only after the cool-down, and only once it engaged
+/// again. (It went straight back to MQL, with a fresh response clock, on the next rescore.)
+async fn a_recycled_lead_rests_before_the_policy_takes_it_back(store: Store) {
+    use leadgate_app::qualify::{refresh_lead, transition};
+    let policy = leadgate_core::policy::Policy::STARTER
+        .replace("recycle_cooldown_days = 30", "recycle_cooldown_days = 1");
+    store
+        .apply_policy(&policy, "test", "a day's rest")
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let id = store
+        .capture(capture(json!({
+            "email": "cto@acme.io", "job_title": "CTO", "industry": "Software",
+            "company_size": 300, "product_need": "routing"
+        })))
+        .await
+        .unwrap()
+        .lead
+        .id;
+    let event = |kind: EventType, at| Ok((LeadRef::Id(id), EventDraft::new(kind, at, json!({}))));
+    store
+        .append_events(
+            vec![
+                event(EventType::MeetingBooked, now - Duration::hours(3)),
+                event(EventType::WebinarAttended, now - Duration::hours(2)),
+            ],
+            "api",
+        )
+        .await
+        .unwrap();
+    let lead = refresh_lead(&store, id, now).await.unwrap();
+    assert_eq!(lead.lead.stage, Stage::Mql, "the rule holds");
+    transition(
+        &store,
+        id,
+        Stage::Recycled,
+        Some("not ready yet"),
+        false,
+        "li.na",
+    )
+    .await
+    .unwrap();
+    let stage = |at| {
+        let store = store.clone();
+        async move { refresh_lead(&store, id, at).await.unwrap().lead.stage }
+    };
+    assert_eq!(stage(now).await, Stage::Recycled, "it rests");
+    let later = now + Duration::days(2);
+    assert_eq!(
+        stage(later).await,
+        Stage::Recycled,
+        "rested, but nothing new since it was recycled"
+    );
+    store
+        .append_events(
+            vec![event(EventType::WebinarAttended, now + Duration::days(1))],
+            "api",
+        )
+        .await
+        .unwrap();
+    assert_eq!(stage(later).await, Stage::Mql, "rested and engaged again");
 }

@@ -1,9 +1,11 @@
 //! The lifecycle state machine: which stage moves are allowed, which need a reason from the
 //! policy's lists, and when a SQL needs BANT. Refusals name the stages and the rule.
 
+use crate::event::EventType;
 use crate::policy::Policy;
-use crate::scoring::{BantStatus, Score};
+use crate::scoring::{BantStatus, EventFact, Score};
 use crate::stage::Stage;
+use chrono::{DateTime, Duration, Utc};
 
 /// Who asks for a move: the policy itself (scoring), a person, or a record of what already
 /// happened elsewhere (an outcome a file brings for a lead still open here).
@@ -185,26 +187,66 @@ pub fn check(request: &MoveRequest, bant: &BantStatus, policy: &Policy) -> Resul
     }
 }
 
+/// Where a lead stands, as the policy's own moves read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub stage: Stage,
+    /// Who moved it into its stage.
+    pub entered_by: Mover,
+    /// When it entered its stage (`None`: it was made in it).
+    pub entered_at: Option<DateTime<Utc>>,
+}
+
+/// When a lead last entered `stage`, from its events (the last `stage_changed` into it).
+pub fn entered_at(events: &[EventFact], stage: Stage) -> Option<DateTime<Utc>> {
+    events
+        .iter()
+        .filter(|e| {
+            e.event_type == EventType::StageChanged
+                && e.payload.get("to").and_then(|t| t.as_str()) == Some(stage.as_str())
+        })
+        .map(|e| e.occurred_at)
+        .max()
+}
+
+/// Whether a recycled lead has rested: the policy's cool-down has passed since it was
+/// recycled, and it engaged since (a behaviour rule gave it points for something it did
+/// after). Without a cool-down, or when nobody recycled it (made so), it has.
+fn rested(standing: &Standing, score: &Score, policy: &Policy, now: DateTime<Utc>) -> bool {
+    let days = policy.stages.recycle_cooldown_days;
+    match standing.entered_at {
+        Some(recycled) if days > 0 => {
+            now - recycled >= Duration::days(i64::from(days))
+                && score.last_engaged.is_some_and(|engaged| engaged > recycled)
+        }
+        _ => true,
+    }
+}
+
 /// The move the policy makes by itself when a lead's score says its MQL status changed
-/// (`[stages] auto_mql`): into MQL when the rule holds (from prospect, lead or recycled),
-/// back to lead when it no longer does, if the policy made it an MQL or a junk flag blocks
-/// it (`entered`: who moved it into its stage; an MQL a person marked with their reason
-/// stays one unless it is flagged as junk); with the reason the move records. `None`: no
-/// move (the policy moves nothing by itself, the status did not change, or the lifecycle
-/// refuses). `version` is the policy's, named in the reason.
+/// (`[stages] auto_mql`): into MQL when the rule holds (from prospect or lead, and from
+/// recycled once it has rested: the cool-down passed and it engaged since), back to lead
+/// when it no longer does, if the policy made it an MQL or a junk flag blocks it (an MQL a
+/// person marked with their reason stays one unless it is flagged as junk); with the
+/// reason the move records. `None`: no move (the policy moves nothing by itself, the
+/// status did not change, or the lifecycle refuses). `version` is the policy's, named in
+/// the reason.
 pub fn policy_move(
-    (from, entered): (Stage, Mover),
+    standing: &Standing,
     score: &Score,
     policy: &Policy,
     version: i64,
+    now: DateTime<Utc>,
 ) -> Option<(Stage, String)> {
     if !policy.stages.auto_mql {
         return None;
     }
+    let (from, entered) = (standing.stage, standing.entered_by);
     // Junk is kept and scored, but does not qualify unless the policy lets its flags.
     let mql = score.mql;
     let to = match from {
-        Stage::Prospect | Stage::Lead | Stage::Recycled if mql => Stage::Mql,
+        Stage::Prospect | Stage::Lead if mql => Stage::Mql,
+        Stage::Recycled if mql && rested(standing, score, policy, now) => Stage::Mql,
         Stage::Mql if !mql && (entered == Mover::Policy || !score.blocked_by.is_empty()) => {
             Stage::Lead
         }
@@ -485,14 +527,104 @@ mod tests {
         score
     }
 
+    fn now() -> DateTime<Utc> {
+        "2026-12-06T10:00:00Z".parse().unwrap()
+    }
+
+    /// A lead in `stage`, moved there by `by` at a time nobody recorded.
+    fn at(stage: Stage, by: Mover) -> Standing {
+        Standing {
+            stage,
+            entered_by: by,
+            entered_at: None,
+        }
+    }
+
+    #[test]
+    fn a_recycled_lead_comes_back_only_rested_and_engaged() {
+        let p = policy();
+        assert_eq!(p.stages.recycle_cooldown_days, 30);
+        let recycled = |days_ago: i64| Standing {
+            stage: Stage::Recycled,
+            entered_by: Mover::Person,
+            entered_at: Some(now() - Duration::days(days_ago)),
+        };
+        let engaged = |days_ago: Option<i64>| {
+            let mut s = scored(90.0, true, vec![]);
+            s.last_engaged = days_ago.map(|d| now() - Duration::days(d));
+            s
+        };
+        // Recycled five days ago: the rule holds on old engagement, and on new, but it rests.
+        assert_eq!(
+            policy_move(&recycled(5), &engaged(Some(20)), &p, 3, now()),
+            None
+        );
+        assert_eq!(
+            policy_move(&recycled(5), &engaged(Some(1)), &p, 3, now()),
+            None
+        );
+        // Rested, but nothing new since it was recycled.
+        assert_eq!(
+            policy_move(&recycled(40), &engaged(Some(45)), &p, 3, now()),
+            None
+        );
+        assert_eq!(
+            policy_move(&recycled(40), &engaged(None), &p, 3, now()),
+            None
+        );
+        // Rested and engaged since: back to MQL.
+        let (to, _) = policy_move(&recycled(40), &engaged(Some(2)), &p, 3, now()).unwrap();
+        assert_eq!(to, Stage::Mql);
+        // Without a cool-down it comes back at once, as before.
+        let mut eager = p.clone();
+        eager.stages.recycle_cooldown_days = 0;
+        let (to, _) = policy_move(&recycled(5), &engaged(None), &eager, 3, now()).unwrap();
+        assert_eq!(to, Stage::Mql);
+    }
+
+    #[test]
+    fn a_stage_is_entered_at_its_last_move_into_it() {
+        let moved = |to: &str, day: u32| {
+            (
+                EventType::StageChanged,
+                format!("2026-11-{day:02}T09:00:00Z")
+                    .parse::<DateTime<Utc>>()
+                    .unwrap(),
+                serde_json::json!({"from": "mql", "to": to}),
+            )
+        };
+        let rows = [
+            moved("recycled", 1),
+            moved("mql", 3),
+            moved("recycled", 9),
+            moved("lead", 12),
+        ];
+        let facts: Vec<EventFact> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, (event_type, occurred_at, payload))| EventFact {
+                id: i as i64,
+                event_type: *event_type,
+                occurred_at: *occurred_at,
+                payload,
+            })
+            .collect();
+        assert_eq!(
+            entered_at(&facts, Stage::Recycled),
+            Some("2026-11-09T09:00:00Z".parse().unwrap())
+        );
+        assert_eq!(entered_at(&facts, Stage::Sal), None);
+    }
+
     #[test]
     fn the_policy_moves_by_the_mql_rule_with_its_reason() {
         let p = policy();
         let (to, reason) = policy_move(
-            (Stage::Lead, Mover::Person),
+            &at(Stage::Lead, Mover::Person),
             &scored(72.0, true, vec![]),
             &p,
             3,
+            now(),
         )
         .unwrap();
         assert_eq!(to, Stage::Mql);
@@ -501,10 +633,11 @@ mod tests {
             "{reason}"
         );
         let (to, reason) = policy_move(
-            (Stage::Mql, Mover::Policy),
+            &at(Stage::Mql, Mover::Policy),
             &scored(40.0, false, vec![]),
             &p,
             3,
+            now(),
         )
         .unwrap();
         assert_eq!(to, Stage::Lead);
@@ -518,29 +651,32 @@ mod tests {
         ];
         // Junk goes back to lead whoever made it an MQL.
         let (_, reason) = policy_move(
-            (Stage::Mql, Mover::Person),
+            &at(Stage::Mql, Mover::Person),
             &scored(90.0, false, junk),
             &p,
             3,
+            now(),
         )
         .unwrap();
         assert_eq!(reason, "flagged as junk (disposable_email, test_name)");
         assert_eq!(
             policy_move(
-                (Stage::Sql, Mover::Policy),
+                &at(Stage::Sql, Mover::Policy),
                 &scored(10.0, false, vec![]),
                 &p,
-                3
+                3,
+                now(),
             ),
             None
         );
         // An MQL a person marked by hand stays one when the rule does not hold.
         assert_eq!(
             policy_move(
-                (Stage::Mql, Mover::Person),
+                &at(Stage::Mql, Mover::Person),
                 &scored(10.0, false, vec![]),
                 &p,
-                3
+                3,
+                now(),
             ),
             None
         );
@@ -548,10 +684,11 @@ mod tests {
         manual.stages.auto_mql = false;
         assert_eq!(
             policy_move(
-                (Stage::Lead, Mover::Person),
+                &at(Stage::Lead, Mover::Person),
                 &scored(90.0, true, vec![]),
                 &manual,
-                3
+                3,
+                now(),
             ),
             None
         );
@@ -580,14 +717,25 @@ mod tests {
         #[test]
         fn the_policys_move_is_allowed_and_follows_the_rule(
             from in 0usize..9, mql in any::<bool>(), points in 0.0f64..100.0, auto in any::<bool>(),
-            by_policy in any::<bool>()
+            by_policy in any::<bool>(), entered_days in proptest::option::of(0i64..90),
+            engaged_days in proptest::option::of(0i64..90)
         ) {
             let mut p = policy();
             p.stages.auto_mql = auto;
             let from = Stage::ALL[from];
-            let score = scored(points, mql, vec![]);
+            let mut score = scored(points, mql, vec![]);
+            score.last_engaged = engaged_days.map(|d| now() - Duration::days(d));
             let entered = if by_policy { Mover::Policy } else { Mover::Person };
-            if let Some((to, reason)) = policy_move((from, entered), &score, &p, 1) {
+            let standing = Standing {
+                entered_at: entered_days.map(|d| now() - Duration::days(d)),
+                ..at(from, entered)
+            };
+            if let Some((to, reason)) = policy_move(&standing, &score, &p, 1, now()) {
+                // A recycled lead comes back only rested (30 days) and engaged since.
+                if let (Stage::Recycled, Some(recycled)) = (from, entered_days) {
+                    prop_assert!(recycled >= 30);
+                    prop_assert!(engaged_days.is_some_and(|e| e < recycled));
+                }
                 prop_assert!(auto);
                 prop_assert!(from != Stage::Mql || by_policy, "a person's MQL (not junk) is theirs");
                 prop_assert!(!reason.is_empty());

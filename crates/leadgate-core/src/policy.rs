@@ -259,6 +259,9 @@ pub struct StageRules {
     /// Move lead -> MQL (and back when the rule stops holding before sales touched it) on
     /// scoring.
     pub auto_mql: bool,
+    /// Days a recycled lead rests before the policy may make it an MQL again, and then
+    /// only after it engaged since it was recycled (0: it may come back at once).
+    pub recycle_cooldown_days: u32,
     pub sal_reject_reasons: Vec<String>,
     pub disqualify_reasons: Vec<String>,
     pub recycle_reasons: Vec<String>,
@@ -500,11 +503,18 @@ struct MqlDoc {
     min_fit: Option<String>,
 }
 
+/// Days a recycled lead rests by default: a month, the usual "try again later".
+fn recycle_cooldown() -> u32 {
+    30
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StagesDoc {
     #[serde(default = "yes")]
     auto_mql: bool,
+    #[serde(default = "recycle_cooldown")]
+    recycle_cooldown_days: u32,
     #[serde(default)]
     sal_reject_reasons: Vec<String>,
     #[serde(default)]
@@ -955,6 +965,7 @@ impl Checker<'_> {
                 let s = s.into_inner();
                 StageRules {
                     auto_mql: s.auto_mql,
+                    recycle_cooldown_days: s.recycle_cooldown_days,
                     sal_reject_reasons: self.reasons(
                         &span,
                         "sal_reject_reasons",
@@ -977,6 +988,7 @@ impl Checker<'_> {
             }
             None => StageRules {
                 auto_mql: true,
+                recycle_cooldown_days: recycle_cooldown(),
                 sal_reject_reasons: DEFAULT_SAL_REJECT.map(String::from).to_vec(),
                 disqualify_reasons: DEFAULT_DISQUALIFY.map(String::from).to_vec(),
                 recycle_reasons: DEFAULT_RECYCLE.map(String::from).to_vec(),

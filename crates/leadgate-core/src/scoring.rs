@@ -139,6 +139,10 @@ pub struct Score {
     /// Junk flags that keep the lead from becoming an MQL under the policy.
     pub blocked_by: Vec<JunkReason>,
     pub explanation: Vec<Contribution>,
+    /// When the lead last did something a behaviour rule gives points for (what brings a
+    /// recycled lead back).
+    #[serde(skip)]
+    pub last_engaged: Option<DateTime<Utc>>,
 }
 
 fn payload_matches(rule: &BehaviourRule, payload: &Value) -> bool {
@@ -430,6 +434,11 @@ fn evaluate(
     }
     let mut behaviour_total = 0.0;
     let mut hits = hits(policy, events, now);
+    let last_engaged = hits
+        .iter()
+        .filter(|h| h.worth > 0.0)
+        .map(|h| h.event.occurred_at)
+        .max();
     hits.sort_unstable_by(|a, b| {
         (a.rule, a.day)
             .cmp(&(b.rule, b.day))
@@ -492,6 +501,7 @@ fn evaluate(
         mql,
         blocked_by,
         explanation,
+        last_engaged,
     }
 }
 
