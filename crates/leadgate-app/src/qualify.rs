@@ -3,7 +3,7 @@
 //! score changes. Core decides (the lifecycle, the policy's move); this layer holds the
 //! transaction in which the lead is read, checked, moved and its clocks set.
 
-use crate::rescore::{score_under, standing_of};
+use crate::rescore::standing_under;
 use crate::{Models, Result};
 use chrono::{DateTime, Utc};
 use leadgate_core::event::EventDraft;
@@ -213,8 +213,7 @@ async fn lock_and_score(
         .await?
         .ok_or(StoreError::LeadNotFound(id))?;
     let events = tx.events_of(&[id]).await?.remove(&id).unwrap_or_default();
-    let score = score_under(&lead, &events, &active, now);
-    let standing = standing_of(&lead, &events);
+    let (score, standing) = standing_under(&lead, &events, &active, now);
     Ok((tx, lead, score, standing, active))
 }
 

@@ -38,20 +38,6 @@ fn marks(lead: &StoredLead) -> Marks<'_> {
     }
 }
 
-/// Where a lead stands for the policy's own moves: its stage, who moved it there, and when
-/// (read from its events: what a recycled lead's cool-down counts from).
-pub(crate) fn standing_of(lead: &StoredLead, events: &[OwnedEvent]) -> Standing {
-    Standing {
-        stage: lead.lead.stage,
-        entered_by: if lead.stage_by_policy {
-            Mover::Policy
-        } else {
-            Mover::Person
-        },
-        entered_at: lifecycle::entered_at(&facts(events), lead.lead.stage),
-    }
-}
-
 /// A lead's score from its events under a policy, without the explanation: for moves and
 /// passes over many leads.
 pub(crate) fn score_under(
@@ -61,6 +47,29 @@ pub(crate) fn score_under(
     now: DateTime<Utc>,
 ) -> Score {
     scoring::score_quick(&lead.lead, &facts(events), marks(lead), &active.policy, now)
+}
+
+/// A lead's score as `score_under` makes it, and where it stands for the policy's own
+/// moves: its stage, who moved it there, and when (read from the same events: what a
+/// recycled lead's cool-down counts from).
+pub(crate) fn standing_under(
+    lead: &StoredLead,
+    events: &[OwnedEvent],
+    active: &ActivePolicy,
+    now: DateTime<Utc>,
+) -> (Score, Standing) {
+    let facts = facts(events);
+    let score = scoring::score_quick(&lead.lead, &facts, marks(lead), &active.policy, now);
+    let standing = Standing {
+        stage: lead.lead.stage,
+        entered_by: if lead.stage_by_policy {
+            Mover::Policy
+        } else {
+            Mover::Person
+        },
+        entered_at: lifecycle::entered_at(&facts, lead.lead.stage),
+    };
+    (score, standing)
 }
 
 /// The lead's score now, explained, computed from its events under its product's policy.
@@ -111,10 +120,7 @@ pub async fn rescore(
             .iter()
             .map(|lead| {
                 let own = events.remove(&lead.id).unwrap_or_default();
-                (
-                    score_under(lead, &own, &active, now),
-                    standing_of(lead, &own),
-                )
+                standing_under(lead, &own, &active, now)
             })
             .unzip();
         let scored: Vec<(&StoredLead, &Score, i64)> = page
@@ -163,8 +169,8 @@ pub async fn rescore_due(store: &Store, limit: i64, now: DateTime<Utc>) -> Resul
     for lead in &leads {
         if let Some(active) = policies.get(&lead.lead.product_line()) {
             let own = events.remove(&lead.id).unwrap_or_default();
-            let standing = standing_of(lead, &own);
-            scores.push((lead, score_under(lead, &own, active, now), standing, active));
+            let (score, standing) = standing_under(lead, &own, active, now);
+            scores.push((lead, score, standing, active));
         }
     }
     let scored: Vec<(&StoredLead, &Score, i64)> = scores
