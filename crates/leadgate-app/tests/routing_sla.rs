@@ -366,6 +366,18 @@ async fn clocks_start_are_met_and_breached_with_escalation(store: Store) {
         clock.due_at
     );
     assert!(clock.minutes_left.unwrap() > 470);
+    // Seen on a Sunday (10:00 in Hanoi), the running clock stands still until the team's
+    // Monday 08:00; in working hours it is not paused.
+    let on = |at: &str| {
+        let store = store.clone();
+        let at = at.parse::<chrono::DateTime<Utc>>().unwrap();
+        async move { store.lead_clocks(met, at).await.unwrap()[0].paused_until }
+    };
+    assert_eq!(
+        on("2026-12-06T03:00:00Z").await.map(|t| t.0),
+        Some("2026-12-07T01:00:00Z".parse().unwrap())
+    );
+    assert_eq!(on("2026-12-07T03:00:00Z").await, None);
     // The inbox asks for the running clocks of the leads it shows, and of those only; the
     // owner's list finds the same clock.
     let shown = store

@@ -242,6 +242,13 @@ impl BusinessCalendar {
         None
     }
 
+    /// When working time next runs at or after `at` (`at` itself in working hours): when a
+    /// clock stopped for the night or the weekend starts again. None when the calendar has
+    /// no working time within three years.
+    pub fn resumes_at(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.add(at, Duration::zero())
+    }
+
     /// Whether `at` falls in working hours.
     pub fn is_open(&self, at: DateTime<Utc>) -> bool {
         self.between(at, at + Duration::seconds(1)) > Duration::zero()
@@ -372,6 +379,28 @@ mod tests {
             "",
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_clock_stopped_for_the_weekend_resumes_on_monday_morning() {
+        let cal = berlin();
+        // Sunday 6 Dec 2026, 14:00 in Berlin (13:00Z): Monday 09:00 (08:00Z).
+        assert_eq!(
+            cal.resumes_at(utc("2026-12-06T13:00:00Z")),
+            Some(utc("2026-12-07T08:00:00Z"))
+        );
+        // Friday after closing, too; in working hours it runs now.
+        assert_eq!(
+            cal.resumes_at(utc("2026-12-04T17:30:00Z")),
+            Some(utc("2026-12-07T08:00:00Z"))
+        );
+        let open = utc("2026-12-07T10:15:00Z");
+        assert_eq!(cal.resumes_at(open), Some(open));
+        // Saigon's lunch break: back at 13:00 (06:00Z).
+        assert_eq!(
+            saigon().resumes_at(utc("2026-05-08T05:10:00Z")),
+            Some(utc("2026-05-08T06:00:00Z"))
+        );
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct SlaClock {
     pub state: ClockState,
     /// Working time left (negative: overdue), in minutes, for running clocks.
     pub minutes_left: Option<i64>,
+    /// A running clock outside its team's working hours stands still until then.
+    pub paused_until: Option<Ts>,
 }
 
 /// A clock as stored, for the use cases that check, restart and recycle by it.
@@ -280,10 +282,15 @@ impl Tx {
 }
 
 fn view(row: StoredClock, calendar: &BusinessCalendar, now: DateTime<Utc>) -> SlaClock {
-    let minutes_left = (row.state == ClockState::Running).then(|| {
+    let running = row.state == ClockState::Running;
+    let minutes_left = running.then(|| {
         let (_, left) = sla::standing(calendar, row.due_at.0, None, now);
         left.num_minutes()
     });
+    let paused_until = calendar
+        .resumes_at(now)
+        .filter(|resumes| running && *resumes > now)
+        .map(Ts);
     SlaClock {
         id: row.id,
         lead_id: row.lead_id,
@@ -298,6 +305,7 @@ fn view(row: StoredClock, calendar: &BusinessCalendar, now: DateTime<Utc>) -> Sl
         breached_at: row.breached_at,
         state: row.state,
         minutes_left,
+        paused_until,
     }
 }
 

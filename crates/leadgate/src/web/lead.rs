@@ -353,7 +353,7 @@ pub async fn page(
                 rule: k.rule.clone(),
                 state: k.state.as_str(),
                 due: c.when(&k.due_at.0),
-                countdown: countdown(&c, k),
+                countdown: countdown(c.t, c.zone, k),
             })
             .collect(),
         tasks: tasks

@@ -1,6 +1,7 @@
 //! The lead list: filters, search, sort, keyset pages and a CSV of the filtered set; and the
 //! lead card every list (inbox, board) shows.
 
+use super::i18n::Catalog;
 use super::{html, Chrome, PageResult, Signed, WebError};
 use crate::export::CsvExport;
 use crate::http::AppState;
@@ -62,22 +63,40 @@ fn is_cjk(c: char) -> bool {
     matches!(c as u32, 0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0x3040..=0x30FF | 0xAC00..=0xD7AF)
 }
 
-/// Minutes of working time as "2 h 05 min" or "overdue 30 min".
-pub fn countdown(c: &Chrome, clock: &SlaClock) -> Option<(String, bool)> {
+/// Minutes of working time as "2 h 05 min left", "overdue by 30 min", or, outside the
+/// team's working hours, "paused until Mon 09:00, 1 h 00 min left" (in `zone`).
+pub fn countdown(t: &Catalog, zone: chrono_tz::Tz, clock: &SlaClock) -> Option<(String, bool)> {
     let left = clock.minutes_left?;
     let span = |m: i64| {
         if m >= 60 * 24 {
-            format!("{} d {} h", m / (60 * 24), (m % (60 * 24)) / 60)
+            let (d, h) = (
+                (m / (60 * 24)).to_string(),
+                ((m % (60 * 24)) / 60).to_string(),
+            );
+            t.tf("sla.days_hours", &[("d", &d), ("h", &h)])
         } else if m >= 60 {
-            format!("{} h {:02} min", m / 60, m % 60)
+            let (h, m) = ((m / 60).to_string(), format!("{:02}", m % 60));
+            t.tf("sla.hours_minutes", &[("h", &h), ("m", &m)])
         } else {
-            format!("{m} min")
+            t.tf("sla.minutes", &[("m", &m.to_string())])
         }
     };
     Some(if left < 0 {
-        (c.t.tf("sla.overdue", &[("time", &span(-left))]), true)
+        (t.tf("sla.overdue", &[("time", &span(-left))]), true)
+    } else if let Some(until) = &clock.paused_until {
+        let until = until
+            .0
+            .with_timezone(&zone)
+            .format(t.t("format.weekday_time"));
+        (
+            t.tf(
+                "sla.paused",
+                &[("time", &span(left)), ("until", &until.to_string())],
+            ),
+            false,
+        )
     } else {
-        (c.t.tf("sla.left", &[("time", &span(left))]), false)
+        (t.tf("sla.left", &[("time", &span(left))]), false)
     })
 }
 
@@ -109,7 +128,7 @@ pub fn card(c: &Chrome, lead: &StoredLead, clock: Option<&SlaClock>) -> Card {
             .unwrap_or_default(),
         junk: !lead.junk.is_empty(),
         created: c.day(&lead.created_at),
-        sla: clock.and_then(|k| countdown(c, k)),
+        sla: clock.and_then(|k| countdown(c.t, c.zone, k)),
     }
 }
 
@@ -271,4 +290,55 @@ pub async fn csv(
         Body::from_stream(stream),
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::web::i18n::catalog;
+    use leadgate_core::id::{ClockId, LeadId};
+    use leadgate_core::sla::ClockState;
+    use leadgate_store::Ts;
+
+    fn clock(minutes_left: i64, paused_until: Option<&str>) -> SlaClock {
+        let at = |s: &str| Ts(s.parse().unwrap());
+        SlaClock {
+            id: ClockId(1),
+            lead_id: LeadId(1),
+            rule: "MQL accepted or rejected".into(),
+            stage: "mql".into(),
+            until: "left_stage".into(),
+            owner: Some("li.na".into()),
+            team: Some("north".into()),
+            started_at: at("2026-12-04T16:00:00Z"),
+            due_at: at("2026-12-07T09:00:00Z"),
+            met_at: None,
+            breached_at: None,
+            state: ClockState::Running,
+            minutes_left: Some(minutes_left),
+            paused_until: paused_until.map(at),
+        }
+    }
+
+    #[test]
+    fn a_clock_off_hours_says_until_when_it_is_paused() {
+        let berlin = chrono_tz::Europe::Berlin;
+        let paused = clock(60, Some("2026-12-07T08:00:00Z"));
+        assert_eq!(
+            countdown(catalog("en"), berlin, &paused),
+            Some(("paused until Mon 09:00, 1 h 00 min left".into(), false))
+        );
+        assert_eq!(
+            countdown(catalog("zh-CN"), berlin, &paused),
+            Some(("暂停至 12月07日 09:00，剩余 1 小时 00 分钟".into(), false))
+        );
+        assert_eq!(
+            countdown(catalog("en"), berlin, &clock(60, None)),
+            Some(("1 h 00 min left".into(), false))
+        );
+        assert_eq!(
+            countdown(catalog("en"), berlin, &clock(-30, None)),
+            Some(("overdue by 30 min".into(), true))
+        );
+    }
 }
