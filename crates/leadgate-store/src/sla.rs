@@ -287,9 +287,10 @@ fn view(row: StoredClock, calendar: &BusinessCalendar, now: DateTime<Utc>) -> Sl
         let (_, left) = sla::standing(calendar, row.due_at.0, None, now);
         left.num_minutes()
     });
-    let paused_until = calendar
-        .resumes_at(now)
-        .filter(|resumes| running && *resumes > now)
+    let paused_until = running
+        .then(|| calendar.resumes_at(now))
+        .flatten()
+        .filter(|resumes| *resumes > now)
         .map(Ts);
     SlaClock {
         id: row.id,
