@@ -130,9 +130,8 @@ async fn act(
                 owner: None,
                 notes: None,
             };
-            let task = tx
-                .create_task(lead.id, &task, actor, Ts(to_micros(now)))
-                .await?;
+            let task =
+                crate::followup::add_task(tx, lead.id, &task, actor, Ts(to_micros(now))).await?;
             format!("task {}", task.id)
         }
         Action::AddTag(tag) => add_tag(tx, lead, tag, actor, now).await?,

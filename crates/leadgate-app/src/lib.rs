@@ -5,6 +5,7 @@
 pub mod automation;
 pub mod capture;
 pub mod dedupe;
+pub mod followup;
 pub mod import;
 pub mod jobs;
 pub mod models;

@@ -390,8 +390,7 @@ do = [{ enrol = "Welcome" }]
     .unwrap()
     .check(Utc::now())
     .unwrap();
-    store
-        .log_interaction(talker, &call, "rep", Utc::now())
+    leadgate_app::followup::log_interaction(&store, talker, &call, "rep", Utc::now())
         .await
         .unwrap();
 

@@ -119,20 +119,18 @@ async fn a_failing_job_backs_off_then_goes_dead_and_can_be_retried(store: Store)
 async fn a_job_whose_worker_stopped_is_taken_over_and_finished_once(store: Store) {
     let owner = lead(&store, json!({"email": "ana@acme.io", "owner": "ana"})).await;
     let t0 = Utc::now();
-    let task = store
-        .create_task(
-            owner,
-            &serde_json::from_value::<TaskRequest>(
-                json!({"type": "call", "due_at": t0.to_rfc3339()}),
-            )
+    let task = leadgate_app::followup::create_task(
+        &store,
+        owner,
+        &serde_json::from_value::<TaskRequest>(json!({"type": "call", "due_at": t0.to_rfc3339()}))
             .unwrap()
             .check("")
             .unwrap(),
-            "test",
-            t0,
-        )
-        .await
-        .unwrap();
+        "test",
+        t0,
+    )
+    .await
+    .unwrap();
     let lease = Duration::seconds(30);
     let first = store.claim_jobs("dying", 10, lease, t0).await.unwrap();
     assert_eq!(first.len(), 1);
@@ -211,27 +209,26 @@ async fn a_task_reminds_its_owner_once_when_due(store: Store) {
     let id = lead(&store, json!({"email": "bo@acme.io", "owner": "bo"})).await;
     let now = Utc::now();
     let due = now + Duration::hours(2);
-    let mine = store
-        .create_task(
-            id,
-            &serde_json::from_value::<TaskRequest>(
-                json!({"type": "email", "title": "Send the pricing", "due_at": due.to_rfc3339()}),
-            )
-            .unwrap()
-            .check("")
-            .unwrap(),
-            "manager",
-            now,
+    let mine = leadgate_app::followup::create_task(
+        &store,
+        id,
+        &serde_json::from_value::<TaskRequest>(
+            json!({"type": "email", "title": "Send the pricing", "due_at": due.to_rfc3339()}),
         )
-        .await
-        .unwrap();
+        .unwrap()
+        .check("")
+        .unwrap(),
+        "manager",
+        now,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         mine.owner.as_deref(),
         Some("bo"),
         "the lead's owner by default"
     );
-    let theirs = store
-        .create_task(
+    let theirs = leadgate_app::followup::create_task(&store,
             id,
             &serde_json::from_value::<TaskRequest>(json!({"type": "call", "owner": "cy", "due_at": (now - Duration::hours(1)).to_rfc3339()})).unwrap().check("")
                 .unwrap(),
@@ -241,20 +238,22 @@ async fn a_task_reminds_its_owner_once_when_due(store: Store) {
         .await
         .unwrap();
     assert!(matches!(
-        store
-            .create_task(
-                LeadId(999),
-                &serde_json::from_value::<TaskRequest>(
-                    json!({"type": "call", "due_at": due.to_rfc3339()})
-                )
-                .unwrap()
-                .check("")
-                .unwrap(),
-                "m",
-                now
+        leadgate_app::followup::create_task(
+            &store,
+            LeadId(999),
+            &serde_json::from_value::<TaskRequest>(
+                json!({"type": "call", "due_at": due.to_rfc3339()})
             )
-            .await,
-        Err(StoreError::LeadNotFound(LeadId(999)))
+            .unwrap()
+            .check("")
+            .unwrap(),
+            "m",
+            now
+        )
+        .await,
+        Err(leadgate_app::AppError::Store(StoreError::LeadNotFound(
+            LeadId(999)
+        )))
     ));
     let overdue = store
         .tasks(&TaskFilter {
@@ -339,8 +338,7 @@ async fn an_interaction_is_an_event_and_sets_the_next_step(store: Store) {
     let call = serde_json::from_value::<InteractionRequest>(json!({"type": "call", "outcome": "connected", "notes": "Wants a demo next week",
                 "next_step": {"type": "meeting", "title": "Demo", "due_at": (now + Duration::days(3)).to_rfc3339()}})).unwrap().check(now)
     .unwrap();
-    let logged = store
-        .log_interaction(id, &call, "rep:dai", now)
+    let logged = leadgate_app::followup::log_interaction(&store, id, &call, "rep:dai", now)
         .await
         .unwrap();
     assert!(logged.event_id > 0);
@@ -360,8 +358,10 @@ async fn an_interaction_is_an_event_and_sets_the_next_step(store: Store) {
         "{types:?}"
     );
     assert!(matches!(
-        store.log_interaction(LeadId(999), &call, "x", now).await,
-        Err(StoreError::LeadNotFound(LeadId(999)))
+        leadgate_app::followup::log_interaction(&store, LeadId(999), &call, "x", now).await,
+        Err(leadgate_app::AppError::Store(StoreError::LeadNotFound(
+            LeadId(999)
+        )))
     ));
     assert_eq!(count(&store, "SELECT COUNT(*) FROM jobs").await, 1);
 }
@@ -446,20 +446,20 @@ async fn a_reminder_is_emailed_to_a_rep_with_an_address(store: Store) {
     store.put_rep("ha", &rep).await.unwrap();
     let id = lead(&store, json!({"email": "khach@hue.vn", "owner": "ha"})).await;
     let now = Utc::now();
-    store
-        .create_task(
-            id,
-            &serde_json::from_value::<TaskRequest>(
-                json!({"type": "call", "title": "Call back", "due_at": now.to_rfc3339()}),
-            )
-            .unwrap()
-            .check("")
-            .unwrap(),
-            "test",
-            now,
+    leadgate_app::followup::create_task(
+        &store,
+        id,
+        &serde_json::from_value::<TaskRequest>(
+            json!({"type": "call", "title": "Call back", "due_at": now.to_rfc3339()}),
         )
-        .await
-        .unwrap();
+        .unwrap()
+        .check("")
+        .unwrap(),
+        "test",
+        now,
+    )
+    .await
+    .unwrap();
     let jobs = store
         .claim_jobs("w", 10, Duration::seconds(60), now)
         .await

@@ -419,8 +419,7 @@ async fn clocks_start_are_met_and_breached_with_escalation(store: Store) {
     .unwrap()
     .check(Utc::now())
     .unwrap();
-    store
-        .log_interaction(met, &call, "an", Utc::now())
+    leadgate_app::followup::log_interaction(&store, met, &call, "an", Utc::now())
         .await
         .unwrap();
     let clocks = store.lead_clocks(met, Utc::now()).await.unwrap();
@@ -554,8 +553,7 @@ async fn a_breached_untouched_lead_is_recycled(store: Store) {
     .unwrap()
     .check(Utc::now())
     .unwrap();
-    store
-        .log_interaction(called, &call, "an", Utc::now())
+    leadgate_app::followup::log_interaction(&store, called, &call, "an", Utc::now())
         .await
         .unwrap();
     run_due_jobs(&store, due + Duration::days(31)).await;

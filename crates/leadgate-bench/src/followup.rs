@@ -96,7 +96,7 @@ pub async fn jobs(args: JobsBenchArgs) -> anyhow::Result<()> {
     .check("")?;
     let started = Instant::now();
     for _ in 0..args.jobs {
-        store.create_task(lead, &task, "bench", now).await?;
+        leadgate_app::followup::create_task(&store, lead, &task, "bench", now).await?;
     }
     println!(
         "leadgate-bench jobs: {} tasks with due reminders made in {:.1} s",

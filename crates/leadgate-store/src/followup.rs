@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 use leadgate_core::followup::{Interaction, NewTask, TaskState, TaskType};
 use leadgate_core::id::{LeadId, TaskId};
 use leadgate_core::job::JobKind;
-use leadgate_core::sla::Until;
 use leadgate_core::{EventDraft, EventType};
 use serde::Serialize;
 use serde_json::json;
@@ -78,7 +77,8 @@ impl Tx {
     }
 
     /// Stores a task on a lead (owned by the lead's owner unless it names one), records
-    /// `task_created`, and enqueues its reminder for the due time.
+    /// `task_created`, and enqueues its reminder for the due time. (The clocks a next step
+    /// answers are the caller's: `leadgate_app::followup`.)
     pub async fn create_task(
         &mut self,
         lead_id: LeadId,
@@ -129,8 +129,33 @@ impl Tx {
                 .keyed(format!("task-reminder:{id}")),
         )
         .await?;
-        self.answer_clocks(lead_id, Until::NextStep, now.0).await?;
         self.task(id).await
+    }
+
+    /// Records an interaction on a lead (its `_logged` event, the lead due for rescoring);
+    /// returns the event's id.
+    pub async fn record_interaction(
+        &mut self,
+        lead_id: LeadId,
+        interaction: &Interaction,
+        actor: &str,
+        now: Ts,
+    ) -> Result<i64> {
+        if self.lead(lead_id, true).await?.is_none() {
+            return Err(StoreError::LeadNotFound(lead_id));
+        }
+        let event = interaction.event(actor);
+        let inserted = self
+            .insert_events(
+                &[NewEvent {
+                    lead_id,
+                    draft: &event,
+                }],
+                now,
+            )
+            .await?;
+        self.set_rescore_due(&[lead_id], true).await?;
+        Ok(inserted.first().map(|(id, _)| *id).unwrap_or_default())
     }
 
     /// Sends a task's reminder: the owner (or, with none, the lead's owner) finds it in their
@@ -213,21 +238,6 @@ impl Tx {
 }
 
 impl Store {
-    pub async fn create_task(
-        &self,
-        lead_id: LeadId,
-        task: &NewTask,
-        actor: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Task> {
-        let mut tx = self.begin().await?;
-        let task = tx
-            .create_task(lead_id, task, actor, Ts(to_micros(now)))
-            .await?;
-        tx.commit().await?;
-        Ok(task)
-    }
-
     pub async fn task(&self, id: TaskId) -> Result<Task> {
         let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1");
         let task: Option<Task> =
@@ -304,46 +314,6 @@ impl Store {
             .fetch_all(pool)
             .await)?;
         Ok(rows)
-    }
-
-    /// Logs a call, email, meeting or note as an event on the lead, and its next step as a
-    /// task, in one transaction.
-    pub async fn log_interaction(
-        &self,
-        lead_id: LeadId,
-        interaction: &Interaction,
-        actor: &str,
-        now: DateTime<Utc>,
-    ) -> Result<LoggedInteraction> {
-        let now = Ts(to_micros(now));
-        let mut tx = self.begin().await?;
-        if tx.lead(lead_id, true).await?.is_none() {
-            return Err(StoreError::LeadNotFound(lead_id));
-        }
-        let event = interaction.event(actor);
-        let inserted = tx
-            .insert_events(
-                &[NewEvent {
-                    lead_id,
-                    draft: &event,
-                }],
-                now,
-            )
-            .await?;
-        tx.set_rescore_due(&[lead_id], true).await?;
-        if interaction.is_contact() {
-            tx.answer_clocks(lead_id, Until::Contacted, interaction.occurred_at)
-                .await?;
-        }
-        let next_step = match &interaction.next_step {
-            Some(step) => Some(tx.create_task(lead_id, step, actor, now).await?),
-            None => None,
-        };
-        tx.commit().await?;
-        Ok(LoggedInteraction {
-            event_id: inserted.first().map(|(id, _)| *id).unwrap_or_default(),
-            next_step,
-        })
     }
 
     /// A person's notifications, newest first.

@@ -62,7 +62,9 @@ async fn due_reminders(store: &Store) {
             .check("")
             .unwrap();
     for _ in 0..TASKS {
-        store.create_task(lead, &task, "test", now).await.unwrap();
+        leadgate_app::followup::create_task(store, lead, &task, "test", now)
+            .await
+            .unwrap();
     }
 }
 

@@ -170,7 +170,7 @@ pub async fn task(args: TaskArgs) -> anyhow::Result<()> {
             }
             .check("")
             .map_err(|errors| super::field_errors(None, errors))?;
-            let task = store.create_task(lead, &task, "cli", now).await?;
+            let task = leadgate_app::followup::create_task(&store, lead, &task, "cli", now).await?;
             println!(
                 "task {} on lead {lead}: {} ({}) for {}, due {}",
                 task.id,
@@ -251,9 +251,9 @@ pub async fn log(args: LogArgs) -> anyhow::Result<()> {
     .check(now)
     .map_err(|errors| super::field_errors(None, errors))?;
     let store = args.store.open().await?;
-    let logged = store
-        .log_interaction(args.lead, &interaction, &args.by, now)
-        .await?;
+    let logged =
+        leadgate_app::followup::log_interaction(&store, args.lead, &interaction, &args.by, now)
+            .await?;
     println!(
         "logged {} on lead {} (event {})",
         args.kind, args.lead, logged.event_id

@@ -48,10 +48,8 @@ async fn create_task(
     Valid(task): Valid<TaskRequest>,
 ) -> Result<(StatusCode, Json<Task>), ApiError> {
     let id = parse_id(&id)?;
-    let task = state
-        .store
-        .create_task(id, &task, &actor.0, Utc::now())
-        .await?;
+    let task =
+        leadgate_app::followup::create_task(&state.store, id, &task, &actor.0, Utc::now()).await?;
     Ok((StatusCode::CREATED, Json(task)))
 }
 
@@ -70,10 +68,14 @@ async fn log_interaction(
     Valid(interaction): Valid<InteractionRequest>,
 ) -> Result<(StatusCode, Json<LoggedInteraction>), ApiError> {
     let id = parse_id(&id)?;
-    let logged = state
-        .store
-        .log_interaction(id, &interaction, &actor.0, Utc::now())
-        .await?;
+    let logged = leadgate_app::followup::log_interaction(
+        &state.store,
+        id,
+        &interaction,
+        &actor.0,
+        Utc::now(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(logged)))
 }
 

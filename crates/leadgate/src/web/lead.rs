@@ -574,10 +574,14 @@ pub async fn log(
         Err(errors) => return answer(&headers, id, Err(errors.to_string())),
     };
     let done = refusal(
-        state
-            .store
-            .log_interaction(id, &interaction, &signed.user.name, now)
-            .await,
+        leadgate_app::followup::log_interaction(
+            &state.store,
+            id,
+            &interaction,
+            &signed.user.name,
+            now,
+        )
+        .await,
     )?;
     answer(&headers, id, done.map(|_| "logged"))
 }
