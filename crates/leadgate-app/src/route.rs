@@ -5,6 +5,7 @@
 
 use crate::Result;
 use chrono::{DateTime, Duration, Utc};
+use leadgate_core::access::LeadScope;
 use leadgate_core::calendar::BusinessCalendar;
 use leadgate_core::id::{ClockId, LeadId};
 use leadgate_core::lifecycle::{self, MoveRequest, Mover};
@@ -366,13 +367,15 @@ pub async fn recycle_untouched(
 }
 
 /// Gives a lead to `owner` by hand; the reason is required and recorded, and the lead's
-/// running clocks start afresh for the new owner.
+/// running clocks start afresh for the new owner. Whoever assigns within a team's `scope`
+/// (a sales manager) gives leads only to reps of that team.
 pub async fn reassign(
     store: &Store,
     lead_id: LeadId,
     owner: &str,
     reason: &str,
     actor: &str,
+    scope: &LeadScope,
 ) -> Result<StoredLead> {
     check_name("owner", owner)?;
     if reason.trim().is_empty() {
@@ -387,6 +390,16 @@ pub async fn reassign(
         .lead(lead_id, true)
         .await?
         .ok_or(StoreError::LeadNotFound(lead_id))?;
+    if *scope != LeadScope::All {
+        let team = tx.rep_team(owner).await?;
+        if !scope.covers(team.as_deref()) {
+            return Err(StoreError::OutOfScope(format!(
+                "owner: '{owner}' is not a rep of team '{}'",
+                scope.team().unwrap_or("-")
+            ))
+            .into());
+        }
+    }
     if lead.lead.owner.as_ref().map(|o| o.as_str()) == Some(owner) {
         return Err(StoreError::Conflict {
             field: "owner".into(),

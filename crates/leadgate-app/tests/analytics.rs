@@ -6,6 +6,7 @@ use chrono::{TimeZone, Utc};
 use leadgate_app::qualify::{record_outcome, refresh_lead, transition};
 use leadgate_app::route::reassign;
 use leadgate_app::Outcome;
+use leadgate_core::access::LeadScope;
 use leadgate_core::calendar::BusinessCalendar;
 use leadgate_core::id::LeadId;
 use leadgate_core::Stage;
@@ -372,14 +373,18 @@ async fn a_teams_stage_list_merges_its_reps_pages_in_order(store: Store) {
         match i {
             0 => continue,
             8 => {
-                reassign(&store, id, "ana", "test", "test").await.unwrap();
+                reassign(&store, id, "ana", "test", "test", &LeadScope::All)
+                    .await
+                    .unwrap();
                 transition(&store, id, Stage::Sal, None, false, "ana")
                     .await
                     .unwrap();
             }
             _ => {
                 let rep = if i % 3 == 0 { "bo" } else { "ana" };
-                reassign(&store, id, rep, "test", "test").await.unwrap();
+                reassign(&store, id, rep, "test", "test", &LeadScope::All)
+                    .await
+                    .unwrap();
                 team_mqls.push(id);
             }
         }

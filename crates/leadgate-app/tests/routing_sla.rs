@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use leadgate_app::qualify::transition;
 use leadgate_app::route::{reassign, route_waiting};
 use leadgate_app::AppError;
+use leadgate_core::access::{LeadScope, Role};
 use leadgate_core::calendar::BusinessCalendar;
 use leadgate_core::followup::InteractionRequest;
 use leadgate_core::id::LeadId;
@@ -14,6 +15,8 @@ use leadgate_core::Stage;
 use leadgate_store::testing::{capture as lead, count};
 use leadgate_store::{RepInput, Store, StoreError};
 use serde_json::json;
+
+const ALL: LeadScope = LeadScope::All;
 
 leadgate_store::on_both_engines!(
     new_mqls_are_routed_by_the_policy,
@@ -313,7 +316,7 @@ async fn least_loaded_routing_counts_open_leads_as_they_change(store: Store) {
     );
 
     // A lead handed on counts for its new owner.
-    reassign(&store, second, "binh", "an is on leave", "lan")
+    reassign(&store, second, "binh", "an is on leave", "lan", &ALL)
         .await
         .unwrap();
     store.fold_open_leads().await.unwrap();
@@ -565,14 +568,24 @@ async fn manual_reassignment_needs_a_reason_and_restarts_the_clock(store: Store)
     let id = lead(&store, json!({"email": "e@hanoi.vn", "owner": "an"})).await;
     mql(&store, id).await;
     assert!(matches!(
-        reassign(&store, id, "binh", " ", "manager").await,
+        reassign(&store, id, "binh", " ", "manager", &ALL).await,
         Err(AppError::Store(StoreError::Invalid(_)))
     ));
     assert!(matches!(
-        reassign(&store, id, "an", "again", "manager").await,
+        reassign(&store, id, "an", "again", "manager", &ALL).await,
         Err(AppError::Store(StoreError::Conflict { .. }))
     ));
-    let moved = reassign(&store, id, "binh", "an is on leave", "lan")
+    // A manager gives leads only to the reps of their own team.
+    let vn_manager = LeadScope::of(Role::SalesManager, Some("vn"));
+    assert!(matches!(
+        reassign(&store, id, "cy", "to the global team", "lan", &vn_manager).await,
+        Err(AppError::Store(StoreError::OutOfScope(m))) if m.contains("'cy'")
+    ));
+    assert!(matches!(
+        reassign(&store, id, "ghost", "nobody's rep", "lan", &vn_manager).await,
+        Err(AppError::Store(StoreError::OutOfScope(_)))
+    ));
+    let moved = reassign(&store, id, "binh", "an is on leave", "lan", &vn_manager)
         .await
         .unwrap();
     assert_eq!(moved.lead.owner.unwrap().as_str(), "binh");
@@ -594,7 +607,7 @@ async fn manual_reassignment_needs_a_reason_and_restarts_the_clock(store: Store)
     assert_eq!(assigned.payload.0["reason"], "an is on leave");
     assert_eq!(assigned.payload.0["from"], "an");
     assert!(matches!(
-        reassign(&store, LeadId(999), "binh", "x", "lan").await,
+        reassign(&store, LeadId(999), "binh", "x", "lan", &ALL).await,
         Err(AppError::Store(StoreError::LeadNotFound(LeadId(999))))
     ));
 }

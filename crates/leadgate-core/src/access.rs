@@ -127,6 +127,9 @@ pub enum LeadScope {
     All,
     /// Leads owned by a member of this team.
     Team(String),
+    /// A sales manager's reach: the leads of their team, and the leads nobody owns yet (the
+    /// queue they assign from; assigning one to their team makes it theirs).
+    TeamAndUnowned(String),
     /// No lead at all: a sales role without a team.
     Nothing,
 }
@@ -138,8 +141,31 @@ impl LeadScope {
             return LeadScope::All;
         }
         match team {
-            Some(team) if !team.trim().is_empty() => LeadScope::Team(team.to_owned()),
+            Some(team) if !team.trim().is_empty() => {
+                if role == Role::SalesManager {
+                    LeadScope::TeamAndUnowned(team.to_owned())
+                } else {
+                    LeadScope::Team(team.to_owned())
+                }
+            }
             _ => LeadScope::Nothing,
+        }
+    }
+
+    /// The team a team-bound scope is limited to.
+    pub fn team(&self) -> Option<&str> {
+        match self {
+            LeadScope::Team(team) | LeadScope::TeamAndUnowned(team) => Some(team),
+            LeadScope::All | LeadScope::Nothing => None,
+        }
+    }
+
+    /// Whether a lead is within the scope: `owner` is its owner, `owner_team` the team that
+    /// owner is a rep of (none when the owner is not a rep).
+    pub fn covers_lead(&self, owner: Option<&str>, owner_team: Option<&str>) -> bool {
+        match owner {
+            None => matches!(self, LeadScope::All | LeadScope::TeamAndUnowned(_)),
+            Some(_) => self.covers(owner_team),
         }
     }
 
@@ -147,7 +173,9 @@ impl LeadScope {
     pub fn covers(&self, owner_team: Option<&str>) -> bool {
         match self {
             LeadScope::All => true,
-            LeadScope::Team(team) => owner_team == Some(team.as_str()),
+            LeadScope::Team(team) | LeadScope::TeamAndUnowned(team) => {
+                owner_team == Some(team.as_str())
+            }
             LeadScope::Nothing => false,
         }
     }
@@ -197,5 +225,19 @@ mod tests {
         assert!(!LeadScope::Nothing.covers(Some("hcmc")));
         assert_eq!(LeadScope::of(Role::Viewer, Some("hcmc")), LeadScope::All);
         assert!(LeadScope::All.covers(None));
+    }
+
+    #[test]
+    fn a_sales_manager_also_reaches_leads_nobody_owns() {
+        let manager = LeadScope::of(Role::SalesManager, Some("hcmc"));
+        assert_eq!(manager.team(), Some("hcmc"));
+        assert!(manager.covers_lead(None, None));
+        assert!(manager.covers_lead(Some("an"), Some("hcmc")));
+        assert!(!manager.covers_lead(Some("bao"), Some("tehran")));
+        // An owner who is no rep is somebody's lead, not the unowned queue.
+        assert!(!manager.covers_lead(Some("ghost"), None));
+        let rep = LeadScope::of(Role::SalesRep, Some("hcmc"));
+        assert!(!rep.covers_lead(None, None));
+        assert!(!LeadScope::of(Role::SalesManager, None).covers_lead(None, None));
     }
 }

@@ -171,6 +171,8 @@ pub struct LeadFilter {
     pub owner: Option<String>,
     /// Only leads owned by a member of this team (a sales user's or key's scope).
     pub team: Option<String>,
+    /// Only leads nobody owns yet (the queue a manager assigns from).
+    pub unowned: bool,
     /// Only leads still being worked: not customer, disqualified or recycled.
     pub open: bool,
     pub created_from: Option<DateTime<Utc>>,
@@ -197,6 +199,9 @@ impl LeadFilter {
         match scope {
             LeadScope::All => {}
             LeadScope::Team(team) => self.team = Some(team.clone()),
+            // The unowned queue is in a manager's reach; any other list is their team's.
+            LeadScope::TeamAndUnowned(_) if self.unowned => {}
+            LeadScope::TeamAndUnowned(team) => self.team = Some(team.clone()),
             // No team, no leads: an owner no lead has.
             LeadScope::Nothing => self.owner = Some(String::new()),
         }
@@ -862,6 +867,9 @@ impl Store {
             if let Some(team) = &filter.team {
                 b.push(" AND l.owner IN (SELECT name FROM reps WHERE team = ").push_bind(team.clone()).push(")");
             }
+            if filter.unowned {
+                b.push(" AND l.owner IS NULL");
+            }
             if filter.open {
                 b.push(" AND l.stage NOT IN ('customer', 'disqualified', 'recycled')");
             }
@@ -1074,11 +1082,12 @@ pub(crate) async fn capture_in(
     match (&capture.by, &existing) {
         (Submitter::Scoped(scope), _) => {
             if let Some(known) = &existing {
-                let team = match &known.lead.owner {
-                    Some(owner) => tx.rep_team(owner.as_str()).await?,
+                let owner = known.lead.owner.as_ref().map(|o| o.as_str());
+                let team = match owner {
+                    Some(owner) => tx.rep_team(owner).await?,
                     None => None,
                 };
-                if !scope.covers(team.as_deref()) {
+                if !scope.covers_lead(owner, team.as_deref()) {
                     return Err(StoreError::OutOfScope(format!(
                         "this capture matches lead {} by its external_id or email, which belongs to another team than the caller's (or to none)",
                         known.id

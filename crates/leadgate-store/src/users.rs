@@ -452,17 +452,18 @@ impl Store {
         Ok(())
     }
 
-    /// Whether a lead lies within `scope`: every lead for `All`, else its owner must be a
-    /// rep of the scope's team.
+    /// Whether a lead lies within `scope` (core's `LeadScope::covers_lead`, with its owner's
+    /// team read here).
     pub async fn lead_in_scope(&self, lead: &crate::StoredLead, scope: &LeadScope) -> Result<bool> {
         if *scope == LeadScope::All {
             return Ok(true);
         }
-        let team = match &lead.lead.owner {
-            Some(owner) => self.owner_team(owner.as_str()).await?,
+        let owner = lead.lead.owner.as_ref().map(|o| o.as_str());
+        let team = match owner {
+            Some(owner) => self.owner_team(owner).await?,
             None => None,
         };
-        Ok(scope.covers(team.as_deref()))
+        Ok(scope.covers_lead(owner, team.as_deref()))
     }
 
     /// The team a rep (by owner name) belongs to, for access checks on one lead.
@@ -480,7 +481,7 @@ impl Store {
 impl crate::Tx {
     /// The team a rep (by owner name) belongs to, read inside the transaction that acts on
     /// it.
-    pub(crate) async fn rep_team(&mut self, owner: &str) -> Result<Option<String>> {
+    pub async fn rep_team(&mut self, owner: &str) -> Result<Option<String>> {
         let team: Option<(String,)> = crate::on_tx!(self, conn => sqlx::query_as(
             "SELECT team FROM reps WHERE name = $1",
         )

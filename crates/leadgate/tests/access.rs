@@ -7,7 +7,7 @@ mod common;
 
 use common::session::{attribute, cookie_value, sign_in_request, Browser};
 use common::TestApp;
-use leadgate_core::access::Role;
+use leadgate_core::access::{LeadScope, Role};
 use leadgate_core::calendar::BusinessCalendar;
 use leadgate_core::id::LeadId;
 use leadgate_core::Stage;
@@ -25,6 +25,7 @@ on_both_engines!(
     limits_count_each_client_behind_trusted_proxies_across_servers,
     each_user_sees_times_on_their_own_clock,
     session_cookies_are_secure_behind_an_https_proxy,
+    a_manager_assigns_unowned_leads_to_their_own_team_only,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -77,7 +78,7 @@ async fn setup(app: &TestApp) -> (LeadId, LeadId) {
         ("j.miller", "other@lead.example"),
     ] {
         let id = capture(store, json!({"email": email, "first_name": "Lead"})).await;
-        leadgate_app::route::reassign(store, id, rep, "test", "test")
+        leadgate_app::route::reassign(store, id, rep, "test", "test", &LeadScope::All)
             .await
             .unwrap();
         leadgate_app::qualify::transition(store, id, Stage::Mql, Some("test"), false, "test")
@@ -316,13 +317,14 @@ async fn every_api_route_answers_each_key_role_as_its_permissions_say(app: &Test
             json!(null),
             [true, true, true, true, true],
         ),
-        // Once the admin has captured it, the lead has no owner: outside a sales key's
-        // team, so a sales key may not update it by capturing it again.
+        // Once the admin has captured it, the lead has no owner: in a manager's reach (the
+        // queue they assign from) but outside a rep's team, so a rep's key may not update
+        // it by capturing it again.
         (
             "POST",
             "/leads".into(),
             json!({"email": "new@lead.example"}),
-            [true, true, false, false, false],
+            [true, true, true, false, false],
         ),
         (
             "PUT",
@@ -947,4 +949,132 @@ async fn session_cookies_are_secure_behind_an_https_proxy(app: &TestApp) {
         );
         assert!(session[0].contains("HttpOnly"));
     }
+}
+
+async fn a_manager_assigns_unowned_leads_to_their_own_team_only(app: &TestApp) {
+    let (own, other) = setup(app).await;
+    let store = &app.store;
+    let unowned = capture(
+        store,
+        json!({"email": "nobody@lead.example", "first_name": "Pool"}),
+    )
+    .await;
+    let second = capture(
+        store,
+        json!({"email": "second@lead.example", "first_name": "Pool"}),
+    )
+    .await;
+    let owner = |id: LeadId| async move {
+        store
+            .lead(id)
+            .await
+            .unwrap()
+            .lead
+            .owner
+            .map(|o| o.as_str().to_owned())
+    };
+
+    // A rep sees no unowned lead and assigns nothing; the manager sees the queue.
+    let rep = sign_in(app, "li.na").await;
+    assert_eq!(
+        rep.get(&format!("/leads/{unowned}")).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        rep.post(
+            &format!("/leads/{own}/assign"),
+            &[("owner", "li.na"), ("reason", "mine")]
+        )
+        .await,
+        StatusCode::FORBIDDEN
+    );
+    let (_, rep_list) = rep.page("/leads?unassigned=1").await;
+    assert!(
+        !rep_list.contains(&format!("data-lead=\"{unowned}\"")),
+        "a rep's list has no unowned lead"
+    );
+    let manager = sign_in(app, "w.chen").await;
+    let (status, queue) = manager.page("/leads?unassigned=1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        queue.contains(&format!("data-lead=\"{unowned}\"")),
+        "the queue lists the unowned lead"
+    );
+    assert!(
+        !queue.contains(&format!("data-lead=\"{own}\"")),
+        "the queue lists only unowned leads"
+    );
+    let (status, page) = manager.page(&format!("/leads/{unowned}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("id=\"assign\""),
+        "the lead page offers assigning"
+    );
+    assert!(
+        !page.contains("value=\"j.miller\""),
+        "only the manager's own reps are offered"
+    );
+
+    // A rep of another team is refused by name; the reason is required.
+    let (status, back) = manager
+        .post_to(
+            &format!("/leads/{unowned}/assign"),
+            &[("owner", "j.miller"), ("reason", "x")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        back.contains("error=") && back.contains("'j.miller'"),
+        "{back}"
+    );
+    let (_, back) = manager
+        .post_to(
+            &format!("/leads/{unowned}/assign"),
+            &[("owner", "li.na"), ("reason", " ")],
+        )
+        .await;
+    assert!(back.contains("error=reason"), "{back}");
+    assert_eq!(owner(unowned).await, None);
+
+    // One lead from its page, then the rest in bulk; another team's lead is named and left.
+    let (_, back) = manager
+        .post_to(
+            &format!("/leads/{unowned}/assign"),
+            &[("owner", "li.na"), ("reason", "closest to the customer")],
+        )
+        .await;
+    assert!(back.contains("done=assigned"), "{back}");
+    assert_eq!(owner(unowned).await.as_deref(), Some("li.na"));
+    let (second_id, other_id) = (second.to_string(), other.to_string());
+    let (_, back) = manager
+        .post_to(
+            "/leads/assign",
+            &[
+                ("owner", "li.na"),
+                ("reason", "pool"),
+                ("back", "/leads?unassigned=1"),
+                ("lead", &second_id),
+                ("lead", &other_id),
+            ],
+        )
+        .await;
+    assert!(
+        back.starts_with("/leads?unassigned=1&error=1 assigned"),
+        "{back}"
+    );
+    assert!(
+        back.contains(&format!("Lead {other} belongs to another team")),
+        "{back}"
+    );
+    assert_eq!(owner(second).await.as_deref(), Some("li.na"));
+    assert_eq!(owner(other).await.as_deref(), Some("j.miller"));
+    let timeline = store.timeline(unowned, 20, None).await.unwrap();
+    assert!(timeline
+        .events
+        .iter()
+        .any(|e| e.event_type == "owner_assigned"
+            && e.payload.0["reason"] == "closest to the customer"
+            && e.actor.as_deref() == Some("w.chen")));
+    // Once the team's, the lead is in the rep's reach.
+    assert_eq!(rep.get(&format!("/leads/{unowned}")).await, StatusCode::OK);
 }

@@ -3,6 +3,7 @@
 //! as each role, works a lead from MQL to won, drags on the board, and checks access, CSRF,
 //! escaping and languages. Screenshots land in `target/browser-screenshots/<engine>/`.
 
+use leadgate_core::access::LeadScope;
 use leadgate_core::Stage;
 use leadgate_store::testing::{capture, TestDatabase};
 use leadgate_store::{Engine, LeadFilter, Store};
@@ -22,7 +23,7 @@ async fn mql_of(store: &Store, rep: &str, fields: serde_json::Value) -> leadgate
         .expect("marked MQL");
     let lead = store.lead(id).await.unwrap();
     if lead.lead.owner.as_ref().map(|o| o.as_str()) != Some(rep) {
-        leadgate_app::route::reassign(store, id, rep, "browser test", "test")
+        leadgate_app::route::reassign(store, id, rep, "browser test", "test", &LeadScope::All)
             .await
             .expect("reassigned");
     }

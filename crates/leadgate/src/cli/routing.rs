@@ -203,9 +203,15 @@ pub async fn rep(args: RepArgs) -> anyhow::Result<()> {
 
 pub async fn assign(args: AssignArgs) -> anyhow::Result<()> {
     let store = args.store.open().await?;
-    let lead =
-        leadgate_app::route::reassign(&store, args.lead, &args.owner, &args.reason, &args.by)
-            .await?;
+    let lead = leadgate_app::route::reassign(
+        &store,
+        args.lead,
+        &args.owner,
+        &args.reason,
+        &args.by,
+        &leadgate_core::access::LeadScope::All,
+    )
+    .await?;
     println!(
         "lead {} is now {}'s",
         lead.id,

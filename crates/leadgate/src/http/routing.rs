@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
+use leadgate_core::access::LeadScope;
 use leadgate_core::calendar::BusinessCalendar;
 use leadgate_core::openapi as schema;
 use leadgate_core::{FieldError, FieldErrors};
@@ -218,18 +219,21 @@ pub struct AssignInput {
 }
 
 /// Gives the lead to another rep; the reason is required. Its running SLA clocks start
-/// afresh for the new owner.
+/// afresh for the new owner. A sales manager's key gives leads only to reps of its team
+/// (403 otherwise), and may take leads nobody owns yet.
 #[utoipa::path(post, path = "/api/v1/leads/{id}/assign", tag = "routing",
     params(("id" = i64, Path, description = "Lead id")),
     request_body = AssignInput,
-    responses((status = 200, body = Object), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
 async fn assign(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
+    scope: Option<Extension<LeadScope>>,
     Path(id): Path<String>,
     Body(input): Body<AssignInput>,
 ) -> Result<Json<Value>, ApiError> {
+    let scope = scope.map_or(LeadScope::All, |Extension(scope)| scope);
     let id = parse_id(&id)?;
     let mut errors = FieldErrors::default();
     for (key, value) in [("owner", &input.owner), ("reason", &input.reason)] {
@@ -244,6 +248,7 @@ async fn assign(
         input.owner.trim(),
         input.reason.trim(),
         &actor.0,
+        &scope,
     )
     .await?;
     Ok(Json(serde_json::json!({

@@ -31,9 +31,8 @@ impl Period {
             from: day(&self.from, "from")?,
             to: day(&self.to, "to")?.map(|d| d + chrono::Duration::days(1)),
             team: match signed.user.scope() {
-                LeadScope::Team(team) => Some(team),
-                LeadScope::Nothing => Some(String::new()),
                 LeadScope::All => None,
+                scope => Some(scope.team().unwrap_or_default().to_owned()),
             },
         })
     }

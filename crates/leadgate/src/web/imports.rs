@@ -173,8 +173,8 @@ async fn check(
         Ok(report) => report,
         Err(e) => {
             let flash = Flash {
-                done: None,
                 error: Some(format!("{file}: {e}")),
+                ..Flash::default()
             };
             return render(state, signed, &flash, None).await;
         }

@@ -100,6 +100,8 @@ struct LeadPage {
     interaction_types: Vec<(&'static str, String)>,
     interaction_outcomes: Vec<&'static str>,
     can_close: bool,
+    /// Reps the user may give this lead to (none: the user may not assign).
+    assignees: Vec<leadgate_store::Rep>,
 }
 
 fn text<T: AsRef<str>>(v: &Option<T>) -> String {
@@ -394,6 +396,7 @@ pub async fn page(
             .flat_map(|t| t.outcomes().iter().copied())
             .collect(),
         can_close: matches!(lead.lead.stage, Stage::Sql | Stage::Opportunity),
+        assignees: super::assign::assignees(store, &signed.user).await?,
         c,
     };
     html(page)

@@ -11,7 +11,7 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use leadgate_core::Stage;
-use leadgate_store::{LeadFilter, LeadSort, SlaClock, StoredLead, User};
+use leadgate_store::{LeadFilter, LeadSort, Rep, SlaClock, StoredLead, User};
 use serde::Deserialize;
 
 /// A lead as one row or card of a list.
@@ -147,6 +147,9 @@ pub struct ListQuery {
     pub channel: String,
     #[serde(default)]
     pub owner: String,
+    /// "1": only the leads nobody owns yet (the queue managers assign from).
+    #[serde(default)]
+    pub unassigned: String,
     #[serde(default)]
     pub from: String,
     #[serde(default)]
@@ -188,7 +191,8 @@ impl ListQuery {
             LeadFilter {
                 stage,
                 channel,
-                owner: some(&self.owner),
+                owner: some(&self.owner).filter(|_| !self.unowned()),
+                unowned: self.unowned(),
                 created_from: super::date_param(&self.from, "from")?,
                 created_to,
                 q: some(&self.q),
@@ -206,6 +210,10 @@ impl ListQuery {
         ))
     }
 
+    pub fn unowned(&self) -> bool {
+        self.unassigned == "1"
+    }
+
     /// The query string of these filters with another cursor (for the next page link).
     pub fn with_cursor(&self, cursor: &str) -> String {
         let mut q = self.clone();
@@ -215,6 +223,7 @@ impl ListQuery {
             ("grade", &q.grade),
             ("channel", &q.channel),
             ("owner", &q.owner),
+            ("unassigned", &q.unassigned),
             ("from", &q.from),
             ("to", &q.to),
             ("junk", &q.junk),
@@ -236,6 +245,10 @@ struct ListPage {
     csv: String,
     stages: Vec<&'static str>,
     channels: Vec<&'static str>,
+    /// Reps the user may give the listed leads to (none: no ticking, no bulk assign).
+    assignees: Vec<Rep>,
+    /// This list again, for the bulk action to come back to.
+    here: String,
 }
 
 pub async fn page(
@@ -247,7 +260,10 @@ pub async fn page(
     let filter = q.filter(&signed.user, 50)?;
     let page = state.store.list_leads(&filter).await?;
     let cards = page.leads.iter().map(|l| card(&c, l, None)).collect();
+    let assignees = super::assign::assignees(&state.store, &signed.user).await?;
     html(ListPage {
+        assignees,
+        here: format!("/leads?{}", q.with_cursor(&q.cursor)),
         cards,
         next: page.next_cursor.map(|cur| q.with_cursor(&cur)),
         csv: q.with_cursor(""),

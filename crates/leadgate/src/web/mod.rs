@@ -2,6 +2,7 @@
 //! cookie sessions, with CSRF tokens on every form and roles enforced on every route.
 
 mod analytics;
+mod assign;
 mod auth;
 mod board;
 mod charts;
@@ -39,6 +40,8 @@ pub fn routes() -> Router<AppState> {
         .route("/leads/{id}/bant", post(lead::bant))
         .route("/leads/{id}/log", post(lead::log))
         .route("/leads/{id}/outcome", post(lead::outcome))
+        .route("/leads/{id}/assign", post(assign::one))
+        .route("/leads/assign", post(assign::many))
         .route("/tasks/{id}/done", post(inbox::complete_task))
         .route("/board", get(board::page))
         .route("/policy", get(policy::page).post(policy::draft))
@@ -114,10 +117,13 @@ impl Chrome {
     }
 
     pub fn with_flash(mut self, flash: &Flash) -> Self {
-        self.notice = flash
-            .done
-            .clone()
-            .map(|k| self.t.t(&format!("done.{k}")).to_owned());
+        self.notice = flash.done.as_ref().map(|k| {
+            let key = format!("done.{k}");
+            match flash.count {
+                Some(n) => self.t.count(&key, n, &[]),
+                None => self.t.t(&key).to_owned(),
+            }
+        });
         self.error = flash.error.clone();
         self
     }
@@ -173,6 +179,8 @@ impl Chrome {
 pub struct Flash {
     pub done: Option<String>,
     pub error: Option<String>,
+    /// How many things the action did, for a notice that counts them.
+    pub count: Option<i64>,
 }
 
 /// Why a page or action was refused, shown as a page with the reason.

@@ -285,7 +285,7 @@ pub async fn create_key(
     // Shown on this response only: never in a URL, a log or a later page.
     let flash = Flash {
         done: Some("key".into()),
-        error: None,
+        ..Flash::default()
     };
     render(&state, &signed, &headers, &flash, Some(secret)).await
 }

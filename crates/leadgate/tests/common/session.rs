@@ -101,16 +101,44 @@ impl Browser {
             .status()
     }
 
+    /// A page's status and text.
+    pub async fn page(&self, path: &str) -> (StatusCode, String) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> StatusCode {
+        self.post_to(path, form).await.0
+    }
+
+    /// A form post's status and where it sends the browser (its `Location`, decoded).
+    pub async fn post_to(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
         let mut fields: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
         fields.extend_from_slice(form);
-        self.client
+        let response = self
+            .client
             .post(format!("{}{path}", self.base))
             .header("cookie", &self.cookie)
             .form(&fields)
             .send()
             .await
-            .unwrap()
-            .status()
+            .unwrap();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .map(|l| {
+                percent_encoding::percent_decode_str(&l.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+            .unwrap_or_default();
+        (response.status(), location)
     }
 }

@@ -14,6 +14,14 @@ document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
 const refresh = document.querySelector("[data-refresh]");
 if (refresh) setTimeout(() => location.reload(), Number(refresh.dataset.refresh) * 1000);
 
+// The list's "tick all" box ticks every lead of the page for a bulk action.
+const tickAll = document.getElementById("tick-all");
+if (tickAll) {
+  tickAll.addEventListener("change", () => {
+    document.querySelectorAll('input[name=lead][form=bulk]').forEach((box) => (box.checked = tickAll.checked));
+  });
+}
+
 const board = document.querySelector(".board");
 if (board && board.dataset.canWork === "true") {
   const csrf = document.body.dataset.csrf;
