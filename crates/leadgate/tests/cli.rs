@@ -751,3 +751,83 @@ fn settings_come_from_a_file_below_the_environment_and_flags() {
     );
     assert!(text(&missing.stderr).contains("cannot read the settings file"));
 }
+
+/// Runs `leadgate demo` until it prints its first line, then stops it; returns that line.
+fn demo_first_line(args: &[&str]) -> String {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leadgate"))
+        .arg("demo")
+        .args(args)
+        .args(["--bind", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run leadgate demo");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    line
+}
+
+#[test]
+fn the_demo_is_a_showroom_and_a_second_start_keeps_its_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let path = db.to_str().unwrap();
+    let first = demo_first_line(&["--path", path, "--leads", "300"]);
+    assert!(first.contains("300 leads"), "{first}");
+    assert!(first.contains("routed to the teams"), "{first}");
+
+    // Every MQL has a rep, each rep has follow-ups, and the web form is there.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sql = |query: &str| -> String {
+        runtime.block_on(async {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{path}"))
+                .await
+                .unwrap();
+            let row: Option<(Option<String>,)> =
+                sqlx::query_as(&format!("SELECT CAST(({query}) AS TEXT)"))
+                    .fetch_optional(&pool)
+                    .await
+                    .unwrap();
+            pool.close().await;
+            row.and_then(|(v,)| v).unwrap_or_default()
+        })
+    };
+    let mqls: i64 = sql("SELECT count(*) FROM leads WHERE stage = 'mql'")
+        .parse()
+        .unwrap();
+    assert!(mqls > 0);
+    assert_eq!(
+        sql("SELECT count(*) FROM leads WHERE stage = 'mql' AND owner IS NULL"),
+        "0"
+    );
+    assert_eq!(
+        sql("SELECT count(DISTINCT owner) FROM tasks WHERE state = 'open'"),
+        "6"
+    );
+    assert_eq!(sql("SELECT count(*) FROM forms WHERE key = 'demo'"), "1");
+
+    // Work done in the demo survives a second start; --fresh starts over.
+    runtime.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{path}"))
+            .await
+            .unwrap();
+        sqlx::query("UPDATE leads SET owner = 'li.na' WHERE id = 1")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    });
+    let again = demo_first_line(&["--path", path]);
+    assert!(
+        again.contains("opened again") && again.contains("--fresh"),
+        "{again}"
+    );
+    assert_eq!(sql("SELECT owner FROM leads WHERE id = 1"), "li.na");
+    let fresh = demo_first_line(&["--path", path, "--leads", "300", "--fresh"]);
+    assert!(fresh.contains("300 leads"), "{fresh}");
+}

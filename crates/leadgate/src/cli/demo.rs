@@ -18,9 +18,13 @@ use std::path::PathBuf;
 pub struct DemoArgs {
     #[command(flatten)]
     bind: BindArgs,
-    /// Where the demo's SQLite file goes; an existing demo store there is replaced.
+    /// Where the demo's SQLite file goes. An existing demo store there is opened again with
+    /// the work done in it, unless `--fresh`.
     #[arg(long, default_value = "./leadgate-data/demo.db")]
     path: PathBuf,
+    /// Replace an existing demo store with new demo data (the work done in it is lost).
+    #[arg(long)]
+    fresh: bool,
     /// How many leads to make.
     #[arg(long, default_value_t = 3000)]
     leads: usize,
@@ -30,6 +34,14 @@ pub struct DemoArgs {
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    if args.path.exists() && !args.fresh {
+        let store = Store::connect(&args.path.to_string_lossy()).await?;
+        println!(
+            "Leadgate demo: the demo store {} is opened again with the work done in it; `leadgate demo --fresh` starts over with new demo data",
+            args.path.display()
+        );
+        return serve(store, &args).await;
+    }
     for suffix in ["", "-wal", "-shm"] {
         let mut file = args.path.clone().into_os_string();
         file.push(suffix);
@@ -64,6 +76,20 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
         Err(e) => format!("no conversion model: {e}"),
     };
+    println!(
+        "Leadgate demo: {} leads with {} events in {}; scored, {} moved to MQL by the starter policy and routed to the teams, {} follow-ups set",
+        seeded.leads,
+        seeded.events,
+        args.path.display(),
+        seeded.became_mql,
+        seeded.follow_ups
+    );
+    println!("  {model}");
+    serve(store, &args).await
+}
+
+/// Serves a demo store with a new admin API key, until Ctrl-C.
+async fn serve(store: Store, args: &DemoArgs) -> anyhow::Result<()> {
     let key = store
         .create_api_key("demo", leadgate_core::access::Role::Admin, None)
         .await?;
@@ -71,16 +97,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.bind.bind))?;
     let address = listener.local_addr()?;
-    println!(
-        "Leadgate demo: {} leads with {} events in {}; scored, {} moved to MQL by the starter policy",
-        seeded.leads,
-        seeded.events,
-        args.path.display(),
-        seeded.became_mql
-    );
-    println!("  {model}");
     println!("  URL:          http://{address}/");
     println!("  Dashboard:    sign in as admin, mia (marketing), w.chen (sales manager, apac, in Chinese), li.na (sales rep, apac), j.miller (sales rep, americas) or vic (viewer); password {DEMO_PASSWORD}");
+    println!("  Web form:     http://{address}/f/demo/embed (a form to try; its leads arrive as any other)");
     println!("  API key:      {}", key.secret);
     println!("  Try:          curl -H 'Authorization: Bearer {}' 'http://{address}/api/v1/leads?stage=customer&limit=5'", key.secret);
     println!("Press Ctrl-C to stop.");
@@ -100,6 +119,7 @@ pub struct Seeded {
     pub leads: usize,
     pub events: i64,
     pub became_mql: usize,
+    pub follow_ups: usize,
 }
 
 /// Fills an empty store with the demo: generated leads with their histories, three teams
@@ -124,11 +144,66 @@ pub async fn seed(
     let ids = load(store, &leads, |n| progress.inc(n as u64)).await?;
     progress.finish_and_clear();
     let became_mql = organise(store).await?;
+    let follow_ups = follow_ups(store, Utc::now()).await?;
+    demo_form(store).await?;
     Ok(Seeded {
         leads: ids.len(),
         events: store.count_events().await?,
         became_mql,
+        follow_ups,
     })
+}
+
+/// Today's work for each demo rep, so their inbox opens on it: on their three most promising
+/// open leads, a call that was due two hours ago, one due later today and a meeting
+/// tomorrow. Returns how many were set.
+async fn follow_ups(store: &Store, now: chrono::DateTime<Utc>) -> anyhow::Result<usize> {
+    use leadgate_core::followup::TaskRequest;
+    let mut set = 0;
+    for rep in store.reps(None).await? {
+        let leads = store
+            .list_leads(&leadgate_store::LeadFilter {
+                owner: Some(rep.name.clone()),
+                open: true,
+                sort: "-priority".parse().map_err(anyhow::Error::msg)?,
+                limit: 3,
+                ..Default::default()
+            })
+            .await?
+            .leads;
+        let plan = [
+            (
+                "call",
+                "Call back about pricing",
+                chrono::Duration::hours(-2),
+            ),
+            ("call", "First call", chrono::Duration::hours(3)),
+            ("meeting", "Product demo", chrono::Duration::days(1)),
+        ];
+        for (lead, (kind, title, due)) in leads.iter().zip(plan) {
+            let task = TaskRequest {
+                task_type: Some(kind.into()),
+                title: Some(title.into()),
+                due_at: Some((now + due).to_rfc3339()),
+                ..TaskRequest::default()
+            }
+            .check("")
+            .map_err(|e| anyhow::anyhow!("demo task: {e}"))?;
+            leadgate_app::followup::create_task(store, lead.id, &task, "demo", now).await?;
+            set += 1;
+        }
+    }
+    Ok(set)
+}
+
+/// The example web form (`examples/demo-form.json`) as the form `demo`, to try at
+/// `/f/demo/embed`.
+async fn demo_form(store: &Store) -> anyhow::Result<()> {
+    let value: Value = serde_json::from_str(include_str!("../../../../examples/demo-form.json"))?;
+    let definition = leadgate_core::form::FormDefinition::parse(&value)
+        .map_err(|e| anyhow::anyhow!("the demo form does not validate: {e}"))?;
+    store.save_form("demo", &definition).await?;
+    Ok(())
 }
 
 /// The demo's organisation over stored leads: teams with reps, one user per role, the
@@ -143,6 +218,8 @@ pub async fn organise(store: &Store) -> anyhow::Result<usize> {
         .await?;
     // Score everything under the policy, as `policy apply` does.
     let scored = leadgate_app::rescore::rescore(store, "default", Utc::now(), |_| {}).await?;
+    // Route the new MQLs as the policy says, as the job loop does for MQLs that wait.
+    leadgate_app::route::route_waiting(store, Utc::now()).await?;
     Ok(scored.became_mql)
 }
 
@@ -200,7 +277,9 @@ async fn demo_teams(store: &Store) -> anyhow::Result<()> {
         for rep in reps {
             let input = leadgate_store::RepInput {
                 team: team.into(),
-                email: Some(format!("{rep}@demo.leadgate.dev")),
+                // No address: the demo has no mail server, so reps hear of new leads in the
+                // dashboard's notifications instead of queued emails that cannot go.
+                email: None,
                 weight: 1.0,
                 daily_cap: None,
                 away: false,
