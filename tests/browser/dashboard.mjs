@@ -29,10 +29,12 @@ const browser = await chromium.launch({
 
 let step = "starting";
 const dialogs = [];
+const pageErrors = [];
 
-async function signIn(name) {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+async function signIn(name, viewport = { width: 1400, height: 900 }) {
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
+  page.on("pageerror", (e) => pageErrors.push(`${name}: ${e.message}`));
   page.on("dialog", (d) => {
     dialogs.push(d.message());
     d.dismiss();
@@ -46,6 +48,18 @@ async function signIn(name) {
 
 async function shot(page, name) {
   await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+}
+
+/// Drags a card onto a column as a hand does: press, a small move that starts the drag on
+/// the card, then the way to the column (one long move would start it wherever it lands).
+async function drag(page, card, column) {
+  const from = await card.boundingBox();
+  const to = await column.boundingBox();
+  await page.mouse.move(from.x + 4, from.y + 4);
+  await page.mouse.down();
+  await page.mouse.move(from.x + 12, from.y + 12, { steps: 2 });
+  await page.mouse.move(to.x + to.width / 2, to.y + 20, { steps: 5 });
+  await page.mouse.up();
 }
 
 /// The number in the funnel table's "all months" row, column `col` (0 = label).
@@ -146,13 +160,31 @@ try {
   assert.equal(await rep.page.locator("#timeline b").count(), 0, "no markup from the note is rendered");
   assert.ok((await rep.page.locator("#tasks").innerText()).includes("Send the proposal"), "the next step is a task");
 
-  step = "a rep fills BANT";
+  step = "a rep fills BANT, and the save is one line of the timeline";
   for (const part of ["budget", "authority", "need", "timeline"]) {
     await rep.page.check(`#bant input[name=${part}]`);
   }
   await rep.page.click("#bant button");
   await rep.page.locator("p.notice").waitFor();
   assert.equal(await rep.page.locator("#bant input:checked").count(), 4);
+  assert.equal(await rep.page.locator("#timeline li", { hasText: "BANT confirmed" }).count(), 1, "one BANT row");
+  assert.match(await rep.page.locator("#timeline li", { hasText: "BANT confirmed" }).innerText(), /Budget, Authority, Need, Timeline/);
+
+  step = "the lead page words the score and the timeline for people";
+  {
+    const why = await rep.page.locator("ul.why").first().locator("li").allInnerTexts();
+    assert.ok(why.length > 0, "the score is explained");
+    for (const line of why) {
+      assert.doesNotMatch(line, /\d{4}-\d{2}-\d{2}/, `no ISO date in "${line}"`);
+      assert.doesNotMatch(line, /^[+-][\d.]+\s+[+-]\d/, `points once in "${line}"`);
+    }
+    const timeline = await rep.page.locator("#timeline").innerText();
+    assert.doesNotMatch(timeline, /\{"|input: |due_at: \d{4}/, "no raw data in the timeline");
+    // A call's outcomes are a call's: no "bounced", no "no-show".
+    await rep.page.selectOption("#log select[name=type]", "call");
+    const offered = await rep.page.locator("#log select[name=outcome] optgroup:not([disabled]) option").evaluateAll((os) => os.map((o) => o.value));
+    assert.ok(offered.includes("connected") && !offered.includes("bounced") && !offered.includes("no_show"), offered.join());
+  }
 
   step = "a rep qualifies the lead as SQL";
   await rep.page.click('form.move[data-to="sql"] button');
@@ -187,19 +219,83 @@ try {
   const mqlCard = rep.page.locator('.column[data-stage="mql"] .card').first();
   const moved = await mqlCard.getAttribute("data-lead");
   assert.ok(moved, "the team has an MQL on the board");
-  await mqlCard.dragTo(rep.page.locator('.column[data-stage="sal"]'));
+  await drag(rep.page, mqlCard, rep.page.locator('.column[data-stage="sal"]'));
   await rep.page.locator(`.column[data-stage="sal"] .card[data-lead="${moved}"]`).waitFor();
   await rep.page.reload();
   await rep.page.locator(`.column[data-stage="sal"] .card[data-lead="${moved}"]`).waitFor();
 
   step = "a refused drag says why and leaves the card";
   const salCard = rep.page.locator(`.column[data-stage="sal"] .card[data-lead="${moved}"]`);
-  await salCard.dragTo(rep.page.locator('.column[data-stage="opportunity"]'));
+  await drag(rep.page, salCard, rep.page.locator('.column[data-stage="opportunity"]'));
   await rep.page.locator("#board-error").waitFor({ state: "visible" });
   assert.match(await rep.page.locator("#board-error").innerText(), /sal|SAL/);
   await rep.page.reload();
   await rep.page.locator(`.column[data-stage="sal"] .card[data-lead="${moved}"]`).waitFor();
   await shot(rep.page, "board");
+
+  step = "a manager takes unassigned leads in bulk, reassigns one with a reason, and reads the team's response deadlines";
+  {
+    const m = await signIn("w.chen");
+    await m.page.goto(`${base}/leads?unassigned=1`);
+    const rows = m.page.locator("#lead-list tbody tr");
+    assert.ok((await rows.count()) >= 2, "unassigned leads are listed");
+    const ids = [await rows.nth(0).getAttribute("data-lead"), await rows.nth(1).getAttribute("data-lead")];
+    for (const id of ids) await m.page.check(`#lead-list input[name=lead][value="${id}"]`);
+    await m.page.selectOption("#bulk select[name=owner]", "li.na");
+    await m.page.fill("#bulk input[name=reason]", "closest to the customer");
+    await m.page.click("#bulk button");
+    await m.page.locator("p.notice").waitFor();
+    assert.match(await m.page.locator("p.notice").innerText(), /2/);
+    for (const id of ids) assert.equal(await m.page.locator(`#lead-list tr[data-lead="${id}"]`).count(), 0, `lead ${id} left the queue`);
+    await shot(m.page, "unassigned-zh");
+    await m.page.goto(`${base}/leads/${ids[0]}`);
+    assert.match(await m.page.locator("#lead-owner").innerText(), /li\.na/);
+    assert.equal(await m.page.locator('#assign option[value="j.miller"]').count(), 0, "only the team's reps are offered");
+    await m.page.selectOption("#assign select[name=owner]", "m.nguyen");
+    await m.page.fill("#assign input[name=reason]", "li.na is on leave");
+    await m.page.click("#assign button");
+    await m.page.locator("p.notice").waitFor();
+    assert.match(await m.page.locator("#lead-owner").innerText(), /m\.nguyen/);
+    assert.ok((await m.page.locator("#timeline").innerText()).includes("li.na is on leave"), "the reason is in the history");
+    await m.page.goto(`${base}/analytics`);
+    const response = await m.page.locator("section#response table").innerText();
+    assert.ok(response.includes("li.na") && !response.includes("j.miller"), "the team's reps only");
+    await m.context.close();
+  }
+
+  step = "a rep's day on a phone: the inbox's follow-ups, a lead, a move by tap on the board";
+  {
+    const phone = await signIn("li.na", { width: 390, height: 844 });
+    await phone.page.goto(`${base}/`);
+    assert.ok((await phone.page.locator("table.tasks tbody tr").count()) > 0, "follow-ups are due");
+    const countdown = phone.page.locator("#inbox-leads .sla").first();
+    if ((await countdown.count()) > 0) {
+      const box = await countdown.boundingBox();
+      assert.ok(box.x + box.width <= 390, "the response countdown is on screen");
+    }
+    await shot(phone.page, "phone-inbox");
+    await phone.page.goto(`${base}/board`);
+    const card = phone.page.locator('.column[data-stage="mql"] .card').first();
+    const id = await card.getAttribute("data-lead");
+    const before = Number(await phone.page.locator('.column[data-stage="sal"] .count').innerText());
+    await card.locator("select.move-to").selectOption("sal");
+    await phone.page.locator(`.column[data-stage="sal"] .card[data-lead="${id}"]`).waitFor();
+    assert.equal(Number(await phone.page.locator('.column[data-stage="sal"] .count').innerText()), before + 1, "the column counts the moved card");
+    await shot(phone.page, "phone-board");
+    await phone.context.close();
+  }
+
+  step = "no page is wider than a phone, for any role";
+  for (const name of ["admin", "mia", "vic", "w.chen", "li.na"]) {
+    const phone = await signIn(name, { width: 390, height: 844 });
+    for (const path of ["/", "/leads", "/leads?unassigned=1", `/leads/${leadId}`, "/board", "/analytics", "/policy", "/imports", "/settings", "/no/such/page"]) {
+      await phone.page.goto(`${base}${path}`);
+      const width = await phone.page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 390, `${name} ${path} is ${width} px wide`);
+    }
+    if (name === "w.chen") await shot(phone.page, "phone-settings-zh");
+    await phone.context.close();
+  }
 
   step = "the lead list filters, searches and pages";
   await admin.page.goto(`${base}/leads?stage=customer`);
@@ -291,10 +387,11 @@ try {
   await shot(rep.page, "inbox-zh");
 
   assert.deepEqual(dialogs, [], "no script from data ever ran");
+  assert.deepEqual(pageErrors, [], "no script failed");
   await browser.close();
   console.log("browser tests passed");
 } catch (error) {
-  console.error(`FAILED at step: ${step}\n${error.stack || error}`);
+  console.error(`FAILED at step: ${step}\n${error.stack || error}\nscript errors: ${pageErrors.join("; ")}`);
   await browser.close();
   process.exit(1);
 }

@@ -259,8 +259,9 @@ pub(crate) async fn move_by_score(
     }
 }
 
-/// Records which BANT parts a rep confirmed (`true`) or withdrew (`false`), each change a
-/// `field_changed` event; then rescores and predicts the lead.
+/// Records which BANT parts a rep confirmed (`true`) or withdrew (`false`) as one
+/// `field_changed` event (field `bant`, the confirmed parts before and after); then rescores
+/// and predicts the lead.
 pub async fn confirm_bant(
     store: &Store,
     models: &Models,
@@ -275,33 +276,33 @@ pub async fn confirm_bant(
         .await?
         .ok_or(StoreError::LeadNotFound(id))?;
     let mut confirmed = lead.bant_confirmed.clone();
-    let mut drafts = Vec::new();
     for (part, wanted) in changes {
-        let had = confirmed.contains(part);
-        if had == *wanted {
-            continue;
-        }
         if *wanted {
             confirmed.insert(*part);
         } else {
             confirmed.remove(part);
         }
-        drafts.push(
-            EventDraft::new(
-                EventType::FieldChanged,
-                now,
-                json!({"field": format!("bant.{}", part.name()), "old": had, "new": wanted}),
-            )
-            .with_actor(actor),
-        );
     }
-    if !drafts.is_empty() {
+    if confirmed != lead.bant_confirmed {
         tx.set_bant(id, &confirmed, now).await?;
-        let rows: Vec<NewEvent> = drafts
-            .iter()
-            .map(|draft| NewEvent { lead_id: id, draft })
-            .collect();
-        tx.insert_events(&rows, Ts(now)).await?;
+        // One save is one event, however many parts it changed.
+        let names = |parts: &std::collections::BTreeSet<BantPart>| -> Vec<&str> {
+            parts.iter().map(|p| p.name()).collect()
+        };
+        let draft = EventDraft::new(
+            EventType::FieldChanged,
+            now,
+            json!({"field": "bant", "old": names(&lead.bant_confirmed), "new": names(&confirmed)}),
+        )
+        .with_actor(actor);
+        tx.insert_events(
+            &[NewEvent {
+                lead_id: id,
+                draft: &draft,
+            }],
+            Ts(now),
+        )
+        .await?;
     }
     tx.commit().await?;
     models.refresh(id, Utc::now()).await

@@ -65,6 +65,20 @@ pub struct Contribution {
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<EventPoints>,
+    /// What the rule looked at, for a page that words the explanation in its own language.
+    #[serde(skip)]
+    pub subject: Subject,
+}
+
+/// What a contribution's rule looked at.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Subject {
+    /// A fit rule over a field, with the field's value as shown.
+    Field { shown: String },
+    /// A junk flag's points.
+    Junk(JunkReason),
+    /// A behaviour rule over events of this type (the events are the contribution's).
+    Events(EventType),
 }
 
 /// How one BANT part is met.
@@ -297,6 +311,7 @@ fn rule_points(rule: &BehaviourRule, hits: &[Hit], explain: bool) -> (f64, Optio
         detail.push_str(&format!(", capped at {}", signed(points)));
     }
     let contribution = Contribution {
+        subject: Subject::Events(rule.event),
         rule: rule.name.clone(),
         kind: RuleKind::Behaviour,
         points,
@@ -404,6 +419,7 @@ fn evaluate(
             if explain {
                 let name = format!("junk: {}", reason.as_str());
                 explanation.push(Contribution {
+                    subject: Subject::Junk(*reason),
                     detail: format!("{} {name}", signed(rule.points)),
                     rule: name,
                     kind: RuleKind::Fit,
@@ -417,17 +433,14 @@ fn evaluate(
         if holds(&rule.condition, lead, &rule.field) {
             fit_points += rule.points;
             if explain {
+                let shown = crate::condition::shown(lead, &rule.field);
                 explanation.push(Contribution {
                     rule: rule.name.clone(),
                     kind: RuleKind::Fit,
                     points: rule.points,
-                    detail: format!(
-                        "{} {}: {}",
-                        signed(rule.points),
-                        rule.name,
-                        crate::condition::shown(lead, &rule.field)
-                    ),
+                    detail: format!("{} {}: {shown}", signed(rule.points), rule.name),
                     events: Vec::new(),
+                    subject: Subject::Field { shown },
                 });
             }
         }

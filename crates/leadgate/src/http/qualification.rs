@@ -181,7 +181,7 @@ pub struct BantInput {
 #[utoipa::path(put, path = "/api/v1/leads/{id}/bant", tag = "qualification",
     params(("id" = i64, Path, description = "Lead id")),
     request_body = BantInput,
-    responses((status = 200, description = "Recorded; each change is a field_changed event", body = LeadView),
+    responses((status = 200, description = "Recorded as one field_changed event (field bant, the confirmed parts before and after)", body = LeadView),
               (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
 async fn confirm_bant(

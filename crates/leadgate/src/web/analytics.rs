@@ -122,6 +122,66 @@ fn drift_table(c: &Chrome, rows: &[DriftRow]) -> Table {
     }
 }
 
+/// Response-deadline compliance per rep: a manager's own team, everyone's for the rest.
+async fn response_table(
+    state: &AppState,
+    c: &Chrome,
+    scope: &AnalyticsScope,
+) -> Result<Table, WebError> {
+    let mut groups = state
+        .store
+        .sla_compliance("owner", scope.from, scope.to)
+        .await?;
+    if let Some(team) = &scope.team {
+        let reps: std::collections::HashSet<String> = state
+            .store
+            .reps(Some(team))
+            .await?
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        groups.retain(|g| g.key.as_ref().is_some_and(|k| reps.contains(k)));
+    }
+    let chart = bars(
+        c.t("analytics.response_chart"),
+        &groups
+            .iter()
+            .map(|g| Bar {
+                label: g
+                    .key
+                    .clone()
+                    .unwrap_or_else(|| c.t("lead.unassigned").to_owned()),
+                value: g.compliance.unwrap_or(0.0),
+                text: opt_pct(c, g.compliance),
+            })
+            .collect::<Vec<_>>(),
+    );
+    let rows = groups
+        .iter()
+        .map(|g| {
+            vec![
+                g.key
+                    .clone()
+                    .unwrap_or_else(|| c.t("lead.unassigned").to_owned()),
+                c.t.int(g.clocks),
+                c.t.int(g.met),
+                c.t.int(g.breached),
+                c.t.int(g.running),
+                opt_pct(c, g.compliance),
+            ]
+        })
+        .collect();
+    Ok(Table {
+        name: "response",
+        head: column_heads(
+            c,
+            &["rep", "clocks", "met", "breached", "running", "compliance"],
+        ),
+        rows,
+        chart,
+    })
+}
+
 fn tables(c: &Chrome, a: &Analytics) -> Vec<Table> {
     let h = |keys: &[&str]| column_heads(c, keys);
     let total = &a.total;
@@ -347,6 +407,7 @@ pub async fn page(
     let drift = state.store.model_drift(&scope).await?;
     let c = Chrome::new(&signed, "analytics");
     let mut tables = tables(&c, &analytics);
+    tables.push(response_table(&state, &c, &scope).await?);
     tables.push(drift_table(&c, &drift));
     html(AnalyticsPage {
         query: period.query(),
@@ -371,6 +432,8 @@ pub async fn csv(
     let c = Chrome::new(&signed, "analytics");
     let table = if name == "drift" {
         drift_table(&c, &state.store.model_drift(&scope).await?)
+    } else if name == "response" {
+        response_table(&state, &c, &scope).await?
     } else {
         tables(&c, &state.store.analytics(&scope).await?)
             .into_iter()

@@ -17,7 +17,7 @@ use leadgate_core::access::Permission;
 use leadgate_core::followup::{InteractionRequest, InteractionType, TaskRequest, TaskState};
 use leadgate_core::id::LeadId;
 use leadgate_core::policy::BantPart;
-use leadgate_core::scoring::BantEvidence;
+use leadgate_core::scoring::{self, BantEvidence, Subject};
 use leadgate_core::{quality, Stage};
 use leadgate_store::{StoredEvent, StoredLead, TaskFilter};
 use serde::Deserialize;
@@ -87,6 +87,8 @@ struct LeadPage {
     explanation: Vec<Contribution>,
     bant: Vec<BantRow>,
     sql_ready: bool,
+    /// BANT is met partly by the lead's own details, not yet confirmed by a rep.
+    bant_from_fields: bool,
     prediction: Option<PredictionView>,
     clocks: Vec<ClockLine>,
     tasks: Vec<TaskLine>,
@@ -98,7 +100,8 @@ struct LeadPage {
     disqualify_reasons: Vec<String>,
     recycle_reasons: Vec<String>,
     interaction_types: Vec<(&'static str, String)>,
-    interaction_outcomes: Vec<&'static str>,
+    /// Each interaction type's outcomes (a call is not bounced, an email has no no-show).
+    interaction_outcomes: Vec<(&'static str, Vec<&'static str>)>,
     can_close: bool,
     /// Reps the user may give this lead to (none: the user may not assign).
     assignees: Vec<leadgate_store::Rep>,
@@ -145,7 +148,10 @@ fn profile(c: &Chrome, lead: &StoredLead) -> Vec<Line> {
         ("purchase_timeframe", text(&l.purchase_timeframe)),
         ("current_solution", text(&l.current_solution)),
         ("pains", text(&l.pains)),
-        ("channel", lead.first_touch.channel.as_str().to_owned()),
+        (
+            "channel",
+            c.tk("channel", lead.first_touch.channel.as_str()),
+        ),
         ("campaign", text(&lead.first_touch.campaign)),
     ]
     .into_iter()
@@ -216,23 +222,167 @@ fn describe(c: &Chrome, event: &StoredEvent) -> String {
             }
             parts.join(" · ")
         }
-        "field_changed" => format!(
-            "{}: {} → {}",
-            s("field"),
-            p.get("old").map(short).unwrap_or_default(),
-            p.get("new").map(short).unwrap_or_default()
+        "field_changed" if s("field") == "bant" => {
+            let parts = p
+                .get("new")
+                .and_then(Value::as_array)
+                .map(|parts| {
+                    parts
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(|part| c.tk("bant", part))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default();
+            if parts.is_empty() {
+                c.t("timeline.bant_none").to_owned()
+            } else {
+                c.t.tf("timeline.bant", &[("parts", &parts.join(", "))])
+            }
+        }
+        "field_changed" => {
+            let field = s("field");
+            let label = match c.t(&format!("field.{field}")) {
+                missing if missing.starts_with("field.") => field.clone(),
+                label => label.to_owned(),
+            };
+            let mut line = format!(
+                "{label}: {} → {}",
+                p.get("old").map(short).unwrap_or_default(),
+                p.get("new").map(short).unwrap_or_default()
+            );
+            if !s("reason").is_empty() {
+                line.push_str(&format!(" ({})", s("reason")));
+            }
+            line
+        }
+        "task_created" | "task_due" => {
+            let mut parts = vec![s("title")];
+            if let Some(due) = time(p.get("due_at")) {
+                parts.push(c.t.tf("timeline.due", &[("when", &c.when(&due))]));
+            }
+            if !s("owner").is_empty() {
+                parts.push(s("owner"));
+            }
+            parts.join(" · ")
+        }
+        "task_completed" => c.tk("task_state", &s("state")),
+        "owner_assigned" => {
+            let from = Some(s("from")).filter(|f| !f.is_empty());
+            let mut line = match from {
+                Some(from) => format!("{from} → {}", s("to")),
+                None => s("to"),
+            };
+            if !s("reason").is_empty() {
+                line.push_str(&format!(": {}", s("reason")));
+            }
+            line
+        }
+        "sla_breached" => {
+            let mut line = s("rule");
+            if let Some(due) = time(p.get("due_at")) {
+                line.push_str(&format!(
+                    " · {}",
+                    c.t.tf("timeline.due", &[("when", &c.when(&due))])
+                ));
+            }
+            line
+        }
+        "grade_changed" => format!(
+            "{} → {} · {}",
+            s("from_grade"),
+            s("to_grade"),
+            c.tk("temperature", &s("temperature"))
         ),
+        "email_sent" => s("subject"),
+        "form_submitted" => {
+            let source = p.get("source").cloned().unwrap_or(Value::Null);
+            let channel = source.get("channel").and_then(Value::as_str).unwrap_or("");
+            let mut line = if channel.is_empty() {
+                String::new()
+            } else {
+                c.tk("channel", channel)
+            };
+            if let Some(campaign) = source.get("campaign").and_then(Value::as_str) {
+                line.push_str(&format!(" · {campaign}"));
+            }
+            if p.get("created").and_then(Value::as_bool) == Some(true) {
+                line.push_str(&format!(" · {}", c.t("timeline.created")));
+            }
+            line.trim_start_matches(" · ").to_owned()
+        }
+        // Anything else: its plain values in a line; times on the reader's clock, nested
+        // data (a form's raw input) left to the API.
         _ => p
             .as_object()
             .map(|o| {
                 o.iter()
-                    .filter(|(_, v)| !v.is_null())
+                    .filter_map(|(k, v)| match v {
+                        Value::String(text) if !text.is_empty() => Some(match time(Some(v)) {
+                            Some(at) => format!("{k}: {}", c.when(&at)),
+                            None => format!("{k}: {}", short(&Value::String(text.clone()))),
+                        }),
+                        Value::Number(n) => Some(format!("{k}: {n}")),
+                        _ => None,
+                    })
                     .take(4)
-                    .map(|(k, v)| format!("{k}: {}", short(v)))
                     .collect::<Vec<_>>()
                     .join(" · ")
             })
             .unwrap_or_default(),
+    }
+}
+
+/// A time in an event's payload (RFC 3339).
+fn time(v: Option<&Value>) -> Option<chrono::DateTime<Utc>> {
+    v.and_then(Value::as_str)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Points with their sign, to a tenth only when they have one: "+25", "-5", "+7.5".
+fn points(p: f64) -> String {
+    let tenths = (p * 10.0).round() / 10.0;
+    if tenths.fract() == 0.0 {
+        format!("{tenths:+.0}")
+    } else {
+        format!("{tenths:+.1}")
+    }
+}
+
+/// One rule's share of the score in the reader's language and dates (the points stand
+/// beside it, so they are not repeated): "Webinar attended 3 Nov 2026, decayed from +15".
+fn explain(c: &Chrome, contribution: &scoring::Contribution) -> String {
+    match &contribution.subject {
+        Subject::Field { shown } => format!("{}: {shown}", contribution.rule),
+        Subject::Junk(reason) => format!("{}: {}", c.t("lead.junk"), c.tk("junk", reason.as_str())),
+        Subject::Events(kind) => {
+            let events = &contribution.events;
+            let event = c.tk("event", kind.as_str());
+            let Some(latest) = events.iter().map(|e| e.occurred_at).max() else {
+                return event;
+            };
+            let date = c.day(&latest);
+            let mut text = if events.len() == 1 {
+                c.t.tf("why.once", &[("event", &event), ("date", &date)])
+            } else {
+                c.t.count(
+                    "why.many",
+                    events.len() as i64,
+                    &[("event", &event), ("date", &date)],
+                )
+            };
+            let full: f64 = events.iter().map(|e| e.full).sum();
+            let now: f64 = events.iter().map(|e| e.now).sum();
+            if (full - now).abs() > 0.05 {
+                text =
+                    c.t.tf("why.decayed", &[("text", &text), ("full", &points(full))]);
+            }
+            if (now - contribution.points).abs() > 0.05 {
+                text = c.t.tf("why.capped", &[("text", &text)]);
+            }
+            text
+        }
     }
 }
 
@@ -311,13 +461,22 @@ pub async fn page(
         score: c.t.num(score.score, 1),
         grade: score.grade.clone(),
         temperature: score.temperature.as_str().to_owned(),
-        mql: score.mql,
+        // Only news before a lead is MQL: past it, the stage says more.
+        mql: score.mql
+            && matches!(
+                lead.lead.stage,
+                Stage::Prospect | Stage::Lead | Stage::Recycled
+            ),
+        bant_from_fields: score.bant.sql_ready
+            && BantPart::ALL
+                .into_iter()
+                .any(|part| score.bant.evidence(part) == BantEvidence::Fields),
         explanation: score
             .explanation
             .iter()
             .map(|e| Contribution {
-                detail: e.detail.clone(),
-                points: format!("{:+.1}", e.points),
+                detail: explain(&c, e),
+                points: points(e.points),
                 up: e.points >= 0.0,
             })
             .collect(),
@@ -344,7 +503,7 @@ pub async fn page(
                 .take(8)
                 .map(|r| Contribution {
                     detail: r.text.clone(),
-                    points: format!("{:+.1}", r.points),
+                    points: points(r.points),
                     up: r.points >= 0.0,
                 })
                 .collect(),
@@ -393,7 +552,8 @@ pub async fn page(
             .collect(),
         interaction_outcomes: InteractionType::ALL
             .iter()
-            .flat_map(|t| t.outcomes().iter().copied())
+            .map(|t| (t.as_str(), t.outcomes().to_vec()))
+            .filter(|(_, outcomes)| !outcomes.is_empty())
             .collect(),
         can_close: matches!(lead.lead.stage, Stage::Sql | Stage::Opportunity),
         assignees: super::assign::assignees(store, &signed.user).await?,
@@ -420,11 +580,7 @@ async fn workable(
 
 /// Answers an action: JSON for the board's script, else back to the lead page.
 fn answer(headers: &HeaderMap, id: LeadId, outcome: Result<&str, String>) -> PageResult {
-    let wants_json = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"));
-    if wants_json {
+    if wants_json(headers) {
         return Ok(match outcome {
             Ok(done) => Json(json!({"ok": true, "done": done})).into_response(),
             Err(error) => (
@@ -435,6 +591,14 @@ fn answer(headers: &HeaderMap, id: LeadId, outcome: Result<&str, String>) -> Pag
         });
     }
     Ok(back(&format!("/leads/{id}"), outcome))
+}
+
+/// Whether the request is the board's script, which reads JSON.
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
 }
 
 /// A refusal the user can act on becomes a message on the page; anything else fails the
@@ -472,19 +636,39 @@ pub async fn move_lead(
         Err(e) => return answer(&headers, id, Err(format!("to: {e}"))),
     };
     let reason = Some(form.reason.trim()).filter(|r| !r.is_empty());
-    let moved = refusal(
-        qualify::move_lead(
-            &state.store,
-            &state.models,
-            id,
-            to,
-            reason,
-            form.override_bant.is_some(),
-            &signed.user.name,
-        )
-        .await,
-    )?;
-    answer(&headers, id, moved.map(|_| "moved"))
+    let moved = qualify::move_lead(
+        &state.store,
+        &state.models,
+        id,
+        to,
+        reason,
+        form.override_bant.is_some(),
+        &signed.user.name,
+    )
+    .await;
+    match moved {
+        Err(leadgate_app::AppError::Refused(refused)) => {
+            let c = Chrome::new(&signed, "leads");
+            let head = c.t.tf(
+                "lead.refused",
+                &[
+                    ("from", &c.stage_name(refused.from.as_str())),
+                    ("to", &c.stage_name(refused.to.as_str())),
+                ],
+            );
+            let text = format!("{head}: {}", refused.rule);
+            if wants_json(&headers) {
+                // The board asks for a reason in its dialog when the rule wants one.
+                return Ok((
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Json(json!({"ok": false, "error": text, "needs_reason": refused.rule.contains("reason")})),
+                )
+                    .into_response());
+            }
+            answer(&headers, id, Err(text))
+        }
+        other => answer(&headers, id, refusal(other)?.map(|_| "moved")),
+    }
 }
 
 #[derive(Deserialize)]

@@ -22,6 +22,8 @@ pub struct Card {
     pub stage: &'static str,
     pub owner: String,
     pub score: String,
+    /// The score as a number, for ordering cards on the page (0 when unscored).
+    pub score_value: f64,
     pub grade: String,
     pub temperature: String,
     pub probability: String,
@@ -31,32 +33,47 @@ pub struct Card {
     pub sla: Option<(String, bool)>,
 }
 
-/// The name a person would call a lead by.
+/// The name a person would call a lead by, in the order of the name's own culture: family
+/// name first for names in Chinese, Japanese or Korean script (刘军, without a space) and for
+/// people in Vietnam (Nguyễn Minh), given name first otherwise.
 pub fn display_name(lead: &StoredLead) -> String {
     let l = &lead.lead;
-    let name = [l.first_name.as_ref(), l.last_name.as_ref()]
-        .into_iter()
-        .flatten()
-        .map(|t| t.as_str())
-        .collect::<Vec<_>>()
-        // Names in Chinese are written without a space; others with one.
-        .join(
-            if l.first_name
-                .as_ref()
-                .is_some_and(|f| f.as_str().chars().any(is_cjk))
-            {
-                ""
-            } else {
-                " "
-            },
-        );
-    if !name.is_empty() {
+    if let Some(name) = person_name(l) {
         name
     } else if let Some(email) = &l.email {
         email.as_str().to_owned()
     } else {
         format!("Lead #{}", lead.id)
     }
+}
+
+/// A lead's given and family names in their culture's order, if it has either.
+fn person_name(l: &leadgate_core::Lead) -> Option<String> {
+    let (given, family) = (
+        l.first_name.as_ref().map(|t| t.as_str()),
+        l.last_name.as_ref().map(|t| t.as_str()),
+    );
+    let cjk = [given, family]
+        .into_iter()
+        .flatten()
+        .any(|part| part.chars().any(is_cjk));
+    let vietnam = l.country.as_ref().is_some_and(|c| {
+        matches!(
+            c.as_str().trim(),
+            "Vietnam" | "Viet Nam" | "VN" | "Việt Nam"
+        )
+    });
+    let parts = if cjk || vietnam {
+        [family, given]
+    } else {
+        [given, family]
+    };
+    let name = parts
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(if cjk { "" } else { " " });
+    (!name.is_empty()).then_some(name)
 }
 
 fn is_cjk(c: char) -> bool {
@@ -119,6 +136,7 @@ pub fn card(c: &Chrome, lead: &StoredLead, clock: Option<&SlaClock>) -> Card {
             .map(|t| t.as_str().to_owned())
             .unwrap_or_default(),
         score: snapshot.map(|s| c.t.num(s.score, 0)).unwrap_or_default(),
+        score_value: snapshot.map_or(0.0, |s| s.score),
         grade: snapshot.map(|s| s.grade.clone()).unwrap_or_default(),
         temperature: snapshot.map(|s| s.temperature.clone()).unwrap_or_default(),
         probability: lead
@@ -255,8 +273,9 @@ pub async fn page(
     State(state): State<AppState>,
     signed: Signed,
     Query(q): Query<ListQuery>,
+    Query(flash): Query<super::Flash>,
 ) -> PageResult {
-    let c = Chrome::new(&signed, "leads");
+    let c = Chrome::new(&signed, "leads").with_flash(&flash);
     let filter = q.filter(&signed.user, 50)?;
     let page = state.store.list_leads(&filter).await?;
     let cards = page.leads.iter().map(|l| card(&c, l, None)).collect();
@@ -334,6 +353,28 @@ mod tests {
             minutes_left: Some(minutes_left),
             paused_until: paused_until.map(at),
         }
+    }
+
+    fn named(first: &str, last: &str, country: &str) -> String {
+        let text = |t: &str| Some(leadgate_core::values::Text::parse(t, 200).unwrap());
+        let lead = leadgate_core::Lead {
+            first_name: text(first),
+            last_name: text(last),
+            country: text(country),
+            ..Default::default()
+        };
+        person_name(&lead).unwrap()
+    }
+
+    #[test]
+    fn names_keep_the_order_of_their_culture() {
+        assert_eq!(named("军", "刘", "China"), "刘军");
+        assert_eq!(named("さくら", "山田", "Japan"), "山田さくら");
+        assert_eq!(named("민준", "김", "South Korea"), "김민준");
+        assert_eq!(named("Minh", "Nguyễn", "Vietnam"), "Nguyễn Minh");
+        assert_eq!(named("Hải Yến", "Nguyễn", "Vietnam"), "Nguyễn Hải Yến");
+        assert_eq!(named("Anna", "Schmidt", "Germany"), "Anna Schmidt");
+        assert_eq!(named("Wei", "Zhang", "United States"), "Wei Zhang");
     }
 
     #[test]

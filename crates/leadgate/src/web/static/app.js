@@ -22,15 +22,57 @@ if (tickAll) {
   });
 }
 
+// A logged interaction offers only the outcomes of its type (a call is never "bounced").
+const logForm = document.getElementById("log");
+if (logForm) {
+  const type = logForm.querySelector("select[name=type]");
+  const outcome = logForm.querySelector("select[name=outcome]");
+  const fit = () => {
+    outcome.querySelectorAll("optgroup").forEach((group) => {
+      const mine = group.dataset.for === type.value;
+      group.hidden = !mine;
+      group.disabled = !mine;
+    });
+    if (outcome.selectedOptions[0] && outcome.selectedOptions[0].parentElement.disabled) outcome.value = "";
+  };
+  type.addEventListener("change", fit);
+  fit();
+}
+
 const board = document.querySelector(".board");
 if (board && board.dataset.canWork === "true") {
   const csrf = document.body.dataset.csrf;
   const errorBox = document.getElementById("board-error");
+  const dialog = document.getElementById("reason-dialog");
   let dragged = null;
 
   const showError = (text) => {
     errorBox.textContent = text;
     errorBox.hidden = !text;
+  };
+
+  // Asks for a reason in the page's dialog; resolves to the reason, or "" when cancelled.
+  const askReason = (why) =>
+    new Promise((resolve) => {
+      const input = dialog.querySelector("input[name=reason]");
+      dialog.querySelector("#reason-why").textContent = why;
+      input.value = "";
+      dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok" ? input.value.trim() : ""), { once: true });
+      dialog.showModal();
+    });
+
+  // A column's count, kept true as cards come and go ("30+" stays: the column holds more).
+  const recount = (column, delta) => {
+    const count = column.querySelector(".count");
+    if (count && count.dataset.more !== "true") count.textContent = String(Number(count.textContent) + delta);
+  };
+
+  // The card takes its place by score, as the columns are sorted.
+  const place = (card, column) => {
+    const score = Number(card.dataset.score);
+    const after = [...column.querySelectorAll(".card")].find((c) => c !== card && Number(c.dataset.score) < score);
+    column.insertBefore(card, after || null);
+    card.querySelectorAll(".move-to option").forEach((o) => (o.hidden = o.value === column.dataset.stage));
   };
 
   // Posts the move; the server answers {ok} or {error}. A move that needs a reason asks
@@ -44,17 +86,28 @@ if (board && board.dataset.canWork === "true") {
     });
     const answer = await response.json().catch(() => ({ ok: false, error: response.statusText }));
     if (answer.ok) {
-      column.appendChild(card);
+      const from = card.closest(".column");
+      place(card, column);
+      recount(from, -1);
+      recount(column, +1);
       showError("");
       return;
     }
-    if (!reason && /reason/i.test(answer.error || "")) {
-      const given = window.prompt(`${board.dataset.askReason}\n${answer.error}`);
+    if (!reason && answer.needs_reason) {
+      const given = await askReason(answer.error);
       if (given) return move(card, column, given);
     }
     showError(answer.error || "refused");
   };
 
+  board.addEventListener("change", (e) => {
+    const select = e.target.closest(".move-to");
+    if (!select || !select.value) return;
+    const card = select.closest(".card");
+    const column = board.querySelector(`.column[data-stage="${select.value}"]`);
+    select.value = "";
+    if (card && column) move(card, column);
+  });
   board.addEventListener("dragstart", (e) => {
     dragged = e.target.closest(".card");
     if (!dragged) return;
