@@ -336,6 +336,30 @@ impl Store {
         Ok(rows)
     }
 
+    /// How many of a person's notifications are unread, counted up to 100 (a page shows
+    /// "99+" beyond, and the count stays cheap for someone who never reads them).
+    pub async fn unread_notifications(&self, recipient: &str) -> Result<i64> {
+        Ok(on_read_pool!(self, pool => sqlx::query_scalar(
+            "SELECT count(*) FROM (SELECT 1 FROM notifications
+               WHERE recipient = $1 AND read_at IS NULL LIMIT 100) AS unread",
+        )
+        .bind(recipient)
+        .fetch_one(pool)
+        .await)?)
+    }
+
+    /// Marks every unread notification of a person read; returns how many were.
+    pub async fn read_all_notifications(&self, recipient: &str, now: DateTime<Utc>) -> Result<u64> {
+        Ok(on_pool!(self, pool => sqlx::query(
+            "UPDATE notifications SET read_at = $1 WHERE recipient = $2 AND read_at IS NULL",
+        )
+        .bind(Ts(to_micros(now)))
+        .bind(recipient)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
+    }
+
     /// Whom a notification is for.
     pub async fn notification_recipient(&self, id: i64) -> Result<String> {
         let recipient: Option<String> = on_read_pool!(self, pool => sqlx::query_scalar(

@@ -26,6 +26,7 @@ on_both_engines!(
     each_user_sees_times_on_their_own_clock,
     session_cookies_are_secure_behind_an_https_proxy,
     a_manager_assigns_unowned_leads_to_their_own_team_only,
+    each_user_reads_and_clears_their_own_notifications,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -127,6 +128,7 @@ async fn every_page_and_action_answers_each_role_as_its_permissions_say(app: &Te
             "/leads.csv",
             "/policy",
             "/settings",
+            "/notifications",
         ] {
             assert_eq!(browser.get(page).await, ok, "{name} GET {page}");
         }
@@ -1077,4 +1079,54 @@ async fn a_manager_assigns_unowned_leads_to_their_own_team_only(app: &TestApp) {
             && e.actor.as_deref() == Some("w.chen")));
     // Once the team's, the lead is in the rep's reach.
     assert_eq!(rep.get(&format!("/leads/{unowned}")).await, StatusCode::OK);
+}
+
+async fn each_user_reads_and_clears_their_own_notifications(app: &TestApp) {
+    let (own, _) = setup(app).await;
+    let store = &app.store;
+    leadgate_store::testing::notify(store, "li.na", own, "first call is due").await;
+    leadgate_store::testing::notify(store, "li.na", own, "deadline missed").await;
+    leadgate_store::testing::notify(store, "w.chen", own, "for the manager").await;
+    let theirs = store.notifications("w.chen", false, 10).await.unwrap()[0].id;
+
+    let rep = sign_in(app, "li.na").await;
+    let (_, page) = rep.page("/leads").await;
+    assert!(
+        page.contains("id=\"bell\"") && page.contains("<span class=\"badge\">2</span>"),
+        "the header counts two unread"
+    );
+    let (status, list) = rep.page("/notifications").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list.contains("first call is due") && list.contains("deadline missed"));
+    assert!(
+        !list.contains("for the manager"),
+        "only the user's own notifications"
+    );
+    // Another person's notification is not the rep's to mark.
+    assert_eq!(
+        rep.post(&format!("/notifications/{theirs}/read"), &[])
+            .await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(store.unread_notifications("w.chen").await.unwrap(), 1);
+    let mine = store.notifications("li.na", false, 10).await.unwrap()[0].id;
+    let (_, back) = rep
+        .post_to(&format!("/notifications/{mine}/read"), &[])
+        .await;
+    assert!(back.contains("done=read"), "{back}");
+    let (_, page) = rep.page("/notifications").await;
+    assert!(
+        page.contains("<span class=\"badge\">1</span>"),
+        "one left unread"
+    );
+    let (_, back) = rep.post_to("/notifications/read", &[]).await;
+    assert!(back.contains("done=read_all"), "{back}");
+    let (_, page) = rep.page("/notifications").await;
+    assert!(!page.contains("class=\"bell unread\""), "nothing unread");
+    assert_eq!(store.unread_notifications("li.na").await.unwrap(), 0);
+    assert_eq!(
+        store.unread_notifications("w.chen").await.unwrap(),
+        1,
+        "the manager's stays unread"
+    );
 }

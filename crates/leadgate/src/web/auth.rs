@@ -74,6 +74,8 @@ fn same(a: &str, b: &str) -> bool {
 pub struct Signed {
     pub user: User,
     pub csrf: String,
+    /// The user's unread notifications (up to 100), for the header's count.
+    pub unread: i64,
     token: String,
 }
 
@@ -102,6 +104,7 @@ impl FromRequestParts<AppState> for Signed {
         };
         match state.store.session(&token).await? {
             Some(live) => Ok(Signed {
+                unread: state.store.unread_notifications(&live.user.name).await?,
                 user: live.user,
                 csrf: live.csrf,
                 token,

@@ -11,6 +11,7 @@ mod imports;
 mod inbox;
 mod lead;
 mod leads;
+mod notifications;
 mod policy;
 mod settings;
 
@@ -43,6 +44,9 @@ pub fn routes() -> Router<AppState> {
         .route("/leads/{id}/assign", post(assign::one))
         .route("/leads/assign", post(assign::many))
         .route("/tasks/{id}/done", post(inbox::complete_task))
+        .route("/notifications", get(notifications::page))
+        .route("/notifications/read", post(notifications::read_all))
+        .route("/notifications/{id}/read", post(notifications::read_one))
         .route("/board", get(board::page))
         .route("/policy", get(policy::page).post(policy::draft))
         .route("/settings", get(settings::page))
@@ -101,11 +105,14 @@ pub struct Chrome {
     pub here: &'static str,
     pub notice: Option<String>,
     pub error: Option<String>,
+    /// Unread notifications, for the header's count.
+    pub unread: i64,
 }
 
 impl Chrome {
     pub fn new(signed: &Signed, here: &'static str) -> Self {
         Self {
+            unread: signed.unread,
             t: i18n::catalog(&signed.user.locale),
             zone: signed.user.zone(),
             user: signed.user.clone(),
@@ -146,6 +153,15 @@ impl Chrome {
             _ => Permission::ReadLeads,
         };
         self.user.role.allows(permission)
+    }
+
+    /// The unread count as the header shows it ("99+" past 99).
+    pub fn unread_text(&self) -> String {
+        if self.unread > 99 {
+            "99+".into()
+        } else {
+            self.unread.to_string()
+        }
     }
 
     pub fn role_name(&self) -> String {
