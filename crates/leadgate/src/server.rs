@@ -42,6 +42,7 @@ fn router(store: Store, settings: &ServerSettings) -> Router {
         .route_layer(middleware::from_fn(observe::track_requests))
         .layer(middleware::from_fn(crate::http::refuse_nul_in_address))
         .fallback(no_such_route)
+        .layer(middleware::from_fn(crate::web::i18n::in_request_language))
         .layer(DefaultBodyLimit::max(body::DEFAULT_LIMIT))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -55,11 +56,8 @@ async fn no_such_route(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> 
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"));
     if wants_page && !uri.path().starts_with("/api/") {
-        return crate::web::WebError::NotFound(
-            "There is no page at this address. Check the link, or start again from the dashboard."
-                .into(),
-        )
-        .into_response();
+        let t = crate::web::i18n::request_catalog();
+        return crate::web::WebError::NotFound(t.t("error.no_page").to_owned()).into_response();
     }
     ApiError::NotFound("no such route".into()).into_response()
 }

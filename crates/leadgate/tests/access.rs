@@ -27,6 +27,7 @@ on_both_engines!(
     session_cookies_are_secure_behind_an_https_proxy,
     a_manager_assigns_unowned_leads_to_their_own_team_only,
     each_user_reads_and_clears_their_own_notifications,
+    sign_in_and_error_pages_speak_the_browsers_language,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -1129,4 +1130,64 @@ async fn each_user_reads_and_clears_their_own_notifications(app: &TestApp) {
         1,
         "the manager's stays unread"
     );
+}
+
+async fn sign_in_and_error_pages_speak_the_browsers_language(app: &TestApp) {
+    let (_, other) = setup(app).await;
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |path: &str, headers: &[(&str, &str)]| {
+        let mut request = client.get(app.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+    // The sign-in page: in the language the browser asks for, or the one chosen on it.
+    let asked = get("/login", &[("accept-language", "zh-CN,zh;q=0.9")])
+        .await
+        .unwrap();
+    let page = asked.text().await.unwrap();
+    assert!(
+        page.contains("lang=\"zh-CN\"") && page.contains("id=\"languages\""),
+        "{page}"
+    );
+    let chosen = get("/login?lang=zh-CN", &[]).await.unwrap();
+    assert_eq!(cookie_value(&chosen, "lg_lang").as_deref(), Some("zh-CN"));
+    assert!(chosen.text().await.unwrap().contains("lang=\"zh-CN\""));
+    let english = get("/login", &[]).await.unwrap().text().await.unwrap();
+    assert!(english.contains("lang=\"en\""));
+
+    // An unknown address and a refusal, in the browser's language, each with a viewport.
+    let missing = get(
+        "/no/such/page",
+        &[("accept", "text/html"), ("cookie", "lg_lang=zh-CN")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let page = missing.text().await.unwrap();
+    assert!(
+        page.contains("未找到") && page.contains("此地址没有页面"),
+        "{page}"
+    );
+    assert!(page.contains("name=\"viewport\""));
+    let rep = sign_in(app, "li.na").await;
+    let refused = client
+        .get(app.url(&format!("/leads/{other}")))
+        .header("cookie", format!("{}; lg_lang=zh-CN", rep.cookie))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.text().await.unwrap().contains("无权访问"));
+
+    // The tab icon answers at both names browsers ask.
+    for path in ["/favicon.ico", "/favicon.svg"] {
+        let icon = get(path, &[]).await.unwrap();
+        assert_eq!(icon.status(), StatusCode::OK, "{path}");
+        assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    }
 }

@@ -118,6 +118,8 @@ impl FromRequestParts<AppState> for Signed {
 #[template(path = "login.html")]
 struct LoginPage {
     t: &'static i18n::Catalog,
+    /// Each language: its code, its name in this page's language, and the link choosing it.
+    languages: Vec<(&'static str, String, String)>,
     next: String,
     token: String,
     error: Option<String>,
@@ -126,6 +128,8 @@ struct LoginPage {
 #[derive(Deserialize)]
 pub struct LoginQuery {
     next: Option<String>,
+    /// A language chosen on the sign-in page itself.
+    lang: Option<String>,
 }
 
 /// Only paths on this site, never `//elsewhere` or a full address. Browsers drop tabs and
@@ -180,9 +184,27 @@ fn login_form(
     status: axum::http::StatusCode,
     headers: &HeaderMap,
 ) -> PageResult {
+    login_form_in(i18n::request_catalog(), next, error, status, headers)
+}
+
+fn login_form_in(
+    t: &'static i18n::Catalog,
+    next: String,
+    error: Option<String>,
+    status: axum::http::StatusCode,
+    headers: &HeaderMap,
+) -> PageResult {
     let token = leadgate_store::random_token();
     let page = LoginPage {
-        t: i18n::catalog("en"),
+        t,
+        languages: i18n::LOCALES
+            .iter()
+            .map(|l| {
+                let query = serde_urlencoded::to_string([("lang", *l), ("next", next.as_str())])
+                    .unwrap_or_default();
+                (*l, t.t(&format!("language.{l}")).to_owned(), query)
+            })
+            .collect(),
         next,
         token: token.clone(),
         error,
@@ -206,12 +228,27 @@ fn login_form(
 }
 
 pub async fn login_page(headers: HeaderMap, Query(q): Query<LoginQuery>) -> PageResult {
-    login_form(
-        local(q.next.as_deref()),
-        None,
-        axum::http::StatusCode::OK,
-        &headers,
-    )
+    let next = local(q.next.as_deref());
+    match q.lang.filter(|l| i18n::is_supported(l)) {
+        // A language chosen here: the page in it, and the browser keeps it.
+        Some(lang) => {
+            let mut response = login_form_in(
+                i18n::catalog(&lang),
+                next,
+                None,
+                axum::http::StatusCode::OK,
+                &headers,
+            )?;
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                language_cookie(&lang, &headers)
+                    .parse()
+                    .map_err(|_| WebError::Invalid("bad cookie".into()))?,
+            );
+            Ok(response)
+        }
+        None => login_form(next, None, axum::http::StatusCode::OK, &headers),
+    }
 }
 
 #[derive(Deserialize)]
@@ -260,10 +297,11 @@ pub async fn log_in(
                 SESSION_HOURS * 3600,
                 &headers,
             );
-            // Two cookies: appended, since a plain header array would keep only the last.
+            // Three cookies: appended, since a plain header array would keep only the last.
             Ok((
                 axum::response::AppendHeaders([
                     (header::SET_COOKIE, set),
+                    (header::SET_COOKIE, language_cookie(&user.locale, &headers)),
                     (
                         header::SET_COOKIE,
                         our_cookie(
@@ -282,7 +320,7 @@ pub async fn log_in(
         }
         None => login_form(
             next,
-            Some(i18n::catalog("en").t("login.failed").to_owned()),
+            Some(i18n::request_catalog().t("login.failed").to_owned()),
             axum::http::StatusCode::UNAUTHORIZED,
             &headers,
         ),
@@ -325,6 +363,7 @@ pub struct LocaleForm {
 pub async fn set_locale(
     State(state): State<AppState>,
     signed: Signed,
+    headers: HeaderMap,
     Form(form): Form<LocaleForm>,
 ) -> PageResult {
     signed.check_csrf(&form.csrf)?;
@@ -339,7 +378,23 @@ pub async fn set_locale(
         .store
         .set_user_locale(signed.user.id, &form.locale)
         .await?;
-    Ok(Redirect::to(&local(Some(&form.back))).into_response())
+    Ok((
+        [(header::SET_COOKIE, language_cookie(&form.locale, &headers))],
+        Redirect::to(&local(Some(&form.back))),
+    )
+        .into_response())
+}
+
+/// The cookie that keeps the browser's language for the sign-in and error pages (a year).
+fn language_cookie(locale: &str, headers: &HeaderMap) -> String {
+    our_cookie(
+        i18n::LANGUAGE_COOKIE,
+        locale.to_owned(),
+        "/",
+        SameSite::Lax,
+        365 * 24 * 3600,
+        headers,
+    )
 }
 
 #[derive(Deserialize)]

@@ -21,6 +21,65 @@ pub fn is_supported(locale: &str) -> bool {
     LOCALES.contains(&locale)
 }
 
+/// The cookie that remembers the language of a browser (set at sign-in, by the language
+/// menu and by the sign-in page's language links), for pages answered before a session is
+/// read: the sign-in page and error pages.
+pub const LANGUAGE_COOKIE: &str = "lg_lang";
+
+tokio::task_local! {
+    static REQUEST_CATALOG: &'static Catalog;
+}
+
+/// The language of the request being answered (see `in_request_language`); English outside
+/// a request.
+pub fn request_catalog() -> &'static Catalog {
+    REQUEST_CATALOG
+        .try_with(|c| *c)
+        .unwrap_or_else(|_| catalog("en"))
+}
+
+/// The language a browser asks for: its language cookie, else the first language of its
+/// `Accept-Language` that Leadgate speaks (`zh`, `zh-Hans` and `zh-TW` read as `zh-CN`),
+/// else English.
+pub fn negotiate(headers: &axum::http::HeaderMap) -> &'static Catalog {
+    let cookie = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == LANGUAGE_COOKIE)
+        .map(|(_, value)| value.to_owned());
+    if let Some(locale) = cookie.filter(|l| is_supported(l)) {
+        return catalog(&locale);
+    }
+    let accepted = headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    for tag in accepted.split(',') {
+        let tag = tag.split(';').next().unwrap_or("").trim();
+        let language = tag.split('-').next().unwrap_or("").to_ascii_lowercase();
+        if let Some(locale) = LOCALES
+            .iter()
+            .find(|l| l.eq_ignore_ascii_case(tag) || l.split('-').next() == Some(&language))
+        {
+            return catalog(locale);
+        }
+    }
+    catalog("en")
+}
+
+/// Answers a request in the language the browser asks for (`negotiate`): the sign-in page
+/// and error pages read it through `request_catalog`.
+pub async fn in_request_language(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let language = negotiate(request.headers());
+    REQUEST_CATALOG.scope(language, next.run(request)).await
+}
+
 /// One locale's strings, flattened to dotted keys. A text about a number of things is a
 /// table of the CLDR plural forms the language has (`one`, `few`, ..., always `other`).
 pub struct Catalog {
@@ -303,6 +362,37 @@ mod tests {
                 assert_eq!(have, used, "{locale}: the forms of {key}");
             }
         }
+    }
+
+    #[test]
+    fn a_browser_is_answered_in_the_language_it_asks_for() {
+        let asked = |pairs: &[(&str, &str)]| {
+            let mut headers = axum::http::HeaderMap::new();
+            for (name, value) in pairs {
+                headers.append(
+                    axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                    value.parse().unwrap(),
+                );
+            }
+            negotiate(&headers).locale
+        };
+        assert_eq!(asked(&[]), "en");
+        assert_eq!(
+            asked(&[("accept-language", "zh-CN,zh;q=0.9,en;q=0.8")]),
+            "zh-CN"
+        );
+        assert_eq!(asked(&[("accept-language", "zh-TW")]), "zh-CN");
+        assert_eq!(asked(&[("accept-language", "fr-FR, de;q=0.5")]), "en");
+        assert_eq!(asked(&[("accept-language", "fr, zh;q=0.5")]), "zh-CN");
+        // The cookie (a person's choice) wins; a cookie naming no language is ignored.
+        assert_eq!(
+            asked(&[("accept-language", "zh-CN"), ("cookie", "a=1; lg_lang=en")]),
+            "en"
+        );
+        assert_eq!(
+            asked(&[("cookie", "lg_lang=xx"), ("accept-language", "zh")]),
+            "zh-CN"
+        );
     }
 
     #[test]

@@ -71,6 +71,8 @@ pub fn routes() -> Router<AppState> {
         .route("/analytics/{table}", get(analytics::csv))
         .route("/static/app.css", get(stylesheet))
         .route("/static/app.js", get(script))
+        .route("/favicon.svg", get(icon))
+        .route("/favicon.ico", get(icon))
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -90,6 +92,17 @@ async fn script() -> impl IntoResponse {
             (header::CACHE_CONTROL, "max-age=3600"),
         ],
         include_str!("static/app.js"),
+    )
+}
+
+/// The tab icon (a funnel). Browsers that ask for `/favicon.ico` take the SVG too.
+async fn icon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        include_str!("static/favicon.svg"),
     )
 }
 
@@ -251,12 +264,16 @@ impl From<askama::Error> for WebError {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
+    t: &'static Catalog,
     title: String,
     message: String,
 }
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
+        // Error pages speak the browser's language (the sign-in's cookie, else what it asks).
+        let t = i18n::request_catalog();
+        let text = |key: &str| t.t(key).to_owned();
         let (status, title, message) = match self {
             WebError::SignIn { next } => {
                 let target = format!(
@@ -265,18 +282,19 @@ impl IntoResponse for WebError {
                 );
                 return Redirect::to(&target).into_response();
             }
-            WebError::Forbidden(m) => (StatusCode::FORBIDDEN, "Not allowed", m),
-            WebError::NotFound(m) => (StatusCode::NOT_FOUND, "Not found", m),
+            WebError::Forbidden(m) => (StatusCode::FORBIDDEN, text("error.forbidden"), m),
+            WebError::NotFound(m) => (StatusCode::NOT_FOUND, text("error.not_found"), m),
             WebError::Csrf => (
                 StatusCode::FORBIDDEN,
-                "Form expired",
-                "The form's security token is missing or wrong (it may be from an old page, or forged). Go back, reload the page and try again; nothing was changed.".into(),
+                text("error.csrf_title"),
+                text("error.csrf"),
             ),
-            WebError::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, "Cannot do that", m),
+            WebError::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, text("error.invalid"), m),
             WebError::TooMany { retry_after } => {
                 let page = ErrorPage {
-                    title: "Too many attempts".into(),
-                    message: format!("Too many sign-in attempts from here. Try again in {retry_after} seconds."),
+                    t,
+                    title: text("error.too_many_title"),
+                    message: t.tf("error.too_many", &[("seconds", &retry_after.to_string())]),
                 };
                 return (
                     StatusCode::TOO_MANY_REQUESTS,
@@ -289,23 +307,20 @@ impl IntoResponse for WebError {
                 tracing::error!(error = %e, "dashboard request failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "The store failed to answer; nothing was changed. Try again; if it persists, the server log has the cause.".into(),
+                    text("error.failed"),
+                    text("error.store"),
                 )
             }
             WebError::Render(e) => {
                 tracing::error!(error = %e, "rendering a page failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "The page could not be drawn.".into(),
+                    text("error.failed"),
+                    text("error.render"),
                 )
             }
         };
-        let page = ErrorPage {
-            title: title.into(),
-            message,
-        };
+        let page = ErrorPage { t, title, message };
         (
             status,
             axum::response::Html(page.render().unwrap_or_default()),
@@ -341,10 +356,12 @@ pub async fn check_lead_access(
     if state.store.lead_in_scope(lead, &user.scope()).await? {
         Ok(())
     } else {
-        Err(WebError::Forbidden(format!(
-            "Lead {} belongs to another team; you work the leads of team '{}'.",
-            lead.id,
-            user.team.as_deref().unwrap_or("-")
+        Err(WebError::Forbidden(i18n::catalog(&user.locale).tf(
+            "error.other_team",
+            &[
+                ("lead", &lead.id.to_string()),
+                ("team", user.team.as_deref().unwrap_or("-")),
+            ],
         )))
     }
 }
@@ -369,9 +386,10 @@ pub fn require(user: &User, what: Permission) -> Result<(), WebError> {
     if user.role.allows(what) {
         Ok(())
     } else {
-        Err(WebError::Forbidden(format!(
-            "Your role ({}) does not allow this.",
-            user.role
+        let t = i18n::catalog(&user.locale);
+        Err(WebError::Forbidden(t.tf(
+            "error.role_forbids",
+            &[("role", t.t(&format!("role.{}", user.role.as_str())))],
         )))
     }
 }
