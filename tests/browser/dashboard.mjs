@@ -375,6 +375,16 @@ try {
     assert.equal(status, "finished");
     const rejects = await mia.context.request.get(`${base}${await row.locator("a[download]").getAttribute("href")}`);
     assert.match(await rejects.text(), /^row,column,reason\n3,email,/);
+
+    // The same file again: the check says so, and it is imported again only when asked.
+    await mia.page.goto(`${base}/imports`);
+    await mia.page.setInputFiles("#upload input[type=file]", { name: "fair-leads.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await mia.page.click("#upload button");
+    await mia.page.locator("#check-before").waitFor();
+    await mia.page.click('#check button[value="import"]');
+    await mia.page.locator("p.error").waitFor();
+    assert.match(await mia.page.locator("p.error").innerText(), /imported with this mapping before/);
+    assert.equal(await mia.page.locator("#imports tbody tr").count(), 1, "no second import started");
     await mia.context.close();
   }
 

@@ -1,8 +1,11 @@
 //! Capture: one lead arriving (the API, a web form) is stored with any consent given in
-//! the same transaction, matched against the people already known, and scored at once.
+//! the same transaction, matched against the people already known, and scored at once; and
+//! a person's edit of a lead's fields, scored again at once.
 
 use crate::{Models, Result};
 use chrono::Utc;
+use leadgate_core::id::LeadId;
+use leadgate_core::LeadPatch;
 use leadgate_store::{Capture, NewConsent, Store, StoredLead, Submitter};
 
 /// What a capture left: the lead as stored once scored, and whether it is new.
@@ -38,4 +41,17 @@ pub async fn capture(
         lead,
         created: outcome.created,
     })
+}
+
+/// A person's edit of a lead's fields (each change a `field_changed` event), then the lead
+/// scored and predicted under its new values.
+pub async fn edit(
+    store: &Store,
+    models: &Models,
+    id: LeadId,
+    patch: &LeadPatch,
+    actor: &str,
+) -> Result<StoredLead> {
+    store.update_lead(id, patch, actor).await?;
+    models.refresh(id, Utc::now()).await
 }

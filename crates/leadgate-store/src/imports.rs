@@ -152,6 +152,24 @@ const SELECT_IMPORT: &str =
     heartbeat_at, runner, started_at, finished_at FROM imports";
 
 impl Store {
+    /// The latest import of a file (by its content hash) with a mapping, whatever became of
+    /// it.
+    pub async fn last_import_of(
+        &self,
+        file_sha256: &str,
+        mapping: &str,
+    ) -> Result<Option<ImportRecord>> {
+        let sql = format!(
+            "{SELECT_IMPORT} WHERE file_sha256 = $1 AND mapping = $2 ORDER BY id DESC LIMIT 1"
+        );
+        let last: Option<ImportRecordRow> = on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(file_sha256)
+            .bind(mapping)
+            .fetch_optional(pool)
+            .await)?;
+        Ok(last.map(ImportRecord::from))
+    }
+
     /// Begins (or picks up) the import of a file, known by its content hash and mapping.
     /// `again` starts a new import of a file imported before.
     /// Starts importing a file with a mapping as `runner`, or finds why not: it was done
@@ -166,16 +184,7 @@ impl Store {
         again: bool,
         runner: &str,
     ) -> Result<ImportStart> {
-        let sql = format!(
-            "{SELECT_IMPORT} WHERE file_sha256 = $1 AND mapping = $2 ORDER BY id DESC LIMIT 1"
-        );
-        let last: Option<ImportRecordRow> = on_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(file_sha256)
-            .bind(mapping)
-            .fetch_optional(pool)
-            .await)?;
-        let last = last.map(ImportRecord::from);
-        match last {
+        match self.last_import_of(file_sha256, mapping).await? {
             Some(last) if last.status == ImportStatus::Running => {
                 return Ok(ImportStart::Busy(last))
             }

@@ -80,6 +80,9 @@ pub struct ImportReport {
     /// `after_outcome` itself.
     pub suspects: Vec<Suspect>,
     pub delimiter: char,
+    /// A dry run's finding that this file was imported with this mapping before, finished
+    /// (the real run refuses it unless `again`).
+    pub imported_before: Option<ImportRecord>,
 }
 
 /// How to run an import.
@@ -446,15 +449,8 @@ pub fn process_is_gone(runner: &str) -> bool {
         && !proc.join(pid.to_string()).exists()
 }
 
-/// Imports (or, dry, checks) a file. `progress` hears (rows done, bytes read) now and then;
-/// `rejects` (when given) receives the rejects report as CSV: row, column, reason.
-pub async fn run(
-    store: &Store,
-    path: &Path,
-    options: &ImportOptions,
-    mut progress: impl FnMut(i64, u64),
-    rejects: Option<&mut (dyn Write + Send)>,
-) -> Result<ImportReport, ImportError> {
+/// The file looked at and its mapping bound (the given one, or guessed from the header).
+fn open(path: &Path, options: &ImportOptions) -> Result<(CsvFile, Bound), ImportError> {
     // Parsed once: the delimiter it may set is needed before the file can be read.
     let given = options
         .mapping
@@ -469,12 +465,50 @@ pub async fn run(
         None => None,
     };
     let file = CsvFile::inspect(path, given_delimiter)?;
-    let Bound {
-        mapping,
-        bound,
-        guessed,
-        suspects,
-    } = bind_mapping(path, &file, given)?;
+    let bound = bind_mapping(path, &file, given)?;
+    Ok((file, bound))
+}
+
+/// The finished import of this file with this mapping, if there was one: what a run
+/// without `again` refuses, asked before a run starts in the background.
+pub async fn imported_before(
+    store: &Store,
+    path: &Path,
+    options: &ImportOptions,
+) -> Result<Option<ImportRecord>, ImportError> {
+    let (file, bound) = open(path, options)?;
+    finished_import(store, &file, &bound.mapping.to_toml()).await
+}
+
+async fn finished_import(
+    store: &Store,
+    file: &CsvFile,
+    mapping: &str,
+) -> Result<Option<ImportRecord>, ImportError> {
+    Ok(store
+        .last_import_of(&file.sha256, mapping)
+        .await?
+        .filter(|i| i.status == leadgate_core::import::ImportStatus::Finished))
+}
+
+/// Imports (or, dry, checks) a file. `progress` hears (rows done, bytes read) now and then;
+/// `rejects` (when given) receives the rejects report as CSV: row, column, reason.
+pub async fn run(
+    store: &Store,
+    path: &Path,
+    options: &ImportOptions,
+    mut progress: impl FnMut(i64, u64),
+    rejects: Option<&mut (dyn Write + Send)>,
+) -> Result<ImportReport, ImportError> {
+    let (
+        file,
+        Bound {
+            mapping,
+            bound,
+            guessed,
+            suspects,
+        },
+    ) = open(path, options)?;
     let mapping_text = mapping.to_toml();
     let mut report = ImportReport {
         import: None,
@@ -487,6 +521,11 @@ pub async fn run(
         ignored_columns: bound.ignored.clone(),
         suspects,
         delimiter: file.delimiter as char,
+        imported_before: if options.dry_run {
+            finished_import(store, &file, &mapping_text).await?
+        } else {
+            None
+        },
     };
     let mut rejects = rejects.map(csv::Writer::from_writer);
     if let Some(w) = rejects.as_mut() {

@@ -28,6 +28,7 @@ on_both_engines!(
     a_manager_assigns_unowned_leads_to_their_own_team_only,
     each_user_reads_and_clears_their_own_notifications,
     sign_in_and_error_pages_speak_the_browsers_language,
+    a_lead_is_edited_judged_and_typed_in_from_the_dashboard,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -1190,4 +1191,144 @@ async fn sign_in_and_error_pages_speak_the_browsers_language(app: &TestApp) {
         assert_eq!(icon.status(), StatusCode::OK, "{path}");
         assert_eq!(icon.headers()["content-type"], "image/svg+xml");
     }
+}
+
+async fn a_lead_is_edited_judged_and_typed_in_from_the_dashboard(app: &TestApp) {
+    let (own, other) = setup(app).await;
+    let store = &app.store;
+    let rep = sign_in(app, "li.na").await;
+
+    // Fields: what changed is saved (numbers as numbers), a bad value is named, nothing
+    // changed is said so.
+    let (_, back) = rep
+        .post_to(
+            &format!("/leads/{own}/edit"),
+            &[
+                ("job_title", "CTO"),
+                ("company_size", "1,200"),
+                ("first_name", "Lead"),
+            ],
+        )
+        .await;
+    assert!(back.contains("done=edited"), "{back}");
+    let lead = store.lead(own).await.unwrap().lead;
+    assert_eq!(lead.job_title.unwrap().as_str(), "CTO");
+    assert_eq!(lead.company_size, Some(1200));
+    let (_, back) = rep
+        .post_to(&format!("/leads/{own}/edit"), &[("company_size", "many")])
+        .await;
+    assert!(back.contains("error=company_size"), "{back}");
+    let (_, back) = rep
+        .post_to(&format!("/leads/{own}/edit"), &[("job_title", "CTO")])
+        .await;
+    assert!(back.contains("done=unchanged"), "{back}");
+    let timeline = store.timeline(own, 50, None).await.unwrap();
+    assert_eq!(
+        timeline
+            .events
+            .iter()
+            .filter(|e| e.event_type == "field_changed" && e.payload.0["field"] == "job_title")
+            .count(),
+        1
+    );
+    // Out of reach: another team's lead, or a viewer.
+    assert_eq!(
+        rep.post(&format!("/leads/{other}/edit"), &[("job_title", "x")])
+            .await,
+        StatusCode::FORBIDDEN
+    );
+    let viewer = sign_in(app, "vic").await;
+    assert_eq!(
+        viewer
+            .post(&format!("/leads/{own}/edit"), &[("job_title", "x")])
+            .await,
+        StatusCode::FORBIDDEN
+    );
+
+    // The junk verdict, both ways, with a reason.
+    let (_, back) = rep
+        .post_to(
+            &format!("/leads/{own}/junk"),
+            &[("verdict", "junk"), ("reason", " ")],
+        )
+        .await;
+    assert!(back.contains("error=reason"), "{back}");
+    let (_, back) = rep
+        .post_to(
+            &format!("/leads/{own}/junk"),
+            &[("verdict", "junk"), ("reason", "a competitor")],
+        )
+        .await;
+    assert!(back.contains("done=junk_reviewed"), "{back}");
+    assert!(!store.lead(own).await.unwrap().junk.is_empty());
+    rep.post_to(
+        &format!("/leads/{own}/junk"),
+        &[("verdict", "real"), ("reason", "spoke to them")],
+    )
+    .await;
+    assert!(store.lead(own).await.unwrap().junk.is_empty());
+
+    // A lead typed in by hand: the rep's own, from the chosen channel; a form without a way
+    // to reach anyone comes back naming it.
+    let (status, page) = rep.page("/leads/new").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("id=\"new-lead\""));
+    let (status, back) = rep
+        .post_to(
+            "/leads/new",
+            &[
+                ("channel", "event"),
+                ("first_name", "Mai"),
+                ("email", "mai@fair.example"),
+                ("campaign", "Expo 2026"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(back.contains("done=created"), "{back}");
+    let id: i64 = back
+        .trim_start_matches("/leads/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let made = store.lead(LeadId(id)).await.unwrap();
+    assert_eq!(
+        made.lead.owner.map(|o| o.as_str().to_owned()).as_deref(),
+        Some("li.na")
+    );
+    assert_eq!(made.first_touch.channel.as_str(), "event");
+    assert_eq!(
+        made.first_touch
+            .campaign
+            .map(|c| c.as_str().to_owned())
+            .as_deref(),
+        Some("Expo 2026")
+    );
+    let (status, page) = {
+        let r = rep
+            .client
+            .post(app.url("/leads/new"))
+            .header("cookie", &rep.cookie)
+            .form(&[
+                ("csrf", rep.csrf.as_str()),
+                ("channel", "event"),
+                ("industry", "Retail"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    };
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("a new lead needs at least one of email"),
+        "the refusal names what is missing"
+    );
+    assert!(
+        page.contains("value=\"Retail\""),
+        "the form comes back filled in"
+    );
+    assert_eq!(viewer.get("/leads/new").await, StatusCode::FORBIDDEN);
 }

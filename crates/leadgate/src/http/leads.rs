@@ -333,8 +333,8 @@ async fn update_lead(
     if !errors.is_empty() {
         return Err(ApiError::Invalid(errors));
     }
-    state.store.update_lead(id, &patch, &actor.0).await?;
-    let lead = state.models.refresh(id, Utc::now()).await?;
+    let lead =
+        leadgate_app::capture::edit(&state.store, &state.models, id, &patch, &actor.0).await?;
     Ok(Json(LeadView::from(&lead)))
 }
 

@@ -11,7 +11,7 @@ mod followup;
 pub(crate) mod forms;
 pub(crate) mod imports;
 mod leads;
-pub(crate) use leads::parse_id;
+pub(crate) use leads::{parse_id, require_identity};
 mod merges;
 mod models;
 pub(crate) mod observe;

@@ -106,6 +106,8 @@ pub struct Check {
     pub suspects: Vec<String>,
     pub rejects: Vec<Reject>,
     pub mapping: String,
+    /// "This file was imported with this mapping before (import 4, 26 Nov 2026)."
+    pub imported_before: Option<String>,
 }
 
 #[derive(Template)]
@@ -210,6 +212,19 @@ async fn check(
             .collect(),
         rejects,
         mapping: report.mapping,
+        imported_before: report.imported_before.map(|i| {
+            c.t.tf(
+                "imports.before",
+                &[
+                    ("id", &i.id.to_string()),
+                    (
+                        "when",
+                        &i.finished_at.map(|t| c.day(&t)).unwrap_or_default(),
+                    ),
+                    ("rows", &c.t.int(i.rows_done)),
+                ],
+            )
+        }),
     };
     render(state, signed, &Flash::default(), Some(checked)).await
 }
@@ -269,6 +284,8 @@ pub struct ConfirmForm {
     /// `check` (again, with the edited mapping) or `import`.
     #[serde(default)]
     action: String,
+    /// Import a file that was imported with this mapping before once more.
+    again: Option<String>,
 }
 
 /// Checks again with an edited mapping, or starts the import in the background.
@@ -287,10 +304,31 @@ pub async fn confirm(
     let options = ImportOptions {
         mapping,
         dry_run: false,
-        again: true,
+        again: form.again.is_some(),
         actor: signed.user.name.clone(),
-        file_name: form.file,
+        file_name: form.file.clone(),
     };
+    // Refused here, before the run goes to the background where no one would read why.
+    if !options.again {
+        match import::imported_before(&state.store, &path, &options).await {
+            Ok(None) => {}
+            Ok(Some(before)) => {
+                let c = Chrome::new(&signed, "imports");
+                let flash = Flash {
+                    error: Some(c.t.tf("imports.refused_again", &[("id", &before.id.to_string())])),
+                    ..Flash::default()
+                };
+                return render(&state, &signed, &flash, None).await;
+            }
+            Err(e) => {
+                let flash = Flash {
+                    error: Some(format!("{}: {e}", form.file)),
+                    ..Flash::default()
+                };
+                return render(&state, &signed, &flash, None).await;
+            }
+        }
+    }
     let store = state.store.clone();
     // The page shows its progress; a failure is logged and the import stays resumable.
     tokio::spawn(async move {

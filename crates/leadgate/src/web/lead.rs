@@ -105,6 +105,10 @@ struct LeadPage {
     can_close: bool,
     /// Reps the user may give this lead to (none: the user may not assign).
     assignees: Vec<leadgate_store::Rep>,
+    /// The editable fields with their values (none: the user may not edit leads).
+    edit: Vec<super::edit::EditField>,
+    /// The lead is flagged junk now (the verdict form offers the other way).
+    is_junk: bool,
 }
 
 fn text<T: AsRef<str>>(v: &Option<T>) -> String {
@@ -557,6 +561,12 @@ pub async fn page(
             .collect(),
         can_close: matches!(lead.lead.stage, Stage::Sql | Stage::Opportunity),
         assignees: super::assign::assignees(store, &signed.user).await?,
+        edit: if signed.user.role.allows(Permission::CaptureLeads) {
+            super::edit::fields(&c, &lead.lead)
+        } else {
+            Vec::new()
+        },
+        is_junk: !lead.junk.is_empty(),
         c,
     };
     html(page)

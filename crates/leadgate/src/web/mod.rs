@@ -6,6 +6,7 @@ mod assign;
 mod auth;
 mod board;
 mod charts;
+mod edit;
 pub mod i18n;
 mod imports;
 mod inbox;
@@ -36,7 +37,10 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(inbox::page))
         .route("/leads", get(leads::page))
         .route("/leads.csv", get(leads::csv))
+        .route("/leads/new", get(edit::new).post(edit::create))
         .route("/leads/{id}", get(lead::page))
+        .route("/leads/{id}/edit", post(edit::save))
+        .route("/leads/{id}/junk", post(edit::junk))
         .route("/leads/{id}/move", post(lead::move_lead))
         .route("/leads/{id}/bant", post(lead::bant))
         .route("/leads/{id}/log", post(lead::log))
@@ -163,6 +167,7 @@ impl Chrome {
             "analytics" => Permission::ReadAnalytics,
             "work" => Permission::WorkLeads,
             "data" => Permission::ManageData,
+            "capture" => Permission::CaptureLeads,
             _ => Permission::ReadLeads,
         };
         self.user.role.allows(permission)
