@@ -173,6 +173,8 @@ pub struct LeadFilter {
     pub team: Option<String>,
     /// Only leads nobody owns yet (the queue a manager assigns from).
     pub unowned: bool,
+    /// Only the leads of this person.
+    pub person: Option<PersonId>,
     /// Only leads still being worked: not customer, disqualified or recycled.
     pub open: bool,
     pub created_from: Option<DateTime<Utc>>,
@@ -869,6 +871,9 @@ impl Store {
             }
             if filter.unowned {
                 b.push(" AND l.owner IS NULL");
+            }
+            if let Some(person) = filter.person {
+                b.push(" AND l.person_id = ").push_bind(person);
             }
             if filter.open {
                 b.push(" AND l.stage NOT IN ('customer', 'disqualified', 'recycled')");

@@ -29,6 +29,7 @@ on_both_engines!(
     each_user_reads_and_clears_their_own_notifications,
     sign_in_and_error_pages_speak_the_browsers_language,
     a_lead_is_edited_judged_and_typed_in_from_the_dashboard,
+    duplicates_are_found_merged_and_undone_from_the_dashboard,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -1331,4 +1332,56 @@ async fn a_lead_is_edited_judged_and_typed_in_from_the_dashboard(app: &TestApp) 
         "the form comes back filled in"
     );
     assert_eq!(viewer.get("/leads/new").await, StatusCode::FORBIDDEN);
+}
+
+async fn duplicates_are_found_merged_and_undone_from_the_dashboard(app: &TestApp) {
+    setup(app).await;
+    let store = &app.store;
+    let anh = capture(store, json!({"first_name": "Thị Anh", "last_name": "Trần", "email": "anh@vinamilk.vn", "company": "Vinamilk"})).await;
+    let typo = capture(
+        store,
+        json!({"first_name": "Thi Anh", "last_name": "Tranh", "company": "Vinamilk"}),
+    )
+    .await;
+    let person = |id: LeadId| async move { store.lead(id).await.unwrap().person_id };
+    assert_ne!(person(anh).await, person(typo).await);
+
+    let rep = sign_in(app, "li.na").await;
+    assert_eq!(rep.get("/merges").await, StatusCode::FORBIDDEN);
+    let mia = sign_in(app, "mia").await;
+    let (_, back) = mia.post_to("/merges/find", &[]).await;
+    // This pair, and setup's two leads both named "Lead".
+    assert!(
+        back.contains("done=dedupe") && back.contains("count=2"),
+        "{back}"
+    );
+    let (status, page) = mia.page("/merges").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Thị Anh") && page.contains("Tranh"),
+        "both sides are shown"
+    );
+    let sides = [person(anh).await.0, person(typo).await.0];
+    let id = store
+        .merges(Some(leadgate_core::dedupe::MergeStatus::Suggested))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| sides.contains(&m.kept_person) && sides.contains(&m.merged_person))
+        .expect("the pair is suggested")
+        .id;
+    assert!(page.contains(&format!("data-merge=\"{id}\"")));
+
+    let (_, back) = mia.post_to(&format!("/merges/{id}/apply"), &[]).await;
+    assert!(back.contains("done=merge_apply"), "{back}");
+    assert_eq!(person(anh).await, person(typo).await);
+    let (_, back) = mia.post_to(&format!("/merges/{id}/apply"), &[]).await;
+    assert!(back.contains("error="), "a merge is applied once: {back}");
+    let (_, back) = mia.post_to(&format!("/merges/{id}/undo"), &[]).await;
+    assert!(back.contains("done=merge_undo"), "{back}");
+    assert_ne!(person(anh).await, person(typo).await);
+    assert_eq!(
+        mia.post(&format!("/merges/{id}/maybe"), &[]).await,
+        StatusCode::NOT_FOUND
+    );
 }

@@ -12,6 +12,7 @@ mod imports;
 mod inbox;
 mod lead;
 mod leads;
+mod merges;
 mod notifications;
 mod policy;
 mod settings;
@@ -71,6 +72,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/imports/confirm", post(imports::confirm))
         .route("/imports/{id}/rejects.csv", get(imports::rejects))
+        .route("/merges", get(merges::page))
+        .route("/merges/find", post(merges::find))
+        .route("/merges/{id}/{decision}", post(merges::decide))
         .route("/analytics", get(analytics::page))
         .route("/analytics/{table}", get(analytics::csv))
         .route("/static/app.css", get(stylesheet))
