@@ -53,7 +53,9 @@ pub use qualification::{facts, OwnedEvent};
 pub use routing::{check_name, Assignment, Rep, RepInput, Team};
 pub use sla::{Compliance, NewClock, SlaClock, StoredClock, COMPLIANCE_GROUPS};
 pub use time::{to_micros, Ts};
-pub use users::{random_token, NewSession, NewUser, SessionUser, User, MIN_PASSWORD_CHARS};
+pub use users::{
+    random_token, NewSession, NewUser, SessionUser, User, UserChange, MIN_PASSWORD_CHARS,
+};
 pub use webhooks::{Delivery, DeliveryOutcome, Webhook};
 
 use leadgate_core::FieldErrors;

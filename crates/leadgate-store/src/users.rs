@@ -176,6 +176,18 @@ async fn verify_password(password: String, hash: String) -> bool {
     .unwrap_or(false)
 }
 
+/// What an admin changes of a user.
+#[derive(Debug, Clone)]
+pub struct UserChange {
+    pub display_name: String,
+    pub role: Role,
+    pub team: Option<String>,
+    /// A locale the dashboard speaks (the caller checks it).
+    pub locale: String,
+    /// An IANA time zone name; empty is UTC.
+    pub time_zone: String,
+}
+
 impl Store {
     /// Creates a user; every bad field is named.
     pub async fn create_user(&self, new: NewUser) -> Result<User> {
@@ -211,20 +223,7 @@ impl Store {
                 String::new()
             }
         };
-        let team = new
-            .team
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty());
-        match &team {
-            None if new.role.is_team_bound() => errors.push(FieldError::new(
-                "team",
-                format!("a {} needs a team", new.role),
-            )),
-            Some(t) if !self.teams().await?.iter().any(|known| &known.name == t) => {
-                errors.push(FieldError::new("team", format!("no team is named '{t}'")))
-            }
-            _ => {}
-        }
+        let team = self.checked_team(new.role, new.team, &mut errors).await?;
         if !errors.is_empty() {
             return Err(errors.into());
         }
@@ -246,6 +245,72 @@ impl Store {
         .bind(&time_zone)
         .bind(&hash)
         .bind(now)
+        .fetch_one(pool)
+        .await)?;
+        row.into_user()
+    }
+
+    /// A role's team as given: a sales role needs one, and it must exist.
+    async fn checked_team(
+        &self,
+        role: Role,
+        team: Option<String>,
+        errors: &mut FieldErrors,
+    ) -> Result<Option<String>> {
+        let team = team.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+        match &team {
+            None if role.is_team_bound() => {
+                errors.push(FieldError::new("team", format!("a {role} needs a team")))
+            }
+            Some(t) if !self.teams().await?.iter().any(|known| &known.name == t) => {
+                errors.push(FieldError::new("team", format!("no team is named '{t}'")))
+            }
+            _ => {}
+        }
+        Ok(team)
+    }
+
+    /// Changes a user's name as shown, role, team, language and time zone (an admin's
+    /// edit); every bad field is named. Their open sessions see the change at once.
+    pub async fn update_user(&self, name: &str, change: UserChange) -> Result<User> {
+        let Some(user) = self.user(name).await? else {
+            return Err(StoreError::NotFound(format!("no user is named '{name}'")));
+        };
+        let mut errors = FieldErrors::default();
+        let display_name = change.display_name.trim().to_owned();
+        let display_name = if display_name.is_empty() {
+            user.name.clone()
+        } else {
+            display_name
+        };
+        if display_name.chars().count() > 200 {
+            errors.push(FieldError::new(
+                "display_name",
+                "must be at most 200 characters",
+            ));
+        }
+        let time_zone = time_zone(&change.time_zone).unwrap_or_else(|problem| {
+            errors.push(problem);
+            String::new()
+        });
+        let team = self
+            .checked_team(change.role, change.team, &mut errors)
+            .await?;
+        if !errors.is_empty() {
+            return Err(errors.into());
+        }
+        let row: UserRow = on_pool!(self, pool => sqlx::query_as(&format!(
+            "UPDATE users SET display_name = $1, role = $2, team = $3, locale = $4,
+                time_zone = $5, updated_at = $6
+             WHERE name = $7 RETURNING {USER_COLUMNS}"
+        ))
+        .bind(&display_name)
+        .bind(change.role.as_str())
+        .bind(&team)
+        .bind(&change.locale)
+        .bind(&time_zone)
+        .bind(Ts(Utc::now()))
+        .bind(name)
         .fetch_one(pool)
         .await)?;
         row.into_user()

@@ -30,6 +30,7 @@ on_both_engines!(
     sign_in_and_error_pages_speak_the_browsers_language,
     a_lead_is_edited_judged_and_typed_in_from_the_dashboard,
     duplicates_are_found_merged_and_undone_from_the_dashboard,
+    users_teams_and_reps_are_changed_on_the_settings_page,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -1384,4 +1385,150 @@ async fn duplicates_are_found_merged_and_undone_from_the_dashboard(app: &TestApp
         mia.post(&format!("/merges/{id}/maybe"), &[]).await,
         StatusCode::NOT_FOUND
     );
+}
+
+async fn users_teams_and_reps_are_changed_on_the_settings_page(app: &TestApp) {
+    setup(app).await;
+    let store = &app.store;
+    let admin = sign_in(app, "admin").await;
+    let manager = sign_in(app, "w.chen").await;
+    let viewer = sign_in(app, "vic").await;
+
+    // A user's role, team, language and time zone.
+    let user = |role: &'static str, team: &'static str| {
+        [
+            ("display_name", "李娜"),
+            ("role", role),
+            ("team", team),
+            ("locale", "zh-CN"),
+            ("time_zone", "Asia/Shanghai"),
+        ]
+    };
+    let (_, back) = admin
+        .post_to("/settings/users/li.na", &user("sales_rep", "americas"))
+        .await;
+    assert!(back.contains("done=user"), "{back}");
+    let li = store.user("li.na").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            li.team.as_deref(),
+            li.locale.as_str(),
+            li.time_zone.as_str()
+        ),
+        (Some("americas"), "zh-CN", "Asia/Shanghai")
+    );
+    let (_, back) = admin
+        .post_to("/settings/users/li.na", &user("sales_rep", ""))
+        .await;
+    assert!(back.contains("error=team"), "a rep needs a team: {back}");
+    let (_, back) = admin
+        .post_to("/settings/users/admin", &user("viewer", ""))
+        .await;
+    assert!(back.contains("error=role"), "{back}");
+    assert_eq!(
+        admin
+            .post("/settings/users/nobody", &user("viewer", ""))
+            .await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        viewer
+            .post("/settings/users/li.na", &user("admin", ""))
+            .await,
+        StatusCode::FORBIDDEN
+    );
+    admin
+        .post_to("/settings/users/li.na", &user("sales_rep", "apac"))
+        .await;
+
+    // A team's hours and holidays; a manager changes their own team only.
+    let hours = |name: &'static str, monday: &'static str| {
+        [
+            ("name", name),
+            ("timezone", "Asia/Singapore"),
+            ("hours_mon", monday),
+            ("hours_tue", "09:00-18:00"),
+            ("holidays", "2026-12-25 2027-01-01"),
+        ]
+    };
+    let (_, back) = admin
+        .post_to(
+            "/settings/teams",
+            &hours("apac", "09:00-12:00, 13:00-18:00"),
+        )
+        .await;
+    assert!(back.contains("done=team"), "{back}");
+    let apac = store
+        .teams()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "apac")
+        .unwrap();
+    assert_eq!(apac.calendar.hours[0].len(), 2, "two spans on Monday");
+    assert!(apac.calendar.hours[2].is_empty(), "Wednesday off");
+    assert_eq!(apac.calendar.holidays.len(), 2);
+    let (_, back) = admin
+        .post_to("/settings/teams", &hours("apac", "9 to 5"))
+        .await;
+    assert!(back.contains("error=hours.mon"), "{back}");
+    let (_, back) = manager
+        .post_to("/settings/teams", &hours("apac", "08:00-17:00"))
+        .await;
+    assert!(back.contains("done=team"), "{back}");
+    assert_eq!(
+        manager
+            .post("/settings/teams", &hours("americas", "08:00-17:00"))
+            .await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        viewer
+            .post("/settings/teams", &hours("apac", "08:00-17:00"))
+            .await,
+        StatusCode::FORBIDDEN
+    );
+
+    // Reps: a manager sends their own rep away, not another team's; bad numbers are named.
+    let rep = |name: &'static str, team: &'static str, weight: &'static str| {
+        [
+            ("name", name),
+            ("team", team),
+            ("weight", weight),
+            ("daily_cap", "5"),
+            ("away", "on"),
+        ]
+    };
+    let (_, back) = manager
+        .post_to("/settings/reps", &rep("li.na", "apac", "1"))
+        .await;
+    assert!(back.contains("done=rep"), "{back}");
+    assert!(store
+        .reps(Some("apac"))
+        .await
+        .unwrap()
+        .iter()
+        .any(|r| r.name == "li.na" && r.away && r.daily_cap == Some(5)));
+    assert_eq!(
+        manager
+            .post("/settings/reps", &rep("j.miller", "apac", "1"))
+            .await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        manager
+            .post("/settings/reps", &rep("j.miller", "americas", "1"))
+            .await,
+        StatusCode::FORBIDDEN
+    );
+    let (_, back) = admin
+        .post_to("/settings/reps", &rep("m.new", "americas", "lots"))
+        .await;
+    assert!(back.contains("error=weight"), "{back}");
+    let (_, back) = admin
+        .post_to("/settings/reps", &rep("m.new", "americas", "2"))
+        .await;
+    assert!(back.contains("done=rep"), "{back}");
+    let (_, page) = admin.page("/settings").await;
+    assert!(page.contains("data-rep=\"m.new\"") && page.contains("data-team=\"apac\""));
 }

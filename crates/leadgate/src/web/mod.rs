@@ -16,6 +16,7 @@ mod merges;
 mod notifications;
 mod policy;
 mod settings;
+mod teams;
 
 use crate::http::AppState;
 use askama::Template;
@@ -57,10 +58,13 @@ pub fn routes() -> Router<AppState> {
         .route("/settings", get(settings::page))
         .route("/settings/password", post(settings::password))
         .route("/settings/users", post(settings::create_user))
+        .route("/settings/users/{name}", post(settings::update_user))
         .route(
             "/settings/users/{name}/{action}",
             post(settings::set_user_state),
         )
+        .route("/settings/teams", post(teams::save_team))
+        .route("/settings/reps", post(teams::save_rep))
         .route("/settings/keys", post(settings::create_key))
         .route("/settings/keys/{id}/revoke", post(settings::revoke_key))
         .route("/imports", get(imports::page))

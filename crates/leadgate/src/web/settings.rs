@@ -35,6 +35,11 @@ struct SettingsPage {
     users: Vec<leadgate_store::User>,
     keys: Vec<KeyView>,
     teams: Vec<TeamView>,
+    /// The teams this user may change, as their forms show them.
+    team_forms: Vec<super::teams::TeamForm>,
+    /// Their reps.
+    team_reps: Vec<leadgate_store::Rep>,
+    days: Vec<&'static str>,
     forms: Vec<(String, String, String)>,
     manage_users: bool,
     roles: Vec<&'static str>,
@@ -71,8 +76,20 @@ async fn render(
     } else {
         (Vec::new(), Vec::new())
     };
+    let all_teams = state.store.teams().await?;
+    // The teams this user changes (an admin every one, a manager their own) and their reps.
+    let mut team_forms = Vec::new();
+    let mut team_reps = Vec::new();
+    if signed.user.role.allows(Permission::ManageTeams) {
+        for team in &all_teams {
+            if manage_users || signed.user.team.as_deref() == Some(team.name.as_str()) {
+                team_forms.push(super::teams::TeamForm::of(team));
+                team_reps.extend(state.store.reps(Some(&team.name)).await?);
+            }
+        }
+    }
     let mut teams = Vec::new();
-    for team in state.store.teams().await? {
+    for team in all_teams {
         let reps = state
             .store
             .reps(Some(&team.name))
@@ -80,7 +97,7 @@ async fn render(
             .into_iter()
             .map(|r| {
                 if r.away {
-                    format!("{} (away)", r.name)
+                    format!("{} ({})", r.name, c.t("assign.away"))
                 } else {
                     r.name
                 }
@@ -111,6 +128,9 @@ async fn render(
         users,
         keys,
         teams,
+        team_forms,
+        team_reps,
+        days: super::teams::DAYS.to_vec(),
         forms,
         manage_users,
         roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
@@ -220,6 +240,54 @@ pub async fn create_user(
         })
         .await;
     answer(made, "user")
+}
+
+/// An admin changes a user's name as shown, role, team, language and time zone.
+pub async fn update_user(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(name): Path<String>,
+    Form(form): Form<UserForm>,
+) -> PageResult {
+    signed.check_csrf(&form.csrf)?;
+    require(&signed.user, Permission::ManageUsers)?;
+    let role = match form.role.parse::<Role>() {
+        Ok(r) => r,
+        Err(e) => return Ok(back("/settings", Err(format!("role: {e}")))),
+    };
+    if !super::i18n::is_supported(&form.locale) {
+        return Ok(back(
+            "/settings",
+            Err(format!(
+                "locale: '{}' is not one of {}",
+                form.locale,
+                super::i18n::LOCALES.join(", ")
+            )),
+        ));
+    }
+    if name == signed.user.name && role != Role::Admin {
+        return Ok(back(
+            "/settings",
+            Err("role: you cannot take your own admin role away".into()),
+        ));
+    }
+    let changed = state
+        .store
+        .update_user(
+            &name,
+            leadgate_store::UserChange {
+                display_name: form.display_name,
+                role,
+                team: Some(form.team),
+                locale: form.locale,
+                time_zone: form.time_zone,
+            },
+        )
+        .await;
+    match changed {
+        Err(leadgate_store::StoreError::NotFound(m)) => Err(WebError::NotFound(m)),
+        other => answer(other, "user"),
+    }
 }
 
 #[derive(Deserialize)]
