@@ -31,6 +31,7 @@ on_both_engines!(
     a_lead_is_edited_judged_and_typed_in_from_the_dashboard,
     duplicates_are_found_merged_and_undone_from_the_dashboard,
     users_teams_and_reps_are_changed_on_the_settings_page,
+    a_web_form_is_built_and_embedded_from_the_dashboard,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -1531,4 +1532,101 @@ async fn users_teams_and_reps_are_changed_on_the_settings_page(app: &TestApp) {
     assert!(back.contains("done=rep"), "{back}");
     let (_, page) = admin.page("/settings").await;
     assert!(page.contains("data-rep=\"m.new\"") && page.contains("data-team=\"apac\""));
+}
+
+async fn a_web_form_is_built_and_embedded_from_the_dashboard(app: &TestApp) {
+    setup(app).await;
+    let mia = sign_in(app, "mia").await;
+    let rep = sign_in(app, "li.na").await;
+    assert_eq!(rep.get("/forms").await, StatusCode::FORBIDDEN);
+    let form = [
+        ("key", "fair"),
+        ("title", "Meet us at the fair"),
+        ("ask_email", "on"),
+        ("label_email", "Work email"),
+        ("required_email", "on"),
+        ("ask_company", "on"),
+        ("label_company", "Company"),
+        ("label_phone", "Phone"),
+        ("custom_key_0", "interest"),
+        ("custom_label_0", "What interests you?"),
+        ("custom_key_1", ""),
+        ("custom_label_1", ""),
+        ("consent", "You may contact me about this."),
+        ("campaign", "expo-2026"),
+    ];
+    let (_, back) = mia.post_to("/forms", &form).await;
+    assert_eq!(back, "/forms/fair?done=form");
+    let saved = app.store.form("fair").await.unwrap().definition;
+    let names: Vec<&str> = saved.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["email", "company", "custom.interest"],
+        "only the ticked fields, in order"
+    );
+    assert!(saved.fields[0].required && !saved.fields[1].required);
+    assert_eq!(saved.fields[0].label, "Work email");
+    assert_eq!(
+        saved.consent_text.as_deref(),
+        Some("You may contact me about this.")
+    );
+    assert_eq!(saved.source["campaign"], "expo-2026");
+    let (status, page) = mia.page("/forms/fair").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("/f/fair") && page.contains("What interests you?"),
+        "the snippet and the form's own question"
+    );
+    let embed = reqwest::get(app.url("/f/fair/embed"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(embed.contains("Work email"));
+
+    // A form that asks nothing, or a key no address can hold, is refused by name; what was
+    // typed stays.
+    let (status, page) = {
+        let r = mia
+            .client
+            .post(app.url("/forms"))
+            .header("cookie", &mia.cookie)
+            .form(&[
+                ("csrf", mia.csrf.as_str()),
+                ("key", "empty"),
+                ("title", "Nothing asked"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    };
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("fields") && page.contains("Nothing asked"),
+        "{page}"
+    );
+    let (_, page) = {
+        let r = mia
+            .client
+            .post(app.url("/forms"))
+            .header("cookie", &mia.cookie)
+            .form(&[
+                ("csrf", mia.csrf.as_str()),
+                ("key", "Bad Key"),
+                ("title", "x"),
+                ("ask_email", "on"),
+                ("label_email", "Email"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    };
+    assert!(page.contains("key: must be 1 to 64"), "{page}");
+    assert!(
+        page.contains("value=\"Bad Key\""),
+        "the key stays to correct"
+    );
 }

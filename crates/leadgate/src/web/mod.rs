@@ -7,6 +7,7 @@ mod auth;
 mod board;
 mod charts;
 mod edit;
+mod forms;
 pub mod i18n;
 mod imports;
 mod inbox;
@@ -76,6 +77,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/imports/confirm", post(imports::confirm))
         .route("/imports/{id}/rejects.csv", get(imports::rejects))
+        .route("/forms", get(forms::page).post(forms::save))
+        .route("/forms/{key}", get(forms::edit))
         .route("/merges", get(merges::page))
         .route("/merges/find", post(merges::find))
         .route("/merges/{id}/{decision}", post(merges::decide))
@@ -176,6 +179,7 @@ impl Chrome {
             "work" => Permission::WorkLeads,
             "data" => Permission::ManageData,
             "capture" => Permission::CaptureLeads,
+            "forms" => Permission::ManageForms,
             _ => Permission::ReadLeads,
         };
         self.user.role.allows(permission)
