@@ -32,6 +32,8 @@ on_both_engines!(
     duplicates_are_found_merged_and_undone_from_the_dashboard,
     users_teams_and_reps_are_changed_on_the_settings_page,
     a_web_form_is_built_and_embedded_from_the_dashboard,
+    every_person_facing_api_operation_has_a_page_action,
+    consent_email_tasks_and_erasure_from_the_lead_page,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -1629,4 +1631,299 @@ async fn a_web_form_is_built_and_embedded_from_the_dashboard(app: &TestApp) {
         page.contains("value=\"Bad Key\""),
         "the key stays to correct"
     );
+}
+
+/// Each API operation a person does, and the dashboard page or action that does it.
+const PAGE_ACTIONS: &[(&str, &str, &str, &str)] = &[
+    ("GET", "/leads", "GET", "/leads"),
+    ("POST", "/leads", "POST", "/leads/new"),
+    ("GET", "/leads/export", "GET", "/leads.csv"),
+    ("GET", "/leads/{id}", "GET", "/leads/{lead}"),
+    ("PATCH", "/leads/{id}", "POST", "/leads/{lead}/edit"),
+    ("POST", "/leads/{id}/assign", "POST", "/leads/{lead}/assign"),
+    ("PUT", "/leads/{id}/bant", "POST", "/leads/{lead}/bant"),
+    ("GET", "/leads/{id}/clocks", "GET", "/leads/{lead}"),
+    ("GET", "/leads/{id}/consents", "GET", "/leads/{lead}"),
+    (
+        "POST",
+        "/leads/{id}/consents",
+        "POST",
+        "/leads/{lead}/consent",
+    ),
+    ("POST", "/leads/{id}/emails", "POST", "/leads/{lead}/email"),
+    (
+        "POST",
+        "/leads/{id}/interactions",
+        "POST",
+        "/leads/{lead}/log",
+    ),
+    ("PUT", "/leads/{id}/junk", "POST", "/leads/{lead}/junk"),
+    ("GET", "/leads/{id}/prediction", "GET", "/leads/{lead}"),
+    ("GET", "/leads/{id}/score", "GET", "/leads/{lead}"),
+    // A task is set as the next step of a logged contact.
+    ("POST", "/leads/{id}/tasks", "POST", "/leads/{lead}/log"),
+    ("GET", "/leads/{id}/timeline", "GET", "/leads/{lead}"),
+    (
+        "POST",
+        "/leads/{id}/transitions",
+        "POST",
+        "/leads/{lead}/move",
+    ),
+    ("POST", "/dedupe", "POST", "/merges/find"),
+    ("GET", "/merges", "GET", "/merges"),
+    ("POST", "/merges/{id}/{decision}", "POST", "/merges/1/apply"),
+    ("GET", "/notifications", "GET", "/notifications"),
+    (
+        "POST",
+        "/notifications/{id}/read",
+        "POST",
+        "/notifications/1/read",
+    ),
+    ("GET", "/tasks", "GET", "/"),
+    ("GET", "/tasks/{id}", "GET", "/"),
+    ("POST", "/tasks/{id}/{action}", "POST", "/tasks/1/cancel"),
+    ("GET", "/forms", "GET", "/forms"),
+    ("GET", "/forms/{key}", "GET", "/forms/{form}"),
+    ("PUT", "/forms/{key}", "POST", "/forms"),
+    ("GET", "/imports", "GET", "/imports"),
+    ("POST", "/imports", "POST", "/imports/upload"),
+    ("GET", "/imports/{id}", "GET", "/imports"),
+    ("GET", "/imports/{id}/rejects", "GET", "/imports"),
+    ("POST", "/gdpr/export", "GET", "/leads/{lead}/person.json"),
+    ("POST", "/gdpr/erase", "POST", "/leads/{lead}/erase"),
+    ("GET", "/policies", "GET", "/policy"),
+    ("POST", "/policies", "POST", "/policy"),
+    ("POST", "/policies/backtest", "POST", "/policy"),
+    ("GET", "/policies/{product}/{version}", "GET", "/policy"),
+    ("GET", "/teams", "GET", "/settings"),
+    ("PUT", "/teams/{name}", "POST", "/settings/teams"),
+    ("GET", "/reps", "GET", "/settings"),
+    ("PUT", "/reps/{name}", "POST", "/settings/reps"),
+    ("GET", "/sla/clocks", "GET", "/"),
+    ("GET", "/sla/compliance", "GET", "/analytics"),
+];
+
+/// API operations no person does from a page, and why.
+const API_ONLY: &[(&str, &str, &str)] = &[
+    ("POST", "/events", "machines report behaviour"),
+    (
+        "POST",
+        "/policies/automation-dry-run",
+        "scripts check automation rules before an apply",
+    ),
+    (
+        "GET",
+        "/models",
+        "model training is scheduled work (`leadgate model train`)",
+    ),
+    ("POST", "/models/train", "model training is scheduled work"),
+    ("POST", "/models/predict", "batch scoring for other systems"),
+    ("GET", "/models/{id}", "model training is scheduled work"),
+    (
+        "POST",
+        "/models/{id}/activate",
+        "model training is scheduled work",
+    ),
+    (
+        "GET",
+        "/models/{id}/report",
+        "model training is scheduled work; pages show the drift report",
+    ),
+    (
+        "GET",
+        "/email-templates",
+        "templates are written by integrators",
+    ),
+    (
+        "PUT",
+        "/email-templates/{name}",
+        "templates are written by integrators",
+    ),
+    ("GET", "/emails", "the outbox is watched by operators"),
+    (
+        "POST",
+        "/emails/{id}/resend",
+        "the outbox is watched by operators",
+    ),
+    ("GET", "/webhooks", "integrations"),
+    ("POST", "/webhooks", "integrations"),
+    ("GET", "/webhooks/{id}/deliveries", "integrations"),
+    ("POST", "/webhooks/{id}/replay", "integrations"),
+    ("POST", "/webhooks/{id}/{action}", "integrations"),
+    ("GET", "/jobs", "operations"),
+    ("GET", "/jobs/{id}", "operations"),
+    ("POST", "/jobs/{id}/retry", "operations"),
+    ("GET", "/openapi.json", "operations"),
+];
+
+async fn every_person_facing_api_operation_has_a_page_action(app: &TestApp) {
+    let (own, _) = setup(app).await;
+    let definition = leadgate_core::form::FormDefinition::parse(
+        &json!({"title": "t", "fields": [{"name": "email", "label": "Email"}]}),
+    )
+    .unwrap();
+    app.store.save_form("t", &definition).await.unwrap();
+    let spec: serde_json::Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    let mut operations = Vec::new();
+    for (path, methods) in spec["paths"].as_object().unwrap() {
+        let Some(path) = path.strip_prefix("/api/v1") else {
+            continue; // The public form endpoints and health checks: not a person's work here.
+        };
+        for method in methods.as_object().unwrap().keys() {
+            operations.push((method.to_uppercase(), path.to_owned()));
+        }
+    }
+    for (method, path) in &operations {
+        let paged = PAGE_ACTIONS
+            .iter()
+            .filter(|(m, p, _, _)| m == method && p == path)
+            .count();
+        let api_only = API_ONLY
+            .iter()
+            .filter(|(m, p, _)| m == method && p == path)
+            .count();
+        assert_eq!(
+            paged + api_only,
+            1,
+            "{method} {path}: say which page action does it, or why it is for the API only"
+        );
+    }
+    for (method, path, _, _) in PAGE_ACTIONS {
+        assert!(
+            operations.iter().any(|(m, p)| m == method && p == path),
+            "{method} {path} is not in the API"
+        );
+    }
+    // Each page action answers (a form without its token is refused, never not found).
+    let admin = sign_in(app, "admin").await;
+    for (_, _, method, page) in PAGE_ACTIONS {
+        let page = page
+            .replace("{lead}", &own.to_string())
+            .replace("{form}", "t");
+        let status = if *method == "GET" {
+            admin.get(&page).await
+        } else {
+            admin
+                .client
+                .post(app.url(&page))
+                .header("cookie", &admin.cookie)
+                .form(&[("x", "y")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        };
+        if *method == "GET" {
+            assert_eq!(status, StatusCode::OK, "{method} {page}");
+        } else {
+            // Refused (no token, or not the form it reads), never not found.
+            assert!(
+                status.is_client_error()
+                    && status != StatusCode::NOT_FOUND
+                    && status != StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {page}: {status}"
+            );
+        }
+    }
+}
+
+async fn consent_email_tasks_and_erasure_from_the_lead_page(app: &TestApp) {
+    let (own, _) = setup(app).await;
+    let store = &app.store;
+    store
+        .put_email_template(
+            "hello",
+            &leadgate_core::email::EmailTemplate {
+                subject: "Hello".into(),
+                body: "Hello {{first_name}}".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let admin = sign_in(app, "admin").await;
+    let rep = sign_in(app, "li.na").await;
+
+    // A rep emails the lead a template; the page offers it.
+    let (_, page) = rep.page(&format!("/leads/{own}")).await;
+    assert!(page.contains("<option>hello</option>"));
+    assert!(!page.contains("id=\"privacy\""), "privacy is the admin's");
+    let (_, back) = rep
+        .post_to(&format!("/leads/{own}/email"), &[("template", "hello")])
+        .await;
+    assert!(back.contains("done=emailed"), "{back}");
+    assert_eq!(store.emails(Some(own), 10).await.unwrap().len(), 1);
+    assert_eq!(
+        rep.post(&format!("/leads/{own}/email"), &[("template", "nope")])
+            .await,
+        StatusCode::NOT_FOUND,
+        "no such template"
+    );
+
+    // A task is cancelled from the inbox.
+    let task = leadgate_core::followup::TaskRequest {
+        task_type: Some("call".into()),
+        due_at: Some("2030-01-01T09:00:00Z".into()),
+        ..Default::default()
+    }
+    .check("")
+    .unwrap();
+    let task = leadgate_app::followup::create_task(store, own, &task, "li.na", chrono::Utc::now())
+        .await
+        .unwrap();
+    let (_, back) = rep
+        .post_to(&format!("/tasks/{}/cancel", task.id), &[])
+        .await;
+    assert!(back.contains("done=task_cancelled"), "{back}");
+    assert_eq!(
+        store.task(task.id).await.unwrap().state.as_str(),
+        "cancelled"
+    );
+
+    // Consent withdrawn by hand sets Do Not Email; the rep may not record one.
+    assert_eq!(
+        rep.post(
+            &format!("/leads/{own}/consent"),
+            &[("purpose", "email"), ("granted", "no")]
+        )
+        .await,
+        StatusCode::FORBIDDEN
+    );
+    let (_, back) = admin
+        .post_to(
+            &format!("/leads/{own}/consent"),
+            &[
+                ("purpose", "email"),
+                ("granted", "no"),
+                ("wording", "asked on the phone"),
+            ],
+        )
+        .await;
+    assert!(back.contains("done=consent"), "{back}");
+    assert!(store.lead(own).await.unwrap().do_not_email);
+    let (_, back) = admin
+        .post_to(
+            &format!("/leads/{own}/consent"),
+            &[("purpose", "Bad Purpose"), ("granted", "yes")],
+        )
+        .await;
+    assert!(back.contains("error=purpose"), "{back}");
+
+    // The person's data downloads; erasure needs ERASE typed.
+    let (status, document) = admin.page(&format!("/leads/{own}/person.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(document.contains("own@lead.example"));
+    let (_, back) = admin
+        .post_to(&format!("/leads/{own}/erase"), &[("confirm", "yes")])
+        .await;
+    assert!(back.contains("error=confirm"), "{back}");
+    let (_, back) = admin
+        .post_to(&format!("/leads/{own}/erase"), &[("confirm", "ERASE")])
+        .await;
+    assert!(back.contains("done=erased"), "{back}");
+    let after = store
+        .lead(own)
+        .await
+        .map(|l| l.lead.email.is_none())
+        .unwrap_or(true);
+    assert!(after, "the email is gone");
 }

@@ -120,13 +120,23 @@ pub struct DoneForm {
 }
 
 /// Marks a follow-up done (from the inbox or the lead page).
-pub async fn complete_task(
+/// Closes a task: done, or cancelled (no longer needed).
+pub async fn close_task(
     State(state): State<AppState>,
     signed: Signed,
-    axum::extract::Path(raw): axum::extract::Path<String>,
+    axum::extract::Path((raw, action)): axum::extract::Path<(String, String)>,
     axum::Form(form): axum::Form<DoneForm>,
 ) -> PageResult {
     signed.check_csrf(&form.csrf)?;
+    let (state_after, done) = match action.as_str() {
+        "done" => (TaskState::Done, "task_done"),
+        "cancel" => (TaskState::Cancelled, "task_cancelled"),
+        other => {
+            return Err(super::WebError::NotFound(format!(
+                "'{other}' is not a task action; use done or cancel"
+            )))
+        }
+    };
     super::require(&signed.user, leadgate_core::access::Permission::WorkLeads)?;
     let id = crate::http::path_id(&raw, "task")
         .map(leadgate_core::id::TaskId)
@@ -136,7 +146,7 @@ pub async fn complete_task(
     super::check_lead_access(&state, &signed.user, &lead).await?;
     state
         .store
-        .close_task(id, TaskState::Done, &signed.user.name, Utc::now())
+        .close_task(id, state_after, &signed.user.name, Utc::now())
         .await?;
-    Ok(super::back("/", Ok("task_done")))
+    Ok(super::back("/", Ok(done)))
 }

@@ -109,6 +109,18 @@ struct LeadPage {
     edit: Vec<super::edit::EditField>,
     /// The lead is flagged junk now (the verdict form offers the other way).
     is_junk: bool,
+    /// Email templates a rep may send the lead.
+    templates: Vec<String>,
+    /// The person's consents, for a user who handles privacy (admins).
+    consents: Option<Vec<ConsentLine>>,
+}
+
+pub struct ConsentLine {
+    pub purpose: String,
+    pub granted: bool,
+    pub wording: String,
+    pub when: String,
+    pub actor: String,
 }
 
 fn text<T: AsRef<str>>(v: &Option<T>) -> String {
@@ -567,6 +579,36 @@ pub async fn page(
             Vec::new()
         },
         is_junk: !lead.junk.is_empty(),
+        templates: if signed.user.role.allows(Permission::WorkLeads) {
+            store
+                .email_templates()
+                .await?
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect()
+        } else {
+            Vec::new()
+        },
+        consents: if signed.user.role.allows(Permission::Privacy) {
+            let person = store.person_of_lead(id).await?;
+            Some(
+                store
+                    .consents(person)
+                    .await?
+                    .current
+                    .into_iter()
+                    .map(|k| ConsentLine {
+                        when: c.when(&k.recorded_at.0),
+                        purpose: k.purpose,
+                        granted: k.granted,
+                        wording: k.wording.unwrap_or_default(),
+                        actor: k.actor,
+                    })
+                    .collect(),
+            )
+        } else {
+            None
+        },
         c,
     };
     html(page)

@@ -16,6 +16,7 @@ mod leads;
 mod merges;
 mod notifications;
 mod policy;
+mod privacy;
 mod settings;
 mod teams;
 
@@ -44,13 +45,17 @@ pub fn routes() -> Router<AppState> {
         .route("/leads/{id}", get(lead::page))
         .route("/leads/{id}/edit", post(edit::save))
         .route("/leads/{id}/junk", post(edit::junk))
+        .route("/leads/{id}/consent", post(privacy::consent))
+        .route("/leads/{id}/email", post(privacy::email))
+        .route("/leads/{id}/person.json", get(privacy::export))
+        .route("/leads/{id}/erase", post(privacy::erase))
         .route("/leads/{id}/move", post(lead::move_lead))
         .route("/leads/{id}/bant", post(lead::bant))
         .route("/leads/{id}/log", post(lead::log))
         .route("/leads/{id}/outcome", post(lead::outcome))
         .route("/leads/{id}/assign", post(assign::one))
         .route("/leads/assign", post(assign::many))
-        .route("/tasks/{id}/done", post(inbox::complete_task))
+        .route("/tasks/{id}/{action}", post(inbox::close_task))
         .route("/notifications", get(notifications::page))
         .route("/notifications/read", post(notifications::read_all))
         .route("/notifications/{id}/read", post(notifications::read_one))
