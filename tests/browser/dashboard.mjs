@@ -293,7 +293,10 @@ try {
       const width = await phone.page.evaluate(() => document.documentElement.scrollWidth);
       assert.ok(width <= 390, `${name} ${path} is ${width} px wide`);
     }
-    if (name === "w.chen") await shot(phone.page, "phone-settings-zh");
+    if (name === "w.chen") {
+      await phone.page.goto(`${base}/settings`);
+      await shot(phone.page, "phone-settings-zh");
+    }
     await phone.context.close();
   }
 

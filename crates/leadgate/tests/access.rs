@@ -34,6 +34,7 @@ on_both_engines!(
     a_web_form_is_built_and_embedded_from_the_dashboard,
     every_person_facing_api_operation_has_a_page_action,
     consent_email_tasks_and_erasure_from_the_lead_page,
+    a_chinese_user_reads_no_english_on_any_page,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -1926,4 +1927,134 @@ async fn consent_email_tasks_and_erasure_from_the_lead_page(app: &TestApp) {
         .map(|l| l.lead.email.is_none())
         .unwrap_or(true);
     assert!(after, "the email is gone");
+}
+
+/// The text a person reads on a page: the markup, scripts and styles taken out.
+fn visible_text(html: &str) -> String {
+    let mut shown = String::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script").or_else(|| rest.find("<style")) {
+        shown.push_str(&rest[..start]);
+        let close = if rest[start..].starts_with("<script") {
+            "</script>"
+        } else {
+            "</style>"
+        };
+        rest = rest[start..]
+            .find(close)
+            .map_or("", |end| &rest[start + end + close.len()..]);
+    }
+    shown.push_str(rest);
+    let mut text = String::new();
+    let mut in_tag = false;
+    for ch in shown.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+async fn a_chinese_user_reads_no_english_on_any_page(app: &TestApp) {
+    let (own, _) = setup(app).await;
+    let store = &app.store;
+    leadgate_store::testing::notify(store, "w.chen", own, "提醒").await;
+    let definition = leadgate_core::form::FormDefinition::parse(
+        &json!({"title": "表单", "fields": [{"name": "email", "label": "邮箱"}]}),
+    )
+    .unwrap();
+    store.save_form("zh", &definition).await.unwrap();
+    let admin = sign_in(app, "admin").await;
+    for name in ["admin", "w.chen"] {
+        let change = [
+            ("display_name", name),
+            (
+                "role",
+                if name == "admin" {
+                    "admin"
+                } else {
+                    "sales_manager"
+                },
+            ),
+            ("team", if name == "admin" { "" } else { "apac" }),
+            ("locale", "zh-CN"),
+            ("time_zone", "Asia/Shanghai"),
+        ];
+        let (_, back) = admin
+            .post_to(&format!("/settings/users/{name}"), &change)
+            .await;
+        assert!(back.contains("done=user"), "{back}");
+    }
+    // English texts a Chinese page must not show: each literal part of a text the Chinese
+    // catalog words differently, long enough not to be a name or a code.
+    let en = leadgate::web::i18n::catalog("en");
+    let zh = leadgate::web::i18n::catalog("zh-CN");
+    let mut english: Vec<String> = Vec::new();
+    for (key, text) in en.texts() {
+        if zh.t(key) == text || key.starts_with("language.") || key.starts_with("format.") {
+            continue;
+        }
+        for part in text.split(|c| c == '{' || c == '}').step_by(2) {
+            let part = part.trim_matches(|c: char| !c.is_alphanumeric());
+            if part.len() >= 8 && part.contains(' ') {
+                english.push(part.to_owned());
+            }
+        }
+    }
+    english.sort();
+    english.dedup();
+    // The check sees English where there is some: an English user's lead page.
+    let (_, page) = sign_in(app, "li.na")
+        .await
+        .page(&format!("/leads/{own}"))
+        .await;
+    let seen = english
+        .iter()
+        .filter(|e| visible_text(&page).contains(e.as_str()))
+        .count();
+    assert!(seen >= 5, "the English lead page shows {seen} of the texts");
+    for name in ["admin", "w.chen"] {
+        let user = sign_in(app, name).await;
+        let pages = [
+            "/".to_owned(),
+            "/leads".into(),
+            "/leads?unassigned=1".into(),
+            format!("/leads/{own}"),
+            "/leads/new".into(),
+            "/board".into(),
+            "/analytics".into(),
+            "/policy".into(),
+            "/settings".into(),
+            "/notifications".into(),
+            "/imports".into(),
+            "/merges".into(),
+            "/forms".into(),
+            "/forms/zh".into(),
+        ];
+        for page in pages {
+            let (status, html) = user.page(&page).await;
+            if status == StatusCode::FORBIDDEN {
+                continue;
+            }
+            assert_eq!(status, StatusCode::OK, "{name} {page}");
+            assert!(
+                html.contains("lang=\"zh-CN\""),
+                "{name} {page} is in Chinese"
+            );
+            let text = visible_text(&html);
+            let left: Vec<&String> = english
+                .iter()
+                .filter(|e| text.contains(e.as_str()))
+                .collect();
+            assert!(left.is_empty(), "{name} {page} shows English: {left:?}");
+        }
+    }
 }

@@ -177,6 +177,14 @@ impl Catalog {
             .unwrap_or(key)
     }
 
+    /// Every key and text of this language (English's where it has none).
+    pub fn texts(&self) -> impl Iterator<Item = (&str, &str)> {
+        catalogs()[0]
+            .strings
+            .keys()
+            .map(|k| (k.as_str(), self.t(k)))
+    }
+
     /// `t` with `{name}` placeholders filled in.
     pub fn tf(&self, key: &str, args: &[(&str, &str)]) -> String {
         let mut text = self.t(key).to_owned();
