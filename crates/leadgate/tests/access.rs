@@ -2002,7 +2002,7 @@ async fn a_chinese_user_reads_no_english_on_any_page(app: &TestApp) {
         if zh.t(key) == text || key.starts_with("language.") || key.starts_with("format.") {
             continue;
         }
-        for part in text.split(|c| c == '{' || c == '}').step_by(2) {
+        for part in text.split(['{', '}']).step_by(2) {
             let part = part.trim_matches(|c: char| !c.is_alphanumeric());
             if part.len() >= 8 && part.contains(' ') {
                 english.push(part.to_owned());
