@@ -277,10 +277,11 @@ try {
     await phone.page.goto(`${base}/board`);
     const card = phone.page.locator('.column[data-stage="mql"] .card').first();
     const id = await card.getAttribute("data-lead");
-    const before = Number(await phone.page.locator('.column[data-stage="sal"] .count').innerText());
+    const count = async () => Number((await phone.page.locator('.column[data-stage="sal"] .count').innerText()).replace(/\D/g, ""));
+    const before = await count();
     await card.locator("select.move-to").selectOption("sal");
     await phone.page.locator(`.column[data-stage="sal"] .card[data-lead="${id}"]`).waitFor();
-    assert.equal(Number(await phone.page.locator('.column[data-stage="sal"] .count').innerText()), before + 1, "the column counts the moved card");
+    assert.equal(await count(), before + 1, "the column counts the moved card");
     await shot(phone.page, "phone-board");
     await phone.context.close();
   }

@@ -987,6 +987,30 @@ impl Store {
         Ok(LeadPage { leads, next_cursor })
     }
 
+    /// A board column's totals: how many leads are in `stage` (of `team`'s reps when given;
+    /// junk left out), counted up to `cap`, and their weighted value (won chance x deal
+    /// value). Counting stops at the cap so a column of a huge store costs what a page costs.
+    pub async fn stage_total(
+        &self,
+        stage: Stage,
+        team: Option<&str>,
+        cap: i64,
+    ) -> Result<(i64, f64)> {
+        let (count, value): (i64, Option<f64>) = on_read_pool!(self, pool => sqlx::query_as(
+            "SELECT count(*), sum(priority) FROM (
+               SELECT l.priority FROM leads l
+                WHERE l.stage = $1 AND l.junk = ''
+                  AND (CAST($2 AS TEXT) IS NULL OR l.owner IN (SELECT name FROM reps WHERE team = $2))
+                LIMIT $3) AS column_leads",
+        )
+        .bind(stage.as_str())
+        .bind(team)
+        .bind(cap)
+        .fetch_one(pool)
+        .await)?;
+        Ok((count, value.unwrap_or(0.0)))
+    }
+
     pub async fn count_leads(&self) -> Result<i64> {
         Ok(
             on_read_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM leads").fetch_one(pool).await)?,

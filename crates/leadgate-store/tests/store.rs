@@ -23,7 +23,55 @@ leadgate_store::on_both_engines!(
     phones_countries_and_company_domains_are_normalised_on_capture,
     rate_limit_hits_count_per_key_and_window_and_ended_windows_are_dropped,
     a_policy_is_stored_with_one_kind_of_line_ending,
+    a_board_column_counts_its_leads_up_to_a_cap,
 );
+
+/// A board column's totals: the stage's leads (of a team when asked), junk left out,
+/// counted up to the cap.
+async fn a_board_column_counts_its_leads_up_to_a_cap(store: Store) {
+    store
+        .put_team(
+            "north",
+            &leadgate_core::calendar::BusinessCalendar::always(),
+            None,
+        )
+        .await
+        .unwrap();
+    let rep = leadgate_store::RepInput {
+        team: "north".into(),
+        email: None,
+        weight: 1.0,
+        daily_cap: None,
+        away: false,
+    };
+    store.put_rep("ana", &rep).await.unwrap();
+    for i in 0..5 {
+        let owner = if i < 2 { json!("ana") } else { Value::Null };
+        let junk = if i == 4 { "info@example.com" } else { "" };
+        let email = if junk.is_empty() {
+            format!("p{i}@acme.example")
+        } else {
+            junk.to_owned()
+        };
+        leadgate_store::testing::capture(
+            &store,
+            json!({"email": email, "owner": owner, "stage": "lead"}),
+        )
+        .await;
+    }
+    let mql = |team: Option<&'static str>, cap| {
+        let store = store.clone();
+        async move { store.stage_total(Stage::Lead, team, cap).await.unwrap().0 }
+    };
+    assert_eq!(mql(None, 100).await, 4, "the junk role address is left out");
+    assert_eq!(mql(Some("north"), 100).await, 2);
+    assert_eq!(mql(Some("south"), 100).await, 0);
+    assert_eq!(mql(None, 3).await, 3, "counted up to the cap");
+    assert_eq!(
+        store.stage_total(Stage::Sal, None, 100).await.unwrap(),
+        (0, 0.0)
+    );
+}
 
 /// A browser's text area sends CRLF line endings: the version is stored with LF as every
 /// other one, so its diff from the one before shows only the lines that changed.

@@ -1,13 +1,17 @@
-//! The pipeline board: stages as columns of cards; dragging a card moves the lead (the
-//! script asks for a reason when the policy wants one; refused moves say why).
+//! The pipeline board: stages as columns of cards with their totals (how many, their
+//! weighted value) and each card's response deadline; dragging a card or tapping "Move to"
+//! moves the lead (a reason is asked when the policy wants one; refused moves say why).
 
 use super::leads::{card, scoped, Card};
 use super::{html, Chrome, PageResult, Signed};
 use crate::http::AppState;
 use askama::Template;
 use axum::extract::State;
+use leadgate_core::access::LeadScope;
+use leadgate_core::id::LeadId;
 use leadgate_core::Stage;
 use leadgate_store::{LeadFilter, LeadSort, SortField};
+use std::collections::HashMap;
 
 /// The stages a lead is worked through, left to right.
 const COLUMNS: [Stage; 5] = [
@@ -24,8 +28,14 @@ const PER_COLUMN: u32 = 30;
 pub struct Column {
     pub stage: &'static str,
     pub cards: Vec<Card>,
-    pub more: bool,
+    /// How many leads the column holds ("10,000+" past the count's cap).
+    pub total: String,
+    /// Their weighted value (won chance x deal value), when counted in full.
+    pub value: Option<String>,
 }
+
+/// Columns are counted up to this many leads.
+const COUNT_CAP: i64 = 10_000;
 
 #[derive(Template)]
 #[template(path = "board.html")]
@@ -36,6 +46,8 @@ struct BoardPage {
 
 pub async fn page(State(state): State<AppState>, signed: Signed) -> PageResult {
     let c = Chrome::new(&signed, "board");
+    let now = chrono::Utc::now();
+    let scope = signed.user.scope();
     let mut columns = Vec::new();
     for stage in COLUMNS {
         let filter = scoped(
@@ -52,10 +64,36 @@ pub async fn page(State(state): State<AppState>, signed: Signed) -> PageResult {
             },
         );
         let page = state.store.list_leads(&filter).await?;
+        // Deadline marks: each card's running response clock.
+        let shown: Vec<LeadId> = page.leads.iter().map(|l| l.id).collect();
+        let clocks: HashMap<LeadId, _> = state
+            .store
+            .running_clocks_of(&shown, now)
+            .await?
+            .into_iter()
+            .map(|k| (k.lead_id, k))
+            .collect();
+        let (count, value) = if scope == LeadScope::Nothing {
+            (0, 0.0)
+        } else {
+            state
+                .store
+                .stage_total(stage, scope.team(), COUNT_CAP)
+                .await?
+        };
         columns.push(Column {
             stage: stage.as_str(),
-            cards: page.leads.iter().map(|l| card(&c, l, None)).collect(),
-            more: page.next_cursor.is_some(),
+            cards: page
+                .leads
+                .iter()
+                .map(|l| card(&c, l, clocks.get(&l.id)))
+                .collect(),
+            total: if count >= COUNT_CAP {
+                format!("{}+", c.t.int(COUNT_CAP))
+            } else {
+                c.t.int(count)
+            },
+            value: (count < COUNT_CAP && value > 0.0).then(|| c.t.num(value, 0)),
         });
     }
     html(BoardPage { c, columns })

@@ -64,7 +64,10 @@ if (board && board.dataset.canWork === "true") {
   // A column's count, kept true as cards come and go ("30+" stays: the column holds more).
   const recount = (column, delta) => {
     const count = column.querySelector(".count");
-    if (count && count.dataset.more !== "true") count.textContent = String(Number(count.textContent) + delta);
+    if (count && count.dataset.more !== "true") {
+      const n = Number(count.textContent.replace(/\D/g, "")) + delta;
+      count.textContent = new Intl.NumberFormat(document.documentElement.lang).format(n);
+    }
   };
 
   // The card takes its place by score, as the columns are sorted.
