@@ -307,8 +307,20 @@ try {
   assert.ok(stages.length > 0 && new Set(stages).size === 1, "only customers listed");
   await admin.page.goto(`${base}/leads`);
   assert.equal(await admin.page.locator("#lead-list tbody tr").count(), 50);
+  const firstRow = await admin.page.locator("#lead-list tbody tr").first().getAttribute("data-lead");
   await admin.page.click("a[rel=next]");
   assert.equal(await admin.page.locator("#lead-list tbody tr").count(), 50);
+  assert.notEqual(await admin.page.locator("#lead-list tbody tr").first().getAttribute("data-lead"), firstRow);
+  await admin.page.click("a[rel=prev]");
+  assert.equal(await admin.page.locator("#lead-list tbody tr").first().getAttribute("data-lead"), firstRow, "back to the first page");
+  assert.equal(await admin.page.locator("a[rel=prev]").count(), 0, "no page before the first");
+  await admin.page.click("th a.sort >> nth=0");
+  assert.match(admin.page.url(), /sort=-score/);
+  const scores = (await admin.page.locator("#lead-list tbody tr td.num:nth-child(7)").allInnerTexts())
+    .filter((t) => t.trim() !== "")
+    .map((t) => Number(t.replace(/[^0-9.-]/g, "")));
+  assert.ok(scores.length > 0, "scored leads are listed");
+  assert.deepEqual(scores, [...scores].sort((a, b) => b - a), "sorted by score, highest first");
   await admin.page.goto(`${base}/leads?q=${encodeURIComponent("سارا")}`);
   assert.ok((await admin.page.locator("#lead-list").innerText()).includes("سارا"), "Persian search finds the lead");
   await shot(admin.page, "leads");

@@ -394,6 +394,43 @@ struct AnalyticsPage {
     query: String,
     tables: Vec<Table>,
     team: Option<String>,
+    /// Periods a click away: label, its query, whether it is the one shown.
+    presets: Vec<(String, String, bool)>,
+}
+
+/// This month, last month, the last 90 days, this year and all time, as `from`/`to` days
+/// (UTC, `to` inclusive) counted from `today`.
+fn preset_days(today: chrono::NaiveDate) -> [(&'static str, String, String); 5] {
+    use chrono::Datelike;
+    let month_start = today.with_day(1).unwrap_or(today);
+    let last_month_end = month_start.pred_opt().unwrap_or(month_start);
+    let last_month_start = last_month_end.with_day(1).unwrap_or(last_month_end);
+    let year_start = today.with_ordinal(1).unwrap_or(today);
+    let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+    [
+        ("this_month", day(month_start), day(today)),
+        ("last_month", day(last_month_start), day(last_month_end)),
+        (
+            "last_90_days",
+            day(today - chrono::Duration::days(89)),
+            day(today),
+        ),
+        ("this_year", day(year_start), day(today)),
+        ("all_time", String::new(), String::new()),
+    ]
+}
+
+/// The presets as links: label, query, and whether it is the period shown.
+fn presets(c: &Chrome, today: chrono::NaiveDate, shown: &Period) -> Vec<(String, String, bool)> {
+    preset_days(today)
+        .into_iter()
+        .map(|(key, from, to)| {
+            let current = shown.from == from && shown.to == to;
+            let query =
+                serde_urlencoded::to_string([("from", &from), ("to", &to)]).unwrap_or_default();
+            (c.tk("analytics.preset", key), query, current)
+        })
+        .collect()
 }
 
 pub async fn page(
@@ -410,6 +447,7 @@ pub async fn page(
     tables.push(response_table(&state, &c, &scope).await?);
     tables.push(drift_table(&c, &drift));
     html(AnalyticsPage {
+        presets: presets(&c, chrono::Utc::now().date_naive(), &period),
         query: period.query(),
         from: period.from,
         to: period.to,
@@ -462,4 +500,33 @@ pub async fn csv(
         bytes,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod preset_tests {
+    use super::preset_days;
+
+    #[test]
+    fn presets_are_calendar_periods_ending_today() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 3, 15).unwrap();
+        let days: Vec<(String, String)> = preset_days(today)
+            .into_iter()
+            .map(|(_, from, to)| (from, to))
+            .collect();
+        let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        assert_eq!(
+            days,
+            [
+                pair("2026-03-01", "2026-03-15"),
+                pair("2026-02-01", "2026-02-28"),
+                pair("2025-12-16", "2026-03-15"),
+                pair("2026-01-01", "2026-03-15"),
+                pair("", ""),
+            ]
+        );
+        // January's last month is last year's December.
+        let january = chrono::NaiveDate::from_ymd_opt(2027, 1, 10).unwrap();
+        assert_eq!(preset_days(january)[1].1, "2026-12-01");
+        assert_eq!(preset_days(january)[1].2, "2026-12-31");
+    }
 }

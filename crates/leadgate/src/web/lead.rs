@@ -81,6 +81,8 @@ struct LeadPage {
     completeness: u8,
     missing: Vec<String>,
     score: String,
+    /// "(MQL at 70)": the score the policy's MQL rule asks for, the scale to read it by.
+    mql_at: String,
     grade: String,
     temperature: String,
     mql: bool,
@@ -475,6 +477,10 @@ pub async fn page(
             .map(|m| c.t(&format!("detail.{m}")).to_owned())
             .collect(),
         score: c.t.num(score.score, 1),
+        mql_at: c.t.tf(
+            "lead.mql_at",
+            &[("score", &c.t.num(active.policy.mql.min_score, 0))],
+        ),
         grade: score.grade.clone(),
         temperature: score.temperature.as_str().to_owned(),
         // Only news before a lead is MQL: past it, the stage says more.

@@ -180,6 +180,9 @@ pub struct ListQuery {
     pub sort: String,
     #[serde(default)]
     pub cursor: String,
+    /// The cursors of the pages before this one, comma-separated: the way back.
+    #[serde(default)]
+    pub trail: String,
 }
 
 fn some(raw: &str) -> Option<String> {
@@ -232,8 +235,80 @@ impl ListQuery {
         self.unassigned == "1"
     }
 
-    /// The query string of these filters with another cursor (for the next page link).
+    /// The next page: after `next`, with this page's cursor on the trail back.
+    pub fn next_page(&self, next: &str) -> String {
+        let mut q = self.clone();
+        q.trail = if self.trail.is_empty() {
+            // The first page has no cursor: "-" stands for it on the trail.
+            if self.cursor.is_empty() {
+                "-".into()
+            } else {
+                self.cursor.clone()
+            }
+        } else {
+            format!(
+                "{},{}",
+                self.trail,
+                if self.cursor.is_empty() {
+                    "-"
+                } else {
+                    &self.cursor
+                }
+            )
+        };
+        q.query(next)
+    }
+
+    /// The page before this one, if there is one.
+    pub fn previous_page(&self) -> Option<String> {
+        if self.trail.is_empty() {
+            return None;
+        }
+        let mut q = self.clone();
+        let (rest, last) = match self.trail.rsplit_once(',') {
+            Some((rest, last)) => (rest.to_owned(), last.to_owned()),
+            None => (String::new(), self.trail.clone()),
+        };
+        q.trail = rest;
+        Some(q.query(if last == "-" { "" } else { &last }))
+    }
+
+    /// These filters sorted by `field`: descending first, ascending when already so.
+    pub fn sorted_by(&self, field: &str) -> String {
+        let mut q = self.clone();
+        q.sort = if self.sort == format!("-{field}") {
+            field.to_owned()
+        } else {
+            format!("-{field}")
+        };
+        q.trail = String::new();
+        q.query("")
+    }
+
+    /// "↓" or "↑" beside the column the list is sorted by.
+    pub fn sort_mark(&self, field: &str) -> &'static str {
+        let sort = if self.sort.is_empty() {
+            "-created_at"
+        } else {
+            self.sort.as_str()
+        };
+        if sort == format!("-{field}") {
+            "↓"
+        } else if sort == field {
+            "↑"
+        } else {
+            ""
+        }
+    }
+
+    /// The query string of these filters with another cursor (for the CSV and page links).
     pub fn with_cursor(&self, cursor: &str) -> String {
+        let mut q = self.clone();
+        q.trail = String::new();
+        q.query(cursor)
+    }
+
+    fn query(&self, cursor: &str) -> String {
         let mut q = self.clone();
         q.cursor = cursor.to_owned();
         serde_urlencoded::to_string([
@@ -248,6 +323,7 @@ impl ListQuery {
             ("q", &q.q),
             ("sort", &q.sort),
             ("cursor", &q.cursor),
+            ("trail", &q.trail),
         ])
         .unwrap_or_default()
     }
@@ -260,6 +336,7 @@ struct ListPage {
     q: ListQuery,
     cards: Vec<Card>,
     next: Option<String>,
+    previous: Option<String>,
     csv: String,
     stages: Vec<&'static str>,
     channels: Vec<&'static str>,
@@ -282,9 +359,10 @@ pub async fn page(
     let assignees = super::assign::assignees(&state.store, &signed.user).await?;
     html(ListPage {
         assignees,
-        here: format!("/leads?{}", q.with_cursor(&q.cursor)),
+        here: format!("/leads?{}", q.query(&q.cursor)),
         cards,
-        next: page.next_cursor.map(|cur| q.with_cursor(&cur)),
+        next: page.next_cursor.map(|cur| q.next_page(&cur)),
+        previous: q.previous_page(),
         csv: q.with_cursor(""),
         stages: Stage::ALL.iter().map(|s| s.as_str()).collect(),
         channels: leadgate_core::Channel::ALL
@@ -364,6 +442,47 @@ mod tests {
             ..Default::default()
         };
         person_name(&lead).unwrap()
+    }
+
+    #[test]
+    fn pages_go_forward_and_back_by_their_trail() {
+        let first = ListQuery {
+            stage: "mql".into(),
+            ..ListQuery::default()
+        };
+        assert_eq!(first.previous_page(), None);
+        let parse = |q: &str| serde_urlencoded::from_str::<ListQuery>(q).unwrap();
+        let second = parse(&first.next_page("c2"));
+        assert_eq!((second.cursor.as_str(), second.trail.as_str()), ("c2", "-"));
+        let third = parse(&second.next_page("c3"));
+        assert_eq!(
+            (third.cursor.as_str(), third.trail.as_str()),
+            ("c3", "-,c2")
+        );
+        let back = parse(&third.previous_page().unwrap());
+        assert_eq!((back.cursor.as_str(), back.trail.as_str()), ("c2", "-"));
+        let home = parse(&back.previous_page().unwrap());
+        assert_eq!(
+            (
+                home.cursor.as_str(),
+                home.trail.as_str(),
+                home.stage.as_str()
+            ),
+            ("", "", "mql")
+        );
+        // Sorting starts again from the first page, descending, then ascending.
+        let by_score = parse(&third.sorted_by("score"));
+        assert_eq!(
+            (
+                by_score.sort.as_str(),
+                by_score.cursor.as_str(),
+                by_score.trail.as_str()
+            ),
+            ("-score", "", "")
+        );
+        assert_eq!(parse(&by_score.sorted_by("score")).sort, "score");
+        assert_eq!(by_score.sort_mark("score"), "↓");
+        assert_eq!(first.sort_mark("created_at"), "↓");
     }
 
     #[test]
