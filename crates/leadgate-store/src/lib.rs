@@ -23,6 +23,7 @@ mod routing;
 mod sla;
 mod time;
 mod users;
+mod views;
 mod webhooks;
 
 /// Throw-away stores for test suites, here so every crate's tests share one way to make them.
@@ -56,6 +57,7 @@ pub use time::{to_micros, Ts};
 pub use users::{
     random_token, NewSession, NewUser, SessionUser, User, UserChange, MIN_PASSWORD_CHARS,
 };
+pub use views::{SavedView, MAX_VIEWS};
 pub use webhooks::{Delivery, DeliveryOutcome, Webhook};
 
 use leadgate_core::FieldErrors;

@@ -35,6 +35,7 @@ on_both_engines!(
     every_person_facing_api_operation_has_a_page_action,
     consent_email_tasks_and_erasure_from_the_lead_page,
     a_chinese_user_reads_no_english_on_any_page,
+    a_person_saves_and_deletes_lists_of_their_own,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -2057,4 +2058,71 @@ async fn a_chinese_user_reads_no_english_on_any_page(app: &TestApp) {
             assert!(left.is_empty(), "{name} {page} shows English: {left:?}");
         }
     }
+}
+
+async fn a_person_saves_and_deletes_lists_of_their_own(app: &TestApp) {
+    setup(app).await;
+    let rep = sign_in(app, "li.na").await;
+    let other = sign_in(app, "w.chen").await;
+    let (_, back) = rep
+        .post_to(
+            "/leads/views",
+            &[
+                ("name", "My MQLs"),
+                ("filters", "stage=mql&sort=-score&cursor=abc"),
+            ],
+        )
+        .await;
+    assert!(
+        back.contains("done=view_saved") && back.contains("stage=mql"),
+        "{back}"
+    );
+    let view = app
+        .store
+        .saved_views(app.store.user("li.na").await.unwrap().unwrap().id)
+        .await
+        .unwrap();
+    assert_eq!(view.len(), 1);
+    assert!(view[0].query.contains("stage=mql") && view[0].query.contains("sort=-score"));
+    assert!(
+        !view[0].query.contains("abc"),
+        "a saved list starts at its first page"
+    );
+    let (_, page) = rep.page("/leads").await;
+    assert!(page.contains("My MQLs"));
+    let (_, page) = other.page("/leads").await;
+    assert!(!page.contains("My MQLs"), "lists are their owner's");
+    let id = view[0].id;
+    assert_eq!(
+        other.post(&format!("/leads/views/{id}/delete"), &[]).await,
+        StatusCode::NOT_FOUND
+    );
+    // The same name replaces; bad filters and names are refused by name.
+    rep.post_to(
+        "/leads/views",
+        &[("name", "My MQLs"), ("filters", "stage=sal")],
+    )
+    .await;
+    let views = app
+        .store
+        .saved_views(app.store.user("li.na").await.unwrap().unwrap().id)
+        .await
+        .unwrap();
+    assert_eq!(views.len(), 1);
+    assert!(views[0].query.contains("stage=sal"));
+    let (_, back) = rep
+        .post_to(
+            "/leads/views",
+            &[("name", "Bad"), ("filters", "stage=nope")],
+        )
+        .await;
+    assert!(back.contains("error=stage"), "{back}");
+    let (_, back) = rep
+        .post_to("/leads/views", &[("name", " "), ("filters", "stage=sal")])
+        .await;
+    assert!(back.contains("error=name"), "{back}");
+    let (_, back) = rep.post_to(&format!("/leads/views/{id}/delete"), &[]).await;
+    assert!(back.contains("done=view_deleted"), "{back}");
+    let (_, page) = rep.page("/leads").await;
+    assert!(!page.contains("My MQLs"));
 }

@@ -344,6 +344,10 @@ struct ListPage {
     assignees: Vec<Rep>,
     /// This list again, for the bulk action to come back to.
     here: String,
+    /// The user's saved lists.
+    views: Vec<leadgate_store::SavedView>,
+    /// This list's filters, as a saved list keeps them.
+    filters: String,
 }
 
 pub async fn page(
@@ -358,6 +362,8 @@ pub async fn page(
     let cards = page.leads.iter().map(|l| card(&c, l, None)).collect();
     let assignees = super::assign::assignees(&state.store, &signed.user).await?;
     html(ListPage {
+        views: state.store.saved_views(signed.user.id).await?,
+        filters: q.with_cursor(""),
         assignees,
         here: format!("/leads?{}", q.query(&q.cursor)),
         cards,
@@ -517,4 +523,57 @@ mod tests {
             Some(("overdue by 30 min".into(), true))
         );
     }
+}
+
+#[derive(Deserialize)]
+pub struct ViewForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    filters: String,
+}
+
+/// Saves the list's filters under a name the person chooses (the same name replaces it).
+pub async fn save_view(
+    State(state): State<AppState>,
+    signed: Signed,
+    axum::Form(form): axum::Form<ViewForm>,
+) -> PageResult {
+    signed.check_csrf(&form.csrf)?;
+    let q: ListQuery = serde_urlencoded::from_str(&form.filters)
+        .map_err(|e| WebError::Invalid(format!("filters: {e}")))?;
+    // Filters that would not list anything are refused now, not when the list is opened.
+    if let Err(WebError::Invalid(m)) = q.filter(&signed.user, 1) {
+        return Ok(super::back("/leads", Err(m)));
+    }
+    let filters = q.with_cursor("");
+    match state
+        .store
+        .save_view(signed.user.id, &form.name, &filters)
+        .await
+    {
+        Ok(_) => Ok(super::back(&format!("/leads?{filters}"), Ok("view_saved"))),
+        Err(e) => match WebError::from(e) {
+            WebError::Invalid(m) => Ok(super::back(&format!("/leads?{filters}"), Err(m))),
+            other => Err(other),
+        },
+    }
+}
+
+/// Deletes one of the person's saved lists.
+pub async fn delete_view(
+    State(state): State<AppState>,
+    signed: Signed,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+    axum::Form(form): axum::Form<ViewForm>,
+) -> PageResult {
+    signed.check_csrf(&form.csrf)?;
+    let id: i64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| WebError::NotFound(format!("you have no saved list '{raw}'")))?;
+    state.store.delete_view(signed.user.id, id).await?;
+    Ok(super::back("/leads", Ok("view_deleted")))
 }

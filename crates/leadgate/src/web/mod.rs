@@ -41,6 +41,8 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(inbox::page))
         .route("/leads", get(leads::page))
         .route("/leads.csv", get(leads::csv))
+        .route("/leads/views", post(leads::save_view))
+        .route("/leads/views/{id}/delete", post(leads::delete_view))
         .route("/leads/new", get(edit::new).post(edit::create))
         .route("/leads/{id}", get(lead::page))
         .route("/leads/{id}/edit", post(edit::save))
