@@ -243,7 +243,7 @@ try {
     for (const id of ids) await m.page.check(`#lead-list input[name=lead][value="${id}"]`);
     await m.page.selectOption("#bulk select[name=owner]", "li.na");
     await m.page.fill("#bulk input[name=reason]", "closest to the customer");
-    await m.page.click("#bulk button");
+    await m.page.click("#bulk button[value=assign]");
     await m.page.locator("p.notice").waitFor();
     assert.match(await m.page.locator("p.notice").innerText(), /2/);
     for (const id of ids) assert.equal(await m.page.locator(`#lead-list tr[data-lead="${id}"]`).count(), 0, `lead ${id} left the queue`);

@@ -226,7 +226,8 @@ async fn act(
 }
 
 /// Adds a tag to the lead's `custom.tags` list (a `field_changed` event), unless it has it.
-async fn add_tag(
+/// Automation's tag action and a person's tag (`capture::tag`) both use it.
+pub(crate) async fn add_tag(
     tx: &mut Tx,
     lead: &StoredLead,
     tag: &str,

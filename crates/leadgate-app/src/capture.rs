@@ -55,3 +55,26 @@ pub async fn edit(
     store.update_lead(id, patch, actor).await?;
     models.refresh(id, Utc::now()).await
 }
+
+/// A person tags a lead (its `custom.tags` list, a `field_changed` event); says "already
+/// tagged" when it was.
+pub async fn tag(store: &Store, id: LeadId, tag: &str, actor: &str) -> Result<String> {
+    let tag = tag.trim();
+    if tag.is_empty() || tag.chars().count() > 60 {
+        return Err(
+            leadgate_store::StoreError::from(leadgate_core::FieldError::new(
+                "tag",
+                "must be 1 to 60 characters",
+            ))
+            .into(),
+        );
+    }
+    let mut tx = store.begin().await?;
+    let lead = tx
+        .lead(id, true)
+        .await?
+        .ok_or(leadgate_store::StoreError::LeadNotFound(id))?;
+    let done = crate::automation::add_tag(&mut tx, &lead, tag, actor, Utc::now()).await?;
+    tx.commit().await?;
+    Ok(done)
+}

@@ -36,6 +36,7 @@ on_both_engines!(
     consent_email_tasks_and_erasure_from_the_lead_page,
     a_chinese_user_reads_no_english_on_any_page,
     a_person_saves_and_deletes_lists_of_their_own,
+    ticked_leads_are_moved_and_tagged_together,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -704,6 +705,11 @@ fn id_spellings(id: LeadId) -> Vec<String> {
 /// account; a server that trusts no proxy ignores forwarding headers.
 async fn limits_count_each_client_behind_trusted_proxies_across_servers(app: &TestApp) {
     setup(app).await;
+    // The limits count in fixed windows (form posts per minute, sign-ins per five minutes):
+    // start early in a minute, so the counting below cannot straddle two windows.
+    while chrono::Utc::now().timestamp() % 60 >= 20 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
     let settings = || leadgate::server::ServerSettings {
         trusted_proxies: leadgate::http::client::TrustedProxies {
             networks: vec!["127.0.0.1/32".parse().unwrap()],
@@ -1059,7 +1065,7 @@ async fn a_manager_assigns_unowned_leads_to_their_own_team_only(app: &TestApp) {
     let (second_id, other_id) = (second.to_string(), other.to_string());
     let (_, back) = manager
         .post_to(
-            "/leads/assign",
+            "/leads/bulk",
             &[
                 ("owner", "li.na"),
                 ("reason", "pool"),
@@ -1070,7 +1076,7 @@ async fn a_manager_assigns_unowned_leads_to_their_own_team_only(app: &TestApp) {
         )
         .await;
     assert!(
-        back.starts_with("/leads?unassigned=1&error=1 assigned"),
+        back.starts_with("/leads?unassigned=1&error=1 done"),
         "{back}"
     );
     assert!(
@@ -2125,4 +2131,85 @@ async fn a_person_saves_and_deletes_lists_of_their_own(app: &TestApp) {
     assert!(back.contains("done=view_deleted"), "{back}");
     let (_, page) = rep.page("/leads").await;
     assert!(!page.contains("My MQLs"));
+}
+
+async fn ticked_leads_are_moved_and_tagged_together(app: &TestApp) {
+    let (own, other) = setup(app).await;
+    let store = &app.store;
+    let rep = sign_in(app, "li.na").await;
+    let (own_id, other_id) = (own.to_string(), other.to_string());
+    let (_, back) = rep
+        .post_to(
+            "/leads/bulk",
+            &[
+                ("action", "tag"),
+                ("tag", "expo-2026"),
+                ("lead", &own_id),
+                ("back", "/leads?stage=mql"),
+            ],
+        )
+        .await;
+    assert!(
+        back.starts_with("/leads?stage=mql")
+            && back.contains("done=tagged_many")
+            && back.contains("count=1"),
+        "{back}"
+    );
+    assert_eq!(
+        store.lead(own).await.unwrap().lead.custom["tags"],
+        json!(["expo-2026"])
+    );
+    // A move the lifecycle refuses is named, one out of reach too; the rest go.
+    let (_, back) = rep
+        .post_to(
+            "/leads/bulk",
+            &[("action", "move"), ("to", "sql"), ("lead", &own_id)],
+        )
+        .await;
+    assert!(
+        back.contains("error=0 done") && back.contains("cannot move from mql to sql"),
+        "{back}"
+    );
+    let (_, back) = rep
+        .post_to(
+            "/leads/bulk",
+            &[
+                ("action", "move"),
+                ("to", "sal"),
+                ("lead", &own_id),
+                ("lead", &other_id),
+            ],
+        )
+        .await;
+    assert!(
+        back.contains("error=1 done")
+            && back.contains(&format!("Lead {other} belongs to another team")),
+        "{back}"
+    );
+    assert_eq!(store.lead(own).await.unwrap().lead.stage, Stage::Sal);
+    assert_eq!(store.lead(other).await.unwrap().lead.stage, Stage::Mql);
+    // A rep assigns nothing; a viewer moves nothing.
+    assert_eq!(
+        rep.post(
+            "/leads/bulk",
+            &[
+                ("action", "assign"),
+                ("owner", "li.na"),
+                ("reason", "x"),
+                ("lead", &own_id)
+            ]
+        )
+        .await,
+        StatusCode::FORBIDDEN
+    );
+    let viewer = sign_in(app, "vic").await;
+    assert_eq!(
+        viewer
+            .post(
+                "/leads/bulk",
+                &[("action", "move"), ("to", "sal"), ("lead", &own_id)]
+            )
+            .await,
+        StatusCode::FORBIDDEN
+    );
 }

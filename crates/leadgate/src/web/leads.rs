@@ -10,6 +10,7 @@ use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
+use leadgate_core::access::Permission;
 use leadgate_core::Stage;
 use leadgate_store::{LeadFilter, LeadSort, Rep, SlaClock, StoredLead, User};
 use serde::Deserialize;
@@ -340,8 +341,10 @@ struct ListPage {
     csv: String,
     stages: Vec<&'static str>,
     channels: Vec<&'static str>,
-    /// Reps the user may give the listed leads to (none: no ticking, no bulk assign).
+    /// Reps the user may give the listed leads to (none: no bulk assign).
     assignees: Vec<Rep>,
+    /// Whether the user may act on ticked leads at all (assign, move or tag).
+    bulk: bool,
     /// This list again, for the bulk action to come back to.
     here: String,
     /// The user's saved lists.
@@ -361,7 +364,15 @@ pub async fn page(
     let page = state.store.list_leads(&filter).await?;
     let cards = page.leads.iter().map(|l| card(&c, l, None)).collect();
     let assignees = super::assign::assignees(&state.store, &signed.user).await?;
+    let role = signed.user.role;
     html(ListPage {
+        bulk: [
+            Permission::ManageTeams,
+            Permission::WorkLeads,
+            Permission::CaptureLeads,
+        ]
+        .into_iter()
+        .any(|p| role.allows(p)),
         views: state.store.saved_views(signed.user.id).await?,
         filters: q.with_cursor(""),
         assignees,

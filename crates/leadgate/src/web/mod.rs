@@ -5,6 +5,7 @@ mod analytics;
 mod assign;
 mod auth;
 mod board;
+mod bulk;
 mod charts;
 mod edit;
 mod forms;
@@ -56,7 +57,7 @@ pub fn routes() -> Router<AppState> {
         .route("/leads/{id}/log", post(lead::log))
         .route("/leads/{id}/outcome", post(lead::outcome))
         .route("/leads/{id}/assign", post(assign::one))
-        .route("/leads/assign", post(assign::many))
+        .route("/leads/bulk", post(bulk::many))
         .route("/tasks/{id}/{action}", post(inbox::close_task))
         .route("/notifications", get(notifications::page))
         .route("/notifications/read", post(notifications::read_all))

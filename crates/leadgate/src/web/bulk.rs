@@ -1,0 +1,141 @@
+//! Acting on the ticked leads of a list at once: give them to a rep (with a reason), move
+//! them to a stage, or tag them. Each lead is checked and done on its own: one out of reach
+//! or refused is named, and the others still go.
+
+use super::assign::{owner_and_reason, refusal};
+use super::{back, check_lead_access, require, PageResult, Signed, WebError};
+use crate::http::AppState;
+use axum::extract::State;
+use axum::Form;
+use leadgate_core::access::Permission;
+use leadgate_core::id::LeadId;
+use leadgate_core::Stage;
+use leadgate_store::StoreError;
+
+/// What to do to each ticked lead.
+enum Bulk<'a> {
+    Assign { owner: &'a str, reason: &'a str },
+    Move { to: Stage, reason: Option<&'a str> },
+    Tag(&'a str),
+}
+
+pub async fn many(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .unwrap_or("")
+    };
+    signed.check_csrf(field("csrf"))?;
+    // Back to the list as it was filtered.
+    let list = match field("back") {
+        b if b.starts_with("/leads") && !b.starts_with("//") => b.to_owned(),
+        _ => "/leads".to_owned(),
+    };
+    let action = match field("action") {
+        "" | "assign" => {
+            require(&signed.user, Permission::ManageTeams)?;
+            match owner_and_reason(field("owner"), field("reason")) {
+                Ok((owner, reason)) => Bulk::Assign { owner, reason },
+                Err(e) => return Ok(back(&list, Err(e))),
+            }
+        }
+        "move" => {
+            require(&signed.user, Permission::WorkLeads)?;
+            match field("to").parse::<Stage>() {
+                Ok(to) => Bulk::Move {
+                    to,
+                    reason: Some(field("reason")).filter(|r| !r.is_empty()),
+                },
+                Err(e) => return Ok(back(&list, Err(format!("to: {e}")))),
+            }
+        }
+        "tag" => {
+            require(&signed.user, Permission::CaptureLeads)?;
+            Bulk::Tag(field("tag"))
+        }
+        other => {
+            return Ok(back(
+                &list,
+                Err(format!("action: '{other}' is not assign, move or tag")),
+            ))
+        }
+    };
+    let mut ids = Vec::new();
+    for (k, v) in &fields {
+        if k == "lead" {
+            match v.trim().parse::<i64>() {
+                Ok(id) if id > 0 => ids.push(LeadId(id)),
+                _ => return Ok(back(&list, Err(format!("lead: '{v}' is not a lead id")))),
+            }
+        }
+    }
+    if ids.is_empty() {
+        return Ok(back(&list, Err("lead: tick the leads to act on".into())));
+    }
+    let scope = signed.user.scope();
+    let actor = &signed.user.name;
+    let (mut done, mut refused) = (0, Vec::new());
+    for id in ids {
+        let lead = match state.store.lead(id).await {
+            Ok(lead) => lead,
+            Err(StoreError::LeadNotFound(_)) => {
+                refused.push(format!("lead {id} does not exist"));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        match check_lead_access(&state, &signed.user, &lead).await {
+            Ok(()) => {}
+            Err(WebError::Forbidden(m)) => {
+                refused.push(m);
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        let result = match &action {
+            Bulk::Assign { owner, reason } => {
+                leadgate_app::route::reassign(&state.store, id, owner, reason, actor, &scope)
+                    .await
+                    .map(|_| ())
+            }
+            Bulk::Move { to, reason } => leadgate_app::qualify::move_lead(
+                &state.store,
+                &state.models,
+                id,
+                *to,
+                *reason,
+                false,
+                actor,
+            )
+            .await
+            .map(|_| ()),
+            Bulk::Tag(tag) => leadgate_app::capture::tag(&state.store, id, tag, actor)
+                .await
+                .map(|_| ()),
+        };
+        match result {
+            Ok(()) => done += 1,
+            Err(e) => refused.push(format!("lead {id}: {}", refusal(e)?)),
+        }
+    }
+    let key = match action {
+        Bulk::Assign { .. } => "assigned_many",
+        Bulk::Move { .. } => "moved_many",
+        Bulk::Tag(_) => "tagged_many",
+    };
+    if refused.is_empty() {
+        let joint = if list.contains('?') { '&' } else { '?' };
+        Ok(back(&format!("{list}{joint}count={done}"), Ok(key)))
+    } else {
+        Ok(back(
+            &list,
+            Err(format!("{done} done; not done: {}", refused.join("; "))),
+        ))
+    }
+}
