@@ -283,6 +283,15 @@ try {
     await phone.page.locator(`.column[data-stage="sal"] .card[data-lead="${id}"]`).waitFor();
     assert.equal(await count(), before + 1, "the column counts the moved card");
     await shot(phone.page, "phone-board");
+
+    // A win recorded from the board: the deal value in the dialog, and the card leaves.
+    const sqlCard = phone.page.locator(`.card[data-lead="${process.env.SQL_LEAD_ID}"]`);
+    await sqlCard.locator("select.move-to").selectOption("won");
+    await phone.page.fill("#outcome-dialog input[name=value]", "5000");
+    await phone.page.click('#outcome-dialog button[value="ok"]');
+    await sqlCard.waitFor({ state: "detached" });
+    const won = await phone.context.request.get(`${base}/leads/${process.env.SQL_LEAD_ID}`);
+    assert.match(await won.text(), /class="stage customer" id="lead-stage"/, "the lead is a customer");
     await phone.context.close();
   }
 

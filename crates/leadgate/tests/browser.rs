@@ -50,6 +50,21 @@ async fn dashboard_in_chromium(engine: Engine) {
         json!({"first_name": "明", "last_name": "王", "email": "wang.ming@example.cn", "company": "星辰科技有限公司", "country": "China"}),
     )
     .await;
+    // An SQL of the team, for recording a win from the board.
+    let sql = mql_of(
+        &store,
+        "li.na",
+        json!({"first_name": "Hoa", "last_name": "Lê", "email": "hoa.le@example.vn", "company": "Sông Hồng JSC", "country": "Vietnam"}),
+    )
+    .await;
+    for (to, reason) in [
+        (Stage::Sal, None),
+        (Stage::Sql, Some("budget agreed on the call")),
+    ] {
+        leadgate_app::qualify::transition(&store, sql, to, reason, true, "li.na")
+            .await
+            .expect("qualified");
+    }
     let other = mql_of(
         &store,
         "j.miller",
@@ -86,6 +101,7 @@ async fn dashboard_in_chromium(engine: Engine) {
         .env("BASE_URL", &base)
         .env("LEAD_ID", lead.to_string())
         .env("OTHER_LEAD_ID", other.to_string())
+        .env("SQL_LEAD_ID", sql.to_string())
         .env("SHOTS", &shots)
         .output()
         .await

@@ -42,6 +42,8 @@ const COUNT_CAP: i64 = 10_000;
 struct BoardPage {
     c: Chrome,
     columns: Vec<Column>,
+    /// Why a lead may be lost, as the policy lists them (the lost dialog offers them).
+    lost_reasons: Vec<String>,
 }
 
 pub async fn page(State(state): State<AppState>, signed: Signed) -> PageResult {
@@ -96,5 +98,10 @@ pub async fn page(State(state): State<AppState>, signed: Signed) -> PageResult {
             value: (count < COUNT_CAP && value > 0.0).then(|| c.t.num(value, 0)),
         });
     }
-    html(BoardPage { c, columns })
+    let policy = state.store.active_policy("default").await?;
+    html(BoardPage {
+        c,
+        columns,
+        lost_reasons: policy.policy.stages.disqualify_reasons.clone(),
+    })
 }

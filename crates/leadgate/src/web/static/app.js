@@ -103,10 +103,50 @@ if (board && board.dataset.canWork === "true") {
     showError(answer.error || "refused");
   };
 
+  // Won or lost from a card: the deal value or the reason in a dialog, then the card
+  // leaves the board (customers and lost leads are not columns).
+  const outcomeDialog = document.getElementById("outcome-dialog");
+  const close = (card, result) =>
+    new Promise((resolve) => {
+      const form = outcomeDialog.querySelector("form");
+      form.reset();
+      form.querySelector("[name=result]").value = result;
+      outcomeDialog.querySelectorAll(".won-only").forEach((el) => (el.hidden = result !== "won"));
+      outcomeDialog.querySelectorAll(".lost-only").forEach((el) => (el.hidden = result !== "lost"));
+      outcomeDialog.addEventListener("close", () => resolve(outcomeDialog.returnValue === "ok"), { once: true });
+      outcomeDialog.showModal();
+    }).then(async (confirmed) => {
+      if (!confirmed) return;
+      const form = outcomeDialog.querySelector("form");
+      const body = new URLSearchParams({
+        csrf,
+        result,
+        value: form.querySelector("[name=value]").value,
+        reason: form.querySelector("[name=reason]").value,
+        lost_to: "disqualified",
+      });
+      const response = await fetch(`/leads/${card.dataset.lead}/outcome`, {
+        method: "POST",
+        headers: { Accept: "application/json" },
+        body,
+      });
+      const answer = await response.json().catch(() => ({ ok: false, error: response.statusText }));
+      if (!answer.ok) return showError(answer.error || "refused");
+      recount(card.closest(".column"), -1);
+      card.remove();
+      showError("");
+    });
+
   board.addEventListener("change", (e) => {
     const select = e.target.closest(".move-to");
     if (!select || !select.value) return;
     const card = select.closest(".card");
+    if (select.value === "won" || select.value === "lost") {
+      const result = select.value;
+      select.value = "";
+      close(card, result);
+      return;
+    }
     const column = board.querySelector(`.column[data-stage="${select.value}"]`);
     select.value = "";
     if (card && column) move(card, column);
