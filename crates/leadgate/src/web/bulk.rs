@@ -24,13 +24,7 @@ pub async fn many(
     signed: Signed,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim())
-            .unwrap_or("")
-    };
+    let field = |name: &str| super::form_field(&fields, name);
     signed.check_csrf(field("csrf"))?;
     // Back to the list as it was filtered.
     let list = match field("back") {

@@ -1,6 +1,7 @@
 //! Changing leads by hand: a lead's fields and its junk verdict from its page, and a lead
 //! typed in (met at a fair, a phone call), each through the same checks as the API.
 
+use super::form_field as field;
 use super::{back, check_lead_access, html, require, Chrome, PageResult, Signed, WebError};
 use crate::http::AppState;
 use askama::Template;
@@ -104,13 +105,6 @@ fn changes(form: &[(String, String)], before: &Lead) -> Map<String, Value> {
         out.insert(name.to_owned(), value);
     }
     out
-}
-
-fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
-    form.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
 }
 
 /// The lead of an edit, checked: the user captures leads and reaches this one.

@@ -3,6 +3,7 @@
 //! count for; saved through the same checks as `PUT /api/v1/forms/{key}`, with the snippet
 //! to paste and a preview.
 
+use super::form_field as field;
 use super::{back, html, require, Chrome, Flash, PageResult, Signed, WebError};
 use crate::http::AppState;
 use askama::Template;
@@ -85,18 +86,7 @@ async fn render(
 ) -> PageResult {
     require(&signed.user, Permission::ManageForms)?;
     let c = Chrome::new(signed, "settings").with_flash(flash);
-    let origin = crate::http::forms::origin(headers);
-    let forms = state
-        .store
-        .forms()
-        .await?
-        .into_iter()
-        .map(|f| {
-            let snippet = f.definition.embed(&format!("{origin}/f/{}", f.key));
-            let count = f.definition.fields.len();
-            (f.key, f.definition.title, count, snippet)
-        })
-        .collect();
+    let forms = snippets(state, headers).await?;
     let (key, definition) = editing.unwrap_or_else(|| (String::new(), blank()));
     let asked = |name: &str| definition.fields.iter().find(|f| f.name == name);
     let rows = FIELDS
@@ -146,6 +136,26 @@ async fn render(
     })
 }
 
+/// Every form: key, title, how many fields, and the snippet to paste (posting to this
+/// server as the browser reached it).
+pub async fn snippets(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Vec<(String, String, usize, String)>, WebError> {
+    let origin = crate::http::forms::origin(headers);
+    Ok(state
+        .store
+        .forms()
+        .await?
+        .into_iter()
+        .map(|f| {
+            let snippet = f.definition.embed(&format!("{origin}/f/{}", f.key));
+            let count = f.definition.fields.len();
+            (f.key, f.definition.title, count, snippet)
+        })
+        .collect())
+}
+
 /// Every form, and the builder for a new one.
 pub async fn page(
     State(state): State<AppState>,
@@ -175,13 +185,6 @@ pub async fn edit(
         true,
     )
     .await
-}
-
-fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
-    form.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim())
-        .unwrap_or("")
 }
 
 /// The builder's form as the JSON definition the API takes.

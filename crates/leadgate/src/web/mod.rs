@@ -391,6 +391,15 @@ pub async fn check_lead_access(
     }
 }
 
+/// The trimmed value of a field of a form read as pairs (forms whose fields repeat or vary:
+/// ticked leads, a builder's rows); empty when absent.
+pub fn form_field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim())
+        .unwrap_or("")
+}
+
 /// A `YYYY-MM-DD` query parameter as the start of that day (UTC); empty is none.
 pub fn date_param(
     raw: &str,

@@ -2,6 +2,7 @@
 //! email or calls sets Do Not Email or Do Not Call), a template emailed to the lead, and for
 //! admins the GDPR export and erasure of the person behind the lead.
 
+use super::form_field as field;
 use super::{back, check_lead_access, require, PageResult, Signed, WebError};
 use crate::http::AppState;
 use axum::extract::{Path, State};
@@ -10,13 +11,6 @@ use axum::response::IntoResponse;
 use axum::Form;
 use leadgate_core::access::Permission;
 use leadgate_store::{NewConsent, StoredLead};
-
-fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
-    form.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim())
-        .unwrap_or("")
-}
 
 /// The lead of an action needing `what`, checked: CSRF (for a form), role, and reach.
 async fn lead_for(

@@ -40,7 +40,8 @@ struct SettingsPage {
     /// Their reps.
     team_reps: Vec<leadgate_store::Rep>,
     days: Vec<&'static str>,
-    forms: Vec<(String, String, String)>,
+    /// Each form: key, title, how many fields, the snippet to paste.
+    forms: Vec<(String, String, usize, String)>,
     manage_users: bool,
     roles: Vec<&'static str>,
     /// A key's secret, shown once right after it was made.
@@ -109,21 +110,7 @@ async fn render(
             reps,
         });
     }
-    let origin = crate::http::forms::origin(headers);
-    let forms = state
-        .store
-        .forms()
-        .await?
-        .into_iter()
-        .map(|f| {
-            let action = format!("{origin}/f/{}", f.key);
-            (
-                f.key,
-                f.definition.title.clone(),
-                f.definition.embed(&action),
-            )
-        })
-        .collect();
+    let forms = super::forms::snippets(state, headers).await?;
     html(SettingsPage {
         users,
         keys,

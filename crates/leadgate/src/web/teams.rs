@@ -2,6 +2,7 @@
 //! (team, address, share of new leads, daily cap, away). Admins change every team; a sales
 //! manager changes their own team's hours and reps.
 
+use super::form_field as field;
 use super::settings::answer;
 use super::{back, require, PageResult, Signed, WebError};
 use crate::http::AppState;
@@ -59,13 +60,6 @@ impl TeamForm {
             manager: team.manager.clone().unwrap_or_default(),
         }
     }
-}
-
-fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
-    form.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim())
-        .unwrap_or("")
 }
 
 /// Whether `user` may change `team`: an admin any, a manager their own.
