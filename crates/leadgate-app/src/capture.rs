@@ -60,11 +60,11 @@ pub async fn edit(
 /// tagged" when it was.
 pub async fn tag(store: &Store, id: LeadId, tag: &str, actor: &str) -> Result<String> {
     let tag = tag.trim();
-    if tag.is_empty() || tag.chars().count() > 60 {
+    if tag.is_empty() || tag.chars().count() > 60 || tag.chars().any(char::is_control) {
         return Err(
             leadgate_store::StoreError::from(leadgate_core::FieldError::new(
                 "tag",
-                "must be 1 to 60 characters",
+                "must be 1 to 60 characters, none of them control characters",
             ))
             .into(),
         );

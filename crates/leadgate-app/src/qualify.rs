@@ -318,6 +318,9 @@ pub async fn review_junk(
     reason: &str,
     actor: &str,
 ) -> Result<StoredLead> {
+    // The reason is kept in the lead's history: text a person wrote, no control bytes.
+    leadgate_core::values::Text::parse(reason, 500)
+        .map_err(|e| StoreError::from(FieldError::new("reason", e.to_string())))?;
     store.review_junk(id, junk, reason, actor).await?;
     models.refresh(id, Utc::now()).await
 }

@@ -89,6 +89,12 @@ impl Submission {
 }
 
 /// Form keys appear in URLs: lower-case letters, digits and dashes.
+/// Text a visitor reads on the form: 1 to `max` characters, not only spaces, no control
+/// characters (a NUL cannot be stored by PostgreSQL, a line break splits a header).
+fn plain(text: &str, max: usize) -> bool {
+    !text.trim().is_empty() && text.chars().count() <= max && !text.chars().any(char::is_control)
+}
+
 pub fn check_key(key: &str) -> Result<(), FieldError> {
     let ok = (1..=64).contains(&key.len())
         && key
@@ -117,8 +123,11 @@ impl FormDefinition {
     pub fn check(&self) -> Result<(), FieldErrors> {
         let form = self;
         let mut errors = FieldErrors::default();
-        if form.title.trim().is_empty() || form.title.chars().count() > 200 {
-            errors.push(FieldError::new("title", "must be 1 to 200 characters"));
+        if !plain(&form.title, 200) {
+            errors.push(FieldError::new(
+                "title",
+                "must be 1 to 200 characters, none of them control characters",
+            ));
         }
         if form.fields.is_empty() {
             errors.push(FieldError::new("fields", "must list at least one field"));
@@ -127,7 +136,7 @@ impl FormDefinition {
         for (i, field) in form.fields.iter().enumerate() {
             let at = format!("fields[{i}].name");
             let known = match field.name.strip_prefix("custom.") {
-                Some(key) => !key.is_empty() && key.len() <= 100,
+                Some(key) => plain(key, 100) && key.trim() == key,
                 None => LeadField::from_name(&field.name).is_some_and(|f| {
                     !matches!(f, LeadField::Stage | LeadField::Owner | LeadField::Custom)
                 }),
@@ -148,29 +157,29 @@ impl FormDefinition {
                 ));
             }
             seen.push(field.name.clone());
-            if field.label.trim().is_empty() || field.label.chars().count() > 200 {
+            if !plain(&field.label, 200) {
                 errors.push(FieldError::new(
                     format!("fields[{i}].label"),
-                    "must be 1 to 200 characters",
+                    "must be 1 to 200 characters, none of them control characters",
                 ));
             }
         }
         if let Some(url) = &form.redirect_url {
-            if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2000 {
+            // It becomes a Location header: no space or control byte may split it.
+            if !(url.starts_with("https://") || url.starts_with("http://"))
+                || url.len() > 2000
+                || url.chars().any(|c| c.is_control() || c.is_whitespace())
+            {
                 errors.push(FieldError::new(
                     "redirect_url",
                     "must be an http:// or https:// address",
                 ));
             }
         }
-        if form
-            .consent_text
-            .as_ref()
-            .is_some_and(|t| t.trim().is_empty() || t.chars().count() > 2000)
-        {
+        if form.consent_text.as_ref().is_some_and(|t| !plain(t, 2000)) {
             errors.push(FieldError::new(
                 "consent_text",
-                "must be 1 to 2000 characters",
+                "must be 1 to 2000 characters, none of them control characters",
             ));
         }
         let mut source = form.source.clone();
@@ -336,6 +345,33 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod control_tests {
+    use super::*;
+
+    #[test]
+    fn control_bytes_in_a_form_are_refused_by_field() {
+        let form = |title: &str, label: &str, redirect: &str| {
+            serde_json::json!({"title": title, "fields": [{"name": "email", "label": label},
+                {"name": "custom.a\u{0}b", "label": "x"}], "redirect_url": redirect})
+        };
+        let errors = FormDefinition::parse(&form(
+            "t\u{0}",
+            "E\nmail",
+            "https://a.example/\r\nSet-Cookie: x",
+        ))
+        .unwrap_err()
+        .to_string();
+        for field in ["title", "fields[0].label", "fields[1].name", "redirect_url"] {
+            assert!(errors.contains(field), "{field}: {errors}");
+        }
+        assert!(FormDefinition::parse(
+            &serde_json::json!({"title": "T", "fields": [{"name": "email", "label": "Email"}]})
+        )
+        .is_ok());
+    }
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ on_both_engines!(
     a_chinese_user_reads_no_english_on_any_page,
     a_person_saves_and_deletes_lists_of_their_own,
     ticked_leads_are_moved_and_tagged_together,
+    control_bytes_in_the_new_forms_are_refused_by_name,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -2211,5 +2212,72 @@ async fn ticked_leads_are_moved_and_tagged_together(app: &TestApp) {
             )
             .await,
         StatusCode::FORBIDDEN
+    );
+}
+
+/// A NUL or other control byte typed into the dashboard's forms (a tag, a reason, a saved
+/// list's name, a lead's field, a form's title) is refused naming the field on both
+/// engines: never a server error, never stored.
+async fn control_bytes_in_the_new_forms_are_refused_by_name(app: &TestApp) {
+    let (own, _) = setup(app).await;
+    let id = own.to_string();
+    let admin = sign_in(app, "admin").await;
+    let posts: [(&str, Vec<(&str, &str)>); 6] = [
+        (
+            "/leads/bulk",
+            vec![("action", "tag"), ("tag", "a\u{0}b"), ("lead", &id)],
+        ),
+        (
+            "/leads/bulk",
+            vec![
+                ("action", "assign"),
+                ("owner", "li.na"),
+                ("reason", "x\u{0}y"),
+                ("lead", &id),
+            ],
+        ),
+        (
+            "/leads/views",
+            vec![("name", "n\u{0}"), ("filters", "stage=mql")],
+        ),
+        (
+            &format!("/leads/{id}/edit"),
+            vec![("job_title", "C\u{0}TO")],
+        ),
+        (
+            &format!("/leads/{id}/junk"),
+            vec![("verdict", "junk"), ("reason", "r\u{0}")],
+        ),
+        (
+            "/forms",
+            vec![
+                ("key", "nul"),
+                ("title", "t\u{0}"),
+                ("ask_email", "on"),
+                ("label_email", "E"),
+            ],
+        ),
+    ];
+    for (path, form) in posts {
+        let (status, back) = admin.post_to(path, &form).await;
+        assert!(
+            status == StatusCode::SEE_OTHER && back.contains("error=")
+                || status == StatusCode::OK
+                || status.is_client_error(),
+            "{path}: {status} {back}"
+        );
+        assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+    }
+    let lead = app.store.lead(own).await.unwrap();
+    assert!(
+        lead.lead.custom.get("tags").is_none(),
+        "no tag with a NUL was stored"
+    );
+    assert_ne!(
+        lead.lead
+            .job_title
+            .map(|t| t.as_str().to_owned())
+            .as_deref(),
+        Some("C\u{0}TO")
     );
 }
