@@ -990,25 +990,53 @@ impl Store {
     /// A board column's totals: how many leads are in `stage` (of `team`'s reps when given;
     /// junk left out), counted up to `cap`, and their weighted value (won chance x deal
     /// value). Counting stops at the cap so a column of a huge store costs what a page costs.
+    /// A team's column is counted rep by rep off the `(owner, stage, ...)` index, as
+    /// `list_team_stage` reads it: testing each lead of the stage against the team's reps
+    /// walked the whole `lead` stage, nearly all of it unowned.
     pub async fn stage_total(
         &self,
         stage: Stage,
         team: Option<&str>,
         cap: i64,
     ) -> Result<(i64, f64)> {
-        let (count, value): (i64, Option<f64>) = on_read_pool!(self, pool => sqlx::query_as(
-            "SELECT count(*), sum(priority) FROM (
-               SELECT l.priority FROM leads l
-                WHERE l.stage = $1 AND l.junk = ''
-                  AND (CAST($2 AS TEXT) IS NULL OR l.owner IN (SELECT name FROM reps WHERE team = $2))
-                LIMIT $3) AS column_leads",
-        )
-        .bind(stage.as_str())
-        .bind(team)
-        .bind(cap)
-        .fetch_one(pool)
-        .await)?;
-        Ok((count, value.unwrap_or(0.0)))
+        let owners: Vec<Option<String>> = match team {
+            None => vec![None],
+            Some(team) => on_read_pool!(self, pool => sqlx::query_scalar(
+                "SELECT name FROM reps WHERE team = $1 ORDER BY name",
+            )
+            .bind(team)
+            .fetch_all(pool)
+            .await)?
+            .into_iter()
+            .map(Some)
+            .collect(),
+        };
+        let (mut count, mut value) = (0, 0.0);
+        for owner in owners {
+            if count >= cap {
+                break;
+            }
+            // Two statements, not `$2 IS NULL OR owner = $2`: a plan made for both cases
+            // could not seek the owner index.
+            let sql = if owner.is_some() {
+                "SELECT count(*), sum(priority) FROM (
+                   SELECT l.priority FROM leads l
+                    WHERE l.owner = $2 AND l.stage = $1 AND l.junk = '' LIMIT $3) AS column_leads"
+            } else {
+                "SELECT count(*), sum(priority) FROM (
+                   SELECT l.priority FROM leads l
+                    WHERE l.stage = $1 AND l.junk = '' AND CAST($2 AS TEXT) IS NULL LIMIT $3) AS column_leads"
+            };
+            let (n, sum): (i64, Option<f64>) = on_read_pool!(self, pool => sqlx::query_as(sql)
+                .bind(stage.as_str())
+                .bind(owner.as_deref())
+                .bind(cap - count)
+                .fetch_one(pool)
+                .await)?;
+            count += n;
+            value += sum.unwrap_or(0.0);
+        }
+        Ok((count, value))
     }
 
     pub async fn count_leads(&self) -> Result<i64> {

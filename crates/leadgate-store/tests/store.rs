@@ -45,9 +45,14 @@ async fn a_board_column_counts_its_leads_up_to_a_cap(store: Store) {
         away: false,
     };
     store.put_rep("ana", &rep).await.unwrap();
-    for i in 0..5 {
-        let owner = if i < 2 { json!("ana") } else { Value::Null };
-        let junk = if i == 4 { "info@example.com" } else { "" };
+    store.put_rep("bo", &rep).await.unwrap();
+    for i in 0..7 {
+        let owner = match i {
+            0 | 1 => json!("ana"),
+            2 | 3 => json!("bo"),
+            _ => Value::Null,
+        };
+        let junk = if i == 6 { "info@example.com" } else { "" };
         let email = if junk.is_empty() {
             format!("p{i}@acme.example")
         } else {
@@ -63,10 +68,15 @@ async fn a_board_column_counts_its_leads_up_to_a_cap(store: Store) {
         let store = store.clone();
         async move { store.stage_total(Stage::Lead, team, cap).await.unwrap().0 }
     };
-    assert_eq!(mql(None, 100).await, 4, "the junk role address is left out");
-    assert_eq!(mql(Some("north"), 100).await, 2);
+    assert_eq!(mql(None, 100).await, 6, "the junk role address is left out");
+    assert_eq!(
+        mql(Some("north"), 100).await,
+        4,
+        "each rep of the team counted"
+    );
     assert_eq!(mql(Some("south"), 100).await, 0);
     assert_eq!(mql(None, 3).await, 3, "counted up to the cap");
+    assert_eq!(mql(Some("north"), 3).await, 3, "the cap holds across reps");
     assert_eq!(
         store.stage_total(Stage::Sal, None, 100).await.unwrap(),
         (0, 0.0)
