@@ -119,6 +119,11 @@ try {
     const csv = await admin.page.request.get(`${base}/analytics/drift.csv`);
     assert.equal(csv.status(), 200, "drift CSV answers");
     assert.match(await csv.text(), /^Month,Channel,Closed,Predicted,Actual/);
+    // The funnel's trend: counts and rates by month, one line per series.
+    const trends = admin.page.locator("section#funnel svg.trend");
+    assert.equal(await trends.count(), 2, "two trend charts beside the funnel");
+    assert.equal(await trends.nth(0).locator("path.line").count(), 3, "leads, MQLs and wins");
+    assert.match(await trends.nth(0).locator("path.line.leads").getAttribute("d"), /^M[\d.]+,[\d.]+( L[\d.]+,[\d.]+)+$/, "a drawn line of leads");
   }
 
   step = "a rep's inbox lists their open leads with SLA countdowns";

@@ -2,7 +2,7 @@
 //! each source, channel and campaign brings, why leads were turned away, and whether the
 //! score foretold who bought. Every chart has its table beside it and a CSV download.
 
-use super::charts::{bars, Bar};
+use super::charts::{bars, lines, Bar, Line};
 use super::{html, require, Chrome, PageResult, Signed, WebError};
 use crate::http::AppState;
 use askama::Template;
@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use leadgate_core::access::{LeadScope, Permission};
-use leadgate_core::analytics::Analytics;
+use leadgate_core::analytics::{Analytics, FunnelRow};
 use leadgate_core::drift::DriftRow;
 use leadgate_core::export::safe_cell;
 use leadgate_store::AnalyticsScope;
@@ -182,6 +182,48 @@ async fn response_table(
     })
 }
 
+/// The funnel's trend by month: how many leads, MQLs and wins each month brought, and the
+/// share of its leads that reached MQL and won (oldest month first).
+fn funnel_trend(c: &Chrome, months: &[FunnelRow]) -> String {
+    if months.len() < 2 {
+        return String::new();
+    }
+    let points: Vec<String> = months.iter().map(|m| m.month.clone()).collect();
+    let count = |name: &str, class, n: fn(&FunnelRow) -> u64| Line {
+        name: name.to_owned(),
+        class,
+        values: months.iter().map(|m| Some(n(m) as f64)).collect(),
+    };
+    let rate = |name: &str, class, n: fn(&FunnelRow) -> u64| Line {
+        name: name.to_owned(),
+        class,
+        values: months
+            .iter()
+            .map(|m| (m.leads > 0).then(|| n(m) as f64 / m.leads as f64))
+            .collect(),
+    };
+    let counts = lines(
+        c.t("analytics.trend_counts"),
+        &points,
+        &[
+            count(c.t("analytics.col.leads"), "leads", |m| m.leads),
+            count(c.t("analytics.col.mql"), "mql", |m| m.mql),
+            count(c.t("analytics.col.won"), "won", |m| m.won),
+        ],
+        |v| c.t.int(v.round() as i64),
+    );
+    let rates = lines(
+        c.t("analytics.trend_rates"),
+        &points,
+        &[
+            rate(c.t("analytics.col.lead_mql"), "mql", |m| m.mql),
+            rate(c.t("analytics.col.won_rate"), "won", |m| m.won),
+        ],
+        |v| c.t.pct(v),
+    );
+    counts + &rates
+}
+
 fn tables(c: &Chrome, a: &Analytics) -> Vec<Table> {
     let h = |keys: &[&str]| column_heads(c, keys);
     let total = &a.total;
@@ -200,6 +242,7 @@ fn tables(c: &Chrome, a: &Analytics) -> Vec<Table> {
             text: c.t.int(n as i64),
         }),
     );
+    let trend = funnel_trend(c, &a.funnel);
     let mut funnel_rows: Vec<Vec<String>> = a
         .funnel
         .iter()
@@ -347,7 +390,7 @@ fn tables(c: &Chrome, a: &Analytics) -> Vec<Table> {
                 "sql_won",
             ]),
             rows: funnel_rows,
-            chart: funnel_chart,
+            chart: funnel_chart + &trend,
         },
         Table {
             name: "stages",
