@@ -12,7 +12,7 @@ use leadgate_core::automation::{
 };
 use leadgate_core::followup::NewTask;
 use leadgate_core::id::LeadId;
-use leadgate_core::lifecycle::{self, MoveRequest, Mover};
+use leadgate_core::lifecycle::{self, MoveReason, MoveRequest, Mover};
 use leadgate_core::policy::Policy;
 use leadgate_core::{EventDraft, EventType, FieldError, Text};
 use leadgate_store::{to_micros, ActivePolicy, NewEvent, Store, StoreError, StoredLead, Ts, Tx};
@@ -167,7 +167,10 @@ async fn act(
             };
             match lifecycle::check(&request, &score.bant, &active.policy) {
                 Ok(()) => {
-                    tx.record_move(lead, *stage, reason, active.version, false, actor, now)
+                    let reason = MoveReason::Given {
+                        text: reason.clone(),
+                    };
+                    tx.record_move(lead, *stage, &reason, active.version, false, actor, now)
                         .await?;
                     crate::route::after_move(tx, lead, *stage, active, &score, now).await?;
                     "done".into()

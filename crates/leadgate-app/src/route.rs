@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use leadgate_core::access::LeadScope;
 use leadgate_core::calendar::BusinessCalendar;
 use leadgate_core::id::{ClockId, LeadId};
-use leadgate_core::lifecycle::{self, MoveRequest, Mover};
+use leadgate_core::lifecycle::{self, MoveReason, MoveRequest, Mover};
 use leadgate_core::routing::{self, Method, RoutingFacts, RoutingRule};
 use leadgate_core::scoring::{self, Marks, Score};
 use leadgate_core::sla::{self, ClockState, Escalation, SlaRule};
@@ -333,11 +333,11 @@ pub async fn recycle_untouched(
     if tx.touched_since(lead.id, clock.started_at.0).await? {
         return Ok(());
     }
-    let reason = "no response";
+    let reason = MoveReason::NoResponse.to_string();
     let request = MoveRequest {
         from: lead.lead.stage,
         to: Stage::Recycled,
-        reason: Some(reason),
+        reason: Some(&reason),
         override_bant: false,
         mover: Mover::Policy,
         mql_rule_holds: false,
@@ -355,7 +355,7 @@ pub async fn recycle_untouched(
     tx.record_move(
         &lead,
         Stage::Recycled,
-        reason,
+        &MoveReason::NoResponse,
         active.version,
         false,
         &actor,

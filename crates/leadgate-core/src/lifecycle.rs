@@ -6,6 +6,7 @@ use crate::policy::Policy;
 use crate::scoring::{BantStatus, EventFact, Score};
 use crate::stage::Stage;
 use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
 
 /// Who asks for a move: the policy itself (scoring), a person, or a record of what already
 /// happened elsewhere (an outcome a file brings for a lead still open here).
@@ -237,7 +238,7 @@ pub fn policy_move(
     policy: &Policy,
     version: i64,
     now: DateTime<Utc>,
-) -> Option<(Stage, String)> {
+) -> Option<(Stage, MoveReason)> {
     if !policy.stages.auto_mql {
         return None;
     }
@@ -264,13 +265,18 @@ pub fn policy_move(
     let reason = if to == Stage::Mql {
         mql_reason(score, policy)
     } else if !score.blocked_by.is_empty() {
-        let flags: Vec<&str> = score.blocked_by.iter().map(|r| r.as_str()).collect();
-        format!("flagged as junk ({})", flags.join(", "))
+        MoveReason::Junk {
+            flags: score
+                .blocked_by
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect(),
+        }
     } else {
-        format!(
-            "MQL rule no longer holds under policy version {version}: score {:.1}",
-            score.score
-        )
+        MoveReason::MqlRuleLost {
+            version,
+            score: score.score,
+        }
     };
     Some((to, reason))
 }
@@ -289,31 +295,96 @@ pub fn reason_of_move(
     score: &Score,
     policy: &Policy,
     actor: &str,
-) -> String {
+) -> MoveReason {
     match given.map(str::trim).filter(|r| !r.is_empty()) {
-        Some(reason) => reason.to_owned(),
+        Some(reason) => MoveReason::Given {
+            text: reason.to_owned(),
+        },
         None if to == Stage::Mql => mql_reason(score, policy),
-        None => format!("moved by {actor}"),
+        None => MoveReason::MovedBy {
+            actor: actor.to_owned(),
+        },
     }
 }
 
 /// Why a lead is an MQL: its score and fit grade against the policy's minimums.
-pub fn mql_reason(score: &Score, policy: &Policy) -> String {
-    let fit = policy
-        .mql
-        .min_fit
-        .map(|g| {
-            format!(
-                " and fit grade {} (at least {})",
-                score.fit_grade,
-                g.letter()
-            )
-        })
-        .unwrap_or_default();
-    format!(
-        "MQL rule holds: score {:.1} (at least {}){fit}",
-        score.score, policy.mql.min_score
-    )
+pub fn mql_reason(score: &Score, policy: &Policy) -> MoveReason {
+    MoveReason::MqlRuleHolds {
+        score: score.score,
+        min_score: policy.mql.min_score,
+        fit: policy.mql.min_fit.map(|g| FitCheck {
+            grade: score.fit_grade,
+            at_least: g.letter(),
+        }),
+    }
+}
+
+/// Why a lead moved, as its `stage_changed` event records it: the words a person gave, or
+/// the rule that moved it, kept as data so each reader sees it in their own language. Its
+/// English text (`Display`) is the event's `reason`, for the API and the reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MoveReason {
+    /// What a person (or an automation rule's author) wrote.
+    Given {
+        text: String,
+    },
+    MqlRuleHolds {
+        score: f64,
+        min_score: f64,
+        fit: Option<FitCheck>,
+    },
+    /// The MQL rule of policy `version` no longer holds.
+    MqlRuleLost {
+        version: i64,
+        score: f64,
+    },
+    /// Junk flags (`JunkReason` names) keep the lead from qualifying.
+    Junk {
+        flags: Vec<String>,
+    },
+    /// Nobody answered within the response deadline: recycled by the deadline's rule.
+    NoResponse,
+    MovedBy {
+        actor: String,
+    },
+}
+
+/// The fit grade a lead has against the one the MQL rule asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FitCheck {
+    pub grade: char,
+    pub at_least: char,
+}
+
+impl std::fmt::Display for MoveReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MoveReason::Given { text } => f.write_str(text),
+            MoveReason::MqlRuleHolds {
+                score,
+                min_score,
+                fit,
+            } => {
+                write!(f, "MQL rule holds: score {score:.1} (at least {min_score})")?;
+                if let Some(fit) = fit {
+                    write!(
+                        f,
+                        " and fit grade {} (at least {})",
+                        fit.grade, fit.at_least
+                    )?;
+                }
+                Ok(())
+            }
+            MoveReason::MqlRuleLost { version, score } => write!(
+                f,
+                "MQL rule no longer holds under policy version {version}: score {score:.1}"
+            ),
+            MoveReason::Junk { flags } => write!(f, "flagged as junk ({})", flags.join(", ")),
+            MoveReason::NoResponse => f.write_str("no response"),
+            MoveReason::MovedBy { actor } => write!(f, "moved by {actor}"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -629,7 +700,9 @@ mod tests {
         .unwrap();
         assert_eq!(to, Stage::Mql);
         assert!(
-            reason.starts_with("MQL rule holds: score 72.0 (at least 70)"),
+            reason
+                .to_string()
+                .starts_with("MQL rule holds: score 72.0 (at least 70)"),
             "{reason}"
         );
         let (to, reason) = policy_move(
@@ -642,7 +715,7 @@ mod tests {
         .unwrap();
         assert_eq!(to, Stage::Lead);
         assert_eq!(
-            reason,
+            reason.to_string(),
             "MQL rule no longer holds under policy version 3: score 40.0"
         );
         let junk = vec![
@@ -658,7 +731,14 @@ mod tests {
             now(),
         )
         .unwrap();
-        assert_eq!(reason, "flagged as junk (disposable_email, test_name)");
+        assert_eq!(
+            reason.to_string(),
+            "flagged as junk (disposable_email, test_name)"
+        );
+        // Kept as data (the event's `why`) and read back the same.
+        let kept = serde_json::to_value(&reason).unwrap();
+        assert_eq!(kept["kind"], "junk");
+        assert_eq!(serde_json::from_value::<MoveReason>(kept).unwrap(), reason);
         assert_eq!(
             policy_move(
                 &at(Stage::Sql, Mover::Policy),
@@ -698,14 +778,14 @@ mod tests {
     fn a_moves_reason_is_the_given_one_else_the_rule_else_the_mover() {
         let (p, s) = (policy(), scored(75.0, true, vec![]));
         assert_eq!(
-            reason_of_move(Some(" budget confirmed "), Stage::Sql, &s, &p, "li.na"),
+            reason_of_move(Some(" budget confirmed "), Stage::Sql, &s, &p, "li.na").to_string(),
             "budget confirmed"
         );
-        assert!(
-            reason_of_move(Some("  "), Stage::Mql, &s, &p, "li.na").starts_with("MQL rule holds")
-        );
+        assert!(reason_of_move(Some("  "), Stage::Mql, &s, &p, "li.na")
+            .to_string()
+            .starts_with("MQL rule holds"));
         assert_eq!(
-            reason_of_move(None, Stage::Sal, &s, &p, "li.na"),
+            reason_of_move(None, Stage::Sal, &s, &p, "li.na").to_string(),
             "moved by li.na"
         );
     }
@@ -738,7 +818,7 @@ mod tests {
                 }
                 prop_assert!(auto);
                 prop_assert!(from != Stage::Mql || by_policy, "a person's MQL (not junk) is theirs");
-                prop_assert!(!reason.is_empty());
+                prop_assert!(!reason.to_string().is_empty());
                 prop_assert_eq!(to == Stage::Mql, mql);
                 prop_assert!(matches!(from, Stage::Prospect | Stage::Lead | Stage::Recycled | Stage::Mql));
                 let request = MoveRequest { from, to, reason: None, override_bant: false, mover: Mover::Policy, mql_rule_holds: mql };

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use leadgate_core::analytics::band_of;
 use leadgate_core::event::EventDraft;
 use leadgate_core::id::LeadId;
-use leadgate_core::lifecycle::policy_actor;
+use leadgate_core::lifecycle::{policy_actor, MoveReason};
 use leadgate_core::policy::BantPart;
 use leadgate_core::scoring::{EventFact, Score};
 use leadgate_core::{EventType, Stage};
@@ -206,7 +206,7 @@ impl Tx {
         &mut self,
         lead: &StoredLead,
         to: Stage,
-        reason: &str,
+        reason: &MoveReason,
         version: i64,
         override_bant: bool,
         actor: &str,
@@ -225,8 +225,13 @@ impl Tx {
                 ),
             });
         }
-        let mut payload =
-            json!({"from": lead.lead.stage, "to": to, "reason": reason, "policy_version": version});
+        // `reason` in English for the API and the reports; `why` as data, so a page words
+        // a rule's reason in its reader's language (a person's own words are the reason).
+        let mut payload = json!({"from": lead.lead.stage, "to": to, "reason": reason.to_string(), "policy_version": version});
+        if !matches!(reason, MoveReason::Given { .. }) {
+            // Plain data: it cannot fail to serialise; were it to, `reason` still says it.
+            payload["why"] = serde_json::to_value(reason).unwrap_or_default();
+        }
         if override_bant {
             payload["override_bant"] = json!(true);
         }

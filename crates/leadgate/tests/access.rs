@@ -1974,6 +1974,10 @@ fn visible_text(html: &str) -> String {
 async fn a_chinese_user_reads_no_english_on_any_page(app: &TestApp) {
     let (own, _) = setup(app).await;
     let store = &app.store;
+    // A move without a reason of its own: its timeline line says who moved it, in Chinese.
+    leadgate_app::qualify::transition(store, own, Stage::Sal, None, false, "w.chen")
+        .await
+        .unwrap();
     leadgate_store::testing::notify(store, "w.chen", own, "提醒").await;
     let definition = leadgate_core::form::FormDefinition::parse(
         &json!({"title": "表单", "fields": [{"name": "email", "label": "邮箱"}]}),
@@ -2058,6 +2062,12 @@ async fn a_chinese_user_reads_no_english_on_any_page(app: &TestApp) {
                 "{name} {page} is in Chinese"
             );
             let text = visible_text(&html);
+            if page == format!("/leads/{own}") {
+                assert!(
+                    text.contains("由 w.chen 移动"),
+                    "the move's reason in Chinese"
+                );
+            }
             let left: Vec<&String> = english
                 .iter()
                 .filter(|e| text.contains(e.as_str()))

@@ -16,6 +16,7 @@ use leadgate_app::Outcome;
 use leadgate_core::access::Permission;
 use leadgate_core::followup::{InteractionRequest, InteractionType, TaskRequest, TaskState};
 use leadgate_core::id::LeadId;
+use leadgate_core::lifecycle::MoveReason;
 use leadgate_core::policy::BantPart;
 use leadgate_core::scoring::{self, BantEvidence, Subject};
 use leadgate_core::{quality, Stage};
@@ -204,6 +205,51 @@ fn profile(c: &Chrome, lead: &StoredLead) -> Vec<Line> {
     lines
 }
 
+/// Why a lead moved, in the reader's language (a person's own words as they wrote them).
+fn move_reason(c: &Chrome, why: &MoveReason) -> String {
+    let score = |v: f64| c.t.num(v, 1);
+    match why {
+        MoveReason::Given { text } => text.clone(),
+        MoveReason::MqlRuleHolds {
+            score: points,
+            min_score,
+            fit: None,
+        } => c.t.tf(
+            "timeline.mql_holds",
+            &[("score", &score(*points)), ("min", &c.t.num(*min_score, 0))],
+        ),
+        MoveReason::MqlRuleHolds {
+            score: points,
+            min_score,
+            fit: Some(fit),
+        } => c.t.tf(
+            "timeline.mql_holds_fit",
+            &[
+                ("score", &score(*points)),
+                ("min", &c.t.num(*min_score, 0)),
+                ("grade", &fit.grade.to_string()),
+                ("min_grade", &fit.at_least.to_string()),
+            ],
+        ),
+        MoveReason::MqlRuleLost {
+            version,
+            score: points,
+        } => c.t.tf(
+            "timeline.mql_lost",
+            &[
+                ("version", &version.to_string()),
+                ("score", &score(*points)),
+            ],
+        ),
+        MoveReason::Junk { flags } => {
+            let flags: Vec<String> = flags.iter().map(|f| c.tk("junk", f)).collect();
+            c.t.tf("timeline.junk_flags", &[("flags", &flags.join(", "))])
+        }
+        MoveReason::NoResponse => c.t("timeline.no_response").to_owned(),
+        MoveReason::MovedBy { actor } => c.t.tf("timeline.moved_by", &[("actor", actor)]),
+    }
+}
+
 /// One event in a sentence of its own data.
 fn describe(c: &Chrome, event: &StoredEvent) -> String {
     let p = &event.payload.0;
@@ -211,8 +257,12 @@ fn describe(c: &Chrome, event: &StoredEvent) -> String {
     match event.event_type.as_str() {
         "stage_changed" => {
             let mut line = format!("{} → {}", c.stage_name(&s("from")), c.stage_name(&s("to")));
-            if !s("reason").is_empty() {
-                line.push_str(&format!(": {}", s("reason")));
+            let why = p
+                .get("why")
+                .and_then(|why| serde_json::from_value::<MoveReason>(why.clone()).ok());
+            let reason = why.map_or_else(|| s("reason"), |why| move_reason(c, &why));
+            if !reason.is_empty() {
+                line.push_str(&format!(": {reason}"));
             }
             line
         }
