@@ -2223,6 +2223,31 @@ async fn ticked_leads_are_moved_and_tagged_together(app: &TestApp) {
             .await,
         StatusCode::FORBIDDEN
     );
+    // The ticked leads as a CSV file: only those, and none out of reach.
+    let file = rep
+        .submit("/leads/bulk", &[("action", "export"), ("lead", &own_id)])
+        .await;
+    assert_eq!(file.status(), StatusCode::OK);
+    assert!(file.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("leads-ticked.csv"));
+    let text = file.text().await.unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.len(), 2, "the header and the one ticked lead: {text}");
+    assert!(rows[0].starts_with("id,external_id,stage,owner"));
+    assert!(rows[1].starts_with(&format!("{own},,sal,li.na")), "{text}");
+    let (_, back) = rep
+        .post_to(
+            "/leads/bulk",
+            &[("action", "export"), ("lead", &own_id), ("lead", &other_id)],
+        )
+        .await;
+    assert!(
+        back.contains("error=not downloaded")
+            && back.contains(&format!("Lead {other} belongs to another team")),
+        "a download is refused whole: {back}"
+    );
 }
 
 /// A NUL or other control byte typed into the dashboard's forms (a tag, a reason, a saved

@@ -1,11 +1,14 @@
 //! Acting on the ticked leads of a list at once: give them to a rep (with a reason), move
-//! them to a stage, or tag them. Each lead is checked and done on its own: one out of reach
-//! or refused is named, and the others still go.
+//! them to a stage, tag them, or download them as CSV. Each lead is checked and done on its
+//! own: one out of reach or refused is named, and the others still go (a download is
+//! refused whole, so a file never silently lacks a lead).
 
 use super::assign::{owner_and_reason, refusal};
 use super::{back, check_lead_access, require, PageResult, Signed, WebError};
 use crate::http::AppState;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::Form;
 use leadgate_core::access::Permission;
 use leadgate_core::id::LeadId;
@@ -17,6 +20,7 @@ enum Bulk<'a> {
     Assign { owner: &'a str, reason: &'a str },
     Move { to: Stage, reason: Option<&'a str> },
     Tag(&'a str),
+    Export,
 }
 
 pub async fn many(
@@ -53,10 +57,13 @@ pub async fn many(
             require(&signed.user, Permission::CaptureLeads)?;
             Bulk::Tag(field("tag"))
         }
+        "export" => Bulk::Export,
         other => {
             return Ok(back(
                 &list,
-                Err(format!("action: '{other}' is not assign, move or tag")),
+                Err(format!(
+                    "action: '{other}' is not assign, move, tag or export"
+                )),
             ))
         }
     };
@@ -74,7 +81,7 @@ pub async fn many(
     }
     let scope = signed.user.scope();
     let actor = &signed.user.name;
-    let (mut done, mut refused) = (0, Vec::new());
+    let (mut done, mut refused, mut chosen) = (0, Vec::new(), Vec::new());
     for id in ids {
         let lead = match state.store.lead(id).await {
             Ok(lead) => lead,
@@ -112,6 +119,10 @@ pub async fn many(
             Bulk::Tag(tag) => leadgate_app::capture::tag(&state.store, id, tag, actor)
                 .await
                 .map(|_| ()),
+            Bulk::Export => {
+                chosen.push(lead);
+                Ok(())
+            }
         };
         match result {
             Ok(()) => done += 1,
@@ -122,6 +133,27 @@ pub async fn many(
         Bulk::Assign { .. } => "assigned_many",
         Bulk::Move { .. } => "moved_many",
         Bulk::Tag(_) => "tagged_many",
+        Bulk::Export if refused.is_empty() => {
+            let file = crate::export::csv_of(&chosen)
+                .map_err(|e| WebError::Store(StoreError::Internal(e.to_string())))?;
+            return Ok((
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        "attachment; filename=\"leads-ticked.csv\"",
+                    ),
+                ],
+                file,
+            )
+                .into_response());
+        }
+        Bulk::Export => {
+            return Ok(back(
+                &list,
+                Err(format!("not downloaded: {}", refused.join("; "))),
+            ))
+        }
     };
     if refused.is_empty() {
         let joint = if list.contains('?') { '&' } else { '?' };

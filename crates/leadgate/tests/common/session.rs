@@ -117,18 +117,22 @@ impl Browser {
         self.post_to(path, form).await.0
     }
 
-    /// A form post's status and where it sends the browser (its `Location`, decoded).
-    pub async fn post_to(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+    /// A form post's response, as the browser gets it (not followed).
+    pub async fn submit(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let mut fields: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
         fields.extend_from_slice(form);
-        let response = self
-            .client
+        self.client
             .post(format!("{}{path}", self.base))
             .header("cookie", &self.cookie)
             .form(&fields)
             .send()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// A form post's status and where it sends the browser (its `Location`, decoded).
+    pub async fn post_to(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+        let response = self.submit(path, form).await;
         let location = response
             .headers()
             .get("location")
