@@ -211,6 +211,16 @@ impl LeadFilter {
     }
 }
 
+/// Whose leads a count takes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Owners<'a> {
+    Any,
+    /// The leads nobody owns yet.
+    Nobody,
+    /// The leads of a team's reps.
+    Team(&'a str),
+}
+
 #[derive(Debug, Clone)]
 pub struct LeadPage {
     pub leads: Vec<StoredLead>,
@@ -989,50 +999,75 @@ impl Store {
 
     /// A board column's totals: how many leads are in `stage` (of `team`'s reps when given;
     /// junk left out), counted up to `cap`, and their weighted value (won chance x deal
-    /// value). Counting stops at the cap so a column of a huge store costs what a page costs.
-    /// A team's column is counted rep by rep off the `(owner, stage, ...)` index, as
-    /// `list_team_stage` reads it: testing each lead of the stage against the team's reps
-    /// walked the whole `lead` stage, nearly all of it unowned.
+    /// value).
     pub async fn stage_total(
         &self,
         stage: Stage,
         team: Option<&str>,
         cap: i64,
     ) -> Result<(i64, f64)> {
-        let owners: Vec<Option<String>> = match team {
-            None => vec![None],
-            Some(team) => on_read_pool!(self, pool => sqlx::query_scalar(
+        let owners = match team {
+            Some(team) => Owners::Team(team),
+            None => Owners::Any,
+        };
+        self.tally(Some(stage), owners, true, cap).await
+    }
+
+    /// How many leads a list view holds (junk included, as the list shows it), up to `cap`.
+    pub async fn view_count(&self, owners: Owners<'_>, cap: i64) -> Result<i64> {
+        Ok(self.tally(None, owners, false, cap).await?.0)
+    }
+
+    /// Counts leads (of a stage, of some owners, junk left out or not) up to `cap`, with the
+    /// sum of their won chance x deal value. Counting stops at the cap, so a count on a huge
+    /// store costs what a page costs. A team is counted rep by rep off the `(owner, stage,
+    /// ...)` index, as `list_team_stage` reads it: testing each lead against the team's reps
+    /// walked the whole `lead` stage, nearly all of it unowned (3.2 s for the board at a
+    /// million leads).
+    async fn tally(
+        &self,
+        stage: Option<Stage>,
+        owners: Owners<'_>,
+        without_junk: bool,
+        cap: i64,
+    ) -> Result<(i64, f64)> {
+        // Each part: `None` the leads nobody owns, `Some(owner)` one owner's; no parts, all.
+        let parts: Vec<Option<Option<String>>> = match owners {
+            Owners::Any => vec![None],
+            Owners::Nobody => vec![Some(None)],
+            Owners::Team(team) => on_read_pool!(self, pool => sqlx::query_scalar(
                 "SELECT name FROM reps WHERE team = $1 ORDER BY name",
             )
             .bind(team)
             .fetch_all(pool)
             .await)?
             .into_iter()
-            .map(Some)
+            .map(|rep| Some(Some(rep)))
             .collect(),
         };
         let (mut count, mut value) = (0, 0.0);
-        for owner in owners {
+        for part in parts {
             if count >= cap {
                 break;
             }
-            // Two statements, not `$2 IS NULL OR owner = $2`: a plan made for both cases
-            // could not seek the owner index.
-            let sql = if owner.is_some() {
-                "SELECT count(*), sum(priority) FROM (
-                   SELECT l.priority FROM leads l
-                    WHERE l.owner = $2 AND l.stage = $1 AND l.junk = '' LIMIT $3) AS column_leads"
-            } else {
-                "SELECT count(*), sum(priority) FROM (
-                   SELECT l.priority FROM leads l
-                    WHERE l.stage = $1 AND l.junk = '' AND CAST($2 AS TEXT) IS NULL LIMIT $3) AS column_leads"
-            };
-            let (n, sum): (i64, Option<f64>) = on_read_pool!(self, pool => sqlx::query_as(sql)
-                .bind(stage.as_str())
-                .bind(owner.as_deref())
-                .bind(cap - count)
-                .fetch_one(pool)
-                .await)?;
+            let (n, sum): (i64, Option<f64>) = on_read_pool!(self, pool => {
+                let mut b = sqlx::QueryBuilder::new(
+                    "SELECT count(*), sum(priority) FROM (SELECT l.priority FROM leads l WHERE 1 = 1",
+                );
+                match &part {
+                    Some(Some(owner)) => { b.push(" AND l.owner = ").push_bind(owner.clone()); }
+                    Some(None) => { b.push(" AND l.owner IS NULL"); }
+                    None => {}
+                }
+                if let Some(stage) = stage {
+                    b.push(" AND l.stage = ").push_bind(stage.as_str());
+                }
+                if without_junk {
+                    b.push(" AND l.junk = ''");
+                }
+                b.push(" LIMIT ").push_bind(cap - count).push(") AS counted");
+                b.build_query_as().fetch_one(pool).await
+            })?;
             count += n;
             value += sum.unwrap_or(0.0);
         }

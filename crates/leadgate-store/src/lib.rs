@@ -39,7 +39,7 @@ pub use forms::StoredForm;
 pub use imports::{BatchRow, Closing, ImportRecord, ImportStart, Reject};
 pub use jobs::{ClaimedJob, Job, JobRun, NewJob};
 pub use leads::{
-    Capture, CaptureOutcome, LeadFilter, LeadPage, LeadSort, NewEvent, PredictionSnapshot,
+    Capture, CaptureOutcome, LeadFilter, LeadPage, LeadSort, NewEvent, Owners, PredictionSnapshot,
     ScoreSnapshot, SortField, StoredLead, Submitter,
 };
 pub use limits::Hits;

@@ -1022,6 +1022,17 @@ async fn a_manager_assigns_unowned_leads_to_their_own_team_only(app: &TestApp) {
         !queue.contains(&format!("data-lead=\"{own}\"")),
         "the queue lists only unowned leads"
     );
+    // The views count their leads: the manager's team has one, two wait for an owner.
+    assert!(
+        queue.contains(r#"<span class="count" id="count-all">1</span>"#)
+            && queue.contains(r#"<span class="count" id="count-unassigned">2</span>"#),
+        "the views' counts"
+    );
+    let (_, admin_list) = sign_in(app, "admin").await.page("/leads").await;
+    assert!(
+        admin_list.contains(r#"<span class="count" id="count-all">4</span>"#),
+        "an admin's All counts every lead"
+    );
     let (status, page) = manager.page(&format!("/leads/{unowned}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(

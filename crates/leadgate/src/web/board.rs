@@ -35,7 +35,7 @@ pub struct Column {
 }
 
 /// Columns are counted up to this many leads.
-const COUNT_CAP: i64 = 10_000;
+pub const COUNT_CAP: i64 = 10_000;
 
 #[derive(Template)]
 #[template(path = "board.html")]
@@ -90,11 +90,7 @@ pub async fn page(State(state): State<AppState>, signed: Signed) -> PageResult {
                 .iter()
                 .map(|l| card(&c, l, clocks.get(&l.id)))
                 .collect(),
-            total: if count >= COUNT_CAP {
-                format!("{}+", c.t.int(COUNT_CAP))
-            } else {
-                c.t.int(count)
-            },
+            total: c.count(count, COUNT_CAP),
             value: (count < COUNT_CAP && value > 0.0).then(|| c.t.num(value, 0)),
         });
     }

@@ -10,9 +10,9 @@ use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use leadgate_core::access::Permission;
+use leadgate_core::access::{LeadScope, Permission};
 use leadgate_core::Stage;
-use leadgate_store::{LeadFilter, LeadSort, Rep, SlaClock, StoredLead, User};
+use leadgate_store::{LeadFilter, LeadSort, Owners, Rep, SlaClock, StoredLead, User};
 use serde::Deserialize;
 
 /// A lead as one row or card of a list.
@@ -343,6 +343,9 @@ struct ListPage {
     channels: Vec<&'static str>,
     /// Reps the user may give the listed leads to (none: no bulk assign).
     assignees: Vec<Rep>,
+    /// How many leads the "All" view holds for this user, and the "Unassigned" one.
+    all_count: String,
+    unassigned_count: String,
     /// Whether the user may act on ticked leads at all (assign, move or tag).
     bulk: bool,
     /// This list again, for the bulk action to come back to.
@@ -365,7 +368,26 @@ pub async fn page(
     let cards = page.leads.iter().map(|l| card(&c, l, None)).collect();
     let assignees = super::assign::assignees(&state.store, &signed.user).await?;
     let role = signed.user.role;
+    // The views' counts, made as far as the board's columns are.
+    let cap = super::board::COUNT_CAP;
+    let scope = signed.user.scope();
+    let all_count = match &scope {
+        LeadScope::All => Some(Owners::Any),
+        LeadScope::Team(team) | LeadScope::TeamAndUnowned(team) => Some(Owners::Team(team)),
+        LeadScope::Nothing => None,
+    };
+    let all_count = match all_count {
+        Some(owners) => c.count(state.store.view_count(owners, cap).await?, cap),
+        None => c.t.int(0),
+    };
+    let unassigned_count = if assignees.is_empty() {
+        String::new()
+    } else {
+        c.count(state.store.view_count(Owners::Nobody, cap).await?, cap)
+    };
     html(ListPage {
+        all_count,
+        unassigned_count,
         bulk: [
             Permission::ManageTeams,
             Permission::WorkLeads,

@@ -176,6 +176,15 @@ impl Chrome {
     }
 
     /// The text of `group.key`, e.g. `tk("stage", "mql")`.
+    /// A count made up to `cap`, in the reader's digits ("10,000+" at the cap).
+    pub fn count(&self, n: i64, cap: i64) -> String {
+        if n >= cap {
+            format!("{}+", self.t.int(cap))
+        } else {
+            self.t.int(n)
+        }
+    }
+
     pub fn tk(&self, group: &str, key: &str) -> String {
         self.t.t(&format!("{group}.{key}")).to_owned()
     }
