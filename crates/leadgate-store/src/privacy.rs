@@ -418,8 +418,16 @@ impl Store {
         // The person is also every record merged into them (other addresses of theirs), and
         // a merge kept their fields from before it (for undo).
         let people = tx.merged_cluster(person_id).await?;
-        quoted.extend(tx.identifying_texts_of_people(&people).await?);
+        let texts = tx.texts_of_people(&people).await?;
+        quoted.extend(
+            texts
+                .iter()
+                .flat_map(|(first, last, email, phone)| [first, last, email, phone])
+                .flatten()
+                .cloned(),
+        );
         tx.forget_rejects_quoting(&quoted).await?;
+        tx.forget_saved_views_quoting(&searches_for(&texts)).await?;
         on_tx!(&mut tx, conn => {
             let mut b = sqlx::QueryBuilder::new(
                 "UPDATE people SET first_name = NULL, last_name = NULL, email = NULL, email_key = NULL, phone = NULL,
@@ -505,7 +513,7 @@ impl Store {
             sqlx::query(&format!(
                 "{vacuum} people, leads, events, tasks, emails, notifications, merges,
                  webhook_deliveries, consents, companies, import_rejects, analytics_changes,
-                 analytics_rollup, jobs, job_runs"
+                 analytics_rollup, jobs, job_runs, saved_views"
             ))
             .execute(pool)
             .await?;
@@ -567,6 +575,31 @@ impl Store {
 }
 
 /// A person's first and last name, email and phone.
+/// What a search for a person would hold, lower-cased: their addresses and phones, and their
+/// full name in either order (with and without a space: 刘军 as well as "Jun Liu"). One name
+/// alone (a family name many share) does not single them out, so it is not taken.
+fn searches_for(people: &[PersonTexts]) -> Vec<String> {
+    let mut texts = Vec::new();
+    for (first, last, email, phone) in people {
+        texts.extend(email.iter().chain(phone).map(|t| t.to_lowercase()));
+        if let (Some(first), Some(last)) = (first, last) {
+            let (first, last) = (first.to_lowercase(), last.to_lowercase());
+            for name in [
+                format!("{first} {last}"),
+                format!("{last} {first}"),
+                format!("{last}{first}"),
+                format!("{first}{last}"),
+            ] {
+                texts.push(name);
+            }
+        }
+    }
+    texts.retain(|t| t.chars().count() >= 3);
+    texts.sort_unstable();
+    texts.dedup();
+    texts
+}
+
 type PersonTexts = (
     Option<String>,
     Option<String>,
@@ -625,19 +658,14 @@ impl Tx {
     }
 
     /// The names, addresses and phone numbers of these people.
-    async fn identifying_texts_of_people(&mut self, people: &[PersonId]) -> Result<Vec<String>> {
-        let rows: Vec<PersonTexts> = on_tx!(self, conn => {
+    async fn texts_of_people(&mut self, people: &[PersonId]) -> Result<Vec<PersonTexts>> {
+        Ok(on_tx!(self, conn => {
             let mut b = sqlx::QueryBuilder::new(
                 "SELECT first_name, last_name, email, phone FROM people WHERE id IN (",
             );
             crate::push_in_list(&mut b, people.iter().copied());
             b.build_query_as().fetch_all(conn).await
-        })?;
-        Ok(rows
-            .into_iter()
-            .flat_map(|(first, last, email, phone)| [first, last, email, phone])
-            .flatten()
-            .collect())
+        })?)
     }
 
     /// Clears the reasons of import rejects that quote one of these texts: a refused row's
@@ -675,6 +703,39 @@ impl Tx {
             }
             b.build().execute(conn).await.map(|_| ())
         })?;
+        Ok(())
+    }
+
+    /// Deletes the saved lead lists whose filters search for one of these texts (the
+    /// person's address, phone or full name: `searches_for`): the list is its owner's, what
+    /// it searched for is the person's. The filters are a query string, decoded before they
+    /// are compared.
+    async fn forget_saved_views_quoting(&mut self, texts: &[String]) -> Result<()> {
+        if texts.is_empty() {
+            return Ok(());
+        }
+        let views: Vec<(i64, String)> = on_tx!(self, conn => sqlx::query_as(
+            "SELECT id, query FROM saved_views",
+        )
+        .fetch_all(conn)
+        .await)?;
+        let quoting: Vec<i64> = views
+            .into_iter()
+            .filter(|(_, query)| {
+                form_urlencoded::parse(query.as_bytes()).any(|(_, value)| {
+                    let value = value.to_lowercase();
+                    texts.iter().any(|t| value.contains(t.as_str()))
+                })
+            })
+            .map(|(id, _)| id)
+            .collect();
+        if !quoting.is_empty() {
+            on_tx!(self, conn => {
+                let mut b = sqlx::QueryBuilder::new("DELETE FROM saved_views WHERE id IN (");
+                crate::push_in_list(&mut b, quoting.iter().copied());
+                b.build().execute(conn).await.map(|_| ())
+            })?;
+        }
         Ok(())
     }
 
@@ -762,5 +823,40 @@ impl Tx {
         .await
         .map(|_| ()))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_search_for_a_person_is_their_address_phone_or_full_name_not_one_name() {
+        let people: Vec<PersonTexts> = vec![
+            (
+                Some("Jun".into()),
+                Some("刘".into()),
+                Some("Jun.Liu@Example.com".into()),
+                None,
+            ),
+            (Some("Bo".into()), None, None, Some("+84901234567".into())),
+        ];
+        let texts = searches_for(&people);
+        for expected in [
+            "jun.liu@example.com",
+            "+84901234567",
+            "jun 刘",
+            "刘 jun",
+            "刘jun",
+        ] {
+            assert!(
+                texts.contains(&expected.to_owned()),
+                "{expected}: {texts:?}"
+            );
+        }
+        assert!(
+            !texts.iter().any(|t| t == "jun" || t == "刘" || t == "bo"),
+            "one name alone is not the person: {texts:?}"
+        );
     }
 }

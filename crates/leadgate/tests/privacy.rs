@@ -217,6 +217,33 @@ async fn erase_a_person_with_values_everywhere(app: &TestApp) -> Vec<&'static st
         app.store.record_delivery(job, &answer, now).await.unwrap();
     }
 
+    // A user's saved lists that searched for them by full name and by address (kept as
+    // query strings), and one that did not.
+    let user = app
+        .store
+        .create_user(leadgate_store::NewUser {
+            name: "mia".into(),
+            display_name: None,
+            role: leadgate_core::access::Role::Marketing,
+            team: None,
+            locale: "en".into(),
+            time_zone: String::new(),
+            password: "a long enough password".into(),
+        })
+        .await
+        .unwrap()
+        .id;
+    for (name, query) in [
+        (
+            "by name",
+            format!("q={}+{}&stage=mql", values[0], values[1]),
+        ),
+        ("by address", format!("q={}", values[2].replace('@', "%40"))),
+        ("mine", "stage=mql&sort=-score".to_owned()),
+    ] {
+        app.store.save_view(user, name, &query).await.unwrap();
+    }
+
     let erased = app
         .post(
             "/api/v1/gdpr/erase",
@@ -224,6 +251,15 @@ async fn erase_a_person_with_values_everywhere(app: &TestApp) -> Vec<&'static st
         )
         .await;
     assert_eq!(erased.status(), StatusCode::OK);
+    let kept: Vec<String> = app
+        .store
+        .saved_views(user)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.name)
+        .collect();
+    assert_eq!(kept, ["mine"], "the lists that searched for them are gone");
     // Their reject's reason is gone; someone else's stays as it was.
     let rejects = app.get(&rejects_url).await.text().await.unwrap();
     assert!(rejects.contains("2,employees,(erased)"), "{rejects}");
