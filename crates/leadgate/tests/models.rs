@@ -325,6 +325,46 @@ async fn trains_predicts_and_explains_over_the_api(app: &TestApp) {
         "{statuses:?}"
     );
 
+    // The same from the dashboard: the models with their standing and reports, the newer
+    // one made active again, and training queued.
+    let (status, page) = browser.page("/models").await;
+    assert_eq!(status, StatusCode::OK);
+    for (model, _) in &statuses {
+        assert!(page.contains(&format!("data-model=\"{model}\"")), "{page}");
+    }
+    let (status, report) = browser.page(&format!("/models/{id}/report")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(report.contains("<svg"), "the report has its charts");
+    let newer = statuses.iter().map(|(m, _)| *m).find(|m| *m != id).unwrap();
+    assert!(
+        page.contains(&format!("action=\"/models/{newer}/activate\"")),
+        "the model not in use can be made active"
+    );
+    let (status, back) = browser
+        .post_to(&format!("/models/{newer}/activate"), &[])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(back.contains("done=model_active"), "{back}");
+    assert_eq!(
+        app.store.model(newer).await.unwrap().status,
+        ModelStatus::Active
+    );
+    let trainings = || async {
+        let jobs: Value = app
+            .get("/api/v1/jobs?kind=train_model")
+            .await
+            .json()
+            .await
+            .unwrap();
+        jobs["jobs"].as_array().unwrap().len()
+    };
+    let before = trainings().await;
+    let (_, back) = browser.post_to("/models/train", &[]).await;
+    assert!(back.contains("done=training"), "{back}");
+    assert_eq!(trainings().await, before + 1, "a training job is queued");
+    let (status, _) = browser.page("/models/999999/report").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
     // Bad input.
     let r = app
         .post("/api/v1/models/train", &json!({"product": 5}))

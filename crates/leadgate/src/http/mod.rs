@@ -13,7 +13,7 @@ pub(crate) mod imports;
 mod leads;
 pub(crate) use leads::{parse_id, require_identity};
 mod merges;
-mod models;
+pub(crate) mod models;
 pub(crate) mod observe;
 mod openapi;
 mod privacy;

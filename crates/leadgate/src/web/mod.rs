@@ -15,6 +15,7 @@ mod inbox;
 mod lead;
 mod leads;
 mod merges;
+mod models;
 mod notifications;
 mod policy;
 mod privacy;
@@ -91,6 +92,10 @@ pub fn routes() -> Router<AppState> {
         .route("/merges/find", post(merges::find))
         .route("/merges/{id}/{decision}", post(merges::decide))
         .route("/analytics", get(analytics::page))
+        .route("/models", get(models::page))
+        .route("/models/train", post(models::train))
+        .route("/models/{id}/activate", post(models::activate))
+        .route("/models/{id}/report", get(models::report))
         .route("/analytics/{table}", get(analytics::csv))
         .route("/static/app.css", get(stylesheet))
         .route("/static/app.js", get(script))
@@ -197,6 +202,7 @@ impl Chrome {
             "data" => Permission::ManageData,
             "capture" => Permission::CaptureLeads,
             "forms" => Permission::ManageForms,
+            "models" => Permission::ManageModels,
             _ => Permission::ReadLeads,
         };
         self.user.role.allows(permission)
