@@ -124,6 +124,13 @@ try {
     assert.equal(await trends.count(), 2, "two trend charts beside the funnel");
     assert.equal(await trends.nth(0).locator("path.line").count(), 3, "leads, MQLs and wins");
     assert.match(await trends.nth(0).locator("path.line.leads").getAttribute("d"), /^M[\d.]+,[\d.]+( L[\d.]+,[\d.]+)+$/, "a drawn line of leads");
+    // The drift section leads to the models, where one is trained from the page.
+    await drift.locator("#models-link").click();
+    await admin.page.waitForURL(/\/models$/);
+    await admin.page.click("#train button");
+    await admin.page.locator("p.notice").waitFor();
+    assert.match(admin.page.url(), /done=training/, "training is queued");
+    await shot(admin.page, "models");
   }
 
   step = "a rep's inbox lists their open leads with SLA countdowns";
