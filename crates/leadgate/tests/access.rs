@@ -2263,7 +2263,7 @@ async fn control_bytes_in_the_new_forms_are_refused_by_name(app: &TestApp) {
     let (own, _) = setup(app).await;
     let id = own.to_string();
     let admin = sign_in(app, "admin").await;
-    let posts: [(&str, Vec<(&str, &str)>); 6] = [
+    let posts: [(&str, Vec<(&str, &str)>); 7] = [
         (
             "/leads/bulk",
             vec![("action", "tag"), ("tag", "a\u{0}b"), ("lead", &id)],
@@ -2298,6 +2298,7 @@ async fn control_bytes_in_the_new_forms_are_refused_by_name(app: &TestApp) {
                 ("label_email", "E"),
             ],
         ),
+        ("/models/train", vec![("product", "p\u{0}")]),
     ];
     for (path, form) in posts {
         let (status, back) = admin.post_to(path, &form).await;
@@ -2309,6 +2310,8 @@ async fn control_bytes_in_the_new_forms_are_refused_by_name(app: &TestApp) {
         );
         assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
     }
+    let (status, _) = admin.page("/models?product=p%00").await;
+    assert!(status.is_client_error(), "a NUL product: {status}");
     let lead = app.store.lead(own).await.unwrap();
     assert!(
         lead.lead.custom.get("tags").is_none(),

@@ -371,6 +371,17 @@ async fn trains_predicts_and_explains_over_the_api(app: &TestApp) {
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("product"));
+    // Control bytes in the product's name never reach SQL or a job (a NUL in the query
+    // was a 500 on PostgreSQL).
+    let r = app
+        .post("/api/v1/models/train", &json!({"product": "p\u{1}"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("product") && text.contains("control"), "{text}");
+    let r = app.get("/api/v1/models?product=p%01").await;
+    assert!(r.status().is_client_error(), "{}", r.status());
+    assert!(r.text().await.unwrap().contains("product"));
     // Not an object, or a field these requests do not have: refused (were queued).
     for (path, body) in [
         ("/api/v1/models/train", json!([null, null])),

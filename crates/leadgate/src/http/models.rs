@@ -49,7 +49,10 @@ pub struct ProductInput {
 pub(crate) fn product_line(given: Option<&str>) -> Result<String, ApiError> {
     match given.map(str::trim) {
         None => Ok("default".into()),
-        Some(p) if !p.is_empty() => Ok(p.to_lowercase()),
+        // A name of words: no control bytes (a NUL reached SQL and the job's payload).
+        Some(p) if !p.is_empty() => leadgate_core::values::Text::parse(p, 100)
+            .map(|p| p.as_str().to_lowercase())
+            .map_err(|e| ApiError::invalid("product", e.to_string())),
         Some(_) => Err(ApiError::invalid(
             "product",
             "must be a product line's name",
@@ -105,7 +108,7 @@ async fn list_models(
     State(state): State<AppState>,
     Query(q): Query<ProductQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let product = q.product.unwrap_or_else(|| "default".into());
+    let product = product_line(q.product.as_deref())?;
     let models = state.store.models(&product).await?;
     Ok(Json(json!({"product": product, "models": models})))
 }

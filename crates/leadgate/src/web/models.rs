@@ -44,8 +44,15 @@ pub struct ProductQuery {
 }
 
 /// The product a form or link names, as the API reads it (none: the default product).
-fn product_of(raw: &str) -> String {
-    crate::http::models::product_line(Some(raw)).unwrap_or_else(|_| "default".into())
+fn product_of(raw: &str) -> Result<String, WebError> {
+    if raw.trim().is_empty() {
+        return Ok("default".into());
+    }
+    crate::http::models::product_line(Some(raw)).map_err(|_| {
+        WebError::Invalid(
+            "product: must be a product line's name, without control characters".into(),
+        )
+    })
 }
 
 pub async fn page(
@@ -56,7 +63,7 @@ pub async fn page(
 ) -> PageResult {
     require(&signed.user, Permission::ManageModels)?;
     let c = Chrome::new(&signed, "models").with_flash(&flash);
-    let product = product_of(&q.product);
+    let product = product_of(&q.product)?;
     let auc = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| c.t.num(v, 3));
     let rows = state
         .store
@@ -97,7 +104,7 @@ pub async fn train(
 ) -> PageResult {
     signed.check_csrf(&form.csrf)?;
     require(&signed.user, Permission::ManageModels)?;
-    let product = product_of(&form.product);
+    let product = product_of(&form.product)?;
     let page = format!(
         "/models?{}",
         serde_urlencoded::to_string([("product", &product)]).unwrap_or_default()
