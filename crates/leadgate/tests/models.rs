@@ -378,7 +378,10 @@ async fn trains_predicts_and_explains_over_the_api(app: &TestApp) {
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let text = r.text().await.unwrap();
-    assert!(text.contains("product") && text.contains("control"), "{text}");
+    assert!(
+        text.contains("product") && text.contains("control"),
+        "{text}"
+    );
     let r = app.get("/api/v1/models?product=p%01").await;
     assert!(r.status().is_client_error(), "{}", r.status());
     assert!(r.text().await.unwrap().contains("product"));

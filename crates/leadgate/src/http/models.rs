@@ -134,12 +134,19 @@ async fn report(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let record = state.store.model(path_id(&id, "model")?).await?;
-    let evaluation: Evaluation = serde_json::from_value(record.evaluation).map_err(|_| {
-        ApiError::NotFound(format!(
-            "model {} was imported from a file and has no evaluation",
-            record.id
-        ))
-    })?;
+    report_page(&record).map_err(ApiError::NotFound)
+}
+
+/// A stored model's evaluation report as an HTML response; why not, for a model imported
+/// from a file (it has no evaluation). The API's and the dashboard's.
+pub(crate) fn report_page(record: &ModelRecord) -> Result<Response, String> {
+    let evaluation: Evaluation =
+        serde_json::from_value(record.evaluation.clone()).map_err(|_| {
+            format!(
+                "model {} was imported from a file and has no evaluation",
+                record.id
+            )
+        })?;
     let title = format!("Conversion model {} ({})", record.id, record.product);
     Ok((
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],

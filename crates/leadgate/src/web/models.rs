@@ -6,8 +6,6 @@ use crate::http::AppState;
 use crate::jobs::model::enqueue;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
-use axum::response::IntoResponse;
 use axum::Form;
 use leadgate_core::access::Permission;
 use leadgate_core::conversion_model::ModelStatus;
@@ -143,18 +141,7 @@ pub async fn report(
 ) -> PageResult {
     require(&signed.user, Permission::ManageModels)?;
     let record = state.store.model(model_id(&raw)?).await?;
-    let evaluation: Evaluation = serde_json::from_value(record.evaluation).map_err(|_| {
-        WebError::NotFound(format!(
-            "model {} was imported from a file and has no evaluation",
-            record.id
-        ))
-    })?;
-    let title = format!("Conversion model {} ({})", record.id, record.product);
-    Ok((
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        leadgate_ml::report::html(&evaluation, &title),
-    )
-        .into_response())
+    crate::http::models::report_page(&record).map_err(WebError::NotFound)
 }
 
 fn model_id(raw: &str) -> Result<i64, WebError> {
