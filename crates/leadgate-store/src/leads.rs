@@ -1031,10 +1031,15 @@ impl Store {
         without_junk: bool,
         cap: i64,
     ) -> Result<(i64, f64)> {
-        // Each part: `None` the leads nobody owns, `Some(owner)` one owner's; no parts, all.
-        let parts: Vec<Option<Option<String>>> = match owners {
-            Owners::Any => vec![None],
-            Owners::Nobody => vec![Some(None)],
+        // Counted in parts: all leads, the unowned ones, or each rep of the team in turn.
+        enum Part {
+            All,
+            Nobody,
+            Rep(String),
+        }
+        let parts: Vec<Part> = match owners {
+            Owners::Any => vec![Part::All],
+            Owners::Nobody => vec![Part::Nobody],
             Owners::Team(team) => on_read_pool!(self, pool => sqlx::query_scalar(
                 "SELECT name FROM reps WHERE team = $1 ORDER BY name",
             )
@@ -1042,7 +1047,7 @@ impl Store {
             .fetch_all(pool)
             .await)?
             .into_iter()
-            .map(|rep| Some(Some(rep)))
+            .map(Part::Rep)
             .collect(),
         };
         let (mut count, mut value) = (0, 0.0);
@@ -1055,9 +1060,9 @@ impl Store {
                     "SELECT count(*), sum(priority) FROM (SELECT l.priority FROM leads l WHERE 1 = 1",
                 );
                 match &part {
-                    Some(Some(owner)) => { b.push(" AND l.owner = ").push_bind(owner.clone()); }
-                    Some(None) => { b.push(" AND l.owner IS NULL"); }
-                    None => {}
+                    Part::Rep(owner) => { b.push(" AND l.owner = ").push_bind(owner.clone()); }
+                    Part::Nobody => { b.push(" AND l.owner IS NULL"); }
+                    Part::All => {}
                 }
                 if let Some(stage) = stage {
                     b.push(" AND l.stage = ").push_bind(stage.as_str());
