@@ -2254,6 +2254,18 @@ async fn ticked_leads_are_moved_and_tagged_together(app: &TestApp) {
             && back.contains(&format!("Lead {other} belongs to another team")),
         "a download is refused whole: {back}"
     );
+    // The summary is in the reader's language.
+    rep.post("/settings/locale", &[("locale", "zh-CN")]).await;
+    let (_, back) = rep
+        .post_to(
+            "/leads/bulk",
+            &[("action", "tag"), ("tag", "x"), ("lead", &other_id)],
+        )
+        .await;
+    assert!(
+        back.contains("已完成 0 个；未完成：") && !back.contains("done"),
+        "{back}"
+    );
 }
 
 /// A NUL or other control byte typed into the dashboard's forms (a tag, a reason, a saved

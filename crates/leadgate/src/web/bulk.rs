@@ -80,13 +80,14 @@ pub async fn many(
         return Ok(back(&list, Err("lead: tick the leads to act on".into())));
     }
     let scope = signed.user.scope();
+    let t = super::i18n::catalog(&signed.user.locale);
     let actor = &signed.user.name;
     let (mut done, mut refused, mut chosen) = (0, Vec::new(), Vec::new());
     for id in ids {
         let lead = match state.store.lead(id).await {
             Ok(lead) => lead,
             Err(StoreError::LeadNotFound(_)) => {
-                refused.push(format!("lead {id} does not exist"));
+                refused.push(t.tf("bulk.no_lead", &[("id", &id.to_string())]));
                 continue;
             }
             Err(e) => return Err(e.into()),
@@ -126,7 +127,10 @@ pub async fn many(
         };
         match result {
             Ok(()) => done += 1,
-            Err(e) => refused.push(format!("lead {id}: {}", refusal(e)?)),
+            Err(e) => refused.push(t.tf(
+                "bulk.refused",
+                &[("id", &id.to_string()), ("reason", &refusal(e)?)],
+            )),
         }
     }
     let key = match action {
@@ -151,7 +155,7 @@ pub async fn many(
         Bulk::Export => {
             return Ok(back(
                 &list,
-                Err(format!("not downloaded: {}", refused.join("; "))),
+                Err(t.tf("bulk.not_downloaded", &[("refused", &refused.join("; "))])),
             ))
         }
     };
@@ -161,7 +165,13 @@ pub async fn many(
     } else {
         Ok(back(
             &list,
-            Err(format!("{done} done; not done: {}", refused.join("; "))),
+            Err(t.tf(
+                "bulk.partial",
+                &[
+                    ("done", &done.to_string()),
+                    ("refused", &refused.join("; ")),
+                ],
+            )),
         ))
     }
 }
