@@ -190,6 +190,28 @@ async fn every_page_and_action_answers_each_role_as_its_permissions_say(app: &Te
             analytics,
             "{name} analytics CSV"
         );
+        // The conversion models: admins and marketing only, the page and its actions.
+        let models = if name == "admin" || name == "mia" {
+            ok
+        } else {
+            no
+        };
+        assert_eq!(browser.get("/models").await, models, "{name} models");
+        let (status, _) = browser.post_to("/models/train", &[]).await;
+        assert_eq!(
+            status,
+            if models == ok { done } else { no },
+            "{name} trains a model"
+        );
+        assert_eq!(
+            browser.post("/models/1/activate", &[]).await,
+            if models == ok {
+                StatusCode::NOT_FOUND
+            } else {
+                no
+            },
+            "{name} activates a model (none exists)"
+        );
         assert_eq!(
             browser.get(&format!("/leads/{own}")).await,
             own_page,

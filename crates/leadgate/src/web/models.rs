@@ -121,10 +121,7 @@ pub async fn activate(
     signed.check_csrf(&form.csrf)?;
     require(&signed.user, Permission::ManageModels)?;
     let id = model_id(&raw)?;
-    let record = state.models.activate(id).await.map_err(|e| match e {
-        leadgate_app::AppError::Store(e) => WebError::Store(e),
-        other => WebError::Invalid(other.to_string()),
-    })?;
+    let record = state.models.activate(id).await?;
     enqueue(&state.store, JobKind::PredictLeads, &record.product, None).await?;
     let page = format!(
         "/models?{}",
