@@ -103,10 +103,7 @@ pub async fn train(
     signed.check_csrf(&form.csrf)?;
     require(&signed.user, Permission::ManageModels)?;
     let product = product_of(&form.product)?;
-    let page = format!(
-        "/models?{}",
-        serde_urlencoded::to_string([("product", &product)]).unwrap_or_default()
-    );
+    let page = models_page(&product);
     enqueue(&state.store, JobKind::TrainModel, &product, None).await?;
     Ok(back(&page, Ok("training")))
 }
@@ -123,10 +120,7 @@ pub async fn activate(
     let id = model_id(&raw)?;
     let record = state.models.activate(id).await?;
     enqueue(&state.store, JobKind::PredictLeads, &record.product, None).await?;
-    let page = format!(
-        "/models?{}",
-        serde_urlencoded::to_string([("product", &record.product)]).unwrap_or_default()
-    );
+    let page = models_page(&record.product);
     Ok(back(&page, Ok("model_active")))
 }
 
@@ -139,6 +133,14 @@ pub async fn report(
     require(&signed.user, Permission::ManageModels)?;
     let record = state.store.model(model_id(&raw)?).await?;
     crate::http::models::report_page(&record).map_err(WebError::NotFound)
+}
+
+/// The models page of a product, to come back to after an action.
+fn models_page(product: &str) -> String {
+    format!(
+        "/models?{}",
+        serde_urlencoded::to_string([("product", product)]).unwrap_or_default()
+    )
 }
 
 fn model_id(raw: &str) -> Result<i64, WebError> {
