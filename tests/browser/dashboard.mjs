@@ -363,6 +363,10 @@ try {
     await mia.page.click('#edit button[value="apply"]');
     await mia.page.locator("p.notice").waitFor();
     assert.ok((await mia.page.locator("#versions").innerText()).includes("stricter MQL threshold"));
+    // Every lead of the product is rescored in the background (this test's server runs no
+    // background loop, so the pass waits at its start); the page shows how far it has got.
+    assert.match(await mia.page.locator("#rescore").innerText(), /Rescoring every lead under version \d+: 0 of [\d,]+ done/);
+    assert.ok(await mia.page.locator("#rescore progress").count(), "a progress bar");
     await mia.page.click("#versions a");
     assert.match(await mia.page.locator("#diff").innerText(), /\+min_score = \d+/);
     await mia.context.close();

@@ -11,8 +11,10 @@ use leadgate_core::lifecycle::{self, Mover, Standing};
 use leadgate_core::policy::Policy;
 use leadgate_core::scoring::{self, Marks, Score};
 use leadgate_core::Stage;
-use leadgate_store::{facts, to_micros, ActivePolicy, OwnedEvent, Store, StoredLead};
-use std::collections::HashMap;
+use leadgate_store::{
+    facts, to_micros, ActivePolicy, OwnedEvent, RescoreRun, Store, StoredLead, Tx,
+};
+use std::collections::BTreeMap;
 
 /// A lead's current score under the policy in force.
 #[derive(Debug, Clone)]
@@ -96,53 +98,110 @@ pub async fn score_lead(store: &Store, id: LeadId, now: DateTime<Utc>) -> Result
     })
 }
 
-/// Rescores every lead of a product under the policy in force, stores the scores, and moves
-/// leads whose MQL status changed (when the policy moves MQLs automatically). `progress`
-/// hears how many leads were done after each page.
+/// Leads scored in one transaction of a pass.
+const PAGE: i64 = 500;
+
+/// Scores a page of leads under `active`, stores the scores, and moves leads whose MQL
+/// status changed (when the policy moves MQLs automatically). Returns how many became MQL
+/// and how many left.
+async fn score_page(
+    tx: &mut Tx,
+    page: &[StoredLead],
+    active: &ActivePolicy,
+    now: DateTime<Utc>,
+) -> Result<(usize, usize)> {
+    let ids: Vec<LeadId> = page.iter().map(|l| l.id).collect();
+    let mut events = tx.events_of(&ids).await?;
+    let (scores, standings): (Vec<Score>, Vec<Standing>) = page
+        .iter()
+        .map(|lead| {
+            let own = events.remove(&lead.id).unwrap_or_default();
+            standing_under(lead, &own, active, now)
+        })
+        .unzip();
+    let scored: Vec<(&StoredLead, &Score, i64)> = page
+        .iter()
+        .zip(&scores)
+        .map(|(lead, score)| (lead, score, active.version))
+        .collect();
+    tx.save_scores(&scored, now, Some(false)).await?;
+    let (mut became, mut left) = (0, 0);
+    for ((lead, score, _), standing) in scored.into_iter().zip(&standings) {
+        match move_by_score(tx, lead, standing, score, active, now).await? {
+            Some(Stage::Mql) => became += 1,
+            Some(_) => left += 1,
+            None => {}
+        }
+    }
+    Ok((became, left))
+}
+
+/// Scores the next page of a rescoring pass: of pass `id`, or of the oldest pass not
+/// finished. Returns the pass as it stands after; `None` when there is none to work on.
+pub async fn rescore_page(
+    store: &Store,
+    id: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<Option<RescoreRun>> {
+    let now = to_micros(now);
+    let mut tx = store.begin().await?;
+    let Some(run) = tx.open_rescore(id).await? else {
+        return Ok(None);
+    };
+    if run.finished_at().is_some() {
+        return Ok(Some(run));
+    }
+    let active = store.active_policy(&run.product).await?;
+    let page = tx
+        .leads_of_product(&run.product, run.after_lead, PAGE)
+        .await?;
+    let moved = score_page(&mut tx, &page, &active, now).await?;
+    // A short page is the last: the pass ends with it, in its transaction.
+    let finished = (page.len() < PAGE as usize).then_some(now);
+    let last = page.last().map_or(run.after_lead, |lead| lead.id);
+    let run = tx
+        .advance_rescore(run.id, last, (page.len(), moved.0, moved.1), finished)
+        .await?;
+    tx.commit().await?;
+    // Routing a page's new MQLs least-loaded reads the changes since the last fold.
+    store.fold_open_leads().await?;
+    Ok(Some(run))
+}
+
+/// Drives a pass to its end here (another server may score some of its pages meanwhile);
+/// `progress` hears how many leads were done after each page.
+pub async fn finish(
+    store: &Store,
+    run: &RescoreRun,
+    now: DateTime<Utc>,
+    mut progress: impl FnMut(usize),
+) -> Result<RescoreSummary> {
+    let mut done = run.done;
+    let mut last = run.clone();
+    while last.finished_at().is_none() {
+        let Some(now_run) = rescore_page(store, Some(run.id), now).await? else {
+            break;
+        };
+        progress(usize::try_from(now_run.done - done).unwrap_or(0));
+        done = now_run.done;
+        last = now_run;
+    }
+    Ok(RescoreSummary {
+        scored: usize::try_from(last.done).unwrap_or(0),
+        became_mql: usize::try_from(last.became_mql).unwrap_or(0),
+        left_mql: usize::try_from(last.left_mql).unwrap_or(0),
+    })
+}
+
+/// Rescores every lead of a product under the policy in force, here and now.
 pub async fn rescore(
     store: &Store,
     product: &str,
     now: DateTime<Utc>,
-    mut progress: impl FnMut(usize),
+    progress: impl FnMut(usize),
 ) -> Result<RescoreSummary> {
-    let now = to_micros(now);
-    let active = store.active_policy(product).await?;
-    let mut summary = RescoreSummary::default();
-    let mut after = LeadId(0);
-    loop {
-        let mut tx = store.begin().await?;
-        let page = tx.leads_of_product(product, after, 500).await?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        let ids: Vec<LeadId> = page.iter().map(|l| l.id).collect();
-        let mut events = tx.events_of(&ids).await?;
-        let (scores, standings): (Vec<Score>, Vec<Standing>) = page
-            .iter()
-            .map(|lead| {
-                let own = events.remove(&lead.id).unwrap_or_default();
-                standing_under(lead, &own, &active, now)
-            })
-            .unzip();
-        let scored: Vec<(&StoredLead, &Score, i64)> = page
-            .iter()
-            .zip(&scores)
-            .map(|(lead, score)| (lead, score, active.version))
-            .collect();
-        tx.save_scores(&scored, now, Some(false)).await?;
-        for ((lead, score, _), standing) in scored.into_iter().zip(&standings) {
-            summary.scored += 1;
-            match move_by_score(&mut tx, lead, standing, score, &active, now).await? {
-                Some(Stage::Mql) => summary.became_mql += 1,
-                Some(_) => summary.left_mql += 1,
-                None => {}
-            }
-        }
-        tx.commit().await?;
-        // Routing a page's new MQLs least-loaded reads the changes since the last fold.
-        store.fold_open_leads().await?;
-        progress(page.len());
-    }
-    Ok(summary)
+    let run = store.start_rescore(product, now).await?;
+    finish(store, &run, now, progress).await
 }
 
 /// Rescores up to `limit` leads whose events arrived since they were last scored, and moves
@@ -151,39 +210,24 @@ pub async fn rescore_due(store: &Store, limit: i64, now: DateTime<Utc>) -> Resul
     let now = to_micros(now);
     let mut tx = store.begin().await?;
     let leads = tx.due_leads(limit).await?;
-    if leads.is_empty() {
+    let count = leads.len();
+    if count == 0 {
         return Ok(0);
     }
-    let ids: Vec<LeadId> = leads.iter().map(|l| l.id).collect();
-    let mut events = tx.events_of(&ids).await?;
-    let mut policies: HashMap<String, ActivePolicy> = HashMap::new();
-    for lead in &leads {
-        if let std::collections::hash_map::Entry::Vacant(slot) =
-            policies.entry(lead.lead.product_line())
-        {
-            let active = store.active_policy(slot.key()).await?;
-            slot.insert(active);
-        }
+    let mut by_product: BTreeMap<String, Vec<StoredLead>> = BTreeMap::new();
+    for lead in leads {
+        by_product
+            .entry(lead.lead.product_line())
+            .or_default()
+            .push(lead);
     }
-    let mut scores = Vec::with_capacity(leads.len());
-    for lead in &leads {
-        if let Some(active) = policies.get(&lead.lead.product_line()) {
-            let own = events.remove(&lead.id).unwrap_or_default();
-            let (score, standing) = standing_under(lead, &own, active, now);
-            scores.push((lead, score, standing, active));
-        }
-    }
-    let scored: Vec<(&StoredLead, &Score, i64)> = scores
-        .iter()
-        .map(|(lead, score, _, active)| (*lead, score, active.version))
-        .collect();
-    // Every lead read has a policy, so this clears the flag of each.
-    tx.save_scores(&scored, now, Some(false)).await?;
-    for (lead, score, standing, active) in &scores {
-        move_by_score(&mut tx, lead, standing, score, active, now).await?;
+    // Each lead is scored and saved, which clears its flag.
+    for (product, page) in &by_product {
+        let active = store.active_policy(product).await?;
+        score_page(&mut tx, page, &active, now).await?;
     }
     tx.commit().await?;
-    Ok(ids.len())
+    Ok(count)
 }
 
 /// Replays every lead of the candidate's product under it and under the policy in force.

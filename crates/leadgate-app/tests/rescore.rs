@@ -2,7 +2,7 @@
 //! each due lead once, and stale scores are rescored as decay takes leads out of MQL.
 
 use chrono::{Duration, Utc};
-use leadgate_app::rescore::rescore_due;
+use leadgate_app::rescore::{finish, rescore_due, rescore_page};
 use leadgate_core::event::LeadRef;
 use leadgate_core::{EventDraft, EventType, Stage};
 use leadgate_store::testing::capture_of as capture;
@@ -11,8 +11,80 @@ use serde_json::json;
 
 leadgate_store::on_both_engines!(
     new_events_make_leads_due_and_a_pass_rescores_them_once,
-    a_recycled_lead_rests_before_the_policy_takes_it_back
+    a_recycled_lead_rests_before_the_policy_takes_it_back,
+    an_applied_policy_rescores_a_page_at_a_time_and_a_newer_one_takes_over
 );
+
+async fn an_applied_policy_rescores_a_page_at_a_time_and_a_newer_one_takes_over(store: Store) {
+    let captures = (0..1_100)
+        .map(|i| {
+            capture(json!({"email": format!("buyer{i}@firm{}.com", i % 7), "job_title": "CTO"}))
+        })
+        .collect();
+    let captured = store.capture_many(captures).await.unwrap();
+    let mut ids: Vec<_> = captured.iter().map(|c| c.lead.id).collect();
+    ids.sort();
+    store
+        .apply_policy(leadgate_core::policy::Policy::STARTER, "t", "first")
+        .await
+        .unwrap();
+    let open = store.latest_rescore("default").await.unwrap().unwrap();
+    assert_eq!((open.total, open.done, open.policy_version), (1_100, 0, 1));
+    assert_eq!(open.finished_at(), None);
+
+    let first = rescore_page(&store, None, Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.done, 500);
+    assert_eq!(
+        first.after_lead, ids[499],
+        "the cursor is the page's last lead"
+    );
+    assert_eq!(first.finished_at(), None);
+    let version = |id| {
+        let store = store.clone();
+        async move {
+            let lead = store.lead(id).await.unwrap();
+            lead.snapshot.map(|s| s.policy_version)
+        }
+    };
+    assert_eq!(version(ids[499]).await, Some(1));
+    assert_ne!(version(ids[500]).await, Some(1), "not reached yet");
+
+    // A newer version ends the pass where it stands and starts its own over every lead.
+    let stricter =
+        leadgate_core::policy::Policy::STARTER.replace("min_score = 70", "min_score = 90");
+    store.apply_policy(&stricter, "t", "second").await.unwrap();
+    let superseded = rescore_page(&store, Some(first.id), Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(superseded.done, 500, "an ended pass scores nothing more");
+    assert!(superseded.finished_at().is_some());
+    let second = store.latest_rescore("default").await.unwrap().unwrap();
+    assert_eq!((second.policy_version, second.done), (2, 0));
+
+    // Two servers at once: on PostgreSQL one holds the pass and the other finds nothing to
+    // do; on SQLite they take turns. Either way no lead is counted twice.
+    let (a, b) = tokio::join!(
+        rescore_page(&store, None, Utc::now()),
+        rescore_page(&store, None, Utc::now())
+    );
+    a.unwrap();
+    b.unwrap();
+    let summary = finish(&store, &second, Utc::now(), |_| {}).await.unwrap();
+    assert_eq!(summary.scored, 1_100);
+    let done = store.latest_rescore("default").await.unwrap().unwrap();
+    assert_eq!(done.done, 1_100);
+    assert!(done.finished_at().is_some());
+    assert!(rescore_page(&store, None, Utc::now())
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(version(ids[0]).await, Some(2));
+    assert_eq!(version(ids[1_099]).await, Some(2));
+}
 
 async fn new_events_make_leads_due_and_a_pass_rescores_them_once(store: Store) {
     let good = json!({"job_title": "CTO", "industry": "Software", "company_size": 300, "product_need": "routing"});

@@ -19,6 +19,7 @@ mod models;
 mod policies;
 mod privacy;
 mod qualification;
+mod rescores;
 mod routing;
 mod sla;
 mod time;
@@ -51,6 +52,7 @@ pub use privacy::{
     CONTACT as CONTACT_PURPOSE,
 };
 pub use qualification::{facts, OwnedEvent};
+pub use rescores::RescoreRun;
 pub use routing::{check_name, Assignment, Rep, RepInput, Team};
 pub use sla::{Compliance, NewClock, SlaClock, StoredClock, COMPLIANCE_GROUPS};
 pub use time::{to_micros, Ts};

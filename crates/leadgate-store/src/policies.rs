@@ -95,6 +95,10 @@ impl Store {
                 .await
                 .map(|_| ()))?;
         }
+        // Every lead of the product is scored again under it, page by page, in the background
+        // or by whoever applied it (`RescoreRun`).
+        tx.start_rescore(&policy.product, stored.version, stored.created_at())
+            .await?;
         tx.commit().await?;
         Ok(stored)
     }

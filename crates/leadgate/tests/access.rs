@@ -1737,6 +1737,7 @@ const PAGE_ACTIONS: &[(&str, &str, &str, &str)] = &[
     ("POST", "/policies", "POST", "/policy"),
     ("POST", "/policies/backtest", "POST", "/policy"),
     ("GET", "/policies/{product}/{version}", "GET", "/policy"),
+    ("GET", "/policies/{product}/rescore", "GET", "/policy"),
     ("GET", "/teams", "GET", "/settings"),
     ("PUT", "/teams/{name}", "POST", "/settings/teams"),
     ("GET", "/reps", "GET", "/settings"),

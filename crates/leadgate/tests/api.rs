@@ -899,6 +899,7 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
         ("/api/v1/policies", &["get", "post"][..]),
         ("/api/v1/policies/{product}/{version}", &["get"][..]),
         ("/api/v1/policies/backtest", &["post"][..]),
+        ("/api/v1/policies/{product}/rescore", &["get"][..]),
         ("/api/v1/imports", &["get", "post"][..]),
         ("/api/v1/imports/{id}", &["get"][..]),
         ("/api/v1/imports/{id}/rejects", &["get"][..]),
@@ -951,7 +952,7 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
     }
     assert_eq!(
         paths.len(),
-        64,
+        65,
         "every route, and only those: {:?}",
         paths.keys().collect::<Vec<_>>()
     );

@@ -18,6 +18,7 @@ on_both_engines!(
     backtests_compare_a_candidate_with_the_policy_in_force,
     each_product_line_is_scored_under_its_own_policy,
     events_arriving_move_a_lead_to_mql_in_the_background,
+    applying_a_policy_returns_at_once_and_the_server_rescores_its_leads,
     junk_is_flagged_kept_out_of_mql_and_reviewed_by_a_person,
 );
 
@@ -411,17 +412,15 @@ async fn policies_are_versioned_and_applying_one_rescores(app: &TestApp) {
     assert_eq!(fields(&missing), ["message"]);
 
     let applied = app
-        .post(
-            "/api/v1/policies",
-            &json!({"document": Policy::STARTER, "message": "agreed at the Q3 SLA review"}),
-        )
+        .apply_policy(Policy::STARTER, "agreed at the Q3 SLA review")
         .await;
-    assert_eq!(applied.status(), StatusCode::CREATED);
-    let applied: Value = applied.json().await.unwrap();
     assert_eq!(applied["policy"]["version"], 1);
     assert_eq!(applied["policy"]["author"], "apikey:tests");
-    assert_eq!(applied["scored"], 2);
-    assert_eq!(applied["became_mql"], 1);
+    assert_eq!(applied["rescore"]["policy_version"], 1);
+    assert_eq!(applied["rescore"]["total"], 2);
+    assert_eq!(applied["rescore"]["done"], 2);
+    assert_eq!(applied["rescore"]["became_mql"], 1);
+    assert!(applied["rescore"]["finished_at"].is_string(), "{applied}");
     let engaged_now: Value = app
         .get(&format!("/api/v1/leads/{engaged}"))
         .await
@@ -449,17 +448,9 @@ async fn policies_are_versioned_and_applying_one_rescores(app: &TestApp) {
     assert_eq!(marked.status(), StatusCode::OK);
 
     let stricter = Policy::STARTER.replace("min_score = 70", "min_score = 150");
-    let applied: Value = app
-        .post(
-            "/api/v1/policies",
-            &json!({"document": stricter, "message": "sales is drowning"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let applied = app.apply_policy(&stricter, "sales is drowning").await;
     assert_eq!(applied["policy"]["version"], 2);
-    assert_eq!(applied["left_mql"], 1, "{applied}");
+    assert_eq!(applied["rescore"]["left_mql"], 1, "{applied}");
     let plain_now: Value = app
         .get(&format!("/api/v1/leads/{plain}"))
         .await
@@ -520,16 +511,8 @@ async fn leads_list_by_score_grade_and_temperature(app: &TestApp) {
     leadgate::cli::demo::load(&app.store, &demo, |_| {})
         .await
         .unwrap();
-    let applied: Value = app
-        .post(
-            "/api/v1/policies",
-            &json!({"document": Policy::STARTER, "message": "start"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(applied["scored"], 90);
+    let applied = app.apply_policy(Policy::STARTER, "start").await;
+    assert_eq!(applied["rescore"]["done"], 90);
 
     let mut scores = Vec::new();
     let mut url = "/api/v1/leads?sort=-score&limit=16".to_owned();
@@ -667,15 +650,7 @@ async fn each_product_line_is_scored_under_its_own_policy(app: &TestApp) {
         .replace("product = \"default\"", "product = \"Enterprise\"")
         .replace("name = \"B2B default\"", "name = \"Enterprise\"")
         .replace("min_score = 70", "min_score = 40");
-    let applied: Value = app
-        .post(
-            "/api/v1/policies",
-            &json!({"document": enterprise, "message": "enterprise line"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let applied = app.apply_policy(&enterprise, "enterprise line").await;
     assert_eq!(applied["policy"]["product"], "enterprise");
     assert_eq!(applied["policy"]["version"], 1);
 
@@ -744,20 +719,12 @@ async fn each_product_line_is_scored_under_its_own_policy(app: &TestApp) {
         .unwrap();
     assert_eq!(moved["actor"], "policy:v1");
     let stricter = enterprise.replace("min_score = 40", "min_score = 65");
-    let rescored: Value = app
-        .post(
-            "/api/v1/policies",
-            &json!({"document": stricter, "message": "stricter"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let rescored = app.apply_policy(&stricter, "stricter").await;
     assert_eq!(
-        rescored["scored"], 1,
+        rescored["rescore"]["done"], 1,
         "applying rescores only its own product's leads"
     );
-    assert_eq!(rescored["left_mql"], 1);
+    assert_eq!(rescored["rescore"]["left_mql"], 1);
 }
 
 async fn events_arriving_move_a_lead_to_mql_in_the_background(app: &TestApp) {
@@ -794,6 +761,71 @@ async fn events_arriving_move_a_lead_to_mql_in_the_background(app: &TestApp) {
         .find(|e| e["type"] == "stage_changed")
         .unwrap();
     assert_eq!(moved["actor"], "policy:v0");
+}
+
+async fn applying_a_policy_returns_at_once_and_the_server_rescores_its_leads(app: &TestApp) {
+    // More leads than one page of the pass, so it advances more than once.
+    let mut csv = String::from("email,company,job_title,country\n");
+    for i in 0..1_234 {
+        csv.push_str(&format!(
+            "buyer{i}@acme-{}.com,Acme {},CTO,Germany\n",
+            i % 40,
+            i % 40
+        ));
+    }
+    assert_eq!(app.post_csv("", &csv).await.status(), StatusCode::CREATED);
+    // An MQL under the starter policy, its new events scored as the background loop would.
+    let engaged = lead(app, good_lead()).await;
+    engage(app, engaged).await;
+    leadgate_app::rescore::rescore_due(&app.store, 10_000, Utc::now())
+        .await
+        .unwrap();
+    let stricter = Policy::STARTER.replace("min_score = 70", "min_score = 150");
+    let response = app
+        .post(
+            "/api/v1/policies",
+            &json!({"document": stricter, "message": "sales is drowning"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let applied: Value = response.json().await.unwrap();
+    assert_eq!(applied["rescore"]["total"], 1_235, "{applied}");
+    assert_eq!(applied["rescore"]["done"], 0, "nobody has rescored yet");
+    assert!(applied["rescore"]["finished_at"].is_null());
+    let waiting: Value = app
+        .get("/api/v1/policies/default/rescore")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        waiting["done"], 0,
+        "the test server runs no background loop"
+    );
+
+    let worker = tokio::spawn(leadgate::jobs::rescore_due_leads(app.store.clone()));
+    let finished = app
+        .get_json_until("/api/v1/policies/default/rescore", |run| {
+            run["finished_at"].is_string()
+        })
+        .await;
+    worker.abort();
+    assert_eq!(finished["done"], 1_235, "{finished}");
+    assert_eq!(finished["left_mql"], 1, "{finished}");
+    assert_eq!(finished["policy_version"], 1);
+    let now: Value = app
+        .get(&format!("/api/v1/leads/{engaged}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["stage"], "lead", "{now}");
+
+    let unknown = app.get("/api/v1/policies/nothing-here/rescore").await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    // A NUL in the name is refused before it reaches SQL (PostgreSQL cannot take it).
+    let nul = app.get("/api/v1/policies/a%00b/rescore").await;
+    assert_eq!(nul.status(), StatusCode::BAD_REQUEST);
 }
 
 async fn junk_is_flagged_kept_out_of_mql_and_reviewed_by_a_person(app: &TestApp) {
@@ -950,13 +982,7 @@ async fn junk_is_flagged_kept_out_of_mql_and_reviewed_by_a_person(app: &TestApp)
         "{}\n[[junk]]\nreason = \"role_account\"\npoints = -5\nblocks_mql = false\n",
         Policy::STARTER
     );
-    let applied = app
-        .post(
-            "/api/v1/policies",
-            &json!({"document": lenient, "message": "team inboxes buy too"}),
-        )
-        .await;
-    assert_eq!(applied.status(), StatusCode::CREATED);
+    app.apply_policy(&lenient, "team inboxes buy too").await;
     let after: Value = app
         .get(&format!("/api/v1/leads/{role}"))
         .await

@@ -105,13 +105,7 @@ async fn an_mql_is_routed_timed_reassigned_and_reported(app: &TestApp) {
         "{}\n[[routing]]\nname = \"Vietnam\"\ncountry = [\"Vietnam\"]\nteam = \"vn\"\n",
         Policy::STARTER
     );
-    let applied = app
-        .post(
-            "/api/v1/policies",
-            &json!({"document": policy, "message": "route Vietnam"}),
-        )
-        .await;
-    assert_eq!(applied.status(), StatusCode::CREATED);
+    app.apply_policy(&policy, "route Vietnam").await;
     let lead = app
         .post(
             "/api/v1/leads",

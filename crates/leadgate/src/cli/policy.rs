@@ -7,7 +7,7 @@ use chrono::Utc;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use leadgate_core::policy::{Policy, PolicyErrors};
-use leadgate_store::{Store, StoreError};
+use leadgate_store::{RescoreRun, Store, StoreError};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
@@ -113,19 +113,21 @@ fn located(file: &Path, errors: &PolicyErrors) -> String {
         .join("\n")
 }
 
-async fn rescore(store: &Store, product: &str) -> anyhow::Result<()> {
-    let total = store.count_leads().await? as u64;
-    let bar = ProgressBar::new(total).with_style(
+/// Drives a rescoring pass to its end with a progress bar (a running server may score some
+/// of its pages meanwhile).
+async fn follow(store: &Store, run: &RescoreRun) -> anyhow::Result<()> {
+    let bar = ProgressBar::new(u64::try_from(run.total).unwrap_or(0)).with_style(
         ProgressStyle::with_template("rescoring {bar:40} {pos}/{len} leads ({per_sec})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = std::time::Instant::now();
     let summary =
-        leadgate_app::rescore::rescore(store, product, Utc::now(), |n| bar.inc(n as u64)).await?;
+        leadgate_app::rescore::finish(store, run, Utc::now(), |n| bar.inc(n as u64)).await?;
     bar.finish_and_clear();
     println!(
-        "rescored {} '{product}' leads in {:.1}s: {} became MQL, {} left MQL",
+        "rescored {} '{}' leads in {:.1}s: {} became MQL, {} left MQL",
         summary.scored,
+        run.product,
         started.elapsed().as_secs_f64(),
         summary.became_mql,
         summary.left_mql
@@ -176,7 +178,12 @@ pub async fn run(args: PolicyArgs) -> anyhow::Result<()> {
                 "applied '{}' as version {} of product '{}'",
                 stored.name, stored.version, stored.product
             );
-            rescore(&store, &stored.product).await?;
+            // Applying started the pass; a running server may already be at it.
+            let run = store
+                .latest_rescore(&stored.product)
+                .await?
+                .context("the applied policy's rescoring pass is missing")?;
+            follow(&store, &run).await?;
             store.close().await;
         }
         Action::Show {
@@ -321,7 +328,8 @@ pub async fn run(args: PolicyArgs) -> anyhow::Result<()> {
 
 pub async fn score(args: ScoreArgs) -> anyhow::Result<()> {
     let store = args.store.open().await?;
-    rescore(&store, &args.product).await?;
+    let run = store.start_rescore(&args.product, Utc::now()).await?;
+    follow(&store, &run).await?;
     super::model::predict_all(&store, &args.product).await?;
     store.close().await;
     Ok(())

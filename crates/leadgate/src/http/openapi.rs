@@ -40,6 +40,7 @@ use utoipa::{Modify, OpenApi};
         super::qualification::list_policies,
         super::qualification::get_policy,
         super::qualification::apply_policy,
+        super::qualification::get_rescore,
         super::qualification::backtest,
         super::qualification::automation_dry_run,
         super::followup::create_task,

@@ -14,7 +14,7 @@ use leadgate_app::{qualify, rescore};
 use leadgate_core::openapi as schema;
 use leadgate_core::policy::BantPart;
 use leadgate_core::Stage;
-use leadgate_store::PolicyVersion;
+use leadgate_store::{PolicyVersion, RescoreRun};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/policies", get(list_policies).post(apply_policy))
         .route("/policies/backtest", post(backtest))
         .route("/policies/automation-dry-run", post(automation_dry_run))
+        .route("/policies/{product}/rescore", get(get_rescore))
         .route("/policies/{product}/{version}", get(get_policy))
 }
 
@@ -131,7 +132,7 @@ pub struct JunkInput {
     params(("id" = i64, Path, description = "Lead id")),
     request_body = JunkInput,
     responses((status = 200, description = "Recorded as a field_changed event", body = LeadView),
-              (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+              (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("api_key" = [])))]
 async fn review_junk(
     State(state): State<AppState>,
@@ -182,7 +183,7 @@ pub struct BantInput {
     params(("id" = i64, Path, description = "Lead id")),
     request_body = BantInput,
     responses((status = 200, description = "Recorded as one field_changed event (field bant, the confirmed parts before and after)", body = LeadView),
-              (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+              (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("api_key" = [])))]
 async fn confirm_bant(
     State(state): State<AppState>,
@@ -280,17 +281,59 @@ pub struct ApplyInput {
     message: String,
 }
 
+/// A pass rescoring every lead of a product under its policy, in the background.
+#[derive(Serialize, ToSchema)]
+pub struct RescoreView {
+    pub product: String,
+    /// The version applied when the pass started.
+    pub policy_version: i64,
+    /// The product's leads when the pass started.
+    pub total: i64,
+    /// Leads rescored so far.
+    pub done: i64,
+    pub became_mql: i64,
+    pub left_mql: i64,
+    pub started_at: DateTime<Utc>,
+    /// When the last lead was rescored (or a newer policy's pass took over); null while it
+    /// runs.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<RescoreRun> for RescoreView {
+    fn from(run: RescoreRun) -> Self {
+        RescoreView {
+            started_at: run.started_at(),
+            finished_at: run.finished_at(),
+            product: run.product,
+            policy_version: run.policy_version,
+            total: run.total,
+            done: run.done,
+            became_mql: run.became_mql,
+            left_mql: run.left_mql,
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct Applied {
     pub policy: PolicyView,
-    pub scored: usize,
-    pub became_mql: usize,
-    pub left_mql: usize,
+    /// Every lead of the product is rescored in the background: follow it at
+    /// `GET /api/v1/policies/{product}/rescore`.
+    pub rescore: RescoreView,
+}
+
+async fn latest_rescore(state: &AppState, product: &str) -> Result<RescoreView, ApiError> {
+    state
+        .store
+        .latest_rescore(product)
+        .await?
+        .map(RescoreView::from)
+        .ok_or_else(|| ApiError::NotFound(format!("no policy was applied to product '{product}'")))
 }
 
 #[utoipa::path(post, path = "/api/v1/policies", tag = "qualification",
     request_body = ApplyInput,
-    responses((status = 201, description = "Stored as the next version and every lead of its product rescored", body = Applied),
+    responses((status = 201, description = "Stored as the next version; every lead of its product is rescored in the background", body = Applied),
               (status = 400, body = Problem), (status = 401, body = Problem),
               (status = 422, description = "Mistakes in the document, each as `document:LINE`", body = Problem)),
     security(("api_key" = [])))]
@@ -304,16 +347,26 @@ async fn apply_policy(
         .store
         .apply_policy(&input.document, &actor.0, &input.message)
         .await?;
-    let summary = rescore::rescore(&state.store, &stored.product, Utc::now(), |_| {}).await?;
+    let rescore = latest_rescore(&state, &stored.product).await?;
     Ok((
         StatusCode::CREATED,
         Json(Applied {
             policy: stored.into(),
-            scored: summary.scored,
-            became_mql: summary.became_mql,
-            left_mql: summary.left_mql,
+            rescore,
         }),
     ))
+}
+
+#[utoipa::path(get, path = "/api/v1/policies/{product}/rescore", tag = "qualification",
+    params(("product" = String, Path, description = "Product line, e.g. default")),
+    responses((status = 200, description = "The product's latest rescoring pass: leads done of its total, MQLs gained and lost, finished or not", body = RescoreView),
+              (status = 401, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+async fn get_rescore(
+    State(state): State<AppState>,
+    Path(product): Path<String>,
+) -> Result<Json<RescoreView>, ApiError> {
+    Ok(Json(latest_rescore(&state, &product).await?))
 }
 
 /// `{"document": "<TOML>", "capacity_per_week": 50}`.

@@ -5,11 +5,14 @@
 //! records the failure (retried with backoff, then dead). A server that dies holding jobs
 //! loses its lease and another server takes them over.
 //!
-//! Rescoring: events arrive in batches and flag their leads as due (in the same transaction
-//! as the events, so the flag survives a crash); this loop rescores due leads and moves
-//! those whose MQL status changed. Several servers on one PostgreSQL database share the due
-//! leads without taking the same one twice. Leads whose stored score is a day old are
-//! marked due now and then, so decay alone moves them too.
+//! Rescoring: a policy applied from the dashboard or the API rescores its product here, a
+//! page of leads per transaction that also advances the pass's stored progress
+//! (`RescoreRun`), so a server that stops leaves the rest to the others. Events arrive in
+//! batches and flag their leads as due (in the same transaction as the events, so the flag
+//! survives a crash); this loop rescores due leads and moves those whose MQL status changed.
+//! Several servers on one PostgreSQL database share the due leads without taking the same
+//! one twice. Leads whose stored score is a day old are marked due now and then, so decay
+//! alone moves them too.
 
 use leadgate_core::job::JobKind;
 use leadgate_store::{ClaimedJob, Store};
@@ -209,8 +212,17 @@ pub async fn rescore_due_leads(store: Store) {
                 Err(e) => tracing::warn!(error = %e, "cannot mark stale scores"),
             }
         }
-        match leadgate_app::rescore::rescore_due(&store, PASS, chrono::Utc::now()).await {
-            Ok(0) => tokio::time::sleep(Duration::from_secs(1)).await,
+        let now = chrono::Utc::now();
+        let paged = match leadgate_app::rescore::rescore_page(&store, None, now).await {
+            Ok(run) => run.is_some(),
+            Err(e) => {
+                tracing::warn!(error = %e, "rescoring a page of an applied policy failed; retrying in 5 s");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                continue;
+            }
+        };
+        match leadgate_app::rescore::rescore_due(&store, PASS, now).await {
+            Ok(0) if !paged => tokio::time::sleep(Duration::from_secs(1)).await,
             Ok(n) => tracing::debug!(leads = n, "rescored leads with new events"),
             Err(e) => {
                 tracing::warn!(error = %e, "rescoring due leads failed; retrying in 5 s");

@@ -10,7 +10,7 @@ use chrono::Utc;
 use leadgate_core::access::Permission;
 use leadgate_core::backtest::{BacktestReport, Summary};
 use leadgate_core::policy::Policy;
-use leadgate_store::StoreError;
+use leadgate_store::{RescoreRun, StoreError};
 use serde::Deserialize;
 
 pub struct VersionLine {
@@ -46,6 +46,38 @@ struct PolicyPage {
     draft: String,
     problems: Vec<String>,
     comparison: Option<Comparison>,
+    rescore: Option<RescoreLine>,
+}
+
+/// The product's latest rescoring pass, in words, and how far it has got.
+pub struct RescoreLine {
+    pub text: String,
+    pub done: i64,
+    pub total: i64,
+    pub running: bool,
+}
+
+fn rescore_line(c: &Chrome, run: &RescoreRun) -> RescoreLine {
+    let running = run.finished_at().is_none();
+    let args = [
+        ("version", c.t.int(run.policy_version)),
+        ("done", c.t.int(run.done)),
+        ("total", c.t.int(run.total)),
+        ("became", c.t.int(run.became_mql)),
+        ("left", c.t.int(run.left_mql)),
+    ];
+    let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let key = if running {
+        "policy.rescoring"
+    } else {
+        "policy.rescored"
+    };
+    RescoreLine {
+        text: c.t.tf(key, &args),
+        done: run.done.min(run.total),
+        total: run.total,
+        running,
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -91,6 +123,7 @@ async fn render(
 ) -> PageResult {
     let c = Chrome::new(signed, "policy").with_flash(flash);
     let active = state.store.active_policy(product).await?;
+    let rescore = state.store.latest_rescore(product).await?;
     let document = document_of(state, product, active.version).await?;
     let mut all = state.store.policy_versions(None).await?;
     let mut products: Vec<String> = all.iter().map(|v| v.product.clone()).collect();
@@ -147,6 +180,7 @@ async fn render(
         document,
         problems: draft.problems,
         comparison: draft.comparison,
+        rescore: rescore.as_ref().map(|run| rescore_line(&c, run)),
         c,
     })
 }
@@ -271,11 +305,8 @@ async fn judge(
         .apply_policy(&form.document, &signed.user.name, &form.message)
         .await
     {
-        Ok(stored) => {
-            leadgate_app::rescore::rescore(&state.store, &stored.product, Utc::now(), |_| {})
-                .await?;
-            Ok(Judged::Applied(stored.product))
-        }
+        // The server's background loop rescores the product; the page shows how far.
+        Ok(stored) => Ok(Judged::Applied(stored.product)),
         Err(StoreError::Invalid(errors)) => Ok(Judged::Refused(
             errors.0.iter().map(ToString::to_string).collect(),
         )),
@@ -284,7 +315,8 @@ async fn judge(
     }
 }
 
-/// Backtests a draft against the store's history, or applies it (then rescores the product).
+/// Backtests a draft against the store's history, or applies it (its product then rescored
+/// in the background).
 pub async fn draft(
     State(state): State<AppState>,
     signed: Signed,

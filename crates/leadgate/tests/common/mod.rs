@@ -105,6 +105,32 @@ impl TestApp {
         answer
     }
 
+    /// Applies a policy through the API and rescores its product here to the end, as a
+    /// server's background loop would (the test server runs none); returns the applied
+    /// version and the finished pass as `GET /api/v1/policies/{product}/rescore` tells it.
+    pub async fn apply_policy(&self, document: &str, message: &str) -> Value {
+        let response = self
+            .post(
+                "/api/v1/policies",
+                &serde_json::json!({"document": document, "message": message}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let applied: Value = response.json().await.unwrap();
+        let product = applied["policy"]["product"].as_str().unwrap().to_owned();
+        let run = self.store.latest_rescore(&product).await.unwrap().unwrap();
+        leadgate_app::rescore::finish(&self.store, &run, chrono::Utc::now(), |_| {})
+            .await
+            .unwrap();
+        let rescore: Value = self
+            .get(&format!("/api/v1/policies/{product}/rescore"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        serde_json::json!({"policy": applied["policy"], "rescore": rescore})
+    }
+
     /// Uploads a CSV file as a `text/csv` body (`POST /api/v1/imports{query}`).
     pub async fn post_csv(&self, query: &str, csv: &str) -> Response {
         self.client

@@ -10,9 +10,14 @@ document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
   });
 });
 
-// A page showing work in progress (an import) reloads itself until the work is done.
+// A page showing work in progress (an import, a rescoring pass) reloads itself until the work
+// is done, unless the reader has started typing in one of its forms.
 const refresh = document.querySelector("[data-refresh]");
-if (refresh) setTimeout(() => location.reload(), Number(refresh.dataset.refresh) * 1000);
+if (refresh) {
+  let typed = false;
+  document.addEventListener("input", () => (typed = true));
+  setTimeout(() => typed || location.reload(), Number(refresh.dataset.refresh) * 1000);
+}
 
 // The list's "tick all" box ticks every lead of the page for a bulk action.
 const tickAll = document.getElementById("tick-all");
