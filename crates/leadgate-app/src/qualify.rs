@@ -12,7 +12,9 @@ use leadgate_core::lifecycle::{self, policy_actor, MoveRequest, Mover, Standing}
 use leadgate_core::policy::BantPart;
 use leadgate_core::scoring::Score;
 use leadgate_core::{EventType, FieldError, Stage};
-use leadgate_store::{to_micros, ActivePolicy, NewEvent, Store, StoreError, StoredLead, Ts, Tx};
+use leadgate_store::{
+    to_micros, ActivePolicy, Move, NewEvent, Store, StoreError, StoredLead, Ts, Tx,
+};
 use serde_json::{json, Value};
 
 /// What became of a lead, as a rep records it.
@@ -239,24 +241,49 @@ pub(crate) async fn move_by_score(
     active: &ActivePolicy,
     now: DateTime<Utc>,
 ) -> Result<Option<Stage>> {
-    let Some((to, reason)) =
-        lifecycle::policy_move(standing, score, &active.policy, active.version, now)
-    else {
-        return Ok(None);
-    };
-    let actor = policy_actor(active.version);
-    match tx
-        .record_move(lead, to, &reason, active.version, false, &actor, now)
-        .await
-    {
-        Ok(()) => {
-            crate::route::after_move(tx, lead, to, active, score, now).await?;
-            Ok(Some(to))
-        }
-        // Moved by a person since it was read: theirs stands.
-        Err(StoreError::Conflict { .. }) => Ok(None),
-        Err(e) => Err(e.into()),
+    let moved = moves_by_score(tx, &[(lead, standing, score)], active, now).await?;
+    Ok(moved.into_iter().next().map(|(_, to)| to))
+}
+
+/// `move_by_score` for many leads at once, their moves recorded together; then each move
+/// sets off its clocks and routing. Returns the leads moved and where to; a lead moved by a
+/// person since it was read is not among them (theirs stands).
+pub(crate) async fn moves_by_score(
+    tx: &mut Tx,
+    scored: &[(&StoredLead, &Standing, &Score)],
+    active: &ActivePolicy,
+    now: DateTime<Utc>,
+) -> Result<Vec<(LeadId, Stage)>> {
+    let wanted: Vec<(&StoredLead, &Score, Stage, lifecycle::MoveReason)> = scored
+        .iter()
+        .filter_map(|(lead, standing, score)| {
+            lifecycle::policy_move(standing, score, &active.policy, active.version, now)
+                .map(|(to, reason)| (*lead, *score, to, reason))
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(Vec::new());
     }
+    let moves: Vec<Move> = wanted
+        .iter()
+        .map(|(lead, _, to, reason)| Move {
+            lead,
+            to: *to,
+            reason,
+        })
+        .collect();
+    let actor = policy_actor(active.version);
+    let moved = tx
+        .record_moves(&moves, active.version, false, &actor, now)
+        .await?;
+    let mut done = Vec::with_capacity(moved.len());
+    for (lead, score, to, _) in &wanted {
+        if moved.contains(&lead.id) {
+            crate::route::after_move(tx, lead, *to, active, score, now).await?;
+            done.push((lead.id, *to));
+        }
+    }
+    Ok(done)
 }
 
 /// Records which BANT parts a rep confirmed (`true`) or withdrew (`false`) as one

@@ -2,7 +2,7 @@
 //! policy change or the leads whose events arrived since, and a candidate policy's backtest.
 //! Core scores; the store reads leads and events and writes scores.
 
-use crate::qualify::move_by_score;
+use crate::qualify::moves_by_score;
 use crate::Result;
 use chrono::{DateTime, Utc};
 use leadgate_core::backtest::{Backtest, BacktestReport, History};
@@ -125,15 +125,15 @@ async fn score_page(
         .map(|(lead, score)| (lead, score, active.version))
         .collect();
     tx.save_scores(&scored, now, Some(false)).await?;
-    let (mut became, mut left) = (0, 0);
-    for ((lead, score, _), standing) in scored.into_iter().zip(&standings) {
-        match move_by_score(tx, lead, standing, score, active, now).await? {
-            Some(Stage::Mql) => became += 1,
-            Some(_) => left += 1,
-            None => {}
-        }
-    }
-    Ok((became, left))
+    let judged: Vec<(&StoredLead, &Standing, &Score)> = page
+        .iter()
+        .zip(&standings)
+        .zip(&scores)
+        .map(|((lead, standing), score)| (lead, standing, score))
+        .collect();
+    let moved = moves_by_score(tx, &judged, active, now).await?;
+    let became = moved.iter().filter(|(_, to)| *to == Stage::Mql).count();
+    Ok((became, moved.len() - became))
 }
 
 /// Scores the next page of a rescoring pass: of pass `id`, or of the oldest pass not

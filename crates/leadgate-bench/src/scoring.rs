@@ -27,9 +27,13 @@ pub struct ScoringArgs {
     /// Events per lead.
     #[arg(long, default_value_t = 20)]
     events: usize,
-    /// Leads in the SQLite store for the rescore and backtest timings (0 skips them).
+    /// Leads in the store for the rescore and backtest timings (0 skips them).
     #[arg(long, default_value_t = 1_000_000)]
     store_leads: usize,
+    /// The store for those timings: a fresh SQLite file, or a fresh PostgreSQL database on
+    /// 127.0.0.1:5432.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    engine: StoreEngine,
     /// Skip the pandas peer.
     #[arg(long)]
     no_pandas: bool,
@@ -591,20 +595,31 @@ pub async fn run(args: ScoringArgs) -> anyhow::Result<()> {
             args.store_leads.min(data.leads.len()),
             &document,
             now,
+            match args.engine {
+                StoreEngine::Sqlite => leadgate_store::Engine::Sqlite,
+                StoreEngine::Postgres => leadgate_store::Engine::Postgres,
+            },
         )
         .await?;
     }
     Ok(())
 }
 
-/// Loads a SQLite store and times `policy apply`'s rescoring pass and a backtest over it.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum StoreEngine {
+    Sqlite,
+    Postgres,
+}
+
+/// Loads a store and times `policy apply`'s rescoring pass and a backtest over it.
 async fn store_timings(
     data: &Dataset,
     count: usize,
     document: &str,
     now: DateTime<Utc>,
+    engine: leadgate_store::Engine,
 ) -> anyhow::Result<()> {
-    let db = leadgate_store::testing::TestDatabase::new(leadgate_store::Engine::Sqlite).await;
+    let db = leadgate_store::testing::TestDatabase::new(engine).await;
     let store = db.store().await;
     let bar = ProgressBar::new(count as u64).with_style(
         ProgressStyle::with_template("loading the store {bar:40} {pos}/{len} leads ({per_sec})")
@@ -651,13 +666,17 @@ async fn store_timings(
     bar.finish_and_clear();
     let events = store.count_events().await?;
     println!(
-        "\nloaded {count} leads and {events} events into SQLite in {:.0}s",
+        "\nloaded {count} leads and {events} events into {engine:?} in {:.0}s",
         started.elapsed().as_secs_f64()
     );
 
     let started = Instant::now();
     let applied = store.apply_policy(document, "bench", "bench").await?;
-    let summary = leadgate_app::rescore::rescore(&store, &applied.product, now, |_| {}).await?;
+    let run = store
+        .latest_rescore(&applied.product)
+        .await?
+        .context("applying starts a rescoring pass")?;
+    let summary = leadgate_app::rescore::finish(&store, &run, now, |_| {}).await?;
     let rescore = started.elapsed().as_secs_f64();
     println!(
         "policy apply + rescore: {} leads in {rescore:.1}s ({:.0} leads/s), {} became MQL",

@@ -74,7 +74,7 @@ impl Store {
 /// `counted_leads` selects, its columns in this order.
 #[derive(serde::Deserialize)]
 pub(crate) struct CountedRow {
-    id: LeadId,
+    pub(crate) id: LeadId,
     stage: String,
     owner: Option<String>,
     channel: String,

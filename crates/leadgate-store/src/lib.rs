@@ -51,7 +51,7 @@ pub use privacy::{
     check_purpose as privacy_purpose, Consent, Consents, Erasure, NewConsent,
     CONTACT as CONTACT_PURPOSE,
 };
-pub use qualification::{facts, OwnedEvent};
+pub use qualification::{facts, Move, OwnedEvent};
 pub use rescores::RescoreRun;
 pub use routing::{check_name, Assignment, Rep, RepInput, Team};
 pub use sla::{Compliance, NewClock, SlaClock, StoredClock, COMPLIANCE_GROUPS};

@@ -15,7 +15,7 @@ use leadgate_core::scoring::{EventFact, Score};
 use leadgate_core::{EventType, Stage};
 use serde_json::{json, Value};
 use sqlx::types::Json;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
 
 /// A lead's event as scoring and models read it (`facts` lends them out).
@@ -169,33 +169,41 @@ impl Tx {
     /// Moves the lead from `from` to `to` (by the policy itself or not); `false` when it is
     /// no longer in `from` (someone moved it since it was read), so a move is never made on a
     /// stale reading.
-    async fn set_stage(
+    /// Moves leads `(id, from, to)` still at `from`; returns those moved.
+    async fn set_stages(
         &mut self,
-        lead_id: LeadId,
-        (from, to): (Stage, Stage),
+        moves: &[(LeadId, Stage, Stage)],
         by_policy: bool,
         at: DateTime<Utc>,
-    ) -> Result<bool> {
-        // The row as written comes back; before, it differed only in its stage.
-        let sql = format!(
-            "UPDATE leads SET stage = $1, stage_by_policy = $2, updated_at = $3
-             WHERE id = $4 AND stage = $5 RETURNING {}",
-            self.counted_array()
-        );
-        let written: Option<Json<CountedRow>> = on_tx!(self, conn => sqlx::query_scalar(&sql)
-            .bind(to.as_str())
-            .bind(by_policy)
-            .bind(Ts(at))
-            .bind(lead_id)
-            .bind(from.as_str())
-            .fetch_optional(conn)
-            .await)?;
-        let Some(Json(row)) = written else {
-            return Ok(false);
-        };
-        self.count_returned(vec![row], |lead| lead.counted.stage = from)
-            .await?;
-        Ok(true)
+    ) -> Result<HashSet<LeadId>> {
+        if moves.is_empty() {
+            return Ok(HashSet::new());
+        }
+        // The rows as written come back; before, each differed only in its stage.
+        let counted = self.counted_array();
+        let written: Vec<Json<CountedRow>> = on_tx!(self, conn => {
+            let mut b = sqlx::QueryBuilder::new("WITH v (lead, from_stage, to_stage) AS (");
+            b.push_values(moves, |mut row, (id, from, to)| {
+                row.push_bind(*id).push_bind(from.as_str()).push_bind(to.as_str());
+            });
+            b.push(") UPDATE leads SET stage = v.to_stage, stage_by_policy = ")
+                .push_bind(by_policy)
+                .push(", updated_at = ")
+                .push_bind(Ts(at))
+                .push(" FROM v WHERE leads.id = v.lead AND leads.stage = v.from_stage RETURNING ")
+                .push(counted);
+            b.build_query_scalar().fetch_all(conn).await
+        })?;
+        let from: HashMap<LeadId, Stage> = moves.iter().map(|(id, from, _)| (*id, *from)).collect();
+        let rows: Vec<CountedRow> = written.into_iter().map(|Json(row)| row).collect();
+        let moved = rows.iter().map(|row| row.id).collect();
+        self.count_returned(rows, |lead| {
+            if let Some(stage) = from.get(&lead.id) {
+                lead.counted.stage = *stage;
+            }
+        })
+        .await?;
+        Ok(moved)
     }
 
     /// Stores which BANT parts a rep has confirmed.
@@ -230,10 +238,11 @@ impl Tx {
         actor: &str,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        let by_policy = actor == policy_actor(version);
-        if !self
-            .set_stage(lead.id, (lead.lead.stage, to), by_policy, at)
+        let moves = [Move { lead, to, reason }];
+        if self
+            .record_moves(&moves, version, override_bant, actor, at)
             .await?
+            .is_empty()
         {
             return Err(StoreError::Conflict {
                 field: "stage".into(),
@@ -243,27 +252,64 @@ impl Tx {
                 ),
             });
         }
-        // `reason` in English for the API and the reports; `why` as data, so a page words
-        // a rule's reason in its reader's language (a person's own words are the reason).
-        let mut payload = json!({"from": lead.lead.stage, "to": to, "reason": reason.to_string(), "policy_version": version});
-        if !matches!(reason, MoveReason::Given { .. }) {
-            // Plain data: it cannot fail to serialise; were it to, `reason` still says it.
-            payload["why"] = serde_json::to_value(reason).unwrap_or_default();
-        }
-        if override_bant {
-            payload["override_bant"] = json!(true);
-        }
-        let draft = EventDraft::new(EventType::StageChanged, at, payload).with_actor(actor);
-        self.insert_events(
-            &[NewEvent {
-                lead_id: lead.id,
-                draft: &draft,
-            }],
-            Ts(Utc::now()),
-        )
-        .await?;
         Ok(())
     }
+
+    /// `record_move` for many leads at once (a rescoring page's moves: one statement for the
+    /// stages, one for the events). Returns the leads moved; one moved by someone else since
+    /// it was read is left as they put it.
+    pub async fn record_moves(
+        &mut self,
+        moves: &[Move<'_>],
+        version: i64,
+        override_bant: bool,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<HashSet<LeadId>> {
+        let by_policy = actor == policy_actor(version);
+        let stages: Vec<(LeadId, Stage, Stage)> = moves
+            .iter()
+            .map(|m| (m.lead.id, m.lead.lead.stage, m.to))
+            .collect();
+        let moved = self.set_stages(&stages, by_policy, at).await?;
+        let drafts: Vec<(LeadId, EventDraft)> = moves
+            .iter()
+            .filter(|m| moved.contains(&m.lead.id))
+            .map(|m| {
+                // `reason` in English for the API and the reports; `why` as data, so a page
+                // words a rule's reason in its reader's language (a person's own words are
+                // the reason).
+                let mut payload = json!({"from": m.lead.lead.stage, "to": m.to, "reason": m.reason.to_string(), "policy_version": version});
+                if !matches!(m.reason, MoveReason::Given { .. }) {
+                    // Plain data: it cannot fail to serialise; were it to, `reason` says it.
+                    payload["why"] = serde_json::to_value(m.reason).unwrap_or_default();
+                }
+                if override_bant {
+                    payload["override_bant"] = json!(true);
+                }
+                let draft = EventDraft::new(EventType::StageChanged, at, payload).with_actor(actor);
+                (m.lead.id, draft)
+            })
+            .collect();
+        let events: Vec<NewEvent> = drafts
+            .iter()
+            .map(|(lead_id, draft)| NewEvent {
+                lead_id: *lead_id,
+                draft,
+            })
+            .collect();
+        if !events.is_empty() {
+            self.insert_events(&events, Ts(Utc::now())).await?;
+        }
+        Ok(moved)
+    }
+}
+
+/// A move the caller has checked: the lead as it was read, its new stage and why.
+pub struct Move<'a> {
+    pub lead: &'a StoredLead,
+    pub to: Stage,
+    pub reason: &'a MoveReason,
 }
 
 impl Tx {
