@@ -288,6 +288,26 @@ impl crate::Tx {
         Ok(inserted)
     }
 
+    /// `insert_events` for drafts of several leads (nothing when there are none).
+    pub(crate) async fn insert_drafts(
+        &mut self,
+        drafts: &[(LeadId, EventDraft)],
+        recorded_at: Ts,
+    ) -> Result<()> {
+        if drafts.is_empty() {
+            return Ok(());
+        }
+        let events: Vec<NewEvent> = drafts
+            .iter()
+            .map(|(lead_id, draft)| NewEvent {
+                lead_id: *lead_id,
+                draft,
+            })
+            .collect();
+        self.insert_events(&events, recorded_at).await?;
+        Ok(())
+    }
+
     async fn insert_rows(
         &mut self,
         events: &[NewEvent<'_>],

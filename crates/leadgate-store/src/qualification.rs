@@ -2,7 +2,7 @@
 //! BANT marks written, and which leads are due for rescoring. The use cases decide.
 
 use crate::change_log::CountedRow;
-use crate::leads::{NewEvent, StoredLead};
+use crate::leads::StoredLead;
 use crate::time::Ts;
 use crate::{on_tx, Conn, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
@@ -121,16 +121,7 @@ impl Tx {
                 })
             })
             .collect();
-        let events: Vec<NewEvent> = changes
-            .iter()
-            .map(|(lead_id, draft)| NewEvent {
-                lead_id: *lead_id,
-                draft,
-            })
-            .collect();
-        if !events.is_empty() {
-            self.insert_events(&events, Ts(at)).await?;
-        }
+        self.insert_drafts(&changes, Ts(at)).await?;
         for chunk in scored.chunks(1000) {
             let bands: HashMap<LeadId, usize> = chunk
                 .iter()
@@ -291,16 +282,7 @@ impl Tx {
                 (m.lead.id, draft)
             })
             .collect();
-        let events: Vec<NewEvent> = drafts
-            .iter()
-            .map(|(lead_id, draft)| NewEvent {
-                lead_id: *lead_id,
-                draft,
-            })
-            .collect();
-        if !events.is_empty() {
-            self.insert_events(&events, Ts(Utc::now())).await?;
-        }
+        self.insert_drafts(&drafts, Ts(Utc::now())).await?;
         Ok(moved)
     }
 }
