@@ -293,9 +293,9 @@ impl crate::Tx {
         &mut self,
         drafts: &[(LeadId, EventDraft)],
         recorded_at: Ts,
-    ) -> Result<()> {
+    ) -> Result<Vec<(i64, Option<String>)>> {
         if drafts.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let events: Vec<NewEvent> = drafts
             .iter()
@@ -304,8 +304,7 @@ impl crate::Tx {
                 draft,
             })
             .collect();
-        self.insert_events(&events, recorded_at).await?;
-        Ok(())
+        self.insert_events(&events, recorded_at).await
     }
 
     async fn insert_rows(

@@ -3,7 +3,7 @@
 //! duplicates), outcomes as events, and the refused rows kept for the rejects report.
 
 use crate::capture_batch::capture_all;
-use crate::leads::{Capture, NewEvent};
+use crate::leads::Capture;
 use crate::merges::DedupeSummary;
 use crate::privacy::NewConsent;
 use crate::time::{to_micros, Ts};
@@ -526,14 +526,7 @@ async fn store_rows(
     });
     let mut new_outcomes = std::collections::HashSet::new();
     for chunk in events.chunks(1000) {
-        let rows: Vec<NewEvent> = chunk
-            .iter()
-            .map(|(lead_id, draft)| NewEvent {
-                lead_id: *lead_id,
-                draft,
-            })
-            .collect();
-        for (_, key) in tx.insert_events(&rows, Ts(now)).await? {
+        for (_, key) in tx.insert_drafts(chunk, Ts(now)).await? {
             if let Some(lead_id) = key
                 .as_deref()
                 .and_then(|k| k.strip_prefix(OUTCOME_KEY))

@@ -1290,14 +1290,7 @@ async fn store_capture_events(
     match deferred {
         Some(deferred) => deferred.extend(events),
         None => {
-            let rows: Vec<NewEvent> = events
-                .iter()
-                .map(|(lead_id, draft)| NewEvent {
-                    lead_id: *lead_id,
-                    draft,
-                })
-                .collect();
-            tx.insert_events(&rows, Ts(Utc::now())).await?;
+            tx.insert_drafts(&events, Ts(Utc::now())).await?;
         }
     }
     Ok(())
