@@ -19,6 +19,7 @@ mod models;
 mod policies;
 mod privacy;
 mod qualification;
+mod replica;
 mod rescores;
 mod routing;
 mod sla;
@@ -52,6 +53,7 @@ pub use privacy::{
     CONTACT as CONTACT_PURPOSE,
 };
 pub use qualification::{facts, Move, OwnedEvent};
+pub use replica::WalPosition;
 pub use rescores::RescoreRun;
 pub use routing::{check_name, Assignment, Rep, RepInput, Team};
 pub use sla::{Compliance, NewClock, SlaClock, StoredClock, COMPLIANCE_GROUPS};
@@ -153,6 +155,14 @@ pub struct Store {
     parsed_policies: PolicyCache,
 }
 
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("engine", &self.engine())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Runs `$body` with `$pool` bound to the concrete pool of this store's engine, so one query
 /// text serves both engines with native types. `$pool` is the write pool on SQLite.
 macro_rules! on_pool {
@@ -243,27 +253,36 @@ impl Tx {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// A pool on the PostgreSQL server a URL names.
+async fn postgres_pool(url: &str) -> Result<PgPool> {
+    let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl {
+        url: url.to_owned(),
+        reason: e.to_string(),
+    })?;
+    // One direct connection first: a wrong host or password fails at once with the
+    // server's reason, instead of after the pool's retries time out.
+    sqlx::PgConnection::connect_with(&options)
+        .await?
+        .close()
+        .await?;
+    Ok(PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await?)
+}
+
 impl Store {
     /// Opens the store a URL names: `postgres://...` / `postgresql://...` for PostgreSQL;
     /// `sqlite://PATH` or a plain file path for SQLite (created, with its folder, if missing).
     /// Migrations run before this returns.
     pub async fn connect(url: &str) -> Result<Self> {
-        let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl {
-                url: url.to_owned(),
-                reason: e.to_string(),
-            })?;
-            // One direct connection first: a wrong host or password fails at once with the
-            // server's reason, instead of after the pool's retries time out.
-            sqlx::PgConnection::connect_with(&options)
-                .await?
-                .close()
-                .await?;
-            let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(options)
-                .await?;
+        let store = if is_postgres(url) {
+            let pool = postgres_pool(url).await?;
             POSTGRES_MIGRATIONS.run(&pool).await?;
             Store {
                 pool: Pool::Postgres(pool),

@@ -18,6 +18,8 @@ use tower_http::trace::TraceLayer;
 pub struct ServerSettings {
     pub delivery: DeliverySettings,
     pub trusted_proxies: client::TrustedProxies,
+    /// A PostgreSQL streaming replica of the store, for lists, analytics and exports.
+    pub replica: Option<Store>,
 }
 
 impl From<DeliverySettings> for ServerSettings {
@@ -34,11 +36,16 @@ fn router(store: Store, settings: &ServerSettings) -> Router {
     let state = AppState {
         models: leadgate_app::Models::new(store.clone()),
         store,
+        replica: settings.replica.clone(),
         webhook_allow_private: settings.delivery.allow_private,
         trusted_proxies: std::sync::Arc::new(settings.trusted_proxies.clone()),
     };
     crate::http::routes(state.clone())
         .merge(crate::web::routes())
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::http::reads::mark_writes,
+        ))
         .route_layer(middleware::from_fn(observe::track_requests))
         .layer(middleware::from_fn(crate::http::refuse_nul_in_address))
         .fallback(no_such_route)

@@ -10,6 +10,11 @@ pub struct ServeArgs {
     bind: BindArgs,
     #[command(flatten)]
     store: StoreArgs,
+    /// A PostgreSQL streaming replica of the store (postgres://...): the dashboard's lists,
+    /// analytics and exports read it, while writes and jobs go to the store. Whoever just
+    /// wrote reads the store until the replica has replayed their write.
+    #[arg(long, env = "LEADGATE_READ_DATABASE_URL")]
+    read_database_url: Option<String>,
     /// How long a claimed job stays this server's; if the server dies, another takes the job
     /// over after this many seconds.
     #[arg(long, env = "LEADGATE_JOB_LEASE_SECS", default_value_t = crate::jobs::DEFAULT_LEASE_SECS, value_parser = clap::value_parser!(u32).range(1..=86_400))]
@@ -45,6 +50,19 @@ pub struct ServeArgs {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store = args.store.open().await?;
+    let replica = match &args.read_database_url {
+        Some(url) => Some(
+            leadgate_store::Store::connect_replica(url)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "read_database_url: cannot read the replica at {}: {e}",
+                        super::redact(url)
+                    )
+                })?,
+        ),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(args.bind.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind.bind))?;
@@ -66,6 +84,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             networks: args.trusted_proxies,
             header: args.proxy_header,
         },
+        replica,
     };
     crate::server::serve_with(store.clone(), listener, settings, super::shutdown_signal()).await?;
     drop(background);

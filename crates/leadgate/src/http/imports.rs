@@ -5,6 +5,7 @@ use crate::export::CsvExport;
 use crate::http::body::BodyLimit;
 use crate::http::body::Query;
 use crate::http::error::{ApiError, Problem};
+use crate::http::reads::Reads;
 use crate::http::{Actor, AppState};
 use crate::import::{self, ImportError, ImportOptions, ImportReport};
 use axum::body::Body;
@@ -392,11 +393,11 @@ fn csv_response(body: Body, file_name: &str) -> Response {
     responses((status = 200, description = "CSV", body = String, content_type = "text/csv"), (status = 400, description = "Bad filter", body = Problem)),
     security(("api_key" = [])))]
 async fn export_leads(
-    State(state): State<AppState>,
+    Reads(reads): Reads,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let filter = crate::http::leads::lead_filter(params)?;
-    let export = CsvExport::new(state.store.clone(), filter);
+    let export = CsvExport::new(reads, filter);
     // The state is None once a page failed: the response then ends, cut short.
     let stream = futures_util::stream::unfold(Some(export), |export| async move {
         let mut export = export?;

@@ -3,6 +3,7 @@
 use crate::http::body::JsonObject;
 use crate::http::body::Query;
 use crate::http::error::{ApiError, Problem};
+use crate::http::reads::Reads;
 use crate::http::{Actor, AppState};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -514,7 +515,7 @@ pub(crate) fn lead_filter(params: Vec<(String, String)>) -> Result<LeadFilter, A
     responses((status = 200, body = LeadList), (status = 400, description = "Bad filter", body = Problem), (status = 401, body = Problem)),
     security(("api_key" = [])))]
 async fn list_leads(
-    State(state): State<AppState>,
+    Reads(reads): Reads,
     scope: Option<axum::Extension<leadgate_core::access::LeadScope>>,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Json<LeadList>, ApiError> {
@@ -523,7 +524,7 @@ async fn list_leads(
     if let Some(axum::Extension(scope)) = scope {
         filter = filter.within(&scope);
     }
-    let page = state.store.list_leads(&filter).await.map_err(|e| match e {
+    let page = reads.list_leads(&filter).await.map_err(|e| match e {
         leadgate_store::StoreError::Invalid(errors) => ApiError::BadQuery(errors),
         other => other.into(),
     })?;

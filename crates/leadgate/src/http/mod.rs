@@ -18,6 +18,7 @@ pub(crate) mod observe;
 mod openapi;
 mod privacy;
 mod qualification;
+pub(crate) mod reads;
 mod routing;
 mod webhooks;
 
@@ -33,6 +34,8 @@ use leadgate_store::Store;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// A streaming replica that lists, analytics and exports read (see `reads`).
+    pub replica: Option<Store>,
     /// The conversion models (their loaded active models shared by every request).
     pub models: leadgate_app::Models,
     /// Whether webhooks may target private addresses.

@@ -4,9 +4,9 @@
 
 use super::charts::{bars, lines, Bar, Line};
 use super::{html, require, Chrome, PageResult, Signed, WebError};
-use crate::http::AppState;
+use crate::http::reads::Reads;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::header;
 use axum::response::IntoResponse;
 use leadgate_core::access::{LeadScope, Permission};
@@ -124,17 +124,13 @@ fn drift_table(c: &Chrome, rows: &[DriftRow]) -> Table {
 
 /// Response-deadline compliance per rep: a manager's own team, everyone's for the rest.
 async fn response_table(
-    state: &AppState,
+    store: &leadgate_store::Store,
     c: &Chrome,
     scope: &AnalyticsScope,
 ) -> Result<Table, WebError> {
-    let mut groups = state
-        .store
-        .sla_compliance("owner", scope.from, scope.to)
-        .await?;
+    let mut groups = store.sla_compliance("owner", scope.from, scope.to).await?;
     if let Some(team) = &scope.team {
-        let reps: std::collections::HashSet<String> = state
-            .store
+        let reps: std::collections::HashSet<String> = store
             .reps(Some(team))
             .await?
             .into_iter()
@@ -476,18 +472,14 @@ fn presets(c: &Chrome, today: chrono::NaiveDate, shown: &Period) -> Vec<(String,
         .collect()
 }
 
-pub async fn page(
-    State(state): State<AppState>,
-    signed: Signed,
-    Query(period): Query<Period>,
-) -> PageResult {
+pub async fn page(Reads(reads): Reads, signed: Signed, Query(period): Query<Period>) -> PageResult {
     require(&signed.user, Permission::ReadAnalytics)?;
     let scope = period.scope(&signed)?;
-    let analytics = state.store.analytics(&scope).await?;
-    let drift = state.store.model_drift(&scope).await?;
+    let analytics = reads.analytics(&scope).await?;
+    let drift = reads.model_drift(&scope).await?;
     let c = Chrome::new(&signed, "analytics");
     let mut tables = tables(&c, &analytics);
-    tables.push(response_table(&state, &c, &scope).await?);
+    tables.push(response_table(&reads, &c, &scope).await?);
     tables.push(drift_table(&c, &drift));
     html(AnalyticsPage {
         presets: presets(&c, chrono::Utc::now().date_naive(), &period),
@@ -502,7 +494,7 @@ pub async fn page(
 
 /// One table as CSV (`/analytics/funnel.csv`), cells defused against formula injection.
 pub async fn csv(
-    State(state): State<AppState>,
+    Reads(reads): Reads,
     signed: Signed,
     Path(file): Path<String>,
     Query(period): Query<Period>,
@@ -512,11 +504,11 @@ pub async fn csv(
     let scope = period.scope(&signed)?;
     let c = Chrome::new(&signed, "analytics");
     let table = if name == "drift" {
-        drift_table(&c, &state.store.model_drift(&scope).await?)
+        drift_table(&c, &reads.model_drift(&scope).await?)
     } else if name == "response" {
-        response_table(&state, &c, &scope).await?
+        response_table(&reads, &c, &scope).await?
     } else {
-        tables(&c, &state.store.analytics(&scope).await?)
+        tables(&c, &reads.analytics(&scope).await?)
             .into_iter()
             .find(|t| t.name == name)
             .ok_or_else(|| WebError::NotFound(format!("no analytics table is named '{name}'")))?

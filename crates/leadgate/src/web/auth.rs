@@ -46,7 +46,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// A cookie of ours: HttpOnly, for `path`, kept `max_age_secs` (0 removes it), Secure when
 /// the request came over HTTPS.
-fn our_cookie(
+pub(crate) fn our_cookie(
     name: &'static str,
     value: String,
     path: &'static str,

@@ -4,9 +4,8 @@
 
 use super::leads::{card, scoped, Card};
 use super::{html, Chrome, PageResult, Signed};
-use crate::http::AppState;
+use crate::http::reads::Reads;
 use askama::Template;
-use axum::extract::State;
 use leadgate_core::access::LeadScope;
 use leadgate_core::id::LeadId;
 use leadgate_core::Stage;
@@ -46,7 +45,7 @@ struct BoardPage {
     lost_reasons: Vec<String>,
 }
 
-pub async fn page(State(state): State<AppState>, signed: Signed) -> PageResult {
+pub async fn page(Reads(reads): Reads, signed: Signed) -> PageResult {
     let c = Chrome::new(&signed, "board");
     let now = chrono::Utc::now();
     let scope = signed.user.scope();
@@ -65,11 +64,10 @@ pub async fn page(State(state): State<AppState>, signed: Signed) -> PageResult {
                 ..LeadFilter::default()
             },
         );
-        let page = state.store.list_leads(&filter).await?;
+        let page = reads.list_leads(&filter).await?;
         // Deadline marks: each card's running response clock.
         let shown: Vec<LeadId> = page.leads.iter().map(|l| l.id).collect();
-        let clocks: HashMap<LeadId, _> = state
-            .store
+        let clocks: HashMap<LeadId, _> = reads
             .running_clocks_of(&shown, now)
             .await?
             .into_iter()
@@ -78,10 +76,7 @@ pub async fn page(State(state): State<AppState>, signed: Signed) -> PageResult {
         let (count, value) = if scope == LeadScope::Nothing {
             (0, 0.0)
         } else {
-            state
-                .store
-                .stage_total(stage, scope.team(), COUNT_CAP)
-                .await?
+            reads.stage_total(stage, scope.team(), COUNT_CAP).await?
         };
         columns.push(Column {
             stage: stage.as_str(),
@@ -94,7 +89,7 @@ pub async fn page(State(state): State<AppState>, signed: Signed) -> PageResult {
             value: (count < COUNT_CAP && value > 0.0).then(|| c.t.num(value, 0)),
         });
     }
-    let policy = state.store.active_policy("default").await?;
+    let policy = reads.active_policy("default").await?;
     html(BoardPage {
         c,
         columns,

@@ -4,6 +4,7 @@
 use super::i18n::Catalog;
 use super::{html, Chrome, PageResult, Signed, WebError};
 use crate::export::CsvExport;
+use crate::http::reads::Reads;
 use crate::http::AppState;
 use askama::Template;
 use axum::body::Body;
@@ -357,16 +358,16 @@ struct ListPage {
 }
 
 pub async fn page(
-    State(state): State<AppState>,
+    Reads(reads): Reads,
     signed: Signed,
     Query(q): Query<ListQuery>,
     Query(flash): Query<super::Flash>,
 ) -> PageResult {
     let c = Chrome::new(&signed, "leads").with_flash(&flash);
     let filter = q.filter(&signed.user, 50)?;
-    let page = state.store.list_leads(&filter).await?;
+    let page = reads.list_leads(&filter).await?;
     let cards = page.leads.iter().map(|l| card(&c, l, None)).collect();
-    let assignees = super::assign::assignees(&state.store, &signed.user).await?;
+    let assignees = super::assign::assignees(&reads, &signed.user).await?;
     let role = signed.user.role;
     // The views' counts, made as far as the board's columns are.
     let cap = super::board::COUNT_CAP;
@@ -377,13 +378,13 @@ pub async fn page(
         LeadScope::Nothing => None,
     };
     let all_count = match all_count {
-        Some(owners) => c.count(state.store.view_count(owners, cap).await?, cap),
+        Some(owners) => c.count(reads.view_count(owners, cap).await?, cap),
         None => c.t.int(0),
     };
     let unassigned_count = if assignees.is_empty() {
         String::new()
     } else {
-        c.count(state.store.view_count(Owners::Nobody, cap).await?, cap)
+        c.count(reads.view_count(Owners::Nobody, cap).await?, cap)
     };
     html(ListPage {
         all_count,
@@ -395,7 +396,7 @@ pub async fn page(
         ]
         .into_iter()
         .any(|p| role.allows(p)),
-        views: state.store.saved_views(signed.user.id).await?,
+        views: reads.saved_views(signed.user.id).await?,
         filters: q.with_cursor(""),
         assignees,
         here: format!("/leads?{}", q.query(&q.cursor)),
@@ -414,14 +415,10 @@ pub async fn page(
 }
 
 /// The filtered leads as CSV, streamed a page at a time.
-pub async fn csv(
-    State(state): State<AppState>,
-    signed: Signed,
-    Query(q): Query<ListQuery>,
-) -> PageResult {
+pub async fn csv(Reads(reads): Reads, signed: Signed, Query(q): Query<ListQuery>) -> PageResult {
     let mut filter = q.filter(&signed.user, 500)?;
     filter.cursor = None;
-    let export = CsvExport::new(state.store.clone(), filter);
+    let export = CsvExport::new(reads, filter);
     // A page that fails ends the download, cut short (the state becomes None).
     let stream = futures_util::stream::unfold(Some(export), |export| async move {
         let mut export = export?;

@@ -3,7 +3,7 @@
 
 mod analytics;
 mod assign;
-mod auth;
+pub(crate) mod auth;
 mod board;
 mod bulk;
 mod charts;

@@ -35,6 +35,13 @@ impl TestApp {
     ) -> Self {
         let db = TestDatabase::new(engine).await;
         let store = db.store().await;
+        let mut app = Self::spawn_on(store, settings).await;
+        app.db = Some(db);
+        app
+    }
+
+    /// A server on a store the test opened itself (a database of its own making).
+    pub async fn spawn_on(store: Store, settings: leadgate::server::ServerSettings) -> Self {
         let key = store
             .create_api_key("tests", leadgate_core::access::Role::Admin, None)
             .await
@@ -53,7 +60,7 @@ impl TestApp {
             key,
             client: Client::new(),
             store,
-            db: Some(db),
+            db: None,
             server,
         }
     }
@@ -233,6 +240,7 @@ pub fn fields(problem: &Value) -> Vec<String> {
     fields
 }
 
+#[allow(unused_macros)] // The replica suite runs on PostgreSQL servers of its own.
 macro_rules! on_both_engines {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $(
