@@ -342,11 +342,40 @@ impl crate::Tx {
             "INSERT INTO events (lead_id, type, occurred_at, recorded_at, source, actor, payload, idempotency_key) ";
         match &mut self.conn {
             crate::Conn::Postgres(tx) => {
-                let all: Vec<&NewEvent> = events.iter().collect();
-                let mut builder = sqlx::QueryBuilder::new(INSERT);
-                values(&mut builder, &all, recorded_at);
+                // The log is partitioned by month, so a key's uniqueness lives in
+                // `event_keys` (migration 0043). Ids are taken first, increasing in the
+                // batch's order; one statement then claims the keys and inserts the events
+                // whose key it claimed (or that have none).
+                let ids: Vec<i64> = sqlx::query_scalar(
+                    "SELECT nextval('events_id_seq') FROM generate_series(1, $1)",
+                )
+                .bind(events.len() as i64)
+                .fetch_all(&mut **tx)
+                .await?;
+                let mut builder = sqlx::QueryBuilder::new(
+                    "WITH input (id, lead_id, type, occurred_at, recorded_at, source, actor, payload, idempotency_key) AS (",
+                );
+                builder.push_values(events.iter().zip(&ids), |mut row, (event, id)| {
+                    let draft = event.draft;
+                    row.push_bind(*id)
+                        .push_bind(event.lead_id)
+                        .push_bind(draft.event_type.as_str())
+                        .push_bind(Ts(draft.occurred_at))
+                        .push_bind(recorded_at)
+                        .push_bind(draft.source.as_ref().map(|s| s.as_str()))
+                        .push_bind(draft.actor.as_ref().map(|s| s.as_str()))
+                        .push_bind(Json(&draft.payload))
+                        .push_bind(draft.idempotency_key.as_deref());
+                });
                 builder.push(
-                    " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key",
+                    "), claimed AS (
+                        INSERT INTO event_keys (idempotency_key, event_id)
+                        SELECT idempotency_key, id FROM input WHERE idempotency_key IS NOT NULL
+                        ON CONFLICT DO NOTHING RETURNING event_id)
+                    INSERT INTO events (id, lead_id, type, occurred_at, recorded_at, source, actor, payload, idempotency_key)
+                    SELECT * FROM input
+                    WHERE idempotency_key IS NULL OR id IN (SELECT event_id FROM claimed)
+                    RETURNING id, idempotency_key",
                 );
                 let mut rows: Vec<(i64, Option<String>)> =
                     builder.build_query_as().fetch_all(&mut **tx).await?;

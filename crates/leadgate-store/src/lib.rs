@@ -16,6 +16,7 @@ mod leads;
 mod limits;
 mod merges;
 mod models;
+mod partitions;
 mod policies;
 mod privacy;
 mod qualification;
@@ -47,6 +48,7 @@ pub use leads::{
 pub use limits::Hits;
 pub use merges::{Arrived, DedupeSummary, MergeRecord};
 pub use models::{LeadsWithEvents, ModelRecord, NewModel};
+pub use partitions::{EventPartition, MONTHS_AHEAD};
 pub use policies::{ActivePolicy, PolicyVersion};
 pub use privacy::{
     check_purpose as privacy_purpose, Consent, Consents, Erasure, NewConsent,
@@ -296,6 +298,7 @@ impl Store {
             Self::open_sqlite(Path::new(path)).await?
         };
         store.run_chores().await?;
+        store.ensure_event_partitions(chrono::Utc::now()).await?;
         Ok(store)
     }
 

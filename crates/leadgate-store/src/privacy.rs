@@ -341,6 +341,14 @@ impl Store {
                 .execute(conn)
                 .await
                 .map(|_| ()))?;
+            // On PostgreSQL a key also sits in `event_keys` (the log is partitioned): a
+            // client's key may hold what it knew of the person.
+            if let crate::Conn::Postgres(conn) = &mut tx.conn {
+                sqlx::query("DELETE FROM event_keys WHERE event_id = $1")
+                    .bind(event.id)
+                    .execute(&mut **conn)
+                    .await?;
+            }
         }
         let own_companies = tx.companies_only_of(person_id, &lead_ids).await?;
         // What identifies the person, for the texts that may quote it (import rejects).
@@ -511,7 +519,7 @@ impl Store {
     async fn vacuum_erased_tables(&self, vacuum: &str) -> Result<()> {
         if let Pool::Postgres(pool) = &self.pool {
             sqlx::query(&format!(
-                "{vacuum} people, leads, events, tasks, emails, notifications, merges,
+                "{vacuum} people, leads, events, event_keys, tasks, emails, notifications, merges,
                  webhook_deliveries, consents, companies, import_rejects, analytics_changes,
                  analytics_rollup, jobs, job_runs, saved_views"
             ))

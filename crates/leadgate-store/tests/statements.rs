@@ -13,6 +13,14 @@ const ONE_ENGINE_ONLY: &[(&str, Engine)] = &[
     ("VACUUM ANALYZE", Engine::Postgres),
     ("pg_advisory_xact_lock", Engine::Postgres),
     ("PRAGMA wal_checkpoint", Engine::Sqlite),
+    // The partitioned event log and its keys (migration 0043), and a replica's position.
+    ("event_keys", Engine::Postgres),
+    ("events_id_seq", Engine::Postgres),
+    ("pg_inherits", Engine::Postgres),
+    ("to_regclass", Engine::Postgres),
+    ("pg_is_in_recovery", Engine::Postgres),
+    ("pg_current_wal_lsn", Engine::Postgres),
+    ("pg_last_wal_replay_lsn", Engine::Postgres),
 ];
 
 async fn every_whole_statement_prepares(store: Store) {

@@ -109,6 +109,7 @@ async fn erase_a_person_with_values_everywhere(app: &TestApp) -> Vec<&'static st
         "zq.second@erase-me.example",  // the second address of the merged person
         "erase-me.example",            // the company's web domain, from their email
         "Quuxcorp",                    // a company only they have a lead at: theirs
+        "zeldaidemkey-1",              // a client's idempotency key on their event
     ];
     let id = new_lead(
         app,
@@ -183,7 +184,8 @@ async fn erase_a_person_with_values_everywhere(app: &TestApp) -> Vec<&'static st
     app.post(
         "/api/v1/events",
         &json!({"events": [
-            {"lead_id": id, "type": "page_viewed", "payload": {"url": format!("/p?e={}", values[2])}},
+            {"lead_id": id, "type": "page_viewed", "payload": {"url": format!("/p?e={}", values[2])},
+             "idempotency_key": values[17]},
             {"lead_id": id, "type": "outcome_recorded",
              "payload": {"outcome": "lost", "reason": values[13]}}]}),
     )

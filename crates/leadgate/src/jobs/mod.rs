@@ -45,6 +45,7 @@ pub fn start(store: &Store, lease: chrono::Duration, delivery: DeliverySettings)
         tokio::spawn(run_jobs(store.clone(), models, worker, lease, delivery)),
         tokio::spawn(check_inactivity(store.clone())),
         tokio::spawn(fold_change_logs(store.clone())),
+        tokio::spawn(make_event_months(store.clone())),
         tokio::spawn(model::retrain_when_due(
             store.clone(),
             chrono::Duration::days(RETRAIN_AFTER_DAYS),
@@ -187,6 +188,22 @@ async fn fold_change_logs(store: Store) {
             }
         }
         tokio::time::sleep(FOLD_EVERY).await;
+    }
+}
+
+/// How often the event log's coming months are checked for their partition.
+const MONTHS_CHECK: Duration = Duration::from_secs(3600);
+
+/// Runs until dropped: makes the event log's partitions of this month and the next few
+/// (PostgreSQL), so a server running for months never writes into the default partition.
+async fn make_event_months(store: Store) {
+    loop {
+        match store.ensure_event_partitions(chrono::Utc::now()).await {
+            Ok(made) if made.is_empty() => {}
+            Ok(made) => tracing::info!(?made, "made the event log's coming months"),
+            Err(e) => tracing::warn!(error = %e, "cannot make the event log's coming months"),
+        }
+        tokio::time::sleep(MONTHS_CHECK).await;
     }
 }
 
