@@ -9,14 +9,14 @@ use leadgate_core::access::LeadScope;
 use leadgate_core::calendar::BusinessCalendar;
 use leadgate_core::id::{ClockId, LeadId};
 use leadgate_core::lifecycle::{self, MoveReason, MoveRequest, Mover};
-use leadgate_core::routing::{self, Method, RoutingFacts, RoutingRule};
+use leadgate_core::routing::{self, Method, RepLoad, RoutingFacts, RoutingRule};
 use leadgate_core::scoring::{self, Marks, Score};
 use leadgate_core::sla::{self, ClockState, Escalation, SlaRule};
 use leadgate_core::temperature::Temperature;
 use leadgate_core::{EventDraft, EventType, FieldError, Stage};
 use leadgate_store::{
-    check_name, to_micros, ActivePolicy, Assignment, NewClock, NewEvent, Store, StoreError,
-    StoredClock, StoredLead, Ts, Tx,
+    check_name, to_micros, ActivePolicy, Assignment, Handover, NewClock, NewEvent, Store,
+    StoreError, StoredClock, StoredLead, Team, Ts, Tx,
 };
 use serde_json::json;
 use std::collections::HashMap;
@@ -111,7 +111,7 @@ async fn start_clock(
 /// Routes a lead by the policy's rules: the first rule that holds names the team, and the
 /// team's method picks the rep (never `except`). Returns who got it; nobody when no rule
 /// holds, the team does not exist, or all its reps are away or at their cap (then the
-/// team's manager is told).
+/// team's manager is told). The one-lead case of `route_many`.
 pub async fn route(
     tx: &mut Tx,
     lead: &StoredLead,
@@ -120,66 +120,149 @@ pub async fn route(
     except: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Assignment> {
-    let unassigned = |team: Option<&str>, rule: Option<&str>, reason: String| Assignment {
-        lead_id: lead.id,
-        owner: None,
-        team: team.map(str::to_owned),
-        rule: rule.map(str::to_owned),
-        reason,
+    let request = ToRoute {
+        lead,
+        rules,
+        facts,
+        except,
     };
-    // The first rule that holds, skipping rules for teams outside their working hours when
-    // the rule says so (follow the sun).
-    let mut chosen = None;
-    for rule in rules.iter().filter(|r| r.holds(&lead.lead, facts)) {
-        let Some(team) = tx.team(&rule.team).await? else {
+    let mut assignments = route_many(tx, std::slice::from_ref(&request), now).await?;
+    assignments
+        .pop()
+        .ok_or_else(|| StoreError::Internal("routing answered for no lead".into()).into())
+}
+
+/// A lead to route: the rules that apply to it, what they test, and a rep it must not go
+/// to (the owner it is being taken from).
+pub struct ToRoute<'a> {
+    pub lead: &'a StoredLead,
+    pub rules: &'a [RoutingRule],
+    pub facts: RoutingFacts<'a>,
+    pub except: Option<&'a str>,
+}
+
+/// Routes leads in order, each as `route` would after the ones before it: a team and its
+/// reps' loads are read once, each pick is made on the loads the earlier picks left
+/// (`routing::hand_over`), and the handovers are written together. One assignment per
+/// lead, in order.
+pub async fn route_many(
+    tx: &mut Tx,
+    leads: &[ToRoute<'_>],
+    now: DateTime<Utc>,
+) -> Result<Vec<Assignment>> {
+    let mut teams: HashMap<String, Option<Team>> = HashMap::new();
+    let mut loads: HashMap<(String, Method), Vec<RepLoad>> = HashMap::new();
+    let mut assignments = Vec::with_capacity(leads.len());
+    let mut handovers: Vec<(usize, String, serde_json::Value)> = Vec::new();
+    for (index, item) in leads.iter().enumerate() {
+        let lead = item.lead;
+        let unassigned = |team: Option<&str>, rule: Option<&str>, reason: String| Assignment {
+            lead_id: lead.id,
+            owner: None,
+            team: team.map(str::to_owned),
+            rule: rule.map(str::to_owned),
+            reason,
+        };
+        // The first rule that holds, skipping rules for teams outside their working hours
+        // when the rule says so (follow the sun).
+        let mut chosen = None;
+        let mut missing = None;
+        for rule in item
+            .rules
+            .iter()
+            .filter(|r| r.holds(&lead.lead, item.facts))
+        {
+            if !teams.contains_key(&rule.team) {
+                let team = tx.team(&rule.team).await?;
+                teams.insert(rule.team.clone(), team);
+            }
+            let Some(Some(team)) = teams.get(&rule.team) else {
+                missing = Some(rule);
+                break;
+            };
+            if rule.when_open && !team.calendar.is_open(now) {
+                continue;
+            }
+            chosen = Some((rule, team.clone()));
+            break;
+        }
+        if let Some(rule) = missing {
             tracing::warn!(team = %rule.team, rule = %rule.name, "routing names a team that does not exist");
-            return Ok(unassigned(
+            assignments.push(unassigned(
                 Some(&rule.team),
                 Some(&rule.name),
                 format!("team '{}' does not exist", rule.team),
             ));
-        };
-        if rule.when_open && !team.calendar.is_open(now) {
             continue;
         }
-        chosen = Some((rule, team));
-        break;
-    }
-    let Some((rule, team)) = chosen else {
-        return Ok(unassigned(None, None, "no routing rule holds".into()));
-    };
-    let loads = tx.loads(&team, rule.method, now).await?;
-    let Some(rep) = routing::pick(rule.method, &loads, except) else {
-        let reason = format!(
-            "every rep of team '{}' is away or at their daily cap",
-            team.name
-        );
-        if let Some(manager) = &team.manager {
-            let message = format!("Lead {} could not be routed: {reason}", lead.id);
-            tx.notify(manager, "unassigned", Some(lead.id), None, &message, now)
-                .await?;
+        let Some((rule, team)) = chosen else {
+            assignments.push(unassigned(None, None, "no routing rule holds".into()));
+            continue;
+        };
+        let key = (team.name.clone(), rule.method);
+        if !loads.contains_key(&key) {
+            let read = tx.loads(&team, rule.method, now).await?;
+            loads.insert(key.clone(), read);
         }
-        return Ok(unassigned(Some(&team.name), Some(&rule.name), reason));
-    };
-    let method = match rule.method {
-        Method::RoundRobin => "round_robin",
-        Method::LeastLoaded => "least_loaded",
-        Method::Weighted => "weighted",
-    };
-    let reason = format!(
-        "routing rule '{}' to team {} ({method})",
-        rule.name, team.name
-    );
-    let detail = json!({"team": team.name, "rule": rule.name});
-    tx.assign(lead, &rep.name, &reason, detail, "routing", now)
-        .await?;
-    Ok(Assignment {
-        lead_id: lead.id,
-        owner: Some(rep.name.clone()),
-        team: Some(team.name),
-        rule: Some(rule.name.clone()),
-        reason,
-    })
+        let picked = loads
+            .get(&key)
+            .and_then(|reps| routing::pick(rule.method, reps, item.except))
+            .map(|rep| rep.name.clone());
+        let Some(rep) = picked else {
+            let reason = format!(
+                "every rep of team '{}' is away or at their daily cap",
+                team.name
+            );
+            if let Some(manager) = &team.manager {
+                let message = format!("Lead {} could not be routed: {reason}", lead.id);
+                tx.notify(manager, "unassigned", Some(lead.id), None, &message, now)
+                    .await?;
+            }
+            assignments.push(unassigned(Some(&team.name), Some(&rule.name), reason));
+            continue;
+        };
+        // Every method's view of the team sees the handover.
+        let from = lead.lead.owner.as_ref().map(|o| o.as_str());
+        for ((name, _), reps) in loads.iter_mut() {
+            if *name == team.name {
+                routing::hand_over(reps, &rep, from);
+            }
+        }
+        let method = match rule.method {
+            Method::RoundRobin => "round_robin",
+            Method::LeastLoaded => "least_loaded",
+            Method::Weighted => "weighted",
+        };
+        let reason = format!(
+            "routing rule '{}' to team {} ({method})",
+            rule.name, team.name
+        );
+        handovers.push((
+            index,
+            reason.clone(),
+            json!({"team": team.name, "rule": rule.name}),
+        ));
+        assignments.push(Assignment {
+            lead_id: lead.id,
+            owner: Some(rep),
+            team: Some(team.name),
+            rule: Some(rule.name.clone()),
+            reason,
+        });
+    }
+    let writes: Vec<Handover> = handovers
+        .iter()
+        .filter_map(|(index, reason, detail)| {
+            Some(Handover {
+                lead: leads[*index].lead,
+                owner: assignments[*index].owner.as_deref()?,
+                reason,
+                detail: detail.clone(),
+            })
+        })
+        .collect();
+    tx.assign_many(&writes, "routing", now).await?;
+    Ok(assignments)
 }
 
 /// A lead given to another rep: its running clocks end as reassigned and start afresh for
@@ -190,7 +273,22 @@ pub async fn restart_clocks(
     owner: &str,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    for clock in tx.running_clocks_of_lead(lead.id).await? {
+    restart_clocks_of(tx, &[(lead, owner)], at).await
+}
+
+/// `restart_clocks` for many leads, their running clocks read at once.
+async fn restart_clocks_of(
+    tx: &mut Tx,
+    given: &[(&StoredLead, &str)],
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let ids: Vec<LeadId> = given.iter().map(|(lead, _)| lead.id).collect();
+    let clocks = tx.running_clocks_of_leads(&ids).await?;
+    let by_id: HashMap<LeadId, &(&StoredLead, &str)> = given.iter().map(|g| (g.0.id, g)).collect();
+    for clock in clocks {
+        let Some((lead, owner)) = by_id.get(&clock.lead_id) else {
+            continue;
+        };
         tx.end_reassigned(clock.id, at).await?;
         restart(tx, lead, &clock, owner, at).await?;
     }
@@ -428,26 +526,29 @@ pub async fn route_waiting(store: &Store, now: DateTime<Utc>) -> Result<(usize, 
             let product = lead.lead.product_line();
             if !policies.contains_key(&product) {
                 let active = store.active_policy(&product).await?;
-                policies.insert(product.clone(), active);
-            }
-            let active = &policies[&product];
-            let assignment = route(
-                &mut tx,
-                lead,
-                &active.policy.routing,
-                facts_of(lead),
-                None,
-                now,
-            )
-            .await?;
-            match assignment.owner {
-                Some(owner) => {
-                    routed += 1;
-                    restart_clocks(&mut tx, lead, &owner, now).await?;
-                }
-                None => left += 1,
+                policies.insert(product, active);
             }
         }
+        let requests: Vec<ToRoute> = page
+            .iter()
+            .filter_map(|lead| {
+                Some(ToRoute {
+                    lead,
+                    rules: &policies.get(&lead.lead.product_line())?.policy.routing,
+                    facts: facts_of(lead),
+                    except: None,
+                })
+            })
+            .collect();
+        let assignments = route_many(&mut tx, &requests, now).await?;
+        let given: Vec<(&StoredLead, &str)> = requests
+            .iter()
+            .zip(&assignments)
+            .filter_map(|(request, a)| Some((request.lead, a.owner.as_deref()?)))
+            .collect();
+        routed += given.len();
+        left += page.len() - given.len();
+        restart_clocks_of(&mut tx, &given, now).await?;
         tx.commit().await?;
     }
     Ok((routed, left))

@@ -26,6 +26,7 @@ leadgate_store::on_both_engines!(
     a_breach_can_hand_the_lead_to_another_rep,
     a_team_off_work_passes_leads_to_the_next_rule,
     least_loaded_routing_counts_open_leads_as_they_change,
+    a_page_of_waiting_mqls_is_dealt_as_one_at_a_time_would,
 );
 
 fn workweek(tz: &str) -> BusinessCalendar {
@@ -672,4 +673,135 @@ async fn a_team_off_work_passes_leads_to_the_next_rule(store: Store) {
         store.lead(id).await.unwrap().lead.owner.unwrap().as_str(),
         "cy"
     );
+}
+
+/// Waiting MQLs routed in one page: each pick sees the ones before it, so round-robin deals
+/// in turn, a daily cap holds mid-page, and leads nobody can take tell the manager.
+async fn a_page_of_waiting_mqls_is_dealt_as_one_at_a_time_would(store: Store) {
+    teams(&store).await;
+    store
+        .put_rep(
+            "chi",
+            &RepInput {
+                daily_cap: Some(2),
+                ..rep("vn")
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .put_team("solo", &BusinessCalendar::always(), Some("sam"))
+        .await
+        .unwrap();
+    store
+        .put_rep(
+            "sol",
+            &RepInput {
+                daily_cap: Some(1),
+                ..rep("solo")
+            },
+        )
+        .await
+        .unwrap();
+    let mut waiting = Vec::new();
+    for n in 0..20 {
+        waiting.push(
+            lead(
+                &store,
+                json!({"email": format!("p{n}@hanoi.vn"), "country": "Viet Nam"}),
+            )
+            .await,
+        );
+    }
+    for n in 0..3 {
+        waiting.push(
+            lead(
+                &store,
+                json!({"email": format!("s{n}@solo.example"), "industry": "Mining"}),
+            )
+            .await,
+        );
+    }
+    for id in &waiting {
+        mql(&store, *id).await;
+    }
+    let routing = r#"
+[[routing]]
+name = "Vietnam"
+country = ["Việt Nam"]
+team = "vn"
+
+[[routing]]
+name = "Mining"
+industry = ["Mining"]
+team = "solo"
+"#;
+    store
+        .apply_policy(&format!("{}{routing}", Policy::STARTER), "ops", "routing")
+        .await
+        .unwrap();
+    assert_eq!(route_waiting(&store, Utc::now()).await.unwrap(), (21, 2));
+    let mut owners = Vec::new();
+    for id in &waiting[..20] {
+        owners.push(
+            store
+                .lead(*id)
+                .await
+                .unwrap()
+                .lead
+                .owner
+                .unwrap()
+                .as_str()
+                .to_owned(),
+        );
+    }
+    // The first round gives each of the three a lead, in turn; then chi (at her cap of 2)
+    // drops out and an and binh alternate.
+    let first_round: std::collections::HashSet<&String> = owners[..3].iter().collect();
+    assert_eq!(first_round.len(), 3, "{owners:?}");
+    let got = |name: &str| owners.iter().filter(|o| *o == name).count();
+    assert_eq!(
+        (got("an"), got("binh"), got("chi")),
+        (9, 9, 2),
+        "{owners:?}"
+    );
+    for pair in owners[6..].windows(2) {
+        assert_ne!(pair[0], pair[1], "an and binh alternate: {owners:?}");
+    }
+    let reps = store.reps(Some("vn")).await.unwrap();
+    let today: Vec<(String, i32)> = reps
+        .iter()
+        .map(|r| (r.name.clone(), r.assigned_today))
+        .collect();
+    assert!(
+        today.contains(&("an".into(), 9)) && today.contains(&("chi".into(), 2)),
+        "{today:?}"
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM events WHERE type = 'owner_assigned'"
+        )
+        .await,
+        21
+    );
+    // Mining: one lead for sol (cap 1), two left, and the manager told of each.
+    let solo: Vec<Option<String>> = {
+        let mut v = Vec::new();
+        for id in &waiting[20..] {
+            v.push(
+                store
+                    .lead(*id)
+                    .await
+                    .unwrap()
+                    .lead
+                    .owner
+                    .map(|o| o.as_str().to_owned()),
+            );
+        }
+        v
+    };
+    assert_eq!(solo, [Some("sol".to_owned()), None, None]);
+    let told = store.notifications("sam", true, 10).await.unwrap();
+    assert_eq!(told.len(), 2);
 }

@@ -8,7 +8,7 @@ use crate::Lead;
 use serde::{Deserialize, Serialize};
 
 /// How a team shares its leads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     /// In turn: the rep who was given a lead longest ago.
@@ -128,6 +128,22 @@ pub fn pick<'a>(method: Method, reps: &'a [RepLoad], except: Option<&str>) -> Op
     }
 }
 
+/// What one more lead given to `to` (taken from `from`, when it was theirs) changes in a
+/// team's loads, as the store records it: their day's count and open leads grow and they
+/// take the team's next turn. A batch routes each lead on the loads its earlier leads left.
+pub fn hand_over(reps: &mut [RepLoad], to: &str, from: Option<&str>) {
+    let next_turn = reps.iter().filter_map(|r| r.last_turn).max().unwrap_or(0) + 1;
+    for rep in reps.iter_mut() {
+        if rep.name == to {
+            rep.assigned_today += 1;
+            rep.open_leads += 1;
+            rep.last_turn = Some(next_turn);
+        } else if Some(rep.name.as_str()) == from {
+            rep.open_leads = rep.open_leads.saturating_sub(1);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,15 +250,48 @@ mod tests {
     }
 
     proptest! {
+        /// Round-robin over a batch deals every available rep a lead before anyone gets a
+        /// second, whatever turns the reps start with; a daily cap is never passed; a lead
+        /// taken from its owner lowers their open count.
+        #[test]
+        fn a_batch_deals_in_turn_and_keeps_caps(
+            turns in proptest::collection::vec(proptest::option::of(0i64..50), 2..8),
+            cap in 1u32..4,
+            leads in 1usize..60,
+        ) {
+            let mut reps: Vec<RepLoad> = turns.iter().enumerate()
+                .map(|(i, t)| RepLoad { last_turn: *t, daily_cap: Some(cap), ..rep(&format!("r{i}")) })
+                .collect();
+            let mut dealt = Vec::new();
+            for _ in 0..leads {
+                let Some(name) = pick(Method::RoundRobin, &reps, None).map(|r| r.name.clone()) else { break };
+                hand_over(&mut reps, &name, None);
+                dealt.push(name);
+            }
+            let n = reps.len();
+            prop_assert_eq!(dealt.len(), leads.min(n * cap as usize));
+            for window in dealt.chunks(n) {
+                let distinct: std::collections::HashSet<&String> = window.iter().collect();
+                prop_assert_eq!(distinct.len(), window.len(), "{:?}", dealt);
+            }
+            prop_assert!(reps.iter().all(|r| r.assigned_today <= cap));
+            let total_open: u32 = reps.iter().map(|r| r.open_leads).sum();
+            let from = reps[0].name.clone();
+            let to = reps[1].name.clone();
+            let had = reps[0].open_leads;
+            hand_over(&mut reps, &to, Some(&from));
+            prop_assert_eq!(reps[0].open_leads, had.saturating_sub(1));
+            let after: u32 = reps.iter().map(|r| r.open_leads).sum();
+            prop_assert!(after == total_open + 1 || (had > 0 && after == total_open));
+        }
+
         /// Weighted routing over a day gives each rep a share close to their weight.
         #[test]
         fn weighted_shares_follow_weights(weights in proptest::collection::vec(1u8..6, 2..6), leads in 50u32..400) {
             let mut reps: Vec<RepLoad> = weights.iter().enumerate().map(|(i, w)| RepLoad { weight: *w as f64, ..rep(&format!("r{i}")) }).collect();
-            for n in 0..leads {
+            for _ in 0..leads {
                 let name = pick(Method::Weighted, &reps, None).unwrap().name.clone();
-                let r = reps.iter_mut().find(|r| r.name == name).unwrap();
-                r.assigned_today += 1;
-                r.last_turn = Some(n.into());
+                hand_over(&mut reps, &name, None);
             }
             let total: f64 = weights.iter().map(|w| *w as f64).sum();
             for r in &reps {

@@ -57,7 +57,7 @@ pub use privacy::{
 pub use qualification::{facts, Move, OwnedEvent};
 pub use replica::WalPosition;
 pub use rescores::RescoreRun;
-pub use routing::{check_name, Assignment, Rep, RepInput, Team};
+pub use routing::{check_name, Assignment, Handover, Rep, RepInput, Team};
 pub use sla::{Compliance, NewClock, SlaClock, StoredClock, COMPLIANCE_GROUPS};
 pub use time::{to_micros, Ts};
 pub use users::{

@@ -13,6 +13,7 @@ use leadgate_core::routing::{Method, RepLoad};
 use leadgate_core::{EventDraft, EventType, FieldError};
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 /// A sales team.
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +44,15 @@ pub struct RepInput {
     pub weight: f64,
     pub daily_cap: Option<i32>,
     pub away: bool,
+}
+
+/// A lead given to a rep, as `Tx::assign_many` records it: the reason, and for routing the
+/// rule and team (`detail`, added to the event's payload).
+pub struct Handover<'a> {
+    pub lead: &'a StoredLead,
+    pub owner: &'a str,
+    pub reason: &'a str,
+    pub detail: Value,
 }
 
 /// Who got a lead, and why.
@@ -188,24 +198,71 @@ impl Tx {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let at = Ts(to_micros(now));
-        let before = self.counted_before(&[lead.id]).await?;
-        on_tx!(self, conn => sqlx::query("UPDATE leads SET owner = $1, updated_at = $2 WHERE id = $3")
-            .bind(owner)
-            .bind(at)
-            .bind(lead.id)
-            .execute(conn)
+        let handover = Handover {
+            lead,
+            owner,
+            reason,
+            detail,
+        };
+        self.assign_many(std::slice::from_ref(&handover), actor, now)
             .await
-            .map(|_| ()))?;
-        self.count_written(before, |lead| lead.owner = Some(owner.to_owned()))
-            .await?;
-        if let Some(team) = self.team_of(Some(owner)).await? {
+    }
+
+    /// `assign` for many leads (each at most once) in a few statements: the owners with one
+    /// UPDATE, each rep's day and turn once (in the order of their last lead, so the
+    /// team's turns keep the order of the handovers), the events with one insert.
+    pub async fn assign_many(
+        &mut self,
+        handovers: &[Handover<'_>],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if handovers.is_empty() {
+            return Ok(());
+        }
+        let at = Ts(to_micros(now));
+        let ids: Vec<LeadId> = handovers.iter().map(|h| h.lead.id).collect();
+        let before = self.counted_before(&ids).await?;
+        on_tx!(self, conn => {
+            let mut b = sqlx::QueryBuilder::new("WITH v (lead, owner) AS (");
+            b.push_values(handovers, |mut row, h| {
+                row.push_bind(h.lead.id).push_bind(h.owner);
+            });
+            b.push(") UPDATE leads SET owner = v.owner, updated_at = ")
+                .push_bind(at)
+                .push(" FROM v WHERE leads.id = v.lead");
+            b.build().execute(conn).await.map(|_| ())
+        })?;
+        let owners: HashMap<LeadId, &str> =
+            handovers.iter().map(|h| (h.lead.id, h.owner)).collect();
+        self.count_written(before, |lead| {
+            if let Some(owner) = owners.get(&lead.id) {
+                lead.owner = Some((*owner).to_owned());
+            }
+        })
+        .await?;
+        // Each rep's count of leads, in the order of the last lead each got.
+        let mut reps: Vec<(&str, i64, usize)> = Vec::new();
+        for (index, h) in handovers.iter().enumerate() {
+            match reps.iter_mut().find(|(name, _, _)| *name == h.owner) {
+                Some(rep) => {
+                    rep.1 += 1;
+                    rep.2 = index;
+                }
+                None => reps.push((h.owner, 1, index)),
+            }
+        }
+        reps.sort_by_key(|(_, _, last)| *last);
+        for (owner, count, _) in reps {
+            let Some(team) = self.team_of(Some(owner)).await? else {
+                continue;
+            };
             let today = now
                 .with_timezone(&team.calendar.timezone)
                 .date_naive()
                 .to_string();
             on_tx!(self, conn => sqlx::query(
-                "UPDATE reps SET assigned_today = CASE WHEN assigned_day = $1 THEN assigned_today + 1 ELSE 1 END,
+                "UPDATE reps SET assigned_today = CASE WHEN assigned_day = $1 THEN assigned_today + $5 ELSE $5 END,
                         assigned_day = $1, last_assigned_at = $2,
                         turn = (SELECT COALESCE(MAX(turn), 0) + 1 FROM reps WHERE team = $4)
                  WHERE name = $3",
@@ -214,23 +271,30 @@ impl Tx {
             .bind(at)
             .bind(owner)
             .bind(&team.name)
+            .bind(count)
             .execute(conn)
             .await
             .map(|_| ()))?;
         }
-        let mut payload = json!({"from": lead.lead.owner.as_ref().map(|o| o.as_str()), "to": owner, "reason": reason});
-        if let (Value::Object(payload), Value::Object(detail)) = (&mut payload, detail) {
-            payload.extend(detail);
-        }
-        let event = EventDraft::new(EventType::OwnerAssigned, at.0, payload).with_actor(actor);
-        self.insert_events(
-            &[NewEvent {
-                lead_id: lead.id,
-                draft: &event,
-            }],
-            at,
-        )
-        .await?;
+        let events: Vec<EventDraft> = handovers
+            .iter()
+            .map(|h| {
+                let mut payload = json!({"from": h.lead.lead.owner.as_ref().map(|o| o.as_str()), "to": h.owner, "reason": h.reason});
+                if let (Value::Object(payload), Value::Object(detail)) = (&mut payload, &h.detail) {
+                    payload.extend(detail.clone());
+                }
+                EventDraft::new(EventType::OwnerAssigned, at.0, payload).with_actor(actor)
+            })
+            .collect();
+        let new_events: Vec<NewEvent> = handovers
+            .iter()
+            .zip(&events)
+            .map(|(h, draft)| NewEvent {
+                lead_id: h.lead.id,
+                draft,
+            })
+            .collect();
+        self.insert_events(&new_events, at).await?;
         Ok(())
     }
 

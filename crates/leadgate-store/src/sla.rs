@@ -225,8 +225,22 @@ impl Tx {
 
     /// The lead's clocks still running.
     pub async fn running_clocks_of_lead(&mut self, lead_id: LeadId) -> Result<Vec<StoredClock>> {
-        let sql = format!("SELECT {CLOCK_COLUMNS} FROM sla_clocks WHERE lead_id = $1 AND met_at IS NULL AND state = 'running'");
-        Ok(on_tx!(self, conn => sqlx::query_as(&sql).bind(lead_id).fetch_all(conn).await)?)
+        self.running_clocks_of_leads(&[lead_id]).await
+    }
+
+    /// The running clocks of these leads, by lead and then start.
+    pub async fn running_clocks_of_leads(&mut self, ids: &[LeadId]) -> Result<Vec<StoredClock>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(on_tx!(self, conn => {
+            let mut b = sqlx::QueryBuilder::new(format!(
+                "SELECT {CLOCK_COLUMNS} FROM sla_clocks WHERE met_at IS NULL AND state = 'running' AND lead_id IN ("
+            ));
+            crate::push_in_list(&mut b, ids.iter().copied());
+            b.push(" ORDER BY lead_id, started_at, id");
+            b.build_query_as().fetch_all(conn).await
+        })?)
     }
 
     /// Ends a running clock because its lead went to another rep.
