@@ -19,6 +19,7 @@ use leadgate_store::{
     StoreError, StoredClock, StoredLead, Team, Ts, Tx,
 };
 use serde_json::json;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 /// What routing rules test on a stored lead: its first channel and its last stored grade and
@@ -523,10 +524,9 @@ pub async fn route_waiting(store: &Store, now: DateTime<Utc>) -> Result<(usize, 
         let Some(last) = page.last() else { break };
         after = last.id;
         for lead in &page {
-            let product = lead.lead.product_line();
-            if !policies.contains_key(&product) {
-                let active = store.active_policy(&product).await?;
-                policies.insert(product, active);
+            if let Entry::Vacant(slot) = policies.entry(lead.lead.product_line()) {
+                let active = store.active_policy(slot.key()).await?;
+                slot.insert(active);
             }
         }
         let requests: Vec<ToRoute> = page
