@@ -6,7 +6,7 @@ use crate::Result;
 use chrono::{DateTime, Utc};
 use leadgate_core::id::{ClockId, LeadId, TaskId};
 use leadgate_core::job::JobKind;
-use leadgate_store::{to_micros, ActivePolicy, ClaimedJob, Store, StoreError, Ts};
+use leadgate_store::{to_micros, ActivePolicy, ClaimedJob, Store, StoreError, Ts, Tx};
 
 /// What a job asks of the store, read from its kind and payload.
 enum Work {
@@ -97,35 +97,96 @@ async fn policy_of_lead(store: &Store, lead: LeadId) -> Result<Option<ActivePoli
 /// Runs a job whose effects all lie in the store, in one transaction with marking it done.
 /// Returns false when another worker had taken the job over (nothing is stored then).
 pub async fn perform(store: &Store, job: &ClaimedJob, now: DateTime<Utc>) -> Result<bool> {
-    let work = Work::of(job)?;
-    // Read before the write transaction: the policy the work is judged by.
-    let active = match work.lead(store).await? {
-        Some(lead) => policy_of_lead(store, lead).await?,
-        None => None,
-    };
+    let (work, active) = prepare(store, job).await?;
     let now = to_micros(now);
     let mut tx = store.begin().await?;
     if !tx.finish_claim(job, Ts(now)).await? {
         return Ok(false);
     }
-    match (work, &active) {
-        (Work::SlaCheck { clock }, _) => crate::route::check_clock(&mut tx, clock, now).await?,
+    run(&mut tx, work, active.as_ref(), now).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Runs claimed jobs whose effects all lie in the store, each as `perform` would: first
+/// together, in one transaction that marks them all done (one commit for the batch); when
+/// one of them fails, that transaction stores nothing and each job runs alone, so the
+/// failing job fails by itself. Each job's outcome, in order.
+pub async fn perform_all(
+    store: &Store,
+    jobs: &[ClaimedJob],
+    now: DateTime<Utc>,
+) -> Vec<Result<bool>> {
+    if jobs.len() > 1 {
+        match perform_together(store, jobs, now).await {
+            Ok(outcomes) => return outcomes.into_iter().map(Ok).collect(),
+            Err(e) => {
+                tracing::debug!(error = %e, "a job of the batch failed; running each alone")
+            }
+        }
+    }
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        outcomes.push(perform(store, job, now).await);
+    }
+    outcomes
+}
+
+async fn perform_together(
+    store: &Store,
+    jobs: &[ClaimedJob],
+    now: DateTime<Utc>,
+) -> Result<Vec<bool>> {
+    let mut prepared = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        prepared.push(prepare(store, job).await?);
+    }
+    let now = to_micros(now);
+    let mut tx = store.begin().await?;
+    let held = tx.finish_claims(jobs, Ts(now)).await?;
+    for (job, (work, active)) in jobs.iter().zip(prepared) {
+        if held.contains(&job.id) {
+            run(&mut tx, work, active.as_ref(), now).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(jobs.iter().map(|job| held.contains(&job.id)).collect())
+}
+
+/// A job's work, and the policy it is judged by (read before the write transaction).
+async fn prepare(store: &Store, job: &ClaimedJob) -> Result<(Work, Option<ActivePolicy>)> {
+    let work = Work::of(job)?;
+    let active = match work.lead(store).await? {
+        Some(lead) => policy_of_lead(store, lead).await?,
+        None => None,
+    };
+    Ok((work, active))
+}
+
+/// Does a job's work in the transaction that marked it done.
+async fn run(
+    tx: &mut Tx,
+    work: Work,
+    active: Option<&ActivePolicy>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    match (work, active) {
+        (Work::SlaCheck { clock }, _) => crate::route::check_clock(tx, clock, now).await?,
         (Work::SlaRecycle { clock }, Some(active)) => {
-            crate::route::recycle_untouched(&mut tx, clock, active, now).await?
+            crate::route::recycle_untouched(tx, clock, active, now).await?
         }
         (Work::TaskReminder { task }, _) => tx.remind(task, Ts(now)).await?,
         (Work::Automation { event }, Some(active)) => {
-            crate::automation::run_on_event(&mut tx, event, active, now).await?
+            crate::automation::run_on_event(tx, event, active, now).await?
         }
         (
             Work::SequenceStep {
                 enrolment, step, ..
             },
             Some(active),
-        ) => crate::automation::run_step(&mut tx, enrolment, step, active, now).await?,
+        ) => crate::automation::run_step(tx, enrolment, step, active, now).await?,
         // The lead is gone: nothing to do, and the job is done.
         (Work::SlaRecycle { .. } | Work::Automation { .. } | Work::SequenceStep { .. }, None) => {}
     }
-    tx.commit().await?;
-    Ok(true)
+    Ok(())
 }

@@ -19,6 +19,7 @@ leadgate_store::on_both_engines!(
     an_interaction_is_an_event_and_sets_the_next_step,
     an_email_left_sending_by_a_crash_is_not_sent_again,
     a_reminder_is_emailed_to_a_rep_with_an_address,
+    a_batch_of_jobs_commits_together_and_a_failing_one_fails_alone,
 );
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -482,5 +483,96 @@ async fn a_reminder_is_emailed_to_a_rep_with_an_address(store: Store) {
         )
         .await,
         1
+    );
+}
+
+/// Claimed jobs run together in one transaction; one that fails makes the batch run again
+/// one by one, so it fails alone and the others are stored once; one taken over by another
+/// worker stores nothing.
+async fn a_batch_of_jobs_commits_together_and_a_failing_one_fails_alone(store: Store) {
+    let owner = lead(&store, json!({"email": "batch@acme.io", "owner": "ana"})).await;
+    let t0 = Utc::now();
+    let mut tasks = Vec::new();
+    for _ in 0..5 {
+        let task = leadgate_app::followup::create_task(
+            &store,
+            owner,
+            &serde_json::from_value::<TaskRequest>(
+                json!({"type": "call", "due_at": t0.to_rfc3339()}),
+            )
+            .unwrap()
+            .check("")
+            .unwrap(),
+            "test",
+            t0,
+        )
+        .await
+        .unwrap();
+        tasks.push(task.id);
+    }
+    let lease = Duration::seconds(30);
+    // All five together: five notifications, five runs, one claim.
+    let claimed = store.claim_jobs("w", 10, lease, t0).await.unwrap();
+    assert_eq!(claimed.len(), 5);
+    let outcomes = leadgate_app::jobs::perform_all(&store, &claimed, t0).await;
+    assert!(
+        outcomes.iter().all(|o| matches!(o, Ok(true))),
+        "{outcomes:?}"
+    );
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM notifications").await, 5);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM job_runs WHERE outcome = 'done'"
+        )
+        .await,
+        5
+    );
+
+    // A reminder with a payload it cannot read beside two good ones, and one whose claim
+    // another worker has taken over.
+    for _ in 0..3 {
+        leadgate_app::followup::create_task(
+            &store,
+            owner,
+            &serde_json::from_value::<TaskRequest>(
+                json!({"type": "email", "due_at": t0.to_rfc3339()}),
+            )
+            .unwrap()
+            .check("")
+            .unwrap(),
+            "test",
+            t0,
+        )
+        .await
+        .unwrap();
+    }
+    store
+        .enqueue_job(&NewJob::new(JobKind::TaskReminder, json!({}), t0))
+        .await
+        .unwrap();
+    let late = store.claim_jobs("late", 1, lease, t0).await.unwrap();
+    let mut claimed = store.claim_jobs("w", 10, lease, t0).await.unwrap();
+    let over = store
+        .claim_jobs("other", 1, lease, t0 + Duration::seconds(31))
+        .await
+        .unwrap();
+    assert_eq!(over[0].id, late[0].id);
+    claimed.extend(late);
+    assert_eq!(claimed.len(), 4);
+    let outcomes = leadgate_app::jobs::perform_all(&store, &claimed, t0).await;
+    let bad = outcomes.iter().filter(|o| o.is_err()).count();
+    let done = outcomes.iter().filter(|o| matches!(o, Ok(true))).count();
+    let lost = outcomes.iter().filter(|o| matches!(o, Ok(false))).count();
+    assert_eq!((bad, done, lost), (1, 2, 1), "{outcomes:?}");
+    // The two good ones stored once; the taken-over one nothing (its new worker will).
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM notifications").await, 7);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM job_runs WHERE outcome = 'done'"
+        )
+        .await,
+        7
     );
 }

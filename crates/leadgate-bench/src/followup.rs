@@ -120,8 +120,11 @@ pub async fn jobs(args: JobsBenchArgs) -> anyhow::Result<()> {
                     if claimed.is_empty() {
                         return anyhow::Ok(done);
                     }
-                    for job in &claimed {
-                        if leadgate_app::jobs::perform(&store, job, Utc::now()).await? {
+                    // As the server's worker runs them: the batch together.
+                    for outcome in
+                        leadgate_app::jobs::perform_all(&store, &claimed, Utc::now()).await
+                    {
+                        if outcome? {
                             done += 1;
                         }
                     }

@@ -117,18 +117,50 @@ impl Tx {
     /// that stores the job's effects: false means another worker took the job over, and the
     /// transaction must be dropped so the effects are not stored twice.
     pub async fn finish_claim(&mut self, job: &ClaimedJob, now: Ts) -> Result<bool> {
-        let held = on_tx!(self, conn => sqlx::query(
-            "UPDATE jobs SET state = 'done', finished_at = $1, lease_until = NULL, claim_token = NULL
-             WHERE id = $2 AND claim_token = $3 AND state = 'running'",
-        )
-        .bind(now)
-        .bind(job.id)
-        .bind(job.token)
-        .execute(conn)
-        .await.map(|r| r.rows_affected()))?
-            == 1;
-        if held {
-            self.record_run(job, now, "done", None).await?;
+        let held = self.finish_claims(std::slice::from_ref(job), now).await?;
+        Ok(held.contains(&job.id))
+    }
+
+    /// `finish_claim` for a batch: one UPDATE marks done the jobs these claims still hold,
+    /// one INSERT logs their runs. Returns the jobs held; the others were taken over, and
+    /// their effects must not be stored in this transaction.
+    pub async fn finish_claims(
+        &mut self,
+        jobs: &[ClaimedJob],
+        now: Ts,
+    ) -> Result<std::collections::HashSet<JobId>> {
+        if jobs.is_empty() {
+            return Ok(Default::default());
+        }
+        let held: Vec<JobId> = on_tx!(self, conn => {
+            let mut b = sqlx::QueryBuilder::new(
+                "UPDATE jobs SET state = 'done', lease_until = NULL, claim_token = NULL, finished_at = ",
+            );
+            b.push_bind(now)
+                .push(" WHERE state = 'running' AND (id, claim_token) IN (");
+            b.push_values(jobs, |mut row, job| {
+                row.push_bind(job.id).push_bind(job.token);
+            });
+            b.push(") RETURNING id");
+            b.build_query_scalar().fetch_all(conn).await
+        })?;
+        let held: std::collections::HashSet<JobId> = held.into_iter().collect();
+        let runs: Vec<&ClaimedJob> = jobs.iter().filter(|j| held.contains(&j.id)).collect();
+        if !runs.is_empty() {
+            on_tx!(self, conn => {
+                let mut b = sqlx::QueryBuilder::new(
+                    "INSERT INTO job_runs (job_id, attempt, worker, finished_at, outcome, error) ",
+                );
+                b.push_values(&runs, |mut row, job| {
+                    row.push_bind(job.id)
+                        .push_bind(job.attempt)
+                        .push_bind(&job.worker)
+                        .push_bind(now)
+                        .push_bind("done")
+                        .push_bind(None::<&str>);
+                });
+                b.build().execute(conn).await.map(|_| ())
+            })?;
         }
         Ok(held)
     }

@@ -97,6 +97,9 @@ async fn run_jobs(
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
+        // Jobs whose effects lie in the store run together (one commit); the others reach
+        // outside it, each on its own.
+        let mut in_store = Vec::new();
         for job in claimed {
             match job.kind().ok() {
                 Some(JobKind::WebhookDelivery) => webhook::deliver(&store, &job, &delivery).await,
@@ -105,9 +108,10 @@ async fn run_jobs(
                     model::perform(&store, &models, &job).await
                 }
                 Some(JobKind::VacuumErased) => vacuum_erased(&store, &job).await,
-                _ => perform(&store, &job).await,
+                _ => in_store.push(job),
             }
         }
+        perform(&store, &in_store).await;
     }
 }
 
@@ -128,22 +132,26 @@ async fn vacuum_erased(store: &Store, job: &ClaimedJob) {
     }
 }
 
-async fn perform(store: &Store, job: &ClaimedJob) {
-    match leadgate_app::jobs::perform(store, job, chrono::Utc::now()).await {
-        Ok(true) => {
-            metrics::counter!("leadgate_jobs_done_total", "kind" => job.kind.clone()).increment(1)
-        }
-        Ok(false) => tracing::info!(job = %job.id, "another worker took this job over"),
-        Err(e) => {
-            tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempt, error = %e, "job failed");
-            metrics::counter!("leadgate_jobs_failed_total", "kind" => job.kind.clone())
-                .increment(1);
-            if let Err(e) = store
-                .fail_job(job, &e.to_string(), chrono::Utc::now())
-                .await
-            {
-                // The lease runs out and the job is tried again.
-                tracing::warn!(job = %job.id, error = %e, "cannot record the failure");
+/// Runs jobs whose effects lie in the store (together, see `perform_all`), and records
+/// each one's outcome.
+async fn perform(store: &Store, jobs: &[ClaimedJob]) {
+    let outcomes = leadgate_app::jobs::perform_all(store, jobs, chrono::Utc::now()).await;
+    for (job, outcome) in jobs.iter().zip(outcomes) {
+        match outcome {
+            Ok(true) => metrics::counter!("leadgate_jobs_done_total", "kind" => job.kind.clone())
+                .increment(1),
+            Ok(false) => tracing::info!(job = %job.id, "another worker took this job over"),
+            Err(e) => {
+                tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempt, error = %e, "job failed");
+                metrics::counter!("leadgate_jobs_failed_total", "kind" => job.kind.clone())
+                    .increment(1);
+                if let Err(e) = store
+                    .fail_job(job, &e.to_string(), chrono::Utc::now())
+                    .await
+                {
+                    // The lease runs out and the job is tried again.
+                    tracing::warn!(job = %job.id, error = %e, "cannot record the failure");
+                }
             }
         }
     }
