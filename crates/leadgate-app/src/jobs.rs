@@ -144,11 +144,16 @@ async fn perform_together(
     let now = to_micros(now);
     let mut tx = store.begin().await?;
     let held = tx.finish_claims(jobs, Ts(now)).await?;
+    // Reminders are sent together (`Tx::remind_many`); the rest one by one.
+    let mut reminders = Vec::new();
     for (job, (work, active)) in jobs.iter().zip(prepared) {
-        if held.contains(&job.id) {
-            run(&mut tx, work, active.as_ref(), now).await?;
+        match work {
+            _ if !held.contains(&job.id) => {}
+            Work::TaskReminder { task } => reminders.push(task),
+            work => run(&mut tx, work, active.as_ref(), now).await?,
         }
     }
+    tx.remind_many(&reminders, Ts(now)).await?;
     tx.commit().await?;
     Ok(jobs.iter().map(|job| held.contains(&job.id)).collect())
 }

@@ -106,6 +106,7 @@ pub async fn jobs(args: JobsBenchArgs) -> anyhow::Result<()> {
 
     // Leadgate's queue: two workers claim batches under a lease and finish each job in the
     // transaction that stores its notification.
+    crate::memory::reset_peak();
     let started = Instant::now();
     let workers: Vec<_> = (0..2)
         .map(|n| {
@@ -137,6 +138,7 @@ pub async fn jobs(args: JobsBenchArgs) -> anyhow::Result<()> {
         done += worker.await??;
     }
     let ours = started.elapsed().as_secs_f64();
+    let our_peak = crate::memory::peak_mib();
 
     // The peer: the smallest queue that does the same work, one job per transaction:
     // DELETE ... FOR UPDATE SKIP LOCKED RETURNING, then the notification.
@@ -148,6 +150,7 @@ pub async fn jobs(args: JobsBenchArgs) -> anyhow::Result<()> {
         .execute(&mut conn)
         .await?;
     conn.close().await?;
+    crate::memory::reset_peak();
     let started = Instant::now();
     let workers: Vec<_> = (0..2)
         .map(|_| {
@@ -182,15 +185,16 @@ pub async fn jobs(args: JobsBenchArgs) -> anyhow::Result<()> {
         bare_done += worker.await??;
     }
     let bare = started.elapsed().as_secs_f64();
+    let bare_peak = crate::memory::peak_mib();
     println!();
-    println!("| queue (2 workers, PostgreSQL) | jobs | seconds | jobs/s |");
-    println!("|---|---:|---:|---:|");
+    println!("| queue (2 workers, PostgreSQL) | jobs | seconds | jobs/s | peak RSS (MiB) |");
+    println!("|---|---:|---:|---:|---:|");
     println!(
-        "| Leadgate (lease, token check, run log, backoff) | {done} | {ours:.2} | {:.0} |",
+        "| Leadgate (lease, token check, run log, backoff) | {done} | {ours:.2} | {:.0} | {our_peak:.0} |",
         done as f64 / ours
     );
     println!(
-        "| bare SKIP LOCKED queue (delete on take) | {bare_done} | {bare:.2} | {:.0} |",
+        "| bare SKIP LOCKED queue (delete on take) | {bare_done} | {bare:.2} | {:.0} | {bare_peak:.0} |",
         bare_done as f64 / bare
     );
     println!(
@@ -262,8 +266,8 @@ pub async fn routing(args: RoutingBenchArgs) -> anyhow::Result<()> {
         args.leads, args.reps
     );
     println!();
-    println!("| engine | leads | seconds | leads/s | per rep (min-max) |");
-    println!("|---|---:|---:|---:|---|");
+    println!("| engine | leads | seconds | leads/s | per rep (min-max) | peak RSS (MiB) |");
+    println!("|---|---:|---:|---:|---|---:|");
     for engine in args.engine.engines() {
         let db = TestDatabase::new(engine).await;
         let store = db.store().await;
@@ -317,14 +321,16 @@ pub async fn routing(args: RoutingBenchArgs) -> anyhow::Result<()> {
             args.leads,
             setup.elapsed().as_secs_f64()
         );
+        crate::memory::reset_peak();
         let started = Instant::now();
         let (routed, left) = leadgate_app::route::route_waiting(&store, Utc::now()).await?;
         let seconds = started.elapsed().as_secs_f64();
+        let peak = crate::memory::peak_mib();
         let reps = store.reps(Some("sales")).await?;
         let min = reps.iter().map(|r| r.assigned_today).min().unwrap_or(0);
         let max = reps.iter().map(|r| r.assigned_today).max().unwrap_or(0);
         println!(
-            "| {engine:?} | {routed} (+{left} left) | {seconds:.1} | {:.0} | {min}-{max} |",
+            "| {engine:?} | {routed} (+{left} left) | {seconds:.1} | {:.0} | {min}-{max} | {peak:.0} |",
             routed as f64 / seconds
         );
         store.close().await;

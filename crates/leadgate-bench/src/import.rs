@@ -80,10 +80,12 @@ pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
 
     let copy = psql_copy(&file).await?;
     println!("psql \\copy into a plain table: {copy:.2} s");
+    crate::memory::reset_peak();
     let checked = dry_run(&file).await?;
     println!(
-        "reading and checking alone (leadgate import --dry-run: every cell validated and normalised, nothing stored): {checked:.2} s = {:.1}x psql \\copy",
-        checked / copy
+        "reading and checking alone (leadgate import --dry-run: every cell validated and normalised, nothing stored): {checked:.2} s = {:.1}x psql \\copy, peak RSS {:.0} MiB",
+        checked / copy,
+        crate::memory::peak_mib()
     );
 
     let engines = args.engine.engines();
@@ -97,6 +99,7 @@ pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
             file_name: "leads.csv".into(),
             ..ImportOptions::default()
         };
+        crate::memory::reset_peak();
         let started = Instant::now();
         let mut last_print = Instant::now();
         // The last progress comes when every row is stored, before the import's people are
@@ -120,6 +123,7 @@ pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
         )
         .await?;
         let seconds = started.elapsed().as_secs_f64();
+        let peak = crate::memory::peak_mib();
         let stored_seconds = (stored - started).as_secs_f64();
         let import = report.import.context("an import record")?;
         println!(
@@ -152,16 +156,16 @@ pub async fn run(args: ImportBenchArgs) -> anyhow::Result<()> {
             "  leadgate dedupe over the store: {} people, {} pairs, {} merged, {} suggested in {dedupe_seconds:.1} s",
             dedupe.people, dedupe.pairs_found, dedupe.merged, dedupe.suggested
         );
-        results.push((engine, seconds));
+        results.push((engine, seconds, peak));
         store.close().await;
         db.cleanup().await;
     }
     println!();
-    println!("| engine | leadgate import (s) | rows/s | psql \\copy (s) | import / copy | --dry-run / copy |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    for (engine, seconds) in results {
+    println!("| engine | leadgate import (s) | rows/s | psql \\copy (s) | import / copy | --dry-run / copy | import peak RSS (MiB) |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (engine, seconds, peak) in results {
         println!(
-            "| {engine:?} | {seconds:.1} | {:.0} | {copy:.2} | {:.1}x | {:.1}x |",
+            "| {engine:?} | {seconds:.1} | {:.0} | {copy:.2} | {:.1}x | {:.1}x | {peak:.0} |",
             args.rows as f64 / seconds,
             seconds / copy,
             checked / copy

@@ -5,6 +5,7 @@ mod dedupe;
 mod followup;
 mod import;
 mod ingest;
+mod memory;
 mod model;
 mod pages;
 mod scoring;

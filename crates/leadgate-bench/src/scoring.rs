@@ -670,6 +670,7 @@ async fn store_timings(
         started.elapsed().as_secs_f64()
     );
 
+    crate::memory::reset_peak();
     let started = Instant::now();
     let applied = store.apply_policy(document, "bench", "bench").await?;
     let run = store
@@ -679,23 +680,26 @@ async fn store_timings(
     let summary = leadgate_app::rescore::finish(&store, &run, now, |_| {}).await?;
     let rescore = started.elapsed().as_secs_f64();
     println!(
-        "policy apply + rescore: {} leads in {rescore:.1}s ({:.0} leads/s), {} became MQL",
+        "policy apply + rescore: {} leads in {rescore:.1}s ({:.0} leads/s), {} became MQL, peak RSS {:.0} MiB",
         summary.scored,
         summary.scored as f64 / rescore,
-        summary.became_mql
+        summary.became_mql,
+        crate::memory::peak_mib()
     );
 
     let candidate = Policy::parse(&document.replace("min_score = 70", "min_score = 80"))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    crate::memory::reset_peak();
     let started = Instant::now();
     let report =
         leadgate_app::rescore::backtest(&store, &candidate, Some(1000.0), now, |_| {}).await?;
     let backtest = started.elapsed().as_secs_f64();
     println!(
-        "backtest: {} leads in {backtest:.1}s ({:.0} leads/s), {} would stop being MQL",
+        "backtest: {} leads in {backtest:.1}s ({:.0} leads/s), {} would stop being MQL, peak RSS {:.0} MiB",
         report.leads,
         report.leads as f64 / backtest,
-        report.stopped_mql
+        report.stopped_mql,
+        crate::memory::peak_mib()
     );
     store.close().await;
     db.cleanup().await;

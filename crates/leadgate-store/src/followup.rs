@@ -12,6 +12,7 @@ use leadgate_core::job::JobKind;
 use leadgate_core::{EventDraft, EventType};
 use serde::Serialize;
 use serde_json::json;
+use std::collections::HashMap;
 
 /// A follow-up task as stored.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -158,45 +159,79 @@ impl Tx {
         Ok(inserted.first().map(|(id, _)| *id).unwrap_or_default())
     }
 
-    /// Sends a task's reminder: the owner (or, with none, the lead's owner) finds it in their
-    /// notifications. A task done or cancelled meanwhile needs no reminder.
+    /// A task's reminder (the reminder job): an open task not reminded yet is marked, its
+    /// owner told, a rep with an address emailed, and `task_due` put on the lead. A task
+    /// gone (erased with its person) or closed is left alone.
     pub async fn remind(&mut self, task_id: TaskId, now: Ts) -> Result<()> {
-        let task = match self.task(task_id).await {
-            Ok(task) => task,
-            // Erased with its lead's person, or never stored: nothing to remind of.
-            Err(StoreError::NotFound(_)) => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        if task.state != TaskState::Open || task.reminded_at.is_some() {
+        self.remind_many(&[task_id], now).await
+    }
+
+    /// `remind` for many tasks (a batch of reminder jobs), one statement of each kind for
+    /// all of them: read, marked, notified, their leads' `task_due` events.
+    pub async fn remind_many(&mut self, ids: &[TaskId], now: Ts) -> Result<()> {
+        if ids.is_empty() {
             return Ok(());
         }
-        on_tx!(self, conn => sqlx::query("UPDATE tasks SET reminded_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(task_id)
-            .execute(conn)
-            .await.map(|r| r.rows_affected()))?;
-        let recipient = task.owner.clone().unwrap_or_else(|| "unassigned".into());
-        let message = format!(
-            "{} ({}) on lead {} is due",
-            task.title, task.task_type, task.lead_id
-        );
-        self.notify(
-            &recipient,
-            "task_due",
-            Some(task.lead_id),
-            Some(task.id),
-            &message,
-            now.0,
-        )
-        .await?;
+        let read: Vec<Task> = on_tx!(self, conn => {
+            let mut b = sqlx::QueryBuilder::new(format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id IN ("));
+            crate::push_in_list(&mut b, ids.iter().copied());
+            b.build_query_as().fetch_all(conn).await
+        })?;
+        // In the order asked, each once.
+        let mut by_id: HashMap<TaskId, Task> = read.into_iter().map(|t| (t.id, t)).collect();
+        let tasks: Vec<Task> = ids
+            .iter()
+            .filter_map(|id| by_id.remove(id))
+            .filter(|t| t.state == TaskState::Open && t.reminded_at.is_none())
+            .collect();
+        if tasks.is_empty() {
+            return Ok(());
+        }
+        on_tx!(self, conn => {
+            let mut b = sqlx::QueryBuilder::new("UPDATE tasks SET reminded_at = ");
+            b.push_bind(now).push(" WHERE id IN (");
+            crate::push_in_list(&mut b, tasks.iter().map(|t| t.id));
+            b.build().execute(conn).await.map(|_| ())
+        })?;
+        let recipient = |task: &Task| task.owner.clone().unwrap_or_else(|| "unassigned".into());
+        let notices: Vec<(String, String, &Task)> = tasks
+            .iter()
+            .map(|task| {
+                let message = format!(
+                    "{} ({}) on lead {} is due",
+                    task.title, task.task_type, task.lead_id
+                );
+                (recipient(task), message, task)
+            })
+            .collect();
+        on_tx!(self, conn => {
+            let mut b = sqlx::QueryBuilder::new(
+                "INSERT INTO notifications (recipient, kind, lead_id, task_id, message, created_at) ",
+            );
+            b.push_values(&notices, |mut row, (to, message, task)| {
+                row.push_bind(to.as_str())
+                    .push_bind("task_due")
+                    .push_bind(task.lead_id)
+                    .push_bind(task.id)
+                    .push_bind(message.as_str())
+                    .push_bind(now);
+            });
+            b.build().execute(conn).await.map(|_| ())
+        })?;
         // By email too, to a rep whose address is known.
-        let address: Option<String> = on_tx!(self, conn => sqlx::query_scalar(
-            "SELECT email FROM reps WHERE name = $1 AND email IS NOT NULL",
-        )
-        .bind(&recipient)
-        .fetch_optional(conn)
-        .await)?;
-        if let Some(address) = address {
+        let addresses: HashMap<String, String> = on_tx!(self, conn => {
+            let mut b = sqlx::QueryBuilder::new(
+                "SELECT name, email FROM reps WHERE email IS NOT NULL AND name IN (",
+            );
+            crate::push_in_list(&mut b, notices.iter().map(|(to, _, _)| to.as_str()));
+            b.build_query_as::<(String, String)>().fetch_all(conn).await
+        })?
+        .into_iter()
+        .collect();
+        for (to, _, task) in &notices {
+            let Some(address) = addresses.get(to) else {
+                continue;
+            };
             let subject = format!("Reminder: {} (lead {})", task.title, task.lead_id);
             let body = format!(
                 "{}\n\nThe {} task \"{}\" on lead {} was due at {}.\n",
@@ -209,7 +244,7 @@ impl Tx {
             self.outbox(
                 task.lead_id,
                 None,
-                &address,
+                address,
                 &subject,
                 &body,
                 "reminder",
@@ -218,21 +253,27 @@ impl Tx {
             .await?;
         }
         // On the lead's timeline too, so webhooks subscribed to task_due carry the reminder.
-        let due = EventDraft::new(
-            EventType::TaskDue,
-            now.0,
-            json!({"task_id": task.id, "type": task.task_type, "title": task.title,
-                   "owner": task.owner, "due_at": task.due_at}),
-        )
-        .with_actor("reminder");
-        self.insert_events(
-            &[NewEvent {
+        let drafts: Vec<EventDraft> = tasks
+            .iter()
+            .map(|task| {
+                EventDraft::new(
+                    EventType::TaskDue,
+                    now.0,
+                    json!({"task_id": task.id, "type": task.task_type, "title": task.title,
+                           "owner": task.owner, "due_at": task.due_at}),
+                )
+                .with_actor("reminder")
+            })
+            .collect();
+        let events: Vec<NewEvent> = tasks
+            .iter()
+            .zip(&drafts)
+            .map(|(task, draft)| NewEvent {
                 lead_id: task.lead_id,
-                draft: &due,
-            }],
-            now,
-        )
-        .await?;
+                draft,
+            })
+            .collect();
+        self.insert_events(&events, now).await?;
         Ok(())
     }
 }
