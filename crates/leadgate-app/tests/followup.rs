@@ -492,23 +492,8 @@ async fn a_reminder_is_emailed_to_a_rep_with_an_address(store: Store) {
 async fn a_batch_of_jobs_commits_together_and_a_failing_one_fails_alone(store: Store) {
     let owner = lead(&store, json!({"email": "batch@acme.io", "owner": "ana"})).await;
     let t0 = Utc::now();
-    let mut tasks = Vec::new();
     for _ in 0..5 {
-        let task = leadgate_app::followup::create_task(
-            &store,
-            owner,
-            &serde_json::from_value::<TaskRequest>(
-                json!({"type": "call", "due_at": t0.to_rfc3339()}),
-            )
-            .unwrap()
-            .check("")
-            .unwrap(),
-            "test",
-            t0,
-        )
-        .await
-        .unwrap();
-        tasks.push(task.id);
+        due_task(&store, owner, "call", t0).await;
     }
     let lease = Duration::seconds(30);
     // All five together: five notifications, five runs, one claim.
@@ -532,20 +517,7 @@ async fn a_batch_of_jobs_commits_together_and_a_failing_one_fails_alone(store: S
     // A reminder with a payload it cannot read beside two good ones, and one whose claim
     // another worker has taken over.
     for _ in 0..3 {
-        leadgate_app::followup::create_task(
-            &store,
-            owner,
-            &serde_json::from_value::<TaskRequest>(
-                json!({"type": "email", "due_at": t0.to_rfc3339()}),
-            )
-            .unwrap()
-            .check("")
-            .unwrap(),
-            "test",
-            t0,
-        )
-        .await
-        .unwrap();
+        due_task(&store, owner, "email", t0).await;
     }
     store
         .enqueue_job(&NewJob::new(JobKind::TaskReminder, json!({}), t0))
@@ -575,4 +547,21 @@ async fn a_batch_of_jobs_commits_together_and_a_failing_one_fails_alone(store: S
         .await,
         7
     );
+}
+
+/// A task of this type on the lead, due at `at` (its reminder job queued for then).
+async fn due_task(
+    store: &Store,
+    lead_id: leadgate_core::id::LeadId,
+    kind: &str,
+    at: DateTime<Utc>,
+) {
+    let request =
+        serde_json::from_value::<TaskRequest>(json!({"type": kind, "due_at": at.to_rfc3339()}))
+            .unwrap()
+            .check("")
+            .unwrap();
+    leadgate_app::followup::create_task(store, lead_id, &request, "test", at)
+        .await
+        .unwrap();
 }

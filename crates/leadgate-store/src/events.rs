@@ -315,9 +315,11 @@ impl crate::Tx {
         if events.is_empty() {
             return Ok(Vec::new());
         }
+        /// The rows' values, each led by its id when `ids` gives them.
         fn values<'a, DB: sqlx::Database>(
             builder: &mut sqlx::QueryBuilder<'a, DB>,
             events: &[&'a NewEvent<'a>],
+            ids: Option<&[i64]>,
             recorded_at: Ts,
         ) where
             i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
@@ -326,7 +328,10 @@ impl crate::Tx {
             Ts: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
             Json<&'a Value>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
         {
-            builder.push_values(events, |mut row, event| {
+            builder.push_values(events.iter().enumerate(), |mut row, (i, event)| {
+                if let Some(id) = ids.and_then(|ids| ids.get(i)) {
+                    row.push_bind(*id);
+                }
                 let draft = event.draft;
                 row.push_bind(event.lead_id)
                     .push_bind(draft.event_type.as_str())
@@ -355,18 +360,8 @@ impl crate::Tx {
                 let mut builder = sqlx::QueryBuilder::new(
                     "WITH input (id, lead_id, type, occurred_at, recorded_at, source, actor, payload, idempotency_key) AS (",
                 );
-                builder.push_values(events.iter().zip(&ids), |mut row, (event, id)| {
-                    let draft = event.draft;
-                    row.push_bind(*id)
-                        .push_bind(event.lead_id)
-                        .push_bind(draft.event_type.as_str())
-                        .push_bind(Ts(draft.occurred_at))
-                        .push_bind(recorded_at)
-                        .push_bind(draft.source.as_ref().map(|s| s.as_str()))
-                        .push_bind(draft.actor.as_ref().map(|s| s.as_str()))
-                        .push_bind(Json(&draft.payload))
-                        .push_bind(draft.idempotency_key.as_deref());
-                });
+                let all: Vec<&NewEvent> = events.iter().collect();
+                values(&mut builder, &all, Some(&ids), recorded_at);
                 builder.push(
                     "), claimed AS (
                         INSERT INTO event_keys (idempotency_key, event_id)
@@ -417,7 +412,7 @@ impl crate::Tx {
                     return Ok(Vec::new());
                 }
                 let mut builder = sqlx::QueryBuilder::new(INSERT);
-                values(&mut builder, &fresh, recorded_at);
+                values(&mut builder, &fresh, None, recorded_at);
                 let done = builder.build().execute(&mut **tx).await?;
                 let count = fresh.len() as i64;
                 if done.rows_affected() != count as u64 {
