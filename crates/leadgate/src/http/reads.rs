@@ -77,14 +77,16 @@ pub(crate) async fn mark_writes(
     request: Request,
     next: Next,
 ) -> Response {
-    let writes = !matches!(
+    let reads_only = matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
+    if state.replica.is_none() || reads_only {
+        return next.run(request).await;
+    }
     let request_headers = request.headers().clone();
     let mut response = next.run(request).await;
-    let succeeded = response.status().is_success() || response.status().is_redirection();
-    if state.replica.is_none() || !writes || !succeeded {
+    if !(response.status().is_success() || response.status().is_redirection()) {
         return response;
     }
     match state.store.wal_position().await {
