@@ -10,6 +10,7 @@ use leadgate_core::lead::{Lead, LeadPatch, PatchMode};
 use leadgate_core::policy::Policy;
 use leadgate_core::scoring::{self, EventFact};
 use leadgate_core::{EventDraft, EventType};
+use leadgate_store::Store;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -37,6 +38,11 @@ pub struct ScoringArgs {
     /// Skip the pandas peer.
     #[arg(long)]
     no_pandas: bool,
+    /// A SQLite file for the store timings, kept afterwards: loaded when it does not exist,
+    /// and when it does, copied and timed without loading again (loading a million leads
+    /// takes a quarter of an hour).
+    #[arg(long)]
+    keep_store: Option<PathBuf>,
 }
 
 const INDUSTRIES: [&str; 12] = [
@@ -589,12 +595,16 @@ pub async fn run(args: ScoringArgs) -> anyhow::Result<()> {
     drop(scores);
     drop(all_facts);
 
+    if args.keep_store.is_some() && matches!(args.engine, StoreEngine::Postgres) {
+        bail!("--keep-store keeps a SQLite file; it does not go with --engine postgres");
+    }
     if args.store_leads > 0 {
         store_timings(
             &data,
             args.store_leads.min(data.leads.len()),
             &document,
             now,
+            args.keep_store.as_deref(),
             match args.engine {
                 StoreEngine::Sqlite => leadgate_store::Engine::Sqlite,
                 StoreEngine::Postgres => leadgate_store::Engine::Postgres,
@@ -617,10 +627,54 @@ async fn store_timings(
     count: usize,
     document: &str,
     now: DateTime<Utc>,
+    keep: Option<&Path>,
     engine: leadgate_store::Engine,
 ) -> anyhow::Result<()> {
-    let db = leadgate_store::testing::TestDatabase::new(engine).await;
-    let store = db.store().await;
+    let (db, store) = match keep {
+        Some(path) => {
+            // The timings change the store (scores, moves): they run on a copy.
+            let copy = path.with_extension("timed");
+            let loaded = path.exists();
+            if loaded {
+                std::fs::copy(path, &copy)?;
+            }
+            let store = Store::connect(&format!("sqlite://{}", copy.display())).await?;
+            if !loaded {
+                load_store(data, count, now, &store).await?;
+                store.close().await;
+                std::fs::copy(&copy, path)?;
+                println!("kept the loaded store in {}", path.display());
+                (
+                    None,
+                    Store::connect(&format!("sqlite://{}", copy.display())).await?,
+                )
+            } else {
+                println!("timing a copy of {}", path.display());
+                (None, store)
+            }
+        }
+        None => {
+            let db = leadgate_store::testing::TestDatabase::new(engine).await;
+            let store = db.store().await;
+            load_store(data, count, now, &store).await?;
+            (Some(db), store)
+        }
+    };
+    time_store(document, now, &store).await?;
+    store.close().await;
+    if let Some(db) = db {
+        db.cleanup().await;
+    }
+    Ok(())
+}
+
+/// Stores `count` of the data's leads with their events through the capture path.
+async fn load_store(
+    data: &Dataset,
+    count: usize,
+    now: DateTime<Utc>,
+    store: &Store,
+) -> anyhow::Result<()> {
     let bar = ProgressBar::new(count as u64).with_style(
         ProgressStyle::with_template("loading the store {bar:40} {pos}/{len} leads ({per_sec})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -666,10 +720,14 @@ async fn store_timings(
     bar.finish_and_clear();
     let events = store.count_events().await?;
     println!(
-        "\nloaded {count} leads and {events} events into {engine:?} in {:.0}s",
+        "\nloaded {count} leads and {events} events in {:.0}s",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
 
+/// Times `policy apply` with its rescoring pass, then a backtest, over a loaded store.
+async fn time_store(document: &str, now: DateTime<Utc>, store: &Store) -> anyhow::Result<()> {
     crate::memory::reset_peak();
     let started = Instant::now();
     let applied = store.apply_policy(document, "bench", "bench").await?;
@@ -677,7 +735,7 @@ async fn store_timings(
         .latest_rescore(&applied.product)
         .await?
         .context("applying starts a rescoring pass")?;
-    let summary = leadgate_app::rescore::finish(&store, &run, now, |_| {}).await?;
+    let summary = leadgate_app::rescore::finish(store, &run, now, |_| {}).await?;
     let rescore = started.elapsed().as_secs_f64();
     println!(
         "policy apply + rescore: {} leads in {rescore:.1}s ({:.0} leads/s), {} became MQL, peak RSS {:.0} MiB",
@@ -692,7 +750,7 @@ async fn store_timings(
     crate::memory::reset_peak();
     let started = Instant::now();
     let report =
-        leadgate_app::rescore::backtest(&store, &candidate, Some(1000.0), now, |_| {}).await?;
+        leadgate_app::rescore::backtest(store, &candidate, Some(1000.0), now, |_| {}).await?;
     let backtest = started.elapsed().as_secs_f64();
     println!(
         "backtest: {} leads in {backtest:.1}s ({:.0} leads/s), {} would stop being MQL, peak RSS {:.0} MiB",
@@ -701,7 +759,5 @@ async fn store_timings(
         report.stopped_mql,
         crate::memory::peak_mib()
     );
-    store.close().await;
-    db.cleanup().await;
     Ok(())
 }
