@@ -101,35 +101,45 @@ pub async fn score_lead(store: &Store, id: LeadId, now: DateTime<Utc>) -> Result
 /// Leads scored in one transaction of a pass.
 const PAGE: i64 = 500;
 
-/// Scores a page of leads under `active`, stores the scores, and moves leads whose MQL
-/// status changed (when the policy moves MQLs automatically). Returns how many became MQL
-/// and how many left.
-async fn score_page(
+/// A lead scored in a pass, with where it stands for the policy's moves.
+struct Scored {
+    lead: StoredLead,
+    score: Score,
+    standing: Standing,
+}
+
+impl Scored {
+    fn under(
+        lead: StoredLead,
+        events: &[OwnedEvent],
+        active: &ActivePolicy,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let (score, standing) = standing_under(&lead, events, active, now);
+        Scored {
+            lead,
+            score,
+            standing,
+        }
+    }
+}
+
+/// Stores a page's scores under `active`, and moves leads whose MQL status changed (when
+/// the policy moves MQLs automatically). Returns how many became MQL and how many left.
+async fn store_page(
     tx: &mut Tx,
-    page: &[StoredLead],
+    page: &[Scored],
     active: &ActivePolicy,
     now: DateTime<Utc>,
 ) -> Result<(usize, usize)> {
-    let ids: Vec<LeadId> = page.iter().map(|l| l.id).collect();
-    let mut events = tx.events_of(&ids).await?;
-    let (scores, standings): (Vec<Score>, Vec<Standing>) = page
-        .iter()
-        .map(|lead| {
-            let own = events.remove(&lead.id).unwrap_or_default();
-            standing_under(lead, &own, active, now)
-        })
-        .unzip();
     let scored: Vec<(&StoredLead, &Score, i64)> = page
         .iter()
-        .zip(&scores)
-        .map(|(lead, score)| (lead, score, active.version))
+        .map(|s| (&s.lead, &s.score, active.version))
         .collect();
     tx.save_scores(&scored, now, Some(false)).await?;
     let judged: Vec<(&StoredLead, &Standing, &Score)> = page
         .iter()
-        .zip(&standings)
-        .zip(&scores)
-        .map(|((lead, standing), score)| (lead, standing, score))
+        .map(|s| (&s.lead, &s.standing, &s.score))
         .collect();
     let moved = moves_by_score(tx, &judged, active, now).await?;
     let became = moved.iter().filter(|(_, to)| *to == Stage::Mql).count();
@@ -152,13 +162,15 @@ pub async fn rescore_page(
         return Ok(Some(run));
     }
     let active = store.active_policy(&run.product).await?;
-    let page = tx
-        .leads_of_product(&run.product, run.after_lead, PAGE)
-        .await?;
-    let moved = score_page(&mut tx, &page, &active, now).await?;
+    let mut page = Vec::new();
+    tx.each_lead_of_product(&run.product, run.after_lead, PAGE, |lead, events| {
+        page.push(Scored::under(lead, &events, &active, now));
+    })
+    .await?;
+    let moved = store_page(&mut tx, &page, &active, now).await?;
     // A short page is the last: the pass ends with it, in its transaction.
     let finished = (page.len() < PAGE as usize).then_some(now);
-    let last = page.last().map_or(run.after_lead, |lead| lead.id);
+    let last = page.last().map_or(run.after_lead, |s| s.lead.id);
     let run = tx
         .advance_rescore(run.id, last, (page.len(), moved.0, moved.1), finished)
         .await?;
@@ -222,9 +234,18 @@ pub async fn rescore_due(store: &Store, limit: i64, now: DateTime<Utc>) -> Resul
             .push(lead);
     }
     // Each lead is scored and saved, which clears its flag.
-    for (product, page) in &by_product {
-        let active = store.active_policy(product).await?;
-        score_page(&mut tx, page, &active, now).await?;
+    for (product, leads) in by_product {
+        let active = store.active_policy(&product).await?;
+        let ids: Vec<LeadId> = leads.iter().map(|l| l.id).collect();
+        let mut events = tx.events_of(&ids).await?;
+        let page: Vec<Scored> = leads
+            .into_iter()
+            .map(|lead| {
+                let own = events.remove(&lead.id).unwrap_or_default();
+                Scored::under(lead, &own, &active, now)
+            })
+            .collect();
+        store_page(&mut tx, &page, &active, now).await?;
     }
     tx.commit().await?;
     Ok(count)
@@ -244,25 +265,24 @@ pub async fn backtest(
     let mut tx = store.begin_read().await?;
     let mut after = LeadId(0);
     loop {
-        let page = tx.leads_of_product(&candidate.product, after, 1000).await?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        let ids: Vec<LeadId> = page.iter().map(|l| l.id).collect();
-        let mut events = tx.events_of(&ids).await?;
-        for lead in &page {
-            let own = events.remove(&lead.id).unwrap_or_default();
-            let facts = facts(&own);
-            backtest.add(&History {
-                lead: &lead.lead,
-                events: &facts,
-                confirmed: &lead.bant_confirmed,
-                junk: &lead.junk,
-                channel: lead.first_touch.channel,
-                source_class: lead.first_touch.source_class,
-                created_at: lead.created_at,
-            });
+        let count = tx
+            .each_lead_of_product(&candidate.product, after, 1000, |lead, events| {
+                after = lead.id;
+                backtest.add(&History {
+                    lead: &lead.lead,
+                    events: &facts(&events),
+                    confirmed: &lead.bant_confirmed,
+                    junk: &lead.junk,
+                    channel: lead.first_touch.channel,
+                    source_class: lead.first_touch.source_class,
+                    created_at: lead.created_at,
+                });
+            })
+            .await?;
+        if count == 0 {
+            break;
         }
-        progress(page.len());
+        progress(count);
     }
     Ok(backtest.report(capacity_per_week))
 }

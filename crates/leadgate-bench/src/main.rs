@@ -2,6 +2,7 @@
 //! (BENCHMARKS.md). Its own binary, so the production one does not ship the benchmarks.
 
 mod dedupe;
+mod disk;
 mod followup;
 mod import;
 mod ingest;

@@ -635,6 +635,10 @@ async fn store_timings(
             // The timings change the store (scores, moves): they run on a copy.
             let copy = path.with_extension("timed");
             let loaded = path.exists();
+            // A log left beside an earlier copy would be replayed into this one.
+            for stale in ["timed-wal", "timed-shm"] {
+                let _ = std::fs::remove_file(path.with_extension(stale));
+            }
             if loaded {
                 std::fs::copy(path, &copy)?;
             }
@@ -729,6 +733,7 @@ async fn load_store(
 /// Times `policy apply` with its rescoring pass, then a backtest, over a loaded store.
 async fn time_store(document: &str, now: DateTime<Utc>, store: &Store) -> anyhow::Result<()> {
     crate::memory::reset_peak();
+    let written = crate::disk::written_bytes();
     let started = Instant::now();
     let applied = store.apply_policy(document, "bench", "bench").await?;
     let run = store
@@ -738,11 +743,12 @@ async fn time_store(document: &str, now: DateTime<Utc>, store: &Store) -> anyhow
     let summary = leadgate_app::rescore::finish(store, &run, now, |_| {}).await?;
     let rescore = started.elapsed().as_secs_f64();
     println!(
-        "policy apply + rescore: {} leads in {rescore:.1}s ({:.0} leads/s), {} became MQL, peak RSS {:.0} MiB",
+        "policy apply + rescore: {} leads in {rescore:.1}s ({:.0} leads/s), {} became MQL, peak RSS {:.0} MiB, {:.0} MiB written",
         summary.scored,
         summary.scored as f64 / rescore,
         summary.became_mql,
-        crate::memory::peak_mib()
+        crate::memory::peak_mib(),
+        (crate::disk::written_bytes() - written) as f64 / (1 << 20) as f64
     );
 
     let candidate = Policy::parse(&document.replace("min_score = 70", "min_score = 80"))

@@ -2,7 +2,7 @@
 //! BANT marks written, and which leads are due for rescoring. The use cases decide.
 
 use crate::change_log::CountedRow;
-use crate::leads::StoredLead;
+use crate::leads::{LeadRow, StoredLead, SELECT_LEAD};
 use crate::time::Ts;
 use crate::{on_tx, Conn, Result, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
@@ -65,32 +65,82 @@ fn unfold_events(folded: &str) -> Result<Vec<OwnedEvent>> {
     Ok(events)
 }
 
-// Each lead's events come back as one row: a row per event costs more to hand over (on
-// SQLite a channel message between threads each) than the scoring of it.
-const EVENTS_OF_SQLITE: &str = "SELECT lead_id, json_group_array(json_array(id, type, occurred_at, json(payload)) ORDER BY occurred_at, id)
-     FROM events WHERE lead_id IN (";
-const EVENTS_OF_POSTGRES: &str = "SELECT lead_id, json_agg(json_build_array(id, type, (EXTRACT(EPOCH FROM occurred_at) * 1000000)::BIGINT, payload) ORDER BY occurred_at, id)::TEXT
-     FROM events WHERE lead_id IN (";
+// Each lead's events come back folded into one value: a row per event costs more to hand
+// over (on SQLite a channel message between threads each) than the scoring of it.
+const FOLD_SQLITE: &str = "json_group_array(json_array(e.id, e.type, e.occurred_at, json(e.payload)) ORDER BY e.occurred_at, e.id)";
+const FOLD_POSTGRES: &str = "json_agg(json_build_array(e.id, e.type, (EXTRACT(EPOCH FROM e.occurred_at) * 1000000)::BIGINT, e.payload) ORDER BY e.occurred_at, e.id)::TEXT";
+
+/// A lead's row with its events folded (`None` on PostgreSQL when it has none).
+#[derive(sqlx::FromRow)]
+struct LeadWithEvents {
+    #[sqlx(flatten)]
+    lead: LeadRow,
+    events: Option<String>,
+}
 
 impl Tx {
+    fn fold(&self) -> &'static str {
+        match self.conn {
+            Conn::Sqlite(_) => FOLD_SQLITE,
+            Conn::Postgres(_) => FOLD_POSTGRES,
+        }
+    }
+
     /// The events of these leads, each lead's in the order they happened.
     pub async fn events_of(&mut self, ids: &[LeadId]) -> Result<HashMap<LeadId, Vec<OwnedEvent>>> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let sql = match self.conn {
-            Conn::Sqlite(_) => EVENTS_OF_SQLITE,
-            Conn::Postgres(_) => EVENTS_OF_POSTGRES,
-        };
+        let sql = format!(
+            "SELECT e.lead_id, {} FROM events e WHERE e.lead_id IN (",
+            self.fold()
+        );
         let rows: Vec<(LeadId, String)> = on_tx!(self, conn => {
             let mut b = sqlx::QueryBuilder::new(sql);
             crate::push_in_list(&mut b, ids.iter().copied());
-            b.push(" GROUP BY lead_id");
+            b.push(" GROUP BY e.lead_id");
             b.build_query_as().fetch_all(conn).await
         })?;
         rows.into_iter()
             .map(|(id, folded)| Ok((id, unfold_events(&folded)?)))
             .collect()
+    }
+
+    /// Up to `limit` leads of a product after `after`, in id order, each handed to `each`
+    /// with its events as its row arrives: the database reads and folds the next lead while
+    /// this one is scored (a pass over a store uses both cores). Returns how many.
+    pub async fn each_lead_of_product(
+        &mut self,
+        product: &str,
+        after: LeadId,
+        limit: i64,
+        mut each: impl FnMut(StoredLead, Vec<OwnedEvent>),
+    ) -> Result<usize> {
+        use futures_util::TryStreamExt;
+        let sql = format!(
+            "SELECT s.*, (SELECT {} FROM events e WHERE e.lead_id = s.id) AS events
+             FROM ({SELECT_LEAD} WHERE l.product = $1 AND l.id > $2 ORDER BY l.id LIMIT $3) s
+             ORDER BY s.id",
+            self.fold()
+        );
+        let mut count = 0;
+        on_tx!(self, conn => {
+            let mut rows = sqlx::query_as::<_, LeadWithEvents>(&sql)
+                .bind(product)
+                .bind(after)
+                .bind(limit)
+                .fetch(conn);
+            while let Some(row) = rows.try_next().await? {
+                let events = match &row.events {
+                    Some(folded) => unfold_events(folded)?,
+                    None => Vec::new(),
+                };
+                each(StoredLead::try_from(row.lead)?, events);
+                count += 1;
+            }
+            Ok::<_, StoreError>(())
+        })?;
+        Ok(count)
     }
 
     /// Stores leads' scores under policy versions (one statement per thousand), and no

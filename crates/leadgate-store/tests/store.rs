@@ -24,7 +24,83 @@ leadgate_store::on_both_engines!(
     rate_limit_hits_count_per_key_and_window_and_ended_windows_are_dropped,
     a_policy_is_stored_with_one_kind_of_line_ending,
     a_board_column_counts_its_leads_up_to_a_cap,
+    a_product_s_leads_stream_in_pages_each_with_its_events_in_order,
 );
+
+/// What a rescoring pass and a backtest read: a page of one product's leads after a given
+/// one, in id order, each with all its events in the order they happened (a lead without
+/// events has none; another product's leads are not in the page).
+async fn a_product_s_leads_stream_in_pages_each_with_its_events_in_order(store: Store) {
+    let mut crm = Vec::new();
+    for i in 0..5 {
+        let product = if i == 2 { "erp" } else { "CRM" };
+        let lead = store
+            .capture(capture(
+                json!({"email": format!("p{i}@x.io"), "custom": {"product": product}}),
+            ))
+            .await
+            .unwrap()
+            .lead;
+        if product == "CRM" {
+            crm.push(lead.id);
+        }
+    }
+    let now = Utc::now();
+    // Appended out of order: the second lead's events happened in the order 2, 0, 1.
+    let mut items = Vec::new();
+    for (lead, minutes) in [(crm[1], 10), (crm[1], 30), (crm[1], 20), (crm[3], 5)] {
+        items.push(Ok((
+            LeadRef::Id(lead),
+            EventDraft::new(
+                EventType::PageViewed,
+                now - Duration::minutes(minutes),
+                json!({"page": format!("/{minutes}")}),
+            ),
+        )));
+    }
+    store.append_events(items, "test").await.unwrap();
+
+    let mut tx = store.begin_read().await.unwrap();
+    let mut seen: Vec<(LeadId, Vec<String>)> = Vec::new();
+    let count = tx
+        .each_lead_of_product("crm", crm[0], 2, |lead, events| {
+            let pages = leadgate_store::facts(&events)
+                .iter()
+                .filter(|e| e.event_type == EventType::PageViewed)
+                .map(|e| e.payload["page"].as_str().unwrap_or_default().to_owned())
+                .collect();
+            seen.push((lead.id, pages));
+        })
+        .await
+        .unwrap();
+    assert_eq!(count, 2);
+    assert_eq!(
+        seen,
+        vec![
+            (
+                crm[1],
+                vec!["/30".to_owned(), "/20".to_owned(), "/10".to_owned()]
+            ),
+            (crm[2], vec![]),
+        ]
+    );
+    // The last page is short; past the end there is none.
+    let mut last = Vec::new();
+    let count = tx
+        .each_lead_of_product("crm", crm[2], 2, |lead, events| {
+            last.push((lead.id, events.len()));
+        })
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+    assert_eq!(last[0].0, crm[3]);
+    assert!(last[0].1 >= 1);
+    let none = tx
+        .each_lead_of_product("crm", crm[3], 2, |_, _| panic!("no lead is after the last"))
+        .await
+        .unwrap();
+    assert_eq!(none, 0);
+}
 
 /// A board column's totals: the stage's leads (of a team when asked), junk left out,
 /// counted up to the cap.
