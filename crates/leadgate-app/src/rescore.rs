@@ -163,7 +163,8 @@ pub async fn rescore_page(
     }
     let active = store.active_policy(&run.product).await?;
     let mut page = Vec::new();
-    tx.each_lead_of_product(&run.product, run.after_lead, PAGE, |lead, events| {
+    let rest = (run.after_lead, LeadId(i64::MAX));
+    tx.each_lead_of_product(&run.product, rest, PAGE, |lead, events| {
         page.push(Scored::under(lead, &events, &active, now));
     })
     .await?;
@@ -251,38 +252,84 @@ pub async fn rescore_due(store: &Store, limit: i64, now: DateTime<Utc>) -> Resul
     Ok(count)
 }
 
+/// Ranges of a product's leads a backtest reads at once, each on its own connection: most
+/// of a backtest's time is the database's work, and one connection works on one core.
+const BACKTEST_RANGES: i64 = 2;
+
 /// Replays every lead of the candidate's product under it and under the policy in force.
-/// `capacity_per_week` asks for the threshold that fits sales capacity.
+/// `capacity_per_week` asks for the threshold that fits sales capacity. The leads are read
+/// in consecutive id ranges at once, each range in its own read transaction (started
+/// together, so a lead stored meanwhile may be counted in one range and not another).
 pub async fn backtest(
     store: &Store,
     candidate: &Policy,
     capacity_per_week: Option<f64>,
     now: DateTime<Utc>,
-    mut progress: impl FnMut(usize),
+    progress: impl FnMut(usize) + Send,
 ) -> Result<BacktestReport> {
     let active = store.active_policy(&candidate.product).await?;
-    let mut backtest = Backtest::new(&active.policy, candidate, now);
+    let span = store
+        .begin_read()
+        .await?
+        .lead_span_of_product(&candidate.product)
+        .await?;
+    let mut whole = Backtest::new(&active.policy, candidate, now);
+    let Some((first, last)) = span else {
+        return Ok(whole.report(capacity_per_week));
+    };
+    // Consecutive ranges (after, through] covering first..=last.
+    let width = (last.0 - first.0) / BACKTEST_RANGES + 1;
+    let ranges = (0..BACKTEST_RANGES).map(|i| {
+        let after = first.0 - 1 + i * width;
+        (LeadId(after), LeadId((after + width).min(last.0)))
+    });
+    let progress = std::sync::Mutex::new(progress);
+    let parts = futures_util::future::try_join_all(
+        ranges.map(|range| backtest_range(store, &active.policy, candidate, range, now, &progress)),
+    )
+    .await?;
+    for part in parts {
+        whole.merge(part);
+    }
+    Ok(whole.report(capacity_per_week))
+}
+
+/// One range of a backtest, read as a stream in pages of a thousand.
+async fn backtest_range<'p>(
+    store: &Store,
+    current: &'p Policy,
+    candidate: &'p Policy,
+    (mut after, through): (LeadId, LeadId),
+    now: DateTime<Utc>,
+    progress: &std::sync::Mutex<impl FnMut(usize)>,
+) -> Result<Backtest<'p>> {
+    let mut backtest = Backtest::new(current, candidate, now);
     let mut tx = store.begin_read().await?;
-    let mut after = LeadId(0);
     loop {
         let count = tx
-            .each_lead_of_product(&candidate.product, after, 1000, |lead, events| {
-                after = lead.id;
-                backtest.add(&History {
-                    lead: &lead.lead,
-                    events: &facts(&events),
-                    confirmed: &lead.bant_confirmed,
-                    junk: &lead.junk,
-                    channel: lead.first_touch.channel,
-                    source_class: lead.first_touch.source_class,
-                    created_at: lead.created_at,
-                });
-            })
+            .each_lead_of_product(
+                &candidate.product,
+                (after, through),
+                1000,
+                |lead, events| {
+                    after = lead.id;
+                    backtest.add(&History {
+                        lead: &lead.lead,
+                        events: &facts(&events),
+                        confirmed: &lead.bant_confirmed,
+                        junk: &lead.junk,
+                        channel: lead.first_touch.channel,
+                        source_class: lead.first_touch.source_class,
+                        created_at: lead.created_at,
+                    });
+                },
+            )
             .await?;
         if count == 0 {
-            break;
+            return Ok(backtest);
         }
-        progress(count);
+        if let Ok(mut progress) = progress.lock() {
+            progress(count);
+        }
     }
-    Ok(backtest.report(capacity_per_week))
 }

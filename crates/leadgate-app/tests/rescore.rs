@@ -12,8 +12,45 @@ use serde_json::json;
 leadgate_store::on_both_engines!(
     new_events_make_leads_due_and_a_pass_rescores_them_once,
     a_recycled_lead_rests_before_the_policy_takes_it_back,
-    an_applied_policy_rescores_a_page_at_a_time_and_a_newer_one_takes_over
+    an_applied_policy_rescores_a_page_at_a_time_and_a_newer_one_takes_over,
+    a_backtest_read_in_ranges_counts_each_lead_of_its_product_once
 );
+
+/// A backtest reads a product's leads in id ranges at once: whatever the number of leads
+/// (one, two, odd) and however other products' leads fall between them, each is replayed
+/// once, and progress hears all of them.
+async fn a_backtest_read_in_ranges_counts_each_lead_of_its_product_once(store: Store) {
+    use leadgate_core::policy::Policy;
+    let starter = Policy::parse(Policy::STARTER).unwrap();
+    let mut stored = 0;
+    for batch in [1, 1, 3, 2] {
+        let captures = (0..batch * 3)
+            .map(|i| {
+                let product = if i % 3 == 0 { "default" } else { "other" };
+                capture(
+                    json!({"email": format!("p{stored}-{i}@x.io"), "custom": {"product": product}}),
+                )
+            })
+            .collect();
+        store.capture_many(captures).await.unwrap();
+        stored += batch;
+        let mut heard = 0;
+        let report =
+            leadgate_app::rescore::backtest(&store, &starter, None, Utc::now(), |n| heard += n)
+                .await
+                .unwrap();
+        assert_eq!((report.leads, heard), (stored, stored));
+        assert_eq!(report.current, report.candidate);
+    }
+    // A product without leads replays none.
+    let none =
+        Policy::parse(&Policy::STARTER.replace("product = \"default\"", "product = \"none\""))
+            .unwrap();
+    let report = leadgate_app::rescore::backtest(&store, &none, None, Utc::now(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.leads, 0);
+}
 
 async fn an_applied_policy_rescores_a_page_at_a_time_and_a_newer_one_takes_over(store: Store) {
     let captures = (0..1_100)

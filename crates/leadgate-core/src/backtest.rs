@@ -103,6 +103,14 @@ pub struct Counts {
 }
 
 impl Counts {
+    fn absorb(&mut self, other: Counts) {
+        self.leads += other.leads;
+        self.mqls += other.mqls;
+        self.mql_sql += other.mql_sql;
+        self.mql_won += other.mql_won;
+        self.mql_closed += other.mql_closed;
+    }
+
     fn add(&mut self, mql: bool, replay: &Replay) {
         self.leads += 1;
         if mql {
@@ -276,6 +284,33 @@ impl<'p> Backtest<'p> {
             self.last
                 .map_or(history.created_at, |l| l.max(history.created_at)),
         );
+    }
+
+    /// Takes in a backtest of the same policies over the leads that come after this one's
+    /// (a store read in ranges at once): the report is the one a single pass makes.
+    pub fn merge(&mut self, later: Backtest<'p>) {
+        fn absorb(
+            into: &mut BTreeMap<&'static str, (Counts, Counts)>,
+            from: BTreeMap<&'static str, (Counts, Counts)>,
+        ) {
+            for (key, (current, candidate)) in from {
+                let entry = into.entry(key).or_default();
+                entry.0.absorb(current);
+                entry.1.absorb(candidate);
+            }
+        }
+        self.totals.0.absorb(later.totals.0);
+        self.totals.1.absorb(later.totals.1);
+        absorb(&mut self.by_channel, later.by_channel);
+        absorb(&mut self.by_class, later.by_class);
+        self.closed += later.closed;
+        self.won += later.won;
+        self.became_mql += later.became_mql;
+        self.stopped_mql += later.stopped_mql;
+        // In order: the report's sort keeps equal scores in the order they came.
+        self.scored.extend(later.scored);
+        self.first = self.first.into_iter().chain(later.first).min();
+        self.last = self.last.into_iter().chain(later.last).max();
     }
 
     /// The report; `capacity_per_week` asks for the threshold that fits sales capacity.

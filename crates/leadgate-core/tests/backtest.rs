@@ -52,6 +52,39 @@ fn run(candidate: &Policy, capacity: Option<f64>) -> BacktestReport {
     backtest.report(capacity)
 }
 
+/// Backtests over consecutive ranges of the leads, merged in order, report what one pass
+/// over all of them reports, wherever the ranges are cut (also empty ones).
+#[test]
+fn ranges_merged_in_order_report_what_one_pass_does() {
+    let now: DateTime<Utc> = "2026-06-01T00:00:00Z".parse().unwrap();
+    let current = Policy::parse(Policy::STARTER).unwrap();
+    let candidate =
+        Policy::parse(&Policy::STARTER.replace("min_score = 70", "min_score = 80")).unwrap();
+    let leads = demo::generate(5, 600, now);
+    let none = BTreeSet::new();
+    let facts: Vec<Vec<EventFact>> = leads.iter().map(facts_of).collect();
+    let over = |range: std::ops::Range<usize>| {
+        let mut backtest = Backtest::new(&current, &candidate, now);
+        for i in range {
+            backtest.add(&history_of(&leads[i], &facts[i], &none));
+        }
+        backtest
+    };
+    let whole = over(0..600).report(Some(20.0));
+    for cuts in [
+        vec![0, 300, 600],
+        vec![0, 0, 1, 599, 600],
+        vec![0, 137, 138, 420, 600],
+    ] {
+        let mut ranges = cuts.windows(2).map(|w| over(w[0]..w[1]));
+        let mut merged = ranges.next().unwrap();
+        for later in ranges {
+            merged.merge(later);
+        }
+        assert_eq!(merged.report(Some(20.0)), whole, "cut at {cuts:?}");
+    }
+}
+
 #[test]
 fn the_same_policy_changes_nothing() {
     let same = Policy::parse(Policy::STARTER).unwrap();

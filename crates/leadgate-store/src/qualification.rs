@@ -106,20 +106,35 @@ impl Tx {
             .collect()
     }
 
-    /// Up to `limit` leads of a product after `after`, in id order, each handed to `each`
-    /// with its events as its row arrives: the database reads and folds the next lead while
-    /// this one is scored (a pass over a store uses both cores). Returns how many.
+    /// The lowest and highest id of a product's leads (`None` when it has none): the span
+    /// a read in ranges divides.
+    pub async fn lead_span_of_product(
+        &mut self,
+        product: &str,
+    ) -> Result<Option<(LeadId, LeadId)>> {
+        let span: (Option<LeadId>, Option<LeadId>) = on_tx!(self, conn => sqlx::query_as(
+            "SELECT MIN(id), MAX(id) FROM leads WHERE product = $1",
+        )
+        .bind(product)
+        .fetch_one(conn)
+        .await)?;
+        Ok(span.0.zip(span.1))
+    }
+
+    /// Up to `limit` leads of a product after `after` and up to `through`, in id order, each
+    /// handed to `each` with its events as its row arrives: the database reads and folds the
+    /// next lead while this one is scored. Returns how many.
     pub async fn each_lead_of_product(
         &mut self,
         product: &str,
-        after: LeadId,
+        (after, through): (LeadId, LeadId),
         limit: i64,
         mut each: impl FnMut(StoredLead, Vec<OwnedEvent>),
     ) -> Result<usize> {
         use futures_util::TryStreamExt;
         let sql = format!(
             "SELECT s.*, (SELECT {} FROM events e WHERE e.lead_id = s.id) AS events
-             FROM ({SELECT_LEAD} WHERE l.product = $1 AND l.id > $2 ORDER BY l.id LIMIT $3) s
+             FROM ({SELECT_LEAD} WHERE l.product = $1 AND l.id > $2 AND l.id <= $3 ORDER BY l.id LIMIT $4) s
              ORDER BY s.id",
             self.fold()
         );
@@ -128,6 +143,7 @@ impl Tx {
             let mut rows = sqlx::query_as::<_, LeadWithEvents>(&sql)
                 .bind(product)
                 .bind(after)
+                .bind(through)
                 .bind(limit)
                 .fetch(conn);
             while let Some(row) = rows.try_next().await? {

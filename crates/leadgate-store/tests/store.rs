@@ -63,7 +63,7 @@ async fn a_product_s_leads_stream_in_pages_each_with_its_events_in_order(store: 
     let mut tx = store.begin_read().await.unwrap();
     let mut seen: Vec<(LeadId, Vec<String>)> = Vec::new();
     let count = tx
-        .each_lead_of_product("crm", crm[0], 2, |lead, events| {
+        .each_lead_of_product("crm", (crm[0], LeadId(i64::MAX)), 2, |lead, events| {
             let pages = leadgate_store::facts(&events)
                 .iter()
                 .filter(|e| e.event_type == EventType::PageViewed)
@@ -87,7 +87,7 @@ async fn a_product_s_leads_stream_in_pages_each_with_its_events_in_order(store: 
     // The last page is short; past the end there is none.
     let mut last = Vec::new();
     let count = tx
-        .each_lead_of_product("crm", crm[2], 2, |lead, events| {
+        .each_lead_of_product("crm", (crm[2], LeadId(i64::MAX)), 2, |lead, events| {
             last.push((lead.id, events.len()));
         })
         .await
@@ -96,10 +96,25 @@ async fn a_product_s_leads_stream_in_pages_each_with_its_events_in_order(store: 
     assert_eq!(last[0].0, crm[3]);
     assert!(last[0].1 >= 1);
     let none = tx
-        .each_lead_of_product("crm", crm[3], 2, |_, _| panic!("no lead is after the last"))
+        .each_lead_of_product("crm", (crm[3], LeadId(i64::MAX)), 2, |_, _| {
+            panic!("no lead is after the last")
+        })
         .await
         .unwrap();
     assert_eq!(none, 0);
+    // A range ends where asked; the span is the product's first and last lead.
+    let mut ranged = Vec::new();
+    tx.each_lead_of_product("crm", (LeadId(0), crm[1]), 10, |lead, _| {
+        ranged.push(lead.id)
+    })
+    .await
+    .unwrap();
+    assert_eq!(ranged, crm[..2]);
+    assert_eq!(
+        tx.lead_span_of_product("crm").await.unwrap(),
+        Some((crm[0], crm[3]))
+    );
+    assert_eq!(tx.lead_span_of_product("none").await.unwrap(), None);
 }
 
 /// A board column's totals: the stage's leads (of a team when asked), junk left out,
