@@ -7,6 +7,7 @@ pub mod capture;
 pub mod dedupe;
 pub mod followup;
 pub mod import;
+pub mod inbound;
 pub mod jobs;
 pub mod models;
 pub mod qualify;

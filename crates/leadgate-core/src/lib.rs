@@ -18,6 +18,7 @@ pub mod followup;
 pub mod form;
 pub mod id;
 pub mod import;
+pub mod inbound;
 pub mod job;
 pub mod lead;
 pub mod lifecycle;

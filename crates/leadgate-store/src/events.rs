@@ -248,6 +248,23 @@ impl Store {
         )
     }
 
+    /// The lead of the event stored under this idempotency key (`None`: none is). Read
+    /// from the store itself, so a writer sees what it just wrote.
+    pub async fn lead_of_event_key(&self, key: &str) -> Result<Option<LeadId>> {
+        let sql = match self.engine() {
+            // The partitioned log keeps its keys' uniqueness in `event_keys`.
+            crate::Engine::Postgres => {
+                "SELECT e.lead_id FROM event_keys k JOIN events e ON e.id = k.event_id
+                 WHERE k.idempotency_key = $1"
+            }
+            crate::Engine::Sqlite => "SELECT lead_id FROM events WHERE idempotency_key = $1",
+        };
+        Ok(crate::on_pool!(self, pool => sqlx::query_scalar(sql)
+            .bind(key)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
     pub async fn lead_exists(&self, lead_id: LeadId) -> Result<bool> {
         let found: Option<i64> = on_read_pool!(self, pool => sqlx::query_scalar("SELECT id FROM leads WHERE id = $1")
             .bind(lead_id)

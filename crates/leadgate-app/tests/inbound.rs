@@ -1,0 +1,147 @@
+//! Inbound email on both engines: a message to the inbound address makes a lead, a second
+//! message from its sender is logged on it, a message received twice is stored once, and a
+//! message refused stores nothing.
+
+use leadgate_app::inbound::receive;
+use leadgate_app::{AppError, Models};
+use leadgate_core::policy::Policy;
+use leadgate_core::{Channel, Email};
+use leadgate_store::testing::count;
+use leadgate_store::{Store, StoreError};
+
+leadgate_store::on_both_engines!(messages_become_leads_and_logged_emails_once);
+
+const CHINESE: &str = "From: =?UTF-8?B?546L5Lyf?= <wang.wei@tianhe.cn>\r\n\
+    To: Sales <sales@acme.example>\r\n\
+    Subject: =?UTF-8?B?6K+i5Lu377ya5pWw5o6n5py65bqK?=\r\n\
+    Message-ID: <q1@tianhe.cn>\r\n\
+    Content-Type: text/plain; charset=utf-8\r\n\
+    \r\n\
+    您好，请报价。\r\n";
+
+/// The same sender again, an HTML-only reply with an attachment, reaching sales through a
+/// Bcc, and signing with another name.
+const REPLY: &str = "From: \"Wei Wang\" <Wang.Wei@tianhe.cn>\r\n\
+    To: purchasing@tianhe.cn\r\n\
+    Delivered-To: sales@acme.example\r\n\
+    Subject: Re: quote\r\n\
+    Message-ID: <q2@tianhe.cn>\r\n\
+    MIME-Version: 1.0\r\n\
+    Content-Type: multipart/mixed; boundary=\"b1\"\r\n\
+    \r\n\
+    --b1\r\n\
+    Content-Type: text/html; charset=utf-8\r\n\
+    \r\n\
+    <p>Drawings <b>attached</b>.</p>\r\n\
+    --b1\r\n\
+    Content-Type: application/pdf\r\n\
+    Content-Disposition: attachment; filename=\"drawing.pdf\"\r\n\
+    Content-Transfer-Encoding: base64\r\n\
+    \r\n\
+    JVBERi0xLjQKJcfsj6IK\r\n\
+    --b1--\r\n";
+
+fn refused_field(result: Result<leadgate_app::inbound::Received, AppError>) -> String {
+    match result {
+        Err(AppError::Store(StoreError::Invalid(errors))) => errors.0[0].field.clone(),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+async fn messages_become_leads_and_logged_emails_once(store: Store) {
+    store
+        .apply_policy(Policy::STARTER, "ops", "starter")
+        .await
+        .expect("policy");
+    let models = Models::new(store.clone());
+    let inbound = [Email::parse("sales@acme.example").expect("an address")];
+
+    let first = receive(&store, &models, CHINESE.as_bytes(), &inbound, "mail")
+        .await
+        .expect("received");
+    assert!(first.created && first.logged);
+    let lead = &first.lead;
+    assert_eq!(
+        lead.lead.first_name.as_ref().map(|n| n.as_str()),
+        Some("王伟")
+    );
+    assert_eq!(lead.first_touch.channel, Channel::Email);
+    assert!(lead.snapshot.is_some(), "scored at once");
+    let logged = |store: Store, id| async move {
+        store
+            .timeline(id, 100, None)
+            .await
+            .expect("timeline")
+            .events
+            .into_iter()
+            .filter(|e| e.event_type == "email_logged")
+            .collect::<Vec<_>>()
+    };
+    let events = logged(store.clone(), lead.id).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].payload.0["subject"], "询价：数控机床");
+    assert_eq!(events[0].payload.0["text"], "您好，请报价。");
+    assert_eq!(events[0].payload.0["direction"], "inbound");
+
+    // Delivered twice (a mail server retrying): nothing more is stored.
+    let all_events = count(&store, "SELECT COUNT(*) FROM events").await;
+    let again = receive(&store, &models, CHINESE.as_bytes(), &inbound, "mail")
+        .await
+        .expect("received again");
+    assert!(!again.created && !again.logged);
+    assert_eq!(again.lead.id, lead.id);
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM events").await,
+        all_events
+    );
+
+    // The reply lands on the same lead; the name it signs with does not overwrite.
+    let reply = receive(&store, &models, REPLY.as_bytes(), &inbound, "mail")
+        .await
+        .expect("reply");
+    assert!(!reply.created && reply.logged);
+    assert_eq!(reply.lead.id, lead.id);
+    assert_eq!(
+        reply.lead.lead.first_name.as_ref().map(|n| n.as_str()),
+        Some("王伟")
+    );
+    let events = logged(store.clone(), lead.id).await;
+    assert_eq!(events.len(), 2);
+    let payload = &events[0].payload.0;
+    assert_eq!(payload["subject"], "Re: quote");
+    assert_eq!(payload["text"], "Drawings attached.");
+    assert_eq!(payload["attachments"][0]["name"], "drawing.pdf");
+    assert_eq!(payload["attachments"][0]["bytes"], 15);
+    assert!(
+        !payload.to_string().contains("JVBERi0"),
+        "an attachment's content is not kept"
+    );
+
+    // Refused messages store nothing.
+    let (leads, all_events) = (
+        count(&store, "SELECT COUNT(*) FROM leads").await,
+        count(&store, "SELECT COUNT(*) FROM events").await,
+    );
+    for (raw, field) in [
+        ("", "message"),
+        ("To: sales@acme.example\r\n\r\nno sender", "from"),
+        (
+            "From: x@y.example\r\nTo: info@acme.example\r\n\r\nnot ours",
+            "to",
+        ),
+        (
+            "From: sales@acme.example\r\nTo: sales@acme.example\r\n\r\nloop",
+            "from",
+        ),
+    ] {
+        let result = receive(&store, &models, raw.as_bytes(), &inbound, "mail").await;
+        assert_eq!(refused_field(result), field, "{raw:?}");
+    }
+    let result = receive(&store, &models, CHINESE.as_bytes(), &[], "mail").await;
+    assert_eq!(refused_field(result), "to");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM leads").await, leads);
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM events").await,
+        all_events
+    );
+}
