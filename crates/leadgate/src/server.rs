@@ -20,6 +20,8 @@ pub struct ServerSettings {
     pub trusted_proxies: client::TrustedProxies,
     /// A PostgreSQL streaming replica of the store, for lists, analytics and exports.
     pub replica: Option<Store>,
+    /// The addresses whose mail becomes leads.
+    pub inbound_addresses: Vec<leadgate_core::Email>,
 }
 
 impl From<DeliverySettings> for ServerSettings {
@@ -39,6 +41,7 @@ fn router(store: Store, settings: &ServerSettings) -> Router {
         replica: settings.replica.clone(),
         webhook_allow_private: settings.delivery.allow_private,
         trusted_proxies: std::sync::Arc::new(settings.trusted_proxies.clone()),
+        inbound_addresses: std::sync::Arc::new(settings.inbound_addresses.clone()),
     };
     crate::http::routes(state.clone())
         .merge(crate::web::routes())

@@ -1760,6 +1760,7 @@ const PAGE_ACTIONS: &[(&str, &str, &str, &str)] = &[
 /// API operations no person does from a page, and why.
 const API_ONLY: &[(&str, &str, &str)] = &[
     ("POST", "/events", "machines report behaviour"),
+    ("POST", "/inbound/email", "a mail relay delivers a message"),
     (
         "POST",
         "/policies/automation-dry-run",

@@ -831,3 +831,59 @@ fn the_demo_is_a_showroom_and_a_second_start_keeps_its_work() {
     let fresh = demo_first_line(&["--path", path, "--leads", "300", "--fresh"]);
     assert!(fresh.contains("300 leads"), "{fresh}");
 }
+
+/// A mail server's pipe: one message on standard input, the exit status telling it what to
+/// do (0 stored, 65 bounce it), the inbound address from the environment as a setting.
+#[test]
+fn mail_piped_in_becomes_a_lead_once_and_bad_mail_bounces() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mail.db");
+    let db = db.to_str().unwrap();
+    let ingest = |message: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_leadgate"))
+            .args(["mail", "ingest"])
+            .env("DATABASE_URL", db)
+            .env(
+                "LEADGATE_INBOUND_ADDRESSES",
+                "info@acme.example, sales@acme.example",
+            )
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run leadgate");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(message.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let message = "From: Thao Nguyen <thao@saigon.example>\r\n\
+        To: sales@acme.example\r\n\
+        Subject: =?UTF-8?B?QsOhbyBnacOh?=\r\n\
+        Message-ID: <m1@saigon.example>\r\n\
+        \r\n\
+        Xin gửi báo giá.\r\n";
+    let first = ingest(message);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    assert_eq!(text(&first.stdout).trim(), "lead 1 created: message logged");
+    let again = ingest(message);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert!(text(&again.stdout).contains("received before"));
+
+    let bounced = ingest("Subject: no sender\r\n\r\nhello");
+    assert_eq!(bounced.status.code(), Some(65));
+    assert!(
+        text(&bounced.stderr).contains("from: the message has no From header"),
+        "{}",
+        text(&bounced.stderr)
+    );
+    let elsewhere = ingest("From: a@b.example\r\nTo: hr@acme.example\r\n\r\nCV attached");
+    assert_eq!(elsewhere.status.code(), Some(65));
+    assert!(text(&elsewhere.stderr).contains("to: the message is addressed to none"));
+}

@@ -8,6 +8,7 @@ mod followup;
 mod form;
 mod gdpr;
 pub mod import;
+pub mod mail;
 mod model;
 mod policy;
 mod routing;
@@ -91,6 +92,8 @@ enum Command {
     Explain(model::ExplainArgs),
     /// Conversion models: list, show, activate, export, import.
     Model(model::ModelArgs),
+    /// Inbound email: ingest one message from standard input (for a mail server's pipe).
+    Mail(mail::MailArgs),
 }
 
 /// Where the store is: a SQLite file by default, PostgreSQL for a postgres:// URL.
@@ -198,6 +201,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Evaluate(args) => model::evaluate(args).await,
         Command::Explain(args) => model::explain(args).await,
         Command::Model(args) => model::model(args).await,
+        Command::Mail(args) => mail::run(args).await,
     }
 }
 

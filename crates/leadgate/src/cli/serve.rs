@@ -46,6 +46,8 @@ pub struct ServeArgs {
         default_value = "Leadgate <leadgate@localhost>"
     )]
     mail_from: String,
+    #[command(flatten)]
+    inbound: super::mail::InboundArgs,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -85,6 +87,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             header: args.proxy_header,
         },
         replica,
+        inbound_addresses: args.inbound.addresses,
     };
     crate::server::serve_with(store.clone(), listener, settings, super::shutdown_signal()).await?;
     drop(background);

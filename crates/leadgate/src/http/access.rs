@@ -68,9 +68,11 @@ pub fn permission(method: &Method, path: &str) -> Permission {
             }
         }
         ["sla", "compliance"] => ReadAnalytics,
-        ["webhooks", ..] | ["email-templates", ..] | ["emails", ..] | ["jobs", ..] => {
-            ManageIntegrations
-        }
+        ["webhooks", ..]
+        | ["email-templates", ..]
+        | ["emails", ..]
+        | ["jobs", ..]
+        | ["inbound", ..] => ManageIntegrations,
         ["gdpr", _] => Privacy,
         _ => ManageUsers,
     }
@@ -124,6 +126,7 @@ mod tests {
             (&post, "/imports", [true, true, false, false, false]),
             (&post, "/leads/4/assign", [true, false, true, false, false]),
             (&post, "/webhooks", [true, true, false, false, false]),
+            (&post, "/inbound/email", [true, true, false, false, false]),
             (&post, "/gdpr/erase", [true, false, false, false, false]),
             (&get, "/sla/compliance", [true, true, true, false, true]),
             (&get, "/something-new", [true, false, false, false, false]),

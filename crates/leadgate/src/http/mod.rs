@@ -10,6 +10,7 @@ mod events;
 mod followup;
 pub(crate) mod forms;
 pub(crate) mod imports;
+mod inbound;
 mod leads;
 pub(crate) use leads::{parse_id, require_identity};
 mod merges;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub webhook_allow_private: bool,
     /// Whose forwarding headers say who the client is (rate limits are keyed on it).
     pub trusted_proxies: std::sync::Arc<client::TrustedProxies>,
+    /// The addresses whose mail becomes leads (`POST /inbound/email`).
+    pub inbound_addresses: std::sync::Arc<Vec<leadgate_core::Email>>,
 }
 
 impl axum::extract::FromRef<AppState> for std::sync::Arc<client::TrustedProxies> {
@@ -77,6 +80,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .merge(email::routes())
         .merge(models::routes())
         .merge(qualification::routes())
+        .merge(inbound::routes())
         .route_layer(middleware::from_fn_with_state(state, require_api_key));
     Router::new()
         .nest("/api/v1", api)

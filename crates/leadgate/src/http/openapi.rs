@@ -62,6 +62,7 @@ use utoipa::{Modify, OpenApi};
         super::routing::running_clocks,
         super::routing::compliance,
         super::webhooks::create_webhook,
+        super::inbound::receive,
         super::webhooks::list_webhooks,
         super::webhooks::set_active,
         super::webhooks::deliveries,
