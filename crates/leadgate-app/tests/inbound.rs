@@ -9,7 +9,66 @@ use leadgate_core::{Channel, Email};
 use leadgate_store::testing::count;
 use leadgate_store::{Store, StoreError};
 
-leadgate_store::on_both_engines!(messages_become_leads_and_logged_emails_once);
+leadgate_store::on_both_engines!(
+    messages_become_leads_and_logged_emails_once,
+    hostile_bytes_and_crowds_of_attachments_are_stored_safely
+);
+
+/// NUL and line breaks in encoded headers, NUL and invalid UTF-8 in the body, and 150
+/// attachments: stored (PostgreSQL's JSON refuses a NUL), cleaned, the list bounded.
+async fn hostile_bytes_and_crowds_of_attachments_are_stored_safely(store: Store) {
+    let models = Models::new(store.clone());
+    let inbound = [Email::parse("sales@acme.example").expect("an address")];
+    // "Ana\r\nBcc: x" and "Hi\0there" as base64 encoded words.
+    let mut raw = b"From: =?UTF-8?B?QW5hDQpCY2M6IHg=?= <ana@hostile.example>\r\n\
+        To: sales@acme.example\r\n\
+        Subject: =?UTF-8?B?SGkAdGhlcmU=?=\r\n\
+        Message-ID: <hostile@x>\r\n\
+        MIME-Version: 1.0\r\n\
+        Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+        --b\r\n\
+        Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        .to_vec();
+    raw.extend_from_slice(b"body\0with a NUL and \xff\xfe bad bytes\r\n");
+    for i in 0..150 {
+        raw.extend_from_slice(
+            format!(
+                "--b\r\nContent-Type: text/csv\r\n\
+                 Content-Disposition: attachment; filename=\"list{i}.csv\"\r\n\r\na,b\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    raw.extend_from_slice(b"--b--\r\n");
+    let received = receive(&store, &models, &raw, &inbound, "mail")
+        .await
+        .expect("stored");
+    assert!(received.created && received.logged);
+    assert_eq!(
+        received.lead.lead.first_name.as_ref().map(|n| n.as_str()),
+        Some("Ana Bcc:"),
+        "the name's line break is a space, nothing more"
+    );
+    let timeline = store
+        .timeline(received.lead.id, 10, None)
+        .await
+        .expect("timeline");
+    let event = timeline
+        .events
+        .iter()
+        .find(|e| e.event_type == "email_logged")
+        .expect("logged");
+    let payload = &event.payload.0;
+    assert_eq!(payload["subject"], "Hi there");
+    let text = payload["text"].as_str().expect("text");
+    assert!(
+        text.starts_with("body") && text.contains("bad bytes"),
+        "{text}"
+    );
+    assert!(!text.contains('\0'));
+    assert_eq!(payload["attachments"].as_array().map(Vec::len), Some(100));
+    assert_eq!(payload["attachment_count"], 150);
+}
 
 const CHINESE: &str = "From: =?UTF-8?B?546L5Lyf?= <wang.wei@tianhe.cn>\r\n\
     To: Sales <sales@acme.example>\r\n\

@@ -18,6 +18,9 @@ pub const MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
 /// not a pasted log file.
 const MAX_TEXT_CHARS: usize = 20_000;
 
+/// Most attachments listed by name; the rest are counted.
+const MAX_ATTACHMENTS_LISTED: usize = 100;
+
 /// Where the event's idempotency key starts: a message delivered twice is logged once.
 const KEY_PREFIX: &str = "inbound-email:";
 
@@ -41,7 +44,10 @@ pub struct InboundEmail {
     pub subject: String,
     /// The body as text: the plain part, or the HTML part turned into text.
     pub text: String,
+    /// The first `MAX_ATTACHMENTS_LISTED` attachments.
     pub attachments: Vec<Attachment>,
+    /// How many attachments the message carried in all.
+    pub attachment_count: usize,
     /// The Message-ID, or a digest of the whole message when it has none.
     pub message_key: String,
     /// When the sender says they sent it.
@@ -82,7 +88,7 @@ impl InboundEmail {
         })?;
         let from_name = sender
             .name()
-            .map(|n| n.trim().trim_matches('"').trim().to_owned())
+            .map(|n| one_line(n).trim_matches('"').trim().to_owned())
             .filter(|n| !n.is_empty() && !n.contains('@'));
 
         let mut recipients: Vec<String> = [message.to(), message.cc()]
@@ -104,12 +110,20 @@ impl InboundEmail {
 
         let text: String = message
             .body_text(0)
-            .map(|t| t.trim().chars().take(MAX_TEXT_CHARS).collect())
+            .map(|t| {
+                t.chars()
+                    .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+                    .take(MAX_TEXT_CHARS)
+                    .collect::<String>()
+                    .trim()
+                    .to_owned()
+            })
             .unwrap_or_default();
         let attachments = message
             .attachments()
+            .take(MAX_ATTACHMENTS_LISTED)
             .map(|part| Attachment {
-                name: part.attachment_name().map(str::to_owned),
+                name: part.attachment_name().map(one_line),
                 content_type: part
                     .content_type()
                     .map(|c| match c.subtype() {
@@ -120,17 +134,18 @@ impl InboundEmail {
                 bytes: part.len(),
             })
             .collect();
-        let message_key = match message.message_id() {
-            Some(id) if !id.trim().is_empty() => id.trim().to_owned(),
+        let message_key = match message.message_id().map(one_line) {
+            Some(id) if !id.is_empty() => id,
             _ => format!("sha256:{:x}", Sha256::digest(raw)),
         };
         Ok(InboundEmail {
             from,
             from_name,
             recipients,
-            subject: message.subject().unwrap_or_default().trim().to_owned(),
+            subject: one_line(message.subject().unwrap_or_default()),
             text,
             attachments,
+            attachment_count: message.attachments().count(),
             message_key,
             sent_at: message
                 .date()
@@ -228,6 +243,7 @@ impl InboundEmail {
             "subject": self.subject,
             "text": self.text,
             "attachments": attachments,
+            "attachment_count": self.attachment_count,
             "message_id": self.message_key,
         });
         if let Some(sent) = self.sent_at {
@@ -238,6 +254,16 @@ impl InboundEmail {
         draft.idempotency_key = Some(format!("{KEY_PREFIX}{}", self.message_key));
         draft
     }
+}
+
+/// A header's text on one line, without control characters (a NUL cannot be stored in
+/// PostgreSQL's JSON, and line breaks do not belong in a subject or a name).
+fn one_line(text: &str) -> String {
+    let spaced: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    spaced.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// An address as a header writes it (`Name <a@b>` or `a@b`), lower case.
