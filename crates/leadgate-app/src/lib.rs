@@ -5,6 +5,7 @@
 pub mod automation;
 pub mod capture;
 pub mod dedupe;
+pub mod engagement;
 pub mod followup;
 pub mod import;
 pub mod inbound;

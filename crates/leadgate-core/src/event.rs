@@ -18,6 +18,9 @@ named_enum!(
         ContentDownloaded => "content_downloaded",
         EmailOpened => "email_opened",
         EmailClicked => "email_clicked",
+        /// An email's images fetched by a machine (a mail privacy proxy, a scanner), not
+        /// read by a person: kept apart from `email_opened` so no rule counts it.
+        EmailPrefetched => "email_prefetched",
         WebinarAttended => "webinar_attended",
         MeetingBooked => "meeting_booked",
         CallLogged => "call_logged",

@@ -12,6 +12,7 @@ pub mod conversion_model;
 pub mod dedupe;
 pub mod drift;
 pub mod email;
+pub mod engagement;
 pub mod event;
 pub mod export;
 pub mod followup;

@@ -203,6 +203,16 @@ impl Store {
     }
 
     /// The outbox, newest first (one lead's, or all).
+    /// The email whose Message-ID is `token` (the unguessable part of its tracking and
+    /// unsubscribe addresses); `None` when there is none.
+    pub async fn email_by_token(&self, token: &str) -> Result<Option<Email>> {
+        let sql = format!("SELECT {EMAIL_COLUMNS} FROM emails WHERE message_id = $1");
+        Ok(crate::on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(token)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
     pub async fn emails(&self, lead_id: Option<LeadId>, limit: i64) -> Result<Vec<Email>> {
         let sql = format!(
             "SELECT {EMAIL_COLUMNS} FROM emails WHERE ($1 IS NULL OR lead_id = $1) ORDER BY id DESC LIMIT $2"

@@ -52,7 +52,7 @@ pub use partitions::{EventPartition, MONTHS_AHEAD};
 pub use policies::{ActivePolicy, PolicyVersion};
 pub use privacy::{
     check_purpose as privacy_purpose, Consent, Consents, Erasure, NewConsent,
-    CONTACT as CONTACT_PURPOSE,
+    CONTACT as CONTACT_PURPOSE, EMAIL as EMAIL_PURPOSE,
 };
 pub use qualification::{facts, Move, OwnedEvent};
 pub use replica::WalPosition;

@@ -942,6 +942,7 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
         ("/api/v1/leads/{id}/emails", &["post"][..]),
         ("/api/v1/emails", &["get"][..]),
         ("/api/v1/emails/{id}/resend", &["post"][..]),
+        ("/api/v1/inbound/email", &["post"][..]),
     ] {
         for method in methods {
             assert!(
@@ -952,7 +953,7 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
     }
     assert_eq!(
         paths.len(),
-        65,
+        66,
         "every route, and only those: {:?}",
         paths.keys().collect::<Vec<_>>()
     );

@@ -46,7 +46,8 @@ async fn smtp_server(data_reply: &'static str) -> (String, Arc<Mutex<Vec<String>
                                 .await
                                 .unwrap();
                         } else {
-                            message.push_str(&line);
+                            // Transparency (RFC 5321 4.5.2): a leading dot was doubled.
+                            message.push_str(line.strip_prefix('.').unwrap_or(&line));
                             message.push('\n');
                         }
                         continue;
@@ -168,6 +169,184 @@ async fn sent_through_a_real_smtp_server(engine: leadgate_store::Engine) {
     app.finish().await;
 }
 
+async fn event_types(app: &TestApp, lead: i64) -> Vec<String> {
+    let timeline: Value = app
+        .get(&format!("/api/v1/leads/{lead}/timeline"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    timeline["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn score_text(app: &TestApp, lead: i64) -> String {
+    app.get(&format!("/api/v1/leads/{lead}/score"))
+        .await
+        .text()
+        .await
+        .unwrap()
+}
+
+/// An email to a lead through a real SMTP server, tracked: it carries the one-click
+/// unsubscribe headers and an HTML part with the open pixel and its link through the server.
+/// A fetch on delivery is a machine's (recorded apart, not scored), a later one a person's
+/// open; a click goes on to the email's own link only; one click unsubscribes.
+async fn opens_clicks_and_one_click_unsubscribe(engine: leadgate_store::Engine) {
+    let (url, messages) = smtp_server("250 queued").await;
+    let app = TestApp::spawn(engine).await;
+    app.store
+        .apply_policy(leadgate_core::policy::Policy::STARTER, "ops", "starter")
+        .await
+        .unwrap();
+    let settings = DeliverySettings {
+        smtp_url: Some(url),
+        public_url: Some(app.base.clone()),
+        track_email: true,
+        ..Default::default()
+    };
+    app.put(
+        "/api/v1/email-templates/offer",
+        &json!({"subject": "Prices", "body": "Hi {{first_name}},\nour prices: https://acme.example/prices."}),
+    )
+    .await;
+    let lead = setup(&app).await;
+    app.post(
+        &format!("/api/v1/leads/{lead}/emails"),
+        &json!({"template": "offer"}),
+    )
+    .await;
+    let _worker = leadgate::jobs::start(&app.store, chrono::Duration::seconds(30), settings);
+    let email = wait_state(&app, lead, "sent").await;
+    let token = email["message_id"].as_str().unwrap().to_owned();
+    let raw = messages.lock().unwrap()[0].clone();
+    let message = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .unwrap();
+    let at = |rest: &str| format!("{}/e/{token}/{rest}", app.base);
+    assert_eq!(
+        message.header_raw("List-Unsubscribe").map(str::trim),
+        Some(format!("<{}>", at("unsubscribe")).as_str())
+    );
+    assert_eq!(
+        message.header_raw("List-Unsubscribe-Post").map(str::trim),
+        Some("List-Unsubscribe=One-Click")
+    );
+    let text = message.body_text(0).unwrap().into_owned();
+    assert!(
+        text.contains(&format!("our prices: {}.", at("link/0"))),
+        "{text}"
+    );
+    let html = message.body_html(0).unwrap().into_owned();
+    assert!(html.contains(&at("open.gif")), "{html}");
+
+    let browser = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)";
+    let fetch = |agent: &'static str| {
+        app.client
+            .get(at("open.gif"))
+            .header("user-agent", agent)
+            .send()
+    };
+    // On delivery: a privacy proxy (a browser's agent, seconds after sending).
+    let pixel = fetch(browser).await.unwrap();
+    assert_eq!(pixel.status(), StatusCode::OK);
+    assert_eq!(pixel.headers()["content-type"], "image/gif");
+    fetch("Mozilla/5.0 (via ggpht.com GoogleImageProxy)")
+        .await
+        .unwrap();
+    let seen = event_types(&app, lead).await;
+    assert_eq!(seen.iter().filter(|t| *t == "email_prefetched").count(), 1);
+    assert!(!seen.iter().any(|t| t == "email_opened"));
+    assert!(!score_text(&app, lead).await.contains("Opened an email"));
+
+    // An hour later, a person.
+    let hour_ago = match engine {
+        leadgate_store::Engine::Sqlite => "UPDATE emails SET sent_at = sent_at - 3600000000",
+        leadgate_store::Engine::Postgres => {
+            "UPDATE emails SET sent_at = sent_at - INTERVAL '1 hour'"
+        }
+    };
+    leadgate_store::testing::execute(&app.store, hour_ago).await;
+    fetch(browser).await.unwrap();
+    assert!(event_types(&app, lead)
+        .await
+        .iter()
+        .any(|t| t == "email_opened"));
+    assert!(score_text(&app, lead).await.contains("Opened an email"));
+
+    // A click goes to the email's own link, and no other.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let click = no_redirects.get(at("link/0")).send().await.unwrap();
+    assert_eq!(click.status(), StatusCode::SEE_OTHER);
+    assert_eq!(click.headers()["location"], "https://acme.example/prices");
+    assert!(event_types(&app, lead)
+        .await
+        .iter()
+        .any(|t| t == "email_clicked"));
+    for other in ["link/1", "link/-1", "link/x"] {
+        let refused = no_redirects.get(at(other)).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::NOT_FOUND, "{other}");
+    }
+    let forged = no_redirects
+        .get(format!("{}/e/1.forged@leadgate/link/0", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::NOT_FOUND);
+
+    // The unsubscribe page asks first (scanners follow links); the one-click POST refuses.
+    let page = app.client.get(at("unsubscribe")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("<form method=\"post\""));
+    let lead_now: Value = app
+        .get(&format!("/api/v1/leads/{lead}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(lead_now["do_not_email"], false, "a GET changes nothing");
+    let done = app
+        .client
+        .post(at("unsubscribe"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept-language", "zh-CN")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(done.text().await.unwrap().contains("您已退订"));
+    let lead_now: Value = app
+        .get(&format!("/api/v1/leads/{lead}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(lead_now["do_not_email"], true);
+    let again = app
+        .post(
+            &format!("/api/v1/leads/{lead}/emails"),
+            &json!({"template": "offer"}),
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT, "never emailed again");
+    let unknown = app
+        .client
+        .post(format!("{}/e/1.forged@leadgate/unsubscribe", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    app.finish().await;
+}
+
 async fn a_server_down_or_refusing_leaves_it_queued(engine: leadgate_store::Engine) {
     // Nothing listens on this port: bind one, note it, let it go.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -248,6 +427,16 @@ async fn sqlite_sent_through_a_real_smtp_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_sent_through_a_real_smtp_server() {
     sent_through_a_real_smtp_server(leadgate_store::Engine::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_opens_clicks_and_one_click_unsubscribe() {
+    opens_clicks_and_one_click_unsubscribe(leadgate_store::Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_opens_clicks_and_one_click_unsubscribe() {
+    opens_clicks_and_one_click_unsubscribe(leadgate_store::Engine::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

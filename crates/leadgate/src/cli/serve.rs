@@ -48,6 +48,25 @@ pub struct ServeArgs {
     mail_from: String,
     #[command(flatten)]
     inbound: super::mail::InboundArgs,
+    /// This server's address as recipients of its emails reach it
+    /// (`https://leads.example.com`): emails to leads then carry a one-click unsubscribe.
+    #[arg(long, env = "LEADGATE_PUBLIC_URL", value_parser = parse_public_url)]
+    public_url: Option<String>,
+    /// Track emails to leads: an open pixel and links through this server (needs
+    /// --public-url). Opens by mail privacy proxies are recorded apart and not scored.
+    #[arg(long, env = "LEADGATE_TRACK_EMAIL", requires = "public_url")]
+    track_email: bool,
+}
+
+fn parse_public_url(raw: &str) -> Result<String, String> {
+    let url =
+        reqwest::Url::parse(raw.trim()).map_err(|e| format!("'{raw}' is not an address: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!(
+            "'{raw}' must be an http:// or https:// address with a host"
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -73,6 +92,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         allow_private: args.webhook_allow_private,
         smtp_url: args.smtp_url,
         mail_from: args.mail_from,
+        public_url: args.public_url,
+        track_email: args.track_email,
         ..Default::default()
     };
     let background = crate::jobs::start(

@@ -5,6 +5,7 @@ pub mod access;
 pub mod body;
 pub mod client;
 mod email;
+mod engagement;
 pub mod error;
 mod events;
 mod followup;
@@ -85,6 +86,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .nest("/api/v1", api)
         .merge(forms::public_routes())
+        .merge(engagement::routes())
         .route("/api/v1/openapi.json", get(openapi::spec))
         .route("/healthz", get(healthz))
         .route("/readyz", get(ready))

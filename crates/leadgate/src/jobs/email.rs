@@ -1,8 +1,10 @@
 //! Sending one email from the outbox through the configured SMTP server.
 
 use crate::jobs::DeliverySettings;
+use leadgate_core::engagement::Tracking;
 use leadgate_store::{ClaimedJob, Email, Sending, Store};
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::MultiPart;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 /// Sends the job's email: marked `sending` first, then `sent` once the server took it; a
@@ -41,7 +43,7 @@ async fn deliver(email: &Email, settings: &DeliverySettings) -> Result<(), Strin
         .smtp_url
         .as_deref()
         .ok_or("no SMTP server is configured (leadgate serve --smtp-url smtp://host:port)")?;
-    let message =
+    let mut builder =
         Message::builder()
             .from(settings.mail_from.parse().map_err(|e| {
                 format!("the sender '{}' is not an address: {e}", settings.mail_from)
@@ -51,10 +53,37 @@ async fn deliver(email: &Email, settings: &DeliverySettings) -> Result<(), Strin
                 .parse()
                 .map_err(|e| format!("'{}' is not an address: {e}", email.to_address))?)
             .subject(&email.subject)
-            .message_id(Some(format!("<{}>", email.message_id)))
+            .message_id(Some(format!("<{}>", email.message_id)));
+    // An email to a lead (a template's, not a rep's reminder) can be refused in one click,
+    // and tracked when the server is told to.
+    let tracking = match (&settings.public_url, &email.template) {
+        (Some(base), Some(_)) => Some(Tracking {
+            base,
+            token: &email.message_id,
+        }),
+        _ => None,
+    };
+    if let Some(tracking) = &tracking {
+        builder = builder
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{}>", tracking.unsubscribe_url()),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".to_owned(),
+            ));
+    }
+    let message = match tracking.filter(|_| settings.track_email) {
+        Some(tracking) => builder.multipart(MultiPart::alternative_plain_html(
+            tracking.text(&email.body),
+            tracking.html(&email.body),
+        )),
+        None => builder
             .header(ContentType::TEXT_PLAIN)
-            .body(email.body.clone())
-            .map_err(|e| format!("cannot build the message: {e}"))?;
+            .body(email.body.clone()),
+    }
+    .map_err(|e| format!("cannot build the message: {e}"))?;
     let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
         .map_err(|e| format!("bad SMTP URL: {e}"))?
         .timeout(Some(settings.timeout))

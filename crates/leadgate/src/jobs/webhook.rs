@@ -18,6 +18,12 @@ pub struct DeliverySettings {
     pub smtp_url: Option<String>,
     /// The sender of every email.
     pub mail_from: String,
+    /// The server's address as recipients reach it (`https://leads.example.com`): emails to
+    /// leads carry a one-click unsubscribe address on it (RFC 8058).
+    pub public_url: Option<String>,
+    /// Emails to leads also carry an open pixel and links through the server (needs
+    /// `public_url`).
+    pub track_email: bool,
 }
 
 impl Default for DeliverySettings {
@@ -27,6 +33,8 @@ impl Default for DeliverySettings {
             timeout: Duration::from_secs(10),
             smtp_url: None,
             mail_from: "Leadgate <leadgate@localhost>".into(),
+            public_url: None,
+            track_email: false,
         }
     }
 }
