@@ -11,8 +11,123 @@ use leadgate_store::{Store, StoreError};
 
 leadgate_store::on_both_engines!(
     messages_become_leads_and_logged_emails_once,
-    hostile_bytes_and_crowds_of_attachments_are_stored_safely
+    hostile_bytes_and_crowds_of_attachments_are_stored_safely,
+    a_bounce_marks_the_email_and_stops_mail_to_the_address
 );
+
+/// A delivery failure report for an email Leadgate sent, fed in as any inbound message:
+/// the email is marked bounced, its lead gets `email_bounced` once, and the address takes
+/// no more email. A report about an email this server never sent is refused.
+async fn a_bounce_marks_the_email_and_stops_mail_to_the_address(store: Store) {
+    use leadgate_core::email::TemplateRequest;
+    let models = Models::new(store.clone());
+    let inbound = [Email::parse("bounces@acme.example").expect("an address")];
+    let template = TemplateRequest {
+        subject: Some("Prices".into()),
+        body: Some("Hi {{first_name}}".into()),
+    }
+    .check()
+    .expect("a template");
+    store
+        .put_email_template("prices", &template)
+        .await
+        .expect("saved");
+    let lead = leadgate_app::capture(
+        &store,
+        &models,
+        leadgate_store::testing::capture_of(
+            serde_json::json!({"email": "lan@saigon.example", "first_name": "Lan"}),
+        ),
+        None,
+    )
+    .await
+    .expect("a lead")
+    .lead
+    .id;
+    let email = store
+        .queue_email(lead, "prices", "test")
+        .await
+        .expect("queued");
+    let report = |message_id: &str| {
+        format!(
+            "From: MAILER-DAEMON@mx.acme.example\r\n\
+             To: bounces@acme.example\r\n\
+             Subject: Undelivered Mail\r\n\
+             Content-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\r\n\r\n\
+             --r\r\nContent-Type: message/delivery-status\r\n\r\n\
+             Reporting-MTA: dns; mx.acme.example\r\n\r\n\
+             Final-Recipient: rfc822; lan@saigon.example\r\nAction: failed\r\n\
+             Diagnostic-Code: smtp; 550 5.1.1 no such user\r\n\
+             --r\r\nContent-Type: text/rfc822-headers\r\n\r\n\
+             Message-ID: <{message_id}>\r\nTo: lan@saigon.example\r\n--r--\r\n"
+        )
+    };
+    let received = receive(
+        &store,
+        &models,
+        report(&email.message_id).as_bytes(),
+        &inbound,
+        "mail",
+    )
+    .await
+    .expect("a bounce");
+    assert_eq!(
+        (received.bounced, received.logged, received.lead.id),
+        (Some(email.id), true, lead)
+    );
+    let outbox = store.emails(Some(lead), 10).await.expect("outbox");
+    assert_eq!(outbox[0].state.as_str(), "bounced");
+    assert_eq!(
+        outbox[0].error.as_deref(),
+        Some("smtp; 550 5.1.1 no such user")
+    );
+    let bounces = count(
+        &store,
+        "SELECT COUNT(*) FROM events WHERE type = 'email_bounced'",
+    )
+    .await;
+    assert_eq!(bounces, 1);
+    // Reported twice: nothing more.
+    let again = receive(
+        &store,
+        &models,
+        report(&email.message_id).as_bytes(),
+        &inbound,
+        "mail",
+    )
+    .await
+    .expect("a bounce again");
+    assert!(!again.logged);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM events WHERE type = 'email_bounced'"
+        )
+        .await,
+        1
+    );
+    // The address takes no more email.
+    match store.queue_email(lead, "prices", "test").await {
+        Err(StoreError::Conflict { reason, .. }) => assert!(reason.contains("bounced"), "{reason}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // A report about an email never sent here.
+    let (leads, events) = (
+        count(&store, "SELECT COUNT(*) FROM leads").await,
+        count(&store, "SELECT COUNT(*) FROM events").await,
+    );
+    let stranger = receive(
+        &store,
+        &models,
+        report("9.unknown@elsewhere").as_bytes(),
+        &inbound,
+        "mail",
+    )
+    .await;
+    assert_eq!(refused_field(stranger), "message");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM leads").await, leads);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM events").await, events);
+}
 
 /// NUL and line breaks in encoded headers, NUL and invalid UTF-8 in the body, and 150
 /// attachments: stored (PostgreSQL's JSON refuses a NUL), cleaned, the list bounded.

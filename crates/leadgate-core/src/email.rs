@@ -20,6 +20,8 @@ named_enum!(
         Failed => "failed",
         /// An attempt stopped between sending and recording it: not sent again by itself.
         Uncertain => "uncertain",
+        /// The receiving server reported it undeliverable for good (a bounce).
+        Bounced => "bounced",
     }
 );
 

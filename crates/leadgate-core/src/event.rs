@@ -21,6 +21,8 @@ named_enum!(
         /// An email's images fetched by a machine (a mail privacy proxy, a scanner), not
         /// read by a person: kept apart from `email_opened` so no rule counts it.
         EmailPrefetched => "email_prefetched",
+        /// An email Leadgate sent came back undeliverable.
+        EmailBounced => "email_bounced",
         WebinarAttended => "webinar_attended",
         MeetingBooked => "meeting_booked",
         CallLogged => "call_logged",

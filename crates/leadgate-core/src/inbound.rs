@@ -7,7 +7,7 @@ use crate::source::{Channel, Source};
 use crate::validation::FieldError;
 use crate::values::Email;
 use chrono::{DateTime, Utc};
-use mail_parser::{MessageParser, MimeHeaders};
+use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -32,6 +32,17 @@ pub struct Attachment {
     pub bytes: usize,
 }
 
+/// A delivery failure report (RFC 3464) about an email Leadgate sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bounce {
+    /// The Message-ID of the email that failed, without its angle brackets.
+    pub message_id: String,
+    /// The recipients whose delivery failed for good.
+    pub recipients: Vec<String>,
+    /// What the receiving server said (`smtp; 550 5.1.1 no such user`), if it did.
+    pub diagnostic: Option<String>,
+}
+
 /// What Leadgate reads of an arriving message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboundEmail {
@@ -52,6 +63,8 @@ pub struct InboundEmail {
     pub message_key: String,
     /// When the sender says they sent it.
     pub sent_at: Option<DateTime<Utc>>,
+    /// The message is a report that an email failed for good (not a delay).
+    pub bounce: Option<Bounce>,
 }
 
 impl InboundEmail {
@@ -150,6 +163,7 @@ impl InboundEmail {
             sent_at: message
                 .date()
                 .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0)),
+            bounce: bounce_of(&message),
         })
     }
 
@@ -254,6 +268,78 @@ impl InboundEmail {
         draft.idempotency_key = Some(format!("{KEY_PREFIX}{}", self.message_key));
         draft
     }
+}
+
+/// The permanent failure a delivery status report (`multipart/report;
+/// report-type=delivery-status`) tells of, with the Message-ID of the email that failed
+/// (from the returned message or its headers).
+fn bounce_of(message: &Message) -> Option<Bounce> {
+    let report = message.content_type().is_some_and(|c| {
+        c.ctype().eq_ignore_ascii_case("multipart")
+            && c.subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            && c.attribute("report-type")
+                .is_some_and(|t| t.eq_ignore_ascii_case("delivery-status"))
+    });
+    if !report {
+        return None;
+    }
+    let (mut recipients, mut diagnostic, mut message_id) = (Vec::new(), None, None);
+    for part in &message.parts {
+        let Some(kind) = part.content_type() else {
+            continue;
+        };
+        let subtype = kind.subtype().unwrap_or_default().to_ascii_lowercase();
+        match (kind.ctype().to_ascii_lowercase().as_str(), subtype.as_str()) {
+            ("message", "delivery-status" | "global-delivery-status") => {
+                let text = String::from_utf8_lossy(part.contents());
+                // Per-recipient groups: a recipient, then its action and diagnostic.
+                let mut recipient = None;
+                for line in text.lines() {
+                    let Some((name, value)) = line.split_once(':') else {
+                        continue;
+                    };
+                    let value = value.trim();
+                    match name.trim().to_ascii_lowercase().as_str() {
+                        "final-recipient" => {
+                            let address = value.rsplit(';').next().unwrap_or(value);
+                            recipient = Some(bare_address(address));
+                        }
+                        "action" if value.eq_ignore_ascii_case("failed") => {
+                            recipients.extend(recipient.take());
+                        }
+                        "diagnostic-code" => diagnostic = Some(one_line(value)),
+                        _ => {}
+                    }
+                }
+            }
+            ("message", "rfc822" | "global") => {
+                if let PartType::Message(returned) = &part.body {
+                    message_id = message_id.or(returned.message_id().map(str::to_owned));
+                }
+            }
+            ("text", "rfc822-headers") => {
+                let text = String::from_utf8_lossy(part.contents());
+                message_id = message_id.or_else(|| {
+                    text.lines().find_map(|line| {
+                        let (name, value) = line.split_once(':')?;
+                        name.trim()
+                            .eq_ignore_ascii_case("message-id")
+                            .then(|| value.trim().trim_matches(['<', '>']).to_owned())
+                    })
+                });
+            }
+            _ => {}
+        }
+    }
+    if recipients.is_empty() {
+        return None;
+    }
+    Some(Bounce {
+        message_id: message_id?,
+        recipients,
+        diagnostic,
+    })
 }
 
 /// A header's text on one line, without control characters (a NUL cannot be stored in
@@ -371,6 +457,59 @@ mod tests {
         let again = InboundEmail::parse(raw.as_bytes()).expect("a message");
         assert!(mail.message_key.starts_with("sha256:"));
         assert_eq!(mail.message_key, again.message_key);
+    }
+
+    const BOUNCE: &str = "From: Mail Delivery System <MAILER-DAEMON@mx.acme.example>\r\n\
+        To: bounces@acme.example\r\n\
+        Subject: Undelivered Mail Returned to Sender\r\n\
+        MIME-Version: 1.0\r\n\
+        Content-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\r\n\
+        \r\n\
+        --r\r\n\
+        Content-Type: text/plain\r\n\
+        \r\n\
+        I'm sorry to have to inform you that your message could not be delivered.\r\n\
+        --r\r\n\
+        Content-Type: message/delivery-status\r\n\
+        \r\n\
+        Reporting-MTA: dns; mx.acme.example\r\n\
+        \r\n\
+        Final-Recipient: rfc822; lan@saigon.example\r\n\
+        Action: failed\r\n\
+        Status: 5.1.1\r\n\
+        Diagnostic-Code: smtp; 550 5.1.1 <lan@saigon.example>: no such user\r\n\
+        \r\n\
+        Final-Recipient: rfc822; slow@saigon.example\r\n\
+        Action: delayed\r\n\
+        --r\r\n\
+        Content-Type: text/rfc822-headers\r\n\
+        \r\n\
+        From: Sales <sales@acme.example>\r\n\
+        To: lan@saigon.example\r\n\
+        Message-ID: <7.abcDEF@leadgate>\r\n\
+        Subject: Prices\r\n\
+        --r--\r\n";
+
+    #[test]
+    fn a_delivery_failure_report_names_the_email_and_the_failed_address() {
+        let mail = InboundEmail::parse(BOUNCE.as_bytes()).expect("a message");
+        assert_eq!(
+            mail.bounce,
+            Some(Bounce {
+                message_id: "7.abcDEF@leadgate".into(),
+                recipients: vec!["lan@saigon.example".into()],
+                diagnostic: Some("smtp; 550 5.1.1 <lan@saigon.example>: no such user".into()),
+            })
+        );
+        // Only a delay: not a bounce.
+        let delayed = BOUNCE.replace("Action: failed", "Action: delayed");
+        assert_eq!(
+            InboundEmail::parse(delayed.as_bytes()).unwrap().bounce,
+            None
+        );
+        // An ordinary message is none.
+        let plain = InboundEmail::parse(b"From: a@b.example\r\nTo: c@d.example\r\n\r\nhi").unwrap();
+        assert_eq!(plain.bounce, None);
     }
 
     #[test]

@@ -79,6 +79,20 @@ impl Tx {
                 reason: format!("lead {lead_id} has no email address"),
             });
         };
+        let bounced: Option<i64> = on_tx!(self, conn => sqlx::query_scalar(
+            "SELECT id FROM emails WHERE to_address = $1 AND state = 'bounced' LIMIT 1",
+        )
+        .bind(&to)
+        .fetch_optional(conn)
+        .await)?;
+        if let Some(email) = bounced {
+            return Err(StoreError::Conflict {
+                field: "lead".into(),
+                reason: format!(
+                    "the address {to} bounced (email {email}): correct the lead's email first"
+                ),
+            });
+        }
         let row: Option<(String, String)> = on_tx!(self, conn => sqlx::query_as(
             "SELECT subject, body FROM email_templates WHERE name = $1",
         )
@@ -203,6 +217,20 @@ impl Store {
     }
 
     /// The outbox, newest first (one lead's, or all).
+    /// Marks an email undeliverable, with what the receiving server said. `false` when it
+    /// was already marked.
+    pub async fn email_bounced(&self, email_id: i64, diagnostic: &str) -> Result<bool> {
+        let changed = crate::on_pool!(self, pool => sqlx::query(
+            "UPDATE emails SET state = 'bounced', error = $1 WHERE id = $2 AND state <> 'bounced'",
+        )
+        .bind(diagnostic)
+        .bind(email_id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(changed > 0)
+    }
+
     /// The email whose Message-ID is `token` (the unguessable part of its tracking and
     /// unsubscribe addresses); `None` when there is none.
     pub async fn email_by_token(&self, token: &str) -> Result<Option<Email>> {
@@ -232,7 +260,7 @@ impl Store {
         let mut tx = self.begin().await?;
         let email = tx.email(id).await?;
         let nothing = match email.state {
-            EmailState::Sent => Some("already sent".to_owned()),
+            EmailState::Sent | EmailState::Bounced => Some("already sent".to_owned()),
             EmailState::Sending | EmailState::Uncertain => {
                 on_tx!(&mut tx, conn => sqlx::query(
                     "UPDATE emails SET state = 'uncertain',

@@ -66,6 +66,12 @@ pub async fn run(args: MailArgs) -> anyhow::Result<()> {
             .await;
     store.close().await;
     match received {
+        Ok(r) if r.bounced.is_some() => println!(
+            "lead {}: email {} bounced{}",
+            r.lead.id,
+            r.bounced.unwrap_or_default(),
+            if r.logged { "" } else { " (reported before)" }
+        ),
         Ok(r) if !r.logged => println!("lead {}: this message was received before", r.lead.id),
         Ok(r) => println!(
             "lead {} {}: message logged",

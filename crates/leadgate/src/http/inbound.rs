@@ -55,6 +55,7 @@ async fn receive(
             "lead_id": received.lead.id,
             "created": received.created,
             "logged": received.logged,
+            "bounced_email": received.bounced,
         })),
     ))
 }
