@@ -56,6 +56,27 @@ async fn a_relay_posts_messages_that_become_leads(app: &TestApp) {
     assert_eq!(logged.len(), 1, "{timeline}");
     assert_eq!(logged[0]["payload"]["subject"], "询价：数控机床");
 
+    // The lead page says who wrote and about what, in the reader's language.
+    app.store
+        .create_user(leadgate_store::NewUser {
+            name: "lan".into(),
+            display_name: None,
+            role: Role::Marketing,
+            team: None,
+            locale: "zh-CN".into(),
+            time_zone: String::new(),
+            password: "correct horse battery".into(),
+        })
+        .await
+        .unwrap();
+    let browser = common::session::sign_in(app, "lan", "correct horse battery").await;
+    let (status, page) = browser.page(&format!("/leads/{lead}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("wang.wei@tianhe.cn: 询价：数控机床 · 您好，请报价。"),
+        "{page}"
+    );
+
     let again = post(server.clone(), app.key.clone(), MESSAGE)
         .await
         .unwrap();

@@ -276,6 +276,21 @@ fn describe(c: &Chrome, event: &StoredEvent) -> String {
             }
             line
         }
+        // A message that arrived by mail: who wrote, about what, the start of it.
+        "email_logged" if s("direction") == "inbound" => {
+            let mut parts = vec![format!("{}: {}", s("from"), s("subject"))];
+            if !s("text").is_empty() {
+                parts.push(short(&Value::String(s("text"))));
+            }
+            let attached = p
+                .get("attachment_count")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            if attached > 0 {
+                parts.push(c.t.count("timeline.attachments", attached, &[]));
+            }
+            parts.join(" · ")
+        }
         "call_logged" | "email_logged" | "meeting_logged" | "note_added" => {
             let outcome = s("outcome");
             let mut parts = Vec::new();
