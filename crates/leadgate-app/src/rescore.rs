@@ -164,6 +164,7 @@ pub async fn rescore_page(
     let active = store.active_policy(&run.product).await?;
     let mut page = Vec::new();
     let rest = (run.after_lead, LeadId(i64::MAX));
+    tx.hold_leads_of_product(&run.product, rest, PAGE).await?;
     tx.each_lead_of_product(&run.product, rest, PAGE, |lead, events| {
         page.push(Scored::under(lead, &events, &active, now));
     })

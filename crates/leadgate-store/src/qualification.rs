@@ -121,6 +121,32 @@ impl Tx {
         Ok(span.0.zip(span.1))
     }
 
+    /// Holds (until the transaction ends) the leads `each_lead_of_product` will read with the
+    /// same arguments, so their scores are written from every event appended before:
+    /// appending an event locks its lead's row (the foreign key), so an append that began
+    /// first is waited for, and one that comes after waits for this transaction, then marks
+    /// the lead due again. A separate statement, since the read's own snapshot would not
+    /// see what it waited for. SQLite's one writer needs none.
+    pub async fn hold_leads_of_product(
+        &mut self,
+        product: &str,
+        (after, through): (LeadId, LeadId),
+        limit: i64,
+    ) -> Result<()> {
+        if let Conn::Postgres(tx) = &mut self.conn {
+            sqlx::query(
+                "SELECT id FROM leads WHERE product = $1 AND id > $2 AND id <= $3 ORDER BY id LIMIT $4 FOR UPDATE",
+            )
+            .bind(product)
+            .bind(after)
+            .bind(through)
+            .bind(limit)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Up to `limit` leads of a product after `after` and up to `through`, in id order, each
     /// handed to `each` with its events as its row arrives: the database reads and folds the
     /// next lead while this one is scored. Returns how many.

@@ -9,7 +9,7 @@ leadgate_store::on_both_engines!(every_whole_statement_prepares);
 /// Statements that run on one engine only, in code that chooses the engine first (found by
 /// a part of them).
 const ONE_ENGINE_ONLY: &[(&str, Engine)] = &[
-    ("FOR UPDATE SKIP LOCKED", Engine::Postgres),
+    ("FOR UPDATE", Engine::Postgres),
     ("VACUUM ANALYZE", Engine::Postgres),
     ("pg_advisory_xact_lock", Engine::Postgres),
     ("PRAGMA wal_checkpoint", Engine::Sqlite),

@@ -884,3 +884,65 @@ async fn phones_countries_and_company_domains_are_normalised_on_capture(store: S
     );
     assert_eq!(store.tidy_people().await.unwrap(), 0, "once is enough");
 }
+
+/// A rescoring page on PostgreSQL holds its leads: an event appended while the page is
+/// scored waits, then leaves its lead due, so the score it missed is made again. (Before,
+/// the page's write cleared the due flag the append had just set, and the event went
+/// unscored until the next one.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_appended_while_a_page_is_scored_leaves_its_lead_due() {
+    use leadgate_core::policy::Policy;
+    use leadgate_core::scoring::{score, Marks};
+    let db = TestDatabase::new(Engine::Postgres).await;
+    let store = db.store().await;
+    let lead = store
+        .capture(leadgate_store::testing::capture_of(
+            json!({"email": "held@x.io", "custom": {"product": "crm"}}),
+        ))
+        .await
+        .unwrap()
+        .lead;
+    leadgate_store::testing::execute(&store, "UPDATE leads SET rescore_due = FALSE").await;
+    let due =
+        || leadgate_store::testing::count(&store, "SELECT COUNT(*) FROM leads WHERE rescore_due");
+
+    let mut tx = store.begin().await.unwrap();
+    let page = (LeadId(0), LeadId(i64::MAX));
+    tx.hold_leads_of_product("crm", page, 10).await.unwrap();
+    let mut read = Vec::new();
+    tx.each_lead_of_product("crm", page, 10, |lead, events| read.push((lead, events)))
+        .await
+        .unwrap();
+    // Meanwhile a visit is reported.
+    let other = store.clone();
+    let append = tokio::spawn(async move {
+        let visit = EventDraft::new(
+            EventType::PageViewed,
+            Utc::now(),
+            json!({"page": "/pricing"}),
+        );
+        other
+            .append_events(vec![Ok((LeadRef::Id(lead.id), visit))], "tracker")
+            .await
+            .unwrap()
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!append.is_finished(), "the append waits for the page");
+    let policy = Policy::parse(Policy::STARTER).unwrap();
+    let (stored, events) = &read[0];
+    let facts = leadgate_store::facts(events);
+    let scored = score(&stored.lead, &facts, Marks::default(), &policy, Utc::now());
+    tx.save_scores(&[(stored, &scored, 1)], Utc::now(), Some(false))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(matches!(
+        append.await.unwrap()[0],
+        AppendOutcome::Accepted { .. }
+    ));
+    assert_eq!(
+        due().await,
+        1,
+        "the lead is due again for the visit it was not scored with"
+    );
+}
