@@ -82,8 +82,9 @@ pub async fn unsubscribe(store: &Store, token: &str, ip: Option<String>) -> Resu
         source: format!("unsubscribe:email:{}", email.id),
         ip,
     };
+    // Mail clients may post it more than once: the refusal is recorded once.
     store
-        .record_consent(email.lead_id, &consent, "unsubscribe")
+        .record_consent_change(email.lead_id, &consent, "unsubscribe")
         .await?;
     Ok(true)
 }

@@ -217,6 +217,22 @@ impl Store {
         self.consents(person_id).await
     }
 
+    /// `record_consent` where it changes the consent in force only (a one-click
+    /// unsubscribe sent again records nothing); whether it was recorded.
+    pub async fn record_consent_change(
+        &self,
+        lead_id: LeadId,
+        consent: &NewConsent,
+        actor: &str,
+    ) -> Result<bool> {
+        check_purpose(&consent.purpose).map_err(leadgate_core::FieldErrors::from)?;
+        let person_id = self.person_of_lead(lead_id).await?;
+        let mut tx = self.begin().await?;
+        let recorded = tx.record_consent(person_id, consent, actor, true).await?;
+        tx.commit().await?;
+        Ok(recorded)
+    }
+
     /// A person's consents and contact flags.
     pub async fn consents(&self, person_id: PersonId) -> Result<Consents> {
         let history: Vec<Consent> = on_read_pool!(self, pool => sqlx::query_as(

@@ -330,6 +330,26 @@ async fn opens_clicks_and_one_click_unsubscribe(engine: leadgate_store::Engine) 
         .await
         .unwrap();
     assert_eq!(lead_now["do_not_email"], true);
+    // Posted again (mail clients retry): the refusal stands once in the history.
+    app.client.post(at("unsubscribe")).send().await.unwrap();
+    let consents: Value = app
+        .get(&format!("/api/v1/leads/{lead}/consents"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let refusals = consents["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["source"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("unsubscribe:")
+        })
+        .count();
+    assert_eq!(refusals, 1, "{consents}");
     let again = app
         .post(
             &format!("/api/v1/leads/{lead}/emails"),

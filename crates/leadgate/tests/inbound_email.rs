@@ -93,6 +93,21 @@ async fn a_relay_posts_messages_that_become_leads(app: &TestApp) {
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(fields(&bad.json().await.unwrap()), ["from"]);
 
+    // A message larger than a JSON body (a 3 MB attachment) is taken.
+    let big: &'static str = Box::leak(
+        format!(
+            "From: big@tianhe.cn\r\nTo: sales@acme.example\r\nSubject: drawings\r\n\
+             Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+             --b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n\
+             --b\r\nContent-Type: application/octet-stream\r\n\
+             Content-Disposition: attachment; filename=\"cad.bin\"\r\n\r\n{}\r\n--b--\r\n",
+            "x".repeat(3_000_000)
+        )
+        .into_boxed_str(),
+    );
+    let taken = post(server.clone(), app.key.clone(), big).await.unwrap();
+    assert_eq!(taken.status(), StatusCode::CREATED);
+
     // This suite's own server has no inbound address.
     let nowhere = post(app.base.clone(), app.key.clone(), MESSAGE)
         .await
