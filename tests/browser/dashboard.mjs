@@ -310,7 +310,7 @@ try {
   step = "no page is wider than a phone, for any role";
   for (const name of ["admin", "mia", "vic", "w.chen", "li.na"]) {
     const phone = await signIn(name, { width: 390, height: 844 });
-    for (const path of ["/", "/leads", "/leads?unassigned=1", `/leads/${leadId}`, "/board", "/analytics", "/policy", "/imports", "/settings", "/notifications", "/merges", "/leads/new", "/forms", "/models", "/no/such/page"]) {
+    for (const path of ["/", "/leads", "/leads?unassigned=1", `/leads/${leadId}`, "/board", "/analytics", "/policy", "/imports", "/settings", "/notifications", "/merges", "/leads/new", "/forms", "/models", "/no/such/page", "/e/1.any@leadgate/unsubscribe"]) {
       await phone.page.goto(`${base}${path}`);
       const width = await phone.page.evaluate(() => document.documentElement.scrollWidth);
       assert.ok(width <= 390, `${name} ${path} is ${width} px wide`);
