@@ -127,6 +127,20 @@ async fn a_bounce_marks_the_email_and_stops_mail_to_the_address(store: Store) {
     assert_eq!(refused_field(stranger), "message");
     assert_eq!(count(&store, "SELECT COUNT(*) FROM leads").await, leads);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM events").await, events);
+    // Erased, the bounce quotes the address nowhere (the report's diagnostic did).
+    let person = store.lead(lead).await.expect("the lead").person_id;
+    store.gdpr_erase(person, "test").await.expect("erased");
+    let events_text = match store.engine() {
+        leadgate_store::Engine::Sqlite => "payload",
+        leadgate_store::Engine::Postgres => "payload::text",
+    };
+    for sql in [
+        format!("SELECT COUNT(*) FROM events WHERE {events_text} LIKE '%saigon%'"),
+        "SELECT COUNT(*) FROM emails WHERE error LIKE '%saigon%' OR to_address LIKE '%saigon%'"
+            .to_owned(),
+    ] {
+        assert_eq!(count(&store, &sql).await, 0, "{sql}");
+    }
 }
 
 /// NUL and line breaks in encoded headers, NUL and invalid UTF-8 in the body, and 150
@@ -318,4 +332,18 @@ async fn messages_become_leads_and_logged_emails_once(store: Store) {
         count(&store, "SELECT COUNT(*) FROM events").await,
         all_events
     );
+
+    // Erased, the sender's address and name leave no event behind.
+    store
+        .gdpr_erase(lead.person_id, "test")
+        .await
+        .expect("erased");
+    let payload_text = match store.engine() {
+        leadgate_store::Engine::Sqlite => "payload",
+        leadgate_store::Engine::Postgres => "payload::text",
+    };
+    for trace in ["wang.wei", "tianhe", "王伟", "询价"] {
+        let sql = format!("SELECT COUNT(*) FROM events WHERE {payload_text} LIKE '%{trace}%'");
+        assert_eq!(count(&store, &sql).await, 0, "{trace} is left in an event");
+    }
 }

@@ -250,10 +250,12 @@ impl InboundEmail {
             .iter()
             .map(|a| json!({"name": a.name, "content_type": a.content_type, "bytes": a.bytes}))
             .collect();
+        // Not `from` and `to`: an erasure keeps those keys (a stage move's), and these
+        // name the person.
         let mut payload = json!({
             "direction": "inbound",
-            "from": self.from.as_str(),
-            "to": to.as_str(),
+            "sender": self.from.as_str(),
+            "mailbox": to.as_str(),
             "subject": self.subject,
             "text": self.text,
             "attachments": attachments,

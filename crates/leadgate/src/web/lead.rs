@@ -278,7 +278,7 @@ fn describe(c: &Chrome, event: &StoredEvent) -> String {
         }
         // A message that arrived by mail: who wrote, about what, the start of it.
         "email_logged" if s("direction") == "inbound" => {
-            let mut parts = vec![format!("{}: {}", s("from"), s("subject"))];
+            let mut parts = vec![format!("{}: {}", s("sender"), s("subject"))];
             if !s("text").is_empty() {
                 parts.push(short(&Value::String(s("text"))));
             }
