@@ -257,6 +257,11 @@ pub async fn rescore_due(store: &Store, limit: i64, now: DateTime<Utc>) -> Resul
 /// of a backtest's time is the database's work, and one connection works on one core.
 const BACKTEST_RANGES: i64 = 2;
 
+/// One backtest at a time in this process: each holds `BACKTEST_RANGES` of SQLite's read
+/// connections for its length (a minute at a million leads), and two at once would leave
+/// the dashboard's reads waiting. A second one waits for its turn.
+static BACKTEST_TURN: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
 /// Replays every lead of the candidate's product under it and under the policy in force.
 /// `capacity_per_week` asks for the threshold that fits sales capacity. The leads are read
 /// in consecutive id ranges at once, each range in its own read transaction (started
@@ -268,6 +273,8 @@ pub async fn backtest(
     now: DateTime<Utc>,
     progress: impl FnMut(usize) + Send,
 ) -> Result<BacktestReport> {
+    // Never closed, so the turn always comes.
+    let _turn = BACKTEST_TURN.acquire().await.ok();
     let active = store.active_policy(&candidate.product).await?;
     let span = store
         .begin_read()

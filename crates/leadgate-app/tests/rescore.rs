@@ -13,8 +13,38 @@ leadgate_store::on_both_engines!(
     new_events_make_leads_due_and_a_pass_rescores_them_once,
     a_recycled_lead_rests_before_the_policy_takes_it_back,
     an_applied_policy_rescores_a_page_at_a_time_and_a_newer_one_takes_over,
-    a_backtest_read_in_ranges_counts_each_lead_of_its_product_once
+    a_backtest_read_in_ranges_counts_each_lead_of_its_product_once,
+    backtests_take_turns
 );
+
+/// Two backtests asked for at once run one after the other: the second reads nothing until
+/// the first has heard its last lead (each holds read connections for its length).
+async fn backtests_take_turns(store: Store) {
+    use leadgate_core::policy::Policy;
+    let starter = Policy::parse(Policy::STARTER).unwrap();
+    let captures = (0..2_500)
+        .map(|i| capture(json!({"email": format!("turn{i}@x.io")})))
+        .collect();
+    store.capture_many(captures).await.unwrap();
+    let heard = std::sync::Mutex::new(Vec::new());
+    let run = |name: char| {
+        let (store, starter, heard) = (&store, &starter, &heard);
+        async move {
+            leadgate_app::rescore::backtest(store, starter, None, Utc::now(), |_| {
+                heard.lock().unwrap().push(name);
+                // A slow listener: the other backtest would read meanwhile if it could.
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let (a, b) = tokio::join!(run('a'), run('b'));
+    assert_eq!((a.leads, b.leads), (2_500, 2_500));
+    let heard = heard.into_inner().unwrap();
+    let switches = heard.windows(2).filter(|w| w[0] != w[1]).count();
+    assert_eq!(switches, 1, "one backtest after the other: {heard:?}");
+}
 
 /// A backtest reads a product's leads in id ranges at once: whatever the number of leads
 /// (one, two, odd) and however other products' leads fall between them, each is replayed
