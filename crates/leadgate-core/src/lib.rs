@@ -38,6 +38,7 @@ pub mod stage;
 pub mod temperature;
 pub mod validation;
 pub mod values;
+pub mod visits;
 pub mod webhook;
 
 pub use event::{EventDraft, EventType};

@@ -66,7 +66,7 @@ pub(crate) struct BehaviourIndex {
 pub(crate) struct TypeIndex {
     /// key -> folded value -> rule indices.
     pub keyed: Vec<(String, rustc_hash::FxHashMap<String, Vec<usize>>)>,
-    /// Rules with no condition, or several keys: tried against each event.
+    /// Rules with no condition, several keys or minimums: tried against each event.
     pub other: Vec<usize>,
 }
 
@@ -75,7 +75,7 @@ impl BehaviourIndex {
         let mut index = BehaviourIndex::default();
         for (i, rule) in rules.iter().enumerate() {
             let entry = index.by_type.entry(rule.event).or_default();
-            let single = (rule.conditions.len() == 1)
+            let single = (rule.conditions.len() == 1 && rule.minimums.is_empty())
                 .then(|| rule.conditions.iter().next())
                 .flatten();
             if let Some((key, values)) = single {
@@ -157,6 +157,20 @@ pub struct BehaviourRule {
     /// Most events per lead and calendar day (UTC) that count.
     pub per_day: Option<u32>,
     pub decay: Decay,
+    /// Payload keys whose number must be at least so much (`where_at_least`: time on a page).
+    pub minimums: BTreeMap<String, f64>,
+    /// With it, the rule gives its points once, when so many events count.
+    pub at_least: Option<AtLeast>,
+}
+
+/// A rule that counts: "3 visits to /pricing in 7 days" is `at_least = 3`, `distinct =
+/// "visit"`, `window_days = 7` on `page_viewed` where `page = "/pricing"`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AtLeast {
+    pub count: u32,
+    /// Events count once per value of this payload key (a visit's number); events without
+    /// it do not count.
+    pub distinct: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -428,6 +442,12 @@ struct BehaviourDoc {
     half_life_days: Option<f64>,
     #[serde(default)]
     window_days: Option<f64>,
+    #[serde(default)]
+    where_at_least: BTreeMap<String, f64>,
+    #[serde(default)]
+    at_least: Option<u32>,
+    #[serde(default)]
+    distinct: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -793,6 +813,35 @@ impl Checker<'_> {
                 (None, None) => Decay::None,
             };
             let conditions = payload_values(rule.conditions);
+            if let Some((key, min)) = rule.where_at_least.iter().find(|(_, m)| !m.is_finite()) {
+                self.at(
+                    &span,
+                    format!("{what}: where_at_least.{key} = {min} is not a number"),
+                );
+            }
+            let at_least = match (rule.at_least, rule.distinct) {
+                (Some(count), _) if count < 2 => {
+                    self.at(
+                        &span,
+                        format!("{what}: at_least counts events; it must be 2 or more"),
+                    );
+                    None
+                }
+                (Some(count), distinct) => Some(AtLeast {
+                    count,
+                    distinct: distinct
+                        .map(|d| d.trim().to_owned())
+                        .filter(|d| !d.is_empty()),
+                }),
+                (None, Some(_)) => {
+                    self.at(
+                        &span,
+                        format!("{what}: distinct needs at_least (what to count)"),
+                    );
+                    None
+                }
+                (None, None) => None,
+            };
             if let Some(event) = event {
                 behaviour.push(BehaviourRule {
                     name: rule.name,
@@ -802,6 +851,8 @@ impl Checker<'_> {
                     cap: rule.cap,
                     per_day: rule.per_day,
                     decay,
+                    minimums: rule.where_at_least,
+                    at_least,
                 });
             }
         }

@@ -161,6 +161,12 @@ pub struct Score {
 
 fn payload_matches(rule: &BehaviourRule, payload: &Value) -> bool {
     payload_has(&rule.conditions, payload)
+        && rule.minimums.iter().all(|(key, min)| {
+            payload
+                .get(key)
+                .and_then(Value::as_f64)
+                .is_some_and(|v| v >= *min)
+        })
 }
 
 /// What one event is worth `now` under a decay: never more than `points`, never more than
@@ -280,6 +286,9 @@ fn rule_points(rule: &BehaviourRule, hits: &[Hit], explain: bool) -> (f64, Optio
             }
         }
     }
+    if let Some(at_least) = &rule.at_least {
+        return counted_points(rule, at_least, hits, explain);
+    }
     let points = match rule.cap {
         Some(cap) if total.abs() > cap => cap.copysign(total),
         _ => total,
@@ -325,6 +334,89 @@ fn rule_points(rule: &BehaviourRule, hits: &[Hit], explain: bool) -> (f64, Optio
                 now: h.worth,
             })
             .collect(),
+    };
+    (points, Some(contribution))
+}
+
+/// A counting rule's points: its points once, worth what the newest counted event is
+/// worth, when at least `count` events (or distinct values of the `distinct` key) count:
+/// within the window, within the per-day limit.
+fn counted_points(
+    rule: &BehaviourRule,
+    at_least: &crate::policy::AtLeast,
+    hits: &[Hit],
+    explain: bool,
+) -> (f64, Option<Contribution>) {
+    let mut counted: Vec<&Hit> = Vec::new();
+    let mut day = None;
+    let mut today = 0usize;
+    for hit in hits {
+        if day != Some(hit.day) {
+            day = Some(hit.day);
+            today = 0;
+        }
+        today += 1;
+        if hit.worth != 0.0 && rule.per_day.is_none_or(|limit| today <= limit as usize) {
+            counted.push(hit);
+        }
+    }
+    let count = match &at_least.distinct {
+        None => counted.len(),
+        Some(key) => {
+            let mut values: Vec<String> = counted
+                .iter()
+                .filter_map(|h| match h.event.payload.get(key) {
+                    None | Some(Value::Null) => None,
+                    Some(Value::String(s)) => Some(s.trim().to_lowercase()),
+                    Some(other) => Some(other.to_string()),
+                })
+                .collect();
+            values.sort_unstable();
+            values.dedup();
+            values.len()
+        }
+    };
+    if count < at_least.count as usize {
+        return (0.0, None);
+    }
+    let Some(newest) = counted.iter().copied().max_by(|a, b| {
+        a.event
+            .occurred_at
+            .cmp(&b.event.occurred_at)
+            .then(a.event.id.cmp(&b.event.id))
+    }) else {
+        return (0.0, None);
+    };
+    let points = newest.worth;
+    if !explain {
+        return (points, None);
+    }
+    let what = match &at_least.distinct {
+        Some(key) => format!("{count} {key}s"),
+        None => format!("{count} events"),
+    };
+    let mut detail = format!(
+        "{} for {what} of {} (at least {}), latest {}",
+        signed(rule.points),
+        rule.event.as_str().replace('_', " "),
+        at_least.count,
+        newest.event.occurred_at.format("%Y-%m-%d")
+    );
+    if (points - rule.points).abs() > 0.05 {
+        detail.push_str(&format!(", decayed to {}", signed(points)));
+    }
+    let contribution = Contribution {
+        subject: Subject::Events(rule.event),
+        rule: rule.name.clone(),
+        kind: RuleKind::Behaviour,
+        points,
+        detail,
+        events: vec![EventPoints {
+            event_id: newest.event.id,
+            occurred_at: newest.event.occurred_at,
+            full: rule.points,
+            now: newest.worth,
+        }],
     };
     (points, Some(contribution))
 }
@@ -684,6 +776,75 @@ mod tests {
             .find(|c| c.rule == "Browsed the site")
             .unwrap();
         assert_eq!(browsing.events.len(), 5);
+    }
+
+    #[test]
+    fn three_visits_to_pricing_within_a_week_count_once_and_time_on_page_is_a_minimum() {
+        let doc = format!(
+            "{}\n[[behaviour]]\nname = \"Came back for pricing\"\nevent = \"page_viewed\"\nwhere = {{ page = \"/pricing\" }}\npoints = 15\nat_least = 3\ndistinct = \"visit\"\nwindow_days = 7\n\n[[behaviour]]\nname = \"Read a case study\"\nevent = \"page_viewed\"\nwhere = {{ page = \"/cases\" }}\nwhere_at_least = {{ seconds = 60 }}\npoints = 4\n",
+            Policy::STARTER
+        );
+        let p = Policy::parse(&doc).unwrap();
+        let view = |visit: u32, page: &str, seconds: u32| json!({"page": page, "visit": visit, "seconds": seconds});
+        let payloads = [
+            view(1, "/pricing", 5),
+            view(1, "/pricing", 9),
+            view(2, "/pricing", 30),
+            view(3, "/pricing", 12),
+            view(3, "/cases", 59),
+            view(4, "/cases", 61),
+        ];
+        let at = |i: usize, days: i64| EventFact {
+            id: i as i64,
+            event_type: EventType::PageViewed,
+            occurred_at: now() - Duration::days(days) - Duration::minutes(i as i64),
+            payload: &payloads[i],
+        };
+        let rule = |events: &[EventFact]| {
+            score(&good_lead(), events, Marks::default(), &p, now())
+                .explanation
+                .into_iter()
+                .filter(|c| c.rule == "Came back for pricing" || c.rule == "Read a case study")
+                .map(|c| (c.rule, c.points))
+                .collect::<Vec<_>>()
+        };
+        // Two views in visit 1 and one in visit 2: two visits, not three.
+        assert!(rule(&[at(0, 1), at(1, 1), at(2, 2)]).is_empty());
+        assert_eq!(
+            rule(&[at(0, 1), at(1, 1), at(2, 2), at(3, 3)]),
+            [("Came back for pricing".to_owned(), 15.0)]
+        );
+        // The third visit was eight days ago: outside the window.
+        assert!(rule(&[at(0, 1), at(2, 2), at(3, 8)]).is_empty());
+        // 59 seconds on the case study is not a minute; 61 is.
+        assert!(rule(&[at(4, 0)]).is_empty());
+        assert_eq!(rule(&[at(5, 0)]), [("Read a case study".to_owned(), 4.0)]);
+        let quick = score_quick(
+            &good_lead(),
+            &[at(0, 1), at(2, 2), at(3, 3), at(5, 0)],
+            Marks::default(),
+            &p,
+            now(),
+        );
+        let full = score(
+            &good_lead(),
+            &[at(0, 1), at(2, 2), at(3, 3), at(5, 0)],
+            Marks::default(),
+            &p,
+            now(),
+        );
+        assert_eq!(quick.score, full.score);
+        for (bad, says) in [
+            ("at_least = 1", "2 or more"),
+            ("distinct = \"visit\"", "distinct needs at_least"),
+        ] {
+            let doc = format!(
+                "{}\n[[behaviour]]\nname = \"x\"\nevent = \"page_viewed\"\npoints = 1\n{bad}\n",
+                Policy::STARTER
+            );
+            let e = Policy::parse(&doc).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 
     fn arb_events() -> impl Strategy<Value = Vec<(u8, i64, bool)>> {
