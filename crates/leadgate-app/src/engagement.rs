@@ -6,6 +6,7 @@ use crate::Result;
 use chrono::{DateTime, Utc};
 use leadgate_core::engagement::{link, machine_open};
 use leadgate_core::event::LeadRef;
+use leadgate_core::visits::link_from_email;
 use leadgate_core::{EventDraft, EventType};
 use leadgate_store::{Email, NewConsent, Store, EMAIL_PURPOSE};
 use serde_json::json;
@@ -65,6 +66,14 @@ pub async fn clicked(
             now,
         )
         .await?;
+        // A page of a tracked site learns who arrived (see core's `link_from_email`).
+        let sites: Vec<String> = store
+            .trackers()
+            .await?
+            .into_iter()
+            .flat_map(|t| t.definition.sites)
+            .collect();
+        return Ok(Some(link_from_email(&target, &email.message_id, &sites)));
     }
     Ok(Some(target))
 }

@@ -158,17 +158,6 @@ pub fn is_tracker_key(key: &str) -> bool {
     })
 }
 
-/// A new tracker key: `t_` and 20 random letters and digits.
-pub fn new_tracker_key() -> String {
-    use rand::distributions::{Alphanumeric, DistString};
-    format!(
-        "t_{}",
-        Alphanumeric
-            .sample_string(&mut rand::thread_rng(), 20)
-            .to_ascii_lowercase()
-    )
-}
-
 /// The id a browser keeps for its visitor, or a view's id: 16 to 64 letters, digits, `-`
 /// and `_` (the script makes 22 random ones).
 fn is_browser_id(id: &str) -> bool {
@@ -396,6 +385,21 @@ impl PageView {
     }
 }
 
+/// A link of a Leadgate email as its click sends the recipient on: to a page of a tracked
+/// site it carries the email's token (`lg_e`), which the site's tracker hands back, so the
+/// visitor is known as the recipient. Links elsewhere are left as written: the token is
+/// no other site's business.
+pub fn link_from_email(target: &str, token: &str, tracked_sites: &[String]) -> String {
+    let Ok(mut url) = url::Url::parse(target) else {
+        return target.to_owned();
+    };
+    if !tracked_sites.contains(&url.origin().ascii_serialization()) {
+        return target.to_owned();
+    }
+    url.query_pairs_mut().append_pair(EMAIL_PARAM, token);
+    url.into()
+}
+
 /// Whether a user agent is a robot's: crawlers, link previews, monitors, scripts, and
 /// headless browsers. No user agent at all is a robot too.
 pub fn robot_agent(user_agent: Option<&str>) -> bool {
@@ -548,6 +552,24 @@ mod tests {
     }
 
     #[test]
+    fn only_links_to_tracked_sites_carry_the_email_token() {
+        let sites = vec!["https://www.example.com".to_owned()];
+        assert_eq!(
+            link_from_email(
+                "https://www.example.com/pricing?a=1#x",
+                "7.k@leadgate",
+                &sites
+            ),
+            "https://www.example.com/pricing?a=1&lg_e=7.k%40leadgate#x"
+        );
+        assert_eq!(
+            link_from_email("https://other.example/?a=1", "7.k@leadgate", &sites),
+            "https://other.example/?a=1"
+        );
+        assert_eq!(link_from_email("not a url", "t", &sites), "not a url");
+    }
+
+    #[test]
     fn robots_by_agent_and_by_pace() {
         assert!(robot_agent(None));
         assert!(robot_agent(Some(
@@ -576,7 +598,8 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("data-consent=\"implied\""));
-        assert!(is_tracker_key(&new_tracker_key()));
+        assert!(is_tracker_key("t_abcdefghij0123456789"));
+        assert!(!is_tracker_key("t_abc"));
     }
 
     proptest! {

@@ -27,6 +27,7 @@ mod sla;
 mod time;
 mod users;
 mod views;
+mod visitors;
 mod webhooks;
 
 /// Throw-away stores for test suites, here so every crate's tests share one way to make them.
@@ -64,6 +65,7 @@ pub use users::{
     random_token, NewSession, NewUser, SessionUser, User, UserChange, MIN_PASSWORD_CHARS,
 };
 pub use views::{SavedView, MAX_VIEWS};
+pub use visitors::{Forgotten, StoredTracker, Visitor};
 pub use webhooks::{Delivery, DeliveryOutcome, Webhook};
 
 use leadgate_core::FieldErrors;

@@ -291,6 +291,7 @@ impl Store {
             }
         }
         let events = tx.all_events_of(&lead_ids).await?;
+        let visitors = tx.visitors_of_leads(&lead_ids).await?;
         drop(tx);
         let consents = self.consents(person_id).await?;
         let document = json!({
@@ -300,6 +301,7 @@ impl Store {
             "consents": consents,
             "leads": leads,
             "events": events,
+            "site_visitors": visitors,
             "exported_at": Utc::now(),
         });
         self.audit(
@@ -439,6 +441,8 @@ impl Store {
         }
         // A mail server's refusal often quotes the address it refused.
         tx.forget_send_errors(&lead_ids).await?;
+        // The browsers the person was known by, and any history of theirs still kept apart.
+        tx.forget_visitors_of(&lead_ids).await?;
         // The person is also every record merged into them (other addresses of theirs), and
         // a merge kept their fields from before it (for undo).
         let people = tx.merged_cluster(person_id).await?;
@@ -537,7 +541,7 @@ impl Store {
             sqlx::query(&format!(
                 "{vacuum} people, leads, events, event_keys, tasks, emails, notifications, merges,
                  webhook_deliveries, consents, companies, import_rejects, analytics_changes,
-                 analytics_rollup, jobs, job_runs, saved_views"
+                 analytics_rollup, jobs, job_runs, saved_views, visitors, page_views"
             ))
             .execute(pool)
             .await?;
