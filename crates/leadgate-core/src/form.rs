@@ -13,6 +13,9 @@ pub const HONEYPOT: &str = "_hp";
 pub const SHOWN_AT: &str = "_ts";
 /// The consent checkbox.
 pub const CONSENT: &str = "consent";
+/// The hidden field the site tracker fills with the visitor's id (once they agreed to be
+/// tracked), so their history joins the lead the form makes.
+pub const VISITOR: &str = "_lgv";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -325,7 +328,7 @@ impl FormDefinition {
             ));
         }
         html.push_str(&format!(
-            "  <div style=\"position:absolute;left:-5000px\" aria-hidden=\"true\"><input name=\"{HONEYPOT}\" tabindex=\"-1\" autocomplete=\"off\"></div>\n  <input type=\"hidden\" name=\"{SHOWN_AT}\">\n  <input type=\"hidden\" name=\"landing_page\">\n  <input type=\"hidden\" name=\"referrer\">\n  <button type=\"submit\">Send</button>\n</form>\n<script>(function(){{var f=document.currentScript.previousElementSibling;f.{SHOWN_AT}.value=Date.now();f.landing_page.value=location.href;f.referrer.value=document.referrer;var q=new URLSearchParams(location.search);['utm_source','utm_medium','utm_campaign','utm_term','utm_content'].forEach(function(k){{if(q.get(k)){{var i=document.createElement('input');i.type='hidden';i.name=k;i.value=q.get(k);f.appendChild(i);}}}});}})();</script>\n"
+            "  <div style=\"position:absolute;left:-5000px\" aria-hidden=\"true\"><input name=\"{HONEYPOT}\" tabindex=\"-1\" autocomplete=\"off\"></div>\n  <input type=\"hidden\" name=\"{SHOWN_AT}\">\n  <input type=\"hidden\" name=\"{VISITOR}\">\n  <input type=\"hidden\" name=\"landing_page\">\n  <input type=\"hidden\" name=\"referrer\">\n  <button type=\"submit\">Send</button>\n</form>\n<script>(function(){{var f=document.currentScript.previousElementSibling;f.{SHOWN_AT}.value=Date.now();f.landing_page.value=location.href;f.referrer.value=document.referrer;if(window.leadgate&&leadgate.visitor()){{f.{VISITOR}.value=leadgate.visitor();}}var q=new URLSearchParams(location.search);['utm_source','utm_medium','utm_campaign','utm_term','utm_content'].forEach(function(k){{if(q.get(k)){{var i=document.createElement('input');i.type='hidden';i.name=k;i.value=q.get(k);f.appendChild(i);}}}});}})();</script>\n"
         ));
         html
     }

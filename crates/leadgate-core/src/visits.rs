@@ -160,7 +160,7 @@ pub fn is_tracker_key(key: &str) -> bool {
 
 /// The id a browser keeps for its visitor, or a view's id: 16 to 64 letters, digits, `-`
 /// and `_` (the script makes 22 random ones).
-fn is_browser_id(id: &str) -> bool {
+pub fn is_browser_id(id: &str) -> bool {
     (16..=64).contains(&id.len())
         && id
             .bytes()

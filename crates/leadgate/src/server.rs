@@ -3,6 +3,7 @@
 
 use crate::http::error::ApiError;
 use crate::http::{body, client, observe, AppState};
+use crate::jobs::visits::ViewQueue;
 use crate::jobs::DeliverySettings;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
@@ -34,8 +35,9 @@ impl From<DeliverySettings> for ServerSettings {
 }
 
 /// The whole application as a router, ready to serve.
-fn router(store: Store, settings: &ServerSettings) -> Router {
+fn router(store: Store, settings: &ServerSettings, views: ViewQueue) -> Router {
     let state = AppState {
+        views,
         models: leadgate_app::Models::new(store.clone()),
         store,
         replica: settings.replica.clone(),
@@ -89,10 +91,15 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     observe::start_upkeep();
-    axum::serve(
+    let (views, flusher) = ViewQueue::start(store.clone());
+    let served = axum::serve(
         listener,
-        router(store, &settings).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        router(store, &settings, views)
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    // The page views still held in memory are written before the server is done.
+    flusher.stop().await;
+    served
 }

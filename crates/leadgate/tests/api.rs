@@ -943,6 +943,10 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
         ("/api/v1/emails", &["get"][..]),
         ("/api/v1/emails/{id}/resend", &["post"][..]),
         ("/api/v1/inbound/email", &["post"][..]),
+        ("/api/v1/trackers", &["get", "post"][..]),
+        ("/api/v1/trackers/{key}", &["get", "put"][..]),
+        ("/t.js", &["get"][..]),
+        ("/t/collect", &["post"][..]),
     ] {
         for method in methods {
             assert!(
@@ -953,7 +957,7 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
     }
     assert_eq!(
         paths.len(),
-        66,
+        70,
         "every route, and only those: {:?}",
         paths.keys().collect::<Vec<_>>()
     );

@@ -14,6 +14,7 @@ mod policy;
 mod routing;
 mod serve;
 pub mod settings;
+mod tracker;
 mod user;
 mod webhook;
 
@@ -51,6 +52,8 @@ enum Command {
     Policy(policy::PolicyArgs),
     /// Web-to-lead forms: put (create or replace), list, embed.
     Form(form::FormArgs),
+    /// The website tracker: add (for a site), list, snippet.
+    Tracker(tracker::TrackerArgs),
     /// Find duplicate people over the whole store: merge the sure ones, suggest the likely.
     Dedupe(dedupe::DedupeArgs),
     /// Review merges: list, apply, reject, undo.
@@ -181,6 +184,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::User(args) => user::run(args).await,
         Command::Policy(args) => policy::run(args).await,
         Command::Form(args) => form::run(args).await,
+        Command::Tracker(args) => tracker::run(args).await,
         Command::Gdpr(args) => gdpr::run(args).await,
         Command::Team(args) => routing::team(args).await,
         Command::Rep(args) => routing::rep(args).await,

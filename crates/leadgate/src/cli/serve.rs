@@ -56,6 +56,10 @@ pub struct ServeArgs {
     /// --public-url). Opens by mail privacy proxies are recorded apart and not scored.
     #[arg(long, env = "LEADGATE_TRACK_EMAIL", requires = "public_url")]
     track_email: bool,
+    /// Days the site tracker keeps an anonymous visitor's history (a visitor never linked
+    /// to a lead); older views and visitors are deleted hourly.
+    #[arg(long, env = "LEADGATE_VISITOR_RETENTION_DAYS", default_value_t = crate::jobs::visits::DEFAULT_RETENTION_DAYS, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    visitor_retention_days: u32,
 }
 
 fn parse_public_url(raw: &str) -> Result<String, String> {
@@ -100,7 +104,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         &store,
         chrono::Duration::seconds(args.job_lease_secs.into()),
         delivery.clone(),
-    );
+    )
+    .and(tokio::spawn(crate::jobs::visits::forget_old_visitors(
+        store.clone(),
+        args.visitor_retention_days,
+    )));
     let settings = crate::server::ServerSettings {
         delivery,
         trusted_proxies: crate::http::client::TrustedProxies {

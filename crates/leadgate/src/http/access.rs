@@ -44,7 +44,7 @@ pub fn permission(method: &Method, path: &str) -> Permission {
         ["tasks"] | ["tasks", _] | ["notifications"] => ReadLeads,
         ["tasks", _, _] | ["notifications", _, "read"] => WorkLeads,
         ["imports", ..] | ["dedupe"] | ["merges", ..] => ManageData,
-        ["forms", ..] => {
+        ["forms", ..] | ["trackers", ..] => {
             if read {
                 ReadLeads
             } else {
@@ -127,6 +127,8 @@ mod tests {
             (&post, "/leads/4/assign", [true, false, true, false, false]),
             (&post, "/webhooks", [true, true, false, false, false]),
             (&post, "/inbound/email", [true, true, false, false, false]),
+            (&post, "/trackers", [true, true, false, false, false]),
+            (&get, "/trackers", [true, true, true, true, true]),
             (&post, "/gdpr/erase", [true, false, false, false, false]),
             (&get, "/sla/compliance", [true, true, true, false, true]),
             (&get, "/something-new", [true, false, false, false, false]),

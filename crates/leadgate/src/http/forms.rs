@@ -259,6 +259,11 @@ async fn submit(
     });
     let mut raw = input.clone();
     raw.remove(form::HONEYPOT);
+    // The visitor's id is the key to their browsing history: it joins it, it is not kept.
+    let visitor = raw
+        .remove(form::VISITOR)
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .filter(|v| leadgate_core::visits::is_browser_id(v));
     let consent = match (records_consent, &stored.definition.consent_text) {
         (true, Some(wording)) => Some(leadgate_store::NewConsent {
             purpose: leadgate_store::CONTACT_PURPOSE.into(),
@@ -269,7 +274,7 @@ async fn submit(
         }),
         _ => None,
     };
-    leadgate_app::capture(
+    let captured = leadgate_app::capture(
         &state.store,
         &state.models,
         Capture {
@@ -284,6 +289,17 @@ async fn submit(
         consent.as_ref(),
     )
     .await?;
+    // A bot's submission takes no one's history.
+    if let (Some(visitor), true) = (visitor, submission.bot_signals.is_empty()) {
+        leadgate_app::visits::identify(
+            &state.store,
+            &state.models,
+            &visitor,
+            captured.lead.id,
+            now,
+        )
+        .await?;
+    }
     if wants_html || content_type.starts_with("application/x-www-form-urlencoded") {
         if let Some(url) = &stored.definition.redirect_url {
             return Ok(Redirect::to(url).into_response());

@@ -22,6 +22,7 @@ mod privacy;
 mod qualification;
 pub(crate) mod reads;
 mod routing;
+mod visits;
 mod webhooks;
 
 use crate::http::error::ApiError;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub trusted_proxies: std::sync::Arc<client::TrustedProxies>,
     /// The addresses whose mail becomes leads (`POST /inbound/email`).
     pub inbound_addresses: std::sync::Arc<Vec<leadgate_core::Email>>,
+    /// Where the site tracker's page views wait to be written, a second at most.
+    pub views: crate::jobs::visits::ViewQueue,
 }
 
 impl axum::extract::FromRef<AppState> for std::sync::Arc<client::TrustedProxies> {
@@ -82,11 +85,13 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .merge(models::routes())
         .merge(qualification::routes())
         .merge(inbound::routes())
+        .merge(visits::api_routes())
         .route_layer(middleware::from_fn_with_state(state, require_api_key));
     Router::new()
         .nest("/api/v1", api)
         .merge(forms::public_routes())
         .merge(engagement::routes())
+        .merge(visits::public_routes())
         .route("/api/v1/openapi.json", get(openapi::spec))
         .route("/healthz", get(healthz))
         .route("/readyz", get(ready))

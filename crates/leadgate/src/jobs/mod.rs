@@ -20,12 +20,21 @@ use std::time::Duration;
 
 pub mod email;
 pub mod model;
+pub mod visits;
 pub mod webhook;
 
 pub use webhook::DeliverySettings;
 
 /// The background work of one server: stopped when dropped.
 pub struct Background(Vec<tokio::task::JoinHandle<()>>);
+
+impl Background {
+    /// The same work and one more task, stopped with the rest.
+    pub fn and(mut self, task: tokio::task::JoinHandle<()>) -> Self {
+        self.0.push(task);
+        self
+    }
+}
 
 impl Drop for Background {
     fn drop(&mut self) {

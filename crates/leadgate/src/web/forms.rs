@@ -12,6 +12,7 @@ use axum::http::HeaderMap;
 use axum::Form;
 use leadgate_core::access::Permission;
 use leadgate_core::form::FormDefinition;
+use leadgate_core::visits::{ConsentMode, TrackerDefinition};
 use serde_json::{json, Map, Value};
 
 /// The lead fields a form may ask for, in the order a form shows them.
@@ -58,6 +59,16 @@ struct FormsPage {
     consent: String,
     redirect: String,
     campaign: String,
+    trackers: Vec<TrackerRow>,
+}
+
+/// A site tracker as the page shows it: its sites one per line, and its snippet.
+pub struct TrackerRow {
+    pub key: String,
+    pub name: String,
+    pub implied: bool,
+    pub sites: String,
+    pub snippet: String,
 }
 
 /// A form with nothing in it yet.
@@ -87,6 +98,20 @@ async fn render(
     require(&signed.user, Permission::ManageForms)?;
     let c = Chrome::new(signed, "settings").with_flash(flash);
     let forms = snippets(state, headers).await?;
+    let origin = crate::http::forms::origin(headers);
+    let trackers = state
+        .store
+        .trackers()
+        .await?
+        .into_iter()
+        .map(|t| TrackerRow {
+            snippet: t.definition.snippet(&origin, &t.key),
+            implied: t.definition.consent == ConsentMode::Implied,
+            sites: t.definition.sites.join("\n"),
+            name: t.definition.name,
+            key: t.key,
+        })
+        .collect();
     let (key, definition) = editing.unwrap_or_else(|| (String::new(), blank()));
     let asked = |name: &str| definition.fields.iter().find(|f| f.name == name);
     let rows = FIELDS
@@ -132,6 +157,7 @@ async fn render(
         consent: definition.consent_text.clone().unwrap_or_default(),
         redirect: definition.redirect_url.clone().unwrap_or_default(),
         campaign: text(definition.source.get("campaign")),
+        trackers,
         c,
     })
 }
@@ -274,5 +300,46 @@ pub async fn save(
             .await
         }
         Err(other) => Err(other),
+    }
+}
+
+/// Adds a site tracker, or changes one (`key` given), with the same checks as the API.
+pub async fn save_tracker(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(form): Form<Vec<(String, String)>>,
+) -> PageResult {
+    signed.check_csrf(field(&form, "csrf"))?;
+    require(&signed.user, Permission::ManageForms)?;
+    let definition = TrackerDefinition {
+        name: field(&form, "name").to_owned(),
+        sites: field(&form, "sites")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        consent: if field(&form, "consent") == "implied" {
+            ConsentMode::Implied
+        } else {
+            ConsentMode::Required
+        },
+    };
+    let key = field(&form, "key");
+    let saved = if key.is_empty() {
+        state.store.create_tracker(&definition).await
+    } else {
+        state.store.update_tracker(key, &definition).await
+    };
+    match saved {
+        Ok(_) => {
+            state.views.forget_trackers();
+            Ok(back("/forms", Ok("tracker")))
+        }
+        Err(e) => match WebError::from(e) {
+            // A refusal names each bad part (sites[1]: ...) on the page it came from.
+            WebError::Invalid(message) => Ok(back("/forms", Err(message))),
+            other => Err(other),
+        },
     }
 }

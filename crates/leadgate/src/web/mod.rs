@@ -88,6 +88,7 @@ pub fn routes() -> Router<AppState> {
         .route("/imports/{id}/rejects.csv", get(imports::rejects))
         .route("/forms", get(forms::page).post(forms::save))
         .route("/forms/{key}", get(forms::edit))
+        .route("/forms/trackers", axum::routing::post(forms::save_tracker))
         .route("/merges", get(merges::page))
         .route("/merges/find", post(merges::find))
         .route("/merges/{id}/{decision}", post(merges::decide))
