@@ -23,6 +23,9 @@ pub struct ServerSettings {
     pub replica: Option<Store>,
     /// The addresses whose mail becomes leads.
     pub inbound_addresses: Vec<leadgate_core::Email>,
+    /// The demo's sample site under `/demo-site/`, tracked by the tracker with this key
+    /// (`leadgate demo` only).
+    pub demo_site: Option<String>,
 }
 
 impl From<DeliverySettings> for ServerSettings {
@@ -45,8 +48,11 @@ fn router(store: Store, settings: &ServerSettings, views: ViewQueue) -> Router {
         trusted_proxies: std::sync::Arc::new(settings.trusted_proxies.clone()),
         inbound_addresses: std::sync::Arc::new(settings.inbound_addresses.clone()),
     };
-    crate::http::routes(state.clone())
-        .merge(crate::web::routes())
+    let mut routes = crate::http::routes(state.clone()).merge(crate::web::routes());
+    if let Some(key) = &settings.demo_site {
+        routes = routes.merge(crate::web::demo_site::routes(key.clone()));
+    }
+    routes
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::http::reads::mark_writes,

@@ -232,9 +232,67 @@ fn install_browser() {
     );
 }
 
+/// The demo as `leadgate demo` serves it: its sample site carries the demo tracker's
+/// snippet, and a visitor who agrees there and sends the demo form is followed.
+async fn the_demo_site_in_chromium() {
+    let db = TestDatabase::new(Engine::Sqlite).await;
+    let store = db.store().await;
+    leadgate::cli::demo::seed(&store, 200, 3, false)
+        .await
+        .expect("demo data");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let address = listener.local_addr().expect("an address");
+    let tracker = leadgate::cli::demo::demo_tracker(&store, address)
+        .await
+        .expect("the demo tracker");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let settings = leadgate::server::ServerSettings {
+        demo_site: Some(tracker),
+        ..Default::default()
+    };
+    let server = tokio::spawn(leadgate::server::serve_with(
+        store.clone(),
+        listener,
+        settings,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let output = tokio::process::Command::new("node")
+        .arg(root().join("tests/browser/demo_site.mjs"))
+        .env("DEMO_URL", format!("http://{address}"))
+        .env(
+            "SHOTS",
+            root().join("target/browser-screenshots/tracker-demo"),
+        )
+        .output()
+        .await
+        .expect("node runs");
+    let _ = stop.send(());
+    let _ = server.await;
+    assert!(
+        output.status.success(),
+        "the demo site's browser test failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lead = lead_of(&store, "demo.visitor@acme.example").await;
+    let pages = count(
+        &store,
+        &format!("SELECT COUNT(*) FROM events WHERE lead_id = {lead} AND type = 'page_viewed'"),
+    )
+    .await;
+    assert!(pages >= 2, "the demo site's pages are on the lead: {pages}");
+    store.close().await;
+    db.cleanup().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tracker_follows_a_visitor_who_agreed_and_no_one_else_on_both_engines() {
     install_browser();
     tracker_in_chromium(Engine::Sqlite).await;
     tracker_in_chromium(Engine::Postgres).await;
+    the_demo_site_in_chromium().await;
 }

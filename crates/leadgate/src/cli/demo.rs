@@ -97,9 +97,11 @@ async fn serve(store: Store, args: &DemoArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.bind.bind))?;
     let address = listener.local_addr()?;
+    let tracker = demo_tracker(&store, address).await?;
     println!("  URL:          http://{address}/");
     println!("  Dashboard:    sign in as admin, mia (marketing), w.chen (sales manager, apac, in Chinese), li.na (sales rep, apac), j.miller (sales rep, americas) or vic (viewer); password {DEMO_PASSWORD}");
     println!("  Web form:     http://{address}/f/demo/embed (a form to try; its leads arrive as any other)");
+    println!("  Site tracker: http://{address}/demo-site/ (a sample site with the tracker's snippet and the form: agree, read, send, then find the pages on the new lead)");
     println!("  API key:      {}", key.secret);
     println!("  Try:          curl -H 'Authorization: Bearer {}' 'http://{address}/api/v1/leads?stage=customer&limit=5'", key.secret);
     println!("Press Ctrl-C to stop.");
@@ -108,10 +110,42 @@ async fn serve(store: Store, args: &DemoArgs) -> anyhow::Result<()> {
         chrono::Duration::seconds(crate::jobs::DEFAULT_LEASE_SECS.into()),
         Default::default(),
     );
-    crate::server::serve(store.clone(), listener, super::shutdown_signal()).await?;
+    let settings = crate::server::ServerSettings {
+        demo_site: Some(tracker),
+        ..Default::default()
+    };
+    crate::server::serve_with(store.clone(), listener, settings, super::shutdown_signal()).await?;
     drop(background);
     store.close().await;
     Ok(())
+}
+
+/// The demo's tracker, made or brought up to date for the address the demo serves on (its
+/// sample site is served there too); its key.
+pub async fn demo_tracker(store: &Store, address: std::net::SocketAddr) -> anyhow::Result<String> {
+    let port = address.port();
+    let mut sites = vec![
+        format!("http://localhost:{port}"),
+        format!("http://127.0.0.1:{port}"),
+    ];
+    if !address.ip().is_unspecified() && !address.ip().is_loopback() {
+        sites.push(format!("http://{address}"));
+    }
+    let definition = leadgate_core::visits::TrackerDefinition {
+        name: "Demo site".into(),
+        sites,
+        consent: leadgate_core::visits::ConsentMode::Required,
+    };
+    let existing = store
+        .trackers()
+        .await?
+        .into_iter()
+        .find(|t| t.definition.name == definition.name);
+    let tracker = match existing {
+        Some(t) => store.update_tracker(&t.key, &definition).await?,
+        None => store.create_tracker(&definition).await?,
+    };
+    Ok(tracker.key)
 }
 
 /// What `seed` stored.

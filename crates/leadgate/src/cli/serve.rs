@@ -117,6 +117,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         replica,
         inbound_addresses: args.inbound.addresses,
+        demo_site: None,
     };
     crate::server::serve_with(store.clone(), listener, settings, super::shutdown_signal()).await?;
     drop(background);

@@ -7,6 +7,7 @@ pub(crate) mod auth;
 mod board;
 mod bulk;
 mod charts;
+pub(crate) mod demo_site;
 mod edit;
 mod forms;
 pub mod i18n;
