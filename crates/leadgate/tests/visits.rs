@@ -244,6 +244,59 @@ async fn a_form_joins_the_visitors_history_and_a_stopping_server_writes_what_it_
         count(&app.store, "SELECT COUNT(*) FROM page_views").await,
         0
     );
+    // The lead page says which pages, in the reader's language.
+    app.store
+        .create_user(leadgate_store::NewUser {
+            name: "mai".into(),
+            display_name: None,
+            role: leadgate_core::access::Role::Marketing,
+            team: None,
+            locale: "zh-CN".into(),
+            time_zone: String::new(),
+            password: "correct horse battery".into(),
+        })
+        .await
+        .unwrap();
+    let browser = common::session::sign_in(app, "mai", "correct horse battery").await;
+    let (status, page) = browser.page(&format!("/leads/{lead}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("/pricing · Acme · 第 1 次访问 · 阅读 4 秒"),
+        "{page}"
+    );
+    // A tracker made on the forms page, refused first for a site that is no address.
+    let (_, back) = browser
+        .post_to(
+            "/forms/trackers",
+            &[
+                ("name", "Shop"),
+                ("sites", "shop.acme.example"),
+                ("consent", "required"),
+            ],
+        )
+        .await;
+    assert!(
+        back.contains("error=") && back.contains("sites[0]"),
+        "{back}"
+    );
+    let (_, back) = browser
+        .post_to(
+            "/forms/trackers",
+            &[
+                ("name", "Shop"),
+                ("sites", "https://shop.acme.example\nhttps://acme.example"),
+                ("consent", "implied"),
+            ],
+        )
+        .await;
+    assert_eq!(back, "/forms?done=tracker");
+    let (_, forms) = browser.page("/forms").await;
+    assert!(
+        forms.contains("https://shop.acme.example\nhttps://acme.example")
+            && forms.contains("data-consent=&#34;implied&#34;"),
+        "{forms}"
+    );
+
     // The id joined the history; it is not kept with the form's fields.
     assert_eq!(
         count(&app.store, &format!("SELECT COUNT(*) FROM events WHERE CAST(payload AS TEXT) LIKE '%{visitor}%' AND type = 'form_submitted'")).await,

@@ -377,6 +377,20 @@ fn describe(c: &Chrome, event: &StoredEvent) -> String {
             s("to_grade"),
             c.tk("temperature", &s("temperature"))
         ),
+        // A page the site tracker saw: which, its title, the visit, how long it was read.
+        "page_viewed" if p.get("tracked") == Some(&Value::Bool(true)) => {
+            let mut parts = vec![s("page")];
+            if !s("title").is_empty() {
+                parts.push(s("title"));
+            }
+            if let Some(visit) = p.get("visit").and_then(Value::as_u64) {
+                parts.push(c.t.tf("timeline.visit", &[("n", &visit.to_string())]));
+            }
+            if let Some(seconds) = p.get("seconds").and_then(Value::as_u64).filter(|s| *s > 0) {
+                parts.push(c.t.tf("timeline.read_for", &[("seconds", &seconds.to_string())]));
+            }
+            parts.join(" · ")
+        }
         "email_sent" => s("subject"),
         "form_submitted" => {
             let source = p.get("source").cloned().unwrap_or(Value::Null);
