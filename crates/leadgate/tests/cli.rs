@@ -355,6 +355,90 @@ fn forms_are_put_listed_and_embedded() {
 }
 
 #[test]
+fn trackers_are_added_listed_and_their_snippet_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("leadgate.db");
+    let db = db.to_str().unwrap();
+    let refused = leadgate(
+        &[
+            "tracker",
+            "add",
+            "--name",
+            "Site",
+            "--site",
+            "ftp://acme.example",
+        ],
+        db,
+    );
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("sites[0]"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let added = leadgate(
+        &[
+            "tracker",
+            "add",
+            "--name",
+            "Acme",
+            "--site",
+            "https://www.acme.example/",
+            "--site",
+            "https://shop.acme.example",
+            "--consent",
+            "implied",
+            "--base-url",
+            "https://leads.example.com/",
+        ],
+        db,
+    );
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let snippet = text(&added.stdout);
+    assert!(
+        snippet
+            .starts_with("<script async src=\"https://leads.example.com/t.js\" data-tracker=\"t_")
+            && snippet.contains("data-consent=\"implied\""),
+        "{snippet}"
+    );
+    let listed = text(&leadgate(&["tracker", "list"], db).stdout);
+    assert!(
+        listed.contains("implied")
+            && listed.contains("https://www.acme.example https://shop.acme.example"),
+        "{listed}"
+    );
+    let key = listed.split_whitespace().next().unwrap().to_owned();
+    let again = text(
+        &leadgate(
+            &[
+                "tracker",
+                "snippet",
+                &key,
+                "--base-url",
+                "https://leads.example.com",
+            ],
+            db,
+        )
+        .stdout,
+    );
+    assert_eq!(again, snippet);
+    let bad_consent = leadgate(
+        &[
+            "tracker",
+            "add",
+            "--name",
+            "x",
+            "--site",
+            "https://a.example",
+            "--consent",
+            "maybe",
+        ],
+        db,
+    );
+    assert!(text(&bad_consent.stderr).contains("'maybe' is not a consent mode"));
+}
+
+#[test]
 fn a_person_is_exported_and_erased_from_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("leadgate.db");
