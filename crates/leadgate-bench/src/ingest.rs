@@ -174,7 +174,7 @@ async fn direct(
     Ok(started.elapsed())
 }
 
-async fn http(
+pub(crate) async fn http(
     store: &Store,
     batches: Vec<Vec<(leadgate_core::id::LeadId, EventDraft)>>,
     concurrency: usize,

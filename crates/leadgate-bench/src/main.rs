@@ -1,6 +1,7 @@
 //! `leadgate-bench`: performance measured side by side with a peer in one run
 //! (BENCHMARKS.md). Its own binary, so the production one does not ship the benchmarks.
 
+mod collect;
 mod dedupe;
 mod disk;
 mod followup;
@@ -28,6 +29,8 @@ struct BenchArgs {
 enum Bench {
     /// Events/s through `POST /api/v1/events` against direct inserts into the same engine.
     Ingest(ingest::IngestArgs),
+    /// Page views/s through the site tracker's collect endpoint, beside the events API.
+    Collect(collect::CollectArgs),
     /// Scoring a million leads in memory, against the same scoring in pandas; rescoring and
     /// backtesting a store of that size.
     Scoring(scoring::ScoringArgs),
@@ -66,6 +69,7 @@ fn main() -> anyhow::Result<()> {
 async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         Bench::Ingest(args) => ingest::run(args).await,
+        Bench::Collect(args) => collect::run(args).await,
         Bench::Scoring(args) => scoring::run(args).await,
         Bench::Import(args) => import::run(args).await,
         Bench::Dedupe(args) => dedupe::run(args).await,

@@ -195,23 +195,23 @@ async fn collect(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     if visits::robot_agent(agent) {
         return answer(StatusCode::NO_CONTENT.into_response());
     }
-    // The site is checked before the views are read: a site not listed learns nothing more.
-    #[derive(serde::Deserialize)]
-    struct Addressed {
-        tracker: String,
-    }
-    if let Ok(Addressed { tracker }) = serde_json::from_slice::<Addressed>(&body) {
-        match state.views.tracker(&state.store, &tracker).await {
-            Ok(Some(found)) if !found.definition.allows(origin) => {
-                return answer(refused(Refusal::SiteNotListed, origin));
-            }
-            Ok(_) => {}
-            Err(e) => return answer(ApiError::from(e).into_response()),
-        }
-    }
     let collected = match Collected::parse(&body, origin, Utc::now()) {
         Ok(collected) => collected,
-        Err(errors) => return answer(ApiError::Invalid(errors).into_response()),
+        Err(errors) => {
+            // A site not listed is told so, not what is wrong with its post.
+            #[derive(serde::Deserialize)]
+            struct Addressed {
+                tracker: String,
+            }
+            if let Ok(Addressed { tracker }) = serde_json::from_slice::<Addressed>(&body) {
+                if let Ok(Some(found)) = state.views.tracker(&state.store, &tracker).await {
+                    if !found.definition.allows(origin) {
+                        return answer(refused(Refusal::SiteNotListed, origin));
+                    }
+                }
+            }
+            return answer(ApiError::Invalid(errors).into_response());
+        }
     };
     let result = state.views.accept(&state.store, origin, collected).await;
     answer(match result {

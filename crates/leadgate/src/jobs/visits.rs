@@ -30,7 +30,7 @@ pub struct ViewQueue {
 
 #[derive(Default)]
 struct Trackers {
-    by_key: HashMap<String, StoredTracker>,
+    by_key: HashMap<String, Arc<StoredTracker>>,
     read_at: Option<Instant>,
 }
 
@@ -80,7 +80,7 @@ impl ViewQueue {
         &self,
         store: &Store,
         key: &str,
-    ) -> leadgate_store::Result<Option<StoredTracker>> {
+    ) -> leadgate_store::Result<Option<Arc<StoredTracker>>> {
         let (found, stale) = {
             let cache = self.trackers.read().unwrap_or_else(|p| p.into_inner());
             let age = cache.read_at.map(|at| at.elapsed());
@@ -97,7 +97,10 @@ impl ViewQueue {
         }
         let all = store.trackers().await?;
         let mut cache = self.trackers.write().unwrap_or_else(|p| p.into_inner());
-        cache.by_key = all.into_iter().map(|t| (t.key.clone(), t)).collect();
+        cache.by_key = all
+            .into_iter()
+            .map(|t| (t.key.clone(), Arc::new(t)))
+            .collect();
         cache.read_at = Some(Instant::now());
         Ok(cache.by_key.get(key).cloned())
     }
