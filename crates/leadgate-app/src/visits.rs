@@ -131,9 +131,11 @@ pub async fn record(
             None => kept.extend(arrival.views.iter().map(|v| (visitor.id, v))),
         }
     }
-    // A view posted twice (the script retries) is one event.
+    // A view posted twice (the script retries) is one event, or kept once.
     let mut seen = HashSet::new();
     drafts.retain(|(_, d)| seen.insert(d.idempotency_key.clone()));
+    let mut seen = HashSet::new();
+    kept.retain(|(visitor, view)| seen.insert((*visitor, view.id.as_str())));
     tx.keep_views(&kept).await?;
     recorded.kept = kept.len();
     recorded.events = tx.append_activity(&drafts).await?;

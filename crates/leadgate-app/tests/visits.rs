@@ -15,6 +15,7 @@ use std::collections::HashSet;
 leadgate_store::on_both_engines!(
     a_visitors_history_becomes_the_leads_events_when_they_send_a_form,
     robots_and_old_anonymous_history_are_not_kept,
+    hostile_posts_are_stored_once_and_clean,
     a_visitor_from_an_email_is_its_recipient_and_is_erased_with_them
 );
 
@@ -384,4 +385,52 @@ async fn a_visitor_from_an_email_is_its_recipient_and_is_erased_with_them(store:
     )
     .await;
     assert_eq!(left, 0, "the pages they read are erased with them");
+}
+
+/// A post whose view comes twice, with control bytes everywhere the script's text goes, for
+/// an anonymous and a known visitor: stored once each, clean (a NUL would break PostgreSQL's
+/// JSON and with it the whole batch).
+async fn hostile_posts_are_stored_once_and_clean(store: Store) {
+    let models = Models::new(store.clone());
+    let tracker = tracker(&store).await;
+    let now = now();
+    let view = json!({"id": "view-twice-000000001", "url": "https://www.acme.example/a\u{0}b?utm_source=x\u{0}y&q=\u{0}",
+                      "title": "\u{0}T\r\nitle", "at": now.timestamp_millis(), "seconds": 3, "visit": 1});
+    let body = serde_json::to_vec(
+        &json!({"tracker": "t_abcdefghij0123456789", "visitor": "hostile-visitor-000001",
+                                          "views": [view.clone(), view]}),
+    )
+    .expect("json");
+    let collected = leadgate_core::visits::Collected::parse(&body, "https://www.acme.example", now)
+        .expect("read");
+    let arrival = |visitor: &str| Arrival {
+        tracker_id: tracker,
+        visitor: visitor.into(),
+        email: None,
+        views: collected.views.clone(),
+    };
+    let lead = lead(&store, &models, "known@acme.example").await;
+    identify(&store, &models, "known-visitor-0000001", lead, now)
+        .await
+        .expect("linked");
+    let recorded = record(
+        &store,
+        vec![
+            arrival("hostile-visitor-000001"),
+            arrival("known-visitor-0000001"),
+        ],
+        &HashSet::new(),
+        now,
+    )
+    .await
+    .expect("recorded");
+    assert_eq!(
+        (recorded.kept, recorded.events),
+        (1, 1),
+        "posted twice, kept once each"
+    );
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM page_views").await, 1);
+    let views = page_views_of(&store, lead).await;
+    assert_eq!(views.len(), 1);
+    assert_eq!(views[0].1, "/a%00b");
 }

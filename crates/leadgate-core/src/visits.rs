@@ -527,6 +527,24 @@ mod tests {
     }
 
     #[test]
+    fn control_bytes_never_reach_what_is_stored() {
+        let mut hostile =
+            view("https://www.example.com/pri\u{0}cing\r\n?utm_source=a\u{0}b&utm_medium=%00x");
+        hostile["title"] = json!("\u{0}Pricing\r\nSet-Cookie: x\t");
+        hostile["referrer"] = json!("https://evil\u{0}.example/");
+        let c = Collected::parse(&post(hostile), "https://www.example.com", now()).unwrap();
+        let payload = c.views[0].payload().to_string();
+        let stored = serde_json::to_string(&c.views[0]).unwrap();
+        for text in [&payload, &stored] {
+            assert!(
+                !text.contains("\\u0000") && !text.contains("\\r") && !text.contains("\\n"),
+                "{text}"
+            );
+        }
+        assert_eq!(c.views[0].title.as_deref(), Some("PricingSet-Cookie: x"));
+    }
+
+    #[test]
     fn a_view_of_another_site_or_time_is_refused_by_field() {
         let refused = |body: Vec<u8>| {
             Collected::parse(&body, "https://www.example.com", now())

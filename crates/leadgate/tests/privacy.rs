@@ -110,6 +110,8 @@ async fn erase_a_person_with_values_everywhere(app: &TestApp) -> Vec<&'static st
         "erase-me.example",            // the company's web domain, from their email
         "Quuxcorp",                    // a company only they have a lead at: theirs
         "zeldaidemkey-1",              // a client's idempotency key on their event
+        "zeldatrackedtitle",           // a page the site tracker saw them read
+        "zeldavisitor0123456789",      // the tracker's id for their browser
     ];
     let id = new_lead(
         app,
@@ -190,6 +192,48 @@ async fn erase_a_person_with_values_everywhere(app: &TestApp) -> Vec<&'static st
              "payload": {"outcome": "lost", "reason": values[13]}}]}),
     )
     .await;
+    // What the site tracker saw of them before and after they sent a form.
+    let tracker = app
+        .store
+        .create_tracker(&leadgate_core::visits::TrackerDefinition {
+            name: "site".into(),
+            sites: vec!["https://www.quuxcorp.example".into()],
+            consent: leadgate_core::visits::ConsentMode::Required,
+        })
+        .await
+        .unwrap();
+    let post = json!({"tracker": tracker.key, "visitor": values[19], "views": [{
+        "id": "zq-view-000000000001", "url": "https://www.quuxcorp.example/zeldapage",
+        "title": values[18], "at": chrono::Utc::now().timestamp_millis(), "seconds": 9, "visit": 1}]});
+    let collected = leadgate_core::visits::Collected::parse(
+        post.to_string().as_bytes(),
+        "https://www.quuxcorp.example",
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    let arrival = leadgate_app::visits::Arrival {
+        tracker_id: tracker.id,
+        visitor: values[19].into(),
+        email: None,
+        views: collected.views,
+    };
+    leadgate_app::visits::record(
+        &app.store,
+        vec![arrival],
+        &Default::default(),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    leadgate_app::visits::identify(
+        &app.store,
+        &leadgate_app::Models::new(app.store.clone()),
+        values[19],
+        leadgate_core::id::LeadId(id),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
     // An email to them that the mail server refused, quoting the address.
     email_the_lead(app, id).await;
     let now = chrono::Utc::now();
