@@ -244,6 +244,40 @@ async fn a_form_joins_the_visitors_history_and_a_stopping_server_writes_what_it_
         count(&app.store, "SELECT COUNT(*) FROM page_views").await,
         0
     );
+    // Someone else sends the form with her address from their own browser: their
+    // browsing does not become hers.
+    let stranger = "0000aaaa1111bbbb2222cccc3333dddd";
+    let body = post_of(&key, stranger, "view-stranger-00000001", "/pricing");
+    assert_eq!(
+        collect(&app.base, Some(SITE), &body, &[]).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(written(app, "SELECT COUNT(*) FROM page_views", 1).await, 1);
+    let again = app
+        .client
+        .post(app.url("/f/contact"))
+        .form(&[
+            ("email", "ann@acme.example"),
+            ("_ts", "1"),
+            ("_lgv", stranger),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(
+        count(&app.store, "SELECT COUNT(*) FROM page_views").await,
+        1,
+        "kept apart"
+    );
+    assert_eq!(
+        count(
+            &app.store,
+            &format!("SELECT COUNT(*) FROM events WHERE lead_id = {lead} AND type = 'page_viewed'")
+        )
+        .await,
+        3
+    );
     // The lead page says which pages, in the reader's language.
     app.store
         .create_user(leadgate_store::NewUser {

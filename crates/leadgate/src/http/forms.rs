@@ -289,8 +289,14 @@ async fn submit(
         consent.as_ref(),
     )
     .await?;
-    // A bot's submission takes no one's history.
-    if let (Some(visitor), true) = (visitor, submission.bot_signals.is_empty()) {
+    // The visitor's history joins the lead this form made. Not a lead it matched by email:
+    // anyone can type someone else's address, and their browsing would then be scored as
+    // that person's from then on (a known lead's browser is recognised by a click from a
+    // Leadgate email instead, which proves the inbox). A bot's submission takes nothing.
+    if let (Some(visitor), true) = (
+        visitor,
+        captured.created && submission.bot_signals.is_empty(),
+    ) {
         leadgate_app::visits::identify(
             &state.store,
             &state.models,
