@@ -265,25 +265,34 @@ fn hits<'e, 'a>(
     hits
 }
 
-/// One behaviour rule's points from its hits (sorted by day, worth first), and (when
-/// `explain`) what gave them.
-fn rule_points(rule: &BehaviourRule, hits: &[Hit], explain: bool) -> (f64, Option<Contribution>) {
-    let mut kept: Vec<&Hit> = Vec::new();
-    let mut total = 0.0;
+/// The hits a rule counts (hits sorted by day, worth first): of each day's events the
+/// `per_day` worth most, so a further event can only add.
+fn within_day_limit<'h, 'e, 'a>(
+    rule: &BehaviourRule,
+    hits: &'h [Hit<'e, 'a>],
+) -> impl Iterator<Item = &'h Hit<'e, 'a>> {
     let mut day = None;
     let mut today = 0usize;
-    for hit in hits {
+    let limit = rule.per_day;
+    hits.iter().filter(move |hit| {
         if day != Some(hit.day) {
             day = Some(hit.day);
             today = 0;
         }
         today += 1;
-        // Of each day's events, the ones worth most count: so a further event can only add.
-        if rule.per_day.is_none_or(|limit| today <= limit as usize) {
-            total += hit.worth;
-            if explain {
-                kept.push(hit);
-            }
+        limit.is_none_or(|limit| today <= limit as usize)
+    })
+}
+
+/// One behaviour rule's points from its hits (sorted by day, worth first), and (when
+/// `explain`) what gave them.
+fn rule_points(rule: &BehaviourRule, hits: &[Hit], explain: bool) -> (f64, Option<Contribution>) {
+    let mut kept: Vec<&Hit> = Vec::new();
+    let mut total = 0.0;
+    for hit in within_day_limit(rule, hits) {
+        total += hit.worth;
+        if explain {
+            kept.push(hit);
         }
     }
     if let Some(at_least) = &rule.at_least {
@@ -347,19 +356,9 @@ fn counted_points(
     hits: &[Hit],
     explain: bool,
 ) -> (f64, Option<Contribution>) {
-    let mut counted: Vec<&Hit> = Vec::new();
-    let mut day = None;
-    let mut today = 0usize;
-    for hit in hits {
-        if day != Some(hit.day) {
-            day = Some(hit.day);
-            today = 0;
-        }
-        today += 1;
-        if hit.worth != 0.0 && rule.per_day.is_none_or(|limit| today <= limit as usize) {
-            counted.push(hit);
-        }
-    }
+    let counted: Vec<&Hit> = within_day_limit(rule, hits)
+        .filter(|hit| hit.worth != 0.0)
+        .collect();
     let count = match &at_least.distinct {
         None => counted.len(),
         Some(key) => {

@@ -3,17 +3,14 @@
 //! as each role, works a lead from MQL to won, drags on the board, and checks access, CSRF,
 //! escaping and languages. Screenshots land in `target/browser-screenshots/<engine>/`.
 
+mod common;
+
+use common::{install_browser, root};
 use leadgate_core::access::LeadScope;
 use leadgate_core::Stage;
 use leadgate_store::testing::{capture, TestDatabase};
 use leadgate_store::{Engine, LeadFilter, Store};
 use serde_json::json;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// An MQL of `team`, owned by `rep`.
 async fn mql_of(store: &Store, rep: &str, fields: serde_json::Value) -> leadgate_core::id::LeadId {
@@ -115,18 +112,6 @@ async fn dashboard_in_chromium(engine: Engine) {
         "browser tests failed on {engine:?}:\n{}\n{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// Installs Chromium and playwright-core when missing (the project's own script).
-fn install_browser() {
-    let status = Command::new("bash")
-        .arg(root().join("scripts/install-browser-test-deps.sh"))
-        .status()
-        .expect("bash runs");
-    assert!(
-        status.success(),
-        "scripts/install-browser-test-deps.sh failed"
     );
 }
 

@@ -5,20 +5,17 @@
 //! nothing, not even an id in the browser. A site the tracker does not list is refused.
 //! `tests/browser/tracker.mjs` drives the browser; this file serves and checks the store.
 
+mod common;
+
 use axum::extract::{Path as UrlPath, State};
 use axum::response::Html;
 use axum::Router;
 use chrono::{DateTime, Utc};
+use common::{install_browser, root};
 use leadgate_core::form::FormDefinition;
 use leadgate_core::visits::{ConsentMode, TrackerDefinition};
 use leadgate_store::testing::{count, TestDatabase};
 use leadgate_store::{Engine, Store};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 #[derive(Clone)]
 struct Site {
@@ -218,18 +215,6 @@ async fn tracker_in_chromium(engine: Engine) {
     assert_eq!(count(&store, "SELECT COUNT(*) FROM page_views").await, 0);
     store.close().await;
     db.cleanup().await;
-}
-
-/// Installs Chromium and playwright-core when missing (the project's own script).
-fn install_browser() {
-    let status = Command::new("bash")
-        .arg(root().join("scripts/install-browser-test-deps.sh"))
-        .status()
-        .expect("bash runs");
-    assert!(
-        status.success(),
-        "scripts/install-browser-test-deps.sh failed"
-    );
 }
 
 /// The demo as `leadgate demo` serves it: its sample site carries the demo tracker's

@@ -59,10 +59,12 @@ struct FormsPage {
     consent: String,
     redirect: String,
     campaign: String,
+    /// Every tracker, then a blank one (the form that adds one).
     trackers: Vec<TrackerRow>,
 }
 
 /// A site tracker as the page shows it: its sites one per line, and its snippet.
+#[derive(Default)]
 pub struct TrackerRow {
     pub key: String,
     pub name: String,
@@ -111,6 +113,8 @@ async fn render(
             name: t.definition.name,
             key: t.key,
         })
+        // The last row is blank: the form to add one.
+        .chain(std::iter::once(TrackerRow::default()))
         .collect();
     let (key, definition) = editing.unwrap_or_else(|| (String::new(), blank()));
     let asked = |name: &str| definition.fields.iter().find(|f| f.name == name);

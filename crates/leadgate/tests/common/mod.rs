@@ -4,6 +4,23 @@
 
 pub mod session;
 
+/// The workspace's root (scripts, the browser tests' node scripts).
+pub fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Installs Chromium and playwright-core when missing (the project's own script).
+pub fn install_browser() {
+    let status = std::process::Command::new("bash")
+        .arg(root().join("scripts/install-browser-test-deps.sh"))
+        .status()
+        .expect("bash runs");
+    assert!(
+        status.success(),
+        "scripts/install-browser-test-deps.sh failed"
+    );
+}
+
 use leadgate_store::testing::TestDatabase;
 use leadgate_store::{Engine, Store};
 use reqwest::{Client, Response, StatusCode};
