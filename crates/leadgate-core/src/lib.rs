@@ -34,6 +34,7 @@ pub mod routing;
 pub mod scoring;
 pub mod sla;
 pub mod source;
+pub mod spend;
 pub mod stage;
 pub mod temperature;
 pub mod validation;
