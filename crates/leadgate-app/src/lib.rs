@@ -14,6 +14,7 @@ pub mod models;
 pub mod qualify;
 pub mod rescore;
 pub mod route;
+pub mod spend;
 pub mod visits;
 
 pub use capture::{capture, Captured};

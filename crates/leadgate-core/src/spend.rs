@@ -41,15 +41,21 @@ impl Attribution {
         Self::ALL
             .into_iter()
             .find(|a| a.as_str() == raw)
-            .ok_or_else(|| format!("'{raw}' is not an attribution (first_touch, last_touch or linear)"))
+            .ok_or_else(|| {
+                format!("'{raw}' is not an attribution (first_touch, last_touch or linear)")
+            })
     }
 
     /// Each touch's share of a lead with these many touches.
     fn shares(self, touches: usize) -> Vec<f64> {
         match (self, touches) {
             (_, 0) => Vec::new(),
-            (Attribution::FirstTouch, n) => (0..n).map(|i| if i == 0 { 1.0 } else { 0.0 }).collect(),
-            (Attribution::LastTouch, n) => (0..n).map(|i| if i + 1 == n { 1.0 } else { 0.0 }).collect(),
+            (Attribution::FirstTouch, n) => {
+                (0..n).map(|i| if i == 0 { 1.0 } else { 0.0 }).collect()
+            }
+            (Attribution::LastTouch, n) => {
+                (0..n).map(|i| if i + 1 == n { 1.0 } else { 0.0 }).collect()
+            }
             (Attribution::Linear, n) => vec![1.0 / n as f64; n],
         }
     }
@@ -155,10 +161,16 @@ impl SpendLine {
         let mut errors = FieldErrors::default();
         let field = |name: &str| format!("{prefix}{name}");
         if month_start(&self.month).is_none() {
-            errors.push(FieldError::new(field("month"), "must be a month as YYYY-MM"));
+            errors.push(FieldError::new(
+                field("month"),
+                "must be a month as YYYY-MM",
+            ));
         }
         if !self.amount.is_finite() || self.amount < 0.0 {
-            errors.push(FieldError::new(field("amount"), "must be a number, 0 or more"));
+            errors.push(FieldError::new(
+                field("amount"),
+                "must be a number, 0 or more",
+            ));
         }
         let text = |name: &str, value: &Option<String>, errors: &mut FieldErrors| {
             let value = value.as_deref().map(str::trim).filter(|v| !v.is_empty())?;
@@ -170,13 +182,13 @@ impl SpendLine {
             }
             Some(value.to_owned())
         };
-        let channel = text("channel", &self.channel, &mut errors).and_then(|c| {
-            match c.parse::<crate::Channel>() {
-                Ok(channel) => Some(channel.as_str().to_owned()),
-                Err(reason) => {
-                    errors.push(FieldError::new(field("channel"), reason));
-                    None
-                }
+        let channel = text("channel", &self.channel, &mut errors).and_then(|c| match c
+            .parse::<crate::Channel>()
+        {
+            Ok(channel) => Some(channel.as_str().to_owned()),
+            Err(reason) => {
+                errors.push(FieldError::new(field("channel"), reason));
+                None
             }
         });
         let line = SpendLine {
@@ -187,10 +199,11 @@ impl SpendLine {
             channel,
             amount: self.amount,
         };
-        if line.channel.is_none()
-            && line.campaign.is_none()
-            && line.utm_source.is_none()
-            && line.utm_medium.is_none()
+        let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+        if !(given(&self.channel)
+            || given(&self.campaign)
+            || given(&self.utm_source)
+            || given(&self.utm_medium))
         {
             errors.push(FieldError::new(
                 field("campaign"),
@@ -217,6 +230,13 @@ pub fn month_start(month: &str) -> Option<NaiveDate> {
         return None;
     }
     NaiveDate::from_ymd_opt(year.parse().ok()?, m.parse().ok()?, 1)
+}
+
+/// The month after a `YYYY-MM` month (what an inclusive last month ends before).
+pub fn next_month(month: &str) -> Option<String> {
+    month_start(month)?
+        .checked_add_months(chrono::Months::new(1))
+        .map(|d| d.format("%Y-%m").to_string())
 }
 
 /// A lead as the cost reports count it: the month it arrived, its touches in order, how far
@@ -292,7 +312,11 @@ pub fn returns(
         }
     }
     for lead in leads {
-        for (touch, share) in lead.touches.iter().zip(attribution.shares(lead.touches.len())) {
+        for (touch, share) in lead
+            .touches
+            .iter()
+            .zip(attribution.shares(lead.touches.len()))
+        {
             if share == 0.0 {
                 continue;
             }
@@ -337,15 +361,42 @@ pub struct SpendColumns {
 }
 
 const DATE_NAMES: [&str; 12] = [
-    "date", "day", "month", "week", "reporting starts", "start date", "start date (in utc)",
-    "reporting start", "ngày", "日期", "تاریخ", "thời gian",
+    "date",
+    "day",
+    "month",
+    "week",
+    "reporting starts",
+    "start date",
+    "start date (in utc)",
+    "reporting start",
+    "ngày",
+    "日期",
+    "تاریخ",
+    "thời gian",
 ];
 const COST_NAMES: [&str; 12] = [
-    "cost", "spend", "spent", "amount spent", "total spent", "amount", "cost (usd)", "chi phí",
-    "花费", "费用", "消费", "هزینه",
+    "cost",
+    "spend",
+    "spent",
+    "amount spent",
+    "total spent",
+    "amount",
+    "cost (usd)",
+    "chi phí",
+    "花费",
+    "费用",
+    "消费",
+    "هزینه",
 ];
 const CAMPAIGN_NAMES: [&str; 8] = [
-    "campaign", "campaign name", "campaign_name", "chiến dịch", "广告系列", "推广计划", "活动", "کمپین",
+    "campaign",
+    "campaign name",
+    "campaign_name",
+    "chiến dịch",
+    "广告系列",
+    "推广计划",
+    "活动",
+    "کمپین",
 ];
 
 /// A header cell in the form names are compared in: lower case, trimmed, without a
@@ -369,10 +420,22 @@ impl SpendColumns {
         let date = find(&DATE_NAMES);
         let cost = find(&COST_NAMES);
         if date.is_none() {
-            errors.push(FieldError::new("date", format!("no column is a date (one of: {})", DATE_NAMES[..7].join(", "))));
+            errors.push(FieldError::new(
+                "date",
+                format!(
+                    "no column is a date (one of: {})",
+                    DATE_NAMES[..7].join(", ")
+                ),
+            ));
         }
         if cost.is_none() {
-            errors.push(FieldError::new("cost", format!("no column is the cost (one of: {})", COST_NAMES[..6].join(", "))));
+            errors.push(FieldError::new(
+                "cost",
+                format!(
+                    "no column is the cost (one of: {})",
+                    COST_NAMES[..6].join(", ")
+                ),
+            ));
         }
         let columns = SpendColumns {
             date: date.unwrap_or_default(),
@@ -407,7 +470,10 @@ impl SpendColumns {
             )
         })?;
         let amount = money(cell(self.cost)).ok_or_else(|| {
-            FieldError::new("cost", format!("'{}' is not an amount of 0 or more", cell(self.cost)))
+            FieldError::new(
+                "cost",
+                format!("'{}' is not an amount of 0 or more", cell(self.cost)),
+            )
         })?;
         let line = SpendLine {
             month,
@@ -465,24 +531,34 @@ fn money(text: &str) -> Option<f64> {
 
 /// Lines of the same month and source added together (an export has a row per day).
 pub fn by_month(lines: Vec<SpendLine>) -> Vec<SpendLine> {
-    let mut sums: BTreeMap<(String, Option<String>, Option<String>, Option<String>, Option<String>), f64> =
-        BTreeMap::new();
+    let mut sums: BTreeMap<MonthAndSource, f64> = BTreeMap::new();
     for l in lines {
         *sums
             .entry((l.month, l.channel, l.campaign, l.utm_source, l.utm_medium))
             .or_default() += l.amount;
     }
     sums.into_iter()
-        .map(|((month, channel, campaign, utm_source, utm_medium), amount)| SpendLine {
-            month,
-            channel,
-            campaign,
-            utm_source,
-            utm_medium,
-            amount: (amount * 100.0).round() / 100.0,
-        })
+        .map(
+            |((month, channel, campaign, utm_source, utm_medium), amount)| SpendLine {
+                month,
+                channel,
+                campaign,
+                utm_source,
+                utm_medium,
+                amount: (amount * 100.0).round() / 100.0,
+            },
+        )
         .collect()
 }
+
+/// A spend line's month and source (channel, campaign, UTM source, UTM medium).
+type MonthAndSource = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 #[cfg(test)]
 mod tests {
@@ -523,14 +599,26 @@ mod tests {
     #[test]
     fn each_attribution_credits_what_it_says() {
         let leads = [
-            lead(vec![touch("search_ad", "spring"), touch("email", "newsletter")], Some(1200.0)),
+            lead(
+                vec![touch("search_ad", "spring"), touch("email", "newsletter")],
+                Some(1200.0),
+            ),
             lead(vec![touch("search_ad", "spring")], None),
         ];
         let lines = [spend("spring", 300.0), spend("newsletter", 100.0)];
-        let row = |r: &Returns, key: &str| r.rows.iter().find(|x| x.key == key).cloned().unwrap_or_default();
+        let row = |r: &Returns, key: &str| {
+            r.rows
+                .iter()
+                .find(|x| x.key == key)
+                .cloned()
+                .unwrap_or_default()
+        };
         let first = returns(&leads, &lines, Attribution::FirstTouch, Dimension::Campaign);
         let spring = row(&first, "spring");
-        assert_eq!((spring.leads, spring.won, spring.won_value), (2.0, 1.0, 1200.0));
+        assert_eq!(
+            (spring.leads, spring.won, spring.won_value),
+            (2.0, 1.0, 1200.0)
+        );
         assert_eq!(spring.cost_per(spring.leads), Some(150.0));
         assert_eq!(spring.cost_per(spring.won), Some(300.0));
         assert_eq!(spring.return_on_spend(), Some(4.0));
@@ -543,10 +631,17 @@ mod tests {
         assert_eq!(row(&linear, "spring").leads, 1.5);
         assert_eq!(row(&linear, "newsletter").won_value, 600.0);
         assert_eq!(linear.months.len(), 1);
-        assert_eq!((linear.months[0].spend, linear.months[0].leads), (400.0, 2.0));
+        assert_eq!(
+            (linear.months[0].spend, linear.months[0].leads),
+            (400.0, 2.0)
+        );
         let by_utm = returns(&leads, &lines, Attribution::FirstTouch, Dimension::Utm);
         assert_eq!(row(&by_utm, "google / cpc").leads, 2.0);
-        assert_eq!(row(&by_utm, "google / cpc").spend, 0.0, "the spend named campaigns only");
+        assert_eq!(
+            row(&by_utm, "google / cpc").spend,
+            0.0,
+            "the spend named campaigns only"
+        );
     }
 
     #[test]
@@ -563,32 +658,89 @@ mod tests {
         for f in ["lines[2].month", "lines[2].amount", "lines[2].channel"] {
             assert!(e.contains(f), "{f}: {e}");
         }
-        let none = SpendLine { channel: None, ..bad.clone() };
-        assert!(none.checked("").unwrap_err().to_string().contains("name the source"));
-        assert!(spend(" spring ", 1.0).checked("").unwrap().campaign.as_deref() == Some("spring"));
+        let none = SpendLine {
+            channel: None,
+            ..bad.clone()
+        };
+        assert!(none
+            .checked("")
+            .unwrap_err()
+            .to_string()
+            .contains("name the source"));
+        assert!(
+            spend(" spring ", 1.0)
+                .checked("")
+                .unwrap()
+                .campaign
+                .as_deref()
+                == Some("spring")
+        );
     }
 
     #[test]
     fn ad_platform_exports_are_read_by_their_headers() {
         // Google Ads, Meta, LinkedIn and a Chinese export, each a row per day.
         for (headers, row, month, campaign, amount) in [
-            (vec!["Day", "Campaign", "Clicks", "Cost"], vec!["2026-03-05", "Spring", "12", "1,234.50"], "2026-03", "Spring", 1234.5),
-            (vec!["Reporting starts", "Reporting ends", "Campaign name", "Amount spent (USD)"], vec!["2026-04-01", "2026-04-01", "Retarget", "$89.10"], "2026-04", "Retarget", 89.1),
-            (vec!["Start Date (in UTC)", "Campaign Name", "Total Spent"], vec!["Mar 5, 2026", "CTO ads", "1.234,56 €"], "2026-03", "CTO ads", 1234.56),
-            (vec!["日期", "推广计划", "花费"], vec!["2026/05/31", "春季", "¥3000"], "2026-05", "春季", 3000.0),
+            (
+                vec!["Day", "Campaign", "Clicks", "Cost"],
+                vec!["2026-03-05", "Spring", "12", "1,234.50"],
+                "2026-03",
+                "Spring",
+                1234.5,
+            ),
+            (
+                vec![
+                    "Reporting starts",
+                    "Reporting ends",
+                    "Campaign name",
+                    "Amount spent (USD)",
+                ],
+                vec!["2026-04-01", "2026-04-01", "Retarget", "$89.10"],
+                "2026-04",
+                "Retarget",
+                89.1,
+            ),
+            (
+                vec!["Start Date (in UTC)", "Campaign Name", "Total Spent"],
+                vec!["Mar 5, 2026", "CTO ads", "1.234,56 €"],
+                "2026-03",
+                "CTO ads",
+                1234.56,
+            ),
+            (
+                vec!["日期", "推广计划", "花费"],
+                vec!["2026/05/31", "春季", "¥3000"],
+                "2026-05",
+                "春季",
+                3000.0,
+            ),
         ] {
             let columns = SpendColumns::guess(&headers).unwrap();
             let line = columns.read(&row, Some("search_ad")).unwrap();
-            assert_eq!((line.month.as_str(), line.campaign.as_deref(), line.amount), (month, Some(campaign), amount), "{headers:?}");
+            assert_eq!(
+                (line.month.as_str(), line.campaign.as_deref(), line.amount),
+                (month, Some(campaign), amount),
+                "{headers:?}"
+            );
             assert_eq!(line.channel.as_deref(), Some("search_ad"));
         }
-        let missing = SpendColumns::guess(&["Clicks", "Impressions"]).unwrap_err().to_string();
+        let missing = SpendColumns::guess(&["Clicks", "Impressions"])
+            .unwrap_err()
+            .to_string();
         for f in ["date", "cost", "campaign"] {
             assert!(missing.contains(f), "{missing}");
         }
         let columns = SpendColumns::guess(&["Date", "Campaign", "Cost"]).unwrap();
-        assert!(columns.read(&["05/03/2026", "x", "1"], None).unwrap_err().to_string().contains("date"));
-        assert!(columns.read(&["2026-03-05", "x", "-4"], None).unwrap_err().to_string().contains("cost"));
+        assert!(columns
+            .read(&["05/03/2026", "x", "1"], None)
+            .unwrap_err()
+            .to_string()
+            .contains("date"));
+        assert!(columns
+            .read(&["2026-03-05", "x", "-4"], None)
+            .unwrap_err()
+            .to_string()
+            .contains("cost"));
         let days = vec![spend("a", 1.1), spend("a", 2.2), spend("b", 1.0)];
         let months = by_month(days);
         assert_eq!(months.len(), 2);

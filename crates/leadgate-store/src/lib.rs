@@ -24,6 +24,7 @@ mod replica;
 mod rescores;
 mod routing;
 mod sla;
+mod spend;
 mod time;
 mod users;
 mod views;
@@ -60,6 +61,7 @@ pub use replica::WalPosition;
 pub use rescores::RescoreRun;
 pub use routing::{check_name, Assignment, Handover, Rep, RepInput, Team};
 pub use sla::{Compliance, NewClock, SlaClock, StoredClock, COMPLIANCE_GROUPS};
+pub use spend::DEFAULT_CURRENCY;
 pub use time::{to_micros, Ts};
 pub use users::{
     random_token, NewSession, NewUser, SessionUser, User, UserChange, MIN_PASSWORD_CHARS,

@@ -293,7 +293,7 @@ pub struct CsvRow {
     pub cells: Result<Vec<String>, RowError>,
 }
 
-fn csv_reader<R: Read>(input: R, delimiter: u8) -> csv::Reader<R> {
+pub(crate) fn csv_reader<R: Read>(input: R, delimiter: u8) -> csv::Reader<R> {
     csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
@@ -331,7 +331,7 @@ fn cells(record: &csv::ByteRecord, width: usize) -> Result<Vec<String>, RowError
 }
 
 /// The candidate separator that splits the sample's lines most consistently.
-fn sniff_delimiter(sample: &[u8]) -> u8 {
+pub(crate) fn sniff_delimiter(sample: &[u8]) -> u8 {
     let lines: Vec<&[u8]> = sample.split(|b| *b == b'\n').take(20).collect();
     // The last line of a sample may be cut short.
     let lines = if lines.len() > 2 {

@@ -6,4 +6,5 @@ pub mod http;
 pub mod import;
 pub mod jobs;
 pub mod server;
+pub mod spend;
 pub mod web;

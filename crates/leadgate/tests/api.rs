@@ -947,6 +947,10 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
         ("/api/v1/trackers/{key}", &["get", "put"][..]),
         ("/t.js", &["get"][..]),
         ("/t/collect", &["post"][..]),
+        ("/api/v1/spend", &["get", "put"][..]),
+        ("/api/v1/spend/import", &["post"][..]),
+        ("/api/v1/spend/currency", &["put"][..]),
+        ("/api/v1/spend/returns", &["get"][..]),
     ] {
         for method in methods {
             assert!(
@@ -957,7 +961,7 @@ async fn probes_metrics_and_openapi(app: &TestApp) {
     }
     assert_eq!(
         paths.len(),
-        70,
+        74,
         "every route, and only those: {:?}",
         paths.keys().collect::<Vec<_>>()
     );

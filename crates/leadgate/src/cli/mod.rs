@@ -14,6 +14,7 @@ mod policy;
 mod routing;
 mod serve;
 pub mod settings;
+mod spend;
 mod tracker;
 mod user;
 mod webhook;
@@ -54,6 +55,8 @@ enum Command {
     Form(form::FormArgs),
     /// The website tracker: add (for a site), list, snippet.
     Tracker(tracker::TrackerArgs),
+    /// What the sources cost: import (an ad platform's cost file), put, list, report, currency.
+    Spend(spend::SpendArgs),
     /// Find duplicate people over the whole store: merge the sure ones, suggest the likely.
     Dedupe(dedupe::DedupeArgs),
     /// Review merges: list, apply, reject, undo.
@@ -185,6 +188,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Policy(args) => policy::run(args).await,
         Command::Form(args) => form::run(args).await,
         Command::Tracker(args) => tracker::run(args).await,
+        Command::Spend(args) => spend::run(args).await,
         Command::Gdpr(args) => gdpr::run(args).await,
         Command::Team(args) => routing::team(args).await,
         Command::Rep(args) => routing::rep(args).await,

@@ -44,6 +44,9 @@ pub fn permission(method: &Method, path: &str) -> Permission {
         ["tasks"] | ["tasks", _] | ["notifications"] => ReadLeads,
         ["tasks", _, _] | ["notifications", _, "read"] => WorkLeads,
         ["imports", ..] | ["dedupe"] | ["merges", ..] => ManageData,
+        // What the sources cost: read with the analytics, recorded by who manages data.
+        ["spend", ..] if read => ReadAnalytics,
+        ["spend", ..] => ManageData,
         ["forms", ..] | ["trackers", ..] => {
             if read {
                 ReadLeads
@@ -114,6 +117,7 @@ mod tests {
     fn sales_work_leads_marketing_shapes_them_viewers_only_read() {
         let post = Method::POST;
         let get = Method::GET;
+        let put = Method::PUT;
         let cases = [
             (&get, "/leads", [true, true, true, true, true]),
             (
@@ -128,6 +132,8 @@ mod tests {
             (&post, "/webhooks", [true, true, false, false, false]),
             (&post, "/inbound/email", [true, true, false, false, false]),
             (&post, "/trackers", [true, true, false, false, false]),
+            (&get, "/spend/returns", [true, true, true, false, true]),
+            (&put, "/spend", [true, true, false, false, false]),
             (&get, "/trackers", [true, true, true, true, true]),
             (&post, "/gdpr/erase", [true, false, false, false, false]),
             (&get, "/sla/compliance", [true, true, true, false, true]),

@@ -22,6 +22,8 @@ mod privacy;
 mod qualification;
 pub(crate) mod reads;
 mod routing;
+pub(crate) mod spend;
+pub(crate) use spend::choices as spend_choices;
 mod visits;
 mod webhooks;
 
@@ -86,6 +88,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .merge(qualification::routes())
         .merge(inbound::routes())
         .merge(visits::api_routes())
+        .merge(spend::routes())
         .route_layer(middleware::from_fn_with_state(state, require_api_key));
     Router::new()
         .nest("/api/v1", api)

@@ -3,16 +3,21 @@
 //! score foretold who bought. Every chart has its table beside it and a CSV download.
 
 use super::charts::{bars, lines, Bar, Line};
-use super::{html, require, Chrome, PageResult, Signed, WebError};
+use super::form_field as field;
+use super::{back, html, require, Chrome, PageResult, Signed, WebError};
 use crate::http::reads::Reads;
+use crate::http::AppState;
 use askama::Template;
+use axum::extract::{Multipart, State};
 use axum::extract::{Path, Query};
 use axum::http::header;
 use axum::response::IntoResponse;
+use axum::Form;
 use leadgate_core::access::{LeadScope, Permission};
 use leadgate_core::analytics::{Analytics, FunnelRow};
 use leadgate_core::drift::DriftRow;
 use leadgate_core::export::safe_cell;
+use leadgate_core::spend::{Attribution, Dimension, ReturnRow};
 use leadgate_store::AnalyticsScope;
 use serde::Deserialize;
 
@@ -22,6 +27,11 @@ pub struct Period {
     from: String,
     #[serde(default)]
     to: String,
+    /// The cost report's attribution and grouping (defaults: first touch, by campaign).
+    #[serde(default)]
+    attribution: String,
+    #[serde(default)]
+    by: String,
 }
 
 impl Period {
@@ -38,7 +48,24 @@ impl Period {
     }
 
     fn query(&self) -> String {
-        serde_urlencoded::to_string([("from", &self.from), ("to", &self.to)]).unwrap_or_default()
+        serde_urlencoded::to_string([
+            ("from", &self.from),
+            ("to", &self.to),
+            ("attribution", &self.attribution),
+            ("by", &self.by),
+        ])
+        .unwrap_or_default()
+    }
+
+    /// The months the period touches (`YYYY-MM`, first and last; open when not given).
+    fn months(&self) -> (Option<String>, Option<String>) {
+        let month = |day: &str| day.get(..7).map(str::to_owned).filter(|m| m.len() == 7);
+        (month(&self.from), month(&self.to))
+    }
+
+    fn choices(&self) -> Result<(Attribution, Dimension), WebError> {
+        crate::http::spend_choices(Some(&self.attribution), Some(&self.by))
+            .map_err(|e| WebError::Invalid(e.to_string()))
     }
 }
 
@@ -424,6 +451,139 @@ fn tables(c: &Chrome, a: &Analytics) -> Vec<Table> {
     ]
 }
 
+/// The cost report as tables: per source, by month, and the spend recorded.
+fn spend_tables(
+    c: &Chrome,
+    report: &leadgate_app::spend::Report,
+    lines: &[leadgate_core::spend::SpendLine],
+) -> Vec<Table> {
+    let h = |keys: &[&str]| column_heads(c, keys);
+    let money = |x: Option<f64>| x.map_or_else(|| "-".into(), |x| c.t.num(x, 2));
+    let share = |x: f64| c.t.num(x, if x.fract().abs() < 1e-9 { 0 } else { 1 });
+    let cells = |r: &ReturnRow| {
+        vec![
+            r.key.clone(),
+            c.t.num(r.spend, 2),
+            share(r.leads),
+            share(r.mql),
+            share(r.sql),
+            share(r.won),
+            c.t.num(r.won_value, 2),
+            money(r.cost_per(r.leads)),
+            money(r.cost_per(r.mql)),
+            money(r.cost_per(r.sql)),
+            money(r.cost_per(r.won)),
+            r.return_on_spend()
+                .map_or_else(|| "-".into(), |x| format!("{}x", c.t.num(x, 2))),
+        ]
+    };
+    let head = |first: &str| {
+        let mut head = h(&[
+            first,
+            "spend",
+            "leads",
+            "mql",
+            "sql",
+            "won",
+            "won_value",
+            "cost_per_lead",
+            "cost_per_mql",
+            "cost_per_sql",
+            "cost_per_won",
+            "return_on_spend",
+        ]);
+        head[1] = format!("{} ({})", head[1], report.currency);
+        head
+    };
+    let returns = &report.returns;
+    vec![
+        Table {
+            name: "returns",
+            head: head("source"),
+            rows: returns.rows.iter().map(cells).collect(),
+            chart: bars(
+                c.t("analytics.return_on_spend"),
+                &returns
+                    .rows
+                    .iter()
+                    .filter_map(|r| {
+                        r.return_on_spend().map(|x| Bar {
+                            label: r.key.clone(),
+                            value: x,
+                            text: format!("{}x", c.t.num(x, 2)),
+                        })
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+        },
+        Table {
+            name: "returns_months",
+            head: head("month"),
+            rows: returns.months.iter().map(cells).collect(),
+            chart: bars(
+                c.t("analytics.cost_per_lead_by_month"),
+                &returns
+                    .months
+                    .iter()
+                    .filter_map(|r| {
+                        r.cost_per(r.leads).map(|x| Bar {
+                            label: r.key.clone(),
+                            value: x,
+                            text: c.t.num(x, 2),
+                        })
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+        },
+        Table {
+            name: "spend",
+            head: h(&[
+                "month",
+                "channel",
+                "campaign",
+                "utm_source",
+                "utm_medium",
+                "spend",
+            ]),
+            rows: lines
+                .iter()
+                .map(|l| {
+                    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+                    vec![
+                        l.month.clone(),
+                        text(&l.channel),
+                        text(&l.campaign),
+                        text(&l.utm_source),
+                        text(&l.utm_medium),
+                        c.t.num(l.amount, 2),
+                    ]
+                })
+                .collect(),
+            chart: String::new(),
+        },
+    ]
+}
+
+/// The cost report's tables for the period, for a reader who sees every lead (spend is
+/// the whole store's: a team's view would set it against only some of the leads).
+async fn spend_report(
+    reads: &leadgate_store::Store,
+    c: &Chrome,
+    period: &Period,
+    scope: &AnalyticsScope,
+) -> Result<Vec<Table>, WebError> {
+    if scope.team.is_some() {
+        return Ok(Vec::new());
+    }
+    let (attribution, by) = period.choices()?;
+    let (from, to) = period.months();
+    let report =
+        leadgate_app::spend::report(reads, from.as_deref(), to.as_deref(), attribution, by).await?;
+    let end = to.as_deref().and_then(leadgate_core::spend::next_month);
+    let lines = reads.spend(from.as_deref(), end.as_deref()).await?;
+    Ok(spend_tables(c, &report, &lines))
+}
+
 #[derive(Template)]
 #[template(path = "analytics.html")]
 struct AnalyticsPage {
@@ -433,6 +593,12 @@ struct AnalyticsPage {
     query: String,
     tables: Vec<Table>,
     team: Option<String>,
+    /// The cost report's choices: (attribution, its query, chosen), (grouping, query, chosen).
+    attributions: Vec<(String, String, bool)>,
+    groupings: Vec<(String, String, bool)>,
+    /// What the chosen attribution credits, in words.
+    attribution_said: String,
+    currency: String,
     /// Periods a click away: label, its query, whether it is the one shown.
     presets: Vec<(String, String, bool)>,
 }
@@ -481,7 +647,42 @@ pub async fn page(Reads(reads): Reads, signed: Signed, Query(period): Query<Peri
     let mut tables = tables(&c, &analytics);
     tables.push(response_table(&reads, &c, &scope).await?);
     tables.push(drift_table(&c, &drift));
+    tables.extend(spend_report(&reads, &c, &period, &scope).await?);
+    let (attribution, by) = period.choices()?;
+    let linked = |attribution: &str, by: &str| {
+        Period {
+            from: period.from.clone(),
+            to: period.to.clone(),
+            attribution: attribution.to_owned(),
+            by: by.to_owned(),
+        }
+        .query()
+    };
+    let attributions = Attribution::ALL
+        .iter()
+        .map(|a| {
+            (
+                c.tk("spend", a.as_str()),
+                linked(a.as_str(), by.as_str()),
+                *a == attribution,
+            )
+        })
+        .collect();
+    let groupings = Dimension::ALL
+        .iter()
+        .map(|d| {
+            (
+                c.tk("spend.by", d.as_str()),
+                linked(attribution.as_str(), d.as_str()),
+                *d == by,
+            )
+        })
+        .collect();
     html(AnalyticsPage {
+        attribution_said: c.tk("spend.said", attribution.as_str()),
+        currency: reads.currency().await?,
+        attributions,
+        groupings,
         presets: presets(&c, chrono::Utc::now().date_naive(), &period),
         query: period.query(),
         from: period.from,
@@ -503,7 +704,13 @@ pub async fn csv(
     let name = file.strip_suffix(".csv").unwrap_or(&file);
     let scope = period.scope(&signed)?;
     let c = Chrome::new(&signed, "analytics");
-    let table = if name == "drift" {
+    let table = if name.starts_with("returns") || name == "spend" {
+        spend_report(&reads, &c, &period, &scope)
+            .await?
+            .into_iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| WebError::NotFound(format!("no analytics table is named '{name}'")))?
+    } else if name == "drift" {
         drift_table(&c, &reads.model_drift(&scope).await?)
     } else if name == "response" {
         response_table(&reads, &c, &scope).await?
@@ -535,6 +742,97 @@ pub async fn csv(
         bytes,
     )
         .into_response())
+}
+
+/// Records one month's spend typed in on the page.
+pub async fn record_spend(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(form): Form<Vec<(String, String)>>,
+) -> PageResult {
+    signed.check_csrf(field(&form, "csrf"))?;
+    require(&signed.user, Permission::ManageData)?;
+    let text = |name: &str| Some(field(&form, name).to_owned()).filter(|v| !v.is_empty());
+    let amount = match field(&form, "amount").replace(',', ".").parse::<f64>() {
+        Ok(amount) => amount,
+        Err(_) => {
+            return Ok(back(
+                "/analytics#spend",
+                Err("amount: must be a number, 0 or more".into()),
+            ))
+        }
+    };
+    let line = leadgate_core::spend::SpendLine {
+        month: field(&form, "month").to_owned(),
+        channel: text("channel"),
+        campaign: text("campaign"),
+        utm_source: text("utm_source"),
+        utm_medium: text("utm_medium"),
+        amount,
+    };
+    match state.store.put_spend(&[line], &signed.user.name).await {
+        Ok(_) => Ok(back("/analytics", Ok("spend"))),
+        Err(leadgate_store::StoreError::Invalid(e)) => Ok(back("/analytics", Err(e.to_string()))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Imports a cost file uploaded on the page (the same reading as the API and the CLI).
+pub async fn import_spend(
+    State(state): State<AppState>,
+    signed: Signed,
+    mut multipart: Multipart,
+) -> PageResult {
+    require(&signed.user, Permission::ManageData)?;
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        WebError::Invalid(format!("file: {}", e.body_text()))
+    };
+    let (mut csrf, mut channel, mut bytes) = (String::new(), String::new(), None);
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        match field.name().unwrap_or("") {
+            "csrf" => csrf = field.text().await.map_err(bad)?,
+            "channel" => channel = field.text().await.map_err(bad)?,
+            "file" => {
+                // The token must come first: nothing is read for a forged form.
+                signed.check_csrf(&csrf)?;
+                bytes = Some(field.bytes().await.map_err(bad)?);
+            }
+            _ => {}
+        }
+    }
+    signed.check_csrf(&csrf)?;
+    let Some(bytes) = bytes else {
+        return Ok(back("/analytics", Err("file: choose a cost file".into())));
+    };
+    let channel = Some(channel.trim()).filter(|c| !c.is_empty());
+    let file = match crate::spend::read(&bytes, channel) {
+        Ok(file) => file,
+        Err(e) => return Ok(back("/analytics", Err(e.to_string()))),
+    };
+    match state
+        .store
+        .put_spend(&file.lines, &format!("import:{}", signed.user.name))
+        .await
+    {
+        Ok(_) => Ok(back("/analytics", Ok("spend_import"))),
+        Err(leadgate_store::StoreError::Invalid(e)) => Ok(back("/analytics", Err(e.to_string()))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sets the store's currency.
+pub async fn set_currency(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(form): Form<Vec<(String, String)>>,
+) -> PageResult {
+    signed.check_csrf(field(&form, "csrf"))?;
+    require(&signed.user, Permission::ManageData)?;
+    match state.store.set_currency(field(&form, "currency")).await {
+        Ok(()) => Ok(back("/analytics", Ok("currency"))),
+        Err(leadgate_store::StoreError::Invalid(e)) => Ok(back("/analytics", Err(e.to_string()))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[cfg(test)]

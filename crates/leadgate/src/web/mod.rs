@@ -94,6 +94,14 @@ pub fn routes() -> Router<AppState> {
         .route("/merges/find", post(merges::find))
         .route("/merges/{id}/{decision}", post(merges::decide))
         .route("/analytics", get(analytics::page))
+        .route("/analytics/spend", post(analytics::record_spend))
+        .route(
+            "/analytics/spend/import",
+            post(analytics::import_spend).layer(axum::extract::DefaultBodyLimit::max(
+                crate::http::spend::SPEND_FILE_LIMIT,
+            )),
+        )
+        .route("/analytics/currency", post(analytics::set_currency))
         .route("/models", get(models::page))
         .route("/models/train", post(models::train))
         .route("/models/{id}/activate", post(models::activate))
