@@ -439,6 +439,81 @@ fn trackers_are_added_listed_and_their_snippet_printed() {
 }
 
 #[test]
+fn spend_is_imported_listed_and_reported_from_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("leadgate.db");
+    let db = db.to_str().unwrap();
+    let file = dir.path().join("google-ads.csv");
+    std::fs::write(
+        &file,
+        "Day,Campaign,Cost\n2026-03-01,spring,100\n2026-03-02,spring,\"1,200.50\"\n",
+    )
+    .unwrap();
+    let imported = leadgate(
+        &[
+            "spend",
+            "import",
+            file.to_str().unwrap(),
+            "--channel",
+            "search_ad",
+        ],
+        db,
+    );
+    assert!(imported.status.success(), "{}", text(&imported.stderr));
+    assert!(
+        text(&imported.stdout).contains("2 rows, 1 month and source lines recorded"),
+        "{}",
+        text(&imported.stdout)
+    );
+    let put = leadgate(
+        &[
+            "spend",
+            "put",
+            "--month",
+            "2026-03",
+            "--campaign",
+            "webinar",
+            "--amount",
+            "40",
+        ],
+        db,
+    );
+    assert!(put.status.success(), "{}", text(&put.stderr));
+    assert!(leadgate(&["spend", "currency", "VND"], db).status.success());
+    let listed = text(
+        &leadgate(
+            &["spend", "list", "--from", "2026-03", "--to", "2026-03"],
+            db,
+        )
+        .stdout,
+    );
+    assert!(
+        listed.contains("1300.50 VND  channel=search_ad campaign=spring"),
+        "{listed}"
+    );
+    let report = text(&leadgate(&["spend", "report", "--attribution", "linear"], db).stdout);
+    assert!(
+        report.contains("linear attribution, in VND") && report.contains("spring"),
+        "{report}"
+    );
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "Day,Campaign,Cost\n2026-03-01,spring,lots\n").unwrap();
+    let refused = leadgate(&["spend", "import", bad.to_str().unwrap()], db);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("row 2.cost"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let wrong = leadgate(&["spend", "currency", "dollars"], db);
+    assert!(
+        text(&wrong.stderr).contains("currency"),
+        "{}",
+        text(&wrong.stderr)
+    );
+}
+
+#[test]
 fn a_person_is_exported_and_erased_from_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("leadgate.db");
