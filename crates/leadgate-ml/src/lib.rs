@@ -8,6 +8,7 @@ pub mod features;
 pub mod logistic;
 pub mod metrics;
 pub mod model;
+pub mod proposal;
 pub mod report;
 
 pub use features::{
