@@ -969,6 +969,13 @@ fn the_demo_is_a_showroom_and_a_second_start_keeps_its_work() {
         "6"
     );
     assert_eq!(sql("SELECT count(*) FROM forms WHERE key = 'demo'"), "1");
+    // The paid sources' spend, so the cost report has figures: ads, events and lists only.
+    let paid: i64 = sql("SELECT count(*) FROM spend").parse().unwrap();
+    assert!(paid > 5, "{paid} spend lines");
+    assert_eq!(
+        sql("SELECT count(*) FROM spend WHERE channel NOT IN ('search_ad', 'social', 'event', 'webinar', 'content_download', 'purchased_list')"),
+        "0"
+    );
 
     // Work done in the demo survives a second start; --fresh starts over.
     runtime.block_on(async {

@@ -180,6 +180,7 @@ pub async fn seed(
     let became_mql = organise(store).await?;
     let follow_ups = follow_ups(store, Utc::now()).await?;
     demo_form(store).await?;
+    demo_spend(store).await?;
     Ok(Seeded {
         leads: ids.len(),
         events: store.count_events().await?,
@@ -237,6 +238,55 @@ async fn demo_form(store: &Store) -> anyhow::Result<()> {
     let definition = leadgate_core::form::FormDefinition::parse(&value)
         .map_err(|e| anyhow::anyhow!("the demo form does not validate: {e}"))?;
     store.save_form("demo", &definition).await?;
+    Ok(())
+}
+
+/// What the demo's paid sources cost: for each month and campaign of the generated leads, a
+/// price per lead typical of its channel (ads and events dear, referrals free), so the
+/// analytics page's cost report has figures from the first start.
+async fn demo_spend(store: &Store) -> anyhow::Result<()> {
+    let leads = store
+        .lead_returns(
+            chrono::DateTime::<Utc>::UNIX_EPOCH,
+            Utc::now() + chrono::Duration::days(1),
+        )
+        .await?;
+    let mut lines: std::collections::BTreeMap<(String, String, String), f64> = Default::default();
+    for lead in &leads {
+        let Some(first) = lead.touches.first() else {
+            continue;
+        };
+        let per_lead = match first.channel.as_str() {
+            "search_ad" => 42.0,
+            "social" => 23.0,
+            "event" => 95.0,
+            "webinar" => 31.0,
+            "content_download" => 18.0,
+            "purchased_list" => 4.0,
+            _ => continue,
+        };
+        let campaign = first
+            .campaign
+            .clone()
+            .unwrap_or_else(|| first.channel.clone());
+        *lines
+            .entry((lead.month.clone(), first.channel.clone(), campaign))
+            .or_default() += per_lead;
+    }
+    let lines: Vec<leadgate_core::spend::SpendLine> = lines
+        .into_iter()
+        .map(
+            |((month, channel, campaign), amount)| leadgate_core::spend::SpendLine {
+                month,
+                channel: Some(channel),
+                campaign: Some(campaign),
+                utm_source: None,
+                utm_medium: None,
+                amount,
+            },
+        )
+        .collect();
+    store.put_spend(&lines, "demo").await?;
     Ok(())
 }
 
