@@ -11,6 +11,7 @@ pub mod import;
 pub mod inbound;
 pub mod jobs;
 pub mod models;
+pub mod proposal;
 pub mod qualify;
 pub mod rescore;
 pub mod route;

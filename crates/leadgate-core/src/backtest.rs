@@ -7,7 +7,7 @@
 
 use crate::lead::Lead;
 use crate::policy::{BantPart, Policy};
-use crate::scoring::{self, EventFact};
+use crate::scoring::{self, EventFact, RuleKind};
 use crate::source::{Channel, SourceClass};
 use crate::stage::Stage;
 use crate::EventType;
@@ -201,6 +201,67 @@ pub struct BacktestReport {
     pub best_f1: Option<Suggestion>,
     /// The lowest candidate `min_score` whose MQLs fit the sales capacity, when one was given.
     pub for_capacity: Option<Suggestion>,
+}
+
+/// The rules a proposal fits: the policy's fit rules, then its behaviour rules, each with
+/// its name and points, leaving out fit rules on a `custom` key filled in after the outcome
+/// (their points would be learnt from the answer).
+pub fn fitted_rules<'p>(
+    policy: &'p Policy,
+    after_outcome: &[String],
+) -> Vec<(RuleKind, &'p str, f64)> {
+    let mut rules: Vec<(RuleKind, &str, f64)> = policy
+        .fit
+        .iter()
+        .filter(|r| !matches!(&r.field, crate::condition::FieldRef::Custom(key) if after_outcome.contains(key)))
+        .map(|r| (RuleKind::Fit, r.name.as_str(), r.points))
+        .collect();
+    rules.extend(
+        policy
+            .behaviour
+            .iter()
+            .map(|r| (RuleKind::Behaviour, r.name.as_str(), r.points)),
+    );
+    rules
+}
+
+/// How much of each of `rules` a closed lead had when it was decided, in units of the
+/// rule's points (a fit rule 0 or 1, a behaviour rule its decayed, capped points over its
+/// points per event), and whether it was won; `None` for an open lead.
+pub fn rule_amounts(
+    history: &History,
+    policy: &Policy,
+    rules: &[(RuleKind, &str, f64)],
+    now: DateTime<Utc>,
+) -> Option<(Vec<f64>, bool)> {
+    let replay = replay(history, now);
+    let won = match replay.outcome {
+        Outcome::Won => true,
+        Outcome::Lost => false,
+        Outcome::Open => return None,
+    };
+    let known: Vec<EventFact> = history
+        .events
+        .iter()
+        .filter(|e| e.occurred_at < replay.decision_at)
+        .copied()
+        .collect();
+    let marks = scoring::Marks {
+        confirmed: history.confirmed,
+        junk: history.junk,
+    };
+    let score = scoring::score(history.lead, &known, marks, policy, replay.decision_at);
+    let amounts = rules
+        .iter()
+        .map(|(kind, name, points)| {
+            score
+                .explanation
+                .iter()
+                .find(|c| c.kind == *kind && c.rule == *name)
+                .map_or(0.0, |c| c.points / points)
+        })
+        .collect();
+    Some((amounts, won))
 }
 
 /// Accumulates leads one at a time, so a store of any size streams through.

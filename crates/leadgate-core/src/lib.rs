@@ -28,6 +28,7 @@ pub mod normalize;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod policy;
+pub mod proposal;
 pub mod quality;
 pub mod ranking;
 pub mod routing;

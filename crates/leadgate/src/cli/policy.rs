@@ -79,6 +79,20 @@ enum Action {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Fit the rules' points to the closed leads' outcomes and write the draft policy the
+    /// data proposes to FILE (backtest it, then apply it yourself); prints each rule's points
+    /// now and proposed, with the interval and the leads behind them.
+    Suggest {
+        /// Where the draft goes.
+        file: PathBuf,
+        #[arg(long, default_value = "default")]
+        product: String,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Show what changed between two versions.
     Diff {
         from: i64,
@@ -293,6 +307,53 @@ pub async fn run(args: PolicyArgs) -> anyhow::Result<()> {
                 print_backtest(&report, started.elapsed());
             }
             store.close().await;
+        }
+        Action::Suggest {
+            file,
+            product,
+            force,
+            store,
+        } => {
+            if file.exists() && !force {
+                anyhow::bail!("{} exists; --force replaces it", file.display());
+            }
+            let store = store.open().await?;
+            let suggestion = leadgate_app::proposal::suggest(&store, &product, Utc::now()).await?;
+            store.close().await;
+            std::fs::write(&file, &suggestion.draft)
+                .with_context(|| format!("cannot write {}", file.display()))?;
+            println!(
+                "from {} closed leads ({} won) under version {} of {product}:",
+                suggestion.closed, suggestion.won, suggestion.version
+            );
+            println!(
+                "{:<32} {:>8} {:>9} {:>17} {:>7}",
+                "rule", "now", "proposed", "95% interval", "leads"
+            );
+            for r in &suggestion.rules {
+                println!(
+                    "{:<32} {:>8.1} {:>9.1} {:>8.1} to {:>5.1} {:>7}{}",
+                    r.name,
+                    r.points_now,
+                    r.proposed,
+                    r.low,
+                    r.high,
+                    r.leads,
+                    if r.useless {
+                        "  useless: left out of the draft"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            for name in &suggestion.left_out {
+                println!("{name:<32} not fitted: it reads a field filled in after the outcome");
+            }
+            println!(
+                "draft written to {}; try it: leadgate policy backtest {}",
+                file.display(),
+                file.display()
+            );
         }
         Action::Diff {
             from,
