@@ -744,6 +744,15 @@ pub async fn csv(
         .into_response())
 }
 
+/// Back to the analytics page, saying what was done or what was refused (by field).
+fn back_to_analytics(result: leadgate_store::Result<()>, done: &str) -> PageResult {
+    match result {
+        Ok(()) => Ok(back("/analytics", Ok(done))),
+        Err(leadgate_store::StoreError::Invalid(e)) => Ok(back("/analytics", Err(e.to_string()))),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Records one month's spend typed in on the page.
 pub async fn record_spend(
     State(state): State<AppState>,
@@ -770,11 +779,8 @@ pub async fn record_spend(
         utm_medium: text("utm_medium"),
         amount,
     };
-    match state.store.put_spend(&[line], &signed.user.name).await {
-        Ok(_) => Ok(back("/analytics", Ok("spend"))),
-        Err(leadgate_store::StoreError::Invalid(e)) => Ok(back("/analytics", Err(e.to_string()))),
-        Err(e) => Err(e.into()),
-    }
+    let recorded = state.store.put_spend(&[line], &signed.user.name).await;
+    back_to_analytics(recorded.map(|_| ()), "spend")
 }
 
 /// Imports a cost file uploaded on the page (the same reading as the API and the CLI).
@@ -809,15 +815,11 @@ pub async fn import_spend(
         Ok(file) => file,
         Err(e) => return Ok(back("/analytics", Err(e.to_string()))),
     };
-    match state
+    let recorded = state
         .store
         .put_spend(&file.lines, &format!("import:{}", signed.user.name))
-        .await
-    {
-        Ok(_) => Ok(back("/analytics", Ok("spend_import"))),
-        Err(leadgate_store::StoreError::Invalid(e)) => Ok(back("/analytics", Err(e.to_string()))),
-        Err(e) => Err(e.into()),
-    }
+        .await;
+    back_to_analytics(recorded.map(|_| ()), "spend_import")
 }
 
 /// Sets the store's currency.
@@ -828,11 +830,8 @@ pub async fn set_currency(
 ) -> PageResult {
     signed.check_csrf(field(&form, "csrf"))?;
     require(&signed.user, Permission::ManageData)?;
-    match state.store.set_currency(field(&form, "currency")).await {
-        Ok(()) => Ok(back("/analytics", Ok("currency"))),
-        Err(leadgate_store::StoreError::Invalid(e)) => Ok(back("/analytics", Err(e.to_string()))),
-        Err(e) => Err(e.into()),
-    }
+    let set = state.store.set_currency(field(&form, "currency")).await;
+    back_to_analytics(set, "currency")
 }
 
 #[cfg(test)]
