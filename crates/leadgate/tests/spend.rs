@@ -296,6 +296,9 @@ async fn the_analytics_page_records_imports_and_reports_spend(app: &TestApp) {
         lead(app, &format!("p{i}@acme.example"), "spring", "search_ad").await;
     }
     let mia = common::session::sign_in(app, "mia", "correct horse battery").await;
+    // No spend yet: the forms to record it, and no report read for nothing.
+    let (_, before) = mia.page("/analytics").await;
+    assert!(before.contains("id=\"spend-form\"") && !before.contains("id=\"returns\""));
     let (_, back) = mia
         .post_to(
             "/analytics/spend",

@@ -577,10 +577,15 @@ async fn spend_report(
     }
     let (attribution, by) = period.choices()?;
     let (from, to) = period.months();
-    let report =
-        leadgate_app::spend::report(reads, from.as_deref(), to.as_deref(), attribution, by).await?;
     let end = to.as_deref().and_then(leadgate_core::spend::next_month);
     let lines = reads.spend(from.as_deref(), end.as_deref()).await?;
+    // The report reads every lead of the months and their captures: only worth it, on
+    // each view of the page, once there is spend to set them against.
+    if lines.is_empty() {
+        return Ok(Vec::new());
+    }
+    let report =
+        leadgate_app::spend::report(reads, from.as_deref(), to.as_deref(), attribution, by).await?;
     Ok(spend_tables(c, &report, &lines))
 }
 
